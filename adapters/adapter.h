@@ -1,0 +1,99 @@
+/* adapters/adapter.h — the one interface every format decoder implements.
+ *
+ * An adapter turns the bytes of one MQTT message into canonical ioc.v1
+ * Observations and Events. It never touches the network, the store or the
+ * clock: it gets the topic, payload and receive time, and fills a batch
+ * whose memory all lives in the batch's arena (reset by the caller after
+ * every message). Validation common to all formats (finite values, clock
+ * skew, series limits) happens later, in the pipeline.
+ *
+ * Adding a format: write adapters/NAME.c ending in
+ *     const struct iocd_adapter_ops iocd_adapter_NAME = { .name = "NAME", ... };
+ * and add one line to adapters/registry.c. */
+#ifndef IOCD_ADAPTER_H
+#define IOCD_ADAPTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "error.h"
+#include "ini.h"
+#include "ioc/v1/ioc.pb-c.h"
+
+/* Why a message (or one sample of it) was rejected. The names returned by
+ * iocd_reject_name() are stable: they appear in counters, logs and APIs. */
+enum iocd_reject {
+    IOCD_REJECT_NONE = 0,
+    IOCD_REJECT_MALFORMED,     /* "malformed": not parseable in the adapter's format */
+    IOCD_REJECT_WRONG_TYPE,    /* "wrong_type": a mapped field has the wrong type */
+    IOCD_REJECT_MISSING_FIELD, /* "missing_field": device id or every metric absent */
+    IOCD_REJECT_BAD_TIME,      /* "bad_time": timestamp unparseable or before 1970 */
+    IOCD_REJECT_TOO_LARGE,     /* "too_large": payload above [ingest] max_payload */
+    IOCD_REJECT_NOT_FINITE,    /* "not_finite": NaN or infinite value */
+    IOCD_REJECT_FUTURE_TIME,   /* "future_time": beyond [ingest] max_clock_skew */
+    IOCD_REJECT_NO_ROUTE,      /* "no_route": no adapter subscribes to the topic */
+    IOCD_REJECT_BAD_ID,        /* "bad_id": device/metric empty, too long or has '/' */
+    IOCD_REJECT_INVALID,       /* "invalid_sample": the device flagged it invalid */
+    IOCD_REJECT_SERIES_LIMIT,  /* "series_limit": a new series over [ingest] max_series */
+    IOCD_REJECT_NO_MEMORY,     /* "no_memory": decode needed more than its arena allows */
+    IOCD_REJECT__COUNT
+};
+
+const char *iocd_reject_name(enum iocd_reject r);
+
+/* One received message, as the router hands it to an adapter. */
+struct iocd_message {
+    const char *topic;      /* NUL-terminated */
+    const uint8_t *payload; /* not NUL-terminated; may contain any bytes */
+    size_t len;
+    int64_t received_ms; /* ms since the epoch UTC */
+};
+
+/* What one decode produced. The pointer arrays and everything they point
+ * to live in `arena`. */
+struct iocd_batch {
+    struct iocd_arena *arena;
+    Ioc__V1__Observation **obs;
+    size_t n_obs, cap_obs;
+    Ioc__V1__Event **events;
+    size_t n_events, cap_events;
+    char detail[160]; /* why a decode failed, for the log: "$.pm25 is a string" */
+};
+
+void iocd_batch_init(struct iocd_batch *b, struct iocd_arena *arena);
+/* Empties the batch and resets its arena. */
+void iocd_batch_reset(struct iocd_batch *b);
+/* A new Observation (initialised, strings ""), or NULL when out of memory. */
+Ioc__V1__Observation *iocd_batch_add_observation(struct iocd_batch *b);
+Ioc__V1__Event *iocd_batch_add_event(struct iocd_batch *b);
+/* Append a label / attribute; key and value are copied into the arena. */
+int iocd_observation_add_label(struct iocd_batch *b, Ioc__V1__Observation *o, const char *key,
+                               const char *value);
+int iocd_event_add_attribute(struct iocd_batch *b, Ioc__V1__Event *e, const char *key,
+                             const char *value);
+/* Fill b->detail; returns `r` so decoders can `return iocd_batch_fail(...)`. */
+enum iocd_reject iocd_batch_fail(struct iocd_batch *b, enum iocd_reject r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+struct iocd_adapter_ops {
+    const char *name; /* the `format =` value that selects this adapter */
+    /* Read this format's keys from `section` (marking each key used with
+     * iocd_ini_get or by setting entry->used) and build the adapter's
+     * state. `source` is the series source name ([adapter NAME] unless
+     * overridden). Returns 0, or -1 with err filled with file and line. */
+    int (*create)(const struct iocd_ini *ini, struct iocd_ini_section *section, const char *source,
+                  void **state, struct iocd_error *err);
+    /* Decode one message. Returns IOCD_REJECT_NONE with at least one
+     * Observation or Event in `out`, or a reject reason (out->detail says
+     * more). Must never crash, whatever the bytes. */
+    enum iocd_reject (*decode)(void *state, const struct iocd_message *msg, struct iocd_batch *out);
+    void (*destroy)(void *state);
+};
+
+/* The adapter for a `format =` value, or NULL. */
+const struct iocd_adapter_ops *iocd_adapter_find(const char *format);
+/* Comma-separated list of known formats, for error messages. */
+const char *iocd_adapter_formats(void);
+
+#endif

@@ -1,0 +1,83 @@
+/* daemon/config.h — iocd's configuration: one table of keys, parsed from
+ * an INI file or taken from the embedded defaults.
+ *
+ * Owns: struct iocd_config and everything it points to, including the
+ * adapter instances built from [adapter NAME] sections. Every key is
+ * declared once in config.c's table (section, name, type, default, bounds,
+ * description); the parser, --check-config and `iocd --help-config` all
+ * read that table. Unknown keys, bad values and duplicate keys are errors
+ * naming the file and line. */
+#ifndef IOCD_CONFIG_H
+#define IOCD_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "adapter.h"
+#include "error.h"
+#include "ini.h"
+
+#define IOCD_MAX_RESOLUTIONS 8
+
+/* One [adapter NAME] section. */
+struct iocd_adapter_conf {
+    char *name;   /* NAME; owned */
+    char *topic;  /* MQTT topic filter; owned */
+    char *source; /* series source, defaults to NAME; owned */
+    int line;     /* of the section header, for messages */
+    const struct iocd_adapter_ops *ops;
+    void *state; /* ops->create's result; destroyed by iocd_config_free */
+};
+
+struct iocd_config {
+    char *path; /* file it came from; NULL for embedded defaults */
+    struct {
+        char *host;
+        int port;
+        char *client_id;
+        int qos;
+        int keepalive_s;
+        char *username;
+        char *password;
+        bool clean_session;
+        int64_t reconnect_min_ms;
+        int64_t reconnect_max_ms;
+    } mqtt;
+    struct {
+        char *path; /* database file */
+        int64_t resolutions_ms[IOCD_MAX_RESOLUTIONS];
+        int n_resolutions;
+        int64_t flush_interval_ms;
+    } store;
+    struct {
+        int64_t max_payload;       /* bytes */
+        int64_t max_clock_skew_ms; /* future tolerance */
+        int64_t max_series;        /* distinct series, 0 = unlimited */
+    } ingest;
+    struct {
+        int level; /* LOG_ERR .. LOG_DEBUG */
+        int64_t rate_limit_interval_ms;
+        int rate_limit_burst;
+    } log;
+    struct iocd_adapter_conf *adapters;
+    int n_adapters;
+};
+
+/* Load `path`, or the embedded defaults when path is NULL. On error returns
+ * -1 with err saying file, line and what is wrong; *cfg is then freed. */
+int iocd_config_load(struct iocd_config *cfg, const char *path, struct iocd_error *err);
+/* Same, from a string (tests). `name` is used in messages. */
+int iocd_config_load_string(struct iocd_config *cfg, const char *name, const char *text,
+                            struct iocd_error *err);
+void iocd_config_free(struct iocd_config *cfg);
+/* Print every key with its default and description (iocd --help-config). */
+void iocd_config_print_keys(FILE *out);
+
+/* Value parsers shared with adapters; 0 on success, -1 on a bad value. */
+int iocd_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
+int iocd_parse_bool(const char *s, bool *out);
+/* "64KiB", "1MiB", "512" (bytes). */
+int iocd_parse_size(const char *s, int64_t *out);
+
+#endif

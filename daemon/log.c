@@ -1,0 +1,2 @@
+/* placeholder: being written in this session */
+typedef int iocd_placeholder_log;
