@@ -1,2 +1,183 @@
-/* placeholder: being written in this session */
-typedef int iocd_placeholder_agg;
+/* daemon/agg.c — window statistics and the dirty-window table (see agg.h).
+ *
+ * The table is open addressing with linear probing over (series, res,
+ * start); it only ever grows between flushes and is emptied by
+ * iocd_agg_take, so there are no deletions and no tombstones. */
+#include "agg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "timeutil.h"
+
+struct slot {
+    uint8_t used;
+    struct iocd_window w;
+};
+
+struct iocd_agg {
+    int64_t res_ms[IOCD_MAX_RESOLUTIONS];
+    int n_res;
+    struct slot *slots; /* owned; capacity is a power of two */
+    size_t cap, size;
+};
+
+void iocd_window_init(struct iocd_window *w, uint32_t series_id, uint32_t res_s, int64_t start_ms,
+                      double v, int64_t t_ms)
+{
+    w->series_id = series_id;
+    w->res_s = res_s;
+    w->start_ms = start_ms;
+    w->count = 1;
+    w->sum = v;
+    w->sumsq = v * v;
+    w->min = w->max = w->first = w->last = v;
+    w->first_ms = w->last_ms = t_ms;
+}
+
+void iocd_window_add(struct iocd_window *w, double v, int64_t t_ms)
+{
+    w->count++;
+    w->sum += v;
+    w->sumsq += v * v;
+    if (v < w->min)
+        w->min = v;
+    if (v > w->max)
+        w->max = v;
+    if (t_ms < w->first_ms) {
+        w->first = v;
+        w->first_ms = t_ms;
+    }
+    if (t_ms >= w->last_ms) {
+        w->last = v;
+        w->last_ms = t_ms;
+    }
+}
+
+void iocd_window_merge(struct iocd_window *into, const struct iocd_window *later)
+{
+    into->count += later->count;
+    into->sum += later->sum;
+    into->sumsq += later->sumsq;
+    if (later->min < into->min)
+        into->min = later->min;
+    if (later->max > into->max)
+        into->max = later->max;
+    if (later->first_ms < into->first_ms) {
+        into->first = later->first;
+        into->first_ms = later->first_ms;
+    }
+    if (later->last_ms >= into->last_ms) {
+        into->last = later->last;
+        into->last_ms = later->last_ms;
+    }
+}
+
+struct iocd_agg *iocd_agg_new(const int64_t *res_ms, int n_res)
+{
+    if (n_res < 1 || n_res > IOCD_MAX_RESOLUTIONS)
+        return NULL;
+    struct iocd_agg *a = calloc(1, sizeof(*a));
+    if (!a)
+        return NULL;
+    memcpy(a->res_ms, res_ms, (size_t)n_res * sizeof(*res_ms));
+    a->n_res = n_res;
+    return a;
+}
+
+void iocd_agg_free(struct iocd_agg *agg)
+{
+    if (!agg)
+        return;
+    free(agg->slots);
+    free(agg);
+}
+
+static uint64_t key_hash(uint32_t series_id, uint32_t res_s, int64_t start_ms)
+{
+    uint64_t h = ((uint64_t)series_id << 32 | res_s) ^ ((uint64_t)start_ms * 0x9e3779b97f4a7c15u);
+    h ^= h >> 31;
+    h *= 0xbf58476d1ce4e5b9u;
+    h ^= h >> 29;
+    return h;
+}
+
+static int grow(struct iocd_agg *a)
+{
+    size_t ncap = a->cap ? a->cap * 2 : 1024;
+    struct slot *ns = calloc(ncap, sizeof(*ns));
+    if (!ns)
+        return -1;
+    for (size_t i = 0; i < a->cap; i++) {
+        if (!a->slots[i].used)
+            continue;
+        const struct iocd_window *w = &a->slots[i].w;
+        size_t j = key_hash(w->series_id, w->res_s, w->start_ms) & (ncap - 1);
+        while (ns[j].used)
+            j = (j + 1) & (ncap - 1);
+        ns[j] = a->slots[i];
+    }
+    free(a->slots);
+    a->slots = ns;
+    a->cap = ncap;
+    return 0;
+}
+
+int iocd_agg_add(struct iocd_agg *a, uint32_t series_id, double v, int64_t t_ms)
+{
+    /* Make room for every resolution first, so a sample is added to all of
+     * its windows or to none. */
+    if ((a->size + (size_t)a->n_res) * 4 > a->cap * 3 && grow(a))
+        return -1;
+    for (int r = 0; r < a->n_res; r++) {
+        uint32_t res_s = (uint32_t)(a->res_ms[r] / 1000);
+        int64_t start = iocd_time_align(t_ms, a->res_ms[r]);
+        size_t j = key_hash(series_id, res_s, start) & (a->cap - 1);
+        for (;;) {
+            struct slot *s = &a->slots[j];
+            if (!s->used) {
+                s->used = 1;
+                iocd_window_init(&s->w, series_id, res_s, start, v, t_ms);
+                a->size++;
+                break;
+            }
+            if (s->w.series_id == series_id && s->w.res_s == res_s && s->w.start_ms == start) {
+                iocd_window_add(&s->w, v, t_ms);
+                break;
+            }
+            j = (j + 1) & (a->cap - 1);
+        }
+    }
+    return 0;
+}
+
+size_t iocd_agg_size(const struct iocd_agg *agg)
+{
+    return agg->size;
+}
+
+struct iocd_window *iocd_agg_take(struct iocd_agg *a, size_t *n)
+{
+    *n = a->size;
+    if (a->size == 0)
+        return NULL;
+    struct iocd_window *out = malloc(a->size * sizeof(*out));
+    if (!out)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < a->cap; i++)
+        if (a->slots[i].used)
+            out[k++] = a->slots[i].w;
+    /* A table that grew for a burst shrinks back rather than being
+     * cleared slot by slot at every flush. */
+    if (a->cap > 4096 && a->size * 8 < a->cap) {
+        free(a->slots);
+        a->slots = NULL;
+        a->cap = 0;
+    } else {
+        memset(a->slots, 0, a->cap * sizeof(*a->slots));
+    }
+    a->size = 0;
+    return out;
+}

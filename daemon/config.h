@@ -37,7 +37,7 @@ struct iocd_config {
         int port;
         char *client_id;
         int qos;
-        int keepalive_s;
+        int64_t keepalive_ms;
         char *username;
         char *password;
         bool clean_session;

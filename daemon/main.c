@@ -1,1 +1,277 @@
-int main(void) { return 0; }
+/* daemon/main.c — iocd's entry point: options, start-up, signals,
+ * systemd notification and orderly shutdown.
+ *
+ * Owns: the libuv loop and the wiring between the concerns (config, store,
+ * pipeline, router, MQTT session). Signal handlers only start the
+ * shutdown sequence; the loop does the work:
+ *   SIGTERM/SIGINT → stop MQTT (clean DISCONNECT, the broker queues what
+ *   comes next) → drain the pipeline (every window written) → close
+ *   handles → exit 0. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "iocd_build.h"
+#if IOCD_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "config.h"
+#include "log.h"
+#include "mqtt.h"
+#include "pipeline.h"
+#include "router.h"
+#include "store.h"
+#include "timeutil.h"
+
+/* A flush in flight longer than this means the disk is stuck: stop
+ * petting the watchdog so systemd restarts us. */
+#define WATCHDOG_STUCK_MS 60000
+
+struct iocd {
+    uv_loop_t *loop;
+    struct iocd_config cfg;
+    struct iocd_store *store;
+    struct iocd_pipeline pipe;
+    struct iocd_router router;
+    struct iocd_mqtt mqtt;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    uv_timer_t watchdog;
+    bool watchdog_on;
+    bool ready_sent;
+    bool shutting_down;
+};
+
+static void notify(const char *state)
+{
+#if IOCD_HAVE_SYSTEMD
+    sd_notify(0, state);
+#else
+    (void)state;
+#endif
+}
+
+static void on_mqtt_message(void *ud, const struct mosquitto_message *msg)
+{
+    struct iocd *d = ud;
+    iocd_router_dispatch(&d->router, msg->topic, msg->payload, msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0,
+                         iocd_now_ms());
+}
+
+static void on_mqtt_subscribed(void *ud)
+{
+    struct iocd *d = ud;
+    if (!d->ready_sent) {
+        d->ready_sent = true;
+        notify("READY=1\nSTATUS=subscribed, ingesting");
+        iocd_log_notice("iocd", "ready: ingesting %d feed(s)", d->cfg.n_adapters);
+    }
+}
+
+static void close_all(struct iocd *d)
+{
+    iocd_mqtt_close(&d->mqtt);
+    iocd_pipeline_close(&d->pipe);
+    uv_close((uv_handle_t *)&d->sig_term, NULL);
+    uv_close((uv_handle_t *)&d->sig_int, NULL);
+    uv_close((uv_handle_t *)&d->sig_hup, NULL);
+    uv_close((uv_handle_t *)&d->watchdog, NULL);
+}
+
+static void on_drained(struct iocd_pipeline *p, void *ud)
+{
+    (void)p;
+    struct iocd *d = ud;
+    iocd_log_notice("iocd", "all aggregates written; exiting");
+    close_all(d);
+}
+
+static void on_mqtt_stopped(void *ud)
+{
+    struct iocd *d = ud;
+    if (!d->shutting_down)
+        return;
+    iocd_log_info("iocd", "disconnected from the broker; writing what is held");
+    iocd_pipeline_drain(&d->pipe, on_drained, d);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct iocd *d = s->data;
+    if (signum == SIGHUP) {
+        iocd_log_notice("iocd", "SIGHUP: configuration reload is not supported yet; "
+                                "use systemctl restart (no data is lost)");
+        return;
+    }
+    if (d->shutting_down) {
+        iocd_log_notice("iocd", "%s again: still writing, please wait", strsignal(signum));
+        return;
+    }
+    d->shutting_down = true;
+    notify("STOPPING=1\nSTATUS=stopping: writing aggregates");
+    iocd_log_notice("iocd", "%s: stopping", strsignal(signum));
+    iocd_mqtt_stop(&d->mqtt);
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+    struct iocd *d = t->data;
+    /* The loop is turning (we are here); the flush must be moving too. */
+    if (d->pipe.inflight && iocd_now_ms() - d->pipe.last_flush_done_ms > WATCHDOG_STUCK_MS) {
+        iocd_log_err("iocd", "flush stuck for over %d s; not petting the watchdog",
+                     WATCHDOG_STUCK_MS / 1000);
+        return;
+    }
+    notify("WATCHDOG=1");
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: iocd [-c FILE] [--check-config]\n"
+            "\n"
+            "City operations centre daemon: ingests MQTT feeds, normalises them to ioc.v1,\n"
+            "keeps windowed aggregates in SQLite.\n"
+            "\n"
+            "  -c, --config FILE   configuration file (default: embedded defaults: broker\n"
+            "                      localhost:1883, the iocd-sim feeds, database in\n"
+            "                      $STATE_DIRECTORY or the current directory)\n"
+            "      --check-config  validate the configuration and exit (0 valid, 1 not)\n"
+            "      --help-config   list every configuration key with its default\n"
+            "  -V, --version       print the version and exit\n"
+            "  -h, --help          this help\n");
+}
+
+static int run(struct iocd *d)
+{
+    struct iocd_error err;
+    int rc = 1;
+    d->loop = uv_default_loop();
+    if (iocd_store_open(&d->store, d->cfg.store.path, &err)) {
+        iocd_log_err("store", "%s", err.msg);
+        return 1;
+    }
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%lld", (long long)iocd_now_ms());
+    if (iocd_store_set_meta(d->store, "iocd_version", IOCD_VERSION, &err) ||
+        iocd_store_set_meta(d->store, "started_ms", buf, &err)) {
+        iocd_log_err("store", "%s", err.msg);
+        goto out_store;
+    }
+    if (iocd_pipeline_init(&d->pipe, d->loop, &d->cfg, d->store, &err)) {
+        iocd_log_err("iocd", "%s", err.msg);
+        goto out_pipe;
+    }
+    iocd_router_init(&d->router, &d->cfg, &d->pipe);
+    struct iocd_mqtt_callbacks cb = {
+        .message = on_mqtt_message,
+        .subscribed = on_mqtt_subscribed,
+        .stopped = on_mqtt_stopped,
+        .ud = d,
+    };
+    if (iocd_mqtt_init(&d->mqtt, d->loop, &d->cfg, &cb, &err)) {
+        iocd_log_err("mqtt", "%s", err.msg);
+        iocd_mqtt_free(&d->mqtt);
+        iocd_pipeline_close(&d->pipe);
+        uv_run(d->loop, UV_RUN_DEFAULT);
+        goto out_router;
+    }
+    uv_signal_init(d->loop, &d->sig_term);
+    uv_signal_init(d->loop, &d->sig_int);
+    uv_signal_init(d->loop, &d->sig_hup);
+    d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
+    uv_signal_start(&d->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&d->sig_int, on_signal, SIGINT);
+    uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
+    uv_timer_init(d->loop, &d->watchdog);
+    d->watchdog.data = d;
+#if IOCD_HAVE_SYSTEMD
+    uint64_t wd_usec = 0;
+    if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec >= 2000)
+        uv_timer_start(&d->watchdog, on_watchdog, wd_usec / 2000, wd_usec / 2000);
+#endif
+    iocd_log_notice("iocd", "iocd %s starting: %d feed(s), broker %s:%d, database %s",
+                    IOCD_VERSION, d->cfg.n_adapters, d->cfg.mqtt.host, d->cfg.mqtt.port,
+                    d->cfg.store.path);
+    iocd_pipeline_start(&d->pipe);
+    iocd_mqtt_start(&d->mqtt);
+    uv_run(d->loop, UV_RUN_DEFAULT);
+    rc = 0;
+    iocd_mqtt_free(&d->mqtt);
+out_router:
+    iocd_router_free(&d->router);
+out_pipe:
+    iocd_pipeline_free(&d->pipe);
+out_store:
+    iocd_store_close(d->store);
+    uv_loop_close(d->loop);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"check-config", no_argument, NULL, 'C'},
+        {"help-config", no_argument, NULL, 'K'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_path = NULL;
+    bool check_only = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'C':
+            check_only = true;
+            break;
+        case 'K':
+            iocd_config_print_keys(stdout);
+            return 0;
+        case 'V':
+            printf("iocd %s\n", IOCD_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "iocd: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    mosquitto_lib_init();
+    static struct iocd d;
+    struct iocd_error err;
+    if (iocd_config_load(&d.cfg, config_path, &err)) {
+        fprintf(stderr, "iocd: %s\n", err.msg);
+        mosquitto_lib_cleanup();
+        return 1;
+    }
+    if (check_only) {
+        printf("%s: ok (%d feed(s), database %s)\n", config_path ? config_path : "(defaults)",
+               d.cfg.n_adapters, d.cfg.store.path);
+        iocd_config_free(&d.cfg);
+        mosquitto_lib_cleanup();
+        return 0;
+    }
+    iocd_log_init(d.cfg.log.level);
+    srand((unsigned)iocd_now_ms() ^ (unsigned)getpid());
+    int rc = run(&d);
+    iocd_config_free(&d.cfg);
+    mosquitto_lib_cleanup();
+    return rc;
+}

@@ -1,2 +1,283 @@
-/* placeholder: being written in this session */
-typedef int iocd_placeholder_pipeline;
+/* daemon/pipeline.c — validation, aggregation and the flush cycle (see
+ * pipeline.h). */
+#include "pipeline.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "timeutil.h"
+
+static int preload_series(void *ud, uint32_t id, const char *name)
+{
+    return iocd_series_reg_preload(ud, id, name);
+}
+
+int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct iocd_config *cfg,
+                       struct iocd_store *store, struct iocd_error *err)
+{
+    memset(p, 0, sizeof(*p));
+    p->loop = loop;
+    p->cfg = cfg;
+    p->store = store;
+    p->series = iocd_series_reg_new(cfg->ingest.max_series);
+    p->agg = iocd_agg_new(cfg->store.resolutions_ms, cfg->store.n_resolutions);
+    p->n_scopes = (size_t)cfg->n_adapters + 1;
+    p->scopes = calloc(p->n_scopes, sizeof(*p->scopes));
+    if (!p->series || !p->agg || !p->scopes)
+        return iocd_error_set(err, "out of memory");
+    for (int i = 0; i < cfg->n_adapters; i++)
+        snprintf(p->scopes[i].name, IOCD_SCOPE_MAX, "%s", cfg->adapters[i].name);
+    snprintf(p->scopes[cfg->n_adapters].name, IOCD_SCOPE_MAX, "iocd");
+    if (iocd_store_each_series(store, preload_series, p->series, err))
+        return -1;
+    uv_timer_init(loop, &p->flush_timer);
+    p->flush_timer.data = p;
+    p->last_flush_done_ms = iocd_now_ms();
+    return 0;
+}
+
+static void log_reject(struct iocd_pipeline *p, struct iocd_counter_scope *sc,
+                       enum iocd_reject reason, const char *topic, const char *detail)
+{
+    uint64_t suppressed;
+    if (!iocd_ratelimit_allow(&sc->log_limit[reason], iocd_now_ms(),
+                              p->cfg->log.rate_limit_interval_ms, p->cfg->log.rate_limit_burst,
+                              &suppressed))
+        return;
+    if (suppressed)
+        iocd_log_warn(sc->name, "%" PRIu64 " more %s rejections were not logged", suppressed,
+                      iocd_reject_name(reason));
+    iocd_log_warn(sc->name, "rejected message on '%.200s': %s%s%s", topic,
+                  iocd_reject_name(reason), detail && *detail ? ": " : "",
+                  detail ? detail : "");
+}
+
+static void count_reject(struct iocd_pipeline *p, struct iocd_counter_scope *sc,
+                         enum iocd_reject reason, const char *topic, const char *detail)
+{
+    sc->value[IOCD_CTR_REJECT_BASE + reason]++;
+    log_reject(p, sc, reason, topic, detail);
+}
+
+/* Why `o` may not be aggregated, or IOCD_REJECT_NONE. */
+static enum iocd_reject check(const struct iocd_pipeline *p, const Ioc__V1__Observation *o,
+                              int64_t now_ms, char *detail, size_t n)
+{
+    if (o->quality == IOC__V1__QUALITY__QUALITY_INVALID) {
+        snprintf(detail, n, "%.64s/%.64s flagged invalid by the device", o->device, o->metric);
+        return IOCD_REJECT_INVALID;
+    }
+    if (!isfinite(o->value)) {
+        snprintf(detail, n, "%.64s/%.64s value is %s", o->device, o->metric,
+                 isnan(o->value) ? "NaN" : "infinite");
+        return IOCD_REJECT_NOT_FINITE;
+    }
+    if (!iocd_series_valid_id(o->device) || !iocd_series_valid_id(o->metric)) {
+        snprintf(detail, n, "device or metric id empty, longer than %d bytes, or has / + #",
+                 IOCD_ID_MAX);
+        return IOCD_REJECT_BAD_ID;
+    }
+    if (o->observed_ms < 0 || o->observed_ms > IOCD_TIME_MAX_MS) {
+        snprintf(detail, n, "observation time %" PRId64 " ms out of range", o->observed_ms);
+        return IOCD_REJECT_BAD_TIME;
+    }
+    if (o->observed_ms > now_ms + p->cfg->ingest.max_clock_skew_ms) {
+        char t[40];
+        iocd_time_format(o->observed_ms, t, sizeof(t));
+        snprintf(detail, n, "observation time %s is %" PRId64 " s in the future", t,
+                 (o->observed_ms - now_ms) / 1000);
+        return IOCD_REJECT_FUTURE_TIME;
+    }
+    return IOCD_REJECT_NONE;
+}
+
+void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_message *msg,
+                          enum iocd_reject reason, const struct iocd_batch *b)
+{
+    struct iocd_counter_scope *sc = &p->scopes[idx];
+    sc->value[IOCD_CTR_MESSAGES]++;
+    if (reason != IOCD_REJECT_NONE) {
+        count_reject(p, sc, reason, msg->topic, b->detail);
+        return;
+    }
+    const char *source = p->cfg->adapters[idx].source;
+    int64_t now = iocd_now_ms();
+    uint64_t accepted = 0;
+    char detail[192];
+    for (size_t i = 0; i < b->n_obs; i++) {
+        const Ioc__V1__Observation *o = b->obs[i];
+        enum iocd_reject r = check(p, o, now, detail, sizeof(detail));
+        if (r != IOCD_REJECT_NONE) {
+            count_reject(p, sc, r, msg->topic, detail);
+            continue;
+        }
+        uint32_t id;
+        /* The series source is the adapter's, whatever the decoder set. */
+        switch (iocd_series_lookup(p->series, source, o->device, o->metric, o->unit, now, &id)) {
+        case IOCD_SERIES_FOUND:
+        case IOCD_SERIES_CREATED:
+            break;
+        case IOCD_SERIES_OVER_LIMIT:
+            snprintf(detail, sizeof(detail), "new series %.64s/%.64s over max_series %" PRId64,
+                     o->device, o->metric, p->cfg->ingest.max_series);
+            count_reject(p, sc, IOCD_REJECT_SERIES_LIMIT, msg->topic, detail);
+            continue;
+        case IOCD_SERIES_NO_MEMORY:
+            count_reject(p, sc, IOCD_REJECT_NO_MEMORY, msg->topic, "series registry");
+            continue;
+        }
+        if (iocd_agg_add(p->agg, id, o->value, o->observed_ms)) {
+            count_reject(p, sc, IOCD_REJECT_NO_MEMORY, msg->topic, "window table");
+            continue;
+        }
+        accepted++;
+    }
+    if (accepted) {
+        sc->value[IOCD_CTR_ACCEPTED]++;
+        sc->value[IOCD_CTR_OBSERVATIONS] += accepted;
+    }
+}
+
+void iocd_pipeline_reject_unrouted(struct iocd_pipeline *p, const struct iocd_message *msg,
+                                   enum iocd_reject reason)
+{
+    count_reject(p, &p->scopes[p->n_scopes - 1], reason, msg->topic, NULL);
+}
+
+/* ---- flush cycle ---- */
+
+static void flush_start(struct iocd_pipeline *p);
+
+static void flush_work(uv_work_t *w)
+{
+    struct iocd_pipeline *p = w->data;
+    iocd_store_write(p->store, p->inflight);
+}
+
+static bool nothing_held(const struct iocd_pipeline *p)
+{
+    if (p->inflight || p->failed || iocd_agg_size(p->agg))
+        return false;
+    for (size_t s = 0; s < p->n_scopes; s++)
+        for (int c = 0; c < IOCD_CTR__COUNT; c++)
+            if (p->scopes[s].value[c] != p->scopes[s].flushed[c])
+                return false;
+    return true;
+}
+
+static void flush_done(uv_work_t *w, int status)
+{
+    struct iocd_pipeline *p = w->data;
+    struct iocd_flush *f = p->inflight;
+    p->inflight = NULL;
+    p->last_flush_done_ms = iocd_now_ms();
+    if (status == 0 && f->rc == 0) {
+        p->last_flush_us = f->duration_us;
+        if (f->duration_us > p->max_flush_us)
+            p->max_flush_us = f->duration_us;
+        iocd_log_debug("store", "flushed %zu windows, %zu new series in %" PRId64 " us",
+                       f->n_windows, f->n_series, f->duration_us);
+        iocd_flush_free(f);
+    } else {
+        iocd_log_err("store", "flush failed, will retry with the next one: %s",
+                     status ? uv_strerror(status) : f->error);
+        p->failed = f;
+    }
+    if (p->draining) {
+        if (nothing_held(p)) {
+            uv_timer_stop(&p->flush_timer);
+            p->draining = false;
+            p->drained_cb(p, p->drained_ud);
+        } else if (!p->failed) {
+            flush_start(p);
+        }
+    }
+}
+
+static void flush_start(struct iocd_pipeline *p)
+{
+    if (p->inflight)
+        return;
+    struct iocd_flush *f = calloc(1, sizeof(*f));
+    if (!f) {
+        iocd_log_err("store", "out of memory preparing a flush; will retry");
+        return;
+    }
+    f->now_ms = iocd_now_ms();
+    f->windows = iocd_agg_take(p->agg, &f->n_windows);
+    if (!f->windows && f->n_windows) {
+        iocd_log_err("store", "out of memory taking %zu windows; will retry", f->n_windows);
+        free(f);
+        return;
+    }
+    f->series = iocd_series_take_new(p->series, &f->n_series);
+    if (f->n_windows || f->n_series || p->failed)
+        p->scopes[p->n_scopes - 1].value[IOCD_CTR_FLUSHES]++; /* this flush counts itself */
+    size_t nc = iocd_counters_take(p->scopes, p->n_scopes, &f->counters);
+    f->n_counters = nc == (size_t)-1 ? 0 : nc;
+    f->next = p->failed;
+    p->failed = NULL;
+    if (!f->next && !f->n_windows && !f->n_series && !f->n_counters) {
+        free(f);
+        return;
+    }
+    p->inflight = f;
+    p->work.data = p;
+    int rc = uv_queue_work(p->loop, &p->work, flush_work, flush_done);
+    if (rc) {
+        iocd_log_err("store", "cannot queue flush: %s", uv_strerror(rc));
+        p->inflight = NULL;
+        p->failed = f;
+    }
+}
+
+static void on_flush_timer(uv_timer_t *t)
+{
+    struct iocd_pipeline *p = t->data;
+    flush_start(p);
+    if (p->draining && nothing_held(p)) {
+        uv_timer_stop(&p->flush_timer);
+        p->draining = false;
+        p->drained_cb(p, p->drained_ud);
+    }
+}
+
+void iocd_pipeline_start(struct iocd_pipeline *p)
+{
+    uint64_t iv = (uint64_t)p->cfg->store.flush_interval_ms;
+    uv_timer_start(&p->flush_timer, on_flush_timer, iv, iv);
+}
+
+void iocd_pipeline_drain(struct iocd_pipeline *p, iocd_pipeline_drained_cb cb, void *ud)
+{
+    p->draining = true;
+    p->drained_cb = cb;
+    p->drained_ud = ud;
+    if (!uv_is_active((uv_handle_t *)&p->flush_timer))
+        iocd_pipeline_start(p);
+    /* Do not wait for the next tick: write now (a failed flush is retried
+     * on the timer, so a broken disk does not spin the loop). */
+    on_flush_timer(&p->flush_timer);
+}
+
+void iocd_pipeline_close(struct iocd_pipeline *p)
+{
+    if (!uv_is_closing((uv_handle_t *)&p->flush_timer))
+        uv_close((uv_handle_t *)&p->flush_timer, NULL);
+}
+
+void iocd_pipeline_free(struct iocd_pipeline *p)
+{
+    iocd_flush_free(p->failed);
+    iocd_flush_free(p->inflight);
+    iocd_agg_free(p->agg);
+    iocd_series_reg_free(p->series);
+    free(p->scopes);
+    p->failed = p->inflight = NULL;
+    p->agg = NULL;
+    p->series = NULL;
+    p->scopes = NULL;
+}

@@ -1,2 +1,333 @@
-/* placeholder: being written in this session */
-typedef int iocd_placeholder_store;
+/* daemon/store.c — SQLite schema, migrations and batched writes (see
+ * store.h and docs/storage.md).
+ *
+ * Durability: WAL with synchronous=NORMAL. A committed flush survives a
+ * crash or SIGKILL of iocd; a power loss may lose the last flushes but never
+ * corrupts the file. The write connection is used only by iocd_store_write
+ * on the worker thread once the loop runs. */
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "iocd_build.h"
+#include "log.h"
+#include "timeutil.h"
+
+/* migrations[v-1] takes a database from version v-1 to v. Never edit a
+ * step that has shipped; add a new one. */
+static const char *const migrations[] = {
+    /* 0 -> 1 */
+    "CREATE TABLE series ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  source TEXT NOT NULL,"
+    "  device TEXT NOT NULL,"
+    "  metric TEXT NOT NULL,"
+    "  unit TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL);"
+    "CREATE TABLE windows ("
+    "  series_id INTEGER NOT NULL,"
+    "  res_s INTEGER NOT NULL,"
+    "  start_ms INTEGER NOT NULL,"
+    "  count INTEGER NOT NULL,"
+    "  sum REAL NOT NULL,"
+    "  sumsq REAL NOT NULL,"
+    "  min REAL NOT NULL,"
+    "  max REAL NOT NULL,"
+    "  first REAL NOT NULL,"
+    "  first_ms INTEGER NOT NULL,"
+    "  last REAL NOT NULL,"
+    "  last_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (series_id, res_s, start_ms)) WITHOUT ROWID;"
+    "CREATE TABLE counters ("
+    "  scope TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  value INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (scope, name)) WITHOUT ROWID;"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
+};
+
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == IOCD_SCHEMA_VERSION,
+               "one migration per schema version");
+
+enum stmt {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_SERIES,
+    ST_WINDOW,
+    ST_COUNTER,
+    ST_META,
+    ST__COUNT,
+};
+
+static const char *const stmt_sql[ST__COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_SERIES] = "INSERT OR IGNORE INTO series(id, name, source, device, metric, unit, "
+                  "created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    /* Merge, never overwrite: the stored row plus what arrived since.
+     * `excluded` holds the newer samples, so ties in time go to it for
+     * `last` and to the stored row for `first` (as iocd_window_merge). */
+    [ST_WINDOW] =
+        "INSERT INTO windows(series_id, res_s, start_ms, count, sum, sumsq, min, max, first, "
+        "first_ms, last, last_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+        "ON CONFLICT(series_id, res_s, start_ms) DO UPDATE SET "
+        "count = count + excluded.count, sum = sum + excluded.sum, "
+        "sumsq = sumsq + excluded.sumsq, min = min(min, excluded.min), "
+        "max = max(max, excluded.max), "
+        "first = CASE WHEN excluded.first_ms < first_ms THEN excluded.first ELSE first END, "
+        "first_ms = min(first_ms, excluded.first_ms), "
+        "last = CASE WHEN excluded.last_ms >= last_ms THEN excluded.last ELSE last END, "
+        "last_ms = max(last_ms, excluded.last_ms)",
+    [ST_COUNTER] = "INSERT INTO counters(scope, name, value, updated_ms) VALUES (?1, ?2, ?3, ?4) "
+                   "ON CONFLICT(scope, name) DO UPDATE SET value = value + excluded.value, "
+                   "updated_ms = excluded.updated_ms",
+    [ST_META] = "INSERT INTO meta(key, value) VALUES (?1, ?2) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+};
+
+struct iocd_store {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[ST__COUNT];
+    char *path;
+};
+
+static int exec(sqlite3 *db, const char *sql, struct iocd_error *err, const char *what)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        iocd_error_set(err, "%s: %s", what, msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+int iocd_store_migrate_db(void *handle, struct iocd_error *err)
+{
+    sqlite3 *db = handle;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return iocd_error_set(err, "reading schema version: %s", sqlite3_errmsg(db));
+    int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (version < 0)
+        return iocd_error_set(err, "reading schema version: %s", sqlite3_errmsg(db));
+    if (version > IOCD_SCHEMA_VERSION)
+        return iocd_error_set(err,
+                              "database schema version %d is newer than this iocd knows (%d); "
+                              "it was written by a newer iocd",
+                              version, IOCD_SCHEMA_VERSION);
+    for (int v = version + 1; v <= IOCD_SCHEMA_VERSION; v++) {
+        char what[64], bump[64];
+        snprintf(what, sizeof(what), "migrating schema to version %d", v);
+        snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v);
+        if (exec(db, "BEGIN IMMEDIATE", err, what))
+            return -1;
+        if (exec(db, migrations[v - 1], err, what) || exec(db, bump, err, what) ||
+            exec(db, "COMMIT", err, what)) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+        if (v > 1 || version > 0)
+            iocd_log_notice("store", "database migrated to schema version %d", v);
+    }
+    return 0;
+}
+
+int iocd_store_open(struct iocd_store **out, const char *path, struct iocd_error *err)
+{
+    struct iocd_store *st = calloc(1, sizeof(*st));
+    if (!st)
+        return iocd_error_set(err, "out of memory");
+    st->path = strdup(path);
+    if (!st->path)
+        goto oom;
+    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        iocd_error_set(err, "%s: cannot open database: %s", path,
+                       st->db ? sqlite3_errmsg(st->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(st->db, 5000);
+    struct iocd_error e2;
+    if (exec(st->db, "PRAGMA journal_mode=WAL", &e2, "setting WAL mode") ||
+        exec(st->db, "PRAGMA synchronous=NORMAL", &e2, "setting synchronous") ||
+        exec(st->db, "PRAGMA foreign_keys=OFF", &e2, "setting foreign_keys") ||
+        iocd_store_migrate_db(st->db, &e2)) {
+        iocd_error_set(err, "%s: %s", path, e2.msg);
+        goto fail;
+    }
+    for (int i = 0; i < ST__COUNT; i++) {
+        if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
+                               NULL) != SQLITE_OK) {
+            iocd_error_set(err, "%s: preparing statement: %s", path, sqlite3_errmsg(st->db));
+            goto fail;
+        }
+    }
+    *out = st;
+    return 0;
+oom:
+    iocd_error_set(err, "out of memory");
+fail:
+    iocd_store_close(st);
+    return -1;
+}
+
+void iocd_store_close(struct iocd_store *st)
+{
+    if (!st)
+        return;
+    for (int i = 0; i < ST__COUNT; i++)
+        sqlite3_finalize(st->stmt[i]);
+    if (st->db)
+        sqlite3_close(st->db);
+    free(st->path);
+    free(st);
+}
+
+int iocd_store_each_series(struct iocd_store *st,
+                           int (*cb)(void *ud, uint32_t id, const char *name), void *ud,
+                           struct iocd_error *err)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db, "SELECT id, name FROM series ORDER BY id", -1, &q, NULL) !=
+        SQLITE_OK)
+        return iocd_error_set(err, "%s: reading series: %s", st->path, sqlite3_errmsg(st->db));
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        sqlite3_int64 id = sqlite3_column_int64(q, 0);
+        const char *name = (const char *)sqlite3_column_text(q, 1);
+        if (id <= 0 || id >= UINT32_MAX || !name || cb(ud, (uint32_t)id, name)) {
+            sqlite3_finalize(q);
+            return iocd_error_set(err, "%s: series %lld: cannot load", st->path, (long long)id);
+        }
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return iocd_error_set(err, "%s: reading series: %s", st->path, sqlite3_errmsg(st->db));
+    return 0;
+}
+
+static int step_reset(struct iocd_store *st, enum stmt s)
+{
+    sqlite3_stmt *q = st->stmt[s];
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int iocd_store_set_meta(struct iocd_store *st, const char *key, const char *value,
+                        struct iocd_error *err)
+{
+    sqlite3_bind_text(st->stmt[ST_META], 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st->stmt[ST_META], 2, value, -1, SQLITE_STATIC);
+    if (step_reset(st, ST_META))
+        return iocd_error_set(err, "%s: writing meta %s: %s", st->path, key,
+                              sqlite3_errmsg(st->db));
+    return 0;
+}
+
+static int write_one(struct iocd_store *st, const struct iocd_flush *f)
+{
+    for (size_t i = 0; i < f->n_series; i++) {
+        const struct iocd_series_new *s = &f->series[i];
+        sqlite3_stmt *q = st->stmt[ST_SERIES];
+        sqlite3_bind_int64(q, 1, s->id);
+        sqlite3_bind_text(q, 2, s->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 3, s->source, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 4, s->device, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 5, s->metric, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 6, s->unit, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 7, s->created_ms);
+        if (step_reset(st, ST_SERIES))
+            return -1;
+    }
+    for (size_t i = 0; i < f->n_windows; i++) {
+        const struct iocd_window *w = &f->windows[i];
+        sqlite3_stmt *q = st->stmt[ST_WINDOW];
+        sqlite3_bind_int64(q, 1, w->series_id);
+        sqlite3_bind_int64(q, 2, w->res_s);
+        sqlite3_bind_int64(q, 3, w->start_ms);
+        sqlite3_bind_int64(q, 4, (sqlite3_int64)w->count);
+        sqlite3_bind_double(q, 5, w->sum);
+        sqlite3_bind_double(q, 6, w->sumsq);
+        sqlite3_bind_double(q, 7, w->min);
+        sqlite3_bind_double(q, 8, w->max);
+        sqlite3_bind_double(q, 9, w->first);
+        sqlite3_bind_int64(q, 10, w->first_ms);
+        sqlite3_bind_double(q, 11, w->last);
+        sqlite3_bind_int64(q, 12, w->last_ms);
+        if (step_reset(st, ST_WINDOW))
+            return -1;
+    }
+    for (size_t i = 0; i < f->n_counters; i++) {
+        const struct iocd_counter_delta *c = &f->counters[i];
+        sqlite3_stmt *q = st->stmt[ST_COUNTER];
+        sqlite3_bind_text(q, 1, c->scope, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, c->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 3, (sqlite3_int64)c->delta);
+        sqlite3_bind_int64(q, 4, f->now_ms);
+        if (step_reset(st, ST_COUNTER))
+            return -1;
+    }
+    return 0;
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Oldest first: the chain is newest-first, so recurse to its end. */
+static int write_chain(struct iocd_store *st, const struct iocd_flush *f)
+{
+    if (f->next && write_chain(st, f->next))
+        return -1;
+    return write_one(st, f);
+}
+
+void iocd_store_write(struct iocd_store *st, struct iocd_flush *f)
+{
+    int64_t t0 = mono_us();
+    f->rc = -1;
+    f->error[0] = '\0';
+    if (step_reset(st, ST_BEGIN)) {
+        snprintf(f->error, sizeof(f->error), "BEGIN: %s", sqlite3_errmsg(st->db));
+        goto out;
+    }
+    char now[32];
+    snprintf(now, sizeof(now), "%lld", (long long)f->now_ms);
+    sqlite3_bind_text(st->stmt[ST_META], 1, "last_flush_ms", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st->stmt[ST_META], 2, now, -1, SQLITE_TRANSIENT);
+    if (write_chain(st, f) || step_reset(st, ST_META) || step_reset(st, ST_COMMIT)) {
+        snprintf(f->error, sizeof(f->error), "%s", sqlite3_errmsg(st->db));
+        step_reset(st, ST_ROLLBACK);
+        goto out;
+    }
+    f->rc = 0;
+out:
+    f->duration_us = mono_us() - t0;
+}
+
+void iocd_flush_free(struct iocd_flush *f)
+{
+    while (f) {
+        struct iocd_flush *next = f->next;
+        iocd_series_new_free(f->series, f->n_series);
+        free(f->windows);
+        free(f->counters);
+        free(f);
+        f = next;
+    }
+}

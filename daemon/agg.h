@@ -1,0 +1,50 @@
+/* daemon/agg.h — windowed aggregates: one window's statistics and the
+ * table of windows changed since the last flush.
+ *
+ * Owns: the dirty-window table. Windows are tumbling and aligned to the
+ * UTC epoch (start = floor(t / res) * res); a sample lands in one window
+ * per configured resolution. A window here holds only what arrived since
+ * the last flush; the store merges it into the stored row, so late data
+ * and restarts add up instead of overwriting. Loop thread only. */
+#ifndef IOCD_AGG_H
+#define IOCD_AGG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct iocd_window {
+    uint32_t series_id;
+    uint32_t res_s;   /* window length in seconds */
+    int64_t start_ms; /* inclusive start, aligned */
+    uint64_t count;
+    double sum, sumsq, min, max;
+    double first, last;        /* values of the earliest / latest sample by observation time */
+    int64_t first_ms, last_ms; /* their observation times */
+};
+
+/* Start a window holding one sample. */
+void iocd_window_init(struct iocd_window *w, uint32_t series_id, uint32_t res_s, int64_t start_ms,
+                      double v, int64_t t_ms);
+/* Add one sample received after every sample already in `w`. Ties in
+ * observation time: `last` takes the newer sample, `first` keeps the older. */
+void iocd_window_add(struct iocd_window *w, double v, int64_t t_ms);
+/* Merge `later` (samples received after those in `into`) into `into`; the
+ * same rule the store's upsert applies to stored rows. */
+void iocd_window_merge(struct iocd_window *into, const struct iocd_window *later);
+
+struct iocd_agg;
+
+/* `res_ms` lists the resolutions (ms, whole seconds), finest first. */
+struct iocd_agg *iocd_agg_new(const int64_t *res_ms, int n_res);
+void iocd_agg_free(struct iocd_agg *agg);
+/* Add a sample to its window at every resolution. 0, or -1 out of memory
+ * (the sample is then not counted anywhere). */
+int iocd_agg_add(struct iocd_agg *agg, uint32_t series_id, double v, int64_t t_ms);
+/* Windows currently held. */
+size_t iocd_agg_size(const struct iocd_agg *agg);
+/* Move every held window into a new malloc'd array (the caller frees it)
+ * and empty the table. *n = 0 and NULL when empty; NULL with *n > 0 on
+ * out of memory (the table is then left as it was). */
+struct iocd_window *iocd_agg_take(struct iocd_agg *agg, size_t *n);
+
+#endif

@@ -1,0 +1,66 @@
+/* daemon/pipeline.h — from decoded Observations to stored windows.
+ *
+ * Owns: validation of every Observation (finite value, valid ids, clock
+ * skew, series limit), the series registry, the dirty-window table, the
+ * counters, and the flush cycle: a timer hands everything changed since
+ * the last flush to a libuv worker that writes it in one transaction. At
+ * most one flush is in flight; a failed flush is kept and written again
+ * with the next one. Runs on the loop thread except iocd_store_write. */
+#ifndef IOCD_PIPELINE_H
+#define IOCD_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "adapter.h"
+#include "agg.h"
+#include "config.h"
+#include "counters.h"
+#include "series.h"
+#include "store.h"
+
+struct iocd_pipeline;
+typedef void (*iocd_pipeline_drained_cb)(struct iocd_pipeline *p, void *ud);
+
+struct iocd_pipeline {
+    uv_loop_t *loop;
+    const struct iocd_config *cfg; /* borrowed */
+    struct iocd_store *store;      /* borrowed */
+    struct iocd_series_reg *series;
+    struct iocd_agg *agg;
+    /* scopes[i] for cfg->adapters[i]; scopes[n_adapters] is "iocd" */
+    struct iocd_counter_scope *scopes;
+    size_t n_scopes;
+    uv_timer_t flush_timer;
+    uv_work_t work;
+    struct iocd_flush *inflight; /* being written by the worker */
+    struct iocd_flush *failed;   /* to write again with the next flush */
+    int64_t last_flush_done_ms;  /* when the last flush finished (ok or not) */
+    int64_t last_flush_us;       /* duration of the last write */
+    int64_t max_flush_us;
+    bool draining;
+    iocd_pipeline_drained_cb drained_cb;
+    void *drained_ud;
+};
+
+int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct iocd_config *cfg,
+                       struct iocd_store *store, struct iocd_error *err);
+/* Start the flush timer. */
+void iocd_pipeline_start(struct iocd_pipeline *p);
+/* Account one message routed to adapter `idx` and validate + aggregate
+ * what its adapter decoded (`reason` NONE) or count its rejection. */
+void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_message *msg,
+                          enum iocd_reject reason, const struct iocd_batch *b);
+/* Count a message nobody could take (scope "iocd"). */
+void iocd_pipeline_reject_unrouted(struct iocd_pipeline *p, const struct iocd_message *msg,
+                                   enum iocd_reject reason);
+/* Write everything held, then call cb once nothing is left in memory or in
+ * flight (failed writes are retried, up to the flush interval apart, until
+ * they succeed). The flush timer keeps running until then. */
+void iocd_pipeline_drain(struct iocd_pipeline *p, iocd_pipeline_drained_cb cb, void *ud);
+/* Close the timer; free everything after the loop has run its close. */
+void iocd_pipeline_close(struct iocd_pipeline *p);
+void iocd_pipeline_free(struct iocd_pipeline *p);
+
+#endif

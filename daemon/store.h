@@ -1,0 +1,62 @@
+/* daemon/store.h — the SQLite database: schema, migrations and the batched
+ * writer.
+ *
+ * Owns: iocd's one write connection and its prepared statements (kept for
+ * the process lifetime). iocd_store_open and iocd_store_each_series run at
+ * start, before the loop; iocd_store_write runs on a libuv worker thread,
+ * one call at a time, so the loop never waits on the disk. The schema is
+ * documented in docs/storage.md. */
+#ifndef IOCD_STORE_H
+#define IOCD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agg.h"
+#include "counters.h"
+#include "error.h"
+#include "series.h"
+
+#define IOCD_SCHEMA_VERSION 1
+
+/* Everything one flush writes, in one transaction. Owned by whoever holds
+ * it: the pipeline builds it, the worker writes it, the pipeline frees it
+ * (or keeps it to retry when the write failed). */
+struct iocd_flush {
+    struct iocd_series_new *series;
+    size_t n_series;
+    struct iocd_window *windows;
+    size_t n_windows;
+    struct iocd_counter_delta *counters;
+    size_t n_counters;
+    int64_t now_ms;
+    struct iocd_flush *next; /* older flushes to write first (failed earlier) */
+    /* results, set by iocd_store_write */
+    int rc;
+    char error[256];
+    int64_t duration_us;
+};
+
+struct iocd_store;
+
+/* Open (creating if needed) and migrate the database at `path`. */
+int iocd_store_open(struct iocd_store **out, const char *path, struct iocd_error *err);
+void iocd_store_close(struct iocd_store *st);
+/* Call `cb` for every stored series (at start, to fill the registry). */
+int iocd_store_each_series(struct iocd_store *st,
+                           int (*cb)(void *ud, uint32_t id, const char *name), void *ud,
+                           struct iocd_error *err);
+/* Set a meta row (at start; blocking). */
+int iocd_store_set_meta(struct iocd_store *st, const char *key, const char *value,
+                        struct iocd_error *err);
+/* Write `f` and every flush chained on f->next (oldest first) in one
+ * transaction. Sets f->rc (0 or -1), f->error and f->duration_us. Safe on
+ * a worker thread as long as calls do not overlap. */
+void iocd_store_write(struct iocd_store *st, struct iocd_flush *f);
+/* Free a flush chain and everything it owns. */
+void iocd_flush_free(struct iocd_flush *f);
+
+/* Migrate an open connection to the current schema (also used by tests). */
+int iocd_store_migrate_db(void *sqlite_db, struct iocd_error *err);
+
+#endif
