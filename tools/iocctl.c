@@ -1,2 +1,1543 @@
-/* placeholder */
-int main(void) { return 0; }
+/* tools/iocctl.c — iocctl, the operators' command-line view of iocd's
+ * SQLite database (docs/storage.md is the schema, docs/iocctl.md the manual).
+ *
+ * Owns: option parsing, finding and opening the database read-only, and the
+ * `series`, `query` and `status` commands with their text tables and JSON
+ * lines. It never writes to the database. Every command runs inside one read
+ * transaction so it sees a single snapshot while iocd keeps writing. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "config.h"
+#include "error.h"
+#include "iocd_build.h"
+#include "timeutil.h"
+
+#define SCHEMA_VERSION 1
+#define DEFAULT_SYSTEM_DB "/var/lib/iocd/iocd.db"
+#define BUSY_TIMEOUT_MS 5000
+#define TABLE_MAX_COLS 8
+
+/* Exit codes; the command functions return one of these. */
+enum {
+    EXIT_OK = 0,
+    EXIT_RUNTIME = 1, /* database problems, unknown series, output errors */
+    EXIT_USAGE = 2,   /* bad command line; usage goes to stderr */
+};
+
+enum command { CMD_NONE, CMD_SERIES, CMD_QUERY, CMD_STATUS };
+
+struct options {
+    const char *db_path;
+    const char *config_path;
+    const char *match;
+    const char *resolution;
+    const char *from;
+    const char *to;
+    bool json;
+    enum command command;
+    const char *series; /* query's SERIES */
+};
+
+/* ------------------------------------------------------------------------
+ * Growable string with a sticky out-of-memory flag: appends after a failed
+ * allocation do nothing, callers check `oom` once when the text is done. */
+
+struct strbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+};
+
+static bool sb_reserve(struct strbuf *b, size_t extra)
+{
+    if (b->oom)
+        return false;
+    if (extra > SIZE_MAX / 2 - b->len) {
+        b->oom = true;
+        return false;
+    }
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = true;
+        return false;
+    }
+    b->p = p;
+    b->cap = cap;
+    return true;
+}
+
+static void sb_append(struct strbuf *b, const char *s, size_t n)
+{
+    if (!sb_reserve(b, n))
+        return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_puts(struct strbuf *b, const char *s)
+{
+    sb_append(b, s, strlen(s));
+}
+
+static void sb_putc(struct strbuf *b, char c)
+{
+    sb_append(b, &c, 1);
+}
+
+__attribute__((format(printf, 2, 3))) static void sb_printf(struct strbuf *b, const char *fmt, ...)
+{
+    char small[128];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->oom = true;
+        return;
+    }
+    if ((size_t)n < sizeof(small)) {
+        sb_append(b, small, (size_t)n);
+        return;
+    }
+    if (!sb_reserve(b, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+static void sb_clear(struct strbuf *b)
+{
+    b->len = 0;
+    if (b->p)
+        b->p[0] = '\0';
+}
+
+static const char *sb_str(const struct strbuf *b)
+{
+    return b->p ? b->p : "";
+}
+
+static void sb_free(struct strbuf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+    b->oom = false;
+}
+
+/* ------------------------------------------------------------------------
+ * Text encoding: names come from devices, so they are escaped both for
+ * JSON and for the terminal. */
+
+/* Length of the well-formed UTF-8 sequence at s (n bytes left), 0 if none. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0)
+            lo = 0xA0; /* overlong */
+        else if (c == 0xED)
+            hi = 0x9F; /* surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xF4)
+            hi = 0x8F; /* above U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF)
+            return 0;
+    return len;
+}
+
+/* A JSON string literal; invalid UTF-8 becomes U+FFFD, control characters
+ * (C0 and C1) are \u-escaped so JSON lines are safe on a terminal too. */
+static void json_string(struct strbuf *b, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)(str ? str : "");
+    size_t n = strlen((const char *)s);
+    sb_putc(b, '"');
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        if (c == '"' || c == '\\') {
+            sb_putc(b, '\\');
+            sb_putc(b, (char)c);
+            i++;
+        } else if (c < 0x20) {
+            switch (c) {
+            case '\b': sb_puts(b, "\\b"); break;
+            case '\f': sb_puts(b, "\\f"); break;
+            case '\n': sb_puts(b, "\\n"); break;
+            case '\r': sb_puts(b, "\\r"); break;
+            case '\t': sb_puts(b, "\\t"); break;
+            default: sb_printf(b, "\\u%04x", c); break;
+            }
+            i++;
+        } else {
+            size_t len = utf8_seq_len(s + i, n - i);
+            if (len == 0) {
+                sb_puts(b, "\\ufffd");
+                i++;
+            } else if (len == 2 && c == 0xC2 && s[i + 1] < 0xA0) {
+                sb_printf(b, "\\u%04x", (unsigned)s[i + 1]); /* C1 controls */
+                i += 2;
+            } else {
+                sb_append(b, (const char *)s + i, len);
+                i += len;
+            }
+        }
+    }
+    sb_putc(b, '"');
+}
+
+/* `"key":` */
+static void json_key(struct strbuf *b, const char *key)
+{
+    json_string(b, key);
+    sb_putc(b, ':');
+}
+
+/* Shortest of %.15g / %.17g that reads back as the same double; null for
+ * NaN and infinities, which JSON cannot express. */
+static void json_double(struct strbuf *b, double v)
+{
+    if (!isfinite(v)) {
+        sb_puts(b, "null");
+        return;
+    }
+    char tmp[40];
+    snprintf(tmp, sizeof(tmp), "%.15g", v);
+    if (strtod(tmp, NULL) != v)
+        snprintf(tmp, sizeof(tmp), "%.17g", v);
+    sb_puts(b, tmp);
+}
+
+static void json_time(struct strbuf *b, int64_t ms)
+{
+    char tmp[40];
+    iocd_time_format(ms, tmp, sizeof(tmp));
+    json_string(b, tmp);
+}
+
+/* Text for a terminal: control characters (C0, DEL, C1) and invalid UTF-8
+ * bytes are shown as \xNN or \u00NN instead of being sent raw. */
+static void text_sanitized(struct strbuf *b, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)(str ? str : "");
+    size_t n = strlen((const char *)s);
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        if (c < 0x20 || c == 0x7f) {
+            sb_printf(b, "\\x%02x", c);
+            i++;
+            continue;
+        }
+        size_t len = utf8_seq_len(s + i, n - i);
+        if (len == 0) {
+            sb_printf(b, "\\x%02x", c);
+            i++;
+        } else if (len == 2 && c == 0xC2 && s[i + 1] < 0xA0) {
+            sb_printf(b, "\\u%04x", (unsigned)s[i + 1]);
+            i += 2;
+        } else {
+            sb_append(b, (const char *)s + i, len);
+            i += len;
+        }
+    }
+}
+
+/* Columns a sanitized (valid UTF-8) string takes: one per code point. */
+static size_t display_width(const char *s)
+{
+    size_t w = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            w++;
+    return w;
+}
+
+/* ------------------------------------------------------------------------
+ * Output helpers. */
+
+static int write_line(const struct strbuf *b)
+{
+    if (b->oom) {
+        fprintf(stderr, "iocctl: out of memory\n");
+        return EXIT_RUNTIME;
+    }
+    fwrite(sb_str(b), 1, b->len, stdout);
+    putchar('\n');
+    return EXIT_OK;
+}
+
+static int db_error(sqlite3 *db, const char *what)
+{
+    fprintf(stderr, "iocctl: database error (%s): %s\n", what, sqlite3_errmsg(db));
+    return EXIT_RUNTIME;
+}
+
+static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+{
+    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
+        *st = NULL;
+        return db_error(db, "prepare");
+    }
+    return EXIT_OK;
+}
+
+static const char *column_text(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t ? (const char *)t : "";
+}
+
+/* Text tables: each row is formatted twice (once to measure the columns,
+ * once to print), so the output is aligned without holding every row. */
+
+typedef bool (*row_formatter)(sqlite3_stmt *st, struct strbuf *cells, void *ctx);
+
+struct table {
+    int ncols;
+    const char *const *titles;
+    const bool *right; /* right-aligned columns */
+};
+
+static void print_cell(const char *s, size_t width, bool right, bool last)
+{
+    size_t pad = width - display_width(s);
+    if (right)
+        printf("%*s", (int)pad, "");
+    fputs(s, stdout);
+    if (!right && !last)
+        printf("%*s", (int)pad, "");
+    if (!last)
+        fputs("  ", stdout);
+}
+
+static int print_table(sqlite3 *db, sqlite3_stmt *st, const struct table *t, row_formatter format,
+                       void *ctx)
+{
+    struct strbuf cells[TABLE_MAX_COLS] = {{0}};
+    size_t width[TABLE_MAX_COLS];
+    int rc = EXIT_OK;
+
+    for (int c = 0; c < t->ncols; c++)
+        width[c] = strlen(t->titles[c]);
+    for (int pass = 0; pass < 2 && rc == EXIT_OK; pass++) {
+        if (pass == 1) {
+            sqlite3_reset(st);
+            for (int c = 0; c < t->ncols; c++)
+                print_cell(t->titles[c], width[c], t->right[c], c == t->ncols - 1);
+            putchar('\n');
+        }
+        int step;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            for (int c = 0; c < t->ncols; c++)
+                sb_clear(&cells[c]);
+            bool ok = format(st, cells, ctx);
+            for (int c = 0; c < t->ncols; c++)
+                ok = ok && !cells[c].oom;
+            if (!ok) {
+                fprintf(stderr, "iocctl: out of memory\n");
+                rc = EXIT_RUNTIME;
+                break;
+            }
+            for (int c = 0; c < t->ncols; c++) {
+                if (pass == 0) {
+                    size_t w = display_width(sb_str(&cells[c]));
+                    if (w > width[c])
+                        width[c] = w;
+                } else {
+                    print_cell(sb_str(&cells[c]), width[c], t->right[c], c == t->ncols - 1);
+                }
+            }
+            if (pass == 1)
+                putchar('\n');
+        }
+        if (rc == EXIT_OK && step != SQLITE_DONE)
+            rc = db_error(db, "read");
+    }
+    for (int c = 0; c < t->ncols; c++)
+        sb_free(&cells[c]);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Command-line values. */
+
+/* Strict decimal int64 (optional leading '-'); 0 or -1. */
+static int parse_i64(const char *s, int64_t *out)
+{
+    if (!s || !*s)
+        return -1;
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || end == s)
+        return -1;
+    *out = (int64_t)v;
+    return 0;
+}
+
+/* TIME: "now", "-15m" (relative to now), epoch milliseconds (10 or more
+ * digits) or ISO-8601. Returns 0 and *ms, or -1. */
+static int parse_time_arg(const char *s, int64_t *ms)
+{
+    size_t n = strlen(s);
+    if (n == 0)
+        return -1;
+    if (strcmp(s, "now") == 0) {
+        *ms = iocd_now_ms();
+        return 0;
+    }
+    if (s[0] == '-') {
+        int64_t d;
+        if (iocd_duration_parse(s + 1, &d) != 0)
+            return -1;
+        *ms = iocd_now_ms() - d;
+        return 0;
+    }
+    if (strspn(s, "0123456789") == n) {
+        int64_t v;
+        if (n < 10 || parse_i64(s, &v) != 0 || v > IOCD_TIME_MAX_MS)
+            return -1;
+        *ms = v;
+        return 0;
+    }
+    return iocd_time_parse_iso8601(s, n, 0, ms) == 0 ? 0 : -1;
+}
+
+/* Window length as whole seconds > 0 ("1m", "60s", "60", "1h", "1d"). */
+static int parse_resolution_arg(const char *s, int64_t *res_s)
+{
+    int64_t ms;
+    if (iocd_duration_parse(s, &ms) != 0 || ms <= 0 || ms % 1000 != 0)
+        return -1;
+    *res_s = ms / 1000;
+    return 0;
+}
+
+static void format_resolution(int64_t res_s, char *buf, size_t n)
+{
+    if (res_s > INT64_MAX / 1000 || res_s <= 0)
+        snprintf(buf, n, "%" PRId64 "s", res_s);
+    else
+        iocd_duration_format(res_s * 1000, buf, n);
+}
+
+/* ------------------------------------------------------------------------
+ * Usage and option parsing. */
+
+static void print_usage(FILE *out)
+{
+    fputs("Usage: iocctl [--db PATH | --config FILE] COMMAND [OPTIONS]\n"
+          "\n"
+          "Commands:\n"
+          "  series [--match GLOB] [--json]\n"
+          "      List series, ordered by name.\n"
+          "  query SERIES [--resolution DUR] [--from TIME] [--to TIME] [--json]\n"
+          "      Print the stored windows of one series, ordered by start.\n"
+          "  status [--json]\n"
+          "      Database, daemon and counter summary.\n"
+          "\n"
+          "Options (before or after the command):\n"
+          "  --db PATH          database file, opened read-only\n"
+          "  --config FILE      use the [store] path of this iocd configuration\n"
+          "  --json             JSON output, one object per line\n"
+          "  --match GLOB       series: names matching GLOB (SQLite GLOB: * ? [...])\n"
+          "  --resolution DUR   query: window length, e.g. 1m, 60s, 1h, 1d\n"
+          "                     (default: the finest stored for the series)\n"
+          "  --from TIME        query: windows starting at or after TIME\n"
+          "  --to TIME          query: windows starting before TIME\n"
+          "  --version          print the version and exit\n"
+          "  -h, --help         print this help and exit\n"
+          "\n"
+          "TIME: ISO-8601 (2026-11-22T10:00:00Z), epoch milliseconds, 'now',\n"
+          "or relative to now: -15m, -24h, -7d.\n"
+          "Database: --db, else --config's [store] path, else $STATE_DIRECTORY/iocd.db,\n"
+          "else " DEFAULT_SYSTEM_DB " if it exists, else ./iocd.db.\n"
+          "Exit status: 0 ok, 1 runtime error, 2 usage error.\n",
+          out);
+}
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("iocctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n\n", stderr);
+    print_usage(stderr);
+    return EXIT_USAGE;
+}
+
+enum {
+    OPT_DB = 256,
+    OPT_CONFIG,
+    OPT_MATCH,
+    OPT_RESOLUTION,
+    OPT_FROM,
+    OPT_TO,
+    OPT_JSON,
+    OPT_VERSION,
+};
+
+static enum command command_by_name(const char *s)
+{
+    if (strcmp(s, "series") == 0)
+        return CMD_SERIES;
+    if (strcmp(s, "query") == 0)
+        return CMD_QUERY;
+    if (strcmp(s, "status") == 0)
+        return CMD_STATUS;
+    return CMD_NONE;
+}
+
+static const char *command_name(enum command c)
+{
+    switch (c) {
+    case CMD_SERIES: return "series";
+    case CMD_QUERY: return "query";
+    case CMD_STATUS: return "status";
+    case CMD_NONE: break;
+    }
+    return "?";
+}
+
+/* Options a command does not take are usage errors, not silently ignored. */
+static int check_command_options(const struct options *o)
+{
+    const struct {
+        const char *value, *name;
+        bool allowed;
+    } opts[] = {
+        {o->match, "--match", o->command == CMD_SERIES},
+        {o->resolution, "--resolution", o->command == CMD_QUERY},
+        {o->from, "--from", o->command == CMD_QUERY},
+        {o->to, "--to", o->command == CMD_QUERY},
+    };
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+        if (opts[i].value && !opts[i].allowed)
+            return usage_error("option %s does not apply to '%s'", opts[i].name,
+                               command_name(o->command));
+    return EXIT_OK;
+}
+
+/* Returns EXIT_OK to run a command, EXIT_USAGE on errors, or -1 when
+ * --help or --version was handled (exit 0). */
+static int parse_args(int argc, char **argv, struct options *o)
+{
+    static const struct option longopts[] = {
+        {"db", required_argument, NULL, OPT_DB},
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {"match", required_argument, NULL, OPT_MATCH},
+        {"resolution", required_argument, NULL, OPT_RESOLUTION},
+        {"from", required_argument, NULL, OPT_FROM},
+        {"to", required_argument, NULL, OPT_TO},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *positional[2] = {NULL, NULL};
+    int npos = 0;
+    const char *extra = NULL;
+
+    opterr = 0;
+    /* '-': non-options come back in order as 1, so options may follow the
+     * command even under POSIXLY_CORRECT; ':': missing values return ':'. */
+    int c;
+    while ((c = getopt_long(argc, argv, "-:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 1:
+            if (npos < 2)
+                positional[npos++] = optarg;
+            else if (!extra)
+                extra = optarg;
+            break;
+        case OPT_DB: o->db_path = optarg; break;
+        case OPT_CONFIG: o->config_path = optarg; break;
+        case OPT_MATCH: o->match = optarg; break;
+        case OPT_RESOLUTION: o->resolution = optarg; break;
+        case OPT_FROM: o->from = optarg; break;
+        case OPT_TO: o->to = optarg; break;
+        case OPT_JSON: o->json = true; break;
+        case OPT_VERSION: printf("iocctl %s\n", IOCD_VERSION); return -1;
+        case 'h': print_usage(stdout); return -1;
+        case ':': return usage_error("option %s needs a value", argv[optind - 1]);
+        default:
+            if (optopt > 0 && optopt < 256)
+                return usage_error("unknown option -%c", optopt);
+            return usage_error("unknown option %s", argv[optind - 1]);
+        }
+    }
+    for (; optind < argc; optind++) { /* after "--" */
+        if (npos < 2)
+            positional[npos++] = argv[optind];
+        else if (!extra)
+            extra = argv[optind];
+    }
+
+    if (npos == 0)
+        return usage_error("no command given");
+    o->command = command_by_name(positional[0]);
+    if (o->command == CMD_NONE)
+        return usage_error("unknown command '%s'", positional[0]);
+    if (o->command == CMD_QUERY) {
+        if (npos < 2)
+            return usage_error("query needs a SERIES name");
+        o->series = positional[1];
+    } else if (npos > 1) {
+        extra = positional[1];
+    }
+    if (extra)
+        return usage_error("unexpected argument '%s'", extra);
+    if (o->db_path && !*o->db_path)
+        return usage_error("--db needs a file name");
+    if (o->config_path && !*o->config_path)
+        return usage_error("--config needs a file name");
+    return check_command_options(o);
+}
+
+/* ------------------------------------------------------------------------
+ * Finding and opening the database. */
+
+static char *dup_string(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+/* systemd may pass several directories separated by ':'; iocd uses the
+ * first. Returns a malloc'd path or NULL (out of memory). */
+static char *state_directory_db(const char *dirs)
+{
+    size_t n = strcspn(dirs, ":");
+    struct strbuf b = {0};
+    sb_append(&b, dirs, n);
+    if (n > 0 && dirs[n - 1] != '/')
+        sb_putc(&b, '/');
+    sb_puts(&b, "iocd.db");
+    if (b.oom) {
+        sb_free(&b);
+        return NULL;
+    }
+    return b.p;
+}
+
+/* Lookup order: --db, --config's [store] path, $STATE_DIRECTORY/iocd.db,
+ * /var/lib/iocd/iocd.db if it exists, ./iocd.db. */
+static int resolve_db_path(const struct options *o, char **path)
+{
+    *path = NULL;
+    if (o->db_path) {
+        *path = dup_string(o->db_path);
+    } else if (o->config_path) {
+        struct iocd_config cfg;
+        struct iocd_error err = {{0}};
+        memset(&cfg, 0, sizeof(cfg));
+        if (iocd_config_load(&cfg, o->config_path, &err) != 0) {
+            fprintf(stderr, "iocctl: %s\n",
+                    err.msg[0] ? err.msg : "cannot load the configuration");
+            return EXIT_RUNTIME;
+        }
+        if (cfg.store.path && *cfg.store.path)
+            *path = dup_string(cfg.store.path);
+        iocd_config_free(&cfg);
+        if (!*path) {
+            fprintf(stderr, "iocctl: %s: no [store] path\n", o->config_path);
+            return EXIT_RUNTIME;
+        }
+    } else {
+        const char *dirs = getenv("STATE_DIRECTORY");
+        struct stat sb;
+        if (dirs && *dirs)
+            *path = state_directory_db(dirs);
+        else if (stat(DEFAULT_SYSTEM_DB, &sb) == 0)
+            *path = dup_string(DEFAULT_SYSTEM_DB);
+        else
+            *path = dup_string("./iocd.db");
+    }
+    if (!*path) {
+        fprintf(stderr, "iocctl: out of memory\n");
+        return EXIT_RUNTIME;
+    }
+    return EXIT_OK;
+}
+
+/* Opens read-only (never creates), starts the read transaction every
+ * command runs in, and checks the schema version. */
+static int open_database(const char *path, sqlite3 **out)
+{
+    struct stat sb;
+    *out = NULL;
+    if (stat(path, &sb) != 0) {
+        fprintf(stderr, "iocctl: cannot open database %s: %s\n", path, strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "iocctl: cannot open database %s: %s\n", path, strerror(EISDIR));
+        return EXIT_RUNTIME;
+    }
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        fprintf(stderr, "iocctl: cannot open database %s: %s\n", path,
+                db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return EXIT_RUNTIME;
+    }
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+
+    sqlite3_stmt *st = NULL;
+    int version = -1;
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    if (version < 0) {
+        fprintf(stderr, "iocctl: cannot open database %s: %s\n", path, sqlite3_errmsg(db));
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return EXIT_RUNTIME;
+    }
+    sqlite3_finalize(st);
+    if (version != SCHEMA_VERSION) {
+        fprintf(stderr,
+                "iocctl: database %s has schema version %d; this iocctl reads version %d%s\n",
+                path, version, SCHEMA_VERSION,
+                version == 0 ? " (not an iocd database, or iocd has not started on it)"
+                : version > SCHEMA_VERSION ? " (written by a newer iocd)"
+                                           : "");
+        sqlite3_close(db);
+        return EXIT_RUNTIME;
+    }
+    *out = db;
+    return EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * series */
+
+static bool format_series_row(sqlite3_stmt *st, struct strbuf *cells, void *ctx)
+{
+    (void)ctx;
+    text_sanitized(&cells[0], column_text(st, 0));
+    text_sanitized(&cells[1], column_text(st, 1));
+    sb_printf(&cells[2], "%" PRId64, (int64_t)sqlite3_column_int64(st, 2));
+    if (sqlite3_column_type(st, 3) == SQLITE_NULL) {
+        sb_putc(&cells[3], '-');
+    } else {
+        char t[40];
+        iocd_time_format(sqlite3_column_int64(st, 3), t, sizeof(t));
+        sb_puts(&cells[3], t);
+    }
+    return true;
+}
+
+static int series_json(sqlite3 *db, sqlite3_stmt *st)
+{
+    struct strbuf line = {0};
+    int rc = EXIT_OK, step;
+    while (rc == EXIT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        sb_clear(&line);
+        sb_putc(&line, '{');
+        json_key(&line, "series");
+        json_string(&line, column_text(st, 0));
+        sb_putc(&line, ',');
+        json_key(&line, "source");
+        json_string(&line, column_text(st, 1));
+        sb_putc(&line, ',');
+        json_key(&line, "device");
+        json_string(&line, column_text(st, 2));
+        sb_putc(&line, ',');
+        json_key(&line, "metric");
+        json_string(&line, column_text(st, 3));
+        sb_putc(&line, ',');
+        json_key(&line, "unit");
+        json_string(&line, column_text(st, 4));
+        sb_putc(&line, '}');
+        rc = write_line(&line);
+    }
+    if (rc == EXIT_OK && step != SQLITE_DONE)
+        rc = db_error(db, "read series");
+    sb_free(&line);
+    return rc;
+}
+
+static int cmd_series(sqlite3 *db, const struct options *o)
+{
+    /* Text: WINDOWS and LAST come from the finest resolution stored for
+     * each series (the same windows `query` shows by default). */
+    static const char sql_text[] =
+        "SELECT s.name, s.unit, count(w.start_ms), max(w.last_ms)"
+        " FROM series s LEFT JOIN windows w ON w.series_id = s.id"
+        "  AND w.res_s = (SELECT min(x.res_s) FROM windows x WHERE x.series_id = s.id)"
+        " WHERE ?1 IS NULL OR s.name GLOB ?1"
+        " GROUP BY s.id ORDER BY s.name";
+    static const char sql_json[] = "SELECT name, source, device, metric, unit FROM series"
+                                   " WHERE ?1 IS NULL OR name GLOB ?1 ORDER BY name";
+    static const char *const titles[] = {"NAME", "UNIT", "WINDOWS", "LAST"};
+    static const bool right[] = {false, false, true, false};
+    static const struct table table = {4, titles, right};
+
+    sqlite3_stmt *st;
+    int rc = prepare(db, o->json ? sql_json : sql_text, &st);
+    if (rc != EXIT_OK)
+        return rc;
+    if (o->match)
+        sqlite3_bind_text(st, 1, o->match, -1, SQLITE_STATIC);
+    if (o->json)
+        rc = series_json(db, st);
+    else
+        rc = print_table(db, st, &table, format_series_row, NULL);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * query */
+
+struct query {
+    const char *name;
+    int64_t id;
+    char *unit; /* owned */
+    int64_t res_s;
+    int64_t from_ms, to_ms; /* [from, to) on start_ms */
+};
+
+/* Columns of the windows SELECT below. */
+enum { W_START, W_COUNT, W_SUM, W_SUMSQ, W_MIN, W_MAX, W_FIRST, W_FIRST_MS, W_LAST, W_LAST_MS };
+
+/* 1 and q->id, q->unit when the series exists, 0 when it does not, -1 on
+ * an error (already reported). */
+static int find_series(sqlite3 *db, struct query *q)
+{
+    sqlite3_stmt *st;
+    if (prepare(db, "SELECT id, unit FROM series WHERE name = ?1", &st) != EXIT_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, q->name, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    int found = 0;
+    if (step == SQLITE_ROW) {
+        q->id = sqlite3_column_int64(st, 0);
+        q->unit = dup_string(column_text(st, 1));
+        found = q->unit ? 1 : -1;
+        if (!q->unit)
+            fprintf(stderr, "iocctl: out of memory\n");
+    } else if (step != SQLITE_DONE) {
+        db_error(db, "find series");
+        found = -1;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* The stored resolution just above `after` (0 for the finest): 1 and
+ * *res_s, 0 when there is none, -1 on a database error. Each call is one
+ * index lookup, however many windows the series has. */
+static int next_resolution(sqlite3 *db, sqlite3_stmt *st, int64_t id, int64_t after,
+                           int64_t *res_s)
+{
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, after);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        db_error(db, "read resolutions");
+        return -1;
+    }
+    if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+        return 0;
+    *res_s = sqlite3_column_int64(st, 0);
+    return 1;
+}
+
+/* Settles q->res_s: the finest stored when none was asked for (0 if the
+ * series has no windows at all), else checks the asked one is stored. */
+static int choose_resolution(sqlite3 *db, struct query *q, bool asked)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(db,
+                     "SELECT min(res_s) FROM windows WHERE series_id = ?1 AND res_s > ?2", &st);
+    if (rc != EXIT_OK)
+        return rc;
+    struct strbuf stored = {0};
+    int64_t res = 0;
+    bool found = false;
+    int r;
+    while ((r = next_resolution(db, st, q->id, res, &res)) == 1) {
+        char buf[32];
+        if (!asked) {
+            q->res_s = res;
+            found = true;
+            break;
+        }
+        if (res == q->res_s) {
+            found = true;
+            break;
+        }
+        format_resolution(res, buf, sizeof(buf));
+        sb_printf(&stored, "%s%s", stored.len ? ", " : "", buf);
+    }
+    sqlite3_finalize(st);
+    if (r < 0) {
+        rc = EXIT_RUNTIME;
+    } else if (!asked && !found) {
+        q->res_s = 0; /* no windows: nothing to print */
+    } else if (!found) {
+        char want[32];
+        format_resolution(q->res_s, want, sizeof(want));
+        struct strbuf name = {0};
+        text_sanitized(&name, q->name);
+        if (stored.oom || name.oom)
+            fprintf(stderr, "iocctl: out of memory\n");
+        else
+            fprintf(stderr, "iocctl: series %s has no %s windows; stored resolutions: %s\n",
+                    sb_str(&name), want, stored.len ? sb_str(&stored) : "none");
+        sb_free(&name);
+        rc = EXIT_RUNTIME;
+    }
+    sb_free(&stored);
+    return rc;
+}
+
+static void window_json(struct strbuf *b, sqlite3_stmt *st, const struct query *q)
+{
+    int64_t start = sqlite3_column_int64(st, W_START);
+    int64_t count = sqlite3_column_int64(st, W_COUNT);
+    double sum = sqlite3_column_double(st, W_SUM);
+    double sumsq = sqlite3_column_double(st, W_SUMSQ);
+
+    sb_putc(b, '{');
+    json_key(b, "series");
+    json_string(b, q->name);
+    sb_putc(b, ',');
+    json_key(b, "resolution_s");
+    sb_printf(b, "%" PRId64, q->res_s);
+    sb_putc(b, ',');
+    json_key(b, "start");
+    json_time(b, start);
+    sb_putc(b, ',');
+    json_key(b, "end");
+    json_time(b, start + q->res_s * 1000);
+    sb_putc(b, ',');
+    json_key(b, "count");
+    sb_printf(b, "%" PRId64, count);
+    sb_putc(b, ',');
+    json_key(b, "sum");
+    json_double(b, sum);
+    sb_putc(b, ',');
+    json_key(b, "min");
+    json_double(b, sqlite3_column_double(st, W_MIN));
+    sb_putc(b, ',');
+    json_key(b, "max");
+    json_double(b, sqlite3_column_double(st, W_MAX));
+    sb_putc(b, ',');
+    /* docs/storage.md: mean = sum/count, population standard deviation
+     * sqrt(max(0, sumsq/count - mean^2)). */
+    json_key(b, "mean");
+    if (count > 0) {
+        double mean = sum / (double)count;
+        double var = sumsq / (double)count - mean * mean;
+        json_double(b, mean);
+        sb_putc(b, ',');
+        json_key(b, "stddev");
+        json_double(b, sqrt(var > 0 ? var : 0));
+    } else {
+        sb_puts(b, "null,");
+        json_key(b, "stddev");
+        sb_puts(b, "null");
+    }
+    sb_putc(b, ',');
+    json_key(b, "first");
+    json_double(b, sqlite3_column_double(st, W_FIRST));
+    sb_putc(b, ',');
+    json_key(b, "first_time");
+    json_time(b, sqlite3_column_int64(st, W_FIRST_MS));
+    sb_putc(b, ',');
+    json_key(b, "last");
+    json_double(b, sqlite3_column_double(st, W_LAST));
+    sb_putc(b, ',');
+    json_key(b, "last_time");
+    json_time(b, sqlite3_column_int64(st, W_LAST_MS));
+    sb_putc(b, ',');
+    json_key(b, "unit");
+    json_string(b, q->unit);
+    sb_putc(b, '}');
+}
+
+static bool format_window_row(sqlite3_stmt *st, struct strbuf *cells, void *ctx)
+{
+    (void)ctx;
+    char t[40];
+    int64_t count = sqlite3_column_int64(st, W_COUNT);
+    iocd_time_format(sqlite3_column_int64(st, W_START), t, sizeof(t));
+    sb_puts(&cells[0], t);
+    sb_printf(&cells[1], "%" PRId64, count);
+    sb_printf(&cells[2], "%.6g", sqlite3_column_double(st, W_MIN));
+    sb_printf(&cells[3], "%.6g", sqlite3_column_double(st, W_MAX));
+    if (count > 0)
+        sb_printf(&cells[4], "%.6g", sqlite3_column_double(st, W_SUM) / (double)count);
+    else
+        sb_putc(&cells[4], '-');
+    sb_printf(&cells[5], "%.6g", sqlite3_column_double(st, W_LAST));
+    return true;
+}
+
+static int print_windows(sqlite3 *db, const struct query *q, bool json)
+{
+    static const char *const titles[] = {"START", "COUNT", "MIN", "MAX", "MEAN", "LAST"};
+    static const bool right[] = {false, true, true, true, true, true};
+    static const struct table table = {6, titles, right};
+
+    sqlite3_stmt *st;
+    int rc = prepare(db,
+                     "SELECT start_ms, count, sum, sumsq, min, max, first, first_ms, last, last_ms"
+                     " FROM windows WHERE series_id = ?1 AND res_s = ?2"
+                     " AND start_ms >= ?3 AND start_ms < ?4 ORDER BY start_ms",
+                     &st);
+    if (rc != EXIT_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, q->id);
+    sqlite3_bind_int64(st, 2, q->res_s);
+    sqlite3_bind_int64(st, 3, q->from_ms);
+    sqlite3_bind_int64(st, 4, q->to_ms);
+    if (!json) {
+        rc = print_table(db, st, &table, format_window_row, NULL);
+    } else {
+        struct strbuf line = {0};
+        int step;
+        while (rc == EXIT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+            sb_clear(&line);
+            window_json(&line, st, q);
+            rc = write_line(&line);
+        }
+        if (rc == EXIT_OK && step != SQLITE_DONE)
+            rc = db_error(db, "read windows");
+        sb_free(&line);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int cmd_query(sqlite3 *db, const struct options *o, int64_t res_s, int64_t from_ms,
+                     int64_t to_ms)
+{
+    struct query q = {
+        .name = o->series, .res_s = res_s, .from_ms = from_ms, .to_ms = to_ms};
+    int found = find_series(db, &q);
+    if (found < 0)
+        return EXIT_RUNTIME;
+    if (found == 0) {
+        struct strbuf name = {0};
+        text_sanitized(&name, q.name);
+        fprintf(stderr, "iocctl: no such series: %s\n", name.oom ? "?" : sb_str(&name));
+        sb_free(&name);
+        return EXIT_RUNTIME;
+    }
+    int rc = choose_resolution(db, &q, o->resolution != NULL);
+    if (rc == EXIT_OK) /* res_s 0 (no windows yet) selects no rows: header only */
+        rc = print_windows(db, &q, o->json);
+    free(q.unit);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * status */
+
+struct counter {
+    char *scope;
+    char *name;
+    int64_t value;
+};
+
+struct counters {
+    struct counter *v;
+    size_t n, cap;
+};
+
+static void counters_free(struct counters *cs)
+{
+    for (size_t i = 0; i < cs->n; i++) {
+        free(cs->v[i].scope);
+        free(cs->v[i].name);
+    }
+    free(cs->v);
+    cs->v = NULL;
+    cs->n = cs->cap = 0;
+}
+
+static int counters_push(struct counters *cs, const char *scope, const char *name, int64_t value)
+{
+    if (cs->n == cs->cap) {
+        size_t cap = cs->cap ? cs->cap * 2 : 32;
+        struct counter *v = realloc(cs->v, cap * sizeof(*v));
+        if (!v)
+            return -1;
+        cs->v = v;
+        cs->cap = cap;
+    }
+    struct counter *c = &cs->v[cs->n];
+    c->scope = dup_string(scope);
+    c->name = dup_string(name);
+    c->value = value;
+    if (!c->scope || !c->name) {
+        free(c->scope);
+        free(c->name);
+        return -1;
+    }
+    cs->n++;
+    return 0;
+}
+
+/* All counters, adapters' scopes by name first, "iocd" last, names sorted. */
+static int load_counters(sqlite3 *db, struct counters *cs)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(db,
+                     "SELECT scope, name, value FROM counters"
+                     " ORDER BY scope = 'iocd', scope, name",
+                     &st);
+    if (rc != EXIT_OK)
+        return rc;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (counters_push(cs, column_text(st, 0), column_text(st, 1),
+                          sqlite3_column_int64(st, 2)) != 0) {
+            fprintf(stderr, "iocctl: out of memory\n");
+            rc = EXIT_RUNTIME;
+            break;
+        }
+    }
+    if (rc == EXIT_OK && step != SQLITE_DONE)
+        rc = db_error(db, "read counters");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+#define REJECT_PREFIX "reject."
+static const char *const core_counters[] = {"messages", "accepted", "observations"};
+#define N_CORE_COUNTERS (sizeof(core_counters) / sizeof(core_counters[0]))
+
+static bool is_reject(const char *name)
+{
+    return strncmp(name, REJECT_PREFIX, strlen(REJECT_PREFIX)) == 0;
+}
+
+static bool is_core(const char *name)
+{
+    for (size_t i = 0; i < N_CORE_COUNTERS; i++)
+        if (strcmp(name, core_counters[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Calls `emit` for one scope's counters c[0..n) in display order:
+ * messages, accepted, observations (for adapters always, as 0 when not
+ * stored), the other plain counters by name, then every reject.<reason>. */
+typedef void (*counter_emitter)(void *ctx, const char *name, int64_t value, bool reject);
+
+static void for_each_counter(const struct counter *c, size_t n, bool adapter, counter_emitter emit,
+                             void *ctx)
+{
+    for (size_t k = 0; k < N_CORE_COUNTERS; k++) {
+        size_t i = 0;
+        while (i < n && strcmp(c[i].name, core_counters[k]) != 0)
+            i++;
+        if (i < n || adapter)
+            emit(ctx, core_counters[k], i < n ? c[i].value : 0, false);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!is_core(c[i].name) && !is_reject(c[i].name))
+            emit(ctx, c[i].name, c[i].value, false);
+    for (size_t i = 0; i < n; i++)
+        if (is_reject(c[i].name))
+            emit(ctx, c[i].name, c[i].value, true);
+}
+
+struct counter_text {
+    struct strbuf *b;
+    bool any;
+};
+
+/* `messages=10 accepted=9 reject.malformed=1`; zero rejects are left out. */
+static void emit_counter_text(void *ctx, const char *name, int64_t value, bool reject)
+{
+    struct counter_text *t = ctx;
+    if (reject && value == 0)
+        return;
+    if (t->any)
+        sb_putc(t->b, ' ');
+    t->any = true;
+    text_sanitized(t->b, name);
+    sb_printf(t->b, "=%" PRId64, value);
+}
+
+struct counter_json {
+    struct strbuf *b;
+    bool any_plain;  /* a plain key was written */
+    bool in_rejects; /* the "rejects" object is open */
+};
+
+static void open_rejects(struct counter_json *j)
+{
+    if (j->any_plain)
+        sb_putc(j->b, ',');
+    json_key(j->b, "rejects");
+    sb_putc(j->b, '{');
+    j->in_rejects = true;
+}
+
+/* Plain counters as keys, reject.X as key X of "rejects" (all of them,
+ * zeros included). Plain counters all come before rejects. */
+static void emit_counter_json(void *ctx, const char *name, int64_t value, bool reject)
+{
+    struct counter_json *j = ctx;
+    if (reject) {
+        if (!j->in_rejects)
+            open_rejects(j);
+        else
+            sb_putc(j->b, ',');
+        json_key(j->b, name + strlen(REJECT_PREFIX));
+    } else {
+        if (j->any_plain)
+            sb_putc(j->b, ',');
+        j->any_plain = true;
+        json_key(j->b, name);
+    }
+    sb_printf(j->b, "%" PRId64, value);
+}
+
+/* `{"messages":10,...,"rejects":{"malformed":1}}`; "rejects" is always there. */
+static void scope_json(struct strbuf *b, const struct counter *c, size_t n, bool adapter)
+{
+    struct counter_json j = {.b = b};
+    sb_putc(b, '{');
+    for_each_counter(c, n, adapter, emit_counter_json, &j);
+    if (!j.in_rejects)
+        open_rejects(&j);
+    sb_puts(b, "}}");
+}
+
+/* meta value for key: 1 and *out (malloc'd), 0 if absent, -1 on error. */
+static int meta_get(sqlite3 *db, const char *key, char **out)
+{
+    *out = NULL;
+    sqlite3_stmt *st;
+    if (prepare(db, "SELECT value FROM meta WHERE key = ?1", &st) != EXIT_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    int r = 0;
+    if (step == SQLITE_ROW) {
+        *out = dup_string(column_text(st, 0));
+        r = *out ? 1 : -1;
+        if (!*out)
+            fprintf(stderr, "iocctl: out of memory\n");
+    } else if (step != SQLITE_DONE) {
+        db_error(db, "read meta");
+        r = -1;
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+/* A meta key holding a time in ms: 1 and *ms, 0 if absent or not a number,
+ * -1 on error. */
+static int meta_get_time(sqlite3 *db, const char *key, int64_t *ms)
+{
+    char *v;
+    int r = meta_get(db, key, &v);
+    if (r == 1 && parse_i64(v, ms) != 0)
+        r = 0;
+    free(v);
+    return r;
+}
+
+static int count_series(sqlite3 *db, int64_t *n)
+{
+    sqlite3_stmt *st;
+    if (prepare(db, "SELECT count(*) FROM series", &st) != EXIT_OK)
+        return EXIT_RUNTIME;
+    int rc = EXIT_OK;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *n = sqlite3_column_int64(st, 0);
+    else
+        rc = db_error(db, "count series");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* "2026-11-22T10:59:55Z (5 s ago)", or "never". */
+static void text_time_ago(struct strbuf *b, bool have, int64_t ms, int64_t now)
+{
+    if (!have) {
+        sb_puts(b, "never");
+        return;
+    }
+    char t[40];
+    iocd_time_format(ms, t, sizeof(t));
+    int64_t ago = (now - ms) / 1000;
+    if (ago >= 0)
+        sb_printf(b, "%s (%" PRId64 " s ago)", t, ago);
+    else
+        sb_printf(b, "%s (%" PRId64 " s in the future)", t, -ago);
+}
+
+struct status {
+    const char *path;
+    char *version; /* meta iocd_version, or NULL */
+    bool have_started, have_flush;
+    int64_t started_ms, flush_ms;
+    int64_t n_series;
+    struct counters counters;
+};
+
+/* Length of the run of counters sharing c[i]'s scope. */
+static size_t scope_run(const struct counters *cs, size_t i)
+{
+    size_t j = i;
+    while (j < cs->n && strcmp(cs->v[j].scope, cs->v[i].scope) == 0)
+        j++;
+    return j - i;
+}
+
+static void status_json(struct strbuf *b, const struct status *s)
+{
+    sb_putc(b, '{');
+    json_key(b, "database");
+    json_string(b, s->path);
+    sb_putc(b, ',');
+    json_key(b, "schema_version");
+    sb_printf(b, "%d", SCHEMA_VERSION);
+    sb_putc(b, ',');
+    json_key(b, "iocd_version");
+    if (s->version)
+        json_string(b, s->version);
+    else
+        sb_puts(b, "null");
+    sb_putc(b, ',');
+    json_key(b, "last_flush");
+    if (s->have_flush)
+        json_time(b, s->flush_ms);
+    else
+        sb_puts(b, "null");
+    sb_putc(b, ',');
+    json_key(b, "series");
+    sb_printf(b, "%" PRId64, s->n_series);
+    sb_putc(b, ',');
+    json_key(b, "adapters");
+    sb_putc(b, '{');
+    const struct counters *cs = &s->counters;
+    size_t i = 0;
+    bool first = true;
+    while (i < cs->n && strcmp(cs->v[i].scope, "iocd") != 0) {
+        size_t n = scope_run(cs, i);
+        if (!first)
+            sb_putc(b, ',');
+        first = false;
+        json_key(b, cs->v[i].scope);
+        scope_json(b, &cs->v[i], n, true);
+        i += n;
+    }
+    sb_puts(b, "},");
+    json_key(b, "iocd");
+    /* the rest (sorted last) is scope "iocd" */
+    scope_json(b, i < cs->n ? &cs->v[i] : NULL, cs->n - i, false);
+    sb_putc(b, '}');
+}
+
+static void status_text_line(struct strbuf *b, int width, const char *label, const char *value)
+{
+    sb_printf(b, "%-*s %s\n", width, label, value);
+}
+
+static void status_text(struct strbuf *b, const struct status *s, int64_t now)
+{
+    int width = (int)strlen("schema version:");
+    const struct counters *cs = &s->counters;
+    struct strbuf label = {0}, value = {0};
+
+    for (size_t i = 0; i < cs->n; i += scope_run(cs, i)) {
+        sb_clear(&label);
+        text_sanitized(&label, cs->v[i].scope);
+        int w = (int)display_width(sb_str(&label)) + 1;
+        if (w > width)
+            width = w;
+    }
+    text_sanitized(&value, s->path);
+    status_text_line(b, width, "database:", sb_str(&value));
+    sb_clear(&value);
+    sb_printf(&value, "%d", SCHEMA_VERSION);
+    status_text_line(b, width, "schema version:", sb_str(&value));
+    sb_clear(&value);
+    if (s->version)
+        text_sanitized(&value, s->version);
+    else
+        sb_puts(&value, "unknown");
+    status_text_line(b, width, "iocd version:", sb_str(&value));
+    sb_clear(&value);
+    text_time_ago(&value, s->have_started, s->started_ms, now);
+    status_text_line(b, width, "started:", sb_str(&value));
+    sb_clear(&value);
+    text_time_ago(&value, s->have_flush, s->flush_ms, now);
+    status_text_line(b, width, "last flush:", sb_str(&value));
+    sb_clear(&value);
+    sb_printf(&value, "%" PRId64, s->n_series);
+    status_text_line(b, width, "series:", sb_str(&value));
+
+    for (size_t i = 0; i < cs->n;) {
+        size_t n = scope_run(cs, i);
+        bool adapter = strcmp(cs->v[i].scope, "iocd") != 0;
+        sb_clear(&label);
+        text_sanitized(&label, cs->v[i].scope);
+        sb_putc(&label, ':');
+        sb_clear(&value);
+        struct counter_text t = {.b = &value};
+        for_each_counter(&cs->v[i], n, adapter, emit_counter_text, &t);
+        /* pad by display width, not bytes, for non-ASCII scope names */
+        int pad = width - (int)display_width(sb_str(&label));
+        sb_printf(b, "%s%*s %s\n", sb_str(&label), pad > 0 ? pad : 0, "", sb_str(&value));
+        i += n;
+    }
+    if (label.oom || value.oom)
+        b->oom = true;
+    sb_free(&label);
+    sb_free(&value);
+}
+
+static int cmd_status(sqlite3 *db, const char *path, bool json)
+{
+    struct status s = {.path = path};
+    int rc = EXIT_RUNTIME;
+    int r1 = 0, r2 = 0;
+    if (meta_get(db, "iocd_version", &s.version) < 0 ||
+        (r1 = meta_get_time(db, "started_ms", &s.started_ms)) < 0 ||
+        (r2 = meta_get_time(db, "last_flush_ms", &s.flush_ms)) < 0)
+        goto out;
+    s.have_started = r1 == 1;
+    s.have_flush = r2 == 1;
+    if ((rc = count_series(db, &s.n_series)) != EXIT_OK ||
+        (rc = load_counters(db, &s.counters)) != EXIT_OK)
+        goto out;
+
+    struct strbuf text = {0};
+    if (json)
+        status_json(&text, &s);
+    else
+        status_text(&text, &s, iocd_now_ms());
+    if (text.oom) {
+        fprintf(stderr, "iocctl: out of memory\n");
+        rc = EXIT_RUNTIME;
+    } else {
+        fwrite(sb_str(&text), 1, text.len, stdout);
+        if (json)
+            putchar('\n');
+        rc = EXIT_OK;
+    }
+    sb_free(&text);
+out:
+    free(s.version);
+    counters_free(&s.counters);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+
+/* Usage-level checks of query's values, before touching the database. */
+static int parse_query_args(const struct options *o, int64_t *res_s, int64_t *from_ms,
+                            int64_t *to_ms)
+{
+    *res_s = 0;
+    *from_ms = INT64_MIN;
+    *to_ms = INT64_MAX;
+    if (o->resolution && parse_resolution_arg(o->resolution, res_s) != 0)
+        return usage_error("bad --resolution '%s' (expected whole seconds: 60s, 1m, 1h, 1d)",
+                           o->resolution);
+    if (o->from && parse_time_arg(o->from, from_ms) != 0)
+        return usage_error("bad --from time '%s' (expected ISO-8601, epoch ms, now or -15m)",
+                           o->from);
+    if (o->to && parse_time_arg(o->to, to_ms) != 0)
+        return usage_error("bad --to time '%s' (expected ISO-8601, epoch ms, now or -15m)",
+                           o->to);
+    return EXIT_OK;
+}
+
+static int run_command(sqlite3 *db, const char *path, const struct options *o, int64_t res_s,
+                       int64_t from_ms, int64_t to_ms)
+{
+    switch (o->command) {
+    case CMD_SERIES: return cmd_series(db, o);
+    case CMD_QUERY: return cmd_query(db, o, res_s, from_ms, to_ms);
+    case CMD_STATUS: return cmd_status(db, path, o->json);
+    case CMD_NONE: break;
+    }
+    return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = {0};
+    int rc = parse_args(argc, argv, &o);
+    if (rc < 0)
+        return fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
+    if (rc != EXIT_OK)
+        return rc;
+
+    int64_t res_s = 0, from_ms = 0, to_ms = 0;
+    if (o.command == CMD_QUERY && (rc = parse_query_args(&o, &res_s, &from_ms, &to_ms)) != EXIT_OK)
+        return rc;
+
+    char *path = NULL;
+    sqlite3 *db = NULL;
+    if ((rc = resolve_db_path(&o, &path)) == EXIT_OK &&
+        (rc = open_database(path, &db)) == EXIT_OK) {
+        rc = run_command(db, path, &o, res_s, from_ms, to_ms);
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL); /* ends the read transaction */
+        sqlite3_close(db);
+    }
+    free(path);
+
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "iocctl: error writing output: %s\n", strerror(errno));
+        if (rc == EXIT_OK)
+            rc = EXIT_RUNTIME;
+    }
+    return rc;
+}
