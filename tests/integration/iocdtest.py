@@ -104,6 +104,10 @@ class Broker:
             subprocess.run(cmd, input=b"\n".join(lines) + b"\n", check=True, timeout=60)
             return
         for p in lines:
+            if not p:
+                subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), "-q",
+                                str(qos), "-t", topic, "-n"], check=True, timeout=60)
+                continue
             path = os.path.join(self.workdir, "payload.bin")
             with open(path, "wb") as f:
                 f.write(p)
