@@ -61,7 +61,17 @@ if [ "$port" != 1883 ]; then
 fi
 (cd run && exec "$root/build/daemon/iocd" "${conf[@]}") > run/iocd.log 2>&1 &
 pids+=($!)
-echo "demo: started iocd (pid ${pids[-1]}), log in run/iocd.log, database run/iocd.db"
+iocdpid=${pids[-1]}
+for _ in $(seq 100); do
+  grep -q "ready: ingesting" run/iocd.log && break
+  if ! kill -0 "$iocdpid" 2>/dev/null; then
+    echo "demo: iocd exited; its log:" >&2
+    cat run/iocd.log >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+echo "demo: started iocd (pid $iocdpid), log in run/iocd.log, database run/iocd.db"
 
 sim=(build/tools/iocd-sim --port "$port" --quiet)
 [ "$duration" != 0 ] && sim+=(--duration "$duration")
