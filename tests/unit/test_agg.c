@@ -1,12 +1,361 @@
-/* placeholder: replaced by the real test in this session */
+/* tests/unit/test_agg.c — window statistics and the dirty-window table
+ * (daemon/agg.c): iocd_window_init/add/merge (count, sum, sumsq, min, max,
+ * first/last with their times, ties and out-of-order samples), a merge of
+ * two halves equal to adding every sample, iocd_agg_add placing a sample in
+ * one aligned window per resolution (negative times, boundaries), and a
+ * table of 100k windows (growth) emptied by iocd_agg_take, reused after.
+ * Values are multiples of 0.25 so every sum is exact in binary. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include <cmocka.h>
-static void placeholder(void **state) { (void)state; }
+
+#include "agg.h"
+
+static const int64_t res3[] = {60000, 3600000, 86400000};
+
+static void assert_window(const struct iocd_window *w, uint32_t series_id, uint32_t res_s,
+                          int64_t start_ms, uint64_t count, double sum, double sumsq, double min,
+                          double max, double first, int64_t first_ms, double last, int64_t last_ms)
+{
+    assert_int_equal(w->series_id, series_id);
+    assert_int_equal(w->res_s, res_s);
+    assert_int_equal(w->start_ms, start_ms);
+    assert_int_equal(w->count, count);
+    assert_true(w->sum == sum);
+    assert_true(w->sumsq == sumsq);
+    assert_true(w->min == min);
+    assert_true(w->max == max);
+    assert_true(w->first == first);
+    assert_int_equal(w->first_ms, first_ms);
+    assert_true(w->last == last);
+    assert_int_equal(w->last_ms, last_ms);
+}
+
+static void assert_windows_equal(const struct iocd_window *a, const struct iocd_window *b)
+{
+    assert_window(a, b->series_id, b->res_s, b->start_ms, b->count, b->sum, b->sumsq, b->min,
+                  b->max, b->first, b->first_ms, b->last, b->last_ms);
+}
+
+static void test_window_init(void **state)
+{
+    (void)state;
+    struct iocd_window w;
+    memset(&w, 0xa5, sizeof(w));
+    iocd_window_init(&w, 42, 60, 120000, -2.5, 123456);
+    assert_window(&w, 42, 60, 120000, 1, -2.5, 6.25, -2.5, -2.5, -2.5, 123456, -2.5, 123456);
+}
+
+static void test_window_add(void **state)
+{
+    (void)state;
+    struct iocd_window w;
+    iocd_window_init(&w, 1, 60, 0, 2.5, 1000);
+    iocd_window_add(&w, 4.0, 1500); /* later: new last */
+    assert_window(&w, 1, 60, 0, 2, 6.5, 22.25, 2.5, 4.0, 2.5, 1000, 4.0, 1500);
+    iocd_window_add(&w, -1.25, 500); /* out of order: new first, last unchanged */
+    assert_window(&w, 1, 60, 0, 3, 5.25, 23.8125, -1.25, 4.0, -1.25, 500, 4.0, 1500);
+    iocd_window_add(&w, 3.0, 1500); /* same time as last: the later-added wins */
+    assert_window(&w, 1, 60, 0, 4, 8.25, 32.8125, -1.25, 4.0, -1.25, 500, 3.0, 1500);
+    iocd_window_add(&w, 7.0, 500); /* same time as first: the earlier-added stays */
+    assert_window(&w, 1, 60, 0, 5, 15.25, 81.8125, -1.25, 7.0, -1.25, 500, 3.0, 1500);
+    iocd_window_add(&w, 0.5, 1000); /* in the middle: only the stats move */
+    assert_window(&w, 1, 60, 0, 6, 15.75, 82.0625, -1.25, 7.0, -1.25, 500, 3.0, 1500);
+}
+
+static void test_window_single_time_ties(void **state)
+{
+    (void)state;
+    /* Every sample at one instant: first is the first added, last the last. */
+    struct iocd_window w;
+    iocd_window_init(&w, 9, 1, 0, 1.0, 700);
+    iocd_window_add(&w, 2.0, 700);
+    iocd_window_add(&w, 3.0, 700);
+    assert_window(&w, 9, 1, 0, 3, 6.0, 14.0, 1.0, 3.0, 1.0, 700, 3.0, 700);
+}
+
+static void test_window_merge(void **state)
+{
+    (void)state;
+    struct iocd_window a, b;
+    iocd_window_init(&a, 5, 3600, 0, 1.0, 2000);
+    iocd_window_add(&a, 3.0, 4000);
+    iocd_window_init(&b, 5, 3600, 0, -0.5, 1000); /* earlier observation, received later */
+    iocd_window_add(&b, 2.0, 3000);
+    iocd_window_merge(&a, &b);
+    assert_window(&a, 5, 3600, 0, 4, 5.5, 14.25, -0.5, 3.0, -0.5, 1000, 3.0, 4000);
+    /* `later` is not changed. */
+    assert_window(&b, 5, 3600, 0, 2, 1.5, 4.25, -0.5, 2.0, -0.5, 1000, 2.0, 3000);
+
+    /* Ties: first keeps `into`'s, last takes `later`'s. */
+    struct iocd_window c, d;
+    iocd_window_init(&c, 5, 60, 0, 10.0, 100);
+    iocd_window_add(&c, 20.0, 900);
+    iocd_window_init(&d, 5, 60, 0, 11.0, 100);
+    iocd_window_add(&d, 21.0, 900);
+    iocd_window_merge(&c, &d);
+    assert_window(&c, 5, 60, 0, 4, 62.0, 1062.0, 10.0, 21.0, 10.0, 100, 21.0, 900);
+
+    /* A later window entirely newer: its last, into's first. */
+    struct iocd_window e, f;
+    iocd_window_init(&e, 5, 60, 0, 8.0, 10);
+    iocd_window_init(&f, 5, 60, 0, 9.0, 20);
+    iocd_window_merge(&e, &f);
+    assert_window(&e, 5, 60, 0, 2, 17.0, 145.0, 8.0, 9.0, 8.0, 10, 9.0, 20);
+}
+
+/* Deterministic pseudo-random numbers (xorshift32). */
+static uint32_t rng_next(uint32_t *s)
+{
+    uint32_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *s = x;
+}
+
+static void test_merge_halves_equals_all(void **state)
+{
+    (void)state;
+    enum { N = 1000 };
+    double v[N];
+    int64_t t[N];
+    uint32_t seed = 12345;
+    for (int i = 0; i < N; i++) {
+        v[i] = ((int)(rng_next(&seed) % 4001) - 2000) * 0.25; /* -500 .. 500 */
+        t[i] = 1000 * (int64_t)(rng_next(&seed) % 50);        /* many ties */
+    }
+    for (int split = 1; split < N; split += 111) {
+        struct iocd_window all, a, b;
+        iocd_window_init(&all, 3, 60, 0, v[0], t[0]);
+        for (int i = 1; i < N; i++)
+            iocd_window_add(&all, v[i], t[i]);
+        iocd_window_init(&a, 3, 60, 0, v[0], t[0]);
+        for (int i = 1; i < split; i++)
+            iocd_window_add(&a, v[i], t[i]);
+        iocd_window_init(&b, 3, 60, 0, v[split], t[split]);
+        for (int i = split + 1; i < N; i++)
+            iocd_window_add(&b, v[i], t[i]);
+        iocd_window_merge(&a, &b);
+        assert_windows_equal(&a, &all);
+        assert_int_equal(all.count, N);
+    }
+}
+
+static int cmp_window(const void *pa, const void *pb)
+{
+    const struct iocd_window *a = pa, *b = pb;
+    if (a->series_id != b->series_id)
+        return a->series_id < b->series_id ? -1 : 1;
+    if (a->res_s != b->res_s)
+        return a->res_s < b->res_s ? -1 : 1;
+    if (a->start_ms != b->start_ms)
+        return a->start_ms < b->start_ms ? -1 : 1;
+    return 0;
+}
+
+/* Takes every window, sorted; asserts the table is empty after. */
+static struct iocd_window *take_sorted(struct iocd_agg *agg, size_t want_n)
+{
+    assert_int_equal(iocd_agg_size(agg), want_n);
+    size_t n = 12345;
+    struct iocd_window *w = iocd_agg_take(agg, &n);
+    assert_int_equal(n, want_n);
+    assert_non_null(w);
+    qsort(w, n, sizeof(*w), cmp_window);
+    assert_int_equal(iocd_agg_size(agg), 0);
+    return w;
+}
+
+static void test_agg_new_bounds(void **state)
+{
+    (void)state;
+    int64_t r[9] = {1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000, 256000};
+    assert_null(iocd_agg_new(r, 0));
+    assert_null(iocd_agg_new(r, 9));
+    struct iocd_agg *agg = iocd_agg_new(r, 8);
+    assert_non_null(agg);
+    assert_int_equal(iocd_agg_size(agg), 0);
+    size_t n = 99;
+    assert_null(iocd_agg_take(agg, &n));
+    assert_int_equal(n, 0);
+    assert_int_equal(iocd_agg_add(agg, 1, 1.0, 1000), 0);
+    assert_int_equal(iocd_agg_size(agg), 8);
+    iocd_agg_free(agg);
+    iocd_agg_free(NULL);
+}
+
+static void test_agg_one_sample_three_windows(void **state)
+{
+    (void)state;
+    struct iocd_agg *agg = iocd_agg_new(res3, 3);
+    assert_non_null(agg);
+    /* 1 day + 1 h + 1 min + 1 s + 1 ms. */
+    const int64_t t = 86400000 + 3600000 + 60000 + 1000 + 1;
+    assert_int_equal(iocd_agg_add(agg, 7, 1.5, t), 0);
+    struct iocd_window *w = take_sorted(agg, 3);
+    assert_window(&w[0], 7, 60, 90060000, 1, 1.5, 2.25, 1.5, 1.5, 1.5, t, 1.5, t);
+    assert_window(&w[1], 7, 3600, 90000000, 1, 1.5, 2.25, 1.5, 1.5, 1.5, t, 1.5, t);
+    assert_window(&w[2], 7, 86400, 86400000, 1, 1.5, 2.25, 1.5, 1.5, 1.5, t, 1.5, t);
+    free(w);
+    iocd_agg_free(agg);
+}
+
+static void test_agg_alignment(void **state)
+{
+    (void)state;
+    struct iocd_agg *agg = iocd_agg_new(res3, 3);
+    assert_non_null(agg);
+    /* Exactly on a day boundary: every window starts there. */
+    assert_int_equal(iocd_agg_add(agg, 1, 0.25, 86400000), 0);
+    /* One ms before the epoch aligns down. */
+    assert_int_equal(iocd_agg_add(agg, 2, 0.5, -1), 0);
+    /* Exactly on a negative boundary stays there. */
+    assert_int_equal(iocd_agg_add(agg, 3, 0.75, -86400000), 0);
+    /* The last ms of a window. */
+    assert_int_equal(iocd_agg_add(agg, 4, 1.0, 86400000 - 1), 0);
+    struct iocd_window *w = take_sorted(agg, 12);
+    static const struct {
+        uint32_t series, res_s;
+        int64_t start;
+    } want[] = {
+        {1, 60, 86400000},  {1, 3600, 86400000}, {1, 86400, 86400000},
+        {2, 60, -60000},    {2, 3600, -3600000}, {2, 86400, -86400000},
+        {3, 60, -86400000}, {3, 3600, -86400000}, {3, 86400, -86400000},
+        {4, 60, 86340000},  {4, 3600, 82800000}, {4, 86400, 0},
+    };
+    for (size_t i = 0; i < 12; i++) {
+        assert_int_equal(w[i].series_id, want[i].series);
+        assert_int_equal(w[i].res_s, want[i].res_s);
+        assert_int_equal(w[i].start_ms, want[i].start);
+        assert_int_equal(w[i].count, 1);
+    }
+    free(w);
+    iocd_agg_free(agg);
+}
+
+static void test_agg_accumulates(void **state)
+{
+    (void)state;
+    struct iocd_agg *agg = iocd_agg_new(res3, 3);
+    assert_non_null(agg);
+    /* Two samples in one minute, one in the next minute of the same hour,
+     * and one out of order in the first minute. */
+    assert_int_equal(iocd_agg_add(agg, 1, 1.0, 10000), 0);
+    assert_int_equal(iocd_agg_add(agg, 1, 2.0, 20000), 0);
+    assert_int_equal(iocd_agg_add(agg, 1, 4.0, 70000), 0);
+    assert_int_equal(iocd_agg_add(agg, 1, -1.0, 5000), 0);
+    /* Another series at the same times is separate. */
+    assert_int_equal(iocd_agg_add(agg, 2, 8.0, 10000), 0);
+    struct iocd_window *w = take_sorted(agg, 7);
+    assert_window(&w[0], 1, 60, 0, 3, 2.0, 6.0, -1.0, 2.0, -1.0, 5000, 2.0, 20000);
+    assert_window(&w[1], 1, 60, 60000, 1, 4.0, 16.0, 4.0, 4.0, 4.0, 70000, 4.0, 70000);
+    assert_window(&w[2], 1, 3600, 0, 4, 6.0, 22.0, -1.0, 4.0, -1.0, 5000, 4.0, 70000);
+    assert_window(&w[3], 1, 86400, 0, 4, 6.0, 22.0, -1.0, 4.0, -1.0, 5000, 4.0, 70000);
+    assert_window(&w[4], 2, 60, 0, 1, 8.0, 64.0, 8.0, 8.0, 8.0, 10000, 8.0, 10000);
+    assert_window(&w[5], 2, 3600, 0, 1, 8.0, 64.0, 8.0, 8.0, 8.0, 10000, 8.0, 10000);
+    assert_window(&w[6], 2, 86400, 0, 1, 8.0, 64.0, 8.0, 8.0, 8.0, 10000, 8.0, 10000);
+    free(w);
+    iocd_agg_free(agg);
+}
+
+/* 1000 series x 100 minutes = 100k one-minute windows; every window gets
+ * one sample, and every other window a second one. */
+enum { MANY_SERIES = 1000, MANY_MINUTES = 100, MANY = MANY_SERIES * MANY_MINUTES };
+
+static void add_many(struct iocd_agg *agg, int64_t base_ms)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < MANY; i++) {
+            if (pass == 1 && i % 2)
+                continue;
+            uint32_t series = (uint32_t)(i % MANY_SERIES) + 1;
+            int64_t minute = i / MANY_SERIES;
+            int64_t t = base_ms + minute * 60000 + (pass ? 59999 : 1000);
+            double v = (i % 97) * 0.25 + pass;
+            if (iocd_agg_add(agg, series, v, t) != 0)
+                fail_msg("iocd_agg_add failed at %d", i);
+        }
+    }
+}
+
+static void check_many(struct iocd_window *w, int64_t base_ms)
+{
+    /* Sorted by series, then start. */
+    for (int s = 0; s < MANY_SERIES; s++) {
+        for (int m = 0; m < MANY_MINUTES; m++) {
+            int i = m * MANY_SERIES + s;
+            const struct iocd_window *x = &w[s * MANY_MINUTES + m];
+            int64_t start = base_ms + (int64_t)m * 60000;
+            double v = (i % 97) * 0.25;
+            if (i % 2) {
+                assert_window(x, (uint32_t)s + 1, 60, start, 1, v, v * v, v, v, v, start + 1000,
+                              v, start + 1000);
+            } else {
+                double v2 = v + 1;
+                assert_window(x, (uint32_t)s + 1, 60, start, 2, v + v2, v * v + v2 * v2, v, v2,
+                              v, start + 1000, v2, start + 59999);
+            }
+        }
+    }
+}
+
+static void test_agg_many_windows(void **state)
+{
+    (void)state;
+    const int64_t res1[] = {60000};
+    struct iocd_agg *agg = iocd_agg_new(res1, 1);
+    assert_non_null(agg);
+    const int64_t base = INT64_C(1763780000000) / 60000 * 60000;
+
+    add_many(agg, base);
+    struct iocd_window *w = take_sorted(agg, MANY);
+    check_many(w, base);
+    free(w);
+    size_t n = 7;
+    assert_null(iocd_agg_take(agg, &n));
+    assert_int_equal(n, 0);
+
+    /* The table is reused after a take: the same windows again start from
+     * nothing. */
+    add_many(agg, base);
+    w = take_sorted(agg, MANY);
+    check_many(w, base);
+    free(w);
+
+    /* A few windows in the big table (shrinks at the next take), then
+     * again in the table regrown from nothing. */
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(iocd_agg_add(agg, 77, 0.5, base), 0);
+        assert_int_equal(iocd_agg_add(agg, 78, 1.5, base + 60000), 0);
+        assert_int_equal(iocd_agg_add(agg, 77, 2.5, base + 30000), 0);
+        w = take_sorted(agg, 2);
+        assert_window(&w[0], 77, 60, base, 2, 3.0, 6.5, 0.5, 2.5, 0.5, base, 2.5, base + 30000);
+        assert_window(&w[1], 78, 60, base + 60000, 1, 1.5, 2.25, 1.5, 1.5, 1.5, base + 60000, 1.5,
+                      base + 60000);
+        free(w);
+    }
+    iocd_agg_free(agg);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(placeholder)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_window_init),
+        cmocka_unit_test(test_window_add),
+        cmocka_unit_test(test_window_single_time_ties),
+        cmocka_unit_test(test_window_merge),
+        cmocka_unit_test(test_merge_halves_equals_all),
+        cmocka_unit_test(test_agg_new_bounds),
+        cmocka_unit_test(test_agg_one_sample_three_windows),
+        cmocka_unit_test(test_agg_alignment),
+        cmocka_unit_test(test_agg_accumulates),
+        cmocka_unit_test(test_agg_many_windows),
+    };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
