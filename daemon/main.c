@@ -80,6 +80,11 @@ static void close_all(struct iocd *d)
     uv_close((uv_handle_t *)&d->sig_int, NULL);
     uv_close((uv_handle_t *)&d->sig_hup, NULL);
     uv_close((uv_handle_t *)&d->watchdog, NULL);
+    /* Everything is written; closing the last uv_signal restores the
+     * default action, and a repeated SIGTERM must not turn a clean exit
+     * into death by signal. */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
 }
 
 static void on_drained(struct iocd_pipeline *p, void *ud)

@@ -138,10 +138,13 @@ class Iocd:
             f.write("\n")
             f.write(adapters)
 
+    env = None  # extra environment variables for the process
+
     def start(self, wait_ready=True):
         self.logf = open(self.log, "ab")
+        env = dict(os.environ, **self.env) if self.env else None
         self.proc = subprocess.Popen([IOCD, "--config", self.conf], stdout=self.logf,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, env=env)
         if wait_ready:
             wait_until(self._ready, timeout=15, what="iocd to subscribe")
         return self
