@@ -26,9 +26,9 @@ void iocd_arena_init(struct iocd_arena *a, size_t limit)
 void *iocd_arena_alloc(struct iocd_arena *a, size_t n)
 {
     size_t need = (n + 15) & ~(size_t)15;
-    if (need < n)
+    if (need < n || need > SIZE_MAX - sizeof(struct iocd_arena_chunk))
         return NULL;
-    if (a->limit && a->used + need > a->limit)
+    if (a->limit && need > a->limit - a->used)
         return NULL;
     struct iocd_arena_chunk *c = a->head;
     if (!c || c->size - c->off < need) {

@@ -390,6 +390,10 @@ static int load_ini(struct iocd_config *cfg, struct iocd_ini *ini, struct iocd_e
                                  s->name);
         if (s->arg)
             return iocd_error_at(err, ini->path, s->line, "[%s] takes no name", s->name);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(ini->sections[j].name, s->name) == 0)
+                return iocd_error_at(err, ini->path, s->line, "[%s] given twice (first on line %d)",
+                                     s->name, ini->sections[j].line);
         for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
             if (strcmp(keys[k].section, s->name) != 0)
                 continue;
