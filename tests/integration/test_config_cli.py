@@ -38,6 +38,28 @@ class ConfigCliTest(unittest.TestCase):
         r = subprocess.run([IOCCTL, "--version"], capture_output=True, text=True, timeout=30)
         self.assertEqual((r.returncode, r.stdout), (0, "iocctl 0.1.0\n"))
 
+    def test_iocctl_finds_database_through_config(self):
+        db = os.path.join(self.dir, "x.db")
+        path, r = self.check("[store]\npath = %s\n" % db + GOOD_ADAPTER)
+        # No database yet: iocctl says so and names it, exit 1.
+        r = subprocess.run([IOCCTL, "--config", path, "series"], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(db, r.stderr)
+        import sqlite3
+        con = sqlite3.connect(db)
+        con.executescript("PRAGMA user_version=1; CREATE TABLE series(id INTEGER PRIMARY KEY, "
+                          "name TEXT, source TEXT, device TEXT, metric TEXT, unit TEXT, "
+                          "created_ms INTEGER); CREATE TABLE windows(series_id, res_s, start_ms, "
+                          "count, sum, sumsq, min, max, first, first_ms, last, last_ms);"
+                          "INSERT INTO series VALUES(1,'air/A/pm25','air','A','pm25','ug/m3',0);")
+        con.close()
+        r = subprocess.run([IOCCTL, "--config", path, "series", "--json"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual((r.returncode, r.stdout),
+                         (0, '{"series":"air/A/pm25","source":"air","device":"A",'
+                             '"metric":"pm25","unit":"ug/m3"}\n'))
+
     def test_shipped_config_is_valid(self):
         conf = os.path.join(SOURCE_ROOT, "config", "iocd.conf")
         r = self.run_iocd("--check-config", "--config", conf)
