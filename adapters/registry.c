@@ -8,9 +8,21 @@
 #include "adapter.h"
 
 extern const struct iocd_adapter_ops iocd_adapter_json;
+extern const struct iocd_adapter_ops iocd_adapter_senml;
+extern const struct iocd_adapter_ops iocd_adapter_sparkplug;
+extern const struct iocd_adapter_ops iocd_adapter_ngsi;
+extern const struct iocd_adapter_ops iocd_adapter_influx;
+extern const struct iocd_adapter_ops iocd_adapter_text;
+extern const struct iocd_adapter_ops iocd_adapter_event;
 
 static const struct iocd_adapter_ops *const adapters[] = {
     &iocd_adapter_json,
+    &iocd_adapter_senml,
+    &iocd_adapter_sparkplug,
+    &iocd_adapter_ngsi,
+    &iocd_adapter_influx,
+    &iocd_adapter_text,
+    &iocd_adapter_event,
 };
 
 const struct iocd_adapter_ops *iocd_adapter_find(const char *format)

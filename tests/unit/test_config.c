@@ -426,9 +426,9 @@ static void test_errors_adapters(void **state)
     expect_error("[log]\n[adapter air]\nformat = json\ndevice = $.id\nmetric.x = $.x\n",
                  "t.conf:2: [adapter air] has no 'topic'");
     expect_error("[adapter air]\ntopic = a/b\ndevice = $.id\nmetric.x = $.x\n",
-                 "t.conf:1: [adapter air] has no 'format' (one of: json)");
+                 "t.conf:1: [adapter air] has no 'format' (one of: json, senml, sparkplug, ngsi, influx, text, event)");
     expect_error("[adapter air]\ntopic = a/b\n\nformat = xml\n",
-                 "t.conf:4: [adapter air] format: unknown format 'xml' (one of: json)");
+                 "t.conf:4: [adapter air] format: unknown format 'xml' (one of: json, senml, sparkplug, ngsi, influx, text, event)");
     expect_error("[adapter air]\ntopic = a/b+/c\nformat = json\n",
                  "t.conf:2: topic 'a/b+/c': '+' must stand alone in its level");
     expect_error("[adapter air]\nformat = json\ntopic = +a\n",
