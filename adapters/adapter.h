@@ -42,6 +42,16 @@ enum iocd_reject {
 
 const char *iocd_reject_name(enum iocd_reject r);
 
+/* Something worth counting about a message that was still decoded (the
+ * names appear as counters "note.<name>" and in logs). */
+enum iocd_note {
+    IOCD_NOTE_SEQ_GAP = 0,   /* "seq_gap": a sequence number was skipped (Sparkplug) */
+    IOCD_NOTE_PARTIAL,       /* "partial": some records of the message were dropped */
+    IOCD_NOTE__COUNT
+};
+
+const char *iocd_note_name(enum iocd_note n);
+
 /* One received message, as the router hands it to an adapter. */
 struct iocd_message {
     const char *topic;      /* NUL-terminated */
@@ -59,6 +69,8 @@ struct iocd_batch {
     Ioc__V1__Event **events;
     size_t n_events, cap_events;
     char detail[160]; /* why a decode failed, for the log: "$.pm25 is a string" */
+    unsigned notes[IOCD_NOTE__COUNT]; /* iocd_batch_note counts */
+    char note_detail[160];            /* the last note's text, for the log */
 };
 
 void iocd_batch_init(struct iocd_batch *b, struct iocd_arena *arena);
@@ -74,6 +86,10 @@ int iocd_event_add_attribute(struct iocd_batch *b, Ioc__V1__Event *e, const char
                              const char *value);
 /* Fill b->detail; returns `r` so decoders can `return iocd_batch_fail(...)`. */
 enum iocd_reject iocd_batch_fail(struct iocd_batch *b, enum iocd_reject r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Count a note for this message (the message is still accepted). */
+void iocd_batch_note(struct iocd_batch *b, enum iocd_note n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 struct iocd_adapter_ops {

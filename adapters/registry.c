@@ -72,6 +72,26 @@ const char *iocd_reject_name(enum iocd_reject r)
     return reject_names[r];
 }
 
+const char *iocd_note_name(enum iocd_note n)
+{
+    static const char *const names[IOCD_NOTE__COUNT] = {
+        [IOCD_NOTE_SEQ_GAP] = "seq_gap",
+        [IOCD_NOTE_PARTIAL] = "partial",
+    };
+    return (unsigned)n < IOCD_NOTE__COUNT ? names[n] : "unknown";
+}
+
+void iocd_batch_note(struct iocd_batch *b, enum iocd_note n, const char *fmt, ...)
+{
+    if ((unsigned)n >= IOCD_NOTE__COUNT)
+        return;
+    b->notes[n]++;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b->note_detail, sizeof(b->note_detail), fmt, ap);
+    va_end(ap);
+}
+
 void iocd_batch_init(struct iocd_batch *b, struct iocd_arena *arena)
 {
     memset(b, 0, sizeof(*b));

@@ -7,12 +7,15 @@
 
 const char *iocd_counter_name(int counter, char *buf, size_t n)
 {
-    static const char *const names[] = {"messages", "accepted", "observations", "flushes"};
+    static const char *const names[] = {"messages", "accepted", "observations", "flushes",
+                                        "events"};
     if (counter < IOCD_CTR_REJECT_BASE)
         snprintf(buf, n, "%s", names[counter]);
-    else
+    else if (counter < IOCD_CTR_NOTE_BASE)
         snprintf(buf, n, "reject.%s",
                  iocd_reject_name((enum iocd_reject)(counter - IOCD_CTR_REJECT_BASE)));
+    else
+        snprintf(buf, n, "note.%s", iocd_note_name((enum iocd_note)(counter - IOCD_CTR_NOTE_BASE)));
     return buf;
 }
 

@@ -19,8 +19,10 @@ enum iocd_counter {
     IOCD_CTR_ACCEPTED,     /* messages with at least one accepted sample */
     IOCD_CTR_OBSERVATIONS, /* samples aggregated */
     IOCD_CTR_FLUSHES,      /* flushes committed (scope "iocd") */
+    IOCD_CTR_EVENTS,       /* events accepted */
     IOCD_CTR_REJECT_BASE,  /* + enum iocd_reject */
-    IOCD_CTR__COUNT = IOCD_CTR_REJECT_BASE + IOCD_REJECT__COUNT,
+    IOCD_CTR_NOTE_BASE = IOCD_CTR_REJECT_BASE + IOCD_REJECT__COUNT, /* + enum iocd_note */
+    IOCD_CTR__COUNT = IOCD_CTR_NOTE_BASE + IOCD_NOTE__COUNT,
 };
 
 #define IOCD_SCOPE_MAX 65
@@ -30,6 +32,7 @@ struct iocd_counter_scope {
     uint64_t value[IOCD_CTR__COUNT];
     uint64_t flushed[IOCD_CTR__COUNT]; /* part of value already handed to a flush */
     struct iocd_ratelimit log_limit[IOCD_REJECT__COUNT];
+    struct iocd_ratelimit note_limit[IOCD_NOTE__COUNT];
 };
 
 /* One counter increment carried by a flush. */
@@ -39,7 +42,8 @@ struct iocd_counter_delta {
     uint64_t delta;
 };
 
-/* "messages", "accepted", "observations", "flushes", "reject.<reason>". */
+/* "messages", "accepted", "observations", "flushes", "events",
+ * "reject.<reason>", "note.<name>". */
 const char *iocd_counter_name(int counter, char *buf, size_t n);
 
 /* Collect every nonzero increment since the last call into a malloc'd

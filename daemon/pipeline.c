@@ -94,11 +94,32 @@ static enum iocd_reject check(const struct iocd_pipeline *p, const Ioc__V1__Obse
     return IOCD_REJECT_NONE;
 }
 
+static void count_notes(struct iocd_pipeline *p, struct iocd_counter_scope *sc,
+                        const struct iocd_batch *b, const char *topic)
+{
+    for (int n = 0; n < IOCD_NOTE__COUNT; n++) {
+        if (!b->notes[n])
+            continue;
+        sc->value[IOCD_CTR_NOTE_BASE + n] += b->notes[n];
+        uint64_t suppressed;
+        if (!iocd_ratelimit_allow(&sc->note_limit[n], iocd_now_ms(),
+                                  p->cfg->log.rate_limit_interval_ms,
+                                  p->cfg->log.rate_limit_burst, &suppressed))
+            continue;
+        if (suppressed)
+            iocd_log_notice(sc->name, "%" PRIu64 " more %s notes were not logged", suppressed,
+                            iocd_note_name((enum iocd_note)n));
+        iocd_log_notice(sc->name, "%s on '%.200s': %s", iocd_note_name((enum iocd_note)n), topic,
+                        b->note_detail);
+    }
+}
+
 void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_message *msg,
                           enum iocd_reject reason, const struct iocd_batch *b)
 {
     struct iocd_counter_scope *sc = &p->scopes[idx];
     sc->value[IOCD_CTR_MESSAGES]++;
+    count_notes(p, sc, b, msg->topic);
     if (reason != IOCD_REJECT_NONE) {
         count_reject(p, sc, reason, msg->topic, b->detail);
         return;
