@@ -2,6 +2,7 @@
  * pipeline.h). */
 #include "pipeline.h"
 
+#include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -62,9 +63,46 @@ static void count_reject(struct iocd_pipeline *p, struct iocd_counter_scope *sc,
     log_reject(p, sc, reason, topic, detail);
 }
 
-/* Why `o` may not be aggregated, or IOCD_REJECT_NONE. */
-static enum iocd_reject check(const struct iocd_pipeline *p, const Ioc__V1__Observation *o,
-                              int64_t now_ms, char *detail, size_t n)
+static enum iocd_reject check_time(const struct iocd_config *cfg, int64_t t, int64_t now_ms,
+                                   char *detail, size_t n)
+{
+    if (t < 0 || t > IOCD_TIME_MAX_MS) {
+        snprintf(detail, n, "time %" PRId64 " ms out of range", t);
+        return IOCD_REJECT_BAD_TIME;
+    }
+    if (t > now_ms + cfg->ingest.max_clock_skew_ms) {
+        char ts[40];
+        iocd_time_format(t, ts, sizeof(ts));
+        snprintf(detail, n, "time %s is %" PRId64 " s in the future", ts, (t - now_ms) / 1000);
+        return IOCD_REJECT_FUTURE_TIME;
+    }
+    return IOCD_REJECT_NONE;
+}
+
+enum iocd_reject iocd_pipeline_check_event(const struct iocd_config *cfg, const Ioc__V1__Event *e,
+                                           int64_t now_ms, char *detail, size_t n)
+{
+    if (!iocd_series_valid_id(e->kind) || strlen(e->kind) > IOCD_ID_MAX - 6) {
+        snprintf(detail, n, "event kind '%.64s' is not a valid id", e->kind);
+        return IOCD_REJECT_BAD_ID;
+    }
+    if ((e->area[0] && !iocd_series_valid_id(e->area)) ||
+        (e->device[0] && !iocd_series_valid_id(e->device))) {
+        snprintf(detail, n, "event area or device longer than %d bytes or has / + #",
+                 IOCD_ID_MAX);
+        return IOCD_REJECT_BAD_ID;
+    }
+    if (e->location && (!isfinite(e->location->lat) || !isfinite(e->location->lon) ||
+                        fabs(e->location->lat) > 90 || fabs(e->location->lon) > 180)) {
+        snprintf(detail, n, "event location out of range");
+        return IOCD_REJECT_NOT_FINITE;
+    }
+    return check_time(cfg, e->time_ms, now_ms, detail, n);
+}
+
+enum iocd_reject iocd_pipeline_check_observation(const struct iocd_config *cfg,
+                                                 const Ioc__V1__Observation *o, int64_t now_ms,
+                                                 char *detail, size_t n)
 {
     if (o->quality == IOC__V1__QUALITY__QUALITY_INVALID) {
         snprintf(detail, n, "%.64s/%.64s flagged invalid by the device", o->device, o->metric);
@@ -80,18 +118,112 @@ static enum iocd_reject check(const struct iocd_pipeline *p, const Ioc__V1__Obse
                  IOCD_ID_MAX);
         return IOCD_REJECT_BAD_ID;
     }
-    if (o->observed_ms < 0 || o->observed_ms > IOCD_TIME_MAX_MS) {
-        snprintf(detail, n, "observation time %" PRId64 " ms out of range", o->observed_ms);
-        return IOCD_REJECT_BAD_TIME;
+    return check_time(cfg, o->observed_ms, now_ms, detail, n);
+}
+
+/* Add one sample to series source/device/metric; IOCD_REJECT_NONE or why not. */
+static enum iocd_reject aggregate(struct iocd_pipeline *p, const char *source, const char *device,
+                                  const char *metric, const char *unit, double v, int64_t t,
+                                  int64_t now, char *detail, size_t n)
+{
+    uint32_t id;
+    switch (iocd_series_lookup(p->series, source, device, metric, unit, now, &id)) {
+    case IOCD_SERIES_FOUND:
+    case IOCD_SERIES_CREATED:
+        break;
+    case IOCD_SERIES_OVER_LIMIT:
+        snprintf(detail, n, "new series %.64s/%.64s over max_series %" PRId64, device, metric,
+                 p->cfg->ingest.max_series);
+        return IOCD_REJECT_SERIES_LIMIT;
+    case IOCD_SERIES_NO_MEMORY:
+        snprintf(detail, n, "series registry");
+        return IOCD_REJECT_NO_MEMORY;
     }
-    if (o->observed_ms > now_ms + p->cfg->ingest.max_clock_skew_ms) {
-        char t[40];
-        iocd_time_format(o->observed_ms, t, sizeof(t));
-        snprintf(detail, n, "observation time %s is %" PRId64 " s in the future", t,
-                 (o->observed_ms - now_ms) / 1000);
-        return IOCD_REJECT_FUTURE_TIME;
+    if (iocd_agg_add(p->agg, id, v, t)) {
+        snprintf(detail, n, "window table");
+        return IOCD_REJECT_NO_MEMORY;
     }
     return IOCD_REJECT_NONE;
+}
+
+/* The attributes of `e` as a JSON object text (malloc'd), or NULL. */
+static char *attributes_json(const Ioc__V1__Event *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    for (size_t i = 0; i < e->n_attributes; i++)
+        if (!cJSON_AddStringToObject(o, e->attributes[i]->key, e->attributes[i]->value)) {
+            cJSON_Delete(o);
+            return NULL;
+        }
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+/* Keep `e` for the next flush. 0, or -1 when out of memory or over the bound. */
+static int hold_event(struct iocd_pipeline *p, const char *source, const Ioc__V1__Event *e)
+{
+    if (p->n_events >= IOCD_PIPELINE_MAX_EVENTS)
+        return -1;
+    if (p->n_events == p->cap_events) {
+        size_t ncap = p->cap_events ? p->cap_events * 2 : 64;
+        struct iocd_event_row *nr = realloc(p->events, ncap * sizeof(*nr));
+        if (!nr)
+            return -1;
+        p->events = nr;
+        p->cap_events = ncap;
+    }
+    char *attrs = attributes_json(e);
+    if (!attrs)
+        return -1;
+    const char *parts[] = {source, e->kind, e->text, e->device, e->area, e->status, attrs};
+    size_t len[7], total = 0;
+    for (int i = 0; i < 7; i++)
+        total += (len[i] = strlen(parts[i])) + 1;
+    char *block = malloc(total);
+    if (!block) {
+        free(attrs);
+        return -1;
+    }
+    struct iocd_event_row *r = &p->events[p->n_events++];
+    const char **dst[] = {&r->source, &r->kind,   &r->text,      &r->device,
+                          &r->area,   &r->status, &r->attributes};
+    char *q = block;
+    for (int i = 0; i < 7; i++) {
+        memcpy(q, parts[i], len[i] + 1);
+        *dst[i] = q;
+        q += len[i] + 1;
+    }
+    free(attrs);
+    r->block = block;
+    r->severity = (int)e->severity;
+    r->time_ms = e->time_ms;
+    r->received_ms = e->received_ms;
+    r->has_location = e->location != NULL;
+    r->lat = e->location ? e->location->lat : 0;
+    r->lon = e->location ? e->location->lon : 0;
+    return 0;
+}
+
+/* Validate, store and count one event: per kind, per area and city-wide. */
+static enum iocd_reject ingest_event(struct iocd_pipeline *p, const char *source,
+                                     const Ioc__V1__Event *e, int64_t now, char *detail, size_t n)
+{
+    enum iocd_reject r = iocd_pipeline_check_event(p->cfg, e, now, detail, n);
+    if (r != IOCD_REJECT_NONE)
+        return r;
+    char metric[IOCD_ID_MAX + 8];
+    snprintf(metric, sizeof(metric), "event.%s", e->kind);
+    r = aggregate(p, source, IOCD_EVENT_ALL_AREAS, metric, "1", 1.0, e->time_ms, now, detail, n);
+    if (r == IOCD_REJECT_NONE && e->area[0])
+        r = aggregate(p, source, e->area, metric, "1", 1.0, e->time_ms, now, detail, n);
+    if (r == IOCD_REJECT_NONE && hold_event(p, source, e)) {
+        snprintf(detail, n, "event buffer (%d held)", IOCD_PIPELINE_MAX_EVENTS);
+        r = IOCD_REJECT_NO_MEMORY;
+    }
+    return r;
 }
 
 static void count_notes(struct iocd_pipeline *p, struct iocd_counter_scope *sc,
@@ -126,40 +258,34 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
     }
     const char *source = p->cfg->adapters[idx].source;
     int64_t now = iocd_now_ms();
-    uint64_t accepted = 0;
+    uint64_t accepted = 0, events = 0;
     char detail[192];
     for (size_t i = 0; i < b->n_obs; i++) {
         const Ioc__V1__Observation *o = b->obs[i];
-        enum iocd_reject r = check(p, o, now, detail, sizeof(detail));
+        enum iocd_reject r =
+            iocd_pipeline_check_observation(p->cfg, o, now, detail, sizeof(detail));
+        /* The series source is the adapter's, whatever the decoder set. */
+        if (r == IOCD_REJECT_NONE)
+            r = aggregate(p, source, o->device, o->metric, o->unit, o->value, o->observed_ms, now,
+                          detail, sizeof(detail));
         if (r != IOCD_REJECT_NONE) {
             count_reject(p, sc, r, msg->topic, detail);
             continue;
         }
-        uint32_t id;
-        /* The series source is the adapter's, whatever the decoder set. */
-        switch (iocd_series_lookup(p->series, source, o->device, o->metric, o->unit, now, &id)) {
-        case IOCD_SERIES_FOUND:
-        case IOCD_SERIES_CREATED:
-            break;
-        case IOCD_SERIES_OVER_LIMIT:
-            snprintf(detail, sizeof(detail), "new series %.64s/%.64s over max_series %" PRId64,
-                     o->device, o->metric, p->cfg->ingest.max_series);
-            count_reject(p, sc, IOCD_REJECT_SERIES_LIMIT, msg->topic, detail);
-            continue;
-        case IOCD_SERIES_NO_MEMORY:
-            count_reject(p, sc, IOCD_REJECT_NO_MEMORY, msg->topic, "series registry");
-            continue;
-        }
-        if (iocd_agg_add(p->agg, id, o->value, o->observed_ms)) {
-            count_reject(p, sc, IOCD_REJECT_NO_MEMORY, msg->topic, "window table");
-            continue;
-        }
         accepted++;
     }
-    if (accepted) {
-        sc->value[IOCD_CTR_ACCEPTED]++;
-        sc->value[IOCD_CTR_OBSERVATIONS] += accepted;
+    for (size_t i = 0; i < b->n_events; i++) {
+        enum iocd_reject r = ingest_event(p, source, b->events[i], now, detail, sizeof(detail));
+        if (r != IOCD_REJECT_NONE) {
+            count_reject(p, sc, r, msg->topic, detail);
+            continue;
+        }
+        events++;
     }
+    if (accepted || events)
+        sc->value[IOCD_CTR_ACCEPTED]++;
+    sc->value[IOCD_CTR_OBSERVATIONS] += accepted;
+    sc->value[IOCD_CTR_EVENTS] += events;
 }
 
 void iocd_pipeline_reject_unrouted(struct iocd_pipeline *p, const struct iocd_message *msg,
@@ -180,7 +306,7 @@ static void flush_work(uv_work_t *w)
 
 static bool nothing_held(const struct iocd_pipeline *p)
 {
-    if (p->inflight || p->failed || iocd_agg_size(p->agg))
+    if (p->inflight || p->failed || iocd_agg_size(p->agg) || p->n_events)
         return false;
     for (size_t s = 0; s < p->n_scopes; s++)
         for (int c = 0; c < IOCD_CTR__COUNT; c++)
@@ -235,13 +361,17 @@ static void flush_start(struct iocd_pipeline *p)
         return;
     }
     f->series = iocd_series_take_new(p->series, &f->n_series);
-    if (f->n_windows || f->n_series || p->failed)
+    f->events = p->events;
+    f->n_events = p->n_events;
+    p->events = NULL;
+    p->n_events = p->cap_events = 0;
+    if (f->n_windows || f->n_series || f->n_events || p->failed)
         p->scopes[p->n_scopes - 1].value[IOCD_CTR_FLUSHES]++; /* this flush counts itself */
     size_t nc = iocd_counters_take(p->scopes, p->n_scopes, &f->counters);
     f->n_counters = nc == (size_t)-1 ? 0 : nc;
     f->next = p->failed;
     p->failed = NULL;
-    if (!f->next && !f->n_windows && !f->n_series && !f->n_counters) {
+    if (!f->next && !f->n_windows && !f->n_series && !f->n_counters && !f->n_events) {
         free(f);
         return;
     }
@@ -294,6 +424,11 @@ void iocd_pipeline_free(struct iocd_pipeline *p)
 {
     iocd_flush_free(p->failed);
     iocd_flush_free(p->inflight);
+    for (size_t i = 0; i < p->n_events; i++)
+        free(p->events[i].block);
+    free(p->events);
+    p->events = NULL;
+    p->n_events = 0;
     iocd_agg_free(p->agg);
     iocd_series_reg_free(p->series);
     free(p->scopes);

@@ -13,6 +13,14 @@
 #include <stdint.h>
 #include <uv.h>
 
+/* Accepted events held between flushes before new ones are refused
+ * (no_memory): a bound for a storm of events with a stuck disk. */
+#define IOCD_PIPELINE_MAX_EVENTS 200000
+
+/* Events are counted per kind in series SOURCE/AREA/event.KIND, and
+ * city-wide in SOURCE/_all/event.KIND. */
+#define IOCD_EVENT_ALL_AREAS "_all"
+
 #include "adapter.h"
 #include "agg.h"
 #include "config.h"
@@ -34,6 +42,8 @@ struct iocd_pipeline {
     size_t n_scopes;
     uv_timer_t flush_timer;
     uv_work_t work;
+    struct iocd_event_row *events; /* accepted since the last flush; owned */
+    size_t n_events, cap_events;
     struct iocd_flush *inflight; /* being written by the worker */
     struct iocd_flush *failed;   /* to write again with the next flush */
     int64_t last_flush_done_ms;  /* when the last flush finished (ok or not) */
@@ -52,6 +62,13 @@ void iocd_pipeline_start(struct iocd_pipeline *p);
  * what its adapter decoded (`reason` NONE) or count its rejection. */
 void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_message *msg,
                           enum iocd_reject reason, const struct iocd_batch *b);
+/* Why the pipeline would refuse `o` (IOCD_REJECT_NONE: it would not);
+ * `detail` says more. Also used by `iocd --try`. */
+enum iocd_reject iocd_pipeline_check_observation(const struct iocd_config *cfg,
+                                                 const Ioc__V1__Observation *o, int64_t now_ms,
+                                                 char *detail, size_t n);
+enum iocd_reject iocd_pipeline_check_event(const struct iocd_config *cfg, const Ioc__V1__Event *e,
+                                           int64_t now_ms, char *detail, size_t n);
 /* Count a message nobody could take (scope "iocd"). */
 void iocd_pipeline_reject_unrouted(struct iocd_pipeline *p, const struct iocd_message *msg,
                                    enum iocd_reject reason);

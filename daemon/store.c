@@ -50,6 +50,23 @@ static const char *const migrations[] = {
     "  updated_ms INTEGER NOT NULL,"
     "  PRIMARY KEY (scope, name)) WITHOUT ROWID;"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
+    /* 1 -> 2: discrete events (citizen reports, alarms, violations, ...) */
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  source TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  severity INTEGER NOT NULL,"
+    "  text TEXT NOT NULL,"
+    "  device TEXT NOT NULL,"
+    "  area TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  time_ms INTEGER NOT NULL,"
+    "  received_ms INTEGER NOT NULL,"
+    "  lat REAL,"
+    "  lon REAL,"
+    "  attributes TEXT NOT NULL);"
+    "CREATE INDEX events_by_time ON events(time_ms);"
+    "CREATE INDEX events_by_kind ON events(source, kind, time_ms);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == IOCD_SCHEMA_VERSION,
@@ -63,6 +80,7 @@ enum stmt {
     ST_WINDOW,
     ST_COUNTER,
     ST_META,
+    ST_EVENT,
     ST__COUNT,
 };
 
@@ -91,6 +109,9 @@ static const char *const stmt_sql[ST__COUNT] = {
                    "updated_ms = excluded.updated_ms",
     [ST_META] = "INSERT INTO meta(key, value) VALUES (?1, ?2) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    [ST_EVENT] = "INSERT INTO events(source, kind, severity, text, device, area, status, time_ms, "
+                 "received_ms, lat, lon, attributes) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 };
 
 struct iocd_store {
@@ -269,6 +290,26 @@ static int write_one(struct iocd_store *st, const struct iocd_flush *f)
         if (step_reset(st, ST_WINDOW))
             return -1;
     }
+    for (size_t i = 0; i < f->n_events; i++) {
+        const struct iocd_event_row *e = &f->events[i];
+        sqlite3_stmt *q = st->stmt[ST_EVENT];
+        sqlite3_bind_text(q, 1, e->source, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, e->kind, -1, SQLITE_STATIC);
+        sqlite3_bind_int(q, 3, e->severity);
+        sqlite3_bind_text(q, 4, e->text, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 5, e->device, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 6, e->area, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 7, e->status, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 8, e->time_ms);
+        sqlite3_bind_int64(q, 9, e->received_ms);
+        if (e->has_location) {
+            sqlite3_bind_double(q, 10, e->lat);
+            sqlite3_bind_double(q, 11, e->lon);
+        }
+        sqlite3_bind_text(q, 12, e->attributes, -1, SQLITE_STATIC);
+        if (step_reset(st, ST_EVENT))
+            return -1;
+    }
     for (size_t i = 0; i < f->n_counters; i++) {
         const struct iocd_counter_delta *c = &f->counters[i];
         sqlite3_stmt *q = st->stmt[ST_COUNTER];
@@ -325,6 +366,9 @@ void iocd_flush_free(struct iocd_flush *f)
     while (f) {
         struct iocd_flush *next = f->next;
         iocd_series_new_free(f->series, f->n_series);
+        for (size_t i = 0; i < f->n_events; i++)
+            free(f->events[i].block);
+        free(f->events);
         free(f->windows);
         free(f->counters);
         free(f);

@@ -17,7 +17,19 @@
 #include "error.h"
 #include "series.h"
 
-#define IOCD_SCHEMA_VERSION 1
+#define IOCD_SCHEMA_VERSION 2
+
+/* One accepted Event, as the flush writes it; all strings in one block
+ * owned by the row (`block`). */
+struct iocd_event_row {
+    char *block;
+    const char *source, *kind, *text, *device, *area, *status;
+    const char *attributes; /* a JSON object */
+    int severity;
+    int64_t time_ms, received_ms;
+    int has_location;
+    double lat, lon;
+};
 
 /* Everything one flush writes, in one transaction. Owned by whoever holds
  * it: the pipeline builds it, the worker writes it, the pipeline frees it
@@ -29,6 +41,8 @@ struct iocd_flush {
     size_t n_windows;
     struct iocd_counter_delta *counters;
     size_t n_counters;
+    struct iocd_event_row *events;
+    size_t n_events;
     int64_t now_ms;
     struct iocd_flush *next; /* older flushes to write first (failed earlier) */
     /* results, set by iocd_store_write */

@@ -22,9 +22,10 @@
 #include "config.h"
 #include "error.h"
 #include "iocd_build.h"
+#include "store.h"
 #include "timeutil.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION IOCD_SCHEMA_VERSION
 #define DEFAULT_SYSTEM_DB "/var/lib/iocd/iocd.db"
 #define BUSY_TIMEOUT_MS 5000
 #define TABLE_MAX_COLS 8

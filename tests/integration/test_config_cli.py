@@ -48,7 +48,7 @@ class ConfigCliTest(unittest.TestCase):
         self.assertIn(db, r.stderr)
         import sqlite3
         con = sqlite3.connect(db)
-        con.executescript("PRAGMA user_version=1; CREATE TABLE series(id INTEGER PRIMARY KEY, "
+        con.executescript("PRAGMA user_version=2; CREATE TABLE series(id INTEGER PRIMARY KEY, "
                           "name TEXT, source TEXT, device TEXT, metric TEXT, unit TEXT, "
                           "created_ms INTEGER); CREATE TABLE windows(series_id, res_s, start_ms, "
                           "count, sum, sumsq, min, max, first, first_ms, last, last_ms);"
