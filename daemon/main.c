@@ -27,6 +27,7 @@
 #include "router.h"
 #include "store.h"
 #include "timeutil.h"
+#include "try.h"
 
 /* A flush in flight longer than this means the disk is stuck: stop
  * petting the watchdog so systemd restarts us. */
@@ -138,6 +139,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "Usage: iocd [-c FILE] [--check-config]\n"
+            "       iocd [-c FILE] --try ADAPTER PAYLOAD-FILE [--topic TOPIC]\n"
             "\n"
             "City operations centre daemon: ingests MQTT feeds, normalises them to ioc.v1,\n"
             "keeps windowed aggregates in SQLite.\n"
@@ -147,6 +149,11 @@ static void usage(FILE *out)
             "                      $STATE_DIRECTORY or the current directory)\n"
             "      --check-config  validate the configuration and exit (0 valid, 1 not)\n"
             "      --help-config   list every configuration key with its default\n"
+            "      --try ADAPTER FILE  print the Observations and Events one payload (FILE,\n"
+            "                      or - for stdin) becomes under [adapter ADAPTER], or why\n"
+            "                      it is rejected; exit 0 accepted, 1 rejected\n"
+            "      --topic TOPIC   the topic for --try (default: the adapter's filter with\n"
+            "                      each wildcard replaced by x)\n"
             "  -V, --version       print the version and exit\n"
             "  -h, --help          this help\n");
 }
@@ -223,11 +230,14 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"check-config", no_argument, NULL, 'C'},
         {"help-config", no_argument, NULL, 'K'},
+        {"try", required_argument, NULL, 'T'},
+        {"topic", required_argument, NULL, 't'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL;
+    const char *try_adapter = NULL, *try_topic = NULL;
     bool check_only = false;
     int c;
     while ((c = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
@@ -241,6 +251,12 @@ int main(int argc, char **argv)
         case 'K':
             iocd_config_print_keys(stdout);
             return 0;
+        case 'T':
+            try_adapter = optarg;
+            break;
+        case 't':
+            try_topic = optarg;
+            break;
         case 'V':
             printf("iocd %s\n", IOCD_VERSION);
             return 0;
@@ -251,6 +267,14 @@ int main(int argc, char **argv)
             usage(stderr);
             return 2;
         }
+    }
+    const char *try_file = NULL;
+    if (try_adapter && optind < argc)
+        try_file = argv[optind++];
+    if (try_adapter && !try_file) {
+        fprintf(stderr, "iocd: --try needs ADAPTER and PAYLOAD-FILE\n");
+        usage(stderr);
+        return 2;
     }
     if (optind < argc) {
         fprintf(stderr, "iocd: unexpected argument '%s'\n", argv[optind]);
@@ -265,6 +289,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "iocd: %s\n", err.msg);
         mosquitto_lib_cleanup();
         return 1;
+    }
+    if (try_adapter) {
+        int trc = iocd_try_run(&d.cfg, try_adapter, try_file, try_topic, stdout, stderr);
+        iocd_config_free(&d.cfg);
+        mosquitto_lib_cleanup();
+        return trc;
     }
     if (check_only) {
         printf("%s: ok (%d feed(s), database %s)\n", config_path ? config_path : "(defaults)",
