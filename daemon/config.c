@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <mosquitto.h>
 #include <syslog.h>
 
 #include "timeutil.h"
@@ -72,6 +73,8 @@ static const struct key_def keys[] = {
      INT64_C(86400000), "observation times further in the future are rejected as future_time"},
     {"ingest", "max_series", KEY_INT64, OFF(ingest.max_series), "1000000", 0, INT64_C(100000000),
      "distinct series accepted before new ones are rejected as series_limit (0: no limit)"},
+    {"ingest", "dead_letter_topic", KEY_STRING, OFF(ingest.dead_letter_topic), "", 0, 0,
+     "publish every rejected message, with its reason, under TOPIC/ADAPTER (empty: off)"},
     {"log", "level", KEY_LOGLEVEL, OFF(log.level), "info", 0, 0,
      "error, warning, notice, info or debug"},
     {"log", "rate_limit_interval", KEY_DURATION, OFF(log.rate_limit_interval_ms), "10s", 0,
@@ -437,6 +440,25 @@ static int finish(struct iocd_config *cfg, struct iocd_error *err)
         cfg->store.path = strdup(buf);
         if (!cfg->store.path)
             return iocd_error_set(err, "out of memory");
+    }
+    const char *dlt = cfg->ingest.dead_letter_topic;
+    if (dlt[0]) {
+        if (strchr(dlt, '+') || strchr(dlt, '#') || dlt[strlen(dlt) - 1] == '/')
+            return iocd_error_set(err, "%s: [ingest] dead_letter_topic '%s' must be a plain topic "
+                                       "without wildcards or a trailing '/'",
+                                  file, dlt);
+        for (int i = 0; i < cfg->n_adapters; i++) {
+            char probe[1100];
+            bool m1 = false, m2 = false;
+            snprintf(probe, sizeof(probe), "%s/%s", dlt, cfg->adapters[i].name);
+            mosquitto_topic_matches_sub(cfg->adapters[i].topic, probe, &m1);
+            mosquitto_topic_matches_sub(cfg->adapters[i].topic, dlt, &m2);
+            if (m1 || m2)
+                return iocd_error_set(err,
+                                      "%s: [ingest] dead_letter_topic '%s' would be consumed "
+                                      "by [adapter %s] (topic %s): iocd never takes its own output",
+                                      file, dlt, cfg->adapters[i].name, cfg->adapters[i].topic);
+        }
     }
     if (cfg->n_adapters == 0)
         return iocd_error_set(err, "%s: no [adapter NAME] section: iocd would subscribe to nothing",

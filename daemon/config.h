@@ -54,6 +54,7 @@ struct iocd_config {
         int64_t max_payload;       /* bytes */
         int64_t max_clock_skew_ms; /* future tolerance */
         int64_t max_series;        /* distinct series, 0 = unlimited */
+        char *dead_letter_topic;   /* "" = off */
     } ingest;
     struct {
         int level; /* LOG_ERR .. LOG_DEBUG */

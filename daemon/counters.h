@@ -20,6 +20,8 @@ enum iocd_counter {
     IOCD_CTR_OBSERVATIONS, /* samples aggregated */
     IOCD_CTR_FLUSHES,      /* flushes committed (scope "iocd") */
     IOCD_CTR_EVENTS,       /* events accepted */
+    IOCD_CTR_DEAD_LETTERS, /* rejected messages published to the dead-letter topic */
+    IOCD_CTR_DEAD_LETTER_DROPS, /* ... that could not be (broker away, queue full) */
     IOCD_CTR_REJECT_BASE,  /* + enum iocd_reject */
     IOCD_CTR_NOTE_BASE = IOCD_CTR_REJECT_BASE + IOCD_REJECT__COUNT, /* + enum iocd_note */
     IOCD_CTR__COUNT = IOCD_CTR_NOTE_BASE + IOCD_NOTE__COUNT,

@@ -7,6 +7,7 @@
  *   SIGTERM/SIGINT → stop MQTT (clean DISCONNECT, the broker queues what
  *   comes next) → drain the pipeline (every window written) → close
  *   handles → exit 0. */
+#include <cjson/cJSON.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -61,6 +62,53 @@ static void on_mqtt_message(void *ud, const struct mosquitto_message *msg)
     struct iocd *d = ud;
     iocd_router_dispatch(&d->router, msg->topic, msg->payload, msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0,
                          iocd_now_ms());
+}
+
+/* A rejected message, its reason and its payload (base64, at most 64 KiB)
+ * as JSON under [ingest] dead_letter_topic/ADAPTER. */
+static int on_dead_letter(void *ud, const char *adapter, const struct iocd_message *msg,
+                          enum iocd_reject reason, const char *detail)
+{
+    struct iocd *d = ud;
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = msg->len > 65536 ? 65536 : msg->len;
+    char *enc = malloc(4 * ((n + 2) / 3) + 1);
+    if (!enc)
+        return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)msg->payload[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)msg->payload[i + 1] << 8;
+        if (i + 2 < n)
+            v |= msg->payload[i + 2];
+        enc[k++] = b64[v >> 18 & 63];
+        enc[k++] = b64[v >> 12 & 63];
+        enc[k++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
+        enc[k++] = i + 2 < n ? b64[v & 63] : '=';
+    }
+    enc[k] = '\0';
+    char received[40];
+    iocd_time_format(msg->received_ms, received, sizeof(received));
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "topic", msg->topic);
+    cJSON_AddStringToObject(o, "adapter", adapter);
+    cJSON_AddStringToObject(o, "reason", iocd_reject_name(reason));
+    cJSON_AddStringToObject(o, "detail", detail ? detail : "");
+    cJSON_AddStringToObject(o, "received", received);
+    cJSON_AddNumberToObject(o, "payload_bytes", (double)msg->len);
+    cJSON_AddBoolToObject(o, "truncated", n < msg->len);
+    cJSON_AddStringToObject(o, "payload_base64", enc);
+    free(enc);
+    char *json = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!json)
+        return -1;
+    char topic[1200];
+    snprintf(topic, sizeof(topic), "%s/%s", d->cfg.ingest.dead_letter_topic, adapter);
+    int rc = iocd_mqtt_publish(&d->mqtt, topic, json, strlen(json), 1, false);
+    free(json);
+    return rc;
 }
 
 static void on_mqtt_subscribed(void *ud)
@@ -206,6 +254,10 @@ static int run(struct iocd *d)
     if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec >= 2000)
         uv_timer_start(&d->watchdog, on_watchdog, wd_usec / 2000, wd_usec / 2000);
 #endif
+    if (d->cfg.ingest.dead_letter_topic[0]) {
+        d->pipe.dead_letter = on_dead_letter;
+        d->pipe.dead_letter_ud = d;
+    }
     iocd_log_notice("iocd", "iocd %s starting: %d feed(s), broker %s:%d, database %s",
                     IOCD_VERSION, d->cfg.n_adapters, d->cfg.mqtt.host, d->cfg.mqtt.port,
                     d->cfg.store.path);

@@ -84,6 +84,7 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
     }
     m->state = IOCD_MQTT_CONNECTED;
     m->attempts = 0;
+    m->outstanding = 0; /* QoS 1 publishes of the old session are resent by libmosquitto */
     m->connects++;
     iocd_log_notice("mqtt", "connected to %s:%d as '%s' (session %s)", m->cfg->mqtt.host,
                     m->cfg->mqtt.port, m->cfg->mqtt.client_id,
@@ -135,6 +136,29 @@ static void on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_
     m->messages++;
     if (m->cb.message)
         m->cb.message(m->cb.ud, msg);
+}
+
+static void on_publish(struct mosquitto *mosq, void *ud, int mid)
+{
+    (void)mosq;
+    (void)mid;
+    struct iocd_mqtt *m = ud;
+    if (m->outstanding > 0)
+        m->outstanding--;
+}
+
+int iocd_mqtt_publish(struct iocd_mqtt *m, const char *topic, const void *payload, size_t len,
+                      int qos, bool retain)
+{
+    if (m->state != IOCD_MQTT_CONNECTED || m->outstanding >= IOCD_MQTT_MAX_OUTSTANDING ||
+        len > (size_t)INT32_MAX)
+        return -1;
+    if (mosquitto_publish(m->mosq, NULL, topic, (int)len, payload, qos, retain) !=
+        MOSQ_ERR_SUCCESS)
+        return -1;
+    m->outstanding++;
+    update_poll(m);
+    return 0;
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *ud, int rc)
@@ -293,6 +317,7 @@ int iocd_mqtt_init(struct iocd_mqtt *m, uv_loop_t *loop, const struct iocd_confi
     mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
     mosquitto_subscribe_callback_set(m->mosq, on_subscribe);
     mosquitto_message_callback_set(m->mosq, on_message);
+    mosquitto_publish_callback_set(m->mosq, on_publish);
     uv_timer_init(loop, &m->misc_timer);
     uv_timer_init(loop, &m->reconnect_timer);
     m->misc_timer.data = m;

@@ -54,6 +54,7 @@ struct iocd_mqtt {
     int subscribe_mid;   /* mid of the pending SUBSCRIBE, 0 = none */
     uint64_t connects;   /* successful CONNACKs */
     uint64_t messages;   /* messages received */
+    int outstanding;     /* own publishes not yet acknowledged / written */
     int64_t stop_deadline_ms;
     int closing_handles;
 };
@@ -65,6 +66,12 @@ void iocd_mqtt_start(struct iocd_mqtt *m);
 /* Stop taking messages: DISCONNECT cleanly (so the broker keeps the
  * session and queues what arrives meanwhile), then call cb.stopped. */
 void iocd_mqtt_stop(struct iocd_mqtt *m);
+/* Publish (iocd's own output). Returns 0 when queued, -1 when not
+ * connected or when IOCD_MQTT_MAX_OUTSTANDING publishes are still
+ * unacknowledged (the caller counts the drop). */
+#define IOCD_MQTT_MAX_OUTSTANDING 1000
+int iocd_mqtt_publish(struct iocd_mqtt *m, const char *topic, const void *payload, size_t len,
+                      int qos, bool retain);
 /* Close the loop handles; call once stopped, before the final uv_run. */
 void iocd_mqtt_close(struct iocd_mqtt *m);
 /* After the loop has finished. */

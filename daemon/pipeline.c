@@ -246,6 +246,19 @@ static void count_notes(struct iocd_pipeline *p, struct iocd_counter_scope *sc,
     }
 }
 
+static void dead_letter(struct iocd_pipeline *p, const char *adapter,
+                        const struct iocd_message *msg, enum iocd_reject reason,
+                        const char *detail)
+{
+    if (!p->dead_letter)
+        return;
+    struct iocd_counter_scope *daemon = &p->scopes[p->n_scopes - 1];
+    if (p->dead_letter(p->dead_letter_ud, adapter, msg, reason, detail) == 0)
+        daemon->value[IOCD_CTR_DEAD_LETTERS]++;
+    else
+        daemon->value[IOCD_CTR_DEAD_LETTER_DROPS]++;
+}
+
 void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_message *msg,
                           enum iocd_reject reason, const struct iocd_batch *b)
 {
@@ -254,8 +267,11 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
     count_notes(p, sc, b, msg->topic);
     if (reason != IOCD_REJECT_NONE) {
         count_reject(p, sc, reason, msg->topic, b->detail);
+        dead_letter(p, sc->name, msg, reason, b->detail);
         return;
     }
+    enum iocd_reject first = IOCD_REJECT_NONE;
+    char first_detail[192] = "";
     const char *source = p->cfg->adapters[idx].source;
     int64_t now = iocd_now_ms();
     uint64_t accepted = 0, events = 0;
@@ -270,6 +286,10 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
                           detail, sizeof(detail));
         if (r != IOCD_REJECT_NONE) {
             count_reject(p, sc, r, msg->topic, detail);
+            if (first == IOCD_REJECT_NONE) {
+                first = r;
+                snprintf(first_detail, sizeof(first_detail), "%s", detail);
+            }
             continue;
         }
         accepted++;
@@ -278,10 +298,16 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
         enum iocd_reject r = ingest_event(p, source, b->events[i], now, detail, sizeof(detail));
         if (r != IOCD_REJECT_NONE) {
             count_reject(p, sc, r, msg->topic, detail);
+            if (first == IOCD_REJECT_NONE) {
+                first = r;
+                snprintf(first_detail, sizeof(first_detail), "%s", detail);
+            }
             continue;
         }
         events++;
     }
+    if (first != IOCD_REJECT_NONE)
+        dead_letter(p, sc->name, msg, first, first_detail);
     if (accepted || events)
         sc->value[IOCD_CTR_ACCEPTED]++;
     sc->value[IOCD_CTR_OBSERVATIONS] += accepted;
@@ -292,6 +318,7 @@ void iocd_pipeline_reject_unrouted(struct iocd_pipeline *p, const struct iocd_me
                                    enum iocd_reject reason)
 {
     count_reject(p, &p->scopes[p->n_scopes - 1], reason, msg->topic, NULL);
+    dead_letter(p, "iocd", msg, reason, "no adapter takes this topic");
 }
 
 /* ---- flush cycle ---- */

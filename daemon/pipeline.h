@@ -30,6 +30,11 @@
 
 struct iocd_pipeline;
 typedef void (*iocd_pipeline_drained_cb)(struct iocd_pipeline *p, void *ud);
+/* Called once for every message rejected whole or in part, with the first
+ * reason; returns 0 if the dead letter was published, -1 if dropped. */
+typedef int (*iocd_pipeline_dead_letter_cb)(void *ud, const char *adapter,
+                                            const struct iocd_message *msg,
+                                            enum iocd_reject reason, const char *detail);
 
 struct iocd_pipeline {
     uv_loop_t *loop;
@@ -49,6 +54,8 @@ struct iocd_pipeline {
     int64_t last_flush_done_ms;  /* when the last flush finished (ok or not) */
     int64_t last_flush_us;       /* duration of the last write */
     int64_t max_flush_us;
+    iocd_pipeline_dead_letter_cb dead_letter; /* NULL: off */
+    void *dead_letter_ud;
     bool draining;
     iocd_pipeline_drained_cb drained_cb;
     void *drained_ud;
