@@ -37,6 +37,7 @@ enum iocd_reject {
     IOCD_REJECT_INVALID,       /* "invalid_sample": the device flagged it invalid */
     IOCD_REJECT_SERIES_LIMIT,  /* "series_limit": a new series over [ingest] max_series */
     IOCD_REJECT_NO_MEMORY,     /* "no_memory": decode needed more than its arena allows */
+    IOCD_REJECT_DUPLICATE,     /* "duplicate": same series and observation time seen recently */
     IOCD_REJECT__COUNT
 };
 

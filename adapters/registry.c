@@ -63,6 +63,7 @@ static const char *const reject_names[IOCD_REJECT__COUNT] = {
     [IOCD_REJECT_INVALID] = "invalid_sample",
     [IOCD_REJECT_SERIES_LIMIT] = "series_limit",
     [IOCD_REJECT_NO_MEMORY] = "no_memory",
+    [IOCD_REJECT_DUPLICATE] = "duplicate",
 };
 
 const char *iocd_reject_name(enum iocd_reject r)

@@ -19,6 +19,7 @@ struct slot {
 struct iocd_agg {
     int64_t res_ms[IOCD_MAX_RESOLUTIONS];
     int n_res;
+    int64_t tz_offset_ms;
     struct slot *slots; /* owned; capacity is a power of two */
     size_t cap, size;
 };
@@ -124,15 +125,26 @@ static int grow(struct iocd_agg *a)
     return 0;
 }
 
+void iocd_agg_set_timezone(struct iocd_agg *agg, int64_t tz_offset_ms)
+{
+    agg->tz_offset_ms = tz_offset_ms;
+}
+
 int iocd_agg_add(struct iocd_agg *a, uint32_t series_id, double v, int64_t t_ms)
+{
+    return iocd_agg_add_res(a, series_id, a->res_ms, a->n_res, v, t_ms);
+}
+
+int iocd_agg_add_res(struct iocd_agg *a, uint32_t series_id, const int64_t *res_ms, int n_res,
+                     double v, int64_t t_ms)
 {
     /* Make room for every resolution first, so a sample is added to all of
      * its windows or to none. */
-    if ((a->size + (size_t)a->n_res) * 4 > a->cap * 3 && grow(a))
+    if ((a->size + (size_t)n_res) * 4 > a->cap * 3 && grow(a))
         return -1;
-    for (int r = 0; r < a->n_res; r++) {
-        uint32_t res_s = (uint32_t)(a->res_ms[r] / 1000);
-        int64_t start = iocd_time_align(t_ms, a->res_ms[r]);
+    for (int r = 0; r < n_res; r++) {
+        uint32_t res_s = (uint32_t)(res_ms[r] / 1000);
+        int64_t start = iocd_window_start(t_ms, res_ms[r], a->tz_offset_ms);
         size_t j = key_hash(series_id, res_s, start) & (a->cap - 1);
         for (;;) {
             struct slot *s = &a->slots[j];

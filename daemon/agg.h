@@ -34,12 +34,29 @@ void iocd_window_merge(struct iocd_window *into, const struct iocd_window *later
 
 struct iocd_agg;
 
-/* `res_ms` lists the resolutions (ms, whole seconds), finest first. */
+/* Start of the window of length `res_ms` holding time `t_ms`: aligned to
+ * the UTC epoch, except that windows of whole days start at local midnight
+ * of a city `tz_offset_ms` east of UTC. */
+static inline int64_t iocd_window_start(int64_t t_ms, int64_t res_ms, int64_t tz_offset_ms)
+{
+    int64_t off = res_ms % 86400000 == 0 ? tz_offset_ms : 0;
+    int64_t local = t_ms + off;
+    int64_t r = local % res_ms;
+    return (r < 0 ? local - r - res_ms : local - r) - off;
+}
+
+/* `res_ms` lists the default resolutions (ms, whole seconds), finest first. */
 struct iocd_agg *iocd_agg_new(const int64_t *res_ms, int n_res);
+/* Windows of whole days start at local midnight `tz_offset_ms` east of UTC
+ * (default 0). */
+void iocd_agg_set_timezone(struct iocd_agg *agg, int64_t tz_offset_ms);
 void iocd_agg_free(struct iocd_agg *agg);
 /* Add a sample to its window at every resolution. 0, or -1 out of memory
  * (the sample is then not counted anywhere). */
 int iocd_agg_add(struct iocd_agg *agg, uint32_t series_id, double v, int64_t t_ms);
+/* The same with `n_res` resolutions of its own (a feed's own resolutions). */
+int iocd_agg_add_res(struct iocd_agg *agg, uint32_t series_id, const int64_t *res_ms, int n_res,
+                     double v, int64_t t_ms);
 /* Windows currently held. */
 size_t iocd_agg_size(const struct iocd_agg *agg);
 /* Move every held window into a new malloc'd array (the caller frees it)

@@ -28,6 +28,8 @@ enum key_type {
     KEY_DURATION,
     KEY_SIZE,
     KEY_RESOLUTIONS,
+    KEY_TIMEZONE,
+    KEY_RETENTION,
     KEY_LOGLEVEL,
 };
 
@@ -63,14 +65,27 @@ static const struct key_def keys[] = {
      "cap of the reconnect delay"},
     {"store", "path", KEY_STRING, OFF(store.path), "", 0, 0,
      "SQLite database file; empty: $STATE_DIRECTORY/iocd.db, else ./iocd.db"},
-    {"store", "resolutions", KEY_RESOLUTIONS, 0, "1m 1h 1d", 1000, INT64_C(31) * 86400000,
+    {"store", "resolutions", KEY_RESOLUTIONS, OFF(store.resolutions), "1m 1h 1d", 1000,
+     INT64_C(31) * 86400000,
      "window lengths, finest first, each a whole multiple of the one before"},
+    {"store", "timezone", KEY_TIMEZONE, OFF(store.tz_offset_ms), "UTC", 0, 0,
+     "the city's UTC offset (+07:00 for Vietnam); windows of a day or longer start at local "
+     "midnight"},
+    {"store", "retention", KEY_RETENTION, 0, "", 0, 0,
+     "RES:DURATION pairs (1m:14d 1h:730d 1d:forever); unlisted: 14d below 1h, 730d below 1d, "
+     "else forever"},
+    {"store", "events_retention", KEY_DURATION, OFF(store.events_retention_ms), "365d", 0,
+     INT64_C(100) * 365 * 86400000, "how long raw events are kept (0: forever)"},
     {"store", "flush_interval", KEY_DURATION, OFF(store.flush_interval_ms), "1s", 50, 60000,
      "how often changed windows are written, in one transaction, off the event loop"},
     {"ingest", "max_payload", KEY_SIZE, OFF(ingest.max_payload), "256KiB", 16, 16 << 20,
      "larger messages are rejected as too_large"},
     {"ingest", "max_clock_skew", KEY_DURATION, OFF(ingest.max_clock_skew_ms), "5m", 0,
      INT64_C(86400000), "observation times further in the future are rejected as future_time"},
+    {"ingest", "dedup_horizon", KEY_INT64, OFF(ingest.dedup_horizon), "1000000", 0,
+     INT64_C(100000000),
+     "recent (series, observation time) keys remembered to drop redelivered duplicates "
+     "(0: off)"},
     {"ingest", "max_series", KEY_INT64, OFF(ingest.max_series), "1000000", 0, INT64_C(100000000),
      "distinct series accepted before new ones are rejected as series_limit (0: no limit)"},
     {"ingest", "dead_letter_topic", KEY_STRING, OFF(ingest.dead_letter_topic), "", 0, 0,
@@ -91,11 +106,15 @@ static const struct {
     {"topic", "MQTT topic filter this adapter subscribes to (+ and # allowed)"},
     {"format", "decoder: json"},
     {"source", "series source name; default: the section's NAME"},
+    {"resolutions", "window lengths for this feed; default: [store] resolutions"},
+    {"max_series", "series this feed may create (0: no limit beyond [ingest] max_series)"},
 };
 
 /* With no config file, iocd runs the simulator's feeds against a broker on
  * localhost. Kept equal to the adapter sections of config/iocd.conf. */
 static const char default_config[] =
+    "[store]\n"
+    "timezone = +07:00\n"
     "[adapter air]\n"
     "topic = pleiku/air/+/data\n"
     "format = json\n"
@@ -179,36 +198,115 @@ int iocd_parse_size(const char *s, int64_t *out)
     return -1;
 }
 
-static int parse_resolutions(struct iocd_config *cfg, const struct key_def *k, const char *v,
+static int parse_resolutions(struct iocd_resolutions *out, const char *section, const char *v,
                              const char *file, int line, struct iocd_error *err)
 {
+    const int64_t min = 1000, max = INT64_C(31) * 86400000;
     char buf[256];
     if (strlen(v) >= sizeof(buf))
-        return iocd_error_at(err, file, line, "[store] resolutions: value too long");
+        return iocd_error_at(err, file, line, "[%s] resolutions: value too long", section);
     strcpy(buf, v);
     int n = 0;
     char *save = NULL;
     for (char *tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
         int64_t ms;
         if (n == IOCD_MAX_RESOLUTIONS)
-            return iocd_error_at(err, file, line, "[store] resolutions: at most %d",
+            return iocd_error_at(err, file, line, "[%s] resolutions: at most %d", section,
                                  IOCD_MAX_RESOLUTIONS);
-        if (iocd_duration_parse(tok, &ms) || ms % 1000 || ms < k->min || ms > k->max)
+        if (iocd_duration_parse(tok, &ms) || ms % 1000 || ms < min || ms > max)
             return iocd_error_at(err, file, line,
-                                 "[store] resolutions: '%s' is not a whole number of seconds "
+                                 "[%s] resolutions: '%s' is not a whole number of seconds "
                                  "between 1s and 31d",
-                                 tok);
-        if (n && (ms <= cfg->store.resolutions_ms[n - 1] ||
-                  ms % cfg->store.resolutions_ms[n - 1]))
+                                 section, tok);
+        if (n && (ms <= out->ms[n - 1] || ms % out->ms[n - 1]))
             return iocd_error_at(err, file, line,
-                                 "[store] resolutions: '%s' must be a larger whole multiple of "
+                                 "[%s] resolutions: '%s' must be a larger whole multiple of "
                                  "the resolution before it",
-                                 tok);
-        cfg->store.resolutions_ms[n++] = ms;
+                                 section, tok);
+        out->ms[n++] = ms;
     }
     if (!n)
-        return iocd_error_at(err, file, line, "[store] resolutions: at least one is required");
-    cfg->store.n_resolutions = n;
+        return iocd_error_at(err, file, line, "[%s] resolutions: at least one is required",
+                             section);
+    out->n = n;
+    return 0;
+}
+
+/* "UTC", "Z", "+07:00", "-05:30", "+0700", "+07". Fixed offsets only:
+ * the cities iocd serves first (Vietnam) keep no daylight saving time. */
+static int parse_timezone(const char *v, int64_t *out, const char *file, int line,
+                          struct iocd_error *err)
+{
+    if (strcmp(v, "UTC") == 0 || strcmp(v, "Z") == 0) {
+        *out = 0;
+        return 0;
+    }
+    int h = 0, m = 0;
+    size_t n = strlen(v);
+    bool ok = (v[0] == '+' || v[0] == '-') && isdigit((unsigned char)v[1]) &&
+              isdigit((unsigned char)v[2]);
+    if (ok) {
+        h = (v[1] - '0') * 10 + (v[2] - '0');
+        if (n == 3)
+            m = 0;
+        else if (n == 6 && v[3] == ':' && isdigit((unsigned char)v[4]) &&
+                 isdigit((unsigned char)v[5]))
+            m = (v[4] - '0') * 10 + (v[5] - '0');
+        else if (n == 5 && isdigit((unsigned char)v[3]) && isdigit((unsigned char)v[4]))
+            m = (v[3] - '0') * 10 + (v[4] - '0');
+        else
+            ok = false;
+    }
+    if (!ok || h > 14 || m > 59)
+        return iocd_error_at(err, file, line,
+                             "[store] timezone: '%s' is not UTC or an offset like +07:00", v);
+    *out = (v[0] == '-' ? -1 : 1) * ((int64_t)h * 3600000 + (int64_t)m * 60000);
+    return 0;
+}
+
+static int parse_retention(struct iocd_config *cfg, const char *v, const char *file, int line,
+                           struct iocd_error *err)
+{
+    char buf[512];
+    if (strlen(v) >= sizeof(buf))
+        return iocd_error_at(err, file, line, "[store] retention: value too long");
+    strcpy(buf, v);
+    cfg->store.n_retention = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
+        char *colon = strchr(tok, ':');
+        int64_t res, keep = 0;
+        if (colon)
+            *colon = '\0';
+        if (!colon || iocd_duration_parse(tok, &res) || res <= 0 ||
+            (strcmp(colon + 1, "forever") != 0 &&
+             (iocd_duration_parse(colon + 1, &keep) || keep <= 0)))
+            return iocd_error_at(err, file, line,
+                                 "[store] retention: '%s%s%s' is not RESOLUTION:DURATION "
+                                 "(or RESOLUTION:forever)",
+                                 tok, colon ? ":" : "", colon ? colon + 1 : "");
+        if (cfg->store.n_retention == IOCD_MAX_RETENTIONS)
+            return iocd_error_at(err, file, line, "[store] retention: at most %d entries",
+                                 IOCD_MAX_RETENTIONS);
+        if (keep && keep < res)
+            return iocd_error_at(err, file, line,
+                                 "[store] retention: %s windows kept less than one window", tok);
+        cfg->store.retention[cfg->store.n_retention].res_ms = res;
+        cfg->store.retention[cfg->store.n_retention].keep_ms = keep;
+        cfg->store.n_retention++;
+    }
+    return 0;
+}
+
+int64_t iocd_config_retention_ms(const struct iocd_config *cfg, int64_t res_ms)
+{
+    for (int i = 0; i < cfg->store.n_retention; i++)
+        if (cfg->store.retention[i].res_ms == res_ms)
+            return cfg->store.retention[i].keep_ms;
+    if (res_ms < 3600000)
+        return INT64_C(14) * 86400000;
+    if (res_ms < 86400000)
+        return INT64_C(730) * 86400000;
     return 0;
 }
 
@@ -267,7 +365,12 @@ static int apply_key(struct iocd_config *cfg, const struct key_def *k, const cha
         *(int64_t *)(base + k->offset) = n;
         return 0;
     case KEY_RESOLUTIONS:
-        return parse_resolutions(cfg, k, v, file, line, err);
+        return parse_resolutions((struct iocd_resolutions *)(base + k->offset), k->section, v,
+                                 file, line, err);
+    case KEY_TIMEZONE:
+        return parse_timezone(v, (int64_t *)(base + k->offset), file, line, err);
+    case KEY_RETENTION:
+        return parse_retention(cfg, v, file, line, err);
     case KEY_LOGLEVEL:
         for (int i = 0; i < (int)(sizeof(level_names) / sizeof(level_names[0])); i++) {
             if (level_names[i] && strcmp(level_names[i], v) == 0) {
@@ -370,6 +473,23 @@ static int load_adapter(struct iocd_config *cfg, struct iocd_ini *ini,
                              format->value, iocd_adapter_formats());
     if (source && check_name("source", source->value, file, source->line, err))
         return -1;
+    struct iocd_ini_entry *res = iocd_ini_get(ini, s, "resolutions", &dup, err);
+    if (dup)
+        return -1;
+    a->resolutions = cfg->store.resolutions;
+    if (res) {
+        char sec[80];
+        snprintf(sec, sizeof(sec), "adapter %s", s->arg);
+        if (parse_resolutions(&a->resolutions, sec, res->value, file, res->line, err))
+            return -1;
+    }
+    struct iocd_ini_entry *ms = iocd_ini_get(ini, s, "max_series", &dup, err);
+    if (dup)
+        return -1;
+    if (ms && iocd_parse_int(ms->value, 0, INT64_C(100000000), &a->max_series))
+        return iocd_error_at(err, file, ms->line,
+                             "[adapter %s] max_series: '%s' is not an integer in 0..100000000",
+                             s->arg, ms->value);
     a->topic = strdup(topic->value);
     a->source = strdup(source ? source->value : s->arg);
     if (!a->name || !a->topic || !a->source)
@@ -379,13 +499,11 @@ static int load_adapter(struct iocd_config *cfg, struct iocd_ini *ini,
 
 static int load_ini(struct iocd_config *cfg, struct iocd_ini *ini, struct iocd_error *err)
 {
+    /* Core sections first: adapters inherit [store] resolutions. */
     for (size_t i = 0; i < ini->n_sections; i++) {
         struct iocd_ini_section *s = &ini->sections[i];
-        if (strcmp(s->name, "adapter") == 0) {
-            if (load_adapter(cfg, ini, s, err))
-                return -1;
+        if (strcmp(s->name, "adapter") == 0)
             continue;
-        }
         if (!is_core_section(s->name))
             return iocd_error_at(err, ini->path, s->line,
                                  "unknown section [%s] (known: mqtt, store, ingest, log, "
@@ -408,6 +526,10 @@ static int load_ini(struct iocd_config *cfg, struct iocd_ini *ini, struct iocd_e
                 return -1;
         }
     }
+    for (size_t i = 0; i < ini->n_sections; i++)
+        if (strcmp(ini->sections[i].name, "adapter") == 0 &&
+            load_adapter(cfg, ini, &ini->sections[i], err))
+            return -1;
     return iocd_ini_check_unused(ini, err);
 }
 

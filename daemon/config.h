@@ -19,6 +19,14 @@
 #include "ini.h"
 
 #define IOCD_MAX_RESOLUTIONS 8
+#define IOCD_MAX_RETENTIONS 16
+
+/* Window lengths in ms (whole seconds), finest first, each a multiple of
+ * the one before. */
+struct iocd_resolutions {
+    int64_t ms[IOCD_MAX_RESOLUTIONS];
+    int n;
+};
 
 /* One [adapter NAME] section. */
 struct iocd_adapter_conf {
@@ -28,6 +36,8 @@ struct iocd_adapter_conf {
     int line;     /* of the section header, for messages */
     const struct iocd_adapter_ops *ops;
     void *state; /* ops->create's result; destroyed by iocd_config_free */
+    struct iocd_resolutions resolutions; /* [store] resolutions unless overridden */
+    int64_t max_series;                  /* series this adapter may create, 0 = no limit */
 };
 
 struct iocd_config {
@@ -46,14 +56,24 @@ struct iocd_config {
     } mqtt;
     struct {
         char *path; /* database file */
-        int64_t resolutions_ms[IOCD_MAX_RESOLUTIONS];
-        int n_resolutions;
+        struct iocd_resolutions resolutions;
         int64_t flush_interval_ms;
+        /* Offset of the city's local time from UTC: windows of a day or
+         * longer start at local midnight. */
+        int64_t tz_offset_ms;
+        /* Explicit retention per resolution (keep_ms 0 = forever); the
+         * rest follow iocd_config_retention_ms's defaults. */
+        struct {
+            int64_t res_ms, keep_ms;
+        } retention[IOCD_MAX_RETENTIONS];
+        int n_retention;
+        int64_t events_retention_ms; /* 0 = forever */
     } store;
     struct {
         int64_t max_payload;       /* bytes */
         int64_t max_clock_skew_ms; /* future tolerance */
         int64_t max_series;        /* distinct series, 0 = unlimited */
+        int64_t dedup_horizon;     /* (series, time) keys remembered, 0 = off */
         char *dead_letter_topic;   /* "" = off */
     } ingest;
     struct {
@@ -72,6 +92,9 @@ int iocd_config_load(struct iocd_config *cfg, const char *path, struct iocd_erro
 int iocd_config_load_string(struct iocd_config *cfg, const char *name, const char *text,
                             struct iocd_error *err);
 void iocd_config_free(struct iocd_config *cfg);
+/* How long windows of `res_ms` are kept (0 = forever): the configured
+ * value, else 14 days below 1 h, 2 years below 1 day, forever from 1 day. */
+int64_t iocd_config_retention_ms(const struct iocd_config *cfg, int64_t res_ms);
 /* Print every key with its default and description (iocd --help-config). */
 void iocd_config_print_keys(FILE *out);
 

@@ -13,7 +13,13 @@
 
 static int preload_series(void *ud, uint32_t id, const char *name)
 {
-    return iocd_series_reg_preload(ud, id, name);
+    struct iocd_pipeline *p = ud;
+    size_t n = strcspn(name, "/");
+    for (int i = 0; i < p->cfg->n_adapters; i++)
+        if (strlen(p->cfg->adapters[i].source) == n &&
+            strncmp(p->cfg->adapters[i].source, name, n) == 0)
+            p->adapter_series[i]++;
+    return iocd_series_reg_preload(p->series, id, name);
 }
 
 int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct iocd_config *cfg,
@@ -24,15 +30,18 @@ int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct io
     p->cfg = cfg;
     p->store = store;
     p->series = iocd_series_reg_new(cfg->ingest.max_series);
-    p->agg = iocd_agg_new(cfg->store.resolutions_ms, cfg->store.n_resolutions);
+    p->agg = iocd_agg_new(cfg->store.resolutions.ms, cfg->store.resolutions.n);
     p->n_scopes = (size_t)cfg->n_adapters + 1;
     p->scopes = calloc(p->n_scopes, sizeof(*p->scopes));
-    if (!p->series || !p->agg || !p->scopes)
+    p->adapter_series = calloc(p->n_scopes, sizeof(*p->adapter_series));
+    if (!p->series || !p->agg || !p->scopes || !p->adapter_series)
         return iocd_error_set(err, "out of memory");
+    iocd_agg_set_timezone(p->agg, cfg->store.tz_offset_ms);
+    p->dedup = iocd_dedup_new((size_t)cfg->ingest.dedup_horizon);
     for (int i = 0; i < cfg->n_adapters; i++)
         snprintf(p->scopes[i].name, IOCD_SCOPE_MAX, "%s", cfg->adapters[i].name);
     snprintf(p->scopes[cfg->n_adapters].name, IOCD_SCOPE_MAX, "iocd");
-    if (iocd_store_each_series(store, preload_series, p->series, err))
+    if (iocd_store_each_series(store, preload_series, p, err))
         return -1;
     uv_timer_init(loop, &p->flush_timer);
     p->flush_timer.data = p;
@@ -121,25 +130,40 @@ enum iocd_reject iocd_pipeline_check_observation(const struct iocd_config *cfg,
     return check_time(cfg, o->observed_ms, now_ms, detail, n);
 }
 
-/* Add one sample to series source/device/metric; IOCD_REJECT_NONE or why not. */
-static enum iocd_reject aggregate(struct iocd_pipeline *p, const char *source, const char *device,
+/* Add one sample of adapter `idx` to series SOURCE/device/metric at the
+ * adapter's resolutions; IOCD_REJECT_NONE or why not. `dedup`: drop it if
+ * the same series and time were seen within the horizon. */
+static enum iocd_reject aggregate(struct iocd_pipeline *p, int idx, const char *device,
                                   const char *metric, const char *unit, double v, int64_t t,
-                                  int64_t now, char *detail, size_t n)
+                                  int64_t now, bool dedup, char *detail, size_t n)
 {
+    const struct iocd_adapter_conf *a = &p->cfg->adapters[idx];
     uint32_t id;
-    switch (iocd_series_lookup(p->series, source, device, metric, unit, now, &id)) {
+    bool at_limit = a->max_series > 0 && p->adapter_series[idx] >= a->max_series;
+    enum iocd_series_result sr =
+        at_limit ? iocd_series_find(p->series, a->source, device, metric, &id)
+                 : iocd_series_lookup(p->series, a->source, device, metric, unit, now, &id);
+    switch (sr) {
     case IOCD_SERIES_FOUND:
+        break;
     case IOCD_SERIES_CREATED:
+        p->adapter_series[idx]++;
         break;
     case IOCD_SERIES_OVER_LIMIT:
         snprintf(detail, n, "new series %.64s/%.64s over max_series %" PRId64, device, metric,
-                 p->cfg->ingest.max_series);
+                 at_limit ? a->max_series : p->cfg->ingest.max_series);
         return IOCD_REJECT_SERIES_LIMIT;
     case IOCD_SERIES_NO_MEMORY:
         snprintf(detail, n, "series registry");
         return IOCD_REJECT_NO_MEMORY;
     }
-    if (iocd_agg_add(p->agg, id, v, t)) {
+    if (dedup && iocd_dedup_check(p->dedup, id, t)) {
+        char ts[40];
+        iocd_time_format(t, ts, sizeof(ts));
+        snprintf(detail, n, "%.64s/%.64s at %s already counted", device, metric, ts);
+        return IOCD_REJECT_DUPLICATE;
+    }
+    if (iocd_agg_add_res(p->agg, id, a->resolutions.ms, a->resolutions.n, v, t)) {
         snprintf(detail, n, "window table");
         return IOCD_REJECT_NO_MEMORY;
     }
@@ -208,17 +232,20 @@ static int hold_event(struct iocd_pipeline *p, const char *source, const Ioc__V1
 }
 
 /* Validate, store and count one event: per kind, per area and city-wide. */
-static enum iocd_reject ingest_event(struct iocd_pipeline *p, const char *source,
-                                     const Ioc__V1__Event *e, int64_t now, char *detail, size_t n)
+static enum iocd_reject ingest_event(struct iocd_pipeline *p, int idx, const Ioc__V1__Event *e,
+                                     int64_t now, char *detail, size_t n)
 {
+    const char *source = p->cfg->adapters[idx].source;
     enum iocd_reject r = iocd_pipeline_check_event(p->cfg, e, now, detail, n);
     if (r != IOCD_REJECT_NONE)
         return r;
     char metric[IOCD_ID_MAX + 8];
     snprintf(metric, sizeof(metric), "event.%s", e->kind);
-    r = aggregate(p, source, IOCD_EVENT_ALL_AREAS, metric, "1", 1.0, e->time_ms, now, detail, n);
+    r = aggregate(p, idx, IOCD_EVENT_ALL_AREAS, metric, "1", 1.0, e->time_ms, now, false, detail,
+                  n);
     if (r == IOCD_REJECT_NONE && e->area[0])
-        r = aggregate(p, source, e->area, metric, "1", 1.0, e->time_ms, now, detail, n);
+        r = aggregate(p, idx, e->area, metric, "1", 1.0, e->time_ms, now, false, detail,
+                  n);
     if (r == IOCD_REJECT_NONE && hold_event(p, source, e)) {
         snprintf(detail, n, "event buffer (%d held)", IOCD_PIPELINE_MAX_EVENTS);
         r = IOCD_REJECT_NO_MEMORY;
@@ -272,7 +299,6 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
     }
     enum iocd_reject first = IOCD_REJECT_NONE;
     char first_detail[192] = "";
-    const char *source = p->cfg->adapters[idx].source;
     int64_t now = iocd_now_ms();
     uint64_t accepted = 0, events = 0;
     char detail[192];
@@ -282,8 +308,8 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
             iocd_pipeline_check_observation(p->cfg, o, now, detail, sizeof(detail));
         /* The series source is the adapter's, whatever the decoder set. */
         if (r == IOCD_REJECT_NONE)
-            r = aggregate(p, source, o->device, o->metric, o->unit, o->value, o->observed_ms, now,
-                          detail, sizeof(detail));
+            r = aggregate(p, idx, o->device, o->metric, o->unit, o->value, o->observed_ms, now,
+                          true, detail, sizeof(detail));
         if (r != IOCD_REJECT_NONE) {
             count_reject(p, sc, r, msg->topic, detail);
             if (first == IOCD_REJECT_NONE) {
@@ -295,7 +321,7 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
         accepted++;
     }
     for (size_t i = 0; i < b->n_events; i++) {
-        enum iocd_reject r = ingest_event(p, source, b->events[i], now, detail, sizeof(detail));
+        enum iocd_reject r = ingest_event(p, idx, b->events[i], now, detail, sizeof(detail));
         if (r != IOCD_REJECT_NONE) {
             count_reject(p, sc, r, msg->topic, detail);
             if (first == IOCD_REJECT_NONE) {
@@ -371,6 +397,37 @@ static void flush_done(uv_work_t *w, int status)
     }
 }
 
+/* Rows deleted per flush at most: enough to keep up with any feed that the
+ * flush itself keeps up with, small enough never to stall it. */
+#define PRUNE_LIMIT 5000
+
+static void add_prune(struct iocd_flush *f, const struct iocd_config *cfg, int64_t res_ms)
+{
+    for (int i = 0; i < f->n_prune; i++)
+        if (f->prune[i].res_s == res_ms / 1000)
+            return;
+    int64_t keep = iocd_config_retention_ms(cfg, res_ms);
+    if (keep <= 0 || f->n_prune == (int)(sizeof(f->prune) / sizeof(f->prune[0])))
+        return;
+    f->prune[f->n_prune].res_s = res_ms / 1000;
+    f->prune[f->n_prune].before_ms = f->now_ms - keep;
+    f->n_prune++;
+}
+
+/* Which expired rows this flush may delete. */
+static void plan_prune(const struct iocd_pipeline *p, struct iocd_flush *f)
+{
+    const struct iocd_config *cfg = p->cfg;
+    for (int r = 0; r < cfg->store.resolutions.n; r++)
+        add_prune(f, cfg, cfg->store.resolutions.ms[r]);
+    for (int a = 0; a < cfg->n_adapters; a++)
+        for (int r = 0; r < cfg->adapters[a].resolutions.n; r++)
+            add_prune(f, cfg, cfg->adapters[a].resolutions.ms[r]);
+    f->events_before_ms =
+        cfg->store.events_retention_ms > 0 ? f->now_ms - cfg->store.events_retention_ms : 0;
+    f->prune_limit = PRUNE_LIMIT;
+}
+
 static void flush_start(struct iocd_pipeline *p)
 {
     if (p->inflight)
@@ -396,6 +453,7 @@ static void flush_start(struct iocd_pipeline *p)
         p->scopes[p->n_scopes - 1].value[IOCD_CTR_FLUSHES]++; /* this flush counts itself */
     size_t nc = iocd_counters_take(p->scopes, p->n_scopes, &f->counters);
     f->n_counters = nc == (size_t)-1 ? 0 : nc;
+    plan_prune(p, f);
     f->next = p->failed;
     p->failed = NULL;
     if (!f->next && !f->n_windows && !f->n_series && !f->n_counters && !f->n_events) {
@@ -457,8 +515,12 @@ void iocd_pipeline_free(struct iocd_pipeline *p)
     p->events = NULL;
     p->n_events = 0;
     iocd_agg_free(p->agg);
+    iocd_dedup_free(p->dedup);
+    p->dedup = NULL;
     iocd_series_reg_free(p->series);
     free(p->scopes);
+    free(p->adapter_series);
+    p->adapter_series = NULL;
     p->failed = p->inflight = NULL;
     p->agg = NULL;
     p->series = NULL;

@@ -25,6 +25,7 @@
 #include "agg.h"
 #include "config.h"
 #include "counters.h"
+#include "dedup.h"
 #include "series.h"
 #include "store.h"
 
@@ -42,9 +43,11 @@ struct iocd_pipeline {
     struct iocd_store *store;      /* borrowed */
     struct iocd_series_reg *series;
     struct iocd_agg *agg;
+    struct iocd_dedup *dedup; /* NULL when [ingest] dedup_horizon = 0 */
     /* scopes[i] for cfg->adapters[i]; scopes[n_adapters] is "iocd" */
     struct iocd_counter_scope *scopes;
     size_t n_scopes;
+    int64_t *adapter_series; /* series per adapter (by source), for its max_series */
     uv_timer_t flush_timer;
     uv_work_t work;
     struct iocd_event_row *events; /* accepted since the last flush; owned */

@@ -167,6 +167,20 @@ enum iocd_series_result iocd_series_lookup(struct iocd_series_reg *r, const char
     return IOCD_SERIES_CREATED;
 }
 
+enum iocd_series_result iocd_series_find(struct iocd_series_reg *r, const char *source,
+                                         const char *device, const char *metric, uint32_t *id)
+{
+    char name[3 * IOCD_ID_MAX + 8];
+    int n = snprintf(name, sizeof(name), "%s/%s/%s", source, device, metric);
+    if (n < 0 || (size_t)n >= sizeof(name) || !r->cap)
+        return IOCD_SERIES_OVER_LIMIT;
+    struct entry *e = find(r, name, str_hash(name));
+    if (!e->name)
+        return IOCD_SERIES_OVER_LIMIT;
+    *id = e->id;
+    return IOCD_SERIES_FOUND;
+}
+
 size_t iocd_series_count(const struct iocd_series_reg *r)
 {
     return r->size;

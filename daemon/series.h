@@ -40,6 +40,10 @@ enum iocd_series_result {
 enum iocd_series_result iocd_series_lookup(struct iocd_series_reg *reg, const char *source,
                                            const char *device, const char *metric,
                                            const char *unit, int64_t now_ms, uint32_t *id);
+/* Like iocd_series_lookup, but never creates: IOCD_SERIES_FOUND, or
+ * IOCD_SERIES_OVER_LIMIT when the series does not exist. */
+enum iocd_series_result iocd_series_find(struct iocd_series_reg *reg, const char *source,
+                                         const char *device, const char *metric, uint32_t *id);
 /* True when `s` is 1..IOCD_ID_MAX bytes without '/', '+', '#' or control
  * characters. */
 int iocd_series_valid_id(const char *s);

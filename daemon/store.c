@@ -66,7 +66,9 @@ static const char *const migrations[] = {
     "  lon REAL,"
     "  attributes TEXT NOT NULL);"
     "CREATE INDEX events_by_time ON events(time_ms);"
-    "CREATE INDEX events_by_kind ON events(source, kind, time_ms);",
+    "CREATE INDEX events_by_kind ON events(source, kind, time_ms);"
+    /* retention prunes the oldest windows of a resolution */
+    "CREATE INDEX windows_by_age ON windows(res_s, start_ms);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == IOCD_SCHEMA_VERSION,
@@ -81,6 +83,8 @@ enum stmt {
     ST_COUNTER,
     ST_META,
     ST_EVENT,
+    ST_PRUNE_WINDOWS,
+    ST_PRUNE_EVENTS,
     ST__COUNT,
 };
 
@@ -112,6 +116,12 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_EVENT] = "INSERT INTO events(source, kind, severity, text, device, area, status, time_ms, "
                  "received_ms, lat, lon, attributes) "
                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    /* At most ?3 rows a flush, oldest first: pruning never stalls a flush. */
+    [ST_PRUNE_WINDOWS] =
+        "DELETE FROM windows WHERE (series_id, res_s, start_ms) IN (SELECT series_id, res_s, "
+        "start_ms FROM windows WHERE res_s = ?1 AND start_ms < ?2 ORDER BY start_ms LIMIT ?3)",
+    [ST_PRUNE_EVENTS] = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time_ms < ?1 "
+                        "ORDER BY time_ms LIMIT ?2)",
 };
 
 struct iocd_store {
@@ -330,6 +340,31 @@ static int64_t mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Retention: delete a bounded number of expired rows. */
+static int prune(struct iocd_store *st, struct iocd_flush *f)
+{
+    int64_t budget = f->prune_limit;
+    for (int i = 0; i < f->n_prune && budget > 0; i++) {
+        sqlite3_stmt *q = st->stmt[ST_PRUNE_WINDOWS];
+        sqlite3_bind_int64(q, 1, f->prune[i].res_s);
+        sqlite3_bind_int64(q, 2, f->prune[i].before_ms);
+        sqlite3_bind_int64(q, 3, budget);
+        if (step_reset(st, ST_PRUNE_WINDOWS))
+            return -1;
+        budget -= sqlite3_changes(st->db);
+    }
+    if (f->events_before_ms > 0 && budget > 0) {
+        sqlite3_stmt *q = st->stmt[ST_PRUNE_EVENTS];
+        sqlite3_bind_int64(q, 1, f->events_before_ms);
+        sqlite3_bind_int64(q, 2, budget);
+        if (step_reset(st, ST_PRUNE_EVENTS))
+            return -1;
+        budget -= sqlite3_changes(st->db);
+    }
+    f->pruned = f->prune_limit - budget;
+    return 0;
+}
+
 /* Oldest first: the chain is newest-first, so recurse to its end. */
 static int write_chain(struct iocd_store *st, const struct iocd_flush *f)
 {
@@ -351,7 +386,8 @@ void iocd_store_write(struct iocd_store *st, struct iocd_flush *f)
     snprintf(now, sizeof(now), "%lld", (long long)f->now_ms);
     sqlite3_bind_text(st->stmt[ST_META], 1, "last_flush_ms", -1, SQLITE_STATIC);
     sqlite3_bind_text(st->stmt[ST_META], 2, now, -1, SQLITE_TRANSIENT);
-    if (write_chain(st, f) || step_reset(st, ST_META) || step_reset(st, ST_COMMIT)) {
+    if (write_chain(st, f) || prune(st, f) || step_reset(st, ST_META) ||
+        step_reset(st, ST_COMMIT)) {
         snprintf(f->error, sizeof(f->error), "%s", sqlite3_errmsg(st->db));
         step_reset(st, ST_ROLLBACK);
         goto out;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "agg.h"
+#include "config.h"
 #include "counters.h"
 #include "error.h"
 #include "series.h"
@@ -44,6 +45,15 @@ struct iocd_flush {
     struct iocd_event_row *events;
     size_t n_events;
     int64_t now_ms;
+    /* Retention: windows of res_s starting before before_ms, and events
+     * before events_before_ms (0: keep), at most prune_limit rows. */
+    struct {
+        int64_t res_s, before_ms;
+    } prune[IOCD_MAX_RESOLUTIONS * 2];
+    int n_prune;
+    int64_t events_before_ms;
+    int64_t prune_limit;
+    int64_t pruned; /* result: rows deleted */
     struct iocd_flush *next; /* older flushes to write first (failed earlier) */
     /* results, set by iocd_store_write */
     int rc;

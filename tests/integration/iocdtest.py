@@ -119,8 +119,12 @@ class Broker:
 class Iocd:
     """One iocd process with a generated config."""
 
+    # Tests use fixed dates: keep their windows whatever today's date is
+    # (test_retention sets its own).
+    KEEP_ALL = "retention = 1m:forever 10m:forever 1h:forever\n"
+
     def __init__(self, workdir, broker, adapters, extra="", flush="100ms", name="iocd",
-                 client_id=None):
+                 client_id=None, store=None):
         self.workdir = workdir
         self.broker = broker
         self.db = os.path.join(workdir, "iocd.db")
@@ -132,7 +136,8 @@ class Iocd:
             f.write("[mqtt]\nhost = 127.0.0.1\nport = %d\nclient_id = %s\n"
                     "reconnect_min = 100ms\nreconnect_max = 1s\n\n"
                     % (broker.port, client_id or ("iocd-test-%d" % broker.port)))
-            f.write("[store]\npath = %s\nflush_interval = %s\n\n" % (self.db, flush))
+            f.write("[store]\npath = %s\nflush_interval = %s\n%s\n"
+                    % (self.db, flush, self.KEEP_ALL if store is None else store))
             f.write("[log]\nlevel = info\nrate_limit_burst = 1000\n\n")
             f.write(extra)
             f.write("\n")

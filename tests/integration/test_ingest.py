@@ -4,7 +4,7 @@ resolution, with late and out-of-order samples merged into windows that were
 already written."""
 import unittest
 
-from iocdtest import AIR_ADAPTER, IocdTestCase, air
+from iocdtest import AIR_ADAPTER, Iocd, IocdTestCase, air
 
 T = "pleiku/air/GL-AQ01/data"
 
@@ -115,6 +115,52 @@ metric.level = $.level_cm cm
         # 1763780000 s = 2025-11-22T02:53:20Z
         self.assertEqual([(x["start"], x["count"], x["sum"], x["last"], x["unit"]) for x in w],
                          [("2025-11-22T02:53:00Z", 2, 242.0, 121.5, "cm")])
+
+
+class CalendarAndDuplicatesTest(IocdTestCase):
+    def test_day_windows_follow_the_city_time_zone(self):
+        d = self.iocd(AIR_ADAPTER, store="timezone = +07:00\n" + Iocd.KEEP_ALL, name="tz").start()
+        self.broker.publish(T, [
+            air("GL-AQ01", "2026-11-20T16:59:59Z", 1.0),   # 23:59:59 local, 20 Nov
+            air("GL-AQ01", "2026-11-20T17:00:00Z", 2.0),   # 00:00:00 local, 21 Nov
+            air("GL-AQ01", "2026-11-21T16:59:59Z", 4.0),   # 23:59:59 local, 21 Nov
+        ])
+        d.wait_messages("air", 3)
+        days = d.query("air/GL-AQ01/pm25", "--resolution", "1d")
+        self.assertEqual([(w["start"], w["end"], w["count"], w["sum"]) for w in days], [
+            ("2026-11-19T17:00:00Z", "2026-11-20T17:00:00Z", 1, 1.0),
+            ("2026-11-20T17:00:00Z", "2026-11-21T17:00:00Z", 2, 6.0),
+        ])
+        # Hours stay aligned to UTC hours (a +07:00 hour is a UTC hour).
+        hours = d.query("air/GL-AQ01/pm25", "--resolution", "1h")
+        self.assertEqual([w["start"] for w in hours], ["2026-11-20T16:00:00Z",
+                                                       "2026-11-20T17:00:00Z",
+                                                       "2026-11-21T16:00:00Z"])
+
+    def test_redelivered_message_counted_once(self):
+        d = self.iocd(AIR_ADAPTER).start()
+        m = air("GL-AQ01", "2026-11-20T10:00:05Z", 10.5)
+        self.broker.publish(T, [m, m, air("GL-AQ01", "2026-11-20T10:00:06Z", 1.5), m])
+        d.wait_messages("air", 4)
+        w = d.query("air/GL-AQ01/pm25", "--resolution", "1m")
+        self.assertEqual([(x["count"], x["sum"]) for x in w], [(2, 12.0)])
+        self.assertEqual(d.status()["adapters"]["air"]["rejects"], {"duplicate": 2})
+
+    def test_feed_resolutions_and_series_limit(self):
+        d = self.iocd(AIR_ADAPTER + "resolutions = 10m 1h\nmax_series = 2\n", name="feed").start()
+        self.broker.publish(T, [
+            air("GL-AQ01", "2026-11-20T10:00:05Z", 1.0, 20.0),
+            air("GL-AQ02", "2026-11-20T10:00:05Z", 2.0, 21.0),   # 2 more series: over the limit
+            air("GL-AQ01", "2026-11-20T10:09:59Z", 3.0, 22.0),   # existing series still fine
+        ])
+        d.wait_messages("air", 3)
+        self.assertEqual(d.series(), ["air/GL-AQ01/pm25", "air/GL-AQ01/temperature"])
+        w = d.query("air/GL-AQ01/pm25", "--resolution", "10m")
+        self.assertEqual([(x["start"], x["count"], x["sum"]) for x in w],
+                         [("2026-11-20T10:00:00Z", 2, 4.0)])
+        r = d.ctl("query", "air/GL-AQ01/pm25", "--resolution", "1m", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(d.status()["adapters"]["air"]["rejects"], {"series_limit": 2})
 
 
 if __name__ == "__main__":

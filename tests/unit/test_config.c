@@ -112,11 +112,11 @@ static void test_every_key(void **state)
     assert_int_equal(cfg.mqtt.reconnect_max_ms, 120000);
 
     assert_string_equal(cfg.store.path, "/tmp/t.db");
-    assert_int_equal(cfg.store.n_resolutions, 4);
-    assert_int_equal(cfg.store.resolutions_ms[0], 10000);
-    assert_int_equal(cfg.store.resolutions_ms[1], 60000);
-    assert_int_equal(cfg.store.resolutions_ms[2], 3600000);
-    assert_int_equal(cfg.store.resolutions_ms[3], 86400000);
+    assert_int_equal(cfg.store.resolutions.n, 4);
+    assert_int_equal(cfg.store.resolutions.ms[0], 10000);
+    assert_int_equal(cfg.store.resolutions.ms[1], 60000);
+    assert_int_equal(cfg.store.resolutions.ms[2], 3600000);
+    assert_int_equal(cfg.store.resolutions.ms[3], 86400000);
     assert_int_equal(cfg.store.flush_interval_ms, 250);
 
     assert_int_equal(cfg.ingest.max_payload, 65536);
@@ -162,10 +162,10 @@ static void assert_core_defaults(const struct iocd_config *cfg)
     assert_false(cfg->mqtt.clean_session);
     assert_int_equal(cfg->mqtt.reconnect_min_ms, 1000);
     assert_int_equal(cfg->mqtt.reconnect_max_ms, 30000);
-    assert_int_equal(cfg->store.n_resolutions, 3);
-    assert_int_equal(cfg->store.resolutions_ms[0], 60000);
-    assert_int_equal(cfg->store.resolutions_ms[1], 3600000);
-    assert_int_equal(cfg->store.resolutions_ms[2], 86400000);
+    assert_int_equal(cfg->store.resolutions.n, 3);
+    assert_int_equal(cfg->store.resolutions.ms[0], 60000);
+    assert_int_equal(cfg->store.resolutions.ms[1], 3600000);
+    assert_int_equal(cfg->store.resolutions.ms[2], 86400000);
     assert_int_equal(cfg->store.flush_interval_ms, 1000);
     assert_int_equal(cfg->ingest.max_payload, 262144);
     assert_int_equal(cfg->ingest.max_clock_skew_ms, 300000);
@@ -285,8 +285,8 @@ static void test_value_forms(void **state)
     assert_false(cfg.mqtt.clean_session);
     assert_int_equal(cfg.mqtt.keepalive_ms, 60000);
     assert_int_equal(cfg.mqtt.qos, 0);
-    assert_int_equal(cfg.store.n_resolutions, 1);
-    assert_int_equal(cfg.store.resolutions_ms[0], 1000);
+    assert_int_equal(cfg.store.resolutions.n, 1);
+    assert_int_equal(cfg.store.resolutions.ms[0], 1000);
     assert_int_equal(cfg.ingest.max_payload, 1048576);
     assert_int_equal(cfg.ingest.max_series, 0);
     assert_int_equal(cfg.ingest.max_clock_skew_ms, 0);
@@ -310,9 +310,9 @@ static void test_value_forms(void **state)
      * equal reconnect_min. */
     load_ok(&cfg, "[mqtt]\nreconnect_min = 5s\nreconnect_max = 5s\n"
                   "[store]\nresolutions = 1s 2s 4s 8s 16s 32s 64s 31d\n" AIR);
-    assert_int_equal(cfg.store.n_resolutions, 8);
-    assert_int_equal(cfg.store.resolutions_ms[6], 64000);
-    assert_int_equal(cfg.store.resolutions_ms[7], INT64_C(31) * 86400000);
+    assert_int_equal(cfg.store.resolutions.n, 8);
+    assert_int_equal(cfg.store.resolutions.ms[6], 64000);
+    assert_int_equal(cfg.store.resolutions.ms[7], INT64_C(31) * 86400000);
     assert_int_equal(cfg.mqtt.reconnect_max_ms, 5000);
     iocd_config_free(&cfg);
 
