@@ -205,15 +205,16 @@ static void test_embedded_defaults(void **state)
     assert_null(cfg.path);
     assert_core_defaults(&cfg);
     assert_string_equal(cfg.store.path, "iocd.db");
+    assert_int_equal(cfg.store.tz_offset_ms, 7 * 3600000); /* the embedded feeds are Pleiku's */
 
     const struct iocd_adapter_ops *json = iocd_adapter_find("json");
     static const struct {
         const char *name, *topic;
         int line;
     } want[] = {
-        {"air", "pleiku/air/+/data", 1},
-        {"traffic", "pleiku/traffic/+/count", 11},
-        {"water", "pleiku/water/+/level", 19},
+        {"air", "pleiku/air/+/data", 3},
+        {"traffic", "pleiku/traffic/+/count", 13},
+        {"water", "pleiku/water/+/level", 21},
     };
     assert_int_equal(cfg.n_adapters, 3);
     for (int i = 0; i < 3; i++) {
@@ -674,6 +675,55 @@ static void test_shipped_example(void **state)
     iocd_config_free(&cfg);
 }
 
+/* [store] timezone and retention, [ingest] dedup_horizon, and the feed's
+ * own resolutions and max_series. */
+static void test_calendar_retention_feed_keys(void **state)
+{
+    (void)state;
+    struct iocd_config cfg;
+    struct iocd_error err = {{0}};
+    const char *feed = "[adapter air]\ntopic = a/+\nformat = json\ndevice = $.id\nmetric.x = $.x\n";
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "[store]\ntimezone = -05:30\nretention = 1m:2d, 1d:forever\n"
+             "[ingest]\ndedup_horizon = 0\n%sresolutions = 10s 1m\nmax_series = 7\n", feed);
+    if (iocd_config_load_string(&cfg, "t.conf", text, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(cfg.store.tz_offset_ms, -(5 * 3600000 + 30 * 60000));
+    assert_int_equal(iocd_config_retention_ms(&cfg, 60000), 2 * 86400000LL);
+    assert_int_equal(iocd_config_retention_ms(&cfg, 86400000), 0);
+    assert_int_equal(iocd_config_retention_ms(&cfg, 3600000), 730 * 86400000LL); /* default */
+    assert_int_equal(iocd_config_retention_ms(&cfg, 10000), 14 * 86400000LL);    /* default */
+    assert_int_equal(cfg.ingest.dedup_horizon, 0);
+    assert_int_equal(cfg.adapters[0].resolutions.n, 2);
+    assert_int_equal(cfg.adapters[0].resolutions.ms[0], 10000);
+    assert_int_equal(cfg.adapters[0].resolutions.ms[1], 60000);
+    assert_int_equal(cfg.adapters[0].max_series, 7);
+    iocd_config_free(&cfg);
+
+    static const struct {
+        const char *text, *msg;
+    } bad[] = {
+        {"[store]\ntimezone = Asia/Ho_Chi_Minh\n",
+         "t.conf:2: [store] timezone: 'Asia/Ho_Chi_Minh' is not UTC or an offset like +07:00"},
+        {"[store]\ntimezone = +15:00\n",
+         "t.conf:2: [store] timezone: '+15:00' is not UTC or an offset like +07:00"},
+        {"[store]\nretention = 1m\n",
+         "t.conf:2: [store] retention: '1m' is not RESOLUTION:DURATION (or RESOLUTION:forever)"},
+        {"[store]\nretention = 1h:30m\n",
+         "t.conf:2: [store] retention: 1h windows kept less than one window"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text), "%s%s", bad[i].text, feed);
+        assert_int_equal(iocd_config_load_string(&cfg, "t.conf", text, &err), -1);
+        assert_string_equal(err.msg, bad[i].msg);
+    }
+    snprintf(text, sizeof(text), "%sresolutions = 1m 90s\n", feed);
+    assert_int_equal(iocd_config_load_string(&cfg, "t.conf", text, &err), -1);
+    assert_string_equal(err.msg, "t.conf:6: [adapter air] resolutions: '90s' must be a larger "
+                                 "whole multiple of the resolution before it");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -689,6 +739,7 @@ int main(void)
         cmocka_unit_test(test_adapter_create_error),
         cmocka_unit_test(test_value_parsers),
         cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_calendar_retention_feed_keys),
         cmocka_unit_test_setup_teardown(test_shipped_example, setup_env, teardown_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
