@@ -167,7 +167,7 @@ int iocd_store_migrate_db(void *handle, struct iocd_error *err)
             sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
             return -1;
         }
-        if (v > 1 || version > 0)
+        if (version > 0)
             iocd_log_notice("store", "database migrated to schema version %d", v);
     }
     return 0;
