@@ -2,9 +2,9 @@
  * SQLite database (docs/storage.md is the schema, docs/iocctl.md the manual).
  *
  * Owns: option parsing, finding and opening the database read-only, and the
- * `series`, `query` and `status` commands with their text tables and JSON
- * lines. It never writes to the database. Every command runs inside one read
- * transaction so it sees a single snapshot while iocd keeps writing. */
+ * `series`, `query`, `events` and `status` commands with their text tables
+ * and JSON lines. It never writes to the database. Every command runs inside
+ * one read transaction so it sees a single snapshot while iocd keeps writing. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <cjson/cJSON.h>
 #include <sqlite3.h>
 
 #include "config.h"
@@ -29,6 +30,8 @@
 #define DEFAULT_SYSTEM_DB "/var/lib/iocd/iocd.db"
 #define BUSY_TIMEOUT_MS 5000
 #define TABLE_MAX_COLS 8
+#define EVENTS_DEFAULT_LIMIT 100
+#define EVENT_TEXT_MAX_WIDTH 60 /* columns of TEXT in the events table */
 
 /* Exit codes; the command functions return one of these. */
 enum {
@@ -37,7 +40,7 @@ enum {
     EXIT_USAGE = 2,   /* bad command line; usage goes to stderr */
 };
 
-enum command { CMD_NONE, CMD_SERIES, CMD_QUERY, CMD_STATUS };
+enum command { CMD_NONE, CMD_SERIES, CMD_QUERY, CMD_EVENTS, CMD_STATUS };
 
 struct options {
     const char *db_path;
@@ -49,7 +52,33 @@ struct options {
     bool json;
     enum command command;
     const char *series; /* query's SERIES */
+    /* events' filters (NULL: not given) */
+    const char *source;
+    const char *kind;
+    const char *area;
+    const char *device;
+    const char *status;
+    const char *min_severity;
+    const char *limit;
 };
+
+/* Event severities as stored (events.severity), by value. */
+static const char *const severity_names[] = {"unspecified", "info",  "warning",
+                                             "minor",       "major", "critical"};
+#define N_SEVERITIES ((int)(sizeof(severity_names) / sizeof(severity_names[0])))
+
+/* Option values parsed by parse_values. */
+struct values {
+    int64_t res_s;          /* query: --resolution in seconds, 0: not given */
+    int64_t from_ms, to_ms; /* [from, to) */
+    int64_t min_severity;   /* events: -1 when not given */
+    int64_t limit;          /* events: 0 for no limit */
+};
+
+static const char *severity_name(int64_t v)
+{
+    return v >= 0 && v < N_SEVERITIES ? severity_names[v] : "unknown";
+}
 
 /* ------------------------------------------------------------------------
  * Growable string with a sticky out-of-memory flag: appends after a failed
@@ -254,30 +283,47 @@ static void json_time(struct strbuf *b, int64_t ms)
 }
 
 /* Text for a terminal: control characters (C0, DEL, C1) and invalid UTF-8
- * bytes are shown as \xNN or \u00NN instead of being sent raw. */
-static void text_sanitized(struct strbuf *b, const char *str)
+ * bytes are shown as \xNN or \u00NN instead of being sent raw. With
+ * max_width > 3, a result wider than max_width columns is cut, never inside
+ * an escape or a character, to at most max_width - 3 columns plus "...". */
+static void text_sanitized_max(struct strbuf *b, const char *str, size_t max_width)
 {
     const unsigned char *s = (const unsigned char *)(str ? str : "");
     size_t n = strlen((const char *)s);
+    size_t width = 0, cut = SIZE_MAX; /* b->len where "..." would go */
     for (size_t i = 0; i < n;) {
         unsigned char c = s[i];
-        if (c < 0x20 || c == 0x7f) {
-            sb_printf(b, "\\x%02x", c);
-            i++;
-            continue;
-        }
-        size_t len = utf8_seq_len(s + i, n - i);
+        size_t len = c < 0x20 || c == 0x7f ? 0 : utf8_seq_len(s + i, n - i);
+        size_t w;
         if (len == 0) {
-            sb_printf(b, "\\x%02x", c);
-            i++;
+            w = 4; /* \xNN */
+            len = 1;
         } else if (len == 2 && c == 0xC2 && s[i + 1] < 0xA0) {
-            sb_printf(b, "\\u%04x", (unsigned)s[i + 1]);
-            i += 2;
+            w = 6; /* \u00NN */
         } else {
-            sb_append(b, (const char *)s + i, len);
-            i += len;
+            w = 1;
         }
+        if (max_width > 3 && cut == SIZE_MAX && width + w > max_width - 3)
+            cut = b->len;
+        if (w == 4)
+            sb_printf(b, "\\x%02x", c);
+        else if (w == 6)
+            sb_printf(b, "\\u%04x", (unsigned)s[i + 1]);
+        else
+            sb_append(b, (const char *)s + i, len);
+        width += w;
+        i += len;
     }
+    if (max_width > 3 && width > max_width && !b->oom) {
+        b->len = cut;
+        b->p[cut] = '\0';
+        sb_puts(b, "...");
+    }
+}
+
+static void text_sanitized(struct strbuf *b, const char *str)
+{
+    text_sanitized_max(b, str, 0);
 }
 
 /* Columns a sanitized (valid UTF-8) string takes: one per code point. */
@@ -471,6 +517,9 @@ static void print_usage(FILE *out)
           "      List series, ordered by name.\n"
           "  query SERIES [--resolution DUR] [--from TIME] [--to TIME] [--json]\n"
           "      Print the stored windows of one series, ordered by start.\n"
+          "  events [--source S] [--kind K] [--area A] [--device D] [--status S]\n"
+          "         [--min-severity LEVEL] [--from TIME] [--to TIME] [--limit N] [--json]\n"
+          "      Print stored events, newest first.\n"
           "  status [--json]\n"
           "      Database, daemon and counter summary.\n"
           "\n"
@@ -481,8 +530,16 @@ static void print_usage(FILE *out)
           "  --match GLOB       series: names matching GLOB (SQLite GLOB: * ? [...])\n"
           "  --resolution DUR   query: window length, e.g. 1m, 60s, 1h, 1d\n"
           "                     (default: the finest stored for the series)\n"
-          "  --from TIME        query: windows starting at or after TIME\n"
-          "  --to TIME          query: windows starting before TIME\n"
+          "  --from TIME        query: windows starting at or after TIME;\n"
+          "                     events: events at or after TIME\n"
+          "  --to TIME          query: windows starting before TIME;\n"
+          "                     events: events before TIME\n"
+          "  --source S, --kind K, --area A, --device D, --status S\n"
+          "                     events: only events with exactly this value\n"
+          "  --min-severity LEVEL\n"
+          "                     events: severity LEVEL or higher, one of unspecified,\n"
+          "                     info, warning, minor, major, critical\n"
+          "  --limit N          events: at most N events (default 100, 0: no limit)\n"
           "  --version          print the version and exit\n"
           "  -h, --help         print this help and exit\n"
           "\n"
@@ -515,6 +572,13 @@ enum {
     OPT_TO,
     OPT_JSON,
     OPT_VERSION,
+    OPT_SOURCE,
+    OPT_KIND,
+    OPT_AREA,
+    OPT_DEVICE,
+    OPT_STATUS,
+    OPT_MIN_SEVERITY,
+    OPT_LIMIT,
 };
 
 static enum command command_by_name(const char *s)
@@ -523,6 +587,8 @@ static enum command command_by_name(const char *s)
         return CMD_SERIES;
     if (strcmp(s, "query") == 0)
         return CMD_QUERY;
+    if (strcmp(s, "events") == 0)
+        return CMD_EVENTS;
     if (strcmp(s, "status") == 0)
         return CMD_STATUS;
     return CMD_NONE;
@@ -533,6 +599,7 @@ static const char *command_name(enum command c)
     switch (c) {
     case CMD_SERIES: return "series";
     case CMD_QUERY: return "query";
+    case CMD_EVENTS: return "events";
     case CMD_STATUS: return "status";
     case CMD_NONE: break;
     }
@@ -548,8 +615,15 @@ static int check_command_options(const struct options *o)
     } opts[] = {
         {o->match, "--match", o->command == CMD_SERIES},
         {o->resolution, "--resolution", o->command == CMD_QUERY},
-        {o->from, "--from", o->command == CMD_QUERY},
-        {o->to, "--to", o->command == CMD_QUERY},
+        {o->from, "--from", o->command == CMD_QUERY || o->command == CMD_EVENTS},
+        {o->to, "--to", o->command == CMD_QUERY || o->command == CMD_EVENTS},
+        {o->source, "--source", o->command == CMD_EVENTS},
+        {o->kind, "--kind", o->command == CMD_EVENTS},
+        {o->area, "--area", o->command == CMD_EVENTS},
+        {o->device, "--device", o->command == CMD_EVENTS},
+        {o->status, "--status", o->command == CMD_EVENTS},
+        {o->min_severity, "--min-severity", o->command == CMD_EVENTS},
+        {o->limit, "--limit", o->command == CMD_EVENTS},
     };
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
         if (opts[i].value && !opts[i].allowed)
@@ -569,6 +643,13 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"resolution", required_argument, NULL, OPT_RESOLUTION},
         {"from", required_argument, NULL, OPT_FROM},
         {"to", required_argument, NULL, OPT_TO},
+        {"source", required_argument, NULL, OPT_SOURCE},
+        {"kind", required_argument, NULL, OPT_KIND},
+        {"area", required_argument, NULL, OPT_AREA},
+        {"device", required_argument, NULL, OPT_DEVICE},
+        {"status", required_argument, NULL, OPT_STATUS},
+        {"min-severity", required_argument, NULL, OPT_MIN_SEVERITY},
+        {"limit", required_argument, NULL, OPT_LIMIT},
         {"json", no_argument, NULL, OPT_JSON},
         {"version", no_argument, NULL, OPT_VERSION},
         {"help", no_argument, NULL, 'h'},
@@ -596,6 +677,13 @@ static int parse_args(int argc, char **argv, struct options *o)
         case OPT_RESOLUTION: o->resolution = optarg; break;
         case OPT_FROM: o->from = optarg; break;
         case OPT_TO: o->to = optarg; break;
+        case OPT_SOURCE: o->source = optarg; break;
+        case OPT_KIND: o->kind = optarg; break;
+        case OPT_AREA: o->area = optarg; break;
+        case OPT_DEVICE: o->device = optarg; break;
+        case OPT_STATUS: o->status = optarg; break;
+        case OPT_MIN_SEVERITY: o->min_severity = optarg; break;
+        case OPT_LIMIT: o->limit = optarg; break;
         case OPT_JSON: o->json = true; break;
         case OPT_VERSION: printf("iocctl %s\n", IOCD_VERSION); return -1;
         case 'h': print_usage(stdout); return -1;
@@ -1080,6 +1168,219 @@ static int cmd_query(sqlite3 *db, const struct options *o, int64_t res_s, int64_
 }
 
 /* ------------------------------------------------------------------------
+ * events */
+
+/* Columns of the events SELECT below. */
+enum {
+    E_ID,
+    E_TIME,
+    E_RECEIVED,
+    E_SOURCE,
+    E_KIND,
+    E_SEVERITY,
+    E_TEXT,
+    E_DEVICE,
+    E_AREA,
+    E_STATUS,
+    E_LAT,
+    E_LON,
+    E_ATTRIBUTES,
+};
+
+/* Any JSON value parsed by cJSON, written back with iocctl's own escaping
+ * and number format. */
+static void json_value(struct strbuf *b, const cJSON *v)
+{
+    if (cJSON_IsString(v)) {
+        json_string(b, v->valuestring);
+    } else if (cJSON_IsNumber(v)) {
+        json_double(b, v->valuedouble);
+    } else if (cJSON_IsTrue(v)) {
+        sb_puts(b, "true");
+    } else if (cJSON_IsFalse(v)) {
+        sb_puts(b, "false");
+    } else if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
+        bool object = cJSON_IsObject(v);
+        sb_putc(b, object ? '{' : '[');
+        for (const cJSON *c = v->child; c; c = c->next) {
+            if (c != v->child)
+                sb_putc(b, ',');
+            if (object)
+                json_key(b, c->string);
+            json_value(b, c);
+        }
+        sb_putc(b, object ? '}' : ']');
+    } else {
+        sb_puts(b, "null");
+    }
+}
+
+/* events.attributes is a JSON object of strings (as iocd writes it); it is
+ * re-emitted as an object. Text that is not a JSON object (which iocd never
+ * writes) gives null. */
+static void json_attributes(struct strbuf *b, const char *text)
+{
+    cJSON *v = cJSON_ParseWithOpts(text, NULL, 1);
+    if (cJSON_IsObject(v))
+        json_value(b, v);
+    else
+        sb_puts(b, "null");
+    cJSON_Delete(v);
+}
+
+static void event_json(struct strbuf *b, sqlite3_stmt *st)
+{
+    sb_putc(b, '{');
+    json_key(b, "id");
+    sb_printf(b, "%" PRId64, (int64_t)sqlite3_column_int64(st, E_ID));
+    sb_putc(b, ',');
+    json_key(b, "time");
+    json_time(b, sqlite3_column_int64(st, E_TIME));
+    sb_putc(b, ',');
+    json_key(b, "received");
+    json_time(b, sqlite3_column_int64(st, E_RECEIVED));
+    sb_putc(b, ',');
+    json_key(b, "source");
+    json_string(b, column_text(st, E_SOURCE));
+    sb_putc(b, ',');
+    json_key(b, "kind");
+    json_string(b, column_text(st, E_KIND));
+    sb_putc(b, ',');
+    json_key(b, "severity");
+    json_string(b, severity_name(sqlite3_column_int64(st, E_SEVERITY)));
+    sb_putc(b, ',');
+    json_key(b, "text");
+    json_string(b, column_text(st, E_TEXT));
+    sb_putc(b, ',');
+    json_key(b, "device");
+    json_string(b, column_text(st, E_DEVICE));
+    sb_putc(b, ',');
+    json_key(b, "area");
+    json_string(b, column_text(st, E_AREA));
+    sb_putc(b, ',');
+    json_key(b, "status");
+    json_string(b, column_text(st, E_STATUS));
+    sb_putc(b, ',');
+    json_key(b, "location");
+    if (sqlite3_column_type(st, E_LAT) == SQLITE_NULL ||
+        sqlite3_column_type(st, E_LON) == SQLITE_NULL) {
+        sb_puts(b, "null");
+    } else {
+        sb_putc(b, '{');
+        json_key(b, "lat");
+        json_double(b, sqlite3_column_double(st, E_LAT));
+        sb_putc(b, ',');
+        json_key(b, "lon");
+        json_double(b, sqlite3_column_double(st, E_LON));
+        sb_putc(b, '}');
+    }
+    sb_putc(b, ',');
+    json_key(b, "attributes");
+    json_attributes(b, column_text(st, E_ATTRIBUTES));
+    sb_putc(b, '}');
+}
+
+/* A table cell: the sanitized value, or "-" when it is empty. */
+static void event_cell(struct strbuf *cell, const char *value, size_t max_width)
+{
+    if (*value)
+        text_sanitized_max(cell, value, max_width);
+    else
+        sb_putc(cell, '-');
+}
+
+static bool format_event_row(sqlite3_stmt *st, struct strbuf *cells, void *ctx)
+{
+    (void)ctx;
+    char t[40];
+    iocd_time_format(sqlite3_column_int64(st, E_TIME), t, sizeof(t));
+    sb_puts(&cells[0], t);
+    event_cell(&cells[1], column_text(st, E_SOURCE), 0);
+    event_cell(&cells[2], column_text(st, E_KIND), 0);
+    sb_puts(&cells[3], severity_name(sqlite3_column_int64(st, E_SEVERITY)));
+    event_cell(&cells[4], column_text(st, E_AREA), 0);
+    event_cell(&cells[5], column_text(st, E_DEVICE), 0);
+    event_cell(&cells[6], column_text(st, E_STATUS), 0);
+    event_cell(&cells[7], column_text(st, E_TEXT), EVENT_TEXT_MAX_WIDTH);
+    return true;
+}
+
+/* The SELECT for the given filters. Newest first comes straight from an
+ * index, so a --limit stops the scan early instead of sorting: with both
+ * --source and --kind, events_by_kind (source, kind, time_ms) narrows to
+ * that kind's time range; otherwise events_by_time (time_ms). The unary +
+ * keeps a lone --source from choosing events_by_kind, which would read all
+ * of that source's events and sort them. Ties in time_ms go by id, which
+ * both indexes already hold in order (the rowid ends every index entry).
+ * Parameters: ?1 source, ?2 kind, ?3 area, ?4 device, ?5 status,
+ * ?6 min severity, ?7 from, ?8 to, ?9 limit (-1: none). */
+static void events_sql(struct strbuf *sql, const struct options *o, const struct values *v)
+{
+    sb_puts(sql, "SELECT id, time_ms, received_ms, source, kind, severity, text, device, area,"
+                 " status, lat, lon, attributes FROM events"
+                 " WHERE time_ms >= ?7 AND time_ms < ?8");
+    if (o->source)
+        sb_puts(sql, o->kind ? " AND source = ?1" : " AND +source = ?1");
+    if (o->kind)
+        sb_puts(sql, " AND kind = ?2");
+    if (o->area)
+        sb_puts(sql, " AND area = ?3");
+    if (o->device)
+        sb_puts(sql, " AND device = ?4");
+    if (o->status)
+        sb_puts(sql, " AND status = ?5");
+    if (v->min_severity >= 0)
+        sb_puts(sql, " AND severity >= ?6");
+    sb_puts(sql, " ORDER BY time_ms DESC, id DESC LIMIT ?9");
+}
+
+static int cmd_events(sqlite3 *db, const struct options *o, const struct values *v)
+{
+    static const char *const titles[] = {"TIME", "SOURCE", "KIND",   "SEVERITY",
+                                         "AREA", "DEVICE", "STATUS", "TEXT"};
+    static const bool right[] = {false, false, false, false, false, false, false, false};
+    static const struct table table = {8, titles, right};
+
+    struct strbuf sql = {0};
+    events_sql(&sql, o, v);
+    if (sql.oom) {
+        sb_free(&sql);
+        fprintf(stderr, "iocctl: out of memory\n");
+        return EXIT_RUNTIME;
+    }
+    sqlite3_stmt *st;
+    int rc = prepare(db, sb_str(&sql), &st);
+    sb_free(&sql);
+    if (rc != EXIT_OK)
+        return rc;
+    const char *text[] = {o->source, o->kind, o->area, o->device, o->status};
+    for (int i = 0; i < 5; i++)
+        if (text[i])
+            sqlite3_bind_text(st, i + 1, text[i], -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, v->min_severity);
+    sqlite3_bind_int64(st, 7, v->from_ms);
+    sqlite3_bind_int64(st, 8, v->to_ms);
+    sqlite3_bind_int64(st, 9, v->limit > 0 ? v->limit : -1);
+
+    if (!o->json) {
+        rc = print_table(db, st, &table, format_event_row, NULL);
+    } else {
+        struct strbuf line = {0};
+        int step;
+        while (rc == EXIT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+            sb_clear(&line);
+            event_json(&line, st);
+            rc = write_line(&line);
+        }
+        if (rc == EXIT_OK && step != SQLITE_DONE)
+            rc = db_error(db, "read events");
+        sb_free(&line);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
  * status */
 
 struct counter {
@@ -1153,12 +1454,20 @@ static int load_counters(sqlite3 *db, struct counters *cs)
 }
 
 #define REJECT_PREFIX "reject."
+#define NOTE_PREFIX "note."
 static const char *const core_counters[] = {"messages", "accepted", "observations"};
 #define N_CORE_COUNTERS (sizeof(core_counters) / sizeof(core_counters[0]))
 
-static bool is_reject(const char *name)
+/* What a counter is, by its name; also the order of the groups shown. */
+enum counter_kind { CK_PLAIN, CK_REJECT, CK_NOTE };
+
+static enum counter_kind counter_kind(const char *name)
 {
-    return strncmp(name, REJECT_PREFIX, strlen(REJECT_PREFIX)) == 0;
+    if (strncmp(name, REJECT_PREFIX, strlen(REJECT_PREFIX)) == 0)
+        return CK_REJECT;
+    if (strncmp(name, NOTE_PREFIX, strlen(NOTE_PREFIX)) == 0)
+        return CK_NOTE;
+    return CK_PLAIN;
 }
 
 static bool is_core(const char *name)
@@ -1171,8 +1480,10 @@ static bool is_core(const char *name)
 
 /* Calls `emit` for one scope's counters c[0..n) in display order:
  * messages, accepted, observations (for adapters always, as 0 when not
- * stored), the other plain counters by name, then every reject.<reason>. */
-typedef void (*counter_emitter)(void *ctx, const char *name, int64_t value, bool reject);
+ * stored), the other plain counters by name, then every reject.<reason>,
+ * then every note.<name>. */
+typedef void (*counter_emitter)(void *ctx, const char *name, int64_t value,
+                                enum counter_kind kind);
 
 static void for_each_counter(const struct counter *c, size_t n, bool adapter, counter_emitter emit,
                              void *ctx)
@@ -1182,14 +1493,15 @@ static void for_each_counter(const struct counter *c, size_t n, bool adapter, co
         while (i < n && strcmp(c[i].name, core_counters[k]) != 0)
             i++;
         if (i < n || adapter)
-            emit(ctx, core_counters[k], i < n ? c[i].value : 0, false);
+            emit(ctx, core_counters[k], i < n ? c[i].value : 0, CK_PLAIN);
     }
     for (size_t i = 0; i < n; i++)
-        if (!is_core(c[i].name) && !is_reject(c[i].name))
-            emit(ctx, c[i].name, c[i].value, false);
-    for (size_t i = 0; i < n; i++)
-        if (is_reject(c[i].name))
-            emit(ctx, c[i].name, c[i].value, true);
+        if (!is_core(c[i].name) && counter_kind(c[i].name) == CK_PLAIN)
+            emit(ctx, c[i].name, c[i].value, CK_PLAIN);
+    for (enum counter_kind kind = CK_REJECT; kind <= CK_NOTE; kind++)
+        for (size_t i = 0; i < n; i++)
+            if (counter_kind(c[i].name) == kind)
+                emit(ctx, c[i].name, c[i].value, kind);
 }
 
 struct counter_text {
@@ -1197,11 +1509,12 @@ struct counter_text {
     bool any;
 };
 
-/* `messages=10 accepted=9 reject.malformed=1`; zero rejects are left out. */
-static void emit_counter_text(void *ctx, const char *name, int64_t value, bool reject)
+/* `messages=10 accepted=9 reject.malformed=1 note.seq_gap=2`; zero
+ * rejects and notes are left out. */
+static void emit_counter_text(void *ctx, const char *name, int64_t value, enum counter_kind kind)
 {
     struct counter_text *t = ctx;
-    if (reject && value == 0)
+    if (kind != CK_PLAIN && value == 0)
         return;
     if (t->any)
         sb_putc(t->b, ' ');
@@ -1212,47 +1525,51 @@ static void emit_counter_text(void *ctx, const char *name, int64_t value, bool r
 
 struct counter_json {
     struct strbuf *b;
-    bool any_plain;  /* a plain key was written */
-    bool in_rejects; /* the "rejects" object is open */
+    enum counter_kind group; /* CK_PLAIN, or the "rejects"/"notes" object open */
+    bool any;                /* something was written in the current group */
 };
 
-static void open_rejects(struct counter_json *j)
+static const char *const group_keys[] = {[CK_REJECT] = "rejects", [CK_NOTE] = "notes"};
+static const char *const group_prefixes[] = {[CK_REJECT] = REJECT_PREFIX,
+                                             [CK_NOTE] = NOTE_PREFIX};
+
+/* Closes the group open (if any) and opens the next ones up to `to`, so
+ * every group object is written, empty or not, in order. */
+static void open_group(struct counter_json *j, enum counter_kind to)
 {
-    if (j->any_plain)
-        sb_putc(j->b, ',');
-    json_key(j->b, "rejects");
-    sb_putc(j->b, '{');
-    j->in_rejects = true;
+    while (j->group < to) {
+        if (j->group != CK_PLAIN)
+            sb_putc(j->b, '}');
+        if (j->group != CK_PLAIN || j->any)
+            sb_putc(j->b, ',');
+        j->group++;
+        json_key(j->b, group_keys[j->group]);
+        sb_putc(j->b, '{');
+        j->any = false;
+    }
 }
 
-/* Plain counters as keys, reject.X as key X of "rejects" (all of them,
- * zeros included). Plain counters all come before rejects. */
-static void emit_counter_json(void *ctx, const char *name, int64_t value, bool reject)
+/* Plain counters as keys, reject.X as key X of "rejects" and note.X as key
+ * X of "notes" (all of them, zeros included), in that order. */
+static void emit_counter_json(void *ctx, const char *name, int64_t value, enum counter_kind kind)
 {
     struct counter_json *j = ctx;
-    if (reject) {
-        if (!j->in_rejects)
-            open_rejects(j);
-        else
-            sb_putc(j->b, ',');
-        json_key(j->b, name + strlen(REJECT_PREFIX));
-    } else {
-        if (j->any_plain)
-            sb_putc(j->b, ',');
-        j->any_plain = true;
-        json_key(j->b, name);
-    }
+    open_group(j, kind);
+    if (j->any)
+        sb_putc(j->b, ',');
+    j->any = true;
+    json_key(j->b, kind == CK_PLAIN ? name : name + strlen(group_prefixes[kind]));
     sb_printf(j->b, "%" PRId64, value);
 }
 
-/* `{"messages":10,...,"rejects":{"malformed":1}}`; "rejects" is always there. */
+/* `{"messages":10,...,"rejects":{"malformed":1},"notes":{}}`; "rejects" and
+ * "notes" are always there. */
 static void scope_json(struct strbuf *b, const struct counter *c, size_t n, bool adapter)
 {
     struct counter_json j = {.b = b};
     sb_putc(b, '{');
     for_each_counter(c, n, adapter, emit_counter_json, &j);
-    if (!j.in_rejects)
-        open_rejects(&j);
+    open_group(&j, CK_NOTE);
     sb_puts(b, "}}");
 }
 
@@ -1481,31 +1798,47 @@ out:
 
 /* ------------------------------------------------------------------------ */
 
-/* Usage-level checks of query's values, before touching the database. */
-static int parse_query_args(const struct options *o, int64_t *res_s, int64_t *from_ms,
-                            int64_t *to_ms)
+/* Usage-level checks of the option values, before touching the database
+ * (options a command does not take are already refused). */
+static int parse_values(const struct options *o, struct values *v)
 {
-    *res_s = 0;
-    *from_ms = INT64_MIN;
-    *to_ms = INT64_MAX;
-    if (o->resolution && parse_resolution_arg(o->resolution, res_s) != 0)
+    v->res_s = 0;
+    v->from_ms = INT64_MIN;
+    v->to_ms = INT64_MAX;
+    v->min_severity = -1;
+    v->limit = EVENTS_DEFAULT_LIMIT;
+    if (o->resolution && parse_resolution_arg(o->resolution, &v->res_s) != 0)
         return usage_error("bad --resolution '%s' (expected whole seconds: 60s, 1m, 1h, 1d)",
                            o->resolution);
-    if (o->from && parse_time_arg(o->from, from_ms) != 0)
+    if (o->from && parse_time_arg(o->from, &v->from_ms) != 0)
         return usage_error("bad --from time '%s' (expected ISO-8601, epoch ms, now or -15m)",
                            o->from);
-    if (o->to && parse_time_arg(o->to, to_ms) != 0)
+    if (o->to && parse_time_arg(o->to, &v->to_ms) != 0)
         return usage_error("bad --to time '%s' (expected ISO-8601, epoch ms, now or -15m)",
                            o->to);
+    if (o->min_severity) {
+        for (int i = 0; i < N_SEVERITIES; i++)
+            if (strcmp(o->min_severity, severity_names[i]) == 0)
+                v->min_severity = i;
+        if (v->min_severity < 0)
+            return usage_error("bad --min-severity '%s' (expected unspecified, info, warning, "
+                               "minor, major or critical)",
+                               o->min_severity);
+    }
+    if (o->limit && (strspn(o->limit, "0123456789") != strlen(o->limit) ||
+                     parse_i64(o->limit, &v->limit) != 0))
+        return usage_error("bad --limit '%s' (expected a whole number, 0 for no limit)",
+                           o->limit);
     return EXIT_OK;
 }
 
-static int run_command(sqlite3 *db, const char *path, const struct options *o, int64_t res_s,
-                       int64_t from_ms, int64_t to_ms)
+static int run_command(sqlite3 *db, const char *path, const struct options *o,
+                       const struct values *v)
 {
     switch (o->command) {
     case CMD_SERIES: return cmd_series(db, o);
-    case CMD_QUERY: return cmd_query(db, o, res_s, from_ms, to_ms);
+    case CMD_QUERY: return cmd_query(db, o, v->res_s, v->from_ms, v->to_ms);
+    case CMD_EVENTS: return cmd_events(db, o, v);
     case CMD_STATUS: return cmd_status(db, path, o->json);
     case CMD_NONE: break;
     }
@@ -1521,15 +1854,15 @@ int main(int argc, char **argv)
     if (rc != EXIT_OK)
         return rc;
 
-    int64_t res_s = 0, from_ms = 0, to_ms = 0;
-    if (o.command == CMD_QUERY && (rc = parse_query_args(&o, &res_s, &from_ms, &to_ms)) != EXIT_OK)
+    struct values v;
+    if ((rc = parse_values(&o, &v)) != EXIT_OK)
         return rc;
 
     char *path = NULL;
     sqlite3 *db = NULL;
     if ((rc = resolve_db_path(&o, &path)) == EXIT_OK &&
         (rc = open_database(path, &db)) == EXIT_OK) {
-        rc = run_command(db, path, &o, res_s, from_ms, to_ms);
+        rc = run_command(db, path, &o, &v);
         sqlite3_exec(db, "COMMIT", NULL, NULL, NULL); /* ends the read transaction */
         sqlite3_close(db);
     }
