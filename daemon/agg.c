@@ -1,10 +1,12 @@
 /* daemon/agg.c — window statistics and the dirty-window table (see agg.h).
  *
  * The table is open addressing with linear probing over (series, res,
- * start); it only ever grows between flushes and is emptied by
- * iocd_agg_take, so there are no deletions and no tombstones. */
+ * start), with backward-shift deletion. A FIFO of keys remembers the order
+ * in which windows became dirty; windows leave only from its head (or all
+ * at once), so every key in the FIFO is in the table. */
 #include "agg.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +15,13 @@
 
 struct slot {
     uint8_t used;
+    uint64_t jrnl; /* journal entry of the first sample since the last write */
     struct iocd_window w;
+};
+
+struct key {
+    uint32_t series_id, res_s;
+    int64_t start_ms;
 };
 
 struct iocd_agg {
@@ -22,6 +30,8 @@ struct iocd_agg {
     int64_t tz_offset_ms;
     struct slot *slots; /* owned; capacity is a power of two */
     size_t cap, size;
+    struct key *fifo; /* owned ring, capacity fifo_cap (power of two) */
+    size_t fifo_cap, fifo_head, fifo_len;
 };
 
 void iocd_window_init(struct iocd_window *w, uint32_t series_id, uint32_t res_s, int64_t start_ms,
@@ -92,7 +102,34 @@ void iocd_agg_free(struct iocd_agg *agg)
     if (!agg)
         return;
     free(agg->slots);
+    free(agg->fifo);
     free(agg);
+}
+
+/* Room for `need` keys in the FIFO. */
+static int fifo_reserve(struct iocd_agg *a, size_t need)
+{
+    if (need <= a->fifo_cap)
+        return 0;
+    size_t ncap = a->fifo_cap ? a->fifo_cap : 1024;
+    while (ncap < need)
+        ncap *= 2;
+    struct key *nf = malloc(ncap * sizeof(*nf));
+    if (!nf)
+        return -1;
+    for (size_t i = 0; i < a->fifo_len; i++)
+        nf[i] = a->fifo[(a->fifo_head + i) & (a->fifo_cap - 1)];
+    free(a->fifo);
+    a->fifo = nf;
+    a->fifo_cap = ncap;
+    a->fifo_head = 0;
+    return 0;
+}
+
+static void fifo_push(struct iocd_agg *a, struct key k)
+{
+    a->fifo[(a->fifo_head + a->fifo_len) & (a->fifo_cap - 1)] = k;
+    a->fifo_len++;
 }
 
 static uint64_t key_hash(uint32_t series_id, uint32_t res_s, int64_t start_ms)
@@ -132,15 +169,17 @@ void iocd_agg_set_timezone(struct iocd_agg *agg, int64_t tz_offset_ms)
 
 int iocd_agg_add(struct iocd_agg *a, uint32_t series_id, double v, int64_t t_ms)
 {
-    return iocd_agg_add_res(a, series_id, a->res_ms, a->n_res, v, t_ms);
+    return iocd_agg_add_res(a, series_id, a->res_ms, a->n_res, v, t_ms, 0);
 }
 
 int iocd_agg_add_res(struct iocd_agg *a, uint32_t series_id, const int64_t *res_ms, int n_res,
-                     double v, int64_t t_ms)
+                     double v, int64_t t_ms, uint64_t jrnl)
 {
     /* Make room for every resolution first, so a sample is added to all of
      * its windows or to none. */
     if ((a->size + (size_t)n_res) * 4 > a->cap * 3 && grow(a))
+        return -1;
+    if (fifo_reserve(a, a->fifo_len + (size_t)n_res))
         return -1;
     for (int r = 0; r < n_res; r++) {
         uint32_t res_s = (uint32_t)(res_ms[r] / 1000);
@@ -150,8 +189,10 @@ int iocd_agg_add_res(struct iocd_agg *a, uint32_t series_id, const int64_t *res_
             struct slot *s = &a->slots[j];
             if (!s->used) {
                 s->used = 1;
+                s->jrnl = jrnl;
                 iocd_window_init(&s->w, series_id, res_s, start, v, t_ms);
                 a->size++;
+                fifo_push(a, (struct key){series_id, res_s, start});
                 break;
             }
             if (s->w.series_id == series_id && s->w.res_s == res_s && s->w.start_ms == start) {
@@ -191,5 +232,61 @@ struct iocd_window *iocd_agg_take(struct iocd_agg *a, size_t *n)
         memset(a->slots, 0, a->cap * sizeof(*a->slots));
     }
     a->size = 0;
+    a->fifo_len = a->fifo_head = 0;
+    return out;
+}
+
+/* Remove the window at `j` keeping every probe chain intact. */
+static void remove_at(struct iocd_agg *a, size_t j)
+{
+    size_t mask = a->cap - 1, hole = j;
+    for (size_t i = (hole + 1) & mask; a->slots[i].used; i = (i + 1) & mask) {
+        const struct iocd_window *w = &a->slots[i].w;
+        size_t home = key_hash(w->series_id, w->res_s, w->start_ms) & mask;
+        bool stays = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i);
+        if (!stays) {
+            a->slots[hole] = a->slots[i];
+            hole = i;
+        }
+    }
+    a->slots[hole].used = 0;
+    a->size--;
+}
+
+struct iocd_window *iocd_agg_take_oldest(struct iocd_agg *a, size_t max, size_t *n,
+                                         uint64_t *replay_from)
+{
+    size_t k = a->size < max ? a->size : max;
+    *n = k;
+    *replay_from = 0;
+    if (k == a->size && k > 0) {
+        /* Everything: cheaper as a whole-table take. */
+        return iocd_agg_take(a, n);
+    }
+    struct iocd_window *out = NULL;
+    if (k) {
+        out = malloc(k * sizeof(*out));
+        if (!out)
+            return NULL;
+    }
+    for (size_t i = 0; i < k; i++) {
+        struct key key = a->fifo[a->fifo_head];
+        a->fifo_head = (a->fifo_head + 1) & (a->fifo_cap - 1);
+        a->fifo_len--;
+        size_t j = key_hash(key.series_id, key.res_s, key.start_ms) & (a->cap - 1);
+        while (a->slots[j].w.series_id != key.series_id || a->slots[j].w.res_s != key.res_s ||
+               a->slots[j].w.start_ms != key.start_ms)
+            j = (j + 1) & (a->cap - 1);
+        out[i] = a->slots[j].w;
+        remove_at(a, j);
+    }
+    if (a->fifo_len) {
+        struct key key = a->fifo[a->fifo_head];
+        size_t j = key_hash(key.series_id, key.res_s, key.start_ms) & (a->cap - 1);
+        while (a->slots[j].w.series_id != key.series_id || a->slots[j].w.res_s != key.res_s ||
+               a->slots[j].w.start_ms != key.start_ms)
+            j = (j + 1) & (a->cap - 1);
+        *replay_from = a->slots[j].jrnl;
+    }
     return out;
 }

@@ -1,11 +1,16 @@
 /* daemon/agg.h — windowed aggregates: one window's statistics and the
- * table of windows changed since the last flush.
+ * table of windows changed since they were last written.
  *
  * Owns: the dirty-window table. Windows are tumbling and aligned to the
- * UTC epoch (start = floor(t / res) * res); a sample lands in one window
- * per configured resolution. A window here holds only what arrived since
- * the last flush; the store merges it into the stored row, so late data
- * and restarts add up instead of overwriting. Loop thread only. */
+ * UTC epoch (start = floor(t / res) * res; whole days at local midnight);
+ * a sample lands in one window per resolution. A window here holds only
+ * what arrived since it was last written; the store merges it into the
+ * stored row, so late data and restarts add up instead of overwriting.
+ *
+ * Every sample belongs to a journal entry (the flush that makes it
+ * durable). Windows are handed to the store oldest-dirty first, at most a
+ * budget per flush; the journal entry of the oldest window still held is
+ * the replay point after a crash. Loop thread only. */
 #ifndef IOCD_AGG_H
 #define IOCD_AGG_H
 
@@ -54,14 +59,20 @@ void iocd_agg_free(struct iocd_agg *agg);
 /* Add a sample to its window at every resolution. 0, or -1 out of memory
  * (the sample is then not counted anywhere). */
 int iocd_agg_add(struct iocd_agg *agg, uint32_t series_id, double v, int64_t t_ms);
-/* The same with `n_res` resolutions of its own (a feed's own resolutions). */
+/* The same with `n_res` resolutions of its own (a feed's own resolutions),
+ * for a sample of journal entry `jrnl` (non-decreasing across calls). */
 int iocd_agg_add_res(struct iocd_agg *agg, uint32_t series_id, const int64_t *res_ms, int n_res,
-                     double v, int64_t t_ms);
+                     double v, int64_t t_ms, uint64_t jrnl);
 /* Windows currently held. */
 size_t iocd_agg_size(const struct iocd_agg *agg);
 /* Move every held window into a new malloc'd array (the caller frees it)
  * and empty the table. *n = 0 and NULL when empty; NULL with *n > 0 on
  * out of memory (the table is then left as it was). */
 struct iocd_window *iocd_agg_take(struct iocd_agg *agg, size_t *n);
+/* Move out at most `max` windows, those dirty the longest first. *n as
+ * above. *replay_from receives the journal entry of the oldest window
+ * still held (0 when none is), so every entry before it is fully written. */
+struct iocd_window *iocd_agg_take_oldest(struct iocd_agg *agg, size_t max, size_t *n,
+                                         uint64_t *replay_from);
 
 #endif

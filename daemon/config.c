@@ -74,6 +74,14 @@ static const struct key_def keys[] = {
     {"store", "retention", KEY_RETENTION, 0, "", 0, 0,
      "RES:DURATION pairs (1m:14d 1h:730d 1d:forever); unlisted: 14d below 1h, 730d below 1d, "
      "else forever"},
+    {"store", "raw_retention", KEY_DURATION, OFF(store.raw_retention_ms), "48h", 0,
+     INT64_C(3650) * 86400000,
+     "raw samples (the journal) kept for drill-down at least this long (0: only until every "
+     "window holds them)"},
+    {"store", "max_windows_per_flush", KEY_INT64, OFF(store.max_windows_per_flush), "10000", 100,
+     INT64_C(10000000),
+     "windows written per flush at most, longest-changed first; the rest wait in memory (their "
+     "samples are already durable in the journal)"},
     {"store", "events_retention", KEY_DURATION, OFF(store.events_retention_ms), "365d", 0,
      INT64_C(100) * 365 * 86400000, "how long raw events are kept (0: forever)"},
     {"store", "flush_interval", KEY_DURATION, OFF(store.flush_interval_ms), "1s", 50, 60000,

@@ -68,6 +68,8 @@ struct iocd_config {
         } retention[IOCD_MAX_RETENTIONS];
         int n_retention;
         int64_t events_retention_ms; /* 0 = forever */
+        int64_t raw_retention_ms;    /* journal (raw samples) kept at least this long */
+        int64_t max_windows_per_flush;
     } store;
     struct {
         int64_t max_payload;       /* bytes */

@@ -11,15 +11,60 @@
 #include "log.h"
 #include "timeutil.h"
 
+/* Remember which adapter series `id` belongs to (-1: none configured now). */
+static int set_series_adapter(struct iocd_pipeline *p, uint32_t id, int idx)
+{
+    if (id >= p->n_series_adapter) {
+        size_t n = p->n_series_adapter ? p->n_series_adapter : 1024;
+        while (n <= id)
+            n *= 2;
+        int16_t *na = realloc(p->series_adapter, n * sizeof(*na));
+        if (!na)
+            return -1;
+        for (size_t i = p->n_series_adapter; i < n; i++)
+            na[i] = -1;
+        p->series_adapter = na;
+        p->n_series_adapter = n;
+    }
+    p->series_adapter[id] = (int16_t)idx;
+    return 0;
+}
+
 static int preload_series(void *ud, uint32_t id, const char *name)
 {
     struct iocd_pipeline *p = ud;
     size_t n = strcspn(name, "/");
+    int idx = -1;
     for (int i = 0; i < p->cfg->n_adapters; i++)
         if (strlen(p->cfg->adapters[i].source) == n &&
-            strncmp(p->cfg->adapters[i].source, name, n) == 0)
+            strncmp(p->cfg->adapters[i].source, name, n) == 0) {
             p->adapter_series[i]++;
+            if (idx < 0)
+                idx = i;
+        }
+    if (set_series_adapter(p, id, idx))
+        return -1;
     return iocd_series_reg_preload(p->series, id, name);
+}
+
+/* Crash replay: put back every sample of the journal that a stored window
+ * does not hold yet, window by window. */
+static int replay_sample(void *ud, uint64_t jrnl, const struct iocd_sample *sm)
+{
+    struct iocd_pipeline *p = ud;
+    int idx = sm->series_id < p->n_series_adapter ? p->series_adapter[sm->series_id] : -1;
+    const struct iocd_resolutions *res =
+        idx >= 0 ? &p->cfg->adapters[idx].resolutions : &p->cfg->store.resolutions;
+    iocd_dedup_check(p->dedup, sm->series_id, sm->t_ms);
+    for (int r = 0; r < res->n; r++) {
+        int64_t start = iocd_window_start(sm->t_ms, res->ms[r], p->cfg->store.tz_offset_ms);
+        if (iocd_store_window_jrnl(p->store, sm->series_id, (uint32_t)(res->ms[r] / 1000), start) >=
+            jrnl)
+            continue;
+        if (iocd_agg_add_res(p->agg, sm->series_id, &res->ms[r], 1, sm->value, sm->t_ms, jrnl))
+            return -1;
+    }
+    return 0;
 }
 
 int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct iocd_config *cfg,
@@ -41,7 +86,8 @@ int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct io
     for (int i = 0; i < cfg->n_adapters; i++)
         snprintf(p->scopes[i].name, IOCD_SCOPE_MAX, "%s", cfg->adapters[i].name);
     snprintf(p->scopes[cfg->n_adapters].name, IOCD_SCOPE_MAX, "iocd");
-    if (iocd_store_each_series(store, preload_series, p, err))
+    if (iocd_store_each_series(store, preload_series, p, err) ||
+        iocd_store_replay(store, replay_sample, p, &p->next_journal, err))
         return -1;
     uv_timer_init(loop, &p->flush_timer);
     p->flush_timer.data = p;
@@ -148,6 +194,10 @@ static enum iocd_reject aggregate(struct iocd_pipeline *p, int idx, const char *
         break;
     case IOCD_SERIES_CREATED:
         p->adapter_series[idx]++;
+        if (set_series_adapter(p, id, idx)) {
+            snprintf(detail, n, "series table");
+            return IOCD_REJECT_NO_MEMORY;
+        }
         break;
     case IOCD_SERIES_OVER_LIMIT:
         snprintf(detail, n, "new series %.64s/%.64s over max_series %" PRId64, device, metric,
@@ -163,10 +213,23 @@ static enum iocd_reject aggregate(struct iocd_pipeline *p, int idx, const char *
         snprintf(detail, n, "%.64s/%.64s at %s already counted", device, metric, ts);
         return IOCD_REJECT_DUPLICATE;
     }
-    if (iocd_agg_add_res(p->agg, id, a->resolutions.ms, a->resolutions.n, v, t)) {
+    if (p->n_samples == p->cap_samples) {
+        size_t ncap = p->cap_samples ? p->cap_samples * 2 : 1024;
+        struct iocd_sample *ns = ncap <= IOCD_PIPELINE_MAX_SAMPLES
+                                     ? realloc(p->samples, ncap * sizeof(*ns))
+                                     : NULL;
+        if (!ns) {
+            snprintf(detail, n, "journal buffer (%zu samples held)", p->n_samples);
+            return IOCD_REJECT_NO_MEMORY;
+        }
+        p->samples = ns;
+        p->cap_samples = ncap;
+    }
+    if (iocd_agg_add_res(p->agg, id, a->resolutions.ms, a->resolutions.n, v, t, p->next_journal)) {
         snprintf(detail, n, "window table");
         return IOCD_REJECT_NO_MEMORY;
     }
+    p->samples[p->n_samples++] = (struct iocd_sample){.series_id = id, .t_ms = t, .value = v};
     return IOCD_REJECT_NONE;
 }
 
@@ -359,7 +422,7 @@ static void flush_work(uv_work_t *w)
 
 static bool nothing_held(const struct iocd_pipeline *p)
 {
-    if (p->inflight || p->failed || iocd_agg_size(p->agg) || p->n_events)
+    if (p->inflight || p->failed || iocd_agg_size(p->agg) || p->n_events || p->n_samples)
         return false;
     for (size_t s = 0; s < p->n_scopes; s++)
         for (int c = 0; c < IOCD_CTR__COUNT; c++)
@@ -438,7 +501,13 @@ static void flush_start(struct iocd_pipeline *p)
         return;
     }
     f->now_ms = iocd_now_ms();
-    f->windows = iocd_agg_take(p->agg, &f->n_windows);
+    /* Draining writes everything; otherwise at most the budget, the
+     * longest-changed windows first (their samples are in the journal). */
+    uint64_t replay_from = 0;
+    f->windows = p->draining ? iocd_agg_take(p->agg, &f->n_windows)
+                             : iocd_agg_take_oldest(p->agg,
+                                                    (size_t)p->cfg->store.max_windows_per_flush,
+                                                    &f->n_windows, &replay_from);
     if (!f->windows && f->n_windows) {
         iocd_log_err("store", "out of memory taking %zu windows; will retry", f->n_windows);
         free(f);
@@ -449,6 +518,16 @@ static void flush_start(struct iocd_pipeline *p)
     f->n_events = p->n_events;
     p->events = NULL;
     p->n_events = p->cap_events = 0;
+    f->samples = p->samples;
+    f->n_samples = p->n_samples;
+    p->samples = NULL;
+    p->n_samples = p->cap_samples = 0;
+    if (f->n_samples || f->n_windows) {
+        f->journal_id = p->next_journal++;
+        f->replay_from = replay_from ? replay_from : p->next_journal;
+    }
+    f->raw_before_ms =
+        f->now_ms - (p->cfg->store.raw_retention_ms > 0 ? p->cfg->store.raw_retention_ms : 0);
     if (f->n_windows || f->n_series || f->n_events || p->failed)
         p->scopes[p->n_scopes - 1].value[IOCD_CTR_FLUSHES]++; /* this flush counts itself */
     size_t nc = iocd_counters_take(p->scopes, p->n_scopes, &f->counters);
@@ -456,7 +535,8 @@ static void flush_start(struct iocd_pipeline *p)
     plan_prune(p, f);
     f->next = p->failed;
     p->failed = NULL;
-    if (!f->next && !f->n_windows && !f->n_series && !f->n_counters && !f->n_events) {
+    if (!f->next && !f->n_windows && !f->n_series && !f->n_counters && !f->n_events &&
+        !f->n_samples) {
         free(f);
         return;
     }
@@ -521,6 +601,10 @@ void iocd_pipeline_free(struct iocd_pipeline *p)
     free(p->scopes);
     free(p->adapter_series);
     p->adapter_series = NULL;
+    free(p->series_adapter);
+    p->series_adapter = NULL;
+    free(p->samples);
+    p->samples = NULL;
     p->failed = p->inflight = NULL;
     p->agg = NULL;
     p->series = NULL;

@@ -16,6 +16,9 @@
 /* Accepted events held between flushes before new ones are refused
  * (no_memory): a bound for a storm of events with a stuck disk. */
 #define IOCD_PIPELINE_MAX_EVENTS 200000
+/* Accepted samples held between flushes (the next journal entry) before
+ * new ones are refused (no_memory). */
+#define IOCD_PIPELINE_MAX_SAMPLES 4000000
 
 /* Events are counted per kind in series SOURCE/AREA/event.KIND, and
  * city-wide in SOURCE/_all/event.KIND. */
@@ -48,6 +51,11 @@ struct iocd_pipeline {
     struct iocd_counter_scope *scopes;
     size_t n_scopes;
     int64_t *adapter_series; /* series per adapter (by source), for its max_series */
+    int16_t *series_adapter; /* adapter index of each series id, -1 unknown; owned */
+    size_t n_series_adapter;
+    uint64_t next_journal;       /* journal entry the samples being accepted go to */
+    struct iocd_sample *samples; /* accepted since the last flush; owned */
+    size_t n_samples, cap_samples;
     uv_timer_t flush_timer;
     uv_work_t work;
     struct iocd_event_row *events; /* accepted since the last flush; owned */

@@ -68,7 +68,17 @@ static const char *const migrations[] = {
     "CREATE INDEX events_by_time ON events(time_ms);"
     "CREATE INDEX events_by_kind ON events(source, kind, time_ms);"
     /* retention prunes the oldest windows of a resolution */
-    "CREATE INDEX windows_by_age ON windows(res_s, start_ms);",
+    "CREATE INDEX windows_by_age ON windows(res_s, start_ms);"
+    /* the journal entry each stored window is complete up to */
+    "ALTER TABLE windows ADD COLUMN jrnl INTEGER NOT NULL DEFAULT 0;"
+    /* every flush's accepted samples: crash replay and raw drill-down */
+    "CREATE TABLE journal ("
+    "  id INTEGER PRIMARY KEY,"
+    "  flushed_ms INTEGER NOT NULL,"
+    "  first_ms INTEGER NOT NULL,"
+    "  last_ms INTEGER NOT NULL,"
+    "  n INTEGER NOT NULL,"
+    "  samples BLOB NOT NULL);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == IOCD_SCHEMA_VERSION,
@@ -85,6 +95,9 @@ enum stmt {
     ST_EVENT,
     ST_PRUNE_WINDOWS,
     ST_PRUNE_EVENTS,
+    ST_JOURNAL,
+    ST_PRUNE_JOURNAL,
+    ST_WINDOW_JRNL,
     ST__COUNT,
 };
 
@@ -99,7 +112,8 @@ static const char *const stmt_sql[ST__COUNT] = {
      * `last` and to the stored row for `first` (as iocd_window_merge). */
     [ST_WINDOW] =
         "INSERT INTO windows(series_id, res_s, start_ms, count, sum, sumsq, min, max, first, "
-        "first_ms, last, last_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+        "first_ms, last, last_ms, jrnl) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
         "ON CONFLICT(series_id, res_s, start_ms) DO UPDATE SET "
         "count = count + excluded.count, sum = sum + excluded.sum, "
         "sumsq = sumsq + excluded.sumsq, min = min(min, excluded.min), "
@@ -107,7 +121,7 @@ static const char *const stmt_sql[ST__COUNT] = {
         "first = CASE WHEN excluded.first_ms < first_ms THEN excluded.first ELSE first END, "
         "first_ms = min(first_ms, excluded.first_ms), "
         "last = CASE WHEN excluded.last_ms >= last_ms THEN excluded.last ELSE last END, "
-        "last_ms = max(last_ms, excluded.last_ms)",
+        "last_ms = max(last_ms, excluded.last_ms), jrnl = max(jrnl, excluded.jrnl)",
     [ST_COUNTER] = "INSERT INTO counters(scope, name, value, updated_ms) VALUES (?1, ?2, ?3, ?4) "
                    "ON CONFLICT(scope, name) DO UPDATE SET value = value + excluded.value, "
                    "updated_ms = excluded.updated_ms",
@@ -122,6 +136,13 @@ static const char *const stmt_sql[ST__COUNT] = {
         "start_ms FROM windows WHERE res_s = ?1 AND start_ms < ?2 ORDER BY start_ms LIMIT ?3)",
     [ST_PRUNE_EVENTS] = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time_ms < ?1 "
                         "ORDER BY time_ms LIMIT ?2)",
+    [ST_JOURNAL] = "INSERT INTO journal(id, flushed_ms, first_ms, last_ms, n, samples) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    /* Entries every window has absorbed, older than the raw retention. */
+    [ST_PRUNE_JOURNAL] = "DELETE FROM journal WHERE id IN (SELECT id FROM journal WHERE id < ?1 "
+                         "AND flushed_ms < ?2 ORDER BY id LIMIT ?3)",
+    [ST_WINDOW_JRNL] = "SELECT jrnl FROM windows WHERE series_id = ?1 AND res_s = ?2 AND "
+                       "start_ms = ?3",
 };
 
 struct iocd_store {
@@ -267,8 +288,61 @@ int iocd_store_set_meta(struct iocd_store *st, const char *key, const char *valu
     return 0;
 }
 
+/* 20 bytes a sample, little-endian: series id (u32), time (i64 ms),
+ * value (IEEE 754 double). */
+#define SAMPLE_BYTES 20
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static int write_journal(struct iocd_store *st, const struct iocd_flush *f)
+{
+    /* Written even when empty: journal ids must never be reused, since
+     * windows carry them. */
+    if (!f->journal_id)
+        return 0;
+    uint8_t *blob = malloc(f->n_samples * SAMPLE_BYTES + 1);
+    if (!blob)
+        return -1;
+    int64_t first = f->n_samples ? INT64_MAX : 0, last = f->n_samples ? INT64_MIN : 0;
+    for (size_t i = 0; i < f->n_samples; i++) {
+        const struct iocd_sample *sm = &f->samples[i];
+        uint8_t *p = blob + i * SAMPLE_BYTES;
+        uint64_t bits;
+        memcpy(&bits, &sm->value, sizeof(bits));
+        put_le(p, sm->series_id, 4);
+        put_le(p + 4, (uint64_t)sm->t_ms, 8);
+        put_le(p + 12, bits, 8);
+        if (sm->t_ms < first)
+            first = sm->t_ms;
+        if (sm->t_ms > last)
+            last = sm->t_ms;
+    }
+    sqlite3_stmt *q = st->stmt[ST_JOURNAL];
+    sqlite3_bind_int64(q, 1, (sqlite3_int64)f->journal_id);
+    sqlite3_bind_int64(q, 2, f->now_ms);
+    sqlite3_bind_int64(q, 3, first);
+    sqlite3_bind_int64(q, 4, last);
+    sqlite3_bind_int64(q, 5, (sqlite3_int64)f->n_samples);
+    sqlite3_bind_blob(q, 6, blob, (int)(f->n_samples * SAMPLE_BYTES), free);
+    return step_reset(st, ST_JOURNAL);
+}
+
 static int write_one(struct iocd_store *st, const struct iocd_flush *f)
 {
+    if (write_journal(st, f))
+        return -1;
     for (size_t i = 0; i < f->n_series; i++) {
         const struct iocd_series_new *s = &f->series[i];
         sqlite3_stmt *q = st->stmt[ST_SERIES];
@@ -297,6 +371,7 @@ static int write_one(struct iocd_store *st, const struct iocd_flush *f)
         sqlite3_bind_int64(q, 10, w->first_ms);
         sqlite3_bind_double(q, 11, w->last);
         sqlite3_bind_int64(q, 12, w->last_ms);
+        sqlite3_bind_int64(q, 13, (sqlite3_int64)f->journal_id);
         if (step_reset(st, ST_WINDOW))
             return -1;
     }
@@ -361,6 +436,15 @@ static int prune(struct iocd_store *st, struct iocd_flush *f)
             return -1;
         budget -= sqlite3_changes(st->db);
     }
+    if (f->raw_before_ms > 0 && budget > 0) {
+        sqlite3_stmt *q = st->stmt[ST_PRUNE_JOURNAL];
+        sqlite3_bind_int64(q, 1, (sqlite3_int64)f->replay_from);
+        sqlite3_bind_int64(q, 2, f->raw_before_ms);
+        sqlite3_bind_int64(q, 3, budget);
+        if (step_reset(st, ST_PRUNE_JOURNAL))
+            return -1;
+        budget -= sqlite3_changes(st->db);
+    }
     f->pruned = f->prune_limit - budget;
     return 0;
 }
@@ -386,8 +470,15 @@ void iocd_store_write(struct iocd_store *st, struct iocd_flush *f)
     snprintf(now, sizeof(now), "%lld", (long long)f->now_ms);
     sqlite3_bind_text(st->stmt[ST_META], 1, "last_flush_ms", -1, SQLITE_STATIC);
     sqlite3_bind_text(st->stmt[ST_META], 2, now, -1, SQLITE_TRANSIENT);
-    if (write_chain(st, f) || prune(st, f) || step_reset(st, ST_META) ||
-        step_reset(st, ST_COMMIT)) {
+    char replay[32];
+    snprintf(replay, sizeof(replay), "%llu", (unsigned long long)f->replay_from);
+    int rc = write_chain(st, f) || prune(st, f) || step_reset(st, ST_META);
+    if (!rc && f->journal_id) {
+        sqlite3_bind_text(st->stmt[ST_META], 1, "replay_from", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st->stmt[ST_META], 2, replay, -1, SQLITE_TRANSIENT);
+        rc = step_reset(st, ST_META);
+    }
+    if (rc || step_reset(st, ST_COMMIT)) {
         snprintf(f->error, sizeof(f->error), "%s", sqlite3_errmsg(st->db));
         step_reset(st, ST_ROLLBACK);
         goto out;
@@ -397,6 +488,79 @@ out:
     f->duration_us = mono_us() - t0;
 }
 
+uint64_t iocd_store_window_jrnl(struct iocd_store *st, uint32_t series_id, uint32_t res_s,
+                                int64_t start_ms)
+{
+    sqlite3_stmt *q = st->stmt[ST_WINDOW_JRNL];
+    sqlite3_bind_int64(q, 1, series_id);
+    sqlite3_bind_int64(q, 2, res_s);
+    sqlite3_bind_int64(q, 3, start_ms);
+    uint64_t j = 0;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        j = (uint64_t)sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    return j;
+}
+
+int iocd_store_replay(struct iocd_store *st,
+                      int (*cb)(void *ud, uint64_t jrnl, const struct iocd_sample *s), void *ud,
+                      uint64_t *next_journal_id, struct iocd_error *err)
+{
+    sqlite3_stmt *q;
+    uint64_t from = 0, max_id = 0;
+    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = 'replay_from'", -1, &q,
+                           NULL) != SQLITE_OK)
+        return iocd_error_set(err, "%s: reading meta: %s", st->path, sqlite3_errmsg(st->db));
+    if (sqlite3_step(q) == SQLITE_ROW)
+        from = (uint64_t)strtoull((const char *)sqlite3_column_text(q, 0), NULL, 10);
+    sqlite3_finalize(q);
+    if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(id), 0) FROM journal", -1, &q, NULL) !=
+        SQLITE_OK)
+        return iocd_error_set(err, "%s: reading journal: %s", st->path, sqlite3_errmsg(st->db));
+    if (sqlite3_step(q) == SQLITE_ROW)
+        max_id = (uint64_t)sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    *next_journal_id = max_id + 1;
+    if (!from || from > max_id)
+        return 0;
+    if (sqlite3_prepare_v2(st->db, "SELECT id, samples FROM journal WHERE id >= ?1 ORDER BY id",
+                           -1, &q, NULL) != SQLITE_OK)
+        return iocd_error_set(err, "%s: reading journal: %s", st->path, sqlite3_errmsg(st->db));
+    sqlite3_bind_int64(q, 1, (sqlite3_int64)from);
+    int rc;
+    size_t entries = 0, samples = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        uint64_t id = (uint64_t)sqlite3_column_int64(q, 0);
+        const uint8_t *blob = sqlite3_column_blob(q, 1);
+        size_t len = (size_t)sqlite3_column_bytes(q, 1);
+        if (len % SAMPLE_BYTES) {
+            sqlite3_finalize(q);
+            return iocd_error_set(err, "%s: journal entry %llu is damaged", st->path,
+                                  (unsigned long long)id);
+        }
+        for (size_t off = 0; off < len; off += SAMPLE_BYTES) {
+            struct iocd_sample sm;
+            uint64_t bits = get_le(blob + off + 12, 8);
+            sm.series_id = (uint32_t)get_le(blob + off, 4);
+            sm.t_ms = (int64_t)get_le(blob + off + 4, 8);
+            memcpy(&sm.value, &bits, sizeof(bits));
+            if (cb(ud, id, &sm)) {
+                sqlite3_finalize(q);
+                return iocd_error_set(err, "%s: replaying journal entry %llu: out of memory",
+                                      st->path, (unsigned long long)id);
+            }
+            samples++;
+        }
+        entries++;
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return iocd_error_set(err, "%s: reading journal: %s", st->path, sqlite3_errmsg(st->db));
+    iocd_log_notice("store", "replayed %zu journal entr%s (%zu samples) not yet in the windows",
+                    entries, entries == 1 ? "y" : "ies", samples);
+    return 0;
+}
+
 void iocd_flush_free(struct iocd_flush *f)
 {
     while (f) {
@@ -404,6 +568,7 @@ void iocd_flush_free(struct iocd_flush *f)
         iocd_series_new_free(f->series, f->n_series);
         for (size_t i = 0; i < f->n_events; i++)
             free(f->events[i].block);
+        free(f->samples);
         free(f->events);
         free(f->windows);
         free(f->counters);

@@ -32,6 +32,13 @@ struct iocd_event_row {
     double lat, lon;
 };
 
+/* One accepted sample as the journal keeps it. */
+struct iocd_sample {
+    uint32_t series_id;
+    int64_t t_ms;
+    double value;
+};
+
 /* Everything one flush writes, in one transaction. Owned by whoever holds
  * it: the pipeline builds it, the worker writes it, the pipeline frees it
  * (or keeps it to retry when the write failed). */
@@ -44,6 +51,13 @@ struct iocd_flush {
     size_t n_counters;
     struct iocd_event_row *events;
     size_t n_events;
+    /* The journal entry: every sample accepted since the previous flush,
+     * made durable by this flush whatever windows it writes. */
+    uint64_t journal_id;
+    struct iocd_sample *samples;
+    size_t n_samples;
+    uint64_t replay_from;      /* oldest entry not fully in `windows` after this flush */
+    int64_t raw_before_ms;     /* journal entries flushed before this may go (0: keep) */
     int64_t now_ms;
     /* Retention: windows of res_s starting before before_ms, and events
      * before events_before_ms (0: keep), at most prune_limit rows. */
@@ -77,6 +91,16 @@ int iocd_store_set_meta(struct iocd_store *st, const char *key, const char *valu
  * transaction. Sets f->rc (0 or -1), f->error and f->duration_us. Safe on
  * a worker thread as long as calls do not overlap. */
 void iocd_store_write(struct iocd_store *st, struct iocd_flush *f);
+/* After a crash: call `cb` for every sample of every journal entry that
+ * may not be fully in the stored windows, oldest first. *next_journal_id
+ * receives the id the next flush must use. */
+int iocd_store_replay(struct iocd_store *st,
+                      int (*cb)(void *ud, uint64_t jrnl, const struct iocd_sample *s), void *ud,
+                      uint64_t *next_journal_id, struct iocd_error *err);
+/* The journal entry the stored window is complete up to, or 0 when the
+ * window is not stored. Used by replay (at start, before the loop). */
+uint64_t iocd_store_window_jrnl(struct iocd_store *st, uint32_t series_id, uint32_t res_s,
+                                int64_t start_ms);
 /* Free a flush chain and everything it owns. */
 void iocd_flush_free(struct iocd_flush *f);
 
