@@ -45,6 +45,7 @@ void iocd_window_init(struct iocd_window *w, uint32_t series_id, uint32_t res_s,
     w->sumsq = v * v;
     w->min = w->max = w->first = w->last = v;
     w->first_ms = w->last_ms = t_ms;
+    iocd_sketch_init(&w->sketch);
 }
 
 void iocd_window_add(struct iocd_window *w, double v, int64_t t_ms)
@@ -101,6 +102,9 @@ void iocd_agg_free(struct iocd_agg *agg)
 {
     if (!agg)
         return;
+    for (size_t i = 0; i < agg->cap; i++)
+        if (agg->slots[i].used)
+            iocd_sketch_free(&agg->slots[i].w.sketch);
     free(agg->slots);
     free(agg->fifo);
     free(agg);
@@ -193,10 +197,12 @@ int iocd_agg_add_res(struct iocd_agg *a, uint32_t series_id, const int64_t *res_
                 iocd_window_init(&s->w, series_id, res_s, start, v, t_ms);
                 a->size++;
                 fifo_push(a, (struct key){series_id, res_s, start});
+                iocd_sketch_add(&s->w.sketch, v); /* out of memory: quantiles miss it */
                 break;
             }
             if (s->w.series_id == series_id && s->w.res_s == res_s && s->w.start_ms == start) {
                 iocd_window_add(&s->w, v, t_ms);
+                iocd_sketch_add(&s->w.sketch, v);
                 break;
             }
             j = (j + 1) & (a->cap - 1);

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sketch.h"
+
 struct iocd_window {
     uint32_t series_id;
     uint32_t res_s;   /* window length in seconds */
@@ -25,6 +27,10 @@ struct iocd_window {
     double sum, sumsq, min, max;
     double first, last;        /* values of the earliest / latest sample by observation time */
     int64_t first_ms, last_ms; /* their observation times */
+    /* Quantile sketch of the window's samples. Filled by the table
+     * (iocd_agg_add*), not by iocd_window_*; owned by whoever holds the
+     * window (free with iocd_sketch_free). */
+    struct iocd_sketch sketch;
 };
 
 /* Start a window holding one sample. */
@@ -65,8 +71,8 @@ int iocd_agg_add_res(struct iocd_agg *agg, uint32_t series_id, const int64_t *re
                      double v, int64_t t_ms, uint64_t jrnl);
 /* Windows currently held. */
 size_t iocd_agg_size(const struct iocd_agg *agg);
-/* Move every held window into a new malloc'd array (the caller frees it)
- * and empty the table. *n = 0 and NULL when empty; NULL with *n > 0 on
+/* Move every held window into a new malloc'd array (the caller frees it,
+ * after iocd_sketch_free on each window's sketch) and empty the table. *n = 0 and NULL when empty; NULL with *n > 0 on
  * out of memory (the table is then left as it was). */
 struct iocd_window *iocd_agg_take(struct iocd_agg *agg, size_t *n);
 /* Move out at most `max` windows, those dirty the longest first. *n as

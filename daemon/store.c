@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "iocd_build.h"
+#include "sketch.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -71,6 +72,8 @@ static const char *const migrations[] = {
     "CREATE INDEX windows_by_age ON windows(res_s, start_ms);"
     /* the journal entry each stored window is complete up to */
     "ALTER TABLE windows ADD COLUMN jrnl INTEGER NOT NULL DEFAULT 0;"
+    /* quantile sketch of the window (docs/sketch.md); NULL before v2 */
+    "ALTER TABLE windows ADD COLUMN sketch BLOB;"
     /* every flush's accepted samples: crash replay and raw drill-down */
     "CREATE TABLE journal ("
     "  id INTEGER PRIMARY KEY,"
@@ -112,8 +115,8 @@ static const char *const stmt_sql[ST__COUNT] = {
      * `last` and to the stored row for `first` (as iocd_window_merge). */
     [ST_WINDOW] =
         "INSERT INTO windows(series_id, res_s, start_ms, count, sum, sumsq, min, max, first, "
-        "first_ms, last, last_ms, jrnl) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+        "first_ms, last, last_ms, jrnl, sketch) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
         "ON CONFLICT(series_id, res_s, start_ms) DO UPDATE SET "
         "count = count + excluded.count, sum = sum + excluded.sum, "
         "sumsq = sumsq + excluded.sumsq, min = min(min, excluded.min), "
@@ -121,7 +124,8 @@ static const char *const stmt_sql[ST__COUNT] = {
         "first = CASE WHEN excluded.first_ms < first_ms THEN excluded.first ELSE first END, "
         "first_ms = min(first_ms, excluded.first_ms), "
         "last = CASE WHEN excluded.last_ms >= last_ms THEN excluded.last ELSE last END, "
-        "last_ms = max(last_ms, excluded.last_ms), jrnl = max(jrnl, excluded.jrnl)",
+        "last_ms = max(last_ms, excluded.last_ms), jrnl = max(jrnl, excluded.jrnl), "
+        "sketch = iocd_sketch_merge(sketch, excluded.sketch)",
     [ST_COUNTER] = "INSERT INTO counters(scope, name, value, updated_ms) VALUES (?1, ?2, ?3, ?4) "
                    "ON CONFLICT(scope, name) DO UPDATE SET value = value + excluded.value, "
                    "updated_ms = excluded.updated_ms",
@@ -209,6 +213,10 @@ int iocd_store_open(struct iocd_store **out, const char *path, struct iocd_error
         goto fail;
     }
     sqlite3_busy_timeout(st->db, 5000);
+    if (iocd_sketch_sqlite_register(st->db)) {
+        iocd_error_set(err, "%s: cannot register SQL functions", path);
+        goto fail;
+    }
     struct iocd_error e2;
     if (exec(st->db, "PRAGMA journal_mode=WAL", &e2, "setting WAL mode") ||
         exec(st->db, "PRAGMA synchronous=NORMAL", &e2, "setting synchronous") ||
@@ -372,6 +380,10 @@ static int write_one(struct iocd_store *st, const struct iocd_flush *f)
         sqlite3_bind_double(q, 11, w->last);
         sqlite3_bind_int64(q, 12, w->last_ms);
         sqlite3_bind_int64(q, 13, (sqlite3_int64)f->journal_id);
+        uint8_t *sk = NULL;
+        size_t sk_len = 0;
+        if (iocd_sketch_count(&w->sketch) && iocd_sketch_encode(&w->sketch, &sk, &sk_len) == 0)
+            sqlite3_bind_blob(q, 14, sk, (int)sk_len, free);
         if (step_reset(st, ST_WINDOW))
             return -1;
     }
@@ -569,6 +581,8 @@ void iocd_flush_free(struct iocd_flush *f)
         for (size_t i = 0; i < f->n_events; i++)
             free(f->events[i].block);
         free(f->samples);
+        for (size_t i = 0; i < f->n_windows; i++)
+            iocd_sketch_free(&f->windows[i].sketch);
         free(f->events);
         free(f->windows);
         free(f->counters);

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -169,7 +170,36 @@ static struct iocd_window *take_sorted(struct iocd_agg *agg, size_t want_n)
     assert_non_null(w);
     qsort(w, n, sizeof(*w), cmp_window);
     assert_int_equal(iocd_agg_size(agg), 0);
+    /* Each window's sketch holds exactly its samples; the tests here check
+     * the statistics, so the sketches are released right away. */
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(iocd_sketch_count(&w[i].sketch), w[i].count);
+        iocd_sketch_free(&w[i].sketch);
+    }
     return w;
+}
+
+/* The table keeps a quantile sketch per window (docs/sketch.md: 1 %). */
+static void test_agg_window_sketch(void **state)
+{
+    (void)state;
+    const int64_t res1[] = {60000};
+    struct iocd_agg *agg = iocd_agg_new(res1, 1);
+    for (int i = 1; i <= 100; i++)
+        assert_int_equal(iocd_agg_add(agg, 5, (double)i, 60000 + i), 0);
+    size_t n;
+    struct iocd_window *w = iocd_agg_take(agg, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(iocd_sketch_count(&w[0].sketch), 100);
+    double p50, p99;
+    assert_int_equal(iocd_sketch_quantile(&w[0].sketch, 0.5, &p50), 0);
+    assert_int_equal(iocd_sketch_quantile(&w[0].sketch, 0.99, &p99), 0);
+    /* Rank q*(n-1): 49.5 -> the 50th value (50) and 98.01 -> the 99th (99). */
+    assert_true(fabs(p50 - 50.0) <= 0.01 * 50.0);
+    assert_true(fabs(p99 - 99.0) <= 0.01 * 99.0);
+    iocd_sketch_free(&w[0].sketch);
+    free(w);
+    iocd_agg_free(agg);
 }
 
 static void test_agg_new_bounds(void **state)
@@ -346,6 +376,7 @@ static void test_agg_many_windows(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_agg_window_sketch),
         cmocka_unit_test(test_window_init),
         cmocka_unit_test(test_window_add),
         cmocka_unit_test(test_window_single_time_ties),
