@@ -1,6 +1,1347 @@
-/* placeholder: adapters/sparkplug.c is being written in this session */
+/* adapters/sparkplug.c — the `sparkplug` adapter: Eclipse Sparkplug B
+ * (topic namespace spBv1.0, protobuf payloads described by
+ * proto/sparkplug_b/sparkplug_b.proto; see docs/adapters/sparkplug.md).
+ *
+ * Owns: struct sp_state — the source name, the config, and what the
+ * adapter has learned from the messages it saw: one sp_entry per edge node
+ * (group/edge) and per device (group/edge/device), each with the metric
+ * definitions (alias → name, datatype, unit) of its last BIRTH, and per edge
+ * node the last sequence number. Every entry is malloc'd, bounded by
+ * `max_devices` entries of at most `max_metrics` metrics each, and freed by
+ * destroy() (a device's entry also when its edge node is born again).
+ * decode() unpacks the payload with protobuf-c into the batch's arena (an
+ * arena-backed allocator, so nothing of a payload is ever freed by hand),
+ * and puts every string it produces into the arena too. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "adapter.h"
-static int sparkplug_create(const struct iocd_ini *ini, struct iocd_ini_section *section, const char *source, void **state, struct iocd_error *err) { (void)ini; (void)section; (void)source; *state = NULL; return iocd_error_set(err, "sparkplug adapter not yet built"); }
-static enum iocd_reject sparkplug_decode(void *state, const struct iocd_message *msg, struct iocd_batch *out) { (void)state; (void)msg; (void)out; return IOCD_REJECT_MALFORMED; }
-static void sparkplug_destroy(void *state) { (void)state; }
-const struct iocd_adapter_ops iocd_adapter_sparkplug = { .name = "sparkplug", .create = sparkplug_create, .decode = sparkplug_decode, .destroy = sparkplug_destroy };
+#include "sparkplug_b/sparkplug_b.pb-c.h"
+#include "timeutil.h"
+
+typedef Iocd__SparkplugB__Payload SpPayload;
+typedef Iocd__SparkplugB__Metric SpMetric;
+typedef Iocd__SparkplugB__PropertySet SpPropertySet;
+typedef Iocd__SparkplugB__PropertyValue SpPropertyValue;
+
+#define SP_NAMESPACE "spBv1.0"
+#define SP_MAX_ID 128   /* bytes in a device id, metric id, topic id */
+#define SP_MAX_UNIT 64  /* bytes in an engUnit taken as the unit */
+#define SP_MAX_DEPTH 32 /* nesting of messages inside a payload */
+#define SP_MAX_DEVICES_DEFAULT 10000
+#define SP_MAX_DEVICES_LIMIT 1000000
+#define SP_MAX_METRICS_DEFAULT 10000
+#define SP_MAX_METRICS_LIMIT 1000000
+
+/* Sparkplug DataType numbers (proto/sparkplug_b/sparkplug_b.proto). */
+enum sp_datatype {
+    SP_UNKNOWN = 0,
+    SP_INT8 = 1,
+    SP_INT16 = 2,
+    SP_INT32 = 3,
+    SP_INT64 = 4,
+    SP_UINT8 = 5,
+    SP_UINT16 = 6,
+    SP_UINT32 = 7,
+    SP_UINT64 = 8,
+    SP_FLOAT = 9,
+    SP_DOUBLE = 10,
+    SP_BOOLEAN = 11,
+    SP_STRING = 12,
+    SP_DATETIME = 13,
+    SP_TEXT = 14,
+    SP_DATATYPE_LAST = 34,
+};
+
+enum sp_kind { SP_NBIRTH, SP_NDATA, SP_NDEATH, SP_DBIRTH, SP_DDATA, SP_DDEATH };
+
+static const char *const kind_names[] = {"NBIRTH", "NDATA", "NDEATH", "DBIRTH", "DDATA", "DDEATH"};
+
+enum sp_device_format { SP_FMT_DEVICE, SP_FMT_EDGE_DEVICE, SP_FMT_GROUP_EDGE_DEVICE };
+
+/* One metric learned from a BIRTH. Strings point into the scope's block. */
+struct sp_def {
+    const char *name; /* the Sparkplug name; NULL when longer than SP_MAX_ID */
+    const char *id;   /* the metric id it becomes; NULL when it cannot be one */
+    const char *unit; /* from the "engUnit" property, else "" */
+    uint64_t alias;
+    bool has_alias;
+    bool transient;
+    uint32_t datatype;
+};
+
+/* The metric definitions of one BIRTH: defs, two hash indexes (alias and
+ * name → index + 1, 0 = empty; open addressing, mask + 1 slots) and the
+ * strings, all in one malloc'd block `mem` (owned). */
+struct sp_scope {
+    void *mem;
+    struct sp_def *defs;
+    size_t n;
+    uint32_t *by_alias, *by_name;
+    size_t mask;
+    bool born; /* a BIRTH was seen */
+};
+
+/* A tracked edge node (device == NULL) or device. */
+struct sp_entry {
+    char *key;                  /* "group/edge" or "group/edge/device"; owned */
+    struct sp_entry *hnext;     /* hash chain */
+    struct sp_entry *node;      /* a device's edge node */
+    struct sp_entry *first_dev; /* an edge node's devices */
+    struct sp_entry *next_dev, *prev_dev;
+    struct sp_scope scope;
+    bool have_seq; /* edge nodes: `seq` is the last sequence number seen */
+    uint8_t seq;
+};
+
+struct sp_state {
+    char *source; /* owned */
+    enum sp_device_format format;
+    size_t max_devices; /* edge nodes + devices tracked */
+    size_t max_metrics; /* metrics learned per BIRTH */
+    struct sp_entry **buckets;
+    size_t n_buckets, n_entries;
+};
+
+/* ---- tracked entries ---- */
+
+static uint64_t hash_bytes(const char *s)
+{
+    uint64_t h = 1469598103934665603u;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211u;
+    }
+    return h;
+}
+
+static uint64_t hash_u64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdu;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53u;
+    x ^= x >> 33;
+    return x;
+}
+
+static void scope_clear(struct sp_scope *sc)
+{
+    free(sc->mem);
+    memset(sc, 0, sizeof(*sc));
+}
+
+static struct sp_entry *entry_find(const struct sp_state *st, const char *key)
+{
+    if (!st->n_buckets)
+        return NULL;
+    struct sp_entry *e = st->buckets[hash_bytes(key) & (st->n_buckets - 1)];
+    while (e && strcmp(e->key, key) != 0)
+        e = e->hnext;
+    return e;
+}
+
+static int entries_grow(struct sp_state *st)
+{
+    size_t nb = st->n_buckets ? st->n_buckets * 2 : 64;
+    struct sp_entry **b = calloc(nb, sizeof(*b));
+    if (!b)
+        return -1;
+    for (size_t i = 0; i < st->n_buckets; i++) {
+        struct sp_entry *e = st->buckets[i];
+        while (e) {
+            struct sp_entry *next = e->hnext;
+            size_t k = hash_bytes(e->key) & (nb - 1);
+            e->hnext = b[k];
+            b[k] = e;
+            e = next;
+        }
+    }
+    free(st->buckets);
+    st->buckets = b;
+    st->n_buckets = nb;
+    return 0;
+}
+
+/* A new, empty entry for `key` (not yet present), or NULL out of memory. */
+static struct sp_entry *entry_add(struct sp_state *st, const char *key)
+{
+    if (st->n_entries >= st->n_buckets && entries_grow(st))
+        return NULL;
+    struct sp_entry *e = calloc(1, sizeof(*e));
+    if (!e)
+        return NULL;
+    e->key = strdup(key);
+    if (!e->key) {
+        free(e);
+        return NULL;
+    }
+    size_t k = hash_bytes(key) & (st->n_buckets - 1);
+    e->hnext = st->buckets[k];
+    st->buckets[k] = e;
+    st->n_entries++;
+    return e;
+}
+
+static void entry_free(struct sp_entry *e)
+{
+    scope_clear(&e->scope);
+    free(e->key);
+    free(e);
+}
+
+/* Unlinks a device from the hash table and its node, and frees it. */
+static void device_remove(struct sp_state *st, struct sp_entry *d)
+{
+    struct sp_entry **pp = &st->buckets[hash_bytes(d->key) & (st->n_buckets - 1)];
+    while (*pp && *pp != d)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = d->hnext;
+    if (d->prev_dev)
+        d->prev_dev->next_dev = d->next_dev;
+    else if (d->node)
+        d->node->first_dev = d->next_dev;
+    if (d->next_dev)
+        d->next_dev->prev_dev = d->prev_dev;
+    st->n_entries--;
+    entry_free(d);
+}
+
+static void sparkplug_destroy(void *state)
+{
+    struct sp_state *st = state;
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->n_buckets; i++) {
+        struct sp_entry *e = st->buckets[i];
+        while (e) {
+            struct sp_entry *next = e->hnext;
+            entry_free(e);
+            e = next;
+        }
+    }
+    free(st->buckets);
+    free(st->source);
+    free(st);
+}
+
+/* ---- create ---- */
+
+/* Strict decimal in [lo, hi]. */
+static int parse_size(const char *v, size_t lo, size_t hi, size_t *out)
+{
+    if (!*v)
+        return -1;
+    size_t n = 0;
+    for (const char *p = v; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        n = n * 10 + (size_t)(*p - '0');
+        if (n > hi)
+            return -1;
+    }
+    if (n < lo)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+static int read_config(const struct iocd_ini *ini, struct iocd_ini_section *section,
+                       const char *name, struct sp_state *st, struct iocd_error *err)
+{
+    bool dup;
+    struct iocd_ini_entry *fmt = iocd_ini_get(ini, section, "device_format", &dup, err);
+    if (dup)
+        return -1;
+    struct iocd_ini_entry *maxd = iocd_ini_get(ini, section, "max_devices", &dup, err);
+    if (dup)
+        return -1;
+    struct iocd_ini_entry *maxm = iocd_ini_get(ini, section, "max_metrics", &dup, err);
+    if (dup)
+        return -1;
+
+    st->format = SP_FMT_DEVICE;
+    if (fmt) {
+        if (strcmp(fmt->value, "device") == 0)
+            st->format = SP_FMT_DEVICE;
+        else if (strcmp(fmt->value, "edge.device") == 0)
+            st->format = SP_FMT_EDGE_DEVICE;
+        else if (strcmp(fmt->value, "group.edge.device") == 0)
+            st->format = SP_FMT_GROUP_EDGE_DEVICE;
+        else
+            return iocd_error_at(err, ini->path, fmt->line,
+                                 "[adapter %s] device_format: expected device, edge.device or "
+                                 "group.edge.device",
+                                 name);
+    }
+    st->max_devices = SP_MAX_DEVICES_DEFAULT;
+    if (maxd && parse_size(maxd->value, 1, SP_MAX_DEVICES_LIMIT, &st->max_devices))
+        return iocd_error_at(err, ini->path, maxd->line,
+                             "[adapter %s] max_devices: expected an integer from 1 to %d", name,
+                             SP_MAX_DEVICES_LIMIT);
+    st->max_metrics = SP_MAX_METRICS_DEFAULT;
+    if (maxm && parse_size(maxm->value, 1, SP_MAX_METRICS_LIMIT, &st->max_metrics))
+        return iocd_error_at(err, ini->path, maxm->line,
+                             "[adapter %s] max_metrics: expected an integer from 1 to %d", name,
+                             SP_MAX_METRICS_LIMIT);
+    return 0;
+}
+
+static int sparkplug_create(const struct iocd_ini *ini, struct iocd_ini_section *section,
+                            const char *source, void **state, struct iocd_error *err)
+{
+    *state = NULL;
+    const char *name = section->arg ? section->arg : "";
+    struct sp_state *st = calloc(1, sizeof(*st));
+    if (!st)
+        return iocd_error_set(err, "out of memory");
+    st->source = strdup(source ? source : name);
+    if (!st->source) {
+        sparkplug_destroy(st);
+        return iocd_error_set(err, "out of memory");
+    }
+    if (read_config(ini, section, name, st, err)) {
+        sparkplug_destroy(st);
+        return -1;
+    }
+    *state = st;
+    return 0;
+}
+
+/* ---- checks on names ---- */
+
+/* Strict UTF-8: no overlongs, no surrogates, nothing past U+10FFFF. */
+static bool valid_utf8(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char b = s[i];
+        size_t len;
+        uint32_t cp, min;
+        if (b < 0x80) {
+            i++;
+            continue;
+        } else if ((b & 0xe0) == 0xc0) {
+            len = 2, cp = b & 0x1f, min = 0x80;
+        } else if ((b & 0xf0) == 0xe0) {
+            len = 3, cp = b & 0x0f, min = 0x800;
+        } else if ((b & 0xf8) == 0xf0) {
+            len = 4, cp = b & 0x07, min = 0x10000;
+        } else {
+            return false;
+        }
+        if (n - i < len)
+            return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+/* Why `s[0..n)` cannot be an id (no '/' allowed when `slash` is false),
+ * or NULL. */
+static const char *id_problem(const char *s, size_t n, bool slash)
+{
+    if (n == 0)
+        return "is empty";
+    if (n > SP_MAX_ID)
+        return "is longer than 128 bytes";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '+' || ch == '#')
+            return "contains '+' or '#'";
+        if (ch == '/' && !slash)
+            return "contains '/'";
+        if (ch < 0x20 || ch == 0x7f)
+            return "contains a control character";
+    }
+    if (!valid_utf8((const unsigned char *)s, n))
+        return "is not valid UTF-8";
+    return NULL;
+}
+
+/* The metric id of Sparkplug name `name` into out[SP_MAX_ID + 1]: '/'
+ * becomes '.', ' ' becomes '_'. Returns NULL, or why it cannot be one. */
+static const char *metric_id(const char *name, char *out)
+{
+    size_t n = strlen(name);
+    const char *why = id_problem(name, n, true);
+    if (why)
+        return why;
+    for (size_t i = 0; i < n; i++)
+        out[i] = name[i] == '/' ? '.' : name[i] == ' ' ? '_' : name[i];
+    out[n] = '\0';
+    return NULL;
+}
+
+/* A short printable copy of `s` for a log detail. */
+static const char *printable(const char *s, char *buf, size_t n)
+{
+    size_t i = 0;
+    for (; s[i] && i + 4 < n; i++)
+        buf[i] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i] : '?';
+    if (s[i] && n >= 4) {
+        memcpy(buf + i, "...", 3);
+        i += 3;
+    }
+    buf[i] = '\0';
+    return buf;
+}
+
+/* Protocol bookkeeping rather than measurements: the bdSeq session counter
+ * and the Node/Device Control metrics hosts write to. */
+static bool is_control(const char *name)
+{
+    return strcmp(name, "bdSeq") == 0 || strncmp(name, "Node Control/", 13) == 0 ||
+           strncmp(name, "Device Control/", 15) == 0;
+}
+
+/* ---- properties ---- */
+
+static const SpPropertyValue *property(const SpPropertySet *ps, const char *key)
+{
+    if (!ps)
+        return NULL;
+    size_t n = ps->n_keys < ps->n_values ? ps->n_keys : ps->n_values;
+    for (size_t i = 0; i < n; i++)
+        if (ps->keys[i] && ps->values[i] && strcmp(ps->keys[i], key) == 0)
+            return ps->values[i];
+    return NULL;
+}
+
+/* The "engUnit" property as a unit, or NULL when absent or unusable. */
+static const char *eng_unit(const SpPropertySet *ps)
+{
+    const SpPropertyValue *v = property(ps, "engUnit");
+    if (!v || (v->has_is_null && v->is_null) ||
+        v->value_case != IOCD__SPARKPLUG_B__PROPERTY_VALUE__VALUE_STRING_VALUE || !v->string_value)
+        return NULL;
+    size_t n = strlen(v->string_value);
+    if (n > SP_MAX_UNIT || id_problem(v->string_value, n, true))
+        return NULL;
+    return v->string_value;
+}
+
+/* True when the "Quality" property says BAD (0). */
+static bool quality_bad(const SpPropertySet *ps)
+{
+    const SpPropertyValue *v = property(ps, "Quality");
+    if (!v || (v->has_is_null && v->is_null))
+        return false;
+    if (v->value_case == IOCD__SPARKPLUG_B__PROPERTY_VALUE__VALUE_INT_VALUE)
+        return v->int_value == 0;
+    if (v->value_case == IOCD__SPARKPLUG_B__PROPERTY_VALUE__VALUE_LONG_VALUE)
+        return v->long_value == 0;
+    return false;
+}
+
+/* ---- scopes (metric definitions of one BIRTH) ---- */
+
+/* Metrics dropped from a message: how many, and the first one's reason. */
+struct sp_drops {
+    size_t n;
+    enum iocd_reject first;
+    char detail[160];
+};
+
+static void drop(struct sp_drops *d, enum iocd_reject r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void drop(struct sp_drops *d, enum iocd_reject r, const char *fmt, ...)
+{
+    if (d->n++ == 0) {
+        d->first = r;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(d->detail, sizeof(d->detail), fmt, ap);
+        va_end(ap);
+    }
+}
+
+static size_t table_size(size_t n)
+{
+    size_t s = 16;
+    while (s < 2 * n)
+        s *= 2;
+    return s;
+}
+
+static const struct sp_def *scope_by_alias(const struct sp_scope *sc, uint64_t alias)
+{
+    if (!sc->n)
+        return NULL;
+    for (size_t k = hash_u64(alias) & sc->mask;; k = (k + 1) & sc->mask) {
+        uint32_t i = sc->by_alias[k];
+        if (!i)
+            return NULL;
+        if (sc->defs[i - 1].alias == alias)
+            return &sc->defs[i - 1];
+    }
+}
+
+static const struct sp_def *scope_by_name(const struct sp_scope *sc, const char *name)
+{
+    if (!sc->n)
+        return NULL;
+    for (size_t k = hash_bytes(name) & sc->mask;; k = (k + 1) & sc->mask) {
+        uint32_t i = sc->by_name[k];
+        if (!i)
+            return NULL;
+        if (strcmp(sc->defs[i - 1].name, name) == 0)
+            return &sc->defs[i - 1];
+    }
+}
+
+/* Bytes of strings remembered for BIRTH metric `m`: its name and metric id
+ * when the name can be looked up (at most SP_MAX_ID bytes; *name_len is
+ * then its length, else SIZE_MAX), and its unit. */
+static size_t def_strings(const SpMetric *m, size_t *name_len, size_t *unit_len)
+{
+    size_t nl = strlen(m->name);
+    *name_len = nl <= SP_MAX_ID ? nl : SIZE_MAX;
+    const char *u = eng_unit(m->properties);
+    *unit_len = u ? strlen(u) : 0;
+    return (nl <= SP_MAX_ID ? (nl + 1) * 2 : 0) + *unit_len + 1;
+}
+
+/* Learns the metrics of a BIRTH into `sc` (replacing what it held). The
+ * first `max` metrics with a name are learned; oddities go to `drops`.
+ * Returns 0, or -1 out of memory (sc is then empty). */
+
+static int scope_learn(struct sp_scope *sc, const SpPayload *p, size_t max, const char *kind,
+                       const char *where, struct sp_drops *drops)
+{
+    scope_clear(sc);
+    size_t n = 0, strings = 0;
+    for (size_t i = 0; i < p->n_metrics && n < max; i++) {
+        const SpMetric *m = p->metrics[i];
+        if (!m->name)
+            continue;
+        size_t nl, ul;
+        strings += def_strings(m, &nl, &ul);
+        n++;
+    }
+    size_t named = 0;
+    for (size_t i = 0; i < p->n_metrics; i++)
+        named += p->metrics[i]->name != NULL;
+    if (named > n)
+        drop(drops, IOCD_REJECT_SERIES_LIMIT,
+             "%s of %s: %zu named metrics, only the first %zu (max_metrics) are learned", kind,
+             where, named, max);
+    size_t tsize = table_size(n);
+    size_t defs_sz = n * sizeof(struct sp_def);
+    size_t tab_sz = tsize * sizeof(uint32_t);
+    char *mem = malloc(defs_sz + 2 * tab_sz + strings + 1);
+    if (!mem)
+        return -1;
+    sc->mem = mem;
+    sc->defs = (struct sp_def *)(void *)mem;
+    sc->by_alias = (uint32_t *)(void *)(mem + defs_sz);
+    sc->by_name = (uint32_t *)(void *)(mem + defs_sz + tab_sz);
+    memset(sc->by_alias, 0, 2 * tab_sz);
+    sc->mask = tsize - 1;
+    sc->born = true;
+    char *s = mem + defs_sz + 2 * tab_sz;
+    for (size_t i = 0; i < p->n_metrics && sc->n < n; i++) {
+        const SpMetric *m = p->metrics[i];
+        if (!m->name)
+            continue;
+        struct sp_def *d = &sc->defs[sc->n];
+        memset(d, 0, sizeof(*d));
+        size_t nl, ul;
+        def_strings(m, &nl, &ul);
+        if (nl != SIZE_MAX) {
+            memcpy(s, m->name, nl + 1);
+            d->name = s;
+            s += nl + 1;
+            if (!metric_id(d->name, s))
+                d->id = s;
+            s += nl + 1;
+        }
+        const char *u = eng_unit(m->properties);
+        memcpy(s, u ? u : "", ul);
+        s[ul] = '\0';
+        d->unit = s;
+        s += ul + 1;
+        d->datatype = m->has_datatype ? m->datatype : SP_UNKNOWN;
+        d->transient = m->has_is_transient && m->is_transient;
+        d->alias = m->alias;
+        d->has_alias = m->has_alias;
+        uint32_t idx = (uint32_t)(sc->n + 1);
+        sc->n++;
+        if (d->has_alias) {
+            size_t k = hash_u64(d->alias) & sc->mask;
+            while (sc->by_alias[k] && sc->defs[sc->by_alias[k] - 1].alias != d->alias)
+                k = (k + 1) & sc->mask;
+            if (sc->by_alias[k])
+                drop(drops, IOCD_REJECT_MALFORMED, "%s of %s: alias %" PRIu64 " given twice", kind,
+                     where, d->alias);
+            else
+                sc->by_alias[k] = idx;
+        }
+        if (d->name) {
+            size_t k = hash_bytes(d->name) & sc->mask;
+            while (sc->by_name[k] && strcmp(sc->defs[sc->by_name[k] - 1].name, d->name) != 0)
+                k = (k + 1) & sc->mask;
+            if (!sc->by_name[k])
+                sc->by_name[k] = idx;
+        }
+    }
+    return 0;
+}
+
+/* ---- decoding one payload ---- */
+
+/* What one decode works with. */
+struct sp_msg {
+    struct sp_state *st;
+    const struct iocd_message *msg;
+    struct iocd_batch *out;
+    enum sp_kind kind;
+    const char *group, *edge, *device; /* topic levels (arena); device NULL for N* */
+    const char *where;                 /* "group/edge[/device]" for details */
+    const char *dev_id;                /* the Observation/Event device */
+    const char *source;                /* arena copy */
+    const SpPayload *p;
+    struct sp_drops drops;
+};
+
+/* protobuf-c allocates through this into the batch's arena; `failed`
+ * tells an arena at its limit from a malformed payload. */
+struct pb_arena {
+    struct iocd_arena *arena;
+    bool failed;
+};
+
+static void *arena_pb_alloc(void *data, size_t size)
+{
+    struct pb_arena *a = data;
+    void *p = iocd_arena_alloc(a->arena, size ? size : 1);
+    if (!p)
+        a->failed = true;
+    return p;
+}
+
+static void arena_pb_free(void *data, void *ptr)
+{
+    (void)data;
+    (void)ptr;
+}
+
+static int read_varint(const uint8_t *p, size_t n, size_t *i, uint64_t *v)
+{
+    uint64_t r = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (*i >= n)
+            return -1;
+        uint8_t b = p[(*i)++];
+        r |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = r;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The message types of the schema, for the nesting check. */
+enum sp_pb {
+    PB_LEAF,
+    PB_PAYLOAD,
+    PB_METRIC,
+    PB_PROPERTYSET,
+    PB_PROPERTYVALUE,
+    PB_PROPERTYSETLIST,
+    PB_DATASET,
+    PB_TEMPLATE
+};
+
+/* The message type of field `f` of a `t`, when it can hold more messages. */
+static enum sp_pb pb_child(enum sp_pb t, uint64_t f)
+{
+    switch (t) {
+    case PB_PAYLOAD:
+        return f == 2 ? PB_METRIC : PB_LEAF;
+    case PB_METRIC:
+        return f == 9 ? PB_PROPERTYSET : f == 17 ? PB_DATASET : f == 18 ? PB_TEMPLATE : PB_LEAF;
+    case PB_PROPERTYSET:
+        return f == 2 ? PB_PROPERTYVALUE : PB_LEAF;
+    case PB_PROPERTYVALUE:
+        return f == 9 ? PB_PROPERTYSET : f == 10 ? PB_PROPERTYSETLIST : PB_LEAF;
+    case PB_PROPERTYSETLIST:
+        return f == 1 ? PB_PROPERTYSET : PB_LEAF;
+    case PB_DATASET: /* rows → values: two levels, no further nesting */
+        return PB_LEAF;
+    case PB_TEMPLATE:
+        return f == 2 ? PB_METRIC : PB_LEAF;
+    case PB_LEAF:
+        break;
+    }
+    return PB_LEAF;
+}
+
+/* Walks the wire format and fails on bad framing or on messages nested
+ * deeper than SP_MAX_DEPTH (protobuf-c recurses without a limit, so a
+ * payload of nested templates could otherwise exhaust the stack). */
+static int pb_check(const uint8_t *p, size_t n, enum sp_pb t, int depth)
+{
+    if (depth > SP_MAX_DEPTH)
+        return -1;
+    size_t i = 0;
+    while (i < n) {
+        uint64_t key, v;
+        if (read_varint(p, n, &i, &key))
+            return -1;
+        uint64_t field = key >> 3;
+        if (field == 0 || field > 0x1fffffff)
+            return -1;
+        switch (key & 7) {
+        case 0:
+            if (read_varint(p, n, &i, &v))
+                return -1;
+            break;
+        case 1:
+            if (n - i < 8)
+                return -1;
+            i += 8;
+            break;
+        case 5:
+            if (n - i < 4)
+                return -1;
+            i += 4;
+            break;
+        case 2: {
+            if (read_varint(p, n, &i, &v) || v > n - i)
+                return -1;
+            enum sp_pb c = pb_child(t, field);
+            if (c != PB_LEAF && pb_check(p + i, (size_t)v, c, depth + 1))
+                return -1;
+            i += (size_t)v;
+            break;
+        }
+        default:
+            return -1; /* groups: never used by Sparkplug */
+        }
+    }
+    return 0;
+}
+
+/* Splits the topic; fills the kind and ids or returns a reject. */
+static enum iocd_reject parse_topic(struct sp_msg *m)
+{
+    struct iocd_batch *out = m->out;
+    const char *topic = m->msg->topic ? m->msg->topic : "";
+    char *t = iocd_arena_strdup(out->arena, topic);
+    if (!t)
+        return iocd_batch_fail(out, IOCD_REJECT_NO_MEMORY, "out of memory for the topic");
+    char *lv[6];
+    size_t n = 0;
+    for (char *p = t;;) {
+        if (n == 6)
+            break;
+        lv[n++] = p;
+        char *s = strchr(p, '/');
+        if (!s)
+            break;
+        *s = '\0';
+        p = s + 1;
+    }
+    char buf[48];
+    if (strcmp(lv[0], SP_NAMESPACE) != 0)
+        return iocd_batch_fail(out, IOCD_REJECT_NO_ROUTE,
+                               "topic namespace '%s' is not " SP_NAMESPACE " (Sparkplug B)",
+                               printable(lv[0], buf, sizeof(buf)));
+    if (n >= 2 && strcmp(lv[1], "STATE") == 0)
+        return iocd_batch_fail(out, IOCD_REJECT_NO_ROUTE,
+                               "command/state messages are not ingested");
+    if (n >= 3 && (strcmp(lv[2], "NCMD") == 0 || strcmp(lv[2], "DCMD") == 0))
+        return iocd_batch_fail(out, IOCD_REJECT_NO_ROUTE,
+                               "command/state messages are not ingested");
+    if (n < 4 || n > 5)
+        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED,
+                               "topic is not " SP_NAMESPACE "/GROUP/TYPE/EDGE[/DEVICE]");
+    size_t k = 0;
+    while (k < sizeof(kind_names) / sizeof(kind_names[0]) && strcmp(lv[2], kind_names[k]) != 0)
+        k++;
+    if (k == sizeof(kind_names) / sizeof(kind_names[0]))
+        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED,
+                               "topic message type '%s' is not a Sparkplug B type",
+                               printable(lv[2], buf, sizeof(buf)));
+    m->kind = (enum sp_kind)k;
+    bool dev = m->kind >= SP_DBIRTH;
+    if (dev && n != 5)
+        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "%s topic has no device id level",
+                               kind_names[k]);
+    if (!dev && n != 4)
+        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED,
+                               "%s topic has a level after the edge node id", kind_names[k]);
+    static const char *const level_names[] = {"", "group id", "", "edge node id", "device id"};
+    for (size_t i = 1; i < n; i++) {
+        if (i == 2)
+            continue;
+        const char *why = id_problem(lv[i], strlen(lv[i]), false);
+        if (why)
+            return iocd_batch_fail(out, *lv[i] ? IOCD_REJECT_BAD_ID : IOCD_REJECT_MALFORMED,
+                                   "topic %s '%s' %s", level_names[i],
+                                   printable(lv[i], buf, sizeof(buf)), why);
+    }
+    m->group = lv[1];
+    m->edge = lv[3];
+    m->device = dev ? lv[4] : NULL;
+    m->where = dev ? iocd_arena_printf(out->arena, "%s/%s/%s", m->group, m->edge, m->device)
+                   : iocd_arena_printf(out->arena, "%s/%s", m->group, m->edge);
+    const char *d;
+    switch (m->st->format) {
+    case SP_FMT_EDGE_DEVICE:
+        d = dev ? iocd_arena_printf(out->arena, "%s.%s", m->edge, m->device) : m->edge;
+        break;
+    case SP_FMT_GROUP_EDGE_DEVICE:
+        d = dev ? iocd_arena_printf(out->arena, "%s.%s.%s", m->group, m->edge, m->device)
+                : iocd_arena_printf(out->arena, "%s.%s", m->group, m->edge);
+        break;
+    default:
+        d = dev ? m->device : m->edge;
+        break;
+    }
+    m->source = iocd_arena_strdup(out->arena, m->st->source);
+    if (!m->where || !d || !m->source)
+        return iocd_batch_fail(out, IOCD_REJECT_NO_MEMORY, "out of memory for the ids");
+    if (strlen(d) > SP_MAX_ID)
+        return iocd_batch_fail(out, IOCD_REJECT_BAD_ID,
+                               "device id '%s' (device_format) is longer than 128 bytes",
+                               printable(d, buf, sizeof(buf)));
+    m->dev_id = d;
+    return IOCD_REJECT_NONE;
+}
+
+/* The sequence number check for any message but NDEATH of a tracked node. */
+static void check_seq(struct sp_msg *m, struct sp_entry *node)
+{
+    const SpPayload *p = m->p;
+    if (!p->has_seq || p->seq > 255) {
+        if (p->has_seq && node->have_seq)
+            iocd_batch_note(m->out, IOCD_NOTE_SEQ_GAP,
+                            "edge %s/%s: expected seq %u, got %" PRIu64 " (not 0..255)", m->group,
+                            m->edge, (unsigned)((node->seq + 1) & 0xff), p->seq);
+        node->have_seq = false;
+        return;
+    }
+    unsigned expected = (node->seq + 1u) & 0xffu;
+    if (node->have_seq && p->seq != expected)
+        iocd_batch_note(m->out, IOCD_NOTE_SEQ_GAP, "edge %s/%s: expected seq %u, got %u", m->group,
+                        m->edge, expected, (unsigned)p->seq);
+    node->seq = (uint8_t)p->seq;
+    node->have_seq = true;
+}
+
+/* How the value of one metric turned out. */
+enum sp_value { SP_VALUE_OK, SP_VALUE_SKIP, SP_VALUE_WRONG, SP_VALUE_RANGE, SP_VALUE_NOT_FINITE };
+
+/* The raw integer of a metric and the width of the field it came in. */
+static bool int_raw(const SpMetric *m, uint64_t *u, unsigned *bits)
+{
+    if (m->value_case == IOCD__SPARKPLUG_B__METRIC__VALUE_INT_VALUE) {
+        *u = m->int_value;
+        *bits = 32;
+        return true;
+    }
+    if (m->value_case == IOCD__SPARKPLUG_B__METRIC__VALUE_LONG_VALUE) {
+        *u = m->long_value;
+        *bits = 64;
+        return true;
+    }
+    return false;
+}
+
+/* A signed `w`-bit integer sent as the unsigned bit pattern `u` of a
+ * `f`-bit field: either the w-bit pattern (0xFF for Int8 -1) or its sign
+ * extension to the field (0xFFFFFFFF for Int8 -1). A field narrower than
+ * the type holds the value sign-extended from the field's width. */
+static int signed_value(uint64_t u, unsigned f, unsigned w, int64_t *out)
+{
+    uint64_t fmax = f == 64 ? UINT64_MAX : UINT64_C(0xffffffff);
+    if (w >= f) {
+        uint64_t half = (fmax >> 1) + 1; /* 2^(f-1) */
+        *out = u < half ? (int64_t)u : -(int64_t)(fmax - u) - 1;
+        return 0;
+    }
+    uint64_t lim = UINT64_C(1) << w; /* w ≤ 32 < f */
+    if (u < lim) {
+        *out = u >= lim / 2 ? (int64_t)u - (int64_t)lim : (int64_t)u;
+        return 0;
+    }
+    if (u >= fmax - lim / 2 + 1) {
+        *out = -(int64_t)(fmax - u) - 1;
+        return 0;
+    }
+    return -1;
+}
+
+static unsigned type_bits(uint32_t dt)
+{
+    switch (dt) {
+    case SP_INT8:
+    case SP_UINT8:
+        return 8;
+    case SP_INT16:
+    case SP_UINT16:
+        return 16;
+    case SP_INT32:
+    case SP_UINT32:
+        return 32;
+    default:
+        return 64;
+    }
+}
+
+/* The numeric value of metric `m` of datatype `dt`. */
+static enum sp_value metric_value(const SpMetric *m, uint32_t dt, double *v)
+{
+    uint64_t u;
+    unsigned bits;
+    switch (dt) {
+    case SP_INT8:
+    case SP_INT16:
+    case SP_INT32:
+    case SP_INT64: {
+        int64_t s;
+        if (!int_raw(m, &u, &bits))
+            return SP_VALUE_WRONG;
+        if (signed_value(u, bits, type_bits(dt), &s))
+            return SP_VALUE_RANGE;
+        *v = (double)s;
+        return SP_VALUE_OK;
+    }
+    case SP_UINT8:
+    case SP_UINT16:
+    case SP_UINT32:
+    case SP_UINT64:
+        if (!int_raw(m, &u, &bits))
+            return SP_VALUE_WRONG;
+        if (type_bits(dt) < 64 && u >> type_bits(dt))
+            return SP_VALUE_RANGE;
+        *v = (double)u;
+        return SP_VALUE_OK;
+    case SP_FLOAT:
+    case SP_DOUBLE:
+    case SP_UNKNOWN:
+        if (m->value_case == IOCD__SPARKPLUG_B__METRIC__VALUE_FLOAT_VALUE)
+            *v = m->float_value;
+        else if (m->value_case == IOCD__SPARKPLUG_B__METRIC__VALUE_DOUBLE_VALUE)
+            *v = m->double_value;
+        else if (m->value_case == IOCD__SPARKPLUG_B__METRIC__VALUE_BOOLEAN_VALUE &&
+                 dt == SP_UNKNOWN)
+            *v = m->boolean_value ? 1 : 0;
+        else if (dt == SP_UNKNOWN && int_raw(m, &u, &bits))
+            return SP_VALUE_WRONG; /* an integer of unknown signedness */
+        else if (dt == SP_UNKNOWN)
+            return SP_VALUE_SKIP;
+        else
+            return SP_VALUE_WRONG;
+        return isfinite(*v) ? SP_VALUE_OK : SP_VALUE_NOT_FINITE;
+    case SP_BOOLEAN:
+        if (m->value_case != IOCD__SPARKPLUG_B__METRIC__VALUE_BOOLEAN_VALUE)
+            return SP_VALUE_WRONG;
+        *v = m->boolean_value ? 1 : 0;
+        return SP_VALUE_OK;
+    default: /* DateTime, strings, bytes, DataSet, Template, arrays, unknown */
+        return SP_VALUE_SKIP;
+    }
+}
+
+static const char *datatype_name(uint32_t dt)
+{
+    static const char *const names[] = {"Unknown", "Int8",    "Int16",  "Int32",  "Int64",
+                                        "UInt8",   "UInt16",  "UInt32", "UInt64", "Float",
+                                        "Double",  "Boolean", "String"};
+    return dt < sizeof(names) / sizeof(names[0]) ? names[dt] : "?";
+}
+
+/* "'Inputs/A'" or "alias 7" into buf[48], for details. */
+static const char *metric_label(const SpMetric *pm, const char *name, char *buf)
+{
+    char tmp[40];
+    if (name)
+        snprintf(buf, 48, "'%s'", printable(name, tmp, sizeof(tmp)));
+    else
+        snprintf(buf, 48, "alias %" PRIu64, pm->alias);
+    return buf;
+}
+
+/* Turns payload metric `pm` into an Observation, or drops or skips it.
+ * `scope_owner` is the node or device whose BIRTH definitions resolve
+ * DATA metrics (NULL for BIRTH messages and untracked ones). Returns -1
+ * only when out of memory. */
+static int emit_metric(struct sp_msg *m, const SpMetric *pm, const struct sp_entry *scope_owner)
+{
+    const struct sp_scope *sc = scope_owner ? &scope_owner->scope : NULL;
+    const struct sp_def *def = NULL;
+    const char *name = pm->name;
+    bool birth = m->kind == SP_NBIRTH || m->kind == SP_DBIRTH;
+    if (name) {
+        if (sc && sc->born && !birth && strlen(name) <= SP_MAX_ID)
+            def = scope_by_name(sc, name);
+    } else if (birth) {
+        drop(&m->drops, IOCD_REJECT_MISSING_FIELD, "a metric of %s %s has no name",
+             kind_names[m->kind], m->where);
+        return 0;
+    } else if (pm->has_alias) {
+        if (sc && sc->born)
+            def = scope_by_alias(sc, pm->alias);
+        if (!def) {
+            if (sc && sc->born)
+                drop(&m->drops, IOCD_REJECT_MISSING_FIELD,
+                     "alias %" PRIu64 " unknown: not in the %s of %s", pm->alias,
+                     m->device ? "DBIRTH" : "NBIRTH", m->where);
+            else
+                drop(&m->drops, IOCD_REJECT_MISSING_FIELD,
+                     "alias %" PRIu64 " unknown: no BIRTH seen for %s", pm->alias, m->where);
+            return 0;
+        }
+        name = def->name;
+    } else {
+        drop(&m->drops, IOCD_REJECT_MISSING_FIELD, "a metric of %s has neither name nor alias",
+             m->where);
+        return 0;
+    }
+    if (pm->has_is_null && pm->is_null)
+        return 0;
+    if ((pm->has_is_transient && pm->is_transient) || (def && def->transient))
+        return 0;
+    if (name && is_control(name))
+        return 0;
+    uint32_t dt = pm->has_datatype ? pm->datatype : def ? def->datatype : SP_UNKNOWN;
+    double v = 0;
+    enum sp_value r = metric_value(pm, dt, &v);
+    if (r == SP_VALUE_SKIP)
+        return 0;
+    char lb[48];
+    if (r == SP_VALUE_WRONG) {
+        const char *label = metric_label(pm, name, lb);
+        if (dt == SP_UNKNOWN)
+            drop(&m->drops, IOCD_REJECT_WRONG_TYPE,
+                 "%s of %s: integer value without a datatype (signedness unknown)", label,
+                 m->where);
+        else
+            drop(&m->drops, IOCD_REJECT_WRONG_TYPE,
+                 "%s of %s: datatype %s but the value is not in a field for it", label, m->where,
+                 datatype_name(dt));
+        return 0;
+    }
+    if (r == SP_VALUE_RANGE) {
+        drop(&m->drops, IOCD_REJECT_WRONG_TYPE, "%s of %s: value out of range for %s",
+             metric_label(pm, name, lb), m->where, datatype_name(dt));
+        return 0;
+    }
+    if (r == SP_VALUE_NOT_FINITE) {
+        drop(&m->drops, IOCD_REJECT_NOT_FINITE, "%s of %s: value is %s", metric_label(pm, name, lb),
+             m->where, isnan(v) ? "NaN" : "infinite");
+        return 0;
+    }
+    /* The metric id. */
+    char idbuf[SP_MAX_ID + 1];
+    const char *id = def ? def->id : NULL;
+    if (!id) {
+        /* no name here: the BIRTH's was too long to keep */
+        const char *why = name ? metric_id(name, idbuf) : "is longer than 128 bytes";
+        if (why) {
+            drop(&m->drops, IOCD_REJECT_BAD_ID, "%s of %s: metric name %s",
+                 metric_label(pm, name, lb), m->where, why);
+            return 0;
+        }
+        id = idbuf;
+    }
+    /* The time. */
+    uint64_t t = pm->has_timestamp     ? pm->timestamp
+                 : m->p->has_timestamp ? m->p->timestamp
+                                       : (uint64_t)m->msg->received_ms;
+    if (t > (uint64_t)IOCD_TIME_MAX_MS) {
+        drop(&m->drops, IOCD_REJECT_BAD_TIME, "%s of %s: timestamp %" PRIu64 " out of range",
+             metric_label(pm, name, lb), m->where, t);
+        return 0;
+    }
+    const char *unit = eng_unit(pm->properties);
+    if (!unit)
+        unit = def ? def->unit : "";
+    Ioc__V1__Observation *o = iocd_batch_add_observation(m->out);
+    if (!o)
+        return -1;
+    o->source = (char *)m->source;
+    o->device = (char *)m->dev_id;
+    o->metric = iocd_arena_strdup(m->out->arena, id);
+    o->unit = iocd_arena_strdup(m->out->arena, unit);
+    if (!o->metric || !o->unit)
+        return -1;
+    o->value = v;
+    o->observed_ms = (int64_t)t;
+    o->received_ms = m->msg->received_ms;
+    o->quality = quality_bad(pm->properties) ? IOC__V1__QUALITY__QUALITY_INVALID
+                                             : IOC__V1__QUALITY__QUALITY_GOOD;
+    return 0;
+}
+
+/* A device_online / device_offline event for this message's node or device. */
+static int emit_event(struct sp_msg *m, bool online, int64_t time_ms)
+{
+    Ioc__V1__Event *e = iocd_batch_add_event(m->out);
+    if (!e)
+        return -1;
+    e->kind = online ? "device_online" : "device_offline";
+    e->severity = online ? IOC__V1__SEVERITY__SEVERITY_INFO : IOC__V1__SEVERITY__SEVERITY_WARNING;
+    e->text = iocd_arena_printf(m->out->arena, "%s %s %s", m->device ? "device" : "edge node",
+                                m->where, online ? "online" : "offline");
+    e->device = (char *)m->dev_id;
+    e->source = (char *)m->source;
+    e->time_ms = time_ms;
+    e->received_ms = m->msg->received_ms;
+    if (!e->text || iocd_event_add_attribute(m->out, e, "group", m->group) ||
+        iocd_event_add_attribute(m->out, e, "edge_node", m->edge) ||
+        (m->device && iocd_event_add_attribute(m->out, e, "device", m->device)))
+        return -1;
+    return 0;
+}
+
+static enum iocd_reject no_memory(struct iocd_batch *out)
+{
+    out->n_obs = 0;
+    out->n_events = 0;
+    return iocd_batch_fail(out, IOCD_REJECT_NO_MEMORY,
+                           "decode needs more memory than the arena allows");
+}
+
+static char *key_of(struct sp_msg *m, bool device)
+{
+    return device ? iocd_arena_printf(m->out->arena, "%s/%s/%s", m->group, m->edge, m->device)
+                  : iocd_arena_printf(m->out->arena, "%s/%s", m->group, m->edge);
+}
+
+/* Finds the edge node, creating it when `create`; sets *limit when it
+ * would be one entry too many. */
+static struct sp_entry *node_get(struct sp_msg *m, bool create, size_t extra, bool *limit,
+                                 bool *nomem)
+{
+    char *key = key_of(m, false);
+    if (!key) {
+        *nomem = true;
+        return NULL;
+    }
+    struct sp_entry *n = entry_find(m->st, key);
+    if (n || !create)
+        return n;
+    if (m->st->n_entries + 1 + extra > m->st->max_devices) {
+        *limit = true;
+        return NULL;
+    }
+    n = entry_add(m->st, key);
+    if (!n)
+        *nomem = true;
+    return n;
+}
+
+static enum iocd_reject limit_reject(struct sp_msg *m)
+{
+    return iocd_batch_fail(m->out, IOCD_REJECT_SERIES_LIMIT,
+                           "%s %s: already tracking %zu edge nodes and devices (max_devices)",
+                           m->device ? "device" : "edge node", m->where, m->st->n_entries);
+}
+
+/* After the metrics: accept, note a partial decode, or reject. */
+static enum iocd_reject finish(struct sp_msg *m)
+{
+    struct iocd_batch *out = m->out;
+    if (out->n_obs == 0 && out->n_events == 0) {
+        if (m->drops.n)
+            return iocd_batch_fail(out, m->drops.first, "%s", m->drops.detail);
+        return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD,
+                               "%s of %s has no numeric metric value", kind_names[m->kind],
+                               m->where);
+    }
+    if (m->drops.n == 1)
+        iocd_batch_note(out, IOCD_NOTE_PARTIAL, "%s", m->drops.detail);
+    else if (m->drops.n > 1)
+        iocd_batch_note(out, IOCD_NOTE_PARTIAL, "%s (and %zu more metrics dropped)",
+                        m->drops.detail, m->drops.n - 1);
+    return IOCD_REJECT_NONE;
+}
+
+static enum iocd_reject bad_time_reject(struct sp_msg *m)
+{
+    return iocd_batch_fail(m->out, IOCD_REJECT_BAD_TIME,
+                           "%s of %s: payload timestamp %" PRIu64 " out of range",
+                           kind_names[m->kind], m->where, m->p->timestamp);
+}
+
+static enum iocd_reject decode_payload(struct sp_msg *m)
+{
+    struct sp_state *st = m->st;
+    const SpPayload *p = m->p;
+    bool limit = false, nomem = false;
+    int64_t msg_ms = p->has_timestamp ? (int64_t)p->timestamp : m->msg->received_ms;
+
+    /* Checked after the sequence number: a message with a broken clock
+     * still came in sequence. */
+    bool bad_time = p->has_timestamp && p->timestamp > (uint64_t)IOCD_TIME_MAX_MS;
+
+    switch (m->kind) {
+    case SP_NDEATH: {
+        /* No seq; the will message's timestamp is from when it was set
+         * (the connect), so the receive time says when the node died. */
+        struct sp_entry *node = node_get(m, false, 0, &limit, &nomem);
+        if (nomem)
+            return no_memory(m->out);
+        if (node)
+            node->have_seq = false;
+        if (emit_event(m, false, m->msg->received_ms))
+            return no_memory(m->out);
+        return IOCD_REJECT_NONE;
+    }
+    case SP_NBIRTH: {
+        if (bad_time)
+            return bad_time_reject(m);
+        struct sp_entry *node = node_get(m, true, 0, &limit, &nomem);
+        if (nomem)
+            return no_memory(m->out);
+        if (limit)
+            return limit_reject(m);
+        while (node->first_dev) /* a rebirth: the devices are born again too */
+            device_remove(st, node->first_dev);
+        node->have_seq = false;
+        if (p->has_seq && p->seq <= 255) {
+            node->seq = (uint8_t)p->seq;
+            node->have_seq = true;
+        }
+        if (scope_learn(&node->scope, p, st->max_metrics, "NBIRTH", m->where, &m->drops))
+            return no_memory(m->out);
+        if (emit_event(m, true, msg_ms))
+            return no_memory(m->out);
+        for (size_t i = 0; i < p->n_metrics; i++)
+            if (emit_metric(m, p->metrics[i], NULL))
+                return no_memory(m->out);
+        return finish(m);
+    }
+    case SP_DBIRTH: {
+        struct sp_entry *node = node_get(m, false, 0, &limit, &nomem);
+        if (nomem)
+            return no_memory(m->out);
+        if (node)
+            check_seq(m, node);
+        if (bad_time)
+            return bad_time_reject(m);
+        char *key = key_of(m, true);
+        if (!key)
+            return no_memory(m->out);
+        struct sp_entry *dev = node ? entry_find(st, key) : NULL;
+        if (!dev) {
+            if (!node) {
+                node = node_get(m, true, 1, &limit, &nomem);
+                if (nomem)
+                    return no_memory(m->out);
+                if (limit)
+                    return limit_reject(m);
+                if (p->has_seq && p->seq <= 255) { /* the sequence starts here */
+                    node->seq = (uint8_t)p->seq;
+                    node->have_seq = true;
+                }
+            }
+            if (st->n_entries >= st->max_devices)
+                return limit_reject(m);
+            dev = entry_add(st, key);
+            if (!dev)
+                return no_memory(m->out);
+            dev->node = node;
+            dev->next_dev = node->first_dev;
+            if (node->first_dev)
+                node->first_dev->prev_dev = dev;
+            node->first_dev = dev;
+        }
+        if (scope_learn(&dev->scope, p, st->max_metrics, "DBIRTH", m->where, &m->drops))
+            return no_memory(m->out);
+        if (emit_event(m, true, msg_ms))
+            return no_memory(m->out);
+        for (size_t i = 0; i < p->n_metrics; i++)
+            if (emit_metric(m, p->metrics[i], NULL))
+                return no_memory(m->out);
+        return finish(m);
+    }
+    case SP_NDATA:
+    case SP_DDATA:
+    case SP_DDEATH: {
+        struct sp_entry *node = node_get(m, false, 0, &limit, &nomem);
+        if (nomem)
+            return no_memory(m->out);
+        if (node)
+            check_seq(m, node);
+        if (bad_time)
+            return bad_time_reject(m);
+        if (m->kind == SP_DDEATH) {
+            if (emit_event(m, false, msg_ms))
+                return no_memory(m->out);
+            return IOCD_REJECT_NONE;
+        }
+        const struct sp_entry *owner = node;
+        if (m->kind == SP_DDATA) {
+            char *key = key_of(m, true);
+            if (!key)
+                return no_memory(m->out);
+            owner = node ? entry_find(st, key) : NULL;
+        }
+        for (size_t i = 0; i < p->n_metrics; i++)
+            if (emit_metric(m, p->metrics[i], owner))
+                return no_memory(m->out);
+        return finish(m);
+    }
+    }
+    return iocd_batch_fail(m->out, IOCD_REJECT_MALFORMED, "unknown message type");
+}
+
+static enum iocd_reject sparkplug_decode(void *state, const struct iocd_message *msg,
+                                         struct iocd_batch *out)
+{
+    struct sp_msg m;
+    memset(&m, 0, sizeof(m));
+    m.st = state;
+    m.msg = msg;
+    m.out = out;
+    enum iocd_reject r = parse_topic(&m);
+    if (r != IOCD_REJECT_NONE)
+        return r;
+    const uint8_t *data = msg->payload ? msg->payload : (const uint8_t *)"";
+    size_t len = msg->payload ? msg->len : 0;
+    if (pb_check(data, len, PB_PAYLOAD, 0))
+        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED,
+                               "%s of %s: not a Sparkplug B protobuf payload (bad framing or "
+                               "nested deeper than %d)",
+                               kind_names[m.kind], m.where, SP_MAX_DEPTH);
+    struct pb_arena pa = {out->arena, false};
+    ProtobufCAllocator alloc = {arena_pb_alloc, arena_pb_free, &pa};
+    m.p = iocd__sparkplug_b__payload__unpack(&alloc, len, data);
+    if (!m.p && pa.failed)
+        return iocd_batch_fail(out, IOCD_REJECT_NO_MEMORY,
+                               "%s of %s: unpacking %zu bytes needs more memory than the arena "
+                               "allows",
+                               kind_names[m.kind], m.where, len);
+    if (!m.p)
+        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED,
+                               "%s of %s: not a Sparkplug B protobuf payload", kind_names[m.kind],
+                               m.where);
+    return decode_payload(&m);
+}
+
+const struct iocd_adapter_ops iocd_adapter_sparkplug = {
+    .name = "sparkplug",
+    .create = sparkplug_create,
+    .decode = sparkplug_decode,
+    .destroy = sparkplug_destroy,
+};

@@ -1,5 +1,194 @@
-/* placeholder: replaced by the real fuzz target in this session */
-#include <stddef.h>
+/* tests/fuzz/fuzz_sparkplug.c — libFuzzer target for the sparkplug adapter
+ * (adapters/sparkplug.c): the Sparkplug B payload decoder, the nesting
+ * check in front of protobuf-c, the alias and sequence state, and the
+ * topic parser.
+ *
+ * Owns: the parsed fixed config, two packed BIRTH payloads built once, the
+ * arena, and for each input one sparkplug adapter created from the config
+ * and destroyed after the input (so every input starts from the same state
+ * and a crash replays alone). Each input is decoded as the payload of, in
+ * turn: a DDATA and an NDATA after a known NBIRTH/DBIRTH, an NBIRTH and a
+ * DBIRTH (the input's metrics become the aliases), a DDATA and NDATA again,
+ * a DDEATH and an NDEATH; then it is used as a topic with a known payload.
+ * Besides the sanitizers, it checks the adapter's contract and aborts when
+ * it is broken. Linked with libFuzzer's main (fuzz_sparkplug) or with
+ * replay.c (the fuzz-replay-sparkplug test). */
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapter.h"
+#include "series.h"
+#include "sparkplug_b/sparkplug_b.pb-c.h"
+#include "timeutil.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) { (void)data; (void)size; return 0; }
+
+extern const struct iocd_adapter_ops iocd_adapter_sparkplug;
+
+/* Small limits so that the fuzzer reaches them. */
+static const char config[] = "[adapter plant]\n"
+                             "topic = spBv1.0/#\n"
+                             "format = sparkplug\n"
+                             "device_format = edge.device\n"
+                             "max_devices = 4\n"
+                             "max_metrics = 16\n";
+
+#define RECEIVED INT64_C(1795341846500)
+
+static struct {
+    int ready;
+    struct iocd_ini ini;
+    struct iocd_arena arena;
+    uint8_t *nbirth, *dbirth;
+    size_t nbirth_len, dbirth_len;
+} g;
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_sparkplug: contract broken: %s (%s:%d)\n", #cond, __FILE__,      \
+                    __LINE__);                                                                     \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
+
+/* Packs a BIRTH whose metrics have aliases 0..n-1 and every numeric type. */
+static uint8_t *make_birth(size_t *len)
+{
+    static const uint32_t types[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};
+    static const char *const names[] = {"Int8",    "Int16",  "Int32",   "Int64", "UInt8",
+                                        "UInt16",  "UInt32", "UInt64",  "Float", "Double",
+                                        "Boolean", "String", "DateTime"};
+    enum { N = sizeof(types) / sizeof(types[0]) };
+    Iocd__SparkplugB__Metric m[N], *mp[N];
+    Iocd__SparkplugB__PropertySet ps;
+    Iocd__SparkplugB__PropertyValue pv, *pvp[1] = {&pv};
+    char *keys[1] = {"engUnit"};
+    iocd__sparkplug_b__property_set__init(&ps);
+    iocd__sparkplug_b__property_value__init(&pv);
+    pv.has_type = 1;
+    pv.type = 12;
+    pv.value_case = IOCD__SPARKPLUG_B__PROPERTY_VALUE__VALUE_STRING_VALUE;
+    pv.string_value = "V";
+    ps.n_keys = ps.n_values = 1;
+    ps.keys = keys;
+    ps.values = pvp;
+    for (size_t i = 0; i < N; i++) {
+        iocd__sparkplug_b__metric__init(&m[i]);
+        mp[i] = &m[i];
+        m[i].name = (char *)names[i];
+        m[i].has_alias = 1;
+        m[i].alias = i;
+        m[i].has_datatype = 1;
+        m[i].datatype = types[i];
+        m[i].value_case = IOCD__SPARKPLUG_B__METRIC__VALUE_INT_VALUE;
+        m[i].int_value = 1;
+        m[i].properties = &ps;
+    }
+    Iocd__SparkplugB__Payload p;
+    iocd__sparkplug_b__payload__init(&p);
+    p.has_seq = 1;
+    p.seq = 0;
+    p.has_timestamp = 1;
+    p.timestamp = 1795341840000u;
+    p.n_metrics = N;
+    p.metrics = mp;
+    *len = iocd__sparkplug_b__payload__get_packed_size(&p);
+    uint8_t *buf = malloc(*len);
+    CHECK(buf != NULL);
+    CHECK(iocd__sparkplug_b__payload__pack(&p, buf) == *len);
+    return buf;
+}
+
+static void setup_once(void)
+{
+    if (g.ready)
+        return;
+    struct iocd_error err = {{0}};
+    if (iocd_ini_parse(&g.ini, "fuzz.conf", config, &err) != 0) {
+        fprintf(stderr, "fuzz_sparkplug: setup failed: %s\n", err.msg);
+        abort();
+    }
+    iocd_arena_init(&g.arena, 16u << 20);
+    g.nbirth = make_birth(&g.nbirth_len);
+    g.dbirth = make_birth(&g.dbirth_len);
+    g.ready = 1;
+}
+
+static void check_id(const char *s)
+{
+    CHECK(s != NULL);
+    CHECK(iocd_series_valid_id(s));
+}
+
+static void decode(void *adapter, const char *topic, const uint8_t *data, size_t size)
+{
+    struct iocd_batch b;
+    iocd_batch_init(&b, &g.arena);
+    struct iocd_message m = {topic, data, size, RECEIVED};
+    enum iocd_reject r = iocd_adapter_sparkplug.decode(adapter, &m, &b);
+    CHECK((unsigned)r < IOCD_REJECT__COUNT);
+    CHECK(memchr(b.note_detail, '\0', sizeof(b.note_detail)) != NULL);
+    if (r == IOCD_REJECT_NONE) {
+        CHECK(b.n_obs + b.n_events > 0);
+        for (size_t i = 0; i < b.n_obs; i++) {
+            const Ioc__V1__Observation *o = b.obs[i];
+            CHECK(o && o->source && o->unit);
+            CHECK(strcmp(o->source, "plant") == 0);
+            check_id(o->device);
+            check_id(o->metric);
+            CHECK(strlen(o->unit) <= 64);
+            CHECK(isfinite(o->value));
+            CHECK(o->observed_ms >= 0 && o->observed_ms <= IOCD_TIME_MAX_MS);
+            CHECK(o->received_ms == RECEIVED);
+            CHECK(o->quality == IOC__V1__QUALITY__QUALITY_GOOD ||
+                  o->quality == IOC__V1__QUALITY__QUALITY_INVALID);
+        }
+        for (size_t i = 0; i < b.n_events; i++) {
+            const Ioc__V1__Event *e = b.events[i];
+            CHECK(e && e->kind && e->text && e->source);
+            CHECK(strcmp(e->kind, "device_online") == 0 || strcmp(e->kind, "device_offline") == 0);
+            check_id(e->device);
+            CHECK(e->time_ms >= 0 && e->time_ms <= IOCD_TIME_MAX_MS);
+            CHECK(e->received_ms == RECEIVED);
+        }
+    } else {
+        CHECK(b.n_obs == 0 && b.n_events == 0);
+        CHECK(b.detail[0] != '\0');
+        CHECK(memchr(b.detail, '\0', sizeof(b.detail)) != NULL);
+    }
+    iocd_batch_reset(&b);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    setup_once();
+    void *a = NULL;
+    struct iocd_error err = {{0}};
+    if (iocd_adapter_sparkplug.create(&g.ini, &g.ini.sections[0], "plant", &a, &err) != 0) {
+        fprintf(stderr, "fuzz_sparkplug: create failed: %s\n", err.msg);
+        abort();
+    }
+    decode(a, "spBv1.0/G/NBIRTH/E", g.nbirth, g.nbirth_len);
+    decode(a, "spBv1.0/G/DBIRTH/E/D", g.dbirth, g.dbirth_len);
+    decode(a, "spBv1.0/G/DDATA/E/D", data, size);
+    decode(a, "spBv1.0/G/NDATA/E", data, size);
+    decode(a, "spBv1.0/G/NBIRTH/E", data, size);
+    decode(a, "spBv1.0/G/DBIRTH/E/D", data, size);
+    decode(a, "spBv1.0/G/DDATA/E/D", data, size);
+    decode(a, "spBv1.0/G/NDATA/E", data, size);
+    decode(a, "spBv1.0/G/DDEATH/E/D", data, size);
+    decode(a, "spBv1.0/G/NDEATH/E", data, size);
+
+    /* The input as a topic (up to its first NUL). */
+    char topic[512];
+    size_t n = size < sizeof(topic) - 1 ? size : sizeof(topic) - 1;
+    memcpy(topic, data, n);
+    topic[n] = '\0';
+    decode(a, topic, g.dbirth, g.dbirth_len);
+    iocd_adapter_sparkplug.destroy(a);
+    return 0;
+}
