@@ -1,15 +1,18 @@
 /*
- * iocd-sim: a simulated city sensor feed for Pleiku (Gia Lai, Vietnam, UTC+7).
+ * iocd-sim: a simulated city operations feed for Pleiku (Gia Lai, Vietnam,
+ * UTC+7), every subsystem in the format its vendor would use.
  *
- * This file owns the whole iocd-sim tool: option parsing, the per-device
- * sensor models (air-quality stations, traffic counters, water-level gauges),
- * the publish schedule (per-device intervals or a total --rate round robin,
+ * This file owns iocd-sim's main program: option parsing (--feeds, counts
+ * and intervals per feed), turning the feed table into scheduler devices,
+ * the publish schedule (per-device due times or a total --rate round robin,
  * in real time or as a fast replay from --start), MQTT flow control bounded
- * by --max-inflight, and the run statistics.
+ * by --max-inflight, the Sparkplug B session of the lighting feed (NDEATH as
+ * the will and at exit, rebirth after a reconnect or an NCMD), and the run
+ * statistics. The feed models live in tools/sim/ (see sim.h).
  *
- * Adding a subsystem: a state struct in union device_state, one payload
- * function, and one row in SUBSYSTEMS[]. Ids, topics, --NAME and
- * --interval-NAME options, --help text and scheduling all follow the table.
+ * Adding a feed: its model in tools/sim/feed_*.c and one row appended to
+ * SUBSYSTEMS[] (tools/sim/feeds.c). Ids, topics, --NAME and --interval-NAME
+ * options, --feeds, --help text and scheduling all follow the table.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +29,8 @@
 
 #include <mosquitto.h>
 
+#include "sim/sim.h"
+
 #if defined(__has_include)
 #if __has_include("iocd_build.h")
 #include "iocd_build.h"
@@ -35,95 +40,18 @@
 #define IOCD_VERSION "dev"
 #endif
 
-#define LOCAL_OFFSET_S (7 * 3600) /* Indochina Time, no DST */
-#define PI 3.14159265358979323846
 #define PREFIX_MAX 128
-#define TOPIC_MAX 192
-#define PAYLOAD_MAX 256
+#define PAYLOAD_MAX (256 * 1024)
 #define MAX_PER_SUBSYSTEM 100000L
 #define MAX_SCALE 1000L
 #define STATUS_PERIOD_US 5000000LL
 #define CONNECT_WINDOW_US 10000000LL
 #define DRAIN_WINDOW_US 5000000LL
 #define SLEEP_SLICE_US 200000LL
-#define NO_SAMPLE INT64_MIN
+#define NSUB SIM_NSUB
+#define ALL_FEEDS ((1u << NSUB) - 1u)
 
-/* ---------------------------------------------------------------- PRNG -- */
-
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-/* xorshift64*; the state must never be zero. */
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 0x2545F4914F6CDD1DULL;
-}
-
-static double rng_uniform(uint64_t *s) /* [0, 1) */
-{
-    return (double)(rng_next(s) >> 11) * 0x1.0p-53;
-}
-
-static double rng_range(uint64_t *s, double lo, double hi)
-{
-    return lo + (hi - lo) * rng_uniform(s);
-}
-
-static double rng_normal(uint64_t *s) /* Box-Muller, one value */
-{
-    double u1 = 1.0 - rng_uniform(s); /* (0, 1] */
-    double u2 = rng_uniform(s);
-    return sqrt(-2.0 * log(u1)) * cos(2.0 * PI * u2);
-}
-
-static long rng_poisson(uint64_t *s, double mean)
-{
-    if (!(mean > 0.0))
-        return 0;
-    if (mean < 30.0) {
-        double limit = exp(-mean), p = 1.0;
-        long k = -1;
-        do {
-            k++;
-            p *= rng_uniform(s);
-        } while (p > limit);
-        return k;
-    }
-    long v = lround(mean + sqrt(mean) * rng_normal(s));
-    return v < 0 ? 0 : v;
-}
-
-/* Exact Ornstein-Uhlenbeck step: mean 0, stationary std sigma, time constant tau. */
-static double ou_step(double x, double dt, double tau, double sigma, uint64_t *s)
-{
-    double a = exp(-dt / tau);
-    return x * a + sigma * sqrt(1.0 - a * a) * rng_normal(s);
-}
-
-static double clampd(double v, double lo, double hi)
-{
-    if (!isfinite(v))
-        return 0.5 * (lo + hi);
-    return v < lo ? lo : (v > hi ? hi : v);
-}
-
-/* ------------------------------------------------------- time helpers -- */
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
+/* ---------------------------------------------------------- wall time -- */
 
 static int64_t mono_us(void)
 {
@@ -143,33 +71,6 @@ static struct timespec mono_timespec(int64_t us)
 {
     struct timespec ts = { .tv_sec = (time_t)(us / 1000000), .tv_nsec = (long)(us % 1000000) * 1000 };
     return ts;
-}
-
-/* Local (UTC+7) hour of day in [0, 24). */
-static double local_hour(int64_t epoch_ms)
-{
-    int64_t ms = (epoch_ms + (int64_t)LOCAL_OFFSET_S * 1000) % 86400000;
-    if (ms < 0)
-        ms += 86400000;
-    return (double)ms / 3600000.0;
-}
-
-static double wrap_hour(double h)
-{
-    h = fmod(h, 24.0);
-    return h < 0.0 ? h + 24.0 : h;
-}
-
-/* "2026-11-22T17:04:05+07:00" */
-static int format_local_iso(int64_t epoch_ms, char *buf, size_t cap)
-{
-    time_t t = (time_t)(floor_div(epoch_ms, 1000) + LOCAL_OFFSET_S);
-    struct tm tm;
-    if (!gmtime_r(&t, &tm))
-        return -1;
-    int n = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d+07:00", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    return (n < 0 || (size_t)n >= cap) ? -1 : 0;
 }
 
 /* --start: epoch milliseconds, or ISO-8601 with Z / +HH:MM / +HHMM (no zone: Pleiku time). */
@@ -226,209 +127,6 @@ static int parse_start(const char *s, int64_t *out_ms)
     return 0;
 }
 
-/* ----------------------------------------------------- diurnal shapes -- */
-
-static double sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
-
-static double bump(double x, double mu, double width)
-{
-    double z = (x - mu) / width;
-    return exp(-z * z);
-}
-
-/* Relative traffic flow, ~1.0 at the 07:00 and 17:15 peaks, ~0.02 at 02:00. */
-static double traffic_profile(double hour)
-{
-    double h = wrap_hour(hour);
-    if (h < 3.0)
-        h += 24.0; /* keep the night trough continuous across midnight */
-    double day = 0.50 * sigmoid((h - 6.0) / 0.6) * sigmoid((21.5 - h) / 0.9);
-    return 0.02 + day + 0.55 * bump(h, 7.0, 0.8) + 0.10 * bump(h, 11.5, 0.7) +
-           0.50 * bump(h, 17.25, 1.1);
-}
-
-/* 0 at 05:00 (coolest), 1 at 14:00 (warmest), cosine in between. */
-static double temp_shape(double hour)
-{
-    double h = wrap_hour(hour);
-    if (h >= 5.0 && h < 14.0)
-        return 0.5 * (1.0 - cos(PI * (h - 5.0) / 9.0));
-    double since_peak = h >= 14.0 ? h - 14.0 : h + 10.0; /* 0..15 h */
-    return 0.5 * (1.0 + cos(PI * since_peak / 15.0));
-}
-
-/* ------------------------------------------------- devices and models -- */
-
-struct air_state {
-    double base, pm_ratio, no2_busy, tmin, tmax;
-    double n_pm, n_no2, n_temp, n_rh, spike, spike_tau_s;
-};
-
-struct traffic_state {
-    double peak_vph, free_kmh, n_speed;
-};
-
-struct water_state {
-    double base, walk, battery, rain_amp, rain_rise_s, rain_tau_s;
-    int64_t rain_start_ms;
-    int raining;
-};
-
-union device_state {
-    struct air_state air;
-    struct traffic_state traffic;
-    struct water_state water;
-};
-
-struct sample {
-    int64_t now_ms;    /* timestamp written into the payload */
-    double hour;       /* local hour of day of now_ms */
-    double dt_s;       /* seconds since this device's previous sample */
-    double interval_s; /* configured interval of the device's subsystem */
-};
-
-struct device;
-typedef int (*payload_fn)(struct device *d, const struct sample *s, char *buf, size_t cap);
-
-struct subsystem {
-    const char *name;        /* topic level and option names */
-    const char *what;        /* for --help */
-    const char *id_prefix;   /* device id = prefix + zero-padded number */
-    int id_width;
-    const char *leaf;        /* last topic level */
-    long default_count;
-    double default_interval_s;
-    payload_fn payload;
-};
-
-struct device {
-    size_t sys;       /* index into SUBSYSTEMS */
-    char id[24];
-    char topic[TOPIC_MAX];
-    uint64_t rng;
-    int64_t interval_us;
-    int64_t next_due_us;
-    int64_t last_ms;
-    int primed;
-    union device_state st;
-};
-
-static int finish_payload(int n, size_t cap)
-{
-    return (n < 0 || (size_t)n >= cap) ? -1 : n;
-}
-
-static int air_payload(struct device *d, const struct sample *s, char *buf, size_t cap)
-{
-    struct air_state *a = &d->st.air;
-    uint64_t *r = &d->rng;
-    if (!d->primed) {
-        a->base = rng_range(r, 17.0, 28.0);
-        a->pm_ratio = rng_range(r, 1.6, 2.0);
-        a->no2_busy = rng_range(r, 0.6, 1.1);
-        a->tmin = rng_range(r, 16.3, 17.8);
-        a->tmax = rng_range(r, 27.0, 29.5);
-        a->spike_tau_s = 1200.0;
-    }
-    double dt = s->dt_s;
-    a->n_pm = ou_step(a->n_pm, dt, 900.0, 0.12, r);
-    a->n_no2 = ou_step(a->n_no2, dt, 600.0, 3.0, r);
-    a->n_temp = ou_step(a->n_temp, dt, 3600.0, 0.6, r);
-    a->n_rh = ou_step(a->n_rh, dt, 1800.0, 2.5, r);
-    /* A few spikes a day: open burning, construction dust, a truck convoy. */
-    a->spike *= exp(-dt / a->spike_tau_s);
-    if (rng_uniform(r) < 1.0 - exp(-dt / (8.0 * 3600.0))) {
-        a->spike += rng_range(r, 25.0, 90.0);
-        a->spike_tau_s = rng_range(r, 900.0, 2400.0);
-    }
-    double inversion = 0.5 * (1.0 + cos(2.0 * PI * (s->hour - 3.0) / 24.0)); /* night */
-    double pm25 = a->base * (0.55 + 0.6 * traffic_profile(s->hour - 0.5) + 0.35 * inversion) *
-                      (1.0 + a->n_pm) + a->spike;
-    pm25 = clampd(pm25, 3.0, 300.0);
-    double pm10 = pm25 * clampd(a->pm_ratio + 0.08 * rng_normal(r), 1.5, 2.2);
-    double no2 = clampd(6.0 + 40.0 * a->no2_busy * traffic_profile(s->hour - 0.25) + a->n_no2,
-                        5.0, 60.0);
-    double temp = clampd(a->tmin + (a->tmax - a->tmin) * temp_shape(s->hour) + a->n_temp,
-                         16.0, 30.0);
-    double rh = clampd(97.0 - (temp - 16.0) / 14.0 * 40.0 + a->n_rh, 55.0, 98.0);
-    char ts[40];
-    if (format_local_iso(s->now_ms, ts, sizeof ts) != 0)
-        return -1;
-    return finish_payload(snprintf(buf, cap,
-        "{\"station\":\"%s\",\"ts\":\"%s\",\"pm25\":%.1f,\"pm10\":%.1f,\"no2\":%.1f,"
-        "\"temp\":%.1f,\"rh\":%.1f}", d->id, ts, pm25, pm10, no2, temp, rh), cap);
-}
-
-static int traffic_payload(struct device *d, const struct sample *s, char *buf, size_t cap)
-{
-    struct traffic_state *t = &d->st.traffic;
-    uint64_t *r = &d->rng;
-    if (!d->primed) {
-        /* Peak flow incl. motorbikes: side streets ~1200/h, main junctions ~14000/h. */
-        t->peak_vph = exp(rng_range(r, log(1200.0), log(14400.0)));
-        t->free_kmh = rng_range(r, 42.0, 55.0);
-    }
-    double f = traffic_profile(s->hour);
-    double mean = t->peak_vph * f * s->interval_s / 3600.0;
-    long vehicles = rng_poisson(r, mean);
-    double congestion = f * t->peak_vph / 11000.0;
-    if (mean > 0.5)
-        congestion *= 0.8 + 0.2 * (double)vehicles / mean;
-    congestion = clampd(congestion, 0.0, 1.0);
-    t->n_speed = ou_step(t->n_speed, s->dt_s, 120.0, 2.5, r);
-    double speed = clampd(t->free_kmh - (t->free_kmh - 15.0) * pow(congestion, 1.3) + t->n_speed,
-                          15.0, 55.0);
-    return finish_payload(snprintf(buf, cap,
-        "{\"counter\":\"%s\",\"time_ms\":%" PRId64 ",\"vehicles\":%ld,\"speed_kmh\":%.1f,"
-        "\"interval_s\":%.6g}", d->id, s->now_ms, vehicles, speed, s->interval_s), cap);
-}
-
-static int water_payload(struct device *d, const struct sample *s, char *buf, size_t cap)
-{
-    struct water_state *w = &d->st.water;
-    uint64_t *r = &d->rng;
-    if (!d->primed) {
-        w->base = rng_range(r, 80.0, 250.0);
-        w->battery = rng_range(r, 3.65, 4.0);
-    }
-    double dt = s->dt_s;
-    w->walk = ou_step(w->walk, dt, 6.0 * 3600.0, 4.0, r);
-    if (!w->raining && rng_uniform(r) < 1.0 - exp(-dt / (20.0 * 3600.0))) {
-        w->raining = 1;
-        w->rain_start_ms = s->now_ms;
-        w->rain_amp = rng_range(r, 20.0, 80.0);
-        w->rain_rise_s = rng_range(r, 600.0, 2400.0);
-        w->rain_tau_s = rng_range(r, 3600.0, 4.0 * 3600.0);
-    }
-    double rain = 0.0;
-    if (w->raining) {
-        double age = (double)(s->now_ms - w->rain_start_ms) / 1000.0;
-        if (age < w->rain_rise_s) {
-            double x = age / w->rain_rise_s;
-            rain = w->rain_amp * x * x * (3.0 - 2.0 * x);
-        } else {
-            rain = w->rain_amp * exp(-(age - w->rain_rise_s) / w->rain_tau_s);
-            if (age > w->rain_rise_s + 5.0 * w->rain_tau_s)
-                w->raining = 0;
-        }
-    }
-    double level = clampd(w->base + w->walk + rain + 0.3 * rng_normal(r), 0.0, 600.0);
-    double h = s->hour;
-    double sun = (h > 6.0 && h < 18.0) ? sin(PI * (h - 6.0) / 12.0) : 0.0;
-    w->battery = clampd(w->battery + dt / 3600.0 * (0.035 * sun - 0.008), 3.40, 4.10);
-    double battery = clampd(w->battery + 0.005 * rng_normal(r), 3.40, 4.10);
-    return finish_payload(snprintf(buf, cap,
-        "{\"gauge\":\"%s\",\"t\":%" PRId64 ",\"level_cm\":%.1f,\"battery_v\":%.2f}",
-        d->id, floor_div(s->now_ms, 1000), level, battery), cap);
-}
-
-static const struct subsystem SUBSYSTEMS[] = {
-    { "air", "air-quality stations", "GL-AQ", 2, "data", 8, 10.0, air_payload },
-    { "traffic", "traffic counters", "GL-TC", 3, "count", 40, 5.0, traffic_payload },
-    { "water", "water-level gauges", "GL-WL", 2, "level", 6, 30.0, water_payload },
-};
-#define NSUB (sizeof SUBSYSTEMS / sizeof SUBSYSTEMS[0])
-
 /* ------------------------------------------------------------ options -- */
 
 struct options {
@@ -438,6 +136,7 @@ struct options {
     int qos;
     const char *prefix;
     long scale;
+    unsigned feeds; /* bit i: SUBSYSTEMS[i] enabled */
     long counts[NSUB];
     int count_given[NSUB];
     double intervals[NSUB];
@@ -453,7 +152,7 @@ struct options {
 
 enum {
     OPT_HOST = 256, OPT_PORT, OPT_CLIENT_ID, OPT_QOS, OPT_PREFIX, OPT_SCALE, OPT_RATE,
-    OPT_DURATION, OPT_COUNT, OPT_SEED, OPT_START, OPT_MAX_INFLIGHT, OPT_VERSION,
+    OPT_DURATION, OPT_COUNT, OPT_SEED, OPT_START, OPT_MAX_INFLIGHT, OPT_VERSION, OPT_FEEDS,
     OPT_SUBSYS = 512 /* + 2*i: --NAME, + 2*i + 1: --interval-NAME */
 };
 
@@ -464,6 +163,7 @@ static const struct option BASE_OPTIONS[] = {
     { "qos", required_argument, NULL, OPT_QOS },
     { "prefix", required_argument, NULL, OPT_PREFIX },
     { "scale", required_argument, NULL, OPT_SCALE },
+    { "feeds", required_argument, NULL, OPT_FEEDS },
     { "rate", required_argument, NULL, OPT_RATE },
     { "duration", required_argument, NULL, OPT_DURATION },
     { "count", required_argument, NULL, OPT_COUNT },
@@ -476,46 +176,84 @@ static const struct option BASE_OPTIONS[] = {
 };
 #define NBASE (sizeof BASE_OPTIONS / sizeof BASE_OPTIONS[0])
 
+/* Prints 'text' (lines split at '\n') indented to the help's description column. */
+static void help_lines(FILE *f, const char *text)
+{
+    while (*text) {
+        size_t n = strcspn(text, "\n");
+        fprintf(f, "  %-20s %.*s\n", "", (int)n, text);
+        text += n + (text[n] == '\n');
+    }
+}
+
 static void print_help(FILE *f)
 {
     fprintf(f,
         "Usage: iocd-sim [OPTIONS]\n"
-        "Publish a simulated sensor feed for Pleiku (Gia Lai, UTC+7) over MQTT.\n\n"
+        "Publish a simulated city operations feed for Pleiku (Gia Lai, UTC+7) over\n"
+        "MQTT: every subsystem in the format its vendor would use.\n\n"
         "Connection:\n"
         "  --host H             broker host (default 127.0.0.1)\n"
         "  --port P             broker port (default 1883)\n"
         "  --client-id ID       MQTT client id (default iocd-sim-<pid>)\n"
-        "  --qos N              0, 1 or 2 (default 1)\n"
-        "  --prefix P           topic prefix (default pleiku)\n"
+        "  --qos N              0, 1 or 2 (default 1), for every message (Sparkplug\n"
+        "                       B asks QoS 0 of births and data: --qos 0); the\n"
+        "                       lighting feed's NDEATH will is QoS 1\n"
+        "  --prefix P           topic prefix (default pleiku; not for Sparkplug,\n"
+        "                       whose topics start with spBv1.0)\n"
         "  --max-inflight N     at most N published but unacknowledged messages;\n"
         "                       publishing waits at the limit (default 1000)\n\n"
-        "Devices (topic <prefix>/<name>/<id>/<leaf>):\n"
-        "  --scale K            multiply every default device count by K (1..%ld);\n"
+        "Feeds:\n"
+        "  --feeds LIST         comma-separated feeds to publish (default all):\n");
+    char line[160] = "";
+    for (size_t i = 0; i < NSUB; i++) {
+        char next[160];
+        snprintf(next, sizeof next, "%s%s%s", line, SUBSYSTEMS[i].name, i + 1 < NSUB ? "," : "");
+        if (strlen(next) > 54) {
+            help_lines(f, line);
+            snprintf(next, sizeof next, "%s%s", SUBSYSTEMS[i].name, i + 1 < NSUB ? "," : "");
+        }
+        snprintf(line, sizeof line, "%s", next);
+    }
+    help_lines(f, line);
+    fprintf(f,
+        "  --scale K            multiply every default count by K (1..%ld);\n"
         "                       an explicit --<name> count wins\n", MAX_SCALE);
     for (size_t i = 0; i < NSUB; i++) {
         const struct subsystem *s = &SUBSYSTEMS[i];
-        char opt[48];
+        char opt[48], what[160];
         snprintf(opt, sizeof opt, "--%s N", s->name);
-        fprintf(f, "  %-20s number of %s %s%0*d.. (default %ld)\n", opt, s->what,
-                s->id_prefix, s->id_width, 1, s->default_count);
+        if (strncmp(s->id_prefix, "GL-", 3) == 0)
+            snprintf(what, sizeof what, "number of %s %s%0*d.. (default %ld)", s->what,
+                     s->id_prefix, s->id_width, 1, s->default_count);
+        else
+            snprintf(what, sizeof what, "number of %s (default %ld)", s->what,
+                     s->default_count);
+        fprintf(f, "  %-20s %s\n", opt, what);
         snprintf(opt, sizeof opt, "--interval-%s S", s->name);
-        fprintf(f, "  %-20s seconds between messages of one device, fractional ok\n"
-                   "  %-20s (default %g); topic .../%s\n", opt, "", s->default_interval_s,
-                s->leaf);
+        if (strlen(opt) > 20) /* too wide for the option column */
+            fprintf(f, "  %s\n  %-20s %s,\n", opt, "", s->interval_help);
+        else
+            fprintf(f, "  %-20s %s,\n", opt, s->interval_help);
+        fprintf(f, "  %-20s fractional ok (default %g)\n", "", s->default_interval_s);
+        help_lines(f, s->topic_help);
     }
     fprintf(f,
         "\nSchedule:\n"
         "  --rate R             publish R msg/s in total, round robin over all devices,\n"
         "                       instead of per-device intervals; R=0: as fast as\n"
-        "                       possible. Payload windows (interval_s) keep the\n"
-        "                       configured intervals\n"
+        "                       possible. Event feeds publish one event per turn;\n"
+        "                       payload windows (interval_s) keep the configured\n"
+        "                       intervals\n"
         "  --start TIME         fast replay: simulated clock starts at TIME (ISO-8601,\n"
         "                       e.g. 2026-11-22T00:00:00Z, no zone = +07:00; or epoch\n"
-        "                       ms) and advances by the device intervals without\n"
-        "                       sleeping (with --rate: by 1/R s per message, 1 ms if\n"
-        "                       R=0). Without it, payloads carry the wall clock\n"
+        "                       ms) and advances by the device intervals and the\n"
+        "                       drawn event times without sleeping (with --rate: by\n"
+        "                       1/R s per message, 1 ms if R=0). Without it, payloads\n"
+        "                       carry the wall clock\n"
         "  --duration S         stop after S seconds (simulated seconds with --start)\n"
-        "  --count N            stop after N published messages\n"
+        "  --count N            stop after N published messages (the lighting feed's\n"
+        "                       NDEATH at exit is not counted)\n"
         "                       (neither: run until SIGINT/SIGTERM)\n"
         "  --seed N             PRNG seed (default 1); same seed, options and --start\n"
         "                       give byte-identical payloads\n\n"
@@ -560,6 +298,36 @@ static int parse_u64(const char *s, uint64_t lo, uint64_t *out)
     if (errno || end == s || *end || v < lo)
         return -1;
     *out = v;
+    return 0;
+}
+
+/* "air,traffic" -> bit mask of SUBSYSTEMS rows; "all" for every feed. */
+static int parse_feeds(const char *arg, unsigned *out)
+{
+    unsigned mask = 0;
+    const char *p = arg;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        if (n == 0)
+            return -1;
+        if (n == 3 && strncmp(p, "all", 3) == 0) {
+            mask = ALL_FEEDS;
+        } else {
+            size_t i = 0;
+            while (i < NSUB && !(strlen(SUBSYSTEMS[i].name) == n &&
+                                 strncmp(SUBSYSTEMS[i].name, p, n) == 0))
+                i++;
+            if (i == NSUB) {
+                fprintf(stderr, "iocd-sim: unknown feed '%.*s'\n", (int)n, p);
+                return -1;
+            }
+            mask |= 1u << i;
+        }
+        if (p[n] == '\0')
+            break;
+        p += n + 1;
+    }
+    *out = mask;
     return 0;
 }
 
@@ -613,6 +381,7 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->prefix = arg;
             break;
         case OPT_SCALE: rc = parse_long(arg, 1, MAX_SCALE, &o->scale); break;
+        case OPT_FEEDS: rc = parse_feeds(arg, &o->feeds); break;
         case OPT_RATE: rc = parse_double(arg, 0.0, 1e9, &o->rate); break;
         case OPT_DURATION: rc = parse_double(arg, 0.001, 1e9, &o->duration_s); break;
         case OPT_COUNT: rc = parse_u64(arg, 1, &o->count); break;
@@ -648,6 +417,8 @@ static int parse_options(int argc, char **argv, struct options *o)
             fprintf(stderr, "iocd-sim: at most %ld %s\n", MAX_PER_SUBSYSTEM, SUBSYSTEMS[i].what);
             return -1;
         }
+        if (!(o->feeds & (1u << i)))
+            o->counts[i] = 0;
         total += o->counts[i];
     }
     if (total == 0) {
@@ -659,27 +430,50 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 /* ---------------------------------------------------------- schedule -- */
 
-static int devices_create(const struct options *o, struct device **out, size_t *n_out)
+static void devices_destroy(struct device *dev, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        const struct subsystem *s = &SUBSYSTEMS[dev[k].sys];
+        if (s->destroy)
+            s->destroy(&dev[k]);
+        else
+            free(dev[k].ext);
+    }
+    free(dev);
+}
+
+static size_t feed_devices(const struct options *o, size_t i)
+{
+    const struct subsystem *s = &SUBSYSTEMS[i];
+    if (o->counts[i] <= 0)
+        return 0;
+    return s->devices ? s->devices(o->counts[i]) : (size_t)o->counts[i];
+}
+
+static int devices_create(const struct options *o, int64_t start_ms, struct device **out,
+                          size_t *n_out)
 {
     size_t n = 0;
     for (size_t i = 0; i < NSUB; i++)
-        n += (size_t)o->counts[i];
+        n += feed_devices(o, i);
     struct device *dev = calloc(n, sizeof *dev);
     if (!dev)
         return -1;
     size_t k = 0;
     for (size_t i = 0; i < NSUB; i++) {
         const struct subsystem *s = &SUBSYSTEMS[i];
-        for (long num = 1; num <= o->counts[i]; num++, k++) {
+        size_t nd = feed_devices(o, i);
+        struct feed_setup fs = { .prefix = o->prefix, .seed = o->seed, .count = o->counts[i],
+                                 .ndev = nd, .start_ms = start_ms,
+                                 .interval_s = o->intervals[i] };
+        struct device *first = &dev[k];
+        for (size_t unit = 0; unit < nd; unit++, k++) {
             struct device *d = &dev[k];
+            long num = (long)unit + 1;
             d->sys = i;
+            d->unit = unit;
+            d->first = first;
             snprintf(d->id, sizeof d->id, "%s%0*ld", s->id_prefix, s->id_width, num);
-            int len = snprintf(d->topic, sizeof d->topic, "%s/%s/%s/%s", o->prefix, s->name,
-                               d->id, s->leaf);
-            if (len < 0 || (size_t)len >= sizeof d->topic) {
-                free(dev);
-                return -1;
-            }
             uint64_t mix = o->seed ^ ((uint64_t)(i + 1) << 56) ^ (uint64_t)num;
             splitmix64(&mix);
             d->rng = splitmix64(&mix);
@@ -688,6 +482,11 @@ static int devices_create(const struct options *o, struct device **out, size_t *
             d->interval_us = llround(o->intervals[i] * 1e6);
             d->next_due_us = (int64_t)(rng_uniform(&d->rng) * (double)d->interval_us);
             d->last_ms = NO_SAMPLE;
+            if (device_topic(d, o->prefix, s->name, d->id, s->leaf) != 0 ||
+                (s->init && s->init(d, &fs) != 0)) {
+                devices_destroy(dev, k + 1);
+                return -1;
+            }
         }
     }
     *out = dev;
@@ -718,6 +517,12 @@ static void heap_sift_down(size_t *heap, size_t n, const struct device *dev, siz
     }
 }
 
+static void heap_build(size_t *heap, size_t n, const struct device *dev)
+{
+    for (size_t i = n / 2; i-- > 0;)
+        heap_sift_down(heap, n, dev, i);
+}
+
 /* --------------------------------------------------------- MQTT side -- */
 
 static volatile sig_atomic_t g_stop;
@@ -731,16 +536,24 @@ static void on_signal(int sig)
 struct app {
     const struct options *opt;
     struct mosquitto *mosq;
-    pthread_mutex_t lock; /* guards inflight, connected, got_connack, connack_rc */
+    /* guards inflight, connected, got_connack, connack_rc, ever_connected,
+     * bdseq, rebirth (the network thread's callbacks write them) */
+    pthread_mutex_t lock;
     pthread_cond_t cond;
     long inflight;
     int connected;
     int got_connack;
     int connack_rc;
+    int ever_connected;
+    uint64_t bdseq;  /* Sparkplug birth/death sequence of the current session */
+    int rebirth;     /* Sparkplug: publish NBIRTH and every DBIRTH again */
+    /* set before the network thread starts, read-only after */
+    struct device *edge; /* the lighting feed's edge node, NULL without it */
     /* main thread only */
     struct device *dev;
     size_t ndev;
     size_t *heap;
+    unsigned char *payload;
     uint64_t published, failed;
     int fatal;
     int64_t t_begin_us, next_status_us, last_status_us;
@@ -748,16 +561,33 @@ struct app {
     int64_t last_sim_ms;
 };
 
+/* Registers the lighting edge node's NDEATH for 'bdseq' as the connection's will. */
+static int set_will(struct app *a, uint64_t bdseq, int64_t ts_ms)
+{
+    char topic[TOPIC_MAX];
+    unsigned char buf[256];
+    size_t len;
+    if (lighting_death(bdseq, ts_ms, topic, sizeof topic, buf, sizeof buf, &len) != 0)
+        return -1;
+    return mosquitto_will_set(a->mosq, topic, (int)len, buf, 1, false) == MOSQ_ERR_SUCCESS ? 0
+                                                                                         : -1;
+}
+
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
     struct app *a = obj;
-    (void)mosq;
+    if (rc == 0 && a->edge)
+        mosquitto_subscribe(mosq, NULL, LIGHTING_NCMD_TOPIC, 0);
     pthread_mutex_lock(&a->lock);
     a->got_connack = 1;
     a->connack_rc = rc;
     a->connected = (rc == 0);
     if (rc == 0 && a->opt->qos == 0)
         a->inflight = 0; /* QoS 0 packets queued before a reconnect are gone */
+    if (rc == 0 && a->ever_connected && a->edge)
+        a->rebirth = 1; /* a new session: births again, with the will's bdSeq */
+    if (rc == 0)
+        a->ever_connected = 1;
     pthread_cond_broadcast(&a->cond);
     pthread_mutex_unlock(&a->lock);
 }
@@ -766,10 +596,43 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 {
     struct app *a = obj;
     (void)mosq;
-    (void)rc;
     pthread_mutex_lock(&a->lock);
     a->connected = 0;
+    if (rc != 0 && a->edge) {
+        /* The broker publishes this session's NDEATH; the next one gets the next bdSeq.
+         * The will is read when this thread reconnects, so setting it here is safe. */
+        a->bdseq++;
+        if (set_will(a, a->bdseq, wall_ms()) != 0)
+            fprintf(stderr, "iocd-sim: cannot set the NDEATH will\n");
+    }
     pthread_mutex_unlock(&a->lock);
+}
+
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m)
+{
+    struct app *a = obj;
+    (void)mosq;
+    if (!a->edge || strcmp(m->topic, LIGHTING_NCMD_TOPIC) != 0 ||
+        !lighting_is_rebirth_cmd(m->payload, (size_t)(m->payloadlen > 0 ? m->payloadlen : 0)))
+        return;
+    pthread_mutex_lock(&a->lock);
+    a->rebirth = 1; /* same session, same bdSeq */
+    pthread_mutex_unlock(&a->lock);
+}
+
+/* Main thread: takes a pending Sparkplug rebirth; 1 if there was one. */
+static int take_rebirth(struct app *a)
+{
+    if (!a->edge)
+        return 0;
+    pthread_mutex_lock(&a->lock);
+    int r = a->rebirth;
+    uint64_t bdseq = a->bdseq;
+    a->rebirth = 0;
+    pthread_mutex_unlock(&a->lock);
+    if (r)
+        lighting_rebirth(a->edge, bdseq);
+    return r;
 }
 
 static void on_publish(struct mosquitto *mosq, void *obj, int mid)
@@ -853,28 +716,47 @@ static int acquire_slot(struct app *a)
     }
 }
 
-/* Samples device 'd' at 'now_ms' and publishes it: 0 sent or dropped (broker away),
- * -1 stop (a->fatal set on errors that retrying cannot fix). */
-static int publish_sample(struct app *a, struct device *d, int64_t now_ms)
+/* Samples device 'd' at 'now_ms' and publishes what it emits: 0 sent or dropped
+ * (broker away), 1 nothing to send, -1 stop (a->fatal set on errors that retrying
+ * cannot fix). *gap_us and *idle: when the device wants its next call. */
+static int sample_device(struct app *a, struct device *d, int64_t now_ms, int64_t *gap_us,
+                         int *idle)
 {
+    if (a->edge && d->first == a->edge) {
+        /* A Sparkplug edge node is silent while offline: what libmosquitto would queue
+         * now would reach the broker after the NDEATH and before the next NBIRTH. */
+        pthread_mutex_lock(&a->lock);
+        int connected = a->connected;
+        pthread_mutex_unlock(&a->lock);
+        if (!connected) {
+            *gap_us = d->interval_us;
+            *idle = 0;
+            return 1;
+        }
+    }
     struct sample s = { .now_ms = now_ms, .hour = local_hour(now_ms),
-                        .interval_s = a->opt->intervals[d->sys] };
+                        .interval_s = a->opt->intervals[d->sys], .seed = a->opt->seed };
     s.dt_s = d->last_ms == NO_SAMPLE ? s.interval_s : (double)(now_ms - d->last_ms) / 1000.0;
     s.dt_s = clampd(s.dt_s, 0.001, 86400.0);
     d->last_ms = now_ms;
     a->last_sim_ms = now_ms;
 
-    char payload[PAYLOAD_MAX];
-    int len = SUBSYSTEMS[d->sys].payload(d, &s, payload, sizeof payload);
+    struct emit e = { .topic = d->topic, .buf = a->payload, .cap = PAYLOAD_MAX,
+                      .next_gap_us = d->interval_us };
+    int got = SUBSYSTEMS[d->sys].emit(d, &s, &e);
     d->primed = 1;
-    if (len < 0) {
+    *gap_us = e.next_gap_us > 0 ? e.next_gap_us : 0;
+    *idle = e.idle;
+    if (got < 0) {
         fprintf(stderr, "iocd-sim: payload for %s does not fit\n", d->id);
         a->fatal = 1;
         return -1;
     }
+    if (got == 0)
+        return 1;
     if (acquire_slot(a) != 0)
         return -1;
-    int rc = mosquitto_publish(a->mosq, NULL, d->topic, len, payload, a->opt->qos, false);
+    int rc = mosquitto_publish(a->mosq, NULL, e.topic, (int)e.len, e.buf, a->opt->qos, false);
     if (rc == MOSQ_ERR_SUCCESS) {
         a->published++;
         return 0;
@@ -887,7 +769,7 @@ static int publish_sample(struct app *a, struct device *d, int64_t now_ms)
         a->failed++;
         return sleep_until(a, mono_us() + 100000) < 0 ? -1 : 0;
     }
-    fprintf(stderr, "iocd-sim: publish to %s failed: %s\n", d->topic, mosquitto_strerror(rc));
+    fprintf(stderr, "iocd-sim: publish to %s failed: %s\n", e.topic, mosquitto_strerror(rc));
     a->fatal = 1;
     return -1;
 }
@@ -897,7 +779,8 @@ static int count_reached(const struct app *a)
     return a->opt->count && a->published >= a->opt->count;
 }
 
-/* Per-device intervals: a min-heap on each device's next due time. */
+/* Per-device due times: a min-heap on each device's next due time. Periodic
+ * devices come back every interval; event devices when their drawn gap says. */
 static void run_schedule(struct app *a)
 {
     const struct options *o = a->opt;
@@ -907,10 +790,16 @@ static void run_schedule(struct app *a)
         a->dev[i].next_due_us += base;
         a->heap[i] = i;
     }
-    for (size_t i = a->ndev / 2; i-- > 0;)
-        heap_sift_down(a->heap, a->ndev, a->dev, i);
+    heap_build(a->heap, a->ndev, a->dev);
 
     while (!g_stop && !count_reached(a)) {
+        if (take_rebirth(a)) { /* every lighting device due now: NBIRTH, then the DBIRTHs */
+            int64_t now = o->fast ? a->dev[a->heap[0]].next_due_us : mono_us();
+            for (size_t i = 0; i < a->ndev; i++)
+                if (a->dev[i].first == a->edge)
+                    a->dev[i].next_due_us = now;
+            heap_build(a->heap, a->ndev, a->dev);
+        }
         struct device *d = &a->dev[a->heap[0]];
         int64_t due = d->next_due_us, now_ms;
         if (o->fast) {
@@ -922,21 +811,31 @@ static void run_schedule(struct app *a)
                 break;
             now_ms = wall_ms();
         }
-        if (publish_sample(a, d, now_ms) != 0)
+        int64_t gap;
+        int idle;
+        if (sample_device(a, d, now_ms, &gap, &idle) < 0)
             break;
-        d->next_due_us = due + d->interval_us;
-        if (!o->fast) { /* fell behind: skip missed slots, keep the phase */
+        if (idle) {
+            d->next_due_us = INT64_MAX;
+        } else {
+            d->next_due_us = due + gap;
             int64_t now = mono_us();
-            if (d->next_due_us < now)
-                d->next_due_us += (now - d->next_due_us) / d->interval_us * d->interval_us +
-                                  d->interval_us;
+            if (!o->fast && d->next_due_us < now) { /* fell behind */
+                if (gap == d->interval_us) /* periodic: skip missed slots, keep the phase */
+                    d->next_due_us += (now - d->next_due_us) / d->interval_us * d->interval_us +
+                                      d->interval_us;
+                else /* events: late, but none lost */
+                    d->next_due_us = now;
+            }
         }
         heap_sift_down(a->heap, a->ndev, a->dev, 0);
         maybe_status(a);
     }
 }
 
-/* --rate R: round robin over all devices, R messages per (real or simulated) second. */
+/* --rate R: round robin over all devices, R messages per (real or simulated) second.
+ * A device with nothing to send (the lighting edge node between births) passes its
+ * turn to the next one. */
 static void run_rate(struct app *a)
 {
     const struct options *o = a->opt;
@@ -946,8 +845,9 @@ static void run_rate(struct app *a)
                                          : INT64_MAX;
     int64_t pace_base = a->t_begin_us;
     uint64_t k = 0, pace_k = 0;
-    size_t next = 0;
+    size_t next = 0, passed = 0;
     while (!g_stop && !count_reached(a)) {
+        take_rebirth(a);
         int64_t now_ms;
         if (o->fast) {
             now_ms = o->start_ms + (int64_t)floor((double)k * step_ms);
@@ -967,9 +867,21 @@ static void run_rate(struct app *a)
                 break;
             now_ms = wall_ms();
         }
-        if (publish_sample(a, &a->dev[next], now_ms) != 0)
+        int64_t gap;
+        int idle;
+        int rc = sample_device(a, &a->dev[next], now_ms, &gap, &idle);
+        if (rc < 0)
             break;
         next = (next + 1) % a->ndev;
+        if (rc == 1) {
+            if (++passed >= a->ndev) { /* only a Sparkplug edge node, offline: wait */
+                passed = 0;
+                if (sleep_until(a, mono_us() + 100000) != 0)
+                    break;
+            }
+            continue;
+        }
+        passed = 0;
         k++;
         maybe_status(a);
     }
@@ -1034,6 +946,37 @@ static long drain(struct app *a)
     return left;
 }
 
+/* Sparkplug: the edge node's NDEATH before the DISCONNECT (which drops the will). */
+static void publish_death(struct app *a)
+{
+    pthread_mutex_lock(&a->lock);
+    uint64_t bdseq = a->bdseq;
+    int connected = a->connected;
+    pthread_mutex_unlock(&a->lock);
+    if (!connected)
+        return;
+    const struct options *o = a->opt;
+    int64_t ts = !o->fast ? wall_ms() : a->last_sim_ms != NO_SAMPLE ? a->last_sim_ms : o->start_ms;
+    char topic[TOPIC_MAX];
+    unsigned char buf[256];
+    size_t len;
+    if (lighting_death(bdseq, ts, topic, sizeof topic, buf, sizeof buf, &len) != 0)
+        return;
+    pthread_mutex_lock(&a->lock);
+    a->inflight++;
+    pthread_mutex_unlock(&a->lock);
+    int rc = mosquitto_publish(a->mosq, NULL, topic, (int)len, buf, 1, false);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        pthread_mutex_lock(&a->lock);
+        a->inflight--;
+        pthread_mutex_unlock(&a->lock);
+        fprintf(stderr, "iocd-sim: NDEATH not sent: %s\n", mosquitto_strerror(rc));
+        return;
+    }
+    if (drain(a) > 0)
+        fprintf(stderr, "iocd-sim: NDEATH unacknowledged after 5 s\n");
+}
+
 static int run(struct app *a)
 {
     const struct options *o = a->opt;
@@ -1048,6 +991,12 @@ static int run(struct app *a)
     mosquitto_connect_callback_set(a->mosq, on_connect);
     mosquitto_disconnect_callback_set(a->mosq, on_disconnect);
     mosquitto_publish_callback_set(a->mosq, on_publish);
+    mosquitto_message_callback_set(a->mosq, on_message);
+    if (a->edge && set_will(a, 0, o->fast ? o->start_ms : wall_ms()) != 0) {
+        fprintf(stderr, "iocd-sim: cannot set the lighting feed's NDEATH will\n");
+        mosquitto_destroy(a->mosq);
+        return 1;
+    }
     if (connect_broker(a) != 0) {
         mosquitto_destroy(a->mosq);
         return 1;
@@ -1068,6 +1017,8 @@ static int run(struct app *a)
     if (a->failed > 0)
         fprintf(stderr, "iocd-sim: %" PRIu64 " message(s) dropped while disconnected\n",
                 a->failed);
+    if (a->edge)
+        publish_death(a);
     mosquitto_disconnect(a->mosq);
     mosquitto_loop_stop(a->mosq, false);
     mosquitto_destroy(a->mosq);
@@ -1093,7 +1044,8 @@ static void install_signals(void)
 int main(int argc, char **argv)
 {
     struct options o = { .host = "127.0.0.1", .port = 1883, .qos = 1, .prefix = "pleiku",
-                         .scale = 1, .rate = -1.0, .seed = 1, .max_inflight = 1000 };
+                         .scale = 1, .feeds = ALL_FEEDS, .rate = -1.0, .seed = 1,
+                         .max_inflight = 1000 };
     snprintf(o.client_id, sizeof o.client_id, "iocd-sim-%ld", (long)getpid());
     int prc = parse_options(argc, argv, &o);
     if (prc != 0)
@@ -1102,11 +1054,15 @@ int main(int argc, char **argv)
     struct app a;
     memset(&a, 0, sizeof a);
     a.opt = &o;
-    if (devices_create(&o, &a.dev, &a.ndev) != 0) {
+    if (devices_create(&o, o.fast ? o.start_ms : wall_ms(), &a.dev, &a.ndev) != 0) {
         fprintf(stderr, "iocd-sim: cannot create devices (out of memory or topic too long)\n");
         return 1;
     }
+    for (size_t i = 0; i < a.ndev; i++)
+        if (SUBSYSTEMS[a.dev[i].sys].emit == lighting_emit && a.dev[i].unit == 0)
+            a.edge = &a.dev[i];
     a.heap = calloc(a.ndev, sizeof *a.heap);
+    a.payload = malloc(PAYLOAD_MAX);
     pthread_condattr_t ca;
     int sync_ok = pthread_condattr_init(&ca) == 0;
     if (sync_ok) {
@@ -1118,14 +1074,15 @@ int main(int argc, char **argv)
         pthread_cond_destroy(&a.cond);
         sync_ok = 0;
     }
-    if (!a.heap || !sync_ok) {
+    if (!a.heap || !a.payload || !sync_ok) {
         fprintf(stderr, "iocd-sim: cannot allocate scheduler state\n");
         if (sync_ok) {
             pthread_cond_destroy(&a.cond);
             pthread_mutex_destroy(&a.lock);
         }
+        free(a.payload);
         free(a.heap);
-        free(a.dev);
+        devices_destroy(a.dev, a.ndev);
         return 1;
     }
 
@@ -1136,7 +1093,8 @@ int main(int argc, char **argv)
 
     pthread_cond_destroy(&a.cond);
     pthread_mutex_destroy(&a.lock);
+    free(a.payload);
     free(a.heap);
-    free(a.dev);
+    devices_destroy(a.dev, a.ndev);
     return rc;
 }

@@ -42,6 +42,7 @@ class SimFeedTest(IocdTestCase):
         self.addCleanup(lambda: rec.poll() is None and (rec.kill(), rec.wait()))
         time.sleep(0.5)  # let the recorder subscribe
         subprocess.run([IOCD_SIM, "--port", str(self.broker.port), "--seed", "7",
+                        "--feeds", "air,traffic,water",
                         "--start", "2026-11-20T07:00:00+07:00", "--count", str(N), "--quiet"],
                        check=True, timeout=60, capture_output=True)
         out, _ = rec.communicate(timeout=60)
