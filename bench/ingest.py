@@ -49,7 +49,8 @@ def main():
         d.start()
         sub_cmd = ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1",
                    "-t", "pleiku/#", "-c", "-i", "bench-sub"]
-        publish = [sim, "--port", str(broker.port), "--rate", "0", "--count", str(n),
+        publish = [sim, "--port", str(broker.port), "--feeds", "air,traffic,water", "--rate", "0",
+                   "--count", str(n),
                    "--qos", "1", "--seed", "1", "--quiet"]
         if args.backlog:
             # Register both persistent sessions, then queue N messages for them.

@@ -98,6 +98,17 @@ static const struct key_def keys[] = {
      "distinct series accepted before new ones are rejected as series_limit (0: no limit)"},
     {"ingest", "dead_letter_topic", KEY_STRING, OFF(ingest.dead_letter_topic), "", 0, 0,
      "publish every rejected message, with its reason, under TOPIC/ADAPTER (empty: off)"},
+    {"aqi", "adapter", KEY_STRING, OFF(aqi.adapter), "", 0, 0,
+     "the feed whose devices are air-quality stations: hourly and daily VN_AQI as series "
+     "FEED/STATION/vn_aqi and vn_aqi_day (empty: off)"},
+    {"aqi", "pm25", KEY_STRING, OFF(aqi.pm25), "pm25", 0, 0, "metric of PM2.5 in ug/m3"},
+    {"aqi", "pm10", KEY_STRING, OFF(aqi.pm10), "pm10", 0, 0, "metric of PM10 in ug/m3"},
+    {"aqi", "o3", KEY_STRING, OFF(aqi.o3), "o3", 0, 0, "metric of O3 in ug/m3"},
+    {"aqi", "co", KEY_STRING, OFF(aqi.co), "co", 0, 0, "metric of CO in ug/m3"},
+    {"aqi", "so2", KEY_STRING, OFF(aqi.so2), "so2", 0, 0, "metric of SO2 in ug/m3"},
+    {"aqi", "no2", KEY_STRING, OFF(aqi.no2), "no2", 0, 0, "metric of NO2 in ug/m3"},
+    {"aqi", "delay", KEY_DURATION, OFF(aqi.delay_ms), "10m", 0, INT64_C(86400000),
+     "an hour's AQI is computed this long after the hour ends (late samples still count)"},
     {"log", "level", KEY_LOGLEVEL, OFF(log.level), "info", 0, 0,
      "error, warning, notice, info or debug"},
     {"log", "rate_limit_interval", KEY_DURATION, OFF(log.rate_limit_interval_ms), "10s", 0,
@@ -123,6 +134,8 @@ static const struct {
 static const char default_config[] =
     "[store]\n"
     "timezone = +07:00\n"
+    "[aqi]\n"
+    "adapter = air\n"
     "[adapter air]\n"
     "topic = pleiku/air/+/data\n"
     "format = json\n"
@@ -514,8 +527,8 @@ static int load_ini(struct iocd_config *cfg, struct iocd_ini *ini, struct iocd_e
             continue;
         if (!is_core_section(s->name))
             return iocd_error_at(err, ini->path, s->line,
-                                 "unknown section [%s] (known: mqtt, store, ingest, log, "
-                                 "adapter NAME)",
+                                 "unknown section [%s] (known: mqtt, store, ingest, aqi, "
+                                 "log, adapter NAME)",
                                  s->name);
         if (s->arg)
             return iocd_error_at(err, ini->path, s->line, "[%s] takes no name", s->name);
@@ -589,6 +602,14 @@ static int finish(struct iocd_config *cfg, struct iocd_error *err)
                                       "by [adapter %s] (topic %s): iocd never takes its own output",
                                       file, dlt, cfg->adapters[i].name, cfg->adapters[i].topic);
         }
+    }
+    if (cfg->aqi.adapter[0]) {
+        bool found = false;
+        for (int i = 0; i < cfg->n_adapters; i++)
+            found |= strcmp(cfg->adapters[i].name, cfg->aqi.adapter) == 0;
+        if (!found)
+            return iocd_error_set(err, "%s: [aqi] adapter '%s' is not an [adapter NAME] section",
+                                  file, cfg->aqi.adapter);
     }
     if (cfg->n_adapters == 0)
         return iocd_error_set(err, "%s: no [adapter NAME] section: iocd would subscribe to nothing",

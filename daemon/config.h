@@ -79,6 +79,11 @@ struct iocd_config {
         char *dead_letter_topic;   /* "" = off */
     } ingest;
     struct {
+        char *adapter; /* feed whose stations get VN_AQI; "" = off */
+        char *pm25, *pm10, *o3, *co, *so2, *no2; /* metric names; "" = not measured */
+        int64_t delay_ms; /* an hour is computed this long after it ends */
+    } aqi;
+    struct {
         int level; /* LOG_ERR .. LOG_DEBUG */
         int64_t rate_limit_interval_ms;
         int rate_limit_burst;

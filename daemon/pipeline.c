@@ -47,6 +47,12 @@ static int preload_series(void *ud, uint32_t id, const char *name)
     return iocd_series_reg_preload(p->series, id, name);
 }
 
+static void restore_aqi(void *ud, const char *device, const char *metric, int64_t start_ms,
+                        uint64_t count, double sum)
+{
+    iocd_aqi_feed_restore(ud, device, metric, start_ms, count, sum);
+}
+
 /* Crash replay: put back every sample of the journal that a stored window
  * does not hold yet, window by window. */
 static int replay_sample(void *ud, uint64_t jrnl, const struct iocd_sample *sm)
@@ -83,12 +89,22 @@ int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct io
         return iocd_error_set(err, "out of memory");
     iocd_agg_set_timezone(p->agg, cfg->store.tz_offset_ms);
     p->dedup = iocd_dedup_new((size_t)cfg->ingest.dedup_horizon);
+    p->aqi = iocd_aqi_feed_new(cfg);
     for (int i = 0; i < cfg->n_adapters; i++)
         snprintf(p->scopes[i].name, IOCD_SCOPE_MAX, "%s", cfg->adapters[i].name);
     snprintf(p->scopes[cfg->n_adapters].name, IOCD_SCOPE_MAX, "iocd");
     if (iocd_store_each_series(store, preload_series, p, err) ||
         iocd_store_replay(store, replay_sample, p, &p->next_journal, err))
         return -1;
+    if (p->aqi) {
+        /* vn_aqi rows sort with the hours they follow; restore twice so the
+         * pollutant hours before the last computed one reach the tracker. */
+        const char *src = cfg->adapters[iocd_aqi_feed_adapter(p->aqi)].source;
+        int64_t since = iocd_now_ms() - INT64_C(48) * 3600000;
+        for (int pass = 0; pass < 2; pass++)
+            if (iocd_store_each_window(store, src, 3600, since, restore_aqi, p->aqi, err))
+                return -1;
+    }
     uv_timer_init(loop, &p->flush_timer);
     p->flush_timer.data = p;
     p->last_flush_done_ms = iocd_now_ms();
@@ -230,6 +246,8 @@ static enum iocd_reject aggregate(struct iocd_pipeline *p, int idx, const char *
         return IOCD_REJECT_NO_MEMORY;
     }
     p->samples[p->n_samples++] = (struct iocd_sample){.series_id = id, .t_ms = t, .value = v};
+    if (idx == iocd_aqi_feed_adapter(p->aqi))
+        iocd_aqi_feed_sample(p->aqi, device, metric, t, v);
     return IOCD_REJECT_NONE;
 }
 
@@ -550,9 +568,25 @@ static void flush_start(struct iocd_pipeline *p)
     }
 }
 
+/* A VN_AQI value: a sample of the AQI feed's own series. */
+static void emit_aqi(void *ud, const char *station, const char *metric, int64_t t_ms, double v)
+{
+    struct iocd_pipeline *p = ud;
+    int idx = iocd_aqi_feed_adapter(p->aqi);
+    char detail[192];
+    enum iocd_reject r =
+        aggregate(p, idx, station, metric, "1", v, t_ms, iocd_now_ms(), false, detail,
+                  sizeof(detail));
+    if (r == IOCD_REJECT_NONE)
+        p->scopes[idx].value[IOCD_CTR_OBSERVATIONS]++;
+    else
+        count_reject(p, &p->scopes[idx], r, "(vn_aqi)", detail);
+}
+
 static void on_flush_timer(uv_timer_t *t)
 {
     struct iocd_pipeline *p = t->data;
+    iocd_aqi_feed_tick(p->aqi, iocd_now_ms(), emit_aqi, p);
     flush_start(p);
     if (p->draining && nothing_held(p)) {
         uv_timer_stop(&p->flush_timer);
@@ -597,6 +631,8 @@ void iocd_pipeline_free(struct iocd_pipeline *p)
     iocd_agg_free(p->agg);
     iocd_dedup_free(p->dedup);
     p->dedup = NULL;
+    iocd_aqi_feed_free(p->aqi);
+    p->aqi = NULL;
     iocd_series_reg_free(p->series);
     free(p->scopes);
     free(p->adapter_series);

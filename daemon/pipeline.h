@@ -28,6 +28,7 @@
 #include "agg.h"
 #include "config.h"
 #include "counters.h"
+#include "aqi_feed.h"
 #include "dedup.h"
 #include "series.h"
 #include "store.h"
@@ -47,6 +48,7 @@ struct iocd_pipeline {
     struct iocd_series_reg *series;
     struct iocd_agg *agg;
     struct iocd_dedup *dedup; /* NULL when [ingest] dedup_horizon = 0 */
+    struct iocd_aqi_feed *aqi; /* NULL when [aqi] is off */
     /* scopes[i] for cfg->adapters[i]; scopes[n_adapters] is "iocd" */
     struct iocd_counter_scope *scopes;
     size_t n_scopes;

@@ -500,6 +500,33 @@ out:
     f->duration_us = mono_us() - t0;
 }
 
+int iocd_store_each_window(struct iocd_store *st, const char *source, uint32_t res_s,
+                           int64_t since_ms,
+                           void (*cb)(void *ud, const char *device, const char *metric,
+                                      int64_t start_ms, uint64_t count, double sum),
+                           void *ud, struct iocd_error *err)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT s.device, s.metric, w.start_ms, w.count, w.sum FROM windows w "
+                           "JOIN series s ON s.id = w.series_id WHERE w.res_s = ?1 AND "
+                           "w.start_ms >= ?2 AND s.source = ?3 ORDER BY w.start_ms",
+                           -1, &q, NULL) != SQLITE_OK)
+        return iocd_error_set(err, "%s: reading windows: %s", st->path, sqlite3_errmsg(st->db));
+    sqlite3_bind_int64(q, 1, res_s);
+    sqlite3_bind_int64(q, 2, since_ms);
+    sqlite3_bind_text(q, 3, source, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        cb(ud, (const char *)sqlite3_column_text(q, 0), (const char *)sqlite3_column_text(q, 1),
+           sqlite3_column_int64(q, 2), (uint64_t)sqlite3_column_int64(q, 3),
+           sqlite3_column_double(q, 4));
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return iocd_error_set(err, "%s: reading windows: %s", st->path, sqlite3_errmsg(st->db));
+    return 0;
+}
+
 uint64_t iocd_store_window_jrnl(struct iocd_store *st, uint32_t series_id, uint32_t res_s,
                                 int64_t start_ms)
 {

@@ -101,6 +101,13 @@ int iocd_store_replay(struct iocd_store *st,
  * window is not stored. Used by replay (at start, before the loop). */
 uint64_t iocd_store_window_jrnl(struct iocd_store *st, uint32_t series_id, uint32_t res_s,
                                 int64_t start_ms);
+/* Call `cb` for every stored window of `res_s` starting at or after
+ * `since_ms` whose series belongs to `source` (at start, before the loop). */
+int iocd_store_each_window(struct iocd_store *st, const char *source, uint32_t res_s,
+                           int64_t since_ms,
+                           void (*cb)(void *ud, const char *device, const char *metric,
+                                      int64_t start_ms, uint64_t count, double sum),
+                           void *ud, struct iocd_error *err);
 /* Free a flush chain and everything it owns. */
 void iocd_flush_free(struct iocd_flush *f);
 

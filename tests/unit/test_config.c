@@ -212,9 +212,9 @@ static void test_embedded_defaults(void **state)
         const char *name, *topic;
         int line;
     } want[] = {
-        {"air", "pleiku/air/+/data", 3},
-        {"traffic", "pleiku/traffic/+/count", 13},
-        {"water", "pleiku/water/+/level", 21},
+        {"air", "pleiku/air/+/data", 5},
+        {"traffic", "pleiku/traffic/+/count", 15},
+        {"water", "pleiku/water/+/level", 23},
     };
     assert_int_equal(cfg.n_adapters, 3);
     for (int i = 0; i < 3; i++) {
@@ -334,7 +334,7 @@ static void test_errors_keys_and_sections(void **state)
     expect_error("[mqtt]\nhost = h\nhots = x\n" AIR, "t.conf:3: unknown key 'hots' in [mqtt]");
     expect_error(AIR "colour = red\n", "t.conf:6: unknown key 'colour' in [adapter air]");
     expect_error("\n[mqtt2]\nhost = h\n" AIR,
-                 "t.conf:2: unknown section [mqtt2] (known: mqtt, store, ingest, log, "
+                 "t.conf:2: unknown section [mqtt2] (known: mqtt, store, ingest, aqi, log, "
                  "adapter NAME)");
     expect_error("[mqtt main]\n" AIR, "t.conf:1: [mqtt] takes no name");
     expect_error("[mqtt]\nport = 1\nhost = h\nport = 2\n" AIR,
