@@ -78,7 +78,7 @@ sim=(build/tools/iocd-sim --port "$port" --quiet)
 "${sim[@]}" > run/iocd-sim.log 2>&1 &
 simpid=$!
 pids+=($simpid)
-echo "demo: started iocd-sim (pid $simpid): 8 air stations, 40 traffic counters, 6 water gauges"
+echo "demo: started iocd-sim (pid $simpid): every Pleiku subsystem (air, traffic, water, weather, rain, violations, street lighting, buses, fire alarms, citizen reports, parking)"
 echo "demo: Ctrl-C to stop"
 
 sleep 3
