@@ -1,6 +1,1804 @@
-/* placeholder: adapters/event.c is being written in this session */
+/* adapters/event.c — the `event` adapter: discrete events in JSON (citizen
+ * reports, traffic violations, fire alarms, camera analytics, FIWARE Alerts)
+ * decoded to ioc.v1.Event, one per message or one per element of a records
+ * array (see docs/adapters/event.md).
+ *
+ * Owns: struct event_state (the compiled value sources for kind, severity,
+ * text, device, area, status, time and location, the severity map, the
+ * allowed statuses, the attribute rule and the source name), built by
+ * create() and freed by destroy(). decode() parses one payload with cJSON,
+ * frees the tree before returning, and puts every string and struct it
+ * produces into the batch's arena.
+ *
+ * Policy: the JSON shape, the kind, wrong JSON types and a bad time reject
+ * (a whole message, or one record in records mode); an unusable value of an
+ * optional field (location out of range, unknown severity or status, an
+ * over-long area, an attribute over its limits) is dropped, the event kept,
+ * and one `partial` note counted for the event. */
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "adapter.h"
-static int event_create(const struct iocd_ini *ini, struct iocd_ini_section *section, const char *source, void **state, struct iocd_error *err) { (void)ini; (void)section; (void)source; *state = NULL; return iocd_error_set(err, "event adapter not yet built"); }
-static enum iocd_reject event_decode(void *state, const struct iocd_message *msg, struct iocd_batch *out) { (void)state; (void)msg; (void)out; return IOCD_REJECT_MALFORMED; }
-static void event_destroy(void *state) { (void)state; }
-const struct iocd_adapter_ops iocd_adapter_event = { .name = "event", .create = event_create, .decode = event_decode, .destroy = event_destroy };
+#include "jsonpath.h"
+#include "timeutil.h"
+
+#define EV_MAX_ID 64          /* bytes in a kind or status */
+#define EV_MAX_LABEL 128      /* bytes in a device or area */
+#define EV_MAX_TEXT 4096      /* bytes of text kept */
+#define EV_MAX_ATTRS 32       /* attributes per event */
+#define EV_MAX_ATTR_KEY 64    /* bytes in an attribute key */
+#define EV_MAX_ATTR_VALUE 512 /* bytes in an attribute value */
+#define EV_MAX_TOPIC_LEVEL 255
+#define EV_MAX_LIST 64 /* entries of severity_map, statuses, attributes */
+#define EV_MAX_OUTER (EV_MAX_LIST + 10) /* '^' paths: attributes and the other keys */
+#define EV_MAX_SAFE_INT 9007199254740992.0 /* 2^53 */
+
+/* ---- value sources: "$.path", "^$.path", "topic[N]", literals ---- */
+
+enum src_type { SRC_NONE = 0, SRC_PATH, SRC_TOPIC, SRC_LITERAL };
+
+struct value_src {
+    enum src_type type;
+    bool outer;                 /* "^$...": read in the message, not the record */
+    struct iocd_jsonpath *path; /* SRC_PATH; owned */
+    int slot;                   /* outer: its slot in the per-message cache */
+    int level;                  /* SRC_TOPIC */
+    char *literal;              /* SRC_LITERAL, normalised for its key; owned */
+    char *text;                 /* the value as written, for messages; owned */
+};
+
+struct sev_entry {
+    char *key; /* payload value, compared without regard to ASCII case; owned */
+    int severity;
+};
+
+struct attr_path {
+    char *key; /* owned */
+    struct value_src src;
+};
+
+enum attr_mode { ATTR_ALL = 0, ATTR_NONE, ATTR_LIST };
+
+struct event_state {
+    char *source; /* owned */
+    struct value_src kind, severity, text, device, area, status, time, lat, lon, location;
+    int severity_fixed; /* when severity is not read from the message */
+    struct sev_entry *sev_map; /* owned; NULL: the built-in names */
+    size_t n_sev_map;
+    char **statuses; /* owned; NULL: any status */
+    size_t n_statuses;
+    enum iocd_time_unit time_unit;
+    int time_offset_s;
+    enum attr_mode attr_mode;
+    struct attr_path *attrs; /* ATTR_LIST; owned */
+    size_t n_attrs;
+    char **exclude; /* ATTR_ALL: top-level members the keys above read; owned */
+    size_t n_exclude;
+    struct iocd_jsonpath *records; /* owned; NULL: one event per message */
+    int n_outer;                   /* '^' paths, numbered by value_src.slot */
+};
+
+static void src_free(struct value_src *s)
+{
+    iocd_jsonpath_free(s->path);
+    free(s->literal);
+    free(s->text);
+    memset(s, 0, sizeof(*s));
+}
+
+static void free_strv(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void event_destroy(void *state)
+{
+    struct event_state *st = state;
+    if (!st)
+        return;
+    struct value_src *srcs[] = {&st->kind,  &st->severity, &st->text, &st->device, &st->area,
+                                &st->status, &st->time,    &st->lat,  &st->lon,    &st->location};
+    for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++)
+        src_free(srcs[i]);
+    for (size_t i = 0; i < st->n_sev_map; i++)
+        free(st->sev_map[i].key);
+    free(st->sev_map);
+    free_strv(st->statuses, st->n_statuses);
+    for (size_t i = 0; i < st->n_attrs; i++) {
+        free(st->attrs[i].key);
+        src_free(&st->attrs[i].src);
+    }
+    free(st->attrs);
+    free_strv(st->exclude, st->n_exclude);
+    iocd_jsonpath_free(st->records);
+    free(st->source);
+    free(st);
+}
+
+/* ---- text helpers shared by create and decode ---- */
+
+/* The valid UTF-8 sequence at s[0..n): its length and code point, or 0
+ * when it is not one (overlongs, surrogates, > U+10FFFF, truncated). */
+static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    unsigned char b = s[0];
+    size_t len;
+    uint32_t c, min;
+    if (b < 0x80) {
+        *cp = b;
+        return 1;
+    } else if ((b & 0xe0) == 0xc0) {
+        len = 2, c = b & 0x1f, min = 0x80;
+    } else if ((b & 0xf0) == 0xe0) {
+        len = 3, c = b & 0x0f, min = 0x800;
+    } else if ((b & 0xf8) == 0xf0) {
+        len = 4, c = b & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t k = 1; k < len; k++) {
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[k] & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return len;
+}
+
+/* Latin letters with diacritics (Latin-1, Vietnamese) → their lowercase
+ * ASCII base letter, or 0. */
+static char fold_letter(uint32_t cp)
+{
+    /* U+00C0..U+00FF; '*' is not a letter we fold. */
+    static const char latin1[] = "aaaaaa*ceeeeiiii"
+                                 "dnooooo*ouuuuy**"
+                                 "aaaaaa*ceeeeiiii"
+                                 "dnooooo*ouuuuy*y";
+    /* U+1EA0..U+1EF9, Vietnamese: ạ ả ấ ầ ẩ ẫ ậ ắ ằ ẳ ẵ ặ, ẹ ẻ ẽ ế ề ể ễ ệ,
+     * ỉ ị, ọ ỏ ố ồ ổ ỗ ộ ớ ờ ở ỡ ợ, ụ ủ ứ ừ ử ữ ự, ỳ ỵ ỷ ỹ (capital and small). */
+    static const char viet[] = "aaaaaaaaaaaaaaaaaaaaaaaa"
+                               "eeeeeeeeeeeeeeee"
+                               "iiii"
+                               "oooooooooooooooooooooooo"
+                               "uuuuuuuuuuuuuu"
+                               "yyyyyyyy";
+    if (cp >= 0xc0 && cp <= 0xff)
+        return latin1[cp - 0xc0] == '*' ? 0 : latin1[cp - 0xc0];
+    if (cp >= 0x1ea0 && cp <= 0x1ef9)
+        return viet[cp - 0x1ea0];
+    switch (cp) {
+    case 0x102: /* Ă */
+    case 0x103: /* ă */
+        return 'a';
+    case 0x110: /* Đ */
+    case 0x111: /* đ */
+        return 'd';
+    case 0x128: /* Ĩ */
+    case 0x129: /* ĩ */
+        return 'i';
+    case 0x168: /* Ũ */
+    case 0x169: /* ũ */
+    case 0x1af: /* Ư */
+    case 0x1b0: /* ư */
+        return 'u';
+    case 0x1a0: /* Ơ */
+    case 0x1a1: /* ơ */
+        return 'o';
+    default:
+        return 0;
+    }
+}
+
+enum id_result { ID_OK = 0, ID_EMPTY, ID_TOO_LONG };
+
+/* A kind or status id from free text: ASCII letters lowercased, letters
+ * with diacritics folded (ệ → e, đ → d), combining marks dropped, [a-z0-9_.-]
+ * kept, and every other run of characters (blanks, punctuation, other
+ * scripts, invalid bytes) one '_' between kept characters. out has
+ * EV_MAX_ID + 1 bytes. */
+static enum id_result normalize_id(const char *s, size_t n, char *out)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t len = 0, i = 0;
+    bool sep = false;
+    while (i < n) {
+        uint32_t cp;
+        size_t k = utf8_next(u + i, n - i, &cp);
+        char ch = 0;
+        if (k == 0) {
+            k = 1;
+        } else if (cp < 0x80) {
+            ch = (char)cp;
+            if (ch >= 'A' && ch <= 'Z')
+                ch = (char)(ch - 'A' + 'a');
+            if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                  ch == '.' || ch == '-'))
+                ch = 0;
+        } else if (cp >= 0x300 && cp <= 0x36f) {
+            i += k; /* a combining mark: part of the letter before it */
+            continue;
+        } else {
+            ch = fold_letter(cp);
+        }
+        i += k;
+        if (!ch) {
+            sep = true;
+            continue;
+        }
+        if (sep && len > 0) {
+            if (len >= EV_MAX_ID)
+                return ID_TOO_LONG;
+            out[len++] = '_';
+        }
+        sep = false;
+        if (len >= EV_MAX_ID)
+            return ID_TOO_LONG;
+        out[len++] = ch;
+    }
+    out[len] = '\0';
+    return len ? ID_OK : ID_EMPTY;
+}
+
+/* 1..64 characters of [A-Za-z0-9_.-]. */
+static bool valid_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > EV_MAX_ID)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '.' || ch == '-'))
+            return false;
+    }
+    return true;
+}
+
+static bool is_blank_or_ctl(unsigned char ch)
+{
+    return ch <= 0x20 || ch == 0x7f;
+}
+
+/* A device or area label: trimmed, each run of blanks and control
+ * characters one space, '/', '+' and '#' → '-'. out has EV_MAX_LABEL + 1
+ * bytes. Returns NULL (out may be "") or why the value is unusable. */
+static const char *clean_label(const char *s, size_t n, char *out)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t len = 0, i = 0;
+    bool blank = false;
+    while (i < n) {
+        if (is_blank_or_ctl(u[i])) {
+            blank = true;
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        size_t k = utf8_next(u + i, n - i, &cp);
+        if (k == 0)
+            return "is not valid UTF-8";
+        size_t need = k + (blank && len > 0);
+        if (len + need > EV_MAX_LABEL)
+            return "is longer than 128 bytes";
+        if (blank && len > 0)
+            out[len++] = ' ';
+        blank = false;
+        if (k == 1 && (u[i] == '/' || u[i] == '+' || u[i] == '#'))
+            out[len++] = '-';
+        else
+            memcpy(out + len, s + i, k), len += k;
+        i += k;
+    }
+    out[len] = '\0';
+    return NULL;
+}
+
+/* s[0..n) without leading and trailing ASCII blanks. */
+static void trim(const char **s, size_t *n)
+{
+    while (*n && (**s == ' ' || **s == '\t' || **s == '\n' || **s == '\r'))
+        (*s)++, (*n)--;
+    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t' || (*s)[*n - 1] == '\n' ||
+                  (*s)[*n - 1] == '\r'))
+        (*n)--;
+}
+
+static bool ci_equal(const char *a, size_t an, const char *b)
+{
+    size_t bn = strlen(b);
+    if (an != bn)
+        return false;
+    for (size_t i = 0; i < an; i++) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z')
+            x = (char)(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z')
+            y = (char)(y - 'A' + 'a');
+        if (x != y)
+            return false;
+    }
+    return true;
+}
+
+/* Severity names, matched without regard to ASCII case; -1 when unknown. */
+static int severity_from_name(const char *s, size_t n)
+{
+    static const struct {
+        const char *name;
+        int severity;
+    } names[] = {
+        {"unspecified", IOC__V1__SEVERITY__SEVERITY_UNSPECIFIED},
+        {"unknown", IOC__V1__SEVERITY__SEVERITY_UNSPECIFIED},
+        {"info", IOC__V1__SEVERITY__SEVERITY_INFO},
+        {"informational", IOC__V1__SEVERITY__SEVERITY_INFO},
+        {"notice", IOC__V1__SEVERITY__SEVERITY_INFO},
+        {"warning", IOC__V1__SEVERITY__SEVERITY_WARNING},
+        {"warn", IOC__V1__SEVERITY__SEVERITY_WARNING},
+        {"low", IOC__V1__SEVERITY__SEVERITY_WARNING},
+        {"minor", IOC__V1__SEVERITY__SEVERITY_MINOR},
+        {"medium", IOC__V1__SEVERITY__SEVERITY_MINOR},
+        {"moderate", IOC__V1__SEVERITY__SEVERITY_MINOR},
+        {"major", IOC__V1__SEVERITY__SEVERITY_MAJOR},
+        {"high", IOC__V1__SEVERITY__SEVERITY_MAJOR},
+        {"severe", IOC__V1__SEVERITY__SEVERITY_MAJOR},
+        {"critical", IOC__V1__SEVERITY__SEVERITY_CRITICAL},
+        {"emergency", IOC__V1__SEVERITY__SEVERITY_CRITICAL},
+        {"fatal", IOC__V1__SEVERITY__SEVERITY_CRITICAL},
+        {"extreme", IOC__V1__SEVERITY__SEVERITY_CRITICAL},
+    };
+    trim(&s, &n);
+    if (n == 1 && s[0] >= '0' && s[0] <= '5')
+        return s[0] - '0';
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (ci_equal(s, n, names[i].name))
+            return names[i].severity;
+    return -1;
+}
+
+/* Shortest text that reads back as `v` (finite): integers without a
+ * fraction, others by %.{1..17}g. */
+static void format_number(double v, char *buf, size_t n)
+{
+    if (v == 0) {
+        snprintf(buf, n, "0");
+        return;
+    }
+    if (v == floor(v) && fabs(v) <= EV_MAX_SAFE_INT) {
+        snprintf(buf, n, "%" PRId64, (int64_t)v);
+        return;
+    }
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, n, "%.*g", p, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+/* The one top-level member a path names ("$.ward", "$['a b']"), copied to
+ * buf, or false when the path has more or other steps. */
+static bool single_member(const char *path, char *buf, size_t n)
+{
+    const char *p = path;
+    if (*p == '$')
+        p++;
+    if (*p == '.')
+        p++;
+    if (*p == '[') {
+        char q = p[1];
+        if (q != '\'' && q != '"')
+            return false;
+        p += 2;
+        size_t len = 0;
+        while (*p && *p != q) {
+            if (*p == '\\' && (p[1] == q || p[1] == '\\'))
+                p++;
+            if (len + 1 >= n)
+                return false;
+            buf[len++] = *p++;
+        }
+        if (*p != q || strcmp(p + 1, "]") != 0)
+            return false;
+        buf[len] = '\0';
+        return true;
+    }
+    size_t len = strlen(p);
+    if (len == 0 || len >= n || strpbrk(p, ".[") != NULL)
+        return false;
+    memcpy(buf, p, len + 1);
+    return true;
+}
+
+/* ---- create ---- */
+
+struct cfg_ctx {
+    const struct iocd_ini *ini;
+    const char *section;
+    struct iocd_error *err;
+};
+
+static int cfg_fail(const struct cfg_ctx *c, const struct iocd_ini_entry *e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int cfg_fail(const struct cfg_ctx *c, const struct iocd_ini_entry *e, const char *fmt, ...)
+{
+    char what[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    return iocd_error_at(c->err, c->ini->path, e->line, "[adapter %s] %s: %s", c->section, e->key,
+                         what);
+}
+
+static int compile_path(const struct cfg_ctx *c, const struct iocd_ini_entry *e, const char *expr,
+                        struct iocd_jsonpath **out)
+{
+    if (iocd_jsonpath_compile(expr, out, c->err) == 0)
+        return 0;
+    char why[sizeof(c->err->msg)];
+    snprintf(why, sizeof(why), "%s", c->err->msg);
+    return cfg_fail(c, e, "bad path '%s': %s", expr, why);
+}
+
+/* "topic[N]" → N; 1 on that shape, -1 on a bad N. */
+static int parse_topic_level(const char *v, int *level)
+{
+    const char *p = v + 6; /* after "topic[" */
+    if (*p < '0' || *p > '9')
+        return -1;
+    long n = 0;
+    while (*p >= '0' && *p <= '9') {
+        n = n * 10 + (*p - '0');
+        if (n > EV_MAX_TOPIC_LEVEL)
+            return -1;
+        p++;
+    }
+    if (strcmp(p, "]") != 0)
+        return -1;
+    *level = (int)n;
+    return 1;
+}
+
+/* "Z", "+hh:mm", "-hh:mm", "+hhmm", "+hh" → seconds east of UTC. */
+static int parse_offset(const char *v, int *off_s)
+{
+    if (strcmp(v, "Z") == 0) {
+        *off_s = 0;
+        return 0;
+    }
+    if (v[0] != '+' && v[0] != '-')
+        return -1;
+    int sign = v[0] == '-' ? -1 : 1;
+    const char *p = v + 1;
+    int digits[4], nd = 0;
+    for (; *p && nd < 4; p++) {
+        if (*p == ':' && nd == 2 && p == v + 3)
+            continue;
+        if (*p < '0' || *p > '9')
+            return -1;
+        digits[nd++] = *p - '0';
+    }
+    if (*p || (nd != 2 && nd != 4) || (nd == 2 && strchr(v, ':')))
+        return -1;
+    int hh = digits[0] * 10 + digits[1];
+    int mm = nd == 4 ? digits[2] * 10 + digits[3] : 0;
+    if (hh > 23 || mm > 59)
+        return -1;
+    *off_s = sign * (hh * 3600 + mm * 60);
+    return 0;
+}
+
+#define ALLOW_LITERAL 1u
+#define ALLOW_TOPIC 2u
+
+/* Reads `v` (the value of entry e, or one item of a list) into *src. */
+static int parse_src(const struct cfg_ctx *c, const struct iocd_ini_entry *e, const char *v,
+                     unsigned allow, struct event_state *st, struct value_src *src)
+{
+    bool has_records = st->records != NULL;
+    memset(src, 0, sizeof(*src));
+    src->text = strdup(v);
+    if (!src->text)
+        return iocd_error_set(c->err, "out of memory");
+    const char *what = "a JSON path starting with '$', such as $.description";
+    if (strncmp(v, "literal:", 8) == 0) {
+        if (!(allow & ALLOW_LITERAL))
+            return cfg_fail(c, e, "expected %s", what);
+        src->type = SRC_LITERAL;
+        src->literal = strdup(v + 8);
+        return src->literal ? 0 : iocd_error_set(c->err, "out of memory");
+    }
+    if (v[0] == '^') {
+        if (!has_records)
+            return cfg_fail(c, e,
+                            "'%s': a '^' path reads the message around the records, so it "
+                            "needs 'records'",
+                            v);
+        if (v[1] != '$')
+            return cfg_fail(c, e, "'%s': expected '^' followed by a JSON path starting with '$'",
+                            v);
+        src->type = SRC_PATH;
+        src->outer = true;
+        src->slot = st->n_outer++; /* at most EV_MAX_OUTER: 10 keys and 64 attributes */
+        return compile_path(c, e, v + 1, &src->path);
+    }
+    if (v[0] == '$') {
+        src->type = SRC_PATH;
+        return compile_path(c, e, v, &src->path);
+    }
+    if ((allow & ALLOW_TOPIC) && strncmp(v, "topic[", 6) == 0) {
+        if (parse_topic_level(v, &src->level) < 0)
+            return cfg_fail(c, e, "expected topic[N] with N a topic level from 0 to 255");
+        src->type = SRC_TOPIC;
+        return 0;
+    }
+    if (!(allow & ALLOW_LITERAL))
+        return cfg_fail(c, e, "expected %s", what);
+    src->type = SRC_LITERAL;
+    src->literal = strdup(v);
+    return src->literal ? 0 : iocd_error_set(c->err, "out of memory");
+}
+
+/* Splits `v` at commas outside quotes into trimmed, malloc'd items
+ * (at most EV_MAX_LIST). Returns the count, or -1 with err set. */
+static long split_list(const struct cfg_ctx *c, const struct iocd_ini_entry *e, const char *v,
+                       char ***out)
+{
+    char **items = calloc(EV_MAX_LIST, sizeof(*items));
+    if (!items)
+        return iocd_error_set(c->err, "out of memory");
+    long n = 0;
+    const char *p = v;
+    for (;;) {
+        const char *b = p;
+        char quote = 0;
+        for (; *p && (quote || *p != ','); p++) {
+            if (quote) {
+                if (*p == '\\' && p[1])
+                    p++;
+                else if (*p == quote)
+                    quote = 0;
+            } else if (*p == '\'' || *p == '"') {
+                quote = *p;
+            }
+        }
+        const char *s = b;
+        size_t len = (size_t)(p - b);
+        trim(&s, &len);
+        if (len == 0) {
+            free_strv(items, (size_t)n);
+            return cfg_fail(c, e, "empty item in the comma-separated list");
+        }
+        if (n == EV_MAX_LIST) {
+            free_strv(items, (size_t)n);
+            return cfg_fail(c, e, "more than %d items", EV_MAX_LIST);
+        }
+        items[n] = strndup(s, len);
+        if (!items[n]) {
+            free_strv(items, (size_t)n);
+            return iocd_error_set(c->err, "out of memory");
+        }
+        n++;
+        if (!*p)
+            break;
+        p++;
+    }
+    *out = items;
+    return n;
+}
+
+static int read_severity_map(const struct cfg_ctx *c, struct event_state *st,
+                             const struct iocd_ini_entry *e)
+{
+    char **items;
+    long n = split_list(c, e, e->value, &items);
+    if (n < 0)
+        return -1;
+    int rc = 0;
+    st->sev_map = calloc((size_t)n, sizeof(*st->sev_map));
+    if (!st->sev_map) {
+        rc = iocd_error_set(c->err, "out of memory");
+        goto out;
+    }
+    for (long i = 0; i < n; i++) {
+        char *colon = strrchr(items[i], ':');
+        if (!colon) {
+            rc = cfg_fail(c, e, "'%s': expected VALUE:SEVERITY, e.g. 1:critical", items[i]);
+            goto out;
+        }
+        const char *k = items[i], *sv = colon + 1;
+        size_t kn = (size_t)(colon - items[i]), svn = strlen(sv);
+        trim(&k, &kn);
+        int sev = severity_from_name(sv, svn);
+        if (kn == 0 || kn > EV_MAX_ID) {
+            rc = cfg_fail(c, e, "'%s': the value before ':' must be 1 to 64 bytes", items[i]);
+            goto out;
+        }
+        if (sev < 0) {
+            rc = cfg_fail(c, e,
+                          "'%s': unknown severity; expected unspecified, info, warning, minor, "
+                          "major or critical",
+                          items[i]);
+            goto out;
+        }
+        for (size_t j = 0; j < st->n_sev_map; j++)
+            if (ci_equal(k, kn, st->sev_map[j].key)) {
+                rc = cfg_fail(c, e, "'%.*s' is mapped twice", (int)kn, k);
+                goto out;
+            }
+        st->sev_map[st->n_sev_map].key = strndup(k, kn);
+        if (!st->sev_map[st->n_sev_map].key) {
+            rc = iocd_error_set(c->err, "out of memory");
+            goto out;
+        }
+        st->sev_map[st->n_sev_map++].severity = sev;
+    }
+out:
+    free_strv(items, (size_t)n);
+    return rc;
+}
+
+static int read_statuses(const struct cfg_ctx *c, struct event_state *st,
+                         const struct iocd_ini_entry *e)
+{
+    char **items;
+    long n = split_list(c, e, e->value, &items);
+    if (n < 0)
+        return -1;
+    st->statuses = items;
+    st->n_statuses = (size_t)n;
+    for (long i = 0; i < n; i++) {
+        char norm[EV_MAX_ID + 1];
+        if (normalize_id(items[i], strlen(items[i]), norm) != ID_OK || strcmp(norm, items[i]))
+            return cfg_fail(c, e,
+                            "'%s' is not a status id: 1 to 64 of lowercase letters, digits, "
+                            "'_', '.' and '-'",
+                            items[i]);
+        for (long j = 0; j < i; j++)
+            if (strcmp(items[j], items[i]) == 0)
+                return cfg_fail(c, e, "'%s' is listed twice", items[i]);
+    }
+    return 0;
+}
+
+static int read_attributes(const struct cfg_ctx *c, struct event_state *st,
+                           const struct iocd_ini_entry *e)
+{
+    if (strcmp(e->value, "all") == 0) {
+        st->attr_mode = ATTR_ALL;
+        return 0;
+    }
+    if (strcmp(e->value, "none") == 0) {
+        st->attr_mode = ATTR_NONE;
+        return 0;
+    }
+    st->attr_mode = ATTR_LIST;
+    char **items;
+    long n = split_list(c, e, e->value, &items);
+    if (n < 0)
+        return -1;
+    int rc = 0;
+    st->attrs = calloc((size_t)n, sizeof(*st->attrs));
+    if (!st->attrs) {
+        rc = iocd_error_set(c->err, "out of memory");
+        goto out;
+    }
+    for (long i = 0; i < n && rc == 0; i++) {
+        struct attr_path *a = &st->attrs[st->n_attrs++];
+        if (items[i][0] != '$' && items[i][0] != '^') {
+            rc = cfg_fail(c, e,
+                          "'%s': expected all, none, or JSON paths starting with '$' separated "
+                          "by commas",
+                          items[i]);
+            break;
+        }
+        if (parse_src(c, e, items[i], 0, st, &a->src)) {
+            rc = -1;
+            break;
+        }
+        char name[EV_MAX_ATTR_KEY + 1];
+        const char *p = a->src.outer ? items[i] + 1 : items[i];
+        if (single_member(p, name, sizeof(name)))
+            a->key = strdup(name);
+        else
+            a->key = strdup(p + (strncmp(p, "$.", 2) == 0 ? 2 : 1));
+        if (!a->key) {
+            rc = iocd_error_set(c->err, "out of memory");
+            break;
+        }
+        size_t kl = strlen(a->key);
+        if (kl == 0 || kl > EV_MAX_ATTR_KEY) {
+            rc = cfg_fail(c, e, "'%s': the attribute key '%s' must be 1 to 64 bytes", items[i],
+                          a->key);
+            break;
+        }
+        for (size_t j = 0; j + 1 < st->n_attrs; j++)
+            if (strcmp(st->attrs[j].key, a->key) == 0) {
+                rc = cfg_fail(c, e, "'%s': attribute key '%s' given twice", items[i], a->key);
+                break;
+            }
+    }
+out:
+    free_strv(items, (size_t)n);
+    return rc;
+}
+
+/* ATTR_ALL: the top-level members that the other keys read directly. */
+static int collect_excludes(const struct cfg_ctx *c, struct event_state *st)
+{
+    const struct value_src *srcs[] = {&st->kind,   &st->severity, &st->text, &st->device,
+                                      &st->area,   &st->status,   &st->time, &st->lat,
+                                      &st->lon,    &st->location};
+    size_t n = sizeof(srcs) / sizeof(srcs[0]);
+    st->exclude = calloc(n, sizeof(*st->exclude));
+    if (!st->exclude)
+        return iocd_error_set(c->err, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        char name[256];
+        if (srcs[i]->type != SRC_PATH || srcs[i]->outer ||
+            !single_member(srcs[i]->text, name, sizeof(name)))
+            continue;
+        st->exclude[st->n_exclude] = strdup(name);
+        if (!st->exclude[st->n_exclude])
+            return iocd_error_set(c->err, "out of memory");
+        st->n_exclude++;
+    }
+    return 0;
+}
+
+enum cfg_key {
+    K_KIND,
+    K_SEVERITY,
+    K_SEVERITY_MAP,
+    K_TEXT,
+    K_DEVICE,
+    K_AREA,
+    K_STATUS,
+    K_STATUSES,
+    K_TIME,
+    K_TIME_FORMAT,
+    K_TIME_OFFSET,
+    K_LAT,
+    K_LON,
+    K_LOCATION,
+    K_ATTRIBUTES,
+    K_RECORDS,
+    K__COUNT
+};
+
+static const char *const cfg_keys[K__COUNT] = {
+    "kind",     "severity",    "severity_map", "text", "device", "area",
+    "status",   "statuses",    "time",         "time_format", "time_offset", "lat",
+    "lon",      "location",    "attributes",   "records",
+};
+
+/* Checks a device or area literal and replaces it by its cleaned form. */
+static int clean_literal_label(const struct cfg_ctx *c, const struct iocd_ini_entry *e,
+                               struct value_src *src)
+{
+    char buf[EV_MAX_LABEL + 1];
+    const char *why = clean_label(src->literal, strlen(src->literal), buf);
+    if (!why && !buf[0])
+        why = "is empty";
+    if (why)
+        return cfg_fail(c, e, "the literal '%s' %s", src->literal, why);
+    free(src->literal);
+    src->literal = strdup(buf);
+    return src->literal ? 0 : iocd_error_set(c->err, "out of memory");
+}
+
+static int read_config(const struct cfg_ctx *c, struct event_state *st,
+                       struct iocd_ini_section *section)
+{
+    struct iocd_ini_entry *k[K__COUNT];
+    for (int i = 0; i < K__COUNT; i++) {
+        bool dup;
+        k[i] = iocd_ini_get(c->ini, section, cfg_keys[i], &dup, c->err);
+        if (dup)
+            return -1;
+    }
+    if (!k[K_KIND])
+        return iocd_error_at(c->err, c->ini->path, section->line,
+                             "[adapter %s] kind: required key missing (a JSON path such as "
+                             "$.category, topic[N], or a literal kind such as fire_alarm)",
+                             c->section);
+
+    if (k[K_RECORDS]) {
+        if (k[K_RECORDS]->value[0] != '$')
+            return cfg_fail(c, k[K_RECORDS],
+                            "expected a JSON path starting with '$' ($ for a payload that is "
+                            "an array)");
+        if (compile_path(c, k[K_RECORDS], k[K_RECORDS]->value, &st->records))
+            return -1;
+    }
+    /* kind */
+    if (parse_src(c, k[K_KIND], k[K_KIND]->value, ALLOW_LITERAL | ALLOW_TOPIC, st, &st->kind))
+        return -1;
+    if (st->kind.type == SRC_LITERAL && !valid_id(st->kind.literal))
+        return cfg_fail(c, k[K_KIND],
+                        "the literal kind '%s' must be 1 to 64 characters of letters, digits, "
+                        "'_', '.' and '-'",
+                        st->kind.literal);
+
+    /* severity, severity_map */
+    st->severity_fixed = IOC__V1__SEVERITY__SEVERITY_INFO;
+    if (k[K_SEVERITY]) {
+        if (parse_src(c, k[K_SEVERITY], k[K_SEVERITY]->value, ALLOW_LITERAL | ALLOW_TOPIC, st,
+                      &st->severity))
+            return -1;
+        if (st->severity.type == SRC_LITERAL) {
+            st->severity_fixed =
+                severity_from_name(st->severity.literal, strlen(st->severity.literal));
+            if (st->severity_fixed < 0)
+                return cfg_fail(c, k[K_SEVERITY],
+                                "unknown severity '%s'; expected unspecified, info, warning, "
+                                "minor, major or critical (or 0 to 5)",
+                                st->severity.literal);
+        }
+    }
+    if (k[K_SEVERITY_MAP]) {
+        if (st->severity.type == SRC_NONE || st->severity.type == SRC_LITERAL)
+            return cfg_fail(c, k[K_SEVERITY_MAP],
+                            "has no effect unless 'severity' is a JSON path or topic[N]");
+        if (read_severity_map(c, st, k[K_SEVERITY_MAP]))
+            return -1;
+    }
+
+    /* text */
+    if (k[K_TEXT] && parse_src(c, k[K_TEXT], k[K_TEXT]->value, 0, st, &st->text))
+        return -1;
+
+    /* device, area */
+    if (k[K_DEVICE]) {
+        if (parse_src(c, k[K_DEVICE], k[K_DEVICE]->value, ALLOW_LITERAL | ALLOW_TOPIC, st,
+                      &st->device))
+            return -1;
+        if (st->device.type == SRC_LITERAL && clean_literal_label(c, k[K_DEVICE], &st->device))
+            return -1;
+    }
+    if (k[K_AREA]) {
+        if (parse_src(c, k[K_AREA], k[K_AREA]->value, ALLOW_LITERAL | ALLOW_TOPIC, st, &st->area))
+            return -1;
+        if (st->area.type == SRC_LITERAL && clean_literal_label(c, k[K_AREA], &st->area))
+            return -1;
+    }
+
+    /* status, statuses */
+    if (k[K_STATUS]) {
+        if (parse_src(c, k[K_STATUS], k[K_STATUS]->value, ALLOW_LITERAL | ALLOW_TOPIC, st,
+                      &st->status))
+            return -1;
+        if (st->status.type == SRC_LITERAL) {
+            char norm[EV_MAX_ID + 1];
+            if (normalize_id(st->status.literal, strlen(st->status.literal), norm) != ID_OK)
+                return cfg_fail(c, k[K_STATUS],
+                                "the literal status '%s' must give 1 to 64 characters of "
+                                "letters, digits, '_', '.' and '-'",
+                                st->status.literal);
+            free(st->status.literal);
+            st->status.literal = strdup(norm);
+            if (!st->status.literal)
+                return iocd_error_set(c->err, "out of memory");
+        }
+    }
+    if (k[K_STATUSES]) {
+        if (!k[K_STATUS])
+            return cfg_fail(c, k[K_STATUSES], "has no effect without 'status'");
+        if (read_statuses(c, st, k[K_STATUSES]))
+            return -1;
+        if (st->status.type == SRC_LITERAL) {
+            size_t i = 0;
+            while (i < st->n_statuses && strcmp(st->statuses[i], st->status.literal) != 0)
+                i++;
+            if (i == st->n_statuses)
+                return cfg_fail(c, k[K_STATUS], "the literal status '%s' is not in statuses",
+                                st->status.literal);
+        }
+    }
+
+    /* time, time_format, time_offset */
+    if (k[K_TIME] && parse_src(c, k[K_TIME], k[K_TIME]->value, 0, st, &st->time))
+        return -1;
+    if (!k[K_TIME] && (k[K_TIME_FORMAT] || k[K_TIME_OFFSET]))
+        return cfg_fail(c, k[K_TIME_FORMAT] ? k[K_TIME_FORMAT] : k[K_TIME_OFFSET],
+                        "has no effect without 'time' (the receive time is used)");
+    st->time_unit = IOCD_TIME_AUTO;
+    if (k[K_TIME_FORMAT]) {
+        static const struct {
+            const char *name;
+            enum iocd_time_unit unit;
+        } formats[] = {{"auto", IOCD_TIME_AUTO},
+                       {"iso8601", IOCD_TIME_ISO8601},
+                       {"s", IOCD_TIME_S},
+                       {"ms", IOCD_TIME_MS},
+                       {"us", IOCD_TIME_US}};
+        size_t i = 0;
+        while (i < sizeof(formats) / sizeof(formats[0]) &&
+               strcmp(formats[i].name, k[K_TIME_FORMAT]->value) != 0)
+            i++;
+        if (i == sizeof(formats) / sizeof(formats[0]))
+            return cfg_fail(c, k[K_TIME_FORMAT], "expected auto, iso8601, s, ms or us");
+        st->time_unit = formats[i].unit;
+    }
+    if (k[K_TIME_OFFSET] && parse_offset(k[K_TIME_OFFSET]->value, &st->time_offset_s))
+        return cfg_fail(c, k[K_TIME_OFFSET], "expected an offset such as +07:00, -05:30 or Z");
+
+    /* lat + lon, or location */
+    if (k[K_LOCATION] && (k[K_LAT] || k[K_LON]))
+        return cfg_fail(c, k[K_LOCATION], "use either 'location' or 'lat' and 'lon', not both");
+    if (!k[K_LAT] != !k[K_LON])
+        return cfg_fail(c, k[K_LAT] ? k[K_LAT] : k[K_LON], "'lat' and 'lon' go together");
+    if (k[K_LAT] && (parse_src(c, k[K_LAT], k[K_LAT]->value, 0, st, &st->lat) ||
+                     parse_src(c, k[K_LON], k[K_LON]->value, 0, st, &st->lon)))
+        return -1;
+    if (k[K_LOCATION] &&
+        parse_src(c, k[K_LOCATION], k[K_LOCATION]->value, 0, st, &st->location))
+        return -1;
+
+    /* attributes */
+    st->attr_mode = ATTR_ALL;
+    if (k[K_ATTRIBUTES] && read_attributes(c, st, k[K_ATTRIBUTES]))
+        return -1;
+    if (st->attr_mode == ATTR_ALL && collect_excludes(c, st))
+        return -1;
+    return 0;
+}
+
+static int event_create(const struct iocd_ini *ini, struct iocd_ini_section *section,
+                        const char *source, void **state, struct iocd_error *err)
+{
+    *state = NULL;
+    struct cfg_ctx c = {ini, section->arg ? section->arg : "", err};
+    struct event_state *st = calloc(1, sizeof(*st));
+    if (!st)
+        return iocd_error_set(err, "out of memory");
+    st->source = strdup(source ? source : c.section);
+    if (!st->source) {
+        event_destroy(st);
+        return iocd_error_set(err, "out of memory");
+    }
+    if (read_config(&c, st, section)) {
+        event_destroy(st);
+        return -1;
+    }
+    *state = st;
+    return 0;
+}
+
+/* ---- decode ---- */
+
+/* One decode: the message, its parsed root, the record being decoded (the
+ * root itself outside records mode) and what has been dropped from it. */
+struct ctx {
+    const struct event_state *st;
+    const struct iocd_message *msg;
+    const cJSON *root;
+    const cJSON *rec;
+    long index; /* record index, or -1 outside records mode */
+    struct iocd_batch *out;
+    /* '^' paths give the same node for every record: looked up once */
+    const cJSON *outer[EV_MAX_OUTER];
+    bool outer_done[EV_MAX_OUTER];
+    char *source;        /* st->source in the arena, made once per message */
+    unsigned drops;      /* values dropped from this event */
+    char first_drop[120]; /* the first one, for the note */
+};
+
+static void drop(struct ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void drop(struct ctx *x, const char *fmt, ...)
+{
+    if (x->drops++ == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(x->first_drop, sizeof(x->first_drop), fmt, ap);
+        va_end(ap);
+    }
+}
+
+static const char *type_name(const cJSON *n)
+{
+    if (cJSON_IsString(n))
+        return "a string";
+    if (cJSON_IsNumber(n))
+        return "a number";
+    if (cJSON_IsBool(n))
+        return "a bool";
+    if (cJSON_IsObject(n))
+        return "an object";
+    if (cJSON_IsArray(n))
+        return "an array";
+    if (cJSON_IsNull(n))
+        return "null";
+    return "of unknown type";
+}
+
+/* A short printable copy of s[0..n) for a log detail. */
+static const char *printable(const char *s, size_t n, char *buf, size_t size)
+{
+    size_t i = 0;
+    for (; i < n && i + 4 < size; i++)
+        buf[i] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i] : '?';
+    if (i < n && size >= 4) {
+        memcpy(buf + i, "...", 3);
+        i += 3;
+    }
+    buf[i] = '\0';
+    return buf;
+}
+
+/* What a value source gives for this record: a JSON node, or text (a
+ * topic level or a literal), or nothing. */
+struct val {
+    const cJSON *node;
+    const char *s;
+    size_t n;
+};
+
+static bool fetch(struct ctx *x, const struct value_src *src, struct val *v)
+{
+    memset(v, 0, sizeof(*v));
+    switch (src->type) {
+    case SRC_NONE:
+        return false;
+    case SRC_LITERAL:
+        v->s = src->literal;
+        v->n = strlen(src->literal);
+        return true;
+    case SRC_TOPIC: {
+        const char *s = x->msg->topic ? x->msg->topic : "";
+        for (int lvl = 0; lvl < src->level; lvl++) {
+            s = strchr(s, '/');
+            if (!s)
+                return false;
+            s++;
+        }
+        const char *e = strchr(s, '/');
+        v->s = s;
+        v->n = e ? (size_t)(e - s) : strlen(s);
+        return v->n > 0;
+    }
+    case SRC_PATH:
+        if (!src->outer) {
+            v->node = iocd_jsonpath_get(src->path, x->rec);
+        } else {
+            if (!x->outer_done[src->slot]) {
+                x->outer[src->slot] = iocd_jsonpath_get(src->path, x->root);
+                x->outer_done[src->slot] = true;
+            }
+            v->node = x->outer[src->slot];
+        }
+        return v->node && !cJSON_IsNull(v->node);
+    }
+    return false;
+}
+
+/* The text of an id-like value (a string, or an integer number as decimal
+ * text) into *s / *n; a reject for other types. `num` holds number text. */
+static enum iocd_reject id_text(struct ctx *x, const struct value_src *src, const char *key,
+                                const struct val *v, char num[32], const char **s, size_t *n)
+{
+    if (!v->node) {
+        *s = v->s;
+        *n = v->n;
+        return IOCD_REJECT_NONE;
+    }
+    if (cJSON_IsString(v->node)) {
+        *s = v->node->valuestring;
+        *n = strlen(*s);
+        return IOCD_REJECT_NONE;
+    }
+    if (cJSON_IsNumber(v->node)) {
+        double d = v->node->valuedouble;
+        if (!(d == floor(d) && fabs(d) <= EV_MAX_SAFE_INT))
+            return iocd_batch_fail(x->out, IOCD_REJECT_WRONG_TYPE,
+                                   "%s %s is a number but not an integer", key, src->text);
+        snprintf(num, 32, "%" PRId64, (int64_t)d);
+        *s = num;
+        *n = strlen(num);
+        return IOCD_REJECT_NONE;
+    }
+    return iocd_batch_fail(x->out, IOCD_REJECT_WRONG_TYPE, "%s %s is %s", key, src->text,
+                           type_name(v->node));
+}
+
+static enum iocd_reject get_kind(struct ctx *x, const char **kind)
+{
+    const struct value_src *src = &x->st->kind;
+    struct val v;
+    if (!fetch(x, src, &v)) {
+        if (src->type == SRC_TOPIC)
+            return iocd_batch_fail(x->out, IOCD_REJECT_MISSING_FIELD,
+                                   "kind %s: the topic has no such level or it is empty",
+                                   src->text);
+        return iocd_batch_fail(x->out, IOCD_REJECT_MISSING_FIELD, "kind %s is missing",
+                               src->text);
+    }
+    if (src->type == SRC_LITERAL) {
+        *kind = src->literal;
+        return IOCD_REJECT_NONE;
+    }
+    char num[32], id[EV_MAX_ID + 1], buf[48];
+    const char *s;
+    size_t n;
+    enum iocd_reject r = id_text(x, src, "kind", &v, num, &s, &n);
+    if (r != IOCD_REJECT_NONE)
+        return r;
+    switch (normalize_id(s, n, id)) {
+    case ID_OK:
+        break;
+    case ID_EMPTY:
+        return iocd_batch_fail(x->out, IOCD_REJECT_BAD_ID, "kind %s '%s' has no letter or digit",
+                               src->text, printable(s, n, buf, sizeof(buf)));
+    case ID_TOO_LONG:
+        return iocd_batch_fail(x->out, IOCD_REJECT_BAD_ID,
+                               "kind %s '%s' is longer than 64 characters", src->text,
+                               printable(s, n, buf, sizeof(buf)));
+    }
+    *kind = iocd_arena_strdup(x->out->arena, id);
+    return *kind ? IOCD_REJECT_NONE
+                 : iocd_batch_fail(x->out, IOCD_REJECT_NO_MEMORY, "out of memory for the kind");
+}
+
+/* device and area: "" when absent or dropped. */
+static enum iocd_reject get_label(struct ctx *x, const struct value_src *src, const char *key,
+                                  const char **label)
+{
+    struct val v;
+    *label = "";
+    if (!fetch(x, src, &v))
+        return IOCD_REJECT_NONE;
+    if (src->type == SRC_LITERAL) {
+        *label = src->literal;
+        return IOCD_REJECT_NONE;
+    }
+    char num[32], buf[EV_MAX_LABEL + 1], show[48];
+    const char *s;
+    size_t n;
+    enum iocd_reject r = id_text(x, src, key, &v, num, &s, &n);
+    if (r != IOCD_REJECT_NONE)
+        return r;
+    const char *why = clean_label(s, n, buf);
+    if (why) {
+        drop(x, "%s %s '%s' %s", key, src->text, printable(s, n, show, sizeof(show)), why);
+        return IOCD_REJECT_NONE;
+    }
+    *label = iocd_arena_strdup(x->out->arena, buf);
+    return *label ? IOCD_REJECT_NONE
+                  : iocd_batch_fail(x->out, IOCD_REJECT_NO_MEMORY, "out of memory for the %s",
+                                    key);
+}
+
+static enum iocd_reject get_status(struct ctx *x, const char **status)
+{
+    const struct event_state *st = x->st;
+    const struct value_src *src = &st->status;
+    struct val v;
+    *status = "";
+    if (!fetch(x, src, &v))
+        return IOCD_REJECT_NONE;
+    if (src->type == SRC_LITERAL) {
+        *status = src->literal; /* checked against statuses by create() */
+        return IOCD_REJECT_NONE;
+    }
+    char num[32], id[EV_MAX_ID + 1], buf[48];
+    const char *s;
+    size_t n;
+    enum iocd_reject r = id_text(x, src, "status", &v, num, &s, &n);
+    if (r != IOCD_REJECT_NONE)
+        return r;
+    switch (normalize_id(s, n, id)) {
+    case ID_OK:
+        break;
+    case ID_EMPTY:
+        return IOCD_REJECT_NONE;
+    case ID_TOO_LONG:
+        drop(x, "status %s '%s' is longer than 64 characters", src->text,
+             printable(s, n, buf, sizeof(buf)));
+        return IOCD_REJECT_NONE;
+    }
+    if (st->statuses) {
+        size_t i = 0;
+        while (i < st->n_statuses && strcmp(st->statuses[i], id) != 0)
+            i++;
+        if (i == st->n_statuses) {
+            drop(x, "status %s '%s' is not in statuses", src->text, id);
+            return IOCD_REJECT_NONE;
+        }
+    }
+    *status = iocd_arena_strdup(x->out->arena, id);
+    return *status ? IOCD_REJECT_NONE
+                   : iocd_batch_fail(x->out, IOCD_REJECT_NO_MEMORY, "out of memory for the status");
+}
+
+static enum iocd_reject get_severity(struct ctx *x, Ioc__V1__Severity *sev)
+{
+    const struct event_state *st = x->st;
+    const struct value_src *src = &st->severity;
+    *sev = (Ioc__V1__Severity)st->severity_fixed;
+    if (src->type == SRC_NONE || src->type == SRC_LITERAL)
+        return IOCD_REJECT_NONE;
+    struct val v;
+    *sev = IOC__V1__SEVERITY__SEVERITY_UNSPECIFIED;
+    if (!fetch(x, src, &v))
+        return IOCD_REJECT_NONE; /* the source did not say */
+    char num[40], buf[48];
+    const char *s;
+    size_t n;
+    bool is_number = false;
+    double d = 0;
+    if (!v.node) {
+        s = v.s, n = v.n;
+    } else if (cJSON_IsString(v.node)) {
+        s = v.node->valuestring, n = strlen(s);
+    } else if (cJSON_IsNumber(v.node)) {
+        d = v.node->valuedouble;
+        if (!isfinite(d)) {
+            drop(x, "severity %s is not a finite number", src->text);
+            return IOCD_REJECT_NONE;
+        }
+        format_number(d, num, sizeof(num));
+        s = num, n = strlen(num);
+        is_number = true;
+    } else {
+        return iocd_batch_fail(x->out, IOCD_REJECT_WRONG_TYPE, "severity %s is %s", src->text,
+                               type_name(v.node));
+    }
+    int found = -1;
+    if (st->sev_map) {
+        const char *t = s;
+        size_t tn = n;
+        trim(&t, &tn);
+        for (size_t i = 0; i < st->n_sev_map && found < 0; i++)
+            if (ci_equal(t, tn, st->sev_map[i].key))
+                found = st->sev_map[i].severity;
+    } else if (is_number) {
+        if (d == floor(d) && d >= 0 && d <= 5)
+            found = (int)d;
+    } else {
+        found = severity_from_name(s, n);
+    }
+    if (found < 0) {
+        drop(x, "severity %s '%s' is not a known severity", src->text,
+             printable(s, n, buf, sizeof(buf)));
+        return IOCD_REJECT_NONE;
+    }
+    *sev = (Ioc__V1__Severity)found;
+    return IOCD_REJECT_NONE;
+}
+
+/* Valid UTF-8 copy of s[0..n) in the arena, each byte that starts no valid
+ * sequence replaced by U+FFFD, cut at a character boundary to at most `max`
+ * bytes. NULL when out of memory. */
+static char *utf8_copy(struct iocd_arena *a, const char *s, size_t n, size_t max, bool *bad,
+                       bool *cut)
+{
+    size_t cap = n <= max / 3 ? n * 3 : max;
+    char *o = iocd_arena_alloc(a, cap + 1);
+    if (!o)
+        return NULL;
+    const unsigned char *u = (const unsigned char *)s;
+    size_t len = 0, i = 0;
+    *bad = *cut = false;
+    while (i < n) {
+        uint32_t cp;
+        size_t k = utf8_next(u + i, n - i, &cp);
+        const char *src = s + i;
+        size_t w = k;
+        if (k == 0) {
+            src = "\xef\xbf\xbd";
+            w = 3;
+            k = 1;
+            *bad = true;
+        }
+        if (len + w > max) {
+            *cut = true;
+            break;
+        }
+        memcpy(o + len, src, w);
+        len += w;
+        i += k;
+    }
+    o[len] = '\0';
+    return o;
+}
+
+static enum iocd_reject get_text(struct ctx *x, const char **text)
+{
+    const struct value_src *src = &x->st->text;
+    struct val v;
+    *text = "";
+    if (!fetch(x, src, &v))
+        return IOCD_REJECT_NONE;
+    if (!cJSON_IsString(v.node))
+        return iocd_batch_fail(x->out, IOCD_REJECT_WRONG_TYPE, "text %s is %s", src->text,
+                               type_name(v.node));
+    bool bad, cut;
+    const char *s = v.node->valuestring;
+    *text = utf8_copy(x->out->arena, s, strlen(s), EV_MAX_TEXT, &bad, &cut);
+    if (!*text)
+        return iocd_batch_fail(x->out, IOCD_REJECT_NO_MEMORY, "out of memory for the text");
+    if (cut)
+        drop(x, "text %s cut to %d bytes", src->text, EV_MAX_TEXT);
+    else if (bad)
+        drop(x, "text %s is not valid UTF-8 (bad bytes replaced by U+FFFD)", src->text);
+    return IOCD_REJECT_NONE;
+}
+
+static enum iocd_reject get_time(struct ctx *x, int64_t *ms)
+{
+    const struct event_state *st = x->st;
+    const struct value_src *src = &st->time;
+    struct val v;
+    *ms = x->msg->received_ms;
+    if (!fetch(x, src, &v)) {
+        if (src->type != SRC_NONE)
+            drop(x, "time %s is missing (the receive time is used)", src->text);
+        return IOCD_REJECT_NONE;
+    }
+    const cJSON *t = v.node;
+    char buf[48];
+    if (cJSON_IsNumber(t)) {
+        if (st->time_unit == IOCD_TIME_ISO8601)
+            return iocd_batch_fail(x->out, IOCD_REJECT_WRONG_TYPE,
+                                   "time %s is a number, time_format is iso8601", src->text);
+        if (iocd_time_from_epoch(t->valuedouble, st->time_unit, ms))
+            return iocd_batch_fail(x->out, IOCD_REJECT_BAD_TIME, "time %s %.17g is out of range",
+                                   src->text, t->valuedouble);
+        return IOCD_REJECT_NONE;
+    }
+    if (cJSON_IsString(t)) {
+        if (st->time_unit != IOCD_TIME_AUTO && st->time_unit != IOCD_TIME_ISO8601)
+            return iocd_batch_fail(x->out, IOCD_REJECT_WRONG_TYPE,
+                                   "time %s is a string, time_format expects a number", src->text);
+        size_t n = strlen(t->valuestring);
+        if (iocd_time_parse_iso8601(t->valuestring, n, st->time_offset_s, ms))
+            return iocd_batch_fail(x->out, IOCD_REJECT_BAD_TIME,
+                                   "time %s '%s' is not a valid ISO-8601 time", src->text,
+                                   printable(t->valuestring, n, buf, sizeof(buf)));
+        return IOCD_REJECT_NONE;
+    }
+    return iocd_batch_fail(x->out, IOCD_REJECT_WRONG_TYPE, "time %s is %s", src->text,
+                           type_name(t));
+}
+
+/* A decimal number in s[0..n), blanks around it allowed: no hex, no
+ * nan/inf, finite. */
+static bool parse_decimal(const char *s, size_t n, double *out)
+{
+    trim(&s, &n);
+    if (n == 0 || n > 40)
+        return false;
+    char buf[48];
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '+' || ch == 'e' ||
+              ch == 'E'))
+            return false;
+        buf[i] = ch;
+    }
+    buf[n] = '\0';
+    char *end;
+    double d = strtod(buf, &end);
+    if (end != buf + n || !isfinite(d))
+        return false;
+    *out = d;
+    return true;
+}
+
+/* A coordinate: a finite number or a numeric string. */
+static bool coord_value(const cJSON *n, double *out)
+{
+    if (cJSON_IsNumber(n)) {
+        *out = n->valuedouble;
+        return isfinite(*out);
+    }
+    if (cJSON_IsString(n))
+        return parse_decimal(n->valuestring, strlen(n->valuestring), out);
+    return false;
+}
+
+/* The event's location, or none; unusable locations are dropped. */
+static enum iocd_reject get_location(struct ctx *x, Ioc__V1__Location **loc)
+{
+    const struct event_state *st = x->st;
+    double lat, lon;
+    *loc = NULL;
+    if (st->lat.type != SRC_NONE) {
+        struct val va, vo;
+        bool has_lat = fetch(x, &st->lat, &va), has_lon = fetch(x, &st->lon, &vo);
+        if (!has_lat && !has_lon)
+            return IOCD_REJECT_NONE;
+        if (!has_lat || !has_lon) {
+            drop(x, "location: %s is missing", has_lat ? st->lon.text : st->lat.text);
+            return IOCD_REJECT_NONE;
+        }
+        if (!coord_value(va.node, &lat) || !coord_value(vo.node, &lon)) {
+            drop(x, "location: %s or %s is not a finite number", st->lat.text, st->lon.text);
+            return IOCD_REJECT_NONE;
+        }
+    } else if (st->location.type != SRC_NONE) {
+        struct val v;
+        const char *path = st->location.text;
+        if (!fetch(x, &st->location, &v))
+            return IOCD_REJECT_NONE;
+        const cJSON *n = v.node;
+        if (cJSON_IsObject(n)) {
+            const cJSON *type = cJSON_GetObjectItemCaseSensitive(n, "type");
+            const cJSON *co = cJSON_GetObjectItemCaseSensitive(n, "coordinates");
+            if (!cJSON_IsString(type) || strcmp(type->valuestring, "Point") != 0) {
+                drop(x, "location %s is not a GeoJSON Point", path);
+                return IOCD_REJECT_NONE;
+            }
+            int size = 0; /* counted up to 4: the array may be long */
+            for (const cJSON *el = cJSON_IsArray(co) ? co->child : NULL; el && size < 4;
+                 el = el->next)
+                size++;
+            if (size < 2 || size > 3 || !cJSON_IsNumber(co->child) ||
+                !cJSON_IsNumber(co->child->next) || !isfinite(co->child->valuedouble) ||
+                !isfinite(co->child->next->valuedouble)) {
+                drop(x, "location %s: coordinates are not [lon, lat]", path);
+                return IOCD_REJECT_NONE;
+            }
+            lon = co->child->valuedouble;
+            lat = co->child->next->valuedouble;
+        } else if (cJSON_IsString(n)) {
+            const char *s = n->valuestring, *comma = strchr(s, ',');
+            if (!comma || !parse_decimal(s, (size_t)(comma - s), &lat) ||
+                !parse_decimal(comma + 1, strlen(comma + 1), &lon)) {
+                drop(x, "location %s is not a 'lat,lon' string", path);
+                return IOCD_REJECT_NONE;
+            }
+        } else {
+            drop(x, "location %s is %s", path, type_name(n));
+            return IOCD_REJECT_NONE;
+        }
+    } else {
+        return IOCD_REJECT_NONE;
+    }
+    if (fabs(lat) > 90 || fabs(lon) > 180) {
+        drop(x, "location lat %.17g lon %.17g is out of range", lat, lon);
+        return IOCD_REJECT_NONE;
+    }
+    *loc = iocd_arena_alloc(x->out->arena, sizeof(**loc));
+    if (!*loc)
+        return iocd_batch_fail(x->out, IOCD_REJECT_NO_MEMORY, "out of memory for the location");
+    ioc__v1__location__init(*loc);
+    (*loc)->lat = lat;
+    (*loc)->lon = lon;
+    return IOCD_REJECT_NONE;
+}
+
+/* ---- attributes ---- */
+
+struct attrs {
+    Ioc__V1__Event__AttributesEntry *e[EV_MAX_ATTRS];
+    size_t n;
+    unsigned over; /* attributes past EV_MAX_ATTRS */
+};
+
+/* The attribute text for `node` into *value (arena); NULL without a
+ * reject when the value is null or was dropped. */
+static enum iocd_reject attr_value(struct ctx *x, const char *key, const cJSON *node,
+                                   const char **value)
+{
+    char buf[EV_MAX_ATTR_VALUE + 64];
+    const char *s;
+    bool bad, cut;
+    *value = NULL;
+    if (cJSON_IsNull(node)) {
+        return IOCD_REJECT_NONE;
+    } else if (cJSON_IsBool(node)) {
+        s = cJSON_IsTrue(node) ? "true" : "false";
+    } else if (cJSON_IsNumber(node)) {
+        if (!isfinite(node->valuedouble)) {
+            drop(x, "attribute '%.40s' is not a finite number", key);
+            return IOCD_REJECT_NONE;
+        }
+        format_number(node->valuedouble, buf, sizeof(buf));
+        s = buf;
+    } else if (cJSON_IsString(node)) {
+        s = node->valuestring;
+    } else if (cJSON_IsObject(node) || cJSON_IsArray(node)) {
+        if (!cJSON_PrintPreallocated((cJSON *)node, buf, (int)sizeof(buf), 0) ||
+            strlen(buf) > EV_MAX_ATTR_VALUE) {
+            drop(x, "attribute '%.40s': its JSON text is longer than 512 bytes", key);
+            return IOCD_REJECT_NONE;
+        }
+        s = buf;
+    } else {
+        drop(x, "attribute '%.40s' is %s", key, type_name(node));
+        return IOCD_REJECT_NONE;
+    }
+    *value = utf8_copy(x->out->arena, s, strlen(s), EV_MAX_ATTR_VALUE, &bad, &cut);
+    if (!*value)
+        return iocd_batch_fail(x->out, IOCD_REJECT_NO_MEMORY, "out of memory for attributes");
+    if (cut)
+        drop(x, "attribute '%.40s' cut to 512 bytes", key);
+    else if (bad)
+        drop(x, "attribute '%.40s' is not valid UTF-8 (bad bytes replaced by U+FFFD)", key);
+    return IOCD_REJECT_NONE;
+}
+
+static enum iocd_reject add_attr(struct ctx *x, struct attrs *a, const char *key,
+                                 const cJSON *node)
+{
+    const char *value;
+    if (a->n == EV_MAX_ATTRS) {
+        a->over += !cJSON_IsNull(node);
+        return IOCD_REJECT_NONE;
+    }
+    enum iocd_reject r = attr_value(x, key, node, &value);
+    if (r != IOCD_REJECT_NONE || !value)
+        return r;
+    Ioc__V1__Event__AttributesEntry *en = iocd_arena_alloc(x->out->arena, sizeof(*en));
+    char *k = iocd_arena_strdup(x->out->arena, key);
+    if (!en || !k)
+        return iocd_batch_fail(x->out, IOCD_REJECT_NO_MEMORY, "out of memory for attributes");
+    ioc__v1__event__attributes_entry__init(en);
+    en->key = k;
+    en->value = (char *)value;
+    a->e[a->n++] = en;
+    return IOCD_REJECT_NONE;
+}
+
+/* A member name usable as a key: 1..64 bytes of UTF-8, no control characters. */
+static const char *key_problem(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0)
+        return "is empty";
+    if (n > EV_MAX_ATTR_KEY)
+        return "is longer than 64 bytes";
+    const unsigned char *u = (const unsigned char *)k;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t len = utf8_next(u + i, n - i, &cp);
+        if (len == 0)
+            return "is not valid UTF-8";
+        if (cp < 0x20 || cp == 0x7f)
+            return "has a control character";
+        i += len;
+    }
+    return NULL;
+}
+
+static int attr_cmp(const void *a, const void *b)
+{
+    const Ioc__V1__Event__AttributesEntry *const *x = a, *const *y = b;
+    return strcmp((*x)->key, (*y)->key);
+}
+
+static enum iocd_reject get_attributes(struct ctx *x, Ioc__V1__Event *ev)
+{
+    const struct event_state *st = x->st;
+    struct attrs a;
+    a.n = 0;
+    a.over = 0;
+    enum iocd_reject r = IOCD_REJECT_NONE;
+    if (st->attr_mode == ATTR_LIST) {
+        for (size_t i = 0; i < st->n_attrs && r == IOCD_REJECT_NONE; i++) {
+            struct val v;
+            if (fetch(x, &st->attrs[i].src, &v))
+                r = add_attr(x, &a, st->attrs[i].key, v.node);
+        }
+    } else if (st->attr_mode == ATTR_ALL) {
+        for (const cJSON *m = x->rec->child; m && r == IOCD_REJECT_NONE; m = m->next) {
+            const char *k = m->string ? m->string : "";
+            size_t i = 0;
+            while (i < st->n_exclude && strcmp(st->exclude[i], k) != 0)
+                i++;
+            if (i < st->n_exclude)
+                continue;
+            char show[48];
+            const char *why = key_problem(k);
+            if (why) {
+                drop(x, "attribute key '%s' %s", printable(k, strlen(k), show, sizeof(show)),
+                     why);
+                continue;
+            }
+            if (cJSON_IsNull(m))
+                continue;
+            /* a repeated member: the first one kept counts */
+            bool seen = false;
+            for (size_t j = 0; j < a.n && !seen; j++)
+                seen = strcmp(a.e[j]->key, k) == 0;
+            if (seen) {
+                drop(x, "attribute '%s' repeated", printable(k, strlen(k), show, sizeof(show)));
+                continue;
+            }
+            r = add_attr(x, &a, k, m);
+        }
+    }
+    if (r != IOCD_REJECT_NONE)
+        return r;
+    if (a.over)
+        drop(x, "%u attributes over the limit of %d", a.over, EV_MAX_ATTRS);
+    if (a.n == 0)
+        return IOCD_REJECT_NONE;
+    qsort(a.e, a.n, sizeof(a.e[0]), attr_cmp);
+    ev->attributes = iocd_arena_alloc(x->out->arena, a.n * sizeof(*ev->attributes));
+    if (!ev->attributes)
+        return iocd_batch_fail(x->out, IOCD_REJECT_NO_MEMORY, "out of memory for attributes");
+    memcpy(ev->attributes, a.e, a.n * sizeof(*ev->attributes));
+    ev->n_attributes = a.n;
+    return IOCD_REJECT_NONE;
+}
+
+/* One event from x->rec; nothing is added to the batch on a reject. */
+static enum iocd_reject decode_event(struct ctx *x)
+{
+    const char *kind, *text, *device, *area, *status;
+    Ioc__V1__Severity sev;
+    int64_t time_ms;
+    Ioc__V1__Location *loc;
+    enum iocd_reject r;
+    x->drops = 0;
+    x->first_drop[0] = '\0';
+    if ((r = get_kind(x, &kind)) || (r = get_time(x, &time_ms)) || (r = get_text(x, &text)) ||
+        (r = get_label(x, &x->st->device, "device", &device)) ||
+        (r = get_label(x, &x->st->area, "area", &area)) || (r = get_status(x, &status)) ||
+        (r = get_severity(x, &sev)) || (r = get_location(x, &loc)))
+        return r;
+    Ioc__V1__Event tmp;
+    ioc__v1__event__init(&tmp);
+    if ((r = get_attributes(x, &tmp)))
+        return r;
+    if (!x->source)
+        x->source = iocd_arena_strdup(x->out->arena, x->st->source);
+    Ioc__V1__Event *ev = x->source ? iocd_batch_add_event(x->out) : NULL;
+    if (!ev)
+        return iocd_batch_fail(x->out, IOCD_REJECT_NO_MEMORY, "out of memory for the event");
+    ev->kind = (char *)kind;
+    ev->severity = sev;
+    ev->text = (char *)text;
+    ev->device = (char *)device;
+    ev->location = loc;
+    ev->time_ms = time_ms;
+    ev->n_attributes = tmp.n_attributes;
+    ev->attributes = tmp.attributes;
+    ev->source = x->source;
+    ev->status = (char *)status;
+    ev->area = (char *)area;
+    ev->received_ms = x->msg->received_ms;
+    if (x->drops) {
+        char more[32] = "";
+        if (x->drops > 1)
+            snprintf(more, sizeof(more), " (and %u more)", x->drops - 1);
+        if (x->index >= 0)
+            iocd_batch_note(x->out, IOCD_NOTE_PARTIAL, "record %ld: dropped %s%s", x->index,
+                            x->first_drop, more);
+        else
+            iocd_batch_note(x->out, IOCD_NOTE_PARTIAL, "dropped %s%s", x->first_drop, more);
+    }
+    return IOCD_REJECT_NONE;
+}
+
+/* records mode: one event per usable element of the array. */
+static enum iocd_reject decode_records(struct ctx *x, const cJSON *arr)
+{
+    struct iocd_batch *out = x->out;
+    const char *path = iocd_jsonpath_text(x->st->records);
+    unsigned saved_notes = out->notes[IOCD_NOTE_PARTIAL];
+    char saved_detail[sizeof(out->note_detail)];
+    memcpy(saved_detail, out->note_detail, sizeof(saved_detail));
+    enum iocd_reject first = IOCD_REJECT_NONE;
+    char first_detail[sizeof(out->detail) + 32] = "";
+    long skipped = 0, total = 0;
+    for (const cJSON *el = arr->child; el; el = el->next, total++) {
+        enum iocd_reject r;
+        if (!cJSON_IsObject(el)) {
+            r = iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "%s[%ld] is %s, not an object", path,
+                                total, type_name(el));
+        } else {
+            x->rec = el;
+            x->index = total;
+            r = decode_event(x);
+        }
+        if (r == IOCD_REJECT_NO_MEMORY) {
+            out->n_events = 0;
+            out->notes[IOCD_NOTE_PARTIAL] = saved_notes;
+            memcpy(out->note_detail, saved_detail, sizeof(saved_detail));
+            return r;
+        }
+        if (r != IOCD_REJECT_NONE) {
+            if (skipped++ == 0) {
+                first = r;
+                snprintf(first_detail, sizeof(first_detail), "record %ld: %s", total,
+                         out->detail);
+            }
+        }
+    }
+    if (total == 0)
+        return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD, "records %s is empty", path);
+    if (out->n_events == 0) {
+        out->notes[IOCD_NOTE_PARTIAL] = saved_notes;
+        memcpy(out->note_detail, saved_detail, sizeof(saved_detail));
+        return iocd_batch_fail(out, first, "no usable record of %ld; %s", total, first_detail);
+    }
+    out->detail[0] = '\0';
+    if (skipped)
+        iocd_batch_note(out, IOCD_NOTE_PARTIAL, "%ld of %ld records skipped; %s", skipped, total,
+                        first_detail);
+    return IOCD_REJECT_NONE;
+}
+
+static bool is_json_space(uint8_t ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+static enum iocd_reject decode_root(const struct event_state *st, const struct iocd_message *msg,
+                                    const cJSON *root, struct iocd_batch *out)
+{
+    struct ctx x = {.st = st, .msg = msg, .root = root, .rec = root, .index = -1, .out = out};
+    if (!st->records) {
+        if (!cJSON_IsObject(root))
+            return iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "payload is JSON %s, not an object",
+                                   type_name(root));
+        return decode_event(&x); /* notes are counted only for an accepted event */
+    }
+    const char *path = iocd_jsonpath_text(st->records);
+    bool at_root = strcmp(path, "$") == 0;
+    if (at_root && !cJSON_IsArray(root))
+        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED,
+                               "payload is JSON %s, not an array (records = $)", type_name(root));
+    if (!at_root && !cJSON_IsObject(root))
+        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "payload is JSON %s, not an object",
+                               type_name(root));
+    const cJSON *arr = iocd_jsonpath_get(st->records, root);
+    if (!arr || cJSON_IsNull(arr))
+        return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD, "records %s is missing", path);
+    if (!cJSON_IsArray(arr))
+        return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "records %s is %s, not an array",
+                               path, type_name(arr));
+    return decode_records(&x, arr);
+}
+
+static enum iocd_reject event_decode(void *state, const struct iocd_message *msg,
+                                     struct iocd_batch *out)
+{
+    const struct event_state *st = state;
+    if (msg->len == 0 || !msg->payload)
+        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "empty payload");
+    const char *text = (const char *)msg->payload;
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, msg->len, &end, false);
+    if (!root) {
+        size_t at = end && end >= text && end <= text + msg->len ? (size_t)(end - text) : 0;
+        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "not valid JSON (at byte %zu)", at);
+    }
+    /* Only blanks (and trailing NULs from C-string senders) may follow. */
+    size_t off = end && end >= text && end <= text + msg->len ? (size_t)(end - text) : msg->len;
+    while (off < msg->len && is_json_space(msg->payload[off]))
+        off++;
+    while (off < msg->len && msg->payload[off] == 0)
+        off++;
+    enum iocd_reject r;
+    if (off < msg->len)
+        r = iocd_batch_fail(out, IOCD_REJECT_MALFORMED,
+                            "not valid JSON (junk after the value at byte %zu)", off);
+    else
+        r = decode_root(st, msg, root, out);
+    cJSON_Delete(root);
+    return r;
+}
+
+const struct iocd_adapter_ops iocd_adapter_event = {
+    .name = "event",
+    .create = event_create,
+    .decode = event_decode,
+    .destroy = event_destroy,
+};
