@@ -2,9 +2,11 @@
  * SQLite database (docs/storage.md is the schema, docs/iocctl.md the manual).
  *
  * Owns: option parsing, finding and opening the database read-only, and the
- * `series`, `query`, `events` and `status` commands with their text tables
- * and JSON lines. It never writes to the database. Every command runs inside
- * one read transaction so it sees a single snapshot while iocd keeps writing. */
+ * `series`, `query` (stored windows with their quantiles, or rolling
+ * windows merged from stored ones), `raw` (samples from the journal),
+ * `events` and `status` commands with their text tables and JSON lines. It
+ * never writes to the database. Every command runs inside one read
+ * transaction so it sees a single snapshot while iocd keeps writing. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -23,13 +25,16 @@
 #include "config.h"
 #include "error.h"
 #include "iocd_build.h"
+#include "sketch.h"
 #include "store.h"
 #include "timeutil.h"
 
 #define SCHEMA_VERSION IOCD_SCHEMA_VERSION
 #define DEFAULT_SYSTEM_DB "/var/lib/iocd/iocd.db"
 #define BUSY_TIMEOUT_MS 5000
-#define TABLE_MAX_COLS 8
+#define MAX_QUANTILES 16 /* --quantile given at most this many times */
+#define N_FIXED_QUANTILES 4 /* p50 p90 p95 p99 */
+#define TABLE_MAX_COLS (10 + MAX_QUANTILES)
 #define EVENTS_DEFAULT_LIMIT 100
 #define EVENT_TEXT_MAX_WIDTH 60 /* columns of TEXT in the events table */
 
@@ -40,7 +45,7 @@ enum {
     EXIT_USAGE = 2,   /* bad command line; usage goes to stderr */
 };
 
-enum command { CMD_NONE, CMD_SERIES, CMD_QUERY, CMD_EVENTS, CMD_STATUS };
+enum command { CMD_NONE, CMD_SERIES, CMD_QUERY, CMD_RAW, CMD_EVENTS, CMD_STATUS };
 
 struct options {
     const char *db_path;
@@ -51,7 +56,12 @@ struct options {
     const char *to;
     bool json;
     enum command command;
-    const char *series; /* query's SERIES */
+    const char *series; /* query's and raw's SERIES */
+    /* query: rolling windows, extra quantiles (NULL / 0: not given) */
+    const char *rolling;
+    const char *step;
+    const char *quantiles[MAX_QUANTILES];
+    int n_quantiles;
     /* events' filters (NULL: not given) */
     const char *source;
     const char *kind;
@@ -67,12 +77,24 @@ static const char *const severity_names[] = {"unspecified", "info",  "warning",
                                              "minor",       "major", "critical"};
 #define N_SEVERITIES ((int)(sizeof(severity_names) / sizeof(severity_names[0])))
 
+/* The quantiles query shows: p50, p90, p95, p99, then each --quantile. */
+struct qlist {
+    int n;
+    double q[N_FIXED_QUANTILES + MAX_QUANTILES];
+    char key[N_FIXED_QUANTILES + MAX_QUANTILES][32];   /* JSON key: "p50", "q0.999" */
+    char title[N_FIXED_QUANTILES + MAX_QUANTILES][32]; /* text column: "P50", "Q0.999" */
+    bool in_text[N_FIXED_QUANTILES + MAX_QUANTILES];   /* p90 is JSON only */
+};
+
 /* Option values parsed by parse_values. */
 struct values {
     int64_t res_s;          /* query: --resolution in seconds, 0: not given */
     int64_t from_ms, to_ms; /* [from, to) */
     int64_t min_severity;   /* events: -1 when not given */
-    int64_t limit;          /* events: 0 for no limit */
+    int64_t limit;          /* events, raw: 0 for no limit */
+    int64_t rolling_ms;     /* query --rolling, 0: not given */
+    int64_t step_ms;        /* query --step */
+    struct qlist ql;
 };
 
 static const char *severity_name(int64_t v)
@@ -372,9 +394,13 @@ static const char *column_text(sqlite3_stmt *st, int col)
 }
 
 /* Text tables: each row is formatted twice (once to measure the columns,
- * once to print), so the output is aligned without holding every row. */
+ * once to print), so the output is aligned without holding every row. A
+ * formatter returns ROW_OK, or ROW_FAILED after reporting an error; cells
+ * that ran out of memory are detected by print_table. */
 
-typedef bool (*row_formatter)(sqlite3_stmt *st, struct strbuf *cells, void *ctx);
+enum { ROW_OK = 0, ROW_FAILED = -1 };
+
+typedef int (*row_formatter)(sqlite3_stmt *st, struct strbuf *cells, void *ctx);
 
 struct table {
     int ncols;
@@ -414,7 +440,11 @@ static int print_table(sqlite3 *db, sqlite3_stmt *st, const struct table *t, row
         while ((step = sqlite3_step(st)) == SQLITE_ROW) {
             for (int c = 0; c < t->ncols; c++)
                 sb_clear(&cells[c]);
-            bool ok = format(st, cells, ctx);
+            if (format(st, cells, ctx) != ROW_OK) {
+                rc = EXIT_RUNTIME;
+                break;
+            }
+            bool ok = true;
             for (int c = 0; c < t->ncols; c++)
                 ok = ok && !cells[c].oom;
             if (!ok) {
@@ -440,6 +470,65 @@ static int print_table(sqlite3 *db, sqlite3_stmt *st, const struct table *t, row
     for (int c = 0; c < t->ncols; c++)
         sb_free(&cells[c]);
     return rc;
+}
+
+/* A text table whose rows are computed, not read from a statement: the
+ * cells are held (NUL-separated, row after row) until tt_print. */
+struct texttab {
+    const struct table *t;
+    struct strbuf data;
+    size_t width[TABLE_MAX_COLS];
+    size_t ncells;
+};
+
+static void tt_init(struct texttab *tt, const struct table *t)
+{
+    memset(tt, 0, sizeof(*tt));
+    tt->t = t;
+    for (int c = 0; c < t->ncols; c++)
+        tt->width[c] = strlen(t->titles[c]);
+}
+
+/* Appends the cells of one row, cells[0..ncols). */
+static void tt_row(struct texttab *tt, const struct strbuf *cells)
+{
+    for (int c = 0; c < tt->t->ncols; c++) {
+        if (cells[c].oom)
+            tt->data.oom = true;
+        const char *s = sb_str(&cells[c]);
+        size_t w = display_width(s);
+        if (w > tt->width[c])
+            tt->width[c] = w;
+        sb_append(&tt->data, s, strlen(s) + 1);
+        tt->ncells++;
+    }
+}
+
+/* Prints the header and every row; EXIT_RUNTIME if memory ran out. */
+static int tt_print(struct texttab *tt)
+{
+    const struct table *t = tt->t;
+    if (tt->data.oom) {
+        fprintf(stderr, "iocctl: out of memory\n");
+        return EXIT_RUNTIME;
+    }
+    for (int c = 0; c < t->ncols; c++)
+        print_cell(t->titles[c], tt->width[c], t->right[c], c == t->ncols - 1);
+    putchar('\n');
+    const char *p = sb_str(&tt->data);
+    for (size_t i = 0; i < tt->ncells; i++) {
+        int c = (int)(i % (size_t)t->ncols);
+        print_cell(p, tt->width[c], t->right[c], c == t->ncols - 1);
+        if (c == t->ncols - 1)
+            putchar('\n');
+        p += strlen(p) + 1;
+    }
+    return EXIT_OK;
+}
+
+static void tt_free(struct texttab *tt)
+{
+    sb_free(&tt->data);
 }
 
 /* ------------------------------------------------------------------------
@@ -515,8 +604,14 @@ static void print_usage(FILE *out)
           "Commands:\n"
           "  series [--match GLOB] [--json]\n"
           "      List series, ordered by name.\n"
-          "  query SERIES [--resolution DUR] [--from TIME] [--to TIME] [--json]\n"
+          "  query SERIES [--resolution DUR] [--from TIME] [--to TIME] [--quantile Q]... [--json]\n"
           "      Print the stored windows of one series, ordered by start.\n"
+          "  query SERIES --rolling DUR --step DUR [--resolution DUR] [--from TIME] [--to TIME]\n"
+          "        [--quantile Q]... [--json]\n"
+          "      Rolling windows: every --step, the statistics of the last --rolling,\n"
+          "      merged from the stored windows of --resolution.\n"
+          "  raw SERIES [--from TIME] [--to TIME] [--limit N] [--json]\n"
+          "      Print the raw samples of one series from the journal, by time.\n"
           "  events [--source S] [--kind K] [--area A] [--device D] [--status S]\n"
           "         [--min-severity LEVEL] [--from TIME] [--to TIME] [--limit N] [--json]\n"
           "      Print stored events, newest first.\n"
@@ -531,15 +626,21 @@ static void print_usage(FILE *out)
           "  --resolution DUR   query: window length, e.g. 1m, 60s, 1h, 1d\n"
           "                     (default: the finest stored for the series)\n"
           "  --from TIME        query: windows starting at or after TIME;\n"
-          "                     events: events at or after TIME\n"
+          "                     events, raw: events, samples at or after TIME;\n"
+          "                     rolling: first window end (default: 24 h before --to)\n"
           "  --to TIME          query: windows starting before TIME;\n"
-          "                     events: events before TIME\n"
+          "                     events, raw: events, samples before TIME;\n"
+          "                     rolling: last window end (default: now, rounded up)\n"
+          "  --quantile Q       query: also the Q-quantile, 0 <= Q <= 1 (repeatable)\n"
+          "  --rolling DUR      query: rolling window length, e.g. 2h, 24h\n"
+          "  --step DUR         query: time between rolling window ends, e.g. 1h\n"
           "  --source S, --kind K, --area A, --device D, --status S\n"
           "                     events: only events with exactly this value\n"
           "  --min-severity LEVEL\n"
           "                     events: severity LEVEL or higher, one of unspecified,\n"
           "                     info, warning, minor, major, critical\n"
-          "  --limit N          events: at most N events (default 100, 0: no limit)\n"
+          "  --limit N          events: at most N events (default 100, 0: no limit);\n"
+          "                     raw: at most N samples, the earliest (default 0: no limit)\n"
           "  --version          print the version and exit\n"
           "  -h, --help         print this help and exit\n"
           "\n"
@@ -579,6 +680,9 @@ enum {
     OPT_STATUS,
     OPT_MIN_SEVERITY,
     OPT_LIMIT,
+    OPT_QUANTILE,
+    OPT_ROLLING,
+    OPT_STEP,
 };
 
 static enum command command_by_name(const char *s)
@@ -587,6 +691,8 @@ static enum command command_by_name(const char *s)
         return CMD_SERIES;
     if (strcmp(s, "query") == 0)
         return CMD_QUERY;
+    if (strcmp(s, "raw") == 0)
+        return CMD_RAW;
     if (strcmp(s, "events") == 0)
         return CMD_EVENTS;
     if (strcmp(s, "status") == 0)
@@ -599,6 +705,7 @@ static const char *command_name(enum command c)
     switch (c) {
     case CMD_SERIES: return "series";
     case CMD_QUERY: return "query";
+    case CMD_RAW: return "raw";
     case CMD_EVENTS: return "events";
     case CMD_STATUS: return "status";
     case CMD_NONE: break;
@@ -615,20 +722,29 @@ static int check_command_options(const struct options *o)
     } opts[] = {
         {o->match, "--match", o->command == CMD_SERIES},
         {o->resolution, "--resolution", o->command == CMD_QUERY},
-        {o->from, "--from", o->command == CMD_QUERY || o->command == CMD_EVENTS},
-        {o->to, "--to", o->command == CMD_QUERY || o->command == CMD_EVENTS},
+        {o->from, "--from",
+         o->command == CMD_QUERY || o->command == CMD_RAW || o->command == CMD_EVENTS},
+        {o->to, "--to",
+         o->command == CMD_QUERY || o->command == CMD_RAW || o->command == CMD_EVENTS},
+        {o->n_quantiles ? o->quantiles[0] : NULL, "--quantile", o->command == CMD_QUERY},
+        {o->rolling, "--rolling", o->command == CMD_QUERY},
+        {o->step, "--step", o->command == CMD_QUERY},
         {o->source, "--source", o->command == CMD_EVENTS},
         {o->kind, "--kind", o->command == CMD_EVENTS},
         {o->area, "--area", o->command == CMD_EVENTS},
         {o->device, "--device", o->command == CMD_EVENTS},
         {o->status, "--status", o->command == CMD_EVENTS},
         {o->min_severity, "--min-severity", o->command == CMD_EVENTS},
-        {o->limit, "--limit", o->command == CMD_EVENTS},
+        {o->limit, "--limit", o->command == CMD_EVENTS || o->command == CMD_RAW},
     };
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
         if (opts[i].value && !opts[i].allowed)
             return usage_error("option %s does not apply to '%s'", opts[i].name,
                                command_name(o->command));
+    if (o->step && !o->rolling)
+        return usage_error("--step needs --rolling");
+    if (o->rolling && !o->step)
+        return usage_error("--rolling needs --step");
     return EXIT_OK;
 }
 
@@ -650,6 +766,9 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"status", required_argument, NULL, OPT_STATUS},
         {"min-severity", required_argument, NULL, OPT_MIN_SEVERITY},
         {"limit", required_argument, NULL, OPT_LIMIT},
+        {"quantile", required_argument, NULL, OPT_QUANTILE},
+        {"rolling", required_argument, NULL, OPT_ROLLING},
+        {"step", required_argument, NULL, OPT_STEP},
         {"json", no_argument, NULL, OPT_JSON},
         {"version", no_argument, NULL, OPT_VERSION},
         {"help", no_argument, NULL, 'h'},
@@ -684,6 +803,13 @@ static int parse_args(int argc, char **argv, struct options *o)
         case OPT_STATUS: o->status = optarg; break;
         case OPT_MIN_SEVERITY: o->min_severity = optarg; break;
         case OPT_LIMIT: o->limit = optarg; break;
+        case OPT_QUANTILE:
+            if (o->n_quantiles == MAX_QUANTILES)
+                return usage_error("too many --quantile options (at most %d)", MAX_QUANTILES);
+            o->quantiles[o->n_quantiles++] = optarg;
+            break;
+        case OPT_ROLLING: o->rolling = optarg; break;
+        case OPT_STEP: o->step = optarg; break;
         case OPT_JSON: o->json = true; break;
         case OPT_VERSION: printf("iocctl %s\n", IOCD_VERSION); return -1;
         case 'h': print_usage(stdout); return -1;
@@ -706,9 +832,9 @@ static int parse_args(int argc, char **argv, struct options *o)
     o->command = command_by_name(positional[0]);
     if (o->command == CMD_NONE)
         return usage_error("unknown command '%s'", positional[0]);
-    if (o->command == CMD_QUERY) {
+    if (o->command == CMD_QUERY || o->command == CMD_RAW) {
         if (npos < 2)
-            return usage_error("query needs a SERIES name");
+            return usage_error("%s needs a SERIES name", command_name(o->command));
         o->series = positional[1];
     } else if (npos > 1) {
         extra = positional[1];
@@ -827,6 +953,13 @@ static int open_database(const char *path, sqlite3 **out)
         return EXIT_RUNTIME;
     }
     sqlite3_finalize(st);
+    /* iocd_sketch_merge, iocd_sketch_union, iocd_sketch_quantile */
+    if (iocd_sketch_sqlite_register(db) != SQLITE_OK) {
+        fprintf(stderr, "iocctl: cannot open database %s: cannot register SQL functions: %s\n",
+                path, sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return EXIT_RUNTIME;
+    }
     if (version != SCHEMA_VERSION) {
         fprintf(stderr,
                 "iocctl: database %s has schema version %d; this iocctl reads version %d%s\n",
@@ -844,7 +977,7 @@ static int open_database(const char *path, sqlite3 **out)
 /* ------------------------------------------------------------------------
  * series */
 
-static bool format_series_row(sqlite3_stmt *st, struct strbuf *cells, void *ctx)
+static int format_series_row(sqlite3_stmt *st, struct strbuf *cells, void *ctx)
 {
     (void)ctx;
     text_sanitized(&cells[0], column_text(st, 0));
@@ -857,7 +990,7 @@ static bool format_series_row(sqlite3_stmt *st, struct strbuf *cells, void *ctx)
         iocd_time_format(sqlite3_column_int64(st, 3), t, sizeof(t));
         sb_puts(&cells[3], t);
     }
-    return true;
+    return ROW_OK;
 }
 
 static int series_json(sqlite3 *db, sqlite3_stmt *st)
@@ -929,10 +1062,33 @@ struct query {
     char *unit; /* owned */
     int64_t res_s;
     int64_t from_ms, to_ms; /* [from, to) on start_ms */
+    const struct qlist *ql;
 };
 
-/* Columns of the windows SELECT below. */
-enum { W_START, W_COUNT, W_SUM, W_SUMSQ, W_MIN, W_MAX, W_FIRST, W_FIRST_MS, W_LAST, W_LAST_MS };
+/* Columns of the windows SELECTs below. */
+enum {
+    W_START,
+    W_COUNT,
+    W_SUM,
+    W_SUMSQ,
+    W_MIN,
+    W_MAX,
+    W_FIRST,
+    W_FIRST_MS,
+    W_LAST,
+    W_LAST_MS,
+    W_SKETCH,
+};
+#define WINDOW_COLUMNS "start_ms, count, sum, sumsq, min, max, first, first_ms, last, last_ms, sketch"
+
+/* What `query` shows of a window, stored or merged. */
+struct stats {
+    int64_t count;
+    double sum, sumsq, min, max, first, last;
+    int64_t first_ms, last_ms;
+    bool have_q; /* qv[] holds the quantiles of the qlist */
+    double qv[N_FIXED_QUANTILES + MAX_QUANTILES];
+};
 
 /* 1 and q->id, q->unit when the series exists, 0 when it does not, -1 on
  * an error (already reported). */
@@ -958,6 +1114,22 @@ static int find_series(sqlite3 *db, struct query *q)
     return found;
 }
 
+/* find_series, reporting an unknown series: EXIT_OK or EXIT_RUNTIME. */
+static int lookup_series(sqlite3 *db, struct query *q)
+{
+    int found = find_series(db, q);
+    if (found < 0)
+        return EXIT_RUNTIME;
+    if (found == 0) {
+        struct strbuf name = {0};
+        text_sanitized(&name, q->name);
+        fprintf(stderr, "iocctl: no such series: %s\n", name.oom ? "?" : sb_str(&name));
+        sb_free(&name);
+        return EXIT_RUNTIME;
+    }
+    return EXIT_OK;
+}
+
 /* The stored resolution just above `after` (0 for the finest): 1 and
  * *res_s, 0 when there is none, -1 on a database error. Each call is one
  * index lookup, however many windows the series has. */
@@ -977,9 +1149,12 @@ static int next_resolution(sqlite3 *db, sqlite3_stmt *st, int64_t id, int64_t af
     return 1;
 }
 
-/* Settles q->res_s: the finest stored when none was asked for (0 if the
- * series has no windows at all), else checks the asked one is stored. */
-static int choose_resolution(sqlite3 *db, struct query *q, bool asked)
+/* Settles q->res_s. asked: checks the asked one is stored. Otherwise with
+ * rolling_ms == 0 the finest stored; with rolling_ms > 0 the coarsest
+ * stored that divides both rolling_ms and step_ms. 0 if the series has no
+ * windows at all (and none was asked for). */
+static int choose_resolution_for(sqlite3 *db, struct query *q, bool asked, int64_t rolling_ms,
+                                 int64_t step_ms)
 {
     sqlite3_stmt *st;
     int rc = prepare(db,
@@ -987,38 +1162,53 @@ static int choose_resolution(sqlite3 *db, struct query *q, bool asked)
     if (rc != EXIT_OK)
         return rc;
     struct strbuf stored = {0};
-    int64_t res = 0;
-    bool found = false;
+    int64_t res = 0, divides = 0;
+    bool found = false, any = false;
     int r;
     while ((r = next_resolution(db, st, q->id, res, &res)) == 1) {
         char buf[32];
-        if (!asked) {
+        any = true;
+        if (!asked && !rolling_ms) {
             q->res_s = res;
             found = true;
             break;
         }
-        if (res == q->res_s) {
+        if (asked && res == q->res_s) {
             found = true;
             break;
         }
+        if (!asked && res <= INT64_MAX / 1000 && rolling_ms % (res * 1000) == 0 &&
+            step_ms % (res * 1000) == 0)
+            divides = res;
         format_resolution(res, buf, sizeof(buf));
         sb_printf(&stored, "%s%s", stored.len ? ", " : "", buf);
     }
     sqlite3_finalize(st);
     if (r < 0) {
         rc = EXIT_RUNTIME;
-    } else if (!asked && !found) {
+    } else if (!asked && rolling_ms && divides) {
+        q->res_s = divides;
+    } else if (!asked && !any) {
         q->res_s = 0; /* no windows: nothing to print */
     } else if (!found) {
-        char want[32];
-        format_resolution(q->res_s, want, sizeof(want));
         struct strbuf name = {0};
         text_sanitized(&name, q->name);
-        if (stored.oom || name.oom)
+        if (stored.oom || name.oom) {
             fprintf(stderr, "iocctl: out of memory\n");
-        else
+        } else if (asked) {
+            char want[32];
+            format_resolution(q->res_s, want, sizeof(want));
             fprintf(stderr, "iocctl: series %s has no %s windows; stored resolutions: %s\n",
                     sb_str(&name), want, stored.len ? sb_str(&stored) : "none");
+        } else {
+            char roll[32], step[32];
+            iocd_duration_format(rolling_ms, roll, sizeof(roll));
+            iocd_duration_format(step_ms, step, sizeof(step));
+            fprintf(stderr,
+                    "iocctl: series %s has no stored resolution that divides --rolling %s and "
+                    "--step %s; stored resolutions: %s\n",
+                    sb_str(&name), roll, step, sb_str(&stored));
+        }
         sb_free(&name);
         rc = EXIT_RUNTIME;
     }
@@ -1026,13 +1216,208 @@ static int choose_resolution(sqlite3 *db, struct query *q, bool asked)
     return rc;
 }
 
-static void window_json(struct strbuf *b, sqlite3_stmt *st, const struct query *q)
+/* Settles q->res_s: the finest stored when none was asked for (0 if the
+ * series has no windows at all), else checks the asked one is stored. */
+static int choose_resolution(sqlite3 *db, struct query *q, bool asked)
 {
-    int64_t start = sqlite3_column_int64(st, W_START);
-    int64_t count = sqlite3_column_int64(st, W_COUNT);
-    double sum = sqlite3_column_double(st, W_SUM);
-    double sumsq = sqlite3_column_double(st, W_SUMSQ);
+    return choose_resolution_for(db, q, asked, 0, 0);
+}
 
+/* "iocctl: series S: the sketch of its 1m window at T is damaged". */
+static void report_damaged_sketch(const struct query *q, int64_t start_ms)
+{
+    struct strbuf name = {0};
+    char res[32], t[40];
+    text_sanitized(&name, q->name);
+    format_resolution(q->res_s, res, sizeof(res));
+    iocd_time_format(start_ms, t, sizeof(t));
+    fprintf(stderr, "iocctl: series %s: the sketch of its %s window at %s is damaged\n",
+            name.oom ? "?" : sb_str(&name), res, t);
+    sb_free(&name);
+}
+
+/* The quantiles of ql from a sketch that must hold exactly the s->count
+ * samples of the window: the sketch's estimate clamped to [min, max] (the
+ * exact quantile lies there, so clamping only lowers the error), and
+ * min and max themselves for q = 0 and q = 1 (ranks 0 and count - 1).
+ * Leaves s->have_q false when the sketch misses samples (windows begun
+ * before schema version 2). */
+static void sketch_quantiles(const struct iocd_sketch *sk, struct stats *s, const struct qlist *ql)
+{
+    s->have_q = false;
+    if (s->count <= 0 || iocd_sketch_count(sk) != (uint64_t)s->count)
+        return;
+    for (int i = 0; i < ql->n; i++) {
+        double v;
+        if (ql->q[i] <= 0)
+            v = s->min;
+        else if (ql->q[i] >= 1)
+            v = s->max;
+        else if (iocd_sketch_quantile(sk, ql->q[i], &v) != 0)
+            return;
+        if (v < s->min)
+            v = s->min;
+        if (v > s->max)
+            v = s->max;
+        s->qv[i] = v;
+    }
+    s->have_q = true;
+}
+
+/* Decodes the sketch column of a window row: 1 and *sk (to be freed), 0
+ * when the column is NULL (windows stored before schema version 2), -1
+ * when it is damaged or memory ran out (reported). */
+static int decode_sketch_column(sqlite3_stmt *st, const struct query *q, struct iocd_sketch *sk)
+{
+    iocd_sketch_init(sk);
+    if (sqlite3_column_type(st, W_SKETCH) == SQLITE_NULL)
+        return 0;
+    const void *blob = sqlite3_column_blob(st, W_SKETCH);
+    int len = sqlite3_column_bytes(st, W_SKETCH);
+    int r = blob && len > 0 ? iocd_sketch_decode(blob, (size_t)len, sk) : IOCD_SKETCH_EINVAL;
+    if (r == 0)
+        return 1;
+    if (r == IOCD_SKETCH_ENOMEM)
+        fprintf(stderr, "iocctl: out of memory\n");
+    else
+        report_damaged_sketch(q, sqlite3_column_int64(st, W_START));
+    return -1;
+}
+
+/* A stored window's statistics and quantiles: ROW_OK or ROW_FAILED. */
+static int stats_from_row(sqlite3_stmt *st, const struct query *q, struct stats *s)
+{
+    s->count = sqlite3_column_int64(st, W_COUNT);
+    s->sum = sqlite3_column_double(st, W_SUM);
+    s->sumsq = sqlite3_column_double(st, W_SUMSQ);
+    s->min = sqlite3_column_double(st, W_MIN);
+    s->max = sqlite3_column_double(st, W_MAX);
+    s->first = sqlite3_column_double(st, W_FIRST);
+    s->first_ms = sqlite3_column_int64(st, W_FIRST_MS);
+    s->last = sqlite3_column_double(st, W_LAST);
+    s->last_ms = sqlite3_column_int64(st, W_LAST_MS);
+    s->have_q = false;
+    struct iocd_sketch sk;
+    int r = decode_sketch_column(st, q, &sk);
+    if (r < 0)
+        return ROW_FAILED;
+    if (r > 0)
+        sketch_quantiles(&sk, s, q->ql);
+    iocd_sketch_free(&sk);
+    return ROW_OK;
+}
+
+/* The statistic keys, `"count":...` to `"unit":...`, without braces. */
+static void stats_json(struct strbuf *b, const struct stats *s, const struct qlist *ql,
+                       const char *unit)
+{
+    json_key(b, "count");
+    sb_printf(b, "%" PRId64, s->count);
+    sb_putc(b, ',');
+    json_key(b, "sum");
+    json_double(b, s->sum);
+    sb_putc(b, ',');
+    json_key(b, "min");
+    json_double(b, s->min);
+    sb_putc(b, ',');
+    json_key(b, "max");
+    json_double(b, s->max);
+    sb_putc(b, ',');
+    /* docs/storage.md: mean = sum/count, population standard deviation
+     * sqrt(max(0, sumsq/count - mean^2)). */
+    json_key(b, "mean");
+    if (s->count > 0) {
+        double mean = s->sum / (double)s->count;
+        double var = s->sumsq / (double)s->count - mean * mean;
+        json_double(b, mean);
+        sb_putc(b, ',');
+        json_key(b, "stddev");
+        json_double(b, sqrt(var > 0 ? var : 0));
+    } else {
+        sb_puts(b, "null,");
+        json_key(b, "stddev");
+        sb_puts(b, "null");
+    }
+    for (int i = 0; i < ql->n; i++) {
+        sb_putc(b, ',');
+        json_key(b, ql->key[i]);
+        if (s->have_q)
+            json_double(b, s->qv[i]);
+        else
+            sb_puts(b, "null");
+    }
+    sb_putc(b, ',');
+    json_key(b, "first");
+    json_double(b, s->first);
+    sb_putc(b, ',');
+    json_key(b, "first_time");
+    json_time(b, s->first_ms);
+    sb_putc(b, ',');
+    json_key(b, "last");
+    json_double(b, s->last);
+    sb_putc(b, ',');
+    json_key(b, "last_time");
+    json_time(b, s->last_ms);
+    sb_putc(b, ',');
+    json_key(b, "unit");
+    json_string(b, unit);
+}
+
+/* Text cells COUNT MIN MAX MEAN LAST P50 P95 P99 Q...; returns the number
+ * of cells written. */
+static int stats_cells(struct strbuf *cells, const struct stats *s, const struct qlist *ql)
+{
+    int c = 0;
+    sb_printf(&cells[c++], "%" PRId64, s->count);
+    sb_printf(&cells[c++], "%.6g", s->min);
+    sb_printf(&cells[c++], "%.6g", s->max);
+    if (s->count > 0)
+        sb_printf(&cells[c++], "%.6g", s->sum / (double)s->count);
+    else
+        sb_putc(&cells[c++], '-');
+    sb_printf(&cells[c++], "%.6g", s->last);
+    for (int i = 0; i < ql->n; i++) {
+        if (!ql->in_text[i])
+            continue;
+        if (s->have_q)
+            sb_printf(&cells[c++], "%.6g", s->qv[i]);
+        else
+            sb_putc(&cells[c++], '-');
+    }
+    return c;
+}
+
+/* Titles and alignment of a table: `lead` time columns, then the stats. */
+static void stats_table(struct table *t, const char **titles, bool *right, const char *const *lead,
+                        int n_lead, const struct qlist *ql)
+{
+    static const char *const stat_titles[] = {"COUNT", "MIN", "MAX", "MEAN", "LAST"};
+    int c = 0;
+    for (int i = 0; i < n_lead; i++) {
+        right[c] = false;
+        titles[c++] = lead[i];
+    }
+    for (size_t i = 0; i < sizeof(stat_titles) / sizeof(stat_titles[0]); i++) {
+        right[c] = true;
+        titles[c++] = stat_titles[i];
+    }
+    for (int i = 0; i < ql->n; i++) {
+        if (!ql->in_text[i])
+            continue;
+        right[c] = true;
+        titles[c++] = ql->title[i];
+    }
+    t->ncols = c;
+    t->titles = titles;
+    t->right = right;
+}
+
+static int window_json(struct strbuf *b, sqlite3_stmt *st, const struct query *q)
+{
+    struct stats s;
+    if (stats_from_row(st, q, &s) != ROW_OK)
+        return ROW_FAILED;
+    int64_t start = sqlite3_column_int64(st, W_START);
     sb_putc(b, '{');
     json_key(b, "series");
     json_string(b, q->name);
@@ -1046,79 +1431,35 @@ static void window_json(struct strbuf *b, sqlite3_stmt *st, const struct query *
     json_key(b, "end");
     json_time(b, start + q->res_s * 1000);
     sb_putc(b, ',');
-    json_key(b, "count");
-    sb_printf(b, "%" PRId64, count);
-    sb_putc(b, ',');
-    json_key(b, "sum");
-    json_double(b, sum);
-    sb_putc(b, ',');
-    json_key(b, "min");
-    json_double(b, sqlite3_column_double(st, W_MIN));
-    sb_putc(b, ',');
-    json_key(b, "max");
-    json_double(b, sqlite3_column_double(st, W_MAX));
-    sb_putc(b, ',');
-    /* docs/storage.md: mean = sum/count, population standard deviation
-     * sqrt(max(0, sumsq/count - mean^2)). */
-    json_key(b, "mean");
-    if (count > 0) {
-        double mean = sum / (double)count;
-        double var = sumsq / (double)count - mean * mean;
-        json_double(b, mean);
-        sb_putc(b, ',');
-        json_key(b, "stddev");
-        json_double(b, sqrt(var > 0 ? var : 0));
-    } else {
-        sb_puts(b, "null,");
-        json_key(b, "stddev");
-        sb_puts(b, "null");
-    }
-    sb_putc(b, ',');
-    json_key(b, "first");
-    json_double(b, sqlite3_column_double(st, W_FIRST));
-    sb_putc(b, ',');
-    json_key(b, "first_time");
-    json_time(b, sqlite3_column_int64(st, W_FIRST_MS));
-    sb_putc(b, ',');
-    json_key(b, "last");
-    json_double(b, sqlite3_column_double(st, W_LAST));
-    sb_putc(b, ',');
-    json_key(b, "last_time");
-    json_time(b, sqlite3_column_int64(st, W_LAST_MS));
-    sb_putc(b, ',');
-    json_key(b, "unit");
-    json_string(b, q->unit);
+    stats_json(b, &s, q->ql, q->unit);
     sb_putc(b, '}');
+    return ROW_OK;
 }
 
-static bool format_window_row(sqlite3_stmt *st, struct strbuf *cells, void *ctx)
+static int format_window_row(sqlite3_stmt *st, struct strbuf *cells, void *ctx)
 {
-    (void)ctx;
+    const struct query *q = ctx;
+    struct stats s;
+    if (stats_from_row(st, q, &s) != ROW_OK)
+        return ROW_FAILED;
     char t[40];
-    int64_t count = sqlite3_column_int64(st, W_COUNT);
     iocd_time_format(sqlite3_column_int64(st, W_START), t, sizeof(t));
     sb_puts(&cells[0], t);
-    sb_printf(&cells[1], "%" PRId64, count);
-    sb_printf(&cells[2], "%.6g", sqlite3_column_double(st, W_MIN));
-    sb_printf(&cells[3], "%.6g", sqlite3_column_double(st, W_MAX));
-    if (count > 0)
-        sb_printf(&cells[4], "%.6g", sqlite3_column_double(st, W_SUM) / (double)count);
-    else
-        sb_putc(&cells[4], '-');
-    sb_printf(&cells[5], "%.6g", sqlite3_column_double(st, W_LAST));
-    return true;
+    stats_cells(&cells[1], &s, q->ql);
+    return ROW_OK;
 }
 
 static int print_windows(sqlite3 *db, const struct query *q, bool json)
 {
-    static const char *const titles[] = {"START", "COUNT", "MIN", "MAX", "MEAN", "LAST"};
-    static const bool right[] = {false, true, true, true, true, true};
-    static const struct table table = {6, titles, right};
+    static const char *const lead[] = {"START"};
+    const char *titles[TABLE_MAX_COLS];
+    bool right[TABLE_MAX_COLS];
+    struct table table;
+    stats_table(&table, titles, right, lead, 1, q->ql);
 
     sqlite3_stmt *st;
     int rc = prepare(db,
-                     "SELECT start_ms, count, sum, sumsq, min, max, first, first_ms, last, last_ms"
-                     " FROM windows WHERE series_id = ?1 AND res_s = ?2"
+                     "SELECT " WINDOW_COLUMNS " FROM windows WHERE series_id = ?1 AND res_s = ?2"
                      " AND start_ms >= ?3 AND start_ms < ?4 ORDER BY start_ms",
                      &st);
     if (rc != EXIT_OK)
@@ -1128,14 +1469,16 @@ static int print_windows(sqlite3 *db, const struct query *q, bool json)
     sqlite3_bind_int64(st, 3, q->from_ms);
     sqlite3_bind_int64(st, 4, q->to_ms);
     if (!json) {
-        rc = print_table(db, st, &table, format_window_row, NULL);
+        rc = print_table(db, st, &table, format_window_row, (void *)q);
     } else {
         struct strbuf line = {0};
         int step;
         while (rc == EXIT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
             sb_clear(&line);
-            window_json(&line, st, q);
-            rc = write_line(&line);
+            if (window_json(&line, st, q) != ROW_OK)
+                rc = EXIT_RUNTIME;
+            else
+                rc = write_line(&line);
         }
         if (rc == EXIT_OK && step != SQLITE_DONE)
             rc = db_error(db, "read windows");
@@ -1145,24 +1488,681 @@ static int print_windows(sqlite3 *db, const struct query *q, bool json)
     return rc;
 }
 
-static int cmd_query(sqlite3 *db, const struct options *o, int64_t res_s, int64_t from_ms,
-                     int64_t to_ms)
+static int cmd_query(sqlite3 *db, const struct options *o, const struct values *v)
 {
-    struct query q = {
-        .name = o->series, .res_s = res_s, .from_ms = from_ms, .to_ms = to_ms};
-    int found = find_series(db, &q);
-    if (found < 0)
-        return EXIT_RUNTIME;
-    if (found == 0) {
-        struct strbuf name = {0};
-        text_sanitized(&name, q.name);
-        fprintf(stderr, "iocctl: no such series: %s\n", name.oom ? "?" : sb_str(&name));
-        sb_free(&name);
-        return EXIT_RUNTIME;
-    }
-    int rc = choose_resolution(db, &q, o->resolution != NULL);
+    struct query q = {.name = o->series,
+                      .res_s = v->res_s,
+                      .from_ms = v->from_ms,
+                      .to_ms = v->to_ms,
+                      .ql = &v->ql};
+    int rc = lookup_series(db, &q);
+    if (rc == EXIT_OK)
+        rc = choose_resolution(db, &q, o->resolution != NULL);
     if (rc == EXIT_OK) /* res_s 0 (no windows yet) selects no rows: header only */
         rc = print_windows(db, &q, o->json);
+    free(q.unit);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * query --rolling: for every step boundary e, the stored windows
+ * ("buckets") of one resolution lying in [e - rolling, e), merged. The
+ * buckets are read once each, in order, and merged through a two-stack
+ * queue, so each boundary costs O(1) merges amortized however many buckets
+ * a rolling window spans. */
+
+/* A merge of buckets. The sums carry a compensation term (Neumaier), so
+ * the merged sum is, but for extreme cancellations, the correctly rounded
+ * sum of the bucket sums whatever the order of the merges. */
+struct ragg {
+    int64_t count;
+    double sum, sum_c, sumsq, sumsq_c;
+    double min, max, first, last;
+    int64_t first_ms, last_ms;
+    bool sk_ok; /* sk holds every sample merged (false once a bucket had none) */
+    struct iocd_sketch sk;
+};
+
+/* The empty merge. Allocates nothing. */
+static void ragg_init(struct ragg *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->min = INFINITY;
+    a->max = -INFINITY;
+    a->first_ms = INT64_MAX;
+    a->last_ms = INT64_MIN;
+    a->sk_ok = true;
+    iocd_sketch_init(&a->sk);
+}
+
+static void ragg_free(struct ragg *a)
+{
+    iocd_sketch_free(&a->sk);
+}
+
+/* *s + *c += x, with the rounding error of the addition kept in *c. */
+static void ksum_add(double *s, double *c, double x)
+{
+    double t = *s + x;
+    if (fabs(*s) >= fabs(x))
+        *c += (*s - t) + x;
+    else
+        *c += (x - t) + *s;
+    *s = t;
+}
+
+/* dst += src: 0, or an IOCD_SKETCH_ error (dst unchanged). Buckets cover
+ * disjoint times, so first and last never tie. */
+static int ragg_merge(struct ragg *dst, const struct ragg *src)
+{
+    if (dst->sk_ok && src->sk_ok) {
+        int r = iocd_sketch_merge(&dst->sk, &src->sk);
+        if (r)
+            return r;
+    } else if (dst->sk_ok) {
+        dst->sk_ok = false;
+        iocd_sketch_free(&dst->sk);
+    }
+    dst->count += src->count;
+    ksum_add(&dst->sum, &dst->sum_c, src->sum);
+    dst->sum_c += src->sum_c;
+    ksum_add(&dst->sumsq, &dst->sumsq_c, src->sumsq);
+    dst->sumsq_c += src->sumsq_c;
+    if (src->min < dst->min)
+        dst->min = src->min;
+    if (src->max > dst->max)
+        dst->max = src->max;
+    if (src->first_ms < dst->first_ms) {
+        dst->first = src->first;
+        dst->first_ms = src->first_ms;
+    }
+    if (src->last_ms > dst->last_ms) {
+        dst->last = src->last;
+        dst->last_ms = src->last_ms;
+    }
+    return 0;
+}
+
+/* dst (uninitialised) = src: 0 or IOCD_SKETCH_ENOMEM (dst then empty). */
+static int ragg_copy(struct ragg *dst, const struct ragg *src)
+{
+    *dst = *src;
+    if (!src->sk_ok) {
+        iocd_sketch_init(&dst->sk);
+        return 0;
+    }
+    int r = iocd_sketch_copy(&dst->sk, &src->sk);
+    if (r) {
+        ragg_init(dst);
+        return r;
+    }
+    return 0;
+}
+
+/* A stored bucket as a merge: ROW_OK or ROW_FAILED (reported). */
+static int ragg_from_row(sqlite3_stmt *st, const struct query *q, struct ragg *a)
+{
+    ragg_init(a);
+    a->count = sqlite3_column_int64(st, W_COUNT);
+    a->sum = sqlite3_column_double(st, W_SUM);
+    a->sumsq = sqlite3_column_double(st, W_SUMSQ);
+    a->min = sqlite3_column_double(st, W_MIN);
+    a->max = sqlite3_column_double(st, W_MAX);
+    a->first = sqlite3_column_double(st, W_FIRST);
+    a->first_ms = sqlite3_column_int64(st, W_FIRST_MS);
+    a->last = sqlite3_column_double(st, W_LAST);
+    a->last_ms = sqlite3_column_int64(st, W_LAST_MS);
+    int r = decode_sketch_column(st, q, &a->sk);
+    if (r < 0)
+        return ROW_FAILED;
+    if (r == 0 || a->count < 0 || iocd_sketch_count(&a->sk) != (uint64_t)a->count) {
+        a->sk_ok = false; /* no sketch, or one that misses samples */
+        iocd_sketch_free(&a->sk);
+    }
+    return ROW_OK;
+}
+
+struct bucket {
+    int64_t start;
+    struct ragg a;
+};
+
+/* Two-stack queue of buckets, oldest first. front[nf - 1] is the oldest
+ * bucket and front[i].a the merge of front[i] and every newer front
+ * bucket; back[] holds the newer buckets as they are, back_all their
+ * merge. The merge of the whole queue is front[nf - 1].a + back_all. */
+struct swag {
+    struct bucket *front, *back;
+    size_t nf, nb, capf, capb;
+    struct ragg back_all;
+};
+
+static void swag_init(struct swag *w)
+{
+    memset(w, 0, sizeof(*w));
+    ragg_init(&w->back_all);
+}
+
+static void swag_free(struct swag *w)
+{
+    for (size_t i = 0; i < w->nf; i++)
+        ragg_free(&w->front[i].a);
+    for (size_t i = 0; i < w->nb; i++)
+        ragg_free(&w->back[i].a);
+    ragg_free(&w->back_all);
+    free(w->front);
+    free(w->back);
+}
+
+static bool grow(struct bucket **v, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? *cap * 2 : 64;
+    while (n < need)
+        n *= 2;
+    struct bucket *p = n < SIZE_MAX / sizeof(*p) ? realloc(*v, n * sizeof(*p)) : NULL;
+    if (!p)
+        return false;
+    *v = p;
+    *cap = n;
+    return true;
+}
+
+/* Appends b (newer than every queued bucket), taking ownership of it even
+ * on failure: 0 or an IOCD_SKETCH_ error. */
+static int swag_push(struct swag *w, struct bucket *b)
+{
+    int r = grow(&w->back, &w->capb, w->nb + 1) ? ragg_merge(&w->back_all, &b->a)
+                                                 : IOCD_SKETCH_ENOMEM;
+    if (r) {
+        ragg_free(&b->a);
+        return r;
+    }
+    w->back[w->nb++] = *b;
+    return 0;
+}
+
+static size_t swag_size(const struct swag *w)
+{
+    return w->nf + w->nb;
+}
+
+static int64_t swag_oldest_start(const struct swag *w)
+{
+    return w->nf ? w->front[w->nf - 1].start : w->back[0].start;
+}
+
+/* Drops the oldest bucket (the queue is not empty): 0 or an error. */
+static int swag_pop(struct swag *w)
+{
+    if (w->nf == 0) {
+        /* Move back to front, newest first, merging suffixes. */
+        if (!grow(&w->front, &w->capf, w->nb))
+            return IOCD_SKETCH_ENOMEM;
+        while (w->nb > 0) {
+            w->front[w->nf++] = w->back[--w->nb];
+            if (w->nf > 1) {
+                int r = ragg_merge(&w->front[w->nf - 1].a, &w->front[w->nf - 2].a);
+                if (r)
+                    return r;
+            }
+        }
+        ragg_free(&w->back_all);
+        ragg_init(&w->back_all);
+    }
+    ragg_free(&w->front[--w->nf].a);
+    return 0;
+}
+
+/* *out (uninitialised) = the merge of every queued bucket: 0 or an error. */
+static int swag_all(const struct swag *w, struct ragg *out)
+{
+    if (w->nf == 0)
+        return ragg_copy(out, &w->back_all);
+    int r = ragg_copy(out, &w->front[w->nf - 1].a);
+    if (!r && (r = ragg_merge(out, &w->back_all)) != 0)
+        ragg_free(out);
+    return r;
+}
+
+static int64_t floor_div(int64_t a, int64_t b) /* b > 0 */
+{
+    int64_t d = a / b;
+    return a % b < 0 ? d - 1 : d;
+}
+
+/* Step boundaries are phase + k * step. */
+struct boundaries {
+    int64_t phase, step;
+};
+
+static int64_t boundary_ceil(const struct boundaries *bd, int64_t t)
+{
+    return bd->phase - floor_div(bd->phase - t, bd->step) * bd->step;
+}
+
+static int64_t boundary_floor(const struct boundaries *bd, int64_t t)
+{
+    return bd->phase + floor_div(t - bd->phase, bd->step) * bd->step;
+}
+
+static int64_t clamp_time(int64_t t)
+{
+    if (t < -IOCD_TIME_MAX_MS)
+        return -IOCD_TIME_MAX_MS;
+    if (t > 2 * IOCD_TIME_MAX_MS)
+        return 2 * IOCD_TIME_MAX_MS;
+    return t;
+}
+
+/* The latest stored start of q's resolution, aligned down to the
+ * resolution: where whole-day windows begin (local midnight). 0 if none. */
+static int resolution_phase(sqlite3 *db, const struct query *q, int64_t *phase)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(db,
+                     "SELECT start_ms FROM windows WHERE series_id = ?1 AND res_s = ?2"
+                     " ORDER BY start_ms DESC LIMIT 1",
+                     &st);
+    if (rc != EXIT_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, q->id);
+    sqlite3_bind_int64(st, 2, q->res_s);
+    int step = sqlite3_step(st);
+    *phase = 0;
+    if (step == SQLITE_ROW) {
+        int64_t res_ms = q->res_s * 1000;
+        *phase = sqlite3_column_int64(st, 0) - floor_div(sqlite3_column_int64(st, 0), res_ms) *
+                                                   res_ms;
+    } else if (step != SQLITE_DONE) {
+        rc = db_error(db, "read windows");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+struct rolling {
+    const struct query *q;
+    const struct values *v;
+    bool json;
+    struct strbuf line;
+    struct texttab tt;
+    struct strbuf cells[TABLE_MAX_COLS];
+};
+
+static int rolling_emit(struct rolling *ro, const struct ragg *a, int64_t end)
+{
+    const struct query *q = ro->q;
+    struct stats s = {
+        .count = a->count,
+        .sum = a->sum + a->sum_c,
+        .sumsq = a->sumsq + a->sumsq_c,
+        .min = a->min,
+        .max = a->max,
+        .first = a->first,
+        .first_ms = a->first_ms,
+        .last = a->last,
+        .last_ms = a->last_ms,
+    };
+    if (a->sk_ok)
+        sketch_quantiles(&a->sk, &s, q->ql);
+    int64_t start = end - ro->v->rolling_ms;
+    if (ro->json) {
+        struct strbuf *b = &ro->line;
+        sb_clear(b);
+        sb_putc(b, '{');
+        json_key(b, "series");
+        json_string(b, q->name);
+        sb_putc(b, ',');
+        json_key(b, "rolling_s");
+        sb_printf(b, "%" PRId64, ro->v->rolling_ms / 1000);
+        sb_putc(b, ',');
+        json_key(b, "step_s");
+        sb_printf(b, "%" PRId64, ro->v->step_ms / 1000);
+        sb_putc(b, ',');
+        json_key(b, "resolution_s");
+        sb_printf(b, "%" PRId64, q->res_s);
+        sb_putc(b, ',');
+        json_key(b, "start");
+        json_time(b, start);
+        sb_putc(b, ',');
+        json_key(b, "end");
+        json_time(b, end);
+        sb_putc(b, ',');
+        stats_json(b, &s, q->ql, q->unit);
+        sb_putc(b, '}');
+        return write_line(b);
+    }
+    char t[40];
+    for (int c = 0; c < ro->tt.t->ncols; c++)
+        sb_clear(&ro->cells[c]);
+    iocd_time_format(start, t, sizeof(t));
+    sb_puts(&ro->cells[0], t);
+    iocd_time_format(end, t, sizeof(t));
+    sb_puts(&ro->cells[1], t);
+    stats_cells(&ro->cells[2], &s, q->ql);
+    tt_row(&ro->tt, ro->cells);
+    return EXIT_OK;
+}
+
+static int report_merge_error(const struct query *q, int r)
+{
+    if (r == IOCD_SKETCH_ENOMEM) {
+        fprintf(stderr, "iocctl: out of memory\n");
+    } else {
+        struct strbuf name = {0};
+        text_sanitized(&name, q->name);
+        fprintf(stderr,
+                "iocctl: series %s: cannot merge the sketches of its windows (different "
+                "accuracies, or a count overflow)\n",
+                name.oom ? "?" : sb_str(&name));
+        sb_free(&name);
+    }
+    return EXIT_RUNTIME;
+}
+
+/* Reads the buckets starting in [lo, hi] into the queue. */
+static int rolling_read(sqlite3 *db, sqlite3_stmt *st, const struct query *q, struct swag *w,
+                        int64_t lo, int64_t hi)
+{
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 3, lo);
+    sqlite3_bind_int64(st, 4, hi);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct bucket b = {.start = sqlite3_column_int64(st, W_START)};
+        if (ragg_from_row(st, q, &b.a) != ROW_OK)
+            return EXIT_RUNTIME;
+        int r = swag_push(w, &b);
+        if (r)
+            return report_merge_error(q, r);
+    }
+    return step == SQLITE_DONE ? EXIT_OK : db_error(db, "read windows");
+}
+
+/* The first bucket start in [lo, hi]: 1 and *start, 0 if none, -1 error. */
+static int rolling_next_start(sqlite3 *db, sqlite3_stmt *st, int64_t lo, int64_t hi,
+                              int64_t *start)
+{
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 3, lo);
+    sqlite3_bind_int64(st, 4, hi);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        db_error(db, "read windows");
+        return -1;
+    }
+    if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+        return 0;
+    *start = sqlite3_column_int64(st, 0);
+    return 1;
+}
+
+static int rolling_run(sqlite3 *db, struct rolling *ro, sqlite3_stmt *rd, sqlite3_stmt *nx)
+{
+    const struct query *q = ro->q;
+    const struct values *v = ro->v;
+    int64_t res_ms = q->res_s * 1000, rolling = v->rolling_ms;
+    struct boundaries bd = {.step = v->step_ms};
+    int rc = resolution_phase(db, q, &bd.phase);
+    if (rc != EXIT_OK)
+        return rc;
+    int64_t last, e;
+    if (v->to_ms != INT64_MAX)
+        last = boundary_floor(&bd, clamp_time(v->to_ms));
+    else
+        last = boundary_ceil(&bd, clamp_time(iocd_now_ms()));
+    if (v->from_ms != INT64_MIN)
+        e = boundary_ceil(&bd, clamp_time(v->from_ms));
+    else
+        e = boundary_ceil(&bd, last - 24 * 3600000 + 1);
+
+    struct swag w;
+    swag_init(&w);
+    int64_t read_pos = INT64_MIN; /* buckets starting before it were read */
+    while (rc == EXIT_OK && e <= last) {
+        int64_t lo = e - rolling, hi = e - res_ms; /* bucket starts in [lo, hi] */
+        while (rc == EXIT_OK && swag_size(&w) && swag_oldest_start(&w) < lo) {
+            int r = swag_pop(&w);
+            if (r)
+                rc = report_merge_error(q, r);
+        }
+        if (rc != EXIT_OK)
+            break;
+        int64_t from = lo > read_pos ? lo : read_pos;
+        if (from <= hi && (rc = rolling_read(db, rd, q, &w, from, hi)) != EXIT_OK)
+            break;
+        if (hi + 1 > read_pos)
+            read_pos = hi + 1;
+        if (swag_size(&w) == 0) {
+            /* Nothing here: skip to the first boundary that can hold the
+             * next stored bucket, if any. */
+            int64_t next;
+            int r = rolling_next_start(db, nx, read_pos, last - res_ms, &next);
+            if (r < 0)
+                rc = EXIT_RUNTIME;
+            if (r <= 0)
+                break;
+            int64_t e2 = boundary_ceil(&bd, next + res_ms);
+            e = e2 > e ? e2 : e + bd.step;
+            continue;
+        }
+        struct ragg all;
+        int r = swag_all(&w, &all);
+        if (r) {
+            rc = report_merge_error(q, r);
+            break;
+        }
+        rc = rolling_emit(ro, &all, e);
+        ragg_free(&all);
+        e += bd.step;
+    }
+    swag_free(&w);
+    return rc;
+}
+
+static int cmd_rolling(sqlite3 *db, const struct options *o, const struct values *v)
+{
+    struct query q = {.name = o->series, .res_s = v->res_s, .ql = &v->ql};
+    int rc = lookup_series(db, &q);
+    if (rc == EXIT_OK)
+        rc = choose_resolution_for(db, &q, o->resolution != NULL, v->rolling_ms, v->step_ms);
+    if (rc != EXIT_OK) {
+        free(q.unit);
+        return rc;
+    }
+
+    static const char *const lead[] = {"START", "END"};
+    const char *titles[TABLE_MAX_COLS];
+    bool right[TABLE_MAX_COLS];
+    struct table table;
+    stats_table(&table, titles, right, lead, 2, q.ql);
+    struct rolling ro = {.q = &q, .v = v, .json = o->json};
+    tt_init(&ro.tt, &table);
+
+    sqlite3_stmt *rd = NULL, *nx = NULL;
+    if (q.res_s > 0 && /* 0: no windows at all, an empty result */
+        (rc = prepare(db,
+                      "SELECT " WINDOW_COLUMNS " FROM windows WHERE series_id = ?1"
+                      " AND res_s = ?2 AND start_ms >= ?3 AND start_ms <= ?4 ORDER BY start_ms",
+                      &rd)) == EXIT_OK &&
+        (rc = prepare(db,
+                      "SELECT min(start_ms) FROM windows WHERE series_id = ?1 AND res_s = ?2"
+                      " AND start_ms >= ?3 AND start_ms <= ?4",
+                      &nx)) == EXIT_OK) {
+        sqlite3_bind_int64(rd, 1, q.id);
+        sqlite3_bind_int64(rd, 2, q.res_s);
+        sqlite3_bind_int64(nx, 1, q.id);
+        sqlite3_bind_int64(nx, 2, q.res_s);
+        rc = rolling_run(db, &ro, rd, nx);
+    }
+    if (rc == EXIT_OK && !o->json)
+        rc = tt_print(&ro.tt);
+    sqlite3_finalize(rd);
+    sqlite3_finalize(nx);
+    tt_free(&ro.tt);
+    for (int c = 0; c < TABLE_MAX_COLS; c++)
+        sb_free(&ro.cells[c]);
+    sb_free(&ro.line);
+    free(q.unit);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * raw: samples from the journal (docs/storage.md): 20 bytes a sample,
+ * little-endian series id (u32), observation time (i64 ms), value (f64). */
+
+#define JOURNAL_SAMPLE_BYTES 20
+
+struct raw_sample {
+    int64_t t_ms;
+    int64_t entry; /* journal.id */
+    size_t pos;    /* index in the entry */
+    double value;
+};
+
+struct raw_samples {
+    struct raw_sample *v;
+    size_t n, cap;
+};
+
+static uint64_t get_le(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static int raw_cmp(const void *pa, const void *pb)
+{
+    const struct raw_sample *a = pa, *b = pb;
+    if (a->t_ms != b->t_ms)
+        return a->t_ms < b->t_ms ? -1 : 1;
+    if (a->entry != b->entry)
+        return a->entry < b->entry ? -1 : 1;
+    return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+/* The series' samples with time in [from, to), unsorted. Only journal
+ * rows whose [first_ms, last_ms] overlaps the range are read; the blob is
+ * the last column, so rows skipped are not read past their times. */
+static int raw_collect(sqlite3 *db, const struct query *q, const struct values *v,
+                       struct raw_samples *out)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(db,
+                     "SELECT id, samples FROM journal WHERE last_ms >= ?1 AND first_ms < ?2"
+                     " ORDER BY id",
+                     &st);
+    if (rc != EXIT_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, v->from_ms);
+    sqlite3_bind_int64(st, 2, v->to_ms);
+    int step;
+    while (rc == EXIT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t entry = sqlite3_column_int64(st, 0);
+        const unsigned char *blob = sqlite3_column_blob(st, 1);
+        size_t len = (size_t)sqlite3_column_bytes(st, 1);
+        if (len % JOURNAL_SAMPLE_BYTES) {
+            fprintf(stderr,
+                    "iocctl: journal entry %" PRId64 " is damaged (%zu bytes, not a multiple of "
+                    "%d)\n",
+                    entry, len, JOURNAL_SAMPLE_BYTES);
+            rc = EXIT_RUNTIME;
+            break;
+        }
+        for (size_t off = 0; off < len; off += JOURNAL_SAMPLE_BYTES) {
+            const unsigned char *p = blob + off;
+            int64_t t = (int64_t)get_le(p + 4, 8);
+            if ((int64_t)get_le(p, 4) != q->id || t < v->from_ms || t >= v->to_ms)
+                continue;
+            if (out->n == out->cap) {
+                size_t cap = out->cap ? out->cap * 2 : 1024;
+                struct raw_sample *nv =
+                    cap < SIZE_MAX / sizeof(*nv) ? realloc(out->v, cap * sizeof(*nv)) : NULL;
+                if (!nv) {
+                    fprintf(stderr, "iocctl: out of memory\n");
+                    rc = EXIT_RUNTIME;
+                    break;
+                }
+                out->v = nv;
+                out->cap = cap;
+            }
+            uint64_t bits = get_le(p + 12, 8);
+            struct raw_sample *s = &out->v[out->n++];
+            s->t_ms = t;
+            s->entry = entry;
+            s->pos = off / JOURNAL_SAMPLE_BYTES;
+            memcpy(&s->value, &bits, sizeof(s->value));
+        }
+    }
+    if (rc == EXIT_OK && step != SQLITE_DONE)
+        rc = db_error(db, "read journal");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* A double as JSON numbers are written (shortest %.15g / %.17g), for text. */
+static void text_double(struct strbuf *b, double v)
+{
+    if (isfinite(v))
+        json_double(b, v);
+    else
+        sb_printf(b, "%g", v);
+}
+
+static int cmd_raw(sqlite3 *db, const struct options *o, const struct values *v)
+{
+    struct query q = {.name = o->series};
+    struct raw_samples rs = {0};
+    int rc = lookup_series(db, &q);
+    if (rc == EXIT_OK)
+        rc = raw_collect(db, &q, v, &rs);
+    if (rc != EXIT_OK)
+        goto out;
+    if (rs.n > 1)
+        qsort(rs.v, rs.n, sizeof(*rs.v), raw_cmp);
+    size_t n = v->limit > 0 && (uint64_t)v->limit < rs.n ? (size_t)v->limit : rs.n;
+
+    static const char *const titles[] = {"TIME", "VALUE"};
+    static const bool right[] = {false, true};
+    static const struct table table = {2, titles, right};
+    struct texttab tt;
+    struct strbuf cells[2] = {{0}}, line = {0};
+    tt_init(&tt, &table);
+    for (size_t i = 0; i < n && rc == EXIT_OK; i++) {
+        char t[40];
+        iocd_time_format(rs.v[i].t_ms, t, sizeof(t));
+        if (o->json) {
+            sb_clear(&line);
+            sb_putc(&line, '{');
+            json_key(&line, "series");
+            json_string(&line, q.name);
+            sb_putc(&line, ',');
+            json_key(&line, "time");
+            json_string(&line, t);
+            sb_putc(&line, ',');
+            json_key(&line, "value");
+            json_double(&line, rs.v[i].value);
+            sb_putc(&line, '}');
+            rc = write_line(&line);
+        } else {
+            sb_clear(&cells[0]);
+            sb_clear(&cells[1]);
+            sb_puts(&cells[0], t);
+            text_double(&cells[1], rs.v[i].value);
+            tt_row(&tt, cells);
+        }
+    }
+    if (rc == EXIT_OK && !o->json)
+        rc = tt_print(&tt);
+    tt_free(&tt);
+    sb_free(&cells[0]);
+    sb_free(&cells[1]);
+    sb_free(&line);
+out:
+    free(rs.v);
     free(q.unit);
     return rc;
 }
@@ -1289,7 +2289,7 @@ static void event_cell(struct strbuf *cell, const char *value, size_t max_width)
         sb_putc(cell, '-');
 }
 
-static bool format_event_row(sqlite3_stmt *st, struct strbuf *cells, void *ctx)
+static int format_event_row(sqlite3_stmt *st, struct strbuf *cells, void *ctx)
 {
     (void)ctx;
     char t[40];
@@ -1302,7 +2302,7 @@ static bool format_event_row(sqlite3_stmt *st, struct strbuf *cells, void *ctx)
     event_cell(&cells[5], column_text(st, E_DEVICE), 0);
     event_cell(&cells[6], column_text(st, E_STATUS), 0);
     event_cell(&cells[7], column_text(st, E_TEXT), EVENT_TEXT_MAX_WIDTH);
-    return true;
+    return ROW_OK;
 }
 
 /* The SELECT for the given filters. Newest first comes straight from an
@@ -1798,6 +2798,51 @@ out:
 
 /* ------------------------------------------------------------------------ */
 
+/* p50, p90, p95, p99, then each --quantile Q (0 <= Q <= 1) under the key
+ * "q%g"; a Q whose key is already there is not repeated. */
+static int quantile_list(const struct options *o, struct qlist *ql)
+{
+    static const struct {
+        double q;
+        const char *key, *title;
+        bool in_text;
+    } fixed[N_FIXED_QUANTILES] = {
+        {0.5, "p50", "P50", true},
+        {0.9, "p90", "P90", false},
+        {0.95, "p95", "P95", true},
+        {0.99, "p99", "P99", true},
+    };
+    memset(ql, 0, sizeof(*ql));
+    for (int i = 0; i < N_FIXED_QUANTILES; i++) {
+        ql->q[i] = fixed[i].q;
+        snprintf(ql->key[i], sizeof(ql->key[i]), "%s", fixed[i].key);
+        snprintf(ql->title[i], sizeof(ql->title[i]), "%s", fixed[i].title);
+        ql->in_text[i] = fixed[i].in_text;
+    }
+    ql->n = N_FIXED_QUANTILES;
+    for (int i = 0; i < o->n_quantiles; i++) {
+        const char *a = o->quantiles[i];
+        char *end;
+        errno = 0;
+        double q = strtod(a, &end);
+        if (!*a || *end || errno || !(q >= 0 && q <= 1))
+            return usage_error("bad --quantile '%s' (expected a number from 0 to 1)", a);
+        char key[32];
+        snprintf(key, sizeof(key), "q%g", q);
+        bool dup = false;
+        for (int k = N_FIXED_QUANTILES; k < ql->n; k++)
+            dup = dup || strcmp(ql->key[k], key) == 0;
+        if (dup)
+            continue;
+        ql->q[ql->n] = q;
+        memcpy(ql->key[ql->n], key, sizeof(key));
+        snprintf(ql->title[ql->n], sizeof(ql->title[ql->n]), "Q%g", q);
+        ql->in_text[ql->n] = true;
+        ql->n++;
+    }
+    return EXIT_OK;
+}
+
 /* Usage-level checks of the option values, before touching the database
  * (options a command does not take are already refused). */
 static int parse_values(const struct options *o, struct values *v)
@@ -1806,10 +2851,32 @@ static int parse_values(const struct options *o, struct values *v)
     v->from_ms = INT64_MIN;
     v->to_ms = INT64_MAX;
     v->min_severity = -1;
-    v->limit = EVENTS_DEFAULT_LIMIT;
+    v->limit = o->command == CMD_RAW ? 0 : EVENTS_DEFAULT_LIMIT;
+    v->rolling_ms = v->step_ms = 0;
     if (o->resolution && parse_resolution_arg(o->resolution, &v->res_s) != 0)
         return usage_error("bad --resolution '%s' (expected whole seconds: 60s, 1m, 1h, 1d)",
                            o->resolution);
+    int64_t s;
+    if (o->rolling) {
+        if (parse_resolution_arg(o->rolling, &s) != 0 || s > IOCD_TIME_MAX_MS / 1000)
+            return usage_error("bad --rolling '%s' (expected whole seconds: 2h, 24h, 7d)",
+                               o->rolling);
+        v->rolling_ms = s * 1000;
+    }
+    if (o->step) {
+        if (parse_resolution_arg(o->step, &s) != 0 || s > IOCD_TIME_MAX_MS / 1000)
+            return usage_error("bad --step '%s' (expected whole seconds: 1m, 1h, 1d)", o->step);
+        v->step_ms = s * 1000;
+    }
+    if (v->rolling_ms && v->res_s &&
+        (v->rolling_ms % (v->res_s * 1000) || v->step_ms % (v->res_s * 1000))) {
+        char r[32];
+        format_resolution(v->res_s, r, sizeof(r));
+        return usage_error("--rolling %s and --step %s must be whole multiples of --resolution %s",
+                           o->rolling, o->step, r);
+    }
+    if (quantile_list(o, &v->ql) != EXIT_OK)
+        return EXIT_USAGE;
     if (o->from && parse_time_arg(o->from, &v->from_ms) != 0)
         return usage_error("bad --from time '%s' (expected ISO-8601, epoch ms, now or -15m)",
                            o->from);
@@ -1837,7 +2904,8 @@ static int run_command(sqlite3 *db, const char *path, const struct options *o,
 {
     switch (o->command) {
     case CMD_SERIES: return cmd_series(db, o);
-    case CMD_QUERY: return cmd_query(db, o, v->res_s, v->from_ms, v->to_ms);
+    case CMD_QUERY: return o->rolling ? cmd_rolling(db, o, v) : cmd_query(db, o, v);
+    case CMD_RAW: return cmd_raw(db, o, v);
     case CMD_EVENTS: return cmd_events(db, o, v);
     case CMD_STATUS: return cmd_status(db, path, o->json);
     case CMD_NONE: break;
