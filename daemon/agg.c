@@ -228,14 +228,20 @@ struct iocd_window *iocd_agg_take(struct iocd_agg *a, size_t *n)
     for (size_t i = 0; i < a->cap; i++)
         if (a->slots[i].used)
             out[k++] = a->slots[i].w;
-    /* A table that grew for a burst shrinks back rather than being
-     * cleared slot by slot at every flush. */
-    if (a->cap > 4096 && a->size * 8 < a->cap) {
+    /* Emptied: a big table (and FIFO) is given back rather than kept for
+     * the next burst, so memory follows what is actually held; a small one
+     * is cleared for reuse. */
+    if (a->cap > 16384) {
         free(a->slots);
         a->slots = NULL;
         a->cap = 0;
     } else {
         memset(a->slots, 0, a->cap * sizeof(*a->slots));
+    }
+    if (a->fifo_cap > 16384) {
+        free(a->fifo);
+        a->fifo = NULL;
+        a->fifo_cap = 0;
     }
     a->size = 0;
     a->fifo_len = a->fifo_head = 0;

@@ -64,14 +64,14 @@ class ConfigCliTest(unittest.TestCase):
         conf = os.path.join(SOURCE_ROOT, "config", "iocd.conf")
         r = self.run_iocd("--check-config", "--config", conf)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout, "%s: ok (3 feed(s), database iocd.db)\n" % conf)
+        self.assertEqual(r.stdout, "%s: ok (11 feed(s), database iocd.db)\n" % conf)
 
     def test_embedded_defaults_are_valid(self):
         env = dict(os.environ, STATE_DIRECTORY="/var/lib/iocd")
         r = subprocess.run([IOCD, "--check-config"], capture_output=True, text=True, env=env,
                            timeout=30)
         self.assertEqual((r.returncode, r.stdout),
-                         (0, "(defaults): ok (3 feed(s), database /var/lib/iocd/iocd.db)\n"))
+                         (0, "(defaults): ok (11 feed(s), database /var/lib/iocd/iocd.db)\n"))
 
     def test_unknown_key(self):
         self.assert_refused("[mqtt]\nhost = x\nhots = y\n" + GOOD_ADAPTER,

@@ -207,24 +207,33 @@ static void test_embedded_defaults(void **state)
     assert_string_equal(cfg.store.path, "iocd.db");
     assert_int_equal(cfg.store.tz_offset_ms, 7 * 3600000); /* the embedded feeds are Pleiku's */
 
-    const struct iocd_adapter_ops *json = iocd_adapter_find("json");
+    /* One feed per Pleiku subsystem, as iocd-sim publishes them. */
     static const struct {
-        const char *name, *topic;
+        const char *name, *topic, *format;
         int line;
     } want[] = {
-        {"air", "pleiku/air/+/data", 5},
-        {"traffic", "pleiku/traffic/+/count", 15},
-        {"water", "pleiku/water/+/level", 23},
+        {"air", "pleiku/air/+/data", "json", 5},
+        {"traffic", "pleiku/traffic/+/count", "json", 15},
+        {"water", "pleiku/water/+/level", "json", 23},
+        {"weather", "pleiku/weather/+/senml", "senml", 31},
+        {"rain", "pleiku/rain/+/intensity", "text", 34},
+        {"violations", "pleiku/violations/+/event", "event", 41},
+        {"lighting", "spBv1.0/pleiku-lighting/#", "sparkplug", 51},
+        {"bus", "pleiku/bus/+/lp", "influx", 54},
+        {"fire", "pleiku/fire/+/alarm", "event", 64},
+        {"reports", "pleiku/reports/+/event", "event", 74},
+        {"parking", "pleiku/parking/ngsi/+", "ngsi", 85},
     };
-    assert_int_equal(cfg.n_adapters, 3);
-    for (int i = 0; i < 3; i++) {
+    assert_int_equal(cfg.n_adapters, 11);
+    for (int i = 0; i < 11; i++) {
         assert_string_equal(cfg.adapters[i].name, want[i].name);
         assert_string_equal(cfg.adapters[i].topic, want[i].topic);
         assert_string_equal(cfg.adapters[i].source, want[i].name);
         assert_int_equal(cfg.adapters[i].line, want[i].line);
-        assert_ptr_equal(cfg.adapters[i].ops, json);
+        assert_ptr_equal(cfg.adapters[i].ops, iocd_adapter_find(want[i].format));
         assert_non_null(cfg.adapters[i].state);
     }
+    assert_string_equal(cfg.aqi.adapter, "air");
     iocd_config_free(&cfg);
 }
 
