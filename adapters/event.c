@@ -1,7 +1,7 @@
 /* adapters/event.c — the `event` adapter: discrete events in JSON (citizen
  * reports, traffic violations, fire alarms, camera analytics, FIWARE Alerts)
  * decoded to ioc.v1.Event, one per message or one per element of a records
- * array (see docs/adapters/event.md).
+ * array (see docs/adapters.md (event)).
  *
  * Owns: struct event_state (the compiled value sources for kind, severity,
  * text, device, area, status, time and location, the severity map, the

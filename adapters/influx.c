@@ -1,7 +1,7 @@
 /* adapters/influx.c — the `influx` adapter: InfluxDB line protocol as
  * Telegraf and edge gateways publish it, one point per line
  * (`measurement[,tag=v...] field=v[,field=v...] [timestamp]`); see
- * docs/adapters/influx.md.
+ * docs/adapters.md (influx).
  *
  * Owns: struct influx_state (the device rule, metric naming, timestamp
  * precision, per-field units and the source name), built by create() and

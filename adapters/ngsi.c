@@ -2,7 +2,7 @@
  * (normalized or keyValues, alone, in an array or in a notification), one
  * Observation per numeric attribute, so that a city publishing Smart Data
  * Models connects without per-attribute configuration (see
- * docs/adapters/ngsi.md for every rule).
+ * docs/adapters.md (ngsi) for every rule).
  *
  * Owns: struct ngsi_state (the source name, the accepted form, the default
  * time offset, the `types` allow-list, max_labels, the metric prefix), built

@@ -1,6 +1,6 @@
 /* adapters/senml.c — the `senml` adapter: RFC 8428 Sensor Measurement
  * Lists, JSON (application/senml+json) and CBOR (application/senml+cbor),
- * resolved per RFC 8428 §4.6 and mapped to ioc.v1 (see docs/adapters/senml.md).
+ * resolved per RFC 8428 §4.6 and mapped to ioc.v1 (see docs/adapters.md (senml)).
  *
  * Owns: struct senml_state (encoding, device rule, source name), built by
  * create() and freed by destroy(). decode() parses one pack — JSON with

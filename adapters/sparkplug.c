@@ -1,6 +1,6 @@
 /* adapters/sparkplug.c — the `sparkplug` adapter: Eclipse Sparkplug B
  * (topic namespace spBv1.0, protobuf payloads described by
- * proto/sparkplug_b/sparkplug_b.proto; see docs/adapters/sparkplug.md).
+ * proto/sparkplug_b/sparkplug_b.proto; see docs/adapters.md (sparkplug)).
  *
  * Owns: struct sp_state — the source name, the config, and what the
  * adapter has learned from the messages it saw: one sp_entry per edge node

@@ -1,5 +1,5 @@
 /* adapters/text.c — the `text` adapter: plain-text payloads in one of three
- * modes (see docs/adapters/text.md):
+ * modes (see docs/adapters.md (text)):
  *   number      the whole payload is one number ("21.5")
  *   kv          key=value pairs ("temp=21.5;hum=40&status=ok")
  *   ultralight  FIWARE IoT Agent UltraLight 2.0 measures

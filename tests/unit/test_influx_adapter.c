@@ -193,7 +193,7 @@ static void test_bus_gps(void **state)
     fx_free(f);
 }
 
-/* The Telegraf example of docs/adapters/influx.md, exactly. */
+/* The Telegraf example of docs/adapters.md (influx), exactly. */
 static void test_doc_telegraf(void **state)
 {
     (void)state;

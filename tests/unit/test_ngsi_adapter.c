@@ -557,7 +557,7 @@ static void test_notification_ld(void **state)
                   "type=FloodMonitoring|floodlevelstatus=Normal|stationid=FWR013", NOWHERE, GOOD,
                   fl, 1);
 
-    /* the second worked example of docs/adapters/ngsi.md */
+    /* the second worked example of docs/adapters.md (ngsi) */
     assert_int_equal(
         decode(f, "{\"id\": \"urn:ngsi-ld:Notification:5fd0fa684eb81930c97005f3\",\n"
                   "\"type\": \"Notification\",\n"

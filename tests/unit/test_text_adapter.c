@@ -605,7 +605,7 @@ static void test_ultralight_rejects(void **state)
     fx_free(f);
 }
 
-/* The worked examples of docs/adapters/text.md, exactly. */
+/* The worked examples of docs/adapters.md (text), exactly. */
 static void test_doc_examples(void **state)
 {
     (void)state;
