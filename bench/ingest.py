@@ -49,7 +49,12 @@ def main():
         d.start()
         sub_cmd = ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1",
                    "-t", "pleiku/#", "-c", "-i", "bench-sub"]
-        publish = [sim, "--port", str(broker.port), "--feeds", "air,traffic,water", "--rate", "0",
+        # 54,000 devices (--scale 1000): at full speed each still reports only
+        # every few seconds, so no two messages of a device share a timestamp
+        # (the payloads carry second-precision times; repeats would be
+        # dropped as duplicates).
+        publish = [sim, "--port", str(broker.port), "--feeds", "air,traffic,water",
+                   "--scale", "1000", "--rate", "0",
                    "--count", str(n),
                    "--qos", "1", "--seed", "1", "--quiet"]
         if args.backlog:
