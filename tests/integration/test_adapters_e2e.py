@@ -118,5 +118,79 @@ class SenmlTest(AdapterCase):
             ("2010-06-08T18:00:00Z", 6, total, 1.2, 1.7, 1.7, "2010-06-08T18:01:16.001Z", "A")])
 
 
+class NgsiTest(AdapterCase):
+    """FIWARE Smart Data Models examples, as an entity and inside an NGSI-v2
+    notification."""
+
+    AQO = "Madrid-AmbientObserved-28079004-2016-03-15T11:00:00"
+    # docs/adapters.md's table: metric (lowercased), value, unit.
+    AQO_METRICS = [
+        ("co", 500, "mg/m3"), ("temperature", 12.2, "Cel"), ("no", 45, "ug/m3"),
+        ("winddirection", 176, "deg"), ("windspeed", 0.64, "m/s"), ("so2", 11, "ug/m3"),
+        ("nox", 139, "ug/m3"), ("airqualityindex", 65, "1"), ("reliability", 0.7, "1"),
+        ("relativehumidity", 0.54, "1"), ("precipitation", 0, "mm"), ("no2", 69, "ug/m3"),
+        ("pm4", 37, "ug/m3"), ("tpc", 108, ""), ("tsp", 73, "ug/m3"), ("pressure", 1.1, "hPa"),
+        ("charge", 5, "V"),
+    ]
+
+    def setUp(self):
+        super().setUp()
+        self.d = self.iocd("[adapter fiware]\ntopic = city/fiware/#\nformat = ngsi\n\n"
+                           "[adapter notify]\ntopic = city/notify/#\nformat = ngsi\n").start()
+
+    def check_aqo(self, source):
+        prefix = "%s/%s/" % (source, self.AQO)
+        for metric, value, unit in self.AQO_METRICS:
+            # dateObserved "2016-03-15T11:00:00" (no offset, time_offset unset: UTC)
+            self.assertEqual(self.window(prefix + metric, "1m", "2016-03-15T11:00:00Z"), {
+                "count": 1, "sum": value, "min": value, "max": value, "first": value,
+                "first_time": "2016-03-15T11:00:00Z", "last": value,
+                "last_time": "2016-03-15T11:00:00Z", "unit": unit}, metric)
+
+    def test_air_quality_and_weather(self):
+        aqo = source_file("tests", "data", "ngsi", "AirQualityObserved.example-normalized.json")
+        entity = json.loads(aqo)
+        # The table is the file's own numbers (metric names lowercased).
+        self.assertEqual({k.lower(): v["value"] for k, v in entity.items()
+                          if isinstance(v, dict) and v.get("type") == "Number"},
+                         {m: v for m, v, _ in self.AQO_METRICS})
+        self.assertEqual(entity["co"]["metadata"]["unitCode"]["value"], "GP")
+        self.assertEqual(entity["no2"]["metadata"]["unitCode"]["value"], "GQ")
+        self.broker.publish("city/fiware/air", [aqo])
+        self.d.wait_messages("fiware", 1)
+        self.assertEqual(self.d.series(),
+                         sorted("fiware/%s/%s" % (self.AQO, m) for m, _, _ in self.AQO_METRICS))
+        self.check_aqo("fiware")
+
+        # The same entity inside an NGSI-v2 notification, on another section.
+        note = json.dumps({"subscriptionId": "x", "data": [entity]})
+        self.broker.publish("city/notify/air", [note])
+        self.d.wait_messages("notify", 1)
+        self.check_aqo("notify")
+        self.check_aqo("fiware")  # untouched
+
+        # WeatherObserved (keyValues): default units by attribute name.
+        wo = source_file("tests", "data", "ngsi", "WeatherObserved.example.json")
+        self.broker.publish("city/fiware/weather", [wo])
+        self.d.wait_messages("fiware", 2)
+        prefix = "fiware/Spain-WeatherObserved-Valladolid-2016-11-30T07:00:00.00Z/"
+        expected = [
+            ("atmosphericpressure", 938.9, "hPa"), ("precipitation", 0, "mm"),
+            ("pressuretendency", 0.5, ""), ("relativehumidity", 1, "1"),
+            ("temperature", 3.3, "Cel"), ("winddirection", 135, "deg"), ("windspeed", 2, "m/s"),
+            ("illuminance", 1000, "lx"), ("streamgauge", 50, "cm"), ("snowheight", 20, "cm"),
+            ("uvindexmax", 1.0, "1"),
+        ]
+        self.assertEqual([x for x in self.d.series() if x.startswith(prefix)],
+                         sorted(prefix + m for m, _, _ in expected))
+        for metric, value, unit in expected:
+            self.assertEqual(self.window(prefix + metric, "1h", "2016-11-30T07:00:00Z"), {
+                "count": 1, "sum": value, "min": value, "max": value, "first": value,
+                "first_time": "2016-11-30T07:00:00Z", "last": value,
+                "last_time": "2016-11-30T07:00:00Z", "unit": unit}, metric)
+        st = self.d.status()["adapters"]
+        self.assertEqual((st["fiware"]["messages"], st["notify"]["messages"]), (2, 1))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
