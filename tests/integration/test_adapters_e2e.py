@@ -192,5 +192,74 @@ class NgsiTest(AdapterCase):
         self.assertEqual((st["fiware"]["messages"], st["notify"]["messages"]), (2, 1))
 
 
+class InfluxTest(AdapterCase):
+    """A bus gateway's line protocol (config/iocd.conf's [adapter bus])."""
+
+    BUS = """[adapter bus]
+topic = pleiku/bus/+/lp
+format = influx
+device = tag:bus
+metric = field
+precision = ns
+unit.lat = deg
+unit.lon = deg
+unit.speed = km/h
+unit.occupancy = 1
+"""
+
+    def setUp(self):
+        super().setUp()
+        self.d = self.iocd(self.BUS).start()
+
+    def test_lines_and_partial(self):
+        t1, t2 = 1795349564000000000, 1795349565250000000   # ns
+        msg = ("bus,route=01,bus=81B-00123 lat=13.5,lon=108.25,speed=32.5,occupancy=41i %d\n"
+               "bus,route=01,bus=81B-00456 speed=20.25,occupancy=12i %d\n"
+               "bus,route=02,bus=81B-00123 speed=30.5 %d" % (t1, t1, t2))
+        self.broker.publish("pleiku/bus/gw1/lp", [msg.encode()])
+        self.d.wait_messages("bus", 1)
+        self.assertEqual(iso_ms(t1 // 10**6), "2026-11-22T12:12:44Z")
+        self.assertEqual(self.d.series(), [
+            "bus/81B-00123/lat", "bus/81B-00123/lon", "bus/81B-00123/occupancy",
+            "bus/81B-00123/speed", "bus/81B-00456/occupancy", "bus/81B-00456/speed"])
+        T1, T2 = "2026-11-22T12:12:44Z", "2026-11-22T12:12:45.250Z"
+        W = "2026-11-22T12:12:00Z"
+        self.assertEqual(self.window("bus/81B-00123/speed", "1m", W), {
+            "count": 2, "sum": 63.0, "min": 30.5, "max": 32.5, "first": 32.5, "first_time": T1,
+            "last": 30.5, "last_time": T2, "unit": "km/h"})
+        for series, value, unit in (("bus/81B-00123/lat", 13.5, "deg"),
+                                    ("bus/81B-00123/lon", 108.25, "deg"),
+                                    ("bus/81B-00123/occupancy", 41, "1"),
+                                    ("bus/81B-00456/speed", 20.25, "km/h"),
+                                    ("bus/81B-00456/occupancy", 12, "1")):
+            self.assertEqual(self.window(series, "1m", W), {
+                "count": 1, "sum": value, "min": value, "max": value, "first": value,
+                "first_time": T1, "last": value, "last_time": T1, "unit": unit}, series)
+        st = self.d.status()["adapters"]["bus"]
+        self.assertEqual((st["messages"], st["accepted"], st["observations"],
+                          st["notes"].get("partial", 0)), (1, 1, 7, 0))
+
+        # A partly bad message: the line with an empty field value is dropped
+        # whole, the good lines around it are kept, with one `partial` note.
+        t3 = 1795349624000000000    # 12:13:44Z
+        bad = ("bus,route=01,bus=81B-00123 speed=8.5 %d\n"
+               "bus,route=01,bus=81B-00456 speed= %d\n"
+               "bus,route=01,bus=81B-00456 speed=4.25 %d" % (t3, t3, t3))
+        self.broker.publish("pleiku/bus/gw1/lp", [bad.encode()])
+        self.d.wait_messages("bus", 2)
+        T3 = "2026-11-22T12:13:44Z"
+        self.assertEqual(self.windows("bus/81B-00123/speed", "1m"), [
+            (W, 2, 63.0, 30.5, 32.5, 30.5, T2, "km/h"),
+            ("2026-11-22T12:13:00Z", 1, 8.5, 8.5, 8.5, 8.5, T3, "km/h")])
+        self.assertEqual(self.windows("bus/81B-00456/speed", "1m"), [
+            (W, 1, 20.25, 20.25, 20.25, 20.25, T1, "km/h"),
+            ("2026-11-22T12:13:00Z", 1, 4.25, 4.25, 4.25, 4.25, T3, "km/h")])
+        self.assertEqual(self.windows("bus/81B-00456/speed", "1h"), [
+            ("2026-11-22T12:00:00Z", 2, 24.5, 4.25, 20.25, 4.25, T3, "km/h")])
+        st = self.d.status()["adapters"]["bus"]
+        self.assertEqual((st["messages"], st["accepted"], st["observations"], st["notes"]["partial"]),
+                         (2, 2, 9, 1))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
