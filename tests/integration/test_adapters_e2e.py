@@ -261,5 +261,83 @@ unit.occupancy = 1
                          (2, 2, 9, 1))
 
 
+class TextTest(AdapterCase):
+    """mode = number (config/iocd.conf's rain gauges), kv, ultralight."""
+
+    TEXT = """[adapter rain]
+topic = pleiku/rain/+/intensity
+format = text
+mode = number
+device = topic[2]
+metric = intensity
+unit = mm/h
+
+[adapter kv]
+topic = pleiku/kv/+/data
+format = text
+mode = kv
+device = key:dev
+time_key = ts
+unit.temp = Cel
+metric.hum = humidity
+unit.hum = %
+
+[adapter ul]
+topic = /+/+/attrs
+format = text
+mode = ultralight
+metric.t = temperature
+unit.t = Cel
+unit.h = %
+"""
+
+    def setUp(self):
+        super().setUp()
+        self.d = self.iocd(self.TEXT).start()
+
+    def test_number(self):
+        before = int(time.time() * 1000) - 1
+        self.broker.publish("pleiku/rain/GL-RG01/intensity", ["2.5", "0.75"])
+        self.d.wait_messages("rain", 2)
+        after = int(time.time() * 1000) + 1
+        self.assertEqual(self.d.series(), ["rain/GL-RG01/intensity"])
+        # Stamped with the receive time: the two may straddle a window edge.
+        rows = self.d.query("rain/GL-RG01/intensity", "--resolution", "1m")
+        self.assertEqual((sum(w["count"] for w in rows), sum(w["sum"] for w in rows),
+                          min(w["min"] for w in rows), max(w["max"] for w in rows),
+                          rows[-1]["last"], {w["unit"] for w in rows}),
+                         (2, 3.25, 0.75, 2.5, 0.75, {"mm/h"}))
+        self.assertTrue(before <= ms_of(rows[0]["first_time"]) <= ms_of(rows[-1]["last_time"])
+                        <= after, (before, rows, after))
+
+    def test_kv(self):
+        self.broker.publish("pleiku/kv/gw/data", [
+            "dev=GL-K01;ts=2026-11-22T10:04:05Z;temp=21.5;hum=40&status=ok",
+            "dev=GL-K01;ts=1795341906250;temp=22.25;hum=41.5",     # epoch ms: 10:05:06.250Z
+        ])
+        self.d.wait_messages("kv", 2)
+        self.assertEqual(self.d.series(), ["kv/GL-K01/humidity", "kv/GL-K01/temp"])
+        self.assertEqual(self.window("kv/GL-K01/temp", "1h", "2026-11-22T10:00:00Z"), {
+            "count": 2, "sum": 43.75, "min": 21.5, "max": 22.25, "first": 21.5,
+            "first_time": "2026-11-22T10:04:05Z", "last": 22.25,
+            "last_time": "2026-11-22T10:05:06.250Z", "unit": "Cel"})
+        self.assertEqual(self.windows("kv/GL-K01/humidity", "1m"), [
+            ("2026-11-22T10:04:00Z", 1, 40, 40, 40, 40, "2026-11-22T10:04:05Z", "%"),
+            ("2026-11-22T10:05:00Z", 1, 41.5, 41.5, 41.5, 41.5, "2026-11-22T10:05:06.250Z", "%")])
+
+    def test_ultralight(self):
+        # FIWARE IoT Agent topic /APIKEY/DEVICE/attrs: the device is topic[2].
+        self.broker.publish("/k3y/GL-UL01/attrs", [
+            "2026-11-22T10:04:05Z|t|21.5|h|40#2026-11-22T17:05:05.250+07:00|t|22.25"])
+        self.d.wait_messages("ul", 1)
+        self.assertEqual(self.d.series(), ["ul/GL-UL01/h", "ul/GL-UL01/temperature"])
+        self.assertEqual(self.windows("ul/GL-UL01/temperature", "1m"), [
+            ("2026-11-22T10:04:00Z", 1, 21.5, 21.5, 21.5, 21.5, "2026-11-22T10:04:05Z", "Cel"),
+            ("2026-11-22T10:05:00Z", 1, 22.25, 22.25, 22.25, 22.25, "2026-11-22T10:05:05.250Z",
+             "Cel")])
+        self.assertEqual(self.windows("ul/GL-UL01/h", "1h"), [
+            ("2026-11-22T10:00:00Z", 1, 40, 40, 40, 40, "2026-11-22T10:04:05Z", "%")])
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
