@@ -339,5 +339,97 @@ unit.h = %
             ("2026-11-22T10:00:00Z", 1, 40, 40, 40, 40, "2026-11-22T10:04:05Z", "%")])
 
 
+class EventTest(AdapterCase):
+    """Citizen reports and fire alarms (config/iocd.conf's sections)."""
+
+    EVENTS = """[adapter fire]
+topic = pleiku/fire/+/alarm
+format = event
+kind = $.event
+severity = $.priority
+severity_map = 1:critical, 2:major, 3:warning, 4:info
+device = $.panel
+area = $.ward
+text = $.building
+time = $.time
+
+[adapter reports]
+topic = pleiku/reports/+/event
+format = event
+kind = $.category
+text = $.description
+area = $.ward
+status = $.status
+statuses = new, received, assigned, in_progress, resolved, rejected
+severity = $.severity
+time = $.updated_at
+location = $.location
+"""
+
+    def setUp(self):
+        super().setUp()
+        self.d = self.iocd(self.EVENTS).start()
+
+    def test_reports_and_alarm(self):
+        reports = [
+            {"id": "R-1001", "category": "pothole", "ward": "Hội Thương",
+             "description": "Ổ gà lớn trên đường Hùng Vương, gần chợ",
+             "status": "new", "severity": "minor", "updated_at": "2026-11-22T17:04:05+07:00",
+             "location": {"type": "Point", "coordinates": [108.0, 13.984375]}},
+            {"id": "R-1002", "category": "pothole", "ward": "Hội Thương",
+             "description": "Đèn đường hỏng", "status": "received", "severity": "major",
+             "updated_at": "2026-11-22T10:30:00.250Z"},
+            {"id": "R-1003", "category": "flooding", "ward": "Diên Hồng",
+             "description": "Ngập nước sau mưa", "status": "assigned", "severity": "warning",
+             "updated_at": "2026-11-22T11:00:00Z"},
+        ]
+        self.broker.publish("pleiku/reports/app/event",
+                            [json.dumps(r, ensure_ascii=False) for r in reports])
+        alarm = {"panel": "GL-FA007", "zone": 3, "event": "FIRE", "priority": 1,
+                 "building": "Chợ Trung tâm Pleiku", "ward": "Hội Thương",
+                 "time": "2026-11-22T17:45:30+07:00"}
+        self.broker.publish("pleiku/fire/GL-FA007/alarm", [json.dumps(alarm, ensure_ascii=False)])
+        self.d.wait_messages("reports", 3)
+        self.d.wait_messages("fire", 1)
+        def ev(time_, source, kind, sev, text, device, area, status, loc, attrs):
+            return {"time": time_, "source": source, "kind": kind, "severity": sev,
+                    "text": text, "device": device, "area": area, "status": status,
+                    "location": loc, "attributes": attrs}
+        r1 = ev("2026-11-22T10:04:05Z", "reports", "pothole", "minor",
+                "Ổ gà lớn trên đường Hùng Vương, gần chợ", "", "Hội Thương", "new",
+                {"lat": 13.984375, "lon": 108}, {"id": "R-1001"})
+        r2 = ev("2026-11-22T10:30:00.250Z", "reports", "pothole", "major", "Đèn đường hỏng", "",
+                "Hội Thương", "received", None, {"id": "R-1002"})
+        r3 = ev("2026-11-22T11:00:00Z", "reports", "flooding", "warning", "Ngập nước sau mưa", "",
+                "Diên Hồng", "assigned", None, {"id": "R-1003"})
+        # priority 1 -> critical via severity_map. The kind "FIRE" is stored
+        # lowercased; members not mapped to a field become text attributes.
+        f1 = ev("2026-11-22T10:45:30Z", "fire", "fire", "critical", "Chợ Trung tâm Pleiku",
+                "GL-FA007", "Hội Thương", "", None, {"zone": "3"})
+        self.assertEqual(self.events(), [r3, f1, r2, r1])    # newest first
+        self.assertEqual(self.events("--area", "Hội Thương"), [f1, r2, r1])
+        self.assertEqual(self.events("--source", "fire"), [f1])
+        self.assertEqual(self.events("--kind", "pothole", "--status", "new"), [r1])
+
+        self.assertEqual(self.d.series(), [
+            "fire/Hội Thương/event.fire", "fire/_all/event.fire",
+            "reports/Diên Hồng/event.flooding", "reports/Hội Thương/event.pothole",
+            "reports/_all/event.flooding", "reports/_all/event.pothole"])
+        H10, H11 = "2026-11-22T10:00:00Z", "2026-11-22T11:00:00Z"
+        self.assertEqual(self.windows("reports/Hội Thương/event.pothole", "1h"), [
+            (H10, 2, 2, 1, 1, 1, "2026-11-22T10:30:00.250Z", "1")])
+        self.assertEqual(self.windows("reports/_all/event.pothole", "1h"), [
+            (H10, 2, 2, 1, 1, 1, "2026-11-22T10:30:00.250Z", "1")])
+        self.assertEqual(self.windows("reports/Diên Hồng/event.flooding", "1h"), [
+            (H11, 1, 1, 1, 1, 1, "2026-11-22T11:00:00Z", "1")])
+        self.assertEqual(self.windows("reports/_all/event.flooding", "1h"), [
+            (H11, 1, 1, 1, 1, 1, "2026-11-22T11:00:00Z", "1")])
+        for s in ("fire/Hội Thương/event.fire", "fire/_all/event.fire"):
+            self.assertEqual(self.windows(s, "1h"), [
+                (H10, 1, 1, 1, 1, 1, "2026-11-22T10:45:30Z", "1")])
+        st = self.d.status()["adapters"]
+        self.assertEqual((st["reports"]["events"], st["fire"]["events"]), (3, 1))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
