@@ -5,6 +5,8 @@ mosquitto_pub, decoded by a real iocd, and read back through iocctl --json as
 exact windows, units, times, events and notes."""
 import json
 import os
+import struct
+import subprocess
 import time
 import unittest
 
@@ -429,6 +431,167 @@ location = $.location
                 (H10, 1, 1, 1, 1, 1, "2026-11-22T10:45:30Z", "1")])
         st = self.d.status()["adapters"]
         self.assertEqual((st["reports"]["events"], st["fire"]["events"]), (3, 1))
+
+
+# --- a tiny protobuf encoder for Sparkplug B (proto/sparkplug_b/sparkplug_b.proto) ---
+
+def pb_varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def pb_key(field, wire):
+    return pb_varint(field << 3 | wire)
+
+
+def pb_uint(field, n):
+    return pb_key(field, 0) + pb_varint(n)
+
+
+def pb_bytes(field, data):
+    data = data.encode() if isinstance(data, str) else data
+    return pb_key(field, 2) + pb_varint(len(data)) + data
+
+
+def pb_float(field, x):
+    return pb_key(field, 5) + struct.pack("<f", x)
+
+
+def pb_double(field, x):
+    return pb_key(field, 1) + struct.pack("<d", x)
+
+
+DT_UINT16, DT_UINT64, DT_FLOAT, DT_DOUBLE, DT_STRING = 6, 8, 9, 10, 12
+
+
+def sp_metric(name=None, alias=None, ts=None, datatype=None, eng_unit=None, int_value=None,
+              long_value=None, float_value=None, double_value=None):
+    """Metric{name=1, alias=2, timestamp=3, datatype=4, properties=9, int_value=10,
+    long_value=11, float_value=12, double_value=13}."""
+    m = b""
+    if name is not None:
+        m += pb_bytes(1, name)
+    if alias is not None:
+        m += pb_uint(2, alias)
+    if ts is not None:
+        m += pb_uint(3, ts)
+    if datatype is not None:
+        m += pb_uint(4, datatype)
+    if eng_unit is not None:
+        # PropertySet{keys=1, values=2}; PropertyValue{type=1, string_value=8}
+        pv = pb_uint(1, DT_STRING) + pb_bytes(8, eng_unit)
+        m += pb_bytes(9, pb_bytes(1, "engUnit") + pb_bytes(2, pv))
+    if int_value is not None:
+        m += pb_uint(10, int_value)
+    if long_value is not None:
+        m += pb_uint(11, long_value)
+    if float_value is not None:
+        m += pb_float(12, float_value)
+    if double_value is not None:
+        m += pb_double(13, double_value)
+    return m
+
+
+def sp_payload(ts, seq, metrics):
+    """Payload{timestamp=1, metrics=2, seq=3}."""
+    return pb_uint(1, ts) + b"".join(pb_bytes(2, m) for m in metrics) + pb_uint(3, seq)
+
+
+class SparkplugTest(AdapterCase):
+    T0 = 1795341840000    # 2026-11-22T10:04:00Z
+
+    def setUp(self):
+        super().setUp()
+        self.d = self.iocd("[adapter plant]\ntopic = spBv1.0/+/+/#\nformat = sparkplug\n").start()
+
+    def pub(self, topic, payload):
+        # One mosquitto_pub -f per message, QoS 1, in order (binary-safe).
+        path = os.path.join(self.dir, "spb.bin")
+        with open(path, "wb") as f:
+            f.write(payload)
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.broker.port),
+                        "-q", "1", "-t", topic, "-f", path], check=True, timeout=60)
+
+    def test_birth_data_gap_death(self):
+        T0 = self.T0
+        # Values exact in float32 (Float) and in decimal.
+        for x in (12.5, 2.25, 2.5, 0.25, 1.5):
+            self.assertEqual(struct.unpack("<f", struct.pack("<f", x))[0], x)
+        nbirth = sp_payload(T0, 0, [
+            sp_metric("bdSeq", 0, T0, DT_UINT64, long_value=3),
+            sp_metric("Supply Voltage", 1, T0, DT_FLOAT, "V", float_value=12.5)])
+        dbirth = sp_payload(T0 + 100, 1, [
+            sp_metric("Inputs/Pressure", 10, T0 + 100, DT_FLOAT, "bar", float_value=2.25),
+            sp_metric("Level", 11, None, DT_UINT16, int_value=300),
+            sp_metric("Inputs/Flow Rate", 12, T0 + 100, DT_DOUBLE, "m3/h", double_value=41.5)])
+        ddata1 = sp_payload(T0 + 2000, 2, [
+            sp_metric(alias=10, ts=T0 + 1500, float_value=2.5),
+            sp_metric(alias=11, int_value=301),                       # payload time
+            sp_metric(alias=12, ts=T0 + 1000, double_value=40.75)])
+        ddata2 = sp_payload(T0 + 3000, 3, [
+            sp_metric(alias=10, float_value=0.25),
+            sp_metric(alias=11, int_value=65535),
+            sp_metric(alias=12, double_value=0.125)])
+        gap = sp_payload(T0 + 4000, 5, [sp_metric(alias=10, float_value=1.5)])   # seq 4 skipped
+        ddeath = sp_payload(T0 + 5000, 6, [])
+        self.pub("spBv1.0/G/NBIRTH/E", nbirth)
+        self.pub("spBv1.0/G/DBIRTH/E/D1", dbirth)
+        self.pub("spBv1.0/G/DDATA/E/D1", ddata1)
+        self.pub("spBv1.0/G/DDATA/E/D1", ddata2)
+        self.d.wait_messages("plant", 4)
+        st = self.d.status()["adapters"]["plant"]
+        self.assertEqual((st["accepted"], st["notes"].get("seq_gap", 0)), (4, 0))
+        self.pub("spBv1.0/G/DDATA/E/D1", gap)
+        self.pub("spBv1.0/G/DDEATH/E/D1", ddeath)
+        self.d.wait_messages("plant", 6)
+
+        obs = [x for x in self.d.series() if "/event." not in x]
+        self.assertEqual(obs, ["plant/D1/Inputs.Flow_Rate", "plant/D1/Inputs.Pressure",
+                               "plant/D1/Level", "plant/E/Supply_Voltage"])
+        W = "2026-11-22T10:04:00Z"
+        self.assertEqual(self.window("plant/E/Supply_Voltage", "1m", W), {
+            "count": 1, "sum": 12.5, "min": 12.5, "max": 12.5, "first": 12.5, "first_time": W,
+            "last": 12.5, "last_time": W, "unit": "V"})
+        self.assertEqual(self.window("plant/D1/Inputs.Pressure", "1m", W), {
+            "count": 4, "sum": 6.5, "min": 0.25, "max": 2.5, "first": 2.25,
+            "first_time": "2026-11-22T10:04:00.100Z", "last": 1.5,
+            "last_time": "2026-11-22T10:04:04Z", "unit": "bar"})
+        # Level's BIRTH metric has no timestamp: the payload's; no engUnit: "".
+        self.assertEqual(self.window("plant/D1/Level", "1m", W), {
+            "count": 3, "sum": 66136, "min": 300, "max": 65535, "first": 300,
+            "first_time": "2026-11-22T10:04:00.100Z", "last": 65535,
+            "last_time": "2026-11-22T10:04:03Z", "unit": ""})
+        self.assertEqual(self.window("plant/D1/Inputs.Flow_Rate", "1m", W), {
+            "count": 3, "sum": 82.375, "min": 0.125, "max": 41.5, "first": 41.5,
+            "first_time": "2026-11-22T10:04:00.100Z", "last": 0.125,
+            "last_time": "2026-11-22T10:04:03Z", "unit": "m3/h"})
+
+        st = self.d.status()["adapters"]["plant"]
+        self.assertEqual((st["messages"], st["accepted"], st["observations"], st["events"],
+                          st["notes"]["seq_gap"], st["notes"].get("partial", 0)),
+                         (6, 6, 11, 3, 1, 0))
+
+        def ev(t, kind, sev, device, text, attrs):
+            return {"time": t, "source": "plant", "kind": kind, "severity": sev, "text": text,
+                    "device": device, "area": "", "status": "", "location": None,
+                    "attributes": attrs}
+        self.assertEqual(self.events(), [
+            ev("2026-11-22T10:04:05Z", "device_offline", "warning", "D1", "device G/E/D1 offline",
+               {"group": "G", "edge_node": "E", "device": "D1"}),
+            ev("2026-11-22T10:04:00.100Z", "device_online", "info", "D1", "device G/E/D1 online",
+               {"group": "G", "edge_node": "E", "device": "D1"}),
+            ev(W, "device_online", "info", "E", "edge node G/E online",
+               {"group": "G", "edge_node": "E"}),
+        ])
+        self.assertEqual(self.windows("plant/_all/event.device_offline", "1h"), [
+            ("2026-11-22T10:00:00Z", 1, 1, 1, 1, 1, "2026-11-22T10:04:05Z", "1")])
 
 
 if __name__ == "__main__":
