@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "adapter.h"
 #include "jsonpath.h"
@@ -20,11 +21,24 @@
 #define JSON_MAX_DEVICE 128     /* bytes */
 #define JSON_MAX_METRIC_NAME 64 /* characters */
 #define JSON_MAX_TOPIC_LEVEL 255
+#define JSON_MAX_RECORDS 10000   /* per message; the rest are skipped */
+#define JSON_MAX_AUTO_LABELS 16  /* labels = all_strings */
+#define JSON_MAX_LABEL_VALUE 128 /* bytes */
+#define JSON_MAX_WORDS 16        /* status lists */
 
 struct json_metric {
-    char *name;                 /* "pm25"; owned */
+    char *name;                 /* "pm25"; owned; NULL: the topic level (metric_from_topic) */
     char *unit;                 /* "ug/m3", "" when not given; owned */
     struct iocd_jsonpath *path; /* owned */
+    bool envelope;              /* "^$...": read in the whole message, not the record */
+    bool scaled;                /* scale= or offset= given */
+    double scale, offset;       /* value = raw * scale + offset when scaled */
+};
+
+struct json_label {
+    char *name;                 /* owned */
+    struct iocd_jsonpath *path; /* owned */
+    bool envelope;
 };
 
 struct json_state {
@@ -36,6 +50,18 @@ struct json_state {
     int time_offset_s;           /* for ISO-8601 times without an offset */
     struct json_metric *metrics; /* owned */
     size_t n_metrics;
+    bool device_envelope, time_envelope;
+    struct iocd_jsonpath *records; /* owned; NULL: the payload is one record */
+    int metric_level;              /* metric_from_topic = N; -1 when not set */
+    struct iocd_jsonpath *status;  /* owned; NULL: every sample is good */
+    bool status_envelope;
+    char **invalid; /* owned, lower-case words */
+    size_t n_invalid;
+    char **valid; /* owned; NULL when `valid` is not given */
+    size_t n_valid;
+    struct json_label *labels; /* owned */
+    size_t n_labels;
+    bool all_strings; /* labels = all_strings */
 };
 
 static void json_destroy(void *state)
@@ -49,6 +75,19 @@ static void json_destroy(void *state)
         iocd_jsonpath_free(st->metrics[i].path);
     }
     free(st->metrics);
+    for (size_t i = 0; i < st->n_labels; i++) {
+        free(st->labels[i].name);
+        iocd_jsonpath_free(st->labels[i].path);
+    }
+    free(st->labels);
+    for (size_t i = 0; i < st->n_invalid; i++)
+        free(st->invalid[i]);
+    free(st->invalid);
+    for (size_t i = 0; i < st->n_valid; i++)
+        free(st->valid[i]);
+    free(st->valid);
+    iocd_jsonpath_free(st->records);
+    iocd_jsonpath_free(st->status);
     iocd_jsonpath_free(st->device);
     iocd_jsonpath_free(st->time);
     free(st->source);
@@ -133,13 +172,27 @@ static int parse_offset(const char *v, int *off_s)
     return 0;
 }
 
-/* Split "PATH [UNIT]": the path ends at the first blank outside a quoted
- * name. Returns 0 with the path [v, *pe) and the unit [*ub, *ue) (empty
- * when absent), or -1 when more than one word follows the path. */
-static int split_metric(const char *v, const char **pe, const char **ub, const char **ue)
+/* Compile a path that may start with '^' (read in the whole message rather
+ * than the record; only with `records`). */
+static int compile_rpath(const struct cfg_ctx *c, const struct json_state *st,
+                         const struct iocd_ini_entry *e, const char *expr,
+                         struct iocd_jsonpath **out, bool *envelope)
+{
+    *envelope = false;
+    if (expr[0] == '^') {
+        if (!st->records)
+            return cfg_fail(c, e, "'^' (read in the whole message) needs 'records'");
+        *envelope = true;
+        expr++;
+    }
+    return compile_path(c, e, expr, out);
+}
+
+/* The end of the word starting at `p`: the first blank outside a quoted
+ * name. */
+static const char *word_end(const char *p)
 {
     char quote = 0;
-    const char *p = v;
     for (; *p; p++) {
         if (quote) {
             if (*p == '\\' && p[1])
@@ -152,21 +205,85 @@ static int split_metric(const char *v, const char **pe, const char **ub, const c
             break;
         }
     }
-    *pe = p;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    *ub = p;
-    while (*p && *p != ' ' && *p != '\t')
-        p++;
-    *ue = p;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    return *p ? -1 : 0;
+    return p;
 }
 
-static bool valid_metric_name(const char *s)
+static const char *skip_blanks(const char *p)
 {
-    size_t n = strlen(s);
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return p;
+}
+
+/* A finite number filling all of [b, e). */
+static bool parse_finite(const char *b, const char *e, double *out)
+{
+    char buf[64];
+    size_t n = (size_t)(e - b);
+    if (n == 0 || n >= sizeof(buf))
+        return false;
+    memcpy(buf, b, n);
+    buf[n] = '\0';
+    char *end;
+    double v = strtod(buf, &end);
+    if (*end || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+#define METRIC_SHAPE "expected 'PATH [UNIT] [scale=X] [offset=Y]'"
+
+/* Fill m from "PATH [UNIT] [scale=X] [offset=Y]" (key `e`). */
+static int parse_metric_value(const struct cfg_ctx *c, const struct json_state *st,
+                              const struct iocd_ini_entry *e, struct json_metric *m)
+{
+    const char *v = e->value;
+    const char *pe = word_end(v);
+    const char *p = skip_blanks(pe);
+    const char *ub = p, *ue = p;
+    bool have_scale = false, have_offset = false;
+    m->scale = 1;
+    m->offset = 0;
+    bool first = true;
+    while (*p) {
+        const char *we = word_end(p);
+        if (strncmp(p, "scale=", 6) == 0 || strncmp(p, "offset=", 7) == 0) {
+            bool is_scale = p[0] == 's';
+            const char *nb = p + (is_scale ? 6 : 7);
+            if (is_scale ? have_scale : have_offset)
+                return cfg_fail(c, e, is_scale ? METRIC_SHAPE ": scale given twice"
+                                               : METRIC_SHAPE ": offset given twice");
+            if (!parse_finite(nb, we, is_scale ? &m->scale : &m->offset))
+                return cfg_fail(c, e, is_scale ? "scale: expected a finite number"
+                                               : "offset: expected a finite number");
+            if (is_scale)
+                have_scale = true;
+            else
+                have_offset = true;
+        } else if (first) {
+            ub = p;
+            ue = we;
+        } else {
+            return cfg_fail(c, e, "expected 'PATH [UNIT]': the unit must be one word");
+        }
+        first = false;
+        p = skip_blanks(we);
+    }
+    m->scaled = have_scale || have_offset;
+    char *expr = strndup(v, (size_t)(pe - v));
+    m->unit = strndup(ub, (size_t)(ue - ub));
+    if (!expr || !m->unit) {
+        free(expr);
+        return iocd_error_set(c->err, "out of memory");
+    }
+    int rc = compile_rpath(c, st, e, expr, &m->path, &m->envelope);
+    free(expr);
+    return rc;
+}
+
+static bool valid_metric_name(const char *s, size_t n)
+{
     if (n == 0 || n > JSON_MAX_METRIC_NAME)
         return false;
     for (size_t i = 0; i < n; i++) {
@@ -178,45 +295,130 @@ static bool valid_metric_name(const char *s)
     return true;
 }
 
-static int add_metric(const struct cfg_ctx *c, struct json_state *st,
-                      struct iocd_ini_section *section, size_t idx)
+/* Non-zero when the key of entries[idx] appeared earlier (error set). */
+static int given_twice(const struct cfg_ctx *c, const struct iocd_ini_section *section, size_t idx)
 {
-    struct iocd_ini_entry *e = &section->entries[idx];
-    const char *name = e->key + strlen("metric.");
-    if (!valid_metric_name(name))
-        return cfg_fail(c, e,
-                        "metric name must be 1 to 64 characters of letters, digits, '_', '.' "
-                        "and '-'");
+    const struct iocd_ini_entry *e = &section->entries[idx];
     for (size_t j = 0; j < idx; j++)
         if (strcmp(section->entries[j].key, e->key) == 0)
             return iocd_error_at(c->err, c->ini->path, e->line,
                                  "[adapter %s] %s: given twice (first on line %d)", c->section,
                                  e->key, section->entries[j].line);
-    const char *pe, *ub, *ue;
+    return 0;
+}
+
+static int add_metric(const struct cfg_ctx *c, struct json_state *st,
+                      struct iocd_ini_section *section, size_t idx)
+{
+    struct iocd_ini_entry *e = &section->entries[idx];
+    const char *name = e->key + strlen("metric.");
+    if (!valid_metric_name(name, strlen(name)))
+        return cfg_fail(c, e,
+                        "metric name must be 1 to 64 characters of letters, digits, '_', '.' "
+                        "and '-'");
+    if (given_twice(c, section, idx))
+        return -1;
     if (!*e->value)
         return cfg_fail(c, e, "expected 'PATH [UNIT]', e.g. '$.pm25 ug/m3'");
-    if (split_metric(e->value, &pe, &ub, &ue))
-        return cfg_fail(c, e, "expected 'PATH [UNIT]': the unit must be one word");
-
-    struct json_metric *m = &st->metrics[st->n_metrics];
+    struct json_metric *m = &st->metrics[st->n_metrics++];
     memset(m, 0, sizeof(*m));
-    char *expr = strndup(e->value, (size_t)(pe - e->value));
     m->name = strdup(name);
-    m->unit = strndup(ub, (size_t)(ue - ub));
-    if (!expr || !m->name || !m->unit) {
-        free(expr);
-        free(m->name);
-        free(m->unit);
+    if (!m->name)
         return iocd_error_set(c->err, "out of memory");
-    }
-    int rc = compile_path(c, e, expr, &m->path);
-    free(expr);
-    if (rc) {
-        free(m->name);
-        free(m->unit);
+    return parse_metric_value(c, st, e, m);
+}
+
+static int add_label(const struct cfg_ctx *c, struct json_state *st,
+                     struct iocd_ini_section *section, size_t idx)
+{
+    struct iocd_ini_entry *e = &section->entries[idx];
+    const char *name = e->key + strlen("label.");
+    if (!valid_metric_name(name, strlen(name)))
+        return cfg_fail(c, e,
+                        "label name must be 1 to 64 characters of letters, digits, '_', '.' "
+                        "and '-'");
+    if (given_twice(c, section, idx))
         return -1;
+    if (!*e->value)
+        return cfg_fail(c, e, "expected a path, e.g. '$.site'");
+    struct json_label *l = &st->labels[st->n_labels++];
+    memset(l, 0, sizeof(*l));
+    l->name = strdup(name);
+    if (!l->name)
+        return iocd_error_set(c->err, "out of memory");
+    return compile_rpath(c, st, e, e->value, &l->path, &l->envelope);
+}
+
+/* "a, B ,c" → lower-case words; -1 (nothing allocated past *out) when a
+ * word is empty or there are too many. */
+static int parse_word_list(const char *v, char ***out, size_t *n_out)
+{
+    char **words = calloc(JSON_MAX_WORDS, sizeof(*words));
+    if (!words)
+        return -1;
+    size_t n = 0;
+    const char *p = v;
+    for (;;) {
+        p = skip_blanks(p);
+        const char *b = p;
+        while (*p && *p != ',')
+            p++;
+        const char *e = p;
+        while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        if (e == b || n == JSON_MAX_WORDS)
+            goto bad;
+        words[n] = strndup(b, (size_t)(e - b));
+        if (!words[n])
+            goto bad;
+        for (char *q = words[n]; *q; q++)
+            if (*q >= 'A' && *q <= 'Z')
+                *q = (char)(*q - 'A' + 'a');
+        n++;
+        if (!*p)
+            break;
+        p++;
     }
-    st->n_metrics++;
+    *out = words;
+    *n_out = n;
+    return 0;
+bad:
+    for (size_t i = 0; i < n; i++)
+        free(words[i]);
+    free(words);
+    return -1;
+}
+
+static int read_status(const struct cfg_ctx *c, struct json_state *st,
+                       struct iocd_ini_section *section)
+{
+    bool dup;
+    struct iocd_ini_entry *status = iocd_ini_get(c->ini, section, "status", &dup, c->err);
+    if (dup)
+        return -1;
+    struct iocd_ini_entry *invalid = iocd_ini_get(c->ini, section, "invalid", &dup, c->err);
+    if (dup)
+        return -1;
+    struct iocd_ini_entry *valid = iocd_ini_get(c->ini, section, "valid", &dup, c->err);
+    if (dup)
+        return -1;
+    if (!status) {
+        if (invalid || valid)
+            return cfg_fail(c, invalid ? invalid : valid,
+                            "has no effect without 'status' (every sample is good)");
+        return 0;
+    }
+    if (compile_rpath(c, st, status, status->value, &st->status, &st->status_envelope))
+        return -1;
+    const char *list = invalid ? invalid->value : "calibrating, maintenance, error, fault, invalid";
+    if (parse_word_list(list, &st->invalid, &st->n_invalid))
+        return cfg_fail(c, invalid ? invalid : status,
+                        "expected a comma-separated list of 1 to 16 status values, e.g. "
+                        "'calibrating, error'");
+    if (valid && parse_word_list(valid->value, &st->valid, &st->n_valid))
+        return cfg_fail(c, valid,
+                        "expected a comma-separated list of 1 to 16 status values, e.g. "
+                        "'ok, normal'");
     return 0;
 }
 
@@ -236,6 +438,25 @@ static int read_config(const struct cfg_ctx *c, struct json_state *st,
     struct iocd_ini_entry *time_offset = iocd_ini_get(c->ini, section, "time_offset", &dup, c->err);
     if (dup)
         return -1;
+    struct iocd_ini_entry *records = iocd_ini_get(c->ini, section, "records", &dup, c->err);
+    if (dup)
+        return -1;
+    struct iocd_ini_entry *mft = iocd_ini_get(c->ini, section, "metric_from_topic", &dup, c->err);
+    if (dup)
+        return -1;
+    struct iocd_ini_entry *value = iocd_ini_get(c->ini, section, "value", &dup, c->err);
+    if (dup)
+        return -1;
+    struct iocd_ini_entry *labels = iocd_ini_get(c->ini, section, "labels", &dup, c->err);
+    if (dup)
+        return -1;
+
+    if (records) {
+        if (records->value[0] == '^')
+            return cfg_fail(c, records, "is always read in the whole message: drop the '^'");
+        if (compile_path(c, records, records->value, &st->records))
+            return -1;
+    }
 
     if (!device)
         return iocd_error_at(c->err, c->ini->path, section->line,
@@ -245,10 +466,11 @@ static int read_config(const struct cfg_ctx *c, struct json_state *st,
     int tl = parse_topic_level(device->value, &st->device_level);
     if (tl < 0)
         return cfg_fail(c, device, "expected topic[N] with N a topic level from 0 to 255");
-    if (tl == 0 && compile_path(c, device, device->value, &st->device))
+    if (tl == 0 &&
+        compile_rpath(c, st, device, device->value, &st->device, &st->device_envelope))
         return -1;
 
-    if (time && compile_path(c, time, time->value, &st->time))
+    if (time && compile_rpath(c, st, time, time->value, &st->time, &st->time_envelope))
         return -1;
     if (!time && (time_format || time_offset))
         return cfg_fail(c, time_format ? time_format : time_offset,
@@ -277,10 +499,61 @@ static int read_config(const struct cfg_ctx *c, struct json_state *st,
     if (time_offset && parse_offset(time_offset->value, &st->time_offset_s))
         return cfg_fail(c, time_offset, "expected an offset such as +07:00, -05:30 or Z");
 
-    size_t n = 0;
-    for (size_t i = 0; i < section->n_entries; i++)
+    if (read_status(c, st, section))
+        return -1;
+
+    if (labels) {
+        if (strcmp(labels->value, "all_strings") != 0)
+            return cfg_fail(c, labels, "expected all_strings");
+        st->all_strings = true;
+    }
+    size_t n = 0, nl = 0;
+    for (size_t i = 0; i < section->n_entries; i++) {
         if (strncmp(section->entries[i].key, "metric.", 7) == 0)
             n++;
+        else if (strncmp(section->entries[i].key, "label.", 6) == 0)
+            nl++;
+    }
+    if (nl) {
+        st->labels = calloc(nl, sizeof(*st->labels));
+        if (!st->labels)
+            return iocd_error_set(c->err, "out of memory");
+        for (size_t i = 0; i < section->n_entries; i++) {
+            struct iocd_ini_entry *e = &section->entries[i];
+            if (strncmp(e->key, "label.", 6) != 0)
+                continue;
+            e->used = true;
+            if (add_label(c, st, section, i))
+                return -1;
+        }
+    }
+
+    st->metric_level = -1;
+    if (mft) {
+        int lvl = 0;
+        const char *p = mft->value;
+        if (!*p)
+            return cfg_fail(c, mft, "expected a topic level from 0 to 255");
+        for (; *p; p++) {
+            if (*p < '0' || *p > '9' || (lvl = lvl * 10 + (*p - '0')) > JSON_MAX_TOPIC_LEVEL)
+                return cfg_fail(c, mft, "expected a topic level from 0 to 255");
+        }
+        if (n)
+            return cfg_fail(c, mft, "cannot be combined with 'metric.NAME' keys");
+        if (!value)
+            return cfg_fail(c, mft, "needs 'value = PATH [UNIT]' (the one value)");
+        if (!*value->value)
+            return cfg_fail(c, value, "expected 'PATH [UNIT]', e.g. '$.v ug/m3'");
+        st->metric_level = lvl;
+        st->metrics = calloc(1, sizeof(*st->metrics));
+        if (!st->metrics)
+            return iocd_error_set(c->err, "out of memory");
+        st->n_metrics = 1;
+        return parse_metric_value(c, st, value, &st->metrics[0]);
+    }
+    if (value)
+        return cfg_fail(c, value, "has no effect without 'metric_from_topic'");
+
     if (n == 0)
         return iocd_error_at(c->err, c->ini->path, section->line,
                              "[adapter %s] no metric: add at least one 'metric.NAME = PATH [UNIT]'",
@@ -408,7 +681,8 @@ static const char *device_problem(const char *s, size_t n)
 
 /* The device id into *dev (arena), or a reject. */
 static enum iocd_reject get_device(const struct json_state *st, const struct iocd_message *msg,
-                                   const cJSON *root, struct iocd_batch *out, const char **dev)
+                                   const cJSON *root, const cJSON *whole, struct iocd_batch *out,
+                                   const char **dev)
 {
     char buf[48];
     const char *s;
@@ -431,7 +705,7 @@ static enum iocd_reject get_device(const struct json_state *st, const struct ioc
                                    st->device_level, why);
     } else {
         const char *path = iocd_jsonpath_text(st->device);
-        const cJSON *d = iocd_jsonpath_get(st->device, root);
+        const cJSON *d = iocd_jsonpath_get(st->device, st->device_envelope ? whole : root);
         if (!d || cJSON_IsNull(d))
             return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD, "device %s is missing", path);
         if (cJSON_IsString(d)) {
@@ -463,14 +737,15 @@ static enum iocd_reject get_device(const struct json_state *st, const struct ioc
 
 /* The observation time into *ms, or a reject. */
 static enum iocd_reject get_time(const struct json_state *st, const struct iocd_message *msg,
-                                 const cJSON *root, struct iocd_batch *out, int64_t *ms)
+                                 const cJSON *root, const cJSON *whole, struct iocd_batch *out,
+                                 int64_t *ms)
 {
     if (!st->time) {
         *ms = msg->received_ms;
         return IOCD_REJECT_NONE;
     }
     const char *path = iocd_jsonpath_text(st->time);
-    const cJSON *t = iocd_jsonpath_get(st->time, root);
+    const cJSON *t = iocd_jsonpath_get(st->time, st->time_envelope ? whole : root);
     char buf[48];
     if (!t || cJSON_IsNull(t))
         return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD, "time %s is missing", path);
@@ -496,24 +771,201 @@ static enum iocd_reject get_time(const struct json_state *st, const struct iocd_
     return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "time %s is %s", path, type_name(t));
 }
 
-/* Everything after the parse; `root` is freed by the caller. */
-static enum iocd_reject decode_root(const struct json_state *st, const struct iocd_message *msg,
-                                    const cJSON *root, struct iocd_batch *out)
+/* The node of metric m / label l in this record. */
+static const cJSON *metric_node(const struct json_metric *m, const cJSON *rec, const cJSON *whole)
+{
+    return iocd_jsonpath_get(m->path, m->envelope ? whole : rec);
+}
+
+/* Text of a string, or of a number printed shortest round-trip, into buf;
+ * NULL for other types. */
+static const char *scalar_text(const cJSON *n, char *buf, size_t size)
+{
+    if (cJSON_IsString(n))
+        return n->valuestring;
+    if (!cJSON_IsNumber(n))
+        return NULL;
+    double v = n->valuedouble;
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return buf;
+}
+
+/* Topic level `level` of the message into [*s, *s + *n); false when the
+ * topic has fewer levels. */
+static bool topic_level(const struct iocd_message *msg, int level, const char **s, size_t *n)
+{
+    const char *p = msg->topic ? msg->topic : "";
+    for (int lvl = 0; lvl < level; lvl++) {
+        p = strchr(p, '/');
+        if (!p)
+            return false;
+        p++;
+    }
+    const char *e = strchr(p, '/');
+    *s = p;
+    *n = e ? (size_t)(e - p) : strlen(p);
+    return true;
+}
+
+static bool word_in(const char *s, char *const *words, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(s, words[i]) == 0)
+            return true;
+    return false;
+}
+
+/* The quality of this record's samples, or a reject. */
+static enum iocd_reject get_quality(const struct json_state *st, const cJSON *rec,
+                                    const cJSON *whole, struct iocd_batch *out,
+                                    Ioc__V1__Quality *q)
+{
+    *q = IOC__V1__QUALITY__QUALITY_GOOD;
+    if (!st->status)
+        return IOCD_REJECT_NONE;
+    const cJSON *n = iocd_jsonpath_get(st->status, st->status_envelope ? whole : rec);
+    if (!n || cJSON_IsNull(n))
+        return IOCD_REJECT_NONE;
+    char buf[32];
+    const char *s = scalar_text(n, buf, sizeof(buf));
+    if (!s)
+        return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "status %s is %s",
+                               iocd_jsonpath_text(st->status), type_name(n));
+    if (word_in(s, st->invalid, st->n_invalid) ||
+        (st->valid && !word_in(s, st->valid, st->n_valid)))
+        *q = IOC__V1__QUALITY__QUALITY_INVALID;
+    return IOCD_REJECT_NONE;
+}
+
+/* Is `n` a node some configured path picks in this record? */
+static bool node_used(const struct json_state *st, const cJSON *rec, const cJSON *n)
+{
+    if (st->device && !st->device_envelope && iocd_jsonpath_get(st->device, rec) == n)
+        return true;
+    if (st->time && !st->time_envelope && iocd_jsonpath_get(st->time, rec) == n)
+        return true;
+    if (st->status && !st->status_envelope && iocd_jsonpath_get(st->status, rec) == n)
+        return true;
+    for (size_t i = 0; i < st->n_metrics; i++)
+        if (!st->metrics[i].envelope && iocd_jsonpath_get(st->metrics[i].path, rec) == n)
+            return true;
+    for (size_t i = 0; i < st->n_labels; i++)
+        if (!st->labels[i].envelope && iocd_jsonpath_get(st->labels[i].path, rec) == n)
+            return true;
+    return false;
+}
+
+/* Labels of one record, shared by its observations (arena). */
+struct rec_labels {
+    const char *key[64 + JSON_MAX_AUTO_LABELS];
+    const char *value[64 + JSON_MAX_AUTO_LABELS];
+    size_t n;
+};
+
+static bool label_value_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && n <= JSON_MAX_LABEL_VALUE && valid_utf8((const unsigned char *)s, n);
+}
+
+static enum iocd_reject get_labels(const struct json_state *st, const cJSON *rec,
+                                   const cJSON *whole, struct iocd_batch *out,
+                                   struct rec_labels *L)
+{
+    L->n = 0;
+    char buf[32], pb[48];
+    for (size_t i = 0; i < st->n_labels && L->n < 64; i++) {
+        const struct json_label *l = &st->labels[i];
+        const cJSON *n = iocd_jsonpath_get(l->path, l->envelope ? whole : rec);
+        if (!n || cJSON_IsNull(n))
+            continue;
+        const char *s = scalar_text(n, buf, sizeof(buf));
+        if (!s)
+            return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "label %s %s is %s", l->name,
+                                   iocd_jsonpath_text(l->path), type_name(n));
+        if (!*s)
+            continue;
+        if (!label_value_ok(s))
+            return iocd_batch_fail(out, IOCD_REJECT_BAD_ID,
+                                   "label %s %s '%s' is longer than 128 bytes or not UTF-8",
+                                   l->name, iocd_jsonpath_text(l->path),
+                                   printable(s, pb, sizeof(pb)));
+        L->key[L->n] = l->name;
+        L->value[L->n] = iocd_arena_strdup(out->arena, s);
+        if (!L->value[L->n])
+            return iocd_batch_fail(out, IOCD_REJECT_NO_MEMORY, "out of memory for a label");
+        L->n++;
+    }
+    if (!st->all_strings || !cJSON_IsObject(rec))
+        return IOCD_REJECT_NONE;
+    size_t added = 0;
+    for (const cJSON *m = rec->child; m && added < JSON_MAX_AUTO_LABELS; m = m->next) {
+        if (!cJSON_IsString(m) || !m->string || !valid_metric_name(m->string, strlen(m->string)))
+            continue;
+        if (!label_value_ok(m->valuestring) || node_used(st, rec, m))
+            continue;
+        bool taken = false;
+        for (size_t k = 0; k < L->n && !taken; k++)
+            taken = strcmp(L->key[k], m->string) == 0;
+        if (taken)
+            continue;
+        L->key[L->n] = m->string;
+        L->value[L->n] = m->valuestring;
+        L->n++;
+        added++;
+    }
+    return IOCD_REJECT_NONE;
+}
+
+/* One record's observations, appended to `out`; on a reject nothing of the
+ * record stays in `out`. `rec` is the record, `whole` the message. */
+static enum iocd_reject decode_record(const struct json_state *st, const struct iocd_message *msg,
+                                      const cJSON *rec, const cJSON *whole,
+                                      struct iocd_batch *out)
 {
     const char *device;
     int64_t observed_ms;
-    enum iocd_reject r = get_device(st, msg, root, out, &device);
+    Ioc__V1__Quality quality;
+    struct rec_labels L;
+    const char *metric_name = NULL;
+    size_t n0 = out->n_obs;
+    if (!cJSON_IsObject(rec))
+        return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "record is %s, not an object",
+                               type_name(rec));
+    enum iocd_reject r = get_device(st, msg, rec, whole, out, &device);
     if (r != IOCD_REJECT_NONE)
         return r;
-    r = get_time(st, msg, root, out, &observed_ms);
+    r = get_time(st, msg, rec, whole, out, &observed_ms);
     if (r != IOCD_REJECT_NONE)
         return r;
+    r = get_quality(st, rec, whole, out, &quality);
+    if (r != IOCD_REJECT_NONE)
+        return r;
+    if (st->metric_level >= 0) {
+        const char *s;
+        size_t n;
+        if (!topic_level(msg, st->metric_level, &s, &n))
+            return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD, "metric: topic has no level %d",
+                                   st->metric_level);
+        if (!valid_metric_name(s, n))
+            return iocd_batch_fail(out, IOCD_REJECT_BAD_ID,
+                                   "metric: topic level %d must be 1 to 64 characters of "
+                                   "letters, digits, '_', '.' and '-'",
+                                   st->metric_level);
+        metric_name = iocd_arena_strndup(out->arena, s, n);
+        if (!metric_name)
+            goto nomem;
+    }
 
-    /* Check every metric before adding any: a message is stored whole or
+    /* Check every metric before adding any: a record is stored whole or
      * not at all. */
     size_t present = 0;
     for (size_t i = 0; i < st->n_metrics; i++) {
-        const cJSON *v = iocd_jsonpath_get(st->metrics[i].path, root);
+        const cJSON *v = metric_node(&st->metrics[i], rec, whole);
         if (!v || cJSON_IsNull(v))
             continue;
         if (!cJSON_IsNumber(v))
@@ -525,13 +977,16 @@ static enum iocd_reject decode_root(const struct json_state *st, const struct io
         return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD,
                                "none of the %zu metric fields is present (first: %s)",
                                st->n_metrics, iocd_jsonpath_text(st->metrics[0].path));
+    r = get_labels(st, rec, whole, out, &L);
+    if (r != IOCD_REJECT_NONE)
+        return r;
 
     const char *source = iocd_arena_strdup(out->arena, st->source);
     if (!source)
         goto nomem;
     for (size_t i = 0; i < st->n_metrics; i++) {
         const struct json_metric *m = &st->metrics[i];
-        const cJSON *v = iocd_jsonpath_get(m->path, root);
+        const cJSON *v = metric_node(m, rec, whole);
         if (!v || !cJSON_IsNumber(v))
             continue;
         Ioc__V1__Observation *o = iocd_batch_add_observation(out);
@@ -539,21 +994,76 @@ static enum iocd_reject decode_root(const struct json_state *st, const struct io
             goto nomem;
         o->source = (char *)source;
         o->device = (char *)device;
-        o->metric = iocd_arena_strdup(out->arena, m->name);
+        o->metric = m->name ? iocd_arena_strdup(out->arena, m->name) : (char *)metric_name;
         o->unit = iocd_arena_strdup(out->arena, m->unit);
         if (!o->metric || !o->unit)
             goto nomem;
-        o->value = v->valuedouble;
+        o->value = m->scaled ? v->valuedouble * m->scale + m->offset : v->valuedouble;
         o->observed_ms = observed_ms;
         o->received_ms = msg->received_ms;
-        o->quality = IOC__V1__QUALITY__QUALITY_GOOD;
+        o->quality = quality;
+        for (size_t k = 0; k < L.n; k++)
+            if (iocd_observation_add_label(out, o, L.key[k], L.value[k]))
+                goto nomem;
     }
     return IOCD_REJECT_NONE;
 
 nomem:
-    out->n_obs = 0;
+    out->n_obs = n0;
     return iocd_batch_fail(out, IOCD_REJECT_NO_MEMORY,
                            "decode needs more memory than the arena allows");
+}
+
+/* Everything after the parse; `root` is freed by the caller. */
+static enum iocd_reject decode_root(const struct json_state *st, const struct iocd_message *msg,
+                                    const cJSON *root, struct iocd_batch *out)
+{
+    if (!st->records)
+        return decode_record(st, msg, root, root, out);
+    const char *path = iocd_jsonpath_text(st->records);
+    const cJSON *arr = iocd_jsonpath_get(st->records, root);
+    if (!arr || cJSON_IsNull(arr))
+        return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD, "records %s is missing", path);
+    if (!cJSON_IsArray(arr))
+        return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "records %s is %s, not an array",
+                               path, type_name(arr));
+    if (!arr->child)
+        return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD, "records %s is empty", path);
+    enum iocd_reject first = IOCD_REJECT_NONE;
+    char first_detail[sizeof(out->detail) + 32];
+    size_t good = 0, idx = 0;
+    const cJSON *rec = arr->child;
+    for (; rec && idx < JSON_MAX_RECORDS; rec = rec->next, idx++) {
+        enum iocd_reject r = decode_record(st, msg, rec, root, out);
+        if (r == IOCD_REJECT_NONE) {
+            good++;
+            continue;
+        }
+        if (r == IOCD_REJECT_NO_MEMORY) {
+            out->n_obs = 0;
+            memset(out->notes, 0, sizeof(out->notes));
+            return r;
+        }
+        if (first == IOCD_REJECT_NONE) {
+            first = r;
+            snprintf(first_detail, sizeof(first_detail), "record %zu: %s", idx, out->detail);
+        }
+        iocd_batch_note(out, IOCD_NOTE_PARTIAL, "record %zu skipped (%s): %s", idx,
+                        iocd_reject_name(r), out->detail);
+    }
+    if (good == 0) {
+        memset(out->notes, 0, sizeof(out->notes));
+        out->note_detail[0] = '\0';
+        return iocd_batch_fail(out, first, "%s", first_detail);
+    }
+    if (rec) {
+        size_t rest = 0;
+        for (; rec; rec = rec->next)
+            rest++;
+        iocd_batch_note(out, IOCD_NOTE_PARTIAL, "%zu records after the first %d skipped", rest,
+                        JSON_MAX_RECORDS);
+    }
+    return IOCD_REJECT_NONE;
 }
 
 static bool is_json_space(uint8_t ch)
@@ -584,7 +1094,7 @@ static enum iocd_reject json_decode(void *state, const struct iocd_message *msg,
     if (off < msg->len)
         r = iocd_batch_fail(out, IOCD_REJECT_MALFORMED,
                             "not valid JSON (junk after the value at byte %zu)", off);
-    else if (!cJSON_IsObject(root))
+    else if (!cJSON_IsObject(root) && !(st->records && cJSON_IsArray(root)))
         r = iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "payload is JSON %s, not an object",
                             type_name(root));
     else

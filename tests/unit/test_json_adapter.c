@@ -649,6 +649,394 @@ static void test_source_argument(void **state)
     iocd_adapter_json.destroy(NULL);
 }
 
+/* ---- records, status, labels, scale/offset, metric_from_topic ---- */
+
+/* Like assert_obs, with the quality and labels ("k=v,k=v", "" for none). */
+static void assert_obs_q(const struct fx *f, size_t i, const char *device, const char *metric,
+                         double value, int64_t observed_ms, Ioc__V1__Quality quality,
+                         const char *labels)
+{
+    assert_true(i < f->batch.n_obs);
+    const Ioc__V1__Observation *o = f->batch.obs[i];
+    assert_string_equal(o->device, device);
+    assert_string_equal(o->metric, metric);
+    if (o->value != value)
+        fail_msg("obs %zu (%s): value %.17g, expected %.17g", i, metric, o->value, value);
+    assert_int_equal(o->observed_ms, observed_ms);
+    assert_int_equal(o->received_ms, RECEIVED);
+    assert_int_equal(o->quality, quality);
+    char got[512] = "";
+    size_t n = 0;
+    for (size_t k = 0; k < o->n_labels; k++)
+        n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%s=%s", k ? "," : "",
+                              o->labels[k]->key, o->labels[k]->value);
+    assert_string_equal(got, labels);
+}
+
+#define GOOD IOC__V1__QUALITY__QUALITY_GOOD
+#define INVALID IOC__V1__QUALITY__QUALITY_INVALID
+#define T0 INT64_C(1763780000000) /* 2025-11-22T03:33:20Z */
+
+static void test_records_at_root(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("[adapter a]\nrecords = $\ndevice = $.id\ntime = $.ts\n"
+                          "time_offset = +07:00\nmetric.v = $.v u\n");
+    /* epoch s, ms, us (auto), ISO-8601 without offset with a fraction */
+    assert_int_equal(decode(f, "t",
+                            "[{\"id\":\"a\",\"ts\":1763780000,\"v\":1.5},"
+                            "{\"id\":\"b\",\"ts\":1763780000123,\"v\":2.25},"
+                            "{\"id\":\"c\",\"ts\":1763780000123456,\"v\":-0.5},"
+                            "{\"id\":\"d\",\"ts\":\"2026-11-22T17:04:05.25\",\"v\":4},"
+                            "{\"id\":\"e\",\"ts\":\"2026-11-22T10:04:05.999999Z\",\"v\":5}]"),
+                     IOCD_REJECT_NONE);
+    assert_int_equal(f->batch.n_obs, 5);
+    assert_int_equal(f->batch.notes[IOCD_NOTE_PARTIAL], 0);
+    assert_obs(f, 0, "a", "a", "v", 1.5, "u", T0);
+    assert_obs(f, 1, "a", "b", "v", 2.25, "u", T0 + 123);
+    assert_obs(f, 2, "a", "c", "v", -0.5, "u", T0 + 123);
+    assert_obs(f, 3, "a", "d", "v", 4, "u", AIR_T + 250);
+    assert_obs(f, 4, "a", "e", "v", 5, "u", AIR_T + 999);
+    /* one object payload is not an array of records */
+    assert_int_equal(decode(f, "t", "{\"id\":\"a\",\"v\":1}"), IOCD_REJECT_WRONG_TYPE);
+    assert_string_equal(f->batch.detail, "records $ is an object, not an array");
+    assert_int_equal(decode(f, "t", "[]"), IOCD_REJECT_MISSING_FIELD);
+    assert_string_equal(f->batch.detail, "records $ is empty");
+    assert_int_equal(decode(f, "t", "7"), IOCD_REJECT_MALFORMED);
+    assert_string_equal(f->batch.detail, "payload is JSON a number, not an object");
+    fx_free(f);
+}
+
+static void test_records_in_object(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("[adapter gw]\nrecords = $.data\ndevice = ^$.gateway\n"
+                          "time = ^$.batch_ms\ntime_format = ms\n"
+                          "metric.pm25 = $.pm25 ug/m3\nlabel.station = $.station\n");
+    assert_int_equal(decode(f, "t",
+                            "{\"gateway\":\"GW-1\",\"batch_ms\":1763780000000,\"data\":["
+                            "{\"station\":\"S1\",\"pm25\":12.5},"
+                            "{\"station\":\"S2\",\"pm25\":null},"
+                            "{\"station\":\"S3\",\"pm25\":7}]}"),
+                     IOCD_REJECT_NONE);
+    /* S2 has no metric: skipped with a note */
+    assert_int_equal(f->batch.n_obs, 2);
+    assert_obs_q(f, 0, "GW-1", "pm25", 12.5, T0, GOOD, "station=S1");
+    assert_obs_q(f, 1, "GW-1", "pm25", 7, T0, GOOD, "station=S3");
+    assert_int_equal(f->batch.notes[IOCD_NOTE_PARTIAL], 1);
+    assert_string_equal(f->batch.note_detail,
+                        "record 1 skipped (missing_field): none of the 1 metric fields is "
+                        "present (first: $.pm25)");
+    assert_int_equal(decode(f, "t", "{\"gateway\":\"GW-1\",\"batch_ms\":1}"),
+                     IOCD_REJECT_MISSING_FIELD);
+    assert_string_equal(f->batch.detail, "records $.data is missing");
+    assert_int_equal(decode(f, "t", "{\"data\":{\"pm25\":1}}"), IOCD_REJECT_WRONG_TYPE);
+    assert_string_equal(f->batch.detail, "records $.data is an object, not an array");
+    fx_free(f);
+}
+
+static void test_records_skipped_and_all_bad(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("[adapter a]\nrecords = $.data\ndevice = $.id\ntime = $.ts\n"
+                          "time_format = s\nmetric.v = $.v\n");
+    assert_int_equal(decode(f, "t",
+                            "{\"data\":[{\"id\":\"a\",\"ts\":1763780000,\"v\":1},"
+                            "{\"id\":\"b\",\"ts\":\"x\",\"v\":2},7,"
+                            "{\"id\":\"a/b\",\"ts\":1763780000,\"v\":3},"
+                            "{\"id\":\"c\",\"ts\":1763780001,\"v\":\"4\"},"
+                            "{\"id\":\"d\",\"ts\":1763780002,\"v\":5}]}"),
+                     IOCD_REJECT_NONE);
+    assert_int_equal(f->batch.n_obs, 2);
+    assert_obs(f, 0, "a", "a", "v", 1, "", T0);
+    assert_obs(f, 1, "a", "d", "v", 5, "", T0 + 2000);
+    assert_int_equal(f->batch.notes[IOCD_NOTE_PARTIAL], 4);
+    assert_int_equal(f->batch.notes[IOCD_NOTE_SEQ_GAP], 0);
+    assert_string_equal(f->batch.note_detail, "record 4 skipped (wrong_type): $.v is a string");
+
+    /* none usable: the first record's reason */
+    assert_int_equal(decode(f, "t",
+                            "{\"data\":[{\"id\":\"b\",\"ts\":\"x\",\"v\":2},"
+                            "{\"ts\":1763780000,\"v\":2}]}"),
+                     IOCD_REJECT_WRONG_TYPE);
+    assert_string_equal(f->batch.detail,
+                        "record 0: time $.ts is a string, time_format expects a number");
+    assert_int_equal(f->batch.notes[IOCD_NOTE_PARTIAL], 0);
+    assert_int_equal(decode(f, "t", "{\"data\":[null,{\"id\":\"b\",\"ts\":\"x\",\"v\":2}]}"),
+                     IOCD_REJECT_WRONG_TYPE);
+    assert_string_equal(f->batch.detail, "record 0: record is null, not an object");
+    assert_int_equal(decode(f, "t", "{\"data\":[{\"ts\":1,\"v\":1}]}"),
+                     IOCD_REJECT_MISSING_FIELD);
+    assert_string_equal(f->batch.detail, "record 0: device $.id is missing");
+    fx_free(f);
+}
+
+static void test_records_bound(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("[adapter a]\nrecords = $\ndevice = $.i\nmetric.v = $.v\n");
+    size_t n = 10003, cap = n * 24 + 16, len = 0;
+    char *p = malloc(cap);
+    assert_non_null(p);
+    p[len++] = '[';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(p + len, cap - len, "%s{\"i\":%zu,\"v\":%zu}", i ? "," : "", i,
+                                i);
+    p[len++] = ']';
+    assert_int_equal(decode_n(f, "t", p, len), IOCD_REJECT_NONE);
+    assert_int_equal(f->batch.n_obs, 10000);
+    assert_obs(f, 9999, "a", "9999", "v", 9999, "", RECEIVED);
+    assert_int_equal(f->batch.notes[IOCD_NOTE_PARTIAL], 1);
+    assert_string_equal(f->batch.note_detail, "3 records after the first 10000 skipped");
+    free(p);
+    fx_free(f);
+}
+
+static void test_status(void **state)
+{
+    (void)state;
+    /* the default invalid list */
+    struct fx *f = fx_new("[adapter a]\nrecords = $\ndevice = $.id\nstatus = $.status\n"
+                          "metric.v = $.v\nmetric.w = $.w\n");
+    assert_int_equal(decode(f, "t",
+                            "[{\"id\":\"a\",\"v\":1,\"w\":2,\"status\":\"CALIBRATING\"},"
+                            "{\"id\":\"b\",\"v\":3,\"status\":\"measuring\"},"
+                            "{\"id\":\"c\",\"v\":4},"
+                            "{\"id\":\"d\",\"v\":5,\"status\":\"Fault\"},"
+                            "{\"id\":\"e\",\"v\":6,\"status\":null}]"),
+                     IOCD_REJECT_NONE);
+    assert_int_equal(f->batch.n_obs, 6);
+    assert_obs_q(f, 0, "a", "v", 1, RECEIVED, INVALID, "");
+    assert_obs_q(f, 1, "a", "w", 2, RECEIVED, INVALID, "");
+    assert_obs_q(f, 2, "b", "v", 3, RECEIVED, GOOD, "");
+    assert_obs_q(f, 3, "c", "v", 4, RECEIVED, GOOD, "");
+    assert_obs_q(f, 4, "d", "v", 5, RECEIVED, INVALID, "");
+    assert_obs_q(f, 5, "e", "v", 6, RECEIVED, GOOD, "");
+    /* a status that is an object skips the record */
+    assert_int_equal(decode(f, "t",
+                            "[{\"id\":\"a\",\"v\":1,\"status\":{}},{\"id\":\"b\",\"v\":2}]"),
+                     IOCD_REJECT_NONE);
+    assert_int_equal(f->batch.n_obs, 1);
+    assert_string_equal(f->batch.note_detail,
+                        "record 0 skipped (wrong_type): status $.status is an object");
+    fx_free(f);
+
+    /* an explicit invalid list, and numbers as status */
+    f = fx_new("[adapter a]\ndevice = $.id\nstatus = $.s\n"
+               "invalid = measuring , Calibrating,error,maintenance, 3\nmetric.v = $.v\n");
+    assert_int_equal(decode(f, "t", "{\"id\":\"a\",\"v\":1,\"s\":\"Measuring\"}"),
+                     IOCD_REJECT_NONE);
+    assert_obs_q(f, 0, "a", "v", 1, RECEIVED, INVALID, "");
+    assert_int_equal(decode(f, "t", "{\"id\":\"a\",\"v\":1,\"s\":\"fault\"}"), IOCD_REJECT_NONE);
+    assert_obs_q(f, 0, "a", "v", 1, RECEIVED, GOOD, "");
+    assert_int_equal(decode(f, "t", "{\"id\":\"a\",\"v\":1,\"s\":3}"), IOCD_REJECT_NONE);
+    assert_obs_q(f, 0, "a", "v", 1, RECEIVED, INVALID, "");
+    /* without records, a bad status rejects the message */
+    assert_int_equal(decode(f, "t", "{\"id\":\"a\",\"v\":1,\"s\":true}"),
+                     IOCD_REJECT_WRONG_TYPE);
+    assert_string_equal(f->batch.detail, "status $.s is a bool");
+    fx_free(f);
+
+    /* valid: any other value is invalid (the default invalid list still applies) */
+    f = fx_new("[adapter a]\ndevice = $.id\nstatus = $.s\nvalid = ok, Normal\nmetric.v = $.v\n");
+    static const struct {
+        const char *s;
+        Ioc__V1__Quality q;
+    } cases[] = {{"\"OK\"", GOOD},       {"\"normal\"", GOOD},  {"\"measuring\"", INVALID},
+                 {"\"\"", INVALID},      {"0", INVALID},        {"null", GOOD}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char p[128];
+        snprintf(p, sizeof(p), "{\"id\":\"a\",\"v\":1,\"s\":%s}", cases[i].s);
+        assert_int_equal(decode(f, "t", p), IOCD_REJECT_NONE);
+        assert_obs_q(f, 0, "a", "v", 1, RECEIVED, cases[i].q, "");
+    }
+    fx_free(f);
+}
+
+static void test_labels(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("[adapter a]\nrecords = $.data\ndevice = $.id\n"
+                          "label.gw = ^$.gateway\nlabel.fw = $.fw\nlabel.site = $.meta.site\n"
+                          "metric.v = $.v\nmetric.w = $.w\n");
+    assert_int_equal(decode(f, "t",
+                            "{\"gateway\":\"GW-1\",\"data\":["
+                            "{\"id\":\"a\",\"v\":1,\"w\":2,\"fw\":1.25,\"meta\":{\"site\":\"north\"}},"
+                            "{\"id\":\"b\",\"v\":3,\"fw\":\"2.0\",\"meta\":{\"site\":null}},"
+                            "{\"id\":\"c\",\"v\":4,\"fw\":0.1},"
+                            "{\"id\":\"d\",\"v\":5,\"fw\":[1]}]}"),
+                     IOCD_REJECT_NONE);
+    assert_int_equal(f->batch.n_obs, 4);
+    assert_obs_q(f, 0, "a", "v", 1, RECEIVED, GOOD, "gw=GW-1,fw=1.25,site=north");
+    assert_obs_q(f, 1, "a", "w", 2, RECEIVED, GOOD, "gw=GW-1,fw=1.25,site=north");
+    assert_obs_q(f, 2, "b", "v", 3, RECEIVED, GOOD, "gw=GW-1,fw=2.0");
+    assert_obs_q(f, 3, "c", "v", 4, RECEIVED, GOOD, "gw=GW-1,fw=0.1");
+    assert_int_equal(f->batch.notes[IOCD_NOTE_PARTIAL], 1);
+    assert_string_equal(f->batch.note_detail,
+                        "record 3 skipped (wrong_type): label fw $.fw is an array");
+    fx_free(f);
+
+    /* all_strings: unused top-level strings, explicit labels win, long ones skipped */
+    char big[200];
+    memset(big, 'x', 129);
+    big[129] = '\0';
+    f = fx_new("[adapter a]\ndevice = $.id\ntime = $.ts\nstatus = $.st\nlabels = all_strings\n"
+               "label.room = $.r\nmetric.v = $.v\nmetric.s = $.sv\n");
+    char p[1024];
+    snprintf(p, sizeof(p),
+             "{\"id\":\"a\",\"ts\":\"2026-11-22T10:04:05Z\",\"st\":\"ok\",\"r\":\"12\","
+             "\"room\":\"ignored\",\"fw\":\"1.2\",\"n\":5,\"v\":1,\"sv\":null,\"big\":\"%s\","
+             "\"bad name\":\"x\",\"empty\":\"\",\"obj\":{\"k\":\"v\"},\"zone\":\"B\"}",
+             big);
+    assert_int_equal(decode(f, "t", p), IOCD_REJECT_NONE);
+    assert_int_equal(f->batch.n_obs, 1);
+    assert_obs_q(f, 0, "a", "v", 1, AIR_T, GOOD, "room=12,fw=1.2,zone=B");
+    fx_free(f);
+
+    /* at most 16 from all_strings */
+    f = fx_new("[adapter a]\ndevice = $.id\nlabels = all_strings\nmetric.v = $.v\n");
+    size_t n = (size_t)snprintf(p, sizeof(p), "{\"id\":\"a\",\"v\":1");
+    for (int i = 0; i < 20; i++)
+        n += (size_t)snprintf(p + n, sizeof(p) - n, ",\"k%d\":\"%d\"", i, i);
+    snprintf(p + n, sizeof(p) - n, "}");
+    assert_int_equal(decode(f, "t", p), IOCD_REJECT_NONE);
+    assert_int_equal(f->batch.obs[0]->n_labels, 16);
+    assert_string_equal(f->batch.obs[0]->labels[15]->key, "k15");
+    fx_free(f);
+}
+
+static void test_scale_offset(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("[adapter a]\ndevice = $.id\n"
+                          "metric.temp = $.t_dC Cel scale=0.125 offset=-2.5\n"
+                          "metric.raw = $.t_dC\n"
+                          "metric.k = $.c offset=273.25\n"
+                          "metric.half = $.c 1 scale=0.5\n"
+                          "metric.id = $['a b'] m scale=1\n");
+    assert_int_equal(decode(f, "t", "{\"id\":\"a\",\"t_dC\":215,\"c\":-0.75,\"a b\":-0.0}"),
+                     IOCD_REJECT_NONE);
+    assert_int_equal(f->batch.n_obs, 5);
+    assert_obs(f, 0, "a", "a", "temp", 24.375, "Cel", RECEIVED);
+    assert_obs(f, 1, "a", "a", "raw", 215, "", RECEIVED);
+    assert_obs(f, 2, "a", "a", "k", 272.5, "", RECEIVED);
+    assert_obs(f, 3, "a", "a", "half", -0.375, "1", RECEIVED);
+    assert_obs(f, 4, "a", "a", "id", 0, "m", RECEIVED);
+    fx_free(f);
+}
+
+static void test_metric_from_topic(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("[adapter a]\ndevice = topic[1]\nmetric_from_topic = 2\n"
+                          "value = $.v Cel scale=0.5\nlabel.unit_id = $.u\n");
+    assert_int_equal(decode(f, "plant/D1/temperature", "{\"v\":43,\"u\":7}"), IOCD_REJECT_NONE);
+    assert_int_equal(f->batch.n_obs, 1);
+    assert_obs_q(f, 0, "D1", "temperature", 21.5, RECEIVED, GOOD, "unit_id=7");
+    assert_string_equal(f->batch.obs[0]->unit, "Cel");
+    assert_int_equal(decode(f, "plant/D1/temperature/x", "{\"v\":1}"), IOCD_REJECT_NONE);
+    assert_string_equal(f->batch.obs[0]->metric, "temperature");
+    assert_int_equal(decode(f, "plant/D1", "{\"v\":1}"), IOCD_REJECT_MISSING_FIELD);
+    assert_string_equal(f->batch.detail, "metric: topic has no level 2");
+    assert_int_equal(decode(f, "plant/D1/", "{\"v\":1}"), IOCD_REJECT_BAD_ID);
+    assert_string_equal(f->batch.detail,
+                        "metric: topic level 2 must be 1 to 64 characters of letters, digits, "
+                        "'_', '.' and '-'");
+    assert_int_equal(decode(f, "plant/D1/t emp", "{\"v\":1}"), IOCD_REJECT_BAD_ID);
+    assert_int_equal(decode(f, "plant/D1/t", "{\"w\":1}"), IOCD_REJECT_MISSING_FIELD);
+    assert_string_equal(f->batch.detail, "none of the 1 metric fields is present (first: $.v)");
+    fx_free(f);
+}
+
+static void test_create_errors_new_keys(void **state)
+{
+    (void)state;
+    assert_create_error("[adapter a]\ndevice = ^$.gw\nmetric.v = $.v\n",
+                        "test.conf:2: [adapter a] device: '^' (read in the whole message) needs "
+                        "'records'");
+    assert_create_error("[adapter a]\nrecords = ^$.data\ndevice = $.id\nmetric.v = $.v\n",
+                        "test.conf:2: [adapter a] records: is always read in the whole message: "
+                        "drop the '^'");
+    assert_create_error("[adapter a]\nrecords = $..x\ndevice = $.id\nmetric.v = $.v\n",
+                        "test.conf:2: [adapter a] records: bad path '$..x': empty name after "
+                        "'.' at character 2");
+    assert_create_error("[adapter a]\nrecords = $\ndevice = $.id\nmetric.v = ^$.\n",
+                        "test.conf:4: [adapter a] metric.v: bad path '$.': empty name after '.' "
+                        "at character 2");
+    assert_create_error("[adapter a]\ndevice = $.id\ninvalid = error\nmetric.v = $.v\n",
+                        "test.conf:3: [adapter a] invalid: has no effect without 'status' "
+                        "(every sample is good)");
+    assert_create_error("[adapter a]\ndevice = $.id\nvalid = ok\nmetric.v = $.v\n",
+                        "test.conf:3: [adapter a] valid: has no effect without 'status' "
+                        "(every sample is good)");
+    assert_create_error("[adapter a]\ndevice = $.id\nstatus = $.s\ninvalid = error,,x\n"
+                        "metric.v = $.v\n",
+                        "test.conf:4: [adapter a] invalid: expected a comma-separated list of 1 "
+                        "to 16 status values, e.g. 'calibrating, error'");
+    assert_create_error("[adapter a]\ndevice = $.id\nstatus = $.s\nvalid =\nmetric.v = $.v\n",
+                        "test.conf:4: [adapter a] valid: expected a comma-separated list of 1 "
+                        "to 16 status values, e.g. 'ok, normal'");
+    assert_create_error("[adapter a]\ndevice = $.id\nstatus = $[\nmetric.v = $.v\n",
+                        "test.conf:3: [adapter a] status: bad path '$[': expected an index or a "
+                        "quoted name after '[' at character 2");
+    assert_create_error("[adapter a]\ndevice = $.id\nlabels = strings\nmetric.v = $.v\n",
+                        "test.conf:3: [adapter a] labels: expected all_strings");
+    assert_create_error("[adapter a]\ndevice = $.id\nlabel. = $.x\nmetric.v = $.v\n",
+                        "test.conf:3: [adapter a] label.: label name must be 1 to 64 "
+                        "characters of letters, digits, '_', '.' and '-'");
+    assert_create_error("[adapter a]\ndevice = $.id\nlabel.x =\nmetric.v = $.v\n",
+                        "test.conf:3: [adapter a] label.x: expected a path, e.g. '$.site'");
+    assert_create_error("[adapter a]\ndevice = $.id\nlabel.x = $.a\nlabel.x = $.b\n"
+                        "metric.v = $.v\n",
+                        "test.conf:4: [adapter a] label.x: given twice (first on line 3)");
+    assert_create_error("[adapter a]\ndevice = $.id\nmetric.v = $.v Cel scale=abc\n",
+                        "test.conf:3: [adapter a] metric.v: scale: expected a finite number");
+    assert_create_error("[adapter a]\ndevice = $.id\nmetric.v = $.v offset=1e999\n",
+                        "test.conf:3: [adapter a] metric.v: offset: expected a finite number");
+    assert_create_error("[adapter a]\ndevice = $.id\nmetric.v = $.v scale=nan\n",
+                        "test.conf:3: [adapter a] metric.v: scale: expected a finite number");
+    assert_create_error("[adapter a]\ndevice = $.id\nmetric.v = $.v scale=\n",
+                        "test.conf:3: [adapter a] metric.v: scale: expected a finite number");
+    assert_create_error("[adapter a]\ndevice = $.id\nmetric.v = $.v scale=2 scale=3\n",
+                        "test.conf:3: [adapter a] metric.v: expected 'PATH [UNIT] [scale=X] "
+                        "[offset=Y]': scale given twice");
+    assert_create_error("[adapter a]\ndevice = $.id\nmetric.v = $.v offset=2 Cel\n",
+                        "test.conf:3: [adapter a] metric.v: expected 'PATH [UNIT]': the unit "
+                        "must be one word");
+    assert_create_error("[adapter a]\ndevice = $.id\nmetric_from_topic = 256\nvalue = $.v\n",
+                        "test.conf:3: [adapter a] metric_from_topic: expected a topic level "
+                        "from 0 to 255");
+    assert_create_error("[adapter a]\ndevice = $.id\nmetric_from_topic = x1\nvalue = $.v\n",
+                        "test.conf:3: [adapter a] metric_from_topic: expected a topic level "
+                        "from 0 to 255");
+    assert_create_error("[adapter a]\ndevice = $.id\nmetric_from_topic = 2\n",
+                        "test.conf:3: [adapter a] metric_from_topic: needs 'value = PATH "
+                        "[UNIT]' (the one value)");
+    assert_create_error("[adapter a]\ndevice = $.id\nmetric_from_topic = 2\nvalue = $.v\n"
+                        "metric.w = $.w\n",
+                        "test.conf:3: [adapter a] metric_from_topic: cannot be combined with "
+                        "'metric.NAME' keys");
+    assert_create_error("[adapter a]\ndevice = $.id\nvalue = $.v\nmetric.w = $.w\n",
+                        "test.conf:3: [adapter a] value: has no effect without "
+                        "'metric_from_topic'");
+    assert_create_error("[adapter a]\ndevice = $.id\nmetric_from_topic = 1\nvalue =\n",
+                        "test.conf:4: [adapter a] value: expected 'PATH [UNIT]', e.g. '$.v "
+                        "ug/m3'");
+    assert_create_error("[adapter a]\ndevice = $.id\nrecords = $\nrecords = $.d\nmetric.v = $.v\n",
+                        "test.conf:4: key 'records' given twice (first on line 3)");
+}
+
+static void test_new_keys_marked_used(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("[adapter a]\nrecords = $.d\ndevice = $.id\nstatus = $.s\n"
+                          "invalid = x\nvalid = ok\nlabel.g = ^$.g\nlabels = all_strings\n"
+                          "metric_from_topic = 0\nvalue = $.v scale=2 offset=1\n");
+    struct iocd_error err = {{0}};
+    assert_int_equal(iocd_ini_check_unused(&f->ini, &err), 0);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -661,6 +1049,13 @@ int main(void)
         cmocka_unit_test(test_deep_and_large),   cmocka_unit_test(test_no_memory),
         cmocka_unit_test(test_create_errors),    cmocka_unit_test(test_create_offsets),
         cmocka_unit_test(test_keys_marked_used), cmocka_unit_test(test_source_argument),
+        cmocka_unit_test(test_records_at_root),  cmocka_unit_test(test_records_in_object),
+        cmocka_unit_test(test_records_skipped_and_all_bad),
+        cmocka_unit_test(test_records_bound),    cmocka_unit_test(test_status),
+        cmocka_unit_test(test_labels),           cmocka_unit_test(test_scale_offset),
+        cmocka_unit_test(test_metric_from_topic),
+        cmocka_unit_test(test_create_errors_new_keys),
+        cmocka_unit_test(test_new_keys_marked_used),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
