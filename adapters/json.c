@@ -1,10 +1,12 @@
-/* adapters/json.c — the `json` adapter: one JSON object per message, its
- * fields picked by configured paths (see docs/adapters.md).
+/* adapters/json.c — the `json` adapter: one JSON object per message (or an
+ * array of records in it, `records =`), its fields picked by configured
+ * paths (see docs/adapters.md).
  *
- * Owns: struct json_state (the compiled device/time/metric paths, metric
- * names and units, the source name), built by create() and freed by
- * destroy(). decode() parses one payload with cJSON, frees the tree before
- * returning, and puts every string it produces into the batch's arena. */
+ * Owns: struct json_state (the compiled records/device/time/status/label/
+ * metric paths, metric names, units and scale/offset, the status word
+ * lists, the source name), built by create() and freed by destroy().
+ * decode() parses one payload with cJSON, frees the tree before returning,
+ * and puts every string it produces into the batch's arena. */
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <math.h>
@@ -22,6 +24,7 @@
 #define JSON_MAX_METRIC_NAME 64 /* characters */
 #define JSON_MAX_TOPIC_LEVEL 255
 #define JSON_MAX_RECORDS 10000   /* per message; the rest are skipped */
+#define JSON_MAX_LABELS 64       /* label.NAME keys */
 #define JSON_MAX_AUTO_LABELS 16  /* labels = all_strings */
 #define JSON_MAX_LABEL_VALUE 128 /* bytes */
 #define JSON_MAX_WORDS 16        /* status lists */
@@ -514,6 +517,10 @@ static int read_config(const struct cfg_ctx *c, struct json_state *st,
         else if (strncmp(section->entries[i].key, "label.", 6) == 0)
             nl++;
     }
+    if (nl > JSON_MAX_LABELS)
+        return iocd_error_at(c->err, c->ini->path, section->line,
+                             "[adapter %s] too many label.NAME keys (at most %d)", c->section,
+                             JSON_MAX_LABELS);
     if (nl) {
         st->labels = calloc(nl, sizeof(*st->labels));
         if (!st->labels)
@@ -861,8 +868,8 @@ static bool node_used(const struct json_state *st, const cJSON *rec, const cJSON
 
 /* Labels of one record, shared by its observations (arena). */
 struct rec_labels {
-    const char *key[64 + JSON_MAX_AUTO_LABELS];
-    const char *value[64 + JSON_MAX_AUTO_LABELS];
+    const char *key[JSON_MAX_LABELS + JSON_MAX_AUTO_LABELS];
+    const char *value[JSON_MAX_LABELS + JSON_MAX_AUTO_LABELS];
     size_t n;
 };
 
@@ -878,7 +885,7 @@ static enum iocd_reject get_labels(const struct json_state *st, const cJSON *rec
 {
     L->n = 0;
     char buf[32], pb[48];
-    for (size_t i = 0; i < st->n_labels && L->n < 64; i++) {
+    for (size_t i = 0; i < st->n_labels; i++) {
         const struct json_label *l = &st->labels[i];
         const cJSON *n = iocd_jsonpath_get(l->path, l->envelope ? whole : rec);
         if (!n || cJSON_IsNull(n))

@@ -1037,6 +1037,49 @@ static void test_new_keys_marked_used(void **state)
     fx_free(f);
 }
 
+/* The worked example of docs/adapters.md ("A station gateway"). */
+static void test_doc_gateway_example(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("[adapter aq-gateway]\n"
+                          "topic = pleiku/air/gateway/+\n"
+                          "format = json\n"
+                          "records = $.data\n"
+                          "device = $.station\n"
+                          "time = $.ts\n"
+                          "time_offset = +07:00\n"
+                          "status = $.status\n"
+                          "label.gateway = ^$.gateway\n"
+                          "metric.pm25 = $.pm25 ug/m3\n"
+                          "metric.temperature = $.temp_dC Cel scale=0.1\n");
+    assert_int_equal(
+        decode(f, "pleiku/air/gateway/GW-1",
+               "{\"gateway\":\"GW-1\",\"data\":["
+               "{\"station\":\"GL-AQ01\",\"ts\":\"2026-11-22T17:04:05\",\"pm25\":23.5,"
+               "\"temp_dC\":245,\"status\":\"ok\"},"
+               "{\"station\":\"GL-AQ02\",\"ts\":1795341845,\"pm25\":41.25,\"temp_dC\":251,"
+               "\"status\":\"calibrating\"},"
+               "{\"station\":\"GL-AQ03\",\"ts\":1795341845000,\"pm25\":\"n/a\","
+               "\"status\":\"error\"}]}"),
+        IOCD_REJECT_NONE);
+    assert_int_equal(f->batch.n_obs, 4);
+    assert_obs_q(f, 0, "GL-AQ01", "pm25", 23.5, AIR_T, GOOD, "gateway=GW-1");
+    assert_obs_q(f, 1, "GL-AQ01", "temperature", 24.5, AIR_T, GOOD, "gateway=GW-1");
+    assert_obs_q(f, 2, "GL-AQ02", "pm25", 41.25, AIR_T, INVALID, "gateway=GW-1");
+    assert_obs_q(f, 3, "GL-AQ02", "temperature", 251 * 0.1, AIR_T, INVALID, "gateway=GW-1");
+    assert_string_equal(f->batch.obs[1]->unit, "Cel");
+    assert_int_equal(f->batch.notes[IOCD_NOTE_PARTIAL], 1);
+    assert_string_equal(f->batch.note_detail,
+                        "record 2 skipped (wrong_type): $.pm25 is a string");
+    fx_free(f);
+
+    char big[4096];
+    size_t n = (size_t)snprintf(big, sizeof(big), "[adapter a]\ndevice = $.id\nmetric.v = $.v\n");
+    for (int i = 0; i < 65; i++)
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "label.l%d = $.l%d\n", i, i);
+    assert_create_error(big, "test.conf:1: [adapter a] too many label.NAME keys (at most 64)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1056,6 +1099,7 @@ int main(void)
         cmocka_unit_test(test_metric_from_topic),
         cmocka_unit_test(test_create_errors_new_keys),
         cmocka_unit_test(test_new_keys_marked_used),
+        cmocka_unit_test(test_doc_gateway_example),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
