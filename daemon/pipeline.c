@@ -389,8 +389,11 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
             iocd_pipeline_check_observation(p->cfg, o, now, detail, sizeof(detail));
         /* The series source is the adapter's, whatever the decoder set. */
         if (r == IOCD_REJECT_NONE)
+            /* A sample stamped with its receive time (the payload had no
+             * time) cannot be recognised when redelivered, and two such
+             * samples in one millisecond are distinct: no dedup for them. */
             r = aggregate(p, idx, o->device, o->metric, o->unit, o->value, o->observed_ms, now,
-                          true, detail, sizeof(detail));
+                          o->observed_ms != o->received_ms, detail, sizeof(detail));
         if (r != IOCD_REJECT_NONE) {
             count_reject(p, sc, r, msg->topic, detail);
             if (first == IOCD_REJECT_NONE) {
