@@ -37,14 +37,28 @@ static const char config[] = "[adapter air]\n"
                              "metric.deep = $.a.b.c.d[2] m\n"
                              "metric.spaced = $['with space'] 1\n";
 
+/* A gateway section: records, envelope paths, status, labels, scale. */
+static const char config_records[] = "[adapter gw]\n"
+                                     "topic = pleiku/gw/+/data\n"
+                                     "format = json\n"
+                                     "records = $.data\n"
+                                     "device = $.station\n"
+                                     "time = ^$.ts\n"
+                                     "status = $.status\n"
+                                     "invalid = calibrating, error\n"
+                                     "label.gateway = ^$.gateway\n"
+                                     "labels = all_strings\n"
+                                     "metric.pm25 = $.pm25 ug/m3\n"
+                                     "metric.temp = $.t_dC Cel scale=0.1 offset=0\n";
+
 /* A small tree for the compiled paths to walk. */
 static const char path_doc[] = "{\"a\":{\"b\":[1,{\"c\":\"x\"},[true,null]]},\"with space\":1,"
                                "\"$\":{\"[\":2},\"list\":[[[[0]]]]}";
 
 static struct {
     int ready;
-    struct iocd_ini ini;
-    void *adapter;
+    struct iocd_ini ini, ini_records;
+    void *adapter, *adapter_records;
     struct iocd_arena arena;
     cJSON *doc;
 } g;
@@ -68,31 +82,39 @@ static void setup_once(void)
         fprintf(stderr, "fuzz_json: setup failed: %s\n", err.msg);
         abort();
     }
+    if (iocd_ini_parse(&g.ini_records, "fuzz-records.conf", config_records, &err) != 0 ||
+        iocd_adapter_json.create(&g.ini_records, &g.ini_records.sections[0], "gw",
+                                 &g.adapter_records, &err) != 0) {
+        fprintf(stderr, "fuzz_json: setup failed: %s\n", err.msg);
+        abort();
+    }
     iocd_arena_init(&g.arena, 4u << 20);
     g.doc = cJSON_Parse(path_doc);
     CHECK(g.doc != NULL);
     g.ready = 1;
 }
 
-static void fuzz_decode(const uint8_t *data, size_t size)
+static void fuzz_decode(void *adapter, const char *topic, const char *source,
+                        const uint8_t *data, size_t size)
 {
     struct iocd_batch b;
     iocd_batch_init(&b, &g.arena);
     const int64_t received = INT64_C(1795341846500);
-    struct iocd_message m = {"pleiku/air/GL-AQ01/data", data, size, received};
-    enum iocd_reject r = iocd_adapter_json.decode(g.adapter, &m, &b);
+    struct iocd_message m = {topic, data, size, received};
+    enum iocd_reject r = iocd_adapter_json.decode(adapter, &m, &b);
     CHECK((unsigned)r < IOCD_REJECT__COUNT);
     if (r == IOCD_REJECT_NONE) {
         CHECK(b.n_obs > 0);
         for (size_t i = 0; i < b.n_obs; i++) {
             const Ioc__V1__Observation *o = b.obs[i];
             CHECK(o && o->source && o->device && o->metric && o->unit);
-            CHECK(strcmp(o->source, "air") == 0);
+            CHECK(strcmp(o->source, source) == 0);
             size_t dl = strlen(o->device);
             CHECK(dl > 0 && dl <= 128 && !strpbrk(o->device, "/+#"));
             CHECK(o->observed_ms >= 0 && o->observed_ms <= IOCD_TIME_MAX_MS);
             CHECK(o->received_ms == received);
-            CHECK(o->quality == IOC__V1__QUALITY__QUALITY_GOOD);
+            CHECK(o->quality == IOC__V1__QUALITY__QUALITY_GOOD ||
+                  o->quality == IOC__V1__QUALITY__QUALITY_INVALID);
             /* Touch the value: an uninitialised read shows up under MSan. */
             CHECK(o->value == o->value || isnan(o->value));
         }
@@ -142,7 +164,8 @@ static void fuzz_path(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     setup_once();
-    fuzz_decode(data, size);
+    fuzz_decode(g.adapter, "pleiku/air/GL-AQ01/data", "air", data, size);
+    fuzz_decode(g.adapter_records, "pleiku/gw/GW-1/data", "gw", data, size);
     fuzz_time(data, size);
     fuzz_path(data, size);
     return 0;
