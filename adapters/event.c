@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "common.h"
 #include "jsonpath.h"
 #include "timeutil.h"
 
@@ -422,53 +423,14 @@ static bool single_member(const char *path, char *buf, size_t n)
 
 /* ---- create ---- */
 
-struct cfg_ctx {
-    const struct iocd_ini *ini;
-    const char *section;
-    struct iocd_error *err;
-};
-
-static int cfg_fail(const struct cfg_ctx *c, const struct iocd_ini_entry *e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int cfg_fail(const struct cfg_ctx *c, const struct iocd_ini_entry *e, const char *fmt, ...)
-{
-    char what[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
-    va_end(ap);
-    return iocd_error_at(c->err, c->ini->path, e->line, "[adapter %s] %s: %s", c->section, e->key,
-                         what);
-}
-
-static int compile_path(const struct cfg_ctx *c, const struct iocd_ini_entry *e, const char *expr,
+static int compile_path(const struct iocd_adapter_cfg *c, const struct iocd_ini_entry *e, const char *expr,
                         struct iocd_jsonpath **out)
 {
     if (iocd_jsonpath_compile(expr, out, c->err) == 0)
         return 0;
     char why[sizeof(c->err->msg)];
     snprintf(why, sizeof(why), "%s", c->err->msg);
-    return cfg_fail(c, e, "bad path '%s': %s", expr, why);
-}
-
-/* "topic[N]" → N; 1 on that shape, -1 on a bad N. */
-static int parse_topic_level(const char *v, int *level)
-{
-    const char *p = v + 6; /* after "topic[" */
-    if (*p < '0' || *p > '9')
-        return -1;
-    long n = 0;
-    while (*p >= '0' && *p <= '9') {
-        n = n * 10 + (*p - '0');
-        if (n > EV_MAX_TOPIC_LEVEL)
-            return -1;
-        p++;
-    }
-    if (strcmp(p, "]") != 0)
-        return -1;
-    *level = (int)n;
-    return 1;
+    return iocd_adapter_cfg_failf(c, e, "bad path '%s': %s", expr, why);
 }
 
 /* "Z", "+hh:mm", "-hh:mm", "+hhmm", "+hh" → seconds east of UTC. */
@@ -504,7 +466,7 @@ static int parse_offset(const char *v, int *off_s)
 #define ALLOW_TOPIC 2u
 
 /* Reads `v` (the value of entry e, or one item of a list) into *src. */
-static int parse_src(const struct cfg_ctx *c, const struct iocd_ini_entry *e, const char *v,
+static int parse_src(const struct iocd_adapter_cfg *c, const struct iocd_ini_entry *e, const char *v,
                      unsigned allow, struct event_state *st, struct value_src *src)
 {
     bool has_records = st->records != NULL;
@@ -515,19 +477,19 @@ static int parse_src(const struct cfg_ctx *c, const struct iocd_ini_entry *e, co
     const char *what = "a JSON path starting with '$', such as $.description";
     if (strncmp(v, "literal:", 8) == 0) {
         if (!(allow & ALLOW_LITERAL))
-            return cfg_fail(c, e, "expected %s", what);
+            return iocd_adapter_cfg_failf(c, e, "expected %s", what);
         src->type = SRC_LITERAL;
         src->literal = strdup(v + 8);
         return src->literal ? 0 : iocd_error_set(c->err, "out of memory");
     }
     if (v[0] == '^') {
         if (!has_records)
-            return cfg_fail(c, e,
+            return iocd_adapter_cfg_failf(c, e,
                             "'%s': a '^' path reads the message around the records, so it "
                             "needs 'records'",
                             v);
         if (v[1] != '$')
-            return cfg_fail(c, e, "'%s': expected '^' followed by a JSON path starting with '$'",
+            return iocd_adapter_cfg_failf(c, e, "'%s': expected '^' followed by a JSON path starting with '$'",
                             v);
         src->type = SRC_PATH;
         src->outer = true;
@@ -539,13 +501,13 @@ static int parse_src(const struct cfg_ctx *c, const struct iocd_ini_entry *e, co
         return compile_path(c, e, v, &src->path);
     }
     if ((allow & ALLOW_TOPIC) && strncmp(v, "topic[", 6) == 0) {
-        if (parse_topic_level(v, &src->level) < 0)
-            return cfg_fail(c, e, "expected topic[N] with N a topic level from 0 to 255");
+        if (iocd_adapter_parse_topic_level(v, EV_MAX_TOPIC_LEVEL, &src->level) < 0)
+            return iocd_adapter_cfg_failf(c, e, "expected topic[N] with N a topic level from 0 to 255");
         src->type = SRC_TOPIC;
         return 0;
     }
     if (!(allow & ALLOW_LITERAL))
-        return cfg_fail(c, e, "expected %s", what);
+        return iocd_adapter_cfg_failf(c, e, "expected %s", what);
     src->type = SRC_LITERAL;
     src->literal = strdup(v);
     return src->literal ? 0 : iocd_error_set(c->err, "out of memory");
@@ -553,7 +515,7 @@ static int parse_src(const struct cfg_ctx *c, const struct iocd_ini_entry *e, co
 
 /* Splits `v` at commas outside quotes into trimmed, malloc'd items
  * (at most EV_MAX_LIST). Returns the count, or -1 with err set. */
-static long split_list(const struct cfg_ctx *c, const struct iocd_ini_entry *e, const char *v,
+static long split_list(const struct iocd_adapter_cfg *c, const struct iocd_ini_entry *e, const char *v,
                        char ***out)
 {
     char **items = calloc(EV_MAX_LIST, sizeof(*items));
@@ -579,11 +541,11 @@ static long split_list(const struct cfg_ctx *c, const struct iocd_ini_entry *e, 
         trim(&s, &len);
         if (len == 0) {
             free_strv(items, (size_t)n);
-            return cfg_fail(c, e, "empty item in the comma-separated list");
+            return iocd_adapter_cfg_failf(c, e, "empty item in the comma-separated list");
         }
         if (n == EV_MAX_LIST) {
             free_strv(items, (size_t)n);
-            return cfg_fail(c, e, "more than %d items", EV_MAX_LIST);
+            return iocd_adapter_cfg_failf(c, e, "more than %d items", EV_MAX_LIST);
         }
         items[n] = strndup(s, len);
         if (!items[n]) {
@@ -599,7 +561,7 @@ static long split_list(const struct cfg_ctx *c, const struct iocd_ini_entry *e, 
     return n;
 }
 
-static int read_severity_map(const struct cfg_ctx *c, struct event_state *st,
+static int read_severity_map(const struct iocd_adapter_cfg *c, struct event_state *st,
                              const struct iocd_ini_entry *e)
 {
     char **items;
@@ -615,7 +577,7 @@ static int read_severity_map(const struct cfg_ctx *c, struct event_state *st,
     for (long i = 0; i < n; i++) {
         char *colon = strrchr(items[i], ':');
         if (!colon) {
-            rc = cfg_fail(c, e, "'%s': expected VALUE:SEVERITY, e.g. 1:critical", items[i]);
+            rc = iocd_adapter_cfg_failf(c, e, "'%s': expected VALUE:SEVERITY, e.g. 1:critical", items[i]);
             goto out;
         }
         const char *k = items[i], *sv = colon + 1;
@@ -623,11 +585,11 @@ static int read_severity_map(const struct cfg_ctx *c, struct event_state *st,
         trim(&k, &kn);
         int sev = severity_from_name(sv, svn);
         if (kn == 0 || kn > EV_MAX_ID) {
-            rc = cfg_fail(c, e, "'%s': the value before ':' must be 1 to 64 bytes", items[i]);
+            rc = iocd_adapter_cfg_failf(c, e, "'%s': the value before ':' must be 1 to 64 bytes", items[i]);
             goto out;
         }
         if (sev < 0) {
-            rc = cfg_fail(c, e,
+            rc = iocd_adapter_cfg_failf(c, e,
                           "'%s': unknown severity; expected unspecified, info, warning, minor, "
                           "major or critical",
                           items[i]);
@@ -635,7 +597,7 @@ static int read_severity_map(const struct cfg_ctx *c, struct event_state *st,
         }
         for (size_t j = 0; j < st->n_sev_map; j++)
             if (ci_equal(k, kn, st->sev_map[j].key)) {
-                rc = cfg_fail(c, e, "'%.*s' is mapped twice", (int)kn, k);
+                rc = iocd_adapter_cfg_failf(c, e, "'%.*s' is mapped twice", (int)kn, k);
                 goto out;
             }
         st->sev_map[st->n_sev_map].key = strndup(k, kn);
@@ -650,7 +612,7 @@ out:
     return rc;
 }
 
-static int read_statuses(const struct cfg_ctx *c, struct event_state *st,
+static int read_statuses(const struct iocd_adapter_cfg *c, struct event_state *st,
                          const struct iocd_ini_entry *e)
 {
     char **items;
@@ -662,18 +624,18 @@ static int read_statuses(const struct cfg_ctx *c, struct event_state *st,
     for (long i = 0; i < n; i++) {
         char norm[EV_MAX_ID + 1];
         if (normalize_id(items[i], strlen(items[i]), norm) != ID_OK || strcmp(norm, items[i]))
-            return cfg_fail(c, e,
+            return iocd_adapter_cfg_failf(c, e,
                             "'%s' is not a status id: 1 to 64 of lowercase letters, digits, "
                             "'_', '.' and '-'",
                             items[i]);
         for (long j = 0; j < i; j++)
             if (strcmp(items[j], items[i]) == 0)
-                return cfg_fail(c, e, "'%s' is listed twice", items[i]);
+                return iocd_adapter_cfg_failf(c, e, "'%s' is listed twice", items[i]);
     }
     return 0;
 }
 
-static int read_attributes(const struct cfg_ctx *c, struct event_state *st,
+static int read_attributes(const struct iocd_adapter_cfg *c, struct event_state *st,
                            const struct iocd_ini_entry *e)
 {
     if (strcmp(e->value, "all") == 0) {
@@ -698,7 +660,7 @@ static int read_attributes(const struct cfg_ctx *c, struct event_state *st,
     for (long i = 0; i < n && rc == 0; i++) {
         struct attr_path *a = &st->attrs[st->n_attrs++];
         if (items[i][0] != '$' && items[i][0] != '^') {
-            rc = cfg_fail(c, e,
+            rc = iocd_adapter_cfg_failf(c, e,
                           "'%s': expected all, none, or JSON paths starting with '$' separated "
                           "by commas",
                           items[i]);
@@ -720,13 +682,13 @@ static int read_attributes(const struct cfg_ctx *c, struct event_state *st,
         }
         size_t kl = strlen(a->key);
         if (kl == 0 || kl > EV_MAX_ATTR_KEY) {
-            rc = cfg_fail(c, e, "'%s': the attribute key '%s' must be 1 to 64 bytes", items[i],
+            rc = iocd_adapter_cfg_failf(c, e, "'%s': the attribute key '%s' must be 1 to 64 bytes", items[i],
                           a->key);
             break;
         }
         for (size_t j = 0; j + 1 < st->n_attrs; j++)
             if (strcmp(st->attrs[j].key, a->key) == 0) {
-                rc = cfg_fail(c, e, "'%s': attribute key '%s' given twice", items[i], a->key);
+                rc = iocd_adapter_cfg_failf(c, e, "'%s': attribute key '%s' given twice", items[i], a->key);
                 break;
             }
     }
@@ -736,7 +698,7 @@ out:
 }
 
 /* ATTR_ALL: the top-level members that the other keys read directly. */
-static int collect_excludes(const struct cfg_ctx *c, struct event_state *st)
+static int collect_excludes(const struct iocd_adapter_cfg *c, struct event_state *st)
 {
     const struct value_src *srcs[] = {&st->kind,   &st->severity, &st->text, &st->device,
                                       &st->area,   &st->status,   &st->time, &st->lat,
@@ -785,7 +747,7 @@ static const char *const cfg_keys[K__COUNT] = {
 };
 
 /* Checks a device or area literal and replaces it by its cleaned form. */
-static int clean_literal_label(const struct cfg_ctx *c, const struct iocd_ini_entry *e,
+static int clean_literal_label(const struct iocd_adapter_cfg *c, const struct iocd_ini_entry *e,
                                struct value_src *src)
 {
     char buf[EV_MAX_LABEL + 1];
@@ -793,13 +755,13 @@ static int clean_literal_label(const struct cfg_ctx *c, const struct iocd_ini_en
     if (!why && !buf[0])
         why = "is empty";
     if (why)
-        return cfg_fail(c, e, "the literal '%s' %s", src->literal, why);
+        return iocd_adapter_cfg_failf(c, e, "the literal '%s' %s", src->literal, why);
     free(src->literal);
     src->literal = strdup(buf);
     return src->literal ? 0 : iocd_error_set(c->err, "out of memory");
 }
 
-static int read_config(const struct cfg_ctx *c, struct event_state *st,
+static int read_config(const struct iocd_adapter_cfg *c, struct event_state *st,
                        struct iocd_ini_section *section)
 {
     struct iocd_ini_entry *k[K__COUNT];
@@ -817,7 +779,7 @@ static int read_config(const struct cfg_ctx *c, struct event_state *st,
 
     if (k[K_RECORDS]) {
         if (k[K_RECORDS]->value[0] != '$')
-            return cfg_fail(c, k[K_RECORDS],
+            return iocd_adapter_cfg_failf(c, k[K_RECORDS],
                             "expected a JSON path starting with '$' ($ for a payload that is "
                             "an array)");
         if (compile_path(c, k[K_RECORDS], k[K_RECORDS]->value, &st->records))
@@ -827,7 +789,7 @@ static int read_config(const struct cfg_ctx *c, struct event_state *st,
     if (parse_src(c, k[K_KIND], k[K_KIND]->value, ALLOW_LITERAL | ALLOW_TOPIC, st, &st->kind))
         return -1;
     if (st->kind.type == SRC_LITERAL && !valid_id(st->kind.literal))
-        return cfg_fail(c, k[K_KIND],
+        return iocd_adapter_cfg_failf(c, k[K_KIND],
                         "the literal kind '%s' must be 1 to 64 characters of letters, digits, "
                         "'_', '.' and '-'",
                         st->kind.literal);
@@ -842,7 +804,7 @@ static int read_config(const struct cfg_ctx *c, struct event_state *st,
             st->severity_fixed =
                 severity_from_name(st->severity.literal, strlen(st->severity.literal));
             if (st->severity_fixed < 0)
-                return cfg_fail(c, k[K_SEVERITY],
+                return iocd_adapter_cfg_failf(c, k[K_SEVERITY],
                                 "unknown severity '%s'; expected unspecified, info, warning, "
                                 "minor, major or critical (or 0 to 5)",
                                 st->severity.literal);
@@ -850,7 +812,7 @@ static int read_config(const struct cfg_ctx *c, struct event_state *st,
     }
     if (k[K_SEVERITY_MAP]) {
         if (st->severity.type == SRC_NONE || st->severity.type == SRC_LITERAL)
-            return cfg_fail(c, k[K_SEVERITY_MAP],
+            return iocd_adapter_cfg_failf(c, k[K_SEVERITY_MAP],
                             "has no effect unless 'severity' is a JSON path or topic[N]");
         if (read_severity_map(c, st, k[K_SEVERITY_MAP]))
             return -1;
@@ -883,7 +845,7 @@ static int read_config(const struct cfg_ctx *c, struct event_state *st,
         if (st->status.type == SRC_LITERAL) {
             char norm[EV_MAX_ID + 1];
             if (normalize_id(st->status.literal, strlen(st->status.literal), norm) != ID_OK)
-                return cfg_fail(c, k[K_STATUS],
+                return iocd_adapter_cfg_failf(c, k[K_STATUS],
                                 "the literal status '%s' must give 1 to 64 characters of "
                                 "letters, digits, '_', '.' and '-'",
                                 st->status.literal);
@@ -895,7 +857,7 @@ static int read_config(const struct cfg_ctx *c, struct event_state *st,
     }
     if (k[K_STATUSES]) {
         if (!k[K_STATUS])
-            return cfg_fail(c, k[K_STATUSES], "has no effect without 'status'");
+            return iocd_adapter_cfg_failf(c, k[K_STATUSES], "has no effect without 'status'");
         if (read_statuses(c, st, k[K_STATUSES]))
             return -1;
         if (st->status.type == SRC_LITERAL) {
@@ -903,7 +865,7 @@ static int read_config(const struct cfg_ctx *c, struct event_state *st,
             while (i < st->n_statuses && strcmp(st->statuses[i], st->status.literal) != 0)
                 i++;
             if (i == st->n_statuses)
-                return cfg_fail(c, k[K_STATUS], "the literal status '%s' is not in statuses",
+                return iocd_adapter_cfg_failf(c, k[K_STATUS], "the literal status '%s' is not in statuses",
                                 st->status.literal);
         }
     }
@@ -912,7 +874,7 @@ static int read_config(const struct cfg_ctx *c, struct event_state *st,
     if (k[K_TIME] && parse_src(c, k[K_TIME], k[K_TIME]->value, 0, st, &st->time))
         return -1;
     if (!k[K_TIME] && (k[K_TIME_FORMAT] || k[K_TIME_OFFSET]))
-        return cfg_fail(c, k[K_TIME_FORMAT] ? k[K_TIME_FORMAT] : k[K_TIME_OFFSET],
+        return iocd_adapter_cfg_failf(c, k[K_TIME_FORMAT] ? k[K_TIME_FORMAT] : k[K_TIME_OFFSET],
                         "has no effect without 'time' (the receive time is used)");
     st->time_unit = IOCD_TIME_AUTO;
     if (k[K_TIME_FORMAT]) {
@@ -929,17 +891,17 @@ static int read_config(const struct cfg_ctx *c, struct event_state *st,
                strcmp(formats[i].name, k[K_TIME_FORMAT]->value) != 0)
             i++;
         if (i == sizeof(formats) / sizeof(formats[0]))
-            return cfg_fail(c, k[K_TIME_FORMAT], "expected auto, iso8601, s, ms or us");
+            return iocd_adapter_cfg_failf(c, k[K_TIME_FORMAT], "expected auto, iso8601, s, ms or us");
         st->time_unit = formats[i].unit;
     }
     if (k[K_TIME_OFFSET] && parse_offset(k[K_TIME_OFFSET]->value, &st->time_offset_s))
-        return cfg_fail(c, k[K_TIME_OFFSET], "expected an offset such as +07:00, -05:30 or Z");
+        return iocd_adapter_cfg_failf(c, k[K_TIME_OFFSET], "expected an offset such as +07:00, -05:30 or Z");
 
     /* lat + lon, or location */
     if (k[K_LOCATION] && (k[K_LAT] || k[K_LON]))
-        return cfg_fail(c, k[K_LOCATION], "use either 'location' or 'lat' and 'lon', not both");
+        return iocd_adapter_cfg_failf(c, k[K_LOCATION], "use either 'location' or 'lat' and 'lon', not both");
     if (!k[K_LAT] != !k[K_LON])
-        return cfg_fail(c, k[K_LAT] ? k[K_LAT] : k[K_LON], "'lat' and 'lon' go together");
+        return iocd_adapter_cfg_failf(c, k[K_LAT] ? k[K_LAT] : k[K_LON], "'lat' and 'lon' go together");
     if (k[K_LAT] && (parse_src(c, k[K_LAT], k[K_LAT]->value, 0, st, &st->lat) ||
                      parse_src(c, k[K_LON], k[K_LON]->value, 0, st, &st->lon)))
         return -1;
@@ -960,7 +922,7 @@ static int event_create(const struct iocd_ini *ini, struct iocd_ini_section *sec
                         const char *source, void **state, struct iocd_error *err)
 {
     *state = NULL;
-    struct cfg_ctx c = {ini, section->arg ? section->arg : "", err};
+    struct iocd_adapter_cfg c = {ini, section->arg ? section->arg : "", err};
     struct event_state *st = calloc(1, sizeof(*st));
     if (!st)
         return iocd_error_set(err, "out of memory");

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "common.h"
 #include "timeutil.h"
 
 #define IFX_MAX_ID 128    /* bytes in a device id or metric name */
@@ -61,51 +62,7 @@ static void influx_destroy(void *state)
 
 /* ---- create ---- */
 
-struct cfg_ctx {
-    const struct iocd_ini *ini;
-    const char *section; /* the section's NAME */
-    struct iocd_error *err;
-};
-
-static int cfg_fail(const struct cfg_ctx *c, const struct iocd_ini_entry *e, const char *what)
-{
-    return iocd_error_at(c->err, c->ini->path, e->line, "[adapter %s] %s: %s", c->section, e->key,
-                         what);
-}
-
-/* "topic[N]" → N; 1 when `v` is exactly that with 0 <= N <= 255, else 0. */
-static int parse_topic_level(const char *v, int *level)
-{
-    if (strncmp(v, "topic[", 6) != 0)
-        return 0;
-    const char *p = v + 6;
-    if (*p < '0' || *p > '9')
-        return 0;
-    long n = 0;
-    while (*p >= '0' && *p <= '9') {
-        n = n * 10 + (*p - '0');
-        if (n > IFX_MAX_TOPIC_LEVEL)
-            return 0;
-        p++;
-    }
-    if (strcmp(p, "]") != 0)
-        return 0;
-    *level = (int)n;
-    return 1;
-}
-
-static bool valid_unit(const char *u)
-{
-    size_t n = strlen(u);
-    if (n == 0 || n > IFX_MAX_UNIT)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7f)
-            return false;
-    return true;
-}
-
-static int read_units(const struct cfg_ctx *c, struct influx_state *st,
+static int read_units(const struct iocd_adapter_cfg *c, struct influx_state *st,
                       struct iocd_ini_section *section)
 {
     size_t n = 0;
@@ -123,14 +80,14 @@ static int read_units(const struct cfg_ctx *c, struct influx_state *st,
             continue;
         e->used = true;
         if (e->key[5] == '\0')
-            return cfg_fail(c, e, "the field name after 'unit.' is empty");
+            return iocd_adapter_cfg_fail(c, e, "the field name after 'unit.' is empty");
         for (size_t j = 0; j < i; j++)
             if (strcmp(section->entries[j].key, e->key) == 0)
                 return iocd_error_at(c->err, c->ini->path, e->line,
                                      "[adapter %s] %s: given twice (first on line %d)",
                                      c->section, e->key, section->entries[j].line);
-        if (!valid_unit(e->value))
-            return cfg_fail(c, e,
+        if (!iocd_adapter_valid_unit(e->value, IFX_MAX_UNIT))
+            return iocd_adapter_cfg_fail(c, e,
                             "expected a unit of 1 to 32 characters without blanks, such as "
                             "km/h, Cel or %");
         struct ifx_unit *u = &st->units[st->n_units];
@@ -146,7 +103,7 @@ static int read_units(const struct cfg_ctx *c, struct influx_state *st,
     return 0;
 }
 
-static int read_config(const struct cfg_ctx *c, struct influx_state *st,
+static int read_config(const struct iocd_adapter_cfg *c, struct influx_state *st,
                        struct iocd_ini_section *section)
 {
     bool dup;
@@ -166,12 +123,12 @@ static int read_config(const struct cfg_ctx *c, struct influx_state *st,
                              c->section);
     if (strncmp(device->value, "tag:", 4) == 0) {
         if (device->value[4] == '\0')
-            return cfg_fail(c, device, "expected tag:NAME, the tag name is empty");
+            return iocd_adapter_cfg_fail(c, device, "expected tag:NAME, the tag name is empty");
         st->device_tag = strdup(device->value + 4);
         if (!st->device_tag)
             return iocd_error_set(c->err, "out of memory");
-    } else if (!parse_topic_level(device->value, &st->device_level)) {
-        return cfg_fail(c, device, "expected tag:NAME or topic[N] with N a topic level from 0 "
+    } else if (iocd_adapter_parse_topic_level(device->value, IFX_MAX_TOPIC_LEVEL, &st->device_level) <= 0) {
+        return iocd_adapter_cfg_fail(c, device, "expected tag:NAME or topic[N] with N a topic level from 0 "
                                    "to 255");
     }
 
@@ -180,7 +137,7 @@ static int read_config(const struct cfg_ctx *c, struct influx_state *st,
         if (strcmp(metric->value, "field") == 0)
             st->metric_is_field = true;
         else if (strcmp(metric->value, "measurement.field") != 0)
-            return cfg_fail(c, metric, "expected field or measurement.field");
+            return iocd_adapter_cfg_fail(c, metric, "expected field or measurement.field");
     }
 
     st->precision = IFX_NS;
@@ -191,7 +148,7 @@ static int read_config(const struct cfg_ctx *c, struct influx_state *st,
         while (i < sizeof(names) / sizeof(names[0]) && strcmp(names[i], precision->value) != 0)
             i++;
         if (i == sizeof(names) / sizeof(names[0]))
-            return cfg_fail(c, precision, "expected ns, us, ms or s");
+            return iocd_adapter_cfg_fail(c, precision, "expected ns, us, ms or s");
         st->precision = (enum ifx_precision)i;
     }
     return read_units(c, st, section);
@@ -201,7 +158,7 @@ static int influx_create(const struct iocd_ini *ini, struct iocd_ini_section *se
                          const char *source, void **state, struct iocd_error *err)
 {
     *state = NULL;
-    struct cfg_ctx c = {ini, section->arg ? section->arg : "", err};
+    struct iocd_adapter_cfg c = {ini, section->arg ? section->arg : "", err};
     struct influx_state *st = calloc(1, sizeof(*st));
     if (!st)
         return iocd_error_set(err, "out of memory");
@@ -219,55 +176,6 @@ static int influx_create(const struct iocd_ini *ini, struct iocd_ini_section *se
 }
 
 /* ---- decode: helpers ---- */
-
-/* A short printable copy of `s` for a log detail. */
-static const char *printable(const char *s, char *buf, size_t n)
-{
-    size_t i = 0;
-    for (; s[i] && i + 4 < n; i++)
-        buf[i] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i] : '?';
-    if (s[i] && n >= 4) {
-        memcpy(buf + i, "...", 3);
-        i += 3;
-    }
-    buf[i] = '\0';
-    return buf;
-}
-
-/* Offset of the first byte that does not start a valid UTF-8 sequence
- * (strict: no overlongs, surrogates or code points past U+10FFFF), or n. */
-static size_t utf8_invalid_at(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char b = s[i];
-        size_t len;
-        uint32_t cp, min;
-        if (b < 0x80) {
-            i++;
-            continue;
-        } else if ((b & 0xe0) == 0xc0) {
-            len = 2, cp = b & 0x1f, min = 0x80;
-        } else if ((b & 0xf0) == 0xe0) {
-            len = 3, cp = b & 0x0f, min = 0x800;
-        } else if ((b & 0xf8) == 0xf0) {
-            len = 4, cp = b & 0x07, min = 0x10000;
-        } else {
-            return i;
-        }
-        if (n - i < len)
-            return i;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return i;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return i;
-        i += len;
-    }
-    return n;
-}
 
 /* Why `s` (n bytes, already valid UTF-8 without control characters) cannot
  * be a device id or metric name, or NULL. */
@@ -289,7 +197,7 @@ static const char *topic_id_problem(const char *s, size_t n)
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
             return "contains a control character";
-    if (utf8_invalid_at((const unsigned char *)s, n) != n)
+    if (iocd_adapter_utf8_invalid_at((const unsigned char *)s, n) != n)
         return "is not valid UTF-8";
     return id_problem(s, n);
 }
@@ -544,7 +452,7 @@ static enum iocd_reject scan_string(struct ifx_ctx *c, const char **pp, const ch
     if (q == end)
         return line_fail(c, IOCD_REJECT_MALFORMED, p - 1,
                          "string value of field '%s' has no closing quote",
-                         printable(f->key, kb, sizeof(kb)));
+                         iocd_adapter_printable(f->key, kb, sizeof(kb)));
     char *s = iocd_arena_alloc(c->out->arena, n + 1);
     if (!s)
         return line_oom(c);
@@ -584,7 +492,7 @@ static enum iocd_reject classify_value(struct ifx_ctx *c, const char *v, size_t 
             return IOCD_REJECT_NONE;
         }
     }
-    const char *key = printable(f->key, kb, sizeof(kb));
+    const char *key = iocd_adapter_printable(f->key, kb, sizeof(kb));
     if (v[n - 1] == 'i') {
         int64_t x;
         int rc = parse_i64(v, n - 1, &x);
@@ -629,7 +537,7 @@ static enum iocd_reject classify_value(struct ifx_ctx *c, const char *v, size_t 
     if (!copy)
         return line_oom(c);
     return line_fail(c, IOCD_REJECT_MALFORMED, v, "invalid value '%s' of field '%s'",
-                     printable(copy, vb, sizeof(vb)), key);
+                     iocd_adapter_printable(copy, vb, sizeof(vb)), key);
 }
 
 static size_t count_char(const char *p, const char *end, char ch)
@@ -651,7 +559,7 @@ static enum iocd_reject parse_line(struct ifx_ctx *c, const char *p, const char 
         if ((unsigned char)*q < 0x20 || *q == 0x7f)
             return line_fail(c, IOCD_REJECT_MALFORMED, q, "control character 0x%02x",
                              (unsigned char)*q);
-    size_t bad = utf8_invalid_at((const unsigned char *)p, (size_t)(end - p));
+    size_t bad = iocd_adapter_utf8_invalid_at((const unsigned char *)p, (size_t)(end - p));
     if (bad != (size_t)(end - p))
         return line_fail(c, IOCD_REJECT_MALFORMED, p + bad, "invalid UTF-8");
 
@@ -677,16 +585,16 @@ static enum iocd_reject parse_line(struct ifx_ctx *c, const char *p, const char 
             return line_fail(c, IOCD_REJECT_MALFORMED, t->at, "tag key is empty");
         if (p == end || *p != '=')
             return line_fail(c, IOCD_REJECT_MALFORMED, p, "tag '%s' has no '=value'",
-                             printable(t->key, kb, sizeof(kb)));
+                             iocd_adapter_printable(t->key, kb, sizeof(kb)));
         at = ++p;
         if (scan_name(a, &p, end, true, &t->value))
             return line_oom(c);
         if (!t->value[0])
             return line_fail(c, IOCD_REJECT_MALFORMED, at, "tag '%s' has an empty value",
-                             printable(t->key, kb, sizeof(kb)));
+                             iocd_adapter_printable(t->key, kb, sizeof(kb)));
         if (p < end && *p == '=')
             return line_fail(c, IOCD_REJECT_MALFORMED, p, "unescaped '=' in the value of tag '%s'",
-                             printable(t->key, kb, sizeof(kb)));
+                             iocd_adapter_printable(t->key, kb, sizeof(kb)));
         L->n_tags++;
     }
 
@@ -705,7 +613,7 @@ static enum iocd_reject parse_line(struct ifx_ctx *c, const char *p, const char 
             return line_fail(c, IOCD_REJECT_MALFORMED, f->at, "field key is empty");
         if (p == end || *p != '=')
             return line_fail(c, IOCD_REJECT_MALFORMED, p, "field '%s' has no '=value'",
-                             printable(f->key, kb, sizeof(kb)));
+                             iocd_adapter_printable(f->key, kb, sizeof(kb)));
         p++;
         enum iocd_reject r;
         if (p < end && *p == '"') {
@@ -714,14 +622,14 @@ static enum iocd_reject parse_line(struct ifx_ctx *c, const char *p, const char 
             if (r == IOCD_REJECT_NONE && p < end && *p != ',' && *p != ' ')
                 r = line_fail(c, IOCD_REJECT_MALFORMED, p,
                               "junk after the string value of field '%s'",
-                              printable(f->key, kb, sizeof(kb)));
+                              iocd_adapter_printable(f->key, kb, sizeof(kb)));
         } else {
             const char *v = p;
             while (p < end && *p != ',' && *p != ' ')
                 p++;
             if (p == v)
                 r = line_fail(c, IOCD_REJECT_MALFORMED, v, "field '%s' has an empty value",
-                              printable(f->key, kb, sizeof(kb)));
+                              iocd_adapter_printable(f->key, kb, sizeof(kb)));
             else
                 r = classify_value(c, v, (size_t)(p - v), f);
         }
@@ -796,7 +704,7 @@ static void drop_label(struct ifx_ctx *c, const char *at, const char *key)
     if (c->n_dropped++ == 0)
         snprintf(c->first_drop, sizeof(c->first_drop),
                  "line %zu, column %zu: label '%s' is longer than 128 bytes, dropped", c->line_no,
-                 (size_t)(at - c->line) + 1, printable(key, kb, sizeof(kb)));
+                 (size_t)(at - c->line) + 1, iocd_adapter_printable(key, kb, sizeof(kb)));
 }
 
 static int add_label(struct ifx_ctx *c, Ioc__V1__Observation__LabelsEntry **arr, size_t *n,
@@ -856,11 +764,11 @@ static enum iocd_reject emit_line(struct ifx_ctx *c, struct ifx_line *L)
     for (size_t i = 1; i < L->n_tags; i++)
         if (strcmp(tags[i - 1]->key, tags[i]->key) == 0)
             return line_fail(c, IOCD_REJECT_MALFORMED, tags[i]->at, "tag '%s' given twice",
-                             printable(tags[i]->key, kb, sizeof(kb)));
+                             iocd_adapter_printable(tags[i]->key, kb, sizeof(kb)));
     for (size_t i = 1; i < L->n_fields; i++)
         if (strcmp(fields[i - 1]->key, fields[i]->key) == 0)
             return line_fail(c, IOCD_REJECT_MALFORMED, fields[i]->at, "field '%s' given twice",
-                             printable(fields[i]->key, kb, sizeof(kb)));
+                             iocd_adapter_printable(fields[i]->key, kb, sizeof(kb)));
 
     /* The device. */
     const char *device = c->topic_device;
@@ -869,12 +777,12 @@ static enum iocd_reject emit_line(struct ifx_ctx *c, struct ifx_line *L)
         dev_tag = find_tag(tags, L->n_tags, st->device_tag);
         if (!dev_tag)
             return line_fail(c, IOCD_REJECT_MISSING_FIELD, NULL, "no tag '%s' for the device",
-                             printable(st->device_tag, kb, sizeof(kb)));
+                             iocd_adapter_printable(st->device_tag, kb, sizeof(kb)));
         const char *why = id_problem(dev_tag->value, strlen(dev_tag->value));
         if (why)
             return line_fail(c, IOCD_REJECT_BAD_ID, dev_tag->at, "device tag '%s' value '%s' %s",
-                             printable(dev_tag->key, kb, sizeof(kb)),
-                             printable(dev_tag->value, vb, sizeof(vb)), why);
+                             iocd_adapter_printable(dev_tag->key, kb, sizeof(kb)),
+                             iocd_adapter_printable(dev_tag->value, vb, sizeof(vb)), why);
         device = dev_tag->value;
     }
 
@@ -886,7 +794,7 @@ static enum iocd_reject emit_line(struct ifx_ctx *c, struct ifx_line *L)
             if (find_tag(tags, L->n_tags, f->key))
                 return line_fail(c, IOCD_REJECT_MALFORMED, f->at,
                                  "string field '%s' has the same key as a tag",
-                                 printable(f->key, kb, sizeof(kb)));
+                                 iocd_adapter_printable(f->key, kb, sizeof(kb)));
             continue;
         }
         f->metric = st->metric_is_field ? f->key
@@ -896,7 +804,7 @@ static enum iocd_reject emit_line(struct ifx_ctx *c, struct ifx_line *L)
         const char *why = id_problem(f->metric, strlen(f->metric));
         if (why)
             return line_fail(c, IOCD_REJECT_BAD_ID, f->at, "metric '%s' %s",
-                             printable(f->metric, kb, sizeof(kb)), why);
+                             iocd_adapter_printable(f->metric, kb, sizeof(kb)), why);
         n_numeric++;
     }
     if (n_numeric == 0)

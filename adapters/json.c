@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "adapter.h"
+#include "common.h"
 #include "jsonpath.h"
 #include "timeutil.h"
 
@@ -99,21 +100,8 @@ static void json_destroy(void *state)
 
 /* ---- create ---- */
 
-/* Context for create() messages: "FILE:LINE: [adapter NAME] KEY: ...". */
-struct cfg_ctx {
-    const struct iocd_ini *ini;
-    const char *section; /* the section's NAME */
-    struct iocd_error *err;
-};
-
-static int cfg_fail(const struct cfg_ctx *c, const struct iocd_ini_entry *e, const char *what)
-{
-    return iocd_error_at(c->err, c->ini->path, e->line, "[adapter %s] %s: %s", c->section, e->key,
-                         what);
-}
-
 /* Compile `expr` for key `e`; on error the message names the key. */
-static int compile_path(const struct cfg_ctx *c, const struct iocd_ini_entry *e, const char *expr,
+static int compile_path(const struct iocd_adapter_cfg *c, const struct iocd_ini_entry *e, const char *expr,
                         struct iocd_jsonpath **out)
 {
     if (iocd_jsonpath_compile(expr, out, c->err) == 0)
@@ -122,28 +110,6 @@ static int compile_path(const struct cfg_ctx *c, const struct iocd_ini_entry *e,
     snprintf(why, sizeof(why), "%s", c->err->msg);
     return iocd_error_at(c->err, c->ini->path, e->line, "[adapter %s] %s: bad path '%s': %s",
                          c->section, e->key, expr, why);
-}
-
-/* "topic[N]" → N; returns 1 when `v` has that shape (N checked), 0 when
- * it does not (so it is a JSON path), -1 on a bad N. */
-static int parse_topic_level(const char *v, int *level)
-{
-    if (strncmp(v, "topic[", 6) != 0)
-        return 0;
-    const char *p = v + 6;
-    if (*p < '0' || *p > '9')
-        return -1;
-    long n = 0;
-    while (*p >= '0' && *p <= '9') {
-        n = n * 10 + (*p - '0');
-        if (n > JSON_MAX_TOPIC_LEVEL)
-            return -1;
-        p++;
-    }
-    if (strcmp(p, "]") != 0)
-        return -1;
-    *level = (int)n;
-    return 1;
 }
 
 /* "Z", "+hh:mm", "-hh:mm", "+hhmm", "+hh" → seconds east of UTC. */
@@ -177,14 +143,14 @@ static int parse_offset(const char *v, int *off_s)
 
 /* Compile a path that may start with '^' (read in the whole message rather
  * than the record; only with `records`). */
-static int compile_rpath(const struct cfg_ctx *c, const struct json_state *st,
+static int compile_rpath(const struct iocd_adapter_cfg *c, const struct json_state *st,
                          const struct iocd_ini_entry *e, const char *expr,
                          struct iocd_jsonpath **out, bool *envelope)
 {
     *envelope = false;
     if (expr[0] == '^') {
         if (!st->records)
-            return cfg_fail(c, e, "'^' (read in the whole message) needs 'records'");
+            return iocd_adapter_cfg_fail(c, e, "'^' (read in the whole message) needs 'records'");
         *envelope = true;
         expr++;
     }
@@ -238,7 +204,7 @@ static bool parse_finite(const char *b, const char *e, double *out)
 #define METRIC_SHAPE "expected 'PATH [UNIT] [scale=X] [offset=Y]'"
 
 /* Fill m from "PATH [UNIT] [scale=X] [offset=Y]" (key `e`). */
-static int parse_metric_value(const struct cfg_ctx *c, const struct json_state *st,
+static int parse_metric_value(const struct iocd_adapter_cfg *c, const struct json_state *st,
                               const struct iocd_ini_entry *e, struct json_metric *m)
 {
     const char *v = e->value;
@@ -255,10 +221,10 @@ static int parse_metric_value(const struct cfg_ctx *c, const struct json_state *
             bool is_scale = p[0] == 's';
             const char *nb = p + (is_scale ? 6 : 7);
             if (is_scale ? have_scale : have_offset)
-                return cfg_fail(c, e, is_scale ? METRIC_SHAPE ": scale given twice"
+                return iocd_adapter_cfg_fail(c, e, is_scale ? METRIC_SHAPE ": scale given twice"
                                                : METRIC_SHAPE ": offset given twice");
             if (!parse_finite(nb, we, is_scale ? &m->scale : &m->offset))
-                return cfg_fail(c, e, is_scale ? "scale: expected a finite number"
+                return iocd_adapter_cfg_fail(c, e, is_scale ? "scale: expected a finite number"
                                                : "offset: expected a finite number");
             if (is_scale)
                 have_scale = true;
@@ -268,7 +234,7 @@ static int parse_metric_value(const struct cfg_ctx *c, const struct json_state *
             ub = p;
             ue = we;
         } else {
-            return cfg_fail(c, e, "expected 'PATH [UNIT]': the unit must be one word");
+            return iocd_adapter_cfg_fail(c, e, "expected 'PATH [UNIT]': the unit must be one word");
         }
         first = false;
         p = skip_blanks(we);
@@ -299,7 +265,7 @@ static bool valid_metric_name(const char *s, size_t n)
 }
 
 /* Non-zero when the key of entries[idx] appeared earlier (error set). */
-static int given_twice(const struct cfg_ctx *c, const struct iocd_ini_section *section, size_t idx)
+static int given_twice(const struct iocd_adapter_cfg *c, const struct iocd_ini_section *section, size_t idx)
 {
     const struct iocd_ini_entry *e = &section->entries[idx];
     for (size_t j = 0; j < idx; j++)
@@ -310,19 +276,19 @@ static int given_twice(const struct cfg_ctx *c, const struct iocd_ini_section *s
     return 0;
 }
 
-static int add_metric(const struct cfg_ctx *c, struct json_state *st,
+static int add_metric(const struct iocd_adapter_cfg *c, struct json_state *st,
                       struct iocd_ini_section *section, size_t idx)
 {
     struct iocd_ini_entry *e = &section->entries[idx];
     const char *name = e->key + strlen("metric.");
     if (!valid_metric_name(name, strlen(name)))
-        return cfg_fail(c, e,
+        return iocd_adapter_cfg_fail(c, e,
                         "metric name must be 1 to 64 characters of letters, digits, '_', '.' "
                         "and '-'");
     if (given_twice(c, section, idx))
         return -1;
     if (!*e->value)
-        return cfg_fail(c, e, "expected 'PATH [UNIT]', e.g. '$.pm25 ug/m3'");
+        return iocd_adapter_cfg_fail(c, e, "expected 'PATH [UNIT]', e.g. '$.pm25 ug/m3'");
     struct json_metric *m = &st->metrics[st->n_metrics++];
     memset(m, 0, sizeof(*m));
     m->name = strdup(name);
@@ -331,19 +297,19 @@ static int add_metric(const struct cfg_ctx *c, struct json_state *st,
     return parse_metric_value(c, st, e, m);
 }
 
-static int add_label(const struct cfg_ctx *c, struct json_state *st,
+static int add_label(const struct iocd_adapter_cfg *c, struct json_state *st,
                      struct iocd_ini_section *section, size_t idx)
 {
     struct iocd_ini_entry *e = &section->entries[idx];
     const char *name = e->key + strlen("label.");
     if (!valid_metric_name(name, strlen(name)))
-        return cfg_fail(c, e,
+        return iocd_adapter_cfg_fail(c, e,
                         "label name must be 1 to 64 characters of letters, digits, '_', '.' "
                         "and '-'");
     if (given_twice(c, section, idx))
         return -1;
     if (!*e->value)
-        return cfg_fail(c, e, "expected a path, e.g. '$.site'");
+        return iocd_adapter_cfg_fail(c, e, "expected a path, e.g. '$.site'");
     struct json_label *l = &st->labels[st->n_labels++];
     memset(l, 0, sizeof(*l));
     l->name = strdup(name);
@@ -392,7 +358,7 @@ bad:
     return -1;
 }
 
-static int read_status(const struct cfg_ctx *c, struct json_state *st,
+static int read_status(const struct iocd_adapter_cfg *c, struct json_state *st,
                        struct iocd_ini_section *section)
 {
     bool dup;
@@ -407,7 +373,7 @@ static int read_status(const struct cfg_ctx *c, struct json_state *st,
         return -1;
     if (!status) {
         if (invalid || valid)
-            return cfg_fail(c, invalid ? invalid : valid,
+            return iocd_adapter_cfg_fail(c, invalid ? invalid : valid,
                             "has no effect without 'status' (every sample is good)");
         return 0;
     }
@@ -415,17 +381,17 @@ static int read_status(const struct cfg_ctx *c, struct json_state *st,
         return -1;
     const char *list = invalid ? invalid->value : "calibrating, maintenance, error, fault, invalid";
     if (parse_word_list(list, &st->invalid, &st->n_invalid))
-        return cfg_fail(c, invalid ? invalid : status,
+        return iocd_adapter_cfg_fail(c, invalid ? invalid : status,
                         "expected a comma-separated list of 1 to 16 status values, e.g. "
                         "'calibrating, error'");
     if (valid && parse_word_list(valid->value, &st->valid, &st->n_valid))
-        return cfg_fail(c, valid,
+        return iocd_adapter_cfg_fail(c, valid,
                         "expected a comma-separated list of 1 to 16 status values, e.g. "
                         "'ok, normal'");
     return 0;
 }
 
-static int read_config(const struct cfg_ctx *c, struct json_state *st,
+static int read_config(const struct iocd_adapter_cfg *c, struct json_state *st,
                        struct iocd_ini_section *section)
 {
     bool dup;
@@ -456,7 +422,7 @@ static int read_config(const struct cfg_ctx *c, struct json_state *st,
 
     if (records) {
         if (records->value[0] == '^')
-            return cfg_fail(c, records, "is always read in the whole message: drop the '^'");
+            return iocd_adapter_cfg_fail(c, records, "is always read in the whole message: drop the '^'");
         if (compile_path(c, records, records->value, &st->records))
             return -1;
     }
@@ -466,9 +432,9 @@ static int read_config(const struct cfg_ctx *c, struct json_state *st,
                              "[adapter %s] device: required key missing (a JSON path such as "
                              "$.id, or topic[N])",
                              c->section);
-    int tl = parse_topic_level(device->value, &st->device_level);
+    int tl = iocd_adapter_parse_topic_level(device->value, JSON_MAX_TOPIC_LEVEL, &st->device_level);
     if (tl < 0)
-        return cfg_fail(c, device, "expected topic[N] with N a topic level from 0 to 255");
+        return iocd_adapter_cfg_fail(c, device, "expected topic[N] with N a topic level from 0 to 255");
     if (tl == 0 &&
         compile_rpath(c, st, device, device->value, &st->device, &st->device_envelope))
         return -1;
@@ -476,7 +442,7 @@ static int read_config(const struct cfg_ctx *c, struct json_state *st,
     if (time && compile_rpath(c, st, time, time->value, &st->time, &st->time_envelope))
         return -1;
     if (!time && (time_format || time_offset))
-        return cfg_fail(c, time_format ? time_format : time_offset,
+        return iocd_adapter_cfg_fail(c, time_format ? time_format : time_offset,
                         "has no effect without 'time' (the receive time is used)");
 
     st->time_unit = IOCD_TIME_AUTO;
@@ -494,20 +460,20 @@ static int read_config(const struct cfg_ctx *c, struct json_state *st,
                strcmp(formats[i].name, time_format->value) != 0)
             i++;
         if (i == sizeof(formats) / sizeof(formats[0]))
-            return cfg_fail(c, time_format, "expected auto, iso8601, s, ms or us");
+            return iocd_adapter_cfg_fail(c, time_format, "expected auto, iso8601, s, ms or us");
         st->time_unit = formats[i].unit;
     }
 
     st->time_offset_s = 0;
     if (time_offset && parse_offset(time_offset->value, &st->time_offset_s))
-        return cfg_fail(c, time_offset, "expected an offset such as +07:00, -05:30 or Z");
+        return iocd_adapter_cfg_fail(c, time_offset, "expected an offset such as +07:00, -05:30 or Z");
 
     if (read_status(c, st, section))
         return -1;
 
     if (labels) {
         if (strcmp(labels->value, "all_strings") != 0)
-            return cfg_fail(c, labels, "expected all_strings");
+            return iocd_adapter_cfg_fail(c, labels, "expected all_strings");
         st->all_strings = true;
     }
     size_t n = 0, nl = 0;
@@ -540,17 +506,17 @@ static int read_config(const struct cfg_ctx *c, struct json_state *st,
         int lvl = 0;
         const char *p = mft->value;
         if (!*p)
-            return cfg_fail(c, mft, "expected a topic level from 0 to 255");
+            return iocd_adapter_cfg_fail(c, mft, "expected a topic level from 0 to 255");
         for (; *p; p++) {
             if (*p < '0' || *p > '9' || (lvl = lvl * 10 + (*p - '0')) > JSON_MAX_TOPIC_LEVEL)
-                return cfg_fail(c, mft, "expected a topic level from 0 to 255");
+                return iocd_adapter_cfg_fail(c, mft, "expected a topic level from 0 to 255");
         }
         if (n)
-            return cfg_fail(c, mft, "cannot be combined with 'metric.NAME' keys");
+            return iocd_adapter_cfg_fail(c, mft, "cannot be combined with 'metric.NAME' keys");
         if (!value)
-            return cfg_fail(c, mft, "needs 'value = PATH [UNIT]' (the one value)");
+            return iocd_adapter_cfg_fail(c, mft, "needs 'value = PATH [UNIT]' (the one value)");
         if (!*value->value)
-            return cfg_fail(c, value, "expected 'PATH [UNIT]', e.g. '$.v ug/m3'");
+            return iocd_adapter_cfg_fail(c, value, "expected 'PATH [UNIT]', e.g. '$.v ug/m3'");
         st->metric_level = lvl;
         st->metrics = calloc(1, sizeof(*st->metrics));
         if (!st->metrics)
@@ -559,7 +525,7 @@ static int read_config(const struct cfg_ctx *c, struct json_state *st,
         return parse_metric_value(c, st, value, &st->metrics[0]);
     }
     if (value)
-        return cfg_fail(c, value, "has no effect without 'metric_from_topic'");
+        return iocd_adapter_cfg_fail(c, value, "has no effect without 'metric_from_topic'");
 
     if (n == 0)
         return iocd_error_at(c->err, c->ini->path, section->line,
@@ -583,7 +549,7 @@ static int json_create(const struct iocd_ini *ini, struct iocd_ini_section *sect
                        const char *source, void **state, struct iocd_error *err)
 {
     *state = NULL;
-    struct cfg_ctx c = {ini, section->arg ? section->arg : "", err};
+    struct iocd_adapter_cfg c = {ini, section->arg ? section->arg : "", err};
     struct json_state *st = calloc(1, sizeof(*st));
     if (!st)
         return iocd_error_set(err, "out of memory");
@@ -619,54 +585,6 @@ static const char *type_name(const cJSON *n)
     return "of unknown type";
 }
 
-/* A short printable copy of `s` for a log detail. */
-static const char *printable(const char *s, char *buf, size_t n)
-{
-    size_t i = 0;
-    for (; s[i] && i + 4 < n; i++)
-        buf[i] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i] : '?';
-    if (s[i] && n >= 4) {
-        memcpy(buf + i, "...", 3);
-        i += 3;
-    }
-    buf[i] = '\0';
-    return buf;
-}
-
-/* Strict UTF-8: no overlongs, no surrogates, nothing past U+10FFFF. */
-static bool valid_utf8(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char b = s[i];
-        size_t len;
-        uint32_t cp, min;
-        if (b < 0x80) {
-            i++;
-            continue;
-        } else if ((b & 0xe0) == 0xc0) {
-            len = 2, cp = b & 0x1f, min = 0x80;
-        } else if ((b & 0xf0) == 0xe0) {
-            len = 3, cp = b & 0x0f, min = 0x800;
-        } else if ((b & 0xf8) == 0xf0) {
-            len = 4, cp = b & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 /* Checks a device id of `n` bytes; returns NULL when fine, else why not. */
 static const char *device_problem(const char *s, size_t n)
 {
@@ -681,7 +599,7 @@ static const char *device_problem(const char *s, size_t n)
         if (ch < 0x20 || ch == 0x7f)
             return "contains a control character";
     }
-    if (!valid_utf8((const unsigned char *)s, n))
+    if (!iocd_adapter_valid_utf8((const unsigned char *)s, n))
         return "is not valid UTF-8";
     return NULL;
 }
@@ -734,7 +652,7 @@ static enum iocd_reject get_device(const struct json_state *st, const struct ioc
         const char *why = device_problem(s, n);
         if (why)
             return iocd_batch_fail(out, IOCD_REJECT_BAD_ID, "device %s '%s' %s", path,
-                                   printable(s, buf, sizeof(buf)), why);
+                                   iocd_adapter_printable(s, buf, sizeof(buf)), why);
     }
     *dev = iocd_arena_strndup(out->arena, s, n);
     if (!*dev)
@@ -772,7 +690,7 @@ static enum iocd_reject get_time(const struct json_state *st, const struct iocd_
         if (iocd_time_parse_iso8601(t->valuestring, strlen(t->valuestring), st->time_offset_s, ms))
             return iocd_batch_fail(out, IOCD_REJECT_BAD_TIME,
                                    "time %s '%s' is not a valid ISO-8601 time", path,
-                                   printable(t->valuestring, buf, sizeof(buf)));
+                                   iocd_adapter_printable(t->valuestring, buf, sizeof(buf)));
         return IOCD_REJECT_NONE;
     }
     return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "time %s is %s", path, type_name(t));
@@ -876,7 +794,7 @@ struct rec_labels {
 static bool label_value_ok(const char *s)
 {
     size_t n = strlen(s);
-    return n > 0 && n <= JSON_MAX_LABEL_VALUE && valid_utf8((const unsigned char *)s, n);
+    return n > 0 && n <= JSON_MAX_LABEL_VALUE && iocd_adapter_valid_utf8((const unsigned char *)s, n);
 }
 
 static enum iocd_reject get_labels(const struct json_state *st, const cJSON *rec,
@@ -900,7 +818,7 @@ static enum iocd_reject get_labels(const struct json_state *st, const cJSON *rec
             return iocd_batch_fail(out, IOCD_REJECT_BAD_ID,
                                    "label %s %s '%s' is longer than 128 bytes or not UTF-8",
                                    l->name, iocd_jsonpath_text(l->path),
-                                   printable(s, pb, sizeof(pb)));
+                                   iocd_adapter_printable(s, pb, sizeof(pb)));
         L->key[L->n] = l->name;
         L->value[L->n] = iocd_arena_strdup(out->arena, s);
         if (!L->value[L->n])

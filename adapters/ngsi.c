@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "adapter.h"
+#include "common.h"
 #include "timeutil.h"
 
 #define NGSI_MAX_ID 128          /* bytes in a device id or a metric name */
@@ -61,18 +62,6 @@ static void ngsi_destroy(void *state)
 
 /* ---- create ---- */
 
-struct cfg_ctx {
-    const struct iocd_ini *ini;
-    const char *section; /* the section's NAME */
-    struct iocd_error *err;
-};
-
-static int cfg_fail(const struct cfg_ctx *c, const struct iocd_ini_entry *e, const char *what)
-{
-    return iocd_error_at(c->err, c->ini->path, e->line, "[adapter %s] %s: %s", c->section, e->key,
-                         what);
-}
-
 /* "Z", "+hh:mm", "-hh:mm", "+hhmm", "+hh" → seconds east of UTC. */
 static int parse_offset(const char *v, int *off_s)
 {
@@ -111,7 +100,7 @@ static bool is_blank(char ch)
 
 /* "A, B,C" → st->types; every entry 1..128 bytes without blanks or
  * control characters. */
-static int parse_types(const struct cfg_ctx *c, const struct iocd_ini_entry *e,
+static int parse_types(const struct iocd_adapter_cfg *c, const struct iocd_ini_entry *e,
                        struct ngsi_state *st)
 {
     static const char what[] =
@@ -133,12 +122,12 @@ static int parse_types(const struct cfg_ctx *c, const struct iocd_ini_entry *e,
         while (is_blank(*p))
             p++;
         if (len == 0 || (*p && *p != ','))
-            return cfg_fail(c, e, what);
+            return iocd_adapter_cfg_fail(c, e, what);
         if (len > NGSI_MAX_TYPE)
-            return cfg_fail(c, e, "an entity type is longer than 128 bytes");
+            return iocd_adapter_cfg_fail(c, e, "an entity type is longer than 128 bytes");
         for (size_t i = 0; i < len; i++)
             if ((unsigned char)b[i] < 0x20 || b[i] == 0x7f)
-                return cfg_fail(c, e, what);
+                return iocd_adapter_cfg_fail(c, e, what);
         st->types[st->n_types] = strndup(b, len);
         if (!st->types[st->n_types])
             return iocd_error_set(c->err, "out of memory");
@@ -149,7 +138,7 @@ static int parse_types(const struct cfg_ctx *c, const struct iocd_ini_entry *e,
     }
 }
 
-static int read_config(const struct cfg_ctx *c, struct ngsi_state *st,
+static int read_config(const struct iocd_adapter_cfg *c, struct ngsi_state *st,
                        struct iocd_ini_section *section)
 {
     bool dup;
@@ -178,12 +167,12 @@ static int read_config(const struct cfg_ctx *c, struct ngsi_state *st,
         else if (strcmp(form->value, "keyvalues") == 0)
             st->form = NGSI_FORM_KEYVALUES;
         else
-            return cfg_fail(c, form, "expected auto, normalized or keyvalues");
+            return iocd_adapter_cfg_fail(c, form, "expected auto, normalized or keyvalues");
     }
 
     st->time_offset_s = 0;
     if (offset && parse_offset(offset->value, &st->time_offset_s))
-        return cfg_fail(c, offset, "expected an offset such as +07:00, -05:30 or Z");
+        return iocd_adapter_cfg_fail(c, offset, "expected an offset such as +07:00, -05:30 or Z");
 
     if (types && parse_types(c, types, st))
         return -1;
@@ -198,7 +187,7 @@ static int read_config(const struct cfg_ctx *c, struct ngsi_state *st,
             v = v * 10 + (unsigned)(*p - '0');
         }
         if (!ok || v > NGSI_MAX_LABELS)
-            return cfg_fail(c, labels, "expected a whole number from 0 to 64");
+            return iocd_adapter_cfg_fail(c, labels, "expected a whole number from 0 to 64");
         st->max_labels = v;
     }
 
@@ -211,7 +200,7 @@ static int read_config(const struct cfg_ctx *c, struct ngsi_state *st,
              ch == '-' || ch == ':';
     }
     if (!ok)
-        return cfg_fail(c, prefix,
+        return iocd_adapter_cfg_fail(c, prefix,
                         "expected at most 64 characters of a-z, 0-9, '_', '.', '-' and ':'");
     st->prefix = strdup(pv);
     if (!st->prefix)
@@ -224,7 +213,7 @@ static int ngsi_create(const struct iocd_ini *ini, struct iocd_ini_section *sect
                        const char *source, void **state, struct iocd_error *err)
 {
     *state = NULL;
-    struct cfg_ctx c = {ini, section->arg ? section->arg : "", err};
+    struct iocd_adapter_cfg c = {ini, section->arg ? section->arg : "", err};
     struct ngsi_state *st = calloc(1, sizeof(*st));
     if (!st)
         return iocd_error_set(err, "out of memory");
@@ -403,54 +392,6 @@ static const char *type_name(const cJSON *n)
     return "of unknown type";
 }
 
-/* A short printable copy of `s` for a log detail. */
-static const char *printable(const char *s, char *buf, size_t n)
-{
-    size_t i = 0;
-    for (; s[i] && i + 4 < n; i++)
-        buf[i] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i] : '?';
-    if (s[i] && n >= 4) {
-        memcpy(buf + i, "...", 3);
-        i += 3;
-    }
-    buf[i] = '\0';
-    return buf;
-}
-
-/* Strict UTF-8: no overlongs, no surrogates, nothing past U+10FFFF. */
-static bool valid_utf8(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char b = s[i];
-        size_t len;
-        uint32_t cp, min;
-        if (b < 0x80) {
-            i++;
-            continue;
-        } else if ((b & 0xe0) == 0xc0) {
-            len = 2, cp = b & 0x1f, min = 0x80;
-        } else if ((b & 0xf0) == 0xe0) {
-            len = 3, cp = b & 0x0f, min = 0x800;
-        } else if ((b & 0xf8) == 0xf0) {
-            len = 4, cp = b & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 static bool has_control(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -476,7 +417,7 @@ static const char *short_name(const char *s)
 static int fold_name(const char *name, char *buf, size_t cap)
 {
     size_t n = strlen(name);
-    if (n == 0 || n >= cap || !valid_utf8((const unsigned char *)name, n))
+    if (n == 0 || n >= cap || !iocd_adapter_valid_utf8((const unsigned char *)name, n))
         return -1;
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)name[i];
@@ -694,7 +635,7 @@ static enum iocd_reject get_when(const struct ngsi_state *st, const cJSON *v, co
     if (parse_when(t, st->time_offset_s, ms))
         return iocd_batch_fail(out, IOCD_REJECT_BAD_TIME,
                                "%s '%s' is not an ISO-8601 time or interval", what,
-                               printable(t, buf, sizeof(buf)));
+                               iocd_adapter_printable(t, buf, sizeof(buf)));
     return IOCD_REJECT_NONE;
 }
 
@@ -765,7 +706,7 @@ static bool label_value_ok(const char *v)
 {
     size_t n = strlen(v);
     return n > 0 && n <= NGSI_MAX_LABEL && !has_control(v, n) &&
-           valid_utf8((const unsigned char *)v, n);
+           iocd_adapter_valid_utf8((const unsigned char *)v, n);
 }
 
 /* The device id: the entity id ('/' turned into ':') or, for a
@@ -793,11 +734,11 @@ static enum iocd_reject get_device(const struct ngsi_state *st, const cJSON *ent
         why = "contains '+' or '#'";
     else if (has_control(s, n))
         why = "contains a control character";
-    else if (!valid_utf8((const unsigned char *)s, n))
+    else if (!iocd_adapter_valid_utf8((const unsigned char *)s, n))
         why = "is not valid UTF-8";
     if (why)
         return iocd_batch_fail(out, IOCD_REJECT_BAD_ID, "%s '%s' %s", what,
-                               printable(s, buf, sizeof(buf)), why);
+                               iocd_adapter_printable(s, buf, sizeof(buf)), why);
     char *d = iocd_arena_strndup(out->arena, s, n);
     if (!d)
         return iocd_batch_fail(out, IOCD_REJECT_NO_MEMORY, "out of memory for the device id");
@@ -952,7 +893,7 @@ static enum iocd_reject attr_time(const struct ngsi_state *st, const struct enti
     char what[NGSI_MAX_ID + 32];
     char buf[48];
     if (at->observed_at) {
-        snprintf(what, sizeof(what), "%s observedAt", printable(at->name, buf, sizeof(buf)));
+        snprintf(what, sizeof(what), "%s observedAt", iocd_adapter_printable(at->name, buf, sizeof(buf)));
         return get_when(st, at->observed_at, what, out, ms);
     }
     if (e->has_time) {
@@ -961,7 +902,7 @@ static enum iocd_reject attr_time(const struct ngsi_state *st, const struct enti
     }
     if (at->meta_time) {
         snprintf(what, sizeof(what), "%s metadata timestamp",
-                 printable(at->name, buf, sizeof(buf)));
+                 iocd_adapter_printable(at->name, buf, sizeof(buf)));
         return get_when(st, at->meta_time, what, out, ms);
     }
     *ms = msg->received_ms;
@@ -983,12 +924,12 @@ static enum iocd_reject add_obs(const struct ngsi_state *st, struct entity *e,
     char buf[48];
     if (!isfinite(value))
         return iocd_batch_fail(out, IOCD_REJECT_NOT_FINITE, "%s is not a finite number",
-                               printable(at->name, buf, sizeof(buf)));
+                               iocd_adapter_printable(at->name, buf, sizeof(buf)));
     size_t ln = strlen(lname);
     if (st->prefix_len + ln > NGSI_MAX_ID)
         return iocd_batch_fail(out, IOCD_REJECT_BAD_ID,
                                "metric '%s%s' is longer than 128 bytes", st->prefix,
-                               printable(lname, buf, sizeof(buf)));
+                               iocd_adapter_printable(lname, buf, sizeof(buf)));
     char *metric = iocd_arena_printf(out->arena, "%s%s", st->prefix, lname);
     if (!metric)
         return no_memory(out);
@@ -1047,7 +988,7 @@ static enum iocd_reject visit(const struct ngsi_state *st, struct entity *e,
             return iocd_batch_fail(out, IOCD_REJECT_BAD_ID,
                                    "attribute name '%s' is empty, longer than 128 bytes or not "
                                    "UTF-8",
-                                   printable(a->string, buf, sizeof(buf)));
+                                   iocd_adapter_printable(a->string, buf, sizeof(buf)));
         Ioc__V1__Quality q = IOC__V1__QUALITY__QUALITY_GOOD;
         const char *metric = lname;
         const cJSON *fallback = NULL;
@@ -1132,11 +1073,11 @@ static enum iocd_reject decode_entity_inner(const struct ngsi_state *st,
     e.type = full ? short_name(full) : NULL;
     if (st->types && !full)
         return iocd_batch_fail(out, IOCD_REJECT_NO_ROUTE, "entity '%s' has no type",
-                               printable(e.id, buf, sizeof(buf)));
+                               iocd_adapter_printable(e.id, buf, sizeof(buf)));
     if (st->types && !type_allowed(st, full, e.type)) {
         char tb[48];
         return iocd_batch_fail(out, IOCD_REJECT_NO_ROUTE, "entity type %s not in types",
-                               printable(full, tb, sizeof(tb)));
+                               iocd_adapter_printable(full, tb, sizeof(tb)));
     }
     e.device_measurement = e.type && strcmp(e.type, "DeviceMeasurement") == 0;
     e.parking_spot = e.type && strcmp(e.type, "ParkingSpot") == 0;
@@ -1181,7 +1122,7 @@ static enum iocd_reject decode_entity_inner(const struct ngsi_state *st,
     if (out->n_obs == first)
         return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD,
                                "entity '%s' has no numeric attribute",
-                               printable(e.id, buf, sizeof(buf)));
+                               iocd_adapter_printable(e.id, buf, sizeof(buf)));
     for (size_t i = first; i < out->n_obs; i++) {
         out->obs[i]->labels = e.labels;
         out->obs[i]->n_labels = e.n_labels;

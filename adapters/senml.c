@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "common.h"
 #include "timeutil.h"
 
 #define SENML_MAX_ID 128        /* bytes, device and metric (the pipeline's limit) */
@@ -53,27 +54,6 @@ static void senml_destroy(void *state)
 }
 
 /* ---- create ---- */
-
-/* "topic[N]" → N; 0 on success, -1 when `v` is not of that shape. */
-static int parse_topic_level(const char *v, int *level)
-{
-    if (strncmp(v, "topic[", 6) != 0)
-        return -1;
-    const char *p = v + 6;
-    if (*p < '0' || *p > '9')
-        return -1;
-    int n = 0;
-    while (*p >= '0' && *p <= '9') {
-        n = n * 10 + (*p - '0');
-        if (n > SENML_MAX_TOPIC_LEVEL)
-            return -1;
-        p++;
-    }
-    if (strcmp(p, "]") != 0)
-        return -1;
-    *level = n;
-    return 0;
-}
 
 static int cfg_fail(const struct iocd_ini *ini, const char *section,
                     const struct iocd_ini_entry *e, struct iocd_error *err, const char *what)
@@ -109,7 +89,7 @@ static int read_config(const struct iocd_ini *ini, struct iocd_ini_section *sect
 
     st->device_level = -1;
     if (device && strcmp(device->value, "name") != 0 &&
-        parse_topic_level(device->value, &st->device_level) != 0)
+        iocd_adapter_parse_topic_level(device->value, SENML_MAX_TOPIC_LEVEL, &st->device_level) != 1)
         return cfg_fail(ini, name, device, err,
                         "expected name, or topic[N] with N a topic level from 0 to 255");
 
@@ -118,7 +98,7 @@ static int read_config(const struct iocd_ini *ini, struct iocd_ini_section *sect
         if (st->device_level >= 0)
             return cfg_fail(ini, name, fallback, err,
                             "has no effect with device = topic[N] (only with device = name)");
-        if (parse_topic_level(fallback->value, &st->fallback_level) != 0)
+        if (iocd_adapter_parse_topic_level(fallback->value, SENML_MAX_TOPIC_LEVEL, &st->fallback_level) != 1)
             return cfg_fail(ini, name, fallback, err,
                             "expected topic[N] with N a topic level from 0 to 255");
     }
@@ -148,40 +128,6 @@ static int senml_create(const struct iocd_ini *ini, struct iocd_ini_section *sec
 
 /* ---- text checks ---- */
 
-/* Strict UTF-8: no overlongs, no surrogates, nothing past U+10FFFF. */
-static bool utf8_ok(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char b = s[i];
-        size_t len;
-        uint32_t cp, min;
-        if (b < 0x80) {
-            i++;
-            continue;
-        }
-        if ((b & 0xe0) == 0xc0)
-            len = 2, cp = b & 0x1fu, min = 0x80;
-        else if ((b & 0xf0) == 0xe0)
-            len = 3, cp = b & 0x0fu, min = 0x800;
-        else if ((b & 0xf8) == 0xf0)
-            len = 4, cp = b & 0x07u, min = 0x10000;
-        else
-            return false;
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3fu);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 static bool is_alnum(char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
@@ -190,20 +136,6 @@ static bool is_alnum(char c)
 static bool is_sep(char c)
 {
     return c == ':' || c == '/' || c == '.';
-}
-
-/* A short printable copy of `s` for a log detail. */
-static const char *printable(const char *s, char *buf, size_t n)
-{
-    size_t i = 0;
-    for (; s[i] && i + 4 < n; i++)
-        buf[i] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i] : '?';
-    if (s[i] && n >= 4) {
-        memcpy(buf + i, "...", 3);
-        i += 3;
-    }
-    buf[i] = '\0';
-    return buf;
 }
 
 /* ---- records ---- */
@@ -291,7 +223,7 @@ static enum iocd_reject check_unknown(struct iocd_batch *out, size_t idx, const 
     if (len > 0 && key[len - 1] == '_')
         return rec_fail(out, IOCD_REJECT_MALFORMED, idx,
                         "field '%s' must be understood (ends in '_') and is not supported",
-                        printable(key, buf, sizeof(buf)));
+                        iocd_adapter_printable(key, buf, sizeof(buf)));
     return IOCD_REJECT_NONE;
 }
 
@@ -301,7 +233,7 @@ static enum iocd_reject check_text(struct iocd_batch *out, size_t idx, int l, co
     if (memchr(s, 0, len))
         return rec_fail(out, IOCD_REJECT_MALFORMED, idx, "'%s' contains a NUL byte",
                         labels[l].name);
-    if (!utf8_ok((const unsigned char *)s, len))
+    if (!iocd_adapter_valid_utf8((const unsigned char *)s, len))
         return rec_fail(out, IOCD_REJECT_MALFORMED, idx, "'%s' is not valid UTF-8",
                         labels[l].name);
     return IOCD_REJECT_NONE;
@@ -856,7 +788,7 @@ static const char *topic_device(struct resolver *rs, int level)
         problem = "is longer than 128 bytes";
     else if (memchr(s, '+', n) || memchr(s, '#', n))
         problem = "contains '+' or '#'";
-    else if (!utf8_ok((const unsigned char *)s, n))
+    else if (!iocd_adapter_valid_utf8((const unsigned char *)s, n))
         problem = "is not valid UTF-8";
     for (size_t i = 0; !problem && i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
@@ -986,7 +918,7 @@ static int split_ids(struct resolver *rs, size_t idx, const char *name, size_t b
                 if (rs->topic_r == IOCD_REJECT_NO_MEMORY)
                     return -2;
                 drop(rs, rs->topic_r, idx, "name '%s' has no ':', '/' or '.' and device_fallback: %s",
-                     printable(name, buf, sizeof(buf)), rs->topic_why);
+                     iocd_adapter_printable(name, buf, sizeof(buf)), rs->topic_why);
                 return -1;
             }
             *metric = iocd_arena_strdup(a, name);
@@ -995,7 +927,7 @@ static int split_ids(struct resolver *rs, size_t idx, const char *name, size_t b
         } else {
             drop(rs, IOCD_REJECT_MISSING_FIELD, idx,
                  "name '%s' has no ':', '/' or '.' to split off the device",
-                 printable(name, buf, sizeof(buf)));
+                 iocd_adapter_printable(name, buf, sizeof(buf)));
             return -1;
         }
     }
@@ -1005,12 +937,12 @@ static int split_ids(struct resolver *rs, size_t idx, const char *name, size_t b
     slash_to_colon(*metric);
     if (strlen(*device) > SENML_MAX_ID) {
         drop(rs, IOCD_REJECT_BAD_ID, idx, "device '%s' is longer than 128 bytes",
-             printable(*device, buf, sizeof(buf)));
+             iocd_adapter_printable(*device, buf, sizeof(buf)));
         return -1;
     }
     if (strlen(*metric) > SENML_MAX_ID) {
         drop(rs, IOCD_REJECT_BAD_ID, idx, "metric '%s' is longer than 128 bytes",
-             printable(*metric, buf, sizeof(buf)));
+             iocd_adapter_printable(*metric, buf, sizeof(buf)));
         return -1;
     }
     return 0;
@@ -1093,14 +1025,14 @@ static enum iocd_reject resolve_record(struct resolver *rs, const struct rec *r,
     }
     if (!is_alnum(name[0])) {
         drop(rs, IOCD_REJECT_BAD_ID, idx, "name '%s' does not start with a letter or digit",
-             printable(name, buf, sizeof(buf)));
+             iocd_adapter_printable(name, buf, sizeof(buf)));
         return IOCD_REJECT_NONE;
     }
     for (const char *p = name; *p; p++)
         if (!is_alnum(*p) && *p != '-' && *p != ':' && *p != '.' && *p != '/' && *p != '_') {
             drop(rs, IOCD_REJECT_BAD_ID, idx,
                  "name '%s' has characters outside A-Z a-z 0-9 - : . / _",
-                 printable(name, buf, sizeof(buf)));
+                 iocd_adapter_printable(name, buf, sizeof(buf)));
             return IOCD_REJECT_NONE;
         }
 
@@ -1113,7 +1045,7 @@ static enum iocd_reject resolve_record(struct resolver *rs, const struct rec *r,
     for (const char *p = unit; *p; p++)
         if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
             drop(rs, IOCD_REJECT_MALFORMED, idx, "unit '%s' has a blank or control character",
-                 printable(unit, buf, sizeof(buf)));
+                 iocd_adapter_printable(unit, buf, sizeof(buf)));
             return IOCD_REJECT_NONE;
         }
 
@@ -1176,7 +1108,7 @@ static enum iocd_reject resolve_record(struct resolver *rs, const struct rec *r,
             return cb_nomem(out);
         if (strlen(sum_metric) > SENML_MAX_ID) {
             drop(rs, IOCD_REJECT_BAD_ID, idx, "metric '%s.sum' is longer than 128 bytes",
-                 printable(metric, buf, sizeof(buf)));
+                 iocd_adapter_printable(metric, buf, sizeof(buf)));
             return IOCD_REJECT_NONE;
         }
     }

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "common.h"
 #include "sparkplug_b/sparkplug_b.pb-c.h"
 #include "timeutil.h"
 
@@ -317,40 +318,6 @@ static int sparkplug_create(const struct iocd_ini *ini, struct iocd_ini_section 
 
 /* ---- checks on names ---- */
 
-/* Strict UTF-8: no overlongs, no surrogates, nothing past U+10FFFF. */
-static bool valid_utf8(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char b = s[i];
-        size_t len;
-        uint32_t cp, min;
-        if (b < 0x80) {
-            i++;
-            continue;
-        } else if ((b & 0xe0) == 0xc0) {
-            len = 2, cp = b & 0x1f, min = 0x80;
-        } else if ((b & 0xf0) == 0xe0) {
-            len = 3, cp = b & 0x0f, min = 0x800;
-        } else if ((b & 0xf8) == 0xf0) {
-            len = 4, cp = b & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 /* Why `s[0..n)` cannot be an id (no '/' allowed when `slash` is false),
  * or NULL. */
 static const char *id_problem(const char *s, size_t n, bool slash)
@@ -368,7 +335,7 @@ static const char *id_problem(const char *s, size_t n, bool slash)
         if (ch < 0x20 || ch == 0x7f)
             return "contains a control character";
     }
-    if (!valid_utf8((const unsigned char *)s, n))
+    if (!iocd_adapter_valid_utf8((const unsigned char *)s, n))
         return "is not valid UTF-8";
     return NULL;
 }
@@ -385,20 +352,6 @@ static const char *metric_id(const char *name, char *out)
         out[i] = name[i] == '/' ? '.' : name[i] == ' ' ? '_' : name[i];
     out[n] = '\0';
     return NULL;
-}
-
-/* A short printable copy of `s` for a log detail. */
-static const char *printable(const char *s, char *buf, size_t n)
-{
-    size_t i = 0;
-    for (; s[i] && i + 4 < n; i++)
-        buf[i] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i] : '?';
-    if (s[i] && n >= 4) {
-        memcpy(buf + i, "...", 3);
-        i += 3;
-    }
-    buf[i] = '\0';
-    return buf;
 }
 
 /* Protocol bookkeeping rather than measurements: the bdSeq session counter
@@ -762,7 +715,7 @@ static enum iocd_reject parse_topic(struct sp_msg *m)
     if (strcmp(lv[0], SP_NAMESPACE) != 0)
         return iocd_batch_fail(out, IOCD_REJECT_NO_ROUTE,
                                "topic namespace '%s' is not " SP_NAMESPACE " (Sparkplug B)",
-                               printable(lv[0], buf, sizeof(buf)));
+                               iocd_adapter_printable(lv[0], buf, sizeof(buf)));
     if (n >= 2 && strcmp(lv[1], "STATE") == 0)
         return iocd_batch_fail(out, IOCD_REJECT_NO_ROUTE,
                                "command/state messages are not ingested");
@@ -778,7 +731,7 @@ static enum iocd_reject parse_topic(struct sp_msg *m)
     if (k == sizeof(kind_names) / sizeof(kind_names[0]))
         return iocd_batch_fail(out, IOCD_REJECT_MALFORMED,
                                "topic message type '%s' is not a Sparkplug B type",
-                               printable(lv[2], buf, sizeof(buf)));
+                               iocd_adapter_printable(lv[2], buf, sizeof(buf)));
     m->kind = (enum sp_kind)k;
     bool dev = m->kind >= SP_DBIRTH;
     if (dev && n != 5)
@@ -795,7 +748,7 @@ static enum iocd_reject parse_topic(struct sp_msg *m)
         if (why)
             return iocd_batch_fail(out, *lv[i] ? IOCD_REJECT_BAD_ID : IOCD_REJECT_MALFORMED,
                                    "topic %s '%s' %s", level_names[i],
-                                   printable(lv[i], buf, sizeof(buf)), why);
+                                   iocd_adapter_printable(lv[i], buf, sizeof(buf)), why);
     }
     m->group = lv[1];
     m->edge = lv[3];
@@ -821,7 +774,7 @@ static enum iocd_reject parse_topic(struct sp_msg *m)
     if (strlen(d) > SP_MAX_ID)
         return iocd_batch_fail(out, IOCD_REJECT_BAD_ID,
                                "device id '%s' (device_format) is longer than 128 bytes",
-                               printable(d, buf, sizeof(buf)));
+                               iocd_adapter_printable(d, buf, sizeof(buf)));
     m->dev_id = d;
     return IOCD_REJECT_NONE;
 }
@@ -974,7 +927,7 @@ static const char *metric_label(const SpMetric *pm, const char *name, char *buf)
 {
     char tmp[40];
     if (name)
-        snprintf(buf, 48, "'%s'", printable(name, tmp, sizeof(tmp)));
+        snprintf(buf, 48, "'%s'", iocd_adapter_printable(name, tmp, sizeof(tmp)));
     else
         snprintf(buf, 48, "alias %" PRIu64, pm->alias);
     return buf;

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "common.h"
 #include "timeutil.h"
 
 #define TEXT_MAX_ID 128          /* bytes in a device id or metric name */
@@ -77,50 +78,6 @@ static void text_destroy(void *state)
 
 /* ---- create ---- */
 
-struct cfg_ctx {
-    const struct iocd_ini *ini;
-    const char *section; /* the section's NAME */
-    struct iocd_error *err;
-};
-
-static int cfg_fail(const struct cfg_ctx *c, const struct iocd_ini_entry *e, const char *what)
-{
-    return iocd_error_at(c->err, c->ini->path, e->line, "[adapter %s] %s: %s", c->section, e->key,
-                         what);
-}
-
-/* "topic[N]" → N; 1 when `v` is exactly that with 0 <= N <= 255, else 0. */
-static int parse_topic_level(const char *v, int *level)
-{
-    if (strncmp(v, "topic[", 6) != 0)
-        return 0;
-    const char *p = v + 6;
-    if (*p < '0' || *p > '9')
-        return 0;
-    long n = 0;
-    while (*p >= '0' && *p <= '9') {
-        n = n * 10 + (*p - '0');
-        if (n > TEXT_MAX_TOPIC_LEVEL)
-            return 0;
-        p++;
-    }
-    if (strcmp(p, "]") != 0)
-        return 0;
-    *level = (int)n;
-    return 1;
-}
-
-static bool valid_unit(const char *u)
-{
-    size_t n = strlen(u);
-    if (n == 0 || n > TEXT_MAX_UNIT)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7f)
-            return false;
-    return true;
-}
-
 static bool valid_metric_name(const char *s)
 {
     size_t n = strlen(s);
@@ -141,7 +98,7 @@ static const char name_what[] =
     "expected a metric name of 1 to 64 characters of letters, digits, '_', '.' and '-'";
 
 /* The `PREFIX.KEY = VALUE` family (unit.* or metric.*) into *out. */
-static int read_family(const struct cfg_ctx *c, struct iocd_ini_section *section,
+static int read_family(const struct iocd_adapter_cfg *c, struct iocd_ini_section *section,
                        const char *prefix, bool is_unit, bool allowed, struct text_pair **out,
                        size_t *n_out)
 {
@@ -160,20 +117,20 @@ static int read_family(const struct cfg_ctx *c, struct iocd_ini_section *section
             continue;
         e->used = true;
         if (!allowed)
-            return cfg_fail(c, e,
+            return iocd_adapter_cfg_fail(c, e,
                             is_unit ? "only in mode = kv or ultralight (mode = number uses 'unit')"
                                     : "only in mode = kv or ultralight (mode = number uses "
                                       "'metric')");
         if (e->key[pl] == '\0')
-            return cfg_fail(c, e, is_unit ? "the key after 'unit.' is empty"
+            return iocd_adapter_cfg_fail(c, e, is_unit ? "the key after 'unit.' is empty"
                                           : "the key after 'metric.' is empty");
         for (size_t j = 0; j < i; j++)
             if (strcmp(section->entries[j].key, e->key) == 0)
                 return iocd_error_at(c->err, c->ini->path, e->line,
                                      "[adapter %s] %s: given twice (first on line %d)",
                                      c->section, e->key, section->entries[j].line);
-        if (is_unit ? !valid_unit(e->value) : !valid_metric_name(e->value))
-            return cfg_fail(c, e, is_unit ? unit_what : name_what);
+        if (is_unit ? !iocd_adapter_valid_unit(e->value, TEXT_MAX_UNIT) : !valid_metric_name(e->value))
+            return iocd_adapter_cfg_fail(c, e, is_unit ? unit_what : name_what);
         struct text_pair *p = &(*out)[*n_out];
         p->key = strdup(e->key + pl);
         p->value = strdup(e->value);
@@ -187,7 +144,7 @@ static int read_family(const struct cfg_ctx *c, struct iocd_ini_section *section
     return 0;
 }
 
-static int read_config(const struct cfg_ctx *c, struct text_state *st,
+static int read_config(const struct iocd_adapter_cfg *c, struct text_state *st,
                        struct iocd_ini_section *section)
 {
     bool dup;
@@ -218,7 +175,7 @@ static int read_config(const struct cfg_ctx *c, struct text_state *st,
     else if (strcmp(mode->value, "ultralight") == 0)
         st->mode = TEXT_UL;
     else
-        return cfg_fail(c, mode, "expected number, kv or ultralight");
+        return iocd_adapter_cfg_fail(c, mode, "expected number, kv or ultralight");
 
     /* device */
     if (!device) {
@@ -234,12 +191,12 @@ static int read_config(const struct cfg_ctx *c, struct text_state *st,
         st->device_default = true;
     } else if (st->mode == TEXT_KV && strncmp(device->value, "key:", 4) == 0) {
         if (device->value[4] == '\0')
-            return cfg_fail(c, device, "expected key:NAME, the key name is empty");
+            return iocd_adapter_cfg_fail(c, device, "expected key:NAME, the key name is empty");
         st->device_key = strdup(device->value + 4);
         if (!st->device_key)
             return iocd_error_set(c->err, "out of memory");
-    } else if (!parse_topic_level(device->value, &st->device_level)) {
-        return cfg_fail(c, device,
+    } else if (iocd_adapter_parse_topic_level(device->value, TEXT_MAX_TOPIC_LEVEL, &st->device_level) <= 0) {
+        return iocd_adapter_cfg_fail(c, device,
                         st->mode == TEXT_KV
                             ? "expected topic[N] with N a topic level from 0 to 255, or key:NAME"
                             : "expected topic[N] with N a topic level from 0 to 255");
@@ -253,40 +210,40 @@ static int read_config(const struct cfg_ctx *c, struct text_state *st,
                                  "[adapter %s] metric: required key missing (topic[M] or a "
                                  "metric name)",
                                  c->section);
-        if (!parse_topic_level(metric->value, &st->metric_level)) {
+        if (iocd_adapter_parse_topic_level(metric->value, TEXT_MAX_TOPIC_LEVEL, &st->metric_level) <= 0) {
             st->metric_level = -1;
             if (strncmp(metric->value, "topic[", 6) == 0)
-                return cfg_fail(c, metric, "expected topic[M] with M a topic level from 0 to 255");
+                return iocd_adapter_cfg_fail(c, metric, "expected topic[M] with M a topic level from 0 to 255");
             if (!valid_metric_name(metric->value))
-                return cfg_fail(c, metric, "expected topic[M] or a metric name of 1 to 64 "
+                return iocd_adapter_cfg_fail(c, metric, "expected topic[M] or a metric name of 1 to 64 "
                                            "characters of letters, digits, '_', '.' and '-'");
             st->metric_name = strdup(metric->value);
             if (!st->metric_name)
                 return iocd_error_set(c->err, "out of memory");
         }
     } else if (metric) {
-        return cfg_fail(c, metric, "only in mode = number (use metric.KEY to rename a key)");
+        return iocd_adapter_cfg_fail(c, metric, "only in mode = number (use metric.KEY to rename a key)");
     }
 
     /* unit */
     if (st->mode == TEXT_NUMBER) {
-        if (unit && !valid_unit(unit->value))
-            return cfg_fail(c, unit, unit_what);
+        if (unit && !iocd_adapter_valid_unit(unit->value, TEXT_MAX_UNIT))
+            return iocd_adapter_cfg_fail(c, unit, unit_what);
         st->unit = strdup(unit ? unit->value : "");
         if (!st->unit)
             return iocd_error_set(c->err, "out of memory");
     } else if (unit) {
-        return cfg_fail(c, unit, "only in mode = number (use unit.KEY)");
+        return iocd_adapter_cfg_fail(c, unit, "only in mode = number (use unit.KEY)");
     }
 
     /* time_key */
     if (time_key) {
         if (st->mode != TEXT_KV)
-            return cfg_fail(c, time_key, "only in mode = kv");
+            return iocd_adapter_cfg_fail(c, time_key, "only in mode = kv");
         if (time_key->value[0] == '\0')
-            return cfg_fail(c, time_key, "expected the name of a key");
+            return iocd_adapter_cfg_fail(c, time_key, "expected the name of a key");
         if (st->device_key && strcmp(st->device_key, time_key->value) == 0)
-            return cfg_fail(c, time_key, "is also the device key");
+            return iocd_adapter_cfg_fail(c, time_key, "is also the device key");
         st->time_key = strdup(time_key->value);
         if (!st->time_key)
             return iocd_error_set(c->err, "out of memory");
@@ -302,7 +259,7 @@ static int text_create(const struct iocd_ini *ini, struct iocd_ini_section *sect
                        const char *source, void **state, struct iocd_error *err)
 {
     *state = NULL;
-    struct cfg_ctx c = {ini, section->arg ? section->arg : "", err};
+    struct iocd_adapter_cfg c = {ini, section->arg ? section->arg : "", err};
     struct text_state *st = calloc(1, sizeof(*st));
     if (!st)
         return iocd_error_set(err, "out of memory");
@@ -340,41 +297,6 @@ static const char *printable(const char *s, char *buf, size_t bn)
     return printable_n(s, strlen(s), buf, bn);
 }
 
-/* Offset of the first byte that does not start a valid UTF-8 sequence
- * (strict: no overlongs, surrogates or code points past U+10FFFF), or n. */
-static size_t utf8_invalid_at(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char b = s[i];
-        size_t len;
-        uint32_t cp, min;
-        if (b < 0x80) {
-            i++;
-            continue;
-        } else if ((b & 0xe0) == 0xc0) {
-            len = 2, cp = b & 0x1f, min = 0x80;
-        } else if ((b & 0xf0) == 0xe0) {
-            len = 3, cp = b & 0x0f, min = 0x800;
-        } else if ((b & 0xf8) == 0xf0) {
-            len = 4, cp = b & 0x07, min = 0x10000;
-        } else {
-            return i;
-        }
-        if (n - i < len)
-            return i;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return i;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return i;
-        i += len;
-    }
-    return n;
-}
-
 static bool is_control(unsigned char ch)
 {
     return ch < 0x20 || ch == 0x7f;
@@ -403,7 +325,7 @@ static const char *id_problem(const char *s, size_t n)
         if (is_control((unsigned char)s[i]))
             return "contains a control character";
     }
-    if (utf8_invalid_at((const unsigned char *)s, n) != n)
+    if (iocd_adapter_utf8_invalid_at((const unsigned char *)s, n) != n)
         return "is not valid UTF-8";
     return NULL;
 }
@@ -956,7 +878,7 @@ static enum iocd_reject text_decode(void *state, const struct iocd_message *msg,
     /* Trailing NULs from C-string senders are not part of the text. */
     while (len > 0 && text[len - 1] == '\0')
         len--;
-    size_t bad = utf8_invalid_at((const unsigned char *)text, len);
+    size_t bad = iocd_adapter_utf8_invalid_at((const unsigned char *)text, len);
     if (bad != len)
         return iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "not UTF-8 text (byte %zu)", bad);
     for (size_t i = 0; i < len; i++)

@@ -1,0 +1,109 @@
+/* adapters/common.c — helpers shared by the format adapters (see common.h):
+ * config-error reporting, "topic[N]" parsing, UTF-8 and unit validation,
+ * and printable echoes of untrusted text. */
+#include "common.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+int iocd_adapter_cfg_fail(const struct iocd_adapter_cfg *c, const struct iocd_ini_entry *e,
+                          const char *what)
+{
+    return iocd_error_at(c->err, c->ini->path, e->line, "[adapter %s] %s: %s", c->section, e->key,
+                         what);
+}
+
+int iocd_adapter_cfg_failf(const struct iocd_adapter_cfg *c, const struct iocd_ini_entry *e,
+                           const char *fmt, ...)
+{
+    char what[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    return iocd_adapter_cfg_fail(c, e, what);
+}
+
+int iocd_adapter_parse_topic_level(const char *v, int max, int *level)
+{
+    if (strncmp(v, "topic[", 6) != 0)
+        return 0;
+    const char *p = v + 6;
+    if (*p < '0' || *p > '9')
+        return -1;
+    long n = 0;
+    while (*p >= '0' && *p <= '9') {
+        n = n * 10 + (*p - '0');
+        if (n > max)
+            return -1;
+        p++;
+    }
+    if (strcmp(p, "]") != 0)
+        return -1;
+    *level = (int)n;
+    return 1;
+}
+
+size_t iocd_adapter_utf8_invalid_at(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char b = s[i];
+        size_t len;
+        uint32_t cp, min;
+        if (b < 0x80) {
+            i++;
+            continue;
+        } else if ((b & 0xe0) == 0xc0) {
+            len = 2, cp = b & 0x1f, min = 0x80;
+        } else if ((b & 0xf0) == 0xe0) {
+            len = 3, cp = b & 0x0f, min = 0x800;
+        } else if ((b & 0xf8) == 0xf0) {
+            len = 4, cp = b & 0x07, min = 0x10000;
+        } else {
+            return i;
+        }
+        if (n - i < len)
+            return i;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return i;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return i;
+        i += len;
+    }
+    return n;
+}
+
+bool iocd_adapter_valid_utf8(const unsigned char *s, size_t n)
+{
+    return iocd_adapter_utf8_invalid_at(s, n) == n;
+}
+
+bool iocd_adapter_valid_unit(const char *u, size_t max)
+{
+    size_t n = strlen(u);
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7f)
+            return false;
+    return true;
+}
+
+const char *iocd_adapter_printable(const char *s, char *buf, size_t n)
+{
+    size_t i = 0;
+    for (; s[i] && i + 4 < n; i++)
+        buf[i] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i] : '?';
+    if (s[i] && n >= 4) {
+        memcpy(buf + i, "...", 3);
+        i += 3;
+    }
+    buf[i] = '\0';
+    return buf;
+}
