@@ -3,6 +3,8 @@
  * and printable echoes of untrusted text. */
 #include "common.h"
 
+#include "jsonpath.h"
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +26,44 @@ int iocd_adapter_cfg_failf(const struct iocd_adapter_cfg *c, const struct iocd_i
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
     return iocd_adapter_cfg_fail(c, e, what);
+}
+
+int iocd_adapter_parse_offset(const char *v, int *off_s)
+{
+    if (strcmp(v, "Z") == 0) {
+        *off_s = 0;
+        return 0;
+    }
+    if (v[0] != '+' && v[0] != '-')
+        return -1;
+    int sign = v[0] == '-' ? -1 : 1;
+    const char *p = v + 1;
+    int digits[4], nd = 0;
+    for (; *p && nd < 4; p++) {
+        if (*p == ':' && nd == 2 && p == v + 3)
+            continue;
+        if (*p < '0' || *p > '9')
+            return -1;
+        digits[nd++] = *p - '0';
+    }
+    if (*p || (nd != 2 && nd != 4) || (nd == 2 && strchr(v, ':')))
+        return -1;
+    int hh = digits[0] * 10 + digits[1];
+    int mm = nd == 4 ? digits[2] * 10 + digits[3] : 0;
+    if (hh > 23 || mm > 59)
+        return -1;
+    *off_s = sign * (hh * 3600 + mm * 60);
+    return 0;
+}
+
+int iocd_adapter_compile_path(const struct iocd_adapter_cfg *c, const struct iocd_ini_entry *e,
+                              const char *expr, struct iocd_jsonpath **out)
+{
+    if (iocd_jsonpath_compile(expr, out, c->err) == 0)
+        return 0;
+    char why[sizeof(c->err->msg)];
+    snprintf(why, sizeof(why), "%s", c->err->msg);
+    return iocd_adapter_cfg_failf(c, e, "bad path '%s': %s", expr, why);
 }
 
 int iocd_adapter_parse_topic_level(const char *v, int max, int *level)

@@ -1,7 +1,8 @@
 /* adapters/common.h — small helpers every format adapter used to write again:
  * the config-error context and message ([adapter NAME] KEY: WHAT), parsing
- * "topic[N]" settings, UTF-8 validation, configured-unit validation and the
- * printable (ASCII-only, truncated) echo of untrusted text in messages.
+ * "topic[N]" settings, UTC offsets and JSON paths, UTF-8 validation,
+ * configured-unit validation and the printable (ASCII-only, truncated) echo
+ * of untrusted text in messages.
  * Format-specific rules stay in each adapter. */
 #ifndef IOCD_ADAPTER_COMMON_H
 #define IOCD_ADAPTER_COMMON_H
@@ -31,6 +32,16 @@ int iocd_adapter_cfg_failf(const struct iocd_adapter_cfg *c, const struct iocd_i
  * Returns 1 on success, 0 when V does not start with "topic[", and -1 when
  * it does but the rest is malformed or N is too large (*level untouched). */
 int iocd_adapter_parse_topic_level(const char *v, int max, int *level);
+
+/* "Z", "+hh:mm", "-hh:mm", "+hhmm", "+hh" → seconds east of UTC in *off_s.
+ * 0, or -1 on anything else (hours 0..23, minutes 0..59). */
+int iocd_adapter_parse_offset(const char *v, int *off_s);
+
+struct iocd_jsonpath;
+/* Compile `expr` given as key `e`; on error reports
+ * "[adapter NAME] KEY: bad path 'EXPR': WHY" and returns -1. */
+int iocd_adapter_compile_path(const struct iocd_adapter_cfg *c, const struct iocd_ini_entry *e,
+                              const char *expr, struct iocd_jsonpath **out);
 
 /* Index of the first byte of S[0..n) that does not start a well-formed
  * UTF-8 scalar value (no overlongs, surrogates or > U+10FFFF); n if none. */

@@ -423,45 +423,6 @@ static bool single_member(const char *path, char *buf, size_t n)
 
 /* ---- create ---- */
 
-static int compile_path(const struct iocd_adapter_cfg *c, const struct iocd_ini_entry *e, const char *expr,
-                        struct iocd_jsonpath **out)
-{
-    if (iocd_jsonpath_compile(expr, out, c->err) == 0)
-        return 0;
-    char why[sizeof(c->err->msg)];
-    snprintf(why, sizeof(why), "%s", c->err->msg);
-    return iocd_adapter_cfg_failf(c, e, "bad path '%s': %s", expr, why);
-}
-
-/* "Z", "+hh:mm", "-hh:mm", "+hhmm", "+hh" → seconds east of UTC. */
-static int parse_offset(const char *v, int *off_s)
-{
-    if (strcmp(v, "Z") == 0) {
-        *off_s = 0;
-        return 0;
-    }
-    if (v[0] != '+' && v[0] != '-')
-        return -1;
-    int sign = v[0] == '-' ? -1 : 1;
-    const char *p = v + 1;
-    int digits[4], nd = 0;
-    for (; *p && nd < 4; p++) {
-        if (*p == ':' && nd == 2 && p == v + 3)
-            continue;
-        if (*p < '0' || *p > '9')
-            return -1;
-        digits[nd++] = *p - '0';
-    }
-    if (*p || (nd != 2 && nd != 4) || (nd == 2 && strchr(v, ':')))
-        return -1;
-    int hh = digits[0] * 10 + digits[1];
-    int mm = nd == 4 ? digits[2] * 10 + digits[3] : 0;
-    if (hh > 23 || mm > 59)
-        return -1;
-    *off_s = sign * (hh * 3600 + mm * 60);
-    return 0;
-}
-
 #define ALLOW_LITERAL 1u
 #define ALLOW_TOPIC 2u
 
@@ -494,11 +455,11 @@ static int parse_src(const struct iocd_adapter_cfg *c, const struct iocd_ini_ent
         src->type = SRC_PATH;
         src->outer = true;
         src->slot = st->n_outer++; /* at most EV_MAX_OUTER: 10 keys and 64 attributes */
-        return compile_path(c, e, v + 1, &src->path);
+        return iocd_adapter_compile_path(c, e, v + 1, &src->path);
     }
     if (v[0] == '$') {
         src->type = SRC_PATH;
-        return compile_path(c, e, v, &src->path);
+        return iocd_adapter_compile_path(c, e, v, &src->path);
     }
     if ((allow & ALLOW_TOPIC) && strncmp(v, "topic[", 6) == 0) {
         if (iocd_adapter_parse_topic_level(v, EV_MAX_TOPIC_LEVEL, &src->level) < 0)
@@ -782,7 +743,7 @@ static int read_config(const struct iocd_adapter_cfg *c, struct event_state *st,
             return iocd_adapter_cfg_failf(c, k[K_RECORDS],
                             "expected a JSON path starting with '$' ($ for a payload that is "
                             "an array)");
-        if (compile_path(c, k[K_RECORDS], k[K_RECORDS]->value, &st->records))
+        if (iocd_adapter_compile_path(c, k[K_RECORDS], k[K_RECORDS]->value, &st->records))
             return -1;
     }
     /* kind */
@@ -894,7 +855,7 @@ static int read_config(const struct iocd_adapter_cfg *c, struct event_state *st,
             return iocd_adapter_cfg_failf(c, k[K_TIME_FORMAT], "expected auto, iso8601, s, ms or us");
         st->time_unit = formats[i].unit;
     }
-    if (k[K_TIME_OFFSET] && parse_offset(k[K_TIME_OFFSET]->value, &st->time_offset_s))
+    if (k[K_TIME_OFFSET] && iocd_adapter_parse_offset(k[K_TIME_OFFSET]->value, &st->time_offset_s))
         return iocd_adapter_cfg_failf(c, k[K_TIME_OFFSET], "expected an offset such as +07:00, -05:30 or Z");
 
     /* lat + lon, or location */

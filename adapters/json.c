@@ -100,47 +100,6 @@ static void json_destroy(void *state)
 
 /* ---- create ---- */
 
-/* Compile `expr` for key `e`; on error the message names the key. */
-static int compile_path(const struct iocd_adapter_cfg *c, const struct iocd_ini_entry *e, const char *expr,
-                        struct iocd_jsonpath **out)
-{
-    if (iocd_jsonpath_compile(expr, out, c->err) == 0)
-        return 0;
-    char why[sizeof(c->err->msg)];
-    snprintf(why, sizeof(why), "%s", c->err->msg);
-    return iocd_error_at(c->err, c->ini->path, e->line, "[adapter %s] %s: bad path '%s': %s",
-                         c->section, e->key, expr, why);
-}
-
-/* "Z", "+hh:mm", "-hh:mm", "+hhmm", "+hh" → seconds east of UTC. */
-static int parse_offset(const char *v, int *off_s)
-{
-    if (strcmp(v, "Z") == 0) {
-        *off_s = 0;
-        return 0;
-    }
-    if (v[0] != '+' && v[0] != '-')
-        return -1;
-    int sign = v[0] == '-' ? -1 : 1;
-    const char *p = v + 1;
-    int digits[4], nd = 0;
-    for (; *p && nd < 4; p++) {
-        if (*p == ':' && nd == 2 && p == v + 3)
-            continue;
-        if (*p < '0' || *p > '9')
-            return -1;
-        digits[nd++] = *p - '0';
-    }
-    if (*p || (nd != 2 && nd != 4) || (nd == 2 && strchr(v, ':')))
-        return -1;
-    int hh = digits[0] * 10 + digits[1];
-    int mm = nd == 4 ? digits[2] * 10 + digits[3] : 0;
-    if (hh > 23 || mm > 59)
-        return -1;
-    *off_s = sign * (hh * 3600 + mm * 60);
-    return 0;
-}
-
 /* Compile a path that may start with '^' (read in the whole message rather
  * than the record; only with `records`). */
 static int compile_rpath(const struct iocd_adapter_cfg *c, const struct json_state *st,
@@ -154,7 +113,7 @@ static int compile_rpath(const struct iocd_adapter_cfg *c, const struct json_sta
         *envelope = true;
         expr++;
     }
-    return compile_path(c, e, expr, out);
+    return iocd_adapter_compile_path(c, e, expr, out);
 }
 
 /* The end of the word starting at `p`: the first blank outside a quoted
@@ -423,7 +382,7 @@ static int read_config(const struct iocd_adapter_cfg *c, struct json_state *st,
     if (records) {
         if (records->value[0] == '^')
             return iocd_adapter_cfg_fail(c, records, "is always read in the whole message: drop the '^'");
-        if (compile_path(c, records, records->value, &st->records))
+        if (iocd_adapter_compile_path(c, records, records->value, &st->records))
             return -1;
     }
 
@@ -465,7 +424,7 @@ static int read_config(const struct iocd_adapter_cfg *c, struct json_state *st,
     }
 
     st->time_offset_s = 0;
-    if (time_offset && parse_offset(time_offset->value, &st->time_offset_s))
+    if (time_offset && iocd_adapter_parse_offset(time_offset->value, &st->time_offset_s))
         return iocd_adapter_cfg_fail(c, time_offset, "expected an offset such as +07:00, -05:30 or Z");
 
     if (read_status(c, st, section))

@@ -62,37 +62,6 @@ static void ngsi_destroy(void *state)
 
 /* ---- create ---- */
 
-/* "Z", "+hh:mm", "-hh:mm", "+hhmm", "+hh" → seconds east of UTC. */
-static int parse_offset(const char *v, int *off_s)
-{
-    if (strcmp(v, "Z") == 0) {
-        *off_s = 0;
-        return 0;
-    }
-    if (v[0] != '+' && v[0] != '-')
-        return -1;
-    int sign = v[0] == '-' ? -1 : 1;
-    const char *p = v + 1;
-    int d[4], nd = 0;
-    bool colon = false;
-    for (; *p; p++) {
-        if (*p == ':' && nd == 2 && !colon) {
-            colon = true;
-            continue;
-        }
-        if (*p < '0' || *p > '9' || nd == 4)
-            return -1;
-        d[nd++] = *p - '0';
-    }
-    if ((nd != 2 && nd != 4) || (colon && nd != 4) || p[-1] == ':')
-        return -1;
-    int hh = d[0] * 10 + d[1], mm = nd == 4 ? d[2] * 10 + d[3] : 0;
-    if (hh > 23 || mm > 59)
-        return -1;
-    *off_s = sign * (hh * 3600 + mm * 60);
-    return 0;
-}
-
 static bool is_blank(char ch)
 {
     return ch == ' ' || ch == '\t';
@@ -171,7 +140,7 @@ static int read_config(const struct iocd_adapter_cfg *c, struct ngsi_state *st,
     }
 
     st->time_offset_s = 0;
-    if (offset && parse_offset(offset->value, &st->time_offset_s))
+    if (offset && iocd_adapter_parse_offset(offset->value, &st->time_offset_s))
         return iocd_adapter_cfg_fail(c, offset, "expected an offset such as +07:00, -05:30 or Z");
 
     if (types && parse_types(c, types, st))
