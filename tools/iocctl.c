@@ -1130,6 +1130,20 @@ static int lookup_series(sqlite3 *db, struct query *q)
     return EXIT_OK;
 }
 
+/* Steps a bound one-row aggregate query (min/max): 1 and *out, 0 when the
+ * result is NULL (no rows matched), -1 on a database error (reported). */
+static int step_optional_int64(sqlite3 *db, sqlite3_stmt *st, const char *what, int64_t *out)
+{
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        db_error(db, what);
+        return -1;
+    }
+    if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+        return 0;
+    *out = sqlite3_column_int64(st, 0);
+    return 1;
+}
+
 /* The stored resolution just above `after` (0 for the finest): 1 and
  * *res_s, 0 when there is none, -1 on a database error. Each call is one
  * index lookup, however many windows the series has. */
@@ -1139,14 +1153,7 @@ static int next_resolution(sqlite3 *db, sqlite3_stmt *st, int64_t id, int64_t af
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, after);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        db_error(db, "read resolutions");
-        return -1;
-    }
-    if (sqlite3_column_type(st, 0) == SQLITE_NULL)
-        return 0;
-    *res_s = sqlite3_column_int64(st, 0);
-    return 1;
+    return step_optional_int64(db, st, "read resolutions", res_s);
 }
 
 /* Settles q->res_s. asked: checks the asked one is stored. Otherwise with
@@ -1888,14 +1895,7 @@ static int rolling_next_start(sqlite3 *db, sqlite3_stmt *st, int64_t lo, int64_t
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 3, lo);
     sqlite3_bind_int64(st, 4, hi);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        db_error(db, "read windows");
-        return -1;
-    }
-    if (sqlite3_column_type(st, 0) == SQLITE_NULL)
-        return 0;
-    *start = sqlite3_column_int64(st, 0);
-    return 1;
+    return step_optional_int64(db, st, "read windows", start);
 }
 
 static int rolling_run(sqlite3 *db, struct rolling *ro, sqlite3_stmt *rd, sqlite3_stmt *nx)
