@@ -1,0 +1,832 @@
+/* web/app.js — the iocd operator console's behaviour.
+ *
+ * Owns: the page's state (latest value and last-hour points of each series,
+ * alerts, devices), loading it from the REST endpoints, keeping it current
+ * from the live stream (/api/v1/live, Server-Sent Events), reloading it
+ * when the stream says `reset` or was away for long, and drawing it: the
+ * live board, the alert list, device status and the chart panel. Every UI
+ * string comes from DICT. Contract: docs/api.md. Plain ES2020, no build. */
+'use strict';
+
+(() => {
+  // ---------------------------------------------------------------- strings
+  const DICT = {
+    vi: {
+      title: 'Trung tâm điều hành đô thị',
+      board: 'Giá trị trực tiếp', filter: 'Lọc chuỗi số liệu…',
+      alerts: 'Cảnh báo', severity: 'Mức', alert: 'Cảnh báo', value: 'Giá trị',
+      raised: 'Phát lúc', cleared: 'Hết lúc', no_alerts: 'Không có cảnh báo',
+      active: 'đang hoạt động',
+      devices: 'Thiết bị', subsystem: 'Phân hệ', st_online: 'Trực tuyến',
+      st_stale: 'Chậm', st_offline: 'Mất kết nối', not_online: 'Thiết bị không trực tuyến',
+      all_online: 'Mọi thiết bị đều trực tuyến', last_seen: 'lần cuối',
+      chart: 'Biểu đồ', search_series: 'Tìm chuỗi số liệu (vd. pm25)…',
+      resolution: 'Độ phân giải', range: 'Khoảng', pick_series: 'Chọn một chuỗi số liệu để vẽ',
+      no_data: 'Không có dữ liệu trong khoảng này', loading: 'Đang tải…',
+      no_match: 'Không tìm thấy',
+      st_count: 'Số mẫu', st_mean: 'Trung bình', st_min: 'Nhỏ nhất', st_max: 'Lớn nhất',
+      st_windows: 'Số cửa sổ', st_last: 'Giá trị cuối', st_latest_window: 'Cửa sổ mới nhất',
+      st_p50: 'P50', st_p95: 'P95', st_stddev: 'Độ lệch chuẩn',
+      conn_connecting: 'Đang kết nối…', conn_open: 'Trực tiếp',
+      conn_reconnecting: 'Đang kết nối lại…',
+      banner_reconnecting: 'Mất kết nối tới máy chủ — đang kết nối lại…',
+      error_auth: 'Không có quyền truy cập (token)',
+      broker: 'MQTT', version: 'phiên bản', series_n: 'chuỗi',
+      src_air: 'Chất lượng không khí', src_traffic: 'Giao thông', src_water: 'Mực nước',
+      src_weather: 'Thời tiết', src_rain: 'Lượng mưa', src_violations: 'Vi phạm giao thông',
+      src_lighting: 'Chiếu sáng', src_bus: 'Xe buýt', src_fire: 'Báo cháy',
+      src_reports: 'Phản ánh của người dân', src_parking: 'Bãi đỗ xe', src_iocd: 'iocd',
+      sev_debug: 'gỡ lỗi', sev_info: 'thông tin', sev_notice: 'lưu ý', sev_warning: 'cảnh báo',
+      sev_error: 'lỗi', sev_critical: 'nghiêm trọng',
+      state_raised: 'đang phát', state_cleared: 'đã hết',
+    },
+    en: {
+      title: 'City operations centre',
+      board: 'Live values', filter: 'Filter series…',
+      alerts: 'Alerts', severity: 'Severity', alert: 'Alert', value: 'Value',
+      raised: 'Raised', cleared: 'Cleared', no_alerts: 'No alerts',
+      active: 'active',
+      devices: 'Devices', subsystem: 'Subsystem', st_online: 'Online',
+      st_stale: 'Stale', st_offline: 'Offline', not_online: 'Devices not online',
+      all_online: 'Every device is online', last_seen: 'last seen',
+      chart: 'Chart', search_series: 'Search series (e.g. pm25)…',
+      resolution: 'Resolution', range: 'Range', pick_series: 'Pick a series to chart',
+      no_data: 'No data in this range', loading: 'Loading…',
+      no_match: 'No match',
+      st_count: 'Samples', st_mean: 'Mean', st_min: 'Min', st_max: 'Max',
+      st_windows: 'Windows', st_last: 'Last value', st_latest_window: 'Latest window',
+      st_p50: 'P50', st_p95: 'P95', st_stddev: 'Std dev',
+      conn_connecting: 'Connecting…', conn_open: 'Live',
+      conn_reconnecting: 'Reconnecting…',
+      banner_reconnecting: 'Lost the connection to the server — reconnecting…',
+      error_auth: 'Not authorised (token)',
+      broker: 'MQTT', version: 'version', series_n: 'series',
+      src_air: 'Air quality', src_traffic: 'Traffic', src_water: 'Water level',
+      src_weather: 'Weather', src_rain: 'Rain', src_violations: 'Traffic violations',
+      src_lighting: 'Street lighting', src_bus: 'Buses', src_fire: 'Fire alarms',
+      src_reports: 'Citizen reports', src_parking: 'Parking', src_iocd: 'iocd',
+      sev_debug: 'debug', sev_info: 'info', sev_notice: 'notice', sev_warning: 'warning',
+      sev_error: 'error', sev_critical: 'critical',
+      state_raised: 'raised', state_cleared: 'cleared',
+    },
+  };
+
+  const params = new URLSearchParams(location.search);
+  const TOKEN = params.get('token') || '';
+  let lang = params.get('lang') || safeStorageGet('iocd.lang') || 'vi';
+  if (!DICT[lang]) lang = 'vi';
+
+  function t(key) {
+    const d = DICT[lang];
+    return key in d ? d[key] : (key in DICT.en ? DICT.en[key] : key);
+  }
+  function sourceLabel(src) {
+    const k = 'src_' + src;
+    return k in DICT[lang] ? DICT[lang][k] : src;
+  }
+  function safeStorageGet(k) {
+    try { return localStorage.getItem(k); } catch (e) { return null; }
+  }
+  function safeStorageSet(k, v) {
+    try { localStorage.setItem(k, v); } catch (e) { /* private mode */ }
+  }
+
+  // ---------------------------------------------------------------- helpers
+  const $ = (id) => document.getElementById(id);
+  const SVGNS = 'http://www.w3.org/2000/svg';
+  const HOUR = 3600 * 1000;
+  const SPARK_POINTS_MAX = 720;
+
+  function el(tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    if (attrs) for (const [k, v] of Object.entries(attrs)) {
+      if (v === undefined || v === null) continue;
+      if (k === 'class') e.className = v;
+      else if (k === 'text') e.textContent = v;
+      else e.setAttribute(k, v);
+    }
+    for (const c of kids) if (c !== null && c !== undefined) e.append(c);
+    return e;
+  }
+  function svg(tag, attrs) {
+    const e = document.createElementNS(SVGNS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+    return e;
+  }
+  function fmtNum(v) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) return '—';
+    const a = Math.abs(v);
+    let s;
+    if (a !== 0 && (a >= 1e7 || a < 1e-3)) s = v.toExponential(3);
+    else if (Number.isInteger(v)) s = String(v);
+    else s = String(Number(v.toFixed(a >= 100 ? 1 : a >= 1 ? 2 : 3)));
+    return s;
+  }
+  function locale() { return lang === 'vi' ? 'vi-VN' : 'en-GB'; }
+  function fmtTime(ms) {
+    if (typeof ms !== 'number') return '';
+    const d = new Date(ms);
+    const today = new Date();
+    const sameDay = d.toDateString() === today.toDateString();
+    return sameDay ? d.toLocaleTimeString(locale(), { hour12: false })
+      : d.toLocaleString(locale(), { hour12: false });
+  }
+  function fmtDuration(ms) {
+    const s = Math.round(ms / 1000);
+    if (s < 120) return s + 's';
+    if (s < 7200) return Math.round(s / 60) + 'm';
+    if (s < 172800) return Math.round(s / 3600) + 'h';
+    return Math.round(s / 86400) + 'd';
+  }
+  const DUR = { m: 60e3, h: 3600e3, d: 86400e3, s: 1e3 };
+  function parseDur(s) {
+    const m = /^(\d+)([smhd])$/.exec(s);
+    return m ? Number(m[1]) * DUR[m[2]] : HOUR;
+  }
+  const SEVERITIES = ['debug', 'info', 'notice', 'warning', 'error', 'critical'];
+  function sevClass(s) { return SEVERITIES.includes(s) ? 'sev-' + s : 'sev-info'; }
+
+  // ------------------------------------------------------------------ HTTP
+  function apiUrl(path, q) {
+    const u = new URL(path, location.origin);
+    if (q) for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== null && v !== '')
+      u.searchParams.set(k, v);
+    return u.pathname + u.search;
+  }
+  class HttpError extends Error {
+    constructor(status, msg) { super(msg); this.status = status; }
+  }
+  async function api(path, q) {
+    const headers = { Accept: 'application/json' };
+    if (TOKEN) headers.Authorization = 'Bearer ' + TOKEN;
+    const r = await fetch(apiUrl(path, q), { headers, cache: 'no-store' });
+    if (!r.ok) {
+      let msg = r.status + ' ' + r.statusText;
+      try { const j = await r.json(); if (j && j.error) msg = j.error; } catch (e) { /* not json */ }
+      throw new HttpError(r.status, msg);
+    }
+    return r.json();
+  }
+
+  // ----------------------------------------------------------------- state
+  const state = {
+    latest: new Map(),    // series -> {series, source, device, metric, unit, value, time_ms}
+    points: new Map(),    // series -> [[t_ms, value], ...] last hour, ascending
+    seeded: new Set(),    // series whose last hour came from /windows
+    alerts: new Map(),    // id + '@' + raised_ms -> alert record
+    devices: new Map(),   // source/device -> {source, device, state, last_seen_ms, ...}
+    statusCounts: {},     // from /api/v1/status, for sources with no device rows
+    status: null,
+    chart: { series: null, unit: '', data: null },
+  };
+
+  // ------------------------------------------------------------ live board
+  const board = $('board');
+  const sourceBoxes = new Map();  // source -> {box, tbody}
+  const rows = new Map();         // series -> {tr, val, unit, time, spark}
+  const dirty = new Set();
+  let renderQueued = false;
+  let boardFilter = '';
+
+  function sourceBox(src) {
+    let b = sourceBoxes.get(src);
+    if (b) return b;
+    const title = el('h3', { class: 'src-title', 'data-source': src });
+    const tbody = el('tbody');
+    const box = el('details', { class: 'source', open: '', 'data-testid': 'source-' + src },
+      el('summary', null, title),
+      el('table', { class: 'values' }, tbody));
+    b = { box, tbody, title, src };
+    title.textContent = sourceLabel(src);
+    sourceBoxes.set(src, b);
+    // Keep subsystems in name order.
+    const after = [...sourceBoxes.keys()].sort().find((s) => s > src);
+    board.insertBefore(box, after ? sourceBoxes.get(after).box : null);
+    return b;
+  }
+
+  function rowFor(l) {
+    let r = rows.get(l.series);
+    if (r) return r;
+    const b = sourceBox(l.source);
+    const name = el('td', { class: 'name' },
+      el('button', { type: 'button', class: 'link', title: l.series, 'data-series': l.series,
+        text: l.device + ' · ' + l.metric }));
+    const val = el('span', { class: 'v', 'data-testid': 'value-' + l.series });
+    const unit = el('span', { class: 'u' });
+    const time = el('td', { class: 't' });
+    const spark = svg('svg', { class: 'spark', viewBox: '0 0 120 24', preserveAspectRatio: 'none',
+      'data-testid': 'spark-' + l.series });
+    const tr = el('tr', { 'data-series': l.series },
+      name, el('td', { class: 'val' }, val, ' ', unit), time, el('td', { class: 'sp' }, spark));
+    // Rows in name order within the subsystem.
+    const names = [...b.tbody.children].map((x) => x.getAttribute('data-series'));
+    const idx = names.findIndex((n) => n > l.series);
+    b.tbody.insertBefore(tr, idx >= 0 ? b.tbody.children[idx] : null);
+    r = { tr, val, unit, time, spark };
+    rows.set(l.series, r);
+    applyFilterRow(l.series, r);
+    seedObserver.observe(tr);
+    return r;
+  }
+
+  function applyFilterRow(series, r) {
+    r.tr.hidden = boardFilter !== '' && !series.toLowerCase().includes(boardFilter);
+  }
+
+  function markDirty(series) {
+    dirty.add(series);
+    if (!renderQueued) {
+      renderQueued = true;
+      requestAnimationFrame(renderDirty);
+    }
+  }
+
+  function renderDirty() {
+    renderQueued = false;
+    for (const s of dirty) {
+      const l = state.latest.get(s);
+      if (!l) continue;
+      const r = rowFor(l);
+      r.val.textContent = fmtNum(l.value);
+      r.val.setAttribute('data-value', String(l.value));
+      r.val.setAttribute('data-time-ms', String(l.time_ms));
+      r.unit.textContent = l.unit || '';
+      r.time.textContent = fmtTime(l.time_ms);
+      drawSpark(r.spark, state.points.get(s) || []);
+    }
+    dirty.clear();
+  }
+
+  function drawSpark(node, pts) {
+    const now = Date.now();
+    const from = now - HOUR;
+    const ps = pts.filter((p) => p[0] >= from);
+    node.replaceChildren();
+    node.setAttribute('data-points', String(ps.length));
+    if (ps.length === 0) return;
+    let lo = Infinity, hi = -Infinity;
+    for (const p of ps) { if (p[1] < lo) lo = p[1]; if (p[1] > hi) hi = p[1]; }
+    if (hi === lo) { hi += 1; lo -= 1; }
+    const x = (tm) => ((tm - from) / HOUR) * 120;
+    const y = (v) => 22 - ((v - lo) / (hi - lo)) * 20;
+    const d = ps.map((p, i) => (i ? 'L' : 'M') + x(p[0]).toFixed(1) + ' ' + y(p[1]).toFixed(1)).join('');
+    node.append(svg('path', { d, class: 'spark-line' }));
+    const last = ps[ps.length - 1];
+    node.append(svg('circle', { cx: x(last[0]).toFixed(1), cy: y(last[1]).toFixed(1), r: 1.6,
+      class: 'spark-dot' }));
+  }
+
+  function addPoint(series, tms, v) {
+    let a = state.points.get(series);
+    if (!a) { a = []; state.points.set(series, a); }
+    if (a.length === 0 || a[a.length - 1][0] <= tms) a.push([tms, v]);
+    else {                          // late sample: keep the array ordered
+      let i = a.length - 1;
+      while (i > 0 && a[i - 1][0] > tms) i--;
+      a.splice(i, 0, [tms, v]);
+    }
+    const cut = Date.now() - HOUR;
+    let drop = 0;
+    while (drop < a.length && a[drop][0] < cut) drop++;
+    if (a.length - drop > SPARK_POINTS_MAX) drop = a.length - SPARK_POINTS_MAX;
+    if (drop) a.splice(0, drop);
+  }
+
+  function applyLatest(l) {
+    if (!l || typeof l.series !== 'string' || typeof l.value !== 'number') return;
+    const cur = state.latest.get(l.series);
+    if (cur && cur.time_ms > l.time_ms) return;   // older than what is shown
+    state.latest.set(l.series, {
+      series: l.series, source: l.source || l.series.split('/')[0],
+      device: l.device || l.series.split('/')[1] || '', metric: l.metric || l.series.split('/').slice(2).join('/'),
+      unit: l.unit || (cur && cur.unit) || '', value: l.value, time_ms: l.time_ms,
+    });
+    markDirty(l.series);
+  }
+
+  // Seed a row's sparkline from its 1-minute windows of the last hour when
+  // the row first becomes visible, a few requests at a time.
+  const seedQueue = [];
+  let seeding = 0;
+  const seedObserver = 'IntersectionObserver' in window
+    ? new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        if (!e.isIntersecting) continue;
+        const s = e.target.getAttribute('data-series');
+        seedObserver.unobserve(e.target);
+        if (!state.seeded.has(s)) { state.seeded.add(s); seedQueue.push(s); }
+      }
+      pumpSeeds();
+    }) : { observe() {}, unobserve() {} };
+
+  function pumpSeeds() {
+    while (seeding < 3 && seedQueue.length) {
+      const s = seedQueue.shift();
+      seeding++;
+      api('/api/v1/windows', { series: s, resolution: '1m', from: Date.now() - HOUR })
+        .then((j) => {
+          for (const w of j.windows || []) {
+            if (typeof w.mean === 'number') addPoint(s, w.start_ms + 30e3, w.mean);
+          }
+          markDirty(s);
+        })
+        .catch(() => { /* no windows yet: live points only */ })
+        .finally(() => { seeding--; pumpSeeds(); });
+    }
+  }
+
+  $('board-filter').addEventListener('input', (e) => {
+    boardFilter = e.target.value.trim().toLowerCase();
+    for (const [s, r] of rows) applyFilterRow(s, r);
+  });
+  board.addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-series]');
+    if (b) chartOpen(b.getAttribute('data-series'));
+  });
+
+  // ---------------------------------------------------------------- alerts
+  const alertRows = $('alert-rows');
+  const ALERTS_MAX = 500;
+  let alertsQueued = false;
+
+  function alertKey(a) { return a.id + '@' + a.raised_ms; }
+
+  function mergeAlert(a, cleared) {
+    if (!a || typeof a.id !== 'string') return;
+    const raisedMs = a.raised_ms !== undefined && a.raised_ms !== null ? a.raised_ms : a.time_ms;
+    const rec = {
+      id: a.id, rule: a.rule || a.id.split('/')[0], series: a.series || '',
+      severity: a.severity || 'warning', value: a.value, threshold: a.threshold,
+      text: a.text || '', raised_ms: raisedMs, cleared_ms: null,
+    };
+    if (cleared) rec.cleared_ms = cleared;
+    const k = alertKey(rec);
+    const cur = state.alerts.get(k);
+    if (cur) {
+      // A clear once seen stays; a raise's value is kept unless a newer one comes.
+      if (cur.cleared_ms && !rec.cleared_ms) rec.cleared_ms = cur.cleared_ms;
+      if (rec.cleared_ms && typeof cur.value === 'number' && typeof a.value !== 'number') rec.value = cur.value;
+    }
+    state.alerts.set(k, rec);
+  }
+
+  function applyAlertItem(a) {
+    if (a.state === 'cleared') mergeAlert(a, a.time_ms || Date.now());
+    else mergeAlert(a, null);
+    queueAlerts();
+  }
+
+  function queueAlerts() {
+    if (alertsQueued) return;
+    alertsQueued = true;
+    requestAnimationFrame(renderAlerts);
+  }
+
+  function renderAlerts() {
+    alertsQueued = false;
+    const list = [...state.alerts.values()].sort((a, b) => b.raised_ms - a.raised_ms || (a.id < b.id ? -1 : 1));
+    if (list.length > ALERTS_MAX) {
+      for (const a of list.slice(ALERTS_MAX)) state.alerts.delete(alertKey(a));
+      list.length = ALERTS_MAX;
+    }
+    const frag = document.createDocumentFragment();
+    let active = 0;
+    for (const a of list) {
+      const st = a.cleared_ms ? 'cleared' : 'raised';
+      if (st === 'raised') active++;
+      const val = typeof a.value === 'number'
+        ? fmtNum(a.value) + (typeof a.threshold === 'number' ? ' / ' + fmtNum(a.threshold) : '') : '';
+      frag.append(el('tr', {
+        'data-testid': 'alert-row', 'data-alert-id': a.id, 'data-state': st,
+        'data-raised-ms': String(a.raised_ms), class: sevClass(a.severity) + ' ' + st,
+      },
+      el('td', { class: 'sev' }, el('span', { class: 'badge', text: t('sev_' + a.severity) })),
+      el('td', { class: 'what' },
+        el('div', { class: 'rule', text: a.rule + ' · ' + a.series }),
+        a.text ? el('div', { class: 'text', text: a.text }) : null),
+      el('td', { class: 'num', text: val }),
+      el('td', { class: 't', text: fmtTime(a.raised_ms) }),
+      el('td', { class: 't', text: a.cleared_ms ? fmtTime(a.cleared_ms) : t('state_raised') })));
+    }
+    alertRows.replaceChildren(frag);
+    $('alerts-active-count').textContent = String(active);
+    $('alerts-active-count').classList.toggle('hot', active > 0);
+    $('alerts-empty').hidden = list.length > 0;
+  }
+
+  // --------------------------------------------------------------- devices
+  let devicesQueued = false;
+  function applyDevice(d) {
+    if (!d || typeof d.source !== 'string' || typeof d.device !== 'string') return;
+    const k = d.source + '/' + d.device;
+    const cur = state.devices.get(k) || {};
+    state.devices.set(k, Object.assign({}, cur, d));
+    queueDevices();
+  }
+  function queueDevices() {
+    if (devicesQueued) return;
+    devicesQueued = true;
+    requestAnimationFrame(renderDevices);
+  }
+  function renderDevices() {
+    devicesQueued = false;
+    const counts = {};
+    for (const [src, c] of Object.entries(state.statusCounts)) {
+      counts[src] = { online: c.online || 0, stale: c.stale || 0, offline: c.offline || 0, fromStatus: true };
+    }
+    const bySrc = {};
+    for (const d of state.devices.values()) {
+      const c = bySrc[d.source] || (bySrc[d.source] = { online: 0, stale: 0, offline: 0 });
+      if (d.state in c) c[d.state]++;
+    }
+    Object.assign(counts, bySrc);  // device rows, kept current by the stream, win
+    const body = document.createDocumentFragment();
+    for (const src of Object.keys(counts).sort()) {
+      const c = counts[src];
+      body.append(el('tr', { 'data-testid': 'device-counts-' + src, 'data-online': String(c.online),
+        'data-stale': String(c.stale), 'data-offline': String(c.offline) },
+      el('td', { text: sourceLabel(src) }),
+      el('td', { class: 'num ok', text: String(c.online) }),
+      el('td', { class: 'num ' + (c.stale ? 'warn' : ''), text: String(c.stale) }),
+      el('td', { class: 'num ' + (c.offline ? 'bad' : ''), text: String(c.offline) })));
+    }
+    $('device-counts').replaceChildren(body);
+    const bad = [...state.devices.values()].filter((d) => d.state !== 'online')
+      .sort((a, b) => (a.state === b.state ? 0 : a.state === 'offline' ? -1 : 1)
+        || (a.source + a.device < b.source + b.device ? -1 : 1));
+    const ul = document.createDocumentFragment();
+    const now = Date.now();
+    for (const d of bad.slice(0, 300)) {
+      ul.append(el('li', { 'data-testid': 'device-problem', 'data-device': d.source + '/' + d.device,
+        'data-state': d.state, class: 'dev-' + d.state },
+      el('span', { class: 'badge', text: t('st_' + d.state) }), ' ',
+      el('span', { class: 'dev', text: sourceLabel(d.source) + ' · ' + d.device }), ' ',
+      el('span', { class: 'ago', text: typeof d.last_seen_ms === 'number'
+        ? t('last_seen') + ' ' + fmtDuration(now - d.last_seen_ms) : '' })));
+    }
+    if (bad.length === 0) ul.append(el('li', { class: 'empty', text: t('all_online') }));
+    $('device-problems').replaceChildren(ul);
+  }
+
+  function renderMeta() {
+    const s = state.status;
+    if (!s) { $('meta').textContent = ''; return; }
+    const parts = [];
+    if (s.version) parts.push('iocd ' + s.version);
+    if (s.broker && s.broker.state) parts.push(t('broker') + ': ' + s.broker.state);
+    if (typeof s.series === 'number') parts.push(s.series + ' ' + t('series_n'));
+    $('meta').textContent = parts.join(' · ');
+  }
+
+  // ----------------------------------------------------------------- chart
+  const chartArea = $('chart-area');
+  let chartSeq = 0;
+  let chartRefresh = null;
+
+  function chartOpen(series) {
+    state.chart.series = series;
+    $('series-q').value = series;
+    $('series-results').hidden = true;
+    chartLoad();
+  }
+
+  async function chartLoad() {
+    const series = state.chart.series;
+    if (!series) {
+      $('chart-title').textContent = t('pick_series');
+      return;
+    }
+    const seq = ++chartSeq;
+    const res = $('chart-res').value;
+    const range = parseDur($('chart-range').value);
+    const to = Date.now();
+    $('chart-title').textContent = series + ' — ' + t('loading');
+    try {
+      const j = await api('/api/v1/windows', { series, resolution: res, from: to - range, to, limit: 10000 });
+      if (seq !== chartSeq) return;
+      state.chart.data = j;
+      drawChart(j, to - range, to);
+    } catch (e) {
+      if (seq !== chartSeq) return;
+      state.chart.data = null;
+      $('chart-title').textContent = series + ' — ' + e.message;
+      chartArea.replaceChildren();
+      $('chart-stats').replaceChildren();
+    }
+    clearTimeout(chartRefresh);
+    chartRefresh = setTimeout(chartLoad, res === '1m' ? 30e3 : 120e3);
+  }
+
+  function drawChart(j, from, to) {
+    const ws = (j.windows || []).filter((w) => typeof w.mean === 'number')
+      .sort((a, b) => a.start_ms - b.start_ms);
+    const unit = j.unit || '';
+    $('chart-title').textContent = j.series + (unit ? ' (' + unit + ')' : '') + ' · ' + (j.resolution || '');
+    const W = 640, H = 240, L = 52, R = 8, T = 10, B = 24;
+    const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart-svg', 'data-testid': 'chart-svg',
+      'data-series': j.series, 'data-points': String(ws.length), role: 'img' });
+    if (ws.length === 0) {
+      const tx = svg('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', class: 'nodata' });
+      tx.textContent = t('no_data');
+      root.append(tx);
+      chartArea.replaceChildren(root);
+      renderStats(j, ws);
+      return;
+    }
+    const resMs = (j.res_s || 60) * 1000;
+    const t0 = Math.min(from, ws[0].start_ms), t1 = Math.max(to, ws[ws.length - 1].start_ms + resMs);
+    let lo = Infinity, hi = -Infinity;
+    for (const w of ws) {
+      const a = typeof w.min === 'number' ? w.min : w.mean;
+      const b = typeof w.max === 'number' ? w.max : w.mean;
+      if (a < lo) lo = a;
+      if (b > hi) hi = b;
+    }
+    if (hi === lo) { hi += 1; lo -= 1; }
+    const pad = (hi - lo) * 0.05; hi += pad; lo -= pad;
+    const x = (tm) => L + ((tm - t0) / (t1 - t0)) * (W - L - R);
+    const y = (v) => T + (1 - (v - lo) / (hi - lo)) * (H - T - B);
+    const mid = (w) => w.start_ms + resMs / 2;
+    // Grid and axis labels.
+    for (let i = 0; i <= 4; i++) {
+      const v = lo + ((hi - lo) * i) / 4;
+      const yy = y(v).toFixed(1);
+      root.append(svg('line', { x1: L, x2: W - R, y1: yy, y2: yy, class: 'grid' }));
+      const tx = svg('text', { x: L - 4, y: Number(yy) + 3, 'text-anchor': 'end', class: 'axis' });
+      tx.textContent = fmtNum(Number(v.toPrecision(4)));
+      root.append(tx);
+    }
+    for (const [tm, anchor] of [[t0, 'start'], [(t0 + t1) / 2, 'middle'], [t1, 'end']]) {
+      const tx = svg('text', { x: x(tm).toFixed(1), y: H - 6, 'text-anchor': anchor, class: 'axis' });
+      tx.textContent = fmtTime(tm);
+      root.append(tx);
+    }
+    // Min–max band, then the mean on top.
+    const upper = ws.map((w) => [x(mid(w)), y(typeof w.max === 'number' ? w.max : w.mean)]);
+    const lower = ws.map((w) => [x(mid(w)), y(typeof w.min === 'number' ? w.min : w.mean)]).reverse();
+    const band = upper.concat(lower).map((p, i) => (i ? 'L' : 'M') + p[0].toFixed(1) + ' ' + p[1].toFixed(1)).join('') + 'Z';
+    root.append(svg('path', { d: band, class: 'band', 'data-testid': 'chart-band' }));
+    const line = ws.map((w, i) => (i ? 'L' : 'M') + x(mid(w)).toFixed(1) + ' ' + y(w.mean).toFixed(1)).join('');
+    root.append(svg('path', { d: line, class: 'mean', 'data-testid': 'chart-mean',
+      'data-points': String(ws.length) }));
+    if (ws.length <= 120) {
+      for (const w of ws) {
+        const c = svg('circle', { cx: x(mid(w)).toFixed(1), cy: y(w.mean).toFixed(1), r: 2, class: 'pt' });
+        const title = svg('title', {});
+        title.textContent = fmtTime(w.start_ms) + ': ' + fmtNum(w.mean) + ' [' + fmtNum(w.min) + '…' + fmtNum(w.max) + ']';
+        c.append(title);
+        root.append(c);
+      }
+    }
+    chartArea.replaceChildren(root);
+    renderStats(j, ws);
+  }
+
+  function renderStats(j, ws) {
+    const dl = $('chart-stats');
+    const items = [];
+    let count = 0, sum = 0, min = Infinity, max = -Infinity;
+    for (const w of ws) {
+      count += w.count || 0;
+      sum += w.sum || 0;
+      if (typeof w.min === 'number' && w.min < min) min = w.min;
+      if (typeof w.max === 'number' && w.max > max) max = w.max;
+    }
+    items.push(['windows', 'st_windows', ws.length]);
+    items.push(['count', 'st_count', count]);
+    items.push(['mean', 'st_mean', count ? sum / count : NaN]);
+    items.push(['min', 'st_min', ws.length ? min : NaN]);
+    items.push(['max', 'st_max', ws.length ? max : NaN]);
+    const lw = ws[ws.length - 1];
+    const latest = [];
+    if (lw) {
+      latest.push(['latest-count', 'st_count', lw.count]);
+      latest.push(['latest-mean', 'st_mean', lw.mean]);
+      latest.push(['latest-min', 'st_min', lw.min]);
+      latest.push(['latest-max', 'st_max', lw.max]);
+      latest.push(['latest-p50', 'st_p50', lw.p50]);
+      latest.push(['latest-p95', 'st_p95', lw.p95]);
+      latest.push(['latest-stddev', 'st_stddev', lw.stddev]);
+      latest.push(['latest-last', 'st_last', lw.last]);
+    }
+    const frag = document.createDocumentFragment();
+    const add = ([id, key, v]) => {
+      frag.append(el('div', { class: 'stat' },
+        el('dt', { text: t(key) }),
+        el('dd', { 'data-testid': 'stat-' + id, 'data-value': typeof v === 'number' ? String(v) : '',
+          text: fmtNum(v) })));
+    };
+    items.forEach(add);
+    if (lw) {
+      frag.append(el('div', { class: 'stat-head', text: t('st_latest_window') + ' · ' + fmtTime(lw.start_ms) }));
+      latest.forEach(add);
+    }
+    dl.replaceChildren(frag);
+  }
+
+  // Series search: debounced /api/v1/series?q=.
+  let searchTimer = null, searchSeq = 0;
+  $('series-q').addEventListener('input', (e) => {
+    clearTimeout(searchTimer);
+    const q = e.target.value.trim();
+    searchTimer = setTimeout(() => seriesSearch(q), 150);
+  });
+  $('series-q').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') {
+      const first = $('series-results').querySelector('button[data-series]');
+      if (first) chartOpen(first.getAttribute('data-series'));
+    } else if (e.key === 'Escape') $('series-results').hidden = true;
+  });
+  async function seriesSearch(q) {
+    const seq = ++searchSeq;
+    const ul = $('series-results');
+    if (!q) { ul.hidden = true; return; }
+    try {
+      const j = await api('/api/v1/series', { q, limit: 50 });
+      if (seq !== searchSeq) return;
+      const frag = document.createDocumentFragment();
+      for (const s of j.series || []) {
+        frag.append(el('li', null, el('button', { type: 'button', class: 'link', 'data-series': s.name,
+          'data-testid': 'series-result', text: s.name + (s.unit ? ' (' + s.unit + ')' : '') })));
+      }
+      if (!(j.series || []).length) frag.append(el('li', { class: 'empty', text: t('no_match') }));
+      ul.replaceChildren(frag);
+      ul.hidden = false;
+    } catch (e) {
+      if (seq !== searchSeq) return;
+      ul.replaceChildren(el('li', { class: 'empty', text: e.message }));
+      ul.hidden = false;
+    }
+  }
+  $('series-results').addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-series]');
+    if (b) chartOpen(b.getAttribute('data-series'));
+  });
+  $('chart-res').addEventListener('change', chartLoad);
+  $('chart-range').addEventListener('change', chartLoad);
+
+  // -------------------------------------------------------------- language
+  function applyLang() {
+    document.documentElement.lang = lang;
+    document.title = t('title') + ' — iocd';
+    for (const e of document.querySelectorAll('[data-i18n]')) e.textContent = t(e.getAttribute('data-i18n'));
+    for (const e of document.querySelectorAll('[data-i18n-placeholder]'))
+      e.setAttribute('placeholder', t(e.getAttribute('data-i18n-placeholder')));
+    $('lang').textContent = lang === 'vi' ? 'EN' : 'VI';
+    $('lang').setAttribute('data-lang', lang);
+    for (const b of sourceBoxes.values()) b.title.textContent = sourceLabel(b.src);
+    for (const s of state.latest.keys()) markDirty(s);
+    setConn(connState);
+    renderAlerts();
+    renderDevices();
+    renderMeta();
+    if (state.chart.data) drawChart(state.chart.data, Date.now() - parseDur($('chart-range').value), Date.now());
+    else if (!state.chart.series) $('chart-title').textContent = t('pick_series');
+  }
+  $('lang').addEventListener('click', () => {
+    lang = lang === 'vi' ? 'en' : 'vi';
+    safeStorageSet('iocd.lang', lang);
+    applyLang();
+  });
+
+  // ------------------------------------------------------- REST (re)loading
+  let loading = null;
+  async function loadAll() {
+    if (loading) return loading;
+    loading = (async () => {
+      const jobs = [
+        api('/api/v1/latest').then((j) => { for (const l of j.series || []) applyLatest(l); }),
+        api('/api/v1/alerts').then((j) => {
+          for (const h of j.history || []) mergeAlert(h, h.cleared_ms || null);
+          for (const a of j.active || []) mergeAlert(a, null);
+          queueAlerts();
+        }),
+        api('/api/v1/devices').then((j) => {
+          state.devices.clear();
+          for (const d of j.devices || []) applyDevice(d);
+          queueDevices();
+        }),
+        api('/api/v1/status').then((j) => {
+          state.status = j;
+          state.statusCounts = (j && j.devices) || {};
+          renderMeta();
+          queueDevices();
+        }),
+      ];
+      const rs = await Promise.allSettled(jobs);
+      const auth = rs.find((r) => r.status === 'rejected' && r.reason && r.reason.status === 401);
+      if (auth) showBanner(t('error_auth'));
+      return rs;
+    })();
+    try { return await loading; } finally { loading = null; }
+  }
+
+  // ------------------------------------------------------------ live stream
+  let es = null;
+  let connState = 'connecting';
+  let lastItemAt = 0;       // Date.now() of the last item or ping-borne open
+  let downSince = 0;
+  let manualTimer = null;
+  let manualDelay = 1000;
+  const LONG_GAP_MS = 30e3;
+
+  function setConn(s) {
+    connState = s;
+    const c = $('conn-state');
+    c.setAttribute('data-state', s);
+    c.textContent = t('conn_' + s);
+    if (s === 'reconnecting') showBanner(t('banner_reconnecting'));
+    else if (s === 'open') hideBanner();
+  }
+  function showBanner(text) {
+    const b = $('banner');
+    b.textContent = text;
+    b.hidden = false;
+  }
+  function hideBanner() { $('banner').hidden = true; }
+
+  function liveUrl() {
+    const q = { types: 'obs,alert,status,window' };
+    if (TOKEN) q.access_token = TOKEN;
+    return apiUrl('/api/v1/live', q);
+  }
+
+  function parse(ev) {
+    lastItemAt = Date.now();
+    try { return JSON.parse(ev.data); } catch (e) { return null; }
+  }
+
+  function connect() {
+    if (es) es.close();
+    es = new EventSource(liveUrl());
+    window.__iocdEventSource = es;   // for tests and debugging
+    es.addEventListener('open', () => {
+      const gap = downSince ? Date.now() - downSince : 0;
+      const wasDown = connState !== 'open';
+      setConn('open');
+      manualDelay = 1000;
+      // A long gap: the ring may not cover it even if the run matches.
+      if (wasDown && (gap > LONG_GAP_MS || downSince === 0)) loadAll();
+      downSince = 0;
+    });
+    es.addEventListener('error', () => {
+      if (!downSince) downSince = Date.now();
+      setConn('reconnecting');
+      if (es.readyState === EventSource.CLOSED) {
+        // The browser gave up (e.g. a non-stream answer): a new EventSource
+        // sends no Last-Event-ID, so state is reloaded when it opens.
+        clearTimeout(manualTimer);
+        manualTimer = setTimeout(() => { downSince = downSince || Date.now(); connect(); }, manualDelay);
+        manualDelay = Math.min(manualDelay * 2, 15000);
+        downSince = 1;  // forces the reload on open (gap looks huge)
+      }
+    });
+    es.addEventListener('obs', (ev) => {
+      const o = parse(ev);
+      if (!o || typeof o.series !== 'string' || typeof o.value !== 'number') return;
+      applyLatest(o);
+      addPoint(o.series, o.time_ms, o.value);
+      markDirty(o.series);
+    });
+    es.addEventListener('alert', (ev) => {
+      const a = parse(ev);
+      if (a) applyAlertItem(a);
+    });
+    es.addEventListener('status', (ev) => {
+      const d = parse(ev);
+      if (d) applyDevice(d);
+    });
+    es.addEventListener('window', (ev) => {
+      const w = parse(ev);
+      if (w && w.series === state.chart.series && w.resolution === $('chart-res').value) {
+        clearTimeout(chartRefresh);
+        chartRefresh = setTimeout(chartLoad, 500);
+      }
+    });
+    es.addEventListener('reset', () => {
+      lastItemAt = Date.now();
+      loadAll();
+      if (state.chart.series) chartLoad();
+    });
+    es.addEventListener('dropped', () => {
+      lastItemAt = Date.now();
+      loadAll();
+    });
+  }
+
+  // ------------------------------------------------------------------ start
+  applyLang();
+  setConn('connecting');
+  loadAll().then(() => connect());
+  // Status figures (counts, broker state) every 15 s; cheap.
+  setInterval(() => {
+    if (connState !== 'open') return;
+    api('/api/v1/status').then((j) => {
+      state.status = j; state.statusCounts = (j && j.devices) || {};
+      renderMeta(); queueDevices();
+    }).catch(() => {});
+  }, 15000);
+  // Sparklines slide with time even when a series is quiet.
+  setInterval(() => { for (const s of rows.keys()) markDirty(s); }, 60000);
+})();
