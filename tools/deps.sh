@@ -10,6 +10,12 @@ pkgs=(
   libcjson-dev libsystemd-dev libcmocka-dev libh2o-dev libssl-dev
   mosquitto mosquitto-clients sqlite3 python3
 )
+# The console's browser test (tests/browser): Debian's Chromium, and Node.js
+# with npm unless a node is already on PATH (e.g. a newer one).
+pkgs+=(chromium)
+if ! command -v node >/dev/null; then
+  pkgs+=(nodejs npm)
+fi
 if [ "${1:-}" = "--with-fuzz" ]; then
   pkgs+=(clang libclang-rt-14-dev)
 fi

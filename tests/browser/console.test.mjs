@@ -1,0 +1,394 @@
+// tests/browser/console.test.mjs — the operator console end to end in
+// headless Chromium (Debian's /usr/bin/chromium driven by playwright-core).
+//
+// Owns: the browser side of tests/integration/test_console_browser.py,
+// which starts mosquitto, iocd (with an [alert] rule and [http]) and
+// iocd-sim, then runs this script. Checks, each against numbers the test
+// knows exactly:
+//   1. live values appear and change: the value shown for a series is the
+//      value the test published last (and, for a simulated series, the
+//      value /api/v1/latest reports for the same observation time);
+//   2. an out-of-range PM2.5 makes a raised alert row appear within 2 s,
+//      and the clear turns it to cleared;
+//   3. device counts per subsystem and the VI/EN toggle;
+//   4. the chart of a series draws one point per stored window and its
+//      statistics equal what /api/v1/windows returns;
+//   5. iocd stopped: the reconnecting banner shows; iocd started again:
+//      the page recovers and shows values published after the restart.
+// Step 5 asks the Python side to stop and start iocd over a line protocol:
+// this script prints "@@ stop" / "@@ start" on stdout and waits for
+// "stopped" / "started" on stdin.
+//
+// Environment: IOCD_URL (http://127.0.0.1:PORT), IOCD_MQTT_PORT,
+// IOCD_TOKEN (optional), IOCD_CHART_SERIES (a series with stored history),
+// IOCD_LIVE_SERIES (a series iocd-sim updates every second or so),
+// IOCD_ARTIFACTS (screenshots; default build/artifacts), CHROMIUM.
+// Exit status 0 when every check passed, 1 otherwise.
+import { chromium } from 'playwright-core';
+import { spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const BASE = (process.env.IOCD_URL || process.argv[2] || '').replace(/\/$/, '');
+const MQTT_PORT = process.env.IOCD_MQTT_PORT || '';
+const TOKEN = process.env.IOCD_TOKEN || '';
+const CHART_SERIES = process.env.IOCD_CHART_SERIES || 'air/GL-AQ01/pm25';
+const LIVE_SERIES = process.env.IOCD_LIVE_SERIES || 'traffic/GL-TC001/vehicles';
+const ARTIFACTS = process.env.IOCD_ARTIFACTS || 'build/artifacts';
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+// The test's own air-quality station: nothing else publishes for it.
+const STATION = 'GL-AQ99';
+const PM25 = `air/${STATION}/pm25`;
+const ALERT_ID = `pm25_high/${PM25}`;
+
+if (!BASE || !MQTT_PORT) {
+  console.error('usage: IOCD_URL=http://127.0.0.1:PORT IOCD_MQTT_PORT=N node console.test.mjs');
+  process.exit(2);
+}
+
+let failures = 0;
+let passes = 0;
+function check(cond, what, detail) {
+  if (cond) {
+    passes++;
+    console.log('ok   ' + what);
+  } else {
+    failures++;
+    console.log('FAIL ' + what + (detail !== undefined ? ': ' + detail : ''));
+  }
+  return cond;
+}
+
+// ------------------------------------------------------------- helpers
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function api(p) {
+  const headers = TOKEN ? { Authorization: 'Bearer ' + TOKEN } : {};
+  const r = await fetch(BASE + p, { headers, signal: AbortSignal.timeout(10000) });
+  if (!r.ok) throw new Error(`GET ${p}: ${r.status} ${await r.text()}`);
+  return r.json();
+}
+
+// Publish one air-quality reading for the test's station, in the format
+// of the shipped [adapter air] (ISO-8601 time, so ms precision).
+let lastTs = 0;
+function publishPm25(value) {
+  let ts = Date.now();
+  if (ts <= lastTs) ts = lastTs + 1;   // every sample its own time
+  lastTs = ts;
+  const payload = JSON.stringify({ station: STATION, ts: new Date(ts).toISOString(), pm25: value });
+  const r = spawnSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', MQTT_PORT, '-q', '1',
+    '-t', `pleiku/air/${STATION}/data`, '-m', payload], { timeout: 10000 });
+  if (r.status !== 0) throw new Error('mosquitto_pub failed: ' + (r.stderr || '').toString());
+  return ts;
+}
+
+// Line protocol with the Python side (stdin).
+const rl = createInterface({ input: process.stdin });
+const lines = [];
+let lineWaiter = null;
+rl.on('line', (l) => {
+  lines.push(l.trim());
+  if (lineWaiter) lineWaiter();
+});
+async function ask(cmd, reply, timeoutMs) {
+  console.log('@@ ' + cmd);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const i = lines.indexOf(reply);
+    if (i >= 0) { lines.splice(i, 1); return; }
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`no "${reply}" from the harness within ${timeoutMs} ms`);
+    await new Promise((r) => { lineWaiter = r; setTimeout(r, Math.min(left, 500)); });
+    lineWaiter = null;
+  }
+}
+
+const sel = (testid) => `[data-testid="${testid.replace(/["\\]/g, '\\$&')}"]`;
+async function attr(page, selector, name) {
+  return page.evaluate(([s, n]) => {
+    const e = document.querySelector(s);
+    return e ? e.getAttribute(n) : null;
+  }, [selector, name]);
+}
+// Wait until fn() (in the page) is truthy; returns the elapsed ms.
+async function waitPage(page, fn, arg, timeoutMs, what) {
+  const t0 = Date.now();
+  try {
+    await page.waitForFunction(fn, arg, { timeout: timeoutMs, polling: 20 });
+  } catch (e) {
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  }
+  return Date.now() - t0;
+}
+const valueIs = ([s, v]) => {
+  const e = document.querySelector(s);
+  return e && e.getAttribute('data-value') === v;
+};
+
+async function shot(page, name) {
+  const file = path.join(ARTIFACTS, name + '.png');
+  await page.screenshot({ path: file, fullPage: true });
+  console.log('screenshot ' + file);
+}
+
+// --------------------------------------------------------------- checks
+async function checkLiveValues(page) {
+  // The test's own series: exactly what was published, then the next value.
+  publishPm25(12.5);
+  await waitPage(page, valueIs, [sel('value-' + PM25), '12.5'], 10000, PM25 + ' = 12.5');
+  check(true, 'published PM2.5 12.5 is shown for ' + PM25);
+  const text1 = await page.textContent(sel('value-' + PM25));
+  check(text1.trim() === '12.5', 'value text is "12.5"', JSON.stringify(text1));
+  publishPm25(37.25);
+  await waitPage(page, valueIs, [sel('value-' + PM25), '37.25'], 10000, PM25 + ' = 37.25');
+  const text2 = await page.textContent(sel('value-' + PM25));
+  check(text2.trim() === '37.25', 'the value changes to the next published one, 37.25', JSON.stringify(text2));
+  const api1 = await api('/api/v1/latest?match=' + encodeURIComponent(PM25));
+  check(api1.series.length === 1 && api1.series[0].value === 37.25,
+    '/api/v1/latest agrees: 37.25', JSON.stringify(api1.series));
+  const unit = await page.textContent(`tr[data-series="${PM25}"] .u`);
+  check(unit === 'ug/m3', 'unit shown is ug/m3', unit);
+
+  // A simulated series: shown value == the API's latest for the same time,
+  // and it changes over a few seconds.
+  const vs = sel('value-' + LIVE_SERIES);
+  await page.waitForSelector(vs, { timeout: 15000 });
+  const read = async () => ({ v: await attr(page, vs, 'data-value'), t: await attr(page, vs, 'data-time-ms') });
+  const first = await read();
+  let agreed = false, lastSeen = null;
+  for (let i = 0; i < 40 && !agreed; i++) {
+    const shown = await read();
+    const j = await api('/api/v1/latest?match=' + encodeURIComponent(LIVE_SERIES));
+    const l = j.series[0];
+    lastSeen = { shown, api: l };
+    if (l && String(l.time_ms) === shown.t) {
+      agreed = String(l.value) === shown.v;
+      if (!agreed) break;
+    } else await sleep(100);
+  }
+  check(agreed, `${LIVE_SERIES}: shown value equals /api/v1/latest for the same time`, JSON.stringify(lastSeen));
+  let changed = false;
+  for (let i = 0; i < 50 && !changed; i++) {
+    await sleep(100);
+    const now = await read();
+    changed = now.t !== first.t && Number(now.t) > Number(first.t);
+  }
+  check(changed, `${LIVE_SERIES}: a newer observation replaces the shown one within 5 s`);
+  const sparkPts = Number(await attr(page, sel('spark-' + PM25), 'data-points'));
+  check(sparkPts >= 2, 'the sparkline of ' + PM25 + ' has the published points', sparkPts);
+}
+
+async function checkAlert(page) {
+  const row = `[data-testid="alert-row"][data-alert-id="${ALERT_ID}"]`;
+  const before = await page.$$(row + '[data-state="raised"]');
+  check(before.length === 0, 'no raised alert for ' + ALERT_ID + ' before the spike');
+  const t0 = Date.now();
+  publishPm25(500);
+  let elapsed;
+  try {
+    await page.waitForSelector(row + '[data-state="raised"]', { timeout: 5000 });
+    elapsed = Date.now() - t0;
+  } catch (e) {
+    elapsed = Infinity;
+  }
+  check(elapsed <= 2000, 'PM2.5 500 raises an alert row within 2 s', elapsed + ' ms');
+  if (elapsed === Infinity) return;
+  const cls = await attr(page, row, 'class');
+  check(/sev-critical/.test(cls), 'the raised alert is shown as critical', cls);
+  const first = await attr(page, '[data-testid="alert-row"]', 'data-alert-id');
+  check(first === ALERT_ID, 'the newest alert is the first row', first);
+  const active = await page.textContent(sel('alerts-active-count'));
+  check(Number(active) >= 1, 'the active-alert count shows it', active);
+  // The API says the same.
+  const j = await api('/api/v1/alerts');
+  const act = (j.active || []).find((a) => a.id === ALERT_ID);
+  check(act && act.value === 500, '/api/v1/alerts lists it active with value 500', JSON.stringify(act));
+  const raisedMs = await attr(page, row, 'data-raised-ms');
+  check(act && String(act.raised_ms) === raisedMs, 'raise time shown is the API\'s', `${raisedMs} vs ${act && act.raised_ms}`);
+  await shot(page, '02-alert-raised');
+
+  // Back in range: the row turns cleared, with a clear time.
+  publishPm25(20);
+  try {
+    await page.waitForSelector(row + '[data-state="cleared"]', { timeout: 5000 });
+    check(true, 'PM2.5 20 clears the alert row');
+  } catch (e) {
+    check(false, 'PM2.5 20 clears the alert row');
+  }
+  const clearedText = await page.evaluate((s) => {
+    const e = document.querySelector(s);
+    return e ? e.children[4].textContent : '';
+  }, row);
+  check(/\d{1,2}:\d{2}:\d{2}/.test(clearedText), 'the cleared row shows a clear time', clearedText);
+}
+
+async function checkDevicesAndLanguage(page) {
+  await page.waitForSelector(sel('device-counts-air'), { timeout: 10000 });
+  const status = await api('/api/v1/status');
+  const dev = await api('/api/v1/devices?match=' + encodeURIComponent('traffic/#'));
+  const online = dev.devices.filter((d) => d.state === 'online').length;
+  const shown = Number(await attr(page, sel('device-counts-traffic'), 'data-online'));
+  check(online > 0 && Math.abs(shown - online) <= 0, 'traffic devices online shown = /api/v1/devices',
+    `${shown} vs ${online} (status: ${JSON.stringify(status.devices && status.devices.traffic)})`);
+
+  const h1 = async () => (await page.textContent('h1')).trim();
+  check(await h1() === 'Trung tâm điều hành đô thị', 'Vietnamese by default', await h1());
+  await page.click(sel('lang-toggle'));
+  check(await h1() === 'City operations centre', 'EN toggle switches the labels', await h1());
+  const th = await page.textContent('#h-alerts span');
+  check(th === 'Alerts', 'alert panel heading in English', th);
+  await shot(page, '03-english');
+  await page.click(sel('lang-toggle'));
+  check(await h1() === 'Trung tâm điều hành đô thị', 'VI toggle switches back', await h1());
+}
+
+async function checkChart(page) {
+  await page.selectOption(sel('chart-res'), '1m');
+  await page.selectOption(sel('chart-range'), '6h');
+  const q = CHART_SERIES.split('/').slice(1).join('/');   // "GL-AQ01/pm25"
+  await page.fill(sel('series-search'), q);
+  const item = `[data-testid="series-result"][data-series="${CHART_SERIES}"]`;
+  await page.waitForSelector(item, { timeout: 10000 });
+  const results = await page.$$eval('[data-testid="series-result"]', (es) => es.map((e) => e.getAttribute('data-series')));
+  const apiSeries = await api('/api/v1/series?q=' + encodeURIComponent(q) + '&limit=50');
+  check(JSON.stringify(results) === JSON.stringify(apiSeries.series.map((s) => s.name)),
+    'search results are /api/v1/series?q=' + q, JSON.stringify(results));
+  await page.click(item);
+  await page.waitForSelector(`[data-testid="chart-svg"][data-series="${CHART_SERIES}"]`, { timeout: 10000 });
+  // Same range from the API, fetched now: the history is in the past, so
+  // the page's request a moment ago returns the same windows.
+  const to = Date.now();
+  const j = await api(`/api/v1/windows?series=${encodeURIComponent(CHART_SERIES)}&resolution=1m&from=${to - 6 * 3600e3}&to=${to}&limit=10000`);
+  const ws = j.windows;
+  const d = await attr(page, sel('chart-mean'), 'd');
+  const pts = d ? (d.match(/[ML]/g) || []).length : 0;
+  check(ws.length >= 60 && pts === ws.length, `chart path has one point per stored 1m window (>= 60)`,
+    `${pts} points, ${ws.length} windows`);
+  const band = await attr(page, sel('chart-band'), 'd');
+  check(band && (band.match(/[ML]/g) || []).length === 2 * ws.length, 'min-max band has 2 points per window');
+
+  const stat = async (id) => {
+    const s = sel('stat-' + id);
+    return { v: await attr(page, s, 'data-value'), text: (await page.textContent(s)).trim() };
+  };
+  let count = 0, sum = 0, min = Infinity, max = -Infinity;
+  for (const w of ws) { count += w.count; sum += w.sum; min = Math.min(min, w.min); max = Math.max(max, w.max); }
+  const last = ws[ws.length - 1];
+  const expect = {
+    windows: ws.length, count, mean: sum / count, min, max,
+    'latest-count': last.count, 'latest-mean': last.mean, 'latest-min': last.min, 'latest-max': last.max,
+    'latest-p50': last.p50, 'latest-p95': last.p95,
+  };
+  for (const [id, v] of Object.entries(expect)) {
+    const s = await stat(id);
+    const textOk = Math.abs(Number(s.text) - v) <= Math.abs(v) * 0.005 + 0.005;
+    check(s.v === String(v) && textOk, `chart stat ${id} = API ${v}`, JSON.stringify(s));
+  }
+  await shot(page, '04-chart');
+}
+
+async function checkReconnect(page) {
+  await ask('stop', 'stopped', 30000);
+  const banner = sel('conn-banner');
+  try {
+    await page.waitForSelector(banner, { state: 'visible', timeout: 10000 });
+    check(true, 'iocd stopped: the reconnecting banner shows');
+  } catch (e) {
+    check(false, 'iocd stopped: the reconnecting banner shows');
+  }
+  const st = await attr(page, sel('conn-state'), 'data-state');
+  check(st === 'reconnecting', 'connection state is reconnecting', st);
+  const btext = await page.textContent(banner);
+  check(/đang kết nối lại/i.test(btext), 'banner text is Vietnamese "đang kết nối lại"', btext);
+  await shot(page, '05-reconnecting');
+
+  await ask('start', 'started', 60000);
+  try {
+    await page.waitForSelector(banner, { state: 'hidden', timeout: 20000 });
+    await waitPage(page, (s) => document.querySelector(s).getAttribute('data-state') === 'open',
+      sel('conn-state'), 5000, 'conn-state open');
+    check(true, 'iocd back: the banner goes and the stream is open again');
+  } catch (e) {
+    check(false, 'iocd back: the banner goes and the stream is open again', e.message);
+  }
+  // New data after the restart reaches the page through the new stream.
+  publishPm25(41.75);
+  try {
+    await waitPage(page, valueIs, [sel('value-' + PM25), '41.75'], 10000, PM25 + ' = 41.75');
+    check(true, 'a value published after the restart is shown (41.75)');
+  } catch (e) {
+    check(false, 'a value published after the restart is shown (41.75)', e.message);
+  }
+  // The state reloaded from the new run still holds the cleared alert.
+  const rowState = await attr(page, `[data-testid="alert-row"][data-alert-id="${ALERT_ID}"]`, 'data-state');
+  check(rowState === 'cleared', 'the alert history survives the restart', rowState);
+  await shot(page, '06-recovered');
+}
+
+// ----------------------------------------------------------------- main
+async function main() {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'iocd-chromium-'));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1400, height: 1000 },
+    timeout: 30000,
+  });
+  const pageErrors = [];
+  try {
+    const page = ctx.pages()[0] || await ctx.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error') console.log('console error: ' + m.text()); });
+    // Nothing may leave the machine: the console loads only from iocd.
+    const foreign = [];
+    page.on('request', (r) => {
+      const u = new URL(r.url());
+      if (u.protocol !== 'data:' && u.origin !== new URL(BASE).origin) foreign.push(u.href);
+    });
+    const url = BASE + '/' + (TOKEN ? '?token=' + encodeURIComponent(TOKEN) : '');
+    const resp = await page.goto(url, { timeout: 15000 });
+    check(resp.status() === 200, 'GET / is 200', resp.status());
+    await waitPage(page, (s) => document.querySelector(s).getAttribute('data-state') === 'open',
+      sel('conn-state'), 15000, 'the live stream to open');
+    check(true, 'the live stream opens');
+
+    const steps = [['live values', checkLiveValues], ['alert', checkAlert],
+      ['devices and language', checkDevicesAndLanguage], ['chart', checkChart],
+      ['reconnect', checkReconnect]];
+    for (const [name, fn] of steps) {
+      try {
+        await fn(page);
+        if (name === 'live values') await shot(page, '01-live');
+      } catch (e) {
+        check(false, name, e.stack || e.message);
+        await shot(page, 'failed-' + name.replace(/\W+/g, '-')).catch(() => {});
+      }
+    }
+    check(foreign.length === 0, 'the page requested nothing from another origin', foreign.join(' '));
+    check(pageErrors.length === 0, 'no JavaScript errors in the page', pageErrors.join(' | '));
+  } finally {
+    await ctx.close().catch(() => {});
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+const hardStop = setTimeout(() => {
+  console.log('FAIL the browser test ran out of time (240 s)');
+  process.exit(1);
+}, 240000);
+main().then(() => {
+  clearTimeout(hardStop);
+  console.log(`${passes} passed, ${failures} failed`);
+  rl.close();
+  process.exit(failures || !passes ? 1 : 0);
+}, (e) => {
+  console.log('FAIL ' + (e.stack || e.message));
+  console.log(`${passes} passed, ${failures + 1} failed`);
+  process.exit(1);
+});

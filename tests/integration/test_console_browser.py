@@ -1,0 +1,169 @@
+"""The operator console end to end in headless Chromium.
+
+Starts a real mosquitto, iocd on the shipped feed config with an [alert]
+rule and [http] on a free loopback port, three hours of replayed air-quality
+history (iocd-sim --start, ending ten minutes ago) and a live traffic feed
+(iocd-sim in real time), then runs tests/browser/console.test.mjs with node:
+Debian's Chromium driven by playwright-core opens the console that iocd
+serves and checks live values, an alert raised within 2 s, device counts,
+the VI/EN toggle, the chart and its statistics against the API, and the
+reconnect after iocd is stopped and started (this file does the stopping
+and starting when the script asks, over its stdin/stdout).
+
+Skips (exit 77) only when node or Chromium is absent; tools/test.sh
+installs both, and `npm ci` the pinned playwright-core.
+Screenshots: $IOCD_ARTIFACTS (default BUILD/artifacts).
+"""
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+from iocdtest import IOCD_SIM, SOURCE_ROOT, IocdTestCase, free_port, wait_until
+
+BROWSER_DIR = os.path.join(SOURCE_ROOT, "tests", "browser")
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+NODE = shutil.which("node")
+HISTORY_S = 3 * 3600 - 600      # replayed air history: from 3 h ago to 10 min ago
+
+ALERT = """[alert pm25_high]
+type = threshold
+match = air/+/pm25
+above = 300
+clear = 100
+severity = critical
+text = PM2.5 above 300 ug/m3
+"""
+
+
+def artifacts_dir():
+    if os.environ.get("IOCD_ARTIFACTS"):
+        return os.environ["IOCD_ARTIFACTS"]
+    root = os.environ.get("MESON_BUILD_ROOT") or os.path.join(SOURCE_ROOT, "build")
+    return os.path.join(root, "artifacts")
+
+
+def http_up(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class ConsoleBrowserTest(IocdTestCase):
+    def setUp(self):
+        super().setUp()
+        self._procs = []
+
+    def tearDown(self):
+        for p in self._procs:
+            if p.poll() is None:
+                try:
+                    # node was started in its own session: its Chromium too.
+                    os.killpg(p.pid, signal.SIGKILL)
+                except OSError:
+                    p.kill()
+                p.wait(10)
+        super().tearDown()
+
+    def spawn(self, args, **kw):
+        p = subprocess.Popen(args, **kw)
+        self._procs.append(p)
+        return p
+
+    def ensure_playwright(self):
+        if os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")):
+            return
+        r = subprocess.run(["npm", "ci", "--prefix", BROWSER_DIR, "--no-audit", "--no-fund"],
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, "npm ci in tests/browser failed:\n" + r.stdout + r.stderr)
+
+    def test_console_in_chromium(self):
+        self.ensure_playwright()
+        with open(os.path.join(SOURCE_ROOT, "config", "iocd.conf")) as f:
+            feeds = f.read().split("# " + "-" * 75, 1)[1]
+        port = free_port()
+        d = self.iocd(feeds, extra=ALERT + "[http]\nlisten = 127.0.0.1:%d\n" % port)
+        d.start()
+        wait_until(lambda: http_up(port), timeout=10, what="iocd's HTTP server")
+
+        # History for the chart: air stations every 10 s for ~3 h, in the past.
+        start_ms = int(time.time() * 1000) - 3 * 3600 * 1000
+        r = subprocess.run([IOCD_SIM, "--port", str(self.broker.port), "--feeds", "air",
+                            "--seed", "3", "--start", str(start_ms), "--duration", str(HISTORY_S),
+                            "--quiet"], capture_output=True, text=True, timeout=120, check=True)
+        n = int(r.stdout.split("published ", 1)[1].split()[0]) if "published " in r.stdout \
+            else int(r.stderr.split("published ", 1)[1].split()[0])
+        self.assertGreater(n, 8 * 1000)
+        d.wait_messages("air", n, timeout=60)
+
+        # A live feed: three traffic counters twice a second, wall-clock times.
+        self.spawn([IOCD_SIM, "--port", str(self.broker.port), "--feeds", "traffic",
+                    "--traffic", "3", "--interval-traffic", "0.5", "--quiet"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        d.wait_messages("traffic", 3, timeout=20)
+
+        env = dict(os.environ, IOCD_URL="http://127.0.0.1:%d" % port,
+                   IOCD_MQTT_PORT=str(self.broker.port), IOCD_ARTIFACTS=artifacts_dir(),
+                   IOCD_CHART_SERIES="air/GL-AQ01/pm25",
+                   IOCD_LIVE_SERIES="traffic/GL-TC001/vehicles", CHROMIUM=CHROMIUM)
+        node = self.spawn([NODE, os.path.join(BROWSER_DIR, "console.test.mjs")], cwd=BROWSER_DIR,
+                          env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        lines = queue.Queue()
+
+        def reader():
+            for line in node.stdout:
+                lines.put(line.rstrip("\n"))
+            lines.put(None)
+        threading.Thread(target=reader, daemon=True).start()
+
+        def reply(text):
+            node.stdin.write(text + "\n")
+            node.stdin.flush()
+
+        out = []
+        deadline = time.monotonic() + 300
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.fail("the browser test ran over 300 s:\n" + "\n".join(out))
+            try:
+                line = lines.get(timeout=left)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            out.append(line)
+            print(line, flush=True)
+            if line == "@@ stop":
+                self.assertEqual(d.stop(), 0, "iocd stops cleanly")
+                wait_until(lambda: not http_up(port), timeout=10, what="the HTTP port to close")
+                reply("stopped")
+            elif line == "@@ start":
+                d.ready_count_before = d.log_text().count("subscribed to")
+                d.start()
+                wait_until(lambda: http_up(port), timeout=10, what="iocd's HTTP server again")
+                reply("started")
+        rc = node.wait(30)
+        node.stdin.close()
+        node.stdout.close()
+        text = "\n".join(out)
+        self.assertEqual(rc, 0, "console.test.mjs failed:\n" + text + "\n--- iocd log tail:\n"
+                         + d.log_text()[-3000:])
+        self.assertIn(" passed, 0 failed", text)
+        self.assertNotIn("FAIL", text)
+
+
+if __name__ == "__main__":
+    if not NODE or not os.access(CHROMIUM, os.X_OK):
+        print("SKIP: node (%s) or Chromium (%s) is not installed" % (NODE, CHROMIUM))
+        sys.exit(77)
+    unittest.main()
