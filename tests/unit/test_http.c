@@ -1,0 +1,731 @@
+/* tests/unit/test_http.c — the HTTP server (daemon/http.c, daemon/query.c)
+ * against a real TCP client on 127.0.0.1: provider endpoints and the
+ * merged live stats, the bearer token (401 and its counter), refusal of a
+ * non-loopback address without a token, the DB endpoints against a SQLite
+ * file written by iocd_store_open + iocd_store_write (series, windows with
+ * quantiles, rolling, alert history with raise/clear pairing), the SSE
+ * stream (order, filter, types, Last-Event-ID replay and reset, overflow
+ * of a client that never reads with the dropped count, pings, the client
+ * limit), a client that leaves before its query answers, and shutdown
+ * ending open streams. The test pumps the loop itself between non-blocking
+ * socket reads; every wait is bounded (2 s, or 10 s for the overflow). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <arpa/inet.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "live.h"
+#include "sketch.h"
+#include "store.h"
+
+#define T0 INT64_C(1795330800000) /* 2026-11-22T07:00:00Z */
+
+struct fix {
+    uv_loop_t loop;
+    struct iocd_config cfg;
+    struct iocd_live *live;
+    struct iocd_http *h;
+    int port;
+    char db[64];
+};
+
+/* ---- fake provider ------------------------------------------------------ */
+
+static char last_match[256], last_state[32];
+
+static cJSON *p_status(void *ud)
+{
+    return cJSON_Parse("{\"version\":\"t\",\"series\":3}");
+}
+static cJSON *p_latest(void *ud, const char *match)
+{
+    snprintf(last_match, sizeof(last_match), "%s", match ? match : "(null)");
+    return cJSON_Parse("[{\"series\":\"air/pk-01/pm25\",\"value\":35.2}]");
+}
+static cJSON *p_devices(void *ud, const char *match, const char *state)
+{
+    snprintf(last_match, sizeof(last_match), "%s", match ? match : "(null)");
+    snprintf(last_state, sizeof(last_state), "%s", state ? state : "(null)");
+    return cJSON_Parse("[{\"source\":\"air\",\"device\":\"pk-01\",\"state\":\"online\"}]");
+}
+static cJSON *p_active(void *ud)
+{
+    return cJSON_Parse("[{\"id\":\"hot/air/pk-02/pm25\",\"state\":\"raised\"}]");
+}
+static char *p_metrics(void *ud)
+{
+    return strdup("iocd_fake_total 7\n");
+}
+static int fail_health;
+static int p_health(void *ud, cJSON *body)
+{
+    cJSON_AddStringToObject(body, "broker", fail_health ? "down" : "connected");
+    return fail_health;
+}
+static const struct iocd_http_provider prov = {p_status, p_latest, p_devices, p_active,
+                                               p_metrics, p_health, NULL};
+
+/* ---- loop and client ---------------------------------------------------- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct client {
+    int fd;
+    char *buf;
+    size_t len, cap;
+    int eof;
+};
+
+static void client_read(struct client *c)
+{
+    for (int i = 0; i < 1000; i++) {
+        if (c->len + 65536 > c->cap) {
+            c->cap = (c->len + 65536) * 2;
+            c->buf = realloc(c->buf, c->cap);
+            assert_non_null(c->buf);
+        }
+        ssize_t r = recv(c->fd, c->buf + c->len, c->cap - c->len - 1, MSG_DONTWAIT);
+        if (r > 0) {
+            c->len += (size_t)r;
+            c->buf[c->len] = '\0';
+        } else {
+            if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+                c->eof = 1;
+            return;
+        }
+    }
+}
+
+/* Runs the loop and reads until `until` is in the buffer (NULL: EOF) or
+ * `ms` pass. */
+static void pump(struct fix *f, struct client *c, const char *until, int ms)
+{
+    int64_t end = mono_ms() + ms;
+    while (mono_ms() < end) {
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        if (c) {
+            client_read(c);
+            if (until ? c->buf && strstr(c->buf, until) != NULL : c->eof)
+                return;
+        }
+        struct pollfd p = {.fd = c ? c->fd : -1, .events = POLLIN};
+        poll(&p, 1, 2);
+    }
+}
+
+static void client_open(struct fix *f, struct client *c, const char *request)
+{
+    memset(c, 0, sizeof(*c));
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(c->fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(c->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    size_t n = strlen(request);
+    assert_int_equal(send(c->fd, request, n, 0), (ssize_t)n);
+}
+
+static void client_close(struct client *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    free(c->buf);
+    c->buf = NULL;
+}
+
+/* GET `path` (HTTP/1.1, Connection: close): status and body (malloc'd). */
+static int get(struct fix *f, const char *path, const char *headers, char **body)
+{
+    char req[2048];
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n%s\r\n", path,
+             headers ? headers : "");
+    struct client c;
+    client_open(f, &c, req);
+    pump(f, &c, NULL, 2000);
+    assert_true(c.eof);
+    assert_non_null(c.buf);
+    int status = 0;
+    assert_int_equal(sscanf(c.buf, "HTTP/1.1 %d", &status), 1);
+    char *b = strstr(c.buf, "\r\n\r\n");
+    assert_non_null(b);
+    *body = strdup(b + 4);
+    client_close(&c);
+    return status;
+}
+
+static void expect(struct fix *f, const char *path, const char *headers, int status,
+                   const char *body)
+{
+    char *got;
+    int st = get(f, path, headers, &got);
+    if (st != status || strcmp(got, body) != 0)
+        fail_msg("GET %s: %d %s\nexpected %d %s", path, st, got, status, body);
+    free(got);
+}
+
+/* ---- fixture ------------------------------------------------------------ */
+
+static void fix_init(struct fix *f, const char *listen, const char *token)
+{
+    memset(f, 0, sizeof(*f));
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    f->cfg.http.listen = (char *)listen;
+    f->cfg.http.token = (char *)token;
+    f->cfg.http.client_buffer = 64 * 1024;
+    f->cfg.http.max_clients = 4;
+    f->cfg.http.web_root = (char *)"";
+    snprintf(f->db, sizeof(f->db), "/tmp/test_http_%d.db", (int)getpid());
+    f->cfg.store.path = f->db;
+    f->live = iocd_live_new(4);
+    assert_non_null(f->live);
+}
+
+static void fix_start(struct fix *f)
+{
+    struct iocd_error err = {0};
+    int r = iocd_http_start(&f->h, &f->loop, &f->cfg, f->live, &prov, &err);
+    if (r != 0)
+        fail_msg("start: %s", err.msg);
+    f->port = iocd_http_port(f->h);
+    assert_true(f->port > 0);
+}
+
+static void fix_stop(struct fix *f)
+{
+    iocd_http_close(f->h);
+    int64_t end = mono_ms() + 3000;
+    while (uv_run(&f->loop, UV_RUN_NOWAIT) && mono_ms() < end)
+        poll(NULL, 0, 2);
+    assert_int_equal(uv_run(&f->loop, UV_RUN_NOWAIT), 0); /* nothing left open */
+    iocd_http_free(f->h);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    iocd_live_free(f->live);
+    unlink(f->db);
+    char p[80];
+    snprintf(p, sizeof(p), "%s-wal", f->db);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s-shm", f->db);
+    unlink(p);
+}
+
+/* ---- provider endpoints, token, listen ---------------------------------- */
+
+static void test_provider_endpoints(void **state)
+{
+    struct fix f;
+    fix_init(&f, "127.0.0.1:0", "");
+    fix_start(&f);
+    expect(&f, "/healthz", NULL, 200, "{\"broker\":\"connected\",\"status\":\"ok\"}");
+    fail_health = 1;
+    expect(&f, "/healthz", NULL, 503, "{\"broker\":\"down\",\"status\":\"failing\"}");
+    fail_health = 0;
+    expect(&f, "/api/v1/status", NULL, 200,
+           "{\"version\":\"t\",\"series\":3,\"live\":{\"clients\":0,\"sent\":0,\"dropped\":0}}");
+    expect(&f, "/api/v1/latest?match=air/%2B/pm25", NULL, 200,
+           "{\"series\":[{\"series\":\"air/pk-01/pm25\",\"value\":35.2}]}");
+    assert_string_equal(last_match, "air/+/pm25");
+    expect(&f, "/api/v1/latest", NULL, 200,
+           "{\"series\":[{\"series\":\"air/pk-01/pm25\",\"value\":35.2}]}");
+    assert_string_equal(last_match, "(null)");
+    expect(&f, "/api/v1/devices?state=stale&match=air%2F%23", NULL, 200,
+           "{\"devices\":[{\"source\":\"air\",\"device\":\"pk-01\",\"state\":\"online\"}]}");
+    assert_string_equal(last_match, "air/#");
+    assert_string_equal(last_state, "stale");
+    expect(&f, "/api/v1/devices?state=sleepy", NULL, 400,
+           "{\"error\":\"bad state (online, stale or offline)\"}");
+    expect(&f, "/api/v1/latest?match=%zz", NULL, 400, "{\"error\":\"bad match\"}");
+    expect(&f, "/api/v1/nope", NULL, 404, "{\"error\":\"no such endpoint\"}");
+    expect(&f, "/../../etc/passwd", NULL, 404, "{\"error\":\"not found\"}");
+
+    char *body;
+    assert_int_equal(get(&f, "/metrics", NULL, &body), 200);
+    assert_non_null(strstr(body, "iocd_fake_total 7\n"));
+    assert_non_null(strstr(body, "\niocd_http_requests_total 11\n"));
+    assert_non_null(strstr(body, "\niocd_live_clients 0\n"));
+    assert_non_null(strstr(body, "\niocd_http_unauthorized_total 0\n"));
+    free(body);
+
+    /* not GET */
+    struct client c;
+    client_open(&f, &c, "POST /api/v1/status HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                        "Content-Length: 0\r\n\r\n");
+    pump(&f, &c, NULL, 2000);
+    assert_non_null(c.buf);
+    assert_memory_equal(c.buf, "HTTP/1.1 405", 12);
+    client_close(&c);
+    fix_stop(&f);
+}
+
+static void test_token(void **state)
+{
+    struct fix f;
+    fix_init(&f, "localhost:0", "s3cret");
+    fix_start(&f);
+    expect(&f, "/api/v1/status", NULL, 401, "{\"error\":\"unauthorized\"}");
+    expect(&f, "/api/v1/status", "Authorization: Bearer wrong!\r\n", 401,
+           "{\"error\":\"unauthorized\"}");
+    expect(&f, "/api/v1/live", "Authorization: Bearer s3cre\r\n", 401,
+           "{\"error\":\"unauthorized\"}");
+    expect(&f, "/healthz", NULL, 200, "{\"broker\":\"connected\",\"status\":\"ok\"}");
+    expect(&f, "/api/v1/status", "Authorization: Bearer s3cret\r\n", 200,
+           "{\"version\":\"t\",\"series\":3,\"live\":{\"clients\":0,\"sent\":0,\"dropped\":0}}");
+    struct iocd_http_stats st;
+    iocd_http_get_stats(f.h, &st);
+    assert_int_equal(st.unauthorized, 3);
+    assert_int_equal(st.requests, 5);
+    char *body;
+    assert_int_equal(get(&f, "/metrics", "Authorization: Bearer s3cret\r\n", &body), 200);
+    assert_non_null(strstr(body, "\niocd_http_unauthorized_total 3\n"));
+    free(body);
+    fix_stop(&f);
+}
+
+static void test_listen_refused(void **state)
+{
+    static const struct {
+        const char *listen, *token, *msg;
+    } bad[] = {
+        {"0.0.0.0:8080", "", "is not a loopback address"},
+        {"192.168.1.5:8080", NULL, "is not a loopback address"},
+        {"[::]:8080", "", "is not a loopback address"},
+        {"127.0.0.1", "", "expected HOST:PORT"},
+        {"127.0.0.1:99999", "", "expected HOST:PORT"},
+        {"example.org:80", "", "expected HOST:PORT"},
+        {"", "", "expected HOST:PORT"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct fix f;
+        fix_init(&f, bad[i].listen, bad[i].token);
+        struct iocd_error err = {0};
+        assert_int_equal(iocd_http_start(&f.h, &f.loop, &f.cfg, f.live, &prov, &err), -1);
+        assert_null(f.h);
+        if (!strstr(err.msg, bad[i].msg))
+            fail_msg("%s: %s", bad[i].listen, err.msg);
+        assert_int_equal(uv_run(&f.loop, UV_RUN_DEFAULT), 0);
+        assert_int_equal(uv_loop_close(&f.loop), 0);
+        iocd_live_free(f.live);
+    }
+    /* IPv6 loopback is fine without a token */
+    struct fix f;
+    fix_init(&f, "[::1]:0", "");
+    fix_start(&f);
+    fix_stop(&f);
+}
+
+/* ---- DB endpoints ------------------------------------------------------- */
+
+/* One block owned by `name` (iocd_series_new_free frees only name). */
+static struct iocd_series_new series(uint32_t id, const char *s, const char *d, const char *m,
+                                     const char *unit)
+{
+    size_t ls = strlen(s) + 1, ld = strlen(d) + 1, lm = strlen(m) + 1;
+    char *b = malloc(2 * (ls + ld + lm) + strlen(unit) + 1);
+    assert_non_null(b);
+    char *name = b;
+    b += sprintf(b, "%s/%s/%s", s, d, m) + 1;
+    char *ps = strcpy(b, s), *pd = strcpy(b + ls, d), *pm = strcpy(b + ls + ld, m);
+    char *pu = strcpy(b + ls + ld + lm, unit);
+    return (struct iocd_series_new){id, name, ps, pd, pm, pu, T0 - 3600000};
+}
+
+static struct iocd_window window(uint32_t id, uint32_t res_s, int64_t start, const double *v,
+                                 int n)
+{
+    struct iocd_window w;
+    iocd_window_init(&w, id, res_s, start, v[0], start + 1000);
+    iocd_sketch_init(&w.sketch);
+    iocd_sketch_add(&w.sketch, v[0]);
+    for (int i = 1; i < n; i++) {
+        iocd_window_add(&w, v[i], start + 1000 * (i + 1));
+        iocd_sketch_add(&w.sketch, v[i]);
+    }
+    return w;
+}
+
+static struct iocd_event_row alert_event(int64_t t, int sev, const char *id, const char *state,
+                                         double value)
+{
+    char attrs[512];
+    snprintf(attrs, sizeof(attrs),
+             "{\"id\":\"%s\",\"rule\":\"pm25_high\",\"series\":\"air/pk-01/pm25\","
+             "\"state\":\"%s\",\"value\":%g,\"threshold\":55,\"raised_ms\":%" PRId64 "}",
+             id, state, value, t);
+    const char *parts[] = {"iocd", "alert", "PM2.5 high", "pk-01", "", state, attrs};
+    size_t total = 0;
+    for (int i = 0; i < 7; i++)
+        total += strlen(parts[i]) + 1;
+    char *block = malloc(total), *p = block;
+    const char *ptr[7];
+    for (int i = 0; i < 7; i++) {
+        ptr[i] = p;
+        strcpy(p, parts[i]);
+        p += strlen(parts[i]) + 1;
+    }
+    return (struct iocd_event_row){.block = block, .source = ptr[0], .kind = ptr[1],
+                                   .text = ptr[2], .device = ptr[3], .area = ptr[4],
+                                   .status = ptr[5], .attributes = ptr[6], .severity = sev,
+                                   .time_ms = t, .received_ms = t};
+}
+
+static void write_store(const char *path)
+{
+    struct iocd_store *st;
+    struct iocd_error err = {0};
+    unlink(path);
+    if (iocd_store_open(&st, path, &err) != 0)
+        fail_msg("store: %s", err.msg);
+    struct iocd_flush *fl = calloc(1, sizeof(*fl));
+    fl->n_series = 3;
+    fl->series = calloc(3, sizeof(*fl->series));
+    fl->series[0] = series(1, "air", "pk-01", "pm25", "ug/m3");
+    fl->series[1] = series(2, "air", "pk-02", "pm25", "ug/m3");
+    fl->series[2] = series(3, "water", "w1", "level", "m");
+    static const double a[] = {10, 20, 30, 40}, b[] = {50}, c[] = {5, 5};
+    fl->n_windows = 4;
+    fl->windows = calloc(4, sizeof(*fl->windows));
+    fl->windows[0] = window(1, 60, T0, a, 4);
+    fl->windows[1] = window(1, 60, T0 + 60000, b, 1);
+    fl->windows[2] = window(1, 60, T0 + 120000, c, 2);
+    fl->windows[3] = window(1, 3600, T0, a, 4);
+    fl->n_events = 4;
+    fl->events = calloc(4, sizeof(*fl->events));
+    fl->events[0] = alert_event(T0 + 1000, 2, "pm25_high/air/pk-01/pm25", "raised", 61.5);
+    fl->events[1] = alert_event(T0 + 5000, 2, "pm25_high/air/pk-01/pm25", "cleared", 40);
+    fl->events[2] = alert_event(T0 + 9000, 5, "pm25_high/air/pk-01/pm25", "raised", 70);
+    fl->events[3] = alert_event(T0 - 7 * 86400000LL, 2, "old", "raised", 60);
+    fl->now_ms = T0 + 200000;
+    iocd_store_write(st, fl);
+    if (fl->rc != 0)
+        fail_msg("write: %s", fl->error);
+    iocd_flush_free(fl);
+    iocd_store_close(st);
+}
+
+static void test_db_endpoints(void **state)
+{
+    struct fix f;
+    fix_init(&f, "127.0.0.1:0", "");
+    write_store(f.db);
+    fix_start(&f);
+    expect(&f, "/api/v1/series?match=air/%2B/pm25&limit=1", NULL, 200,
+           "{\"total\":2,\"series\":[{\"name\":\"air/pk-01/pm25\",\"source\":\"air\","
+           "\"device\":\"pk-01\",\"metric\":\"pm25\",\"unit\":\"ug/m3\","
+           "\"created\":\"2026-11-22T06:00:00.000Z\",\"created_ms\":1795327200000}]}");
+    expect(&f, "/api/v1/series?q=LEV", NULL, 200,
+           "{\"total\":1,\"series\":[{\"name\":\"water/w1/level\",\"source\":\"water\","
+           "\"device\":\"w1\",\"metric\":\"level\",\"unit\":\"m\","
+           "\"created\":\"2026-11-22T06:00:00.000Z\",\"created_ms\":1795327200000}]}");
+    expect(&f, "/api/v1/series?offset=1&limit=1&match=%23", NULL, 200,
+           "{\"total\":3,\"series\":[{\"name\":\"air/pk-02/pm25\",\"source\":\"air\","
+           "\"device\":\"pk-02\",\"metric\":\"pm25\",\"unit\":\"ug/m3\","
+           "\"created\":\"2026-11-22T06:00:00.000Z\",\"created_ms\":1795327200000}]}");
+    expect(&f, "/api/v1/series?limit=0", NULL, 400,
+           "{\"error\":\"bad parameter (match, q, limit 1..10000, offset)\"}");
+
+    /* windows: 1m default (the finest), from/to on start */
+    expect(&f,
+           "/api/v1/windows?series=air/pk-01/pm25&from=2026-11-22T07:01:00Z&to=1795330980000",
+           NULL, 200,
+           "{\"series\":\"air/pk-01/pm25\",\"unit\":\"ug/m3\",\"resolution\":\"1m\","
+           "\"res_s\":60,\"windows\":[{\"start\":\"2026-11-22T07:01:00.000Z\","
+           "\"start_ms\":1795330860000,\"count\":1,\"sum\":50,\"mean\":50,\"min\":50,"
+           "\"max\":50,\"stddev\":0,\"first\":50,\"last\":50,\"p50\":50,\"p90\":50,"
+           "\"p95\":50,\"p99\":50},{\"start\":\"2026-11-22T07:02:00.000Z\","
+           "\"start_ms\":1795330920000,\"count\":2,\"sum\":10,\"mean\":5,\"min\":5,\"max\":5,"
+           "\"stddev\":0,\"first\":5,\"last\":5,\"p50\":5,\"p90\":5,\"p95\":5,\"p99\":5}]}");
+    /* quantiles of 10,20,30,40 from the sketch: within 1 % */
+    char *body;
+    assert_int_equal(get(&f, "/api/v1/windows?series=air/pk-01/pm25&resolution=1h&from=0"
+                             "&to=1795334400000", NULL, &body), 200);
+    cJSON *j = cJSON_Parse(body);
+    free(body);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(j, "resolution")->valuestring, "1h");
+    cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "windows"), 0);
+    assert_non_null(w);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "windows")), 1);
+    assert_true(cJSON_GetObjectItem(w, "sum")->valuedouble == 100);
+    assert_true(cJSON_GetObjectItem(w, "mean")->valuedouble == 25);
+    assert_true(fabs(cJSON_GetObjectItem(w, "stddev")->valuedouble - sqrt(125)) < 1e-9);
+    assert_true(fabs(cJSON_GetObjectItem(w, "p50")->valuedouble - 20) <= 0.2);  /* rank 1 */
+    assert_true(fabs(cJSON_GetObjectItem(w, "p90")->valuedouble - 30) <= 0.3);  /* rank 2 */
+    assert_true(fabs(cJSON_GetObjectItem(w, "p99")->valuedouble - 30) <= 0.3);
+    assert_true(cJSON_GetObjectItem(w, "first")->valuedouble == 10);
+    assert_true(cJSON_GetObjectItem(w, "last")->valuedouble == 40);
+    cJSON_Delete(j);
+
+    /* rolling 2m every 1m: ends 07:01 (window 07:00), 07:02 (07:00+07:01),
+     * 07:03 (07:01+07:02) */
+    assert_int_equal(get(&f, "/api/v1/windows?series=air/pk-01/pm25&rolling=2m&step=1m"
+                             "&from=2026-11-22T07:01:00Z&to=2026-11-22T07:03:00Z", NULL, &body),
+                     200);
+    j = cJSON_Parse(body);
+    free(body);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(j, "rolling")->valuestring, "2m");
+    assert_string_equal(cJSON_GetObjectItem(j, "step")->valuestring, "1m");
+    assert_string_equal(cJSON_GetObjectItem(j, "resolution")->valuestring, "1m");
+    cJSON *pts = cJSON_GetObjectItem(j, "points");
+    assert_int_equal(cJSON_GetArraySize(pts), 3);
+    static const double counts[] = {4, 5, 3}, sums[] = {100, 150, 60}, maxs[] = {40, 50, 50};
+    static const int64_t ends[] = {T0 + 60000, T0 + 120000, T0 + 180000};
+    for (int i = 0; i < 3; i++) {
+        cJSON *p = cJSON_GetArrayItem(pts, i);
+        assert_true(cJSON_GetObjectItem(p, "end_ms")->valuedouble == (double)ends[i]);
+        assert_true(cJSON_GetObjectItem(p, "count")->valuedouble == counts[i]);
+        assert_true(cJSON_GetObjectItem(p, "sum")->valuedouble == sums[i]);
+        assert_true(cJSON_GetObjectItem(p, "max")->valuedouble == maxs[i]);
+    }
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(pts, 2), "end")->valuestring,
+                        "2026-11-22T07:03:00.000Z");
+    cJSON_Delete(j);
+
+    expect(&f, "/api/v1/windows?series=nope", NULL, 404, "{\"error\":\"no such series: nope\"}");
+    expect(&f, "/api/v1/windows", NULL, 400, "{\"error\":\"series is required\"}");
+    expect(&f, "/api/v1/windows?series=air/pk-01/pm25&resolution=5m", NULL, 400,
+           "{\"error\":\"the series has no 5m windows\"}");
+    expect(&f, "/api/v1/windows?series=air/pk-01/pm25&rolling=1h", NULL, 400,
+           "{\"error\":\"rolling and step go together\"}");
+    expect(&f, "/api/v1/windows?series=air/pk-01/pm25&from=yesterday", NULL, 400,
+           "{\"error\":\"bad from or to (RFC 3339 or epoch milliseconds)\"}");
+    expect(&f, "/api/v1/windows?series=water/w1/level", NULL, 200,
+           "{\"series\":\"water/w1/level\",\"unit\":\"m\",\"resolution\":null,\"res_s\":null,"
+           "\"windows\":[]}");
+
+    /* alerts: the active ones from the provider, history newest raise first */
+    expect(&f, "/api/v1/alerts?from=2026-11-22T06:00:00Z&to=2026-11-22T08:00:00Z", NULL, 200,
+           "{\"active\":[{\"id\":\"hot/air/pk-02/pm25\",\"state\":\"raised\"}],\"history\":["
+           "{\"id\":\"pm25_high/air/pk-01/pm25\",\"rule\":\"pm25_high\","
+           "\"series\":\"air/pk-01/pm25\",\"severity\":\"critical\","
+           "\"raised\":\"2026-11-22T07:00:09.000Z\",\"raised_ms\":1795330809000,"
+           "\"cleared\":null,\"cleared_ms\":null,\"value\":70,\"threshold\":55,"
+           "\"text\":\"PM2.5 high\"},"
+           "{\"id\":\"pm25_high/air/pk-01/pm25\",\"rule\":\"pm25_high\","
+           "\"series\":\"air/pk-01/pm25\",\"severity\":\"warning\","
+           "\"raised\":\"2026-11-22T07:00:01.000Z\",\"raised_ms\":1795330801000,"
+           "\"cleared\":\"2026-11-22T07:00:05.000Z\",\"cleared_ms\":1795330805000,"
+           "\"value\":61.5,\"threshold\":55,\"text\":\"PM2.5 high\"}]}");
+    expect(&f, "/api/v1/alerts?from=2026-11-22T07:00:02Z&to=2026-11-22T07:00:08Z", NULL, 200,
+           "{\"active\":[{\"id\":\"hot/air/pk-02/pm25\",\"state\":\"raised\"}],"
+           "\"history\":[]}");
+
+    /* a client that leaves before its answer: nothing breaks */
+    struct client c;
+    client_open(&f, &c, "GET /api/v1/series HTTP/1.1\r\nHost: t\r\n\r\n");
+    uv_run(&f.loop, UV_RUN_NOWAIT);
+    client_close(&c);
+    pump(&f, NULL, NULL, 200);
+    expect(&f, "/api/v1/series?q=w1", NULL, 200,
+           "{\"total\":1,\"series\":[{\"name\":\"water/w1/level\",\"source\":\"water\","
+           "\"device\":\"w1\",\"metric\":\"level\",\"unit\":\"m\","
+           "\"created\":\"2026-11-22T06:00:00.000Z\",\"created_ms\":1795327200000}]}");
+    fix_stop(&f);
+}
+
+/* ---- live stream -------------------------------------------------------- */
+
+static void emit(struct fix *f, enum iocd_live_kind k, const char *key, const char *json)
+{
+    iocd_live_emit(f->live, k, key, json, strlen(json), NULL, 0, false);
+}
+
+static void live_open(struct fix *f, struct client *c, const char *query, const char *headers)
+{
+    char req[1024];
+    snprintf(req, sizeof(req), "GET /api/v1/live%s HTTP/1.0\r\n%s\r\n", query,
+             headers ? headers : "");
+    client_open(f, c, req);
+    pump(f, c, "retry: 2000\n\n", 2000);
+    assert_non_null(c->buf);
+    assert_non_null(strstr(c->buf, "retry: 2000\n\n"));
+}
+
+static const char *sse_body(struct client *c)
+{
+    char *b = strstr(c->buf, "\r\n\r\n");
+    assert_non_null(b);
+    return b + 4;
+}
+
+static void test_live_filter_order(void **state)
+{
+    struct fix f;
+    fix_init(&f, "127.0.0.1:0", "");
+    fix_start(&f);
+    struct client c;
+    live_open(&f, &c, "?match=obs/air/%23&types=obs,alert", NULL);
+    assert_non_null(strstr(c.buf, "HTTP/1.1 200"));
+    assert_non_null(strcasestr(c.buf, "\r\ncontent-type: text/event-stream\r\n"));
+    assert_non_null(strcasestr(c.buf, "\r\ncache-control: no-cache\r\n"));
+    assert_non_null(strcasestr(c.buf, "\r\nx-accel-buffering: no\r\n"));
+    emit(&f, IOCD_LIVE_OBS, "obs/air/pk-01/pm25", "{\"v\":1}");
+    emit(&f, IOCD_LIVE_OBS, "obs/water/w1/level", "{\"v\":2}");
+    emit(&f, IOCD_LIVE_EVENT, "event/air/report/-", "{\"v\":3}");
+    emit(&f, IOCD_LIVE_OBS, "obs/air/pk-02/pm25", "{\"v\":4}");
+    pump(&f, &c, "{\"v\":4}\n\n", 2000);
+    char want[512];
+    uint64_t run = iocd_live_run_id(f.live);
+    snprintf(want, sizeof(want),
+             "retry: 2000\n\nid: %" PRIx64 "-1\nevent: obs\ndata: {\"v\":1}\n\n"
+             "id: %" PRIx64 "-4\nevent: obs\ndata: {\"v\":4}\n\n",
+             run, run);
+    assert_string_equal(sse_body(&c), want);
+    struct iocd_http_stats st;
+    iocd_http_get_stats(f.h, &st);
+    assert_int_equal(st.live_clients, 1);
+    assert_int_equal(st.live_items_sent, 2);
+
+    /* bad filters */
+    expect(&f, "/api/v1/live?types=obs,bogus", NULL, 400,
+           "{\"error\":\"bad types (obs, event, alert, window, status)\"}");
+
+    /* ping */
+    iocd_http_set_ping_interval(f.h, 30);
+    pump(&f, &c, ": ping\n\n", 2000);
+    assert_non_null(strstr(c.buf, "{\"v\":4}\n\n: ping\n\n"));
+
+    /* shutdown ends the stream */
+    iocd_http_close(f.h);
+    pump(&f, &c, NULL, 2000);
+    assert_true(c.eof);
+    client_close(&c);
+    fix_stop(&f);
+}
+
+static void test_live_replay(void **state)
+{
+    struct fix f;
+    fix_init(&f, "127.0.0.1:0", ""); /* ring of 4 */
+    fix_start(&f);
+    uint64_t run = iocd_live_run_id(f.live);
+    emit(&f, IOCD_LIVE_OBS, "obs/a/1/x", "{\"n\":1}");
+    emit(&f, IOCD_LIVE_STATUS, "status/a/1", "{\"n\":2}");
+    emit(&f, IOCD_LIVE_OBS, "obs/a/1/x", "{\"n\":3}");
+    char hdr[128], want[512];
+    struct client c;
+    snprintf(hdr, sizeof(hdr), "Last-Event-ID: %" PRIx64 "-1\r\n", run);
+    live_open(&f, &c, "?types=obs", hdr);
+    emit(&f, IOCD_LIVE_OBS, "obs/a/1/x", "{\"n\":4}");
+    pump(&f, &c, "{\"n\":4}\n\n", 2000);
+    snprintf(want, sizeof(want),
+             "retry: 2000\n\nid: %" PRIx64 "-3\nevent: obs\ndata: {\"n\":3}\n\n"
+             "id: %" PRIx64 "-4\nevent: obs\ndata: {\"n\":4}\n\n",
+             run, run);
+    assert_string_equal(sse_body(&c), want);
+    client_close(&c);
+
+    /* another run, and items gone from the ring (ring 4, last seq 4: 0 is
+     * still there, so emit two more), get a reset */
+    emit(&f, IOCD_LIVE_OBS, "obs/a/1/x", "{\"n\":5}");
+    emit(&f, IOCD_LIVE_OBS, "obs/a/1/x", "{\"n\":6}");
+    const char *ids[3];
+    char other[64], old[64];
+    snprintf(other, sizeof(other), "?last_event_id=%" PRIx64 "-2", run + 1);
+    snprintf(old, sizeof(old), "?last_event_id=%" PRIx64 "-1", run);
+    ids[0] = other;
+    ids[1] = old;
+    ids[2] = "?last_event_id=garbage";
+    for (int i = 0; i < 3; i++) {
+        live_open(&f, &c, ids[i], NULL);
+        pump(&f, &c, "}\n\n", 2000);
+        snprintf(want, sizeof(want), "retry: 2000\n\nevent: reset\ndata: {\"run\":\"%" PRIx64 "\"}\n\n",
+                 run);
+        assert_string_equal(sse_body(&c), want);
+        client_close(&c);
+    }
+    pump(&f, NULL, NULL, 50);
+    fix_stop(&f);
+}
+
+static void test_live_overflow(void **state)
+{
+    struct fix f;
+    fix_init(&f, "127.0.0.1:0", "");
+    f.cfg.http.client_buffer = 4096;
+    f.cfg.http.max_clients = 1;
+    fix_start(&f);
+    struct client c;
+    memset(&c, 0, sizeof(c));
+    c.fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f.port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(c.fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    const char *req = "GET /api/v1/live HTTP/1.0\r\n\r\n";
+    send(c.fd, req, strlen(req), 0);
+    pump(&f, &c, "retry: 2000\n\n", 2000);
+    /* a second client is refused */
+    expect(&f, "/api/v1/live", NULL, 503, "{\"error\":\"too many live clients\"}");
+
+    /* the client does not read while 3000 items of ~1 KiB arrive */
+    char json[1024];
+    memset(json, 'x', sizeof(json));
+    memcpy(json, "{\"p\":\"", 6);
+    memcpy(json + sizeof(json) - 3, "\"}", 3);
+    int n_items = 3000;
+    for (int i = 0; i < n_items; i++) {
+        emit(&f, IOCD_LIVE_OBS, "obs/a/b/c", json);
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+    }
+    struct iocd_http_stats st;
+    iocd_http_get_stats(f.h, &st);
+    assert_true(st.live_items_dropped > 0);
+    assert_int_equal(st.live_items_sent + st.live_items_dropped, (uint64_t)n_items);
+    /* now read everything: the records sent plus `event: dropped` counts
+     * adding up to what was dropped */
+    emit(&f, IOCD_LIVE_OBS, "obs/a/b/c", "{\"last\":1}");
+    pump(&f, &c, "{\"last\":1}\n\n", 10000);
+    assert_non_null(strstr(c.buf, "{\"last\":1}\n\n"));
+    uint64_t dropped = 0, records = 0;
+    for (const char *p = c.buf; (p = strstr(p, "event: dropped\ndata: {\"dropped\":")); p++)
+        dropped += strtoull(p + 32, NULL, 10);
+    for (const char *p = c.buf; (p = strstr(p, "\nevent: obs\n")); p++)
+        records++;
+    iocd_http_get_stats(f.h, &st);
+    assert_int_equal(dropped, st.live_items_dropped);
+    assert_int_equal(records, st.live_items_sent);
+    /* a client that left is noticed at the next write (an item or the
+     * ping): the kernel answers the first with a reset, the second fails */
+    client_close(&c);
+    for (int i = 0; i < 100 && st.live_clients; i++) {
+        emit(&f, IOCD_LIVE_OBS, "obs/a/b/c", "{\"after\":1}");
+        pump(&f, NULL, NULL, 10);
+        iocd_http_get_stats(f.h, &st);
+    }
+    assert_int_equal(st.live_clients, 0);
+    fix_stop(&f);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_provider_endpoints), cmocka_unit_test(test_token),
+        cmocka_unit_test(test_listen_refused),     cmocka_unit_test(test_db_endpoints),
+        cmocka_unit_test(test_live_filter_order),  cmocka_unit_test(test_live_replay),
+        cmocka_unit_test(test_live_overflow),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
