@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,9 @@ enum key_type {
     KEY_TIMEZONE,
     KEY_RETENTION,
     KEY_LOGLEVEL,
+    KEY_DOUBLE,        /* double slot; min/max bound it */
+    KEY_WINDOWS,       /* like KEY_RESOLUTIONS, but "" (none) allowed */
+    KEY_LISTEN,        /* HOST:PORT or "" */
 };
 
 struct key_def {
@@ -109,6 +113,45 @@ static const struct key_def keys[] = {
     {"aqi", "no2", KEY_STRING, OFF(aqi.no2), "no2", 0, 0, "metric of NO2 in ug/m3"},
     {"aqi", "delay", KEY_DURATION, OFF(aqi.delay_ms), "10m", 0, INT64_C(86400000),
      "an hour's AQI is computed this long after the hour ends (late samples still count)"},
+    {"live", "prefix", KEY_STRING, OFF(live.prefix), "ioc/v1", 0, 0,
+     "republish every observation, event, alert, closed window and device status under this "
+     "MQTT topic prefix (empty: no republish); see docs/api.md"},
+    {"live", "protobuf", KEY_BOOL, OFF(live.protobuf), "true", 0, 0,
+     "publish ioc.v1 protobuf under PREFIX/obs/..., PREFIX/event/..., ..."},
+    {"live", "json", KEY_BOOL, OFF(live.json), "true", 0, 0,
+     "also publish the JSON form under PREFIX/json/... for dashboards without protobuf"},
+    {"live", "observations", KEY_BOOL, OFF(live.observations), "true", 0, 0,
+     "republish every observation (false: only events, alerts, windows and status)"},
+    {"live", "qos", KEY_INT, OFF(live.qos), "0", 0, 2,
+     "QoS of republished messages (device status is always retained)"},
+    {"live", "windows", KEY_WINDOWS, OFF(live.windows), "1m", 0, 0,
+     "resolutions whose closed windows are published (empty: none)"},
+    {"live", "window_grace", KEY_DURATION, OFF(live.window_grace_ms), "5s", 0, 3600000,
+     "a window is published as closed this long after its end (late samples still merge "
+     "into the stored row)"},
+    {"live", "ring", KEY_INT64, OFF(live.ring_items), "20000", 0, 10000000,
+     "recent live items kept so a reconnecting client catches up (Last-Event-ID)"},
+    {"devices", "stale_multiple", KEY_DOUBLE, OFF(devices.stale_multiple), "3", 1, 1000,
+     "a device is stale after this many of its usual intervals without a message"},
+    {"devices", "offline_multiple", KEY_DOUBLE, OFF(devices.offline_multiple), "10", 1, 100000,
+     "... and offline after this many"},
+    {"devices", "default_interval", KEY_DURATION, OFF(devices.default_interval_ms), "60s", 1000,
+     INT64_C(86400000), "usual interval assumed until a device's second message"},
+    {"devices", "min_interval", KEY_DURATION, OFF(devices.min_interval_ms), "1s", 100,
+     INT64_C(86400000), "floor of a device's learned usual interval"},
+    {"devices", "max_devices", KEY_INT64, OFF(devices.max_devices), "1000000", 1,
+     INT64_C(100000000), "devices tracked at most"},
+    {"http", "listen", KEY_LISTEN, OFF(http.listen), "127.0.0.1:8080", 0, 0,
+     "HOST:PORT of the HTTP API and operator console (empty: off); any address but loopback "
+     "requires token"},
+    {"http", "token", KEY_STRING, OFF(http.token), "", 0, 0,
+     "bearer token required on every request but /healthz (required off loopback)"},
+    {"http", "client_buffer", KEY_SIZE, OFF(http.client_buffer), "1MiB", 4096, 256 << 20,
+     "bytes queued per live-stream client; beyond it items are dropped and counted"},
+    {"http", "max_clients", KEY_INT64, OFF(http.max_clients), "64", 1, 100000,
+     "live-stream clients at once"},
+    {"http", "web_root", KEY_STRING, OFF(http.web_root), "", 0, 0,
+     "serve the console from this directory instead of the copy built into iocd"},
     {"log", "level", KEY_LOGLEVEL, OFF(log.level), "info", 0, 0,
      "error, warning, notice, info or debug"},
     {"log", "rate_limit_interval", KEY_DURATION, OFF(log.rate_limit_interval_ms), "10s", 0,
@@ -443,6 +486,42 @@ static int apply_key(struct iocd_config *cfg, const struct key_def *k, const cha
                                  k->section, k->name, v, k->min, k->max);
         *(int64_t *)(base + k->offset) = n;
         return 0;
+    case KEY_DOUBLE: {
+        char *end;
+        errno = 0;
+        double d = strtod(v, &end);
+        if (!*v || *end || errno || !(d >= (double)k->min && d <= (double)k->max))
+            return iocd_error_at(err, file, line,
+                                 "[%s] %s: '%s' is not a number between %" PRId64 " and %" PRId64,
+                                 k->section, k->name, v, k->min, k->max);
+        *(double *)(base + k->offset) = d;
+        return 0;
+    }
+    case KEY_WINDOWS:
+        if (!*v) {
+            ((struct iocd_resolutions *)(base + k->offset))->n = 0;
+            return 0;
+        }
+        return parse_resolutions((struct iocd_resolutions *)(base + k->offset), k->section, v,
+                                 file, line, err);
+    case KEY_LISTEN: {
+        if (*v) {
+            const char *colon = strrchr(v, ':');
+            int64_t port;
+            if (!colon || colon == v || iocd_parse_int(colon + 1, 1, 65535, &port))
+                return iocd_error_at(err, file, line,
+                                     "[%s] %s: '%s' is not HOST:PORT (e.g. 127.0.0.1:8080, "
+                                     "[::1]:8080)",
+                                     k->section, k->name, v);
+        }
+        char **slot = (char **)(base + k->offset);
+        char *dup = strdup(v);
+        if (!dup)
+            return iocd_error_at(err, file, line, "out of memory");
+        free(*slot);
+        *slot = dup;
+        return 0;
+    }
     case KEY_RESOLUTIONS:
         return parse_resolutions((struct iocd_resolutions *)(base + k->offset), k->section, v,
                                  file, line, err);
@@ -576,17 +655,244 @@ static int load_adapter(struct iocd_config *cfg, struct iocd_ini *ini,
     return a->ops->create(ini, s, a->source, &a->state, err);
 }
 
+static const char *const severity_names[] = {"", "info", "warning", "minor", "major", "critical"};
+
+static const struct {
+    const char *name;
+    const char *help;
+} alert_keys[] = {
+    {"type", "threshold, band or stale"},
+    {"match", "series pattern SOURCE/DEVICE/METRIC (+ and #); stale: SOURCE/DEVICE"},
+    {"stat", "threshold, band: last, mean, min, max, sum or count (default mean; last without "
+             "window)"},
+    {"window", "threshold, band: trailing window of the statistic (default 0: the last value)"},
+    {"above", "threshold: raised when the statistic is above this level"},
+    {"below", "threshold: raised when the statistic is below this level"},
+    {"clear", "threshold: cleared when back at or beyond this level (default: the level)"},
+    {"bands", "band: ascending upper edges of the bands (e.g. 50 100 150 200 300)"},
+    {"hysteresis", "band: falls to a lower band only this far below its edge (default 0)"},
+    {"multiple", "stale: raised after this many usual intervals without a message (default 3)"},
+    {"severity", "info, warning, minor, major or critical (default warning)"},
+    {"text", "what the operator reads (default: generated from the rule)"},
+};
+
+/* A finite number, or -1. */
+static int parse_double(const char *v, double *out)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (!*v || *end || errno || !isfinite(d))
+        return -1;
+    *out = d;
+    return 0;
+}
+
+static int load_alert(struct iocd_config *cfg, struct iocd_ini *ini, struct iocd_ini_section *s,
+                      struct iocd_error *err)
+{
+    const char *file = ini->path;
+    if (!s->arg)
+        return iocd_error_at(err, file, s->line, "[alert] needs a name: [alert NAME]");
+    if (check_name("alert name", s->arg, file, s->line, err))
+        return -1;
+    for (int i = 0; i < cfg->n_alerts; i++)
+        if (strcmp(cfg->alerts[i].name, s->arg) == 0)
+            return iocd_error_at(err, file, s->line, "[alert %s] defined twice (first on line %d)",
+                                 s->arg, cfg->alerts[i].line);
+    struct iocd_alert_rule *r = realloc(cfg->alerts, (size_t)(cfg->n_alerts + 1) * sizeof(*r));
+    if (!r)
+        return iocd_error_set(err, "out of memory");
+    cfg->alerts = r;
+    r = &cfg->alerts[cfg->n_alerts++];
+    memset(r, 0, sizeof(*r));
+    r->line = s->line;
+    r->name = strdup(s->arg);
+    r->severity = 2;
+    r->multiple = 3;
+    r->stat = IOCD_STAT_MEAN;
+    if (!r->name)
+        return iocd_error_set(err, "out of memory");
+
+    struct iocd_ini_entry *e[sizeof(alert_keys) / sizeof(alert_keys[0])];
+    for (size_t k = 0; k < sizeof(alert_keys) / sizeof(alert_keys[0]); k++) {
+        bool dup;
+        e[k] = iocd_ini_get(ini, s, alert_keys[k].name, &dup, err);
+        if (dup)
+            return -1;
+    }
+    struct iocd_ini_entry *type = e[0], *match = e[1], *stat = e[2], *window = e[3],
+                          *above = e[4], *below = e[5], *clear = e[6], *bands = e[7],
+                          *hyst = e[8], *multiple = e[9], *severity = e[10], *text = e[11];
+    const char *n = s->arg;
+    if (!type)
+        return iocd_error_at(err, file, s->line,
+                             "[alert %s] has no 'type' (threshold, band or stale)", n);
+    if (strcmp(type->value, "threshold") == 0)
+        r->type = IOCD_ALERT_THRESHOLD;
+    else if (strcmp(type->value, "band") == 0)
+        r->type = IOCD_ALERT_BAND;
+    else if (strcmp(type->value, "stale") == 0)
+        r->type = IOCD_ALERT_STALE;
+    else
+        return iocd_error_at(err, file, type->line,
+                             "[alert %s] type: '%s' is not threshold, band or stale", n,
+                             type->value);
+    if (!match)
+        return iocd_error_at(err, file, s->line, "[alert %s] has no 'match' (a series pattern)",
+                             n);
+    if (check_topic_filter(match->value, file, match->line, err))
+        return -1;
+    r->match = strdup(match->value);
+    r->text = strdup(text ? text->value : "");
+    if (!r->match || !r->text)
+        return iocd_error_set(err, "out of memory");
+    if (severity) {
+        int found = 0;
+        for (int i = 1; i < (int)(sizeof(severity_names) / sizeof(severity_names[0])); i++)
+            if (strcmp(severity->value, severity_names[i]) == 0)
+                found = i;
+        if (!found)
+            return iocd_error_at(err, file, severity->line,
+                                 "[alert %s] severity: '%s' is not info, warning, minor, major "
+                                 "or critical",
+                                 n, severity->value);
+        r->severity = found;
+    }
+    /* Keys that do not belong to the type. */
+    struct iocd_ini_entry *only_stats[] = {stat, window, above, below, clear, bands, hyst};
+    const char *only_stat_names[] = {"stat", "window", "above", "below", "clear", "bands",
+                                     "hysteresis"};
+    if (r->type == IOCD_ALERT_STALE) {
+        for (size_t k = 0; k < sizeof(only_stats) / sizeof(only_stats[0]); k++)
+            if (only_stats[k])
+                return iocd_error_at(err, file, only_stats[k]->line,
+                                     "[alert %s] %s: not a key of a stale rule", n,
+                                     only_stat_names[k]);
+        if (multiple && (parse_double(multiple->value, &r->multiple) || r->multiple < 1 ||
+                         r->multiple > 100000))
+            return iocd_error_at(err, file, multiple->line,
+                                 "[alert %s] multiple: '%s' is not a number between 1 and 100000",
+                                 n, multiple->value);
+        return 0;
+    }
+    if (multiple)
+        return iocd_error_at(err, file, multiple->line,
+                             "[alert %s] multiple: only stale rules have it", n);
+    if (window && (iocd_duration_parse(window->value, &r->window_ms) || r->window_ms < 0 ||
+                   r->window_ms > INT64_C(31) * 86400000))
+        return iocd_error_at(err, file, window->line,
+                             "[alert %s] window: '%s' is not a duration up to 31d", n,
+                             window->value);
+    if (stat) {
+        static const char *const stats[] = {"last", "mean", "min", "max", "sum", "count"};
+        int found = -1;
+        for (int i = 0; i < 6; i++)
+            if (strcmp(stat->value, stats[i]) == 0)
+                found = i;
+        if (found < 0)
+            return iocd_error_at(err, file, stat->line,
+                                 "[alert %s] stat: '%s' is not last, mean, min, max, sum or count",
+                                 n, stat->value);
+        r->stat = (enum iocd_alert_stat)found;
+    }
+    if (!window || r->window_ms == 0) {
+        if (stat && r->stat != IOCD_STAT_LAST)
+            return iocd_error_at(err, file, stat->line,
+                                 "[alert %s] stat: '%s' needs a 'window'", n, stat->value);
+        r->stat = IOCD_STAT_LAST;
+    }
+    if (r->type == IOCD_ALERT_THRESHOLD) {
+        if (bands || hyst)
+            return iocd_error_at(err, file, (bands ? bands : hyst)->line,
+                                 "[alert %s] %s: only band rules have it", n,
+                                 bands ? "bands" : "hysteresis");
+        if (!above == !below)
+            return iocd_error_at(err, file, above ? above->line : s->line,
+                                 "[alert %s] a threshold rule needs exactly one of 'above' and "
+                                 "'below'",
+                                 n);
+        struct iocd_ini_entry *lv = above ? above : below;
+        r->above = above != NULL;
+        if (parse_double(lv->value, &r->level))
+            return iocd_error_at(err, file, lv->line, "[alert %s] %s: '%s' is not a number", n,
+                                 lv->key, lv->value);
+        r->clear = r->level;
+        if (clear) {
+            if (parse_double(clear->value, &r->clear))
+                return iocd_error_at(err, file, clear->line,
+                                     "[alert %s] clear: '%s' is not a number", n, clear->value);
+            if (r->above ? r->clear > r->level : r->clear < r->level)
+                return iocd_error_at(err, file, clear->line,
+                                     "[alert %s] clear: %s must be %s the level %g", n,
+                                     clear->value, r->above ? "at or below" : "at or above",
+                                     r->level);
+        }
+        return 0;
+    }
+    /* band */
+    struct iocd_ini_entry *stray = above ? above : below ? below : clear;
+    if (stray)
+        return iocd_error_at(err, file, stray->line, "[alert %s] %s: only threshold rules have it",
+                             n, stray->key);
+    if (!bands)
+        return iocd_error_at(err, file, s->line, "[alert %s] a band rule needs 'bands'", n);
+    char buf[512];
+    snprintf(buf, sizeof(buf), "%s", bands->value);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
+        double d;
+        if (r->n_bands == IOCD_ALERT_MAX_BANDS)
+            return iocd_error_at(err, file, bands->line, "[alert %s] bands: at most %d edges", n,
+                                 IOCD_ALERT_MAX_BANDS);
+        if (parse_double(tok, &d) || (r->n_bands && d <= r->bands[r->n_bands - 1]))
+            return iocd_error_at(err, file, bands->line,
+                                 "[alert %s] bands: '%s' is not a number above the edge before it",
+                                 n, tok);
+        r->bands[r->n_bands++] = d;
+    }
+    if (!r->n_bands)
+        return iocd_error_at(err, file, bands->line, "[alert %s] bands: at least one edge", n);
+    if (hyst && (parse_double(hyst->value, &r->hysteresis) || r->hysteresis < 0))
+        return iocd_error_at(err, file, hyst->line,
+                             "[alert %s] hysteresis: '%s' is not a number >= 0", n, hyst->value);
+    return 0;
+}
+
+/* Could some topic match both MQTT filters? */
+static bool filters_overlap(const char *a, const char *b)
+{
+    for (;;) {
+        size_t la = strcspn(a, "/"), lb = strcspn(b, "/");
+        if ((la == 1 && a[0] == '#') || (lb == 1 && b[0] == '#'))
+            return true;
+        bool same = (la == 1 && a[0] == '+') || (lb == 1 && b[0] == '+') ||
+                    (la == lb && memcmp(a, b, la) == 0);
+        if (!same)
+            return false;
+        bool enda = a[la] == '\0', endb = b[lb] == '\0';
+        if (enda && endb)
+            return true;
+        if (enda)
+            return strcmp(b + lb, "/#") == 0; /* "x" matches "x/#" */
+        if (endb)
+            return strcmp(a + la, "/#") == 0;
+        a += la + 1;
+        b += lb + 1;
+    }
+}
+
 static int load_ini(struct iocd_config *cfg, struct iocd_ini *ini, struct iocd_error *err)
 {
     /* Core sections first: adapters inherit [store] resolutions. */
     for (size_t i = 0; i < ini->n_sections; i++) {
         struct iocd_ini_section *s = &ini->sections[i];
-        if (strcmp(s->name, "adapter") == 0)
+        if (strcmp(s->name, "adapter") == 0 || strcmp(s->name, "alert") == 0)
             continue;
         if (!is_core_section(s->name))
             return iocd_error_at(err, ini->path, s->line,
                                  "unknown section [%s] (known: mqtt, store, ingest, aqi, "
-                                 "log, adapter NAME)",
+                                 "live, devices, http, log, adapter NAME, alert NAME)",
                                  s->name);
         if (s->arg)
             return iocd_error_at(err, ini->path, s->line, "[%s] takes no name", s->name);
@@ -608,6 +914,10 @@ static int load_ini(struct iocd_config *cfg, struct iocd_ini *ini, struct iocd_e
     for (size_t i = 0; i < ini->n_sections; i++)
         if (strcmp(ini->sections[i].name, "adapter") == 0 &&
             load_adapter(cfg, ini, &ini->sections[i], err))
+            return -1;
+    for (size_t i = 0; i < ini->n_sections; i++)
+        if (strcmp(ini->sections[i].name, "alert") == 0 &&
+            load_alert(cfg, ini, &ini->sections[i], err))
             return -1;
     return iocd_ini_check_unused(ini, err);
 }
@@ -661,6 +971,30 @@ static int finish(struct iocd_config *cfg, struct iocd_error *err)
                                       file, dlt, cfg->adapters[i].name, cfg->adapters[i].topic);
         }
     }
+    const char *pfx = cfg->live.prefix;
+    if (pfx[0]) {
+        if (strchr(pfx, '+') || strchr(pfx, '#') || pfx[strlen(pfx) - 1] == '/' ||
+            strlen(pfx) > 200)
+            return iocd_error_set(err, "%s: [live] prefix '%s' must be a plain topic without "
+                                       "wildcards or a trailing '/' (at most 200 characters)",
+                                  file, pfx);
+        char own[260];
+        snprintf(own, sizeof(own), "%s/#", pfx);
+        for (int i = 0; i < cfg->n_adapters; i++)
+            if (filters_overlap(cfg->adapters[i].topic, own))
+                return iocd_error_set(err,
+                                      "%s: [live] prefix '%s' would be consumed by [adapter %s] "
+                                      "(topic %s): iocd never takes its own output",
+                                      file, pfx, cfg->adapters[i].name, cfg->adapters[i].topic);
+    }
+    if (cfg->devices.offline_multiple < cfg->devices.stale_multiple)
+        return iocd_error_set(err, "%s: [devices] offline_multiple must not be below "
+                                   "stale_multiple",
+                              file);
+    if (cfg->http.listen[0] && !cfg->http.token[0] && !iocd_listen_is_loopback(cfg->http.listen))
+        return iocd_error_set(err, "%s: [http] listen %s is not a loopback address: set [http] "
+                                   "token (clients then send Authorization: Bearer TOKEN)",
+                              file, cfg->http.listen);
     if (cfg->aqi.adapter[0]) {
         bool found = false;
         for (int i = 0; i < cfg->n_adapters; i++)
@@ -704,6 +1038,19 @@ out_nofree:
     return rc;
 }
 
+bool iocd_listen_is_loopback(const char *listen)
+{
+    const char *colon = strrchr(listen, ':');
+    size_t n = colon ? (size_t)(colon - listen) : strlen(listen);
+    char host[256];
+    if (n >= sizeof(host))
+        return false;
+    memcpy(host, listen, n);
+    host[n] = '\0';
+    return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+           strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0;
+}
+
 int iocd_config_load(struct iocd_config *cfg, const char *path, struct iocd_error *err)
 {
     return load(cfg, NULL, default_config, path, err);
@@ -718,7 +1065,7 @@ int iocd_config_load_string(struct iocd_config *cfg, const char *name, const cha
 void iocd_config_free(struct iocd_config *cfg)
 {
     for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-        if (keys[k].type == KEY_STRING) {
+        if (keys[k].type == KEY_STRING || keys[k].type == KEY_LISTEN) {
             char **slot = (char **)((char *)cfg + keys[k].offset);
             free(*slot);
             *slot = NULL;
@@ -733,6 +1080,12 @@ void iocd_config_free(struct iocd_config *cfg)
         free(a->source);
     }
     free(cfg->adapters);
+    for (int i = 0; i < cfg->n_alerts; i++) {
+        free(cfg->alerts[i].name);
+        free(cfg->alerts[i].match);
+        free(cfg->alerts[i].text);
+    }
+    free(cfg->alerts);
     free(cfg->path);
     memset(cfg, 0, sizeof(*cfg));
 }
@@ -752,4 +1105,7 @@ void iocd_config_print_keys(FILE *out)
     for (size_t k = 0; k < sizeof(adapter_keys) / sizeof(adapter_keys[0]); k++)
         fprintf(out, "%-20s %s\n", adapter_keys[k].name, adapter_keys[k].help);
     fprintf(out, "plus the keys of the chosen format: see docs/adapters.md\n");
+    fprintf(out, "\n[alert NAME]  (docs/alerts.md)\n");
+    for (size_t k = 0; k < sizeof(alert_keys) / sizeof(alert_keys[0]); k++)
+        fprintf(out, "%-20s %s\n", alert_keys[k].name, alert_keys[k].help);
 }

@@ -40,6 +40,35 @@ struct iocd_adapter_conf {
     int64_t max_series;                  /* series this adapter may create, 0 = no limit */
 };
 
+/* One [alert NAME] section (docs/alerts.md). */
+enum iocd_alert_type {
+    IOCD_ALERT_THRESHOLD, /* a window statistic above/below a level, with hysteresis */
+    IOCD_ALERT_BAND,      /* which band of `bands` a statistic is in; raised above band 0 */
+    IOCD_ALERT_STALE,     /* a device silent for `multiple` x its usual interval */
+};
+enum iocd_alert_stat {
+    IOCD_STAT_LAST, IOCD_STAT_MEAN, IOCD_STAT_MIN, IOCD_STAT_MAX, IOCD_STAT_SUM, IOCD_STAT_COUNT,
+};
+#define IOCD_ALERT_MAX_BANDS 8
+struct iocd_alert_rule {
+    char *name;   /* NAME; owned */
+    int line;     /* of the section header */
+    enum iocd_alert_type type;
+    char *match;  /* MQTT-style pattern over series names SOURCE/DEVICE/METRIC
+                   * (stale: over SOURCE/DEVICE); owned */
+    enum iocd_alert_stat stat;
+    int64_t window_ms;   /* trailing window of the statistic (0 with stat last) */
+    bool above;          /* threshold: raised when stat > level (else when stat < level) */
+    double level;        /* threshold */
+    double clear;        /* threshold: cleared when stat <= clear (above) / >= clear (below) */
+    double bands[IOCD_ALERT_MAX_BANDS]; /* band: ascending upper edges of bands 0..n-1 */
+    int n_bands;
+    double hysteresis;   /* band: falls a band only below edge - hysteresis */
+    double multiple;     /* stale: x the device's usual interval */
+    int severity;        /* ioc.v1.Severity of a raised alert */
+    char *text;          /* operator text; owned ("" = generated) */
+};
+
 struct iocd_config {
     char *path; /* file it came from; NULL for embedded defaults */
     struct {
@@ -88,6 +117,32 @@ struct iocd_config {
         int64_t rate_limit_interval_ms;
         int rate_limit_burst;
     } log;
+    struct {
+        char *prefix;         /* republish topic prefix, "" = no republish */
+        bool protobuf;        /* PREFIX/obs/..., PREFIX/event/..., ... as ioc.v1 protobuf */
+        bool json;            /* twin under PREFIX/json/... */
+        bool observations;    /* republish every observation */
+        int qos;
+        struct iocd_resolutions windows; /* closed windows published (n = 0: none) */
+        int64_t window_grace_ms;         /* a window is closed this long after its end */
+        int64_t ring_items;              /* live items kept for catch-up (Last-Event-ID) */
+    } live;
+    struct {
+        double stale_multiple;   /* stale after this x the usual interval */
+        double offline_multiple; /* offline after this x the usual interval */
+        int64_t default_interval_ms; /* usual interval until two messages are seen */
+        int64_t min_interval_ms;     /* floor of the usual interval */
+        int64_t max_devices;
+    } devices;
+    struct {
+        char *listen;       /* "127.0.0.1:8080"; "" = off */
+        char *token;        /* bearer token; required unless listen is loopback */
+        int64_t client_buffer; /* bytes queued per live-stream client before dropping */
+        int64_t max_clients;   /* live-stream clients at once */
+        char *web_root;     /* serve the console from this directory ("" = embedded) */
+    } http;
+    struct iocd_alert_rule *alerts;
+    int n_alerts;
     struct iocd_adapter_conf *adapters;
     int n_adapters;
 };
@@ -104,6 +159,9 @@ void iocd_config_free(struct iocd_config *cfg);
 int64_t iocd_config_retention_ms(const struct iocd_config *cfg, int64_t res_ms);
 /* Print every key with its default and description (iocd --help-config). */
 void iocd_config_print_keys(FILE *out);
+
+/* HOST:PORT names a loopback address (127.x, ::1, localhost). */
+bool iocd_listen_is_loopback(const char *listen);
 
 /* Value parsers shared with adapters; 0 on success, -1 on a bad value. */
 int iocd_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);

@@ -22,17 +22,20 @@
 #endif
 
 #include "config.h"
+#include "feed.h"
+#include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "mqtt.h"
 #include "pipeline.h"
+#include "republish.h"
 #include "router.h"
 #include "store.h"
 #include "timeutil.h"
 #include "try.h"
 
-/* A flush in flight longer than this means the disk is stuck: stop
- * petting the watchdog so systemd restarts us. */
-#define WATCHDOG_STUCK_MS 60000
+/* A flush in flight longer than IOCD_FLUSH_STUCK_MS means the disk is
+ * stuck: stop petting the watchdog so systemd restarts us. */
 
 struct iocd {
     uv_loop_t *loop;
@@ -41,6 +44,10 @@ struct iocd {
     struct iocd_pipeline pipe;
     struct iocd_router router;
     struct iocd_mqtt mqtt;
+    struct iocd_feed *feed;
+    struct iocd_republish republish;
+    struct iocd_http *http; /* NULL when [http] listen is empty */
+    struct iocd_metrics_src metrics;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t watchdog;
     bool watchdog_on;
@@ -123,6 +130,10 @@ static void on_mqtt_subscribed(void *ud)
 
 static void close_all(struct iocd *d)
 {
+    iocd_republish_stop(&d->republish);
+    if (d->http)
+        iocd_http_close(d->http);
+    iocd_feed_close(d->feed);
     iocd_mqtt_close(&d->mqtt);
     iocd_pipeline_close(&d->pipe);
     uv_close((uv_handle_t *)&d->sig_term, NULL);
@@ -175,9 +186,9 @@ static void on_watchdog(uv_timer_t *t)
 {
     struct iocd *d = t->data;
     /* The loop is turning (we are here); the flush must be moving too. */
-    if (d->pipe.inflight && iocd_now_ms() - d->pipe.last_flush_done_ms > WATCHDOG_STUCK_MS) {
+    if (d->pipe.inflight && iocd_now_ms() - d->pipe.last_flush_done_ms > IOCD_FLUSH_STUCK_MS) {
         iocd_log_err("iocd", "flush stuck for over %d s; not petting the watchdog",
-                     WATCHDOG_STUCK_MS / 1000);
+                     IOCD_FLUSH_STUCK_MS / 1000);
         return;
     }
     notify("WATCHDOG=1");
@@ -206,6 +217,41 @@ static void usage(FILE *out)
             "  -h, --help          this help\n");
 }
 
+static cJSON *prov_status(void *ud)
+{
+    return iocd_status_json(&((struct iocd *)ud)->metrics);
+}
+
+static cJSON *prov_latest(void *ud, const char *match)
+{
+    return iocd_feed_latest_json(((struct iocd *)ud)->feed, match);
+}
+
+static cJSON *prov_devices(void *ud, const char *match, const char *state)
+{
+    return iocd_feed_devices_json(((struct iocd *)ud)->feed, match, state);
+}
+
+static cJSON *prov_alerts(void *ud)
+{
+    return iocd_feed_alerts_active_json(((struct iocd *)ud)->feed);
+}
+
+static char *prov_metrics(void *ud)
+{
+    return iocd_metrics_render(&((struct iocd *)ud)->metrics);
+}
+
+static int prov_health(void *ud, cJSON *body)
+{
+    return iocd_health(&((struct iocd *)ud)->metrics, body);
+}
+
+static int store_alert(void *ud, const char *source, const Ioc__V1__Event *e)
+{
+    return iocd_pipeline_hold_event(ud, source, e);
+}
+
 static int run(struct iocd *d)
 {
     struct iocd_error err;
@@ -226,6 +272,14 @@ static int run(struct iocd *d)
         iocd_log_err("iocd", "%s", err.msg);
         goto out_pipe;
     }
+    if (iocd_feed_new(&d->feed, d->loop, &d->cfg)) {
+        iocd_log_err("iocd", "out of memory for the live feed");
+        iocd_pipeline_close(&d->pipe);
+        uv_run(d->loop, UV_RUN_DEFAULT);
+        goto out_pipe;
+    }
+    iocd_feed_set_store(d->feed, store_alert, &d->pipe);
+    d->pipe.feed = d->feed;
     iocd_router_init(&d->router, &d->cfg, &d->pipe);
     struct iocd_mqtt_callbacks cb = {
         .message = on_mqtt_message,
@@ -236,9 +290,37 @@ static int run(struct iocd *d)
     if (iocd_mqtt_init(&d->mqtt, d->loop, &d->cfg, &cb, &err)) {
         iocd_log_err("mqtt", "%s", err.msg);
         iocd_mqtt_free(&d->mqtt);
+        iocd_feed_close(d->feed);
         iocd_pipeline_close(&d->pipe);
         uv_run(d->loop, UV_RUN_DEFAULT);
         goto out_router;
+    }
+    d->metrics = (struct iocd_metrics_src){
+        .pipe = &d->pipe,
+        .mqtt = &d->mqtt,
+        .feed = d->feed,
+        .republish = &d->republish,
+        .started_ms = iocd_now_ms(),
+    };
+    if (iocd_republish_start(&d->republish, &d->cfg, &d->mqtt, iocd_feed_live(d->feed))) {
+        iocd_log_err("iocd", "out of memory for the republisher");
+        goto out_early;
+    }
+    if (d->cfg.http.listen[0]) {
+        static const struct iocd_http_provider prov = {
+            .status = prov_status,
+            .latest = prov_latest,
+            .devices = prov_devices,
+            .alerts_active = prov_alerts,
+            .metrics = prov_metrics,
+            .health = prov_health,
+        };
+        struct iocd_http_provider p = prov;
+        p.ud = d;
+        if (iocd_http_start(&d->http, d->loop, &d->cfg, iocd_feed_live(d->feed), &p, &err)) {
+            iocd_log_err("http", "%s", err.msg);
+            goto out_early;
+        }
     }
     uv_signal_init(d->loop, &d->sig_term);
     uv_signal_init(d->loop, &d->sig_int);
@@ -262,12 +344,23 @@ static int run(struct iocd *d)
                     IOCD_VERSION, d->cfg.n_adapters, d->cfg.mqtt.host, d->cfg.mqtt.port,
                     d->cfg.store.path);
     iocd_pipeline_start(&d->pipe);
+    iocd_feed_start(d->feed);
     iocd_mqtt_start(&d->mqtt);
     uv_run(d->loop, UV_RUN_DEFAULT);
     rc = 0;
+    goto out_mqtt;
+out_early:
+    iocd_republish_stop(&d->republish);
+    iocd_mqtt_close(&d->mqtt);
+    iocd_feed_close(d->feed);
+    iocd_pipeline_close(&d->pipe);
+    uv_run(d->loop, UV_RUN_DEFAULT);
+out_mqtt:
     iocd_mqtt_free(&d->mqtt);
+    iocd_http_free(d->http);
 out_router:
     iocd_router_free(&d->router);
+    iocd_feed_free(d->feed);
 out_pipe:
     iocd_pipeline_free(&d->pipe);
 out_store:

@@ -197,7 +197,8 @@ enum iocd_reject iocd_pipeline_check_observation(const struct iocd_config *cfg,
  * the same series and time were seen within the horizon. */
 static enum iocd_reject aggregate(struct iocd_pipeline *p, int idx, const char *device,
                                   const char *metric, const char *unit, double v, int64_t t,
-                                  int64_t now, bool dedup, char *detail, size_t n)
+                                  int64_t now, bool dedup, uint32_t *out_id, char *detail,
+                                  size_t n)
 {
     const struct iocd_adapter_conf *a = &p->cfg->adapters[idx];
     uint32_t id;
@@ -248,6 +249,8 @@ static enum iocd_reject aggregate(struct iocd_pipeline *p, int idx, const char *
     p->samples[p->n_samples++] = (struct iocd_sample){.series_id = id, .t_ms = t, .value = v};
     if (idx == iocd_aqi_feed_adapter(p->aqi))
         iocd_aqi_feed_sample(p->aqi, device, metric, t, v);
+    if (out_id)
+        *out_id = id;
     return IOCD_REJECT_NONE;
 }
 
@@ -312,6 +315,11 @@ static int hold_event(struct iocd_pipeline *p, const char *source, const Ioc__V1
     return 0;
 }
 
+int iocd_pipeline_hold_event(struct iocd_pipeline *p, const char *source, const Ioc__V1__Event *e)
+{
+    return hold_event(p, source, e);
+}
+
 /* Validate, store and count one event: per kind, per area and city-wide. */
 static enum iocd_reject ingest_event(struct iocd_pipeline *p, int idx, const Ioc__V1__Event *e,
                                      int64_t now, char *detail, size_t n)
@@ -322,15 +330,17 @@ static enum iocd_reject ingest_event(struct iocd_pipeline *p, int idx, const Ioc
         return r;
     char metric[IOCD_ID_MAX + 8];
     snprintf(metric, sizeof(metric), "event.%s", e->kind);
-    r = aggregate(p, idx, IOCD_EVENT_ALL_AREAS, metric, "1", 1.0, e->time_ms, now, false, detail,
-                  n);
+    r = aggregate(p, idx, IOCD_EVENT_ALL_AREAS, metric, "1", 1.0, e->time_ms, now, false, NULL,
+                  detail, n);
     if (r == IOCD_REJECT_NONE && e->area[0])
-        r = aggregate(p, idx, e->area, metric, "1", 1.0, e->time_ms, now, false, detail,
-                  n);
+        r = aggregate(p, idx, e->area, metric, "1", 1.0, e->time_ms, now, false, NULL, detail,
+                      n);
     if (r == IOCD_REJECT_NONE && hold_event(p, source, e)) {
         snprintf(detail, n, "event buffer (%d held)", IOCD_PIPELINE_MAX_EVENTS);
         r = IOCD_REJECT_NO_MEMORY;
     }
+    if (r == IOCD_REJECT_NONE && p->feed)
+        iocd_feed_event(p->feed, source, e);
     return r;
 }
 
@@ -385,6 +395,7 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
     char detail[192];
     for (size_t i = 0; i < b->n_obs; i++) {
         const Ioc__V1__Observation *o = b->obs[i];
+        uint32_t id = 0;
         enum iocd_reject r =
             iocd_pipeline_check_observation(p->cfg, o, now, detail, sizeof(detail));
         /* The series source is the adapter's, whatever the decoder set. */
@@ -393,7 +404,7 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
              * time) cannot be recognised when redelivered, and two such
              * samples in one millisecond are distinct: no dedup for them. */
             r = aggregate(p, idx, o->device, o->metric, o->unit, o->value, o->observed_ms, now,
-                          o->observed_ms != o->received_ms, detail, sizeof(detail));
+                          o->observed_ms != o->received_ms, &id, detail, sizeof(detail));
         if (r != IOCD_REJECT_NONE) {
             count_reject(p, sc, r, msg->topic, detail);
             if (first == IOCD_REJECT_NONE) {
@@ -403,6 +414,8 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
             continue;
         }
         accepted++;
+        if (p->feed)
+            iocd_feed_observation(p->feed, id, p->cfg->adapters[idx].source, o);
     }
     for (size_t i = 0; i < b->n_events; i++) {
         enum iocd_reject r = ingest_event(p, idx, b->events[i], now, detail, sizeof(detail));
@@ -577,12 +590,24 @@ static void emit_aqi(void *ud, const char *station, const char *metric, int64_t 
     struct iocd_pipeline *p = ud;
     int idx = iocd_aqi_feed_adapter(p->aqi);
     char detail[192];
+    uint32_t id = 0;
+    int64_t now = iocd_now_ms();
     enum iocd_reject r =
-        aggregate(p, idx, station, metric, "1", v, t_ms, iocd_now_ms(), false, detail,
-                  sizeof(detail));
-    if (r == IOCD_REJECT_NONE)
+        aggregate(p, idx, station, metric, "1", v, t_ms, now, false, &id, detail, sizeof(detail));
+    if (r == IOCD_REJECT_NONE) {
         p->scopes[idx].value[IOCD_CTR_OBSERVATIONS]++;
-    else
+        if (p->feed) {
+            Ioc__V1__Observation o = IOC__V1__OBSERVATION__INIT;
+            o.source = (char *)p->cfg->adapters[idx].source;
+            o.device = (char *)station;
+            o.metric = (char *)metric;
+            o.unit = "1";
+            o.value = v;
+            o.observed_ms = t_ms;
+            o.received_ms = now;
+            iocd_feed_observation(p->feed, id, o.source, &o);
+        }
+    } else
         count_reject(p, &p->scopes[idx], r, "(vn_aqi)", detail);
 }
 

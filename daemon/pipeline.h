@@ -30,6 +30,7 @@
 #include "counters.h"
 #include "aqi_feed.h"
 #include "dedup.h"
+#include "feed.h"
 #include "series.h"
 #include "store.h"
 
@@ -67,6 +68,7 @@ struct iocd_pipeline {
     int64_t last_flush_done_ms;  /* when the last flush finished (ok or not) */
     int64_t last_flush_us;       /* duration of the last write */
     int64_t max_flush_us;
+    struct iocd_feed *feed; /* borrowed; NULL: no live feed */
     iocd_pipeline_dead_letter_cb dead_letter; /* NULL: off */
     void *dead_letter_ud;
     bool draining;
@@ -89,6 +91,9 @@ enum iocd_reject iocd_pipeline_check_observation(const struct iocd_config *cfg,
                                                  char *detail, size_t n);
 enum iocd_reject iocd_pipeline_check_event(const struct iocd_config *cfg, const Ioc__V1__Event *e,
                                            int64_t now_ms, char *detail, size_t n);
+/* Keep an event iocd made itself (an alert) for the next flush: stored,
+ * not counted in any series. 0, or -1 when out of memory or over the bound. */
+int iocd_pipeline_hold_event(struct iocd_pipeline *p, const char *source, const Ioc__V1__Event *e);
 /* Count a message nobody could take (scope "iocd"). */
 void iocd_pipeline_reject_unrouted(struct iocd_pipeline *p, const struct iocd_message *msg,
                                    enum iocd_reject reason);

@@ -126,6 +126,9 @@ class Iocd:
     def __init__(self, workdir, broker, adapters, extra="", flush="100ms", name="iocd",
                  client_id=None, store=None):
         self.workdir = workdir
+        # Every test iocd serves HTTP on its own free loopback port, unless
+        # the test configures [http] itself.
+        self.http_port = None if "[http]" in extra else free_port()
         self.broker = broker
         self.db = os.path.join(workdir, "iocd.db")
         self.conf = os.path.join(workdir, name + ".conf")
@@ -139,6 +142,8 @@ class Iocd:
             f.write("[store]\npath = %s\nflush_interval = %s\n%s\n"
                     % (self.db, flush, self.KEEP_ALL if store is None else store))
             f.write("[log]\nlevel = info\nrate_limit_burst = 1000\n\n")
+            if self.http_port:
+                f.write("[http]\nlisten = 127.0.0.1:%d\n\n" % self.http_port)
             f.write(extra)
             f.write("\n")
             f.write(adapters)
@@ -191,6 +196,24 @@ class Iocd:
         return rc
 
     # --- the operator's view, through iocctl ---
+
+    def http(self, path, token=None, timeout=10):
+        """GET path from iocd's HTTP server: (status, headers, body bytes)."""
+        import urllib.error
+        import urllib.request
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.http_port, path))
+        if token:
+            req.add_header("Authorization", "Bearer " + token)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def api(self, path, token=None):
+        """GET a JSON endpoint; (status, parsed body)."""
+        st, _, body = self.http(path, token=token)
+        return st, json.loads(body.decode("utf-8"))
 
     def ctl(self, *args, check=True):
         r = subprocess.run([IOCCTL, "--db", self.db] + list(args), capture_output=True,
@@ -273,3 +296,86 @@ def air(station, ts, pm25, temp=None):
     if temp is not None:
         d["temp"] = temp
     return json.dumps(d)
+
+
+class Subscriber:
+    """A mosquitto_sub on `topics` collecting (topic, payload bytes, retained) in the
+    background; stopped by its PID at cleanup."""
+
+    def __init__(self, broker, *topics, qos=1):
+        import threading
+        cmd = ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", str(qos),
+               "-F", "%t\t%r\t%x"]
+        for t in topics:
+            cmd += ["-t", t]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.messages = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            topic, retained, hexp = line.decode().rstrip("\n").split("\t")
+            with self._lock:
+                self.messages.append((topic, bytes.fromhex(hexp), retained == "1"))
+
+    def snapshot(self):
+        with self._lock:
+            return list(self.messages)
+
+    def json(self, prefix=""):
+        """The JSON payloads of topics starting with prefix, in arrival order."""
+        return [(t, json.loads(p)) for t, p, _ in self.snapshot() if t.startswith(prefix)]
+
+    def wait(self, pred, timeout=DEFAULT_TIMEOUT, what="messages"):
+        return wait_until(lambda: pred(self.snapshot()), timeout=timeout, what=what)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._thread.join(5)
+        self.proc.stdout.close()
+
+
+def pb_decode(buf):
+    """Decode protobuf wire format into {field number: [values]}: varints as int,
+    64-bit as float (double), length-delimited as bytes. Enough to check iocd's
+    ioc.v1 messages without a protobuf library."""
+    import struct
+    out, i = {}, 0
+
+    def varint():
+        nonlocal i
+        shift = v = 0
+        while True:
+            b = buf[i]
+            i += 1
+            v |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return v
+    while i < len(buf):
+        key = varint()
+        field, wt = key >> 3, key & 7
+        if wt == 0:
+            v = varint()
+        elif wt == 1:
+            v = struct.unpack("<d", buf[i:i + 8])[0]
+            i += 8
+        elif wt == 2:
+            n = varint()
+            v = bytes(buf[i:i + n])
+            i += n
+        elif wt == 5:
+            v = struct.unpack("<f", buf[i:i + 4])[0]
+            i += 4
+        else:
+            raise ValueError("wire type %d" % wt)
+        out.setdefault(field, []).append(v)
+    return out

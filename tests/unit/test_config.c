@@ -326,8 +326,9 @@ static void test_value_forms(void **state)
     assert_int_equal(cfg.mqtt.reconnect_max_ms, 5000);
     iocd_config_free(&cfg);
 
-    /* Topic filters: wildcards standing alone. */
-    load_ok(&cfg, "[adapter a]\ntopic = #\nformat = json\ndevice = $.id\nmetric.x = $.x\n"
+    /* Topic filters: wildcards standing alone (subscribing to everything
+     * needs the republish off, or iocd would read its own output). */
+    load_ok(&cfg, "[live]\nprefix =\n[adapter a]\ntopic = #\nformat = json\ndevice = $.id\nmetric.x = $.x\n"
                   "[adapter b]\ntopic = +/x/+\nformat = json\ndevice = $.id\nmetric.x = $.x\n"
                   "[adapter c]\ntopic = a/+/#\nformat = json\ndevice = $.id\nmetric.x = $.x\n");
     assert_int_equal(cfg.n_adapters, 3);
@@ -343,8 +344,8 @@ static void test_errors_keys_and_sections(void **state)
     expect_error("[mqtt]\nhost = h\nhots = x\n" AIR, "t.conf:3: unknown key 'hots' in [mqtt]");
     expect_error(AIR "colour = red\n", "t.conf:6: unknown key 'colour' in [adapter air]");
     expect_error("\n[mqtt2]\nhost = h\n" AIR,
-                 "t.conf:2: unknown section [mqtt2] (known: mqtt, store, ingest, aqi, log, "
-                 "adapter NAME)");
+                 "t.conf:2: unknown section [mqtt2] (known: mqtt, store, ingest, aqi, live, "
+                 "devices, http, log, adapter NAME, alert NAME)");
     expect_error("[mqtt main]\n" AIR, "t.conf:1: [mqtt] takes no name");
     expect_error("[mqtt]\nport = 1\nhost = h\nport = 2\n" AIR,
                  "t.conf:4: key 'port' given twice (first on line 2)");
@@ -733,6 +734,100 @@ static void test_calendar_retention_feed_keys(void **state)
                                  "whole multiple of the resolution before it");
 }
 
+/* [alert NAME], [live], [devices] and [http]. */
+static void test_alerts_live_http(void **state)
+{
+    (void)state;
+    struct iocd_config cfg;
+    struct iocd_error err;
+    const char *text = "[live]\nprefix = city/out\nwindows = 1m 1h\njson = false\n"
+                       "[devices]\nstale_multiple = 2.5\noffline_multiple = 8\n"
+                       "[http]\nlisten = 0.0.0.0:9000\ntoken = s3cret\n" AIR
+                       "[alert pm]\ntype = threshold\nmatch = air/+/pm25\nstat = mean\n"
+                       "window = 1h\nabove = 55\nclear = 50\nseverity = major\n"
+                       "[alert aqi]\ntype = band\nmatch = air/+/vn_aqi\nbands = 50 100,150\n"
+                       "hysteresis = 5\n"
+                       "[alert lvl]\ntype = threshold\nmatch = water/+/level\nbelow = 10\n"
+                       "[alert silent]\ntype = stale\nmatch = +/+\nmultiple = 4\n";
+    assert_int_equal(iocd_config_load_string(&cfg, "t.conf", text, &err), 0);
+    assert_string_equal(cfg.live.prefix, "city/out");
+    assert_int_equal(cfg.live.windows.n, 2);
+    assert_int_equal(cfg.live.windows.ms[1], 3600000);
+    assert_false(cfg.live.json);
+    assert_true(cfg.live.protobuf);
+    assert_true(cfg.devices.stale_multiple == 2.5);
+    assert_string_equal(cfg.http.listen, "0.0.0.0:9000");
+    assert_int_equal(cfg.n_alerts, 4);
+    const struct iocd_alert_rule *r = &cfg.alerts[0];
+    assert_string_equal(r->name, "pm");
+    assert_int_equal(r->type, IOCD_ALERT_THRESHOLD);
+    assert_int_equal(r->stat, IOCD_STAT_MEAN);
+    assert_int_equal(r->window_ms, 3600000);
+    assert_true(r->above && r->level == 55 && r->clear == 50);
+    assert_int_equal(r->severity, 4);
+    r = &cfg.alerts[1];
+    assert_int_equal(r->type, IOCD_ALERT_BAND);
+    assert_int_equal(r->stat, IOCD_STAT_LAST);
+    assert_int_equal(r->n_bands, 3);
+    assert_true(r->bands[0] == 50 && r->bands[2] == 150 && r->hysteresis == 5);
+    assert_int_equal(r->severity, 2);
+    r = &cfg.alerts[2];
+    assert_true(!r->above && r->level == 10 && r->clear == 10);
+    r = &cfg.alerts[3];
+    assert_int_equal(r->type, IOCD_ALERT_STALE);
+    assert_true(r->multiple == 4);
+    iocd_config_free(&cfg);
+
+    expect_error("[http]\nlisten = 10.0.0.5:8080\n" AIR,
+                 "t.conf: [http] listen 10.0.0.5:8080 is not a loopback address: set [http] "
+                 "token (clients then send Authorization: Bearer TOKEN)");
+    expect_error("[http]\nlisten = 8080\n" AIR,
+                 "t.conf:2: [http] listen: '8080' is not HOST:PORT (e.g. 127.0.0.1:8080, "
+                 "[::1]:8080)");
+    expect_error("[live]\nprefix = city/+\n" AIR,
+                 "t.conf: [live] prefix 'city/+' must be a plain topic without wildcards or a "
+                 "trailing '/' (at most 200 characters)");
+    expect_error("[live]\nprefix = city/air\n" AIR,
+                 "t.conf: [live] prefix 'city/air' would be consumed by [adapter air] (topic "
+                 "city/air/+/data): iocd never takes its own output");
+    expect_error("[devices]\nstale_multiple = 5\noffline_multiple = 4\n" AIR,
+                 "t.conf: [devices] offline_multiple must not be below stale_multiple");
+    expect_error("[devices]\nstale_multiple = x\n" AIR,
+                 "t.conf:2: [devices] stale_multiple: 'x' is not a number between 1 and 1000");
+    expect_error(AIR "[alert]\ntype = stale\n", "t.conf:6: [alert] needs a name: [alert NAME]");
+    expect_error(AIR "[alert a]\nmatch = x\n",
+                 "t.conf:6: [alert a] has no 'type' (threshold, band or stale)");
+    expect_error(AIR "[alert a]\ntype = spike\nmatch = x\n",
+                 "t.conf:7: [alert a] type: 'spike' is not threshold, band or stale");
+    expect_error(AIR "[alert a]\ntype = stale\n",
+                 "t.conf:6: [alert a] has no 'match' (a series pattern)");
+    expect_error(AIR "[alert a]\ntype = stale\nmatch = a/#/b\n",
+                 "t.conf:8: topic 'a/#/b': '#' must be the whole last level");
+    expect_error(AIR "[alert a]\ntype = stale\nmatch = a\nabove = 3\n",
+                 "t.conf:9: [alert a] above: not a key of a stale rule");
+    expect_error(AIR "[alert a]\ntype = threshold\nmatch = a\n",
+                 "t.conf:6: [alert a] a threshold rule needs exactly one of 'above' and 'below'");
+    expect_error(AIR "[alert a]\ntype = threshold\nmatch = a\nabove = 5\nbelow = 3\n",
+                 "t.conf:9: [alert a] a threshold rule needs exactly one of 'above' and 'below'");
+    expect_error(AIR "[alert a]\ntype = threshold\nmatch = a\nabove = 5\nclear = 6\n",
+                 "t.conf:10: [alert a] clear: 6 must be at or below the level 5");
+    expect_error(AIR "[alert a]\ntype = threshold\nmatch = a\nabove = nan\n",
+                 "t.conf:9: [alert a] above: 'nan' is not a number");
+    expect_error(AIR "[alert a]\ntype = threshold\nmatch = a\nabove = 5\nstat = max\n",
+                 "t.conf:10: [alert a] stat: 'max' needs a 'window'");
+    expect_error(AIR "[alert a]\ntype = band\nmatch = a\nbands = 50 40\n",
+                 "t.conf:9: [alert a] bands: '40' is not a number above the edge before it");
+    expect_error(AIR "[alert a]\ntype = band\nmatch = a\n",
+                 "t.conf:6: [alert a] a band rule needs 'bands'");
+    expect_error(AIR "[alert a]\ntype = stale\nmatch = a\nseverity = loud\n",
+                 "t.conf:9: [alert a] severity: 'loud' is not info, warning, minor, major or "
+                 "critical");
+    expect_error(AIR "[alert a]\ntype = stale\nmatch = a\n[alert a]\ntype = stale\nmatch = b\n",
+                 "t.conf:9: [alert a] defined twice (first on line 6)");
+    expect_error(AIR "[alert a]\ntype = stale\nmatch = a\ncolour = red\n",
+                 "t.conf:9: unknown key 'colour' in [alert a]");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -749,6 +844,7 @@ int main(void)
         cmocka_unit_test(test_value_parsers),
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_calendar_retention_feed_keys),
+        cmocka_unit_test(test_alerts_live_http),
         cmocka_unit_test_setup_teardown(test_shipped_example, setup_env, teardown_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
