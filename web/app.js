@@ -725,8 +725,8 @@
   // ------------------------------------------------------------ live stream
   let es = null;
   let connState = 'connecting';
-  let lastItemAt = 0;       // Date.now() of the last item or ping-borne open
-  let downSince = 0;
+  let downSince = 0;        // Date.now() of the first error of an outage
+  let needReload = true;    // reload REST state when the stream opens
   let manualTimer = null;
   let manualDelay = 1000;
   const LONG_GAP_MS = 30e3;
@@ -753,7 +753,6 @@
   }
 
   function parse(ev) {
-    lastItemAt = Date.now();
     try { return JSON.parse(ev.data); } catch (e) { return null; }
   }
 
@@ -763,11 +762,13 @@
     window.__iocdEventSource = es;   // for tests and debugging
     es.addEventListener('open', () => {
       const gap = downSince ? Date.now() - downSince : 0;
-      const wasDown = connState !== 'open';
       setConn('open');
       manualDelay = 1000;
-      // A long gap: the ring may not cover it even if the run matches.
-      if (wasDown && (gap > LONG_GAP_MS || downSince === 0)) loadAll();
+      // First open: reload so nothing between the first load and the
+      // stream's start is missed. A long gap: the ring may not cover it
+      // even when the run matches (the server then says `reset` anyway).
+      if (needReload || gap > LONG_GAP_MS) loadAll();
+      needReload = false;
       downSince = 0;
     });
     es.addEventListener('error', () => {
@@ -776,10 +777,10 @@
       if (es.readyState === EventSource.CLOSED) {
         // The browser gave up (e.g. a non-stream answer): a new EventSource
         // sends no Last-Event-ID, so state is reloaded when it opens.
+        needReload = true;
         clearTimeout(manualTimer);
-        manualTimer = setTimeout(() => { downSince = downSince || Date.now(); connect(); }, manualDelay);
+        manualTimer = setTimeout(connect, manualDelay);
         manualDelay = Math.min(manualDelay * 2, 15000);
-        downSince = 1;  // forces the reload on open (gap looks huge)
       }
     });
     es.addEventListener('obs', (ev) => {
@@ -805,12 +806,10 @@
       }
     });
     es.addEventListener('reset', () => {
-      lastItemAt = Date.now();
       loadAll();
       if (state.chart.series) chartLoad();
     });
     es.addEventListener('dropped', () => {
-      lastItemAt = Date.now();
       loadAll();
     });
   }

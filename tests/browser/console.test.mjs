@@ -305,6 +305,12 @@ async function checkReconnect(page) {
   check(/đang kết nối lại/i.test(btext), 'banner text is Vietnamese "đang kết nối lại"', btext);
   await shot(page, '05-reconnecting');
 
+  // Published while iocd is down: the broker keeps it for iocd's session,
+  // iocd takes it at start, and the page must catch up with it.
+  publishPm25(55.5);
+  const latestFetches = [];
+  const onReq = (r) => { if (new URL(r.url()).pathname === '/api/v1/latest') latestFetches.push(r.url()); };
+  page.on('request', onReq);
   await ask('start', 'started', 60000);
   try {
     await page.waitForSelector(banner, { state: 'hidden', timeout: 20000 });
@@ -314,6 +320,15 @@ async function checkReconnect(page) {
   } catch (e) {
     check(false, 'iocd back: the banner goes and the stream is open again', e.message);
   }
+  try {
+    await waitPage(page, valueIs, [sel('value-' + PM25), '55.5'], 10000, PM25 + ' = 55.5');
+    check(true, 'the value published while iocd was down is shown after it is back (55.5)');
+  } catch (e) {
+    check(false, 'the value published while iocd was down is shown after it is back (55.5)', e.message);
+  }
+  page.off('request', onReq);
+  check(latestFetches.length >= 1, 'the new run\'s reset made the page reload /api/v1/latest',
+    latestFetches.length);
   // New data after the restart reaches the page through the new stream.
   publishPm25(41.75);
   try {
