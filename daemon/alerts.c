@@ -18,6 +18,10 @@
  * window 0) the statistic is the value of the newest observation; an older
  * one does not replace it.
  *
+ * Stale pairs are keyed by the address of the device's record, so a tick
+ * formats and matches a device's name only until the rule has matched it
+ * once: iocd_alerts_tick must be given the same device table every time.
+ *
  * Strings handed to the callback (id, text, series ...) live for the call
  * only. The callback may call iocd_alerts_foreach_active and
  * iocd_alerts_active_count, not observe or tick. */
@@ -58,6 +62,7 @@ struct pair {
     int64_t last_t; /* newest observation (no window) */
     struct win *win; /* in the same allocation; NULL without a window */
     const char *source, *device, *series; /* in the same allocation */
+    const void *dev_key; /* stale rules: the device's record, compared, never read */
 };
 
 struct iocd_alerts {
@@ -79,6 +84,17 @@ static uint64_t pair_hash(int rule, const char *series)
     uint64_t h = 0xcbf29ce484222325u ^ ((uint64_t)(unsigned)rule * 0x9e3779b97f4a7c15u);
     for (const unsigned char *p = (const unsigned char *)series; *p; p++)
         h = (h ^ *p) * 0x100000001b3u;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdu;
+    h ^= h >> 33;
+    return h;
+}
+
+/* Stale pairs are found by the device table's record address (stable while
+ * the table lives), so a tick needs no name formatting for known pairs. */
+static uint64_t dev_hash(int rule, const void *key)
+{
+    uint64_t h = (uint64_t)(uintptr_t)key * 0x9e3779b97f4a7c15u ^ (uint64_t)(unsigned)rule;
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdu;
     h ^= h >> 33;
@@ -277,7 +293,21 @@ static struct pair *pair_find(const struct iocd_alerts *a, int rule, const char 
     size_t mask = a->n_slots - 1;
     for (size_t j = h & mask; a->slots[j]; j = (j + 1) & mask) {
         struct pair *p = a->slots[j];
-        if (p->hash == h && p->rule == rule && strcmp(p->series, series) == 0)
+        if (p->hash == h && p->rule == rule && !p->dev_key && strcmp(p->series, series) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+static struct pair *pair_find_dev(const struct iocd_alerts *a, int rule, const void *key,
+                                  uint64_t h)
+{
+    if (!a->n_slots)
+        return NULL;
+    size_t mask = a->n_slots - 1;
+    for (size_t j = h & mask; a->slots[j]; j = (j + 1) & mask) {
+        struct pair *p = a->slots[j];
+        if (p->hash == h && p->rule == rule && p->dev_key == key)
             return p;
     }
     return NULL;
@@ -309,14 +339,15 @@ static int slots_grow(struct iocd_alerts *a)
     return 0;
 }
 
-/* The pair of (rule, series), created on first use; NULL when the bound
- * is reached or memory is short. `source`/`device` are the first two
- * levels of `series` (lengths given). */
+/* The pair of (rule, series) — for a stale rule (rule, dev_key) — created
+ * on first use; NULL when the bound is reached or memory is short.
+ * `source`/`device` are the first two levels of `series` (lengths given). */
 static struct pair *pair_get(struct iocd_alerts *a, int rule, const char *series,
-                             const char *source, size_t ls, const char *device, size_t ld)
+                             const char *source, size_t ls, const char *device, size_t ld,
+                             const void *dev_key)
 {
-    uint64_t h = pair_hash(rule, series);
-    struct pair *p = pair_find(a, rule, series, h);
+    uint64_t h = dev_key ? dev_hash(rule, dev_key) : pair_hash(rule, series);
+    struct pair *p = dev_key ? pair_find_dev(a, rule, dev_key, h) : pair_find(a, rule, series, h);
     if (p)
         return p;
     if (a->n_pairs >= a->max_pairs) {
@@ -347,6 +378,7 @@ static struct pair *pair_get(struct iocd_alerts *a, int rule, const char *series
     p->series = names + ls + 1 + ld + 1;
     p->win = wsz ? (struct win *)(mem + sizeof(struct pair)) : NULL;
     p->hash = h;
+    p->dev_key = dev_key;
     p->rule = rule;
     p->band = p->prev_band = r->type == IOCD_ALERT_BAND ? 0 : -1;
     p->severity = clamp_severity(r->severity);
@@ -609,7 +641,7 @@ void iocd_alerts_observe(struct iocd_alerts *a, const char *source, const char *
         const struct iocd_alert_rule *r = &a->cfg->alerts[i];
         if (r->type == IOCD_ALERT_STALE || !iocd_topic_matches(r->match, series.s))
             continue;
-        struct pair *p = pair_get(a, i, series.s, source, ls, device, ld);
+        struct pair *p = pair_get(a, i, series.s, source, ls, device, ld, NULL);
         double stat;
         if (!p || !stat_add(p, r, value, t_ms, &stat))
             continue;
@@ -648,17 +680,20 @@ static void stale_each(void *ud, const struct iocd_device_info *d)
         int64_t after = stale_after_ms(a, r, d->interval_ms);
         if (silent <= after)
             continue;
-        if (!series.len) {
-            sb_printf(&series, "%s/%s", d->source, d->device);
-            if (series.failed)
-                break;
+        struct pair *p = pair_find_dev(a, i, d, dev_hash(i, d)); /* matched before */
+        if (!p) {
+            if (!series.len) {
+                sb_printf(&series, "%s/%s", d->source, d->device);
+                if (series.failed)
+                    break;
+            }
+            if (!iocd_topic_matches(r->match, series.s))
+                continue;
+            p = pair_get(a, i, series.s, d->source, strlen(d->source), d->device,
+                         strlen(d->device), d);
+            if (!p)
+                continue;
         }
-        if (!iocd_topic_matches(r->match, series.s))
-            continue;
-        struct pair *p = pair_get(a, i, series.s, d->source, strlen(d->source), d->device,
-                                  strlen(d->device));
-        if (!p)
-            continue;
         p->value = (double)silent / 1000.0;
         p->eval_ms = c->now_ms;
         if (p->raised)
