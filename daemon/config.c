@@ -173,7 +173,8 @@ static const struct {
 };
 
 /* With no config file, iocd runs the simulator's feeds against a broker on
- * localhost. Kept equal to the adapter sections of config/iocd.conf. */
+ * localhost. Kept equal to the adapter and alert sections of
+ * config/iocd.conf. */
 static const char default_config[] =
     "[store]\n"
     "timezone = +07:00\n"
@@ -262,7 +263,36 @@ static const char default_config[] =
     "[adapter parking]\n"
     "topic = pleiku/parking/ngsi/+\n"
     "format = ngsi\n"
-    "types = OffStreetParking\n";
+    "types = OffStreetParking\n"
+    "[alert pm25_high]\n"
+    "type = threshold\n"
+    "match = air/+/pm25\n"
+    "stat = mean\n"
+    "window = 1h\n"
+    "above = 55\n"
+    "clear = 50\n"
+    "severity = major\n"
+    "text = PM2.5 trung bình 1 giờ vượt 55 µg/m³ / PM2.5 1-hour mean above 55 µg/m³\n"
+    "[alert aqi_band]\n"
+    "type = band\n"
+    "match = air/+/vn_aqi\n"
+    "bands = 50 100 150 200 300\n"
+    "hysteresis = 5\n"
+    "severity = warning\n"
+    "text = Chỉ số VN_AQI đổi mức / VN_AQI band changed\n"
+    "[alert flood_level]\n"
+    "type = threshold\n"
+    "match = water/+/level\n"
+    "above = 300\n"
+    "clear = 280\n"
+    "severity = critical\n"
+    "text = Mực nước vượt mức báo động 3 m / Water above the 3 m alert level\n"
+    "[alert silent_device]\n"
+    "type = stale\n"
+    "match = +/+\n"
+    "multiple = 5\n"
+    "severity = warning\n"
+    "text = Thiết bị mất tín hiệu / Device silent\n";
 
 static const char *const level_names[] = {
     [LOG_ERR] = "error", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",

@@ -658,6 +658,21 @@ static void test_shipped_example(void **state)
         assert_string_equal(cfg.adapters[i].source, def.adapters[i].source);
         assert_ptr_equal(cfg.adapters[i].ops, def.adapters[i].ops);
     }
+    assert_int_equal(cfg.n_alerts, 4);
+    assert_int_equal(cfg.n_alerts, def.n_alerts);
+    for (int i = 0; i < def.n_alerts; i++) {
+        const struct iocd_alert_rule *a = &cfg.alerts[i], *b = &def.alerts[i];
+        assert_string_equal(a->name, b->name);
+        assert_string_equal(a->match, b->match);
+        assert_string_equal(a->text, b->text);
+        assert_int_equal(a->type, b->type);
+        assert_int_equal(a->stat, b->stat);
+        assert_int_equal(a->window_ms, b->window_ms);
+        assert_int_equal(a->severity, b->severity);
+        assert_true(a->level == b->level && a->clear == b->clear && a->above == b->above);
+        assert_int_equal(a->n_bands, b->n_bands);
+        assert_true(a->multiple == b->multiple && a->hysteresis == b->hysteresis);
+    }
     iocd_config_free(&def);
     iocd_config_free(&cfg);
 
