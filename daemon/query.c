@@ -75,12 +75,7 @@ void iocd_query_close(struct sqlite3 *db)
 
 void iocd_query_time(int64_t ms, char *buf, size_t n)
 {
-    char t[64];
-    iocd_time_format(ms - ((ms % 1000) + 1000) % 1000, t, sizeof(t)); /* whole seconds */
-    size_t l = strlen(t);
-    if (l > 0 && t[l - 1] == 'Z')
-        t[l - 1] = '\0';
-    snprintf(buf, n, "%s.%03dZ", t, (int)(((ms % 1000) + 1000) % 1000));
+    iocd_time_format(ms, buf, n);
 }
 
 void iocd_query_add_time(cJSON *obj, const char *name, int64_t ms)
@@ -704,10 +699,19 @@ static const char *jstr(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* A number, or a string holding one (event attributes are strings). */
 static cJSON *jnum(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? cJSON_CreateNumber(v->valuedouble) : cJSON_CreateNull();
+    if (cJSON_IsNumber(v))
+        return cJSON_CreateNumber(v->valuedouble);
+    if (cJSON_IsString(v) && v->valuestring[0]) {
+        char *end;
+        double d = strtod(v->valuestring, &end);
+        if (*end == '\0' && isfinite(d))
+            return cJSON_CreateNumber(d);
+    }
+    return cJSON_CreateNull();
 }
 
 int iocd_query_alerts(struct sqlite3 *db, const struct iocd_alerts_query *aq, cJSON **out,

@@ -29,7 +29,8 @@ enum {
 int iocd_query_open(const char *path, struct sqlite3 **out, char *err, size_t errlen);
 void iocd_query_close(struct sqlite3 *db);
 
-/* "2026-11-22T07:00:00.000Z": always milliseconds. */
+/* "2026-11-22T07:00:00Z", "2026-11-22T07:00:00.120Z": as the live items
+ * and iocctl write times (milliseconds only when there are some). */
 void iocd_query_time(int64_t ms, char *buf, size_t n);
 /* Adds "NAME":"time" and "NAME_ms":ms to obj. */
 void iocd_query_add_time(cJSON *obj, const char *name, int64_t ms);
