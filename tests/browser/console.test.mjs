@@ -346,6 +346,16 @@ async function checkReconnect(page) {
 // ----------------------------------------------------------------- main
 async function main() {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
+  if (TOKEN) {
+    // The token is enforced: no token, or a wrong one, is 401 for the API
+    // and the live stream alike.
+    const noTok = await fetch(BASE + '/api/v1/latest', { signal: AbortSignal.timeout(10000) });
+    check(noTok.status === 401, 'token set: /api/v1/latest without it is 401', noTok.status);
+    const bad = await fetch(BASE + '/api/v1/live?access_token=wrong-' + TOKEN,
+      { signal: AbortSignal.timeout(10000) });
+    check(bad.status === 401, 'token set: /api/v1/live with a wrong access_token is 401', bad.status);
+    if (bad.body) await bad.body.cancel().catch(() => {});
+  }
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'iocd-chromium-'));
   const ctx = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,

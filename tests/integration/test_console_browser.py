@@ -86,11 +86,17 @@ class ConsoleBrowserTest(IocdTestCase):
         self.assertEqual(r.returncode, 0, "npm ci in tests/browser failed:\n" + r.stdout + r.stderr)
 
     def test_console_in_chromium(self):
+        self.run_console()
+
+    def run_console(self, token=None):
+        """The whole scenario; with `token`, iocd requires it and the page
+        gets it as ?token= (API requests: Bearer; live stream: access_token)."""
         self.ensure_playwright()
         with open(os.path.join(SOURCE_ROOT, "config", "iocd.conf")) as f:
             feeds = f.read().split("# " + "-" * 75, 1)[1]
         port = free_port()
-        d = self.iocd(feeds, extra=ALERT + "[http]\nlisten = 127.0.0.1:%d\n" % port)
+        d = self.iocd(feeds, extra=ALERT + "[http]\nlisten = 127.0.0.1:%d\n%s" % (
+            port, "token = %s\n" % token if token else ""))
         d.start()
         wait_until(lambda: http_up(port), timeout=10, what="iocd's HTTP server")
 
@@ -113,7 +119,7 @@ class ConsoleBrowserTest(IocdTestCase):
         env = dict(os.environ, IOCD_URL="http://127.0.0.1:%d" % port,
                    IOCD_MQTT_PORT=str(self.broker.port), IOCD_ARTIFACTS=artifacts_dir(),
                    IOCD_CHART_SERIES="air/GL-AQ01/pm25",
-                   IOCD_LIVE_SERIES="traffic/GL-TC001/vehicles", CHROMIUM=CHROMIUM)
+                   IOCD_LIVE_SERIES="traffic/GL-TC001/vehicles", CHROMIUM=CHROMIUM, IOCD_TOKEN=token or "")
         node = self.spawn([NODE, os.path.join(BROWSER_DIR, "console.test.mjs")], cwd=BROWSER_DIR,
                           env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, start_new_session=True)
