@@ -541,9 +541,6 @@ void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
         memcpy(f->last_dev, dev, sizeof(dev));
         f->last_dev_ms = o->received_ms;
     }
-    window_add(f, s, o->value, o->observed_ms);
-    iocd_alerts_observe(f->alerts, source, o->device, o->metric, o->value, o->observed_ms);
-
     struct jbuf b = {0};
     jb_open(&b, "obs");
     jb_key_str(&b, "series", s->name);
@@ -561,6 +558,9 @@ void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
     snprintf(key, sizeof(key), "obs/%s", s->name);
     emit(f, IOCD_LIVE_OBS, key, &b, &copy.base, false);
     free(b.p);
+    /* What the observation closes or raises comes after it. */
+    window_add(f, s, o->value, o->observed_ms);
+    iocd_alerts_observe(f->alerts, source, o->device, o->metric, o->value, o->observed_ms);
 }
 
 void iocd_feed_event(struct iocd_feed *f, const char *source, const Ioc__V1__Event *e)

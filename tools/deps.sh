@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(
   gcc meson ninja-build pkg-config
   libuv1-dev libmosquitto-dev libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler
-  libcjson-dev libsystemd-dev libcmocka-dev libh2o-dev libssl-dev
+  libcjson-dev libsystemd-dev libcmocka-dev libh2o-dev libssl-dev libcurl4-openssl-dev
   mosquitto mosquitto-clients sqlite3 python3
 )
 # The console's browser test (tests/browser): Debian's Chromium, and Node.js

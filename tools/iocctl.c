@@ -20,9 +20,11 @@
 #include <sys/stat.h>
 
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include <sqlite3.h>
 
 #include "config.h"
+#include "iocctl_http.h"
 #include "error.h"
 #include "iocd_build.h"
 #include "sketch.h"
@@ -45,7 +47,16 @@ enum {
     EXIT_USAGE = 2,   /* bad command line; usage goes to stderr */
 };
 
-enum command { CMD_NONE, CMD_SERIES, CMD_QUERY, CMD_RAW, CMD_EVENTS, CMD_STATUS };
+enum command {
+    CMD_NONE,
+    CMD_SERIES,
+    CMD_QUERY,
+    CMD_RAW,
+    CMD_EVENTS,
+    CMD_STATUS,
+    CMD_TAIL,
+    CMD_ALERTS,
+};
 
 struct options {
     const char *db_path;
@@ -70,6 +81,11 @@ struct options {
     const char *status;
     const char *min_severity;
     const char *limit;
+    /* the HTTP API (tail, alerts, status) */
+    const char *url;
+    const char *token;
+    const char *types;
+    const char *count;
 };
 
 /* Event severities as stored (events.severity), by value. */
@@ -616,7 +632,14 @@ static void print_usage(FILE *out)
           "         [--min-severity LEVEL] [--from TIME] [--to TIME] [--limit N] [--json]\n"
           "      Print stored events, newest first.\n"
           "  status [--json]\n"
-          "      Database, daemon and counter summary.\n"
+          "      The running daemon's status from its HTTP API (broker, devices online/\n"
+          "      stale/offline, counters, flush); with --db, or when iocd does not\n"
+          "      answer, the database summary.\n"
+          "  alerts [--from TIME] [--to TIME] [--limit N] [--json]\n"
+          "      Active alerts and the raise/clear history, from the HTTP API.\n"
+          "  tail [--match PATTERN] [--types LIST] [--count N] [--json]\n"
+          "      Follow the live feed (observations, events, alerts, closed windows,\n"
+          "      device status) from the HTTP API until interrupted.\n"
           "\n"
           "Options (before or after the command):\n"
           "  --db PATH          database file, opened read-only\n"
@@ -641,6 +664,13 @@ static void print_usage(FILE *out)
           "                     info, warning, minor, major, critical\n"
           "  --limit N          events: at most N events (default 100, 0: no limit);\n"
           "                     raw: at most N samples, the earliest (default 0: no limit)\n"
+          "  --url URL          iocd's HTTP API (default: --config's [http] listen, else\n"
+          "                     $IOCD_URL, else http://127.0.0.1:8080)\n"
+          "  --token TOKEN      bearer token (default: --config's, else $IOCD_TOKEN)\n"
+          "  --match PATTERN    tail: MQTT filter over item keys, e.g. 'obs/air/#',\n"
+          "                     'alert/#' (docs/api.md)\n"
+          "  --types LIST       tail: obs,event,alert,window,status (default: all)\n"
+          "  --count N          tail: stop after N items\n"
           "  --version          print the version and exit\n"
           "  -h, --help         print this help and exit\n"
           "\n"
@@ -683,6 +713,10 @@ enum {
     OPT_QUANTILE,
     OPT_ROLLING,
     OPT_STEP,
+    OPT_URL,
+    OPT_TOKEN,
+    OPT_TYPES,
+    OPT_COUNT,
 };
 
 static enum command command_by_name(const char *s)
@@ -697,6 +731,10 @@ static enum command command_by_name(const char *s)
         return CMD_EVENTS;
     if (strcmp(s, "status") == 0)
         return CMD_STATUS;
+    if (strcmp(s, "tail") == 0)
+        return CMD_TAIL;
+    if (strcmp(s, "alerts") == 0)
+        return CMD_ALERTS;
     return CMD_NONE;
 }
 
@@ -708,6 +746,8 @@ static const char *command_name(enum command c)
     case CMD_RAW: return "raw";
     case CMD_EVENTS: return "events";
     case CMD_STATUS: return "status";
+    case CMD_TAIL: return "tail";
+    case CMD_ALERTS: return "alerts";
     case CMD_NONE: break;
     }
     return "?";
@@ -720,12 +760,14 @@ static int check_command_options(const struct options *o)
         const char *value, *name;
         bool allowed;
     } opts[] = {
-        {o->match, "--match", o->command == CMD_SERIES},
+        {o->match, "--match", o->command == CMD_SERIES || o->command == CMD_TAIL},
         {o->resolution, "--resolution", o->command == CMD_QUERY},
         {o->from, "--from",
-         o->command == CMD_QUERY || o->command == CMD_RAW || o->command == CMD_EVENTS},
+         o->command == CMD_QUERY || o->command == CMD_RAW || o->command == CMD_EVENTS ||
+             o->command == CMD_ALERTS},
         {o->to, "--to",
-         o->command == CMD_QUERY || o->command == CMD_RAW || o->command == CMD_EVENTS},
+         o->command == CMD_QUERY || o->command == CMD_RAW || o->command == CMD_EVENTS ||
+             o->command == CMD_ALERTS},
         {o->n_quantiles ? o->quantiles[0] : NULL, "--quantile", o->command == CMD_QUERY},
         {o->rolling, "--rolling", o->command == CMD_QUERY},
         {o->step, "--step", o->command == CMD_QUERY},
@@ -735,7 +777,14 @@ static int check_command_options(const struct options *o)
         {o->device, "--device", o->command == CMD_EVENTS},
         {o->status, "--status", o->command == CMD_EVENTS},
         {o->min_severity, "--min-severity", o->command == CMD_EVENTS},
-        {o->limit, "--limit", o->command == CMD_EVENTS || o->command == CMD_RAW},
+        {o->limit, "--limit",
+         o->command == CMD_EVENTS || o->command == CMD_RAW || o->command == CMD_ALERTS},
+        {o->types, "--types", o->command == CMD_TAIL},
+        {o->count, "--count", o->command == CMD_TAIL},
+        {o->url, "--url",
+         o->command == CMD_TAIL || o->command == CMD_ALERTS || o->command == CMD_STATUS},
+        {o->token, "--token",
+         o->command == CMD_TAIL || o->command == CMD_ALERTS || o->command == CMD_STATUS},
     };
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
         if (opts[i].value && !opts[i].allowed)
@@ -769,6 +818,10 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"quantile", required_argument, NULL, OPT_QUANTILE},
         {"rolling", required_argument, NULL, OPT_ROLLING},
         {"step", required_argument, NULL, OPT_STEP},
+        {"url", required_argument, NULL, OPT_URL},
+        {"token", required_argument, NULL, OPT_TOKEN},
+        {"types", required_argument, NULL, OPT_TYPES},
+        {"count", required_argument, NULL, OPT_COUNT},
         {"json", no_argument, NULL, OPT_JSON},
         {"version", no_argument, NULL, OPT_VERSION},
         {"help", no_argument, NULL, 'h'},
@@ -810,6 +863,10 @@ static int parse_args(int argc, char **argv, struct options *o)
             break;
         case OPT_ROLLING: o->rolling = optarg; break;
         case OPT_STEP: o->step = optarg; break;
+        case OPT_URL: o->url = optarg; break;
+        case OPT_TOKEN: o->token = optarg; break;
+        case OPT_TYPES: o->types = optarg; break;
+        case OPT_COUNT: o->count = optarg; break;
         case OPT_JSON: o->json = true; break;
         case OPT_VERSION: printf("iocctl %s\n", IOCD_VERSION); return -1;
         case 'h': print_usage(stdout); return -1;
@@ -2908,9 +2965,45 @@ static int run_command(sqlite3 *db, const char *path, const struct options *o,
     case CMD_RAW: return cmd_raw(db, o, v);
     case CMD_EVENTS: return cmd_events(db, o, v);
     case CMD_STATUS: return cmd_status(db, path, o->json);
+    case CMD_TAIL:
+    case CMD_ALERTS:
     case CMD_NONE: break;
     }
     return EXIT_USAGE;
+}
+
+/* tail, alerts, and status unless --db: through iocd's HTTP API. Returns
+ * an exit code, or -1 to go on with the database. */
+static int run_api_command(const struct options *o)
+{
+    if (o->command != CMD_TAIL && o->command != CMD_ALERTS &&
+        !(o->command == CMD_STATUS && !o->db_path))
+        return -1;
+    int64_t count = 0;
+    if (o->count && (strspn(o->count, "0123456789") != strlen(o->count) ||
+                     parse_i64(o->count, &count) != 0 || count <= 0))
+        return usage_error("bad --count '%s' (expected a whole number > 0)", o->count);
+    struct iocctl_api api;
+    int rc = iocctl_api_resolve(&api, o->url, o->token, o->config_path);
+    if (rc != EXIT_OK)
+        return rc;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    switch (o->command) {
+    case CMD_TAIL: rc = iocctl_tail(&api, o->match, o->types, count, o->json); break;
+    case CMD_ALERTS: rc = iocctl_alerts(&api, o->from, o->to, o->limit, o->json); break;
+    default:
+        rc = iocctl_status_api(&api, o->json);
+        if (rc < 0 && !o->url)
+            fprintf(stderr, "iocctl: iocd is not answering at %s; status from the database\n",
+                    api.base);
+        else if (rc < 0) {
+            fprintf(stderr, "iocctl: iocd is not answering at %s\n", api.base);
+            rc = EXIT_RUNTIME;
+        }
+        break;
+    }
+    curl_global_cleanup();
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -2925,6 +3018,8 @@ int main(int argc, char **argv)
     struct values v;
     if ((rc = parse_values(&o, &v)) != EXIT_OK)
         return rc;
+    if ((rc = run_api_command(&o)) >= 0)
+        return fflush(stdout) == 0 && rc == EXIT_OK ? EXIT_OK : rc ? rc : EXIT_RUNTIME;
 
     char *path = NULL;
     sqlite3 *db = NULL;
