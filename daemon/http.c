@@ -913,6 +913,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         on_windows(h, req);
     else if (iov_is(p, "/api/v1/alerts"))
         on_alerts(h, req);
+    else if (iov_is(p, "/api/v1/live") && head)
+        send_error(req, 405, "the live stream is GET only");
     else if (iov_is(p, "/api/v1/live"))
         on_live(h, req);
     else if (p.len >= 5 && memcmp(p.base, "/api/", 5) == 0)

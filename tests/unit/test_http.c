@@ -540,7 +540,21 @@ static void test_db_endpoints(void **state)
            "{\"total\":1,\"series\":[{\"name\":\"water/w1/level\",\"source\":\"water\","
            "\"device\":\"w1\",\"metric\":\"level\",\"unit\":\"m\","
            "\"created\":\"2026-11-22T06:00:00Z\",\"created_ms\":1795327200000}]}");
+
+    /* shutdown while a query is on a worker thread: the loop still ends
+     * with nothing left open (fix_stop checks) */
+    struct iocd_http_stats st;
+    iocd_http_get_stats(f.h, &st);
+    uint64_t before = st.requests;
+    client_open(&f, &c, "GET /api/v1/alerts?from=0 HTTP/1.1\r\nHost: t\r\n\r\n");
+    for (int i = 0; i < 1000 && st.requests == before; i++) {
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+        poll(NULL, 0, 1);
+        iocd_http_get_stats(f.h, &st);
+    }
+    assert_int_equal(st.requests, before + 1);
     fix_stop(&f);
+    client_close(&c);
 }
 
 /* ---- live stream -------------------------------------------------------- */
