@@ -79,13 +79,17 @@ sim=(build/tools/iocd-sim --port "$port" --quiet)
 simpid=$!
 pids+=($simpid)
 echo "demo: started iocd-sim (pid $simpid): every Pleiku subsystem (air, traffic, water, weather, rain, violations, street lighting, buses, fire alarms, citizen reports, parking)"
+echo "demo: operator console: http://127.0.0.1:8080/   live feed: build/tools/iocctl tail"
 echo "demo: Ctrl-C to stop"
 
 sleep 3
 while kill -0 "$simpid" 2>/dev/null; do
   clear 2>/dev/null || true
-  echo "== iocctl status        $(date -u +%H:%M:%SZ)"
-  build/tools/iocctl --db run/iocd.db status || true
+  echo "== iocctl status        $(date -u +%H:%M:%SZ)   console: http://127.0.0.1:8080/"
+  build/tools/iocctl status || true
+  echo
+  echo "== iocctl alerts"
+  build/tools/iocctl alerts --from -1h | tail -n 6 || true
   echo
   echo "== iocctl query air/GL-AQ01/pm25 --resolution 1m --from -5m"
   build/tools/iocctl --db run/iocd.db query air/GL-AQ01/pm25 --resolution 1m --from -5m || true
