@@ -2974,7 +2974,7 @@ static int run_command(sqlite3 *db, const char *path, const struct options *o,
 
 /* tail, alerts, and status unless --db: through iocd's HTTP API. Returns
  * an exit code, or -1 to go on with the database. */
-static int run_api_command(const struct options *o)
+static int run_api_command(const struct options *o, const struct values *v)
 {
     if (o->command != CMD_TAIL && o->command != CMD_ALERTS &&
         !(o->command == CMD_STATUS && !o->db_path))
@@ -2990,7 +2990,14 @@ static int run_api_command(const struct options *o)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     switch (o->command) {
     case CMD_TAIL: rc = iocctl_tail(&api, o->match, o->types, count, o->json); break;
-    case CMD_ALERTS: rc = iocctl_alerts(&api, o->from, o->to, o->limit, o->json); break;
+    case CMD_ALERTS: {
+        /* Times as the API takes them: epoch ms (relative ones resolved here). */
+        char from[32], to[32];
+        snprintf(from, sizeof(from), "%" PRId64, v->from_ms);
+        snprintf(to, sizeof(to), "%" PRId64, v->to_ms);
+        rc = iocctl_alerts(&api, o->from ? from : NULL, o->to ? to : NULL, o->limit, o->json);
+        break;
+    }
     default:
         rc = iocctl_status_api(&api, o->json);
         if (rc < 0 && !o->url)
@@ -3018,7 +3025,7 @@ int main(int argc, char **argv)
     struct values v;
     if ((rc = parse_values(&o, &v)) != EXIT_OK)
         return rc;
-    if ((rc = run_api_command(&o)) >= 0)
+    if ((rc = run_api_command(&o, &v)) >= 0)
         return fflush(stdout) == 0 && rc == EXIT_OK ? EXIT_OK : rc ? rc : EXIT_RUNTIME;
 
     char *path = NULL;
