@@ -6,8 +6,9 @@
  * quantiles, rolling, alert history with raise/clear pairing), the SSE
  * stream (order, filter, types, Last-Event-ID replay and reset, overflow
  * of a client that never reads with the dropped count, pings, the client
- * limit), a client that leaves before its query answers, and shutdown
- * ending open streams. The test pumps the loop itself between non-blocking
+ * limit), a client that leaves before its query answers, shutdown ending
+ * open streams and with a query in flight, and the console served from
+ * [http] web_root (hidden files, symbolic links and .. refused). The test pumps the loop itself between non-blocking
  * socket reads; every wait is bounded (2 s, or 10 s for the overflow). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -732,6 +734,59 @@ static void test_live_overflow(void **state)
     fix_stop(&f);
 }
 
+/* ---- console from a directory -------------------------------------------- */
+
+static void test_web_root(void **state)
+{
+    char dir[] = "/tmp/test_http_web_XXXXXX", p[128];
+    assert_non_null(mkdtemp(dir));
+    static const struct {
+        const char *name, *text;
+    } files[] = {{"index.html", "<html>hi</html>"}, {"app.js", "let x = 1;"},
+                 {".secret", "no"}, {"sub/style.css", "body{}"}};
+    snprintf(p, sizeof(p), "%s/sub", dir);
+    assert_int_equal(mkdir(p, 0700), 0);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(p, sizeof(p), "%s/%s", dir, files[i].name);
+        FILE *fp = fopen(p, "w");
+        assert_non_null(fp);
+        fputs(files[i].text, fp);
+        fclose(fp);
+    }
+    char link[128];
+    snprintf(link, sizeof(link), "%s/passwd.txt", dir);
+    assert_int_equal(symlink("/etc/passwd", link), 0);
+
+    struct fix f;
+    fix_init(&f, "127.0.0.1:0", "");
+    f.cfg.http.web_root = dir;
+    fix_start(&f);
+    struct client c;
+    client_open(&f, &c, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    pump(&f, &c, NULL, 2000);
+    assert_non_null(strcasestr(c.buf, "\r\ncontent-type: text/html; charset=utf-8\r\n"));
+    client_close(&c);
+    expect(&f, "/", NULL, 200, "<html>hi</html>");
+    expect(&f, "/app.js", NULL, 200, "let x = 1;");
+    expect(&f, "/sub/style.css", NULL, 200, "body{}");
+    expect(&f, "/sub/../app.js", NULL, 200, "let x = 1;");
+    expect(&f, "/.secret", NULL, 404, "{\"error\":\"not found\"}");
+    expect(&f, "/passwd.txt", NULL, 404, "{\"error\":\"not found\"}");
+    expect(&f, "/../../../../etc/passwd", NULL, 404, "{\"error\":\"not found\"}");
+    expect(&f, "/%2e%2e/%2e%2e/etc/passwd", NULL, 404, "{\"error\":\"not found\"}");
+    expect(&f, "/sub", NULL, 404, "{\"error\":\"not found\"}");
+    expect(&f, "/nope.css", NULL, 404, "{\"error\":\"not found\"}");
+    fix_stop(&f);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(p, sizeof(p), "%s/%s", dir, files[i].name);
+        unlink(p);
+    }
+    unlink(link);
+    snprintf(p, sizeof(p), "%s/sub", dir);
+    rmdir(p);
+    rmdir(dir);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -739,7 +794,7 @@ int main(void)
         cmocka_unit_test(test_provider_endpoints), cmocka_unit_test(test_token),
         cmocka_unit_test(test_listen_refused),     cmocka_unit_test(test_db_endpoints),
         cmocka_unit_test(test_live_filter_order),  cmocka_unit_test(test_live_replay),
-        cmocka_unit_test(test_live_overflow),
+        cmocka_unit_test(test_live_overflow),      cmocka_unit_test(test_web_root),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
