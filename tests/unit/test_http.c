@@ -8,8 +8,9 @@
  * of a client that never reads with the dropped count, pings, the client
  * limit), a client that leaves before its query answers, shutdown ending
  * open streams and with a query in flight, and the console served from
- * [http] web_root (hidden files, symbolic links and .. refused). The test pumps the loop itself between non-blocking
- * socket reads; every wait is bounded (2 s, or 10 s for the overflow). */
+ * [http] web_root (hidden files, symbolic links and .. refused). The test
+ * pumps the loop itself between non-blocking socket reads; every wait is
+ * bounded (2 s, or 10 s for the overflow). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
