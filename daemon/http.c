@@ -2,42 +2,30 @@
  *
  * Owns: the listening socket, h2o's global configuration and context,
  * every accepted connection (tracked so iocd_http_close can end them),
- * the live-stream (SSE) clients with their bounded buffers, the ping
- * timer and the query jobs running on libuv's worker threads. Endpoint
- * shapes are in docs/api.md. Loop thread only, except the body of a
- * query job (query.c), which runs on a worker with its own read-only
- * SQLite connection.
+ * the bearer-token check and routing, the live-stream (SSE) clients with
+ * their bounded buffers and the ping timer. The endpoints themselves,
+ * query jobs and console are in http_api.c. Loop thread only. Endpoint
+ * shapes are in docs/api.md.
  *
- * Lifetimes. A query job is malloc'd and outlives its request: a small
- * shared block in the request's pool points at it, and the pool's dispose
- * callback cuts that link when h2o frees the request (client gone), so
- * the job's completion then just frees the job. A live client lives in
- * its request's pool (h2o_mem_alloc_shared); its dispose callback removes
- * the live sink and frees its buffers, whichever way the request ends. */
-#define H2O_USE_LIBUV 1
-#include "http.h"
+ * A live client lives in its request's pool (h2o_mem_alloc_shared): its
+ * dispose callback removes the live sink and frees its buffers, whichever
+ * way the request ends. Shutdown (iocd_http_close) ends every stream and
+ * wakes every connection; h2o's context is disposed once the last
+ * connection and the last query job are gone. */
+#include "http_priv.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <h2o.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "query.h"
 #include "timeutil.h"
-#include "web_assets.h"
 
 #define PING_MS_DEFAULT 15000
-#define PARAM_MAX 1024       /* a query parameter's decoded length */
-#define WEB_FILE_MAX (8 << 20)
 
 struct conn {
     uv_tcp_t tcp; /* first: h2o's close callback gets &tcp */
@@ -66,65 +54,43 @@ struct sse {
     struct sse *prev, *next;
 };
 
-struct iocd_http {
-    uv_loop_t *loop;
-    const struct iocd_config *cfg;
-    struct iocd_live *live;
-    struct iocd_http_provider prov;
-    h2o_globalconf_t gconf;
-    h2o_context_t ctx;
-    h2o_accept_ctx_t actx;
-    bool ctx_ready, ctx_disposed;
-    uv_tcp_t *listener; /* NULL once closed */
-    uv_timer_t *ping;   /* NULL once closed */
-    uint64_t ping_ms;
-    struct conn *conns;
-    size_t n_conns;
-    struct sse *clients;
-    unsigned jobs; /* query jobs on the worker threads */
-    bool closing;
-    char *token; /* "" = no token */
-    char *db_path;
-    struct iocd_http_stats stats;
-};
-
 /* ------------------------------------------------------------------------
  * responses */
 
-static void add_header(h2o_req_t *req, const h2o_token_t *tok, const char *v)
+void iocd_http_add_header(h2o_req_t *req, const h2o_token_t *tok, const char *v)
 {
     h2o_add_header(&req->pool, &req->res.headers, tok, NULL, v, strlen(v));
 }
 
-static void send_body(h2o_req_t *req, int status, const char *type, const char *body,
+void iocd_http_send_body(h2o_req_t *req, int status, const char *type, const char *body,
                       size_t len)
 {
     req->res.status = status;
     req->res.reason = status == 200 ? "OK" : "-";
     req->res.content_length = len;
-    add_header(req, H2O_TOKEN_CONTENT_TYPE, type);
+    iocd_http_add_header(req, H2O_TOKEN_CONTENT_TYPE, type);
     h2o_send_inline(req, body, len);
 }
 
 /* Sends and deletes `j`. */
-static void send_json(h2o_req_t *req, int status, cJSON *j)
+void iocd_http_send_json(h2o_req_t *req, int status, cJSON *j)
 {
     char *s = j ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     if (!s) {
         static const char oom[] = "{\"error\":\"out of memory\"}";
-        send_body(req, 500, "application/json", oom, sizeof(oom) - 1);
+        iocd_http_send_body(req, 500, "application/json", oom, sizeof(oom) - 1);
         return;
     }
-    send_body(req, status, "application/json", s, strlen(s));
+    iocd_http_send_body(req, status, "application/json", s, strlen(s));
     free(s);
 }
 
-static void send_error(h2o_req_t *req, int status, const char *msg)
+void iocd_http_send_error(h2o_req_t *req, int status, const char *msg)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "error", msg);
-    send_json(req, status, j);
+    iocd_http_send_json(req, status, j);
 }
 
 /* ------------------------------------------------------------------------
@@ -173,7 +139,7 @@ static int url_decode(const char *s, size_t n, char *out, size_t cap)
 
 /* The query parameter `name`: 1 and its decoded value in out, 0 when
  * absent, -1 when malformed. */
-static int param(h2o_req_t *req, const char *name, char *out, size_t cap)
+int iocd_http_param(h2o_req_t *req, const char *name, char *out, size_t cap)
 {
     if (req->query_at == SIZE_MAX || req->query_at >= req->path.len)
         return 0;
@@ -195,11 +161,11 @@ static int param(h2o_req_t *req, const char *name, char *out, size_t cap)
 }
 
 /* An integer parameter in [min, max]: 0 (absent: *out = dflt), -1 bad. */
-static int param_int(h2o_req_t *req, const char *name, int64_t min, int64_t max, int64_t dflt,
+int iocd_http_param_int(h2o_req_t *req, const char *name, int64_t min, int64_t max, int64_t dflt,
                      int64_t *out)
 {
     char buf[64];
-    int r = param(req, name, buf, sizeof(buf));
+    int r = iocd_http_param(req, name, buf, sizeof(buf));
     *out = dflt;
     if (r == 0)
         return 0;
@@ -208,10 +174,10 @@ static int param_int(h2o_req_t *req, const char *name, int64_t min, int64_t max,
     return 0;
 }
 
-static int param_time(h2o_req_t *req, const char *name, int64_t dflt, int64_t *out)
+int iocd_http_param_time(h2o_req_t *req, const char *name, int64_t dflt, int64_t *out)
 {
     char buf[128];
-    int r = param(req, name, buf, sizeof(buf));
+    int r = iocd_http_param(req, name, buf, sizeof(buf));
     *out = dflt;
     if (r == 0)
         return 0;
@@ -219,10 +185,10 @@ static int param_time(h2o_req_t *req, const char *name, int64_t dflt, int64_t *o
 }
 
 /* A duration parameter in whole seconds > 0: 0 (absent: 0), -1 bad. */
-static int param_duration(h2o_req_t *req, const char *name, int64_t *ms)
+int iocd_http_param_duration(h2o_req_t *req, const char *name, int64_t *ms)
 {
     char buf[64];
-    int r = param(req, name, buf, sizeof(buf));
+    int r = iocd_http_param(req, name, buf, sizeof(buf));
     *ms = 0;
     if (r == 0)
         return 0;
@@ -247,293 +213,6 @@ static bool token_ok(const struct iocd_http *h, h2o_req_t *req)
     for (size_t k = 0; k < tl; k++)
         diff |= (unsigned char)(v.base[7 + k] ^ h->token[k]);
     return diff == 0;
-}
-
-/* ------------------------------------------------------------------------
- * provider endpoints (loop thread) */
-
-static void live_stats_json(const struct iocd_http *h, cJSON *o)
-{
-    cJSON_AddNumberToObject(o, "clients", (double)h->stats.live_clients);
-    cJSON_AddNumberToObject(o, "sent", (double)h->stats.live_items_sent);
-    cJSON_AddNumberToObject(o, "dropped", (double)h->stats.live_items_dropped);
-}
-
-static void on_healthz(struct iocd_http *h, h2o_req_t *req)
-{
-    cJSON *body = cJSON_CreateObject();
-    int r = h->prov.health ? h->prov.health(h->prov.ud, body) : 0;
-    if (!cJSON_GetObjectItemCaseSensitive(body, "status"))
-        cJSON_AddStringToObject(body, "status", r == 0 ? "ok" : "failing");
-    send_json(req, r == 0 ? 200 : 503, body);
-}
-
-static void on_metrics(struct iocd_http *h, h2o_req_t *req)
-{
-    char *daemon = h->prov.metrics ? h->prov.metrics(h->prov.ud) : NULL;
-    char own[1536];
-    int n = snprintf(own, sizeof(own),
-                     "# HELP iocd_http_requests_total HTTP requests received.\n"
-                     "# TYPE iocd_http_requests_total counter\n"
-                     "iocd_http_requests_total %" PRIu64 "\n"
-                     "# HELP iocd_http_unauthorized_total HTTP requests refused for a missing "
-                     "or wrong token.\n"
-                     "# TYPE iocd_http_unauthorized_total counter\n"
-                     "iocd_http_unauthorized_total %" PRIu64 "\n"
-                     "# HELP iocd_live_clients Live-stream clients connected.\n"
-                     "# TYPE iocd_live_clients gauge\n"
-                     "iocd_live_clients %" PRIu64 "\n"
-                     "# HELP iocd_live_items_sent_total Live items queued to stream clients.\n"
-                     "# TYPE iocd_live_items_sent_total counter\n"
-                     "iocd_live_items_sent_total %" PRIu64 "\n"
-                     "# HELP iocd_live_dropped_total Live items dropped because a client's "
-                     "buffer was full.\n"
-                     "# TYPE iocd_live_dropped_total counter\n"
-                     "iocd_live_dropped_total %" PRIu64 "\n",
-                     h->stats.requests, h->stats.unauthorized, h->stats.live_clients,
-                     h->stats.live_items_sent, h->stats.live_items_dropped);
-    size_t dl = daemon ? strlen(daemon) : 0;
-    size_t ol = n > 0 ? (size_t)n : 0;
-    char *all = h2o_mem_alloc_pool(&req->pool, dl + ol + 1);
-    if (dl)
-        memcpy(all, daemon, dl);
-    memcpy(all + dl, own, ol);
-    free(daemon);
-    send_body(req, 200, "text/plain; version=0.0.4; charset=utf-8", all, dl + ol);
-}
-
-static void on_status(struct iocd_http *h, h2o_req_t *req)
-{
-    cJSON *j = h->prov.status ? h->prov.status(h->prov.ud) : NULL;
-    if (!j)
-        j = cJSON_CreateObject();
-    cJSON *live = cJSON_CreateObject();
-    live_stats_json(h, live);
-    cJSON_DeleteItemFromObjectCaseSensitive(j, "live");
-    cJSON_AddItemToObject(j, "live", live);
-    send_json(req, 200, j);
-}
-
-/* The provider's answer, wrapped as {"KEY":[...]} when it is an array. */
-static void send_list(h2o_req_t *req, const char *key, cJSON *v)
-{
-    if (!v)
-        v = cJSON_CreateArray();
-    if (cJSON_IsArray(v)) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToObject(o, key, v);
-        v = o;
-    }
-    send_json(req, 200, v);
-}
-
-static void on_latest(struct iocd_http *h, h2o_req_t *req)
-{
-    char match[PARAM_MAX];
-    int r = param(req, "match", match, sizeof(match));
-    if (r < 0)
-        return send_error(req, 400, "bad match");
-    send_list(req, "series", h->prov.latest ? h->prov.latest(h->prov.ud, r ? match : NULL) : NULL);
-}
-
-static void on_devices(struct iocd_http *h, h2o_req_t *req)
-{
-    char match[PARAM_MAX], state[32];
-    int r = param(req, "match", match, sizeof(match));
-    int s = param(req, "state", state, sizeof(state));
-    if (r < 0)
-        return send_error(req, 400, "bad match");
-    if (s < 0 || (s > 0 && strcmp(state, "online") && strcmp(state, "stale") &&
-                  strcmp(state, "offline")))
-        return send_error(req, 400, "bad state (online, stale or offline)");
-    send_list(req, "devices",
-              h->prov.devices ? h->prov.devices(h->prov.ud, r ? match : NULL, s ? state : NULL)
-                              : NULL);
-}
-
-/* ------------------------------------------------------------------------
- * query jobs (worker threads) */
-
-enum job_kind { JOB_SERIES, JOB_WINDOWS, JOB_ALERTS };
-
-struct job;
-struct job_ref {
-    struct job *job; /* NULL once the job answered */
-};
-
-struct job {
-    uv_work_t work;
-    struct iocd_http *h;
-    struct job_ref *ref; /* NULL once the request is gone */
-    h2o_req_t *req;
-    enum job_kind kind;
-    char a[PARAM_MAX], b[PARAM_MAX]; /* series / match, q */
-    struct iocd_series_query sq;
-    struct iocd_windows_query wq;
-    struct iocd_alerts_query aq;
-    const char *db_path;
-    int rc;
-    cJSON *result;
-    char err[256];
-};
-
-static void job_ref_dispose(void *p)
-{
-    struct job_ref *ref = p;
-    if (ref->job)
-        ref->job->ref = NULL;
-}
-
-static void job_work(uv_work_t *w)
-{
-    struct job *j = w->data;
-    struct sqlite3 *db;
-    if (iocd_query_open(j->db_path, &db, j->err, sizeof(j->err)) != 0) {
-        j->rc = IOCD_QUERY_FAILED;
-        return;
-    }
-    switch (j->kind) {
-    case JOB_SERIES: j->rc = iocd_query_series(db, &j->sq, &j->result, j->err, sizeof(j->err)); break;
-    case JOB_WINDOWS: j->rc = iocd_query_windows(db, &j->wq, &j->result, j->err, sizeof(j->err)); break;
-    case JOB_ALERTS: j->rc = iocd_query_alerts(db, &j->aq, &j->result, j->err, sizeof(j->err)); break;
-    }
-    iocd_query_close(db);
-}
-
-static void maybe_finish_close(struct iocd_http *h);
-
-static void job_done(uv_work_t *w, int status)
-{
-    struct job *j = w->data;
-    struct iocd_http *h = j->h;
-    h->jobs--;
-    if (j->ref) {
-        h2o_req_t *req = j->req;
-        j->ref->job = NULL;
-        if (status != 0) {
-            send_error(req, 500, "cancelled");
-        } else if (j->rc != IOCD_QUERY_OK) {
-            if (j->rc == IOCD_QUERY_FAILED)
-                iocd_log_warn("http", "query failed: %s", j->err);
-            send_error(req, j->rc == IOCD_QUERY_BAD ? 400 : j->rc == IOCD_QUERY_NOTFOUND ? 404 : 500,
-                       j->err);
-        } else {
-            cJSON *res = j->result;
-            j->result = NULL;
-            if (j->kind == JOB_ALERTS) {
-                cJSON *active = h->prov.alerts_active ? h->prov.alerts_active(h->prov.ud) : NULL;
-                if (!active)
-                    active = cJSON_CreateArray();
-                cJSON *root = cJSON_CreateObject();
-                cJSON_AddItemToObject(root, "active", active);
-                cJSON_AddItemToObject(root, "history",
-                                      cJSON_DetachItemFromObjectCaseSensitive(res, "history"));
-                cJSON_Delete(res);
-                res = root;
-            }
-            send_json(req, 200, res);
-        }
-    }
-    cJSON_Delete(j->result);
-    free(j);
-    maybe_finish_close(h);
-}
-
-static struct job *job_new(struct iocd_http *h, h2o_req_t *req, enum job_kind kind)
-{
-    struct job *j = calloc(1, sizeof(*j));
-    if (!j)
-        return NULL;
-    j->h = h;
-    j->req = req;
-    j->kind = kind;
-    j->db_path = h->db_path;
-    j->work.data = j;
-    return j;
-}
-
-static void job_start(struct iocd_http *h, h2o_req_t *req, struct job *j)
-{
-    struct job_ref *ref = h2o_mem_alloc_shared(&req->pool, sizeof(*ref), job_ref_dispose);
-    ref->job = j;
-    j->ref = ref;
-    int r = uv_queue_work(h->loop, &j->work, job_work, job_done);
-    if (r != 0) {
-        ref->job = NULL;
-        free(j);
-        send_error(req, 500, uv_strerror(r));
-        return;
-    }
-    h->jobs++;
-}
-
-static void on_series(struct iocd_http *h, h2o_req_t *req)
-{
-    struct job *j = job_new(h, req, JOB_SERIES);
-    if (!j)
-        return send_error(req, 500, "out of memory");
-    int rm = param(req, "match", j->a, sizeof(j->a));
-    int rq = param(req, "q", j->b, sizeof(j->b));
-    if (rm < 0 || rq < 0 ||
-        param_int(req, "limit", 1, 10000, 1000, &j->sq.limit) < 0 ||
-        param_int(req, "offset", 0, INT64_MAX / 2, 0, &j->sq.offset) < 0) {
-        free(j);
-        return send_error(req, 400, "bad parameter (match, q, limit 1..10000, offset)");
-    }
-    j->sq.match = rm ? j->a : NULL;
-    j->sq.q = rq ? j->b : NULL;
-    job_start(h, req, j);
-}
-
-static void on_windows(struct iocd_http *h, h2o_req_t *req)
-{
-    struct job *j = job_new(h, req, JOB_WINDOWS);
-    if (!j)
-        return send_error(req, 500, "out of memory");
-    const char *bad = NULL;
-    int64_t res_ms = 0;
-    char res[64];
-    int rr = param(req, "resolution", res, sizeof(res));
-    if (param(req, "series", j->a, sizeof(j->a)) != 1 || !j->a[0])
-        bad = "series is required";
-    else if (rr < 0 || (rr > 0 && (iocd_duration_parse(res, &res_ms) != 0 || res_ms <= 0 ||
-                                    res_ms % 1000)))
-        bad = "bad resolution (whole seconds: 60s, 1m, 1h, 1d)";
-    else if (param_time(req, "from", INT64_MIN, &j->wq.from_ms) < 0 ||
-             param_time(req, "to", INT64_MAX, &j->wq.to_ms) < 0)
-        bad = "bad from or to (RFC 3339 or epoch milliseconds)";
-    else if (param_int(req, "limit", 1, 10000, 1000, &j->wq.limit) < 0)
-        bad = "bad limit (1..10000)";
-    else if (param_duration(req, "rolling", &j->wq.rolling_ms) < 0 ||
-             param_duration(req, "step", &j->wq.step_ms) < 0)
-        bad = "bad rolling or step (whole seconds: 1h, 5m)";
-    else if ((j->wq.rolling_ms > 0) != (j->wq.step_ms > 0))
-        bad = "rolling and step go together";
-    if (bad) {
-        free(j);
-        return send_error(req, 400, bad);
-    }
-    j->wq.series = j->a;
-    j->wq.res_s = res_ms / 1000;
-    j->wq.now_ms = iocd_now_ms();
-    job_start(h, req, j);
-}
-
-static void on_alerts(struct iocd_http *h, h2o_req_t *req)
-{
-    struct job *j = job_new(h, req, JOB_ALERTS);
-    if (!j)
-        return send_error(req, 500, "out of memory");
-    int64_t now = iocd_now_ms();
-    if (param_time(req, "to", INT64_MAX, &j->aq.to_ms) < 0 ||
-        param_time(req, "from", INT64_MIN, &j->aq.from_ms) < 0 ||
-        param_int(req, "limit", 1, 10000, 100, &j->aq.limit) < 0) {
-        free(j);
-        return send_error(req, 400, "bad parameter (from, to, limit 1..10000)");
-    }
-    if (j->aq.from_ms == INT64_MIN)
-        j->aq.from_ms = (j->aq.to_ms == INT64_MAX ? now : j->aq.to_ms) - 86400000;
-    job_start(h, req, j);
 }
 
 /* ------------------------------------------------------------------------
@@ -702,13 +381,13 @@ static int parse_event_id(const char *v, uint64_t *run, uint64_t *seq)
 static void on_live(struct iocd_http *h, h2o_req_t *req)
 {
     char match[PARAM_MAX], types[256], leid[128];
-    int rm = param(req, "match", match, sizeof(match));
-    int rt = param(req, "types", types, sizeof(types));
+    int rm = iocd_http_param(req, "match", match, sizeof(match));
+    int rt = iocd_http_param(req, "types", types, sizeof(types));
     unsigned mask = (1u << IOCD_LIVE__COUNT) - 1;
     if (rm < 0 || (rm > 0 && !match[0]))
-        return send_error(req, 400, "bad match");
+        return iocd_http_send_error(req, 400, "bad match");
     if (rt < 0 || (rt > 0 && parse_types(types, &mask) != 0))
-        return send_error(req, 400, "bad types (obs, event, alert, window, status)");
+        return iocd_http_send_error(req, 400, "bad types (obs, event, alert, window, status)");
     int rl = 0;
     ssize_t hi = h2o_find_header_by_str(&req->headers, H2O_STRLIT("last-event-id"), -1);
     if (hi >= 0) {
@@ -721,11 +400,11 @@ static void on_live(struct iocd_http *h, h2o_req_t *req)
             rl = -1;
         }
     } else {
-        rl = param(req, "last_event_id", leid, sizeof(leid));
+        rl = iocd_http_param(req, "last_event_id", leid, sizeof(leid));
     }
     if (h->cfg->http.max_clients >= 0 &&
         h->stats.live_clients >= (uint64_t)h->cfg->http.max_clients)
-        return send_error(req, 503, "too many live clients");
+        return iocd_http_send_error(req, 503, "too many live clients");
 
     struct sse *s = h2o_mem_alloc_shared(&req->pool, sizeof(*s), sse_dispose);
     memset(s, 0, sizeof(*s));
@@ -747,8 +426,8 @@ static void on_live(struct iocd_http *h, h2o_req_t *req)
 
     req->res.status = 200;
     req->res.reason = "OK";
-    add_header(req, H2O_TOKEN_CONTENT_TYPE, "text/event-stream");
-    add_header(req, H2O_TOKEN_CACHE_CONTROL, "no-cache");
+    iocd_http_add_header(req, H2O_TOKEN_CONTENT_TYPE, "text/event-stream");
+    iocd_http_add_header(req, H2O_TOKEN_CACHE_CONTROL, "no-cache");
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-accel-buffering"), 0,
                           NULL, H2O_STRLIT("no"));
     h2o_start_response(req, &s->gen);
@@ -789,84 +468,6 @@ static void on_ping(uv_timer_t *t)
 }
 
 /* ------------------------------------------------------------------------
- * console */
-
-static const char *content_type_of(const char *path)
-{
-    static const struct {
-        const char *ext, *type;
-    } types[] = {
-        {".html", "text/html; charset=utf-8"},
-        {".js", "text/javascript; charset=utf-8"},
-        {".mjs", "text/javascript; charset=utf-8"},
-        {".css", "text/css; charset=utf-8"},
-        {".json", "application/json"},
-        {".svg", "image/svg+xml"},
-        {".png", "image/png"},
-        {".ico", "image/x-icon"},
-        {".woff2", "font/woff2"},
-        {".txt", "text/plain; charset=utf-8"},
-        {".map", "application/json"},
-    };
-    const char *dot = strrchr(path, '.');
-    const char *slash = strrchr(path, '/');
-    if (dot && (!slash || dot > slash))
-        for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-            if (strcmp(dot, types[i].ext) == 0)
-                return types[i].type;
-    return "application/octet-stream";
-}
-
-static void on_static(struct iocd_http *h, h2o_req_t *req)
-{
-    char path[PARAM_MAX];
-    h2o_iovec_t p = req->path_normalized;
-    if (p.len == 0 || p.len >= sizeof(path) - 16 || p.base[0] != '/' ||
-        memchr(p.base, '\0', p.len))
-        return send_error(req, 404, "not found");
-    memcpy(path, p.base, p.len);
-    path[p.len] = '\0';
-    if (strcmp(path, "/") == 0)
-        strcpy(path, "/index.html");
-    /* h2o normalised the path (no "." or ".." segments left); refuse any
-     * that slipped through, and hidden files. */
-    if (strstr(path, "/.") || strstr(path, "//") || strchr(path, '\\'))
-        return send_error(req, 404, "not found");
-
-    if (h->cfg->http.web_root && h->cfg->http.web_root[0]) {
-        char full[PATH_MAX];
-        if ((size_t)snprintf(full, sizeof(full), "%s%s", h->cfg->http.web_root, path) >=
-            sizeof(full))
-            return send_error(req, 404, "not found");
-        int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        struct stat st;
-        if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > WEB_FILE_MAX) {
-            if (fd >= 0)
-                close(fd);
-            return send_error(req, 404, "not found");
-        }
-        size_t len = (size_t)st.st_size, got = 0;
-        char *body = h2o_mem_alloc_pool(&req->pool, len + 1);
-        while (got < len) {
-            ssize_t r = read(fd, body + got, len - got);
-            if (r <= 0)
-                break;
-            got += (size_t)r;
-        }
-        close(fd);
-        if (got != len)
-            return send_error(req, 500, "read error");
-        return send_body(req, 200, content_type_of(path), body, len);
-    }
-    for (size_t i = 0; i < iocd_web_n_assets; i++) {
-        const struct iocd_web_asset *a = &iocd_web_assets[i];
-        if (strcmp(a->path, path) == 0)
-            return send_body(req, 200, a->content_type, (const char *)a->data, a->len);
-    }
-    send_error(req, 404, iocd_web_n_assets ? "not found" : "not found (console not built in)");
-}
-
-/* ------------------------------------------------------------------------
  * routing */
 
 struct handler {
@@ -881,53 +482,53 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     h->stats.requests++;
     bool head = iov_is(req->method, "HEAD");
     if (!iov_is(req->method, "GET") && !head) {
-        add_header(req, H2O_TOKEN_ALLOW, "GET, HEAD");
-        send_error(req, 405, "method not allowed");
+        iocd_http_add_header(req, H2O_TOKEN_ALLOW, "GET, HEAD");
+        iocd_http_send_error(req, 405, "method not allowed");
         return 0;
     }
     if (iov_is(p, "/healthz")) {
-        on_healthz(h, req);
+        iocd_http_on_healthz(h, req);
         return 0;
     }
     if (!token_ok(h, req)) {
         h->stats.unauthorized++;
-        add_header(req, H2O_TOKEN_WWW_AUTHENTICATE, "Bearer realm=\"iocd\"");
-        send_error(req, 401, "unauthorized");
+        iocd_http_add_header(req, H2O_TOKEN_WWW_AUTHENTICATE, "Bearer realm=\"iocd\"");
+        iocd_http_send_error(req, 401, "unauthorized");
         return 0;
     }
     if (h->closing) {
-        send_error(req, 503, "shutting down");
+        iocd_http_send_error(req, 503, "shutting down");
         return 0;
     }
     if (iov_is(p, "/metrics"))
-        on_metrics(h, req);
+        iocd_http_on_metrics(h, req);
     else if (iov_is(p, "/api/v1/status"))
-        on_status(h, req);
+        iocd_http_on_status(h, req);
     else if (iov_is(p, "/api/v1/latest"))
-        on_latest(h, req);
+        iocd_http_on_latest(h, req);
     else if (iov_is(p, "/api/v1/devices"))
-        on_devices(h, req);
+        iocd_http_on_devices(h, req);
     else if (iov_is(p, "/api/v1/series"))
-        on_series(h, req);
+        iocd_http_on_series(h, req);
     else if (iov_is(p, "/api/v1/windows"))
-        on_windows(h, req);
+        iocd_http_on_windows(h, req);
     else if (iov_is(p, "/api/v1/alerts"))
-        on_alerts(h, req);
+        iocd_http_on_alerts(h, req);
     else if (iov_is(p, "/api/v1/live") && head)
-        send_error(req, 405, "the live stream is GET only");
+        iocd_http_send_error(req, 405, "the live stream is GET only");
     else if (iov_is(p, "/api/v1/live"))
         on_live(h, req);
     else if (p.len >= 5 && memcmp(p.base, "/api/", 5) == 0)
-        send_error(req, 404, "no such endpoint");
+        iocd_http_send_error(req, 404, "no such endpoint");
     else
-        on_static(h, req);
+        iocd_http_on_static(h, req);
     return 0;
 }
 
 /* ------------------------------------------------------------------------
  * connections and lifecycle */
 
-static void maybe_finish_close(struct iocd_http *h)
+void iocd_http_finish_close(struct iocd_http *h)
 {
     if (h->closing && h->n_conns == 0 && h->jobs == 0 && h->ctx_ready && !h->ctx_disposed) {
         h2o_context_dispose(&h->ctx); /* closes h2o's timers on the loop */
@@ -953,7 +554,7 @@ static void on_conn_closed(uv_handle_t *hd)
     struct iocd_http *h = c->h;
     conn_unlink(c);
     free(c);
-    maybe_finish_close(h);
+    iocd_http_finish_close(h);
 }
 
 static void on_accept(uv_stream_t *l, int status)
@@ -1161,7 +762,7 @@ void iocd_http_close(struct iocd_http *h)
         if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
             shutdown(fd, SHUT_RDWR);
     }
-    maybe_finish_close(h);
+    iocd_http_finish_close(h);
 }
 
 void iocd_http_free(struct iocd_http *h)
