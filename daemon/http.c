@@ -63,7 +63,7 @@ void iocd_http_add_header(h2o_req_t *req, const h2o_token_t *tok, const char *v)
 }
 
 void iocd_http_send_body(h2o_req_t *req, int status, const char *type, const char *body,
-                      size_t len)
+                         size_t len)
 {
     req->res.status = status;
     req->res.reason = status == 200 ? "OK" : "-";
@@ -161,8 +161,8 @@ int iocd_http_param(h2o_req_t *req, const char *name, char *out, size_t cap)
 }
 
 /* An integer parameter in [min, max]: 0 (absent: *out = dflt), -1 bad. */
-int iocd_http_param_int(h2o_req_t *req, const char *name, int64_t min, int64_t max, int64_t dflt,
-                     int64_t *out)
+int iocd_http_param_int(h2o_req_t *req, const char *name, int64_t min, int64_t max,
+                        int64_t dflt, int64_t *out)
 {
     char buf[64];
     int r = iocd_http_param(req, name, buf, sizeof(buf));

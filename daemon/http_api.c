@@ -169,10 +169,11 @@ static void job_work(uv_work_t *w)
         j->rc = IOCD_QUERY_FAILED;
         return;
     }
+    size_t n = sizeof(j->err);
     switch (j->kind) {
-    case JOB_SERIES: j->rc = iocd_query_series(db, &j->sq, &j->result, j->err, sizeof(j->err)); break;
-    case JOB_WINDOWS: j->rc = iocd_query_windows(db, &j->wq, &j->result, j->err, sizeof(j->err)); break;
-    case JOB_ALERTS: j->rc = iocd_query_alerts(db, &j->aq, &j->result, j->err, sizeof(j->err)); break;
+    case JOB_SERIES: j->rc = iocd_query_series(db, &j->sq, &j->result, j->err, n); break;
+    case JOB_WINDOWS: j->rc = iocd_query_windows(db, &j->wq, &j->result, j->err, n); break;
+    case JOB_ALERTS: j->rc = iocd_query_alerts(db, &j->aq, &j->result, j->err, n); break;
     }
     iocd_query_close(db);
 }
@@ -190,8 +191,8 @@ static void job_done(uv_work_t *w, int status)
         } else if (j->rc != IOCD_QUERY_OK) {
             if (j->rc == IOCD_QUERY_FAILED)
                 iocd_log_warn("http", "query failed: %s", j->err);
-            iocd_http_send_error(req, j->rc == IOCD_QUERY_BAD ? 400 : j->rc == IOCD_QUERY_NOTFOUND ? 404 : 500,
-                       j->err);
+            int code = j->rc == IOCD_QUERY_BAD ? 400 : j->rc == IOCD_QUERY_NOTFOUND ? 404 : 500;
+            iocd_http_send_error(req, code, j->err);
         } else {
             cJSON *res = j->result;
             j->result = NULL;
@@ -386,6 +387,7 @@ void iocd_http_on_static(struct iocd_http *h, h2o_req_t *req)
         if (strcmp(a->path, path) == 0)
             return iocd_http_send_body(req, 200, a->content_type, (const char *)a->data, a->len);
     }
-    iocd_http_send_error(req, 404, iocd_web_n_assets ? "not found" : "not found (console not built in)");
+    iocd_http_send_error(req, 404,
+                         iocd_web_n_assets ? "not found" : "not found (console not built in)");
 }
 

@@ -372,7 +372,8 @@ static struct iocd_event_row alert_event(int64_t t, int sev, const char *id, con
     char attrs[512];
     snprintf(attrs, sizeof(attrs),
              "{\"id\":\"%s\",\"rule\":\"pm25_high\",\"series\":\"air/pk-01/pm25\","
-             "\"state\":\"%s\",\"value\":\"%g\",\"threshold\":\"55\",\"raised_ms\":\"%" PRId64 "\"}",
+             "\"state\":\"%s\",\"value\":\"%g\",\"threshold\":\"55\","
+             "\"raised_ms\":\"%" PRId64 "\"}",
              id, state, value, t);
     const char *parts[] = {"iocd", "alert", "PM2.5 high", "pk-01", "", state, attrs};
     size_t total = 0;
@@ -666,8 +667,8 @@ static void test_live_replay(void **state)
     for (int i = 0; i < 3; i++) {
         live_open(&f, &c, ids[i], NULL);
         pump(&f, &c, "}\n\n", 2000);
-        snprintf(want, sizeof(want), "retry: 2000\n\nevent: reset\ndata: {\"run\":\"%" PRIx64 "\"}\n\n",
-                 run);
+        snprintf(want, sizeof(want),
+                 "retry: 2000\n\nevent: reset\ndata: {\"run\":\"%" PRIx64 "\"}\n\n", run);
         assert_string_equal(sse_body(&c), want);
         client_close(&c);
     }
