@@ -201,13 +201,10 @@ static void emit(struct iocd_feed *f, enum iocd_live_kind kind, const char *key,
 
 /* ---- device status ---- */
 
-static void on_device_change(void *ud, const struct iocd_device_info *d,
-                             enum iocd_device_state previous, bool is_new)
+/* The status item of `d` as of `now`: to the hub, or (fn) to one sink. */
+static void status_item(struct iocd_feed *f, const struct iocd_device_info *d, int64_t now,
+                        iocd_live_sink_fn fn, void *ud)
 {
-    struct iocd_feed *f = ud;
-    (void)previous;
-    (void)is_new;
-    int64_t now = iocd_now_ms();
     struct jbuf b = {0};
     jb_open(&b, "status");
     jb_key_str(&b, "source", d->source);
@@ -215,7 +212,7 @@ static void on_device_change(void *ud, const struct iocd_device_info *d,
     jb_key_str(&b, "state", iocd_device_state_name(d->state));
     jb_key_time(&b, "last_seen", d->last_seen_ms);
     jb_key_int(&b, "interval_ms", d->interval_ms);
-    jb_key_time(&b, "changed", now);
+    jb_key_time(&b, "time", now);
     jb_close(&b);
     Ioc__V1__DeviceStatus st = IOC__V1__DEVICE_STATUS__INIT;
     st.source = (char *)d->source;
@@ -223,11 +220,50 @@ static void on_device_change(void *ud, const struct iocd_device_info *d,
     st.state = (Ioc__V1__DeviceStatus__State)(d->state + 1);
     st.last_seen_ms = d->last_seen_ms;
     st.interval_ms = d->interval_ms;
-    st.changed_ms = now;
+    st.time_ms = now;
     char key[300];
     snprintf(key, sizeof(key), "status/%s/%s", d->source, d->device);
-    emit(f, IOCD_LIVE_STATUS, key, &b, &st.base, true);
+    if (!fn) {
+        emit(f, IOCD_LIVE_STATUS, key, &b, &st.base, true);
+    } else if (!b.oom) {
+        size_t pb_len = protobuf_c_message_get_packed_size(&st.base);
+        uint8_t *pb = f->build_pb ? malloc(pb_len ? pb_len : 1) : NULL;
+        if (pb)
+            protobuf_c_message_pack(&st.base, pb);
+        struct iocd_live_item it = {.kind = IOCD_LIVE_STATUS, .key = key, .json = b.p,
+                                    .json_len = b.len, .pb = pb, .pb_len = pb ? pb_len : 0,
+                                    .retain = true};
+        fn(ud, &it);
+        free(pb);
+    }
     free(b.p);
+}
+
+static void on_device_change(void *ud, const struct iocd_device_info *d,
+                             enum iocd_device_state previous, bool is_new)
+{
+    (void)previous;
+    (void)is_new;
+    status_item(ud, d, iocd_now_ms(), NULL, NULL);
+}
+
+struct resend {
+    struct iocd_feed *f;
+    int64_t now;
+    iocd_live_sink_fn fn;
+    void *ud;
+};
+
+static void resend_one(void *ud, const struct iocd_device_info *d)
+{
+    struct resend *r = ud;
+    status_item(r->f, d, r->now, r->fn, r->ud);
+}
+
+void iocd_feed_resend_status(struct iocd_feed *f, iocd_live_sink_fn fn, void *ud)
+{
+    struct resend r = {.f = f, .now = iocd_now_ms(), .fn = fn, .ud = ud};
+    iocd_devices_foreach(f->devices, resend_one, &r);
 }
 
 /* ---- alerts ---- */

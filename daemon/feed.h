@@ -48,6 +48,10 @@ void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
 /* An accepted event (source: the feed's). */
 void iocd_feed_event(struct iocd_feed *f, const char *source, const Ioc__V1__Event *e);
 
+/* Hand the current status of every device to `fn` (not to the hub): the
+ * republisher sends them again, retained, after a broker reconnect. */
+void iocd_feed_resend_status(struct iocd_feed *f, iocd_live_sink_fn fn, void *ud);
+
 /* The provider side of the HTTP API (http.h), all on the loop thread. */
 cJSON *iocd_feed_latest_json(const struct iocd_feed *f, const char *match);
 cJSON *iocd_feed_devices_json(const struct iocd_feed *f, const char *match, const char *state);

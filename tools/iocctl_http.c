@@ -191,7 +191,7 @@ static void print_item(const char *event, const cJSON *j)
                str(j, "resolution"), str(j, "series"), num(j, "count"), num(j, "mean"),
                num(j, "min"), num(j, "max"));
     } else if (strcmp(event, "status") == 0) {
-        printf("%s status %s/%s %s (last seen %s)\n", str(j, "changed"), str(j, "source"),
+        printf("%s status %s/%s %s (last seen %s)\n", str(j, "time"), str(j, "source"),
                str(j, "device"), str(j, "state"), str(j, "last_seen"));
     } else {
         char *s = cJSON_PrintUnformatted(j);

@@ -139,6 +139,27 @@ class LiveFeedTest(IocdTestCase):
         s.wait(lambda m: len(m) == 4, what="back online")
         self.assertEqual(json.loads(s.snapshot()[3][1])["state"], "online")
 
+    def test_device_status_published_again_after_broker_restart(self):
+        self.iocd(AIR_ADAPTER).start()
+        self.broker.publish("pleiku/air/pk-08/data", [air("pk-08", T0 // 1000, 10.0)])
+        first = self.sub("ioc/v1/json/status/#")
+        first.wait(lambda m: len(m) == 1, what="retained status")
+        first.stop()
+        # A broker without persistence forgets retained messages when it restarts.
+        self.broker.stop()
+        self.broker.start()
+        s = self.sub("ioc/v1/json/status/#", "ioc/v1/status/#")
+        s.wait(lambda m: len(m) == 2, timeout=15, what="status sent again after reconnect")
+        got = {t: (p, r) for t, p, r in s.snapshot()}
+        j = json.loads(got["ioc/v1/json/status/air/pk-08"][0])
+        self.assertEqual((j["state"], j["source"], j["device"]), ("online", "air", "pk-08"))
+        pb = pb_decode(got["ioc/v1/status/air/pk-08"][0])
+        self.assertEqual((pb[1], pb[2], pb[3], pb[4]),
+                         ([b"air"], [b"pk-08"], [1], [j["last_seen_ms"]]))
+        # A later subscriber gets them retained.
+        late = self.sub("ioc/v1/json/status/#")
+        late.wait(lambda m: len(m) == 1 and m[0][2], what="retained again")
+
     def test_threshold_alert_with_hysteresis_published_and_stored(self):
         rule = ("[alert pm25_high]\ntype = threshold\nmatch = air/+/pm25\nstat = mean\n"
                 "window = 1h\nabove = 55\nclear = 50\nseverity = major\n"
