@@ -198,21 +198,32 @@ int iocd_http_param_duration(h2o_req_t *req, const char *name, int64_t *ms)
     return 0;
 }
 
-static bool token_ok(const struct iocd_http *h, h2o_req_t *req)
+static bool same_secret(const char *a, size_t alen, const char *token)
+{
+    size_t tl = strlen(token);
+    if (alen != tl)
+        return false;
+    unsigned char diff = 0; /* the same time however much matches */
+    for (size_t k = 0; k < tl; k++)
+        diff |= (unsigned char)(a[k] ^ token[k]);
+    return diff == 0;
+}
+
+/* `Authorization: Bearer TOKEN`; on the live stream also ?access_token=
+ * (a browser's EventSource cannot set headers). */
+static bool token_ok(const struct iocd_http *h, h2o_req_t *req, bool live)
 {
     if (!h->token[0])
         return true;
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
-    if (i < 0)
-        return false;
-    h2o_iovec_t v = req->headers.entries[i].value;
-    size_t tl = strlen(h->token);
-    if (v.len != 7 + tl || strncasecmp(v.base, "Bearer ", 7) != 0)
-        return false;
-    unsigned char diff = 0; /* same time whatever matches */
-    for (size_t k = 0; k < tl; k++)
-        diff |= (unsigned char)(v.base[7 + k] ^ h->token[k]);
-    return diff == 0;
+    if (i >= 0) {
+        h2o_iovec_t v = req->headers.entries[i].value;
+        return v.len >= 7 && strncasecmp(v.base, "Bearer ", 7) == 0 &&
+               same_secret(v.base + 7, v.len - 7, h->token);
+    }
+    char t[256];
+    return live && iocd_http_param(req, "access_token", t, sizeof(t)) == 1 &&
+           same_secret(t, strlen(t), h->token);
 }
 
 /* ------------------------------------------------------------------------
@@ -490,7 +501,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         iocd_http_on_healthz(h, req);
         return 0;
     }
-    if (!token_ok(h, req)) {
+    if (!token_ok(h, req, iov_is(p, "/api/v1/live"))) {
         h->stats.unauthorized++;
         iocd_http_add_header(req, H2O_TOKEN_WWW_AUTHENTICATE, "Bearer realm=\"iocd\"");
         iocd_http_send_error(req, 401, "unauthorized");

@@ -280,6 +280,8 @@ static void test_provider_endpoints(void **state)
     fix_stop(&f);
 }
 
+static void live_open(struct fix *f, struct client *c, const char *query, const char *headers);
+
 static void test_token(void **state)
 {
     struct fix f;
@@ -293,13 +295,20 @@ static void test_token(void **state)
     expect(&f, "/healthz", NULL, 200, "{\"broker\":\"connected\",\"status\":\"ok\"}");
     expect(&f, "/api/v1/status", "Authorization: Bearer s3cret\r\n", 200,
            "{\"version\":\"t\",\"series\":3,\"live\":{\"clients\":0,\"sent\":0,\"dropped\":0}}");
+    /* access_token only on the live stream (EventSource sends no headers) */
+    expect(&f, "/api/v1/status?access_token=s3cret", NULL, 401, "{\"error\":\"unauthorized\"}");
+    expect(&f, "/api/v1/live?access_token=s3cre", NULL, 401, "{\"error\":\"unauthorized\"}");
+    struct client c;
+    live_open(&f, &c, "?access_token=s3cret", NULL);
+    assert_non_null(strstr(c.buf, "HTTP/1.1 200"));
+    client_close(&c);
     struct iocd_http_stats st;
     iocd_http_get_stats(f.h, &st);
-    assert_int_equal(st.unauthorized, 3);
-    assert_int_equal(st.requests, 5);
+    assert_int_equal(st.unauthorized, 5);
+    assert_int_equal(st.requests, 8);
     char *body;
     assert_int_equal(get(&f, "/metrics", "Authorization: Bearer s3cret\r\n", &body), 200);
-    assert_non_null(strstr(body, "\niocd_http_unauthorized_total 3\n"));
+    assert_non_null(strstr(body, "\niocd_http_unauthorized_total 5\n"));
     free(body);
     fix_stop(&f);
 }
