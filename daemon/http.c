@@ -501,7 +501,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         iocd_http_on_healthz(h, req);
         return 0;
     }
-    if (!token_ok(h, req, iov_is(p, "/api/v1/live"))) {
+    /* The console's files are public (the same code as in the source
+     * tree; a browser cannot add a header when it opens the page): the
+     * token guards the data, /api/ and /metrics. */
+    bool guarded = iov_is(p, "/metrics") || (p.len >= 5 && memcmp(p.base, "/api/", 5) == 0);
+    if (guarded && !token_ok(h, req, iov_is(p, "/api/v1/live"))) {
         h->stats.unauthorized++;
         iocd_http_add_header(req, H2O_TOKEN_WWW_AUTHENTICATE, "Bearer realm=\"iocd\"");
         iocd_http_send_error(req, 401, "unauthorized");

@@ -283,12 +283,19 @@ class HttpApiTest(IocdTestCase):
         self.assertEqual(d.api("/api/v1/status")[0], 401)
         self.assertEqual(d.api("/api/v1/status", token="wrong"),
                          (401, {"error": "unauthorized"}))
-        self.assertEqual(d.http("/")[0], 401)
+        self.assertEqual(d.http("/metrics")[0], 401)
+        self.assertEqual(d.http("/api/v1/live?access_token=nope")[0], 401)
+        # the page and /healthz need no token
+        self.assertEqual(d.http("/")[0], 200)
         self.assertEqual(d.api("/healthz")[0], 200)
         self.assertEqual(d.api("/api/v1/status", token="s3cret")[0], 200)
         st, _, text = d.http("/metrics", token="s3cret")
         self.assertEqual(st, 200)
-        self.assertIn("\niocd_http_unauthorized_total 3\n", text.decode())
+        self.assertIn("\niocd_http_unauthorized_total 4\n", text.decode())
+        # the live stream takes the token as ?access_token= too (EventSource)
+        s = SSE(d.http_port, "?access_token=s3cret")
+        self.addCleanup(s.close)
+        self.assertTrue(s.head.startswith(b"HTTP/1.1 200"), s.head)
 
     def test_non_loopback_needs_token(self):
         d = self.iocd(AIR_ADAPTER, extra="[http]\nlisten = 0.0.0.0:%d\n" % free_port())

@@ -35,6 +35,7 @@
 #include "live.h"
 #include "sketch.h"
 #include "store.h"
+#include "web_assets.h"
 
 #define T0 INT64_C(1795330800000) /* 2026-11-22T07:00:00Z */
 
@@ -293,6 +294,14 @@ static void test_token(void **state)
     expect(&f, "/api/v1/live", "Authorization: Bearer s3cre\r\n", 401,
            "{\"error\":\"unauthorized\"}");
     expect(&f, "/healthz", NULL, 200, "{\"broker\":\"connected\",\"status\":\"ok\"}");
+    /* the embedded console is public: no 401 */
+    for (size_t i = 0; i < iocd_web_n_assets; i++) {
+        char *body;
+        assert_int_equal(get(&f, iocd_web_assets[i].path, NULL, &body), 200);
+        assert_int_equal(strlen(body), iocd_web_assets[i].len);
+        assert_memory_equal(body, iocd_web_assets[i].data, iocd_web_assets[i].len);
+        free(body);
+    }
     expect(&f, "/api/v1/status", "Authorization: Bearer s3cret\r\n", 200,
            "{\"version\":\"t\",\"series\":3,\"live\":{\"clients\":0,\"sent\":0,\"dropped\":0}}");
     /* access_token only on the live stream (EventSource sends no headers) */
@@ -305,7 +314,7 @@ static void test_token(void **state)
     struct iocd_http_stats st;
     iocd_http_get_stats(f.h, &st);
     assert_int_equal(st.unauthorized, 5);
-    assert_int_equal(st.requests, 8);
+    assert_int_equal(st.requests, 8 + iocd_web_n_assets);
     char *body;
     assert_int_equal(get(&f, "/metrics", "Authorization: Bearer s3cret\r\n", &body), 200);
     assert_non_null(strstr(body, "\niocd_http_unauthorized_total 5\n"));
