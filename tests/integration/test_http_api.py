@@ -68,7 +68,8 @@ class SSE:
                 k, _, v = line.partition(": ")
                 f[k] = v
             if "event" in f:
-                out.append((f.get("id"), f["event"], json.loads(f["data"]) if "data" in f else None))
+                data = json.loads(f["data"]) if "data" in f else None
+                out.append((f.get("id"), f["event"], data))
         return out
 
     def close(self):
