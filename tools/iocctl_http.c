@@ -151,10 +151,31 @@ static void print_json(const cJSON *j)
     }
 }
 
+/* The string member k of o, made safe for a terminal: control characters
+ * (C0, DEL, C1) as \xNN, so data sent by a device cannot drive the
+ * terminal. Valid for the next SAFE_SLOTS calls. */
+#define SAFE_SLOTS 8
 static const char *str(const cJSON *o, const char *k)
 {
+    static char slots[SAFE_SLOTS][1024];
+    static unsigned next;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : "";
+    if (!cJSON_IsString(v))
+        return "";
+    char *out = slots[next++ % SAFE_SLOTS];
+    size_t n = 0;
+    for (const unsigned char *c = (const unsigned char *)v->valuestring; *c && n < 1016; c++) {
+        if (*c < 0x20 || *c == 0x7f) {
+            n += (size_t)snprintf(out + n, 8, "\\x%02x", *c);
+        } else if (*c == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f) {
+            n += (size_t)snprintf(out + n, 8, "\\x%02x", c[1]);
+            c++;
+        } else {
+            out[n++] = (char)*c;
+        }
+    }
+    out[n] = '\0';
+    return out;
 }
 
 static double num(const cJSON *o, const char *k)
