@@ -88,6 +88,10 @@ class ConsoleBrowserTest(IocdTestCase):
     def test_console_in_chromium(self):
         self.run_console()
 
+    def test_console_with_token(self):
+        # A token-protected iocd: 401 without it, the page works with ?token=.
+        self.run_console(token="s3cr3t-console")
+
     def run_console(self, token=None):
         """The whole scenario; with `token`, iocd requires it and the page
         gets it as ?token= (API requests: Bearer; live stream: access_token)."""
