@@ -744,3 +744,55 @@ void iocd_alerts_foreach_active(const struct iocd_alerts *a, iocd_alerts_fn fn, 
     for (const struct pair *p = a->active_head; p; p = p->next_active)
         deliver(a, p, true, p->value, p->raise_value, p->threshold, p->eval_ms, fn, ud);
 }
+
+int iocd_alerts_restore(struct iocd_alerts *a, const struct iocd_devices *dev,
+                        const struct iocd_alert_saved *s)
+{
+    if (!a || !s || !s->rule || !s->source || !s->device || !isfinite(s->value) ||
+        !isfinite(s->threshold))
+        return -1;
+    int rule = -1;
+    for (int i = 0; i < a->cfg->n_alerts && rule < 0; i++)
+        if (a->cfg->alerts[i].name && strcmp(a->cfg->alerts[i].name, s->rule) == 0)
+            rule = i;
+    if (rule < 0)
+        return -1;
+    const struct iocd_alert_rule *r = &a->cfg->alerts[rule];
+    bool stale = r->type == IOCD_ALERT_STALE;
+    int n_bands = r->n_bands > IOCD_ALERT_MAX_BANDS ? IOCD_ALERT_MAX_BANDS : r->n_bands;
+    if (stale != !s->metric ||
+        (r->type == IOCD_ALERT_BAND && (s->band < 1 || s->band > n_bands)))
+        return -1;
+    const struct iocd_device_info *d = NULL;
+    if (stale && !(d = iocd_devices_get(dev, s->source, s->device)))
+        return -1;
+    struct sbuf series;
+    sb_init(&series);
+    if (stale)
+        sb_printf(&series, "%s/%s", s->source, s->device);
+    else
+        sb_printf(&series, "%s/%s/%s", s->source, s->device, s->metric);
+    int rc = -1;
+    struct pair *p = NULL;
+    if (!series.failed && iocd_topic_matches(r->match, series.s))
+        p = pair_get(a, rule, series.s, s->source, strlen(s->source), s->device,
+                     strlen(s->device), d);
+    if (p && !p->raised) {
+        p->raised = true;
+        p->raised_ms = s->raised_ms;
+        p->eval_ms = s->time_ms;
+        p->value = p->raise_value = s->value;
+        p->threshold = s->threshold;
+        if (r->type == IOCD_ALERT_BAND) {
+            p->band = s->band;
+            p->prev_band = s->prev_band >= 0 && s->prev_band <= n_bands ? s->prev_band : 0;
+            p->severity = band_severity(r, s->band);
+        } else {
+            p->severity = clamp_severity(r->severity);
+        }
+        active_link(a, p);
+        rc = 0;
+    }
+    sb_free(&series);
+    return rc;
+}

@@ -46,5 +46,26 @@ void iocd_alerts_tick(struct iocd_alerts *a, const struct iocd_devices *dev, int
 /* Every alert raised now (change.raised true, time_ms = last evaluation). */
 void iocd_alerts_foreach_active(const struct iocd_alerts *a, iocd_alerts_fn fn, void *ud);
 size_t iocd_alerts_active_count(const struct iocd_alerts *a);
+/* An alert stored as raised before a restart: its latest stored change. */
+struct iocd_alert_saved {
+    const char *rule, *source, *device;
+    const char *metric;  /* NULL for a stale rule */
+    int64_t raised_ms;   /* when it was raised */
+    int64_t time_ms;     /* of the latest change (a band rule may have moved since) */
+    double value, threshold; /* of the latest change */
+    int band, prev_band; /* band rules (band 1..n_bands); ignored otherwise */
+};
+
+/* Put back an alert stored as raised (at start, before any observation or
+ * tick): the pair of rule `s->rule` and series SOURCE/DEVICE/METRIC (stale
+ * rules: SOURCE/DEVICE, keyed by the device's record in `dev`, which must
+ * be restored first) is raised as saved. Nothing is reported; later
+ * evaluations clear it (or move its band) as if iocd had never stopped. A
+ * windowed statistic starts empty. 0; -1 when the rule no longer exists,
+ * is of another kind or no longer matches the series, the band is out of
+ * range, the device is unknown, the pair is already raised, or the pair
+ * bound or memory is reached. */
+int iocd_alerts_restore(struct iocd_alerts *a, const struct iocd_devices *dev,
+                        const struct iocd_alert_saved *s);
 
 #endif

@@ -18,7 +18,14 @@
  * Silent for more than stale_multiple x interval: stale; more than
  * offline_multiple x interval: offline (a multiple <= 0 disables that step).
  * tick skips all work until the earliest moment any device could change
- * state (kept as a lower bound), and otherwise is one pass over the array. */
+ * state (kept as a lower bound), and otherwise is one pass over the array.
+ *
+ * Dirty records: a flag in the record and a list of their positions, in
+ * the order they became dirty; take_dirty copies the oldest out and moves
+ * the rest to the front. A record whose position cannot be listed (memory
+ * short) stays clean and is listed at its next change. A restored record
+ * counts its learned interval as measured (the next gap moves it by a
+ * quarter) and measures the next gap from its last message. */
 #include "devices.h"
 
 #include <math.h>
@@ -30,6 +37,8 @@ struct rec {
     uint64_t hash;
     int64_t arrival_ms; /* start of the latest burst */
     uint64_t arrivals;  /* bursts seen */
+    uint32_t pos;       /* index in recs */
+    bool dirty;         /* listed in dirty[] */
     char names[];       /* "source\0device\0" */
 };
 
@@ -42,6 +51,8 @@ struct iocd_devices {
     uint32_t *slots; /* position + 1; 0 = empty; power of two */
     size_t n_slots;
     int64_t next_due_ms; /* no device changes state before this */
+    uint32_t *dirty;     /* positions of dirty records, oldest first */
+    size_t n_dirty, cap_dirty;
 };
 
 static uint64_t key_hash(const char *source, const char *device)
@@ -95,6 +106,7 @@ void iocd_devices_free(struct iocd_devices *d)
         free(d->recs[i]);
     free(d->recs);
     free(d->slots);
+    free(d->dirty);
     free(d);
 }
 
@@ -200,6 +212,48 @@ static int64_t due_ms(const struct iocd_devices *d, const struct rec *r)
     return i->last_seen_ms + a + 1; /* "more than" */
 }
 
+static void mark_dirty(struct iocd_devices *d, struct rec *r)
+{
+    if (r->dirty)
+        return;
+    if (d->n_dirty == d->cap_dirty) {
+        size_t ncap = d->cap_dirty ? d->cap_dirty * 2 : 64;
+        uint32_t *nd = realloc(d->dirty, ncap * sizeof(*nd));
+        if (!nd)
+            return;
+        d->dirty = nd;
+        d->cap_dirty = ncap;
+    }
+    d->dirty[d->n_dirty++] = r->pos;
+    r->dirty = true;
+}
+
+/* A new record for (source, device) of hash h, in the table; NULL when
+ * over max_devices or memory is short. */
+static struct rec *rec_add(struct iocd_devices *d, const char *source, const char *device,
+                           uint64_t h)
+{
+    int64_t max = d->cfg->devices.max_devices;
+    if ((max > 0 && (int64_t)d->n >= max) || d->n >= UINT32_MAX - 1)
+        return NULL;
+    size_t ls = strlen(source), ld = strlen(device);
+    struct rec *r = malloc(sizeof(*r) + ls + ld + 2);
+    if (!r || grow(d) < 0) {
+        free(r);
+        return NULL;
+    }
+    memset(r, 0, sizeof(*r));
+    memcpy(r->names, source, ls + 1);
+    memcpy(r->names + ls + 1, device, ld + 1);
+    r->info.source = r->names;
+    r->info.device = r->names + ls + 1;
+    r->hash = h;
+    r->pos = (uint32_t)d->n;
+    d->recs[d->n++] = r;
+    slot_put(d->slots, d->n_slots, h, (uint32_t)d->n);
+    return r;
+}
+
 static void report(struct iocd_devices *d, const struct rec *r, enum iocd_device_state prev,
                    bool is_new)
 {
@@ -215,32 +269,17 @@ int iocd_devices_seen(struct iocd_devices *d, const char *source, const char *de
     uint64_t h = key_hash(source, device);
     struct rec *r = find(d, source, device, h);
     if (!r) {
-        int64_t max = d->cfg->devices.max_devices;
-        if ((max > 0 && (int64_t)d->n >= max) || d->n >= UINT32_MAX - 1)
+        if (!(r = rec_add(d, source, device, h)))
             return -1;
-        size_t ls = strlen(source), ld = strlen(device);
-        r = malloc(sizeof(*r) + ls + ld + 2);
-        if (!r || grow(d) < 0) {
-            free(r);
-            return -1;
-        }
-        memcpy(r->names, source, ls + 1);
-        memcpy(r->names + ls + 1, device, ld + 1);
         int64_t iv = d->cfg->devices.default_interval_ms;
-        r->info = (struct iocd_device_info){
-            .source = r->names,
-            .device = r->names + ls + 1,
-            .state = IOCD_DEVICE_ONLINE,
-            .first_seen_ms = now_ms,
-            .last_seen_ms = now_ms,
-            .interval_ms = iv > floor_interval(d) ? iv : floor_interval(d),
-            .messages = 1,
-        };
-        r->hash = h;
+        r->info.state = IOCD_DEVICE_ONLINE;
+        r->info.first_seen_ms = now_ms;
+        r->info.last_seen_ms = now_ms;
+        r->info.interval_ms = iv > floor_interval(d) ? iv : floor_interval(d);
+        r->info.messages = 1;
         r->arrival_ms = now_ms;
         r->arrivals = 1;
-        d->recs[d->n++] = r;
-        slot_put(d->slots, d->n_slots, h, (uint32_t)d->n);
+        mark_dirty(d, r);
         int64_t due = due_ms(d, r);
         if (due < d->next_due_ms)
             d->next_due_ms = due;
@@ -267,6 +306,7 @@ int iocd_devices_seen(struct iocd_devices *d, const char *source, const char *de
         r->arrival_ms = now_ms;
     }
     i->state = IOCD_DEVICE_ONLINE;
+    mark_dirty(d, r);
     int64_t due = due_ms(d, r);
     if (due < d->next_due_ms)
         d->next_due_ms = due;
@@ -286,6 +326,7 @@ void iocd_devices_offline(struct iocd_devices *d, const char *source, const char
         return;
     enum iocd_device_state prev = r->info.state;
     r->info.state = IOCD_DEVICE_OFFLINE;
+    mark_dirty(d, r);
     report(d, r, prev, false);
 }
 
@@ -309,6 +350,7 @@ void iocd_devices_tick(struct iocd_devices *d, int64_t now_ms)
                 st = IOCD_DEVICE_STALE;
             if (st != prev) {
                 i->state = st;
+                mark_dirty(d, r);
                 report(d, r, prev, false);
             }
         }
@@ -319,4 +361,90 @@ void iocd_devices_tick(struct iocd_devices *d, int64_t now_ms)
     }
     if (next < d->next_due_ms)
         d->next_due_ms = next;
+}
+
+int iocd_device_state_parse(const char *name)
+{
+    for (int s = 0; name && s < IOCD_DEVICE__COUNT; s++)
+        if (strcmp(name, iocd_device_state_name((enum iocd_device_state)s)) == 0)
+            return s;
+    return -1;
+}
+
+int iocd_devices_restore(struct iocd_devices *d, const struct iocd_device_row *row)
+{
+    if (!d || !row || !row->source || !row->device || !row->source[0] || !row->device[0] ||
+        (int)row->state < 0 || row->state >= IOCD_DEVICE__COUNT)
+        return -1;
+    uint64_t h = key_hash(row->source, row->device);
+    if (find(d, row->source, row->device, h))
+        return -1;
+    struct rec *r = rec_add(d, row->source, row->device, h);
+    if (!r)
+        return -1;
+    struct iocd_device_info *i = &r->info;
+    i->state = row->state;
+    i->first_seen_ms = row->first_seen_ms;
+    i->last_seen_ms = row->last_seen_ms;
+    i->interval_ms = row->interval_ms > floor_interval(d) ? row->interval_ms : floor_interval(d);
+    i->messages = row->messages;
+    r->arrival_ms = row->last_seen_ms;
+    r->arrivals = row->messages > 1 ? 2 : 1;
+    int64_t due = due_ms(d, r);
+    if (due < d->next_due_ms)
+        d->next_due_ms = due;
+    return 0;
+}
+
+size_t iocd_devices_dirty_count(const struct iocd_devices *d)
+{
+    return d ? d->n_dirty : 0;
+}
+
+void iocd_device_rows_free(struct iocd_device_row *rows, size_t n)
+{
+    if (!rows)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(rows[i].block);
+    free(rows);
+}
+
+struct iocd_device_row *iocd_devices_take_dirty(struct iocd_devices *d, size_t max, size_t *n)
+{
+    *n = 0;
+    if (!d || !d->n_dirty || !max)
+        return NULL;
+    size_t k = d->n_dirty < max ? d->n_dirty : max;
+    struct iocd_device_row *rows = calloc(k, sizeof(*rows));
+    if (!rows)
+        return NULL;
+    for (size_t j = 0; j < k; j++) {
+        const struct rec *r = d->recs[d->dirty[j]];
+        const struct iocd_device_info *i = &r->info;
+        size_t ls = strlen(i->source), ld = strlen(i->device);
+        char *block = malloc(ls + ld + 2);
+        if (!block) {
+            iocd_device_rows_free(rows, j);
+            return NULL;
+        }
+        memcpy(block, i->source, ls + 1);
+        memcpy(block + ls + 1, i->device, ld + 1);
+        rows[j] = (struct iocd_device_row){
+            .block = block,
+            .source = block,
+            .device = block + ls + 1,
+            .state = i->state,
+            .first_seen_ms = i->first_seen_ms,
+            .last_seen_ms = i->last_seen_ms,
+            .interval_ms = i->interval_ms,
+            .messages = i->messages,
+        };
+    }
+    for (size_t j = 0; j < k; j++)
+        d->recs[d->dirty[j]]->dirty = false;
+    memmove(d->dirty, d->dirty + k, (d->n_dirty - k) * sizeof(*d->dirty));
+    d->n_dirty -= k;
+    *n = k;
+    return rows;
 }

@@ -473,6 +473,49 @@ int iocd_feed_new(struct iocd_feed **out, uv_loop_t *loop, const struct iocd_con
     return 0;
 }
 
+struct restore {
+    struct iocd_feed *f;
+    size_t devices, alerts, skipped;
+};
+
+static void restore_device(void *ud, const struct iocd_device_row *row)
+{
+    struct restore *r = ud;
+    if (iocd_devices_restore(r->f->devices, row) == 0)
+        r->devices++;
+}
+
+static void restore_alert(void *ud, const struct iocd_alert_saved *a)
+{
+    struct restore *r = ud;
+    if (iocd_alerts_restore(r->f->alerts, r->f->devices, a) == 0) {
+        r->alerts++;
+        return;
+    }
+    r->skipped++;
+    iocd_log_info("alert", "%s/%s/%s%s%s stays raised in the history: its rule is gone, "
+                  "changed, or its device is unknown", a->rule, a->source, a->device,
+                  a->metric ? "/" : "", a->metric ? a->metric : "");
+}
+
+int iocd_feed_restore(struct iocd_feed *f, struct iocd_store *st, struct iocd_error *err)
+{
+    struct restore r = {.f = f};
+    int64_t since = iocd_now_ms() - INT64_C(86400000) * IOCD_FEED_RESTORE_DAYS;
+    int rc = iocd_store_each_device(st, restore_device, &r, err);
+    if (!rc)
+        rc = iocd_store_each_raised_alert(st, since, restore_alert, &r, err);
+    if (r.devices || r.alerts || r.skipped)
+        iocd_log_notice("iocd", "restored %zu device(s) and %zu raised alert(s)%s", r.devices,
+                        r.alerts, r.skipped ? "; some alerts not restored (see above)" : "");
+    return rc;
+}
+
+struct iocd_devices *iocd_feed_devices(struct iocd_feed *f)
+{
+    return f->devices;
+}
+
 void iocd_feed_set_store(struct iocd_feed *f, iocd_feed_store_event_fn fn, void *ud)
 {
     f->store_event = fn;

@@ -20,6 +20,7 @@
 #include "devices.h"
 #include "ioc/v1/ioc.pb-c.h"
 #include "live.h"
+#include "store.h"
 
 /* Hand an alert event to the store; 0 or -1 (not stored, counted). */
 typedef int (*iocd_feed_store_event_fn)(void *ud, const char *source, const Ioc__V1__Event *e);
@@ -36,6 +37,16 @@ struct iocd_feed;
 int iocd_feed_new(struct iocd_feed **out, uv_loop_t *loop, const struct iocd_config *cfg);
 /* Where alert events are stored (the pipeline's event buffer). */
 void iocd_feed_set_store(struct iocd_feed *f, iocd_feed_store_event_fn fn, void *ud);
+/* Put back the device table and the raised alerts the store kept (at
+ * start, before the loop and before any data): devices first, then every
+ * alert whose latest stored change in the last IOCD_FEED_RESTORE_DAYS
+ * days is a raise and whose rule still matches it. Nothing is published;
+ * the first tick moves devices silent too long to stale / offline. 0, or
+ * -1 when the database cannot be read (what was read stays). */
+#define IOCD_FEED_RESTORE_DAYS 30
+int iocd_feed_restore(struct iocd_feed *f, struct iocd_store *st, struct iocd_error *err);
+/* The device table (the pipeline takes its dirty records at each flush). */
+struct iocd_devices *iocd_feed_devices(struct iocd_feed *f);
 /* Start the 1 s timer: device staleness, stale alerts, closing windows. */
 void iocd_feed_start(struct iocd_feed *f);
 void iocd_feed_close(struct iocd_feed *f);

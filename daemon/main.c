@@ -282,6 +282,8 @@ static int run(struct iocd *d)
         uv_run(d->loop, UV_RUN_DEFAULT);
         goto out_pipe;
     }
+    if (iocd_feed_restore(d->feed, d->store, &err))
+        iocd_log_warn("iocd", "%s; devices and raised alerts not restored", err.msg);
     iocd_feed_set_store(d->feed, store_alert, &d->pipe);
     d->pipe.feed = d->feed;
     iocd_router_init(&d->router, &d->cfg, &d->pipe);

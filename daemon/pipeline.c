@@ -456,7 +456,8 @@ static void flush_work(uv_work_t *w)
 
 static bool nothing_held(const struct iocd_pipeline *p)
 {
-    if (p->inflight || p->failed || iocd_agg_size(p->agg) || p->n_events || p->n_samples)
+    if (p->inflight || p->failed || iocd_agg_size(p->agg) || p->n_events || p->n_samples ||
+        (p->feed && iocd_devices_dirty_count(iocd_feed_devices(p->feed))))
         return false;
     for (size_t s = 0; s < p->n_scopes; s++)
         for (int c = 0; c < IOCD_CTR__COUNT; c++)
@@ -497,6 +498,11 @@ static void flush_done(uv_work_t *w, int status)
 /* Rows deleted per flush at most: enough to keep up with any feed that the
  * flush itself keeps up with, small enough never to stall it. */
 #define PRUNE_LIMIT 5000
+
+/* Device records written per flush at most; the rest stay dirty for the
+ * next flush (a table of a few hundred thousand devices all changing at
+ * once is written over several flushes). */
+#define IOCD_PIPELINE_MAX_DEVICE_ROWS 20000
 
 static void add_prune(struct iocd_flush *f, const struct iocd_config *cfg, int64_t res_ms)
 {
@@ -552,6 +558,9 @@ static void flush_start(struct iocd_pipeline *p)
     f->n_events = p->n_events;
     p->events = NULL;
     p->n_events = p->cap_events = 0;
+    if (p->feed)
+        f->devices = iocd_devices_take_dirty(iocd_feed_devices(p->feed),
+                                             IOCD_PIPELINE_MAX_DEVICE_ROWS, &f->n_devices);
     f->samples = p->samples;
     f->n_samples = p->n_samples;
     p->samples = NULL;
@@ -570,7 +579,7 @@ static void flush_start(struct iocd_pipeline *p)
     f->next = p->failed;
     p->failed = NULL;
     if (!f->next && !f->n_windows && !f->n_series && !f->n_counters && !f->n_events &&
-        !f->n_samples) {
+        !f->n_samples && !f->n_devices) {
         free(f);
         return;
     }

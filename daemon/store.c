@@ -7,7 +7,9 @@
  * on the worker thread once the loop runs. */
 #include "store.h"
 
+#include <math.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +84,16 @@ static const char *const migrations[] = {
     "  last_ms INTEGER NOT NULL,"
     "  n INTEGER NOT NULL,"
     "  samples BLOB NOT NULL);",
+    /* 2 -> 3: the device table, so device status survives a restart */
+    "CREATE TABLE devices ("
+    "  source TEXT NOT NULL,"
+    "  device TEXT NOT NULL,"
+    "  first_seen_ms INTEGER NOT NULL,"
+    "  last_seen_ms INTEGER NOT NULL,"
+    "  interval_ms INTEGER NOT NULL,"
+    "  messages INTEGER NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  PRIMARY KEY (source, device)) WITHOUT ROWID;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == IOCD_SCHEMA_VERSION,
@@ -101,6 +113,7 @@ enum stmt {
     ST_JOURNAL,
     ST_PRUNE_JOURNAL,
     ST_WINDOW_JRNL,
+    ST_DEVICE,
     ST__COUNT,
 };
 
@@ -147,6 +160,12 @@ static const char *const stmt_sql[ST__COUNT] = {
                          "AND flushed_ms < ?2 ORDER BY id LIMIT ?3)",
     [ST_WINDOW_JRNL] = "SELECT jrnl FROM windows WHERE series_id = ?1 AND res_s = ?2 AND "
                        "start_ms = ?3",
+    [ST_DEVICE] = "INSERT INTO devices(source, device, first_seen_ms, last_seen_ms, interval_ms, "
+                  "messages, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                  "ON CONFLICT(source, device) DO UPDATE SET "
+                  "first_seen_ms = excluded.first_seen_ms, last_seen_ms = excluded.last_seen_ms, "
+                  "interval_ms = excluded.interval_ms, messages = excluded.messages, "
+                  "state = excluded.state",
 };
 
 struct iocd_store {
@@ -407,6 +426,19 @@ static int write_one(struct iocd_store *st, const struct iocd_flush *f)
         if (step_reset(st, ST_EVENT))
             return -1;
     }
+    for (size_t i = 0; i < f->n_devices; i++) {
+        const struct iocd_device_row *d = &f->devices[i];
+        sqlite3_stmt *q = st->stmt[ST_DEVICE];
+        sqlite3_bind_text(q, 1, d->source, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, d->device, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 3, d->first_seen_ms);
+        sqlite3_bind_int64(q, 4, d->last_seen_ms);
+        sqlite3_bind_int64(q, 5, d->interval_ms);
+        sqlite3_bind_int64(q, 6, (sqlite3_int64)d->messages);
+        sqlite3_bind_text(q, 7, iocd_device_state_name(d->state), -1, SQLITE_STATIC);
+        if (step_reset(st, ST_DEVICE))
+            return -1;
+    }
     for (size_t i = 0; i < f->n_counters; i++) {
         const struct iocd_counter_delta *c = &f->counters[i];
         sqlite3_stmt *q = st->stmt[ST_COUNTER];
@@ -611,9 +643,123 @@ void iocd_flush_free(struct iocd_flush *f)
         for (size_t i = 0; i < f->n_windows; i++)
             iocd_sketch_free(&f->windows[i].sketch);
         free(f->events);
+        iocd_device_rows_free(f->devices, f->n_devices);
         free(f->windows);
         free(f->counters);
         free(f);
         f = next;
     }
+}
+
+int iocd_store_each_device(struct iocd_store *st,
+                           void (*cb)(void *ud, const struct iocd_device_row *row), void *ud,
+                           struct iocd_error *err)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT source, device, first_seen_ms, last_seen_ms, interval_ms, "
+                           "messages, state FROM devices",
+                           -1, &q, NULL) != SQLITE_OK)
+        return iocd_error_set(err, "%s: reading devices: %s", st->path, sqlite3_errmsg(st->db));
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int state = iocd_device_state_parse((const char *)sqlite3_column_text(q, 6));
+        struct iocd_device_row row = {
+            .source = (const char *)sqlite3_column_text(q, 0),
+            .device = (const char *)sqlite3_column_text(q, 1),
+            .first_seen_ms = sqlite3_column_int64(q, 2),
+            .last_seen_ms = sqlite3_column_int64(q, 3),
+            .interval_ms = sqlite3_column_int64(q, 4),
+            .messages = (uint64_t)sqlite3_column_int64(q, 5),
+            .state = (enum iocd_device_state)state,
+        };
+        if (row.source && row.device && state >= 0)
+            cb(ud, &row);
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return iocd_error_set(err, "%s: reading devices: %s", st->path, sqlite3_errmsg(st->db));
+    return 0;
+}
+
+/* A number stored as attribute text; false when it is not one. */
+static bool column_number(sqlite3_stmt *q, int col, double *out)
+{
+    const char *s = (const char *)sqlite3_column_text(q, col);
+    char *end;
+    if (!s || !*s)
+        return false;
+    *out = strtod(s, &end);
+    return *end == '\0';
+}
+
+int iocd_store_each_raised_alert(struct iocd_store *st, int64_t since_ms,
+                                 void (*cb)(void *ud, const struct iocd_alert_saved *a),
+                                 void *ud, struct iocd_error *err)
+{
+    /* The latest row of every alert id (rows are inserted in the order the
+     * engine changed them; observation times may go back), kept when it
+     * is a raise. The inner scan is bounded by events_by_kind. */
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(
+            st->db,
+            "SELECT e.time_ms, json_extract(e.attributes, '$.rule'), "
+            "json_extract(e.attributes, '$.series'), json_extract(e.attributes, '$.raised_ms'), "
+            "json_extract(e.attributes, '$.value'), json_extract(e.attributes, '$.threshold'), "
+            "json_extract(e.attributes, '$.band'), json_extract(e.attributes, '$.prev_band') "
+            "FROM events e JOIN (SELECT max(id) AS id FROM events WHERE source = 'iocd' AND "
+            "kind = 'alert' AND time_ms >= ?1 AND json_valid(attributes) "
+            "GROUP BY json_extract(attributes, '$.id')) m ON e.id = m.id "
+            "WHERE e.status = 'raised' ORDER BY e.id",
+            -1, &q, NULL) != SQLITE_OK)
+        return iocd_error_set(err, "%s: reading alerts: %s", st->path, sqlite3_errmsg(st->db));
+    sqlite3_bind_int64(q, 1, since_ms);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *rule = (const char *)sqlite3_column_text(q, 1);
+        const char *series = (const char *)sqlite3_column_text(q, 2);
+        double raised, value, threshold, band = -1, prev_band = -1;
+        if (!rule || !series || !column_number(q, 3, &raised) || !column_number(q, 4, &value) ||
+            !column_number(q, 5, &threshold))
+            continue;
+        if (sqlite3_column_type(q, 6) != SQLITE_NULL && !column_number(q, 6, &band))
+            continue;
+        if (sqlite3_column_type(q, 7) != SQLITE_NULL && !column_number(q, 7, &prev_band))
+            continue;
+        /* SOURCE/DEVICE/METRIC, or SOURCE/DEVICE for a stale rule */
+        char buf[400];
+        if (strlen(series) >= sizeof(buf))
+            continue;
+        strcpy(buf, series);
+        char *dev = strchr(buf, '/');
+        if (!dev || dev == buf)
+            continue;
+        *dev++ = '\0';
+        char *metric = strchr(dev, '/');
+        if (metric) {
+            *metric++ = '\0';
+            if (!*metric || strchr(metric, '/'))
+                continue;
+        }
+        if (!*dev || !(fabs(raised) < 9.0e15) || !(fabs(band) < 1000) ||
+            !(fabs(prev_band) < 1000))
+            continue;
+        struct iocd_alert_saved a = {
+            .rule = rule,
+            .source = buf,
+            .device = dev,
+            .metric = metric,
+            .raised_ms = (int64_t)raised,
+            .time_ms = sqlite3_column_int64(q, 0),
+            .value = value,
+            .threshold = threshold,
+            .band = (int)band,
+            .prev_band = (int)prev_band,
+        };
+        cb(ud, &a);
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return iocd_error_set(err, "%s: reading alerts: %s", st->path, sqlite3_errmsg(st->db));
+    return 0;
 }

@@ -13,12 +13,14 @@
 #include <stdint.h>
 
 #include "agg.h"
+#include "alerts.h"
 #include "config.h"
 #include "counters.h"
+#include "devices.h"
 #include "error.h"
 #include "series.h"
 
-#define IOCD_SCHEMA_VERSION 2
+#define IOCD_SCHEMA_VERSION 3
 
 /* One accepted Event, as the flush writes it; all strings in one block
  * owned by the row (`block`). */
@@ -51,6 +53,9 @@ struct iocd_flush {
     size_t n_counters;
     struct iocd_event_row *events;
     size_t n_events;
+    /* Device records changed since the previous flush (upserted). */
+    struct iocd_device_row *devices;
+    size_t n_devices;
     /* The journal entry: every sample accepted since the previous flush,
      * made durable by this flush whatever windows it writes. */
     uint64_t journal_id;
@@ -108,6 +113,17 @@ int iocd_store_each_window(struct iocd_store *st, const char *source, uint32_t r
                            void (*cb)(void *ud, const char *device, const char *metric,
                                       int64_t start_ms, uint64_t count, double sum),
                            void *ud, struct iocd_error *err);
+/* Call `cb` for every stored device record (at start, before the loop). */
+int iocd_store_each_device(struct iocd_store *st,
+                           void (*cb)(void *ud, const struct iocd_device_row *row), void *ud,
+                           struct iocd_error *err);
+/* Call `cb`, oldest raise first, for every alert whose latest stored change
+ * (events of source "iocd", kind "alert", time at or after `since_ms`) is
+ * a raise (at start, before the loop). Rows whose attributes cannot be
+ * read are skipped. */
+int iocd_store_each_raised_alert(struct iocd_store *st, int64_t since_ms,
+                                 void (*cb)(void *ud, const struct iocd_alert_saved *a),
+                                 void *ud, struct iocd_error *err);
 /* Free a flush chain and everything it owns. */
 void iocd_flush_free(struct iocd_flush *f);
 

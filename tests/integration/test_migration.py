@@ -1,13 +1,17 @@
 """Every schema version that ever landed migrates to the current one at
 start, keeping its data: a version-1 database (tests/data/schema_v1.sql)
-is opened by iocd, migrated, and its windows keep merging."""
+is opened by iocd, migrated, and its windows keep merging; a version-2
+database gets the devices table (v3), and an alert it stored as raised is
+restored and clears against that raise."""
+import json
 import os
 import sqlite3
+import time
 import unittest
 
-from iocdtest import AIR_ADAPTER, SOURCE_ROOT, IocdTestCase, air
+from iocdtest import AIR_ADAPTER, SOURCE_ROOT, IocdTestCase, air, wait_until
 
-CURRENT = 2
+CURRENT = 3
 
 
 class MigrationTest(IocdTestCase):
@@ -23,6 +27,7 @@ class MigrationTest(IocdTestCase):
         self.assertEqual(con.execute("SELECT count(*) FROM events").fetchone()[0], 0)
         con.close()
         self.assertIn("database migrated to schema version 2", d.log_text())
+        self.assertIn("database migrated to schema version 3", d.log_text())
         w = d.query("air/GL-AQ01/pm25", "--resolution", "1m")
         self.assertEqual([(x["start"], x["count"], x["sum"]) for x in w],
                          [("2026-11-20T10:00:00Z", 2, 22.75)])
@@ -33,6 +38,59 @@ class MigrationTest(IocdTestCase):
         self.assertEqual([(x["count"], x["sum"], x["min"], x["last"]) for x in w],
                          [(3, 23.75, 1.0, 1.0)])
         self.assertEqual(d.series(), ["air/GL-AQ01/pm25"])
+        self.assertEqual(d.stop(), 0)
+
+    def test_v2_database_gets_devices_and_keeps_its_raised_alert(self):
+        rule = "[alert pm25_high]\ntype = threshold\nmatch = air/+/pm25\nabove = 55\nclear = 50\n"
+        d = self.iocd(AIR_ADAPTER + rule).start()
+        self.assertEqual(d.stop(), 0)
+        # A version-2 database is the current schema without the devices table.
+        t_ms = (int(time.time()) // 60 - 5) * 60000
+        attrs = {"id": "pm25_high/air/GL-AQ01/pm25", "rule": "pm25_high",
+                 "series": "air/GL-AQ01/pm25", "state": "raised", "value": "61.5",
+                 "threshold": "55", "raised_ms": str(t_ms)}
+        con = sqlite3.connect(d.db)
+        con.executescript("DROP TABLE devices; PRAGMA user_version = 2;")
+        con.execute("INSERT INTO events(source, kind, severity, text, device, area, status, "
+                    "time_ms, received_ms, attributes) VALUES ('iocd', 'alert', 2, 'high', "
+                    "'GL-AQ01', '', 'raised', ?, ?, ?)", (t_ms, t_ms, json.dumps(attrs)))
+        con.commit()
+        con.close()
+        d.restart()
+        self.assertIn("database migrated to schema version 3", d.log_text())
+        self.assertIn("restored 0 device(s) and 1 raised alert(s)", d.log_text())
+        con = sqlite3.connect(d.db)
+        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], 3)
+        self.assertEqual([(r[1], r[2], r[3], r[5]) for r in
+                          con.execute("PRAGMA table_info(devices)").fetchall()],
+                         [("source", "TEXT", 1, 1), ("device", "TEXT", 1, 2),
+                          ("first_seen_ms", "INTEGER", 1, 0), ("last_seen_ms", "INTEGER", 1, 0),
+                          ("interval_ms", "INTEGER", 1, 0), ("messages", "INTEGER", 1, 0),
+                          ("state", "TEXT", 1, 0)])
+        self.assertEqual(con.execute("SELECT count(*) FROM devices").fetchone()[0], 0)
+        con.close()
+        active = d.api("/api/v1/alerts")[1]["active"]
+        self.assertEqual([(a["id"], a["value"], a["raised_ms"]) for a in active],
+                         [("pm25_high/air/GL-AQ01/pm25", 61.5, t_ms)])
+        # The device speaks: its row is written; 40 clears the restored alert.
+        ts = t_ms // 1000 + 60
+        self.broker.publish("pleiku/air/GL-AQ01/data", [air("GL-AQ01", ts, 40.0)])
+
+        def stored():
+            con = sqlite3.connect(d.db)
+            try:
+                return (con.execute("SELECT source, device, interval_ms, messages, state "
+                                    "FROM devices").fetchall(),
+                        con.execute("SELECT status, time_ms, json_extract(attributes, "
+                                    "'$.raised_ms') FROM events WHERE source = 'iocd' ORDER "
+                                    "BY id").fetchall())
+            finally:
+                con.close()
+        wait_until(lambda: len(stored()[1]) == 2, what="the clear stored")
+        self.assertEqual(stored(), ([("air", "GL-AQ01", 60000, 1, "online")],
+                                    [("raised", t_ms, str(t_ms)),
+                                     ("cleared", ts * 1000, str(t_ms))]))
+        self.assertEqual(d.api("/api/v1/alerts")[1]["active"], [])
         self.assertEqual(d.stop(), 0)
 
     def test_newer_database_is_refused(self):

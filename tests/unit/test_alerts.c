@@ -2,7 +2,8 @@
  * threshold hysteresis above and below, window statistics with sub-bucket
  * expiry at exact times and late samples, bands up and down with
  * hysteresis and severity, stale raise/clear against a real device table,
- * operator text, the active list and the pair bound. Configurations are
+ * operator text, the active list, the pair bound, and alerts restored as
+ * raised after a restart (threshold, band, stale). Configurations are
  * built by hand (zeroed, then the fields the engine reads). */
 #include <math.h>
 #include <setjmp.h>
@@ -555,6 +556,153 @@ static void test_pair_bound(void **state)
     iocd_alerts_free(a);
 }
 
+/* A raise stored before a restart: put back silently; a value still above
+ * the level raises nothing, the clear pairs with the stored raise. */
+static void test_restore_threshold(void **state)
+{
+    (void)state;
+    struct iocd_alert_rule rules[] = {
+        threshold_rule("pm25_high", "air/+/pm25", IOCD_STAT_MEAN, 3600000, true, 55, 50)};
+    struct iocd_config cfg;
+    one_rule_cfg(&cfg, rules, 1);
+    struct rec r = {0};
+    struct iocd_alerts *a = iocd_alerts_new(&cfg, on_alert, &r);
+    struct iocd_alert_saved s = {.rule = "pm25_high", .source = "air", .device = "pk-01",
+                                 .metric = "pm25", .raised_ms = 120000, .time_ms = 120000,
+                                 .value = 60, .threshold = 55, .band = -1, .prev_band = -1};
+    assert_int_equal(iocd_alerts_restore(a, NULL, &s), 0);
+    assert_int_equal(iocd_alerts_restore(a, NULL, &s), -1); /* raised already */
+    assert_int_equal(r.n, 0);
+    assert_int_equal(iocd_alerts_active_count(a), 1);
+    struct active x = {0};
+    iocd_alerts_foreach_active(a, on_active, &x);
+    assert_int_equal(x.n, 1);
+    assert_string_equal(x.ids[0], "pm25_high/air/pk-01/pm25");
+    assert_true(x.values[0] == 60);
+    assert_int_equal(x.times[0], 120000);
+    /* The window starts empty: the mean is of what arrives from now. */
+    iocd_alerts_observe(a, "air", "pk-01", "pm25", 70, 600000);
+    assert_int_equal(r.n, 0);
+    iocd_alerts_observe(a, "air", "pk-01", "pm25", 20, 660000); /* mean 45 */
+    assert_int_equal(r.n, 1);
+    assert_false(r.c[0].raised);
+    assert_string_equal(r.c[0].id, "pm25_high/air/pk-01/pm25");
+    assert_true(r.c[0].value == 45);
+    assert_true(r.c[0].threshold == 50);
+    assert_int_equal(r.c[0].time_ms, 660000);
+    assert_int_equal(r.c[0].raised_ms, 120000);
+    assert_int_equal(r.c[0].severity, 2);
+    assert_int_equal(iocd_alerts_active_count(a), 0);
+
+    /* Not restored: unknown rule, kind or series the rule does not match. */
+    struct iocd_alert_saved b = s;
+    b.rule = "gone";
+    assert_int_equal(iocd_alerts_restore(a, NULL, &b), -1);
+    b = s;
+    b.metric = NULL; /* a stale-rule id for a threshold rule */
+    assert_int_equal(iocd_alerts_restore(a, NULL, &b), -1);
+    b = s;
+    b.source = "water";
+    assert_int_equal(iocd_alerts_restore(a, NULL, &b), -1);
+    b = s;
+    b.value = NAN;
+    assert_int_equal(iocd_alerts_restore(a, NULL, &b), -1);
+    assert_int_equal(iocd_alerts_restore(a, NULL, NULL), -1);
+    assert_int_equal(iocd_alerts_restore(NULL, NULL, &s), -1);
+    assert_int_equal(iocd_alerts_active_count(a), 0);
+    assert_int_equal(r.n, 1);
+    iocd_alerts_free(a);
+}
+
+static void test_restore_band(void **state)
+{
+    (void)state;
+    struct iocd_alert_rule rules[] = {{
+        .name = "aqi_band", .type = IOCD_ALERT_BAND, .match = "air/+/vn_aqi",
+        .stat = IOCD_STAT_LAST, .bands = {50, 100, 150, 200, 300}, .n_bands = 5,
+        .hysteresis = 5, .severity = 1, .text = "",
+    }};
+    struct iocd_config cfg;
+    one_rule_cfg(&cfg, rules, 1);
+    struct rec r = {0};
+    struct iocd_alerts *a = iocd_alerts_new(&cfg, on_alert, &r);
+    struct iocd_alert_saved s = {.rule = "aqi_band", .source = "air", .device = "pk-01",
+                                 .metric = "vn_aqi", .raised_ms = 1000, .time_ms = 5000,
+                                 .value = 120, .threshold = 100, .band = 3, .prev_band = 2};
+    s.band = 6; /* beyond the rule's bands */
+    assert_int_equal(iocd_alerts_restore(a, NULL, &s), -1);
+    s.band = 0;
+    assert_int_equal(iocd_alerts_restore(a, NULL, &s), -1);
+    s.band = 3;
+    assert_int_equal(iocd_alerts_restore(a, NULL, &s), 0);
+    assert_int_equal(r.n, 0);
+    iocd_alerts_observe(a, "air", "pk-01", "vn_aqi", 146, 6000); /* band 3 with hysteresis */
+    assert_int_equal(r.n, 0);
+    iocd_alerts_observe(a, "air", "pk-01", "vn_aqi", 96, 7000); /* down to band 2 */
+    assert_int_equal(r.n, 1);
+    assert_true(r.c[0].raised);
+    assert_int_equal(r.c[0].band, 2);
+    assert_int_equal(r.c[0].prev_band, 3);
+    assert_int_equal(r.c[0].severity, 2);
+    assert_int_equal(r.c[0].raised_ms, 1000);
+    iocd_alerts_observe(a, "air", "pk-01", "vn_aqi", 40, 8000);
+    assert_int_equal(r.n, 2);
+    assert_false(r.c[1].raised);
+    assert_int_equal(r.c[1].band, 0);
+    assert_int_equal(r.c[1].raised_ms, 1000);
+    assert_true(r.c[1].threshold == 50);
+    iocd_alerts_free(a);
+}
+
+/* A stale alert is keyed by the restored device record: still silent, it
+ * stays raised without a second raise; seen again, it clears. */
+static void test_restore_stale(void **state)
+{
+    (void)state;
+    struct iocd_alert_rule rules[] = {{
+        .name = "silent", .type = IOCD_ALERT_STALE, .match = "air/#", .multiple = 3,
+        .severity = 2, .text = "",
+    }};
+    struct iocd_config cfg;
+    one_rule_cfg(&cfg, rules, 1);
+    struct rec r = {0};
+    struct iocd_devices *dev = iocd_devices_new(&cfg, NULL, NULL);
+    struct iocd_alerts *a = iocd_alerts_new(&cfg, on_alert, &r);
+    struct iocd_device_row row = {.source = "air", .device = "pk-01",
+                                  .state = IOCD_DEVICE_STALE, .first_seen_ms = 0,
+                                  .last_seen_ms = 10000, .interval_ms = 10000, .messages = 2};
+    struct iocd_alert_saved s = {.rule = "silent", .source = "air", .device = "pk-01",
+                                 .metric = NULL, .raised_ms = 40001, .time_ms = 40001,
+                                 .value = 30.001, .threshold = 30, .band = -1,
+                                 .prev_band = -1};
+    assert_int_equal(iocd_alerts_restore(a, dev, &s), -1); /* device not restored yet */
+    assert_int_equal(iocd_devices_restore(dev, &row), 0);
+    s.metric = "x"; /* an observation id for a stale rule */
+    assert_int_equal(iocd_alerts_restore(a, dev, &s), -1);
+    s.metric = NULL;
+    assert_int_equal(iocd_alerts_restore(a, dev, &s), 0);
+    iocd_alerts_tick(a, dev, 90000);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(iocd_alerts_active_count(a), 1);
+    iocd_devices_seen(dev, "air", "pk-01", 95000);
+    iocd_alerts_tick(a, dev, 96000);
+    assert_int_equal(r.n, 1);
+    assert_false(r.c[0].raised);
+    assert_string_equal(r.c[0].id, "silent/air/pk-01");
+    assert_true(r.c[0].value == 1);
+    assert_int_equal(r.c[0].raised_ms, 40001);
+    assert_int_equal(iocd_alerts_active_count(a), 0);
+    /* Interval 10000 + (85000 - 10000) / 4 = 28750: silent again, a new raise. */
+    assert_int_equal(iocd_devices_get(dev, "air", "pk-01")->interval_ms, 28750);
+    iocd_alerts_tick(a, dev, 95000 + 3 * 28750);
+    assert_int_equal(r.n, 1);
+    iocd_alerts_tick(a, dev, 95000 + 3 * 28750 + 1);
+    assert_int_equal(r.n, 2);
+    assert_true(r.c[1].raised);
+    iocd_alerts_free(a);
+    iocd_devices_free(dev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -568,6 +716,9 @@ int main(void)
         cmocka_unit_test(test_stale_rule),
         cmocka_unit_test(test_text_and_active),
         cmocka_unit_test(test_pair_bound),
+        cmocka_unit_test(test_restore_threshold),
+        cmocka_unit_test(test_restore_band),
+        cmocka_unit_test(test_restore_stale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /* tests/unit/test_devices.c — the device liveness table: interval learning
  * (first gap as is, EWMA 1/4, bursts, floor, outages not learned), stale
  * and offline at exact times, reconnects, forced offline, max_devices,
- * and many devices through the hash table. */
+ * many devices through the hash table, and what survives a restart: dirty
+ * records taken as rows (bounded, oldest first) and restored records. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -316,6 +317,159 @@ static void test_many_devices(void **state)
     free(c.visited);
 }
 
+/* Every change marks the record dirty once; take hands the oldest out as
+ * plain rows (copies), at most `max` a time, and they are clean again. */
+static void test_dirty_take(void **state)
+{
+    (void)state;
+    struct iocd_config cfg;
+    base_cfg(&cfg);
+    struct rec r = {0};
+    struct iocd_devices *d = iocd_devices_new(&cfg, on_change, &r);
+    size_t n = 99;
+    assert_null(iocd_devices_take_dirty(d, 10, &n));
+    assert_int_equal(n, 0);
+    iocd_devices_seen(d, "air", "pk-01", 1000);
+    iocd_devices_seen(d, "water", "w1", 2000);
+    iocd_devices_seen(d, "air", "pk-01", 11000); /* already dirty: listed once */
+    iocd_devices_seen(d, "air", "pk-02", 3000);
+    assert_int_equal(iocd_devices_dirty_count(d), 3);
+    assert_null(iocd_devices_take_dirty(d, 0, &n));
+    assert_int_equal(iocd_devices_dirty_count(d), 3);
+    struct iocd_device_row *rows = iocd_devices_take_dirty(d, 2, &n);
+    assert_non_null(rows);
+    assert_int_equal(n, 2);
+    assert_string_equal(rows[0].source, "air");
+    assert_string_equal(rows[0].device, "pk-01");
+    assert_int_equal(rows[0].state, IOCD_DEVICE_ONLINE);
+    assert_int_equal(rows[0].first_seen_ms, 1000);
+    assert_int_equal(rows[0].last_seen_ms, 11000);
+    assert_int_equal(rows[0].interval_ms, 10000);
+    assert_int_equal(rows[0].messages, 2);
+    assert_string_equal(rows[1].source, "water");
+    assert_string_equal(rows[1].device, "w1");
+    assert_int_equal(rows[1].interval_ms, 60000);
+    assert_int_equal(rows[1].messages, 1);
+    assert_int_equal(iocd_devices_dirty_count(d), 1);
+    /* The rows are copies: the table moving on does not change them. */
+    iocd_devices_seen(d, "air", "pk-01", 21000);
+    assert_int_equal(rows[0].last_seen_ms, 11000);
+    iocd_device_rows_free(rows, n);
+    rows = iocd_devices_take_dirty(d, 10, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(rows[0].device, "pk-02"); /* oldest dirty first */
+    assert_string_equal(rows[1].device, "pk-01");
+    assert_int_equal(rows[1].last_seen_ms, 21000);
+    assert_int_equal(rows[1].messages, 3);
+    iocd_device_rows_free(rows, n);
+    assert_int_equal(iocd_devices_dirty_count(d), 0);
+    /* A state change by time or by the feed marks it dirty too. */
+    iocd_devices_tick(d, 21000 + 3 * 12500 + 1); /* pk-01 stale (interval 12500) */
+    assert_int_equal(iocd_devices_dirty_count(d), 1);
+    iocd_devices_offline(d, "water", "w1", 60000);
+    assert_int_equal(iocd_devices_dirty_count(d), 2);
+    iocd_devices_offline(d, "water", "w1", 61000); /* no change: nothing new */
+    assert_int_equal(iocd_devices_dirty_count(d), 2);
+    rows = iocd_devices_take_dirty(d, 10, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(rows[0].device, "pk-01");
+    assert_int_equal(rows[0].state, IOCD_DEVICE_STALE);
+    assert_string_equal(rows[1].device, "w1");
+    assert_int_equal(rows[1].state, IOCD_DEVICE_OFFLINE);
+    assert_int_equal(rows[1].last_seen_ms, 2000);
+    iocd_device_rows_free(rows, n);
+    iocd_device_rows_free(NULL, 3);
+    assert_null(iocd_devices_take_dirty(NULL, 10, &n));
+    assert_int_equal(n, 0);
+    assert_int_equal(iocd_devices_dirty_count(NULL), 0);
+    iocd_devices_free(d);
+}
+
+/* Restored records: no callback, not dirty; the next tick judges them by
+ * time and reports; learning goes on from the stored interval. */
+static void test_restore(void **state)
+{
+    (void)state;
+    struct iocd_config cfg;
+    base_cfg(&cfg);
+    struct rec r = {0};
+    struct iocd_devices *d = iocd_devices_new(&cfg, on_change, &r);
+    struct iocd_device_row rows[] = {
+        {.source = "air", .device = "pk-01", .state = IOCD_DEVICE_ONLINE, .first_seen_ms = 1000,
+         .last_seen_ms = 100000, .interval_ms = 10000, .messages = 5},
+        {.source = "air", .device = "pk-02", .state = IOCD_DEVICE_ONLINE, .first_seen_ms = 1000,
+         .last_seen_ms = 100000, .interval_ms = 20000, .messages = 1},
+        {.source = "water", .device = "w1", .state = IOCD_DEVICE_OFFLINE, .first_seen_ms = 0,
+         .last_seen_ms = 5000, .interval_ms = 1000, .messages = 9},
+    };
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(iocd_devices_restore(d, &rows[k]), 0);
+    assert_int_equal(iocd_devices_restore(d, &rows[0]), -1); /* known already */
+    struct iocd_device_row bad = rows[0];
+    bad.device = "";
+    assert_int_equal(iocd_devices_restore(d, &bad), -1);
+    bad = rows[0];
+    bad.device = "pk-09";
+    bad.state = IOCD_DEVICE__COUNT;
+    assert_int_equal(iocd_devices_restore(d, &bad), -1);
+    bad.state = IOCD_DEVICE_ONLINE;
+    bad.interval_ms = 0; /* raised to min_interval */
+    assert_int_equal(iocd_devices_restore(d, &bad), 0);
+    assert_int_equal(iocd_devices_get(d, "air", "pk-09")->interval_ms, 1000);
+    assert_int_equal(iocd_devices_restore(NULL, &rows[0]), -1);
+    assert_int_equal(iocd_devices_restore(d, NULL), -1);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(iocd_devices_dirty_count(d), 0);
+    assert_int_equal(iocd_devices_count(d), 4);
+    const struct iocd_device_info *i = iocd_devices_get(d, "air", "pk-01");
+    assert_non_null(i);
+    assert_int_equal(i->first_seen_ms, 1000);
+    assert_int_equal(i->last_seen_ms, 100000);
+    assert_int_equal(i->interval_ms, 10000);
+    assert_int_equal(i->messages, 5);
+    assert_int_equal(i->state, IOCD_DEVICE_ONLINE);
+    /* pk-01 stale after 30 s, pk-02 after 60 s; pk-09 went long ago. */
+    iocd_devices_tick(d, 130000);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.c[0].device, "pk-09");
+    assert_int_equal(r.c[0].state, IOCD_DEVICE_OFFLINE);
+    assert_int_equal(r.c[0].prev, IOCD_DEVICE_ONLINE);
+    assert_false(r.c[0].is_new);
+    iocd_devices_tick(d, 130001);
+    assert_int_equal(r.n, 2);
+    assert_string_equal(r.c[1].device, "pk-01");
+    assert_int_equal(r.c[1].state, IOCD_DEVICE_STALE);
+    assert_int_equal(iocd_devices_dirty_count(d), 2);
+    /* A restored device with several messages moves its interval a quarter
+     * of the gap; one with a single message takes the first gap as is. */
+    iocd_devices_seen(d, "air", "pk-01", 150000);
+    assert_int_equal(i->interval_ms, 20000); /* 10000 + (150000 - 100000 - 10000) / 4 */
+    assert_int_equal(i->messages, 6);
+    assert_int_equal(r.c[2].state, IOCD_DEVICE_ONLINE);
+    assert_int_equal(r.c[2].prev, IOCD_DEVICE_STALE);
+    iocd_devices_seen(d, "air", "pk-02", 110000);
+    assert_int_equal(iocd_devices_get(d, "air", "pk-02")->interval_ms, 10000);
+    /* Offline when stored: back online, the outage not learned. */
+    iocd_devices_seen(d, "water", "w1", 200000);
+    const struct iocd_device_info *w = iocd_devices_get(d, "water", "w1");
+    assert_int_equal(w->interval_ms, 1000);
+    assert_int_equal(w->state, IOCD_DEVICE_ONLINE);
+    assert_int_equal(r.c[r.n - 1].prev, IOCD_DEVICE_OFFLINE);
+    iocd_devices_free(d);
+
+    /* max_devices bounds restored records too. */
+    cfg.devices.max_devices = 1;
+    d = iocd_devices_new(&cfg, NULL, NULL);
+    assert_int_equal(iocd_devices_restore(d, &rows[0]), 0);
+    assert_int_equal(iocd_devices_restore(d, &rows[1]), -1);
+    assert_int_equal(iocd_devices_count(d), 1);
+    iocd_devices_free(d);
+    assert_int_equal(iocd_device_state_parse("stale"), IOCD_DEVICE_STALE);
+    assert_int_equal(iocd_device_state_parse("offline"), IOCD_DEVICE_OFFLINE);
+    assert_int_equal(iocd_device_state_parse("gone"), -1);
+    assert_int_equal(iocd_device_state_parse(NULL), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +480,8 @@ int main(void)
         cmocka_unit_test(test_max_devices),
         cmocka_unit_test(test_disabled_stale_step),
         cmocka_unit_test(test_many_devices),
+        cmocka_unit_test(test_dirty_take),
+        cmocka_unit_test(test_restore),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
