@@ -18,11 +18,12 @@ class IocctlLiveTest(IocdTestCase):
                               capture_output=True, text=True, timeout=timeout)
 
     def tail(self, d, *args):
+        before = d.api("/api/v1/status")[1]["live"]["clients"]
         p = subprocess.Popen([IOCCTL, "--url", "http://127.0.0.1:%d" % d.http_port, "tail"] +
                              list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.addCleanup(lambda: p.poll() is None and (p.kill(), p.wait()))
         # The stream is open once iocd counts the client.
-        wait_until(lambda: d.api("/api/v1/status")[1]["live"]["clients"] >= 1,
+        wait_until(lambda: d.api("/api/v1/status")[1]["live"]["clients"] == before + 1,
                    what="tail to connect")
         return p
 
