@@ -22,6 +22,10 @@
  * formats and matches a device's name only until the rule has matched it
  * once: iocd_alerts_tick must be given the same device table every time.
  *
+ * A restored alert (iocd_alerts_restore, at start) is an ordinary raised
+ * pair: linked on the active list in the order restored, its window (if
+ * any) empty, so the next evaluation clears, keeps or moves it.
+ *
  * Strings handed to the callback (id, text, series ...) live for the call
  * only. The callback may call iocd_alerts_foreach_active and
  * iocd_alerts_active_count, not observe or tick. */

@@ -2,9 +2,10 @@
  * writer.
  *
  * Owns: iocd's one write connection and its prepared statements (kept for
- * the process lifetime). iocd_store_open and iocd_store_each_series run at
- * start, before the loop; iocd_store_write runs on a libuv worker thread,
- * one call at a time, so the loop never waits on the disk. The schema is
+ * the process lifetime). iocd_store_open and the readers (each_series,
+ * replay, each_device, each_raised_alert ...) run at start, before the
+ * loop; iocd_store_write runs on a libuv worker thread, one call at a
+ * time, so the loop never waits on the disk. The schema is
  * documented in docs/storage.md. */
 #ifndef IOCD_STORE_H
 #define IOCD_STORE_H
