@@ -1,11 +1,11 @@
-/* daemon/query.c — reads of the stored data for the HTTP API (query.h).
+/* daemon/query.c — reads of the stored data for the HTTP API, and the
+ * window core that tools/iocctl.c shares (query.h).
  *
- * Owns: the statements of one call and the cJSON it returns. The rolling
- * windows are merged the way tools/iocctl.c merges them: stored windows
- * ("buckets") of one resolution, read once each in order, through a
- * two-stack queue so each step costs O(1) merges amortized; sums carry a
- * Neumaier compensation term; quantiles come from merged sketches,
- * clamped to [min, max]. */
+ * Owns: the statements of one call and the cJSON it returns. Rolling
+ * windows are merged from stored windows ("buckets") of one resolution,
+ * read once each in order, through a two-stack queue so each step costs
+ * O(1) merges amortized; sums carry a Neumaier compensation term;
+ * quantiles come from merged sketches, clamped to [min, max]. */
 #include "query.h"
 
 #include <errno.h>
@@ -160,24 +160,17 @@ int iocd_query_series(struct sqlite3 *db, const struct iocd_series_query *sq, cJ
 }
 
 /* ------------------------------------------------------------------------
- * windows */
+ * the window core (query.h; tools/iocctl.c formats from it too) */
 
 enum { W_START, W_COUNT, W_SUM, W_SUMSQ, W_MIN, W_MAX, W_FIRST, W_FIRST_MS, W_LAST, W_LAST_MS,
        W_SKETCH };
 #define WINDOW_COLUMNS \
     "start_ms, count, sum, sumsq, min, max, first, first_ms, last, last_ms, sketch"
 
-/* A stored window or a merge of stored windows. */
-struct ragg {
-    int64_t count;
-    double sum, sum_c, sumsq, sumsq_c;
-    double min, max, first, last;
-    int64_t first_ms, last_ms;
-    bool sk_ok; /* sk holds every sample */
-    struct iocd_sketch sk;
-};
+typedef struct iocd_query_agg agg_t;
 
-static void ragg_init(struct ragg *a)
+/* The empty merge. Allocates nothing. */
+static void agg_init(agg_t *a)
 {
     memset(a, 0, sizeof(*a));
     a->min = INFINITY;
@@ -188,11 +181,12 @@ static void ragg_init(struct ragg *a)
     iocd_sketch_init(&a->sk);
 }
 
-static void ragg_free(struct ragg *a)
+static void agg_free(agg_t *a)
 {
     iocd_sketch_free(&a->sk);
 }
 
+/* *s + *c += x, with the rounding error of the addition kept in *c. */
 static void ksum_add(double *s, double *c, double x)
 {
     double t = *s + x;
@@ -203,7 +197,9 @@ static void ksum_add(double *s, double *c, double x)
     *s = t;
 }
 
-static int ragg_merge(struct ragg *dst, const struct ragg *src)
+/* dst += src: 0, or an IOCD_SKETCH_ error (dst unchanged). Stored windows
+ * cover disjoint times, so first and last never tie. */
+static int agg_merge(agg_t *dst, const agg_t *src)
 {
     if (dst->sk_ok && src->sk_ok) {
         int r = iocd_sketch_merge(&dst->sk, &src->sk);
@@ -233,7 +229,8 @@ static int ragg_merge(struct ragg *dst, const struct ragg *src)
     return 0;
 }
 
-static int ragg_copy(struct ragg *dst, const struct ragg *src)
+/* dst (uninitialised) = src: 0 or IOCD_SKETCH_ENOMEM (dst then empty). */
+static int agg_copy(agg_t *dst, const agg_t *src)
 {
     *dst = *src;
     if (!src->sk_ok) {
@@ -242,14 +239,48 @@ static int ragg_copy(struct ragg *dst, const struct ragg *src)
     }
     int r = iocd_sketch_copy(&dst->sk, &src->sk);
     if (r)
-        ragg_init(dst);
+        agg_init(dst);
     return r;
 }
 
-/* A window row: 0, or -1 when its sketch is damaged / memory ran out. */
-static int ragg_from_row(sqlite3_stmt *st, struct ragg *a)
+int iocd_query_agg_quantile(const struct iocd_query_agg *a, double q, double *v)
 {
-    ragg_init(a);
+    if (a->count <= 0 || !a->sk_ok)
+        return -1;
+    if (q <= 0) {
+        *v = a->min;
+    } else if (q >= 1) {
+        *v = a->max;
+    } else {
+        if (iocd_sketch_quantile(&a->sk, q, v) != 0)
+            return -1;
+        if (*v < a->min)
+            *v = a->min;
+        if (*v > a->max)
+            *v = a->max;
+    }
+    return 0;
+}
+
+static int fault_db(struct iocd_query_fault *f, struct sqlite3 *db)
+{
+    f->kind = IOCD_QUERY_FAULT_DB;
+    snprintf(f->msg, sizeof(f->msg), "%s", sqlite3_errmsg(db));
+    return -1;
+}
+
+/* A merge failed with sketch error r. */
+static int fault_merge(struct iocd_query_fault *f, int r)
+{
+    f->kind = IOCD_QUERY_FAULT_MERGE;
+    f->nomem = r == IOCD_SKETCH_ENOMEM;
+    return -1;
+}
+
+/* A window row: 0, or -1 and *f (a is then empty). */
+static int agg_from_row(sqlite3_stmt *st, agg_t *a, struct iocd_query_fault *f)
+{
+    agg_init(a);
     a->count = sqlite3_column_int64(st, W_COUNT);
     a->sum = sqlite3_column_double(st, W_SUM);
     a->sumsq = sqlite3_column_double(st, W_SUMSQ);
@@ -259,12 +290,20 @@ static int ragg_from_row(sqlite3_stmt *st, struct ragg *a)
     a->first_ms = sqlite3_column_int64(st, W_FIRST_MS);
     a->last = sqlite3_column_double(st, W_LAST);
     a->last_ms = sqlite3_column_int64(st, W_LAST_MS);
-    a->sk_ok = false;
+    a->sk_ok = false; /* no sketch: windows stored before schema version 2 */
     if (sqlite3_column_type(st, W_SKETCH) != SQLITE_NULL) {
         const void *blob = sqlite3_column_blob(st, W_SKETCH);
         int len = sqlite3_column_bytes(st, W_SKETCH);
-        if (!blob || len <= 0 || iocd_sketch_decode(blob, (size_t)len, &a->sk) != 0)
+        int r = blob && len > 0 ? iocd_sketch_decode(blob, (size_t)len, &a->sk)
+                                : IOCD_SKETCH_EINVAL;
+        if (r) {
+            agg_free(a);
+            f->kind = IOCD_QUERY_FAULT_ROW;
+            f->nomem = r == IOCD_SKETCH_ENOMEM;
+            f->start_ms = sqlite3_column_int64(st, W_START);
             return -1;
+        }
+        /* a sketch that misses samples (a pre-v2 window continued) */
         a->sk_ok = a->count >= 0 && iocd_sketch_count(&a->sk) == (uint64_t)a->count;
         if (!a->sk_ok)
             iocd_sketch_free(&a->sk);
@@ -272,8 +311,322 @@ static int ragg_from_row(sqlite3_stmt *st, struct ragg *a)
     return 0;
 }
 
+static void fault_clear(struct iocd_query_fault *f)
+{
+    memset(f, 0, sizeof(*f));
+}
+
+int iocd_query_each_window(struct sqlite3 *db, int64_t series_id, int64_t res_s,
+                           int64_t from_ms, int64_t to_ms, int64_t limit,
+                           iocd_query_window_fn fn, void *ctx, struct iocd_query_fault *f)
+{
+    fault_clear(f);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT " WINDOW_COLUMNS " FROM windows WHERE series_id = ?1"
+                           " AND res_s = ?2 AND start_ms >= ?3 AND start_ms < ?4"
+                           " ORDER BY start_ms LIMIT ?5",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fault_db(f, db);
+    sqlite3_bind_int64(st, 1, series_id);
+    sqlite3_bind_int64(st, 2, res_s);
+    sqlite3_bind_int64(st, 3, from_ms);
+    sqlite3_bind_int64(st, 4, to_ms);
+    sqlite3_bind_int64(st, 5, limit < 0 ? -1 : limit);
+    int step, rc = 0;
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        agg_t a;
+        if (agg_from_row(st, &a, f) != 0) {
+            rc = -1;
+            break;
+        }
+        int64_t start = sqlite3_column_int64(st, W_START);
+        int r = fn(ctx, start, start + res_s * 1000, &a);
+        agg_free(&a);
+        if (r) {
+            f->kind = IOCD_QUERY_FAULT_CALLBACK;
+            f->cb_rc = r;
+            rc = -1;
+        }
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = fault_db(f, db);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Two-stack queue of stored windows ("buckets"), oldest first. front[nf -
+ * 1] is the oldest bucket and front[i].a the merge of front[i] and every
+ * newer front bucket; back[] holds the newer buckets as they were read,
+ * back_all their merge. The merge of the whole queue is front[nf - 1].a +
+ * back_all. */
+struct bucket {
+    int64_t start;
+    agg_t a;
+};
+struct swag {
+    struct bucket *front, *back;
+    size_t nf, nb, capf, capb;
+    agg_t back_all;
+};
+
+static void swag_init(struct swag *w)
+{
+    memset(w, 0, sizeof(*w));
+    agg_init(&w->back_all);
+}
+
+static void swag_free(struct swag *w)
+{
+    for (size_t i = 0; i < w->nf; i++)
+        agg_free(&w->front[i].a);
+    for (size_t i = 0; i < w->nb; i++)
+        agg_free(&w->back[i].a);
+    agg_free(&w->back_all);
+    free(w->front);
+    free(w->back);
+}
+
+static bool grow(struct bucket **v, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? *cap * 2 : 64;
+    while (n < need)
+        n *= 2;
+    struct bucket *p = n < SIZE_MAX / sizeof(*p) ? realloc(*v, n * sizeof(*p)) : NULL;
+    if (!p)
+        return false;
+    *v = p;
+    *cap = n;
+    return true;
+}
+
+/* Appends b (newer than every queued bucket), taking ownership of it even
+ * on failure: 0 or an IOCD_SKETCH_ error. */
+static int swag_push(struct swag *w, struct bucket *b)
+{
+    int r = grow(&w->back, &w->capb, w->nb + 1) ? agg_merge(&w->back_all, &b->a)
+                                                 : IOCD_SKETCH_ENOMEM;
+    if (r) {
+        agg_free(&b->a);
+        return r;
+    }
+    w->back[w->nb++] = *b;
+    return 0;
+}
+
+static size_t swag_size(const struct swag *w)
+{
+    return w->nf + w->nb;
+}
+
+static int64_t swag_oldest(const struct swag *w)
+{
+    return w->nf ? w->front[w->nf - 1].start : w->back[0].start;
+}
+
+/* Drops the oldest bucket (the queue is not empty): 0 or an error. */
+static int swag_pop(struct swag *w)
+{
+    if (w->nf == 0) {
+        /* Move back to front, newest first, merging suffixes. */
+        if (!grow(&w->front, &w->capf, w->nb))
+            return IOCD_SKETCH_ENOMEM;
+        while (w->nb > 0) {
+            w->front[w->nf++] = w->back[--w->nb];
+            if (w->nf > 1) {
+                int r = agg_merge(&w->front[w->nf - 1].a, &w->front[w->nf - 2].a);
+                if (r)
+                    return r;
+            }
+        }
+        agg_free(&w->back_all);
+        agg_init(&w->back_all);
+    }
+    agg_free(&w->front[--w->nf].a);
+    return 0;
+}
+
+/* *out (uninitialised) = the merge of every queued bucket: 0 or an error. */
+static int swag_all(const struct swag *w, agg_t *out)
+{
+    if (w->nf == 0)
+        return agg_copy(out, &w->back_all);
+    int r = agg_copy(out, &w->front[w->nf - 1].a);
+    if (!r && (r = agg_merge(out, &w->back_all)) != 0)
+        agg_free(out);
+    return r;
+}
+
+static int64_t floor_div(int64_t a, int64_t b) /* b > 0 */
+{
+    int64_t d = a / b;
+    return a % b < 0 ? d - 1 : d;
+}
+
+static int64_t clamp_time(int64_t t)
+{
+    if (t < -IOCD_TIME_MAX_MS)
+        return -IOCD_TIME_MAX_MS;
+    if (t > 2 * IOCD_TIME_MAX_MS)
+        return 2 * IOCD_TIME_MAX_MS;
+    return t;
+}
+
+/* Step boundaries are phase + k * step. */
+struct boundaries {
+    int64_t phase, step;
+};
+
+static int64_t boundary_ceil(const struct boundaries *bd, int64_t t)
+{
+    return bd->phase - floor_div(bd->phase - t, bd->step) * bd->step;
+}
+
+static int64_t boundary_floor(const struct boundaries *bd, int64_t t)
+{
+    return bd->phase + floor_div(t - bd->phase, bd->step) * bd->step;
+}
+
+/* Reads the buckets starting in [lo, hi] into the queue: 0 or -1 and *f. */
+static int rolling_read(struct sqlite3 *db, sqlite3_stmt *rd, struct swag *w, int64_t lo,
+                        int64_t hi, struct iocd_query_fault *f)
+{
+    sqlite3_reset(rd);
+    sqlite3_bind_int64(rd, 3, lo);
+    sqlite3_bind_int64(rd, 4, hi);
+    int step;
+    while ((step = sqlite3_step(rd)) == SQLITE_ROW) {
+        struct bucket b = {.start = sqlite3_column_int64(rd, W_START)};
+        if (agg_from_row(rd, &b.a, f) != 0)
+            return -1;
+        int r = swag_push(w, &b);
+        if (r)
+            return fault_merge(f, r);
+    }
+    return step == SQLITE_DONE ? 0 : fault_db(f, db);
+}
+
+/* Steps a one-row min()/max() of st: 1 and *out, 0 when NULL (no rows
+ * matched), -1 and *f. */
+static int step_optional(struct sqlite3 *db, sqlite3_stmt *st, int64_t *out,
+                         struct iocd_query_fault *f)
+{
+    if (sqlite3_step(st) != SQLITE_ROW)
+        return fault_db(f, db);
+    if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+        return 0;
+    *out = sqlite3_column_int64(st, 0);
+    return 1;
+}
+
+static int rolling_run(struct sqlite3 *db, const struct iocd_rolling_query *rq, sqlite3_stmt *rd,
+                       sqlite3_stmt *nx, sqlite3_stmt *ph, iocd_query_window_fn fn, void *ctx,
+                       struct iocd_query_fault *f)
+{
+    int64_t res_ms = rq->res_s * 1000, latest;
+    /* The phase: the latest stored start aligned down to the resolution,
+     * where whole-day windows begin (local midnight). */
+    int r = step_optional(db, ph, &latest, f);
+    if (r <= 0)
+        return r; /* no windows: no points */
+    struct boundaries bd = {.phase = latest - floor_div(latest, res_ms) * res_ms,
+                            .step = rq->step_ms};
+    int64_t last = rq->to_ms != INT64_MAX ? boundary_floor(&bd, clamp_time(rq->to_ms))
+                                          : boundary_ceil(&bd, clamp_time(rq->now_ms));
+    int64_t e = rq->from_ms != INT64_MIN ? boundary_ceil(&bd, clamp_time(rq->from_ms))
+                                         : boundary_ceil(&bd, last - DAY_MS + 1);
+    struct swag w;
+    swag_init(&w);
+    int64_t read_pos = INT64_MIN; /* buckets starting before it were read */
+    int64_t points = 0;
+    int rc = 0;
+    while (rc == 0 && e <= last && points < rq->limit) {
+        int64_t lo = e - rq->rolling_ms, hi = e - res_ms; /* bucket starts in [lo, hi] */
+        while (rc == 0 && swag_size(&w) && swag_oldest(&w) < lo)
+            if ((r = swag_pop(&w)) != 0)
+                rc = fault_merge(f, r);
+        if (rc != 0)
+            break;
+        int64_t from = lo > read_pos ? lo : read_pos;
+        if (from <= hi && (rc = rolling_read(db, rd, &w, from, hi, f)) != 0)
+            break;
+        if (hi + 1 > read_pos)
+            read_pos = hi + 1;
+        if (swag_size(&w) == 0) {
+            /* Nothing here: skip to the first boundary that can hold the
+             * next stored bucket, if any. */
+            int64_t next;
+            sqlite3_reset(nx);
+            sqlite3_bind_int64(nx, 3, read_pos);
+            sqlite3_bind_int64(nx, 4, last - res_ms);
+            if ((r = step_optional(db, nx, &next, f)) < 0)
+                rc = -1;
+            if (r <= 0)
+                break;
+            int64_t e2 = boundary_ceil(&bd, next + res_ms);
+            e = e2 > e ? e2 : e + bd.step;
+            continue;
+        }
+        agg_t all;
+        if ((r = swag_all(&w, &all)) != 0) {
+            rc = fault_merge(f, r);
+            break;
+        }
+        r = fn(ctx, e - rq->rolling_ms, e, &all);
+        agg_free(&all);
+        if (r) {
+            f->kind = IOCD_QUERY_FAULT_CALLBACK;
+            f->cb_rc = r;
+            rc = -1;
+        }
+        points++;
+        e += bd.step;
+    }
+    swag_free(&w);
+    return rc;
+}
+
+int iocd_query_each_rolling(struct sqlite3 *db, const struct iocd_rolling_query *rq,
+                            iocd_query_window_fn fn, void *ctx, struct iocd_query_fault *f)
+{
+    fault_clear(f);
+    sqlite3_stmt *rd = NULL, *nx = NULL, *ph = NULL;
+    int rc;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT " WINDOW_COLUMNS " FROM windows WHERE series_id = ?1"
+                           " AND res_s = ?2 AND start_ms >= ?3 AND start_ms <= ?4"
+                           " ORDER BY start_ms",
+                           -1, &rd, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "SELECT min(start_ms) FROM windows WHERE series_id = ?1"
+                           " AND res_s = ?2 AND start_ms >= ?3 AND start_ms <= ?4",
+                           -1, &nx, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "SELECT max(start_ms) FROM windows WHERE series_id = ?1"
+                           " AND res_s = ?2",
+                           -1, &ph, NULL) != SQLITE_OK) {
+        rc = fault_db(f, db);
+    } else {
+        sqlite3_stmt *sts[] = {rd, nx, ph};
+        for (int i = 0; i < 3; i++) {
+            sqlite3_bind_int64(sts[i], 1, rq->series_id);
+            sqlite3_bind_int64(sts[i], 2, rq->res_s);
+        }
+        rc = rolling_run(db, rq, rd, nx, ph, fn, ctx, f);
+    }
+    sqlite3_finalize(rd);
+    sqlite3_finalize(nx);
+    sqlite3_finalize(ph);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * windows (HTTP) */
+
 /* The statistic keys of a window or merge into obj. */
-static void ragg_json(cJSON *o, const struct ragg *a)
+static void agg_json(cJSON *o, const agg_t *a)
 {
     double sum = a->sum + a->sum_c, sumsq = a->sumsq + a->sumsq_c;
     bool have = a->count > 0;
@@ -289,21 +642,9 @@ static void ragg_json(cJSON *o, const struct ragg *a)
     cJSON_AddItemToObject(o, "last", num_or_null(a->last, have));
     for (int i = 0; i < N_Q; i++) {
         double v = 0;
-        bool ok = have && a->sk_ok && iocd_sketch_quantile(&a->sk, quantiles[i], &v) == 0;
-        if (ok) {
-            if (v < a->min)
-                v = a->min;
-            if (v > a->max)
-                v = a->max;
-        }
+        bool ok = iocd_query_agg_quantile(a, quantiles[i], &v) == 0;
         cJSON_AddItemToObject(o, quantile_keys[i], num_or_null(v, ok));
     }
-}
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t d = a / b;
-    return a % b < 0 ? d - 1 : d;
 }
 
 struct series_row {
@@ -369,251 +710,40 @@ static void add_resolution(cJSON *o, const char *key, int64_t ms)
     cJSON_AddStringToObject(o, key, buf);
 }
 
-static int plain_windows(struct sqlite3 *db, const struct iocd_windows_query *wq,
-                         const struct series_row *s, int64_t res_s, int64_t from, int64_t to,
-                         cJSON *arr, char *err, size_t errlen)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT " WINDOW_COLUMNS " FROM windows WHERE series_id = ?1"
-                           " AND res_s = ?2 AND start_ms >= ?3 AND start_ms < ?4"
-                           " ORDER BY start_ms LIMIT ?5",
-                           -1, &st, NULL) != SQLITE_OK)
-        return db_fail(db, err, errlen);
-    sqlite3_bind_int64(st, 1, s->id);
-    sqlite3_bind_int64(st, 2, res_s);
-    sqlite3_bind_int64(st, 3, from);
-    sqlite3_bind_int64(st, 4, to);
-    sqlite3_bind_int64(st, 5, wq->limit);
-    int step, rc = IOCD_QUERY_OK;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        struct ragg a;
-        int64_t start = sqlite3_column_int64(st, W_START);
-        if (ragg_from_row(st, &a) != 0) {
-            ragg_free(&a);
-            char t[64];
-            iocd_query_time(start, t, sizeof(t));
-            rc = fail(err, errlen, IOCD_QUERY_FAILED, "damaged sketch in the window at %s", t);
-            break;
-        }
-        cJSON *o = cJSON_CreateObject();
-        iocd_query_add_time(o, "start", start);
-        ragg_json(o, &a);
-        ragg_free(&a);
-        cJSON_AddItemToArray(arr, o);
-    }
-    if (rc == IOCD_QUERY_OK && step != SQLITE_DONE)
-        rc = db_fail(db, err, errlen);
-    sqlite3_finalize(st);
-    return rc;
-}
 
-/* Two-stack queue (see iocctl.c: front[nf-1] oldest, each front entry the
- * merge of itself and newer front entries; back as read, back_all merged). */
-struct bucket {
-    int64_t start;
-    struct ragg a;
-};
-struct swag {
-    struct bucket *front, *back;
-    size_t nf, nb, capf, capb;
-    struct ragg back_all;
+/* A window or rolling point as JSON into the array ctx. */
+struct points {
+    cJSON *arr;
+    bool rolling; /* points keyed by their end, windows by their start */
 };
 
-static bool grow(struct bucket **v, size_t *cap, size_t need)
+static int add_point(void *ctx, int64_t start_ms, int64_t end_ms, const agg_t *a)
 {
-    if (need <= *cap)
-        return true;
-    size_t n = *cap ? *cap * 2 : 64;
-    while (n < need)
-        n *= 2;
-    struct bucket *p = realloc(*v, n * sizeof(*p));
-    if (!p)
-        return false;
-    *v = p;
-    *cap = n;
-    return true;
-}
-
-static void swag_free(struct swag *w)
-{
-    for (size_t i = 0; i < w->nf; i++)
-        ragg_free(&w->front[i].a);
-    for (size_t i = 0; i < w->nb; i++)
-        ragg_free(&w->back[i].a);
-    ragg_free(&w->back_all);
-    free(w->front);
-    free(w->back);
-}
-
-static int swag_push(struct swag *w, struct bucket *b)
-{
-    int r = grow(&w->back, &w->capb, w->nb + 1) ? ragg_merge(&w->back_all, &b->a)
-                                                 : IOCD_SKETCH_ENOMEM;
-    if (r) {
-        ragg_free(&b->a);
-        return r;
-    }
-    w->back[w->nb++] = *b;
+    struct points *p = ctx;
+    cJSON *o = cJSON_CreateObject();
+    if (p->rolling)
+        iocd_query_add_time(o, "end", end_ms);
+    else
+        iocd_query_add_time(o, "start", start_ms);
+    agg_json(o, a);
+    cJSON_AddItemToArray(p->arr, o);
     return 0;
 }
 
-static int64_t swag_oldest(const struct swag *w)
+static int windows_fail(const struct iocd_query_fault *f, bool rolling, char *err, size_t errlen)
 {
-    return w->nf ? w->front[w->nf - 1].start : w->back[0].start;
-}
-
-static int swag_pop(struct swag *w)
-{
-    if (w->nf == 0) {
-        if (!grow(&w->front, &w->capf, w->nb))
-            return IOCD_SKETCH_ENOMEM;
-        while (w->nb > 0) {
-            w->front[w->nf++] = w->back[--w->nb];
-            if (w->nf > 1) {
-                int r = ragg_merge(&w->front[w->nf - 1].a, &w->front[w->nf - 2].a);
-                if (r)
-                    return r;
-            }
-        }
-        ragg_free(&w->back_all);
-        ragg_init(&w->back_all);
+    char t[64];
+    switch (f->kind) {
+    case IOCD_QUERY_FAULT_DB:
+        return fail(err, errlen, IOCD_QUERY_FAILED, "database: %s", f->msg);
+    case IOCD_QUERY_FAULT_ROW:
+        if (rolling)
+            return fail(err, errlen, IOCD_QUERY_FAILED, "damaged sketch");
+        iocd_query_time(f->start_ms, t, sizeof(t));
+        return fail(err, errlen, IOCD_QUERY_FAILED, "damaged sketch in the window at %s", t);
+    default:
+        return fail(err, errlen, IOCD_QUERY_FAILED, "cannot merge sketches");
     }
-    ragg_free(&w->front[--w->nf].a);
-    return 0;
-}
-
-static int swag_all(const struct swag *w, struct ragg *out)
-{
-    if (w->nf == 0)
-        return ragg_copy(out, &w->back_all);
-    int r = ragg_copy(out, &w->front[w->nf - 1].a);
-    if (!r && (r = ragg_merge(out, &w->back_all)) != 0)
-        ragg_free(out);
-    return r;
-}
-
-static int64_t clamp_time(int64_t t)
-{
-    if (t < -IOCD_TIME_MAX_MS)
-        return -IOCD_TIME_MAX_MS;
-    if (t > 2 * IOCD_TIME_MAX_MS)
-        return 2 * IOCD_TIME_MAX_MS;
-    return t;
-}
-
-static int rolling_windows(struct sqlite3 *db, const struct iocd_windows_query *wq,
-                           const struct series_row *s, int64_t res_s, cJSON *arr, char *err,
-                           size_t errlen)
-{
-    sqlite3_stmt *rd = NULL, *nx = NULL, *ph = NULL;
-    int rc = IOCD_QUERY_OK;
-    int64_t res_ms = res_s * 1000, step = wq->step_ms, rolling = wq->rolling_ms, phase = 0;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT " WINDOW_COLUMNS " FROM windows WHERE series_id = ?1"
-                           " AND res_s = ?2 AND start_ms >= ?3 AND start_ms <= ?4"
-                           " ORDER BY start_ms",
-                           -1, &rd, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db,
-                           "SELECT min(start_ms) FROM windows WHERE series_id = ?1"
-                           " AND res_s = ?2 AND start_ms >= ?3 AND start_ms <= ?4",
-                           -1, &nx, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db,
-                           "SELECT max(start_ms) FROM windows WHERE series_id = ?1"
-                           " AND res_s = ?2",
-                           -1, &ph, NULL) != SQLITE_OK) {
-        rc = db_fail(db, err, errlen);
-        goto out;
-    }
-    sqlite3_stmt *sts[] = {rd, nx, ph};
-    for (int i = 0; i < 3; i++) {
-        sqlite3_bind_int64(sts[i], 1, s->id);
-        sqlite3_bind_int64(sts[i], 2, res_s);
-    }
-    /* Step boundaries are phase + k * step, phase the alignment of the
-     * stored windows (local midnight for whole days). */
-    if (sqlite3_step(ph) != SQLITE_ROW) {
-        rc = db_fail(db, err, errlen);
-        goto out;
-    }
-    if (sqlite3_column_type(ph, 0) == SQLITE_NULL)
-        goto out; /* no windows */
-    int64_t latest = sqlite3_column_int64(ph, 0);
-    phase = latest - floor_div(latest, res_ms) * res_ms;
-#define B_CEIL(t) (phase - floor_div(phase - (t), step) * step)
-#define B_FLOOR(t) (phase + floor_div((t) - phase, step) * step)
-    int64_t last = wq->to_ms != INT64_MAX ? B_FLOOR(clamp_time(wq->to_ms))
-                                          : B_CEIL(clamp_time(wq->now_ms));
-    int64_t e = wq->from_ms != INT64_MIN ? B_CEIL(clamp_time(wq->from_ms))
-                                         : B_CEIL(last - DAY_MS + 1);
-    struct swag w;
-    memset(&w, 0, sizeof(w));
-    ragg_init(&w.back_all);
-    int64_t read_pos = INT64_MIN, points = 0;
-    while (rc == IOCD_QUERY_OK && e <= last && points < wq->limit) {
-        int64_t lo = e - rolling, hi = e - res_ms;
-        while (rc == IOCD_QUERY_OK && w.nf + w.nb && swag_oldest(&w) < lo)
-            if (swag_pop(&w))
-                rc = fail(err, errlen, IOCD_QUERY_FAILED, "cannot merge sketches");
-        if (rc != IOCD_QUERY_OK)
-            break;
-        int64_t from = lo > read_pos ? lo : read_pos;
-        if (from <= hi) {
-            sqlite3_reset(rd);
-            sqlite3_bind_int64(rd, 3, from);
-            sqlite3_bind_int64(rd, 4, hi);
-            int st;
-            while (rc == IOCD_QUERY_OK && (st = sqlite3_step(rd)) == SQLITE_ROW) {
-                struct bucket b = {.start = sqlite3_column_int64(rd, W_START)};
-                if (ragg_from_row(rd, &b.a) != 0) {
-                    ragg_free(&b.a);
-                    rc = fail(err, errlen, IOCD_QUERY_FAILED, "damaged sketch");
-                } else if (swag_push(&w, &b)) {
-                    rc = fail(err, errlen, IOCD_QUERY_FAILED, "cannot merge sketches");
-                }
-            }
-            if (rc == IOCD_QUERY_OK && st != SQLITE_DONE)
-                rc = db_fail(db, err, errlen);
-            if (rc != IOCD_QUERY_OK)
-                break;
-        }
-        if (hi + 1 > read_pos)
-            read_pos = hi + 1;
-        if (w.nf + w.nb == 0) {
-            sqlite3_reset(nx);
-            sqlite3_bind_int64(nx, 3, read_pos);
-            sqlite3_bind_int64(nx, 4, last - res_ms);
-            if (sqlite3_step(nx) != SQLITE_ROW) {
-                rc = db_fail(db, err, errlen);
-                break;
-            }
-            if (sqlite3_column_type(nx, 0) == SQLITE_NULL)
-                break;
-            int64_t e2 = B_CEIL(sqlite3_column_int64(nx, 0) + res_ms);
-            e = e2 > e ? e2 : e + step;
-            continue;
-        }
-        struct ragg all;
-        if (swag_all(&w, &all)) {
-            rc = fail(err, errlen, IOCD_QUERY_FAILED, "cannot merge sketches");
-            break;
-        }
-        cJSON *o = cJSON_CreateObject();
-        iocd_query_add_time(o, "end", e);
-        ragg_json(o, &all);
-        ragg_free(&all);
-        cJSON_AddItemToArray(arr, o);
-        points++;
-        e += step;
-    }
-#undef B_CEIL
-#undef B_FLOOR
-    swag_free(&w);
-out:
-    sqlite3_finalize(rd);
-    sqlite3_finalize(nx);
-    sqlite3_finalize(ph);
-    return rc;
 }
 
 int iocd_query_windows(struct sqlite3 *db, const struct iocd_windows_query *wq, cJSON **out,
@@ -673,14 +803,27 @@ int iocd_query_windows(struct sqlite3 *db, const struct iocd_windows_query *wq, 
         add_resolution(root, "rolling", wq->rolling_ms);
         add_resolution(root, "step", wq->step_ms);
         cJSON_AddItemToObject(root, "points", arr);
-        if (res_s)
-            rc = rolling_windows(db, wq, &s, res_s, arr, err, errlen);
+        struct iocd_rolling_query rq = {.series_id = s.id,
+                                        .res_s = res_s,
+                                        .rolling_ms = wq->rolling_ms,
+                                        .step_ms = wq->step_ms,
+                                        .from_ms = wq->from_ms,
+                                        .to_ms = wq->to_ms,
+                                        .now_ms = wq->now_ms,
+                                        .limit = wq->limit};
+        struct points p = {arr, true};
+        struct iocd_query_fault f;
+        if (res_s && iocd_query_each_rolling(db, &rq, add_point, &p, &f) != 0)
+            rc = windows_fail(&f, true, err, errlen);
     } else {
         cJSON_AddItemToObject(root, "windows", arr);
         int64_t to = wq->to_ms != INT64_MAX ? wq->to_ms : wq->now_ms;
         int64_t from = wq->from_ms != INT64_MIN ? wq->from_ms : to - DAY_MS;
-        if (res_s)
-            rc = plain_windows(db, wq, &s, res_s, from, to, arr, err, errlen);
+        struct points p = {arr, false};
+        struct iocd_query_fault f;
+        if (res_s && iocd_query_each_window(db, s.id, res_s, from, to, wq->limit, add_point, &p,
+                                            &f) != 0)
+            rc = windows_fail(&f, false, err, errlen);
     }
     if (rc != IOCD_QUERY_OK) {
         cJSON_Delete(root);

@@ -3,7 +3,8 @@
  *
  * Owns: option parsing, finding and opening the database read-only, and the
  * `series`, `query` (stored windows with their quantiles, or rolling
- * windows merged from stored ones), `raw` (samples from the journal),
+ * windows merged from stored ones; the reading and merging is daemon/query.c's,
+ * shared with the HTTP API), `raw` (samples from the journal),
  * `events` and `status` commands with their text tables and JSON lines. It
  * never writes to the database. Every command runs inside one read
  * transaction so it sees a single snapshot while iocd keeps writing. */
@@ -27,6 +28,7 @@
 #include "iocctl_http.h"
 #include "error.h"
 #include "iocd_build.h"
+#include "query.h"
 #include "sketch.h"
 #include "store.h"
 #include "timeutil.h"
@@ -436,6 +438,38 @@ static void print_cell(const char *s, size_t width, bool right, bool last)
         fputs("  ", stdout);
 }
 
+static void table_header(const struct table *t, const size_t *width)
+{
+    for (int c = 0; c < t->ncols; c++)
+        print_cell(t->titles[c], width[c], t->right[c], c == t->ncols - 1);
+    putchar('\n');
+}
+
+/* One row of a table printed in two passes: pass 0 widens width[] to the
+ * cells, pass 1 prints them. EXIT_OK, or EXIT_RUNTIME when a cell ran out
+ * of memory (reported). */
+static int table_row(const struct table *t, const struct strbuf *cells, size_t *width, int pass)
+{
+    for (int c = 0; c < t->ncols; c++) {
+        if (cells[c].oom) {
+            fprintf(stderr, "iocctl: out of memory\n");
+            return EXIT_RUNTIME;
+        }
+    }
+    for (int c = 0; c < t->ncols; c++) {
+        if (pass == 0) {
+            size_t w = display_width(sb_str(&cells[c]));
+            if (w > width[c])
+                width[c] = w;
+        } else {
+            print_cell(sb_str(&cells[c]), width[c], t->right[c], c == t->ncols - 1);
+        }
+    }
+    if (pass == 1)
+        putchar('\n');
+    return EXIT_OK;
+}
+
 static int print_table(sqlite3 *db, sqlite3_stmt *st, const struct table *t, row_formatter format,
                        void *ctx)
 {
@@ -448,37 +482,16 @@ static int print_table(sqlite3 *db, sqlite3_stmt *st, const struct table *t, row
     for (int pass = 0; pass < 2 && rc == EXIT_OK; pass++) {
         if (pass == 1) {
             sqlite3_reset(st);
-            for (int c = 0; c < t->ncols; c++)
-                print_cell(t->titles[c], width[c], t->right[c], c == t->ncols - 1);
-            putchar('\n');
+            table_header(t, width);
         }
         int step;
         while ((step = sqlite3_step(st)) == SQLITE_ROW) {
             for (int c = 0; c < t->ncols; c++)
                 sb_clear(&cells[c]);
-            if (format(st, cells, ctx) != ROW_OK) {
+            if (format(st, cells, ctx) != ROW_OK || table_row(t, cells, width, pass) != EXIT_OK) {
                 rc = EXIT_RUNTIME;
                 break;
             }
-            bool ok = true;
-            for (int c = 0; c < t->ncols; c++)
-                ok = ok && !cells[c].oom;
-            if (!ok) {
-                fprintf(stderr, "iocctl: out of memory\n");
-                rc = EXIT_RUNTIME;
-                break;
-            }
-            for (int c = 0; c < t->ncols; c++) {
-                if (pass == 0) {
-                    size_t w = display_width(sb_str(&cells[c]));
-                    if (w > width[c])
-                        width[c] = w;
-                } else {
-                    print_cell(sb_str(&cells[c]), width[c], t->right[c], c == t->ncols - 1);
-                }
-            }
-            if (pass == 1)
-                putchar('\n');
         }
         if (rc == EXIT_OK && step != SQLITE_DONE)
             rc = db_error(db, "read");
@@ -528,9 +541,7 @@ static int tt_print(struct texttab *tt)
         fprintf(stderr, "iocctl: out of memory\n");
         return EXIT_RUNTIME;
     }
-    for (int c = 0; c < t->ncols; c++)
-        print_cell(t->titles[c], tt->width[c], t->right[c], c == t->ncols - 1);
-    putchar('\n');
+    table_header(t, tt->width);
     const char *p = sb_str(&tt->data);
     for (size_t i = 0; i < tt->ncells; i++) {
         int c = (int)(i % (size_t)t->ncols);
@@ -1122,22 +1133,6 @@ struct query {
     const struct qlist *ql;
 };
 
-/* Columns of the windows SELECTs below. */
-enum {
-    W_START,
-    W_COUNT,
-    W_SUM,
-    W_SUMSQ,
-    W_MIN,
-    W_MAX,
-    W_FIRST,
-    W_FIRST_MS,
-    W_LAST,
-    W_LAST_MS,
-    W_SKETCH,
-};
-#define WINDOW_COLUMNS "start_ms, count, sum, sumsq, min, max, first, first_ms, last, last_ms, sketch"
-
 /* What `query` shows of a window, stored or merged. */
 struct stats {
     int64_t count;
@@ -1300,75 +1295,24 @@ static void report_damaged_sketch(const struct query *q, int64_t start_ms)
     sb_free(&name);
 }
 
-/* The quantiles of ql from a sketch that must hold exactly the s->count
- * samples of the window: the sketch's estimate clamped to [min, max] (the
- * exact quantile lies there, so clamping only lowers the error), and
- * min and max themselves for q = 0 and q = 1 (ranks 0 and count - 1).
- * Leaves s->have_q false when the sketch misses samples (windows begun
- * before schema version 2). */
-static void sketch_quantiles(const struct iocd_sketch *sk, struct stats *s, const struct qlist *ql)
+/* What `query` shows of a stored or merged window (daemon/query.c reads
+ * and merges them): the quantiles of ql, or none (have_q false) when the
+ * window has no whole sketch (windows begun before schema version 2). */
+static void stats_from_agg(const struct iocd_query_agg *a, const struct qlist *ql,
+                           struct stats *s)
 {
-    s->have_q = false;
-    if (s->count <= 0 || iocd_sketch_count(sk) != (uint64_t)s->count)
-        return;
-    for (int i = 0; i < ql->n; i++) {
-        double v;
-        if (ql->q[i] <= 0)
-            v = s->min;
-        else if (ql->q[i] >= 1)
-            v = s->max;
-        else if (iocd_sketch_quantile(sk, ql->q[i], &v) != 0)
-            return;
-        if (v < s->min)
-            v = s->min;
-        if (v > s->max)
-            v = s->max;
-        s->qv[i] = v;
-    }
+    s->count = a->count;
+    s->sum = a->sum + a->sum_c;
+    s->sumsq = a->sumsq + a->sumsq_c;
+    s->min = a->min;
+    s->max = a->max;
+    s->first = a->first;
+    s->first_ms = a->first_ms;
+    s->last = a->last;
+    s->last_ms = a->last_ms;
     s->have_q = true;
-}
-
-/* Decodes the sketch column of a window row: 1 and *sk (to be freed), 0
- * when the column is NULL (windows stored before schema version 2), -1
- * when it is damaged or memory ran out (reported). */
-static int decode_sketch_column(sqlite3_stmt *st, const struct query *q, struct iocd_sketch *sk)
-{
-    iocd_sketch_init(sk);
-    if (sqlite3_column_type(st, W_SKETCH) == SQLITE_NULL)
-        return 0;
-    const void *blob = sqlite3_column_blob(st, W_SKETCH);
-    int len = sqlite3_column_bytes(st, W_SKETCH);
-    int r = blob && len > 0 ? iocd_sketch_decode(blob, (size_t)len, sk) : IOCD_SKETCH_EINVAL;
-    if (r == 0)
-        return 1;
-    if (r == IOCD_SKETCH_ENOMEM)
-        fprintf(stderr, "iocctl: out of memory\n");
-    else
-        report_damaged_sketch(q, sqlite3_column_int64(st, W_START));
-    return -1;
-}
-
-/* A stored window's statistics and quantiles: ROW_OK or ROW_FAILED. */
-static int stats_from_row(sqlite3_stmt *st, const struct query *q, struct stats *s)
-{
-    s->count = sqlite3_column_int64(st, W_COUNT);
-    s->sum = sqlite3_column_double(st, W_SUM);
-    s->sumsq = sqlite3_column_double(st, W_SUMSQ);
-    s->min = sqlite3_column_double(st, W_MIN);
-    s->max = sqlite3_column_double(st, W_MAX);
-    s->first = sqlite3_column_double(st, W_FIRST);
-    s->first_ms = sqlite3_column_int64(st, W_FIRST_MS);
-    s->last = sqlite3_column_double(st, W_LAST);
-    s->last_ms = sqlite3_column_int64(st, W_LAST_MS);
-    s->have_q = false;
-    struct iocd_sketch sk;
-    int r = decode_sketch_column(st, q, &sk);
-    if (r < 0)
-        return ROW_FAILED;
-    if (r > 0)
-        sketch_quantiles(&sk, s, q->ql);
-    iocd_sketch_free(&sk);
-    return ROW_OK;
+    for (int i = 0; i < ql->n && s->have_q; i++)
+        s->have_q = iocd_query_agg_quantile(a, ql->q[i], &s->qv[i]) == 0;
 }
 
 /* The statistic keys, `"count":...` to `"unit":...`, without braces. */
@@ -1476,16 +1420,101 @@ static void stats_table(struct table *t, const char **titles, bool *right, const
     t->right = right;
 }
 
-static int window_json(struct strbuf *b, sqlite3_stmt *st, const struct query *q)
+static int report_merge_error(const struct query *q, bool nomem)
 {
-    struct stats s;
-    if (stats_from_row(st, q, &s) != ROW_OK)
-        return ROW_FAILED;
-    int64_t start = sqlite3_column_int64(st, W_START);
+    if (nomem) {
+        fprintf(stderr, "iocctl: out of memory\n");
+    } else {
+        struct strbuf name = {0};
+        text_sanitized(&name, q->name);
+        fprintf(stderr,
+                "iocctl: series %s: cannot merge the sketches of its windows (different "
+                "accuracies, or a count overflow)\n",
+                name.oom ? "?" : sb_str(&name));
+        sb_free(&name);
+    }
+    return EXIT_RUNTIME;
+}
+
+/* Reports why reading q's windows stopped: the exit code. */
+static int report_fault(const struct query *q, const struct iocd_query_fault *f)
+{
+    switch (f->kind) {
+    case IOCD_QUERY_FAULT_CALLBACK:
+        return f->cb_rc; /* reported already */
+    case IOCD_QUERY_FAULT_ROW:
+        if (f->nomem)
+            fprintf(stderr, "iocctl: out of memory\n");
+        else
+            report_damaged_sketch(q, f->start_ms);
+        return EXIT_RUNTIME;
+    case IOCD_QUERY_FAULT_MERGE:
+        return report_merge_error(q, f->nomem);
+    default:
+        fprintf(stderr, "iocctl: database error (read windows): %s\n", f->msg);
+        return EXIT_RUNTIME;
+    }
+}
+
+/* query's output, one stored or rolling window at a time: JSON lines, or
+ * a text table. The table of stored windows is measured in a first pass
+ * over them (pass 0) and printed in a second, holding no rows; rolling
+ * windows cost more to compute, so their rows are held (tt) instead. */
+struct window_out {
+    const struct query *q;
+    const struct values *v; /* rolling: rolling_ms, step_ms */
+    bool json, rolling;
+    int pass;
+    struct table table;
+    const char *titles[TABLE_MAX_COLS];
+    bool right[TABLE_MAX_COLS];
+    size_t width[TABLE_MAX_COLS];
+    struct texttab tt;
+    struct strbuf line;
+    struct strbuf cells[TABLE_MAX_COLS];
+};
+
+static void window_out_init(struct window_out *wo, const struct query *q,
+                            const struct values *v, bool json, bool rolling)
+{
+    static const char *const lead[] = {"START", "END"};
+    memset(wo, 0, sizeof(*wo));
+    wo->q = q;
+    wo->v = v;
+    wo->json = json;
+    wo->rolling = rolling;
+    stats_table(&wo->table, wo->titles, wo->right, lead, rolling ? 2 : 1, q->ql);
+    for (int c = 0; c < wo->table.ncols; c++)
+        wo->width[c] = strlen(wo->titles[c]);
+    tt_init(&wo->tt, &wo->table);
+}
+
+static void window_out_free(struct window_out *wo)
+{
+    tt_free(&wo->tt);
+    for (int c = 0; c < TABLE_MAX_COLS; c++)
+        sb_free(&wo->cells[c]);
+    sb_free(&wo->line);
+}
+
+static int window_out_json(struct window_out *wo, int64_t start, int64_t end,
+                           const struct stats *s)
+{
+    const struct query *q = wo->q;
+    struct strbuf *b = &wo->line;
+    sb_clear(b);
     sb_putc(b, '{');
     json_key(b, "series");
     json_string(b, q->name);
     sb_putc(b, ',');
+    if (wo->rolling) {
+        json_key(b, "rolling_s");
+        sb_printf(b, "%" PRId64, wo->v->rolling_ms / 1000);
+        sb_putc(b, ',');
+        json_key(b, "step_s");
+        sb_printf(b, "%" PRId64, wo->v->step_ms / 1000);
+        sb_putc(b, ',');
+    }
     json_key(b, "resolution_s");
     sb_printf(b, "%" PRId64, q->res_s);
     sb_putc(b, ',');
@@ -1493,62 +1522,53 @@ static int window_json(struct strbuf *b, sqlite3_stmt *st, const struct query *q
     json_time(b, start);
     sb_putc(b, ',');
     json_key(b, "end");
-    json_time(b, start + q->res_s * 1000);
+    json_time(b, end);
     sb_putc(b, ',');
-    stats_json(b, &s, q->ql, q->unit);
+    stats_json(b, s, q->ql, q->unit);
     sb_putc(b, '}');
-    return ROW_OK;
+    return write_line(b);
 }
 
-static int format_window_row(sqlite3_stmt *st, struct strbuf *cells, void *ctx)
+/* iocd_query_window_fn: EXIT_OK, or EXIT_RUNTIME after reporting. */
+static int window_out_row(void *ctx, int64_t start, int64_t end, const struct iocd_query_agg *a)
 {
-    const struct query *q = ctx;
+    struct window_out *wo = ctx;
     struct stats s;
-    if (stats_from_row(st, q, &s) != ROW_OK)
-        return ROW_FAILED;
+    stats_from_agg(a, wo->q->ql, &s);
+    if (wo->json)
+        return window_out_json(wo, start, end, &s);
     char t[40];
-    iocd_time_format(sqlite3_column_int64(st, W_START), t, sizeof(t));
-    sb_puts(&cells[0], t);
-    stats_cells(&cells[1], &s, q->ql);
-    return ROW_OK;
+    int c = 0;
+    for (int i = 0; i < wo->table.ncols; i++)
+        sb_clear(&wo->cells[i]);
+    iocd_time_format(start, t, sizeof(t));
+    sb_puts(&wo->cells[c++], t);
+    if (wo->rolling) {
+        iocd_time_format(end, t, sizeof(t));
+        sb_puts(&wo->cells[c++], t);
+    }
+    stats_cells(&wo->cells[c], &s, wo->q->ql);
+    if (wo->rolling) {
+        tt_row(&wo->tt, wo->cells);
+        return EXIT_OK;
+    }
+    return table_row(&wo->table, wo->cells, wo->width, wo->pass);
 }
 
-static int print_windows(sqlite3 *db, const struct query *q, bool json)
+static int print_windows(sqlite3 *db, const struct query *q, const struct values *v, bool json)
 {
-    static const char *const lead[] = {"START"};
-    const char *titles[TABLE_MAX_COLS];
-    bool right[TABLE_MAX_COLS];
-    struct table table;
-    stats_table(&table, titles, right, lead, 1, q->ql);
-
-    sqlite3_stmt *st;
-    int rc = prepare(db,
-                     "SELECT " WINDOW_COLUMNS " FROM windows WHERE series_id = ?1 AND res_s = ?2"
-                     " AND start_ms >= ?3 AND start_ms < ?4 ORDER BY start_ms",
-                     &st);
-    if (rc != EXIT_OK)
-        return rc;
-    sqlite3_bind_int64(st, 1, q->id);
-    sqlite3_bind_int64(st, 2, q->res_s);
-    sqlite3_bind_int64(st, 3, q->from_ms);
-    sqlite3_bind_int64(st, 4, q->to_ms);
-    if (!json) {
-        rc = print_table(db, st, &table, format_window_row, (void *)q);
-    } else {
-        struct strbuf line = {0};
-        int step;
-        while (rc == EXIT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-            sb_clear(&line);
-            if (window_json(&line, st, q) != ROW_OK)
-                rc = EXIT_RUNTIME;
-            else
-                rc = write_line(&line);
-        }
-        if (rc == EXIT_OK && step != SQLITE_DONE)
-            rc = db_error(db, "read windows");
-        sb_free(&line);
+    struct window_out wo;
+    window_out_init(&wo, q, v, json, false);
+    struct iocd_query_fault f;
+    int rc = EXIT_OK;
+    for (wo.pass = json ? 1 : 0; rc == EXIT_OK && wo.pass < 2; wo.pass++) {
+        if (wo.pass == 1 && !json)
+            table_header(&wo.table, wo.width);
+        if (iocd_query_each_window(db, q->id, q->res_s, q->from_ms, q->to_ms, -1, window_out_row,
+                                   &wo, &f) != 0)
+            rc = report_fault(q, &f);
     }
-    sqlite3_finalize(st);
+    window_out_free(&wo);
     return rc;
 }
 
@@ -1563,460 +1583,14 @@ static int cmd_query(sqlite3 *db, const struct options *o, const struct values *
     if (rc == EXIT_OK)
         rc = choose_resolution(db, &q, o->resolution != NULL);
     if (rc == EXIT_OK) /* res_s 0 (no windows yet) selects no rows: header only */
-        rc = print_windows(db, &q, o->json);
+        rc = print_windows(db, &q, v, o->json);
     free(q.unit);
     return rc;
 }
 
 /* ------------------------------------------------------------------------
- * query --rolling: for every step boundary e, the stored windows
- * ("buckets") of one resolution lying in [e - rolling, e), merged. The
- * buckets are read once each, in order, and merged through a two-stack
- * queue, so each boundary costs O(1) merges amortized however many buckets
- * a rolling window spans. */
-
-/* A merge of buckets. The sums carry a compensation term (Neumaier), so
- * the merged sum is, but for extreme cancellations, the correctly rounded
- * sum of the bucket sums whatever the order of the merges. */
-struct ragg {
-    int64_t count;
-    double sum, sum_c, sumsq, sumsq_c;
-    double min, max, first, last;
-    int64_t first_ms, last_ms;
-    bool sk_ok; /* sk holds every sample merged (false once a bucket had none) */
-    struct iocd_sketch sk;
-};
-
-/* The empty merge. Allocates nothing. */
-static void ragg_init(struct ragg *a)
-{
-    memset(a, 0, sizeof(*a));
-    a->min = INFINITY;
-    a->max = -INFINITY;
-    a->first_ms = INT64_MAX;
-    a->last_ms = INT64_MIN;
-    a->sk_ok = true;
-    iocd_sketch_init(&a->sk);
-}
-
-static void ragg_free(struct ragg *a)
-{
-    iocd_sketch_free(&a->sk);
-}
-
-/* *s + *c += x, with the rounding error of the addition kept in *c. */
-static void ksum_add(double *s, double *c, double x)
-{
-    double t = *s + x;
-    if (fabs(*s) >= fabs(x))
-        *c += (*s - t) + x;
-    else
-        *c += (x - t) + *s;
-    *s = t;
-}
-
-/* dst += src: 0, or an IOCD_SKETCH_ error (dst unchanged). Buckets cover
- * disjoint times, so first and last never tie. */
-static int ragg_merge(struct ragg *dst, const struct ragg *src)
-{
-    if (dst->sk_ok && src->sk_ok) {
-        int r = iocd_sketch_merge(&dst->sk, &src->sk);
-        if (r)
-            return r;
-    } else if (dst->sk_ok) {
-        dst->sk_ok = false;
-        iocd_sketch_free(&dst->sk);
-    }
-    dst->count += src->count;
-    ksum_add(&dst->sum, &dst->sum_c, src->sum);
-    dst->sum_c += src->sum_c;
-    ksum_add(&dst->sumsq, &dst->sumsq_c, src->sumsq);
-    dst->sumsq_c += src->sumsq_c;
-    if (src->min < dst->min)
-        dst->min = src->min;
-    if (src->max > dst->max)
-        dst->max = src->max;
-    if (src->first_ms < dst->first_ms) {
-        dst->first = src->first;
-        dst->first_ms = src->first_ms;
-    }
-    if (src->last_ms > dst->last_ms) {
-        dst->last = src->last;
-        dst->last_ms = src->last_ms;
-    }
-    return 0;
-}
-
-/* dst (uninitialised) = src: 0 or IOCD_SKETCH_ENOMEM (dst then empty). */
-static int ragg_copy(struct ragg *dst, const struct ragg *src)
-{
-    *dst = *src;
-    if (!src->sk_ok) {
-        iocd_sketch_init(&dst->sk);
-        return 0;
-    }
-    int r = iocd_sketch_copy(&dst->sk, &src->sk);
-    if (r) {
-        ragg_init(dst);
-        return r;
-    }
-    return 0;
-}
-
-/* A stored bucket as a merge: ROW_OK or ROW_FAILED (reported). */
-static int ragg_from_row(sqlite3_stmt *st, const struct query *q, struct ragg *a)
-{
-    ragg_init(a);
-    a->count = sqlite3_column_int64(st, W_COUNT);
-    a->sum = sqlite3_column_double(st, W_SUM);
-    a->sumsq = sqlite3_column_double(st, W_SUMSQ);
-    a->min = sqlite3_column_double(st, W_MIN);
-    a->max = sqlite3_column_double(st, W_MAX);
-    a->first = sqlite3_column_double(st, W_FIRST);
-    a->first_ms = sqlite3_column_int64(st, W_FIRST_MS);
-    a->last = sqlite3_column_double(st, W_LAST);
-    a->last_ms = sqlite3_column_int64(st, W_LAST_MS);
-    int r = decode_sketch_column(st, q, &a->sk);
-    if (r < 0)
-        return ROW_FAILED;
-    if (r == 0 || a->count < 0 || iocd_sketch_count(&a->sk) != (uint64_t)a->count) {
-        a->sk_ok = false; /* no sketch, or one that misses samples */
-        iocd_sketch_free(&a->sk);
-    }
-    return ROW_OK;
-}
-
-struct bucket {
-    int64_t start;
-    struct ragg a;
-};
-
-/* Two-stack queue of buckets, oldest first. front[nf - 1] is the oldest
- * bucket and front[i].a the merge of front[i] and every newer front
- * bucket; back[] holds the newer buckets as they are, back_all their
- * merge. The merge of the whole queue is front[nf - 1].a + back_all. */
-struct swag {
-    struct bucket *front, *back;
-    size_t nf, nb, capf, capb;
-    struct ragg back_all;
-};
-
-static void swag_init(struct swag *w)
-{
-    memset(w, 0, sizeof(*w));
-    ragg_init(&w->back_all);
-}
-
-static void swag_free(struct swag *w)
-{
-    for (size_t i = 0; i < w->nf; i++)
-        ragg_free(&w->front[i].a);
-    for (size_t i = 0; i < w->nb; i++)
-        ragg_free(&w->back[i].a);
-    ragg_free(&w->back_all);
-    free(w->front);
-    free(w->back);
-}
-
-static bool grow(struct bucket **v, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return true;
-    size_t n = *cap ? *cap * 2 : 64;
-    while (n < need)
-        n *= 2;
-    struct bucket *p = n < SIZE_MAX / sizeof(*p) ? realloc(*v, n * sizeof(*p)) : NULL;
-    if (!p)
-        return false;
-    *v = p;
-    *cap = n;
-    return true;
-}
-
-/* Appends b (newer than every queued bucket), taking ownership of it even
- * on failure: 0 or an IOCD_SKETCH_ error. */
-static int swag_push(struct swag *w, struct bucket *b)
-{
-    int r = grow(&w->back, &w->capb, w->nb + 1) ? ragg_merge(&w->back_all, &b->a)
-                                                 : IOCD_SKETCH_ENOMEM;
-    if (r) {
-        ragg_free(&b->a);
-        return r;
-    }
-    w->back[w->nb++] = *b;
-    return 0;
-}
-
-static size_t swag_size(const struct swag *w)
-{
-    return w->nf + w->nb;
-}
-
-static int64_t swag_oldest_start(const struct swag *w)
-{
-    return w->nf ? w->front[w->nf - 1].start : w->back[0].start;
-}
-
-/* Drops the oldest bucket (the queue is not empty): 0 or an error. */
-static int swag_pop(struct swag *w)
-{
-    if (w->nf == 0) {
-        /* Move back to front, newest first, merging suffixes. */
-        if (!grow(&w->front, &w->capf, w->nb))
-            return IOCD_SKETCH_ENOMEM;
-        while (w->nb > 0) {
-            w->front[w->nf++] = w->back[--w->nb];
-            if (w->nf > 1) {
-                int r = ragg_merge(&w->front[w->nf - 1].a, &w->front[w->nf - 2].a);
-                if (r)
-                    return r;
-            }
-        }
-        ragg_free(&w->back_all);
-        ragg_init(&w->back_all);
-    }
-    ragg_free(&w->front[--w->nf].a);
-    return 0;
-}
-
-/* *out (uninitialised) = the merge of every queued bucket: 0 or an error. */
-static int swag_all(const struct swag *w, struct ragg *out)
-{
-    if (w->nf == 0)
-        return ragg_copy(out, &w->back_all);
-    int r = ragg_copy(out, &w->front[w->nf - 1].a);
-    if (!r && (r = ragg_merge(out, &w->back_all)) != 0)
-        ragg_free(out);
-    return r;
-}
-
-static int64_t floor_div(int64_t a, int64_t b) /* b > 0 */
-{
-    int64_t d = a / b;
-    return a % b < 0 ? d - 1 : d;
-}
-
-/* Step boundaries are phase + k * step. */
-struct boundaries {
-    int64_t phase, step;
-};
-
-static int64_t boundary_ceil(const struct boundaries *bd, int64_t t)
-{
-    return bd->phase - floor_div(bd->phase - t, bd->step) * bd->step;
-}
-
-static int64_t boundary_floor(const struct boundaries *bd, int64_t t)
-{
-    return bd->phase + floor_div(t - bd->phase, bd->step) * bd->step;
-}
-
-static int64_t clamp_time(int64_t t)
-{
-    if (t < -IOCD_TIME_MAX_MS)
-        return -IOCD_TIME_MAX_MS;
-    if (t > 2 * IOCD_TIME_MAX_MS)
-        return 2 * IOCD_TIME_MAX_MS;
-    return t;
-}
-
-/* The latest stored start of q's resolution, aligned down to the
- * resolution: where whole-day windows begin (local midnight). 0 if none. */
-static int resolution_phase(sqlite3 *db, const struct query *q, int64_t *phase)
-{
-    sqlite3_stmt *st;
-    int rc = prepare(db,
-                     "SELECT start_ms FROM windows WHERE series_id = ?1 AND res_s = ?2"
-                     " ORDER BY start_ms DESC LIMIT 1",
-                     &st);
-    if (rc != EXIT_OK)
-        return rc;
-    sqlite3_bind_int64(st, 1, q->id);
-    sqlite3_bind_int64(st, 2, q->res_s);
-    int step = sqlite3_step(st);
-    *phase = 0;
-    if (step == SQLITE_ROW) {
-        int64_t res_ms = q->res_s * 1000;
-        *phase = sqlite3_column_int64(st, 0) - floor_div(sqlite3_column_int64(st, 0), res_ms) *
-                                                   res_ms;
-    } else if (step != SQLITE_DONE) {
-        rc = db_error(db, "read windows");
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-struct rolling {
-    const struct query *q;
-    const struct values *v;
-    bool json;
-    struct strbuf line;
-    struct texttab tt;
-    struct strbuf cells[TABLE_MAX_COLS];
-};
-
-static int rolling_emit(struct rolling *ro, const struct ragg *a, int64_t end)
-{
-    const struct query *q = ro->q;
-    struct stats s = {
-        .count = a->count,
-        .sum = a->sum + a->sum_c,
-        .sumsq = a->sumsq + a->sumsq_c,
-        .min = a->min,
-        .max = a->max,
-        .first = a->first,
-        .first_ms = a->first_ms,
-        .last = a->last,
-        .last_ms = a->last_ms,
-    };
-    if (a->sk_ok)
-        sketch_quantiles(&a->sk, &s, q->ql);
-    int64_t start = end - ro->v->rolling_ms;
-    if (ro->json) {
-        struct strbuf *b = &ro->line;
-        sb_clear(b);
-        sb_putc(b, '{');
-        json_key(b, "series");
-        json_string(b, q->name);
-        sb_putc(b, ',');
-        json_key(b, "rolling_s");
-        sb_printf(b, "%" PRId64, ro->v->rolling_ms / 1000);
-        sb_putc(b, ',');
-        json_key(b, "step_s");
-        sb_printf(b, "%" PRId64, ro->v->step_ms / 1000);
-        sb_putc(b, ',');
-        json_key(b, "resolution_s");
-        sb_printf(b, "%" PRId64, q->res_s);
-        sb_putc(b, ',');
-        json_key(b, "start");
-        json_time(b, start);
-        sb_putc(b, ',');
-        json_key(b, "end");
-        json_time(b, end);
-        sb_putc(b, ',');
-        stats_json(b, &s, q->ql, q->unit);
-        sb_putc(b, '}');
-        return write_line(b);
-    }
-    char t[40];
-    for (int c = 0; c < ro->tt.t->ncols; c++)
-        sb_clear(&ro->cells[c]);
-    iocd_time_format(start, t, sizeof(t));
-    sb_puts(&ro->cells[0], t);
-    iocd_time_format(end, t, sizeof(t));
-    sb_puts(&ro->cells[1], t);
-    stats_cells(&ro->cells[2], &s, q->ql);
-    tt_row(&ro->tt, ro->cells);
-    return EXIT_OK;
-}
-
-static int report_merge_error(const struct query *q, int r)
-{
-    if (r == IOCD_SKETCH_ENOMEM) {
-        fprintf(stderr, "iocctl: out of memory\n");
-    } else {
-        struct strbuf name = {0};
-        text_sanitized(&name, q->name);
-        fprintf(stderr,
-                "iocctl: series %s: cannot merge the sketches of its windows (different "
-                "accuracies, or a count overflow)\n",
-                name.oom ? "?" : sb_str(&name));
-        sb_free(&name);
-    }
-    return EXIT_RUNTIME;
-}
-
-/* Reads the buckets starting in [lo, hi] into the queue. */
-static int rolling_read(sqlite3 *db, sqlite3_stmt *st, const struct query *q, struct swag *w,
-                        int64_t lo, int64_t hi)
-{
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 3, lo);
-    sqlite3_bind_int64(st, 4, hi);
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        struct bucket b = {.start = sqlite3_column_int64(st, W_START)};
-        if (ragg_from_row(st, q, &b.a) != ROW_OK)
-            return EXIT_RUNTIME;
-        int r = swag_push(w, &b);
-        if (r)
-            return report_merge_error(q, r);
-    }
-    return step == SQLITE_DONE ? EXIT_OK : db_error(db, "read windows");
-}
-
-/* The first bucket start in [lo, hi]: 1 and *start, 0 if none, -1 error. */
-static int rolling_next_start(sqlite3 *db, sqlite3_stmt *st, int64_t lo, int64_t hi,
-                              int64_t *start)
-{
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 3, lo);
-    sqlite3_bind_int64(st, 4, hi);
-    return step_optional_int64(db, st, "read windows", start);
-}
-
-static int rolling_run(sqlite3 *db, struct rolling *ro, sqlite3_stmt *rd, sqlite3_stmt *nx)
-{
-    const struct query *q = ro->q;
-    const struct values *v = ro->v;
-    int64_t res_ms = q->res_s * 1000, rolling = v->rolling_ms;
-    struct boundaries bd = {.step = v->step_ms};
-    int rc = resolution_phase(db, q, &bd.phase);
-    if (rc != EXIT_OK)
-        return rc;
-    int64_t last, e;
-    if (v->to_ms != INT64_MAX)
-        last = boundary_floor(&bd, clamp_time(v->to_ms));
-    else
-        last = boundary_ceil(&bd, clamp_time(iocd_now_ms()));
-    if (v->from_ms != INT64_MIN)
-        e = boundary_ceil(&bd, clamp_time(v->from_ms));
-    else
-        e = boundary_ceil(&bd, last - 24 * 3600000 + 1);
-
-    struct swag w;
-    swag_init(&w);
-    int64_t read_pos = INT64_MIN; /* buckets starting before it were read */
-    while (rc == EXIT_OK && e <= last) {
-        int64_t lo = e - rolling, hi = e - res_ms; /* bucket starts in [lo, hi] */
-        while (rc == EXIT_OK && swag_size(&w) && swag_oldest_start(&w) < lo) {
-            int r = swag_pop(&w);
-            if (r)
-                rc = report_merge_error(q, r);
-        }
-        if (rc != EXIT_OK)
-            break;
-        int64_t from = lo > read_pos ? lo : read_pos;
-        if (from <= hi && (rc = rolling_read(db, rd, q, &w, from, hi)) != EXIT_OK)
-            break;
-        if (hi + 1 > read_pos)
-            read_pos = hi + 1;
-        if (swag_size(&w) == 0) {
-            /* Nothing here: skip to the first boundary that can hold the
-             * next stored bucket, if any. */
-            int64_t next;
-            int r = rolling_next_start(db, nx, read_pos, last - res_ms, &next);
-            if (r < 0)
-                rc = EXIT_RUNTIME;
-            if (r <= 0)
-                break;
-            int64_t e2 = boundary_ceil(&bd, next + res_ms);
-            e = e2 > e ? e2 : e + bd.step;
-            continue;
-        }
-        struct ragg all;
-        int r = swag_all(&w, &all);
-        if (r) {
-            rc = report_merge_error(q, r);
-            break;
-        }
-        rc = rolling_emit(ro, &all, e);
-        ragg_free(&all);
-        e += bd.step;
-    }
-    swag_free(&w);
-    return rc;
-}
+ * query --rolling: for every step boundary e, the stored windows of one
+ * resolution lying in [e - rolling, e), merged (iocd_query_each_rolling). */
 
 static int cmd_rolling(sqlite3 *db, const struct options *o, const struct values *v)
 {
@@ -2028,39 +1602,23 @@ static int cmd_rolling(sqlite3 *db, const struct options *o, const struct values
         free(q.unit);
         return rc;
     }
-
-    static const char *const lead[] = {"START", "END"};
-    const char *titles[TABLE_MAX_COLS];
-    bool right[TABLE_MAX_COLS];
-    struct table table;
-    stats_table(&table, titles, right, lead, 2, q.ql);
-    struct rolling ro = {.q = &q, .v = v, .json = o->json};
-    tt_init(&ro.tt, &table);
-
-    sqlite3_stmt *rd = NULL, *nx = NULL;
+    struct window_out wo;
+    window_out_init(&wo, &q, v, o->json, true);
+    struct iocd_rolling_query rq = {.series_id = q.id,
+                                    .res_s = q.res_s,
+                                    .rolling_ms = v->rolling_ms,
+                                    .step_ms = v->step_ms,
+                                    .from_ms = v->from_ms,
+                                    .to_ms = v->to_ms,
+                                    .now_ms = iocd_now_ms(),
+                                    .limit = INT64_MAX};
+    struct iocd_query_fault f;
     if (q.res_s > 0 && /* 0: no windows at all, an empty result */
-        (rc = prepare(db,
-                      "SELECT " WINDOW_COLUMNS " FROM windows WHERE series_id = ?1"
-                      " AND res_s = ?2 AND start_ms >= ?3 AND start_ms <= ?4 ORDER BY start_ms",
-                      &rd)) == EXIT_OK &&
-        (rc = prepare(db,
-                      "SELECT min(start_ms) FROM windows WHERE series_id = ?1 AND res_s = ?2"
-                      " AND start_ms >= ?3 AND start_ms <= ?4",
-                      &nx)) == EXIT_OK) {
-        sqlite3_bind_int64(rd, 1, q.id);
-        sqlite3_bind_int64(rd, 2, q.res_s);
-        sqlite3_bind_int64(nx, 1, q.id);
-        sqlite3_bind_int64(nx, 2, q.res_s);
-        rc = rolling_run(db, &ro, rd, nx);
-    }
+        iocd_query_each_rolling(db, &rq, window_out_row, &wo, &f) != 0)
+        rc = report_fault(&q, &f);
     if (rc == EXIT_OK && !o->json)
-        rc = tt_print(&ro.tt);
-    sqlite3_finalize(rd);
-    sqlite3_finalize(nx);
-    tt_free(&ro.tt);
-    for (int c = 0; c < TABLE_MAX_COLS; c++)
-        sb_free(&ro.cells[c]);
-    sb_free(&ro.line);
+        rc = tt_print(&wo.tt);
+    window_out_free(&wo);
     free(q.unit);
     return rc;
 }
