@@ -34,6 +34,9 @@
 #include "timeutil.h"
 
 #define SCHEMA_VERSION IOCD_SCHEMA_VERSION
+/* The oldest schema iocctl reads: later versions only added tables iocctl
+ * does not read (v3: devices). */
+#define MIN_SCHEMA_VERSION 2
 #define DEFAULT_SYSTEM_DB "/var/lib/iocd/iocd.db"
 #define BUSY_TIMEOUT_MS 5000
 #define MAX_QUANTILES 16 /* --quantile given at most this many times */
@@ -1028,10 +1031,11 @@ static int open_database(const char *path, sqlite3 **out)
         sqlite3_close(db);
         return EXIT_RUNTIME;
     }
-    if (version != SCHEMA_VERSION) {
+    if (version < MIN_SCHEMA_VERSION || version > SCHEMA_VERSION) {
         fprintf(stderr,
-                "iocctl: database %s has schema version %d; this iocctl reads version %d%s\n",
-                path, version, SCHEMA_VERSION,
+                "iocctl: database %s has schema version %d; this iocctl reads versions %d to "
+                "%d%s\n",
+                path, version, MIN_SCHEMA_VERSION, SCHEMA_VERSION,
                 version == 0 ? " (not an iocd database, or iocd has not started on it)"
                 : version > SCHEMA_VERSION ? " (written by a newer iocd)"
                                            : "");
