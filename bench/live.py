@@ -42,7 +42,6 @@ import os
 import re
 import selectors
 import shutil
-import signal
 import socket
 import subprocess
 import sys
