@@ -781,26 +781,56 @@ cJSON *iocd_feed_devices_json(const struct iocd_feed *f, const char *match, cons
     return root;
 }
 
+/* Devices per source and state, counted without building JSON per device
+ * (/metrics and /api/v1/status walk every device; a city has few sources). */
+struct device_counts {
+    struct {
+        const char *source; /* the device table's copy */
+        uint64_t n[IOCD_DEVICE__COUNT];
+    } *by;
+    size_t n, cap;
+    size_t last; /* the source of the previous device: often the same */
+    bool oom;
+};
+
 static void count_device(void *ud, const struct iocd_device_info *d)
 {
-    cJSON *root = ud;
-    cJSON *src = cJSON_GetObjectItem(root, d->source);
-    if (!src) {
-        src = cJSON_AddObjectToObject(root, d->source);
-        if (!src)
-            return;
-        for (int s = 0; s < IOCD_DEVICE__COUNT; s++)
-            cJSON_AddNumberToObject(src, iocd_device_state_name((enum iocd_device_state)s), 0);
+    struct device_counts *c = ud;
+    size_t i = c->last;
+    if (i >= c->n || strcmp(c->by[i].source, d->source) != 0) {
+        for (i = 0; i < c->n && strcmp(c->by[i].source, d->source) != 0; i++)
+            ;
+        if (i == c->n) {
+            if (c->n == c->cap) {
+                size_t ncap = c->cap ? c->cap * 2 : 16;
+                void *nb = realloc(c->by, ncap * sizeof(*c->by));
+                if (!nb) {
+                    c->oom = true;
+                    return;
+                }
+                c->by = nb;
+                c->cap = ncap;
+            }
+            memset(&c->by[c->n], 0, sizeof(c->by[0]));
+            c->by[c->n++].source = d->source;
+        }
+        c->last = i;
     }
-    cJSON *n = cJSON_GetObjectItem(src, iocd_device_state_name(d->state));
-    cJSON_SetNumberValue(n, n->valuedouble + 1);
+    c->by[i].n[d->state]++;
 }
 
 cJSON *iocd_feed_device_counts_json(const struct iocd_feed *f)
 {
-    cJSON *root = cJSON_CreateObject();
-    if (root)
-        iocd_devices_foreach(f->devices, count_device, root);
+    struct device_counts c = {0};
+    iocd_devices_foreach(f->devices, count_device, &c);
+    cJSON *root = c.oom ? NULL : cJSON_CreateObject();
+    for (size_t i = 0; root && i < c.n; i++) {
+        cJSON *src = cJSON_AddObjectToObject(root, c.by[i].source);
+        for (int st = 0; src && st < IOCD_DEVICE__COUNT; st++)
+            cJSON_AddNumberToObject(src, iocd_device_state_name((enum iocd_device_state)st),
+                                    (double)c.by[i].n[st]);
+    }
+    free(c.by);
     return root;
 }
 

@@ -47,6 +47,7 @@ struct sse {
     bool final_sent; /* the stream is over: touch nothing */
     bool closing;    /* send the final chunk at the next chance */
     bool inflight;   /* h2o holds `out` until proceed */
+    bool dirty;      /* queued since the last flush: the flusher hands it over */
     const char *match; /* in the request's pool; NULL: everything */
     unsigned types;    /* bit per enum iocd_live_kind */
     struct sse_buf q, out;
@@ -303,6 +304,32 @@ static bool sse_queue(struct sse *s, const char *rec, size_t n)
     return true;
 }
 
+static void on_flush_check(uv_check_t *c)
+{
+    struct iocd_http *h = c->data;
+    h->flush_armed = false;
+    uv_check_stop(c);
+    for (struct sse *s = h->clients, *next; s; s = next) {
+        next = s->next; /* a flush may end the stream */
+        if (s->dirty) {
+            s->dirty = false;
+            sse_flush(s);
+        }
+    }
+}
+
+/* Flush `s` after this loop iteration's I/O, with everything else that
+ * arrives meanwhile: one write per client per iteration, not per item. */
+static void sse_mark(struct sse *s)
+{
+    struct iocd_http *h = s->h;
+    s->dirty = true;
+    if (!h->flush_armed && h->flusher) {
+        h->flush_armed = true;
+        uv_check_start(h->flusher, on_flush_check);
+    }
+}
+
 static void sse_on_item(void *ud, const struct iocd_live_item *it)
 {
     struct sse *s = ud;
@@ -313,25 +340,28 @@ static void sse_on_item(void *ud, const struct iocd_live_item *it)
         return;
     if (s->match && !iocd_topic_matches(s->match, it->key))
         return;
-    char head[160];
-    int n = snprintf(head, sizeof(head), "id: %" PRIx64 "-%" PRIu64 "\nevent: %s\ndata: ",
-                     iocd_live_run_id(h->live), it->seq, iocd_live_kind_name(it->kind));
-    size_t need = (size_t)n + it->json_len + 2;
+    if (h->head_seq != it->seq || !h->head_len) {
+        int n = snprintf(h->head, sizeof(h->head), "id: %" PRIx64 "-%" PRIu64 "\nevent: %s\ndata: ",
+                         iocd_live_run_id(h->live), it->seq, iocd_live_kind_name(it->kind));
+        h->head_len = n > 0 && (size_t)n < sizeof(h->head) ? (size_t)n : 0;
+        h->head_seq = it->seq;
+    }
+    size_t need = h->head_len + it->json_len + 2;
     size_t cap = (size_t)h->cfg->http.client_buffer;
     if (sse_queued(s) + need > cap) {
         s->dropped_pending++;
         h->stats.live_items_dropped++;
-        sse_flush(s);
+        sse_mark(s);
         return;
     }
-    if (!buf_append(&s->q, head, (size_t)n) || !buf_append(&s->q, it->json, it->json_len) ||
+    if (!buf_append(&s->q, h->head, h->head_len) || !buf_append(&s->q, it->json, it->json_len) ||
         !buf_append(&s->q, "\n\n", 2)) {
         s->dropped_pending++;
         h->stats.live_items_dropped++;
         return;
     }
     h->stats.live_items_sent++;
-    sse_flush(s);
+    sse_mark(s);
 }
 
 static void sse_dispose(void *p)
@@ -678,7 +708,8 @@ int iocd_http_start(struct iocd_http **out, uv_loop_t *loop, const struct iocd_c
     h->db_path = strdup(cfg->store.path);
     h->listener = malloc(sizeof(*h->listener));
     h->ping = malloc(sizeof(*h->ping));
-    if (!h->token || !h->db_path || !h->listener || !h->ping) {
+    h->flusher = malloc(sizeof(*h->flusher));
+    if (!h->token || !h->db_path || !h->listener || !h->ping || !h->flusher) {
         iocd_error_set(err, "http: out of memory");
         goto fail_alloc;
     }
@@ -703,6 +734,7 @@ int iocd_http_start(struct iocd_http **out, uv_loop_t *loop, const struct iocd_c
         h->listener = NULL;
         h2o_config_dispose(&h->gconf);
         free(h->ping);
+        free(h->flusher);
         free(h->token);
         free(h->db_path);
         free(h);
@@ -715,12 +747,15 @@ int iocd_http_start(struct iocd_http **out, uv_loop_t *loop, const struct iocd_c
     uv_timer_init(loop, h->ping);
     h->ping->data = h;
     uv_timer_start(h->ping, on_ping, h->ping_ms, h->ping_ms);
+    uv_check_init(loop, h->flusher);
+    h->flusher->data = h;
     iocd_log_info("http", "listening on %s%s", listen, token[0] ? " (token required)" : "");
     *out = h;
     return 0;
 
 fail_alloc:
     free(h->ping);
+    free(h->flusher);
     free(h->listener);
     free(h->token);
     free(h->db_path);
@@ -758,6 +793,10 @@ void iocd_http_close(struct iocd_http *h)
     if (h->ping) {
         uv_close((uv_handle_t *)h->ping, free_handle);
         h->ping = NULL;
+    }
+    if (h->flusher) {
+        uv_close((uv_handle_t *)h->flusher, free_handle);
+        h->flusher = NULL;
     }
     /* End every stream: the final chunk now, or when h2o gives the
      * in-flight one back. */

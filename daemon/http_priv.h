@@ -28,6 +28,16 @@ struct iocd_http {
     bool ctx_ready, ctx_disposed;
     uv_tcp_t *listener; /* NULL once closed */
     uv_timer_t *ping;   /* NULL once closed */
+    /* Live-stream writes are batched: items only queue, and this check
+     * handle (started when a client has something new) hands every such
+     * client's queue to h2o once per loop iteration. NULL once closed. */
+    uv_check_t *flusher;
+    bool flush_armed;
+    /* The SSE head ("id: ...\nevent: ...\ndata: ") of the item being
+     * handed out, formatted once for every client. */
+    uint64_t head_seq;
+    char head[160];
+    size_t head_len;
     uint64_t ping_ms;
     struct conn *conns;
     size_t n_conns;

@@ -69,7 +69,10 @@ void iocd_mqtt_stop(struct iocd_mqtt *m);
 /* Publish (iocd's own output). Returns 0 when queued, -1 when not
  * connected or when IOCD_MQTT_MAX_OUTSTANDING publishes are still
  * unacknowledged (the caller counts the drop). */
-#define IOCD_MQTT_MAX_OUTSTANDING 1000
+/* Enough for bursts of the republish (every observation, as protobuf and
+ * JSON: ~10 publishes for one air-quality message) while the broker reads
+ * behind; beyond it the broker is not keeping up and items are dropped. */
+#define IOCD_MQTT_MAX_OUTSTANDING 20000
 int iocd_mqtt_publish(struct iocd_mqtt *m, const char *topic, const void *payload, size_t len,
                       int qos, bool retain);
 /* Close the loop handles; call once stopped, before the final uv_run. */
