@@ -341,6 +341,8 @@ def clients_phase(args, d, broker, sim, k, phase):
     iocd's rate is N over the time until it has taken all N, or, when that
     takes longer than --cap seconds, the messages it took in those seconds
     (the clients then leave and iocd drains the rest before the next row)."""
+    if k:
+        free_slots(d, broker)
     readers = Readers(d.http_port, k, args.readers) if k else None
     sub = pub = None
     try:
@@ -454,6 +456,22 @@ def clients_phase(args, d, broker, sim, k, phase):
             readers.stop()
         stop_proc(pub)
         stop_proc(sub)
+
+
+def free_slots(d, broker):
+    """Streams whose readers closed are noticed by iocd at its next write to
+    them: publish a message now and then until no stream is counted."""
+    deadline = time.monotonic() + 20
+    n = 0
+    while metrics(d).get("iocd_live_clients", 0) and time.monotonic() < deadline:
+        n += 1
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1",
+                        "-t", "pleiku/air/BENCH-SLOT/data",
+                        "-m", json.dumps({"station": "BENCH-SLOT-%d" % n,
+                                          "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                          "pm25": 1})],
+                       check=True, timeout=10)
+        time.sleep(0.3)
 
 
 def stale_slots(d):

@@ -304,11 +304,10 @@ static bool sse_queue(struct sse *s, const char *rec, size_t n)
     return true;
 }
 
-static void on_flush_check(uv_check_t *c)
+static void on_flush_timer(uv_timer_t *t)
 {
-    struct iocd_http *h = c->data;
+    struct iocd_http *h = t->data;
     h->flush_armed = false;
-    uv_check_stop(c);
     for (struct sse *s = h->clients, *next; s; s = next) {
         next = s->next; /* a flush may end the stream */
         if (s->dirty) {
@@ -318,15 +317,20 @@ static void on_flush_check(uv_check_t *c)
     }
 }
 
-/* Flush `s` after this loop iteration's I/O, with everything else that
- * arrives meanwhile: one write per client per iteration, not per item. */
+/* Flush `s` soon, with everything else that arrives meanwhile (at once
+ * when much is queued): one write per client per period, not per item. */
 static void sse_mark(struct sse *s)
 {
     struct iocd_http *h = s->h;
+    if (s->q.len >= IOCD_HTTP_STREAM_FLUSH_BYTES) {
+        s->dirty = false;
+        sse_flush(s);
+        return;
+    }
     s->dirty = true;
     if (!h->flush_armed && h->flusher) {
         h->flush_armed = true;
-        uv_check_start(h->flusher, on_flush_check);
+        uv_timer_start(h->flusher, on_flush_timer, IOCD_HTTP_STREAM_FLUSH_MS, 0);
     }
 }
 
@@ -363,6 +367,8 @@ static void sse_on_item(void *ud, const struct iocd_live_item *it)
     h->stats.live_items_sent++;
     sse_mark(s);
 }
+
+static void on_ping(uv_timer_t *t);
 
 static void sse_dispose(void *p)
 {
@@ -444,8 +450,15 @@ static void on_live(struct iocd_http *h, h2o_req_t *req)
         rl = iocd_http_param(req, "last_event_id", leid, sizeof(leid));
     }
     if (h->cfg->http.max_clients >= 0 &&
-        h->stats.live_clients >= (uint64_t)h->cfg->http.max_clients)
+        h->stats.live_clients >= (uint64_t)h->cfg->http.max_clients) {
+        /* A client that went away unnoticed (nothing was written to it
+         * since) holds a slot: write to every client now, so the dead ones
+         * fail and free theirs, and tell this one when to come back. */
+        if (h->ping)
+            on_ping(h->ping);
+        iocd_http_add_header(req, H2O_TOKEN_RETRY_AFTER, "1");
         return iocd_http_send_error(req, 503, "too many live clients");
+    }
 
     struct sse *s = h2o_mem_alloc_shared(&req->pool, sizeof(*s), sse_dispose);
     memset(s, 0, sizeof(*s));
@@ -747,7 +760,7 @@ int iocd_http_start(struct iocd_http **out, uv_loop_t *loop, const struct iocd_c
     uv_timer_init(loop, h->ping);
     h->ping->data = h;
     uv_timer_start(h->ping, on_ping, h->ping_ms, h->ping_ms);
-    uv_check_init(loop, h->flusher);
+    uv_timer_init(loop, h->flusher);
     h->flusher->data = h;
     iocd_log_info("http", "listening on %s%s", listen, token[0] ? " (token required)" : "");
     *out = h;

@@ -13,6 +13,10 @@
 #include "http.h"
 
 #define PARAM_MAX 1024 /* a query parameter's decoded length */
+/* Live-stream batching: queued items leave at most this long after they
+ * were emitted, or at once when a client has this many bytes queued. */
+#define IOCD_HTTP_STREAM_FLUSH_MS 10
+#define IOCD_HTTP_STREAM_FLUSH_BYTES 65536
 
 struct conn;
 struct sse;
@@ -28,10 +32,11 @@ struct iocd_http {
     bool ctx_ready, ctx_disposed;
     uv_tcp_t *listener; /* NULL once closed */
     uv_timer_t *ping;   /* NULL once closed */
-    /* Live-stream writes are batched: items only queue, and this check
-     * handle (started when a client has something new) hands every such
-     * client's queue to h2o once per loop iteration. NULL once closed. */
-    uv_check_t *flusher;
+    /* Live-stream writes are batched: items only queue, and this timer
+     * (started when a client has something new) hands every such client's
+     * queue to h2o IOCD_HTTP_STREAM_FLUSH_MS later, so a busy feed costs
+     * one write per client per period, not one per item. NULL once closed. */
+    uv_timer_t *flusher;
     bool flush_armed;
     /* The SSE head ("id: ...\nevent: ...\ndata: ") of the item being
      * handed out, formatted once for every client. */
