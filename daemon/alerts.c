@@ -32,11 +32,11 @@
 #include "alerts.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "live.h"
 #include "log.h"
 
@@ -122,66 +122,11 @@ static bool windowed(const struct iocd_alert_rule *r)
     return r->type != IOCD_ALERT_STALE && r->window_ms > 0 && r->stat != IOCD_STAT_LAST;
 }
 
-/* A growable string on the stack first: no allocation for usual sizes, and
- * no engine state, so it is safe however the callback re-enters. */
-struct sbuf {
-    char *s;
-    size_t cap, len;
-    bool heap, failed;
-    char small[256];
-};
-
-static void sb_init(struct sbuf *b)
+/* Names and texts are built in an iocd_buf (buf.h): on the stack for usual
+ * sizes, and no engine state, so it is safe however the callback re-enters. */
+static const char *sb_str(const struct iocd_buf *b)
 {
-    b->s = b->small;
-    b->cap = sizeof(b->small);
-    b->len = 0;
-    b->heap = b->failed = false;
-    b->small[0] = '\0';
-}
-
-static void sb_free(struct sbuf *b)
-{
-    if (b->heap)
-        free(b->s);
-    sb_init(b);
-}
-
-__attribute__((format(printf, 2, 3))) static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-    if (b->failed)
-        return;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->failed = true;
-            break;
-        }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t ncap = b->len + (size_t)n + 1 + 64;
-        char *ns = b->heap ? realloc(b->s, ncap) : malloc(ncap);
-        if (!ns) {
-            b->failed = true;
-            break;
-        }
-        if (!b->heap)
-            memcpy(ns, b->s, b->len + 1);
-        b->s = ns;
-        b->cap = ncap;
-        b->heap = true;
-    }
-    b->s[b->len] = '\0'; /* keep what fitted before the failure */
-}
-
-static const char *sb_str(const struct sbuf *b)
-{
-    return b->failed ? "" : b->s;
+    return b->oom ? "" : b->p;
 }
 
 /* Numbers as an operator reads them: integers whole, others 6 digits. */
@@ -418,33 +363,33 @@ static void active_unlink(struct iocd_alerts *a, struct pair *p)
 }
 
 /* The generated operator text of a change. */
-static void gen_text(struct sbuf *b, const struct iocd_alert_rule *r, const struct pair *p,
+static void gen_text(struct iocd_buf *b, const struct iocd_alert_rule *r, const struct pair *p,
                      bool raised, double value, double threshold)
 {
     char v[40], t[40], w[40];
     fmt_num(v, sizeof(v), value);
     fmt_num(t, sizeof(t), threshold);
-    sb_printf(b, "%s: %s ", r->name ? r->name : "", p->series);
+    iocd_buf_printf(b, "%s: %s ", r->name ? r->name : "", p->series);
     if (r->type == IOCD_ALERT_STALE) {
         if (raised) {
-            sb_printf(b, "silent %s s > %s s", v, t);
+            iocd_buf_printf(b, "silent %s s > %s s", v, t);
         } else {
-            sb_printf(b, "reporting again, cleared");
+            iocd_buf_printf(b, "reporting again, cleared");
         }
         return;
     }
     if (windowed(r)) {
         fmt_dur(w, sizeof(w), r->window_ms);
-        sb_printf(b, "%s over %s ", stat_name(r->stat), w);
+        iocd_buf_printf(b, "%s over %s ", stat_name(r->stat), w);
     }
     if (r->type == IOCD_ALERT_THRESHOLD) {
         const char *op = r->above ? (raised ? ">" : "<=") : (raised ? "<" : ">=");
-        sb_printf(b, "%s %s %s%s", v, op, t, raised ? "" : ", cleared");
+        iocd_buf_printf(b, "%s %s %s%s", v, op, t, raised ? "" : ", cleared");
         return;
     }
     /* band */
     bool up = p->band > p->prev_band;
-    sb_printf(b, "%s %s %s, band %d (was %d)%s", v, up ? ">" : "back below", t, p->band,
+    iocd_buf_printf(b, "%s %s %s, band %d (was %d)%s", v, up ? ">" : "back below", t, p->band,
               p->prev_band, raised ? "" : ", cleared");
 }
 
@@ -455,10 +400,10 @@ static void deliver(const struct iocd_alerts *a, const struct pair *p, bool rais
                     void *ud)
 {
     const struct iocd_alert_rule *r = &a->cfg->alerts[p->rule];
-    struct sbuf id, text;
-    sb_init(&id);
-    sb_init(&text);
-    sb_printf(&id, "%s/%s", r->name ? r->name : "", p->series);
+    struct iocd_buf id, text;
+    iocd_buf_init(&id);
+    iocd_buf_init(&text);
+    iocd_buf_printf(&id, "%s/%s", r->name ? r->name : "", p->series);
     const char *tx;
     if (r->text && r->text[0]) {
         tx = r->text;
@@ -483,8 +428,8 @@ static void deliver(const struct iocd_alerts *a, const struct pair *p, bool rais
         .text = tx,
     };
     fn(ud, &c);
-    sb_free(&id);
-    sb_free(&text);
+    iocd_buf_free(&id);
+    iocd_buf_free(&text);
 }
 
 static void emit(struct iocd_alerts *a, const struct pair *p, bool raised, double value,
@@ -635,17 +580,17 @@ void iocd_alerts_observe(struct iocd_alerts *a, const char *source, const char *
 {
     if (!a || !a->has_obs_rules || !source || !device || !metric || !isfinite(value))
         return;
-    struct sbuf series;
-    sb_init(&series);
-    sb_printf(&series, "%s/%s/%s", source, device, metric);
-    if (series.failed)
+    struct iocd_buf series;
+    iocd_buf_init(&series);
+    iocd_buf_printf(&series, "%s/%s/%s", source, device, metric);
+    if (series.oom)
         return;
     size_t ls = strlen(source), ld = strlen(device);
     for (int i = 0; i < a->cfg->n_alerts; i++) {
         const struct iocd_alert_rule *r = &a->cfg->alerts[i];
-        if (r->type == IOCD_ALERT_STALE || !iocd_topic_matches(r->match, series.s))
+        if (r->type == IOCD_ALERT_STALE || !iocd_topic_matches(r->match, series.p))
             continue;
-        struct pair *p = pair_get(a, i, series.s, source, ls, device, ld, NULL);
+        struct pair *p = pair_get(a, i, series.p, source, ls, device, ld, NULL);
         double stat;
         if (!p || !stat_add(p, r, value, t_ms, &stat))
             continue;
@@ -654,7 +599,7 @@ void iocd_alerts_observe(struct iocd_alerts *a, const char *source, const char *
         else
             eval_threshold(a, p, r, stat, t_ms);
     }
-    sb_free(&series);
+    iocd_buf_free(&series);
 }
 
 struct tick_ctx {
@@ -675,8 +620,8 @@ static void stale_each(void *ud, const struct iocd_device_info *d)
     struct tick_ctx *c = ud;
     struct iocd_alerts *a = c->a;
     int64_t silent = c->now_ms - d->last_seen_ms;
-    struct sbuf series;
-    sb_init(&series);
+    struct iocd_buf series;
+    iocd_buf_init(&series);
     for (int i = 0; i < a->cfg->n_alerts; i++) {
         const struct iocd_alert_rule *r = &a->cfg->alerts[i];
         if (r->type != IOCD_ALERT_STALE)
@@ -687,13 +632,13 @@ static void stale_each(void *ud, const struct iocd_device_info *d)
         struct pair *p = pair_find_dev(a, i, d, dev_hash(i, d)); /* matched before */
         if (!p) {
             if (!series.len) {
-                sb_printf(&series, "%s/%s", d->source, d->device);
-                if (series.failed)
+                iocd_buf_printf(&series, "%s/%s", d->source, d->device);
+                if (series.oom)
                     break;
             }
-            if (!iocd_topic_matches(r->match, series.s))
+            if (!iocd_topic_matches(r->match, series.p))
                 continue;
-            p = pair_get(a, i, series.s, d->source, strlen(d->source), d->device,
+            p = pair_get(a, i, series.p, d->source, strlen(d->source), d->device,
                          strlen(d->device), d);
             if (!p)
                 continue;
@@ -710,7 +655,7 @@ static void stale_each(void *ud, const struct iocd_device_info *d)
         active_link(a, p);
         emit(a, p, true, p->value, p->threshold, c->now_ms);
     }
-    sb_free(&series);
+    iocd_buf_free(&series);
 }
 
 void iocd_alerts_tick(struct iocd_alerts *a, const struct iocd_devices *dev, int64_t now_ms)
@@ -770,16 +715,16 @@ int iocd_alerts_restore(struct iocd_alerts *a, const struct iocd_devices *dev,
     const struct iocd_device_info *d = NULL;
     if (stale && !(d = iocd_devices_get(dev, s->source, s->device)))
         return -1;
-    struct sbuf series;
-    sb_init(&series);
+    struct iocd_buf series;
+    iocd_buf_init(&series);
     if (stale)
-        sb_printf(&series, "%s/%s", s->source, s->device);
+        iocd_buf_printf(&series, "%s/%s", s->source, s->device);
     else
-        sb_printf(&series, "%s/%s/%s", s->source, s->device, s->metric);
+        iocd_buf_printf(&series, "%s/%s/%s", s->source, s->device, s->metric);
     int rc = -1;
     struct pair *p = NULL;
-    if (!series.failed && iocd_topic_matches(r->match, series.s))
-        p = pair_get(a, rule, series.s, s->source, strlen(s->source), s->device,
+    if (!series.oom && iocd_topic_matches(r->match, series.p))
+        p = pair_get(a, rule, series.p, s->source, strlen(s->source), s->device,
                      strlen(s->device), d);
     if (p && !p->raised) {
         p->raised = true;
@@ -797,6 +742,6 @@ int iocd_alerts_restore(struct iocd_alerts *a, const struct iocd_devices *dev,
         active_link(a, p);
         rc = 0;
     }
-    sb_free(&series);
+    iocd_buf_free(&series);
     return rc;
 }

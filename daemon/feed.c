@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "agg.h"
+#include "buf.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -70,45 +71,18 @@ void iocd_json_number(char *buf, size_t n, double v)
         snprintf(buf, n, "%.17g", v);
 }
 
-/* Growable text for one JSON item. */
-struct jbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void jb_reserve(struct jbuf *b, size_t more)
+/* JSON of one item, written into an iocd_buf. */
+static void jb_raw(struct iocd_buf *b, const char *s, size_t n)
 {
-    if (b->oom || b->len + more + 1 <= b->cap)
-        return;
-    size_t ncap = b->cap ? b->cap : 512;
-    while (ncap < b->len + more + 1)
-        ncap *= 2;
-    char *np = realloc(b->p, ncap);
-    if (!np) {
-        b->oom = true;
-        return;
-    }
-    b->p = np;
-    b->cap = ncap;
+    iocd_buf_append(b, s, n);
 }
 
-static void jb_raw(struct jbuf *b, const char *s, size_t n)
+static void jb_puts(struct iocd_buf *b, const char *s)
 {
-    jb_reserve(b, n);
-    if (b->oom)
-        return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    iocd_buf_puts(b, s);
 }
 
-static void jb_puts(struct jbuf *b, const char *s)
-{
-    jb_raw(b, s, strlen(s));
-}
-
-static void jb_str(struct jbuf *b, const char *s)
+static void jb_str(struct iocd_buf *b, const char *s)
 {
     jb_raw(b, "\"", 1);
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
@@ -127,7 +101,7 @@ static void jb_str(struct jbuf *b, const char *s)
     jb_raw(b, "\"", 1);
 }
 
-static void jb_key_str(struct jbuf *b, const char *key, const char *v)
+static void jb_key_str(struct iocd_buf *b, const char *key, const char *v)
 {
     jb_raw(b, ",\"", b->len ? 2 : 1);
     jb_puts(b, key);
@@ -135,7 +109,7 @@ static void jb_key_str(struct jbuf *b, const char *key, const char *v)
     jb_str(b, v);
 }
 
-static void jb_key_num(struct jbuf *b, const char *key, double v)
+static void jb_key_num(struct iocd_buf *b, const char *key, double v)
 {
     char num[40];
     iocd_json_number(num, sizeof(num), v);
@@ -145,7 +119,7 @@ static void jb_key_num(struct jbuf *b, const char *key, double v)
     jb_puts(b, num);
 }
 
-static void jb_key_int(struct jbuf *b, const char *key, int64_t v)
+static void jb_key_int(struct iocd_buf *b, const char *key, int64_t v)
 {
     char num[32];
     snprintf(num, sizeof(num), "%" PRId64, v);
@@ -155,7 +129,7 @@ static void jb_key_int(struct jbuf *b, const char *key, int64_t v)
     jb_puts(b, num);
 }
 
-static void jb_key_time(struct jbuf *b, const char *key, int64_t ms)
+static void jb_key_time(struct iocd_buf *b, const char *key, int64_t ms)
 {
     char ts[40], k2[40];
     iocd_time_format(ms, ts, sizeof(ts));
@@ -164,21 +138,20 @@ static void jb_key_time(struct jbuf *b, const char *key, int64_t ms)
     jb_key_int(b, k2, ms);
 }
 
-static void jb_open(struct jbuf *b, const char *type)
+static void jb_open(struct iocd_buf *b, const char *type)
 {
-    b->len = 0;
-    b->oom = false;
+    iocd_buf_reset(b);
     jb_puts(b, "{\"type\":");
     jb_str(b, type);
 }
 
-static void jb_close(struct jbuf *b)
+static void jb_close(struct iocd_buf *b)
 {
     jb_raw(b, "}", 1);
 }
 
 /* Emit one item: JSON in `b`, protobuf packed from `msg` when wanted. */
-static void emit(struct iocd_feed *f, enum iocd_live_kind kind, const char *key, struct jbuf *b,
+static void emit(struct iocd_feed *f, enum iocd_live_kind kind, const char *key, struct iocd_buf *b,
                  const ProtobufCMessage *msg, bool retain)
 {
     if (b->oom)
@@ -205,7 +178,8 @@ static void emit(struct iocd_feed *f, enum iocd_live_kind kind, const char *key,
 static void status_item(struct iocd_feed *f, const struct iocd_device_info *d, int64_t now,
                         iocd_live_sink_fn fn, void *ud)
 {
-    struct jbuf b = {0};
+    struct iocd_buf b;
+    iocd_buf_init(&b);
     jb_open(&b, "status");
     jb_key_str(&b, "source", d->source);
     jb_key_str(&b, "device", d->device);
@@ -236,7 +210,7 @@ static void status_item(struct iocd_feed *f, const struct iocd_device_info *d, i
         fn(ud, &it);
         free(pb);
     }
-    free(b.p);
+    iocd_buf_free(&b);
 }
 
 static void on_device_change(void *ud, const struct iocd_device_info *d,
@@ -268,7 +242,7 @@ void iocd_feed_resend_status(struct iocd_feed *f, iocd_live_sink_fn fn, void *ud
 
 /* ---- alerts ---- */
 
-static void alert_json(struct jbuf *b, const struct iocd_alert_change *c, bool active)
+static void alert_json(struct iocd_buf *b, const struct iocd_alert_change *c, bool active)
 {
     jb_open(b, "alert");
     jb_key_str(b, "id", c->id);
@@ -299,7 +273,8 @@ static void on_alert(void *ud, const struct iocd_alert_change *c)
         f->stats.alerts_cleared++;
     iocd_log_notice("alert", "%s %s: %s (value %g, threshold %g)", c->id,
                     c->raised ? "raised" : "cleared", c->text, c->value, c->threshold);
-    struct jbuf b = {0};
+    struct iocd_buf b;
+    iocd_buf_init(&b);
     alert_json(&b, c, false);
     char value[40], threshold[40], raised_ms[32], band[16], prev_band[16];
     iocd_json_number(value, sizeof(value), c->value);
@@ -337,7 +312,7 @@ static void on_alert(void *ud, const struct iocd_alert_change *c)
     char key[400];
     snprintf(key, sizeof(key), "alert/%s/%s/%s", c->rule->name, c->source, c->device);
     emit(f, IOCD_LIVE_ALERT, key, &b, &e.base, false);
-    free(b.p);
+    iocd_buf_free(&b);
     if (!f->store_event || f->store_event(f->store_ud, "iocd", &e))
         f->stats.alert_store_failures++;
 }
@@ -351,7 +326,8 @@ static void window_publish(struct iocd_feed *f, const struct series_state *s, in
     char rs[32];
     iocd_duration_format(res, rs, sizeof(rs));
     const char *unit = s->name + strlen(s->name) + 1;
-    struct jbuf b = {0};
+    struct iocd_buf b;
+    iocd_buf_init(&b);
     jb_open(&b, "window");
     jb_key_str(&b, "series", s->name);
     jb_key_str(&b, "unit", unit);
@@ -388,7 +364,7 @@ static void window_publish(struct iocd_feed *f, const struct series_state *s, in
     char key[400];
     snprintf(key, sizeof(key), "window/%s/%s", rs, s->name);
     emit(f, IOCD_LIVE_WINDOW, key, &b, &pw.base, false);
-    free(b.p);
+    iocd_buf_free(&b);
 }
 
 static void window_add(struct iocd_feed *f, struct series_state *s, double v, int64_t t)
@@ -620,7 +596,8 @@ void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
         memcpy(f->last_dev, dev, sizeof(dev));
         f->last_dev_ms = o->received_ms;
     }
-    struct jbuf b = {0};
+    struct iocd_buf b;
+    iocd_buf_init(&b);
     jb_open(&b, "obs");
     jb_key_str(&b, "series", s->name);
     jb_key_str(&b, "source", source);
@@ -636,7 +613,7 @@ void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
     char key[400];
     snprintf(key, sizeof(key), "obs/%s", s->name);
     emit(f, IOCD_LIVE_OBS, key, &b, &copy.base, false);
-    free(b.p);
+    iocd_buf_free(&b);
     /* What the observation closes or raises comes after it. */
     window_add(f, s, o->value, o->observed_ms);
     iocd_alerts_observe(f->alerts, source, o->device, o->metric, o->value, o->observed_ms);
@@ -651,7 +628,8 @@ void iocd_feed_event(struct iocd_feed *f, const char *source, const Ioc__V1__Eve
                  iocd_devices_seen(f->devices, source, e->device, e->received_ms))
             f->stats.untracked_devices++;
     }
-    struct jbuf b = {0};
+    struct iocd_buf b;
+    iocd_buf_init(&b);
     jb_open(&b, "event");
     jb_key_str(&b, "source", source);
     jb_key_str(&b, "kind", e->kind);
@@ -682,7 +660,7 @@ void iocd_feed_event(struct iocd_feed *f, const char *source, const Ioc__V1__Eve
     snprintf(key, sizeof(key), "event/%s/%s/%s", source, e->kind,
              e->device[0] ? e->device : "-");
     emit(f, IOCD_LIVE_EVENT, key, &b, &copy.base, false);
-    free(b.p);
+    iocd_buf_free(&b);
 }
 
 /* ---- queries (HTTP provider) ---- */
@@ -836,10 +814,11 @@ cJSON *iocd_feed_device_counts_json(const struct iocd_feed *f)
 
 static void active_item(void *ud, const struct iocd_alert_change *c)
 {
-    struct jbuf b = {0};
+    struct iocd_buf b;
+    iocd_buf_init(&b);
     alert_json(&b, c, true);
     cJSON *o = b.oom ? NULL : cJSON_Parse(b.p);
-    free(b.p);
+    iocd_buf_free(&b);
     if (o)
         cJSON_AddItemToArray(ud, o);
 }

@@ -2,50 +2,17 @@
 #include "metrics.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "iocd_build.h"
 #include "timeutil.h"
 
-struct text {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-__attribute__((format(printf, 2, 3))) static void put(struct text *t, const char *fmt, ...)
+static void head(struct iocd_buf *t, const char *name, const char *type, const char *help)
 {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        size_t room = t->cap - t->len;
-        int n = t->oom ? 0 : vsnprintf(t->p ? t->p + t->len : NULL, room, fmt, ap);
-        va_end(ap);
-        if (t->oom || n < 0)
-            return;
-        if ((size_t)n < room) {
-            t->len += (size_t)n;
-            return;
-        }
-        size_t ncap = t->cap ? t->cap * 2 : 8192;
-        while (ncap < t->len + (size_t)n + 1)
-            ncap *= 2;
-        char *np = realloc(t->p, ncap);
-        if (!np) {
-            t->oom = true;
-            return;
-        }
-        t->p = np;
-        t->cap = ncap;
-    }
-}
-
-static void head(struct text *t, const char *name, const char *type, const char *help)
-{
-    put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    iocd_buf_printf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 static uint64_t held_samples(const struct iocd_pipeline *p)
@@ -56,7 +23,8 @@ static uint64_t held_samples(const struct iocd_pipeline *p)
 char *iocd_metrics_render(const struct iocd_metrics_src *s)
 {
     const struct iocd_pipeline *p = s->pipe;
-    struct text t = {0};
+    struct iocd_buf t;
+    iocd_buf_init(&t);
     static const struct {
         int ctr;
         const char *name, *help;
@@ -72,7 +40,7 @@ char *iocd_metrics_render(const struct iocd_metrics_src *s)
     for (size_t k = 0; k < sizeof(per_adapter) / sizeof(per_adapter[0]); k++) {
         head(&t, per_adapter[k].name, "counter", per_adapter[k].help);
         for (size_t i = 0; i + 1 < p->n_scopes; i++)
-            put(&t, "%s{adapter=\"%s\"} %" PRIu64 "\n", per_adapter[k].name, p->scopes[i].name,
+            iocd_buf_printf(&t, "%s{adapter=\"%s\"} %" PRIu64 "\n", per_adapter[k].name, p->scopes[i].name,
                 p->scopes[i].value[per_adapter[k].ctr]);
     }
     head(&t, "iocd_rejects_total", "counter",
@@ -80,73 +48,69 @@ char *iocd_metrics_render(const struct iocd_metrics_src *s)
     for (size_t i = 0; i < p->n_scopes; i++)
         for (int r = 1; r < IOCD_REJECT__COUNT; r++)
             if (p->scopes[i].value[IOCD_CTR_REJECT_BASE + r])
-                put(&t, "iocd_rejects_total{adapter=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+                iocd_buf_printf(&t, "iocd_rejects_total{adapter=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
                     p->scopes[i].name, iocd_reject_name((enum iocd_reject)r),
                     p->scopes[i].value[IOCD_CTR_REJECT_BASE + r]);
     head(&t, "iocd_duplicates_total", "counter",
          "redelivered samples dropped (same series and observation time)");
     for (size_t i = 0; i + 1 < p->n_scopes; i++)
-        put(&t, "iocd_duplicates_total{adapter=\"%s\"} %" PRIu64 "\n", p->scopes[i].name,
+        iocd_buf_printf(&t, "iocd_duplicates_total{adapter=\"%s\"} %" PRIu64 "\n", p->scopes[i].name,
             p->scopes[i].value[IOCD_CTR_REJECT_BASE + IOCD_REJECT_DUPLICATE]);
     head(&t, "iocd_notes_total", "counter", "adapter notes (partial decodes, sequence gaps)");
     for (size_t i = 0; i < p->n_scopes; i++)
         for (int n = 0; n < IOCD_NOTE__COUNT; n++)
             if (p->scopes[i].value[IOCD_CTR_NOTE_BASE + n])
-                put(&t, "iocd_notes_total{adapter=\"%s\",note=\"%s\"} %" PRIu64 "\n",
+                iocd_buf_printf(&t, "iocd_notes_total{adapter=\"%s\",note=\"%s\"} %" PRIu64 "\n",
                     p->scopes[i].name, iocd_note_name((enum iocd_note)n),
                     p->scopes[i].value[IOCD_CTR_NOTE_BASE + n]);
     const struct iocd_counter_scope *d = &p->scopes[p->n_scopes - 1];
     head(&t, "iocd_flushes_total", "counter", "flushes committed to SQLite");
-    put(&t, "iocd_flushes_total %" PRIu64 "\n", d->value[IOCD_CTR_FLUSHES]);
+    iocd_buf_printf(&t, "iocd_flushes_total %" PRIu64 "\n", d->value[IOCD_CTR_FLUSHES]);
     head(&t, "iocd_flush_last_seconds", "gauge", "duration of the last flush");
-    put(&t, "iocd_flush_last_seconds %.6f\n", (double)p->last_flush_us / 1e6);
+    iocd_buf_printf(&t, "iocd_flush_last_seconds %.6f\n", (double)p->last_flush_us / 1e6);
     head(&t, "iocd_flush_max_seconds", "gauge", "longest flush since start");
-    put(&t, "iocd_flush_max_seconds %.6f\n", (double)p->max_flush_us / 1e6);
+    iocd_buf_printf(&t, "iocd_flush_max_seconds %.6f\n", (double)p->max_flush_us / 1e6);
     head(&t, "iocd_flush_in_progress", "gauge", "1 while a flush is being written");
-    put(&t, "iocd_flush_in_progress %d\n", p->inflight != NULL);
+    iocd_buf_printf(&t, "iocd_flush_in_progress %d\n", p->inflight != NULL);
     head(&t, "iocd_pending_windows", "gauge", "changed windows not yet written");
-    put(&t, "iocd_pending_windows %zu\n", iocd_agg_size(p->agg));
+    iocd_buf_printf(&t, "iocd_pending_windows %zu\n", iocd_agg_size(p->agg));
     head(&t, "iocd_pending_samples", "gauge", "accepted samples not yet in the journal");
-    put(&t, "iocd_pending_samples %" PRIu64 "\n", held_samples(p));
+    iocd_buf_printf(&t, "iocd_pending_samples %" PRIu64 "\n", held_samples(p));
     head(&t, "iocd_pending_events", "gauge", "accepted events not yet written");
-    put(&t, "iocd_pending_events %zu\n", p->n_events);
+    iocd_buf_printf(&t, "iocd_pending_events %zu\n", p->n_events);
     head(&t, "iocd_series", "gauge", "distinct series known");
-    put(&t, "iocd_series %zu\n", iocd_series_count(p->series));
+    iocd_buf_printf(&t, "iocd_series %zu\n", iocd_series_count(p->series));
     head(&t, "iocd_broker_connected", "gauge", "1 while connected to the MQTT broker");
-    put(&t, "iocd_broker_connected %d\n", s->mqtt->state == IOCD_MQTT_CONNECTED);
+    iocd_buf_printf(&t, "iocd_broker_connected %d\n", s->mqtt->state == IOCD_MQTT_CONNECTED);
     head(&t, "iocd_broker_connects_total", "counter", "successful connections to the broker");
-    put(&t, "iocd_broker_connects_total %" PRIu64 "\n", s->mqtt->connects);
+    iocd_buf_printf(&t, "iocd_broker_connects_total %" PRIu64 "\n", s->mqtt->connects);
     struct iocd_feed_stats fs;
     iocd_feed_get_stats(s->feed, &fs);
     head(&t, "iocd_live_items_total", "counter", "live items emitted, per type");
     for (int k = 0; k < IOCD_LIVE__COUNT; k++)
-        put(&t, "iocd_live_items_total{type=\"%s\"} %" PRIu64 "\n",
+        iocd_buf_printf(&t, "iocd_live_items_total{type=\"%s\"} %" PRIu64 "\n",
             iocd_live_kind_name((enum iocd_live_kind)k), fs.items[k]);
     head(&t, "iocd_republished_total", "counter", "MQTT messages republished");
-    put(&t, "iocd_republished_total %" PRIu64 "\n", s->republish->published);
+    iocd_buf_printf(&t, "iocd_republished_total %" PRIu64 "\n", s->republish->published);
     head(&t, "iocd_republish_dropped_total", "counter",
          "republish messages dropped (broker away or too many unacknowledged)");
-    put(&t, "iocd_republish_dropped_total %" PRIu64 "\n", s->republish->dropped);
+    iocd_buf_printf(&t, "iocd_republish_dropped_total %" PRIu64 "\n", s->republish->dropped);
     head(&t, "iocd_alerts_active", "gauge", "alerts raised and not cleared");
-    put(&t, "iocd_alerts_active %zu\n", iocd_feed_active_alerts(s->feed));
+    iocd_buf_printf(&t, "iocd_alerts_active %zu\n", iocd_feed_active_alerts(s->feed));
     head(&t, "iocd_alerts_raised_total", "counter", "alert raises (band changes included)");
-    put(&t, "iocd_alerts_raised_total %" PRIu64 "\n", fs.alerts_raised);
+    iocd_buf_printf(&t, "iocd_alerts_raised_total %" PRIu64 "\n", fs.alerts_raised);
     head(&t, "iocd_alerts_cleared_total", "counter", "alert clears");
-    put(&t, "iocd_alerts_cleared_total %" PRIu64 "\n", fs.alerts_cleared);
+    iocd_buf_printf(&t, "iocd_alerts_cleared_total %" PRIu64 "\n", fs.alerts_cleared);
     cJSON *counts = iocd_feed_device_counts_json(s->feed);
     head(&t, "iocd_devices", "gauge", "devices per source and state");
     for (cJSON *src = counts ? counts->child : NULL; src; src = src->next)
         for (cJSON *st = src->child; st; st = st->next)
-            put(&t, "iocd_devices{source=\"%s\",state=\"%s\"} %.0f\n", src->string, st->string,
+            iocd_buf_printf(&t, "iocd_devices{source=\"%s\",state=\"%s\"} %.0f\n", src->string, st->string,
                 st->valuedouble);
     cJSON_Delete(counts);
     head(&t, "iocd_start_time_seconds", "gauge", "when iocd started, seconds since the epoch");
-    put(&t, "iocd_start_time_seconds %.3f\n", (double)s->started_ms / 1000.0);
-    if (t.oom) {
-        free(t.p);
-        return NULL;
-    }
-    return t.p;
+    iocd_buf_printf(&t, "iocd_start_time_seconds %.3f\n", (double)s->started_ms / 1000.0);
+    return iocd_buf_take(&t);
 }
 
 cJSON *iocd_status_json(const struct iocd_metrics_src *s)
