@@ -125,11 +125,12 @@ static void on_mqtt_subscribed(void *ud)
         d->ready_sent = true;
         notify("READY=1\nSTATUS=subscribed, ingesting");
         iocd_log_notice("iocd", "ready: ingesting %d feed(s)", d->cfg.n_adapters);
-    } else if (d->republish.sink) {
-        /* A broker that restarted without persistence lost the retained
-         * device status: send every device's state again. */
-        iocd_feed_resend_status(d->feed, iocd_republish_item, &d->republish);
     }
+    /* After every connect, the first included, send every device's state
+     * again (retained): a broker that restarted without persistence lost
+     * them, and changes found while iocd was not connected were dropped. */
+    if (d->republish.sink)
+        iocd_feed_resend_status(d->feed, iocd_republish_item, &d->republish);
 }
 
 static void close_all(struct iocd *d)
