@@ -70,6 +70,19 @@ char *iocd_metrics_render(const struct iocd_metrics_src *s)
     iocd_buf_printf(&t, "iocd_flush_last_seconds %.6f\n", (double)p->last_flush_us / 1e6);
     head(&t, "iocd_flush_max_seconds", "gauge", "longest flush since start");
     iocd_buf_printf(&t, "iocd_flush_max_seconds %.6f\n", (double)p->max_flush_us / 1e6);
+    head(&t, "iocd_flush_duration_seconds", "histogram",
+         "time to commit a flush (one SQLite transaction on the worker thread)");
+    for (int i = 0; i < IOCD_FLUSH_BUCKETS; i++) {
+        if (i == IOCD_FLUSH_BUCKETS - 1)
+            iocd_buf_printf(&t, "iocd_flush_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n",
+                            p->flush_hist[i]);
+        else
+            iocd_buf_printf(&t, "iocd_flush_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+                            (double)iocd_flush_buckets_us[i] / 1e6, p->flush_hist[i]);
+    }
+    iocd_buf_printf(&t, "iocd_flush_duration_seconds_sum %.6f\n", (double)p->flush_total_us / 1e6);
+    iocd_buf_printf(&t, "iocd_flush_duration_seconds_count %" PRIu64 "\n",
+                    p->flush_hist[IOCD_FLUSH_BUCKETS - 1]);
     head(&t, "iocd_flush_in_progress", "gauge", "1 while a flush is being written");
     iocd_buf_printf(&t, "iocd_flush_in_progress %d\n", p->inflight != NULL);
     head(&t, "iocd_pending_windows", "gauge", "changed windows not yet written");

@@ -466,6 +466,10 @@ static bool nothing_held(const struct iocd_pipeline *p)
     return true;
 }
 
+const int64_t iocd_flush_buckets_us[IOCD_FLUSH_BUCKETS] = {
+    1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 5000000, INT64_MAX,
+};
+
 static void flush_done(uv_work_t *w, int status)
 {
     struct iocd_pipeline *p = w->data;
@@ -476,6 +480,10 @@ static void flush_done(uv_work_t *w, int status)
         p->last_flush_us = f->duration_us;
         if (f->duration_us > p->max_flush_us)
             p->max_flush_us = f->duration_us;
+        for (int i = 0; i < IOCD_FLUSH_BUCKETS; i++)
+            if (i == IOCD_FLUSH_BUCKETS - 1 || f->duration_us <= iocd_flush_buckets_us[i])
+                p->flush_hist[i]++;
+        p->flush_total_us += f->duration_us;
         iocd_log_debug("store", "flushed %zu windows, %zu new series in %" PRId64 " us",
                        f->n_windows, f->n_series, f->duration_us);
         iocd_flush_free(f);

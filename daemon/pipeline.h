@@ -34,6 +34,10 @@
 #include "series.h"
 #include "store.h"
 
+/* Upper bounds (µs) of the flush-duration histogram; the last is +Inf. */
+#define IOCD_FLUSH_BUCKETS 12
+extern const int64_t iocd_flush_buckets_us[IOCD_FLUSH_BUCKETS];
+
 struct iocd_pipeline;
 typedef void (*iocd_pipeline_drained_cb)(struct iocd_pipeline *p, void *ud);
 /* Called once for every message rejected whole or in part, with the first
@@ -68,6 +72,10 @@ struct iocd_pipeline {
     int64_t last_flush_done_ms;  /* when the last flush finished (ok or not) */
     int64_t last_flush_us;       /* duration of the last write */
     int64_t max_flush_us;
+    /* Committed flushes by duration, for /metrics: flush_hist[i] counts
+     * those of at most iocd_flush_buckets_us[i] (the last: all of them). */
+    uint64_t flush_hist[IOCD_FLUSH_BUCKETS];
+    int64_t flush_total_us;
     struct iocd_feed *feed; /* borrowed; NULL: no live feed */
     iocd_pipeline_dead_letter_cb dead_letter; /* NULL: off */
     void *dead_letter_ud;

@@ -66,6 +66,14 @@ class MetricsTest(IocdTestCase):
         }
         self.assertEqual({k: m.get(k) for k in want}, want)
         self.assertGreaterEqual(m["iocd_flushes_total"], 1)
+        # The flush histogram: cumulative buckets, +Inf = count = flushes.
+        les = ["0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1",
+               "5", "+Inf"]
+        buckets = [m['iocd_flush_duration_seconds_bucket{le="%s"}' % le] for le in les]
+        self.assertEqual(buckets, sorted(buckets))
+        self.assertEqual(buckets[-1], m["iocd_flush_duration_seconds_count"])
+        self.assertEqual(buckets[-1], m["iocd_flushes_total"])
+        self.assertGreater(m["iocd_flush_duration_seconds_sum"], 0)
         self.assertGreater(m["iocd_flush_max_seconds"], 0)
         self.assertLess(m["iocd_flush_max_seconds"], 10)
         # Well-formed: every sample's family has HELP and TYPE before it.
@@ -73,14 +81,16 @@ class MetricsTest(IocdTestCase):
         for line in text.splitlines():
             if line.startswith("# TYPE "):
                 name, kind = line.split()[2:4]
-                self.assertIn(kind, ("counter", "gauge"))
+                self.assertIn(kind, ("counter", "gauge", "histogram"))
                 declared.add(name)
             elif line.startswith("# HELP "):
                 continue
             else:
                 self.assertRegex(line, r'^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? '
                                        r'-?[0-9.e+]+$')
-                self.assertIn(re.match(r"[a-z_]+", line).group(0), declared, line)
+                name = re.match(r"[a-z_]+", line).group(0)
+                family = re.sub(r"_(bucket|sum|count)$", "", name)
+                self.assertTrue(name in declared or family in declared, line)
         # The same figures through the status API.
         st, s = d.api("/api/v1/status")
         self.assertEqual(s["adapters"]["air"], {"messages": 4, "accepted": 2, "observations": 4,
