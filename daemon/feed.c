@@ -66,6 +66,11 @@ static const char *severity_name(int s)
 
 void iocd_json_number(char *buf, size_t n, double v)
 {
+    /* Whole numbers (counts, most readings' sums) need no round trip. */
+    if (v > -1e15 && v < 1e15 && v == (double)(long long)v) {
+        snprintf(buf, n, "%lld", (long long)v);
+        return;
+    }
     snprintf(buf, n, "%.15g", v);
     if (strtod(buf, NULL) != v)
         snprintf(buf, n, "%.17g", v);

@@ -21,6 +21,7 @@ struct iocd_live {
     uint64_t run_id;
     uint64_t seq;
     struct iocd_live_item *ring; /* ring[seq % cap]; key points into its block */
+    size_t *ring_size;           /* bytes of each slot's block, reused while it fits */
     size_t cap;
     struct sink *sinks;
     size_t n_sinks, cap_sinks;
@@ -34,7 +35,9 @@ struct iocd_live *iocd_live_new(size_t ring_items)
         return NULL;
     l->run_id = (uint64_t)iocd_now_ms();
     l->cap = ring_items;
-    if (ring_items && !(l->ring = calloc(ring_items, sizeof(*l->ring)))) {
+    if (ring_items && (!(l->ring = calloc(ring_items, sizeof(*l->ring))) ||
+                       !(l->ring_size = calloc(ring_items, sizeof(*l->ring_size))))) {
+        free(l->ring);
         free(l);
         return NULL;
     }
@@ -48,6 +51,7 @@ void iocd_live_free(struct iocd_live *l)
     for (size_t i = 0; i < l->cap; i++)
         free((void *)l->ring[i].key);
     free(l->ring);
+    free(l->ring_size);
     free(l->sinks);
     free(l);
 }
@@ -106,11 +110,17 @@ void iocd_live_emit(struct iocd_live *l, enum iocd_live_kind kind, const char *k
         .retain = retain,
     };
     if (l->cap) {
-        struct iocd_live_item *slot = &l->ring[it.seq % l->cap];
-        free((void *)slot->key);
+        size_t i = it.seq % l->cap;
+        struct iocd_live_item *slot = &l->ring[i];
+        size_t klen = strlen(key) + 1, need = klen + json_len + 1 + pb_len;
+        char *block = (char *)slot->key;
+        if (need > l->ring_size[i]) { /* grow the slot's block (items are alike in size) */
+            free(block);
+            size_t size = need < 512 ? 512 : need + need / 4;
+            block = malloc(size);
+            l->ring_size[i] = block ? size : 0;
+        }
         memset(slot, 0, sizeof(*slot));
-        size_t klen = strlen(key) + 1;
-        char *block = malloc(klen + json_len + 1 + pb_len);
         if (block) { /* out of memory: the item is not kept for catch-up */
             memcpy(block, key, klen);
             memcpy(block + klen, json, json_len);
