@@ -139,6 +139,10 @@ static const struct key_def keys[] = {
      INT64_C(86400000), "usual interval assumed until a device's second message"},
     {"devices", "min_interval", KEY_DURATION, OFF(devices.min_interval_ms), "1s", 100,
      INT64_C(86400000), "floor of a device's learned usual interval"},
+    {"devices", "persist_interval", KEY_DURATION, OFF(devices.persist_interval_ms), "60s", 0,
+     3600000,
+     "a device that keeps reporting has its last-seen time stored this often (state changes at "
+     "once; a graceful stop stores all): what a crash can make a device look older by"},
     {"devices", "max_devices", KEY_INT64, OFF(devices.max_devices), "1000000", 1,
      INT64_C(100000000), "devices tracked at most"},
     {"http", "listen", KEY_LISTEN, OFF(http.listen), "127.0.0.1:8080", 0, 0,

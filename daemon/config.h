@@ -133,6 +133,7 @@ struct iocd_config {
         int64_t default_interval_ms; /* usual interval until two messages are seen */
         int64_t min_interval_ms;     /* floor of the usual interval */
         int64_t max_devices;
+        int64_t persist_interval_ms; /* a reporting device's row is rewritten this often */
     } devices;
     struct {
         char *listen;       /* "127.0.0.1:8080"; "" = off */

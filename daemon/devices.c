@@ -39,6 +39,7 @@ struct rec {
     uint64_t arrivals;  /* bursts seen */
     uint32_t pos;       /* index in recs */
     bool dirty;         /* listed in dirty[] */
+    int64_t saved_last_ms; /* last_seen_ms as the store last got it (0: never) */
     char names[];       /* "source\0device\0" */
 };
 
@@ -306,7 +307,12 @@ int iocd_devices_seen(struct iocd_devices *d, const char *source, const char *de
         r->arrival_ms = now_ms;
     }
     i->state = IOCD_DEVICE_ONLINE;
-    mark_dirty(d, r);
+    /* A state change is written with the next flush; a device that just
+     * keeps reporting only every [devices] persist_interval (a store write
+     * per message would cost the flush more than the message). */
+    int64_t every = d->cfg->devices.persist_interval_ms;
+    if (prev != IOCD_DEVICE_ONLINE || every <= 0 || now_ms - r->saved_last_ms >= every)
+        mark_dirty(d, r);
     int64_t due = due_ms(d, r);
     if (due < d->next_due_ms)
         d->next_due_ms = due;
@@ -390,10 +396,20 @@ int iocd_devices_restore(struct iocd_devices *d, const struct iocd_device_row *r
     i->messages = row->messages;
     r->arrival_ms = row->last_seen_ms;
     r->arrivals = row->messages > 1 ? 2 : 1;
+    r->saved_last_ms = row->last_seen_ms;
     int64_t due = due_ms(d, r);
     if (due < d->next_due_ms)
         d->next_due_ms = due;
     return 0;
+}
+
+void iocd_devices_mark_unsaved(struct iocd_devices *d)
+{
+    if (!d)
+        return;
+    for (size_t k = 0; k < d->n; k++)
+        if (d->recs[k] && d->recs[k]->info.last_seen_ms != d->recs[k]->saved_last_ms)
+            mark_dirty(d, d->recs[k]);
 }
 
 size_t iocd_devices_dirty_count(const struct iocd_devices *d)
@@ -441,8 +457,11 @@ struct iocd_device_row *iocd_devices_take_dirty(struct iocd_devices *d, size_t m
             .messages = i->messages,
         };
     }
-    for (size_t j = 0; j < k; j++)
-        d->recs[d->dirty[j]]->dirty = false;
+    for (size_t j = 0; j < k; j++) {
+        struct rec *r = d->recs[d->dirty[j]];
+        r->dirty = false;
+        r->saved_last_ms = r->info.last_seen_ms;
+    }
     memmove(d->dirty, d->dirty + k, (d->n_dirty - k) * sizeof(*d->dirty));
     d->n_dirty -= k;
     *n = k;

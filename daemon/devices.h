@@ -79,6 +79,9 @@ int iocd_device_state_parse(const char *name);
 int iocd_devices_restore(struct iocd_devices *d, const struct iocd_device_row *row);
 /* Records changed since they were last taken, not yet taken. */
 size_t iocd_devices_dirty_count(const struct iocd_devices *d);
+/* Mark dirty every record whose last-seen time the store does not have yet
+ * (at shutdown: a graceful stop writes every device exactly). */
+void iocd_devices_mark_unsaved(struct iocd_devices *d);
 /* Take at most `max` dirty records, longest dirty first, as rows the caller
  * owns (free with iocd_device_rows_free); they are no longer dirty. *n
  * receives the count. NULL with *n 0 when none are dirty or memory is short

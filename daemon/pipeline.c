@@ -649,6 +649,8 @@ void iocd_pipeline_start(struct iocd_pipeline *p)
 void iocd_pipeline_drain(struct iocd_pipeline *p, iocd_pipeline_drained_cb cb, void *ud)
 {
     p->draining = true;
+    if (p->feed) /* a graceful stop leaves every device's last-seen time exact */
+        iocd_devices_mark_unsaved(iocd_feed_devices(p->feed));
     p->drained_cb = cb;
     p->drained_ud = ud;
     if (!uv_is_active((uv_handle_t *)&p->flush_timer))

@@ -470,6 +470,52 @@ static void test_restore(void **state)
     assert_int_equal(iocd_device_state_parse(NULL), -1);
 }
 
+/* With [devices] persist_interval, a device that keeps reporting is written
+ * at most that often; state changes at once; mark_unsaved (a graceful stop)
+ * brings every row up to date. */
+static void test_persist_interval(void **state)
+{
+    (void)state;
+    struct iocd_config cfg;
+    base_cfg(&cfg);
+    cfg.devices.persist_interval_ms = 60000;
+    struct rec r = {0};
+    struct iocd_devices *d = iocd_devices_new(&cfg, on_change, &r);
+    size_t n;
+    struct iocd_device_row *rows;
+    iocd_devices_seen(d, "air", "pk-01", 1000); /* new: written */
+    assert_int_equal(iocd_devices_dirty_count(d), 1);
+    rows = iocd_devices_take_dirty(d, 10, &n);
+    iocd_device_rows_free(rows, n);
+    iocd_devices_seen(d, "air", "pk-01", 11000);
+    iocd_devices_seen(d, "air", "pk-01", 60999);
+    assert_int_equal(iocd_devices_dirty_count(d), 0); /* < 60 s since the stored 1000 */
+    iocd_devices_seen(d, "air", "pk-01", 61000);
+    assert_int_equal(iocd_devices_dirty_count(d), 1);
+    rows = iocd_devices_take_dirty(d, 10, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].last_seen_ms, 61000);
+    assert_int_equal(rows[0].messages, 4);
+    iocd_device_rows_free(rows, n);
+    iocd_devices_seen(d, "air", "pk-01", 70000);
+    assert_int_equal(iocd_devices_dirty_count(d), 0);
+    iocd_devices_mark_unsaved(d); /* shutdown: everything exact */
+    assert_int_equal(iocd_devices_dirty_count(d), 1);
+    rows = iocd_devices_take_dirty(d, 10, &n);
+    assert_int_equal(rows[0].last_seen_ms, 70000);
+    iocd_device_rows_free(rows, n);
+    iocd_devices_mark_unsaved(d); /* nothing unsaved now */
+    assert_int_equal(iocd_devices_dirty_count(d), 0);
+    /* A state change is written at once, and so is the message after it. */
+    iocd_devices_offline(d, "air", "pk-01", 71000);
+    assert_int_equal(iocd_devices_dirty_count(d), 1);
+    rows = iocd_devices_take_dirty(d, 10, &n);
+    iocd_device_rows_free(rows, n);
+    iocd_devices_seen(d, "air", "pk-01", 72000);
+    assert_int_equal(iocd_devices_dirty_count(d), 1);
+    iocd_devices_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -482,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_many_devices),
         cmocka_unit_test(test_dirty_take),
         cmocka_unit_test(test_restore),
+        cmocka_unit_test(test_persist_interval),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
