@@ -56,8 +56,11 @@ class RetentionTest(IocdTestCase):
             self.assertLessEqual(r[1], 6, samples)
             self.assertGreaterEqual(r[2], 2, samples)
             self.assertLessEqual(r[2], 6, samples)
-        # Levelled off: the last sample holds no more rows than the second.
-        self.assertLessEqual(sum(samples[2].values()), sum(samples[1].values()) + 1, samples)
+        # Levelled off: the last sample holds no more rows than the second,
+        # give or take the one window per resolution a sample may catch
+        # before its flush or prune (without pruning, 4 s more of this feed
+        # would add 4 + 2 windows).
+        self.assertLessEqual(sum(samples[2].values()), sum(samples[1].values()) + 2, samples)
         self.assertEqual(d.stop(), 0)
 
 
