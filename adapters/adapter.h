@@ -42,6 +42,9 @@ enum iocd_reject {
 };
 
 const char *iocd_reject_name(enum iocd_reject r);
+/* "unspecified", "info", "warning", "minor", "major", "critical" for
+ * ioc.v1.Severity 0..5; NULL for any other value. */
+const char *iocd_severity_name(int64_t severity);
 
 /* Something worth counting about a message that was still decoded (the
  * names appear as counters "note.<name>" and in logs). */

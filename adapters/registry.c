@@ -73,6 +73,15 @@ const char *iocd_reject_name(enum iocd_reject r)
     return reject_names[r];
 }
 
+const char *iocd_severity_name(int64_t severity)
+{
+    static const char *const names[] = {"unspecified", "info",  "warning",
+                                         "minor",       "major", "critical"};
+    return severity >= 0 && severity < (int64_t)(sizeof(names) / sizeof(names[0]))
+               ? names[severity]
+               : NULL;
+}
+
 const char *iocd_note_name(enum iocd_note n)
 {
     static const char *const names[IOCD_NOTE__COUNT] = {

@@ -1,6 +1,7 @@
 /* daemon/buf.c — growable text buffer (see buf.h). */
 #include "buf.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,4 +112,16 @@ char *iocd_buf_take(struct iocd_buf *b)
     }
     iocd_buf_free(b);
     return s;
+}
+
+void iocd_json_number(char *buf, size_t n, double v)
+{
+    /* Whole numbers (counts, most readings' sums) need no round trip. */
+    if (v > -1e15 && v < 1e15 && v == (double)(long long)v && !(v == 0 && signbit(v))) {
+        snprintf(buf, n, "%lld", (long long)v);
+        return;
+    }
+    snprintf(buf, n, "%.15g", v);
+    if (strtod(buf, NULL) != v)
+        snprintf(buf, n, "%.17g", v);
 }

@@ -689,7 +689,6 @@ static int load_adapter(struct iocd_config *cfg, struct iocd_ini *ini,
     return a->ops->create(ini, s, a->source, &a->state, err);
 }
 
-static const char *const severity_names[] = {"", "info", "warning", "minor", "major", "critical"};
 
 static const struct {
     const char *name;
@@ -783,8 +782,8 @@ static int load_alert(struct iocd_config *cfg, struct iocd_ini *ini, struct iocd
         return iocd_error_set(err, "out of memory");
     if (severity) {
         int found = 0;
-        for (int i = 1; i < (int)(sizeof(severity_names) / sizeof(severity_names[0])); i++)
-            if (strcmp(severity->value, severity_names[i]) == 0)
+        for (int i = 1; iocd_severity_name(i); i++) /* not "unspecified" */
+            if (strcmp(severity->value, iocd_severity_name(i)) == 0)
                 found = i;
         if (!found)
             return iocd_error_at(err, file, severity->line,

@@ -56,61 +56,37 @@ struct iocd_feed {
     struct iocd_feed_stats stats;
 };
 
-static const char *const severity_names[] = {"unspecified", "info",  "warning",
-                                             "minor",       "major", "critical"};
-
 static const char *severity_name(int s)
 {
-    return s >= 0 && s <= 5 ? severity_names[s] : "unspecified";
-}
-
-void iocd_json_number(char *buf, size_t n, double v)
-{
-    /* Whole numbers (counts, most readings' sums) need no round trip. */
-    if (v > -1e15 && v < 1e15 && v == (double)(long long)v) {
-        snprintf(buf, n, "%lld", (long long)v);
-        return;
-    }
-    snprintf(buf, n, "%.15g", v);
-    if (strtod(buf, NULL) != v)
-        snprintf(buf, n, "%.17g", v);
+    const char *n = iocd_severity_name(s);
+    return n ? n : "unspecified";
 }
 
 /* JSON of one item, written into an iocd_buf. */
-static void jb_raw(struct iocd_buf *b, const char *s, size_t n)
-{
-    iocd_buf_append(b, s, n);
-}
-
-static void jb_puts(struct iocd_buf *b, const char *s)
-{
-    iocd_buf_puts(b, s);
-}
-
 static void jb_str(struct iocd_buf *b, const char *s)
 {
-    jb_raw(b, "\"", 1);
+    iocd_buf_append(b, "\"", 1);
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
         char esc[8];
         if (*c == '"' || *c == '\\') {
             esc[0] = '\\';
             esc[1] = (char)*c;
-            jb_raw(b, esc, 2);
+            iocd_buf_append(b, esc, 2);
         } else if (*c < 0x20) {
             snprintf(esc, sizeof(esc), "\\u%04x", *c);
-            jb_raw(b, esc, 6);
+            iocd_buf_append(b, esc, 6);
         } else {
-            jb_raw(b, (const char *)c, 1);
+            iocd_buf_append(b, (const char *)c, 1);
         }
     }
-    jb_raw(b, "\"", 1);
+    iocd_buf_append(b, "\"", 1);
 }
 
 static void jb_key_str(struct iocd_buf *b, const char *key, const char *v)
 {
-    jb_raw(b, ",\"", b->len ? 2 : 1);
-    jb_puts(b, key);
-    jb_raw(b, "\":", 2);
+    iocd_buf_append(b, ",\"", b->len ? 2 : 1);
+    iocd_buf_puts(b, key);
+    iocd_buf_append(b, "\":", 2);
     jb_str(b, v);
 }
 
@@ -118,20 +94,20 @@ static void jb_key_num(struct iocd_buf *b, const char *key, double v)
 {
     char num[40];
     iocd_json_number(num, sizeof(num), v);
-    jb_raw(b, ",\"", 2);
-    jb_puts(b, key);
-    jb_raw(b, "\":", 2);
-    jb_puts(b, num);
+    iocd_buf_append(b, ",\"", 2);
+    iocd_buf_puts(b, key);
+    iocd_buf_append(b, "\":", 2);
+    iocd_buf_puts(b, num);
 }
 
 static void jb_key_int(struct iocd_buf *b, const char *key, int64_t v)
 {
     char num[32];
     snprintf(num, sizeof(num), "%" PRId64, v);
-    jb_raw(b, ",\"", 2);
-    jb_puts(b, key);
-    jb_raw(b, "\":", 2);
-    jb_puts(b, num);
+    iocd_buf_append(b, ",\"", 2);
+    iocd_buf_puts(b, key);
+    iocd_buf_append(b, "\":", 2);
+    iocd_buf_puts(b, num);
 }
 
 static void jb_key_time(struct iocd_buf *b, const char *key, int64_t ms)
@@ -146,13 +122,13 @@ static void jb_key_time(struct iocd_buf *b, const char *key, int64_t ms)
 static void jb_open(struct iocd_buf *b, const char *type)
 {
     iocd_buf_reset(b);
-    jb_puts(b, "{\"type\":");
+    iocd_buf_puts(b, "{\"type\":");
     jb_str(b, type);
 }
 
 static void jb_close(struct iocd_buf *b)
 {
-    jb_raw(b, "}", 1);
+    iocd_buf_append(b, "}", 1);
 }
 
 /* Emit one item: JSON in `b`, protobuf packed from `msg` when wanted. */
@@ -649,15 +625,15 @@ void iocd_feed_event(struct iocd_feed *f, const char *source, const Ioc__V1__Eve
         jb_key_num(&b, "lat", e->location->lat);
         jb_key_num(&b, "lon", e->location->lon);
     }
-    jb_puts(&b, ",\"attributes\":{");
+    iocd_buf_puts(&b, ",\"attributes\":{");
     for (size_t i = 0; i < e->n_attributes; i++) {
         if (i)
-            jb_raw(&b, ",", 1);
+            iocd_buf_append(&b, ",", 1);
         jb_str(&b, e->attributes[i]->key);
-        jb_raw(&b, ":", 1);
+        iocd_buf_append(&b, ":", 1);
         jb_str(&b, e->attributes[i]->value);
     }
-    jb_raw(&b, "}", 1);
+    iocd_buf_append(&b, "}", 1);
     jb_close(&b);
     Ioc__V1__Event copy = *e;
     copy.source = (char *)source;

@@ -72,7 +72,4 @@ cJSON *iocd_feed_device_counts_json(const struct iocd_feed *f);
 void iocd_feed_get_stats(const struct iocd_feed *f, struct iocd_feed_stats *out);
 size_t iocd_feed_active_alerts(const struct iocd_feed *f);
 
-/* JSON number text of v (shortest of %.15g / %.17g that reads back). */
-void iocd_json_number(char *buf, size_t n, double v);
-
 #endif

@@ -15,11 +15,6 @@ static void head(struct iocd_buf *t, const char *name, const char *type, const c
     iocd_buf_printf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static uint64_t held_samples(const struct iocd_pipeline *p)
-{
-    return p->n_samples;
-}
-
 char *iocd_metrics_render(const struct iocd_metrics_src *s)
 {
     const struct iocd_pipeline *p = s->pipe;
@@ -88,7 +83,7 @@ char *iocd_metrics_render(const struct iocd_metrics_src *s)
     head(&t, "iocd_pending_windows", "gauge", "changed windows not yet written");
     iocd_buf_printf(&t, "iocd_pending_windows %zu\n", iocd_agg_size(p->agg));
     head(&t, "iocd_pending_samples", "gauge", "accepted samples not yet in the journal");
-    iocd_buf_printf(&t, "iocd_pending_samples %" PRIu64 "\n", held_samples(p));
+    iocd_buf_printf(&t, "iocd_pending_samples %zu\n", p->n_samples);
     head(&t, "iocd_pending_events", "gauge", "accepted events not yet written");
     iocd_buf_printf(&t, "iocd_pending_events %zu\n", p->n_events);
     head(&t, "iocd_series", "gauge", "distinct series known");

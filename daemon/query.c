@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapter.h"
 #include "live.h"
 #include "sketch.h"
 #include "timeutil.h"
@@ -28,14 +29,10 @@ static const double quantiles[] = {0.5, 0.9, 0.95, 0.99};
 static const char *const quantile_keys[] = {"p50", "p90", "p95", "p99"};
 #define N_Q 4
 
-static const char *const severity_names[] = {"unspecified", "info",  "warning",
-                                             "minor",       "major", "critical"};
-
-const char *iocd_query_severity_name(int64_t v)
+static const char *severity_name(int64_t v)
 {
-    return v >= 0 && v < (int64_t)(sizeof(severity_names) / sizeof(severity_names[0]))
-               ? severity_names[v]
-               : "unspecified";
+    const char *n = iocd_severity_name(v);
+    return n ? n : "unspecified";
 }
 
 __attribute__((format(printf, 4, 5))) static int fail(char *err, size_t n, int code,
@@ -890,7 +887,7 @@ int iocd_query_alerts(struct sqlite3 *db, const struct iocd_alerts_query *aq, cJ
             cJSON_AddStringToObject(h, "rule", rule ? rule : "");
             cJSON_AddStringToObject(h, "series", series ? series : "");
             cJSON_AddStringToObject(h, "severity",
-                                    iocd_query_severity_name(sqlite3_column_int64(st, 1)));
+                                    severity_name(sqlite3_column_int64(st, 1)));
             iocd_query_add_time(h, "raised", t);
             cJSON_AddNullToObject(h, "cleared");
             cJSON_AddNullToObject(h, "cleared_ms");

@@ -136,7 +136,4 @@ struct iocd_rolling_query {
 int iocd_query_each_rolling(struct sqlite3 *db, const struct iocd_rolling_query *rq,
                             iocd_query_window_fn fn, void *ctx, struct iocd_query_fault *f);
 
-/* Severity name of an ioc.v1.Severity value ("warning"). */
-const char *iocd_query_severity_name(int64_t v);
-
 #endif

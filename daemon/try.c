@@ -80,13 +80,11 @@ static void print_observation(FILE *out, const char *source, const Ioc__V1__Obse
 static void print_event(FILE *out, const char *source, const Ioc__V1__Event *ev,
                         enum iocd_reject r, const char *detail)
 {
-    static const char *const sev[] = {"unspecified", "info",  "warning",
-                                      "minor",       "major", "critical"};
+    const char *sev = iocd_severity_name(ev->severity);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "event", ev->kind);
     cJSON_AddStringToObject(o, "source", source);
-    cJSON_AddStringToObject(o, "severity",
-                            (unsigned)ev->severity < 6 ? sev[ev->severity] : "unknown");
+    cJSON_AddStringToObject(o, "severity", sev ? sev : "unknown");
     cJSON_AddStringToObject(o, "text", ev->text);
     cJSON_AddStringToObject(o, "device", ev->device);
     cJSON_AddStringToObject(o, "area", ev->area);

@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "config.h"
 #include "iocctl_http.h"
 #include "error.h"
@@ -93,10 +94,6 @@ struct options {
     const char *count;
 };
 
-/* Event severities as stored (events.severity), by value. */
-static const char *const severity_names[] = {"unspecified", "info",  "warning",
-                                             "minor",       "major", "critical"};
-#define N_SEVERITIES ((int)(sizeof(severity_names) / sizeof(severity_names[0])))
 
 /* The quantiles query shows: p50, p90, p95, p99, then each --quantile. */
 struct qlist {
@@ -120,7 +117,8 @@ struct values {
 
 static const char *severity_name(int64_t v)
 {
-    return v >= 0 && v < N_SEVERITIES ? severity_names[v] : "unknown";
+    const char *n = iocd_severity_name(v);
+    return n ? n : "unknown";
 }
 
 /* ------------------------------------------------------------------------
@@ -312,9 +310,7 @@ static void json_double(struct strbuf *b, double v)
         return;
     }
     char tmp[40];
-    snprintf(tmp, sizeof(tmp), "%.15g", v);
-    if (strtod(tmp, NULL) != v)
-        snprintf(tmp, sizeof(tmp), "%.17g", v);
+    iocd_json_number(tmp, sizeof(tmp), v);
     sb_puts(b, tmp);
 }
 
@@ -2503,8 +2499,8 @@ static int parse_values(const struct options *o, struct values *v)
         return usage_error("bad --to time '%s' (expected ISO-8601, epoch ms, now or -15m)",
                            o->to);
     if (o->min_severity) {
-        for (int i = 0; i < N_SEVERITIES; i++)
-            if (strcmp(o->min_severity, severity_names[i]) == 0)
+        for (int i = 0; iocd_severity_name(i); i++)
+            if (strcmp(o->min_severity, iocd_severity_name(i)) == 0)
                 v->min_severity = i;
         if (v->min_severity < 0)
             return usage_error("bad --min-severity '%s' (expected unspecified, info, warning, "
