@@ -9,9 +9,13 @@ cd "$(dirname "$0")/.."
 
 tools/deps.sh || exit 1
 # The console's browser test drives Chromium with the pinned playwright-core.
-if [ ! -d tests/browser/node_modules ]; then
+# Reinstalled whenever the lock pins another version than node_modules holds.
+want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["packages"]["node_modules/playwright-core"]["version"])' tests/browser/package-lock.json)
+have=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' tests/browser/node_modules/playwright-core/package.json 2>/dev/null)
+if [ "$want" != "$have" ]; then
   npm ci --prefix tests/browser --no-audit --no-fund || exit 1
 fi
+echo "browser test: node $(node --version), playwright-core $want"
 
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
