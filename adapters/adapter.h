@@ -16,9 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "arena.h"
-#include "error.h"
-#include "ini.h"
+#include "daemon/base/arena.h"
+#include "daemon/base/error.h"
+#include "daemon/base/ini.h"
 #include "ioc/v1/ioc.pb-c.h"
 
 /* Why a message (or one sample of it) was rejected. The names returned by
@@ -42,9 +42,6 @@ enum iocd_reject {
 };
 
 const char *iocd_reject_name(enum iocd_reject r);
-/* "unspecified", "info", "warning", "minor", "major", "critical" for
- * ioc.v1.Severity 0..5; NULL for any other value. */
-const char *iocd_severity_name(int64_t severity);
 
 /* Something worth counting about a message that was still decoded (the
  * names appear as counters "note.<name>" and in logs). */

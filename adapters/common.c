@@ -1,9 +1,9 @@
 /* adapters/common.c — helpers shared by the format adapters (see common.h):
  * config-error reporting, "topic[N]" parsing, UTF-8 and unit validation,
  * and printable echoes of untrusted text. */
-#include "common.h"
+#include "adapters/common.h"
 
-#include "jsonpath.h"
+#include "daemon/base/jsonpath.h"
 
 #include <stdarg.h>
 #include <stdint.h>

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "adapter.h"
+#include "adapters/adapter.h"
 
 /* Where a config error is reported: the file, the [adapter NAME] section
  * and the error to fill. */

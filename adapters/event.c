@@ -24,10 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adapter.h"
-#include "common.h"
-#include "jsonpath.h"
-#include "timeutil.h"
+#include "adapters/adapter.h"
+#include "adapters/common.h"
+#include "daemon/base/jsonpath.h"
+#include "daemon/base/timeutil.h"
 
 #define EV_MAX_ID 64          /* bytes in a kind or status */
 #define EV_MAX_LABEL 128      /* bytes in a device or area */

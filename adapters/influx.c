@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adapter.h"
-#include "common.h"
-#include "timeutil.h"
+#include "adapters/adapter.h"
+#include "adapters/common.h"
+#include "daemon/base/timeutil.h"
 
 #define IFX_MAX_ID 128    /* bytes in a device id or metric name */
 #define IFX_MAX_LABEL 128 /* bytes in a label key or value */

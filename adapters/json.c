@@ -16,10 +16,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "adapter.h"
-#include "common.h"
-#include "jsonpath.h"
-#include "timeutil.h"
+#include "adapters/adapter.h"
+#include "adapters/common.h"
+#include "daemon/base/jsonpath.h"
+#include "daemon/base/timeutil.h"
 
 #define JSON_MAX_DEVICE 128     /* bytes */
 #define JSON_MAX_METRIC_NAME 64 /* characters */

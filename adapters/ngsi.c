@@ -21,9 +21,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "adapter.h"
-#include "common.h"
-#include "timeutil.h"
+#include "adapters/adapter.h"
+#include "adapters/common.h"
+#include "daemon/base/timeutil.h"
 
 #define NGSI_MAX_ID 128          /* bytes in a device id or a metric name */
 #define NGSI_MAX_LABEL 128       /* bytes in a label value */

@@ -23,9 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adapter.h"
-#include "common.h"
-#include "timeutil.h"
+#include "adapters/adapter.h"
+#include "adapters/common.h"
+#include "daemon/base/timeutil.h"
 
 #define SENML_MAX_ID 128        /* bytes, device and metric (the pipeline's limit) */
 #define SENML_MAX_UNIT 64       /* bytes */

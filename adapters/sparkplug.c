@@ -21,10 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adapter.h"
-#include "common.h"
+#include "adapters/adapter.h"
+#include "adapters/common.h"
 #include "sparkplug_b/sparkplug_b.pb-c.h"
-#include "timeutil.h"
+#include "daemon/base/timeutil.h"
 
 typedef Iocd__SparkplugB__Payload SpPayload;
 typedef Iocd__SparkplugB__Metric SpMetric;

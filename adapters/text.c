@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adapter.h"
-#include "common.h"
-#include "timeutil.h"
+#include "adapters/adapter.h"
+#include "adapters/common.h"
+#include "daemon/base/timeutil.h"
 
 #define TEXT_MAX_ID 128          /* bytes in a device id or metric name */
 #define TEXT_MAX_LABEL 128       /* bytes in a label key or value */

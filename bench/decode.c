@@ -13,11 +13,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "adapter.h"
-#include "arena.h"
-#include "ini.h"
+#include "adapters/adapter.h"
+#include "daemon/base/arena.h"
+#include "daemon/base/ini.h"
 #include "sparkplug_b/sparkplug_b.pb-c.h"
-#include "timeutil.h"
+#include "daemon/base/timeutil.h"
 
 enum baseline { BARE_NONE, BARE_CJSON, BARE_PROTOBUF };
 

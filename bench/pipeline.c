@@ -18,12 +18,12 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "adapter.h"
-#include "arena.h"
-#include "config.h"
-#include "pipeline.h"
-#include "store.h"
-#include "timeutil.h"
+#include "adapters/adapter.h"
+#include "daemon/base/arena.h"
+#include "daemon/config/config.h"
+#include "daemon/pipeline/pipeline.h"
+#include "daemon/store/store.h"
+#include "daemon/base/timeutil.h"
 
 static const char *metric_names[] = {"vehicles", "speed", "occupancy", "m4", "m5", "m6"};
 

@@ -21,18 +21,18 @@
 #include <systemd/sd-daemon.h>
 #endif
 
-#include "config.h"
-#include "feed.h"
-#include "http.h"
-#include "log.h"
-#include "metrics.h"
-#include "mqtt.h"
-#include "pipeline.h"
-#include "republish.h"
-#include "router.h"
-#include "store.h"
-#include "timeutil.h"
-#include "try.h"
+#include "daemon/config/config.h"
+#include "daemon/live/feed.h"
+#include "daemon/http/server.h"
+#include "daemon/base/log.h"
+#include "daemon/http/metrics.h"
+#include "daemon/mqtt/session.h"
+#include "daemon/pipeline/pipeline.h"
+#include "daemon/mqtt/republish.h"
+#include "daemon/ingest/router.h"
+#include "daemon/store/store.h"
+#include "daemon/base/timeutil.h"
+#include "daemon/ingest/try.h"
 
 /* A flush in flight longer than IOCD_FLUSH_STUCK_MS means the disk is
  * stuck: stop petting the watchdog so systemd restarts us. */

@@ -24,15 +24,16 @@
 #include <curl/curl.h>
 #include <sqlite3.h>
 
-#include "buf.h"
-#include "config.h"
-#include "iocctl_http.h"
-#include "error.h"
+#include "daemon/base/buf.h"
+#include "daemon/base/severity.h"
+#include "daemon/config/config.h"
+#include "tools/iocctl_http.h"
+#include "daemon/base/error.h"
 #include "iocd_build.h"
-#include "query.h"
-#include "sketch.h"
-#include "store.h"
-#include "timeutil.h"
+#include "daemon/query/query.h"
+#include "daemon/aggregate/sketch.h"
+#include "daemon/store/store.h"
+#include "daemon/base/timeutil.h"
 
 #define SCHEMA_VERSION IOCD_SCHEMA_VERSION
 /* The oldest schema iocctl reads: later versions only added tables iocctl

@@ -1,6 +1,6 @@
 /* tools/iocctl_http.c — `iocctl tail`, `alerts` and live `status` through
  * iocd's HTTP API (see iocctl_http.h). */
-#include "iocctl_http.h"
+#include "tools/iocctl_http.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "daemon/config/config.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 

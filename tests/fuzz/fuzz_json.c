@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adapter.h"
-#include "jsonpath.h"
-#include "timeutil.h"
+#include "adapters/adapter.h"
+#include "daemon/base/jsonpath.h"
+#include "daemon/base/timeutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

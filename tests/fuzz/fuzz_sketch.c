@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sketch.h"
+#include "daemon/aggregate/sketch.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -19,10 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adapter.h"
-#include "series.h"
+#include "adapters/adapter.h"
+#include "daemon/aggregate/series.h"
 #include "sparkplug_b/sparkplug_b.pb-c.h"
-#include "timeutil.h"
+#include "daemon/base/timeutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

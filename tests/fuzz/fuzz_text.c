@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adapter.h"
-#include "timeutil.h"
+#include "adapters/adapter.h"
+#include "daemon/base/timeutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

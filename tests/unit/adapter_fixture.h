@@ -16,9 +16,9 @@
 
 #include <cmocka.h>
 
-#include "adapter.h"
-#include "arena.h"
-#include "ini.h"
+#include "adapters/adapter.h"
+#include "daemon/base/arena.h"
+#include "daemon/base/ini.h"
 
 #define RECEIVED INT64_C(1795341846500) /* 2026-11-22T10:04:06.500Z */
 

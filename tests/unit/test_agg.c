@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "agg.h"
+#include "daemon/aggregate/agg.h"
 
 static const int64_t res3[] = {60000, 3600000, 86400000};
 

@@ -15,9 +15,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "alerts.h"
-#include "devices.h"
-#include "live.h"
+#include "daemon/alerts/alerts.h"
+#include "daemon/base/topic.h"
+#include "daemon/alerts/devices.h"
+#include "daemon/live/hub.h"
 
 static void test_topic_matches(void **state)
 {

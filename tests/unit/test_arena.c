@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "arena.h"
+#include "daemon/base/arena.h"
 
 static void assert_zero(const unsigned char *p, size_t n)
 {

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "buf.h"
+#include "daemon/base/buf.h"
 
 static void test_small_stays_inline(void **state)
 {

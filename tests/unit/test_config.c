@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "daemon/config/config.h"
 
 /* A minimal valid adapter section (5 lines) for texts testing core keys. */
 #define AIR                                                                                        \

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "dedup.h"
+#include "daemon/aggregate/dedup.h"
 
 static void test_off_and_basic(void **state)
 {

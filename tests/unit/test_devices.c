@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "devices.h"
+#include "daemon/alerts/devices.h"
 
 struct change {
     char source[32], device[32];

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "adapter.h"
+#include "adapters/adapter.h"
 
 extern const struct iocd_adapter_ops iocd_adapter_event;
 #define FX_OPS iocd_adapter_event

@@ -31,11 +31,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "http.h"
-#include "live.h"
-#include "sketch.h"
-#include "store.h"
-#include "web_assets.h"
+#include "daemon/http/server.h"
+#include "daemon/live/hub.h"
+#include "daemon/aggregate/sketch.h"
+#include "daemon/store/store.h"
+#include "daemon/http/web_assets.h"
 
 #define T0 INT64_C(1795330800000) /* 2026-11-22T07:00:00Z */
 

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "ini.h"
+#include "daemon/base/ini.h"
 
 /* Parses `text` as file "t.conf"; the parse must fail with exactly `msg`. */
 static void expect_parse_error(const char *text, const char *msg)

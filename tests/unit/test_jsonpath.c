@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "jsonpath.h"
+#include "daemon/base/jsonpath.h"
 
 static const char doc_text[] = "{\"station\":\"GL-AQ01\","
                                " \"a\":{\"b\":{\"c\":7}},"

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "arena.h"
-#include "config.h"
+#include "daemon/base/arena.h"
+#include "daemon/config/config.h"
 
 #define AIR "[adapter air]\ntopic = a/+\nformat = json\ndevice = $.id\nmetric.x = $.x\n"
 

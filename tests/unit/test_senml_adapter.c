@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "adapter.h"
+#include "adapters/adapter.h"
 
 extern const struct iocd_adapter_ops iocd_adapter_senml;
 

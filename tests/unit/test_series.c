@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "series.h"
+#include "daemon/aggregate/series.h"
 
 static void assert_new(const struct iocd_series_new *s, uint32_t id, const char *name,
                        const char *source, const char *device, const char *metric,

@@ -21,7 +21,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "sketch.h"
+#include "daemon/aggregate/sketch.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 

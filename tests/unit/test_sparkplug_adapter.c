@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "adapter.h"
+#include "adapters/adapter.h"
 #include "sparkplug_b/sparkplug_b.pb-c.h"
 
 extern const struct iocd_adapter_ops iocd_adapter_sparkplug;

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "timeutil.h"
+#include "daemon/base/timeutil.h"
 
 /* 2026-11-22T10:04:05Z */
 #define T0 INT64_C(1795341845000)

@@ -13,7 +13,7 @@
 #include <math.h>
 #include <cmocka.h>
 
-#include "vn_aqi.h"
+#include "daemon/aggregate/vn_aqi.h"
 
 #define H IOCD_AQI_HOUR_MS
 #define EPS 1e-9

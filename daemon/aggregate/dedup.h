@@ -1,0 +1,27 @@
+/* daemon/aggregate/dedup.h — the recent horizon of (series, observation time) keys.
+ *
+ * Owns: a bounded set of the last `capacity` keys seen, oldest evicted
+ * first. A message the broker redelivers after a reconnect carries the
+ * same series and observation time, so it is recognised and counted once.
+ * Memory: at most about 48 bytes per key (capacity 1,000,000 ≈ 48 MiB),
+ * grown as keys arrive. A device that sends two different values with the
+ * same timestamp has the second one dropped as a duplicate: that is the
+ * rule, documented for integrators. Loop thread only. */
+#ifndef IOCD_DEDUP_H
+#define IOCD_DEDUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct iocd_dedup;
+
+/* NULL when capacity is 0 (deduplication off) or out of memory. */
+struct iocd_dedup *iocd_dedup_new(size_t capacity);
+void iocd_dedup_free(struct iocd_dedup *d);
+/* True if (series, t) is in the horizon; otherwise remembers it and
+ * returns false. Out of memory: returns false without remembering. */
+bool iocd_dedup_check(struct iocd_dedup *d, uint32_t series, int64_t t_ms);
+size_t iocd_dedup_size(const struct iocd_dedup *d);
+
+#endif

@@ -1,0 +1,203 @@
+/* daemon/aggregate/series.c — series registry (see series.h). An open-addressing
+ * table from name to id; names are owned by the table. */
+#include "daemon/aggregate/series.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct entry {
+    char *name; /* owned; NULL = empty slot */
+    uint64_t hash;
+    uint32_t id;
+};
+
+struct iocd_series_reg {
+    struct entry *slots;
+    size_t cap, size;
+    int64_t max_series;
+    uint32_t next_id;
+    struct iocd_series_new *fresh; /* created since the last take; owned */
+    size_t n_fresh, cap_fresh;
+};
+
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603u; /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211u;
+    }
+    return h ^ (h >> 32);
+}
+
+struct iocd_series_reg *iocd_series_reg_new(int64_t max_series)
+{
+    struct iocd_series_reg *r = calloc(1, sizeof(*r));
+    if (r) {
+        r->max_series = max_series;
+        r->next_id = 1;
+    }
+    return r;
+}
+
+void iocd_series_reg_free(struct iocd_series_reg *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->cap; i++)
+        free(r->slots[i].name);
+    free(r->slots);
+    iocd_series_new_free(r->fresh, r->n_fresh);
+    free(r);
+}
+
+static int grow(struct iocd_series_reg *r)
+{
+    size_t ncap = r->cap ? r->cap * 2 : 1024;
+    struct entry *ns = calloc(ncap, sizeof(*ns));
+    if (!ns)
+        return -1;
+    for (size_t i = 0; i < r->cap; i++) {
+        if (!r->slots[i].name)
+            continue;
+        size_t j = r->slots[i].hash & (ncap - 1);
+        while (ns[j].name)
+            j = (j + 1) & (ncap - 1);
+        ns[j] = r->slots[i];
+    }
+    free(r->slots);
+    r->slots = ns;
+    r->cap = ncap;
+    return 0;
+}
+
+/* The slot holding `name`, or the empty slot where it would go. */
+static struct entry *find(struct iocd_series_reg *r, const char *name, uint64_t h)
+{
+    size_t j = h & (r->cap - 1);
+    while (r->slots[j].name &&
+           (r->slots[j].hash != h || strcmp(r->slots[j].name, name) != 0))
+        j = (j + 1) & (r->cap - 1);
+    return &r->slots[j];
+}
+
+static int insert(struct iocd_series_reg *r, const char *name, uint64_t h, uint32_t id)
+{
+    if ((r->size + 1) * 4 > r->cap * 3 && grow(r))
+        return -1;
+    struct entry *e = find(r, name, h);
+    e->name = strdup(name);
+    if (!e->name)
+        return -1;
+    e->hash = h;
+    e->id = id;
+    r->size++;
+    if (id >= r->next_id)
+        r->next_id = id + 1;
+    return 0;
+}
+
+int iocd_series_reg_preload(struct iocd_series_reg *r, uint32_t id, const char *name)
+{
+    return insert(r, name, str_hash(name), id);
+}
+
+int iocd_series_valid_id(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (c < 0x20 || c == 0x7f || c == '/' || c == '+' || c == '#')
+            return 0;
+        if (n >= IOCD_ID_MAX)
+            return 0;
+    }
+    return n > 0;
+}
+
+enum iocd_series_result iocd_series_lookup(struct iocd_series_reg *r, const char *source,
+                                           const char *device, const char *metric,
+                                           const char *unit, int64_t now_ms, uint32_t *id)
+{
+    char name[3 * IOCD_ID_MAX + 8];
+    int n = snprintf(name, sizeof(name), "%s/%s/%s", source, device, metric);
+    if (n < 0 || (size_t)n >= sizeof(name))
+        return IOCD_SERIES_NO_MEMORY;
+    uint64_t h = str_hash(name);
+    if (r->cap) {
+        struct entry *e = find(r, name, h);
+        if (e->name) {
+            *id = e->id;
+            return IOCD_SERIES_FOUND;
+        }
+    }
+    if (r->max_series > 0 && (int64_t)r->size >= r->max_series)
+        return IOCD_SERIES_OVER_LIMIT;
+    if (r->next_id == UINT32_MAX)
+        return IOCD_SERIES_OVER_LIMIT;
+    if (r->n_fresh == r->cap_fresh) {
+        size_t ncap = r->cap_fresh ? r->cap_fresh * 2 : 64;
+        struct iocd_series_new *nf = realloc(r->fresh, ncap * sizeof(*nf));
+        if (!nf)
+            return IOCD_SERIES_NO_MEMORY;
+        r->fresh = nf;
+        r->cap_fresh = ncap;
+    }
+    /* One block: "name\0source\0device\0metric\0unit\0". */
+    size_t ls = strlen(source), ld = strlen(device), lm = strlen(metric), lu = strlen(unit);
+    char *block = malloc((size_t)n + ls + ld + lm + lu + 5);
+    if (!block)
+        return IOCD_SERIES_NO_MEMORY;
+    uint32_t new_id = r->next_id;
+    if (insert(r, name, h, new_id)) {
+        free(block);
+        return IOCD_SERIES_NO_MEMORY;
+    }
+    struct iocd_series_new *f = &r->fresh[r->n_fresh++];
+    f->id = new_id;
+    f->created_ms = now_ms;
+    char *p = block;
+    f->name = memcpy(p, name, (size_t)n + 1), p += n + 1;
+    f->source = memcpy(p, source, ls + 1), p += ls + 1;
+    f->device = memcpy(p, device, ld + 1), p += ld + 1;
+    f->metric = memcpy(p, metric, lm + 1), p += lm + 1;
+    f->unit = memcpy(p, unit, lu + 1);
+    *id = new_id;
+    return IOCD_SERIES_CREATED;
+}
+
+enum iocd_series_result iocd_series_find(struct iocd_series_reg *r, const char *source,
+                                         const char *device, const char *metric, uint32_t *id)
+{
+    char name[3 * IOCD_ID_MAX + 8];
+    int n = snprintf(name, sizeof(name), "%s/%s/%s", source, device, metric);
+    if (n < 0 || (size_t)n >= sizeof(name) || !r->cap)
+        return IOCD_SERIES_OVER_LIMIT;
+    struct entry *e = find(r, name, str_hash(name));
+    if (!e->name)
+        return IOCD_SERIES_OVER_LIMIT;
+    *id = e->id;
+    return IOCD_SERIES_FOUND;
+}
+
+size_t iocd_series_count(const struct iocd_series_reg *r)
+{
+    return r->size;
+}
+
+struct iocd_series_new *iocd_series_take_new(struct iocd_series_reg *r, size_t *n)
+{
+    struct iocd_series_new *f = r->fresh;
+    *n = r->n_fresh;
+    r->fresh = NULL;
+    r->n_fresh = r->cap_fresh = 0;
+    return f;
+}
+
+void iocd_series_new_free(struct iocd_series_new *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(s[i].name);
+    free(s);
+}

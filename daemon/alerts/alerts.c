@@ -1,0 +1,747 @@
+/* daemon/alerts/alerts.c — alert rule evaluation (see alerts.h, docs/alerts.md).
+ *
+ * One `pair` per (rule, series) — or (rule, device) for stale rules —
+ * created the first time the rule matches, allocated once with its names
+ * and, for a windowed statistic, its 60 sub-buckets; never freed before the
+ * engine. Pairs are found through an open-addressing hash table of
+ * pointers (linear probing, at most half full, no deletion). At most
+ * IOCD_ALERTS_MAX_PAIRS pairs exist; series beyond that are not evaluated
+ * (logged once). Raised pairs are also on a doubly linked list, in the
+ * order they were raised, for foreach_active and for clearing stale alerts
+ * without scanning every device.
+ *
+ * A windowed statistic keeps sub-buckets of window/60 ms aligned to
+ * multiples of that width in observation time; the window is the 60
+ * buckets ending with the newest observation's bucket, so it moves in
+ * steps of window/60. A sample older than that is ignored for the
+ * statistic (and triggers no evaluation). Without a window (stat `last` or
+ * window 0) the statistic is the value of the newest observation; an older
+ * one does not replace it.
+ *
+ * Stale pairs are keyed by the address of the device's record, so a tick
+ * formats and matches a device's name only until the rule has matched it
+ * once: iocd_alerts_tick must be given the same device table every time.
+ *
+ * A restored alert (iocd_alerts_restore, at start) is an ordinary raised
+ * pair: linked on the active list in the order restored, its window (if
+ * any) empty, so the next evaluation clears, keeps or moves it.
+ *
+ * Strings handed to the callback (id, text, series ...) live for the call
+ * only. The callback may call iocd_alerts_foreach_active and
+ * iocd_alerts_active_count, not observe or tick. */
+#include "daemon/alerts/alerts.h"
+#include "daemon/base/topic.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/base/buf.h"
+#include "daemon/base/log.h"
+
+#define IOCD_ALERTS_MAX_PAIRS 100000
+#define WIN_BUCKETS 60
+#define SEVERITY_MAX 5 /* ioc.v1.Severity CRITICAL */
+
+struct win {
+    int64_t head; /* slot (t / width, floored) of the newest bucket */
+    bool any;
+    double v[WIN_BUCKETS];   /* sum (mean, sum), min or max of the bucket */
+    uint32_t n[WIN_BUCKETS]; /* samples in the bucket */
+};
+
+struct pair {
+    struct pair *prev_active, *next_active; /* while raised */
+    uint64_t hash;
+    int rule;      /* index into cfg->alerts */
+    bool raised;
+    int band, prev_band; /* band rules (band starts at 0); -1 otherwise */
+    int severity;        /* of the raised alert */
+    double value;        /* the statistic at the latest evaluation */
+    double raise_value;  /* ... at the latest raise (or band change) */
+    double threshold;    /* the level crossed at the latest raise */
+    int64_t eval_ms, raised_ms;
+    bool has_last;
+    int64_t last_t; /* newest observation (no window) */
+    struct win *win; /* in the same allocation; NULL without a window */
+    const char *source, *device, *series; /* in the same allocation */
+    const void *dev_key; /* stale rules: the device's record, compared, never read */
+};
+
+struct iocd_alerts {
+    const struct iocd_config *cfg;
+    iocd_alerts_fn fn;
+    void *ud;
+    struct pair **slots; /* power of two */
+    size_t n_slots, n_pairs, max_pairs;
+    struct pair *active_head, *active_tail;
+    size_t n_active;
+    bool warned_full;
+    bool has_obs_rules, has_stale_rules;
+};
+
+/* ---- small helpers ---- */
+
+static uint64_t pair_hash(int rule, const char *series)
+{
+    uint64_t h = 0xcbf29ce484222325u ^ ((uint64_t)(unsigned)rule * 0x9e3779b97f4a7c15u);
+    for (const unsigned char *p = (const unsigned char *)series; *p; p++)
+        h = (h ^ *p) * 0x100000001b3u;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdu;
+    h ^= h >> 33;
+    return h;
+}
+
+/* Stale pairs are found by the device table's record address (stable while
+ * the table lives), so a tick needs no name formatting for known pairs. */
+static uint64_t dev_hash(int rule, const void *key)
+{
+    uint64_t h = (uint64_t)(uintptr_t)key * 0x9e3779b97f4a7c15u ^ (uint64_t)(unsigned)rule;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdu;
+    h ^= h >> 33;
+    return h;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static size_t slot_index(int64_t slot)
+{
+    int64_t m = slot % WIN_BUCKETS;
+    return (size_t)(m < 0 ? m + WIN_BUCKETS : m);
+}
+
+static bool windowed(const struct iocd_alert_rule *r)
+{
+    return r->type != IOCD_ALERT_STALE && r->window_ms > 0 && r->stat != IOCD_STAT_LAST;
+}
+
+/* Names and texts are built in an iocd_buf (buf.h): on the stack for usual
+ * sizes, and no engine state, so it is safe however the callback re-enters. */
+static const char *sb_str(const struct iocd_buf *b)
+{
+    return b->oom ? "" : b->p;
+}
+
+/* Numbers as an operator reads them: integers whole, others 6 digits. */
+static void fmt_num(char *buf, size_t n, double v)
+{
+    if (v == floor(v) && fabs(v) < 1e15)
+        snprintf(buf, n, "%.0f", v);
+    else
+        snprintf(buf, n, "%.6g", v);
+}
+
+static void fmt_dur(char *buf, size_t n, int64_t ms)
+{
+    static const struct {
+        int64_t ms;
+        const char *unit;
+    } units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}};
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (ms % units[i].ms == 0) {
+            snprintf(buf, n, "%lld%s", (long long)(ms / units[i].ms), units[i].unit);
+            return;
+        }
+    snprintf(buf, n, "%lldms", (long long)ms);
+}
+
+static const char *stat_name(enum iocd_alert_stat s)
+{
+    switch (s) {
+    case IOCD_STAT_MEAN:
+        return "mean";
+    case IOCD_STAT_MIN:
+        return "min";
+    case IOCD_STAT_MAX:
+        return "max";
+    case IOCD_STAT_SUM:
+        return "sum";
+    case IOCD_STAT_COUNT:
+        return "count";
+    default:
+        return "last";
+    }
+}
+
+static double stale_multiple(const struct iocd_alerts *a, const struct iocd_alert_rule *r)
+{
+    if (r->multiple > 0)
+        return r->multiple;
+    if (a->cfg->devices.stale_multiple > 0)
+        return a->cfg->devices.stale_multiple;
+    return 3;
+}
+
+static int clamp_severity(int s)
+{
+    return s < 0 ? 0 : s > SEVERITY_MAX ? SEVERITY_MAX : s;
+}
+
+static int band_severity(const struct iocd_alert_rule *r, int band)
+{
+    return clamp_severity(r->severity + (band > 1 ? band - 1 : 0));
+}
+
+/* Effective clear level: never on the wrong side of the level, so a value
+ * can never both raise and clear. */
+static double clear_level(const struct iocd_alert_rule *r)
+{
+    if (r->above)
+        return r->clear < r->level ? r->clear : r->level;
+    return r->clear > r->level ? r->clear : r->level;
+}
+
+/* ---- the engine ---- */
+
+struct iocd_alerts *iocd_alerts_new(const struct iocd_config *cfg, iocd_alerts_fn fn, void *ud)
+{
+    if (!cfg)
+        return NULL;
+    struct iocd_alerts *a = calloc(1, sizeof(*a));
+    if (!a)
+        return NULL;
+    a->cfg = cfg;
+    a->fn = fn;
+    a->ud = ud;
+    a->max_pairs = IOCD_ALERTS_MAX_PAIRS;
+    for (int i = 0; i < cfg->n_alerts; i++) {
+        if (cfg->alerts[i].type == IOCD_ALERT_STALE)
+            a->has_stale_rules = true;
+        else
+            a->has_obs_rules = true;
+    }
+    return a;
+}
+
+void iocd_alerts_free(struct iocd_alerts *a)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; i < a->n_slots; i++)
+        free(a->slots[i]);
+    free(a->slots);
+    free(a);
+}
+
+size_t iocd_alerts_active_count(const struct iocd_alerts *a)
+{
+    return a ? a->n_active : 0;
+}
+
+static struct pair *pair_find(const struct iocd_alerts *a, int rule, const char *series, uint64_t h)
+{
+    if (!a->n_slots)
+        return NULL;
+    size_t mask = a->n_slots - 1;
+    for (size_t j = h & mask; a->slots[j]; j = (j + 1) & mask) {
+        struct pair *p = a->slots[j];
+        if (p->hash == h && p->rule == rule && !p->dev_key && strcmp(p->series, series) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+static struct pair *pair_find_dev(const struct iocd_alerts *a, int rule, const void *key,
+                                  uint64_t h)
+{
+    if (!a->n_slots)
+        return NULL;
+    size_t mask = a->n_slots - 1;
+    for (size_t j = h & mask; a->slots[j]; j = (j + 1) & mask) {
+        struct pair *p = a->slots[j];
+        if (p->hash == h && p->rule == rule && p->dev_key == key)
+            return p;
+    }
+    return NULL;
+}
+
+static void slot_put(struct pair **slots, size_t n_slots, struct pair *p)
+{
+    size_t mask = n_slots - 1;
+    size_t j = p->hash & mask;
+    while (slots[j])
+        j = (j + 1) & mask;
+    slots[j] = p;
+}
+
+static int slots_grow(struct iocd_alerts *a)
+{
+    if ((a->n_pairs + 1) * 2 <= a->n_slots)
+        return 0;
+    size_t ns = a->n_slots ? a->n_slots * 2 : 64;
+    struct pair **s = calloc(ns, sizeof(*s));
+    if (!s)
+        return -1;
+    for (size_t i = 0; i < a->n_slots; i++)
+        if (a->slots[i])
+            slot_put(s, ns, a->slots[i]);
+    free(a->slots);
+    a->slots = s;
+    a->n_slots = ns;
+    return 0;
+}
+
+/* The pair of (rule, series) — for a stale rule (rule, dev_key) — created
+ * on first use; NULL when the bound is reached or memory is short.
+ * `source`/`device` are the first two levels of `series` (lengths given). */
+static struct pair *pair_get(struct iocd_alerts *a, int rule, const char *series,
+                             const char *source, size_t ls, const char *device, size_t ld,
+                             const void *dev_key)
+{
+    uint64_t h = dev_key ? dev_hash(rule, dev_key) : pair_hash(rule, series);
+    struct pair *p = dev_key ? pair_find_dev(a, rule, dev_key, h) : pair_find(a, rule, series, h);
+    if (p)
+        return p;
+    if (a->n_pairs >= a->max_pairs) {
+        if (!a->warned_full) {
+            a->warned_full = true;
+            iocd_log_warn("alerts",
+                          "%zu (rule, series) pairs tracked, the most allowed; rule '%s' and "
+                          "later ones do not evaluate new series such as '%.200s'",
+                          a->n_pairs, a->cfg->alerts[rule].name, series);
+        }
+        return NULL;
+    }
+    if (slots_grow(a) < 0)
+        return NULL;
+    const struct iocd_alert_rule *r = &a->cfg->alerts[rule];
+    size_t lsr = strlen(series);
+    size_t wsz = windowed(r) ? sizeof(struct win) : 0;
+    char *mem = calloc(1, sizeof(struct pair) + wsz + ls + 1 + ld + 1 + lsr + 1);
+    if (!mem)
+        return NULL;
+    p = (struct pair *)mem;
+    char *names = mem + sizeof(struct pair) + wsz;
+    memcpy(names, source, ls);
+    memcpy(names + ls + 1, device, ld);
+    memcpy(names + ls + 1 + ld + 1, series, lsr + 1);
+    p->source = names;
+    p->device = names + ls + 1;
+    p->series = names + ls + 1 + ld + 1;
+    p->win = wsz ? (struct win *)(mem + sizeof(struct pair)) : NULL;
+    p->hash = h;
+    p->dev_key = dev_key;
+    p->rule = rule;
+    p->band = p->prev_band = r->type == IOCD_ALERT_BAND ? 0 : -1;
+    p->severity = clamp_severity(r->severity);
+    slot_put(a->slots, a->n_slots, p);
+    a->n_pairs++;
+    return p;
+}
+
+static void active_link(struct iocd_alerts *a, struct pair *p)
+{
+    p->prev_active = a->active_tail;
+    p->next_active = NULL;
+    if (a->active_tail)
+        a->active_tail->next_active = p;
+    else
+        a->active_head = p;
+    a->active_tail = p;
+    a->n_active++;
+}
+
+static void active_unlink(struct iocd_alerts *a, struct pair *p)
+{
+    if (p->prev_active)
+        p->prev_active->next_active = p->next_active;
+    else
+        a->active_head = p->next_active;
+    if (p->next_active)
+        p->next_active->prev_active = p->prev_active;
+    else
+        a->active_tail = p->prev_active;
+    p->prev_active = p->next_active = NULL;
+    a->n_active--;
+}
+
+/* The generated operator text of a change. */
+static void gen_text(struct iocd_buf *b, const struct iocd_alert_rule *r, const struct pair *p,
+                     bool raised, double value, double threshold)
+{
+    char v[40], t[40], w[40];
+    fmt_num(v, sizeof(v), value);
+    fmt_num(t, sizeof(t), threshold);
+    iocd_buf_printf(b, "%s: %s ", r->name ? r->name : "", p->series);
+    if (r->type == IOCD_ALERT_STALE) {
+        if (raised) {
+            iocd_buf_printf(b, "silent %s s > %s s", v, t);
+        } else {
+            iocd_buf_printf(b, "reporting again, cleared");
+        }
+        return;
+    }
+    if (windowed(r)) {
+        fmt_dur(w, sizeof(w), r->window_ms);
+        iocd_buf_printf(b, "%s over %s ", stat_name(r->stat), w);
+    }
+    if (r->type == IOCD_ALERT_THRESHOLD) {
+        const char *op = r->above ? (raised ? ">" : "<=") : (raised ? "<" : ">=");
+        iocd_buf_printf(b, "%s %s %s%s", v, op, t, raised ? "" : ", cleared");
+        return;
+    }
+    /* band */
+    bool up = p->band > p->prev_band;
+    iocd_buf_printf(b, "%s %s %s, band %d (was %d)%s", v, up ? ">" : "back below", t, p->band,
+              p->prev_band, raised ? "" : ", cleared");
+}
+
+/* Hand `fn` one change of `p`; `text_value` is the value the generated
+ * text quotes (the raise's, for an active alert). */
+static void deliver(const struct iocd_alerts *a, const struct pair *p, bool raised, double value,
+                    double text_value, double threshold, int64_t time_ms, iocd_alerts_fn fn,
+                    void *ud)
+{
+    const struct iocd_alert_rule *r = &a->cfg->alerts[p->rule];
+    struct iocd_buf id, text;
+    iocd_buf_init(&id);
+    iocd_buf_init(&text);
+    iocd_buf_printf(&id, "%s/%s", r->name ? r->name : "", p->series);
+    const char *tx;
+    if (r->text && r->text[0]) {
+        tx = r->text;
+    } else {
+        gen_text(&text, r, p, raised, text_value, threshold);
+        tx = sb_str(&text);
+    }
+    struct iocd_alert_change c = {
+        .rule = r,
+        .id = sb_str(&id),
+        .series = p->series,
+        .source = p->source,
+        .device = p->device,
+        .raised = raised,
+        .severity = p->severity,
+        .value = value,
+        .threshold = threshold,
+        .band = p->band,
+        .prev_band = p->prev_band,
+        .time_ms = time_ms,
+        .raised_ms = p->raised_ms,
+        .text = tx,
+    };
+    fn(ud, &c);
+    iocd_buf_free(&id);
+    iocd_buf_free(&text);
+}
+
+static void emit(struct iocd_alerts *a, const struct pair *p, bool raised, double value,
+                 double threshold, int64_t time_ms)
+{
+    if (a->fn)
+        deliver(a, p, raised, value, value, threshold, time_ms, a->fn, a->ud);
+}
+
+/* Add one sample to `p`'s statistic; false when it does not change it. */
+static bool stat_add(struct pair *p, const struct iocd_alert_rule *r, double x, int64_t t,
+                     double *stat)
+{
+    if (!p->win) {
+        if (p->has_last && t < p->last_t)
+            return false;
+        p->has_last = true;
+        p->last_t = t;
+        *stat = x;
+        return true;
+    }
+    struct win *w = p->win;
+    int64_t width = r->window_ms / WIN_BUCKETS > 0 ? r->window_ms / WIN_BUCKETS : 1;
+    int64_t slot = floor_div(t, width);
+    if (!w->any) {
+        w->any = true;
+        w->head = slot;
+    } else if (slot > w->head) {
+        int64_t steps = slot - w->head < WIN_BUCKETS ? slot - w->head : WIN_BUCKETS;
+        for (int64_t k = 0; k < steps; k++) {
+            size_t i = slot_index(slot - k);
+            w->v[i] = 0;
+            w->n[i] = 0;
+        }
+        w->head = slot;
+    } else if (slot <= w->head - WIN_BUCKETS) {
+        return false; /* older than the window */
+    }
+    size_t i = slot_index(slot);
+    if (w->n[i] == UINT32_MAX)
+        return false;
+    switch (r->stat) {
+    case IOCD_STAT_MIN:
+        w->v[i] = w->n[i] == 0 || x < w->v[i] ? x : w->v[i];
+        break;
+    case IOCD_STAT_MAX:
+        w->v[i] = w->n[i] == 0 || x > w->v[i] ? x : w->v[i];
+        break;
+    case IOCD_STAT_COUNT:
+        break;
+    default: /* mean, sum */
+        w->v[i] += x;
+        break;
+    }
+    w->n[i]++;
+    uint64_t n = 0;
+    double acc = 0;
+    bool first = true;
+    for (size_t k = 0; k < WIN_BUCKETS; k++) {
+        if (!w->n[k])
+            continue;
+        n += w->n[k];
+        if (r->stat == IOCD_STAT_MIN)
+            acc = first || w->v[k] < acc ? w->v[k] : acc;
+        else if (r->stat == IOCD_STAT_MAX)
+            acc = first || w->v[k] > acc ? w->v[k] : acc;
+        else
+            acc += w->v[k];
+        first = false;
+    }
+    switch (r->stat) {
+    case IOCD_STAT_MEAN:
+        *stat = acc / (double)n;
+        break;
+    case IOCD_STAT_COUNT:
+        *stat = (double)n;
+        break;
+    default:
+        *stat = acc;
+        break;
+    }
+    return true;
+}
+
+static void eval_threshold(struct iocd_alerts *a, struct pair *p, const struct iocd_alert_rule *r,
+                           double stat, int64_t t)
+{
+    p->value = stat;
+    p->eval_ms = t;
+    if (!p->raised) {
+        if (r->above ? stat > r->level : stat < r->level) {
+            p->raised = true;
+            p->raised_ms = t;
+            p->raise_value = stat;
+            p->threshold = r->level;
+            p->severity = clamp_severity(r->severity);
+            active_link(a, p);
+            emit(a, p, true, stat, r->level, t);
+        }
+        return;
+    }
+    double clr = clear_level(r);
+    if (r->above ? stat <= clr : stat >= clr) {
+        p->raised = false;
+        active_unlink(a, p);
+        emit(a, p, false, stat, clr, t);
+    }
+}
+
+static void eval_band(struct iocd_alerts *a, struct pair *p, const struct iocd_alert_rule *r,
+                      double stat, int64_t t)
+{
+    p->value = stat;
+    p->eval_ms = t;
+    int n = r->n_bands < 0 ? 0 : r->n_bands > IOCD_ALERT_MAX_BANDS ? IOCD_ALERT_MAX_BANDS : r->n_bands;
+    double hyst = r->hysteresis > 0 ? r->hysteresis : 0;
+    int cur = p->band;
+    while (cur < n && stat > r->bands[cur])
+        cur++;
+    if (cur == p->band)
+        while (cur > 0 && stat < r->bands[cur - 1] - hyst)
+            cur--;
+    if (cur == p->band)
+        return;
+    p->prev_band = p->band;
+    p->band = cur;
+    double edge = cur > p->prev_band ? r->bands[cur - 1] : r->bands[cur];
+    p->raise_value = stat;
+    p->threshold = edge;
+    if (cur >= 1) {
+        p->severity = band_severity(r, cur);
+        if (!p->raised) {
+            p->raised = true;
+            p->raised_ms = t;
+            active_link(a, p);
+        }
+        emit(a, p, true, stat, edge, t);
+    } else {
+        /* severity stays that of the band the alert ends in */
+        p->raised = false;
+        active_unlink(a, p);
+        emit(a, p, false, stat, edge, t);
+    }
+}
+
+void iocd_alerts_observe(struct iocd_alerts *a, const char *source, const char *device,
+                         const char *metric, double value, int64_t t_ms)
+{
+    if (!a || !a->has_obs_rules || !source || !device || !metric || !isfinite(value))
+        return;
+    struct iocd_buf series;
+    iocd_buf_init(&series);
+    iocd_buf_printf(&series, "%s/%s/%s", source, device, metric);
+    if (series.oom)
+        return;
+    size_t ls = strlen(source), ld = strlen(device);
+    for (int i = 0; i < a->cfg->n_alerts; i++) {
+        const struct iocd_alert_rule *r = &a->cfg->alerts[i];
+        if (r->type == IOCD_ALERT_STALE || !iocd_topic_matches(r->match, series.p))
+            continue;
+        struct pair *p = pair_get(a, i, series.p, source, ls, device, ld, NULL);
+        double stat;
+        if (!p || !stat_add(p, r, value, t_ms, &stat))
+            continue;
+        if (r->type == IOCD_ALERT_BAND)
+            eval_band(a, p, r, stat, t_ms);
+        else
+            eval_threshold(a, p, r, stat, t_ms);
+    }
+    iocd_buf_free(&series);
+}
+
+struct tick_ctx {
+    struct iocd_alerts *a;
+    int64_t now_ms;
+};
+
+static int64_t stale_after_ms(const struct iocd_alerts *a, const struct iocd_alert_rule *r,
+                              int64_t interval_ms)
+{
+    double v = stale_multiple(a, r) * (double)interval_ms;
+    return v >= 9.0e18 ? INT64_MAX : (int64_t)llround(v);
+}
+
+/* Raise: a silent device that a stale rule matches. */
+static void stale_each(void *ud, const struct iocd_device_info *d)
+{
+    struct tick_ctx *c = ud;
+    struct iocd_alerts *a = c->a;
+    int64_t silent = c->now_ms - d->last_seen_ms;
+    struct iocd_buf series;
+    iocd_buf_init(&series);
+    for (int i = 0; i < a->cfg->n_alerts; i++) {
+        const struct iocd_alert_rule *r = &a->cfg->alerts[i];
+        if (r->type != IOCD_ALERT_STALE)
+            continue;
+        int64_t after = stale_after_ms(a, r, d->interval_ms);
+        if (silent <= after)
+            continue;
+        struct pair *p = pair_find_dev(a, i, d, dev_hash(i, d)); /* matched before */
+        if (!p) {
+            if (!series.len) {
+                iocd_buf_printf(&series, "%s/%s", d->source, d->device);
+                if (series.oom)
+                    break;
+            }
+            if (!iocd_topic_matches(r->match, series.p))
+                continue;
+            p = pair_get(a, i, series.p, d->source, strlen(d->source), d->device,
+                         strlen(d->device), d);
+            if (!p)
+                continue;
+        }
+        p->value = (double)silent / 1000.0;
+        p->eval_ms = c->now_ms;
+        if (p->raised)
+            continue;
+        p->raised = true;
+        p->raised_ms = c->now_ms;
+        p->raise_value = p->value;
+        p->threshold = (double)after / 1000.0;
+        p->severity = clamp_severity(r->severity);
+        active_link(a, p);
+        emit(a, p, true, p->value, p->threshold, c->now_ms);
+    }
+    iocd_buf_free(&series);
+}
+
+void iocd_alerts_tick(struct iocd_alerts *a, const struct iocd_devices *dev, int64_t now_ms)
+{
+    if (!a || !dev || !a->has_stale_rules)
+        return;
+    /* Clear first: a raised stale pair whose device has been seen. */
+    struct pair *next;
+    for (struct pair *p = a->active_head; p; p = next) {
+        next = p->next_active;
+        const struct iocd_alert_rule *r = &a->cfg->alerts[p->rule];
+        if (r->type != IOCD_ALERT_STALE)
+            continue;
+        const struct iocd_device_info *d = iocd_devices_get(dev, p->source, p->device);
+        if (!d)
+            continue;
+        int64_t silent = now_ms - d->last_seen_ms;
+        p->value = (double)silent / 1000.0;
+        p->eval_ms = now_ms;
+        if (silent > stale_after_ms(a, r, d->interval_ms))
+            continue;
+        p->raised = false;
+        active_unlink(a, p);
+        emit(a, p, false, p->value, (double)stale_after_ms(a, r, d->interval_ms) / 1000.0,
+             now_ms);
+    }
+    struct tick_ctx c = {a, now_ms};
+    iocd_devices_foreach(dev, stale_each, &c);
+}
+
+void iocd_alerts_foreach_active(const struct iocd_alerts *a, iocd_alerts_fn fn, void *ud)
+{
+    if (!a || !fn)
+        return;
+    for (const struct pair *p = a->active_head; p; p = p->next_active)
+        deliver(a, p, true, p->value, p->raise_value, p->threshold, p->eval_ms, fn, ud);
+}
+
+int iocd_alerts_restore(struct iocd_alerts *a, const struct iocd_devices *dev,
+                        const struct iocd_alert_saved *s)
+{
+    if (!a || !s || !s->rule || !s->source || !s->device || !isfinite(s->value) ||
+        !isfinite(s->threshold))
+        return -1;
+    int rule = -1;
+    for (int i = 0; i < a->cfg->n_alerts && rule < 0; i++)
+        if (a->cfg->alerts[i].name && strcmp(a->cfg->alerts[i].name, s->rule) == 0)
+            rule = i;
+    if (rule < 0)
+        return -1;
+    const struct iocd_alert_rule *r = &a->cfg->alerts[rule];
+    bool stale = r->type == IOCD_ALERT_STALE;
+    int n_bands = r->n_bands > IOCD_ALERT_MAX_BANDS ? IOCD_ALERT_MAX_BANDS : r->n_bands;
+    if (stale != !s->metric ||
+        (r->type == IOCD_ALERT_BAND && (s->band < 1 || s->band > n_bands)))
+        return -1;
+    const struct iocd_device_info *d = NULL;
+    if (stale && !(d = iocd_devices_get(dev, s->source, s->device)))
+        return -1;
+    struct iocd_buf series;
+    iocd_buf_init(&series);
+    if (stale)
+        iocd_buf_printf(&series, "%s/%s", s->source, s->device);
+    else
+        iocd_buf_printf(&series, "%s/%s/%s", s->source, s->device, s->metric);
+    int rc = -1;
+    struct pair *p = NULL;
+    if (!series.oom && iocd_topic_matches(r->match, series.p))
+        p = pair_get(a, rule, series.p, s->source, strlen(s->source), s->device,
+                     strlen(s->device), d);
+    if (p && !p->raised) {
+        p->raised = true;
+        p->raised_ms = s->raised_ms;
+        p->eval_ms = s->time_ms;
+        p->value = p->raise_value = s->value;
+        p->threshold = s->threshold;
+        if (r->type == IOCD_ALERT_BAND) {
+            p->band = s->band;
+            p->prev_band = s->prev_band >= 0 && s->prev_band <= n_bands ? s->prev_band : 0;
+            p->severity = band_severity(r, s->band);
+        } else {
+            p->severity = clamp_severity(r->severity);
+        }
+        active_link(a, p);
+        rc = 0;
+    }
+    iocd_buf_free(&series);
+    return rc;
+}

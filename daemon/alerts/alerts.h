@@ -1,0 +1,71 @@
+/* daemon/alerts/alerts.h — alert rules evaluated as data arrives.
+ *
+ * Owns: the state of every (rule, series) or (rule, device) pair a rule has
+ * matched: the rolling statistic of a threshold or band rule (trailing
+ * window of observation time, kept as 60 sub-buckets, so memory per pair
+ * is fixed), whether the alert is raised, since when, and its band. Rules
+ * come from [alert NAME] sections (docs/alerts.md). Each raise and clear
+ * is reported once through the callback; hysteresis keeps a value hovering
+ * at the level from raising and clearing over and over. Loop thread only. */
+#ifndef IOCD_ALERTS_H
+#define IOCD_ALERTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon/config/config.h"
+#include "daemon/alerts/devices.h"
+
+struct iocd_alert_change {
+    const struct iocd_alert_rule *rule;
+    const char *id;       /* RULE/SOURCE/DEVICE/METRIC, or RULE/SOURCE/DEVICE for stale */
+    const char *series;   /* SOURCE/DEVICE/METRIC, or SOURCE/DEVICE for stale */
+    const char *source, *device;
+    bool raised;          /* false: cleared */
+    int severity;         /* ioc.v1.Severity (band rules: rises with the band) */
+    double value;         /* the statistic; stale: seconds since the device was last seen */
+    double threshold;     /* the level crossed (band: the edge; stale: multiple x interval, s) */
+    int band, prev_band;  /* band rules; -1 otherwise */
+    int64_t time_ms;      /* observation time (stale: now) of the change */
+    int64_t raised_ms;    /* when this alert was raised */
+    const char *text;     /* operator text */
+};
+
+typedef void (*iocd_alerts_fn)(void *ud, const struct iocd_alert_change *c);
+
+struct iocd_alerts;
+
+/* NULL on ENOMEM. cfg->alerts must outlive the engine. */
+struct iocd_alerts *iocd_alerts_new(const struct iocd_config *cfg, iocd_alerts_fn fn, void *ud);
+void iocd_alerts_free(struct iocd_alerts *a);
+/* One accepted observation of series SOURCE/DEVICE/METRIC. */
+void iocd_alerts_observe(struct iocd_alerts *a, const char *source, const char *device,
+                         const char *metric, double value, int64_t t_ms);
+/* Staleness rules against the device table; call about once a second. */
+void iocd_alerts_tick(struct iocd_alerts *a, const struct iocd_devices *dev, int64_t now_ms);
+/* Every alert raised now (change.raised true, time_ms = last evaluation). */
+void iocd_alerts_foreach_active(const struct iocd_alerts *a, iocd_alerts_fn fn, void *ud);
+size_t iocd_alerts_active_count(const struct iocd_alerts *a);
+/* An alert stored as raised before a restart: its latest stored change. */
+struct iocd_alert_saved {
+    const char *rule, *source, *device;
+    const char *metric;  /* NULL for a stale rule */
+    int64_t raised_ms;   /* when it was raised */
+    int64_t time_ms;     /* of the latest change (a band rule may have moved since) */
+    double value, threshold; /* of the latest change */
+    int band, prev_band; /* band rules (band 1..n_bands); ignored otherwise */
+};
+
+/* Put back an alert stored as raised (at start, before any observation or
+ * tick): the pair of rule `s->rule` and series SOURCE/DEVICE/METRIC (stale
+ * rules: SOURCE/DEVICE, keyed by the device's record in `dev`, which must
+ * be restored first) is raised as saved. Nothing is reported; later
+ * evaluations clear it (or move its band) as if iocd had never stopped. A
+ * windowed statistic starts empty. 0; -1 when the rule no longer exists,
+ * is of another kind or no longer matches the series, the band is out of
+ * range, the device is unknown, the pair is already raised, or the pair
+ * bound or memory is reached. */
+int iocd_alerts_restore(struct iocd_alerts *a, const struct iocd_devices *dev,
+                        const struct iocd_alert_saved *s);
+
+#endif

@@ -1,0 +1,393 @@
+/* daemon/http/api.c — the HTTP server's JSON endpoints and console.
+ *
+ * Owns: the answers built from the provider (loop thread), the query jobs
+ * (malloc'd; their body runs on a libuv worker thread with its own
+ * read-only SQLite connection through query.c) and the serving of the
+ * console (embedded table, or files under [http] web_root). A job outlives
+ * its request: a small shared block in the request's pool points at it,
+ * and the pool's dispose callback cuts that link when h2o frees the
+ * request (client gone), so the job's completion then only frees the job.
+ * Shapes: docs/api.md. */
+#include "daemon/http/internal.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/base/log.h"
+#include "daemon/query/query.h"
+#include "daemon/base/timeutil.h"
+#include "daemon/http/web_assets.h"
+
+#define WEB_FILE_MAX (8 << 20)
+
+/* ------------------------------------------------------------------------
+ * provider endpoints (loop thread) */
+
+static void live_stats_json(const struct iocd_http *h, cJSON *o)
+{
+    cJSON_AddNumberToObject(o, "clients", (double)h->stats.live_clients);
+    cJSON_AddNumberToObject(o, "sent", (double)h->stats.live_items_sent);
+    cJSON_AddNumberToObject(o, "dropped", (double)h->stats.live_items_dropped);
+}
+
+void iocd_http_on_healthz(struct iocd_http *h, h2o_req_t *req)
+{
+    cJSON *body = cJSON_CreateObject();
+    int r = h->prov.health ? h->prov.health(h->prov.ud, body) : 0;
+    if (!cJSON_GetObjectItemCaseSensitive(body, "status"))
+        cJSON_AddStringToObject(body, "status", r == 0 ? "ok" : "failing");
+    iocd_http_send_json(req, r == 0 ? 200 : 503, body);
+}
+
+void iocd_http_on_metrics(struct iocd_http *h, h2o_req_t *req)
+{
+    char *daemon = h->prov.metrics ? h->prov.metrics(h->prov.ud) : NULL;
+    char own[1536];
+    int n = snprintf(own, sizeof(own),
+                     "# HELP iocd_http_requests_total HTTP requests received.\n"
+                     "# TYPE iocd_http_requests_total counter\n"
+                     "iocd_http_requests_total %" PRIu64 "\n"
+                     "# HELP iocd_http_unauthorized_total HTTP requests refused for a missing "
+                     "or wrong token.\n"
+                     "# TYPE iocd_http_unauthorized_total counter\n"
+                     "iocd_http_unauthorized_total %" PRIu64 "\n"
+                     "# HELP iocd_live_clients Live-stream clients connected.\n"
+                     "# TYPE iocd_live_clients gauge\n"
+                     "iocd_live_clients %" PRIu64 "\n"
+                     "# HELP iocd_live_items_sent_total Live items queued to stream clients.\n"
+                     "# TYPE iocd_live_items_sent_total counter\n"
+                     "iocd_live_items_sent_total %" PRIu64 "\n"
+                     "# HELP iocd_live_dropped_total Live items dropped because a client's "
+                     "buffer was full.\n"
+                     "# TYPE iocd_live_dropped_total counter\n"
+                     "iocd_live_dropped_total %" PRIu64 "\n",
+                     h->stats.requests, h->stats.unauthorized, h->stats.live_clients,
+                     h->stats.live_items_sent, h->stats.live_items_dropped);
+    size_t dl = daemon ? strlen(daemon) : 0;
+    size_t ol = n > 0 ? (size_t)n : 0;
+    char *all = h2o_mem_alloc_pool(&req->pool, dl + ol + 1);
+    if (dl)
+        memcpy(all, daemon, dl);
+    memcpy(all + dl, own, ol);
+    free(daemon);
+    iocd_http_send_body(req, 200, "text/plain; version=0.0.4; charset=utf-8", all, dl + ol);
+}
+
+void iocd_http_on_status(struct iocd_http *h, h2o_req_t *req)
+{
+    cJSON *j = h->prov.status ? h->prov.status(h->prov.ud) : NULL;
+    if (!j)
+        j = cJSON_CreateObject();
+    cJSON *live = cJSON_CreateObject();
+    live_stats_json(h, live);
+    cJSON_DeleteItemFromObjectCaseSensitive(j, "live");
+    cJSON_AddItemToObject(j, "live", live);
+    iocd_http_send_json(req, 200, j);
+}
+
+/* The provider's answer, wrapped as {"KEY":[...]} when it is an array. */
+static void send_list(h2o_req_t *req, const char *key, cJSON *v)
+{
+    if (!v)
+        v = cJSON_CreateArray();
+    if (cJSON_IsArray(v)) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, key, v);
+        v = o;
+    }
+    iocd_http_send_json(req, 200, v);
+}
+
+void iocd_http_on_latest(struct iocd_http *h, h2o_req_t *req)
+{
+    char match[PARAM_MAX];
+    int r = iocd_http_param(req, "match", match, sizeof(match));
+    if (r < 0)
+        return iocd_http_send_error(req, 400, "bad match");
+    send_list(req, "series", h->prov.latest ? h->prov.latest(h->prov.ud, r ? match : NULL) : NULL);
+}
+
+void iocd_http_on_devices(struct iocd_http *h, h2o_req_t *req)
+{
+    char match[PARAM_MAX], state[32];
+    int r = iocd_http_param(req, "match", match, sizeof(match));
+    int s = iocd_http_param(req, "state", state, sizeof(state));
+    if (r < 0)
+        return iocd_http_send_error(req, 400, "bad match");
+    if (s < 0 || (s > 0 && strcmp(state, "online") && strcmp(state, "stale") &&
+                  strcmp(state, "offline")))
+        return iocd_http_send_error(req, 400, "bad state (online, stale or offline)");
+    send_list(req, "devices",
+              h->prov.devices ? h->prov.devices(h->prov.ud, r ? match : NULL, s ? state : NULL)
+                              : NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * query jobs (worker threads) */
+
+enum job_kind { JOB_SERIES, JOB_WINDOWS, JOB_ALERTS };
+
+struct job;
+struct job_ref {
+    struct job *job; /* NULL once the job answered */
+};
+
+struct job {
+    uv_work_t work;
+    struct iocd_http *h;
+    struct job_ref *ref; /* NULL once the request is gone */
+    h2o_req_t *req;
+    enum job_kind kind;
+    char a[PARAM_MAX], b[PARAM_MAX]; /* series / match, q */
+    struct iocd_series_query sq;
+    struct iocd_windows_query wq;
+    struct iocd_alerts_query aq;
+    const char *db_path;
+    int rc;
+    cJSON *result;
+    char err[256];
+};
+
+static void job_ref_dispose(void *p)
+{
+    struct job_ref *ref = p;
+    if (ref->job)
+        ref->job->ref = NULL;
+}
+
+static void job_work(uv_work_t *w)
+{
+    struct job *j = w->data;
+    struct sqlite3 *db;
+    if (iocd_query_open(j->db_path, &db, j->err, sizeof(j->err)) != 0) {
+        j->rc = IOCD_QUERY_FAILED;
+        return;
+    }
+    size_t n = sizeof(j->err);
+    switch (j->kind) {
+    case JOB_SERIES: j->rc = iocd_query_series(db, &j->sq, &j->result, j->err, n); break;
+    case JOB_WINDOWS: j->rc = iocd_query_windows(db, &j->wq, &j->result, j->err, n); break;
+    case JOB_ALERTS: j->rc = iocd_query_alerts(db, &j->aq, &j->result, j->err, n); break;
+    }
+    iocd_query_close(db);
+}
+
+static void job_done(uv_work_t *w, int status)
+{
+    struct job *j = w->data;
+    struct iocd_http *h = j->h;
+    h->jobs--;
+    if (j->ref) {
+        h2o_req_t *req = j->req;
+        j->ref->job = NULL;
+        if (status != 0) {
+            iocd_http_send_error(req, 500, "cancelled");
+        } else if (j->rc != IOCD_QUERY_OK) {
+            if (j->rc == IOCD_QUERY_FAILED)
+                iocd_log_warn("http", "query failed: %s", j->err);
+            int code = j->rc == IOCD_QUERY_BAD ? 400 : j->rc == IOCD_QUERY_NOTFOUND ? 404 : 500;
+            iocd_http_send_error(req, code, j->err);
+        } else {
+            cJSON *res = j->result;
+            j->result = NULL;
+            if (j->kind == JOB_ALERTS) {
+                cJSON *active = h->prov.alerts_active ? h->prov.alerts_active(h->prov.ud) : NULL;
+                if (!active)
+                    active = cJSON_CreateArray();
+                cJSON *root = cJSON_CreateObject();
+                cJSON_AddItemToObject(root, "active", active);
+                cJSON_AddItemToObject(root, "history",
+                                      cJSON_DetachItemFromObjectCaseSensitive(res, "history"));
+                cJSON_Delete(res);
+                res = root;
+            }
+            iocd_http_send_json(req, 200, res);
+        }
+    }
+    cJSON_Delete(j->result);
+    free(j);
+    iocd_http_finish_close(h);
+}
+
+static struct job *job_new(struct iocd_http *h, h2o_req_t *req, enum job_kind kind)
+{
+    struct job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return NULL;
+    j->h = h;
+    j->req = req;
+    j->kind = kind;
+    j->db_path = h->db_path;
+    j->work.data = j;
+    return j;
+}
+
+static void job_start(struct iocd_http *h, h2o_req_t *req, struct job *j)
+{
+    struct job_ref *ref = h2o_mem_alloc_shared(&req->pool, sizeof(*ref), job_ref_dispose);
+    ref->job = j;
+    j->ref = ref;
+    int r = uv_queue_work(h->loop, &j->work, job_work, job_done);
+    if (r != 0) {
+        ref->job = NULL;
+        free(j);
+        iocd_http_send_error(req, 500, uv_strerror(r));
+        return;
+    }
+    h->jobs++;
+}
+
+void iocd_http_on_series(struct iocd_http *h, h2o_req_t *req)
+{
+    struct job *j = job_new(h, req, JOB_SERIES);
+    if (!j)
+        return iocd_http_send_error(req, 500, "out of memory");
+    int rm = iocd_http_param(req, "match", j->a, sizeof(j->a));
+    int rq = iocd_http_param(req, "q", j->b, sizeof(j->b));
+    if (rm < 0 || rq < 0 ||
+        iocd_http_param_int(req, "limit", 1, 10000, 1000, &j->sq.limit) < 0 ||
+        iocd_http_param_int(req, "offset", 0, INT64_MAX / 2, 0, &j->sq.offset) < 0) {
+        free(j);
+        return iocd_http_send_error(req, 400, "bad parameter (match, q, limit 1..10000, offset)");
+    }
+    j->sq.match = rm ? j->a : NULL;
+    j->sq.q = rq ? j->b : NULL;
+    job_start(h, req, j);
+}
+
+void iocd_http_on_windows(struct iocd_http *h, h2o_req_t *req)
+{
+    struct job *j = job_new(h, req, JOB_WINDOWS);
+    if (!j)
+        return iocd_http_send_error(req, 500, "out of memory");
+    const char *bad = NULL;
+    int64_t res_ms = 0;
+    char res[64];
+    int rr = iocd_http_param(req, "resolution", res, sizeof(res));
+    if (iocd_http_param(req, "series", j->a, sizeof(j->a)) != 1 || !j->a[0])
+        bad = "series is required";
+    else if (rr < 0 || (rr > 0 && (iocd_duration_parse(res, &res_ms) != 0 || res_ms <= 0 ||
+                                    res_ms % 1000)))
+        bad = "bad resolution (whole seconds: 60s, 1m, 1h, 1d)";
+    else if (iocd_http_param_time(req, "from", INT64_MIN, &j->wq.from_ms) < 0 ||
+             iocd_http_param_time(req, "to", INT64_MAX, &j->wq.to_ms) < 0)
+        bad = "bad from or to (RFC 3339 or epoch milliseconds)";
+    else if (iocd_http_param_int(req, "limit", 1, 10000, 1000, &j->wq.limit) < 0)
+        bad = "bad limit (1..10000)";
+    else if (iocd_http_param_duration(req, "rolling", &j->wq.rolling_ms) < 0 ||
+             iocd_http_param_duration(req, "step", &j->wq.step_ms) < 0)
+        bad = "bad rolling or step (whole seconds: 1h, 5m)";
+    else if ((j->wq.rolling_ms > 0) != (j->wq.step_ms > 0))
+        bad = "rolling and step go together";
+    if (bad) {
+        free(j);
+        return iocd_http_send_error(req, 400, bad);
+    }
+    j->wq.series = j->a;
+    j->wq.res_s = res_ms / 1000;
+    j->wq.now_ms = iocd_now_ms();
+    job_start(h, req, j);
+}
+
+void iocd_http_on_alerts(struct iocd_http *h, h2o_req_t *req)
+{
+    struct job *j = job_new(h, req, JOB_ALERTS);
+    if (!j)
+        return iocd_http_send_error(req, 500, "out of memory");
+    int64_t now = iocd_now_ms();
+    if (iocd_http_param_time(req, "to", INT64_MAX, &j->aq.to_ms) < 0 ||
+        iocd_http_param_time(req, "from", INT64_MIN, &j->aq.from_ms) < 0 ||
+        iocd_http_param_int(req, "limit", 1, 10000, 100, &j->aq.limit) < 0) {
+        free(j);
+        return iocd_http_send_error(req, 400, "bad parameter (from, to, limit 1..10000)");
+    }
+    if (j->aq.from_ms == INT64_MIN)
+        j->aq.from_ms = (j->aq.to_ms == INT64_MAX ? now : j->aq.to_ms) - 86400000;
+    job_start(h, req, j);
+}
+
+/* ------------------------------------------------------------------------
+ * console */
+
+static const char *content_type_of(const char *path)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".woff2", "font/woff2"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".map", "application/json"},
+    };
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    if (dot && (!slash || dot > slash))
+        for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+            if (strcmp(dot, types[i].ext) == 0)
+                return types[i].type;
+    return "application/octet-stream";
+}
+
+void iocd_http_on_static(struct iocd_http *h, h2o_req_t *req)
+{
+    char path[PARAM_MAX];
+    h2o_iovec_t p = req->path_normalized;
+    if (p.len == 0 || p.len >= sizeof(path) - 16 || p.base[0] != '/' ||
+        memchr(p.base, '\0', p.len))
+        return iocd_http_send_error(req, 404, "not found");
+    memcpy(path, p.base, p.len);
+    path[p.len] = '\0';
+    if (strcmp(path, "/") == 0)
+        strcpy(path, "/index.html");
+    /* h2o normalised the path (no "." or ".." segments left); refuse any
+     * that slipped through, and hidden files. */
+    if (strstr(path, "/.") || strstr(path, "//") || strchr(path, '\\'))
+        return iocd_http_send_error(req, 404, "not found");
+
+    if (h->cfg->http.web_root && h->cfg->http.web_root[0]) {
+        char full[PATH_MAX];
+        if ((size_t)snprintf(full, sizeof(full), "%s%s", h->cfg->http.web_root, path) >=
+            sizeof(full))
+            return iocd_http_send_error(req, 404, "not found");
+        int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > WEB_FILE_MAX) {
+            if (fd >= 0)
+                close(fd);
+            return iocd_http_send_error(req, 404, "not found");
+        }
+        size_t len = (size_t)st.st_size, got = 0;
+        char *body = h2o_mem_alloc_pool(&req->pool, len + 1);
+        while (got < len) {
+            ssize_t r = read(fd, body + got, len - got);
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+        }
+        close(fd);
+        if (got != len)
+            return iocd_http_send_error(req, 500, "read error");
+        return iocd_http_send_body(req, 200, content_type_of(path), body, len);
+    }
+    for (size_t i = 0; i < iocd_web_n_assets; i++) {
+        const struct iocd_web_asset *a = &iocd_web_assets[i];
+        if (strcmp(a->path, path) == 0)
+            return iocd_http_send_body(req, 200, a->content_type, (const char *)a->data, a->len);
+    }
+    iocd_http_send_error(req, 404,
+                         iocd_web_n_assets ? "not found" : "not found (console not built in)");
+}
+

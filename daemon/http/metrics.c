@@ -1,0 +1,184 @@
+/* daemon/http/metrics.c — /metrics, /api/v1/status and /healthz bodies (metrics.h). */
+#include "daemon/http/metrics.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/base/buf.h"
+#include "iocd_build.h"
+#include "daemon/base/timeutil.h"
+
+static void head(struct iocd_buf *t, const char *name, const char *type, const char *help)
+{
+    iocd_buf_printf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+char *iocd_metrics_render(const struct iocd_metrics_src *s)
+{
+    const struct iocd_pipeline *p = s->pipe;
+    struct iocd_buf t;
+    iocd_buf_init(&t);
+    static const struct {
+        int ctr;
+        const char *name, *help;
+    } per_adapter[] = {
+        {IOCD_CTR_MESSAGES, "iocd_messages_total", "MQTT messages routed to the adapter"},
+        {IOCD_CTR_ACCEPTED, "iocd_messages_accepted_total",
+         "messages with at least one accepted observation or event"},
+        {IOCD_CTR_OBSERVATIONS, "iocd_observations_total", "observations aggregated"},
+        {IOCD_CTR_EVENTS, "iocd_events_total", "events accepted"},
+        {IOCD_CTR_DEAD_LETTERS, "iocd_dead_letters_total",
+         "rejected messages published to the dead-letter topic"},
+    };
+    for (size_t k = 0; k < sizeof(per_adapter) / sizeof(per_adapter[0]); k++) {
+        head(&t, per_adapter[k].name, "counter", per_adapter[k].help);
+        for (size_t i = 0; i + 1 < p->n_scopes; i++)
+            iocd_buf_printf(&t, "%s{adapter=\"%s\"} %" PRIu64 "\n", per_adapter[k].name, p->scopes[i].name,
+                p->scopes[i].value[per_adapter[k].ctr]);
+    }
+    head(&t, "iocd_rejects_total", "counter",
+         "samples or messages rejected, per adapter (iocd: no adapter took it) and reason");
+    for (size_t i = 0; i < p->n_scopes; i++)
+        for (int r = 1; r < IOCD_REJECT__COUNT; r++)
+            if (p->scopes[i].value[IOCD_CTR_REJECT_BASE + r])
+                iocd_buf_printf(&t, "iocd_rejects_total{adapter=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+                    p->scopes[i].name, iocd_reject_name((enum iocd_reject)r),
+                    p->scopes[i].value[IOCD_CTR_REJECT_BASE + r]);
+    head(&t, "iocd_duplicates_total", "counter",
+         "redelivered samples dropped (same series and observation time)");
+    for (size_t i = 0; i + 1 < p->n_scopes; i++)
+        iocd_buf_printf(&t, "iocd_duplicates_total{adapter=\"%s\"} %" PRIu64 "\n", p->scopes[i].name,
+            p->scopes[i].value[IOCD_CTR_REJECT_BASE + IOCD_REJECT_DUPLICATE]);
+    head(&t, "iocd_notes_total", "counter", "adapter notes (partial decodes, sequence gaps)");
+    for (size_t i = 0; i < p->n_scopes; i++)
+        for (int n = 0; n < IOCD_NOTE__COUNT; n++)
+            if (p->scopes[i].value[IOCD_CTR_NOTE_BASE + n])
+                iocd_buf_printf(&t, "iocd_notes_total{adapter=\"%s\",note=\"%s\"} %" PRIu64 "\n",
+                    p->scopes[i].name, iocd_note_name((enum iocd_note)n),
+                    p->scopes[i].value[IOCD_CTR_NOTE_BASE + n]);
+    const struct iocd_counter_scope *d = &p->scopes[p->n_scopes - 1];
+    head(&t, "iocd_flushes_total", "counter", "flushes committed to SQLite");
+    iocd_buf_printf(&t, "iocd_flushes_total %" PRIu64 "\n", d->value[IOCD_CTR_FLUSHES]);
+    head(&t, "iocd_flush_last_seconds", "gauge", "duration of the last flush");
+    iocd_buf_printf(&t, "iocd_flush_last_seconds %.6f\n", (double)p->last_flush_us / 1e6);
+    head(&t, "iocd_flush_max_seconds", "gauge", "longest flush since start");
+    iocd_buf_printf(&t, "iocd_flush_max_seconds %.6f\n", (double)p->max_flush_us / 1e6);
+    head(&t, "iocd_flush_duration_seconds", "histogram",
+         "time to commit a flush (one SQLite transaction on the worker thread)");
+    for (int i = 0; i < IOCD_FLUSH_BUCKETS; i++) {
+        if (i == IOCD_FLUSH_BUCKETS - 1)
+            iocd_buf_printf(&t, "iocd_flush_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n",
+                            p->flush_hist[i]);
+        else
+            iocd_buf_printf(&t, "iocd_flush_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+                            (double)iocd_flush_buckets_us[i] / 1e6, p->flush_hist[i]);
+    }
+    iocd_buf_printf(&t, "iocd_flush_duration_seconds_sum %.6f\n", (double)p->flush_total_us / 1e6);
+    iocd_buf_printf(&t, "iocd_flush_duration_seconds_count %" PRIu64 "\n",
+                    p->flush_hist[IOCD_FLUSH_BUCKETS - 1]);
+    head(&t, "iocd_flush_in_progress", "gauge", "1 while a flush is being written");
+    iocd_buf_printf(&t, "iocd_flush_in_progress %d\n", p->inflight != NULL);
+    head(&t, "iocd_pending_windows", "gauge", "changed windows not yet written");
+    iocd_buf_printf(&t, "iocd_pending_windows %zu\n", iocd_agg_size(p->agg));
+    head(&t, "iocd_pending_samples", "gauge", "accepted samples not yet in the journal");
+    iocd_buf_printf(&t, "iocd_pending_samples %zu\n", p->n_samples);
+    head(&t, "iocd_pending_events", "gauge", "accepted events not yet written");
+    iocd_buf_printf(&t, "iocd_pending_events %zu\n", p->n_events);
+    head(&t, "iocd_series", "gauge", "distinct series known");
+    iocd_buf_printf(&t, "iocd_series %zu\n", iocd_series_count(p->series));
+    head(&t, "iocd_broker_connected", "gauge", "1 while connected to the MQTT broker");
+    iocd_buf_printf(&t, "iocd_broker_connected %d\n", s->mqtt->state == IOCD_MQTT_CONNECTED);
+    head(&t, "iocd_broker_connects_total", "counter", "successful connections to the broker");
+    iocd_buf_printf(&t, "iocd_broker_connects_total %" PRIu64 "\n", s->mqtt->connects);
+    struct iocd_feed_stats fs;
+    iocd_feed_get_stats(s->feed, &fs);
+    head(&t, "iocd_live_items_total", "counter", "live items emitted, per type");
+    for (int k = 0; k < IOCD_LIVE__COUNT; k++)
+        iocd_buf_printf(&t, "iocd_live_items_total{type=\"%s\"} %" PRIu64 "\n",
+            iocd_live_kind_name((enum iocd_live_kind)k), fs.items[k]);
+    head(&t, "iocd_republished_total", "counter", "MQTT messages republished");
+    iocd_buf_printf(&t, "iocd_republished_total %" PRIu64 "\n", s->republish->published);
+    head(&t, "iocd_republish_dropped_total", "counter",
+         "republish messages dropped (broker away or too many unacknowledged)");
+    iocd_buf_printf(&t, "iocd_republish_dropped_total %" PRIu64 "\n", s->republish->dropped);
+    head(&t, "iocd_alerts_active", "gauge", "alerts raised and not cleared");
+    iocd_buf_printf(&t, "iocd_alerts_active %zu\n", iocd_feed_active_alerts(s->feed));
+    head(&t, "iocd_alerts_raised_total", "counter", "alert raises (band changes included)");
+    iocd_buf_printf(&t, "iocd_alerts_raised_total %" PRIu64 "\n", fs.alerts_raised);
+    head(&t, "iocd_alerts_cleared_total", "counter", "alert clears");
+    iocd_buf_printf(&t, "iocd_alerts_cleared_total %" PRIu64 "\n", fs.alerts_cleared);
+    cJSON *counts = iocd_feed_device_counts_json(s->feed);
+    head(&t, "iocd_devices", "gauge", "devices per source and state");
+    for (cJSON *src = counts ? counts->child : NULL; src; src = src->next)
+        for (cJSON *st = src->child; st; st = st->next)
+            iocd_buf_printf(&t, "iocd_devices{source=\"%s\",state=\"%s\"} %.0f\n", src->string, st->string,
+                st->valuedouble);
+    cJSON_Delete(counts);
+    head(&t, "iocd_start_time_seconds", "gauge", "when iocd started, seconds since the epoch");
+    iocd_buf_printf(&t, "iocd_start_time_seconds %.3f\n", (double)s->started_ms / 1000.0);
+    return iocd_buf_take(&t);
+}
+
+cJSON *iocd_status_json(const struct iocd_metrics_src *s)
+{
+    const struct iocd_pipeline *p = s->pipe;
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "version", IOCD_VERSION);
+    cJSON_AddNumberToObject(o, "started_ms", (double)s->started_ms);
+    cJSON_AddNumberToObject(o, "now_ms", (double)iocd_now_ms());
+    cJSON *b = cJSON_AddObjectToObject(o, "broker");
+    cJSON_AddStringToObject(b, "state", s->mqtt->state == IOCD_MQTT_CONNECTED ? "connected"
+                                                                               : "disconnected");
+    cJSON_AddNumberToObject(b, "connects", (double)s->mqtt->connects);
+    cJSON_AddItemToObject(o, "devices", iocd_feed_device_counts_json(s->feed));
+    cJSON *ad = cJSON_AddObjectToObject(o, "adapters");
+    for (size_t i = 0; i < p->n_scopes && ad; i++) {
+        const struct iocd_counter_scope *sc = &p->scopes[i];
+        cJSON *a = cJSON_AddObjectToObject(ad, sc->name);
+        if (!a)
+            break;
+        cJSON_AddNumberToObject(a, "messages", (double)sc->value[IOCD_CTR_MESSAGES]);
+        cJSON_AddNumberToObject(a, "accepted", (double)sc->value[IOCD_CTR_ACCEPTED]);
+        cJSON_AddNumberToObject(a, "observations", (double)sc->value[IOCD_CTR_OBSERVATIONS]);
+        cJSON_AddNumberToObject(a, "events", (double)sc->value[IOCD_CTR_EVENTS]);
+        cJSON *rj = cJSON_AddObjectToObject(a, "rejects");
+        for (int r = 1; r < IOCD_REJECT__COUNT && rj; r++)
+            if (sc->value[IOCD_CTR_REJECT_BASE + r])
+                cJSON_AddNumberToObject(rj, iocd_reject_name((enum iocd_reject)r),
+                                        (double)sc->value[IOCD_CTR_REJECT_BASE + r]);
+    }
+    cJSON_AddNumberToObject(o, "series", (double)iocd_series_count(p->series));
+    cJSON_AddNumberToObject(o, "alerts_active", (double)iocd_feed_active_alerts(s->feed));
+    cJSON *fl = cJSON_AddObjectToObject(o, "flush");
+    cJSON_AddNumberToObject(fl, "last_ms", (double)p->last_flush_done_ms);
+    cJSON_AddNumberToObject(fl, "last_us", (double)p->last_flush_us);
+    cJSON_AddNumberToObject(fl, "max_us", (double)p->max_flush_us);
+    cJSON_AddNumberToObject(fl, "pending_windows", (double)iocd_agg_size(p->agg));
+    cJSON *rp = cJSON_AddObjectToObject(o, "republish");
+    cJSON_AddNumberToObject(rp, "published", (double)s->republish->published);
+    cJSON_AddNumberToObject(rp, "dropped", (double)s->republish->dropped);
+    return o;
+}
+
+int iocd_health(const struct iocd_metrics_src *s, cJSON *body)
+{
+    const struct iocd_pipeline *p = s->pipe;
+    int64_t now = iocd_now_ms();
+    const char *reason = NULL;
+    if (p->inflight && now - p->last_flush_done_ms > IOCD_FLUSH_STUCK_MS)
+        reason = "flush stuck: the database has not finished a write for over 60 s";
+    else if (p->failed)
+        reason = "the last flush failed (it is retried)";
+    cJSON_AddStringToObject(body, "status", reason ? "failing" : "ok");
+    if (reason)
+        cJSON_AddStringToObject(body, "reason", reason);
+    cJSON_AddStringToObject(body, "broker", s->mqtt->state == IOCD_MQTT_CONNECTED
+                                                ? "connected"
+                                                : "disconnected");
+    cJSON_AddNumberToObject(body, "last_flush_ms", (double)p->last_flush_done_ms);
+    return reason ? -1 : 0;
+}

@@ -1,0 +1,75 @@
+/* daemon/live/feed.h — everything that leaves iocd as it happens.
+ *
+ * Owns: the live hub (live.h) and what feeds it: the JSON and ioc.v1
+ * protobuf form of every accepted observation and event, the latest value
+ * of every series, the device table (devices.h) and its status changes,
+ * the alert engine (alerts.h) and its raises and clears (also handed to the
+ * store as events of kind "alert", source "iocd"), and the open windows of
+ * [live] windows, published once closed. The pipeline calls in after it
+ * has accepted something; nothing here calls back into the pipeline except
+ * through `store_event` (alerts go to the events table). Loop thread only. */
+#ifndef IOCD_FEED_H
+#define IOCD_FEED_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "daemon/alerts/alerts.h"
+#include "daemon/config/config.h"
+#include "daemon/alerts/devices.h"
+#include "ioc/v1/ioc.pb-c.h"
+#include "daemon/live/hub.h"
+#include "daemon/store/store.h"
+
+/* Hand an alert event to the store; 0 or -1 (not stored, counted). */
+typedef int (*iocd_feed_store_event_fn)(void *ud, const char *source, const Ioc__V1__Event *e);
+
+struct iocd_feed_stats {
+    uint64_t items[IOCD_LIVE__COUNT]; /* emitted, per kind */
+    uint64_t alerts_raised, alerts_cleared;
+    uint64_t alert_store_failures;
+    uint64_t untracked_devices; /* over [devices] max_devices */
+};
+
+struct iocd_feed;
+
+int iocd_feed_new(struct iocd_feed **out, uv_loop_t *loop, const struct iocd_config *cfg);
+/* Where alert events are stored (the pipeline's event buffer). */
+void iocd_feed_set_store(struct iocd_feed *f, iocd_feed_store_event_fn fn, void *ud);
+/* Put back the device table and the raised alerts the store kept (at
+ * start, before the loop and before any data): devices first, then every
+ * alert whose latest stored change in the last IOCD_FEED_RESTORE_DAYS
+ * days is a raise and whose rule still matches it. Nothing is published;
+ * the first tick moves devices silent too long to stale / offline. 0, or
+ * -1 when the database cannot be read (what was read stays). */
+#define IOCD_FEED_RESTORE_DAYS 30
+int iocd_feed_restore(struct iocd_feed *f, struct iocd_store *st, struct iocd_error *err);
+/* The device table (the pipeline takes its dirty records at each flush). */
+struct iocd_devices *iocd_feed_devices(struct iocd_feed *f);
+/* Start the 1 s timer: device staleness, stale alerts, closing windows. */
+void iocd_feed_start(struct iocd_feed *f);
+void iocd_feed_close(struct iocd_feed *f);
+void iocd_feed_free(struct iocd_feed *f);
+struct iocd_live *iocd_feed_live(struct iocd_feed *f);
+
+/* An accepted observation of series `id` (source: the feed's). */
+void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
+                           const Ioc__V1__Observation *o);
+/* An accepted event (source: the feed's). */
+void iocd_feed_event(struct iocd_feed *f, const char *source, const Ioc__V1__Event *e);
+
+/* Hand the current status of every device to `fn` (not to the hub): the
+ * republisher sends them again, retained, after a broker reconnect. */
+void iocd_feed_resend_status(struct iocd_feed *f, iocd_live_sink_fn fn, void *ud);
+
+/* The provider side of the HTTP API (http.h), all on the loop thread. */
+cJSON *iocd_feed_latest_json(const struct iocd_feed *f, const char *match);
+cJSON *iocd_feed_devices_json(const struct iocd_feed *f, const char *match, const char *state);
+cJSON *iocd_feed_alerts_active_json(const struct iocd_feed *f);
+/* {"air":{"online":5,"stale":0,"offline":0},...} */
+cJSON *iocd_feed_device_counts_json(const struct iocd_feed *f);
+void iocd_feed_get_stats(const struct iocd_feed *f, struct iocd_feed_stats *out);
+size_t iocd_feed_active_alerts(const struct iocd_feed *f);
+
+#endif

@@ -1,0 +1,33 @@
+/* daemon/mqtt/republish.h — iocd's own output on MQTT.
+ *
+ * Owns: one live-hub sink that publishes every live item under
+ * [live] prefix: PREFIX/KEY as ioc.v1 protobuf and PREFIX/json/KEY as
+ * JSON (each when enabled), device status retained. Publishing never
+ * waits: with the broker away or too much unacknowledged, the item is
+ * dropped and counted. Loop thread only. */
+#ifndef IOCD_REPUBLISH_H
+#define IOCD_REPUBLISH_H
+
+#include <stdint.h>
+
+#include "daemon/config/config.h"
+#include "daemon/live/hub.h"
+#include "daemon/mqtt/session.h"
+
+struct iocd_republish {
+    const struct iocd_config *cfg;
+    struct iocd_mqtt *mqtt;
+    struct iocd_live *live;
+    unsigned sink;
+    uint64_t published; /* MQTT messages queued */
+    uint64_t dropped;   /* could not be queued */
+};
+
+/* Attach to `live` (no-op when [live] prefix is empty). 0 or -1 (ENOMEM). */
+int iocd_republish_start(struct iocd_republish *r, const struct iocd_config *cfg,
+                         struct iocd_mqtt *mqtt, struct iocd_live *live);
+void iocd_republish_stop(struct iocd_republish *r);
+/* Publish one item (the sink; also used to re-send device status). */
+void iocd_republish_item(void *ud, const struct iocd_live_item *it);
+
+#endif

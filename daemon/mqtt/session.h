@@ -1,0 +1,84 @@
+/* daemon/mqtt/session.h — iocd's MQTT session, driven by the libuv loop.
+ *
+ * Owns: the libmosquitto client, the uv_poll on its socket, its timers and
+ * the reconnect schedule. libmosquitto runs no thread of its own: the poll
+ * calls mosquitto_loop_read/write when the socket is ready, a 1 s timer
+ * calls mosquitto_loop_misc for keepalives. The host name is resolved with
+ * uv_getaddrinfo so not even DNS blocks the loop. Every (re)connect
+ * subscribes every adapter's filter again, because a resumed session is
+ * not guaranteed to hold them. The broker being away is never fatal:
+ * reconnects back off exponentially, with jitter, up to a cap. */
+#ifndef IOCD_MQTT_H
+#define IOCD_MQTT_H
+
+#include <mosquitto.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "daemon/config/config.h"
+
+struct iocd_mqtt;
+
+struct iocd_mqtt_callbacks {
+    /* A message arrived (the loop thread, inside mosquitto_loop_read). */
+    void (*message)(void *ud, const struct mosquitto_message *msg);
+    /* Every subscription was acknowledged (after each connect). */
+    void (*subscribed)(void *ud);
+    /* iocd_mqtt_stop finished: disconnected, nothing more will arrive. */
+    void (*stopped)(void *ud);
+    void *ud;
+};
+
+enum iocd_mqtt_state {
+    IOCD_MQTT_IDLE,
+    IOCD_MQTT_RESOLVING,
+    IOCD_MQTT_CONNECTING,
+    IOCD_MQTT_CONNECTED,
+    IOCD_MQTT_WAITING, /* for the reconnect timer */
+    IOCD_MQTT_STOPPING,
+    IOCD_MQTT_STOPPED,
+};
+
+struct iocd_mqtt {
+    uv_loop_t *loop;
+    const struct iocd_config *cfg; /* borrowed */
+    struct iocd_mqtt_callbacks cb;
+    struct mosquitto *mosq; /* owned */
+    uv_poll_t *poll;        /* owned; NULL when no socket; freed in its close callback */
+    uv_timer_t misc_timer;
+    uv_timer_t reconnect_timer;
+    uv_getaddrinfo_t resolver;
+    enum iocd_mqtt_state state;
+    int attempts;        /* failed connects since the last success */
+    int subscribe_mid;   /* mid of the pending SUBSCRIBE, 0 = none */
+    uint64_t connects;   /* successful CONNACKs */
+    uint64_t messages;   /* messages received */
+    int outstanding;     /* own publishes not yet acknowledged / written */
+    int64_t stop_deadline_ms;
+    int closing_handles;
+};
+
+int iocd_mqtt_init(struct iocd_mqtt *m, uv_loop_t *loop, const struct iocd_config *cfg,
+                   const struct iocd_mqtt_callbacks *cb, struct iocd_error *err);
+/* Resolve, connect, subscribe; keeps reconnecting until stopped. */
+void iocd_mqtt_start(struct iocd_mqtt *m);
+/* Stop taking messages: DISCONNECT cleanly (so the broker keeps the
+ * session and queues what arrives meanwhile), then call cb.stopped. */
+void iocd_mqtt_stop(struct iocd_mqtt *m);
+/* Publish (iocd's own output). Returns 0 when queued, -1 when not
+ * connected or when IOCD_MQTT_MAX_OUTSTANDING publishes are still
+ * unacknowledged (the caller counts the drop). */
+/* Enough for bursts of the republish (every observation, as protobuf and
+ * JSON: ~10 publishes for one air-quality message) while the broker reads
+ * behind; beyond it the broker is not keeping up and items are dropped. */
+#define IOCD_MQTT_MAX_OUTSTANDING 20000
+int iocd_mqtt_publish(struct iocd_mqtt *m, const char *topic, const void *payload, size_t len,
+                      int qos, bool retain);
+/* Close the loop handles; call once stopped, before the final uv_run. */
+void iocd_mqtt_close(struct iocd_mqtt *m);
+/* After the loop has finished. */
+void iocd_mqtt_free(struct iocd_mqtt *m);
+const char *iocd_mqtt_state_name(enum iocd_mqtt_state s);
+
+#endif

@@ -1,0 +1,695 @@
+/* daemon/pipeline/pipeline.c — validation, aggregation and the flush cycle (see
+ * pipeline.h). */
+#include "daemon/pipeline/pipeline.h"
+
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/base/log.h"
+#include "daemon/base/timeutil.h"
+
+/* Remember which adapter series `id` belongs to (-1: none configured now). */
+static int set_series_adapter(struct iocd_pipeline *p, uint32_t id, int idx)
+{
+    if (id >= p->n_series_adapter) {
+        size_t n = p->n_series_adapter ? p->n_series_adapter : 1024;
+        while (n <= id)
+            n *= 2;
+        int16_t *na = realloc(p->series_adapter, n * sizeof(*na));
+        if (!na)
+            return -1;
+        for (size_t i = p->n_series_adapter; i < n; i++)
+            na[i] = -1;
+        p->series_adapter = na;
+        p->n_series_adapter = n;
+    }
+    p->series_adapter[id] = (int16_t)idx;
+    return 0;
+}
+
+static int preload_series(void *ud, uint32_t id, const char *name)
+{
+    struct iocd_pipeline *p = ud;
+    size_t n = strcspn(name, "/");
+    int idx = -1;
+    for (int i = 0; i < p->cfg->n_adapters; i++)
+        if (strlen(p->cfg->adapters[i].source) == n &&
+            strncmp(p->cfg->adapters[i].source, name, n) == 0) {
+            p->adapter_series[i]++;
+            if (idx < 0)
+                idx = i;
+        }
+    if (set_series_adapter(p, id, idx))
+        return -1;
+    return iocd_series_reg_preload(p->series, id, name);
+}
+
+static void restore_aqi(void *ud, const char *device, const char *metric, int64_t start_ms,
+                        uint64_t count, double sum)
+{
+    iocd_aqi_feed_restore(ud, device, metric, start_ms, count, sum);
+}
+
+/* Crash replay: put back every sample of the journal that a stored window
+ * does not hold yet, window by window. */
+static int replay_sample(void *ud, uint64_t jrnl, const struct iocd_sample *sm)
+{
+    struct iocd_pipeline *p = ud;
+    int idx = sm->series_id < p->n_series_adapter ? p->series_adapter[sm->series_id] : -1;
+    const struct iocd_resolutions *res =
+        idx >= 0 ? &p->cfg->adapters[idx].resolutions : &p->cfg->store.resolutions;
+    iocd_dedup_check(p->dedup, sm->series_id, sm->t_ms);
+    for (int r = 0; r < res->n; r++) {
+        int64_t start = iocd_window_start(sm->t_ms, res->ms[r], p->cfg->store.tz_offset_ms);
+        if (iocd_store_window_jrnl(p->store, sm->series_id, (uint32_t)(res->ms[r] / 1000), start) >=
+            jrnl)
+            continue;
+        if (iocd_agg_add_res(p->agg, sm->series_id, &res->ms[r], 1, sm->value, sm->t_ms, jrnl))
+            return -1;
+    }
+    return 0;
+}
+
+int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct iocd_config *cfg,
+                       struct iocd_store *store, struct iocd_error *err)
+{
+    memset(p, 0, sizeof(*p));
+    p->loop = loop;
+    p->cfg = cfg;
+    p->store = store;
+    p->series = iocd_series_reg_new(cfg->ingest.max_series);
+    p->agg = iocd_agg_new(cfg->store.resolutions.ms, cfg->store.resolutions.n);
+    p->n_scopes = (size_t)cfg->n_adapters + 1;
+    p->scopes = calloc(p->n_scopes, sizeof(*p->scopes));
+    p->adapter_series = calloc(p->n_scopes, sizeof(*p->adapter_series));
+    if (!p->series || !p->agg || !p->scopes || !p->adapter_series)
+        return iocd_error_set(err, "out of memory");
+    iocd_agg_set_timezone(p->agg, cfg->store.tz_offset_ms);
+    p->dedup = iocd_dedup_new((size_t)cfg->ingest.dedup_horizon);
+    p->aqi = iocd_aqi_feed_new(cfg);
+    for (int i = 0; i < cfg->n_adapters; i++)
+        snprintf(p->scopes[i].name, IOCD_SCOPE_MAX, "%s", cfg->adapters[i].name);
+    snprintf(p->scopes[cfg->n_adapters].name, IOCD_SCOPE_MAX, "iocd");
+    if (iocd_store_each_series(store, preload_series, p, err) ||
+        iocd_store_replay(store, replay_sample, p, &p->next_journal, err))
+        return -1;
+    if (p->aqi) {
+        /* vn_aqi rows sort with the hours they follow; restore twice so the
+         * pollutant hours before the last computed one reach the tracker. */
+        const char *src = cfg->adapters[iocd_aqi_feed_adapter(p->aqi)].source;
+        int64_t since = iocd_now_ms() - INT64_C(48) * 3600000;
+        for (int pass = 0; pass < 2; pass++)
+            if (iocd_store_each_window(store, src, 3600, since, restore_aqi, p->aqi, err))
+                return -1;
+    }
+    uv_timer_init(loop, &p->flush_timer);
+    p->flush_timer.data = p;
+    p->last_flush_done_ms = iocd_now_ms();
+    return 0;
+}
+
+static void log_reject(struct iocd_pipeline *p, struct iocd_counter_scope *sc,
+                       enum iocd_reject reason, const char *topic, const char *detail)
+{
+    uint64_t suppressed;
+    if (!iocd_ratelimit_allow(&sc->log_limit[reason], iocd_now_ms(),
+                              p->cfg->log.rate_limit_interval_ms, p->cfg->log.rate_limit_burst,
+                              &suppressed))
+        return;
+    if (suppressed)
+        iocd_log_warn(sc->name, "%" PRIu64 " more %s rejections were not logged", suppressed,
+                      iocd_reject_name(reason));
+    iocd_log_warn(sc->name, "rejected message on '%.200s': %s%s%s", topic,
+                  iocd_reject_name(reason), detail && *detail ? ": " : "",
+                  detail ? detail : "");
+}
+
+static void count_reject(struct iocd_pipeline *p, struct iocd_counter_scope *sc,
+                         enum iocd_reject reason, const char *topic, const char *detail)
+{
+    sc->value[IOCD_CTR_REJECT_BASE + reason]++;
+    log_reject(p, sc, reason, topic, detail);
+}
+
+static enum iocd_reject check_time(const struct iocd_config *cfg, int64_t t, int64_t now_ms,
+                                   char *detail, size_t n)
+{
+    if (t < 0 || t > IOCD_TIME_MAX_MS) {
+        snprintf(detail, n, "time %" PRId64 " ms out of range", t);
+        return IOCD_REJECT_BAD_TIME;
+    }
+    if (t > now_ms + cfg->ingest.max_clock_skew_ms) {
+        char ts[40];
+        iocd_time_format(t, ts, sizeof(ts));
+        snprintf(detail, n, "time %s is %" PRId64 " s in the future", ts, (t - now_ms) / 1000);
+        return IOCD_REJECT_FUTURE_TIME;
+    }
+    return IOCD_REJECT_NONE;
+}
+
+enum iocd_reject iocd_pipeline_check_event(const struct iocd_config *cfg, const Ioc__V1__Event *e,
+                                           int64_t now_ms, char *detail, size_t n)
+{
+    if (!iocd_series_valid_id(e->kind) || strlen(e->kind) > IOCD_ID_MAX - 6) {
+        snprintf(detail, n, "event kind '%.64s' is not a valid id", e->kind);
+        return IOCD_REJECT_BAD_ID;
+    }
+    if ((e->area[0] && !iocd_series_valid_id(e->area)) ||
+        (e->device[0] && !iocd_series_valid_id(e->device))) {
+        snprintf(detail, n, "event area or device longer than %d bytes or has / + #",
+                 IOCD_ID_MAX);
+        return IOCD_REJECT_BAD_ID;
+    }
+    if (e->location && (!isfinite(e->location->lat) || !isfinite(e->location->lon) ||
+                        fabs(e->location->lat) > 90 || fabs(e->location->lon) > 180)) {
+        snprintf(detail, n, "event location out of range");
+        return IOCD_REJECT_NOT_FINITE;
+    }
+    return check_time(cfg, e->time_ms, now_ms, detail, n);
+}
+
+enum iocd_reject iocd_pipeline_check_observation(const struct iocd_config *cfg,
+                                                 const Ioc__V1__Observation *o, int64_t now_ms,
+                                                 char *detail, size_t n)
+{
+    if (o->quality == IOC__V1__QUALITY__QUALITY_INVALID) {
+        snprintf(detail, n, "%.64s/%.64s flagged invalid by the device", o->device, o->metric);
+        return IOCD_REJECT_INVALID;
+    }
+    if (!isfinite(o->value)) {
+        snprintf(detail, n, "%.64s/%.64s value is %s", o->device, o->metric,
+                 isnan(o->value) ? "NaN" : "infinite");
+        return IOCD_REJECT_NOT_FINITE;
+    }
+    if (!iocd_series_valid_id(o->device) || !iocd_series_valid_id(o->metric)) {
+        snprintf(detail, n, "device or metric id empty, longer than %d bytes, or has / + #",
+                 IOCD_ID_MAX);
+        return IOCD_REJECT_BAD_ID;
+    }
+    return check_time(cfg, o->observed_ms, now_ms, detail, n);
+}
+
+/* Add one sample of adapter `idx` to series SOURCE/device/metric at the
+ * adapter's resolutions; IOCD_REJECT_NONE or why not. `dedup`: drop it if
+ * the same series and time were seen within the horizon. */
+static enum iocd_reject aggregate(struct iocd_pipeline *p, int idx, const char *device,
+                                  const char *metric, const char *unit, double v, int64_t t,
+                                  int64_t now, bool dedup, uint32_t *out_id, char *detail,
+                                  size_t n)
+{
+    const struct iocd_adapter_conf *a = &p->cfg->adapters[idx];
+    uint32_t id;
+    bool at_limit = a->max_series > 0 && p->adapter_series[idx] >= a->max_series;
+    enum iocd_series_result sr =
+        at_limit ? iocd_series_find(p->series, a->source, device, metric, &id)
+                 : iocd_series_lookup(p->series, a->source, device, metric, unit, now, &id);
+    switch (sr) {
+    case IOCD_SERIES_FOUND:
+        break;
+    case IOCD_SERIES_CREATED:
+        p->adapter_series[idx]++;
+        if (set_series_adapter(p, id, idx)) {
+            snprintf(detail, n, "series table");
+            return IOCD_REJECT_NO_MEMORY;
+        }
+        break;
+    case IOCD_SERIES_OVER_LIMIT:
+        snprintf(detail, n, "new series %.64s/%.64s over max_series %" PRId64, device, metric,
+                 at_limit ? a->max_series : p->cfg->ingest.max_series);
+        return IOCD_REJECT_SERIES_LIMIT;
+    case IOCD_SERIES_NO_MEMORY:
+        snprintf(detail, n, "series registry");
+        return IOCD_REJECT_NO_MEMORY;
+    }
+    if (dedup && iocd_dedup_check(p->dedup, id, t)) {
+        char ts[40];
+        iocd_time_format(t, ts, sizeof(ts));
+        snprintf(detail, n, "%.64s/%.64s at %s already counted", device, metric, ts);
+        return IOCD_REJECT_DUPLICATE;
+    }
+    if (p->n_samples == p->cap_samples) {
+        size_t ncap = p->cap_samples ? p->cap_samples * 2 : 1024;
+        struct iocd_sample *ns = ncap <= IOCD_PIPELINE_MAX_SAMPLES
+                                     ? realloc(p->samples, ncap * sizeof(*ns))
+                                     : NULL;
+        if (!ns) {
+            snprintf(detail, n, "journal buffer (%zu samples held)", p->n_samples);
+            return IOCD_REJECT_NO_MEMORY;
+        }
+        p->samples = ns;
+        p->cap_samples = ncap;
+    }
+    if (iocd_agg_add_res(p->agg, id, a->resolutions.ms, a->resolutions.n, v, t, p->next_journal)) {
+        snprintf(detail, n, "window table");
+        return IOCD_REJECT_NO_MEMORY;
+    }
+    p->samples[p->n_samples++] = (struct iocd_sample){.series_id = id, .t_ms = t, .value = v};
+    if (idx == iocd_aqi_feed_adapter(p->aqi))
+        iocd_aqi_feed_sample(p->aqi, device, metric, t, v);
+    if (out_id)
+        *out_id = id;
+    return IOCD_REJECT_NONE;
+}
+
+/* The attributes of `e` as a JSON object text (malloc'd), or NULL. */
+static char *attributes_json(const Ioc__V1__Event *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    for (size_t i = 0; i < e->n_attributes; i++)
+        if (!cJSON_AddStringToObject(o, e->attributes[i]->key, e->attributes[i]->value)) {
+            cJSON_Delete(o);
+            return NULL;
+        }
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+/* Keep `e` for the next flush. 0, or -1 when out of memory or over the bound. */
+static int hold_event(struct iocd_pipeline *p, const char *source, const Ioc__V1__Event *e)
+{
+    if (p->n_events >= IOCD_PIPELINE_MAX_EVENTS)
+        return -1;
+    if (p->n_events == p->cap_events) {
+        size_t ncap = p->cap_events ? p->cap_events * 2 : 64;
+        struct iocd_event_row *nr = realloc(p->events, ncap * sizeof(*nr));
+        if (!nr)
+            return -1;
+        p->events = nr;
+        p->cap_events = ncap;
+    }
+    char *attrs = attributes_json(e);
+    if (!attrs)
+        return -1;
+    const char *parts[] = {source, e->kind, e->text, e->device, e->area, e->status, attrs};
+    size_t len[7], total = 0;
+    for (int i = 0; i < 7; i++)
+        total += (len[i] = strlen(parts[i])) + 1;
+    char *block = malloc(total);
+    if (!block) {
+        free(attrs);
+        return -1;
+    }
+    struct iocd_event_row *r = &p->events[p->n_events++];
+    const char **dst[] = {&r->source, &r->kind,   &r->text,      &r->device,
+                          &r->area,   &r->status, &r->attributes};
+    char *q = block;
+    for (int i = 0; i < 7; i++) {
+        memcpy(q, parts[i], len[i] + 1);
+        *dst[i] = q;
+        q += len[i] + 1;
+    }
+    free(attrs);
+    r->block = block;
+    r->severity = (int)e->severity;
+    r->time_ms = e->time_ms;
+    r->received_ms = e->received_ms;
+    r->has_location = e->location != NULL;
+    r->lat = e->location ? e->location->lat : 0;
+    r->lon = e->location ? e->location->lon : 0;
+    return 0;
+}
+
+int iocd_pipeline_hold_event(struct iocd_pipeline *p, const char *source, const Ioc__V1__Event *e)
+{
+    return hold_event(p, source, e);
+}
+
+/* Validate, store and count one event: per kind, per area and city-wide. */
+static enum iocd_reject ingest_event(struct iocd_pipeline *p, int idx, const Ioc__V1__Event *e,
+                                     int64_t now, char *detail, size_t n)
+{
+    const char *source = p->cfg->adapters[idx].source;
+    enum iocd_reject r = iocd_pipeline_check_event(p->cfg, e, now, detail, n);
+    if (r != IOCD_REJECT_NONE)
+        return r;
+    char metric[IOCD_ID_MAX + 8];
+    snprintf(metric, sizeof(metric), "event.%s", e->kind);
+    r = aggregate(p, idx, IOCD_EVENT_ALL_AREAS, metric, "1", 1.0, e->time_ms, now, false, NULL,
+                  detail, n);
+    if (r == IOCD_REJECT_NONE && e->area[0])
+        r = aggregate(p, idx, e->area, metric, "1", 1.0, e->time_ms, now, false, NULL, detail,
+                      n);
+    if (r == IOCD_REJECT_NONE && hold_event(p, source, e)) {
+        snprintf(detail, n, "event buffer (%d held)", IOCD_PIPELINE_MAX_EVENTS);
+        r = IOCD_REJECT_NO_MEMORY;
+    }
+    if (r == IOCD_REJECT_NONE && p->feed)
+        iocd_feed_event(p->feed, source, e);
+    return r;
+}
+
+static void count_notes(struct iocd_pipeline *p, struct iocd_counter_scope *sc,
+                        const struct iocd_batch *b, const char *topic)
+{
+    for (int n = 0; n < IOCD_NOTE__COUNT; n++) {
+        if (!b->notes[n])
+            continue;
+        sc->value[IOCD_CTR_NOTE_BASE + n] += b->notes[n];
+        uint64_t suppressed;
+        if (!iocd_ratelimit_allow(&sc->note_limit[n], iocd_now_ms(),
+                                  p->cfg->log.rate_limit_interval_ms,
+                                  p->cfg->log.rate_limit_burst, &suppressed))
+            continue;
+        if (suppressed)
+            iocd_log_notice(sc->name, "%" PRIu64 " more %s notes were not logged", suppressed,
+                            iocd_note_name((enum iocd_note)n));
+        iocd_log_notice(sc->name, "%s on '%.200s': %s", iocd_note_name((enum iocd_note)n), topic,
+                        b->note_detail);
+    }
+}
+
+static void dead_letter(struct iocd_pipeline *p, const char *adapter,
+                        const struct iocd_message *msg, enum iocd_reject reason,
+                        const char *detail)
+{
+    if (!p->dead_letter)
+        return;
+    struct iocd_counter_scope *daemon = &p->scopes[p->n_scopes - 1];
+    if (p->dead_letter(p->dead_letter_ud, adapter, msg, reason, detail) == 0)
+        daemon->value[IOCD_CTR_DEAD_LETTERS]++;
+    else
+        daemon->value[IOCD_CTR_DEAD_LETTER_DROPS]++;
+}
+
+void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_message *msg,
+                          enum iocd_reject reason, const struct iocd_batch *b)
+{
+    struct iocd_counter_scope *sc = &p->scopes[idx];
+    sc->value[IOCD_CTR_MESSAGES]++;
+    count_notes(p, sc, b, msg->topic);
+    if (reason != IOCD_REJECT_NONE) {
+        count_reject(p, sc, reason, msg->topic, b->detail);
+        dead_letter(p, sc->name, msg, reason, b->detail);
+        return;
+    }
+    enum iocd_reject first = IOCD_REJECT_NONE;
+    char first_detail[192] = "";
+    int64_t now = iocd_now_ms();
+    uint64_t accepted = 0, events = 0;
+    char detail[192];
+    for (size_t i = 0; i < b->n_obs; i++) {
+        const Ioc__V1__Observation *o = b->obs[i];
+        uint32_t id = 0;
+        enum iocd_reject r =
+            iocd_pipeline_check_observation(p->cfg, o, now, detail, sizeof(detail));
+        /* The series source is the adapter's, whatever the decoder set. */
+        if (r == IOCD_REJECT_NONE)
+            /* A sample stamped with its receive time (the payload had no
+             * time) cannot be recognised when redelivered, and two such
+             * samples in one millisecond are distinct: no dedup for them. */
+            r = aggregate(p, idx, o->device, o->metric, o->unit, o->value, o->observed_ms, now,
+                          o->observed_ms != o->received_ms, &id, detail, sizeof(detail));
+        if (r != IOCD_REJECT_NONE) {
+            count_reject(p, sc, r, msg->topic, detail);
+            if (first == IOCD_REJECT_NONE) {
+                first = r;
+                snprintf(first_detail, sizeof(first_detail), "%s", detail);
+            }
+            continue;
+        }
+        accepted++;
+        if (p->feed)
+            iocd_feed_observation(p->feed, id, p->cfg->adapters[idx].source, o);
+    }
+    for (size_t i = 0; i < b->n_events; i++) {
+        enum iocd_reject r = ingest_event(p, idx, b->events[i], now, detail, sizeof(detail));
+        if (r != IOCD_REJECT_NONE) {
+            count_reject(p, sc, r, msg->topic, detail);
+            if (first == IOCD_REJECT_NONE) {
+                first = r;
+                snprintf(first_detail, sizeof(first_detail), "%s", detail);
+            }
+            continue;
+        }
+        events++;
+    }
+    if (first != IOCD_REJECT_NONE)
+        dead_letter(p, sc->name, msg, first, first_detail);
+    if (accepted || events)
+        sc->value[IOCD_CTR_ACCEPTED]++;
+    sc->value[IOCD_CTR_OBSERVATIONS] += accepted;
+    sc->value[IOCD_CTR_EVENTS] += events;
+}
+
+void iocd_pipeline_reject_unrouted(struct iocd_pipeline *p, const struct iocd_message *msg,
+                                   enum iocd_reject reason)
+{
+    count_reject(p, &p->scopes[p->n_scopes - 1], reason, msg->topic, NULL);
+    dead_letter(p, "iocd", msg, reason, "no adapter takes this topic");
+}
+
+/* ---- flush cycle ---- */
+
+static void flush_start(struct iocd_pipeline *p);
+
+static void flush_work(uv_work_t *w)
+{
+    struct iocd_pipeline *p = w->data;
+    iocd_store_write(p->store, p->inflight);
+}
+
+static bool nothing_held(const struct iocd_pipeline *p)
+{
+    if (p->inflight || p->failed || iocd_agg_size(p->agg) || p->n_events || p->n_samples ||
+        (p->feed && iocd_devices_dirty_count(iocd_feed_devices(p->feed))))
+        return false;
+    for (size_t s = 0; s < p->n_scopes; s++)
+        for (int c = 0; c < IOCD_CTR__COUNT; c++)
+            if (p->scopes[s].value[c] != p->scopes[s].flushed[c])
+                return false;
+    return true;
+}
+
+const int64_t iocd_flush_buckets_us[IOCD_FLUSH_BUCKETS] = {
+    1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 5000000, INT64_MAX,
+};
+
+static void flush_done(uv_work_t *w, int status)
+{
+    struct iocd_pipeline *p = w->data;
+    struct iocd_flush *f = p->inflight;
+    p->inflight = NULL;
+    p->last_flush_done_ms = iocd_now_ms();
+    if (status == 0 && f->rc == 0) {
+        p->last_flush_us = f->duration_us;
+        if (f->duration_us > p->max_flush_us)
+            p->max_flush_us = f->duration_us;
+        for (int i = 0; i < IOCD_FLUSH_BUCKETS; i++)
+            if (i == IOCD_FLUSH_BUCKETS - 1 || f->duration_us <= iocd_flush_buckets_us[i])
+                p->flush_hist[i]++;
+        p->flush_total_us += f->duration_us;
+        iocd_log_debug("store", "flushed %zu windows, %zu new series in %" PRId64 " us",
+                       f->n_windows, f->n_series, f->duration_us);
+        iocd_flush_free(f);
+    } else {
+        iocd_log_err("store", "flush failed, will retry with the next one: %s",
+                     status ? uv_strerror(status) : f->error);
+        p->failed = f;
+    }
+    if (p->draining) {
+        if (nothing_held(p)) {
+            uv_timer_stop(&p->flush_timer);
+            p->draining = false;
+            p->drained_cb(p, p->drained_ud);
+        } else if (!p->failed) {
+            flush_start(p);
+        }
+    }
+}
+
+/* Rows deleted per flush at most: enough to keep up with any feed that the
+ * flush itself keeps up with, small enough never to stall it. */
+#define PRUNE_LIMIT 5000
+
+/* Device records written per flush at most; the rest stay dirty for the
+ * next flush (a table of a few hundred thousand devices all changing at
+ * once is written over several flushes). */
+#define IOCD_PIPELINE_MAX_DEVICE_ROWS 20000
+
+static void add_prune(struct iocd_flush *f, const struct iocd_config *cfg, int64_t res_ms)
+{
+    for (int i = 0; i < f->n_prune; i++)
+        if (f->prune[i].res_s == res_ms / 1000)
+            return;
+    int64_t keep = iocd_config_retention_ms(cfg, res_ms);
+    if (keep <= 0 || f->n_prune == (int)(sizeof(f->prune) / sizeof(f->prune[0])))
+        return;
+    f->prune[f->n_prune].res_s = res_ms / 1000;
+    f->prune[f->n_prune].before_ms = f->now_ms - keep;
+    f->n_prune++;
+}
+
+/* Which expired rows this flush may delete. */
+static void plan_prune(const struct iocd_pipeline *p, struct iocd_flush *f)
+{
+    const struct iocd_config *cfg = p->cfg;
+    for (int r = 0; r < cfg->store.resolutions.n; r++)
+        add_prune(f, cfg, cfg->store.resolutions.ms[r]);
+    for (int a = 0; a < cfg->n_adapters; a++)
+        for (int r = 0; r < cfg->adapters[a].resolutions.n; r++)
+            add_prune(f, cfg, cfg->adapters[a].resolutions.ms[r]);
+    f->events_before_ms =
+        cfg->store.events_retention_ms > 0 ? f->now_ms - cfg->store.events_retention_ms : 0;
+    f->prune_limit = PRUNE_LIMIT;
+}
+
+static void flush_start(struct iocd_pipeline *p)
+{
+    if (p->inflight)
+        return;
+    struct iocd_flush *f = calloc(1, sizeof(*f));
+    if (!f) {
+        iocd_log_err("store", "out of memory preparing a flush; will retry");
+        return;
+    }
+    f->now_ms = iocd_now_ms();
+    /* Draining writes everything; otherwise at most the budget, the
+     * longest-changed windows first (their samples are in the journal). */
+    uint64_t replay_from = 0;
+    f->windows = p->draining ? iocd_agg_take(p->agg, &f->n_windows)
+                             : iocd_agg_take_oldest(p->agg,
+                                                    (size_t)p->cfg->store.max_windows_per_flush,
+                                                    &f->n_windows, &replay_from);
+    if (!f->windows && f->n_windows) {
+        iocd_log_err("store", "out of memory taking %zu windows; will retry", f->n_windows);
+        free(f);
+        return;
+    }
+    f->series = iocd_series_take_new(p->series, &f->n_series);
+    f->events = p->events;
+    f->n_events = p->n_events;
+    p->events = NULL;
+    p->n_events = p->cap_events = 0;
+    if (p->feed)
+        f->devices = iocd_devices_take_dirty(iocd_feed_devices(p->feed),
+                                             IOCD_PIPELINE_MAX_DEVICE_ROWS, &f->n_devices);
+    f->samples = p->samples;
+    f->n_samples = p->n_samples;
+    p->samples = NULL;
+    p->n_samples = p->cap_samples = 0;
+    if (f->n_samples || f->n_windows) {
+        f->journal_id = p->next_journal++;
+        f->replay_from = replay_from ? replay_from : p->next_journal;
+    }
+    f->raw_before_ms =
+        f->now_ms - (p->cfg->store.raw_retention_ms > 0 ? p->cfg->store.raw_retention_ms : 0);
+    if (f->n_windows || f->n_series || f->n_events || p->failed)
+        p->scopes[p->n_scopes - 1].value[IOCD_CTR_FLUSHES]++; /* this flush counts itself */
+    size_t nc = iocd_counters_take(p->scopes, p->n_scopes, &f->counters);
+    f->n_counters = nc == (size_t)-1 ? 0 : nc;
+    plan_prune(p, f);
+    f->next = p->failed;
+    p->failed = NULL;
+    if (!f->next && !f->n_windows && !f->n_series && !f->n_counters && !f->n_events &&
+        !f->n_samples && !f->n_devices) {
+        free(f);
+        return;
+    }
+    p->inflight = f;
+    p->work.data = p;
+    int rc = uv_queue_work(p->loop, &p->work, flush_work, flush_done);
+    if (rc) {
+        iocd_log_err("store", "cannot queue flush: %s", uv_strerror(rc));
+        p->inflight = NULL;
+        p->failed = f;
+    }
+}
+
+/* A VN_AQI value: a sample of the AQI feed's own series. */
+static void emit_aqi(void *ud, const char *station, const char *metric, int64_t t_ms, double v)
+{
+    struct iocd_pipeline *p = ud;
+    int idx = iocd_aqi_feed_adapter(p->aqi);
+    char detail[192];
+    uint32_t id = 0;
+    int64_t now = iocd_now_ms();
+    enum iocd_reject r =
+        aggregate(p, idx, station, metric, "1", v, t_ms, now, false, &id, detail, sizeof(detail));
+    if (r == IOCD_REJECT_NONE) {
+        p->scopes[idx].value[IOCD_CTR_OBSERVATIONS]++;
+        if (p->feed) {
+            Ioc__V1__Observation o = IOC__V1__OBSERVATION__INIT;
+            o.source = (char *)p->cfg->adapters[idx].source;
+            o.device = (char *)station;
+            o.metric = (char *)metric;
+            o.unit = "1";
+            o.value = v;
+            o.observed_ms = t_ms;
+            o.received_ms = now;
+            iocd_feed_observation(p->feed, id, o.source, &o);
+        }
+    } else
+        count_reject(p, &p->scopes[idx], r, "(vn_aqi)", detail);
+}
+
+static void on_flush_timer(uv_timer_t *t)
+{
+    struct iocd_pipeline *p = t->data;
+    iocd_aqi_feed_tick(p->aqi, iocd_now_ms(), emit_aqi, p);
+    flush_start(p);
+    if (p->draining && nothing_held(p)) {
+        uv_timer_stop(&p->flush_timer);
+        p->draining = false;
+        p->drained_cb(p, p->drained_ud);
+    }
+}
+
+void iocd_pipeline_start(struct iocd_pipeline *p)
+{
+    uint64_t iv = (uint64_t)p->cfg->store.flush_interval_ms;
+    uv_timer_start(&p->flush_timer, on_flush_timer, iv, iv);
+}
+
+void iocd_pipeline_drain(struct iocd_pipeline *p, iocd_pipeline_drained_cb cb, void *ud)
+{
+    p->draining = true;
+    if (p->feed) /* a graceful stop leaves every device's last-seen time exact */
+        iocd_devices_mark_unsaved(iocd_feed_devices(p->feed));
+    p->drained_cb = cb;
+    p->drained_ud = ud;
+    if (!uv_is_active((uv_handle_t *)&p->flush_timer))
+        iocd_pipeline_start(p);
+    /* Do not wait for the next tick: write now (a failed flush is retried
+     * on the timer, so a broken disk does not spin the loop). */
+    on_flush_timer(&p->flush_timer);
+}
+
+void iocd_pipeline_close(struct iocd_pipeline *p)
+{
+    if (!uv_is_closing((uv_handle_t *)&p->flush_timer))
+        uv_close((uv_handle_t *)&p->flush_timer, NULL);
+}
+
+void iocd_pipeline_free(struct iocd_pipeline *p)
+{
+    iocd_flush_free(p->failed);
+    iocd_flush_free(p->inflight);
+    for (size_t i = 0; i < p->n_events; i++)
+        free(p->events[i].block);
+    free(p->events);
+    p->events = NULL;
+    p->n_events = 0;
+    iocd_agg_free(p->agg);
+    iocd_dedup_free(p->dedup);
+    p->dedup = NULL;
+    iocd_aqi_feed_free(p->aqi);
+    p->aqi = NULL;
+    iocd_series_reg_free(p->series);
+    free(p->scopes);
+    free(p->adapter_series);
+    p->adapter_series = NULL;
+    free(p->series_adapter);
+    p->series_adapter = NULL;
+    free(p->samples);
+    p->samples = NULL;
+    p->failed = p->inflight = NULL;
+    p->agg = NULL;
+    p->series = NULL;
+    p->scopes = NULL;
+}

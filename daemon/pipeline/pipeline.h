@@ -1,0 +1,116 @@
+/* daemon/pipeline/pipeline.h — from decoded Observations to stored windows.
+ *
+ * Owns: validation of every Observation (finite value, valid ids, clock
+ * skew, series limit), the series registry, the dirty-window table, the
+ * counters, and the flush cycle: a timer hands everything changed since
+ * the last flush to a libuv worker that writes it in one transaction. At
+ * most one flush is in flight; a failed flush is kept and written again
+ * with the next one. Runs on the loop thread except iocd_store_write. */
+#ifndef IOCD_PIPELINE_H
+#define IOCD_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+/* Accepted events held between flushes before new ones are refused
+ * (no_memory): a bound for a storm of events with a stuck disk. */
+#define IOCD_PIPELINE_MAX_EVENTS 200000
+/* Accepted samples held between flushes (the next journal entry) before
+ * new ones are refused (no_memory). */
+#define IOCD_PIPELINE_MAX_SAMPLES 4000000
+
+/* Events are counted per kind in series SOURCE/AREA/event.KIND, and
+ * city-wide in SOURCE/_all/event.KIND. */
+#define IOCD_EVENT_ALL_AREAS "_all"
+
+#include "adapters/adapter.h"
+#include "daemon/aggregate/agg.h"
+#include "daemon/config/config.h"
+#include "daemon/aggregate/counters.h"
+#include "daemon/aggregate/aqi_feed.h"
+#include "daemon/aggregate/dedup.h"
+#include "daemon/live/feed.h"
+#include "daemon/aggregate/series.h"
+#include "daemon/store/store.h"
+
+/* Upper bounds (µs) of the flush-duration histogram; the last is +Inf. */
+#define IOCD_FLUSH_BUCKETS 12
+extern const int64_t iocd_flush_buckets_us[IOCD_FLUSH_BUCKETS];
+
+struct iocd_pipeline;
+typedef void (*iocd_pipeline_drained_cb)(struct iocd_pipeline *p, void *ud);
+/* Called once for every message rejected whole or in part, with the first
+ * reason; returns 0 if the dead letter was published, -1 if dropped. */
+typedef int (*iocd_pipeline_dead_letter_cb)(void *ud, const char *adapter,
+                                            const struct iocd_message *msg,
+                                            enum iocd_reject reason, const char *detail);
+
+struct iocd_pipeline {
+    uv_loop_t *loop;
+    const struct iocd_config *cfg; /* borrowed */
+    struct iocd_store *store;      /* borrowed */
+    struct iocd_series_reg *series;
+    struct iocd_agg *agg;
+    struct iocd_dedup *dedup; /* NULL when [ingest] dedup_horizon = 0 */
+    struct iocd_aqi_feed *aqi; /* NULL when [aqi] is off */
+    /* scopes[i] for cfg->adapters[i]; scopes[n_adapters] is "iocd" */
+    struct iocd_counter_scope *scopes;
+    size_t n_scopes;
+    int64_t *adapter_series; /* series per adapter (by source), for its max_series */
+    int16_t *series_adapter; /* adapter index of each series id, -1 unknown; owned */
+    size_t n_series_adapter;
+    uint64_t next_journal;       /* journal entry the samples being accepted go to */
+    struct iocd_sample *samples; /* accepted since the last flush; owned */
+    size_t n_samples, cap_samples;
+    uv_timer_t flush_timer;
+    uv_work_t work;
+    struct iocd_event_row *events; /* accepted since the last flush; owned */
+    size_t n_events, cap_events;
+    struct iocd_flush *inflight; /* being written by the worker */
+    struct iocd_flush *failed;   /* to write again with the next flush */
+    int64_t last_flush_done_ms;  /* when the last flush finished (ok or not) */
+    int64_t last_flush_us;       /* duration of the last write */
+    int64_t max_flush_us;
+    /* Committed flushes by duration, for /metrics: flush_hist[i] counts
+     * those of at most iocd_flush_buckets_us[i] (the last: all of them). */
+    uint64_t flush_hist[IOCD_FLUSH_BUCKETS];
+    int64_t flush_total_us;
+    struct iocd_feed *feed; /* borrowed; NULL: no live feed */
+    iocd_pipeline_dead_letter_cb dead_letter; /* NULL: off */
+    void *dead_letter_ud;
+    bool draining;
+    iocd_pipeline_drained_cb drained_cb;
+    void *drained_ud;
+};
+
+int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct iocd_config *cfg,
+                       struct iocd_store *store, struct iocd_error *err);
+/* Start the flush timer. */
+void iocd_pipeline_start(struct iocd_pipeline *p);
+/* Account one message routed to adapter `idx` and validate + aggregate
+ * what its adapter decoded (`reason` NONE) or count its rejection. */
+void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_message *msg,
+                          enum iocd_reject reason, const struct iocd_batch *b);
+/* Why the pipeline would refuse `o` (IOCD_REJECT_NONE: it would not);
+ * `detail` says more. Also used by `iocd --try`. */
+enum iocd_reject iocd_pipeline_check_observation(const struct iocd_config *cfg,
+                                                 const Ioc__V1__Observation *o, int64_t now_ms,
+                                                 char *detail, size_t n);
+enum iocd_reject iocd_pipeline_check_event(const struct iocd_config *cfg, const Ioc__V1__Event *e,
+                                           int64_t now_ms, char *detail, size_t n);
+/* Keep an event iocd made itself (an alert) for the next flush: stored,
+ * not counted in any series. 0, or -1 when out of memory or over the bound. */
+int iocd_pipeline_hold_event(struct iocd_pipeline *p, const char *source, const Ioc__V1__Event *e);
+/* Count a message nobody could take (scope "iocd"). */
+void iocd_pipeline_reject_unrouted(struct iocd_pipeline *p, const struct iocd_message *msg,
+                                   enum iocd_reject reason);
+/* Write everything held, then call cb once nothing is left in memory or in
+ * flight (failed writes are retried, up to the flush interval apart, until
+ * they succeed). The flush timer keeps running until then. */
+void iocd_pipeline_drain(struct iocd_pipeline *p, iocd_pipeline_drained_cb cb, void *ud);
+/* Close the timer; free everything after the loop has run its close. */
+void iocd_pipeline_close(struct iocd_pipeline *p);
+void iocd_pipeline_free(struct iocd_pipeline *p);
+
+#endif
