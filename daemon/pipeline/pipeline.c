@@ -53,11 +53,17 @@ static void restore_aqi(void *ud, const char *device, const char *metric, int64_
     iocd_aqi_feed_restore(ud, device, metric, start_ms, count, sum);
 }
 
-/* Crash replay: put back every sample of the journal that a stored window
- * does not hold yet, window by window. */
-static int replay_sample(void *ud, uint64_t jrnl, const struct iocd_sample *sm)
+/* At start: remember every recent stored sample in the duplicate horizon
+ * (a broker redelivers what the last run stored but had not acknowledged),
+ * and put back every sample of the journal that a stored window does not
+ * hold yet (crash replay), window by window. */
+static int replay_sample(void *ud, uint64_t jrnl, const struct iocd_sample *sm, bool replay)
 {
     struct iocd_pipeline *p = ud;
+    if (!replay) {
+        iocd_dedup_check(p->dedup, sm->series_id, sm->t_ms);
+        return 0;
+    }
     int idx = sm->series_id < p->n_series_adapter ? p->series_adapter[sm->series_id] : -1;
     const struct iocd_resolutions *res =
         idx >= 0 ? &p->cfg->adapters[idx].resolutions : &p->cfg->store.resolutions;
@@ -94,7 +100,8 @@ int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct io
         snprintf(p->scopes[i].name, IOCD_SCOPE_MAX, "%s", cfg->adapters[i].name);
     snprintf(p->scopes[cfg->n_adapters].name, IOCD_SCOPE_MAX, "iocd");
     if (iocd_store_each_series(store, preload_series, p, err) ||
-        iocd_store_replay(store, replay_sample, p, &p->next_journal, err))
+        iocd_store_replay(store, (size_t)cfg->ingest.dedup_horizon, replay_sample, p,
+                          &p->next_journal, err))
         return -1;
     if (p->aqi) {
         /* vn_aqi rows sort with the hours they follow; restore twice so the

@@ -573,9 +573,28 @@ uint64_t iocd_store_window_jrnl(struct iocd_store *st, uint32_t series_id, uint3
     return j;
 }
 
-int iocd_store_replay(struct iocd_store *st,
-                      int (*cb)(void *ud, uint64_t jrnl, const struct iocd_sample *s), void *ud,
-                      uint64_t *next_journal_id, struct iocd_error *err)
+/* The id of the oldest journal entry among the newest ones that hold at
+ * least `seed` samples together (1 when the whole journal holds fewer),
+ * or 0 on a read error. */
+static uint64_t seed_start(struct iocd_store *st, size_t seed)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db, "SELECT id, length(samples) FROM journal ORDER BY id DESC", -1,
+                           &q, NULL) != SQLITE_OK)
+        return 0;
+    uint64_t start = 1;
+    size_t n = 0;
+    while (n < seed && sqlite3_step(q) == SQLITE_ROW) {
+        start = (uint64_t)sqlite3_column_int64(q, 0);
+        n += (size_t)sqlite3_column_int64(q, 1) / SAMPLE_BYTES;
+    }
+    sqlite3_finalize(q);
+    return start;
+}
+
+int iocd_store_replay(struct iocd_store *st, size_t seed,
+                      int (*cb)(void *ud, uint64_t jrnl, const struct iocd_sample *s, bool replay),
+                      void *ud, uint64_t *next_journal_id, struct iocd_error *err)
 {
     sqlite3_stmt *q;
     uint64_t from = 0, max_id = 0;
@@ -593,17 +612,25 @@ int iocd_store_replay(struct iocd_store *st,
     sqlite3_finalize(q);
     *next_journal_id = max_id + 1;
     if (!from || from > max_id)
+        from = max_id + 1; /* nothing to replay */
+    uint64_t start = seed ? seed_start(st, seed) : from;
+    if (!start)
+        return iocd_error_set(err, "%s: reading journal: %s", st->path, sqlite3_errmsg(st->db));
+    if (start > from)
+        start = from;
+    if (start > max_id)
         return 0;
     if (sqlite3_prepare_v2(st->db, "SELECT id, samples FROM journal WHERE id >= ?1 ORDER BY id",
                            -1, &q, NULL) != SQLITE_OK)
         return iocd_error_set(err, "%s: reading journal: %s", st->path, sqlite3_errmsg(st->db));
-    sqlite3_bind_int64(q, 1, (sqlite3_int64)from);
+    sqlite3_bind_int64(q, 1, (sqlite3_int64)start);
     int rc;
-    size_t entries = 0, samples = 0;
+    size_t entries = 0, samples = 0, seeded = 0;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         uint64_t id = (uint64_t)sqlite3_column_int64(q, 0);
         const uint8_t *blob = sqlite3_column_blob(q, 1);
         size_t len = (size_t)sqlite3_column_bytes(q, 1);
+        bool replay = id >= from;
         if (len % SAMPLE_BYTES) {
             sqlite3_finalize(q);
             return iocd_error_set(err, "%s: journal entry %llu is damaged", st->path,
@@ -615,20 +642,27 @@ int iocd_store_replay(struct iocd_store *st,
             sm.series_id = (uint32_t)get_le(blob + off, 4);
             sm.t_ms = (int64_t)get_le(blob + off + 4, 8);
             memcpy(&sm.value, &bits, sizeof(bits));
-            if (cb(ud, id, &sm)) {
+            if (cb(ud, id, &sm, replay)) {
                 sqlite3_finalize(q);
                 return iocd_error_set(err, "%s: replaying journal entry %llu: out of memory",
                                       st->path, (unsigned long long)id);
             }
-            samples++;
+            if (replay)
+                samples++;
+            else
+                seeded++;
         }
-        entries++;
+        if (replay)
+            entries++;
     }
     sqlite3_finalize(q);
     if (rc != SQLITE_DONE)
         return iocd_error_set(err, "%s: reading journal: %s", st->path, sqlite3_errmsg(st->db));
-    iocd_log_notice("store", "replayed %zu journal entr%s (%zu samples) not yet in the windows",
-                    entries, entries == 1 ? "y" : "ies", samples);
+    if (entries)
+        iocd_log_notice("store", "replayed %zu journal entr%s (%zu samples) not yet in the windows",
+                        entries, entries == 1 ? "y" : "ies", samples);
+    if (seeded)
+        iocd_log_info("store", "duplicate horizon: %zu stored samples remembered", seeded);
     return 0;
 }
 

@@ -97,12 +97,16 @@ int iocd_store_set_meta(struct iocd_store *st, const char *key, const char *valu
  * transaction. Sets f->rc (0 or -1), f->error and f->duration_us. Safe on
  * a worker thread as long as calls do not overlap. */
 void iocd_store_write(struct iocd_store *st, struct iocd_flush *f);
-/* After a crash: call `cb` for every sample of every journal entry that
- * may not be fully in the stored windows, oldest first. *next_journal_id
- * receives the id the next flush must use. */
-int iocd_store_replay(struct iocd_store *st,
-                      int (*cb)(void *ud, uint64_t jrnl, const struct iocd_sample *s), void *ud,
-                      uint64_t *next_journal_id, struct iocd_error *err);
+/* At start: call `cb` for the samples of the newest journal entries,
+ * oldest first: every sample of every entry that may not be fully in the
+ * stored windows (replay true: a crash left them out), and before those
+ * the already stored samples of the newest entries that together hold at
+ * least `seed` samples (replay false: for the duplicate horizon, whatever
+ * ended the last run). *next_journal_id receives the id the next flush
+ * must use. */
+int iocd_store_replay(struct iocd_store *st, size_t seed,
+                      int (*cb)(void *ud, uint64_t jrnl, const struct iocd_sample *s, bool replay),
+                      void *ud, uint64_t *next_journal_id, struct iocd_error *err);
 /* The journal entry the stored window is complete up to, or 0 when the
  * window is not stored. Used by replay (at start, before the loop). */
 uint64_t iocd_store_window_jrnl(struct iocd_store *st, uint32_t series_id, uint32_t res_s,
