@@ -30,7 +30,7 @@
 #include "daemon/pipeline/pipeline.h"
 #include "daemon/mqtt/republish.h"
 #include "daemon/ingest/router.h"
-#include "daemon/store/store.h"
+#include "daemon/store/sqlite.h"
 #include "daemon/base/timeutil.h"
 #include "daemon/ingest/try.h"
 
@@ -262,7 +262,7 @@ static int run(struct iocd *d)
     struct iocd_error err;
     int rc = 1;
     d->loop = uv_default_loop();
-    if (iocd_store_open(&d->store, d->cfg.store.path, &err)) {
+    if (iocd_store_open(&d->store, &iocd_store_sqlite, d->cfg.store.path, &err)) {
         iocd_log_err("store", "%s", err.msg);
         return 1;
     }

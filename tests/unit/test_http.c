@@ -2,7 +2,7 @@
  * against a real TCP client on 127.0.0.1: provider endpoints and the
  * merged live stats, the bearer token (401 and its counter), refusal of a
  * non-loopback address without a token, the DB endpoints against a SQLite
- * file written by iocd_store_open + iocd_store_write (series, windows with
+ * file written by iocd_store_open + iocd_store_flush (series, windows with
  * quantiles, rolling, alert history with raise/clear pairing), the SSE
  * stream (order, filter, types, Last-Event-ID replay and reset, overflow
  * of a client that never reads with the dropped count, pings, the client
@@ -34,7 +34,7 @@
 #include "daemon/http/server.h"
 #include "daemon/live/hub.h"
 #include "daemon/aggregate/sketch.h"
-#include "daemon/store/store.h"
+#include "daemon/store/sqlite.h"
 #include "daemon/http/web_assets.h"
 
 #define T0 INT64_C(1795330800000) /* 2026-11-22T07:00:00Z */
@@ -415,7 +415,7 @@ static void write_store(const char *path)
     struct iocd_store *st;
     struct iocd_error err = {0};
     unlink(path);
-    if (iocd_store_open(&st, path, &err) != 0)
+    if (iocd_store_open(&st, &iocd_store_sqlite, path, &err) != 0)
         fail_msg("store: %s", err.msg);
     struct iocd_flush *fl = calloc(1, sizeof(*fl));
     fl->n_series = 3;
@@ -437,7 +437,7 @@ static void write_store(const char *path)
     fl->events[2] = alert_event(T0 + 9000, 5, "pm25_high/air/pk-01/pm25", "raised", 70);
     fl->events[3] = alert_event(T0 - 7 * 86400000LL, 2, "old", "raised", 60);
     fl->now_ms = T0 + 200000;
-    iocd_store_write(st, fl);
+    iocd_store_flush(st, fl);
     if (fl->rc != 0)
         fail_msg("write: %s", fl->error);
     iocd_flush_free(fl);
