@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "daemon/base/log.h"
+#include "daemon/base/severity.h"
 #include "daemon/query/query.h"
 #include "daemon/base/timeutil.h"
 #include "daemon/http/web_assets.h"
@@ -89,6 +90,17 @@ void iocd_http_on_status(struct iocd_http_api *h, h2o_req_t *req)
     live_stats_json(h, live);
     cJSON_DeleteItemFromObjectCaseSensitive(j, "live");
     cJSON_AddItemToObject(j, "live", live);
+    iocd_http_send_json(req, 200, j);
+}
+
+/* GET /api/v1/meta: the names the console translates, from the daemon's
+ * own tables: {"severities":[NAME of ioc.v1.Severity 0, 1, ...]}. */
+void iocd_http_on_meta(struct iocd_http_api *h, h2o_req_t *req)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON *sev = cJSON_AddArrayToObject(j, "severities");
+    for (int i = 0; i < IOCD_SEVERITY__COUNT; i++)
+        cJSON_AddItemToArray(sev, cJSON_CreateString(iocd_severity_name(i)));
     iocd_http_send_json(req, 200, j);
 }
 

@@ -30,6 +30,7 @@ struct iocd_http_api {
 void iocd_http_on_healthz(struct iocd_http_api *a, h2o_req_t *req);
 void iocd_http_on_metrics(struct iocd_http_api *a, h2o_req_t *req);
 void iocd_http_on_status(struct iocd_http_api *a, h2o_req_t *req);
+void iocd_http_on_meta(struct iocd_http_api *a, h2o_req_t *req);
 void iocd_http_on_latest(struct iocd_http_api *a, h2o_req_t *req);
 void iocd_http_on_devices(struct iocd_http_api *a, h2o_req_t *req);
 void iocd_http_on_series(struct iocd_http_api *a, h2o_req_t *req);

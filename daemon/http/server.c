@@ -118,6 +118,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         iocd_http_on_metrics(&h->api, req);
     else if (iocd_http_iov_is(p, "/api/v1/status"))
         iocd_http_on_status(&h->api, req);
+    else if (iocd_http_iov_is(p, "/api/v1/meta"))
+        iocd_http_on_meta(&h->api, req);
     else if (iocd_http_iov_is(p, "/api/v1/latest"))
         iocd_http_on_latest(&h->api, req);
     else if (iocd_http_iov_is(p, "/api/v1/devices"))

@@ -281,6 +281,25 @@ static void test_provider_endpoints(void **state)
     fix_stop(&f);
 }
 
+/* The console's names come from the daemon: ioc.v1.Severity 0..5 in order. */
+static void test_meta(void **state)
+{
+    struct fix f;
+    fix_init(&f, "127.0.0.1:0", "");
+    fix_start(&f);
+    expect(&f, "/api/v1/meta", NULL, 200,
+           "{\"severities\":[\"unspecified\",\"info\",\"warning\",\"minor\",\"major\","
+           "\"critical\"]}");
+    fix_stop(&f);
+    fix_init(&f, "127.0.0.1:0", "s3cret");
+    fix_start(&f);
+    expect(&f, "/api/v1/meta", NULL, 401, "{\"error\":\"unauthorized\"}");
+    expect(&f, "/api/v1/meta", "Authorization: Bearer s3cret\r\n", 200,
+           "{\"severities\":[\"unspecified\",\"info\",\"warning\",\"minor\",\"major\","
+           "\"critical\"]}");
+    fix_stop(&f);
+}
+
 static void live_open(struct fix *f, struct client *c, const char *query, const char *headers);
 
 static void test_token(void **state)
@@ -812,6 +831,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_provider_endpoints), cmocka_unit_test(test_token),
+        cmocka_unit_test(test_meta),
         cmocka_unit_test(test_listen_refused),     cmocka_unit_test(test_db_endpoints),
         cmocka_unit_test(test_live_filter_order),  cmocka_unit_test(test_live_replay),
         cmocka_unit_test(test_live_overflow),      cmocka_unit_test(test_web_root),
