@@ -1,7 +1,7 @@
 /* daemon/http/web_assets.h — the operator console (web/) embedded in iocd.
  *
  * The table is generated at build time from web/ by tools/embed_web.py
- * (web/meson.build's `web_assets_c`). The HTTP server (daemon/http.c)
+ * (web/meson.build's `web_assets_c`). The HTTP server (daemon/http/api.c)
  * serves `path` ("/index.html", "/app.js", ...) with `content_type`; "/"
  * is served as "/index.html". Read-only, static storage. */
 #ifndef IOCD_WEB_ASSETS_H

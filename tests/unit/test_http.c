@@ -1,5 +1,5 @@
-/* tests/unit/test_http.c — the HTTP server (daemon/http.c, daemon/query.c)
- * against a real TCP client on 127.0.0.1: provider endpoints and the
+/* tests/unit/test_http.c — the HTTP server (daemon/http/, daemon/query/)
+ * against a real TCP client on 127.0.0.1: provider endpoints, /api/v1/meta, the
  * merged live stats, the bearer token (401 and its counter), refusal of a
  * non-loopback address without a token, the DB endpoints against a SQLite
  * file written by iocd_store_open + iocd_store_flush (series, windows with
