@@ -22,7 +22,7 @@
 #include "daemon/base/arena.h"
 #include "daemon/config/config.h"
 #include "daemon/pipeline/pipeline.h"
-#include "daemon/store/store.h"
+#include "daemon/store/sqlite.h"
 #include "daemon/base/timeutil.h"
 
 static const char *metric_names[] = {"vehicles", "speed", "occupancy", "m4", "m5", "m6"};
@@ -77,7 +77,7 @@ static void setup(struct bench *b, const char *extra)
              b->path, extra ? extra : "");
     struct iocd_error err;
     if (iocd_config_load_string(&b->cfg, "bench", text, &err) ||
-        iocd_store_open(&b->store, b->path, &err)) {
+        iocd_store_open(&b->store, &iocd_store_sqlite, b->path, &err)) {
         fprintf(stderr, "bench: %s\n", err.msg);
         exit(1);
     }

@@ -26,11 +26,12 @@
 #include "daemon/http/server.h"
 #include "daemon/base/log.h"
 #include "daemon/http/metrics.h"
+#include "daemon/mqtt/dead_letter.h"
 #include "daemon/mqtt/session.h"
 #include "daemon/pipeline/pipeline.h"
 #include "daemon/mqtt/republish.h"
 #include "daemon/ingest/router.h"
-#include "daemon/store/store.h"
+#include "daemon/store/sqlite.h"
 #include "daemon/base/timeutil.h"
 #include "daemon/ingest/try.h"
 
@@ -53,6 +54,9 @@ struct iocd {
     bool watchdog_on;
     bool ready_sent;
     bool shutting_down;
+    /* What run has started, so that one teardown (close_all, free_all)
+     * undoes exactly that, however far the start got. */
+    bool pipe_open, mqtt_open, signals_open, closed;
 };
 
 static void notify(const char *state)
@@ -71,51 +75,21 @@ static void on_mqtt_message(void *ud, const struct mosquitto_message *msg)
                          iocd_now_ms());
 }
 
-/* A rejected message, its reason and its payload (base64, at most 64 KiB)
- * as JSON under [ingest] dead_letter_topic/ADAPTER. */
+/* The pipeline's dead-letter hook: daemon/mqtt/dead_letter.c publishes. */
 static int on_dead_letter(void *ud, const char *adapter, const struct iocd_message *msg,
                           enum iocd_reject reason, const char *detail)
 {
     struct iocd *d = ud;
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t n = msg->len > 65536 ? 65536 : msg->len;
-    char *enc = malloc(4 * ((n + 2) / 3) + 1);
-    if (!enc)
-        return -1;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)msg->payload[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)msg->payload[i + 1] << 8;
-        if (i + 2 < n)
-            v |= msg->payload[i + 2];
-        enc[k++] = b64[v >> 18 & 63];
-        enc[k++] = b64[v >> 12 & 63];
-        enc[k++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
-        enc[k++] = i + 2 < n ? b64[v & 63] : '=';
-    }
-    enc[k] = '\0';
-    char received[40];
-    iocd_time_format(msg->received_ms, received, sizeof(received));
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "topic", msg->topic);
-    cJSON_AddStringToObject(o, "adapter", adapter);
-    cJSON_AddStringToObject(o, "reason", iocd_reject_name(reason));
-    cJSON_AddStringToObject(o, "detail", detail ? detail : "");
-    cJSON_AddStringToObject(o, "received", received);
-    cJSON_AddNumberToObject(o, "payload_bytes", (double)msg->len);
-    cJSON_AddBoolToObject(o, "truncated", n < msg->len);
-    cJSON_AddStringToObject(o, "payload_base64", enc);
-    free(enc);
-    char *json = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!json)
-        return -1;
-    char topic[1200];
-    snprintf(topic, sizeof(topic), "%s/%s", d->cfg.ingest.dead_letter_topic, adapter);
-    int rc = iocd_mqtt_publish(&d->mqtt, topic, json, strlen(json), 1, false);
-    free(json);
-    return rc;
+    const struct iocd_dead_letter dl = {
+        .adapter = adapter,
+        .topic = msg->topic,
+        .payload = msg->payload,
+        .len = msg->len,
+        .received_ms = msg->received_ms,
+        .reason = iocd_reject_name(reason),
+        .detail = detail,
+    };
+    return iocd_dead_letter_publish(&d->mqtt, d->cfg.ingest.dead_letter_topic, &dl);
 }
 
 static void on_mqtt_subscribed(void *ud)
@@ -133,23 +107,47 @@ static void on_mqtt_subscribed(void *ud)
         iocd_feed_resend_status(d->feed, iocd_republish_item, &d->republish);
 }
 
+/* Close every handle run opened (they finish closing on the loop). Called
+ * once the pipeline is drained, or when the start failed; once only. */
 static void close_all(struct iocd *d)
 {
+    if (d->closed)
+        return;
+    d->closed = true;
     iocd_republish_stop(&d->republish);
     if (d->http)
         iocd_http_close(d->http);
-    iocd_feed_close(d->feed);
-    iocd_mqtt_close(&d->mqtt);
-    iocd_pipeline_close(&d->pipe);
-    uv_close((uv_handle_t *)&d->sig_term, NULL);
-    uv_close((uv_handle_t *)&d->sig_int, NULL);
-    uv_close((uv_handle_t *)&d->sig_hup, NULL);
-    uv_close((uv_handle_t *)&d->watchdog, NULL);
-    /* Everything is written; closing the last uv_signal restores the
-     * default action, and a repeated SIGTERM must not turn a clean exit
-     * into death by signal. */
-    signal(SIGTERM, SIG_IGN);
-    signal(SIGINT, SIG_IGN);
+    if (d->feed)
+        iocd_feed_close(d->feed);
+    if (d->mqtt_open)
+        iocd_mqtt_close(&d->mqtt);
+    if (d->pipe_open)
+        iocd_pipeline_close(&d->pipe);
+    if (d->signals_open) {
+        uv_close((uv_handle_t *)&d->sig_term, NULL);
+        uv_close((uv_handle_t *)&d->sig_int, NULL);
+        uv_close((uv_handle_t *)&d->sig_hup, NULL);
+        uv_close((uv_handle_t *)&d->watchdog, NULL);
+        /* Everything is written; closing the last uv_signal restores the
+         * default action, and a repeated SIGTERM must not turn a clean exit
+         * into death by signal. */
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGINT, SIG_IGN);
+    }
+}
+
+/* After close_all: let the closing handles finish, then free everything
+ * run made (each free accepts what was never made). */
+static void free_all(struct iocd *d)
+{
+    uv_run(d->loop, UV_RUN_DEFAULT);
+    iocd_mqtt_free(&d->mqtt);
+    iocd_http_free(d->http);
+    iocd_router_free(&d->router);
+    iocd_feed_free(d->feed);
+    iocd_pipeline_free(&d->pipe);
+    iocd_store_close(d->store);
+    uv_loop_close(d->loop);
 }
 
 static void on_drained(struct iocd_pipeline *p, void *ud)
@@ -257,31 +255,36 @@ static int store_alert(void *ud, const char *source, const Ioc__V1__Event *e)
     return iocd_pipeline_hold_event(ud, source, e);
 }
 
-static int run(struct iocd *d)
+/* The store, with this start recorded in its meta rows. */
+static int open_store(struct iocd *d)
 {
     struct iocd_error err;
-    int rc = 1;
-    d->loop = uv_default_loop();
-    if (iocd_store_open(&d->store, d->cfg.store.path, &err)) {
+    if (iocd_store_open(&d->store, &iocd_store_sqlite, d->cfg.store.path, &err)) {
         iocd_log_err("store", "%s", err.msg);
-        return 1;
+        return -1;
     }
     char buf[32];
     snprintf(buf, sizeof(buf), "%lld", (long long)iocd_now_ms());
     if (iocd_store_set_meta(d->store, "iocd_version", IOCD_VERSION, &err) ||
         iocd_store_set_meta(d->store, "started_ms", buf, &err)) {
         iocd_log_err("store", "%s", err.msg);
-        goto out_store;
+        return -1;
     }
+    return 0;
+}
+
+/* Pipeline, live feed, router and MQTT session, wired together. */
+static int start_stages(struct iocd *d)
+{
+    struct iocd_error err;
     if (iocd_pipeline_init(&d->pipe, d->loop, &d->cfg, d->store, &err)) {
         iocd_log_err("iocd", "%s", err.msg);
-        goto out_pipe;
+        return -1;
     }
+    d->pipe_open = true;
     if (iocd_feed_new(&d->feed, d->loop, &d->cfg)) {
         iocd_log_err("iocd", "out of memory for the live feed");
-        iocd_pipeline_close(&d->pipe);
-        uv_run(d->loop, UV_RUN_DEFAULT);
-        goto out_pipe;
+        return -1;
     }
     if (iocd_feed_restore(d->feed, d->store, &err))
         iocd_log_warn("iocd", "%s; devices and raised alerts not restored", err.msg);
@@ -296,12 +299,20 @@ static int run(struct iocd *d)
     };
     if (iocd_mqtt_init(&d->mqtt, d->loop, &d->cfg, &cb, &err)) {
         iocd_log_err("mqtt", "%s", err.msg);
-        iocd_mqtt_free(&d->mqtt);
-        iocd_feed_close(d->feed);
-        iocd_pipeline_close(&d->pipe);
-        uv_run(d->loop, UV_RUN_DEFAULT);
-        goto out_router;
+        return -1;
     }
+    d->mqtt_open = true;
+    if (d->cfg.ingest.dead_letter_topic[0]) {
+        d->pipe.dead_letter = on_dead_letter;
+        d->pipe.dead_letter_ud = d;
+    }
+    return 0;
+}
+
+/* What leaves the daemon besides the store: metrics, the republisher and
+ * the HTTP server. */
+static int start_outputs(struct iocd *d)
+{
     d->metrics = (struct iocd_metrics_src){
         .pipe = &d->pipe,
         .mqtt = &d->mqtt,
@@ -311,24 +322,30 @@ static int run(struct iocd *d)
     };
     if (iocd_republish_start(&d->republish, &d->cfg, &d->mqtt, iocd_feed_live(d->feed))) {
         iocd_log_err("iocd", "out of memory for the republisher");
-        goto out_early;
+        return -1;
     }
-    if (d->cfg.http.listen[0]) {
-        static const struct iocd_http_provider prov = {
-            .status = prov_status,
-            .latest = prov_latest,
-            .devices = prov_devices,
-            .alerts_active = prov_alerts,
-            .metrics = prov_metrics,
-            .health = prov_health,
-        };
-        struct iocd_http_provider p = prov;
-        p.ud = d;
-        if (iocd_http_start(&d->http, d->loop, &d->cfg, iocd_feed_live(d->feed), &p, &err)) {
-            iocd_log_err("http", "%s", err.msg);
-            goto out_early;
-        }
+    if (!d->cfg.http.listen[0])
+        return 0;
+    static const struct iocd_http_provider prov = {
+        .status = prov_status,
+        .latest = prov_latest,
+        .devices = prov_devices,
+        .alerts_active = prov_alerts,
+        .metrics = prov_metrics,
+        .health = prov_health,
+    };
+    struct iocd_http_provider p = prov;
+    p.ud = d;
+    struct iocd_error err;
+    if (iocd_http_start(&d->http, d->loop, &d->cfg, iocd_feed_live(d->feed), &p, &err)) {
+        iocd_log_err("http", "%s", err.msg);
+        return -1;
     }
+    return 0;
+}
+
+static void start_signals(struct iocd *d)
+{
     uv_signal_init(d->loop, &d->sig_term);
     uv_signal_init(d->loop, &d->sig_int);
     uv_signal_init(d->loop, &d->sig_hup);
@@ -338,41 +355,33 @@ static int run(struct iocd *d)
     uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
     uv_timer_init(d->loop, &d->watchdog);
     d->watchdog.data = d;
+    d->signals_open = true;
 #if IOCD_HAVE_SYSTEMD
     uint64_t wd_usec = 0;
     if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec >= 2000)
         uv_timer_start(&d->watchdog, on_watchdog, wd_usec / 2000, wd_usec / 2000);
 #endif
-    if (d->cfg.ingest.dead_letter_topic[0]) {
-        d->pipe.dead_letter = on_dead_letter;
-        d->pipe.dead_letter_ud = d;
+}
+
+/* Start everything, run the loop until the pipeline is drained after a
+ * signal, and tear down: one path whether the start got through or not. */
+static int run(struct iocd *d)
+{
+    d->loop = uv_default_loop();
+    int rc = 1;
+    if (open_store(d) == 0 && start_stages(d) == 0 && start_outputs(d) == 0) {
+        start_signals(d);
+        iocd_log_notice("iocd", "iocd %s starting: %d feed(s), broker %s:%d, database %s",
+                        IOCD_VERSION, d->cfg.n_adapters, d->cfg.mqtt.host, d->cfg.mqtt.port,
+                        d->cfg.store.path);
+        iocd_pipeline_start(&d->pipe);
+        iocd_feed_start(d->feed);
+        iocd_mqtt_start(&d->mqtt);
+        uv_run(d->loop, UV_RUN_DEFAULT);
+        rc = 0;
     }
-    iocd_log_notice("iocd", "iocd %s starting: %d feed(s), broker %s:%d, database %s",
-                    IOCD_VERSION, d->cfg.n_adapters, d->cfg.mqtt.host, d->cfg.mqtt.port,
-                    d->cfg.store.path);
-    iocd_pipeline_start(&d->pipe);
-    iocd_feed_start(d->feed);
-    iocd_mqtt_start(&d->mqtt);
-    uv_run(d->loop, UV_RUN_DEFAULT);
-    rc = 0;
-    goto out_mqtt;
-out_early:
-    iocd_republish_stop(&d->republish);
-    iocd_mqtt_close(&d->mqtt);
-    iocd_feed_close(d->feed);
-    iocd_pipeline_close(&d->pipe);
-    uv_run(d->loop, UV_RUN_DEFAULT);
-out_mqtt:
-    iocd_mqtt_free(&d->mqtt);
-    iocd_http_free(d->http);
-out_router:
-    iocd_router_free(&d->router);
-    iocd_feed_free(d->feed);
-out_pipe:
-    iocd_pipeline_free(&d->pipe);
-out_store:
-    iocd_store_close(d->store);
-    uv_loop_close(d->loop);
+    close_all(d);
+    free_all(d);
     return rc;
 }
 

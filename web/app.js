@@ -36,8 +36,8 @@
       src_weather: 'Thời tiết', src_rain: 'Lượng mưa', src_violations: 'Vi phạm giao thông',
       src_lighting: 'Chiếu sáng', src_bus: 'Xe buýt', src_fire: 'Báo cháy',
       src_reports: 'Phản ánh của người dân', src_parking: 'Bãi đỗ xe', src_iocd: 'iocd',
-      sev_debug: 'gỡ lỗi', sev_info: 'thông tin', sev_notice: 'lưu ý', sev_warning: 'cảnh báo',
-      sev_error: 'lỗi', sev_critical: 'nghiêm trọng',
+      sev_unspecified: 'chưa phân loại', sev_info: 'thông tin', sev_warning: 'cảnh báo',
+      sev_minor: 'nhẹ', sev_major: 'nặng', sev_critical: 'nghiêm trọng',
       state_raised: 'đang phát', state_cleared: 'đã hết',
     },
     en: {
@@ -65,8 +65,8 @@
       src_weather: 'Weather', src_rain: 'Rain', src_violations: 'Traffic violations',
       src_lighting: 'Street lighting', src_bus: 'Buses', src_fire: 'Fire alarms',
       src_reports: 'Citizen reports', src_parking: 'Parking', src_iocd: 'iocd',
-      sev_debug: 'debug', sev_info: 'info', sev_notice: 'notice', sev_warning: 'warning',
-      sev_error: 'error', sev_critical: 'critical',
+      sev_unspecified: 'unspecified', sev_info: 'info', sev_warning: 'warning',
+      sev_minor: 'minor', sev_major: 'major', sev_critical: 'critical',
       state_raised: 'raised', state_cleared: 'cleared',
     },
   };
@@ -143,8 +143,12 @@
     const m = /^(\d+)([smhd])$/.exec(s);
     return m ? Number(m[1]) * DUR[m[2]] : HOUR;
   }
-  const SEVERITIES = ['debug', 'info', 'notice', 'warning', 'error', 'critical'];
-  function sevClass(s) { return SEVERITIES.includes(s) ? 'sev-' + s : 'sev-info'; }
+  // Severity names come from the daemon's one table (GET /api/v1/meta, in
+  // ioc.v1.Severity order), loaded before anything is drawn; a name it does
+  // not list is styled and labelled as `unspecified`.
+  let SEVERITIES = [];
+  function sevName(s) { return SEVERITIES.includes(s) ? s : 'unspecified'; }
+  function sevClass(s) { return 'sev-' + sevName(s); }
 
   // ------------------------------------------------------------------ HTTP
   function apiUrl(path, q) {
@@ -401,7 +405,7 @@
         'data-testid': 'alert-row', 'data-alert-id': a.id, 'data-state': st,
         'data-raised-ms': String(a.raised_ms), class: sevClass(a.severity) + ' ' + st,
       },
-      el('td', { class: 'sev' }, el('span', { class: 'badge', text: t('sev_' + a.severity) })),
+      el('td', { class: 'sev' }, el('span', { class: 'badge', text: t('sev_' + sevName(a.severity)) })),
       el('td', { class: 'what' },
         el('div', { class: 'rule', text: a.rule + ' · ' + a.series }),
         a.text ? el('div', { class: 'text', text: a.text }) : null),
@@ -691,6 +695,16 @@
   });
 
   // ------------------------------------------------------- REST (re)loading
+  // The daemon's names (severities); kept empty when it cannot be read, so
+  // every alert then shows as `unspecified` rather than as a wrong name.
+  async function loadMeta() {
+    try {
+      const j = await api('/api/v1/meta');
+      if (j && Array.isArray(j.severities)) SEVERITIES = j.severities.filter((n) => typeof n === 'string');
+    } catch (e) {
+      if (e && e.status === 401) showBanner(t('error_auth'));
+    }
+  }
   let loading = null;
   async function loadAll() {
     if (loading) return loading;
@@ -817,7 +831,7 @@
   // ------------------------------------------------------------------ start
   applyLang();
   setConn('connecting');
-  loadAll().then(() => connect());
+  loadMeta().then(() => loadAll()).then(() => connect());
   // Status figures (counts, broker state) every 15 s; cheap.
   setInterval(() => {
     if (connState !== 'open') return;

@@ -1,14 +1,15 @@
-/* daemon/http/api.c — the HTTP server's JSON endpoints and console.
+/* daemon/http/api.c — the HTTP server's JSON endpoints and console (see
+ * api.h).
  *
  * Owns: the answers built from the provider (loop thread), the query jobs
  * (malloc'd; their body runs on a libuv worker thread with its own
- * read-only SQLite connection through query.c) and the serving of the
+ * read-only SQLite connection through daemon/query) and the serving of the
  * console (embedded table, or files under [http] web_root). A job outlives
  * its request: a small shared block in the request's pool points at it,
  * and the pool's dispose callback cuts that link when h2o frees the
  * request (client gone), so the job's completion then only frees the job.
  * Shapes: docs/api.md. */
-#include "daemon/http/internal.h"
+#include "daemon/http/api.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "daemon/base/log.h"
+#include "daemon/base/severity.h"
 #include "daemon/query/query.h"
 #include "daemon/base/timeutil.h"
 #include "daemon/http/web_assets.h"
@@ -29,14 +31,14 @@
 /* ------------------------------------------------------------------------
  * provider endpoints (loop thread) */
 
-static void live_stats_json(const struct iocd_http *h, cJSON *o)
+static void live_stats_json(const struct iocd_http_api *h, cJSON *o)
 {
-    cJSON_AddNumberToObject(o, "clients", (double)h->stats.live_clients);
-    cJSON_AddNumberToObject(o, "sent", (double)h->stats.live_items_sent);
-    cJSON_AddNumberToObject(o, "dropped", (double)h->stats.live_items_dropped);
+    cJSON_AddNumberToObject(o, "clients", (double)h->stats->live_clients);
+    cJSON_AddNumberToObject(o, "sent", (double)h->stats->live_items_sent);
+    cJSON_AddNumberToObject(o, "dropped", (double)h->stats->live_items_dropped);
 }
 
-void iocd_http_on_healthz(struct iocd_http *h, h2o_req_t *req)
+void iocd_http_on_healthz(struct iocd_http_api *h, h2o_req_t *req)
 {
     cJSON *body = cJSON_CreateObject();
     int r = h->prov.health ? h->prov.health(h->prov.ud, body) : 0;
@@ -45,7 +47,7 @@ void iocd_http_on_healthz(struct iocd_http *h, h2o_req_t *req)
     iocd_http_send_json(req, r == 0 ? 200 : 503, body);
 }
 
-void iocd_http_on_metrics(struct iocd_http *h, h2o_req_t *req)
+void iocd_http_on_metrics(struct iocd_http_api *h, h2o_req_t *req)
 {
     char *daemon = h->prov.metrics ? h->prov.metrics(h->prov.ud) : NULL;
     char own[1536];
@@ -67,8 +69,8 @@ void iocd_http_on_metrics(struct iocd_http *h, h2o_req_t *req)
                      "buffer was full.\n"
                      "# TYPE iocd_live_dropped_total counter\n"
                      "iocd_live_dropped_total %" PRIu64 "\n",
-                     h->stats.requests, h->stats.unauthorized, h->stats.live_clients,
-                     h->stats.live_items_sent, h->stats.live_items_dropped);
+                     h->stats->requests, h->stats->unauthorized, h->stats->live_clients,
+                     h->stats->live_items_sent, h->stats->live_items_dropped);
     size_t dl = daemon ? strlen(daemon) : 0;
     size_t ol = n > 0 ? (size_t)n : 0;
     char *all = h2o_mem_alloc_pool(&req->pool, dl + ol + 1);
@@ -79,7 +81,7 @@ void iocd_http_on_metrics(struct iocd_http *h, h2o_req_t *req)
     iocd_http_send_body(req, 200, "text/plain; version=0.0.4; charset=utf-8", all, dl + ol);
 }
 
-void iocd_http_on_status(struct iocd_http *h, h2o_req_t *req)
+void iocd_http_on_status(struct iocd_http_api *h, h2o_req_t *req)
 {
     cJSON *j = h->prov.status ? h->prov.status(h->prov.ud) : NULL;
     if (!j)
@@ -88,6 +90,17 @@ void iocd_http_on_status(struct iocd_http *h, h2o_req_t *req)
     live_stats_json(h, live);
     cJSON_DeleteItemFromObjectCaseSensitive(j, "live");
     cJSON_AddItemToObject(j, "live", live);
+    iocd_http_send_json(req, 200, j);
+}
+
+/* GET /api/v1/meta: the names the console translates, from the daemon's
+ * own tables: {"severities":[NAME of ioc.v1.Severity 0, 1, ...]}. */
+void iocd_http_on_meta(struct iocd_http_api *h, h2o_req_t *req)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON *sev = cJSON_AddArrayToObject(j, "severities");
+    for (int i = 0; i < IOCD_SEVERITY__COUNT; i++)
+        cJSON_AddItemToArray(sev, cJSON_CreateString(iocd_severity_name(i)));
     iocd_http_send_json(req, 200, j);
 }
 
@@ -104,7 +117,7 @@ static void send_list(h2o_req_t *req, const char *key, cJSON *v)
     iocd_http_send_json(req, 200, v);
 }
 
-void iocd_http_on_latest(struct iocd_http *h, h2o_req_t *req)
+void iocd_http_on_latest(struct iocd_http_api *h, h2o_req_t *req)
 {
     char match[PARAM_MAX];
     int r = iocd_http_param(req, "match", match, sizeof(match));
@@ -113,7 +126,7 @@ void iocd_http_on_latest(struct iocd_http *h, h2o_req_t *req)
     send_list(req, "series", h->prov.latest ? h->prov.latest(h->prov.ud, r ? match : NULL) : NULL);
 }
 
-void iocd_http_on_devices(struct iocd_http *h, h2o_req_t *req)
+void iocd_http_on_devices(struct iocd_http_api *h, h2o_req_t *req)
 {
     char match[PARAM_MAX], state[32];
     int r = iocd_http_param(req, "match", match, sizeof(match));
@@ -140,7 +153,7 @@ struct job_ref {
 
 struct job {
     uv_work_t work;
-    struct iocd_http *h;
+    struct iocd_http_api *h;
     struct job_ref *ref; /* NULL once the request is gone */
     h2o_req_t *req;
     enum job_kind kind;
@@ -181,7 +194,7 @@ static void job_work(uv_work_t *w)
 static void job_done(uv_work_t *w, int status)
 {
     struct job *j = w->data;
-    struct iocd_http *h = j->h;
+    struct iocd_http_api *h = j->h;
     h->jobs--;
     if (j->ref) {
         h2o_req_t *req = j->req;
@@ -212,10 +225,11 @@ static void job_done(uv_work_t *w, int status)
     }
     cJSON_Delete(j->result);
     free(j);
-    iocd_http_finish_close(h);
+    if (h->job_ended)
+        h->job_ended(h->job_ended_ud);
 }
 
-static struct job *job_new(struct iocd_http *h, h2o_req_t *req, enum job_kind kind)
+static struct job *job_new(struct iocd_http_api *h, h2o_req_t *req, enum job_kind kind)
 {
     struct job *j = calloc(1, sizeof(*j));
     if (!j)
@@ -228,7 +242,7 @@ static struct job *job_new(struct iocd_http *h, h2o_req_t *req, enum job_kind ki
     return j;
 }
 
-static void job_start(struct iocd_http *h, h2o_req_t *req, struct job *j)
+static void job_start(struct iocd_http_api *h, h2o_req_t *req, struct job *j)
 {
     struct job_ref *ref = h2o_mem_alloc_shared(&req->pool, sizeof(*ref), job_ref_dispose);
     ref->job = j;
@@ -243,7 +257,7 @@ static void job_start(struct iocd_http *h, h2o_req_t *req, struct job *j)
     h->jobs++;
 }
 
-void iocd_http_on_series(struct iocd_http *h, h2o_req_t *req)
+void iocd_http_on_series(struct iocd_http_api *h, h2o_req_t *req)
 {
     struct job *j = job_new(h, req, JOB_SERIES);
     if (!j)
@@ -261,7 +275,7 @@ void iocd_http_on_series(struct iocd_http *h, h2o_req_t *req)
     job_start(h, req, j);
 }
 
-void iocd_http_on_windows(struct iocd_http *h, h2o_req_t *req)
+void iocd_http_on_windows(struct iocd_http_api *h, h2o_req_t *req)
 {
     struct job *j = job_new(h, req, JOB_WINDOWS);
     if (!j)
@@ -295,7 +309,7 @@ void iocd_http_on_windows(struct iocd_http *h, h2o_req_t *req)
     job_start(h, req, j);
 }
 
-void iocd_http_on_alerts(struct iocd_http *h, h2o_req_t *req)
+void iocd_http_on_alerts(struct iocd_http_api *h, h2o_req_t *req)
 {
     struct job *j = job_new(h, req, JOB_ALERTS);
     if (!j)
@@ -341,7 +355,7 @@ static const char *content_type_of(const char *path)
     return "application/octet-stream";
 }
 
-void iocd_http_on_static(struct iocd_http *h, h2o_req_t *req)
+void iocd_http_on_static(struct iocd_http_api *h, h2o_req_t *req)
 {
     char path[PARAM_MAX];
     h2o_iovec_t p = req->path_normalized;

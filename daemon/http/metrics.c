@@ -1,4 +1,7 @@
-/* daemon/http/metrics.c — /metrics, /api/v1/status and /healthz bodies (metrics.h). */
+/* daemon/http/metrics.c — /metrics, /api/v1/status and /healthz bodies (metrics.h).
+ *
+ * Owns: the text and JSON it returns (the caller frees them); reads the
+ * pipeline, session, feed and republisher, never changes them. */
 #include "daemon/http/metrics.h"
 
 #include <inttypes.h>

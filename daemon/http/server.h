@@ -5,44 +5,23 @@
  * query endpoints (on libuv's worker threads, so the loop never waits on
  * the disk), and the embedded operator console. Endpoints: docs/api.md.
  * In-memory state (latest values, device status, active alerts, metrics)
- * comes through struct iocd_http_provider, called on the loop thread. */
+ * comes through struct iocd_http_provider (provider.h), called on the loop
+ * thread.
+ *
+ * The parts, each including only those below it: server.c (listen,
+ * accept, token check, routing, lifecycle) → api.c (JSON endpoints, query
+ * jobs, console files) and sse.c (the live stream) → request.c (response
+ * and query-parameter helpers) → provider.h (shared types). */
 #ifndef IOCD_HTTP_H
 #define IOCD_HTTP_H
 
-#include <cjson/cJSON.h>
 #include <stdint.h>
 #include <uv.h>
 
 #include "daemon/config/config.h"
 #include "daemon/base/error.h"
+#include "daemon/http/provider.h"
 #include "daemon/live/hub.h"
-
-struct iocd_http_provider {
-    /* GET /api/v1/status: devices per source by state, rejects per adapter
-     * and reason, broker state, flush figures. Caller frees. */
-    cJSON *(*status)(void *ud);
-    /* GET /api/v1/latest?match=: the latest value of every series matching
-     * (NULL: all). Caller frees. */
-    cJSON *(*latest)(void *ud, const char *match);
-    /* GET /api/v1/devices?match=&state=: devices (pattern over SOURCE/DEVICE). */
-    cJSON *(*devices)(void *ud, const char *match, const char *state);
-    /* Alerts raised now (an array). */
-    cJSON *(*alerts_active)(void *ud);
-    /* GET /metrics: Prometheus text exposition of the daemon's figures
-     * (malloc'd, NUL-terminated); the server appends its own. */
-    char *(*metrics)(void *ud);
-    /* GET /healthz: 0 healthy, else not; fills `body` (an object). */
-    int (*health)(void *ud, cJSON *body);
-    void *ud;
-};
-
-struct iocd_http_stats {
-    uint64_t requests;
-    uint64_t live_clients;      /* connected now */
-    uint64_t live_items_sent;
-    uint64_t live_items_dropped; /* overflowed a client's buffer */
-    uint64_t unauthorized;
-};
 
 struct iocd_http;
 

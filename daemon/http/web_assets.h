@@ -1,9 +1,12 @@
 /* daemon/http/web_assets.h — the operator console (web/) embedded in iocd.
  *
  * The table is generated at build time from web/ by tools/embed_web.py
- * (web/meson.build's `web_assets_c`). The HTTP server (daemon/http.c)
+ * (web/meson.build's `web_assets_c`). The HTTP server (daemon/http/api.c)
  * serves `path` ("/index.html", "/app.js", ...) with `content_type`; "/"
- * is served as "/index.html". Read-only, static storage. */
+ * is served as "/index.html".
+ *
+ * Owns: nothing at run time; the table and bytes are read-only, static
+ * storage. */
 #ifndef IOCD_WEB_ASSETS_H
 #define IOCD_WEB_ASSETS_H
 

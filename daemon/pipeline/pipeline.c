@@ -100,8 +100,8 @@ int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct io
         snprintf(p->scopes[i].name, IOCD_SCOPE_MAX, "%s", cfg->adapters[i].name);
     snprintf(p->scopes[cfg->n_adapters].name, IOCD_SCOPE_MAX, "iocd");
     if (iocd_store_each_series(store, preload_series, p, err) ||
-        iocd_store_replay(store, (size_t)cfg->ingest.dedup_horizon, replay_sample, p,
-                          &p->next_journal, err))
+        iocd_store_read_raw(store, (size_t)cfg->ingest.dedup_horizon, replay_sample, p,
+                            &p->next_journal, err))
         return -1;
     if (p->aqi) {
         /* vn_aqi rows sort with the hours they follow; restore twice so the
@@ -109,7 +109,7 @@ int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct io
         const char *src = cfg->adapters[iocd_aqi_feed_adapter(p->aqi)].source;
         int64_t since = iocd_now_ms() - INT64_C(48) * 3600000;
         for (int pass = 0; pass < 2; pass++)
-            if (iocd_store_each_window(store, src, 3600, since, restore_aqi, p->aqi, err))
+            if (iocd_store_read_windows(store, src, 3600, since, restore_aqi, p->aqi, err))
                 return -1;
     }
     uv_timer_init(loop, &p->flush_timer);
@@ -458,7 +458,7 @@ static void flush_start(struct iocd_pipeline *p);
 static void flush_work(uv_work_t *w)
 {
     struct iocd_pipeline *p = w->data;
-    iocd_store_write(p->store, p->inflight);
+    iocd_store_flush(p->store, p->inflight);
 }
 
 static bool nothing_held(const struct iocd_pipeline *p)

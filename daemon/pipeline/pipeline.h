@@ -5,7 +5,7 @@
  * counters, and the flush cycle: a timer hands everything changed since
  * the last flush to a libuv worker that writes it in one transaction. At
  * most one flush is in flight; a failed flush is kept and written again
- * with the next one. Runs on the loop thread except iocd_store_write. */
+ * with the next one. Runs on the loop thread except iocd_store_flush. */
 #ifndef IOCD_PIPELINE_H
 #define IOCD_PIPELINE_H
 

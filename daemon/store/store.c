@@ -1,669 +1,85 @@
-/* daemon/store/store.c — SQLite schema, migrations and batched writes (see
- * store.h and docs/storage.md).
+/* daemon/store/store.c — the store interface's dispatch (see store.h).
  *
- * Durability: WAL with synchronous=NORMAL. A committed flush survives a
- * crash or SIGKILL of iocd; a power loss may lose the last flushes but never
- * corrupts the file. The write connection is used only by iocd_store_write
- * on the worker thread once the loop runs. */
+ * Owns: nothing but the calls from iocd_store_* to the backend's table and
+ * iocd_flush_free (the flush rows belong to no backend). */
 #include "daemon/store/store.h"
 
-#include <math.h>
-#include <sqlite3.h>
-#include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
-#include "iocd_build.h"
 #include "daemon/aggregate/sketch.h"
-#include "daemon/base/log.h"
-#include "daemon/base/timeutil.h"
 
-/* migrations[v-1] takes a database from version v-1 to v. Never edit a
- * step that has shipped; add a new one. */
-static const char *const migrations[] = {
-    /* 0 -> 1 */
-    "CREATE TABLE series ("
-    "  id INTEGER PRIMARY KEY,"
-    "  name TEXT NOT NULL UNIQUE,"
-    "  source TEXT NOT NULL,"
-    "  device TEXT NOT NULL,"
-    "  metric TEXT NOT NULL,"
-    "  unit TEXT NOT NULL,"
-    "  created_ms INTEGER NOT NULL);"
-    "CREATE TABLE windows ("
-    "  series_id INTEGER NOT NULL,"
-    "  res_s INTEGER NOT NULL,"
-    "  start_ms INTEGER NOT NULL,"
-    "  count INTEGER NOT NULL,"
-    "  sum REAL NOT NULL,"
-    "  sumsq REAL NOT NULL,"
-    "  min REAL NOT NULL,"
-    "  max REAL NOT NULL,"
-    "  first REAL NOT NULL,"
-    "  first_ms INTEGER NOT NULL,"
-    "  last REAL NOT NULL,"
-    "  last_ms INTEGER NOT NULL,"
-    "  PRIMARY KEY (series_id, res_s, start_ms)) WITHOUT ROWID;"
-    "CREATE TABLE counters ("
-    "  scope TEXT NOT NULL,"
-    "  name TEXT NOT NULL,"
-    "  value INTEGER NOT NULL,"
-    "  updated_ms INTEGER NOT NULL,"
-    "  PRIMARY KEY (scope, name)) WITHOUT ROWID;"
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
-    /* 1 -> 2: discrete events (citizen reports, alarms, violations, ...) */
-    "CREATE TABLE events ("
-    "  id INTEGER PRIMARY KEY,"
-    "  source TEXT NOT NULL,"
-    "  kind TEXT NOT NULL,"
-    "  severity INTEGER NOT NULL,"
-    "  text TEXT NOT NULL,"
-    "  device TEXT NOT NULL,"
-    "  area TEXT NOT NULL,"
-    "  status TEXT NOT NULL,"
-    "  time_ms INTEGER NOT NULL,"
-    "  received_ms INTEGER NOT NULL,"
-    "  lat REAL,"
-    "  lon REAL,"
-    "  attributes TEXT NOT NULL);"
-    "CREATE INDEX events_by_time ON events(time_ms);"
-    "CREATE INDEX events_by_kind ON events(source, kind, time_ms);"
-    /* retention prunes the oldest windows of a resolution */
-    "CREATE INDEX windows_by_age ON windows(res_s, start_ms);"
-    /* the journal entry each stored window is complete up to */
-    "ALTER TABLE windows ADD COLUMN jrnl INTEGER NOT NULL DEFAULT 0;"
-    /* quantile sketch of the window (docs/sketch.md); NULL before v2 */
-    "ALTER TABLE windows ADD COLUMN sketch BLOB;"
-    /* every flush's accepted samples: crash replay and raw drill-down */
-    "CREATE TABLE journal ("
-    "  id INTEGER PRIMARY KEY,"
-    "  flushed_ms INTEGER NOT NULL,"
-    "  first_ms INTEGER NOT NULL,"
-    "  last_ms INTEGER NOT NULL,"
-    "  n INTEGER NOT NULL,"
-    "  samples BLOB NOT NULL);",
-    /* 2 -> 3: the device table, so device status survives a restart */
-    "CREATE TABLE devices ("
-    "  source TEXT NOT NULL,"
-    "  device TEXT NOT NULL,"
-    "  first_seen_ms INTEGER NOT NULL,"
-    "  last_seen_ms INTEGER NOT NULL,"
-    "  interval_ms INTEGER NOT NULL,"
-    "  messages INTEGER NOT NULL,"
-    "  state TEXT NOT NULL,"
-    "  PRIMARY KEY (source, device)) WITHOUT ROWID;",
-};
-
-_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == IOCD_SCHEMA_VERSION,
-               "one migration per schema version");
-
-enum stmt {
-    ST_BEGIN,
-    ST_COMMIT,
-    ST_ROLLBACK,
-    ST_SERIES,
-    ST_WINDOW,
-    ST_COUNTER,
-    ST_META,
-    ST_EVENT,
-    ST_PRUNE_WINDOWS,
-    ST_PRUNE_EVENTS,
-    ST_JOURNAL,
-    ST_PRUNE_JOURNAL,
-    ST_WINDOW_JRNL,
-    ST_DEVICE,
-    ST__COUNT,
-};
-
-static const char *const stmt_sql[ST__COUNT] = {
-    [ST_BEGIN] = "BEGIN IMMEDIATE",
-    [ST_COMMIT] = "COMMIT",
-    [ST_ROLLBACK] = "ROLLBACK",
-    [ST_SERIES] = "INSERT OR IGNORE INTO series(id, name, source, device, metric, unit, "
-                  "created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    /* Merge, never overwrite: the stored row plus what arrived since.
-     * `excluded` holds the newer samples, so ties in time go to it for
-     * `last` and to the stored row for `first` (as iocd_window_merge). */
-    [ST_WINDOW] =
-        "INSERT INTO windows(series_id, res_s, start_ms, count, sum, sumsq, min, max, first, "
-        "first_ms, last, last_ms, jrnl, sketch) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
-        "ON CONFLICT(series_id, res_s, start_ms) DO UPDATE SET "
-        "count = count + excluded.count, sum = sum + excluded.sum, "
-        "sumsq = sumsq + excluded.sumsq, min = min(min, excluded.min), "
-        "max = max(max, excluded.max), "
-        "first = CASE WHEN excluded.first_ms < first_ms THEN excluded.first ELSE first END, "
-        "first_ms = min(first_ms, excluded.first_ms), "
-        "last = CASE WHEN excluded.last_ms >= last_ms THEN excluded.last ELSE last END, "
-        "last_ms = max(last_ms, excluded.last_ms), jrnl = max(jrnl, excluded.jrnl), "
-        "sketch = iocd_sketch_merge(sketch, excluded.sketch)",
-    [ST_COUNTER] = "INSERT INTO counters(scope, name, value, updated_ms) VALUES (?1, ?2, ?3, ?4) "
-                   "ON CONFLICT(scope, name) DO UPDATE SET value = value + excluded.value, "
-                   "updated_ms = excluded.updated_ms",
-    [ST_META] = "INSERT INTO meta(key, value) VALUES (?1, ?2) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-    [ST_EVENT] = "INSERT INTO events(source, kind, severity, text, device, area, status, time_ms, "
-                 "received_ms, lat, lon, attributes) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    /* At most ?3 rows a flush, oldest first: pruning never stalls a flush. */
-    [ST_PRUNE_WINDOWS] =
-        "DELETE FROM windows WHERE (series_id, res_s, start_ms) IN (SELECT series_id, res_s, "
-        "start_ms FROM windows WHERE res_s = ?1 AND start_ms < ?2 ORDER BY start_ms LIMIT ?3)",
-    [ST_PRUNE_EVENTS] = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time_ms < ?1 "
-                        "ORDER BY time_ms LIMIT ?2)",
-    [ST_JOURNAL] = "INSERT INTO journal(id, flushed_ms, first_ms, last_ms, n, samples) "
-                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    /* Entries every window has absorbed, older than the raw retention. */
-    [ST_PRUNE_JOURNAL] = "DELETE FROM journal WHERE id IN (SELECT id FROM journal WHERE id < ?1 "
-                         "AND flushed_ms < ?2 ORDER BY id LIMIT ?3)",
-    [ST_WINDOW_JRNL] = "SELECT jrnl FROM windows WHERE series_id = ?1 AND res_s = ?2 AND "
-                       "start_ms = ?3",
-    [ST_DEVICE] = "INSERT INTO devices(source, device, first_seen_ms, last_seen_ms, interval_ms, "
-                  "messages, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-                  "ON CONFLICT(source, device) DO UPDATE SET "
-                  "first_seen_ms = excluded.first_seen_ms, last_seen_ms = excluded.last_seen_ms, "
-                  "interval_ms = excluded.interval_ms, messages = excluded.messages, "
-                  "state = excluded.state",
-};
-
-struct iocd_store {
-    sqlite3 *db;
-    sqlite3_stmt *stmt[ST__COUNT];
-    char *path;
-};
-
-static int exec(sqlite3 *db, const char *sql, struct iocd_error *err, const char *what)
+int iocd_store_open(struct iocd_store **out, const struct iocd_store_backend *backend,
+                    const char *path, struct iocd_error *err)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        iocd_error_set(err, "%s: %s", what, msg ? msg : sqlite3_errmsg(db));
-        sqlite3_free(msg);
+    struct iocd_store *st = NULL;
+    if (backend->open(&st, path, err))
         return -1;
-    }
-    return 0;
-}
-
-int iocd_store_migrate_db(void *handle, struct iocd_error *err)
-{
-    sqlite3 *db = handle;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-        return iocd_error_set(err, "reading schema version: %s", sqlite3_errmsg(db));
-    int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-    sqlite3_finalize(st);
-    if (version < 0)
-        return iocd_error_set(err, "reading schema version: %s", sqlite3_errmsg(db));
-    if (version > IOCD_SCHEMA_VERSION)
-        return iocd_error_set(err,
-                              "database schema version %d is newer than this iocd knows (%d); "
-                              "it was written by a newer iocd",
-                              version, IOCD_SCHEMA_VERSION);
-    for (int v = version + 1; v <= IOCD_SCHEMA_VERSION; v++) {
-        char what[64], bump[64];
-        snprintf(what, sizeof(what), "migrating schema to version %d", v);
-        snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v);
-        if (exec(db, "BEGIN IMMEDIATE", err, what))
-            return -1;
-        if (exec(db, migrations[v - 1], err, what) || exec(db, bump, err, what) ||
-            exec(db, "COMMIT", err, what)) {
-            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-            return -1;
-        }
-        if (version > 0)
-            iocd_log_notice("store", "database migrated to schema version %d", v);
-    }
-    return 0;
-}
-
-int iocd_store_open(struct iocd_store **out, const char *path, struct iocd_error *err)
-{
-    struct iocd_store *st = calloc(1, sizeof(*st));
-    if (!st)
-        return iocd_error_set(err, "out of memory");
-    st->path = strdup(path);
-    if (!st->path)
-        goto oom;
-    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
-        iocd_error_set(err, "%s: cannot open database: %s", path,
-                       st->db ? sqlite3_errmsg(st->db) : "out of memory");
-        goto fail;
-    }
-    sqlite3_busy_timeout(st->db, 5000);
-    if (iocd_sketch_sqlite_register(st->db)) {
-        iocd_error_set(err, "%s: cannot register SQL functions", path);
-        goto fail;
-    }
-    struct iocd_error e2;
-    if (exec(st->db, "PRAGMA journal_mode=WAL", &e2, "setting WAL mode") ||
-        exec(st->db, "PRAGMA synchronous=NORMAL", &e2, "setting synchronous") ||
-        exec(st->db, "PRAGMA foreign_keys=OFF", &e2, "setting foreign_keys") ||
-        iocd_store_migrate_db(st->db, &e2)) {
-        iocd_error_set(err, "%s: %s", path, e2.msg);
-        goto fail;
-    }
-    for (int i = 0; i < ST__COUNT; i++) {
-        if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
-                               NULL) != SQLITE_OK) {
-            iocd_error_set(err, "%s: preparing statement: %s", path, sqlite3_errmsg(st->db));
-            goto fail;
-        }
+    st->backend = backend;
+    if (backend->migrate(st, err)) {
+        backend->close(st);
+        return -1;
     }
     *out = st;
     return 0;
-oom:
-    iocd_error_set(err, "out of memory");
-fail:
-    iocd_store_close(st);
-    return -1;
+}
+
+int iocd_store_migrate(struct iocd_store *st, struct iocd_error *err)
+{
+    return st->backend->migrate(st, err);
 }
 
 void iocd_store_close(struct iocd_store *st)
 {
-    if (!st)
-        return;
-    for (int i = 0; i < ST__COUNT; i++)
-        sqlite3_finalize(st->stmt[i]);
-    if (st->db)
-        sqlite3_close(st->db);
-    free(st->path);
-    free(st);
+    if (st)
+        st->backend->close(st);
 }
 
-int iocd_store_each_series(struct iocd_store *st,
-                           int (*cb)(void *ud, uint32_t id, const char *name), void *ud,
+int iocd_store_each_series(struct iocd_store *st, iocd_store_series_cb cb, void *ud,
                            struct iocd_error *err)
 {
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(st->db, "SELECT id, name FROM series ORDER BY id", -1, &q, NULL) !=
-        SQLITE_OK)
-        return iocd_error_set(err, "%s: reading series: %s", st->path, sqlite3_errmsg(st->db));
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        sqlite3_int64 id = sqlite3_column_int64(q, 0);
-        const char *name = (const char *)sqlite3_column_text(q, 1);
-        if (id <= 0 || id >= UINT32_MAX || !name || cb(ud, (uint32_t)id, name)) {
-            sqlite3_finalize(q);
-            return iocd_error_set(err, "%s: series %lld: cannot load", st->path, (long long)id);
-        }
-    }
-    sqlite3_finalize(q);
-    if (rc != SQLITE_DONE)
-        return iocd_error_set(err, "%s: reading series: %s", st->path, sqlite3_errmsg(st->db));
-    return 0;
-}
-
-static int step_reset(struct iocd_store *st, enum stmt s)
-{
-    sqlite3_stmt *q = st->stmt[s];
-    int rc = sqlite3_step(q);
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return st->backend->each_series(st, cb, ud, err);
 }
 
 int iocd_store_set_meta(struct iocd_store *st, const char *key, const char *value,
                         struct iocd_error *err)
 {
-    sqlite3_bind_text(st->stmt[ST_META], 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st->stmt[ST_META], 2, value, -1, SQLITE_STATIC);
-    if (step_reset(st, ST_META))
-        return iocd_error_set(err, "%s: writing meta %s: %s", st->path, key,
-                              sqlite3_errmsg(st->db));
-    return 0;
+    return st->backend->set_meta(st, key, value, err);
 }
 
-/* 20 bytes a sample, little-endian: series id (u32), time (i64 ms),
- * value (IEEE 754 double). */
-#define SAMPLE_BYTES 20
-
-static void put_le(uint8_t *p, uint64_t v, int n)
+void iocd_store_flush(struct iocd_store *st, struct iocd_flush *f)
 {
-    for (int i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+    st->backend->flush(st, f);
 }
 
-static uint64_t get_le(const uint8_t *p, int n)
+int iocd_store_read_raw(struct iocd_store *st, size_t seed, iocd_store_sample_cb cb, void *ud,
+                        uint64_t *next_journal_id, struct iocd_error *err)
 {
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static int write_journal(struct iocd_store *st, const struct iocd_flush *f)
-{
-    /* Written even when empty: journal ids must never be reused, since
-     * windows carry them. */
-    if (!f->journal_id)
-        return 0;
-    uint8_t *blob = malloc(f->n_samples * SAMPLE_BYTES + 1);
-    if (!blob)
-        return -1;
-    int64_t first = f->n_samples ? INT64_MAX : 0, last = f->n_samples ? INT64_MIN : 0;
-    for (size_t i = 0; i < f->n_samples; i++) {
-        const struct iocd_sample *sm = &f->samples[i];
-        uint8_t *p = blob + i * SAMPLE_BYTES;
-        uint64_t bits;
-        memcpy(&bits, &sm->value, sizeof(bits));
-        put_le(p, sm->series_id, 4);
-        put_le(p + 4, (uint64_t)sm->t_ms, 8);
-        put_le(p + 12, bits, 8);
-        if (sm->t_ms < first)
-            first = sm->t_ms;
-        if (sm->t_ms > last)
-            last = sm->t_ms;
-    }
-    sqlite3_stmt *q = st->stmt[ST_JOURNAL];
-    sqlite3_bind_int64(q, 1, (sqlite3_int64)f->journal_id);
-    sqlite3_bind_int64(q, 2, f->now_ms);
-    sqlite3_bind_int64(q, 3, first);
-    sqlite3_bind_int64(q, 4, last);
-    sqlite3_bind_int64(q, 5, (sqlite3_int64)f->n_samples);
-    sqlite3_bind_blob(q, 6, blob, (int)(f->n_samples * SAMPLE_BYTES), free);
-    return step_reset(st, ST_JOURNAL);
-}
-
-static int write_one(struct iocd_store *st, const struct iocd_flush *f)
-{
-    if (write_journal(st, f))
-        return -1;
-    for (size_t i = 0; i < f->n_series; i++) {
-        const struct iocd_series_new *s = &f->series[i];
-        sqlite3_stmt *q = st->stmt[ST_SERIES];
-        sqlite3_bind_int64(q, 1, s->id);
-        sqlite3_bind_text(q, 2, s->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 3, s->source, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 4, s->device, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 5, s->metric, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 6, s->unit, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 7, s->created_ms);
-        if (step_reset(st, ST_SERIES))
-            return -1;
-    }
-    for (size_t i = 0; i < f->n_windows; i++) {
-        const struct iocd_window *w = &f->windows[i];
-        sqlite3_stmt *q = st->stmt[ST_WINDOW];
-        sqlite3_bind_int64(q, 1, w->series_id);
-        sqlite3_bind_int64(q, 2, w->res_s);
-        sqlite3_bind_int64(q, 3, w->start_ms);
-        sqlite3_bind_int64(q, 4, (sqlite3_int64)w->count);
-        sqlite3_bind_double(q, 5, w->sum);
-        sqlite3_bind_double(q, 6, w->sumsq);
-        sqlite3_bind_double(q, 7, w->min);
-        sqlite3_bind_double(q, 8, w->max);
-        sqlite3_bind_double(q, 9, w->first);
-        sqlite3_bind_int64(q, 10, w->first_ms);
-        sqlite3_bind_double(q, 11, w->last);
-        sqlite3_bind_int64(q, 12, w->last_ms);
-        sqlite3_bind_int64(q, 13, (sqlite3_int64)f->journal_id);
-        uint8_t *sk = NULL;
-        size_t sk_len = 0;
-        if (iocd_sketch_count(&w->sketch) && iocd_sketch_encode(&w->sketch, &sk, &sk_len) == 0)
-            sqlite3_bind_blob(q, 14, sk, (int)sk_len, free);
-        if (step_reset(st, ST_WINDOW))
-            return -1;
-    }
-    for (size_t i = 0; i < f->n_events; i++) {
-        const struct iocd_event_row *e = &f->events[i];
-        sqlite3_stmt *q = st->stmt[ST_EVENT];
-        sqlite3_bind_text(q, 1, e->source, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, e->kind, -1, SQLITE_STATIC);
-        sqlite3_bind_int(q, 3, e->severity);
-        sqlite3_bind_text(q, 4, e->text, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 5, e->device, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 6, e->area, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 7, e->status, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 8, e->time_ms);
-        sqlite3_bind_int64(q, 9, e->received_ms);
-        if (e->has_location) {
-            sqlite3_bind_double(q, 10, e->lat);
-            sqlite3_bind_double(q, 11, e->lon);
-        }
-        sqlite3_bind_text(q, 12, e->attributes, -1, SQLITE_STATIC);
-        if (step_reset(st, ST_EVENT))
-            return -1;
-    }
-    for (size_t i = 0; i < f->n_devices; i++) {
-        const struct iocd_device_row *d = &f->devices[i];
-        sqlite3_stmt *q = st->stmt[ST_DEVICE];
-        sqlite3_bind_text(q, 1, d->source, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, d->device, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 3, d->first_seen_ms);
-        sqlite3_bind_int64(q, 4, d->last_seen_ms);
-        sqlite3_bind_int64(q, 5, d->interval_ms);
-        sqlite3_bind_int64(q, 6, (sqlite3_int64)d->messages);
-        sqlite3_bind_text(q, 7, iocd_device_state_name(d->state), -1, SQLITE_STATIC);
-        if (step_reset(st, ST_DEVICE))
-            return -1;
-    }
-    for (size_t i = 0; i < f->n_counters; i++) {
-        const struct iocd_counter_delta *c = &f->counters[i];
-        sqlite3_stmt *q = st->stmt[ST_COUNTER];
-        sqlite3_bind_text(q, 1, c->scope, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, c->name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 3, (sqlite3_int64)c->delta);
-        sqlite3_bind_int64(q, 4, f->now_ms);
-        if (step_reset(st, ST_COUNTER))
-            return -1;
-    }
-    return 0;
-}
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* Retention: delete a bounded number of expired rows. */
-static int prune(struct iocd_store *st, struct iocd_flush *f)
-{
-    int64_t budget = f->prune_limit;
-    for (int i = 0; i < f->n_prune && budget > 0; i++) {
-        sqlite3_stmt *q = st->stmt[ST_PRUNE_WINDOWS];
-        sqlite3_bind_int64(q, 1, f->prune[i].res_s);
-        sqlite3_bind_int64(q, 2, f->prune[i].before_ms);
-        sqlite3_bind_int64(q, 3, budget);
-        if (step_reset(st, ST_PRUNE_WINDOWS))
-            return -1;
-        budget -= sqlite3_changes(st->db);
-    }
-    if (f->events_before_ms > 0 && budget > 0) {
-        sqlite3_stmt *q = st->stmt[ST_PRUNE_EVENTS];
-        sqlite3_bind_int64(q, 1, f->events_before_ms);
-        sqlite3_bind_int64(q, 2, budget);
-        if (step_reset(st, ST_PRUNE_EVENTS))
-            return -1;
-        budget -= sqlite3_changes(st->db);
-    }
-    if (f->raw_before_ms > 0 && budget > 0) {
-        sqlite3_stmt *q = st->stmt[ST_PRUNE_JOURNAL];
-        sqlite3_bind_int64(q, 1, (sqlite3_int64)f->replay_from);
-        sqlite3_bind_int64(q, 2, f->raw_before_ms);
-        sqlite3_bind_int64(q, 3, budget);
-        if (step_reset(st, ST_PRUNE_JOURNAL))
-            return -1;
-        budget -= sqlite3_changes(st->db);
-    }
-    f->pruned = f->prune_limit - budget;
-    return 0;
-}
-
-/* Oldest first: the chain is newest-first, so recurse to its end. */
-static int write_chain(struct iocd_store *st, const struct iocd_flush *f)
-{
-    if (f->next && write_chain(st, f->next))
-        return -1;
-    return write_one(st, f);
-}
-
-void iocd_store_write(struct iocd_store *st, struct iocd_flush *f)
-{
-    int64_t t0 = mono_us();
-    f->rc = -1;
-    f->error[0] = '\0';
-    if (step_reset(st, ST_BEGIN)) {
-        snprintf(f->error, sizeof(f->error), "BEGIN: %s", sqlite3_errmsg(st->db));
-        goto out;
-    }
-    char now[32];
-    snprintf(now, sizeof(now), "%lld", (long long)f->now_ms);
-    sqlite3_bind_text(st->stmt[ST_META], 1, "last_flush_ms", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st->stmt[ST_META], 2, now, -1, SQLITE_TRANSIENT);
-    char replay[32];
-    snprintf(replay, sizeof(replay), "%llu", (unsigned long long)f->replay_from);
-    int rc = write_chain(st, f) || prune(st, f) || step_reset(st, ST_META);
-    if (!rc && f->journal_id) {
-        sqlite3_bind_text(st->stmt[ST_META], 1, "replay_from", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st->stmt[ST_META], 2, replay, -1, SQLITE_TRANSIENT);
-        rc = step_reset(st, ST_META);
-    }
-    if (rc || step_reset(st, ST_COMMIT)) {
-        snprintf(f->error, sizeof(f->error), "%s", sqlite3_errmsg(st->db));
-        step_reset(st, ST_ROLLBACK);
-        goto out;
-    }
-    f->rc = 0;
-out:
-    f->duration_us = mono_us() - t0;
-}
-
-int iocd_store_each_window(struct iocd_store *st, const char *source, uint32_t res_s,
-                           int64_t since_ms,
-                           void (*cb)(void *ud, const char *device, const char *metric,
-                                      int64_t start_ms, uint64_t count, double sum),
-                           void *ud, struct iocd_error *err)
-{
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT s.device, s.metric, w.start_ms, w.count, w.sum FROM windows w "
-                           "JOIN series s ON s.id = w.series_id WHERE w.res_s = ?1 AND "
-                           "w.start_ms >= ?2 AND s.source = ?3 ORDER BY w.start_ms",
-                           -1, &q, NULL) != SQLITE_OK)
-        return iocd_error_set(err, "%s: reading windows: %s", st->path, sqlite3_errmsg(st->db));
-    sqlite3_bind_int64(q, 1, res_s);
-    sqlite3_bind_int64(q, 2, since_ms);
-    sqlite3_bind_text(q, 3, source, -1, SQLITE_STATIC);
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-        cb(ud, (const char *)sqlite3_column_text(q, 0), (const char *)sqlite3_column_text(q, 1),
-           sqlite3_column_int64(q, 2), (uint64_t)sqlite3_column_int64(q, 3),
-           sqlite3_column_double(q, 4));
-    sqlite3_finalize(q);
-    if (rc != SQLITE_DONE)
-        return iocd_error_set(err, "%s: reading windows: %s", st->path, sqlite3_errmsg(st->db));
-    return 0;
+    return st->backend->read_raw(st, seed, cb, ud, next_journal_id, err);
 }
 
 uint64_t iocd_store_window_jrnl(struct iocd_store *st, uint32_t series_id, uint32_t res_s,
                                 int64_t start_ms)
 {
-    sqlite3_stmt *q = st->stmt[ST_WINDOW_JRNL];
-    sqlite3_bind_int64(q, 1, series_id);
-    sqlite3_bind_int64(q, 2, res_s);
-    sqlite3_bind_int64(q, 3, start_ms);
-    uint64_t j = 0;
-    if (sqlite3_step(q) == SQLITE_ROW)
-        j = (uint64_t)sqlite3_column_int64(q, 0);
-    sqlite3_reset(q);
-    return j;
+    return st->backend->window_jrnl(st, series_id, res_s, start_ms);
 }
 
-/* The id of the oldest journal entry among the newest ones that hold at
- * least `seed` samples together (1 when the whole journal holds fewer),
- * or 0 on a read error. */
-static uint64_t seed_start(struct iocd_store *st, size_t seed)
+int iocd_store_read_windows(struct iocd_store *st, const char *source, uint32_t res_s,
+                            int64_t since_ms, iocd_store_window_cb cb, void *ud,
+                            struct iocd_error *err)
 {
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(st->db, "SELECT id, length(samples) FROM journal ORDER BY id DESC", -1,
-                           &q, NULL) != SQLITE_OK)
-        return 0;
-    uint64_t start = 1;
-    size_t n = 0;
-    while (n < seed && sqlite3_step(q) == SQLITE_ROW) {
-        start = (uint64_t)sqlite3_column_int64(q, 0);
-        n += (size_t)sqlite3_column_int64(q, 1) / SAMPLE_BYTES;
-    }
-    sqlite3_finalize(q);
-    return start;
+    return st->backend->read_windows(st, source, res_s, since_ms, cb, ud, err);
 }
 
-int iocd_store_replay(struct iocd_store *st, size_t seed,
-                      int (*cb)(void *ud, uint64_t jrnl, const struct iocd_sample *s, bool replay),
-                      void *ud, uint64_t *next_journal_id, struct iocd_error *err)
+int iocd_store_each_device(struct iocd_store *st, iocd_store_device_cb cb, void *ud,
+                           struct iocd_error *err)
 {
-    sqlite3_stmt *q;
-    uint64_t from = 0, max_id = 0;
-    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = 'replay_from'", -1, &q,
-                           NULL) != SQLITE_OK)
-        return iocd_error_set(err, "%s: reading meta: %s", st->path, sqlite3_errmsg(st->db));
-    if (sqlite3_step(q) == SQLITE_ROW)
-        from = (uint64_t)strtoull((const char *)sqlite3_column_text(q, 0), NULL, 10);
-    sqlite3_finalize(q);
-    if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(id), 0) FROM journal", -1, &q, NULL) !=
-        SQLITE_OK)
-        return iocd_error_set(err, "%s: reading journal: %s", st->path, sqlite3_errmsg(st->db));
-    if (sqlite3_step(q) == SQLITE_ROW)
-        max_id = (uint64_t)sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    *next_journal_id = max_id + 1;
-    if (!from || from > max_id)
-        from = max_id + 1; /* nothing to replay */
-    uint64_t start = seed ? seed_start(st, seed) : from;
-    if (!start)
-        return iocd_error_set(err, "%s: reading journal: %s", st->path, sqlite3_errmsg(st->db));
-    if (start > from)
-        start = from;
-    if (start > max_id)
-        return 0;
-    if (sqlite3_prepare_v2(st->db, "SELECT id, samples FROM journal WHERE id >= ?1 ORDER BY id",
-                           -1, &q, NULL) != SQLITE_OK)
-        return iocd_error_set(err, "%s: reading journal: %s", st->path, sqlite3_errmsg(st->db));
-    sqlite3_bind_int64(q, 1, (sqlite3_int64)start);
-    int rc;
-    size_t entries = 0, samples = 0, seeded = 0;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        uint64_t id = (uint64_t)sqlite3_column_int64(q, 0);
-        const uint8_t *blob = sqlite3_column_blob(q, 1);
-        size_t len = (size_t)sqlite3_column_bytes(q, 1);
-        bool replay = id >= from;
-        if (len % SAMPLE_BYTES) {
-            sqlite3_finalize(q);
-            return iocd_error_set(err, "%s: journal entry %llu is damaged", st->path,
-                                  (unsigned long long)id);
-        }
-        for (size_t off = 0; off < len; off += SAMPLE_BYTES) {
-            struct iocd_sample sm;
-            uint64_t bits = get_le(blob + off + 12, 8);
-            sm.series_id = (uint32_t)get_le(blob + off, 4);
-            sm.t_ms = (int64_t)get_le(blob + off + 4, 8);
-            memcpy(&sm.value, &bits, sizeof(bits));
-            if (cb(ud, id, &sm, replay)) {
-                sqlite3_finalize(q);
-                return iocd_error_set(err, "%s: replaying journal entry %llu: out of memory",
-                                      st->path, (unsigned long long)id);
-            }
-            if (replay)
-                samples++;
-            else
-                seeded++;
-        }
-        if (replay)
-            entries++;
-    }
-    sqlite3_finalize(q);
-    if (rc != SQLITE_DONE)
-        return iocd_error_set(err, "%s: reading journal: %s", st->path, sqlite3_errmsg(st->db));
-    if (entries)
-        iocd_log_notice("store", "replayed %zu journal entr%s (%zu samples) not yet in the windows",
-                        entries, entries == 1 ? "y" : "ies", samples);
-    if (seeded)
-        iocd_log_info("store", "duplicate horizon: %zu stored samples remembered", seeded);
-    return 0;
+    return st->backend->each_device(st, cb, ud, err);
+}
+
+int iocd_store_each_raised_alert(struct iocd_store *st, int64_t since_ms, iocd_store_alert_cb cb,
+                                 void *ud, struct iocd_error *err)
+{
+    return st->backend->each_raised_alert(st, since_ms, cb, ud, err);
 }
 
 void iocd_flush_free(struct iocd_flush *f)
@@ -683,117 +99,4 @@ void iocd_flush_free(struct iocd_flush *f)
         free(f);
         f = next;
     }
-}
-
-int iocd_store_each_device(struct iocd_store *st,
-                           void (*cb)(void *ud, const struct iocd_device_row *row), void *ud,
-                           struct iocd_error *err)
-{
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT source, device, first_seen_ms, last_seen_ms, interval_ms, "
-                           "messages, state FROM devices",
-                           -1, &q, NULL) != SQLITE_OK)
-        return iocd_error_set(err, "%s: reading devices: %s", st->path, sqlite3_errmsg(st->db));
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        int state = iocd_device_state_parse((const char *)sqlite3_column_text(q, 6));
-        struct iocd_device_row row = {
-            .source = (const char *)sqlite3_column_text(q, 0),
-            .device = (const char *)sqlite3_column_text(q, 1),
-            .first_seen_ms = sqlite3_column_int64(q, 2),
-            .last_seen_ms = sqlite3_column_int64(q, 3),
-            .interval_ms = sqlite3_column_int64(q, 4),
-            .messages = (uint64_t)sqlite3_column_int64(q, 5),
-            .state = (enum iocd_device_state)state,
-        };
-        if (row.source && row.device && state >= 0)
-            cb(ud, &row);
-    }
-    sqlite3_finalize(q);
-    if (rc != SQLITE_DONE)
-        return iocd_error_set(err, "%s: reading devices: %s", st->path, sqlite3_errmsg(st->db));
-    return 0;
-}
-
-/* A number stored as attribute text; false when it is not one. */
-static bool column_number(sqlite3_stmt *q, int col, double *out)
-{
-    const char *s = (const char *)sqlite3_column_text(q, col);
-    char *end;
-    if (!s || !*s)
-        return false;
-    *out = strtod(s, &end);
-    return *end == '\0';
-}
-
-int iocd_store_each_raised_alert(struct iocd_store *st, int64_t since_ms,
-                                 void (*cb)(void *ud, const struct iocd_alert_saved *a),
-                                 void *ud, struct iocd_error *err)
-{
-    /* The latest row of every alert id (rows are inserted in the order the
-     * engine changed them; observation times may go back), kept when it
-     * is a raise. The inner scan is bounded by events_by_kind. */
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(
-            st->db,
-            "SELECT e.time_ms, json_extract(e.attributes, '$.rule'), "
-            "json_extract(e.attributes, '$.series'), json_extract(e.attributes, '$.raised_ms'), "
-            "json_extract(e.attributes, '$.value'), json_extract(e.attributes, '$.threshold'), "
-            "json_extract(e.attributes, '$.band'), json_extract(e.attributes, '$.prev_band') "
-            "FROM events e JOIN (SELECT max(id) AS id FROM events WHERE source = 'iocd' AND "
-            "kind = 'alert' AND time_ms >= ?1 AND json_valid(attributes) "
-            "GROUP BY json_extract(attributes, '$.id')) m ON e.id = m.id "
-            "WHERE e.status = 'raised' ORDER BY e.id",
-            -1, &q, NULL) != SQLITE_OK)
-        return iocd_error_set(err, "%s: reading alerts: %s", st->path, sqlite3_errmsg(st->db));
-    sqlite3_bind_int64(q, 1, since_ms);
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        const char *rule = (const char *)sqlite3_column_text(q, 1);
-        const char *series = (const char *)sqlite3_column_text(q, 2);
-        double raised, value, threshold, band = -1, prev_band = -1;
-        if (!rule || !series || !column_number(q, 3, &raised) || !column_number(q, 4, &value) ||
-            !column_number(q, 5, &threshold))
-            continue;
-        if (sqlite3_column_type(q, 6) != SQLITE_NULL && !column_number(q, 6, &band))
-            continue;
-        if (sqlite3_column_type(q, 7) != SQLITE_NULL && !column_number(q, 7, &prev_band))
-            continue;
-        /* SOURCE/DEVICE/METRIC, or SOURCE/DEVICE for a stale rule */
-        char buf[400];
-        if (strlen(series) >= sizeof(buf))
-            continue;
-        strcpy(buf, series);
-        char *dev = strchr(buf, '/');
-        if (!dev || dev == buf)
-            continue;
-        *dev++ = '\0';
-        char *metric = strchr(dev, '/');
-        if (metric) {
-            *metric++ = '\0';
-            if (!*metric || strchr(metric, '/'))
-                continue;
-        }
-        if (!*dev || !(fabs(raised) < 9.0e15) || !(fabs(band) < 1000) ||
-            !(fabs(prev_band) < 1000))
-            continue;
-        struct iocd_alert_saved a = {
-            .rule = rule,
-            .source = buf,
-            .device = dev,
-            .metric = metric,
-            .raised_ms = (int64_t)raised,
-            .time_ms = sqlite3_column_int64(q, 0),
-            .value = value,
-            .threshold = threshold,
-            .band = (int)band,
-            .prev_band = (int)prev_band,
-        };
-        cb(ud, &a);
-    }
-    sqlite3_finalize(q);
-    if (rc != SQLITE_DONE)
-        return iocd_error_set(err, "%s: reading alerts: %s", st->path, sqlite3_errmsg(st->db));
-    return 0;
 }

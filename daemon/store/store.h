@@ -1,16 +1,24 @@
-/* daemon/store/store.h — the SQLite database: schema, migrations and the batched
- * writer.
+/* daemon/store/store.h — the store: where iocd keeps what it accepted
+ * (series, windows, counters, events, devices and the raw-sample journal),
+ * behind a small interface so a second backend can be added without
+ * touching the pipeline, the live feed or main.c.
  *
- * Owns: iocd's one write connection and its prepared statements (kept for
- * the process lifetime). iocd_store_open and the readers (each_series,
- * replay, each_device, each_raised_alert ...) run at start, before the
- * loop; iocd_store_write runs on a libuv worker thread, one call at a
- * time, so the loop never waits on the disk. The schema is
- * documented in docs/storage.md. */
+ * Owns: the interface (struct iocd_store_backend, a table of functions),
+ * the rows a flush carries (struct iocd_flush and what it points to, freed
+ * by iocd_flush_free) and the dispatch from iocd_store_* to the backend.
+ * Each backend owns its connection and state behind `struct iocd_store`.
+ * SQLite is the one backend today (daemon/store/sqlite.h, schema in
+ * docs/storage.md).
+ *
+ * Threads: iocd_store_open and the readers (each_series, read_raw,
+ * read_windows, each_device, each_raised_alert, window_jrnl) run at start,
+ * before the loop; iocd_store_flush runs on a libuv worker thread, one call
+ * at a time, so the loop never waits on the disk. */
 #ifndef IOCD_STORE_H
 #define IOCD_STORE_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "daemon/aggregate/agg.h"
@@ -21,6 +29,8 @@
 #include "daemon/base/error.h"
 #include "daemon/aggregate/series.h"
 
+/* The SQLite backend's on-disk schema version (PRAGMA user_version; iocctl
+ * checks it before reading the file). */
 #define IOCD_SCHEMA_VERSION 3
 
 /* One accepted Event, as the flush writes it; all strings in one block
@@ -75,20 +85,70 @@ struct iocd_flush {
     int64_t prune_limit;
     int64_t pruned; /* result: rows deleted */
     struct iocd_flush *next; /* older flushes to write first (failed earlier) */
-    /* results, set by iocd_store_write */
+    /* results, set by iocd_store_flush */
     int rc;
     char error[256];
     int64_t duration_us;
 };
 
+/* Reader callbacks. A non-zero return from a callback that returns int
+ * stops the read with an error. */
+typedef int (*iocd_store_series_cb)(void *ud, uint32_t id, const char *name);
+typedef int (*iocd_store_sample_cb)(void *ud, uint64_t jrnl, const struct iocd_sample *s,
+                                    bool replay);
+typedef void (*iocd_store_window_cb)(void *ud, const char *device, const char *metric,
+                                     int64_t start_ms, uint64_t count, double sum);
+typedef void (*iocd_store_device_cb)(void *ud, const struct iocd_device_row *row);
+typedef void (*iocd_store_alert_cb)(void *ud, const struct iocd_alert_saved *a);
+
 struct iocd_store;
 
-/* Open (creating if needed) and migrate the database at `path`. */
-int iocd_store_open(struct iocd_store **out, const char *path, struct iocd_error *err);
+/* One storage backend: every function the daemon needs from a store. A
+ * backend's handle embeds `struct iocd_store` as its first member. The
+ * meaning of each entry is that of the iocd_store_* function below that
+ * calls it. */
+struct iocd_store_backend {
+    const char *name;
+    /* Connect (creating the storage if needed); no schema work yet. */
+    int (*open)(struct iocd_store **out, const char *path, struct iocd_error *err);
+    /* Bring the storage to the current schema; after it the store is ready. */
+    int (*migrate)(struct iocd_store *st, struct iocd_error *err);
+    void (*close)(struct iocd_store *st);
+    void (*flush)(struct iocd_store *st, struct iocd_flush *f);
+    int (*set_meta)(struct iocd_store *st, const char *key, const char *value,
+                    struct iocd_error *err);
+    int (*each_series)(struct iocd_store *st, iocd_store_series_cb cb, void *ud,
+                       struct iocd_error *err);
+    int (*read_raw)(struct iocd_store *st, size_t seed, iocd_store_sample_cb cb, void *ud,
+                    uint64_t *next_journal_id, struct iocd_error *err);
+    uint64_t (*window_jrnl)(struct iocd_store *st, uint32_t series_id, uint32_t res_s,
+                            int64_t start_ms);
+    int (*read_windows)(struct iocd_store *st, const char *source, uint32_t res_s,
+                        int64_t since_ms, iocd_store_window_cb cb, void *ud,
+                        struct iocd_error *err);
+    int (*each_device)(struct iocd_store *st, iocd_store_device_cb cb, void *ud,
+                       struct iocd_error *err);
+    int (*each_raised_alert)(struct iocd_store *st, int64_t since_ms, iocd_store_alert_cb cb,
+                             void *ud, struct iocd_error *err);
+};
+
+/* The part of every backend's handle the dispatch reads. */
+struct iocd_store {
+    const struct iocd_store_backend *backend;
+};
+
+/* Open the store at `path` with `backend` and migrate it to the current
+ * schema. -1 with err (naming the path) when it cannot; nothing is left
+ * open then. */
+int iocd_store_open(struct iocd_store **out, const struct iocd_store_backend *backend,
+                    const char *path, struct iocd_error *err);
+/* Migrate an open store again (a no-op when current; iocd_store_open has
+ * done it once). */
+int iocd_store_migrate(struct iocd_store *st, struct iocd_error *err);
+/* Close and free; NULL is allowed. */
 void iocd_store_close(struct iocd_store *st);
 /* Call `cb` for every stored series (at start, to fill the registry). */
-int iocd_store_each_series(struct iocd_store *st,
-                           int (*cb)(void *ud, uint32_t id, const char *name), void *ud,
+int iocd_store_each_series(struct iocd_store *st, iocd_store_series_cb cb, void *ud,
                            struct iocd_error *err);
 /* Set a meta row (at start; blocking). */
 int iocd_store_set_meta(struct iocd_store *st, const char *key, const char *value,
@@ -96,7 +156,7 @@ int iocd_store_set_meta(struct iocd_store *st, const char *key, const char *valu
 /* Write `f` and every flush chained on f->next (oldest first) in one
  * transaction. Sets f->rc (0 or -1), f->error and f->duration_us. Safe on
  * a worker thread as long as calls do not overlap. */
-void iocd_store_write(struct iocd_store *st, struct iocd_flush *f);
+void iocd_store_flush(struct iocd_store *st, struct iocd_flush *f);
 /* At start: call `cb` for the samples of the newest journal entries,
  * oldest first: every sample of every entry that may not be fully in the
  * stored windows (replay true: a crash left them out), and before those
@@ -104,35 +164,28 @@ void iocd_store_write(struct iocd_store *st, struct iocd_flush *f);
  * least `seed` samples (replay false: for the duplicate horizon, whatever
  * ended the last run). *next_journal_id receives the id the next flush
  * must use. */
-int iocd_store_replay(struct iocd_store *st, size_t seed,
-                      int (*cb)(void *ud, uint64_t jrnl, const struct iocd_sample *s, bool replay),
-                      void *ud, uint64_t *next_journal_id, struct iocd_error *err);
+int iocd_store_read_raw(struct iocd_store *st, size_t seed, iocd_store_sample_cb cb, void *ud,
+                        uint64_t *next_journal_id, struct iocd_error *err);
 /* The journal entry the stored window is complete up to, or 0 when the
  * window is not stored. Used by replay (at start, before the loop). */
 uint64_t iocd_store_window_jrnl(struct iocd_store *st, uint32_t series_id, uint32_t res_s,
                                 int64_t start_ms);
 /* Call `cb` for every stored window of `res_s` starting at or after
- * `since_ms` whose series belongs to `source` (at start, before the loop). */
-int iocd_store_each_window(struct iocd_store *st, const char *source, uint32_t res_s,
-                           int64_t since_ms,
-                           void (*cb)(void *ud, const char *device, const char *metric,
-                                      int64_t start_ms, uint64_t count, double sum),
-                           void *ud, struct iocd_error *err);
+ * `since_ms` whose series belongs to `source`, oldest first (at start,
+ * before the loop). */
+int iocd_store_read_windows(struct iocd_store *st, const char *source, uint32_t res_s,
+                            int64_t since_ms, iocd_store_window_cb cb, void *ud,
+                            struct iocd_error *err);
 /* Call `cb` for every stored device record (at start, before the loop). */
-int iocd_store_each_device(struct iocd_store *st,
-                           void (*cb)(void *ud, const struct iocd_device_row *row), void *ud,
+int iocd_store_each_device(struct iocd_store *st, iocd_store_device_cb cb, void *ud,
                            struct iocd_error *err);
 /* Call `cb`, oldest raise first, for every alert whose latest stored change
  * (events of source "iocd", kind "alert", time at or after `since_ms`) is
  * a raise (at start, before the loop). Rows whose attributes cannot be
  * read are skipped. */
-int iocd_store_each_raised_alert(struct iocd_store *st, int64_t since_ms,
-                                 void (*cb)(void *ud, const struct iocd_alert_saved *a),
+int iocd_store_each_raised_alert(struct iocd_store *st, int64_t since_ms, iocd_store_alert_cb cb,
                                  void *ud, struct iocd_error *err);
 /* Free a flush chain and everything it owns. */
 void iocd_flush_free(struct iocd_flush *f);
-
-/* Migrate an open connection to the current schema (also used by tests). */
-int iocd_store_migrate_db(void *sqlite_db, struct iocd_error *err);
 
 #endif

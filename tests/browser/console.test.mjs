@@ -9,7 +9,9 @@
 //      value the test published last (and, for a simulated series, the
 //      value /api/v1/latest reports for the same observation time);
 //   2. an out-of-range PM2.5 makes a raised alert row appear within 2 s,
-//      and the clear turns it to cleared;
+//      and the clear turns it to cleared; the same reading raises a major
+//      alert too, and the two rows differ: classes sev-major/sev-critical,
+//      badge colours, and the exact VI and EN badge texts;
 //   3. device counts per subsystem and the VI/EN toggle;
 //   4. the chart of a series draws one point per stored window and its
 //      statistics equal what /api/v1/windows returns;
@@ -41,7 +43,8 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 // The test's own air-quality station: nothing else publishes for it.
 const STATION = 'GL-AQ99';
 const PM25 = `air/${STATION}/pm25`;
-const ALERT_ID = `pm25_high/${PM25}`;
+const ALERT_ID = `pm25_high/${PM25}`;       // severity critical
+const MAJOR_ID = `pm25_major/${PM25}`;      // severity major
 
 if (!BASE || !MQTT_PORT) {
   console.error('usage: IOCD_URL=http://127.0.0.1:PORT IOCD_MQTT_PORT=N node console.test.mjs');
@@ -208,6 +211,7 @@ async function checkAlert(page) {
   check(act && act.value === 500, '/api/v1/alerts lists it active with value 500', JSON.stringify(act));
   const raisedMs = await attr(page, row, 'data-raised-ms');
   check(act && String(act.raised_ms) === raisedMs, 'raise time shown is the API\'s', `${raisedMs} vs ${act && act.raised_ms}`);
+  await checkSeverities(page);
   await shot(page, '02-alert-raised');
 
   // Back in range: the row turns cleared, with a clear time.
@@ -223,6 +227,49 @@ async function checkAlert(page) {
     return e ? e.children[4].textContent : '';
   }, row);
   check(/\d{1,2}:\d{2}:\d{2}/.test(clearedText), 'the cleared row shows a clear time', clearedText);
+}
+
+// The major and the critical alert of the same reading: each severity its
+// own class, badge colours (web/style.css) and label, from /api/v1/meta.
+async function checkSeverities(page) {
+  const meta = await api('/api/v1/meta');
+  check(JSON.stringify(meta) ===
+    '{"severities":["unspecified","info","warning","minor","major","critical"]}',
+  '/api/v1/meta lists the ioc.v1 severities in order', JSON.stringify(meta));
+  const major = `[data-testid="alert-row"][data-alert-id="${MAJOR_ID}"][data-state="raised"]`;
+  try {
+    await page.waitForSelector(major, { timeout: 5000 });
+  } catch (e) {
+    check(false, 'PM2.5 500 raises the major alert row too');
+    return;
+  }
+  const look = (id) => page.evaluate((s) => {
+    const r = document.querySelector(s);
+    const b = r && r.querySelector('.badge');
+    if (!b) return null;
+    const cs = getComputedStyle(b);
+    return { cls: r.className, text: b.textContent, bg: cs.backgroundColor, fg: cs.color };
+  }, `[data-testid="alert-row"][data-alert-id="${id}"]`);
+  const maj = await look(MAJOR_ID);
+  const crit = await look(ALERT_ID);
+  check(maj && maj.cls === 'sev-major raised', 'the major alert row has class sev-major', maj && maj.cls);
+  check(crit && crit.cls === 'sev-critical raised', 'the critical alert row has class sev-critical',
+    crit && crit.cls);
+  check(maj && maj.bg === 'rgb(74, 20, 20)', 'the major badge background is #4a1414', maj && maj.bg);
+  check(crit && crit.bg === 'rgb(255, 45, 111)', 'the critical badge background is #ff2d6f',
+    crit && crit.bg);
+  check(maj && crit && maj.bg !== crit.bg && maj.fg !== crit.fg,
+    'major and critical badges look different', JSON.stringify({ maj, crit }));
+  check(maj && maj.text === 'nặng', 'the major badge reads "nặng" (VI)', maj && maj.text);
+  check(crit && crit.text === 'nghiêm trọng', 'the critical badge reads "nghiêm trọng" (VI)',
+    crit && crit.text);
+  await page.click(sel('lang-toggle'));
+  const majEn = await look(MAJOR_ID);
+  const critEn = await look(ALERT_ID);
+  check(majEn && majEn.text === 'major', 'the major badge reads "major" (EN)', majEn && majEn.text);
+  check(critEn && critEn.text === 'critical', 'the critical badge reads "critical" (EN)',
+    critEn && critEn.text);
+  await page.click(sel('lang-toggle'));
 }
 
 async function checkDevicesAndLanguage(page) {

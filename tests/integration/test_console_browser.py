@@ -5,7 +5,8 @@ rule and [http] on a free loopback port, three hours of replayed air-quality
 history (iocd-sim --start, ending ten minutes ago) and a live traffic feed
 (iocd-sim in real time), then runs tests/browser/console.test.mjs with node:
 Debian's Chromium driven by playwright-core opens the console that iocd
-serves and checks live values, an alert raised within 2 s, device counts,
+serves and checks live values, an alert raised within 2 s, a major and a
+critical alert styled and labelled apart, device counts,
 the VI/EN toggle, the chart and its statistics against the API, and the
 reconnect after iocd is stopped and started (this file does the stopping
 and starting when the script asks, over its stdin/stdout).
@@ -39,6 +40,14 @@ above = 300
 clear = 100
 severity = critical
 text = PM2.5 above 300 ug/m3
+
+[alert pm25_major]
+type = threshold
+match = air/GL-AQ99/pm25
+above = 200
+clear = 100
+severity = major
+text = PM2.5 above 200 ug/m3 at the test station
 """
 
 

@@ -1,8 +1,8 @@
-/* tests/unit/test_http.c — the HTTP server (daemon/http.c, daemon/query.c)
- * against a real TCP client on 127.0.0.1: provider endpoints and the
+/* tests/unit/test_http.c — the HTTP server (daemon/http/, daemon/query/)
+ * against a real TCP client on 127.0.0.1: provider endpoints, /api/v1/meta, the
  * merged live stats, the bearer token (401 and its counter), refusal of a
  * non-loopback address without a token, the DB endpoints against a SQLite
- * file written by iocd_store_open + iocd_store_write (series, windows with
+ * file written by iocd_store_open + iocd_store_flush (series, windows with
  * quantiles, rolling, alert history with raise/clear pairing), the SSE
  * stream (order, filter, types, Last-Event-ID replay and reset, overflow
  * of a client that never reads with the dropped count, pings, the client
@@ -34,7 +34,7 @@
 #include "daemon/http/server.h"
 #include "daemon/live/hub.h"
 #include "daemon/aggregate/sketch.h"
-#include "daemon/store/store.h"
+#include "daemon/store/sqlite.h"
 #include "daemon/http/web_assets.h"
 
 #define T0 INT64_C(1795330800000) /* 2026-11-22T07:00:00Z */
@@ -281,6 +281,25 @@ static void test_provider_endpoints(void **state)
     fix_stop(&f);
 }
 
+/* The console's names come from the daemon: ioc.v1.Severity 0..5 in order. */
+static void test_meta(void **state)
+{
+    struct fix f;
+    fix_init(&f, "127.0.0.1:0", "");
+    fix_start(&f);
+    expect(&f, "/api/v1/meta", NULL, 200,
+           "{\"severities\":[\"unspecified\",\"info\",\"warning\",\"minor\",\"major\","
+           "\"critical\"]}");
+    fix_stop(&f);
+    fix_init(&f, "127.0.0.1:0", "s3cret");
+    fix_start(&f);
+    expect(&f, "/api/v1/meta", NULL, 401, "{\"error\":\"unauthorized\"}");
+    expect(&f, "/api/v1/meta", "Authorization: Bearer s3cret\r\n", 200,
+           "{\"severities\":[\"unspecified\",\"info\",\"warning\",\"minor\",\"major\","
+           "\"critical\"]}");
+    fix_stop(&f);
+}
+
 static void live_open(struct fix *f, struct client *c, const char *query, const char *headers);
 
 static void test_token(void **state)
@@ -415,7 +434,7 @@ static void write_store(const char *path)
     struct iocd_store *st;
     struct iocd_error err = {0};
     unlink(path);
-    if (iocd_store_open(&st, path, &err) != 0)
+    if (iocd_store_open(&st, &iocd_store_sqlite, path, &err) != 0)
         fail_msg("store: %s", err.msg);
     struct iocd_flush *fl = calloc(1, sizeof(*fl));
     fl->n_series = 3;
@@ -437,7 +456,7 @@ static void write_store(const char *path)
     fl->events[2] = alert_event(T0 + 9000, 5, "pm25_high/air/pk-01/pm25", "raised", 70);
     fl->events[3] = alert_event(T0 - 7 * 86400000LL, 2, "old", "raised", 60);
     fl->now_ms = T0 + 200000;
-    iocd_store_write(st, fl);
+    iocd_store_flush(st, fl);
     if (fl->rc != 0)
         fail_msg("write: %s", fl->error);
     iocd_flush_free(fl);
@@ -812,6 +831,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_provider_endpoints), cmocka_unit_test(test_token),
+        cmocka_unit_test(test_meta),
         cmocka_unit_test(test_listen_refused),     cmocka_unit_test(test_db_endpoints),
         cmocka_unit_test(test_live_filter_order),  cmocka_unit_test(test_live_replay),
         cmocka_unit_test(test_live_overflow),      cmocka_unit_test(test_web_root),

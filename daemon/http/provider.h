@@ -1,0 +1,42 @@
+/* daemon/http/provider.h — the types every part of the HTTP server shares
+ * with main.c: what the daemon provides to the endpoints and the server's
+ * figures.
+ *
+ * Owns: nothing (types only). Included by server.h, api.h and sse.h, and
+ * includes no other part of daemon/http, so the server's includes run one
+ * way: server → api, sse → request → provider. */
+#ifndef IOCD_HTTP_PROVIDER_H
+#define IOCD_HTTP_PROVIDER_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+/* In-memory state for the endpoints, called on the loop thread. */
+struct iocd_http_provider {
+    /* GET /api/v1/status: devices per source by state, rejects per adapter
+     * and reason, broker state, flush figures. Caller frees. */
+    cJSON *(*status)(void *ud);
+    /* GET /api/v1/latest?match=: the latest value of every series matching
+     * (NULL: all). Caller frees. */
+    cJSON *(*latest)(void *ud, const char *match);
+    /* GET /api/v1/devices?match=&state=: devices (pattern over SOURCE/DEVICE). */
+    cJSON *(*devices)(void *ud, const char *match, const char *state);
+    /* Alerts raised now (an array). */
+    cJSON *(*alerts_active)(void *ud);
+    /* GET /metrics: Prometheus text exposition of the daemon's figures
+     * (malloc'd, NUL-terminated); the server appends its own. */
+    char *(*metrics)(void *ud);
+    /* GET /healthz: 0 healthy, else not; fills `body` (an object). */
+    int (*health)(void *ud, cJSON *body);
+    void *ud;
+};
+
+struct iocd_http_stats {
+    uint64_t requests;
+    uint64_t live_clients;      /* connected now */
+    uint64_t live_items_sent;
+    uint64_t live_items_dropped; /* overflowed a client's buffer */
+    uint64_t unauthorized;
+};
+
+#endif
