@@ -9,6 +9,7 @@
 
 #define AQI_MAX_STATIONS 10000
 #define AQI_HOURS IOCD_AQI_RING_HOURS
+#define AQI_DAYS 4
 
 struct hour_sum {
     int64_t hour; /* hour index (ms / 1 h); INT64_MIN empty */
@@ -16,13 +17,27 @@ struct hour_sum {
     uint32_t count;
 };
 
+/* What is known of one hour of one station. */
+struct hour_state {
+    int64_t hour;            /* hour index; INT64_MIN empty */
+    int64_t last_arrival_ms; /* monotonic clock of its newest sample */
+    bool data;               /* some pollutant sample arrived for it */
+    bool computed;           /* its VN_AQI was computed (emitted or not) */
+};
+
+struct day_state {
+    int64_t day; /* local midnight, local time scale; INT64_MIN empty */
+    bool computed;
+};
+
 struct station {
     char id[129];
     struct hour_sum sums[IOCD_AQI__COUNT][AQI_HOURS];
+    struct hour_state hours[AQI_HOURS];
+    struct day_state days[AQI_DAYS];
     struct iocd_aqi_station tracker;
-    int64_t first_hour; /* first hour index with data; INT64_MAX none */
-    int64_t next_hour;  /* first hour not yet computed */
-    int64_t next_day;   /* first local day (local-scale ms) not yet computed */
+    int64_t newest_hour;     /* newest hour index with data; INT64_MIN none */
+    int64_t last_arrival_ms; /* monotonic clock of the station's newest sample */
 };
 
 struct iocd_aqi_feed {
@@ -79,6 +94,11 @@ static int64_t floor_div(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
+static size_t slot_of(int64_t hour)
+{
+    return (size_t)(((hour % AQI_HOURS) + AQI_HOURS) % AQI_HOURS);
+}
+
 static struct station *find_station(struct iocd_aqi_feed *f, const char *id)
 {
     for (size_t i = 0; i < f->n_stations; i++)
@@ -101,32 +121,82 @@ static struct station *find_station(struct iocd_aqi_feed *f, const char *id)
     for (int p = 0; p < IOCD_AQI__COUNT; p++)
         for (int h = 0; h < AQI_HOURS; h++)
             s->sums[p][h].hour = INT64_MIN;
+    for (int h = 0; h < AQI_HOURS; h++)
+        s->hours[h].hour = INT64_MIN;
+    for (int d = 0; d < AQI_DAYS; d++)
+        s->days[d].day = INT64_MIN;
     iocd_aqi_station_init(&s->tracker);
-    s->first_hour = INT64_MAX;
-    s->next_hour = INT64_MIN;
-    s->next_day = INT64_MIN;
+    s->newest_hour = INT64_MIN;
+    s->last_arrival_ms = INT64_MIN;
     f->stations[f->n_stations++] = s;
     return s;
 }
 
+/* The state of `hour`; with `create`, a fresh one replacing an older hour
+ * in its slot. NULL when unknown (or older than the ring). */
+static struct hour_state *hour_get(struct station *s, int64_t hour, bool create)
+{
+    struct hour_state *hs = &s->hours[slot_of(hour)];
+    if (hs->hour == hour)
+        return hs;
+    if (!create || (hs->hour != INT64_MIN && hs->hour > hour))
+        return NULL;
+    hs->hour = hour;
+    hs->last_arrival_ms = INT64_MIN;
+    hs->data = false;
+    hs->computed = false;
+    return hs;
+}
+
+static struct day_state *day_get(struct station *s, int64_t day)
+{
+    size_t i = (size_t)((floor_div(day, IOCD_AQI_DAY_MS) % AQI_DAYS + AQI_DAYS) % AQI_DAYS);
+    struct day_state *ds = &s->days[i];
+    if (ds->day != day) {
+        if (ds->day != INT64_MIN && ds->day > day)
+            return NULL;
+        ds->day = day;
+        ds->computed = false;
+    }
+    return ds;
+}
+
+static void note_data(struct station *s, int64_t hour, int64_t arrival_ms)
+{
+    struct hour_state *hs = hour_get(s, hour, true);
+    if (hs) {
+        hs->data = true;
+        hs->last_arrival_ms = arrival_ms;
+    }
+    if (s->newest_hour == INT64_MIN || hour > s->newest_hour)
+        s->newest_hour = hour;
+    s->last_arrival_ms = arrival_ms;
+}
+
+static int pollutant_of(const struct iocd_aqi_feed *f, const char *metric)
+{
+    for (int i = 0; i < IOCD_AQI__COUNT; i++)
+        if (f->metric[i][0] && strcmp(f->metric[i], metric) == 0)
+            return i;
+    return -1;
+}
+
 void iocd_aqi_feed_sample(struct iocd_aqi_feed *f, const char *station, const char *metric,
-                          int64_t t_ms, double value)
+                          int64_t t_ms, double value, int64_t arrival_ms)
 {
     if (!f)
         return;
-    int p = -1;
-    for (int i = 0; i < IOCD_AQI__COUNT; i++)
-        if (f->metric[i][0] && strcmp(f->metric[i], metric) == 0)
-            p = i;
+    int p = pollutant_of(f, metric);
     if (p < 0 || value < 0)
         return;
     struct station *s = find_station(f, station);
     if (!s)
         return;
     int64_t hour = floor_div(t_ms, IOCD_AQI_HOUR_MS);
-    if (s->next_hour != INT64_MIN && hour < s->next_hour)
-        return; /* already computed: late for the AQI (documented) */
-    struct hour_sum *hs = &s->sums[p][(size_t)(((hour % AQI_HOURS) + AQI_HOURS) % AQI_HOURS)];
+    struct hour_state *st = hour_get(s, hour, true);
+    if (!st || st->computed)
+        return; /* older than the ring, or already computed: late for the AQI (documented) */
+    struct hour_sum *hs = &s->sums[p][slot_of(hour)];
     if (hs->hour != hour) {
         if (hs->hour != INT64_MIN && hs->hour > hour)
             return; /* older than the ring */
@@ -136,87 +206,158 @@ void iocd_aqi_feed_sample(struct iocd_aqi_feed *f, const char *station, const ch
     }
     hs->sum += value;
     hs->count++;
-    if (hour < s->first_hour)
-        s->first_hour = hour;
+    note_data(s, hour, arrival_ms);
 }
 
 void iocd_aqi_feed_restore(struct iocd_aqi_feed *f, const char *station, const char *metric,
-                           int64_t hour_start_ms, uint64_t count, double sum)
+                           int64_t hour_start_ms, uint64_t count, double sum, int64_t arrival_ms)
 {
     if (!f || !count)
         return;
     int64_t hour = floor_div(hour_start_ms, IOCD_AQI_HOUR_MS);
-    if (strcmp(metric, "vn_aqi") == 0) {
-        struct station *s = find_station(f, station);
-        if (s && (s->next_hour == INT64_MIN || hour + 1 > s->next_hour))
-            s->next_hour = hour + 1;
+    bool is_hour = strcmp(metric, "vn_aqi") == 0, is_day = strcmp(metric, "vn_aqi_day") == 0;
+    int p = is_hour || is_day ? -1 : pollutant_of(f, metric);
+    if (!is_hour && !is_day && p < 0)
+        return;
+    struct station *s = find_station(f, station);
+    if (!s)
+        return;
+    if (is_hour) {
+        struct hour_state *hs = hour_get(s, hour, true);
+        if (hs)
+            hs->computed = true;
         return;
     }
-    for (int p = 0; p < IOCD_AQI__COUNT; p++) {
-        if (!f->metric[p][0] || strcmp(f->metric[p], metric) != 0)
-            continue;
-        struct station *s = find_station(f, station);
-        if (!s)
-            return;
-        struct hour_sum *hs = &s->sums[p][(size_t)(((hour % AQI_HOURS) + AQI_HOURS) % AQI_HOURS)];
-        hs->hour = hour;
-        hs->sum = sum;
-        hs->count = (uint32_t)count;
-        if (hour < s->first_hour)
-            s->first_hour = hour;
-        /* Hours before the last computed one feed the NowCast history. */
-        if (s->next_hour != INT64_MIN && hour < s->next_hour)
-            iocd_aqi_station_put_hour(&s->tracker, (enum iocd_aqi_pollutant)p,
-                                      hour * IOCD_AQI_HOUR_MS, sum / (double)count, 1);
+    if (is_day) {
+        struct day_state *ds = day_get(s, hour_start_ms + f->tz_ms);
+        if (ds)
+            ds->computed = true;
+        return;
     }
+    struct hour_sum *hs = &s->sums[p][slot_of(hour)];
+    if (hs->hour != INT64_MIN && hs->hour > hour)
+        return;
+    hs->hour = hour;
+    hs->sum = sum;
+    hs->count = (uint32_t)count;
+    /* As if it had just arrived: the rest of an hour a restart cut may
+     * still be queued at the broker. */
+    note_data(s, hour, arrival_ms);
+}
+
+/* Hand the tracker every hour the ring holds in [from, to]; a put replaces
+ * the same hour, so this is the same whatever order hours came in. */
+static void put_hours(struct station *s, int64_t from, int64_t to)
+{
+    for (int64_t h = from; h <= to; h++)
+        for (int p = 0; p < IOCD_AQI__COUNT; p++) {
+            const struct hour_sum *hs = &s->sums[p][slot_of(h)];
+            if (hs->hour == h && hs->count)
+                iocd_aqi_station_put_hour(&s->tracker, (enum iocd_aqi_pollutant)p,
+                                          h * IOCD_AQI_HOUR_MS, hs->sum / hs->count, 1);
+        }
+}
+
+static void compute_day(struct iocd_aqi_feed *f, struct station *s, int64_t day,
+                        iocd_aqi_emit_cb emit, void *ud)
+{
+    struct day_state *ds = day_get(s, day);
+    if (!ds || ds->computed)
+        return;
+    int64_t first = floor_div(day - f->tz_ms, IOCD_AQI_HOUR_MS);
+    put_hours(s, first - 7, first + 23); /* O3's 8-h means reach 7 h back */
+    struct iocd_aqi_result r;
+    if (iocd_aqi_station_daily(&s->tracker, day, f->tz_ms, &r) == 0)
+        emit(ud, s->id, "vn_aqi_day", day - f->tz_ms, (double)r.aqi);
+    ds->computed = true;
 }
 
 static void compute_hour(struct iocd_aqi_feed *f, struct station *s, int64_t hour,
                          iocd_aqi_emit_cb emit, void *ud)
 {
-    for (int p = 0; p < IOCD_AQI__COUNT; p++) {
-        const struct hour_sum *hs = &s->sums[p][(size_t)(((hour % AQI_HOURS) + AQI_HOURS) % AQI_HOURS)];
-        if (hs->hour == hour && hs->count)
-            iocd_aqi_station_put_hour(&s->tracker, (enum iocd_aqi_pollutant)p,
-                                      hour * IOCD_AQI_HOUR_MS, hs->sum / hs->count, 1);
-    }
+    put_hours(s, hour - 11, hour); /* the NowCast's 12 hours */
     struct iocd_aqi_result r;
     if (iocd_aqi_station_hourly(&s->tracker, hour * IOCD_AQI_HOUR_MS, &r) == 0)
         emit(ud, s->id, "vn_aqi", hour * IOCD_AQI_HOUR_MS, (double)r.aqi);
-    (void)f;
+    struct hour_state *hs = hour_get(s, hour, true);
+    if (hs)
+        hs->computed = true;
+    /* The last hour of a local day: the day is complete too. */
+    int64_t end_local = (hour + 1) * IOCD_AQI_HOUR_MS + f->tz_ms;
+    if (end_local % IOCD_AQI_DAY_MS == 0)
+        compute_day(f, s, end_local - IOCD_AQI_DAY_MS, emit, ud);
 }
 
-void iocd_aqi_feed_tick(struct iocd_aqi_feed *f, int64_t now_ms, iocd_aqi_emit_cb emit, void *ud)
+/* Is an hour without data complete? When a later hour with data has
+ * settled (or was computed), or nothing at all arrived for a while. */
+static bool empty_hour_done(const struct station *s, int64_t hour, int64_t mono_ms)
+{
+    if (mono_ms - s->last_arrival_ms >= IOCD_AQI_SETTLE_MS)
+        return true;
+    for (int64_t k = hour + 1; k <= s->newest_hour; k++) {
+        const struct hour_state *hs = &s->hours[slot_of(k)];
+        if (hs->hour == k && hs->data)
+            return hs->computed || mono_ms - hs->last_arrival_ms >= IOCD_AQI_SETTLE_MS;
+    }
+    return false;
+}
+
+/* Where a station's scan starts: right after the newest computed hour
+ * below the oldest uncomputed hour with data (so gaps between computed
+ * hours are filled), else at that hour; INT64_MIN when nothing is due. */
+static int64_t scan_start(const struct station *s, int64_t lo, int64_t hi)
+{
+    int64_t oldest = INT64_MAX, computed = INT64_MIN;
+    for (int64_t h = lo; h < hi && h <= s->newest_hour; h++) {
+        const struct hour_state *hs = &s->hours[slot_of(h)];
+        if (hs->hour != h)
+            continue;
+        if (hs->data && !hs->computed) {
+            oldest = h;
+            break;
+        }
+        if (hs->computed)
+            computed = h;
+    }
+    if (computed != INT64_MIN)
+        return computed + 1;
+    return oldest != INT64_MAX ? oldest : INT64_MIN;
+}
+
+static void tick_station(struct iocd_aqi_feed *f, struct station *s, int64_t now_ms,
+                         int64_t mono_ms, iocd_aqi_emit_cb emit, void *ud)
+{
+    if (s->newest_hour == INT64_MIN)
+        return;
+    /* Hours that ended at least `delay` ago (wall clock), and not further
+     * than a day past the newest data: the station's last day completes. */
+    int64_t hi = floor_div(now_ms - f->delay_ms, IOCD_AQI_HOUR_MS);
+    if (hi > s->newest_hour + 25)
+        hi = s->newest_hour + 25;
+    int64_t lo = s->newest_hour - AQI_HOURS + 1;
+    int64_t h = scan_start(s, lo, hi);
+    if (h == INT64_MIN)
+        return;
+    for (; h < hi; h++) {
+        const struct hour_state *hs = &s->hours[slot_of(h)];
+        bool known = hs->hour == h;
+        if (known && hs->computed)
+            continue;
+        if (known && hs->data) {
+            if (mono_ms - hs->last_arrival_ms < IOCD_AQI_SETTLE_MS)
+                break; /* its samples are still arriving */
+        } else if (!empty_hour_done(s, h, mono_ms)) {
+            break; /* a backlog may not have reached it yet */
+        }
+        compute_hour(f, s, h, emit, ud);
+    }
+}
+
+void iocd_aqi_feed_tick(struct iocd_aqi_feed *f, int64_t now_ms, int64_t mono_ms,
+                        iocd_aqi_emit_cb emit, void *ud)
 {
     if (!f)
         return;
-    /* Hours whose end is at least `delay` ago are complete. */
-    int64_t done_below = floor_div(now_ms - f->delay_ms, IOCD_AQI_HOUR_MS);
-    for (size_t i = 0; i < f->n_stations; i++) {
-        struct station *s = f->stations[i];
-        if (s->first_hour == INT64_MAX)
-            continue;
-        if (s->next_hour == INT64_MIN)
-            s->next_hour = s->first_hour;
-        /* Never more than the ring back: older hours are gone anyway. */
-        if (s->next_hour < done_below - AQI_HOURS)
-            s->next_hour = done_below - AQI_HOURS;
-        int64_t last_done = s->next_hour;
-        for (int64_t h = s->next_hour; h < done_below; h++) {
-            compute_hour(f, s, h, emit, ud);
-            last_done = h + 1;
-        }
-        s->next_hour = last_done;
-        /* Local days whose every hour is computed. */
-        int64_t first_local_ms = s->first_hour * IOCD_AQI_HOUR_MS + f->tz_ms;
-        if (s->next_day == INT64_MIN)
-            s->next_day = floor_div(first_local_ms, IOCD_AQI_DAY_MS) * IOCD_AQI_DAY_MS;
-        int64_t computed_local_end = s->next_hour * IOCD_AQI_HOUR_MS + f->tz_ms;
-        while (s->next_day + IOCD_AQI_DAY_MS <= computed_local_end) {
-            struct iocd_aqi_result r;
-            if (iocd_aqi_station_daily(&s->tracker, s->next_day, f->tz_ms, &r) == 0)
-                emit(ud, s->id, "vn_aqi_day", s->next_day - f->tz_ms, (double)r.aqi);
-            s->next_day += IOCD_AQI_DAY_MS;
-        }
-    }
+    for (size_t i = 0; i < f->n_stations; i++)
+        tick_station(f, f->stations[i], now_ms, mono_ms, emit, ud);
 }

@@ -1,23 +1,36 @@
 /* daemon/aggregate/aqi_feed.h — VN_AQI for every air-quality station of one feed.
  *
  * Owns: per station, the hourly sums of each pollutant for the last 48
- * hours and a vn_aqi.c tracker. The pipeline hands it every accepted
- * sample of the configured feed ([aqi] adapter); on each flush tick it
- * closes the hours (and local days) that ended at least [aqi] delay ago,
- * computes the hourly and daily VN_AQI (Decision 1459/QĐ-TCMT, see
- * docs/vn_aqi.md) and emits them back as samples of series
- * FEED/STATION/vn_aqi (at the hour's start) and FEED/STATION/vn_aqi_day (at
- * local midnight, UTC instant). Each hour and day is computed once: samples
- * arriving after it was computed change its windows but not its AQI.
- * After a restart the last 48 hours are rebuilt from the stored 1-hour
- * windows (iocd_aqi_feed_restore), so the NowCast keeps its history.
- * Samples the station flagged invalid never reach it. Loop thread only. */
+ * hours, what is known of each hour (data arrived, when, computed) and of
+ * each local day, and a vn_aqi.c tracker. The pipeline hands it every
+ * accepted sample of the configured feed ([aqi] adapter); on each flush
+ * tick it computes the hourly and daily VN_AQI (Decision 1459/QĐ-TCMT, see
+ * docs/vn_aqi.md) of every hour that is complete and emits them back as
+ * samples of series FEED/STATION/vn_aqi (at the hour's start) and
+ * FEED/STATION/vn_aqi_day (at local midnight, UTC instant).
+ *
+ * Complete is decided in event time, so a backlog after downtime, a
+ * backfill or a replay gets the same values as the same data fed live.
+ * An hour is complete when it ended at least [aqi] delay ago (wall clock)
+ * and no sample for it arrived in the last IOCD_AQI_SETTLE_MS (monotonic); an hour
+ * without data when a later hour with data has settled, or when nothing
+ * arrived from the station for IOCD_AQI_SETTLE_MS. Hours are computed
+ * oldest first, a local day with its last hour. Each hour and day is
+ * computed once: samples arriving after it was computed change its
+ * windows but not its AQI. After a restart the last 48 hours come back
+ * from the stored 1-hour windows (iocd_aqi_feed_restore): pollutant sums,
+ * and which hours and days were computed. Samples the station flagged
+ * invalid never reach it. Loop thread only. */
 #ifndef IOCD_AQI_FEED_H
 #define IOCD_AQI_FEED_H
 
 #include <stdint.h>
 
 #include "daemon/config/config.h"
+
+/* An hour whose samples stopped arriving this long ago is complete (once
+ * it also ended [aqi] delay ago). */
+#define IOCD_AQI_SETTLE_MS 5000
 
 struct iocd_aqi_feed;
 
@@ -31,12 +44,16 @@ void iocd_aqi_feed_free(struct iocd_aqi_feed *f);
 int iocd_aqi_feed_adapter(const struct iocd_aqi_feed *f);
 /* An accepted sample of that feed (other metrics are ignored). */
 void iocd_aqi_feed_sample(struct iocd_aqi_feed *f, const char *station, const char *metric,
-                          int64_t t_ms, double value);
+                          int64_t t_ms, double value, int64_t arrival_ms);
 /* At start: a stored 1-hour window of the feed (pollutant hours rebuild
- * the sums; vn_aqi hours mark what was already computed). */
+ * the sums; vn_aqi and vn_aqi_day rows mark the hours and days already
+ * computed). Any order. */
 void iocd_aqi_feed_restore(struct iocd_aqi_feed *f, const char *station, const char *metric,
-                           int64_t hour_start_ms, uint64_t count, double sum);
-/* Compute and emit everything due at `now_ms`. */
-void iocd_aqi_feed_tick(struct iocd_aqi_feed *f, int64_t now_ms, iocd_aqi_emit_cb emit, void *ud);
+                           int64_t hour_start_ms, uint64_t count, double sum, int64_t arrival_ms);
+/* Compute and emit everything complete at wall-clock `now_ms`
+ * (iocd_now_ms) and monotonic `mono_ms` (iocd_mono_ms, the clock of every
+ * `arrival_ms` above: how long an hour has been quiet). */
+void iocd_aqi_feed_tick(struct iocd_aqi_feed *f, int64_t now_ms, int64_t mono_ms,
+                        iocd_aqi_emit_cb emit, void *ud);
 
 #endif

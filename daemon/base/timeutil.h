@@ -25,6 +25,9 @@ enum iocd_time_unit {
  * environment variable IOCD_FAKE_NOW_MS is set at first call, that fixed
  * value is returned instead (used only by tests that need a fixed clock). */
 int64_t iocd_now_ms(void);
+/* Monotonic clock, ms from an arbitrary start; never faked: it measures
+ * how long something took or has been quiet. */
+int64_t iocd_mono_ms(void);
 
 /* "500ms", "10s", "5m", "1h", "1d", "1w"; a bare number means seconds.
  * Returns 0 and *ms, or -1 on syntax error, negative or overflow. */

@@ -50,7 +50,7 @@ static int preload_series(void *ud, uint32_t id, const char *name)
 static void restore_aqi(void *ud, const char *device, const char *metric, int64_t start_ms,
                         uint64_t count, double sum)
 {
-    iocd_aqi_feed_restore(ud, device, metric, start_ms, count, sum);
+    iocd_aqi_feed_restore(ud, device, metric, start_ms, count, sum, iocd_mono_ms());
 }
 
 /* At start: remember every recent stored sample in the duplicate horizon
@@ -104,13 +104,12 @@ int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct io
                             &p->next_journal, err))
         return -1;
     if (p->aqi) {
-        /* vn_aqi rows sort with the hours they follow; restore twice so the
-         * pollutant hours before the last computed one reach the tracker. */
+        /* The last 48 hours: pollutant sums, and which hours and days
+         * already have their VN_AQI. */
         const char *src = cfg->adapters[iocd_aqi_feed_adapter(p->aqi)].source;
         int64_t since = iocd_now_ms() - INT64_C(48) * 3600000;
-        for (int pass = 0; pass < 2; pass++)
-            if (iocd_store_read_windows(store, src, 3600, since, restore_aqi, p->aqi, err))
-                return -1;
+        if (iocd_store_read_windows(store, src, 3600, since, restore_aqi, p->aqi, err))
+            return -1;
     }
     uv_timer_init(loop, &p->flush_timer);
     p->flush_timer.data = p;
@@ -255,7 +254,7 @@ static enum iocd_reject aggregate(struct iocd_pipeline *p, int idx, const char *
     }
     p->samples[p->n_samples++] = (struct iocd_sample){.series_id = id, .t_ms = t, .value = v};
     if (idx == iocd_aqi_feed_adapter(p->aqi))
-        iocd_aqi_feed_sample(p->aqi, device, metric, t, v);
+        iocd_aqi_feed_sample(p->aqi, device, metric, t, v, iocd_mono_ms());
     if (out_id)
         *out_id = id;
     return IOCD_REJECT_NONE;
@@ -638,7 +637,7 @@ static void emit_aqi(void *ud, const char *station, const char *metric, int64_t 
 static void on_flush_timer(uv_timer_t *t)
 {
     struct iocd_pipeline *p = t->data;
-    iocd_aqi_feed_tick(p->aqi, iocd_now_ms(), emit_aqi, p);
+    iocd_aqi_feed_tick(p->aqi, iocd_now_ms(), iocd_mono_ms(), emit_aqi, p);
     flush_start(p);
     if (p->draining && nothing_held(p)) {
         uv_timer_stop(&p->flush_timer);

@@ -1,0 +1,173 @@
+/* tests/unit/test_aqi_feed.c — VN_AQI per station decided in event time
+ * (daemon/aggregate/aqi_feed.c): the same 42 hours of two stations give the
+ * same hourly and daily values fed live (hour by hour, each hour computed
+ * once it is over), as one backlog (a replay after downtime), and as a
+ * backlog that arrives after newer real-time data; an hour whose samples
+ * are still arriving is not computed; a computed hour is computed once.
+ * The clocks are the test's: wall (now_ms) and monotonic (arrival). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "daemon/aggregate/aqi_feed.h"
+#include "daemon/config/config.h"
+
+#define H 3600000LL
+#define T0 1795132800000LL /* 2026-11-20T00:00:00Z */
+#define HOURS 42
+#define DELAY (10 * 60000LL)
+
+static const char CONF[] = "[store]\ntimezone = +07:00\n"
+                           "[adapter air]\ntopic = a/+\nformat = json\ndevice = $.id\n"
+                           "metric.pm25 = $.pm25\nmetric.pm10 = $.pm10\n"
+                           "[aqi]\nadapter = air\n";
+
+struct out {
+    char lines[256][64];
+    int n;
+};
+
+static void emit(void *ud, const char *station, const char *metric, int64_t t_ms, double v)
+{
+    struct out *o = ud;
+    if (o->n < 256)
+        snprintf(o->lines[o->n++], 64, "%s %s %lld %g", station, metric,
+                 (long long)((t_ms - T0) / 60000), v);
+}
+
+static int cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void sorted(struct out *o)
+{
+    qsort(o->lines, (size_t)o->n, sizeof(o->lines[0]), cmp);
+}
+
+/* Six samples an hour; station B has no data in hour 5. */
+static void feed_hour(struct iocd_aqi_feed *f, int h, int64_t arrival)
+{
+    for (int k = 0; k < 6; k++) {
+        int64_t t = T0 + h * H + k * 600000LL;
+        int i = h * 6 + k;
+        iocd_aqi_feed_sample(f, "A", "pm25", t, 10 + (i * 7) % 60, arrival);
+        iocd_aqi_feed_sample(f, "A", "pm10", t, 20 + (i * 11) % 90, arrival);
+        if (h != 5)
+            iocd_aqi_feed_sample(f, "B", "pm25", t, 30 + (i * 13) % 80, arrival);
+    }
+}
+
+static struct iocd_aqi_feed *new_feed(struct iocd_config *cfg)
+{
+    struct iocd_error err;
+    if (iocd_config_load_string(cfg, "t.conf", CONF, &err) != 0)
+        fail_msg("%s", err.msg);
+    struct iocd_aqi_feed *f = iocd_aqi_feed_new(cfg);
+    assert_non_null(f);
+    return f;
+}
+
+static void live(struct out *o)
+{
+    struct iocd_config cfg;
+    struct iocd_aqi_feed *f = new_feed(&cfg);
+    int64_t mono = 1000;
+    for (int h = 0; h < HOURS; h++) {
+        feed_hour(f, h, mono);
+        /* The hour is over; its samples stopped arriving a while ago. */
+        mono += IOCD_AQI_SETTLE_MS;
+        iocd_aqi_feed_tick(f, T0 + (h + 1) * H + DELAY, mono, emit, o);
+        mono += 1;
+    }
+    iocd_aqi_feed_free(f);
+    iocd_config_free(&cfg);
+    sorted(o);
+}
+
+static void test_backlog_equals_live(void **state)
+{
+    static struct out want, got;
+    memset(&want, 0, sizeof(want));
+    memset(&got, 0, sizeof(got));
+    live(&want);
+    /* Hour 0 has 1 of the 3 hours a NowCast needs: 41 hourly values per
+     * station; the local day that ends 2026-11-21 17:00Z once each (the
+     * one before it has 17 hours of the 18 a day needs: none). */
+    int hourly = 0, daily = 0;
+    for (int i = 0; i < want.n; i++) {
+        hourly += strstr(want.lines[i], " vn_aqi ") != NULL;
+        daily += strstr(want.lines[i], " vn_aqi_day ") != NULL;
+    }
+    assert_int_equal(hourly, 2 * 41);
+    assert_int_equal(daily, 2);
+
+    struct iocd_config cfg;
+    struct iocd_aqi_feed *f = new_feed(&cfg);
+    int64_t mono = 50000;
+    for (int h = 0; h < HOURS; h++)
+        feed_hour(f, h, mono);
+    int64_t now = T0 + HOURS * H + DELAY;
+    /* Everything is over by the wall clock, but the backlog is still
+     * arriving: nothing yet. */
+    iocd_aqi_feed_tick(f, now, mono + IOCD_AQI_SETTLE_MS - 1, emit, &got);
+    assert_int_equal(got.n, 0);
+    iocd_aqi_feed_tick(f, now, mono + IOCD_AQI_SETTLE_MS, emit, &got);
+    sorted(&got);
+    assert_int_equal(got.n, want.n);
+    for (int i = 0; i < want.n; i++)
+        assert_string_equal(got.lines[i], want.lines[i]);
+    /* Computed once: another tick, and a late sample, change nothing. */
+    iocd_aqi_feed_sample(f, "A", "pm25", T0 + 3 * H, 500, mono + 20000);
+    iocd_aqi_feed_tick(f, now, mono + 40000, emit, &got);
+    assert_int_equal(got.n, want.n);
+    iocd_aqi_feed_free(f);
+    iocd_config_free(&cfg);
+}
+
+static void test_backlog_after_realtime_equals_live(void **state)
+{
+    static struct out want, got;
+    memset(&want, 0, sizeof(want));
+    memset(&got, 0, sizeof(got));
+    live(&want);
+    struct iocd_config cfg;
+    struct iocd_aqi_feed *f = new_feed(&cfg);
+    int64_t now = T0 + HOURS * H + DELAY;
+    /* Real time first: both stations report in hour 42, which is not over. */
+    iocd_aqi_feed_sample(f, "A", "pm25", T0 + HOURS * H + 60000, 15, 1000);
+    iocd_aqi_feed_sample(f, "B", "pm25", T0 + HOURS * H + 60000, 15, 1000);
+    iocd_aqi_feed_tick(f, now, 1000 + IOCD_AQI_SETTLE_MS, emit, &got);
+    assert_int_equal(got.n, 0);
+    /* Then the history, in order, spread over two ticks. */
+    int64_t mono = 20000;
+    for (int h = 0; h < HOURS; h++) {
+        feed_hour(f, h, mono);
+        if (h == 12) {
+            iocd_aqi_feed_tick(f, now, mono + 1, emit, &got);
+            assert_int_equal(got.n, 0); /* hour 12 is still arriving: wait */
+        }
+        mono += 10;
+    }
+    iocd_aqi_feed_tick(f, now, mono + IOCD_AQI_SETTLE_MS, emit, &got);
+    sorted(&got);
+    assert_int_equal(got.n, want.n);
+    for (int i = 0; i < want.n; i++)
+        assert_string_equal(got.lines[i], want.lines[i]);
+    iocd_aqi_feed_free(f);
+    iocd_config_free(&cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_backlog_equals_live),
+        cmocka_unit_test(test_backlog_after_realtime_equals_live),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
