@@ -681,30 +681,44 @@ static int collect_excludes(const struct iocd_adapter_cfg *c, struct event_state
     return 0;
 }
 
-enum cfg_key {
-    K_KIND,
-    K_SEVERITY,
-    K_SEVERITY_MAP,
-    K_TEXT,
-    K_DEVICE,
-    K_AREA,
-    K_STATUS,
-    K_STATUSES,
-    K_TIME,
-    K_TIME_FORMAT,
-    K_TIME_OFFSET,
-    K_LAT,
-    K_LON,
-    K_LOCATION,
-    K_ATTRIBUTES,
-    K_RECORDS,
-    K__COUNT
+/* The event format's keys, declared once. */
+struct event_entries {
+    struct iocd_ini_entry *kind, *severity, *severity_map, *text, *device, *area, *status, *statuses, *time, *time_format, *time_offset, *lat, *lon, *location, *attributes, *records;
 };
 
-static const char *const cfg_keys[K__COUNT] = {
-    "kind",     "severity",    "severity_map", "text", "device", "area",
-    "status",   "statuses",    "time",         "time_format", "time_offset", "lat",
-    "lon",      "location",    "attributes",   "records",
+static const struct iocd_key event_keys[] = {
+    IOCD_ADAPTER_KEY(struct event_entries, kind,
+                     "a JSON path, topic[N] or a literal kind: what happened (required)"),
+    IOCD_ADAPTER_KEY(struct event_entries, severity,
+                     "a path, topic[N] or a literal severity name or 0 to 5 (default info)"),
+    IOCD_ADAPTER_KEY(struct event_entries, severity_map,
+                     "with a path or topic[N] severity: VALUE:SEVERITY, ... (default: the built-in names)"),
+    IOCD_ADAPTER_KEY(struct event_entries, text,
+                     "JSON path of the human-readable description (default empty)"),
+    IOCD_ADAPTER_KEY(struct event_entries, device,
+                     "a path, topic[N] or a literal: the device (default empty)"),
+    IOCD_ADAPTER_KEY(struct event_entries, area,
+                     "a path, topic[N] or a literal: the ward or commune (default empty)"),
+    IOCD_ADAPTER_KEY(struct event_entries, status,
+                     "a path, topic[N] or a literal: the event status (default empty)"),
+    IOCD_ADAPTER_KEY(struct event_entries, statuses,
+                     "with status: the allowed statuses, comma-separated (default: any)"),
+    IOCD_ADAPTER_KEY(struct event_entries, time,
+                     "JSON path of the event time (default: the receive time)"),
+    IOCD_ADAPTER_KEY(struct event_entries, time_format,
+                     "auto, iso8601, s, ms or us (default auto; only with time)"),
+    IOCD_ADAPTER_KEY(struct event_entries, time_offset,
+                     "UTC offset of ISO-8601 times without one (default +00:00; only with time)"),
+    IOCD_ADAPTER_KEY(struct event_entries, lat,
+                     "JSON path of the latitude in decimal degrees (with lon)"),
+    IOCD_ADAPTER_KEY(struct event_entries, lon,
+                     "JSON path of the longitude in decimal degrees (with lat)"),
+    IOCD_ADAPTER_KEY(struct event_entries, location,
+                     "JSON path of a GeoJSON Point or \"lat,lon\" string (instead of lat and lon)"),
+    IOCD_ADAPTER_KEY(struct event_entries, attributes,
+                     "all, none or a list of members kept as attributes (default all)"),
+    IOCD_ADAPTER_KEY(struct event_entries, records,
+                     "JSON path of an array of events ($ for a payload that is an array)"),
 };
 
 /* Checks a device or area literal and replaces it by its cleaned form. */
@@ -722,91 +736,86 @@ static int clean_literal_label(const struct iocd_adapter_cfg *c, const struct io
     return src->literal ? 0 : iocd_error_set(c->err, "out of memory");
 }
 
-static int read_config(const struct iocd_adapter_cfg *c, struct event_state *st,
-                       struct iocd_ini_section *section)
+static int read_config(const struct iocd_adapter_cfg *c, void *state,
+                       struct iocd_ini_section *section, const void *entries)
 {
-    struct iocd_ini_entry *k[K__COUNT];
-    for (int i = 0; i < K__COUNT; i++) {
-        bool dup;
-        k[i] = iocd_ini_get(c->ini, section, cfg_keys[i], &dup, c->err);
-        if (dup)
-            return -1;
-    }
-    if (!k[K_KIND])
+    struct event_state *st = state;
+    const struct event_entries *k = entries;
+    if (!k->kind)
         return iocd_error_at(c->err, c->ini->path, section->line,
                              "[adapter %s] kind: required key missing (a JSON path such as "
                              "$.category, topic[N], or a literal kind such as fire_alarm)",
                              c->section);
 
-    if (k[K_RECORDS]) {
-        if (k[K_RECORDS]->value[0] != '$')
-            return iocd_adapter_cfg_failf(c, k[K_RECORDS],
+    if (k->records) {
+        if (k->records->value[0] != '$')
+            return iocd_adapter_cfg_failf(c, k->records,
                             "expected a JSON path starting with '$' ($ for a payload that is "
                             "an array)");
-        if (iocd_adapter_compile_path(c, k[K_RECORDS], k[K_RECORDS]->value, &st->records))
+        if (iocd_adapter_compile_path(c, k->records, k->records->value, &st->records))
             return -1;
     }
     /* kind */
-    if (parse_src(c, k[K_KIND], k[K_KIND]->value, ALLOW_LITERAL | ALLOW_TOPIC, st, &st->kind))
+    if (parse_src(c, k->kind, k->kind->value, ALLOW_LITERAL | ALLOW_TOPIC, st, &st->kind))
         return -1;
     if (st->kind.type == SRC_LITERAL && !valid_id(st->kind.literal))
-        return iocd_adapter_cfg_failf(c, k[K_KIND],
+        return iocd_adapter_cfg_failf(c, k->kind,
                         "the literal kind '%s' must be 1 to 64 characters of letters, digits, "
                         "'_', '.' and '-'",
                         st->kind.literal);
 
     /* severity, severity_map */
     st->severity_fixed = IOC__V1__SEVERITY__SEVERITY_INFO;
-    if (k[K_SEVERITY]) {
-        if (parse_src(c, k[K_SEVERITY], k[K_SEVERITY]->value, ALLOW_LITERAL | ALLOW_TOPIC, st,
+    if (k->severity) {
+        if (parse_src(c, k->severity, k->severity->value, ALLOW_LITERAL | ALLOW_TOPIC, st,
                       &st->severity))
             return -1;
         if (st->severity.type == SRC_LITERAL) {
             st->severity_fixed =
                 severity_from_name(st->severity.literal, strlen(st->severity.literal));
             if (st->severity_fixed < 0)
-                return iocd_adapter_cfg_failf(c, k[K_SEVERITY],
+                return iocd_adapter_cfg_failf(c, k->severity,
                                 "unknown severity '%s'; expected unspecified, info, warning, "
                                 "minor, major or critical (or 0 to 5)",
                                 st->severity.literal);
         }
     }
-    if (k[K_SEVERITY_MAP]) {
+    if (k->severity_map) {
         if (st->severity.type == SRC_NONE || st->severity.type == SRC_LITERAL)
-            return iocd_adapter_cfg_failf(c, k[K_SEVERITY_MAP],
+            return iocd_adapter_cfg_failf(c, k->severity_map,
                             "has no effect unless 'severity' is a JSON path or topic[N]");
-        if (read_severity_map(c, st, k[K_SEVERITY_MAP]))
+        if (read_severity_map(c, st, k->severity_map))
             return -1;
     }
 
     /* text */
-    if (k[K_TEXT] && parse_src(c, k[K_TEXT], k[K_TEXT]->value, 0, st, &st->text))
+    if (k->text && parse_src(c, k->text, k->text->value, 0, st, &st->text))
         return -1;
 
     /* device, area */
-    if (k[K_DEVICE]) {
-        if (parse_src(c, k[K_DEVICE], k[K_DEVICE]->value, ALLOW_LITERAL | ALLOW_TOPIC, st,
+    if (k->device) {
+        if (parse_src(c, k->device, k->device->value, ALLOW_LITERAL | ALLOW_TOPIC, st,
                       &st->device))
             return -1;
-        if (st->device.type == SRC_LITERAL && clean_literal_label(c, k[K_DEVICE], &st->device))
+        if (st->device.type == SRC_LITERAL && clean_literal_label(c, k->device, &st->device))
             return -1;
     }
-    if (k[K_AREA]) {
-        if (parse_src(c, k[K_AREA], k[K_AREA]->value, ALLOW_LITERAL | ALLOW_TOPIC, st, &st->area))
+    if (k->area) {
+        if (parse_src(c, k->area, k->area->value, ALLOW_LITERAL | ALLOW_TOPIC, st, &st->area))
             return -1;
-        if (st->area.type == SRC_LITERAL && clean_literal_label(c, k[K_AREA], &st->area))
+        if (st->area.type == SRC_LITERAL && clean_literal_label(c, k->area, &st->area))
             return -1;
     }
 
     /* status, statuses */
-    if (k[K_STATUS]) {
-        if (parse_src(c, k[K_STATUS], k[K_STATUS]->value, ALLOW_LITERAL | ALLOW_TOPIC, st,
+    if (k->status) {
+        if (parse_src(c, k->status, k->status->value, ALLOW_LITERAL | ALLOW_TOPIC, st,
                       &st->status))
             return -1;
         if (st->status.type == SRC_LITERAL) {
             char norm[EV_MAX_ID + 1];
             if (normalize_id(st->status.literal, strlen(st->status.literal), norm) != ID_OK)
-                return iocd_adapter_cfg_failf(c, k[K_STATUS],
+                return iocd_adapter_cfg_failf(c, k->status,
                                 "the literal status '%s' must give 1 to 64 characters of "
                                 "letters, digits, '_', '.' and '-'",
                                 st->status.literal);
@@ -816,29 +825,29 @@ static int read_config(const struct iocd_adapter_cfg *c, struct event_state *st,
                 return iocd_error_set(c->err, "out of memory");
         }
     }
-    if (k[K_STATUSES]) {
-        if (!k[K_STATUS])
-            return iocd_adapter_cfg_failf(c, k[K_STATUSES], "has no effect without 'status'");
-        if (read_statuses(c, st, k[K_STATUSES]))
+    if (k->statuses) {
+        if (!k->status)
+            return iocd_adapter_cfg_failf(c, k->statuses, "has no effect without 'status'");
+        if (read_statuses(c, st, k->statuses))
             return -1;
         if (st->status.type == SRC_LITERAL) {
             size_t i = 0;
             while (i < st->n_statuses && strcmp(st->statuses[i], st->status.literal) != 0)
                 i++;
             if (i == st->n_statuses)
-                return iocd_adapter_cfg_failf(c, k[K_STATUS], "the literal status '%s' is not in statuses",
+                return iocd_adapter_cfg_failf(c, k->status, "the literal status '%s' is not in statuses",
                                 st->status.literal);
         }
     }
 
     /* time, time_format, time_offset */
-    if (k[K_TIME] && parse_src(c, k[K_TIME], k[K_TIME]->value, 0, st, &st->time))
+    if (k->time && parse_src(c, k->time, k->time->value, 0, st, &st->time))
         return -1;
-    if (!k[K_TIME] && (k[K_TIME_FORMAT] || k[K_TIME_OFFSET]))
-        return iocd_adapter_cfg_failf(c, k[K_TIME_FORMAT] ? k[K_TIME_FORMAT] : k[K_TIME_OFFSET],
+    if (!k->time && (k->time_format || k->time_offset))
+        return iocd_adapter_cfg_failf(c, k->time_format ? k->time_format : k->time_offset,
                         "has no effect without 'time' (the receive time is used)");
     st->time_unit = IOCD_TIME_AUTO;
-    if (k[K_TIME_FORMAT]) {
+    if (k->time_format) {
         static const struct {
             const char *name;
             enum iocd_time_unit unit;
@@ -849,55 +858,45 @@ static int read_config(const struct iocd_adapter_cfg *c, struct event_state *st,
                        {"us", IOCD_TIME_US}};
         size_t i = 0;
         while (i < sizeof(formats) / sizeof(formats[0]) &&
-               strcmp(formats[i].name, k[K_TIME_FORMAT]->value) != 0)
+               strcmp(formats[i].name, k->time_format->value) != 0)
             i++;
         if (i == sizeof(formats) / sizeof(formats[0]))
-            return iocd_adapter_cfg_failf(c, k[K_TIME_FORMAT], "expected auto, iso8601, s, ms or us");
+            return iocd_adapter_cfg_failf(c, k->time_format, "expected auto, iso8601, s, ms or us");
         st->time_unit = formats[i].unit;
     }
-    if (k[K_TIME_OFFSET] && iocd_adapter_parse_offset(k[K_TIME_OFFSET]->value, &st->time_offset_s))
-        return iocd_adapter_cfg_failf(c, k[K_TIME_OFFSET], "expected an offset such as +07:00, -05:30 or Z");
+    if (k->time_offset && iocd_adapter_parse_offset(k->time_offset->value, &st->time_offset_s))
+        return iocd_adapter_cfg_failf(c, k->time_offset, "expected an offset such as +07:00, -05:30 or Z");
 
     /* lat + lon, or location */
-    if (k[K_LOCATION] && (k[K_LAT] || k[K_LON]))
-        return iocd_adapter_cfg_failf(c, k[K_LOCATION], "use either 'location' or 'lat' and 'lon', not both");
-    if (!k[K_LAT] != !k[K_LON])
-        return iocd_adapter_cfg_failf(c, k[K_LAT] ? k[K_LAT] : k[K_LON], "'lat' and 'lon' go together");
-    if (k[K_LAT] && (parse_src(c, k[K_LAT], k[K_LAT]->value, 0, st, &st->lat) ||
-                     parse_src(c, k[K_LON], k[K_LON]->value, 0, st, &st->lon)))
+    if (k->location && (k->lat || k->lon))
+        return iocd_adapter_cfg_failf(c, k->location, "use either 'location' or 'lat' and 'lon', not both");
+    if (!k->lat != !k->lon)
+        return iocd_adapter_cfg_failf(c, k->lat ? k->lat : k->lon, "'lat' and 'lon' go together");
+    if (k->lat && (parse_src(c, k->lat, k->lat->value, 0, st, &st->lat) ||
+                     parse_src(c, k->lon, k->lon->value, 0, st, &st->lon)))
         return -1;
-    if (k[K_LOCATION] &&
-        parse_src(c, k[K_LOCATION], k[K_LOCATION]->value, 0, st, &st->location))
+    if (k->location &&
+        parse_src(c, k->location, k->location->value, 0, st, &st->location))
         return -1;
 
     /* attributes */
     st->attr_mode = ATTR_ALL;
-    if (k[K_ATTRIBUTES] && read_attributes(c, st, k[K_ATTRIBUTES]))
+    if (k->attributes && read_attributes(c, st, k->attributes))
         return -1;
     if (st->attr_mode == ATTR_ALL && collect_excludes(c, st))
         return -1;
     return 0;
 }
 
+static const struct iocd_adapter_spec event_spec = {
+    event_keys, sizeof(event_keys) / sizeof(event_keys[0]), sizeof(struct event_entries),
+    sizeof(struct event_state), offsetof(struct event_state, source), read_config, event_destroy,
+};
+
 static int event_create(const struct iocd_ini *ini, struct iocd_ini_section *section,
                         const char *source, void **state, struct iocd_error *err)
 {
-    *state = NULL;
-    struct iocd_adapter_cfg c = {ini, section->arg ? section->arg : "", err};
-    struct event_state *st = calloc(1, sizeof(*st));
-    if (!st)
-        return iocd_error_set(err, "out of memory");
-    st->source = strdup(source ? source : c.section);
-    if (!st->source) {
-        event_destroy(st);
-        return iocd_error_set(err, "out of memory");
-    }
-    if (read_config(&c, st, section)) {
-        event_destroy(st);
-        return -1;
-    }
-    *state = st;
-    return 0;
+    return iocd_adapter_create(&event_spec, ini, section, source, state, err);
 }
 
 /* ---- decode ---- */
@@ -1721,6 +1720,8 @@ static enum iocd_reject event_decode(void *state, const struct iocd_message *msg
 
 const struct iocd_adapter_ops iocd_adapter_event = {
     .name = "event",
+    .keys = event_keys,
+    .n_keys = sizeof(event_keys) / sizeof(event_keys[0]),
     .create = event_create,
     .decode = event_decode,
     .destroy = event_destroy,
