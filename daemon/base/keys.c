@@ -212,7 +212,7 @@ void iocd_keys_print(FILE *out, const struct iocd_key *keys, size_t n, const cha
         const char *def = k->def && k->def[0] ? k->def : "(empty)";
         if (markdown)
             fprintf(out, "| `%s` | %s%s%s | %s |\n", k->name, k->def ? "`" : "",
-                    k->def ? def : "", k->def ? "`" : "", k->help);
+                    k->def ? (k->def[0] ? k->def : "\"\"") : "—", k->def ? "`" : "", k->help);
         else if (k->def)
             fprintf(out, "%-20s default %-12s %s\n", k->name, def, k->help);
         else

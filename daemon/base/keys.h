@@ -76,7 +76,8 @@ bool iocd_key_prefix_matches(const struct iocd_key *k, const char *key);
 
 /* Print rows (all, or those of `section`): plain text lines
  * "NAME  default DEF  HELP" as `iocd --help-config` shows them, or
- * Markdown table rows "| `NAME` | `DEF` | HELP |" when markdown is true. */
+ * Markdown table rows "| `NAME` | `DEF` | HELP |" when markdown is true
+ * (DEF `""` when empty, — when the key has no default of its own). */
 void iocd_keys_print(FILE *out, const struct iocd_key *keys, size_t n, const char *section,
                      bool markdown);
 
