@@ -683,7 +683,8 @@ static int collect_excludes(const struct iocd_adapter_cfg *c, struct event_state
 
 /* The event format's keys, declared once. */
 struct event_entries {
-    struct iocd_ini_entry *kind, *severity, *severity_map, *text, *device, *area, *status, *statuses, *time, *time_format, *time_offset, *lat, *lon, *location, *attributes, *records;
+    struct iocd_ini_entry *kind, *severity, *severity_map, *text, *device, *area, *status,
+        *statuses, *time, *time_format, *time_offset, *lat, *lon, *location, *attributes, *records;
 };
 
 static const struct iocd_key event_keys[] = {
@@ -692,7 +693,8 @@ static const struct iocd_key event_keys[] = {
     IOCD_ADAPTER_KEY(struct event_entries, severity,
                      "a path, topic[N] or a literal severity name or 0 to 5 (default info)"),
     IOCD_ADAPTER_KEY(struct event_entries, severity_map,
-                     "with a path or topic[N] severity: VALUE:SEVERITY, ... (default: the built-in names)"),
+                     "with a path or topic[N] severity: VALUE:SEVERITY, ... (default: the "
+                     "built-in names)"),
     IOCD_ADAPTER_KEY(struct event_entries, text,
                      "JSON path of the human-readable description (default empty)"),
     IOCD_ADAPTER_KEY(struct event_entries, device,
@@ -736,13 +738,12 @@ static int clean_literal_label(const struct iocd_adapter_cfg *c, const struct io
     return src->literal ? 0 : iocd_error_set(c->err, "out of memory");
 }
 
-static int read_config(const struct iocd_adapter_cfg *c, void *state,
-                       struct iocd_ini_section *section, const void *entries)
+/* records, kind, severity and severity_map. */
+static int read_kind(const struct iocd_adapter_cfg *c, struct event_state *st,
+                     const struct event_entries *k, int line)
 {
-    struct event_state *st = state;
-    const struct event_entries *k = entries;
     if (!k->kind)
-        return iocd_error_at(c->err, c->ini->path, section->line,
+        return iocd_error_at(c->err, c->ini->path, line,
                              "[adapter %s] kind: required key missing (a JSON path such as "
                              "$.category, topic[N], or a literal kind such as fire_alarm)",
                              c->section);
@@ -788,6 +789,13 @@ static int read_config(const struct iocd_adapter_cfg *c, void *state,
             return -1;
     }
 
+    return 0;
+}
+
+/* text, device, area, status and statuses. */
+static int read_labels(const struct iocd_adapter_cfg *c, struct event_state *st,
+                       const struct event_entries *k)
+{
     /* text */
     if (k->text && parse_src(c, k->text, k->text->value, 0, st, &st->text))
         return -1;
@@ -840,6 +848,13 @@ static int read_config(const struct iocd_adapter_cfg *c, void *state,
         }
     }
 
+    return 0;
+}
+
+/* time, time_format, time_offset; lat and lon, or location. */
+static int read_time_location(const struct iocd_adapter_cfg *c, struct event_state *st,
+                              const struct event_entries *k)
+{
     /* time, time_format, time_offset */
     if (k->time && parse_src(c, k->time, k->time->value, 0, st, &st->time))
         return -1;
@@ -879,6 +894,17 @@ static int read_config(const struct iocd_adapter_cfg *c, void *state,
         parse_src(c, k->location, k->location->value, 0, st, &st->location))
         return -1;
 
+    return 0;
+}
+
+static int read_config(const struct iocd_adapter_cfg *c, void *state,
+                       struct iocd_ini_section *section, const void *entries)
+{
+    struct event_state *st = state;
+    const struct event_entries *k = entries;
+    if (read_kind(c, st, k, section->line) || read_labels(c, st, k) ||
+        read_time_location(c, st, k))
+        return -1;
     /* attributes */
     st->attr_mode = ATTR_ALL;
     if (k->attributes && read_attributes(c, st, k->attributes))

@@ -106,7 +106,8 @@ static const struct iocd_key influx_keys[] = {
     IOCD_ADAPTER_KEY(struct influx_entries, device,
                      "tag:NAME or topic[N] (required)"),
     IOCD_ADAPTER_KEY(struct influx_entries, metric,
-                     "measurement.field or field: how a field becomes a metric name (default measurement.field)"),
+                     "measurement.field or field: how a field becomes a metric name (default "
+                     "measurement.field)"),
     IOCD_ADAPTER_KEY(struct influx_entries, precision,
                      "ns, us, ms or s: the unit of line timestamps (default ns)"),
     IOCD_ADAPTER_PREFIX("unit.FIELD",

@@ -307,7 +307,8 @@ bad:
 
 /* The json format's keys, declared once. */
 struct json_entries {
-    struct iocd_ini_entry *device, *time, *time_format, *time_offset, *records, *metric_from_topic, *value, *labels, *status, *invalid, *valid;
+    struct iocd_ini_entry *device, *time, *time_format, *time_offset, *records, *metric_from_topic,
+        *value, *labels, *status, *invalid, *valid;
 };
 
 static const struct iocd_key json_keys[] = {
@@ -330,11 +331,13 @@ static const struct iocd_key json_keys[] = {
     IOCD_ADAPTER_KEY(struct json_entries, status,
                      "JSON path of the sample status (default: every sample is good)"),
     IOCD_ADAPTER_KEY(struct json_entries, invalid,
-                     "with status: values that make a sample invalid (default calibrating, maintenance, error, fault, invalid)"),
+                     "with status: values that make a sample invalid (default calibrating, "
+                     "maintenance, error, fault, invalid)"),
     IOCD_ADAPTER_KEY(struct json_entries, valid,
                      "with status: the only values that are good (default: all but invalid)"),
     IOCD_ADAPTER_PREFIX("metric.NAME",
-                        "PATH [UNIT] [scale=X] [offset=Y]: one metric (at least one, unless metric_from_topic)"),
+                        "PATH [UNIT] [scale=X] [offset=Y]: one metric (at least one, unless "
+                        "metric_from_topic)"),
     IOCD_ADAPTER_PREFIX("label.NAME", "JSON path of a string or number that becomes label NAME"),
 };
 
@@ -362,14 +365,12 @@ static int read_status(const struct iocd_adapter_cfg *c, struct json_state *st,
     return 0;
 }
 
-static int read_config(const struct iocd_adapter_cfg *c, void *state,
-                       struct iocd_ini_section *section, const void *entries)
+/* records, device, time, time_format and time_offset. */
+static int read_device_time(const struct iocd_adapter_cfg *c, struct json_state *st,
+                            const struct json_entries *k, int line)
 {
-    struct json_state *st = state;
-    const struct json_entries *k = entries;
     struct iocd_ini_entry *device = k->device, *time = k->time, *time_format = k->time_format,
-                          *time_offset = k->time_offset, *records = k->records,
-                          *mft = k->metric_from_topic, *value = k->value, *labels = k->labels;
+                          *time_offset = k->time_offset, *records = k->records;
     if (records) {
         if (records->value[0] == '^')
             return iocd_adapter_cfg_fail(c, records, "is always read in the whole message: drop the '^'");
@@ -378,7 +379,7 @@ static int read_config(const struct iocd_adapter_cfg *c, void *state,
     }
 
     if (!device)
-        return iocd_error_at(c->err, c->ini->path, section->line,
+        return iocd_error_at(c->err, c->ini->path, line,
                              "[adapter %s] device: required key missing (a JSON path such as "
                              "$.id, or topic[N])",
                              c->section);
@@ -418,8 +419,14 @@ static int read_config(const struct iocd_adapter_cfg *c, void *state,
     if (time_offset && iocd_adapter_parse_offset(time_offset->value, &st->time_offset_s))
         return iocd_adapter_cfg_fail(c, time_offset, "expected an offset such as +07:00, -05:30 or Z");
 
-    if (read_status(c, st, k))
-        return -1;
+    return 0;
+}
+
+/* labels, label.NAME, metric_from_topic with value, or metric.NAME. */
+static int read_metrics(const struct iocd_adapter_cfg *c, struct json_state *st,
+                        struct iocd_ini_section *section, const struct json_entries *k)
+{
+    struct iocd_ini_entry *mft = k->metric_from_topic, *value = k->value, *labels = k->labels;
 
     if (labels) {
         if (strcmp(labels->value, "all_strings") != 0)
@@ -493,6 +500,16 @@ static int read_config(const struct iocd_adapter_cfg *c, void *state,
             return -1;
     }
     return 0;
+}
+
+static int read_config(const struct iocd_adapter_cfg *c, void *state,
+                       struct iocd_ini_section *section, const void *entries)
+{
+    struct json_state *st = state;
+    const struct json_entries *k = entries;
+    if (read_device_time(c, st, k, section->line) || read_status(c, st, k))
+        return -1;
+    return read_metrics(c, st, section, k);
 }
 
 static const struct iocd_adapter_spec json_spec = {

@@ -72,7 +72,8 @@ static const struct iocd_key senml_keys[] = {
     IOCD_ADAPTER_KEY(struct senml_entries, device,
                      "name (from each record's resolved name) or topic[N] (default name)"),
     IOCD_ADAPTER_KEY(struct senml_entries, device_fallback,
-                     "with device = name: topic[N], the device of records whose name cannot be split"),
+                     "with device = name: topic[N], the device of records whose name cannot be "
+                     "split"),
 };
 
 static int read_config(const struct iocd_adapter_cfg *c, void *state,

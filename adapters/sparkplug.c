@@ -307,7 +307,8 @@ static int read_config(const struct iocd_adapter_cfg *c, void *state,
 }
 
 static const struct iocd_adapter_spec sparkplug_spec = {
-    sparkplug_keys, sizeof(sparkplug_keys) / sizeof(sparkplug_keys[0]), sizeof(struct sparkplug_entries),
+    sparkplug_keys, sizeof(sparkplug_keys) / sizeof(sparkplug_keys[0]),
+    sizeof(struct sparkplug_entries),
     sizeof(struct sp_state), offsetof(struct sp_state, source), read_config, sparkplug_destroy,
 };
 

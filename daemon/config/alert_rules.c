@@ -22,7 +22,8 @@ struct alert_entries {
 };
 
 #define EOFF(field) offsetof(struct alert_entries, field)
-#define ALERT_KEY(field, help) {NULL, #field, IOCD_KEY_ENTRY, EOFF(field), NULL, 0, 0, help, NULL, false}
+#define ALERT_KEY(field, help)                                                                     \
+    {NULL, #field, IOCD_KEY_ENTRY, EOFF(field), NULL, 0, 0, help, NULL, false}
 
 const struct iocd_key iocd_alert_keys[] = {
     ALERT_KEY(type, "threshold, band or stale"),

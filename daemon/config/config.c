@@ -296,6 +296,7 @@ void iocd_config_print_keys(FILE *out, bool markdown)
         print_heading(out, markdown, false, title);
         iocd_keys_print(out, ops->keys, ops->n_keys, NULL, markdown);
     }
-    print_heading(out, markdown, false, markdown ? "[alert NAME]" : "[alert NAME]  (docs/alerts.md)");
+    print_heading(out, markdown, false,
+                  markdown ? "[alert NAME]" : "[alert NAME]  (docs/alerts.md)");
     iocd_keys_print(out, iocd_alert_keys, iocd_alert_n_keys, NULL, markdown);
 }
