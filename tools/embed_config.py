@@ -4,7 +4,8 @@
 Usage: embed_config.py IOCD_CONF OUT.c
 
 The embedded defaults are the settings config/iocd.conf makes (its
-uncommented lines; core sections left with none are dropped), so the file
+uncommented lines; core sections left with none are dropped; feeds, then
+alert rules, after the core sections), so the file
 shipped in /etc/iocd and what iocd runs without --config cannot drift.
 The output defines `const char iocd_default_config[]` (daemon/config/core.h).
 """
@@ -12,7 +13,11 @@ import sys
 
 
 def active_lines(text):
-    out, header, pending = [], None, False
+    """The settings of TEXT: core sections, then [adapter NAME], then
+    [alert NAME] sections (each group in file order), as in the defaults'
+    long-standing layout, so their line numbers in messages stay put."""
+    groups = {"core": [], "adapter": [], "alert": []}
+    out, header, pending = groups["core"], None, False
     for raw in text.splitlines():
         line = raw.strip()
         if not line or line[0] in "#;":
@@ -20,7 +25,9 @@ def active_lines(text):
         if line.startswith("["):
             # [NAME ARG] (adapter, alert) always counts; a bare core section
             # only when it sets something.
-            header, pending = line, " " not in line.strip("[] ")
+            name = line.strip("[] ").split()
+            out = groups.get(name[0], groups["core"]) if len(name) > 1 else groups["core"]
+            header, pending = line, len(name) == 1
             if not pending:
                 out.append(line)
             continue
@@ -28,7 +35,7 @@ def active_lines(text):
             out.append(header)
             pending = False
         out.append(line)
-    return out
+    return groups["core"] + groups["adapter"] + groups["alert"]
 
 
 def c_string(line):
