@@ -7,8 +7,8 @@
  * every message). Validation common to all formats (finite values, clock
  * skew, series limits) happens later, in the pipeline.
  *
- * Adding a format: write adapters/NAME.c ending in
- *     const struct iocd_adapter_ops iocd_adapter_NAME = { .name = "NAME", ... };
+ * Adding a format: write adapters/NAME.c with its key table and ending in
+ *     const struct iocd_adapter_ops iocd_adapter_NAME = { .name = "NAME", .keys = ..., ... };
  * and add one line to adapters/registry.c. */
 #ifndef IOCD_ADAPTER_H
 #define IOCD_ADAPTER_H
@@ -19,6 +19,7 @@
 #include "daemon/base/arena.h"
 #include "daemon/base/error.h"
 #include "daemon/base/ini.h"
+#include "daemon/base/keys.h"
 #include "ioc/v1/ioc.pb-c.h"
 
 /* Why a message (or one sample of it) was rejected. The names returned by
@@ -95,6 +96,10 @@ void iocd_batch_note(struct iocd_batch *b, enum iocd_note n, const char *fmt, ..
 
 struct iocd_adapter_ops {
     const char *name; /* the `format =` value that selects this adapter */
+    /* The format's keys, declared once: create() reads them through this
+     * table, and --help-config and the docs list them from it. */
+    const struct iocd_key *keys;
+    size_t n_keys;
     /* Read this format's keys from `section` (marking each key used with
      * iocd_ini_get or by setting entry->used) and build the adapter's
      * state. `source` is the series source name ([adapter NAME] unless
@@ -110,6 +115,8 @@ struct iocd_adapter_ops {
 
 /* The adapter for a `format =` value, or NULL. */
 const struct iocd_adapter_ops *iocd_adapter_find(const char *format);
+/* The i-th known adapter (registry order), NULL past the last. */
+const struct iocd_adapter_ops *iocd_adapter_at(size_t i);
 /* Comma-separated list of known formats, for error messages. */
 const char *iocd_adapter_formats(void);
 

@@ -1,6 +1,9 @@
 /* adapters/common.c — helpers shared by the format adapters (see common.h):
- * config-error reporting, "topic[N]" parsing, UTF-8 and unit validation,
- * and printable echoes of untrusted text. */
+ * config-error reporting, the shared create() (state, source, typed key
+ * table read into entries, the adapter's read), "topic[N]" parsing, UTF-8
+ * and unit validation, and printable echoes of untrusted text.
+ * Owns: nothing past a call (create's entries struct is freed before it
+ * returns; the state it allocates is the caller's). */
 #include "adapters/common.h"
 
 #include "daemon/base/jsonpath.h"
@@ -8,7 +11,54 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+int iocd_adapter_create(const struct iocd_adapter_spec *spec, const struct iocd_ini *ini,
+                        struct iocd_ini_section *section, const char *source, void **state,
+                        struct iocd_error *err)
+{
+    *state = NULL;
+    struct iocd_adapter_cfg c = {ini, section->arg ? section->arg : "", err};
+    char *st = calloc(1, spec->state_size);
+    if (!st)
+        return iocd_error_set(err, "out of memory");
+    char **src = (char **)(st + spec->source_offset);
+    *src = strdup(source ? source : c.section);
+    void *entries = calloc(1, spec->entries_size);
+    int rc = -1;
+    if (!*src || !entries)
+        iocd_error_set(err, "out of memory");
+    else if (iocd_keys_read(entries, spec->keys, spec->n_keys, NULL, ini, section, err) == 0)
+        rc = spec->read(&c, st, section, entries);
+    free(entries);
+    if (rc) {
+        spec->destroy(st);
+        return -1;
+    }
+    *state = st;
+    return 0;
+}
+
+int iocd_adapter_cfg_given_twice(const struct iocd_adapter_cfg *c,
+                                 const struct iocd_ini_section *section, size_t idx)
+{
+    const struct iocd_ini_entry *e = &section->entries[idx];
+    for (size_t j = 0; j < idx; j++)
+        if (strcmp(section->entries[j].key, e->key) == 0)
+            return iocd_error_at(c->err, c->ini->path, e->line,
+                                 "[adapter %s] %s: given twice (first on line %d)", c->section,
+                                 e->key, section->entries[j].line);
+    return 0;
+}
+
+size_t iocd_adapter_cfg_count_prefix(const struct iocd_ini_section *section, const char *prefix)
+{
+    size_t n = 0, pl = strlen(prefix);
+    for (size_t i = 0; i < section->n_entries; i++)
+        n += strncmp(section->entries[i].key, prefix, pl) == 0;
+    return n;
+}
 
 int iocd_adapter_cfg_fail(const struct iocd_adapter_cfg *c, const struct iocd_ini_entry *e,
                           const char *what)

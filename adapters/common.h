@@ -2,7 +2,9 @@
  * the config-error context and message ([adapter NAME] KEY: WHAT), parsing
  * "topic[N]" settings, UTC offsets and JSON paths, UTF-8 validation,
  * configured-unit validation and the printable (ASCII-only, truncated) echo
- * of untrusted text in messages.
+ * of untrusted text in messages, and the config half every adapter shares:
+ * its typed key table read into a struct of entries, and create() (state
+ * allocated, source copied, keys read, destroyed on error).
  * Format-specific rules stay in each adapter. */
 #ifndef IOCD_ADAPTER_COMMON_H
 #define IOCD_ADAPTER_COMMON_H
@@ -11,6 +13,7 @@
 #include <stddef.h>
 
 #include "adapters/adapter.h"
+#include "daemon/base/keys.h"
 
 /* Where a config error is reported: the file, the [adapter NAME] section
  * and the error to fill. */
@@ -19,6 +22,43 @@ struct iocd_adapter_cfg {
     const char *section; /* the section's NAME */
     struct iocd_error *err;
 };
+
+/* A row of an adapter's key table: `field` of the entries struct `type`
+ * (a struct iocd_ini_entry *) is key "field". */
+#define IOCD_ADAPTER_KEY(type, field, help)                                                       \
+    {NULL, #field, IOCD_KEY_ENTRY, offsetof(type, field), NULL, 0, 0, help, NULL, false}
+/* A prefix row: every "metric.NAME" key; the adapter reads those itself. */
+#define IOCD_ADAPTER_PREFIX(pattern, help)                                                        \
+    {NULL, pattern, IOCD_KEY_PREFIX, 0, NULL, 0, 0, help, NULL, false}
+
+/* How an adapter builds its state from its section. */
+struct iocd_adapter_spec {
+    const struct iocd_key *keys; /* the format's key table (ops->keys) */
+    size_t n_keys;
+    size_t entries_size;  /* of the struct the table's entry rows point into */
+    size_t state_size;    /* of the adapter's state, allocated zeroed */
+    size_t source_offset; /* of its `char *source` (owned) */
+    /* Checks the entries and fills the state; 0, or -1 with err filled. */
+    int (*read)(const struct iocd_adapter_cfg *c, void *state, struct iocd_ini_section *section,
+                const void *entries);
+    void (*destroy)(void *state);
+};
+
+/* ops->create for every adapter: allocates the state, copies `source`
+ * (NULL: the section's NAME), reads the section through spec->keys (a key
+ * given twice is an error) and calls spec->read. On error the state is
+ * destroyed and *state is NULL. */
+int iocd_adapter_create(const struct iocd_adapter_spec *spec, const struct iocd_ini *ini,
+                        struct iocd_ini_section *section, const char *source, void **state,
+                        struct iocd_error *err);
+
+/* Non-zero when the key of section->entries[idx] appeared earlier in the
+ * section: reports "[adapter NAME] KEY: given twice (first on line N)". */
+int iocd_adapter_cfg_given_twice(const struct iocd_adapter_cfg *c,
+                                 const struct iocd_ini_section *section, size_t idx);
+
+/* How many keys of the section start with `prefix` ("metric."). */
+size_t iocd_adapter_cfg_count_prefix(const struct iocd_ini_section *section, const char *prefix);
 
 /* Reports "[adapter NAME] KEY: WHAT" at the entry's line; returns -1. */
 int iocd_adapter_cfg_fail(const struct iocd_adapter_cfg *c, const struct iocd_ini_entry *e,

@@ -3,10 +3,11 @@
  * decoded to ioc.v1.Event, one per message or one per element of a records
  * array (see docs/adapters.md (event)).
  *
- * Owns: struct event_state (the compiled value sources for kind, severity,
- * text, device, area, status, time and location, the severity map, the
- * allowed statuses, the attribute rule and the source name), built by
- * create() and freed by destroy(). decode() parses one payload with cJSON,
+ * Owns: decode and the text helpers both halves use. struct event_state
+ * (the compiled value sources for kind, severity, text, device, area,
+ * status, time and location, the severity map, the allowed statuses, the
+ * attribute rule and the source name) is built by create() and freed by
+ * destroy(), in event_config.c. decode() parses one payload with cJSON,
  * frees the tree before returning, and puts every string and struct it
  * produces into the batch's arena.
  *
@@ -26,103 +27,9 @@
 
 #include "adapters/adapter.h"
 #include "adapters/common.h"
+#include "adapters/event_internal.h"
 #include "daemon/base/jsonpath.h"
 #include "daemon/base/timeutil.h"
-
-#define EV_MAX_ID 64          /* bytes in a kind or status */
-#define EV_MAX_LABEL 128      /* bytes in a device or area */
-#define EV_MAX_TEXT 4096      /* bytes of text kept */
-#define EV_MAX_ATTRS 32       /* attributes per event */
-#define EV_MAX_ATTR_KEY 64    /* bytes in an attribute key */
-#define EV_MAX_ATTR_VALUE 512 /* bytes in an attribute value */
-#define EV_MAX_TOPIC_LEVEL 255
-#define EV_MAX_LIST 64 /* entries of severity_map, statuses, attributes */
-#define EV_MAX_OUTER (EV_MAX_LIST + 10) /* '^' paths: attributes and the other keys */
-#define EV_MAX_SAFE_INT 9007199254740992.0 /* 2^53 */
-
-/* ---- value sources: "$.path", "^$.path", "topic[N]", literals ---- */
-
-enum src_type { SRC_NONE = 0, SRC_PATH, SRC_TOPIC, SRC_LITERAL };
-
-struct value_src {
-    enum src_type type;
-    bool outer;                 /* "^$...": read in the message, not the record */
-    struct iocd_jsonpath *path; /* SRC_PATH; owned */
-    int slot;                   /* outer: its slot in the per-message cache */
-    int level;                  /* SRC_TOPIC */
-    char *literal;              /* SRC_LITERAL, normalised for its key; owned */
-    char *text;                 /* the value as written, for messages; owned */
-};
-
-struct sev_entry {
-    char *key; /* payload value, compared without regard to ASCII case; owned */
-    int severity;
-};
-
-struct attr_path {
-    char *key; /* owned */
-    struct value_src src;
-};
-
-enum attr_mode { ATTR_ALL = 0, ATTR_NONE, ATTR_LIST };
-
-struct event_state {
-    char *source; /* owned */
-    struct value_src kind, severity, text, device, area, status, time, lat, lon, location;
-    int severity_fixed; /* when severity is not read from the message */
-    struct sev_entry *sev_map; /* owned; NULL: the built-in names */
-    size_t n_sev_map;
-    char **statuses; /* owned; NULL: any status */
-    size_t n_statuses;
-    enum iocd_time_unit time_unit;
-    int time_offset_s;
-    enum attr_mode attr_mode;
-    struct attr_path *attrs; /* ATTR_LIST; owned */
-    size_t n_attrs;
-    char **exclude; /* ATTR_ALL: top-level members the keys above read; owned */
-    size_t n_exclude;
-    struct iocd_jsonpath *records; /* owned; NULL: one event per message */
-    int n_outer;                   /* '^' paths, numbered by value_src.slot */
-};
-
-static void src_free(struct value_src *s)
-{
-    iocd_jsonpath_free(s->path);
-    free(s->literal);
-    free(s->text);
-    memset(s, 0, sizeof(*s));
-}
-
-static void free_strv(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
-static void event_destroy(void *state)
-{
-    struct event_state *st = state;
-    if (!st)
-        return;
-    struct value_src *srcs[] = {&st->kind,  &st->severity, &st->text, &st->device, &st->area,
-                                &st->status, &st->time,    &st->lat,  &st->lon,    &st->location};
-    for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++)
-        src_free(srcs[i]);
-    for (size_t i = 0; i < st->n_sev_map; i++)
-        free(st->sev_map[i].key);
-    free(st->sev_map);
-    free_strv(st->statuses, st->n_statuses);
-    for (size_t i = 0; i < st->n_attrs; i++) {
-        free(st->attrs[i].key);
-        src_free(&st->attrs[i].src);
-    }
-    free(st->attrs);
-    free_strv(st->exclude, st->n_exclude);
-    iocd_jsonpath_free(st->records);
-    free(st->source);
-    free(st);
-}
 
 /* ---- text helpers shared by create and decode ---- */
 
@@ -202,14 +109,12 @@ static char fold_letter(uint32_t cp)
     }
 }
 
-enum id_result { ID_OK = 0, ID_EMPTY, ID_TOO_LONG };
-
 /* A kind or status id from free text: ASCII letters lowercased, letters
  * with diacritics folded (ệ → e, đ → d), combining marks dropped, [a-z0-9_.-]
  * kept, and every other run of characters (blanks, punctuation, other
  * scripts, invalid bytes) one '_' between kept characters. out has
  * EV_MAX_ID + 1 bytes. */
-static enum id_result normalize_id(const char *s, size_t n, char *out)
+enum id_result iocd_event_normalize_id(const char *s, size_t n, char *out)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t len = 0, i = 0;
@@ -253,7 +158,7 @@ static enum id_result normalize_id(const char *s, size_t n, char *out)
 }
 
 /* 1..64 characters of [A-Za-z0-9_.-]. */
-static bool valid_id(const char *s)
+bool iocd_event_valid_id(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n > EV_MAX_ID)
@@ -275,7 +180,7 @@ static bool is_blank_or_ctl(unsigned char ch)
 /* A device or area label: trimmed, each run of blanks and control
  * characters one space, '/', '+' and '#' → '-'. out has EV_MAX_LABEL + 1
  * bytes. Returns NULL (out may be "") or why the value is unusable. */
-static const char *clean_label(const char *s, size_t n, char *out)
+const char *iocd_event_clean_label(const char *s, size_t n, char *out)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t len = 0, i = 0;
@@ -307,7 +212,7 @@ static const char *clean_label(const char *s, size_t n, char *out)
 }
 
 /* s[0..n) without leading and trailing ASCII blanks. */
-static void trim(const char **s, size_t *n)
+void iocd_event_trim(const char **s, size_t *n)
 {
     while (*n && (**s == ' ' || **s == '\t' || **s == '\n' || **s == '\r'))
         (*s)++, (*n)--;
@@ -316,7 +221,7 @@ static void trim(const char **s, size_t *n)
         (*n)--;
 }
 
-static bool ci_equal(const char *a, size_t an, const char *b)
+bool iocd_event_ci_equal(const char *a, size_t an, const char *b)
 {
     size_t bn = strlen(b);
     if (an != bn)
@@ -334,7 +239,7 @@ static bool ci_equal(const char *a, size_t an, const char *b)
 }
 
 /* Severity names, matched without regard to ASCII case; -1 when unknown. */
-static int severity_from_name(const char *s, size_t n)
+int iocd_event_severity_from_name(const char *s, size_t n)
 {
     static const struct {
         const char *name;
@@ -359,11 +264,11 @@ static int severity_from_name(const char *s, size_t n)
         {"fatal", IOC__V1__SEVERITY__SEVERITY_CRITICAL},
         {"extreme", IOC__V1__SEVERITY__SEVERITY_CRITICAL},
     };
-    trim(&s, &n);
+    iocd_event_trim(&s, &n);
     if (n == 1 && s[0] >= '0' && s[0] <= '5')
         return s[0] - '0';
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (ci_equal(s, n, names[i].name))
+        if (iocd_event_ci_equal(s, n, names[i].name))
             return names[i].severity;
     return -1;
 }
@@ -385,519 +290,6 @@ static void format_number(double v, char *buf, size_t n)
         if (strtod(buf, NULL) == v)
             return;
     }
-}
-
-/* The one top-level member a path names ("$.ward", "$['a b']"), copied to
- * buf, or false when the path has more or other steps. */
-static bool single_member(const char *path, char *buf, size_t n)
-{
-    const char *p = path;
-    if (*p == '$')
-        p++;
-    if (*p == '.')
-        p++;
-    if (*p == '[') {
-        char q = p[1];
-        if (q != '\'' && q != '"')
-            return false;
-        p += 2;
-        size_t len = 0;
-        while (*p && *p != q) {
-            if (*p == '\\' && (p[1] == q || p[1] == '\\'))
-                p++;
-            if (len + 1 >= n)
-                return false;
-            buf[len++] = *p++;
-        }
-        if (*p != q || strcmp(p + 1, "]") != 0)
-            return false;
-        buf[len] = '\0';
-        return true;
-    }
-    size_t len = strlen(p);
-    if (len == 0 || len >= n || strpbrk(p, ".[") != NULL)
-        return false;
-    memcpy(buf, p, len + 1);
-    return true;
-}
-
-/* ---- create ---- */
-
-#define ALLOW_LITERAL 1u
-#define ALLOW_TOPIC 2u
-
-/* Reads `v` (the value of entry e, or one item of a list) into *src. */
-static int parse_src(const struct iocd_adapter_cfg *c, const struct iocd_ini_entry *e, const char *v,
-                     unsigned allow, struct event_state *st, struct value_src *src)
-{
-    bool has_records = st->records != NULL;
-    memset(src, 0, sizeof(*src));
-    src->text = strdup(v);
-    if (!src->text)
-        return iocd_error_set(c->err, "out of memory");
-    const char *what = "a JSON path starting with '$', such as $.description";
-    if (strncmp(v, "literal:", 8) == 0) {
-        if (!(allow & ALLOW_LITERAL))
-            return iocd_adapter_cfg_failf(c, e, "expected %s", what);
-        src->type = SRC_LITERAL;
-        src->literal = strdup(v + 8);
-        return src->literal ? 0 : iocd_error_set(c->err, "out of memory");
-    }
-    if (v[0] == '^') {
-        if (!has_records)
-            return iocd_adapter_cfg_failf(c, e,
-                            "'%s': a '^' path reads the message around the records, so it "
-                            "needs 'records'",
-                            v);
-        if (v[1] != '$')
-            return iocd_adapter_cfg_failf(c, e, "'%s': expected '^' followed by a JSON path starting with '$'",
-                            v);
-        src->type = SRC_PATH;
-        src->outer = true;
-        src->slot = st->n_outer++; /* at most EV_MAX_OUTER: 10 keys and 64 attributes */
-        return iocd_adapter_compile_path(c, e, v + 1, &src->path);
-    }
-    if (v[0] == '$') {
-        src->type = SRC_PATH;
-        return iocd_adapter_compile_path(c, e, v, &src->path);
-    }
-    if ((allow & ALLOW_TOPIC) && strncmp(v, "topic[", 6) == 0) {
-        if (iocd_adapter_parse_topic_level(v, EV_MAX_TOPIC_LEVEL, &src->level) < 0)
-            return iocd_adapter_cfg_failf(c, e, "expected topic[N] with N a topic level from 0 to 255");
-        src->type = SRC_TOPIC;
-        return 0;
-    }
-    if (!(allow & ALLOW_LITERAL))
-        return iocd_adapter_cfg_failf(c, e, "expected %s", what);
-    src->type = SRC_LITERAL;
-    src->literal = strdup(v);
-    return src->literal ? 0 : iocd_error_set(c->err, "out of memory");
-}
-
-/* Splits `v` at commas outside quotes into trimmed, malloc'd items
- * (at most EV_MAX_LIST). Returns the count, or -1 with err set. */
-static long split_list(const struct iocd_adapter_cfg *c, const struct iocd_ini_entry *e, const char *v,
-                       char ***out)
-{
-    char **items = calloc(EV_MAX_LIST, sizeof(*items));
-    if (!items)
-        return iocd_error_set(c->err, "out of memory");
-    long n = 0;
-    const char *p = v;
-    for (;;) {
-        const char *b = p;
-        char quote = 0;
-        for (; *p && (quote || *p != ','); p++) {
-            if (quote) {
-                if (*p == '\\' && p[1])
-                    p++;
-                else if (*p == quote)
-                    quote = 0;
-            } else if (*p == '\'' || *p == '"') {
-                quote = *p;
-            }
-        }
-        const char *s = b;
-        size_t len = (size_t)(p - b);
-        trim(&s, &len);
-        if (len == 0) {
-            free_strv(items, (size_t)n);
-            return iocd_adapter_cfg_failf(c, e, "empty item in the comma-separated list");
-        }
-        if (n == EV_MAX_LIST) {
-            free_strv(items, (size_t)n);
-            return iocd_adapter_cfg_failf(c, e, "more than %d items", EV_MAX_LIST);
-        }
-        items[n] = strndup(s, len);
-        if (!items[n]) {
-            free_strv(items, (size_t)n);
-            return iocd_error_set(c->err, "out of memory");
-        }
-        n++;
-        if (!*p)
-            break;
-        p++;
-    }
-    *out = items;
-    return n;
-}
-
-static int read_severity_map(const struct iocd_adapter_cfg *c, struct event_state *st,
-                             const struct iocd_ini_entry *e)
-{
-    char **items;
-    long n = split_list(c, e, e->value, &items);
-    if (n < 0)
-        return -1;
-    int rc = 0;
-    st->sev_map = calloc((size_t)n, sizeof(*st->sev_map));
-    if (!st->sev_map) {
-        rc = iocd_error_set(c->err, "out of memory");
-        goto out;
-    }
-    for (long i = 0; i < n; i++) {
-        char *colon = strrchr(items[i], ':');
-        if (!colon) {
-            rc = iocd_adapter_cfg_failf(c, e, "'%s': expected VALUE:SEVERITY, e.g. 1:critical", items[i]);
-            goto out;
-        }
-        const char *k = items[i], *sv = colon + 1;
-        size_t kn = (size_t)(colon - items[i]), svn = strlen(sv);
-        trim(&k, &kn);
-        int sev = severity_from_name(sv, svn);
-        if (kn == 0 || kn > EV_MAX_ID) {
-            rc = iocd_adapter_cfg_failf(c, e, "'%s': the value before ':' must be 1 to 64 bytes", items[i]);
-            goto out;
-        }
-        if (sev < 0) {
-            rc = iocd_adapter_cfg_failf(c, e,
-                          "'%s': unknown severity; expected unspecified, info, warning, minor, "
-                          "major or critical",
-                          items[i]);
-            goto out;
-        }
-        for (size_t j = 0; j < st->n_sev_map; j++)
-            if (ci_equal(k, kn, st->sev_map[j].key)) {
-                rc = iocd_adapter_cfg_failf(c, e, "'%.*s' is mapped twice", (int)kn, k);
-                goto out;
-            }
-        st->sev_map[st->n_sev_map].key = strndup(k, kn);
-        if (!st->sev_map[st->n_sev_map].key) {
-            rc = iocd_error_set(c->err, "out of memory");
-            goto out;
-        }
-        st->sev_map[st->n_sev_map++].severity = sev;
-    }
-out:
-    free_strv(items, (size_t)n);
-    return rc;
-}
-
-static int read_statuses(const struct iocd_adapter_cfg *c, struct event_state *st,
-                         const struct iocd_ini_entry *e)
-{
-    char **items;
-    long n = split_list(c, e, e->value, &items);
-    if (n < 0)
-        return -1;
-    st->statuses = items;
-    st->n_statuses = (size_t)n;
-    for (long i = 0; i < n; i++) {
-        char norm[EV_MAX_ID + 1];
-        if (normalize_id(items[i], strlen(items[i]), norm) != ID_OK || strcmp(norm, items[i]))
-            return iocd_adapter_cfg_failf(c, e,
-                            "'%s' is not a status id: 1 to 64 of lowercase letters, digits, "
-                            "'_', '.' and '-'",
-                            items[i]);
-        for (long j = 0; j < i; j++)
-            if (strcmp(items[j], items[i]) == 0)
-                return iocd_adapter_cfg_failf(c, e, "'%s' is listed twice", items[i]);
-    }
-    return 0;
-}
-
-static int read_attributes(const struct iocd_adapter_cfg *c, struct event_state *st,
-                           const struct iocd_ini_entry *e)
-{
-    if (strcmp(e->value, "all") == 0) {
-        st->attr_mode = ATTR_ALL;
-        return 0;
-    }
-    if (strcmp(e->value, "none") == 0) {
-        st->attr_mode = ATTR_NONE;
-        return 0;
-    }
-    st->attr_mode = ATTR_LIST;
-    char **items;
-    long n = split_list(c, e, e->value, &items);
-    if (n < 0)
-        return -1;
-    int rc = 0;
-    st->attrs = calloc((size_t)n, sizeof(*st->attrs));
-    if (!st->attrs) {
-        rc = iocd_error_set(c->err, "out of memory");
-        goto out;
-    }
-    for (long i = 0; i < n && rc == 0; i++) {
-        struct attr_path *a = &st->attrs[st->n_attrs++];
-        if (items[i][0] != '$' && items[i][0] != '^') {
-            rc = iocd_adapter_cfg_failf(c, e,
-                          "'%s': expected all, none, or JSON paths starting with '$' separated "
-                          "by commas",
-                          items[i]);
-            break;
-        }
-        if (parse_src(c, e, items[i], 0, st, &a->src)) {
-            rc = -1;
-            break;
-        }
-        char name[EV_MAX_ATTR_KEY + 1];
-        const char *p = a->src.outer ? items[i] + 1 : items[i];
-        if (single_member(p, name, sizeof(name)))
-            a->key = strdup(name);
-        else
-            a->key = strdup(p + (strncmp(p, "$.", 2) == 0 ? 2 : 1));
-        if (!a->key) {
-            rc = iocd_error_set(c->err, "out of memory");
-            break;
-        }
-        size_t kl = strlen(a->key);
-        if (kl == 0 || kl > EV_MAX_ATTR_KEY) {
-            rc = iocd_adapter_cfg_failf(c, e, "'%s': the attribute key '%s' must be 1 to 64 bytes", items[i],
-                          a->key);
-            break;
-        }
-        for (size_t j = 0; j + 1 < st->n_attrs; j++)
-            if (strcmp(st->attrs[j].key, a->key) == 0) {
-                rc = iocd_adapter_cfg_failf(c, e, "'%s': attribute key '%s' given twice", items[i], a->key);
-                break;
-            }
-    }
-out:
-    free_strv(items, (size_t)n);
-    return rc;
-}
-
-/* ATTR_ALL: the top-level members that the other keys read directly. */
-static int collect_excludes(const struct iocd_adapter_cfg *c, struct event_state *st)
-{
-    const struct value_src *srcs[] = {&st->kind,   &st->severity, &st->text, &st->device,
-                                      &st->area,   &st->status,   &st->time, &st->lat,
-                                      &st->lon,    &st->location};
-    size_t n = sizeof(srcs) / sizeof(srcs[0]);
-    st->exclude = calloc(n, sizeof(*st->exclude));
-    if (!st->exclude)
-        return iocd_error_set(c->err, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        char name[256];
-        if (srcs[i]->type != SRC_PATH || srcs[i]->outer ||
-            !single_member(srcs[i]->text, name, sizeof(name)))
-            continue;
-        st->exclude[st->n_exclude] = strdup(name);
-        if (!st->exclude[st->n_exclude])
-            return iocd_error_set(c->err, "out of memory");
-        st->n_exclude++;
-    }
-    return 0;
-}
-
-enum cfg_key {
-    K_KIND,
-    K_SEVERITY,
-    K_SEVERITY_MAP,
-    K_TEXT,
-    K_DEVICE,
-    K_AREA,
-    K_STATUS,
-    K_STATUSES,
-    K_TIME,
-    K_TIME_FORMAT,
-    K_TIME_OFFSET,
-    K_LAT,
-    K_LON,
-    K_LOCATION,
-    K_ATTRIBUTES,
-    K_RECORDS,
-    K__COUNT
-};
-
-static const char *const cfg_keys[K__COUNT] = {
-    "kind",     "severity",    "severity_map", "text", "device", "area",
-    "status",   "statuses",    "time",         "time_format", "time_offset", "lat",
-    "lon",      "location",    "attributes",   "records",
-};
-
-/* Checks a device or area literal and replaces it by its cleaned form. */
-static int clean_literal_label(const struct iocd_adapter_cfg *c, const struct iocd_ini_entry *e,
-                               struct value_src *src)
-{
-    char buf[EV_MAX_LABEL + 1];
-    const char *why = clean_label(src->literal, strlen(src->literal), buf);
-    if (!why && !buf[0])
-        why = "is empty";
-    if (why)
-        return iocd_adapter_cfg_failf(c, e, "the literal '%s' %s", src->literal, why);
-    free(src->literal);
-    src->literal = strdup(buf);
-    return src->literal ? 0 : iocd_error_set(c->err, "out of memory");
-}
-
-static int read_config(const struct iocd_adapter_cfg *c, struct event_state *st,
-                       struct iocd_ini_section *section)
-{
-    struct iocd_ini_entry *k[K__COUNT];
-    for (int i = 0; i < K__COUNT; i++) {
-        bool dup;
-        k[i] = iocd_ini_get(c->ini, section, cfg_keys[i], &dup, c->err);
-        if (dup)
-            return -1;
-    }
-    if (!k[K_KIND])
-        return iocd_error_at(c->err, c->ini->path, section->line,
-                             "[adapter %s] kind: required key missing (a JSON path such as "
-                             "$.category, topic[N], or a literal kind such as fire_alarm)",
-                             c->section);
-
-    if (k[K_RECORDS]) {
-        if (k[K_RECORDS]->value[0] != '$')
-            return iocd_adapter_cfg_failf(c, k[K_RECORDS],
-                            "expected a JSON path starting with '$' ($ for a payload that is "
-                            "an array)");
-        if (iocd_adapter_compile_path(c, k[K_RECORDS], k[K_RECORDS]->value, &st->records))
-            return -1;
-    }
-    /* kind */
-    if (parse_src(c, k[K_KIND], k[K_KIND]->value, ALLOW_LITERAL | ALLOW_TOPIC, st, &st->kind))
-        return -1;
-    if (st->kind.type == SRC_LITERAL && !valid_id(st->kind.literal))
-        return iocd_adapter_cfg_failf(c, k[K_KIND],
-                        "the literal kind '%s' must be 1 to 64 characters of letters, digits, "
-                        "'_', '.' and '-'",
-                        st->kind.literal);
-
-    /* severity, severity_map */
-    st->severity_fixed = IOC__V1__SEVERITY__SEVERITY_INFO;
-    if (k[K_SEVERITY]) {
-        if (parse_src(c, k[K_SEVERITY], k[K_SEVERITY]->value, ALLOW_LITERAL | ALLOW_TOPIC, st,
-                      &st->severity))
-            return -1;
-        if (st->severity.type == SRC_LITERAL) {
-            st->severity_fixed =
-                severity_from_name(st->severity.literal, strlen(st->severity.literal));
-            if (st->severity_fixed < 0)
-                return iocd_adapter_cfg_failf(c, k[K_SEVERITY],
-                                "unknown severity '%s'; expected unspecified, info, warning, "
-                                "minor, major or critical (or 0 to 5)",
-                                st->severity.literal);
-        }
-    }
-    if (k[K_SEVERITY_MAP]) {
-        if (st->severity.type == SRC_NONE || st->severity.type == SRC_LITERAL)
-            return iocd_adapter_cfg_failf(c, k[K_SEVERITY_MAP],
-                            "has no effect unless 'severity' is a JSON path or topic[N]");
-        if (read_severity_map(c, st, k[K_SEVERITY_MAP]))
-            return -1;
-    }
-
-    /* text */
-    if (k[K_TEXT] && parse_src(c, k[K_TEXT], k[K_TEXT]->value, 0, st, &st->text))
-        return -1;
-
-    /* device, area */
-    if (k[K_DEVICE]) {
-        if (parse_src(c, k[K_DEVICE], k[K_DEVICE]->value, ALLOW_LITERAL | ALLOW_TOPIC, st,
-                      &st->device))
-            return -1;
-        if (st->device.type == SRC_LITERAL && clean_literal_label(c, k[K_DEVICE], &st->device))
-            return -1;
-    }
-    if (k[K_AREA]) {
-        if (parse_src(c, k[K_AREA], k[K_AREA]->value, ALLOW_LITERAL | ALLOW_TOPIC, st, &st->area))
-            return -1;
-        if (st->area.type == SRC_LITERAL && clean_literal_label(c, k[K_AREA], &st->area))
-            return -1;
-    }
-
-    /* status, statuses */
-    if (k[K_STATUS]) {
-        if (parse_src(c, k[K_STATUS], k[K_STATUS]->value, ALLOW_LITERAL | ALLOW_TOPIC, st,
-                      &st->status))
-            return -1;
-        if (st->status.type == SRC_LITERAL) {
-            char norm[EV_MAX_ID + 1];
-            if (normalize_id(st->status.literal, strlen(st->status.literal), norm) != ID_OK)
-                return iocd_adapter_cfg_failf(c, k[K_STATUS],
-                                "the literal status '%s' must give 1 to 64 characters of "
-                                "letters, digits, '_', '.' and '-'",
-                                st->status.literal);
-            free(st->status.literal);
-            st->status.literal = strdup(norm);
-            if (!st->status.literal)
-                return iocd_error_set(c->err, "out of memory");
-        }
-    }
-    if (k[K_STATUSES]) {
-        if (!k[K_STATUS])
-            return iocd_adapter_cfg_failf(c, k[K_STATUSES], "has no effect without 'status'");
-        if (read_statuses(c, st, k[K_STATUSES]))
-            return -1;
-        if (st->status.type == SRC_LITERAL) {
-            size_t i = 0;
-            while (i < st->n_statuses && strcmp(st->statuses[i], st->status.literal) != 0)
-                i++;
-            if (i == st->n_statuses)
-                return iocd_adapter_cfg_failf(c, k[K_STATUS], "the literal status '%s' is not in statuses",
-                                st->status.literal);
-        }
-    }
-
-    /* time, time_format, time_offset */
-    if (k[K_TIME] && parse_src(c, k[K_TIME], k[K_TIME]->value, 0, st, &st->time))
-        return -1;
-    if (!k[K_TIME] && (k[K_TIME_FORMAT] || k[K_TIME_OFFSET]))
-        return iocd_adapter_cfg_failf(c, k[K_TIME_FORMAT] ? k[K_TIME_FORMAT] : k[K_TIME_OFFSET],
-                        "has no effect without 'time' (the receive time is used)");
-    st->time_unit = IOCD_TIME_AUTO;
-    if (k[K_TIME_FORMAT]) {
-        static const struct {
-            const char *name;
-            enum iocd_time_unit unit;
-        } formats[] = {{"auto", IOCD_TIME_AUTO},
-                       {"iso8601", IOCD_TIME_ISO8601},
-                       {"s", IOCD_TIME_S},
-                       {"ms", IOCD_TIME_MS},
-                       {"us", IOCD_TIME_US}};
-        size_t i = 0;
-        while (i < sizeof(formats) / sizeof(formats[0]) &&
-               strcmp(formats[i].name, k[K_TIME_FORMAT]->value) != 0)
-            i++;
-        if (i == sizeof(formats) / sizeof(formats[0]))
-            return iocd_adapter_cfg_failf(c, k[K_TIME_FORMAT], "expected auto, iso8601, s, ms or us");
-        st->time_unit = formats[i].unit;
-    }
-    if (k[K_TIME_OFFSET] && iocd_adapter_parse_offset(k[K_TIME_OFFSET]->value, &st->time_offset_s))
-        return iocd_adapter_cfg_failf(c, k[K_TIME_OFFSET], "expected an offset such as +07:00, -05:30 or Z");
-
-    /* lat + lon, or location */
-    if (k[K_LOCATION] && (k[K_LAT] || k[K_LON]))
-        return iocd_adapter_cfg_failf(c, k[K_LOCATION], "use either 'location' or 'lat' and 'lon', not both");
-    if (!k[K_LAT] != !k[K_LON])
-        return iocd_adapter_cfg_failf(c, k[K_LAT] ? k[K_LAT] : k[K_LON], "'lat' and 'lon' go together");
-    if (k[K_LAT] && (parse_src(c, k[K_LAT], k[K_LAT]->value, 0, st, &st->lat) ||
-                     parse_src(c, k[K_LON], k[K_LON]->value, 0, st, &st->lon)))
-        return -1;
-    if (k[K_LOCATION] &&
-        parse_src(c, k[K_LOCATION], k[K_LOCATION]->value, 0, st, &st->location))
-        return -1;
-
-    /* attributes */
-    st->attr_mode = ATTR_ALL;
-    if (k[K_ATTRIBUTES] && read_attributes(c, st, k[K_ATTRIBUTES]))
-        return -1;
-    if (st->attr_mode == ATTR_ALL && collect_excludes(c, st))
-        return -1;
-    return 0;
-}
-
-static int event_create(const struct iocd_ini *ini, struct iocd_ini_section *section,
-                        const char *source, void **state, struct iocd_error *err)
-{
-    *state = NULL;
-    struct iocd_adapter_cfg c = {ini, section->arg ? section->arg : "", err};
-    struct event_state *st = calloc(1, sizeof(*st));
-    if (!st)
-        return iocd_error_set(err, "out of memory");
-    st->source = strdup(source ? source : c.section);
-    if (!st->source) {
-        event_destroy(st);
-        return iocd_error_set(err, "out of memory");
-    }
-    if (read_config(&c, st, section)) {
-        event_destroy(st);
-        return -1;
-    }
-    *state = st;
-    return 0;
 }
 
 /* ---- decode ---- */
@@ -1059,7 +451,7 @@ static enum iocd_reject get_kind(struct ctx *x, const char **kind)
     enum iocd_reject r = id_text(x, src, "kind", &v, num, &s, &n);
     if (r != IOCD_REJECT_NONE)
         return r;
-    switch (normalize_id(s, n, id)) {
+    switch (iocd_event_normalize_id(s, n, id)) {
     case ID_OK:
         break;
     case ID_EMPTY:
@@ -1093,7 +485,7 @@ static enum iocd_reject get_label(struct ctx *x, const struct value_src *src, co
     enum iocd_reject r = id_text(x, src, key, &v, num, &s, &n);
     if (r != IOCD_REJECT_NONE)
         return r;
-    const char *why = clean_label(s, n, buf);
+    const char *why = iocd_event_clean_label(s, n, buf);
     if (why) {
         drop(x, "%s %s '%s' %s", key, src->text, printable(s, n, show, sizeof(show)), why);
         return IOCD_REJECT_NONE;
@@ -1122,7 +514,7 @@ static enum iocd_reject get_status(struct ctx *x, const char **status)
     enum iocd_reject r = id_text(x, src, "status", &v, num, &s, &n);
     if (r != IOCD_REJECT_NONE)
         return r;
-    switch (normalize_id(s, n, id)) {
+    switch (iocd_event_normalize_id(s, n, id)) {
     case ID_OK:
         break;
     case ID_EMPTY:
@@ -1183,15 +575,15 @@ static enum iocd_reject get_severity(struct ctx *x, Ioc__V1__Severity *sev)
     if (st->sev_map) {
         const char *t = s;
         size_t tn = n;
-        trim(&t, &tn);
+        iocd_event_trim(&t, &tn);
         for (size_t i = 0; i < st->n_sev_map && found < 0; i++)
-            if (ci_equal(t, tn, st->sev_map[i].key))
+            if (iocd_event_ci_equal(t, tn, st->sev_map[i].key))
                 found = st->sev_map[i].severity;
     } else if (is_number) {
         if (d == floor(d) && d >= 0 && d <= 5)
             found = (int)d;
     } else {
-        found = severity_from_name(s, n);
+        found = iocd_event_severity_from_name(s, n);
     }
     if (found < 0) {
         drop(x, "severity %s '%s' is not a known severity", src->text,
@@ -1301,7 +693,7 @@ static enum iocd_reject get_time(struct ctx *x, int64_t *ms)
  * nan/inf, finite. */
 static bool parse_decimal(const char *s, size_t n, double *out)
 {
-    trim(&s, &n);
+    iocd_event_trim(&s, &n);
     if (n == 0 || n > 40)
         return false;
     char buf[48];
@@ -1721,7 +1113,9 @@ static enum iocd_reject event_decode(void *state, const struct iocd_message *msg
 
 const struct iocd_adapter_ops iocd_adapter_event = {
     .name = "event",
-    .create = event_create,
+    .keys = iocd_event_keys,
+    .n_keys = IOCD_EVENT_N_KEYS,
+    .create = iocd_event_create,
     .decode = event_decode,
-    .destroy = event_destroy,
+    .destroy = iocd_event_destroy,
 };

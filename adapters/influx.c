@@ -65,10 +65,7 @@ static void influx_destroy(void *state)
 static int read_units(const struct iocd_adapter_cfg *c, struct influx_state *st,
                       struct iocd_ini_section *section)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < section->n_entries; i++)
-        if (strncmp(section->entries[i].key, "unit.", 5) == 0)
-            n++;
+    size_t n = iocd_adapter_cfg_count_prefix(section, "unit.");
     if (n == 0)
         return 0;
     st->units = calloc(n, sizeof(*st->units));
@@ -81,11 +78,8 @@ static int read_units(const struct iocd_adapter_cfg *c, struct influx_state *st,
         e->used = true;
         if (e->key[5] == '\0')
             return iocd_adapter_cfg_fail(c, e, "the field name after 'unit.' is empty");
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(section->entries[j].key, e->key) == 0)
-                return iocd_error_at(c->err, c->ini->path, e->line,
-                                     "[adapter %s] %s: given twice (first on line %d)",
-                                     c->section, e->key, section->entries[j].line);
+        if (iocd_adapter_cfg_given_twice(c, section, i))
+            return -1;
         if (!iocd_adapter_valid_unit(e->value, IFX_MAX_UNIT))
             return iocd_adapter_cfg_fail(c, e,
                             "expected a unit of 1 to 32 characters without blanks, such as "
@@ -103,20 +97,29 @@ static int read_units(const struct iocd_adapter_cfg *c, struct influx_state *st,
     return 0;
 }
 
-static int read_config(const struct iocd_adapter_cfg *c, struct influx_state *st,
-                       struct iocd_ini_section *section)
-{
-    bool dup;
-    struct iocd_ini_entry *device = iocd_ini_get(c->ini, section, "device", &dup, c->err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *metric = iocd_ini_get(c->ini, section, "metric", &dup, c->err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *precision = iocd_ini_get(c->ini, section, "precision", &dup, c->err);
-    if (dup)
-        return -1;
+/* The influx format's keys, declared once. */
+struct influx_entries {
+    struct iocd_ini_entry *device, *metric, *precision;
+};
 
+static const struct iocd_key influx_keys[] = {
+    IOCD_ADAPTER_KEY(struct influx_entries, device,
+                     "tag:NAME or topic[N] (required)"),
+    IOCD_ADAPTER_KEY(struct influx_entries, metric,
+                     "measurement.field or field: how a field becomes a metric name (default "
+                     "measurement.field)"),
+    IOCD_ADAPTER_KEY(struct influx_entries, precision,
+                     "ns, us, ms or s: the unit of line timestamps (default ns)"),
+    IOCD_ADAPTER_PREFIX("unit.FIELD",
+                        "the unit of field FIELD (unit.MEASUREMENT.FIELD: of one measurement)"),
+};
+
+static int read_config(const struct iocd_adapter_cfg *c, void *state,
+                       struct iocd_ini_section *section, const void *entries)
+{
+    struct influx_state *st = state;
+    const struct influx_entries *k = entries;
+    struct iocd_ini_entry *device = k->device, *metric = k->metric, *precision = k->precision;
     if (!device)
         return iocd_error_at(c->err, c->ini->path, section->line,
                              "[adapter %s] device: required key missing (tag:NAME or topic[N])",
@@ -154,25 +157,15 @@ static int read_config(const struct iocd_adapter_cfg *c, struct influx_state *st
     return read_units(c, st, section);
 }
 
+static const struct iocd_adapter_spec influx_spec = {
+    influx_keys, sizeof(influx_keys) / sizeof(influx_keys[0]), sizeof(struct influx_entries),
+    sizeof(struct influx_state), offsetof(struct influx_state, source), read_config, influx_destroy,
+};
+
 static int influx_create(const struct iocd_ini *ini, struct iocd_ini_section *section,
                          const char *source, void **state, struct iocd_error *err)
 {
-    *state = NULL;
-    struct iocd_adapter_cfg c = {ini, section->arg ? section->arg : "", err};
-    struct influx_state *st = calloc(1, sizeof(*st));
-    if (!st)
-        return iocd_error_set(err, "out of memory");
-    st->source = strdup(source ? source : c.section);
-    if (!st->source) {
-        influx_destroy(st);
-        return iocd_error_set(err, "out of memory");
-    }
-    if (read_config(&c, st, section)) {
-        influx_destroy(st);
-        return -1;
-    }
-    *state = st;
-    return 0;
+    return iocd_adapter_create(&influx_spec, ini, section, source, state, err);
 }
 
 /* ---- decode: helpers ---- */
@@ -993,6 +986,8 @@ nomem:
 
 const struct iocd_adapter_ops iocd_adapter_influx = {
     .name = "influx",
+    .keys = influx_keys,
+    .n_keys = sizeof(influx_keys) / sizeof(influx_keys[0]),
     .create = influx_create,
     .decode = influx_decode,
     .destroy = influx_destroy,

@@ -223,18 +223,6 @@ static bool valid_metric_name(const char *s, size_t n)
     return true;
 }
 
-/* Non-zero when the key of entries[idx] appeared earlier (error set). */
-static int given_twice(const struct iocd_adapter_cfg *c, const struct iocd_ini_section *section, size_t idx)
-{
-    const struct iocd_ini_entry *e = &section->entries[idx];
-    for (size_t j = 0; j < idx; j++)
-        if (strcmp(section->entries[j].key, e->key) == 0)
-            return iocd_error_at(c->err, c->ini->path, e->line,
-                                 "[adapter %s] %s: given twice (first on line %d)", c->section,
-                                 e->key, section->entries[j].line);
-    return 0;
-}
-
 static int add_metric(const struct iocd_adapter_cfg *c, struct json_state *st,
                       struct iocd_ini_section *section, size_t idx)
 {
@@ -244,7 +232,7 @@ static int add_metric(const struct iocd_adapter_cfg *c, struct json_state *st,
         return iocd_adapter_cfg_fail(c, e,
                         "metric name must be 1 to 64 characters of letters, digits, '_', '.' "
                         "and '-'");
-    if (given_twice(c, section, idx))
+    if (iocd_adapter_cfg_given_twice(c, section, idx))
         return -1;
     if (!*e->value)
         return iocd_adapter_cfg_fail(c, e, "expected 'PATH [UNIT]', e.g. '$.pm25 ug/m3'");
@@ -265,7 +253,7 @@ static int add_label(const struct iocd_adapter_cfg *c, struct json_state *st,
         return iocd_adapter_cfg_fail(c, e,
                         "label name must be 1 to 64 characters of letters, digits, '_', '.' "
                         "and '-'");
-    if (given_twice(c, section, idx))
+    if (iocd_adapter_cfg_given_twice(c, section, idx))
         return -1;
     if (!*e->value)
         return iocd_adapter_cfg_fail(c, e, "expected a path, e.g. '$.site'");
@@ -317,19 +305,46 @@ bad:
     return -1;
 }
 
+/* The json format's keys, declared once. */
+struct json_entries {
+    struct iocd_ini_entry *device, *time, *time_format, *time_offset, *records, *metric_from_topic,
+        *value, *labels, *status, *invalid, *valid;
+};
+
+static const struct iocd_key json_keys[] = {
+    IOCD_ADAPTER_KEY(struct json_entries, device,
+                     "a JSON path, or topic[N] (required)"),
+    IOCD_ADAPTER_KEY(struct json_entries, time,
+                     "JSON path of the observation time (default: the receive time)"),
+    IOCD_ADAPTER_KEY(struct json_entries, time_format,
+                     "auto, iso8601, s, ms or us (default auto; only with time)"),
+    IOCD_ADAPTER_KEY(struct json_entries, time_offset,
+                     "UTC offset of ISO-8601 times without one (default +00:00; only with time)"),
+    IOCD_ADAPTER_KEY(struct json_entries, records,
+                     "JSON path of an array of records ($ or $.data; default: one record)"),
+    IOCD_ADAPTER_KEY(struct json_entries, metric_from_topic,
+                     "N: the one value (value) is named after topic level N"),
+    IOCD_ADAPTER_KEY(struct json_entries, value,
+                     "with metric_from_topic: PATH [UNIT] [scale=X] [offset=Y]"),
+    IOCD_ADAPTER_KEY(struct json_entries, labels,
+                     "all_strings: every other top-level string member becomes a label"),
+    IOCD_ADAPTER_KEY(struct json_entries, status,
+                     "JSON path of the sample status (default: every sample is good)"),
+    IOCD_ADAPTER_KEY(struct json_entries, invalid,
+                     "with status: values that make a sample invalid (default calibrating, "
+                     "maintenance, error, fault, invalid)"),
+    IOCD_ADAPTER_KEY(struct json_entries, valid,
+                     "with status: the only values that are good (default: all but invalid)"),
+    IOCD_ADAPTER_PREFIX("metric.NAME",
+                        "PATH [UNIT] [scale=X] [offset=Y]: one metric (at least one, unless "
+                        "metric_from_topic)"),
+    IOCD_ADAPTER_PREFIX("label.NAME", "JSON path of a string or number that becomes label NAME"),
+};
+
 static int read_status(const struct iocd_adapter_cfg *c, struct json_state *st,
-                       struct iocd_ini_section *section)
+                       const struct json_entries *k)
 {
-    bool dup;
-    struct iocd_ini_entry *status = iocd_ini_get(c->ini, section, "status", &dup, c->err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *invalid = iocd_ini_get(c->ini, section, "invalid", &dup, c->err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *valid = iocd_ini_get(c->ini, section, "valid", &dup, c->err);
-    if (dup)
-        return -1;
+    struct iocd_ini_entry *status = k->status, *invalid = k->invalid, *valid = k->valid;
     if (!status) {
         if (invalid || valid)
             return iocd_adapter_cfg_fail(c, invalid ? invalid : valid,
@@ -350,35 +365,12 @@ static int read_status(const struct iocd_adapter_cfg *c, struct json_state *st,
     return 0;
 }
 
-static int read_config(const struct iocd_adapter_cfg *c, struct json_state *st,
-                       struct iocd_ini_section *section)
+/* records, device, time, time_format and time_offset. */
+static int read_device_time(const struct iocd_adapter_cfg *c, struct json_state *st,
+                            const struct json_entries *k, int line)
 {
-    bool dup;
-    struct iocd_ini_entry *device = iocd_ini_get(c->ini, section, "device", &dup, c->err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *time = iocd_ini_get(c->ini, section, "time", &dup, c->err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *time_format = iocd_ini_get(c->ini, section, "time_format", &dup, c->err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *time_offset = iocd_ini_get(c->ini, section, "time_offset", &dup, c->err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *records = iocd_ini_get(c->ini, section, "records", &dup, c->err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *mft = iocd_ini_get(c->ini, section, "metric_from_topic", &dup, c->err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *value = iocd_ini_get(c->ini, section, "value", &dup, c->err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *labels = iocd_ini_get(c->ini, section, "labels", &dup, c->err);
-    if (dup)
-        return -1;
-
+    struct iocd_ini_entry *device = k->device, *time = k->time, *time_format = k->time_format,
+                          *time_offset = k->time_offset, *records = k->records;
     if (records) {
         if (records->value[0] == '^')
             return iocd_adapter_cfg_fail(c, records, "is always read in the whole message: drop the '^'");
@@ -387,7 +379,7 @@ static int read_config(const struct iocd_adapter_cfg *c, struct json_state *st,
     }
 
     if (!device)
-        return iocd_error_at(c->err, c->ini->path, section->line,
+        return iocd_error_at(c->err, c->ini->path, line,
                              "[adapter %s] device: required key missing (a JSON path such as "
                              "$.id, or topic[N])",
                              c->section);
@@ -427,8 +419,14 @@ static int read_config(const struct iocd_adapter_cfg *c, struct json_state *st,
     if (time_offset && iocd_adapter_parse_offset(time_offset->value, &st->time_offset_s))
         return iocd_adapter_cfg_fail(c, time_offset, "expected an offset such as +07:00, -05:30 or Z");
 
-    if (read_status(c, st, section))
-        return -1;
+    return 0;
+}
+
+/* labels, label.NAME, metric_from_topic with value, or metric.NAME. */
+static int read_metrics(const struct iocd_adapter_cfg *c, struct json_state *st,
+                        struct iocd_ini_section *section, const struct json_entries *k)
+{
+    struct iocd_ini_entry *mft = k->metric_from_topic, *value = k->value, *labels = k->labels;
 
     if (labels) {
         if (strcmp(labels->value, "all_strings") != 0)
@@ -504,25 +502,25 @@ static int read_config(const struct iocd_adapter_cfg *c, struct json_state *st,
     return 0;
 }
 
+static int read_config(const struct iocd_adapter_cfg *c, void *state,
+                       struct iocd_ini_section *section, const void *entries)
+{
+    struct json_state *st = state;
+    const struct json_entries *k = entries;
+    if (read_device_time(c, st, k, section->line) || read_status(c, st, k))
+        return -1;
+    return read_metrics(c, st, section, k);
+}
+
+static const struct iocd_adapter_spec json_spec = {
+    json_keys, sizeof(json_keys) / sizeof(json_keys[0]), sizeof(struct json_entries),
+    sizeof(struct json_state), offsetof(struct json_state, source), read_config, json_destroy,
+};
+
 static int json_create(const struct iocd_ini *ini, struct iocd_ini_section *section,
                        const char *source, void **state, struct iocd_error *err)
 {
-    *state = NULL;
-    struct iocd_adapter_cfg c = {ini, section->arg ? section->arg : "", err};
-    struct json_state *st = calloc(1, sizeof(*st));
-    if (!st)
-        return iocd_error_set(err, "out of memory");
-    st->source = strdup(source ? source : c.section);
-    if (!st->source) {
-        json_destroy(st);
-        return iocd_error_set(err, "out of memory");
-    }
-    if (read_config(&c, st, section)) {
-        json_destroy(st);
-        return -1;
-    }
-    *state = st;
-    return 0;
+    return iocd_adapter_create(&json_spec, ini, section, source, state, err);
 }
 
 /* ---- decode ---- */
@@ -989,6 +987,8 @@ static enum iocd_reject json_decode(void *state, const struct iocd_message *msg,
 
 const struct iocd_adapter_ops iocd_adapter_json = {
     .name = "json",
+    .keys = json_keys,
+    .n_keys = sizeof(json_keys) / sizeof(json_keys[0]),
     .create = json_create,
     .decode = json_decode,
     .destroy = json_destroy,

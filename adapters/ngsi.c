@@ -107,26 +107,31 @@ static int parse_types(const struct iocd_adapter_cfg *c, const struct iocd_ini_e
     }
 }
 
-static int read_config(const struct iocd_adapter_cfg *c, struct ngsi_state *st,
-                       struct iocd_ini_section *section)
-{
-    bool dup;
-    struct iocd_ini_entry *form = iocd_ini_get(c->ini, section, "form", &dup, c->err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *offset = iocd_ini_get(c->ini, section, "time_offset", &dup, c->err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *types = iocd_ini_get(c->ini, section, "types", &dup, c->err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *labels = iocd_ini_get(c->ini, section, "max_labels", &dup, c->err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *prefix = iocd_ini_get(c->ini, section, "metric_prefix", &dup, c->err);
-    if (dup)
-        return -1;
+/* The ngsi format's keys, declared once. */
+struct ngsi_entries {
+    struct iocd_ini_entry *form, *time_offset, *types, *max_labels, *metric_prefix;
+};
 
+static const struct iocd_key ngsi_keys[] = {
+    IOCD_ADAPTER_KEY(struct ngsi_entries, form,
+                     "auto, normalized or keyvalues: how attributes are read (default auto)"),
+    IOCD_ADAPTER_KEY(struct ngsi_entries, time_offset,
+                     "UTC offset of times without one (default +00:00)"),
+    IOCD_ADAPTER_KEY(struct ngsi_entries, types,
+                     "comma-separated entity types to accept (default: every type)"),
+    IOCD_ADAPTER_KEY(struct ngsi_entries, max_labels,
+                     "text attributes that become labels, 0 to 64 (default 8)"),
+    IOCD_ADAPTER_KEY(struct ngsi_entries, metric_prefix,
+                     "prepended to every metric name (default none)"),
+};
+
+static int read_config(const struct iocd_adapter_cfg *c, void *state,
+                       struct iocd_ini_section *section, const void *entries)
+{
+    struct ngsi_state *st = state;
+    const struct ngsi_entries *k = entries;
+    struct iocd_ini_entry *form = k->form, *offset = k->time_offset, *types = k->types,
+                          *labels = k->max_labels, *prefix = k->metric_prefix;
     st->form = NGSI_FORM_AUTO;
     if (form) {
         if (strcmp(form->value, "auto") == 0)
@@ -178,25 +183,15 @@ static int read_config(const struct iocd_adapter_cfg *c, struct ngsi_state *st,
     return 0;
 }
 
+static const struct iocd_adapter_spec ngsi_spec = {
+    ngsi_keys, sizeof(ngsi_keys) / sizeof(ngsi_keys[0]), sizeof(struct ngsi_entries),
+    sizeof(struct ngsi_state), offsetof(struct ngsi_state, source), read_config, ngsi_destroy,
+};
+
 static int ngsi_create(const struct iocd_ini *ini, struct iocd_ini_section *section,
                        const char *source, void **state, struct iocd_error *err)
 {
-    *state = NULL;
-    struct iocd_adapter_cfg c = {ini, section->arg ? section->arg : "", err};
-    struct ngsi_state *st = calloc(1, sizeof(*st));
-    if (!st)
-        return iocd_error_set(err, "out of memory");
-    st->source = strdup(source ? source : c.section);
-    if (!st->source) {
-        ngsi_destroy(st);
-        return iocd_error_set(err, "out of memory");
-    }
-    if (read_config(&c, st, section)) {
-        ngsi_destroy(st);
-        return -1;
-    }
-    *state = st;
-    return 0;
+    return iocd_adapter_create(&ngsi_spec, ini, section, source, state, err);
 }
 
 /* ---- units ---- */
@@ -1208,6 +1203,8 @@ static enum iocd_reject ngsi_decode(void *state, const struct iocd_message *msg,
 
 const struct iocd_adapter_ops iocd_adapter_ngsi = {
     .name = "ngsi",
+    .keys = ngsi_keys,
+    .n_keys = sizeof(ngsi_keys) / sizeof(ngsi_keys[0]),
     .create = ngsi_create,
     .decode = ngsi_decode,
     .destroy = ngsi_destroy,

@@ -33,6 +33,11 @@ const struct iocd_adapter_ops *iocd_adapter_find(const char *format)
     return NULL;
 }
 
+const struct iocd_adapter_ops *iocd_adapter_at(size_t i)
+{
+    return i < sizeof(adapters) / sizeof(adapters[0]) ? adapters[i] : NULL;
+}
+
 const char *iocd_adapter_formats(void)
 {
     static char list[256];

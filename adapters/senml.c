@@ -61,20 +61,32 @@ static int cfg_fail(const struct iocd_ini *ini, const char *section,
     return iocd_error_at(err, ini->path, e->line, "[adapter %s] %s: %s", section, e->key, what);
 }
 
-static int read_config(const struct iocd_ini *ini, struct iocd_ini_section *section,
-                       const char *name, struct senml_state *st, struct iocd_error *err)
-{
-    bool dup;
-    struct iocd_ini_entry *encoding = iocd_ini_get(ini, section, "encoding", &dup, err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *device = iocd_ini_get(ini, section, "device", &dup, err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *fallback = iocd_ini_get(ini, section, "device_fallback", &dup, err);
-    if (dup)
-        return -1;
+/* The senml format's keys, declared once. */
+struct senml_entries {
+    struct iocd_ini_entry *encoding, *device, *device_fallback;
+};
 
+static const struct iocd_key senml_keys[] = {
+    IOCD_ADAPTER_KEY(struct senml_entries, encoding,
+                     "auto, json or cbor (default auto)"),
+    IOCD_ADAPTER_KEY(struct senml_entries, device,
+                     "name (from each record's resolved name) or topic[N] (default name)"),
+    IOCD_ADAPTER_KEY(struct senml_entries, device_fallback,
+                     "with device = name: topic[N], the device of records whose name cannot be "
+                     "split"),
+};
+
+static int read_config(const struct iocd_adapter_cfg *c, void *state,
+                       struct iocd_ini_section *section, const void *entries)
+{
+    struct senml_state *st = state;
+    const struct senml_entries *k = entries;
+    const struct iocd_ini *ini = c->ini;
+    const char *name = c->section;
+    struct iocd_error *err = c->err;
+    (void)section;
+    struct iocd_ini_entry *encoding = k->encoding, *device = k->device,
+                          *fallback = k->device_fallback;
     st->encoding = ENC_AUTO;
     if (encoding) {
         if (strcmp(encoding->value, "auto") == 0)
@@ -105,25 +117,15 @@ static int read_config(const struct iocd_ini *ini, struct iocd_ini_section *sect
     return 0;
 }
 
+static const struct iocd_adapter_spec senml_spec = {
+    senml_keys, sizeof(senml_keys) / sizeof(senml_keys[0]), sizeof(struct senml_entries),
+    sizeof(struct senml_state), offsetof(struct senml_state, source), read_config, senml_destroy,
+};
+
 static int senml_create(const struct iocd_ini *ini, struct iocd_ini_section *section,
                         const char *source, void **state, struct iocd_error *err)
 {
-    *state = NULL;
-    const char *name = section->arg ? section->arg : "";
-    struct senml_state *st = calloc(1, sizeof(*st));
-    if (!st)
-        return iocd_error_set(err, "out of memory");
-    st->source = strdup(source ? source : name);
-    if (!st->source) {
-        senml_destroy(st);
-        return iocd_error_set(err, "out of memory");
-    }
-    if (read_config(ini, section, name, st, err)) {
-        senml_destroy(st);
-        return -1;
-    }
-    *state = st;
-    return 0;
+    return iocd_adapter_create(&senml_spec, ini, section, source, state, err);
 }
 
 /* ---- text checks ---- */
@@ -1305,6 +1307,8 @@ static enum iocd_reject senml_decode(void *state, const struct iocd_message *msg
 
 const struct iocd_adapter_ops iocd_adapter_senml = {
     .name = "senml",
+    .keys = senml_keys,
+    .n_keys = sizeof(senml_keys) / sizeof(senml_keys[0]),
     .create = senml_create,
     .decode = senml_decode,
     .destroy = senml_destroy,

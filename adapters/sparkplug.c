@@ -254,20 +254,31 @@ static int parse_size(const char *v, size_t lo, size_t hi, size_t *out)
     return 0;
 }
 
-static int read_config(const struct iocd_ini *ini, struct iocd_ini_section *section,
-                       const char *name, struct sp_state *st, struct iocd_error *err)
-{
-    bool dup;
-    struct iocd_ini_entry *fmt = iocd_ini_get(ini, section, "device_format", &dup, err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *maxd = iocd_ini_get(ini, section, "max_devices", &dup, err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *maxm = iocd_ini_get(ini, section, "max_metrics", &dup, err);
-    if (dup)
-        return -1;
+/* The sparkplug format's keys, declared once. */
+struct sparkplug_entries {
+    struct iocd_ini_entry *device_format, *max_devices, *max_metrics;
+};
 
+static const struct iocd_key sparkplug_keys[] = {
+    IOCD_ADAPTER_KEY(struct sparkplug_entries, device_format,
+                     "device, edge.device or group.edge.device: the device id (default device)"),
+    IOCD_ADAPTER_KEY(struct sparkplug_entries, max_devices,
+                     "edge nodes plus devices tracked, 1 to 1000000 (default 10000)"),
+    IOCD_ADAPTER_KEY(struct sparkplug_entries, max_metrics,
+                     "metrics learned from one BIRTH, 1 to 1000000 (default 10000)"),
+};
+
+static int read_config(const struct iocd_adapter_cfg *c, void *state,
+                       struct iocd_ini_section *section, const void *entries)
+{
+    struct sp_state *st = state;
+    const struct sparkplug_entries *k = entries;
+    const struct iocd_ini *ini = c->ini;
+    const char *name = c->section;
+    struct iocd_error *err = c->err;
+    (void)section;
+    struct iocd_ini_entry *fmt = k->device_format, *maxd = k->max_devices,
+                          *maxm = k->max_metrics;
     st->format = SP_FMT_DEVICE;
     if (fmt) {
         if (strcmp(fmt->value, "device") == 0)
@@ -295,25 +306,16 @@ static int read_config(const struct iocd_ini *ini, struct iocd_ini_section *sect
     return 0;
 }
 
+static const struct iocd_adapter_spec sparkplug_spec = {
+    sparkplug_keys, sizeof(sparkplug_keys) / sizeof(sparkplug_keys[0]),
+    sizeof(struct sparkplug_entries),
+    sizeof(struct sp_state), offsetof(struct sp_state, source), read_config, sparkplug_destroy,
+};
+
 static int sparkplug_create(const struct iocd_ini *ini, struct iocd_ini_section *section,
                             const char *source, void **state, struct iocd_error *err)
 {
-    *state = NULL;
-    const char *name = section->arg ? section->arg : "";
-    struct sp_state *st = calloc(1, sizeof(*st));
-    if (!st)
-        return iocd_error_set(err, "out of memory");
-    st->source = strdup(source ? source : name);
-    if (!st->source) {
-        sparkplug_destroy(st);
-        return iocd_error_set(err, "out of memory");
-    }
-    if (read_config(ini, section, name, st, err)) {
-        sparkplug_destroy(st);
-        return -1;
-    }
-    *state = st;
-    return 0;
+    return iocd_adapter_create(&sparkplug_spec, ini, section, source, state, err);
 }
 
 /* ---- checks on names ---- */
@@ -1294,6 +1296,8 @@ static enum iocd_reject sparkplug_decode(void *state, const struct iocd_message 
 
 const struct iocd_adapter_ops iocd_adapter_sparkplug = {
     .name = "sparkplug",
+    .keys = sparkplug_keys,
+    .n_keys = sizeof(sparkplug_keys) / sizeof(sparkplug_keys[0]),
     .create = sparkplug_create,
     .decode = sparkplug_decode,
     .destroy = sparkplug_destroy,

@@ -102,10 +102,7 @@ static int read_family(const struct iocd_adapter_cfg *c, struct iocd_ini_section
                        const char *prefix, bool is_unit, bool allowed, struct text_pair **out,
                        size_t *n_out)
 {
-    size_t pl = strlen(prefix), n = 0;
-    for (size_t i = 0; i < section->n_entries; i++)
-        if (strncmp(section->entries[i].key, prefix, pl) == 0)
-            n++;
+    size_t pl = strlen(prefix), n = iocd_adapter_cfg_count_prefix(section, prefix);
     if (n == 0)
         return 0;
     *out = calloc(n, sizeof(**out));
@@ -124,11 +121,8 @@ static int read_family(const struct iocd_adapter_cfg *c, struct iocd_ini_section
         if (e->key[pl] == '\0')
             return iocd_adapter_cfg_fail(c, e, is_unit ? "the key after 'unit.' is empty"
                                           : "the key after 'metric.' is empty");
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(section->entries[j].key, e->key) == 0)
-                return iocd_error_at(c->err, c->ini->path, e->line,
-                                     "[adapter %s] %s: given twice (first on line %d)",
-                                     c->section, e->key, section->entries[j].line);
+        if (iocd_adapter_cfg_given_twice(c, section, i))
+            return -1;
         if (is_unit ? !iocd_adapter_valid_unit(e->value, TEXT_MAX_UNIT) : !valid_metric_name(e->value))
             return iocd_adapter_cfg_fail(c, e, is_unit ? unit_what : name_what);
         struct text_pair *p = &(*out)[*n_out];
@@ -144,25 +138,32 @@ static int read_family(const struct iocd_adapter_cfg *c, struct iocd_ini_section
     return 0;
 }
 
-static int read_config(const struct iocd_adapter_cfg *c, struct text_state *st,
-                       struct iocd_ini_section *section)
+/* The text format's keys, declared once. */
+struct text_entries {
+    struct iocd_ini_entry *mode, *device, *metric, *unit, *time_key;
+};
+
+static const struct iocd_key text_keys[] = {
+    IOCD_ADAPTER_KEY(struct text_entries, mode, "number, kv or ultralight (required)"),
+    IOCD_ADAPTER_KEY(struct text_entries, device,
+                     "topic[N]; kv: or key:NAME (number, kv: required; ultralight: default the "
+                     "level after the API key)"),
+    IOCD_ADAPTER_KEY(struct text_entries, metric,
+                     "number: topic[M] or a metric name (required)"),
+    IOCD_ADAPTER_KEY(struct text_entries, unit, "number: the unit of the value (default none)"),
+    IOCD_ADAPTER_KEY(struct text_entries, time_key,
+                     "kv: the key holding the observation time (default: the receive time)"),
+    IOCD_ADAPTER_PREFIX("metric.KEY", "kv, ultralight: payload key KEY becomes this metric name"),
+    IOCD_ADAPTER_PREFIX("unit.KEY", "kv, ultralight: the unit of payload key KEY's values"),
+};
+
+static int read_config(const struct iocd_adapter_cfg *c, void *state,
+                       struct iocd_ini_section *section, const void *entries)
 {
-    bool dup;
-    struct iocd_ini_entry *mode = iocd_ini_get(c->ini, section, "mode", &dup, c->err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *device = iocd_ini_get(c->ini, section, "device", &dup, c->err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *metric = iocd_ini_get(c->ini, section, "metric", &dup, c->err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *unit = iocd_ini_get(c->ini, section, "unit", &dup, c->err);
-    if (dup)
-        return -1;
-    struct iocd_ini_entry *time_key = iocd_ini_get(c->ini, section, "time_key", &dup, c->err);
-    if (dup)
-        return -1;
+    struct text_state *st = state;
+    const struct text_entries *k = entries;
+    struct iocd_ini_entry *mode = k->mode, *device = k->device, *metric = k->metric,
+                          *unit = k->unit, *time_key = k->time_key;
 
     if (!mode)
         return iocd_error_at(c->err, c->ini->path, section->line,
@@ -255,25 +256,15 @@ static int read_config(const struct iocd_adapter_cfg *c, struct text_state *st,
     return read_family(c, section, "metric.", false, families, &st->renames, &st->n_renames);
 }
 
+static const struct iocd_adapter_spec text_spec = {
+    text_keys, sizeof(text_keys) / sizeof(text_keys[0]), sizeof(struct text_entries),
+    sizeof(struct text_state), offsetof(struct text_state, source), read_config, text_destroy,
+};
+
 static int text_create(const struct iocd_ini *ini, struct iocd_ini_section *section,
                        const char *source, void **state, struct iocd_error *err)
 {
-    *state = NULL;
-    struct iocd_adapter_cfg c = {ini, section->arg ? section->arg : "", err};
-    struct text_state *st = calloc(1, sizeof(*st));
-    if (!st)
-        return iocd_error_set(err, "out of memory");
-    st->source = strdup(source ? source : c.section);
-    if (!st->source) {
-        text_destroy(st);
-        return iocd_error_set(err, "out of memory");
-    }
-    if (read_config(&c, st, section)) {
-        text_destroy(st);
-        return -1;
-    }
-    *state = st;
-    return 0;
+    return iocd_adapter_create(&text_spec, ini, section, source, state, err);
 }
 
 /* ---- decode: helpers ---- */
@@ -922,6 +913,8 @@ static enum iocd_reject text_decode(void *state, const struct iocd_message *msg,
 
 const struct iocd_adapter_ops iocd_adapter_text = {
     .name = "text",
+    .keys = text_keys,
+    .n_keys = sizeof(text_keys) / sizeof(text_keys[0]),
     .create = text_create,
     .decode = text_decode,
     .destroy = text_destroy,

@@ -211,6 +211,7 @@ static void usage(FILE *out)
             "                      $STATE_DIRECTORY or the current directory)\n"
             "      --check-config  validate the configuration and exit (0 valid, 1 not)\n"
             "      --help-config   list every configuration key with its default\n"
+            "      --markdown      with --help-config: as the Markdown tables of the docs\n"
             "      --try ADAPTER FILE  print the Observations and Events one payload (FILE,\n"
             "                      or - for stdin) becomes under [adapter ADAPTER], or why\n"
             "                      it is rejected; exit 0 accepted, 1 rejected\n"
@@ -391,6 +392,7 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"check-config", no_argument, NULL, 'C'},
         {"help-config", no_argument, NULL, 'K'},
+        {"markdown", no_argument, NULL, 'M'},
         {"try", required_argument, NULL, 'T'},
         {"topic", required_argument, NULL, 't'},
         {"version", no_argument, NULL, 'V'},
@@ -399,7 +401,7 @@ int main(int argc, char **argv)
     };
     const char *config_path = NULL;
     const char *try_adapter = NULL, *try_topic = NULL;
-    bool check_only = false;
+    bool check_only = false, help_config = false, markdown = false;
     int c;
     while ((c = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
         switch (c) {
@@ -410,8 +412,11 @@ int main(int argc, char **argv)
             check_only = true;
             break;
         case 'K':
-            iocd_config_print_keys(stdout);
-            return 0;
+            help_config = true;
+            break;
+        case 'M':
+            markdown = true;
+            break;
         case 'T':
             try_adapter = optarg;
             break;
@@ -428,6 +433,10 @@ int main(int argc, char **argv)
             usage(stderr);
             return 2;
         }
+    }
+    if (help_config) {
+        iocd_config_print_keys(stdout, markdown);
+        return 0;
     }
     const char *try_file = NULL;
     if (try_adapter && optind < argc)

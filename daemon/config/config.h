@@ -1,12 +1,14 @@
-/* daemon/config/config.h — iocd's configuration: one table of keys, parsed from
- * an INI file or taken from the embedded defaults.
+/* daemon/config/config.h — iocd's whole configuration: the core keys
+ * (daemon/config/core.h) plus the [adapter NAME] and [alert NAME] sections,
+ * parsed from an INI file or taken from the embedded defaults.
  *
  * Owns: struct iocd_config and everything it points to, including the
- * adapter instances built from [adapter NAME] sections. Every key is
- * declared once in config.c's table (section, name, type, default, bounds,
- * description); the parser, --check-config and `iocd --help-config` all
- * read that table. Unknown keys, bad values and duplicate keys are errors
- * naming the file and line. */
+ * adapter instances built from [adapter NAME] sections and the alert rules.
+ * Every key is declared once in a typed table: the core keys in core.c,
+ * the adapter section's own keys here (config.c), each format's keys in
+ * its adapter (ops->keys), the alert keys in alert_rules.c. The parser,
+ * --check-config and `iocd --help-config` all read those tables. Unknown
+ * keys, bad values and duplicate keys are errors naming the file and line. */
 #ifndef IOCD_CONFIG_H
 #define IOCD_CONFIG_H
 
@@ -17,16 +19,7 @@
 #include "adapters/adapter.h"
 #include "daemon/base/error.h"
 #include "daemon/base/ini.h"
-
-#define IOCD_MAX_RESOLUTIONS 8
-#define IOCD_MAX_RETENTIONS 16
-
-/* Window lengths in ms (whole seconds), finest first, each a multiple of
- * the one before. */
-struct iocd_resolutions {
-    int64_t ms[IOCD_MAX_RESOLUTIONS];
-    int n;
-};
+#include "daemon/config/core.h"
 
 /* One [adapter NAME] section. */
 struct iocd_adapter_conf {
@@ -69,85 +62,6 @@ struct iocd_alert_rule {
     char *text;          /* operator text; owned ("" = generated) */
 };
 
-struct iocd_config {
-    char *path; /* file it came from; NULL for embedded defaults */
-    struct {
-        char *host;
-        int port;
-        char *client_id;
-        int qos;
-        int64_t keepalive_ms;
-        char *username;
-        char *password;
-        bool clean_session;
-        int64_t reconnect_min_ms;
-        int64_t reconnect_max_ms;
-    } mqtt;
-    struct {
-        char *path; /* database file */
-        struct iocd_resolutions resolutions;
-        int64_t flush_interval_ms;
-        /* Offset of the city's local time from UTC: windows of a day or
-         * longer start at local midnight. */
-        int64_t tz_offset_ms;
-        /* Explicit retention per resolution (keep_ms 0 = forever); the
-         * rest follow iocd_config_retention_ms's defaults. */
-        struct {
-            int64_t res_ms, keep_ms;
-        } retention[IOCD_MAX_RETENTIONS];
-        int n_retention;
-        int64_t events_retention_ms; /* 0 = forever */
-        int64_t raw_retention_ms;    /* journal (raw samples) kept at least this long */
-        int64_t max_windows_per_flush;
-    } store;
-    struct {
-        int64_t max_payload;       /* bytes */
-        int64_t max_clock_skew_ms; /* future tolerance */
-        int64_t max_series;        /* distinct series, 0 = unlimited */
-        int64_t dedup_horizon;     /* (series, time) keys remembered, 0 = off */
-        char *dead_letter_topic;   /* "" = off */
-    } ingest;
-    struct {
-        char *adapter; /* feed whose stations get VN_AQI; "" = off */
-        char *pm25, *pm10, *o3, *co, *so2, *no2; /* metric names; "" = not measured */
-        int64_t delay_ms; /* an hour is computed this long after it ends */
-    } aqi;
-    struct {
-        int level; /* LOG_ERR .. LOG_DEBUG */
-        int64_t rate_limit_interval_ms;
-        int rate_limit_burst;
-    } log;
-    struct {
-        char *prefix;         /* republish topic prefix, "" = no republish */
-        bool protobuf;        /* PREFIX/obs/..., PREFIX/event/..., ... as ioc.v1 protobuf */
-        bool json;            /* twin under PREFIX/json/... */
-        bool observations;    /* republish every observation */
-        int qos;
-        struct iocd_resolutions windows; /* closed windows published (n = 0: none) */
-        int64_t window_grace_ms;         /* a window is closed this long after its end */
-        int64_t ring_items;              /* live items kept for catch-up (Last-Event-ID) */
-    } live;
-    struct {
-        double stale_multiple;   /* stale after this x the usual interval */
-        double offline_multiple; /* offline after this x the usual interval */
-        int64_t default_interval_ms; /* usual interval until two messages are seen */
-        int64_t min_interval_ms;     /* floor of the usual interval */
-        int64_t max_devices;
-        int64_t persist_interval_ms; /* a reporting device's row is rewritten this often */
-    } devices;
-    struct {
-        char *listen;       /* "127.0.0.1:8080"; "" = off */
-        char *token;        /* bearer token; required unless listen is loopback */
-        int64_t client_buffer; /* bytes queued per live-stream client before dropping */
-        int64_t max_clients;   /* live-stream clients at once */
-        char *web_root;     /* serve the console from this directory ("" = embedded) */
-    } http;
-    struct iocd_alert_rule *alerts;
-    int n_alerts;
-    struct iocd_adapter_conf *adapters;
-    int n_adapters;
-};
-
 /* Load `path`, or the embedded defaults when path is NULL. On error returns
  * -1 with err saying file, line and what is wrong; *cfg is then freed. */
 int iocd_config_load(struct iocd_config *cfg, const char *path, struct iocd_error *err);
@@ -155,19 +69,22 @@ int iocd_config_load(struct iocd_config *cfg, const char *path, struct iocd_erro
 int iocd_config_load_string(struct iocd_config *cfg, const char *name, const char *text,
                             struct iocd_error *err);
 void iocd_config_free(struct iocd_config *cfg);
-/* How long windows of `res_ms` are kept (0 = forever): the configured
- * value, else 14 days below 1 h, 2 years below 1 day, forever from 1 day. */
-int64_t iocd_config_retention_ms(const struct iocd_config *cfg, int64_t res_ms);
-/* Print every key with its default and description (iocd --help-config). */
-void iocd_config_print_keys(FILE *out);
+/* Print every key with its default and description (iocd --help-config);
+ * as Markdown tables when markdown is true (the docs' key tables). */
+void iocd_config_print_keys(FILE *out, bool markdown);
 
-/* HOST:PORT names a loopback address (127.x, ::1, localhost). */
-bool iocd_listen_is_loopback(const char *listen);
-
-/* Value parsers shared with adapters; 0 on success, -1 on a bad value. */
-int iocd_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
-int iocd_parse_bool(const char *s, bool *out);
-/* "64KiB", "1MiB", "512" (bytes). */
-int iocd_parse_size(const char *s, int64_t *out);
+/* [alert NAME] sections into cfg->alerts (alert_rules.c). */
+int iocd_config_load_alerts(struct iocd_config *cfg, struct iocd_ini *ini,
+                            struct iocd_error *err);
+void iocd_config_free_alerts(struct iocd_config *cfg);
+/* The alert key table, for --help-config. */
+extern const struct iocd_key iocd_alert_keys[];
+extern const size_t iocd_alert_n_keys;
+/* "NAME" is 1 to 64 of letters, digits, '_', '-', '.'; "topic" a valid
+ * MQTT filter. 0, or -1 with err at file:line. */
+int iocd_config_check_name(const char *what, const char *s, const char *file, int line,
+                           struct iocd_error *err);
+int iocd_config_check_topic_filter(const char *t, const char *file, int line,
+                                   struct iocd_error *err);
 
 #endif

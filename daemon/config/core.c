@@ -1,0 +1,476 @@
+/* daemon/config/core.c — the core configuration keys and their loader.
+ *
+ * Owns: the core key table (iocd_core_keys: every key of [mqtt] [store]
+ * [ingest] [aqi] [live] [devices] [http] [log], once), the parsers of the
+ * core's own value types (resolutions, timezone, retention, windows,
+ * listen address, log level), the checks across core keys, and a loader of
+ * the core keys only (iocd_config_core_load) for programs that must not
+ * link the adapters. Depends only on daemon/base and the generated
+ * defaults (daemon/config/defaults.c, from config/iocd.conf). */
+#include "daemon/config/core.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "daemon/base/timeutil.h"
+
+static const char *const level_names[] = {
+    [LOG_ERR] = "error", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
+    [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+};
+
+int iocd_config_parse_resolutions(struct iocd_resolutions *out, const char *section,
+                                  const char *v, const char *file, int line,
+                                  struct iocd_error *err)
+{
+    const int64_t min = 1000, max = INT64_C(31) * 86400000;
+    char buf[256];
+    if (strlen(v) >= sizeof(buf))
+        return iocd_error_at(err, file, line, "[%s] resolutions: value too long", section);
+    strcpy(buf, v);
+    int n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
+        int64_t ms;
+        if (n == IOCD_MAX_RESOLUTIONS)
+            return iocd_error_at(err, file, line, "[%s] resolutions: at most %d", section,
+                                 IOCD_MAX_RESOLUTIONS);
+        if (iocd_duration_parse(tok, &ms) || ms % 1000 || ms < min || ms > max)
+            return iocd_error_at(err, file, line,
+                                 "[%s] resolutions: '%s' is not a whole number of seconds "
+                                 "between 1s and 31d",
+                                 section, tok);
+        if (n && (ms <= out->ms[n - 1] || ms % out->ms[n - 1]))
+            return iocd_error_at(err, file, line,
+                                 "[%s] resolutions: '%s' must be a larger whole multiple of "
+                                 "the resolution before it",
+                                 section, tok);
+        out->ms[n++] = ms;
+    }
+    if (!n)
+        return iocd_error_at(err, file, line, "[%s] resolutions: at least one is required",
+                             section);
+    out->n = n;
+    return 0;
+}
+
+/* "UTC", "Z", "+07:00", "-05:30", "+0700", "+07". Fixed offsets only:
+ * the cities iocd serves first (Vietnam) keep no daylight saving time. */
+static int key_timezone(void *obj, const struct iocd_key *k, const char *v, const char *file,
+                        int line, struct iocd_error *err)
+{
+    int64_t *out = (int64_t *)((char *)obj + k->offset);
+    if (strcmp(v, "UTC") == 0 || strcmp(v, "Z") == 0) {
+        *out = 0;
+        return 0;
+    }
+    int h = 0, m = 0;
+    size_t n = strlen(v);
+    bool ok = (v[0] == '+' || v[0] == '-') && isdigit((unsigned char)v[1]) &&
+              isdigit((unsigned char)v[2]);
+    if (ok) {
+        h = (v[1] - '0') * 10 + (v[2] - '0');
+        if (n == 3)
+            m = 0;
+        else if (n == 6 && v[3] == ':' && isdigit((unsigned char)v[4]) &&
+                 isdigit((unsigned char)v[5]))
+            m = (v[4] - '0') * 10 + (v[5] - '0');
+        else if (n == 5 && isdigit((unsigned char)v[3]) && isdigit((unsigned char)v[4]))
+            m = (v[3] - '0') * 10 + (v[4] - '0');
+        else
+            ok = false;
+    }
+    if (!ok || h > 14 || m > 59)
+        return iocd_error_at(err, file, line,
+                             "[store] timezone: '%s' is not UTC or an offset like +07:00", v);
+    *out = (v[0] == '-' ? -1 : 1) * ((int64_t)h * 3600000 + (int64_t)m * 60000);
+    return 0;
+}
+
+static int key_retention(void *obj, const struct iocd_key *k, const char *v, const char *file,
+                         int line, struct iocd_error *err)
+{
+    struct iocd_config *cfg = obj;
+    (void)k;
+    char buf[512];
+    if (strlen(v) >= sizeof(buf))
+        return iocd_error_at(err, file, line, "[store] retention: value too long");
+    strcpy(buf, v);
+    cfg->store.n_retention = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
+        char *colon = strchr(tok, ':');
+        int64_t res, keep = 0;
+        if (colon)
+            *colon = '\0';
+        if (!colon || iocd_duration_parse(tok, &res) || res <= 0 ||
+            (strcmp(colon + 1, "forever") != 0 &&
+             (iocd_duration_parse(colon + 1, &keep) || keep <= 0)))
+            return iocd_error_at(err, file, line,
+                                 "[store] retention: '%s%s%s' is not RESOLUTION:DURATION "
+                                 "(or RESOLUTION:forever)",
+                                 tok, colon ? ":" : "", colon ? colon + 1 : "");
+        if (cfg->store.n_retention == IOCD_MAX_RETENTIONS)
+            return iocd_error_at(err, file, line, "[store] retention: at most %d entries",
+                                 IOCD_MAX_RETENTIONS);
+        if (keep && keep < res)
+            return iocd_error_at(err, file, line,
+                                 "[store] retention: %s windows kept less than one window", tok);
+        cfg->store.retention[cfg->store.n_retention].res_ms = res;
+        cfg->store.retention[cfg->store.n_retention].keep_ms = keep;
+        cfg->store.n_retention++;
+    }
+    return 0;
+}
+
+static int key_resolutions(void *obj, const struct iocd_key *k, const char *v, const char *file,
+                           int line, struct iocd_error *err)
+{
+    return iocd_config_parse_resolutions((struct iocd_resolutions *)((char *)obj + k->offset),
+                                         k->section, v, file, line, err);
+}
+
+/* Like resolutions, but "" (none) allowed. */
+static int key_windows(void *obj, const struct iocd_key *k, const char *v, const char *file,
+                       int line, struct iocd_error *err)
+{
+    struct iocd_resolutions *r = (struct iocd_resolutions *)((char *)obj + k->offset);
+    if (!*v) {
+        r->n = 0;
+        return 0;
+    }
+    return iocd_config_parse_resolutions(r, k->section, v, file, line, err);
+}
+
+/* HOST:PORT or "". */
+static int key_listen(void *obj, const struct iocd_key *k, const char *v, const char *file,
+                      int line, struct iocd_error *err)
+{
+    if (*v) {
+        const char *colon = strrchr(v, ':');
+        int64_t port;
+        if (!colon || colon == v || iocd_parse_int(colon + 1, 1, 65535, &port))
+            return iocd_error_at(err, file, line,
+                                 "[%s] %s: '%s' is not HOST:PORT (e.g. 127.0.0.1:8080, "
+                                 "[::1]:8080)",
+                                 k->section, k->name, v);
+    }
+    char **slot = (char **)((char *)obj + k->offset);
+    char *dup = strdup(v);
+    if (!dup)
+        return iocd_error_at(err, file, line, "out of memory");
+    free(*slot);
+    *slot = dup;
+    return 0;
+}
+
+static int key_loglevel(void *obj, const struct iocd_key *k, const char *v, const char *file,
+                        int line, struct iocd_error *err)
+{
+    for (int i = 0; i < (int)(sizeof(level_names) / sizeof(level_names[0])); i++) {
+        if (level_names[i] && strcmp(level_names[i], v) == 0) {
+            *(int *)((char *)obj + k->offset) = i;
+            return 0;
+        }
+    }
+    return iocd_error_at(err, file, line,
+                         "[log] level: '%s' is not one of error, warning, notice, info, debug",
+                         v);
+}
+
+#define OFF(field) offsetof(struct iocd_config, field)
+/* A row of a generic type; a row with its own parser (IOCD_KEY_CUSTOM). */
+#define KEY(...) {__VA_ARGS__, NULL, false}
+#define CUSTOM(...) {__VA_ARGS__}
+
+const struct iocd_key iocd_core_keys[] = {
+    KEY("mqtt", "host", IOCD_KEY_STRING, OFF(mqtt.host), "localhost", 0, 0,
+     "broker host name or address"),
+    KEY("mqtt", "port", IOCD_KEY_INT, OFF(mqtt.port), "1883", 1, 65535, "broker TCP port"),
+    KEY("mqtt", "client_id", IOCD_KEY_STRING, OFF(mqtt.client_id), "iocd", 0, 0,
+     "MQTT client id; keep it stable so the broker keeps iocd's session across restarts"),
+    KEY("mqtt", "qos", IOCD_KEY_INT, OFF(mqtt.qos), "1", 0, 2,
+     "subscription QoS; 1 lets the broker queue messages while iocd restarts"),
+    KEY("mqtt", "keepalive", IOCD_KEY_DURATION, OFF(mqtt.keepalive_ms), "30s", 5000, 3600000,
+     "MQTT keepalive interval"),
+    KEY("mqtt", "username", IOCD_KEY_STRING, OFF(mqtt.username), "", 0, 0,
+     "user name; empty for none"),
+    KEY("mqtt", "password", IOCD_KEY_STRING, OFF(mqtt.password), "", 0, 0,
+     "password; empty for none"),
+    KEY("mqtt", "clean_session", IOCD_KEY_BOOL, OFF(mqtt.clean_session), "false", 0, 0,
+     "start a fresh session on every connect (loses messages queued while iocd was away)"),
+    KEY("mqtt", "reconnect_min", IOCD_KEY_DURATION, OFF(mqtt.reconnect_min_ms), "1s", 100, 3600000,
+     "first reconnect delay; doubles after each failure"),
+    KEY("mqtt", "reconnect_max", IOCD_KEY_DURATION, OFF(mqtt.reconnect_max_ms), "30s", 100, 3600000,
+     "cap of the reconnect delay"),
+    KEY("store", "path", IOCD_KEY_STRING, OFF(store.path), "", 0, 0,
+     "SQLite database file; empty: $STATE_DIRECTORY/iocd.db, else ./iocd.db"),
+    CUSTOM("store", "resolutions", IOCD_KEY_CUSTOM, OFF(store.resolutions), "1m 1h 1d", 1000,
+     INT64_C(31) * 86400000,
+     "window lengths, finest first, each a whole multiple of the one before", key_resolutions,
+     false),
+    CUSTOM("store", "timezone", IOCD_KEY_CUSTOM, OFF(store.tz_offset_ms), "UTC", 0, 0,
+     "the city's UTC offset (+07:00 for Vietnam); windows of a day or longer start at local "
+     "midnight", key_timezone, false),
+    CUSTOM("store", "retention", IOCD_KEY_CUSTOM, 0, "", 0, 0,
+     "RES:DURATION pairs (1m:14d 1h:730d 1d:forever); unlisted: 14d below 1h, 730d below 1d, "
+     "else forever", key_retention, false),
+    KEY("store", "raw_retention", IOCD_KEY_DURATION, OFF(store.raw_retention_ms), "48h", 0,
+     INT64_C(3650) * 86400000,
+     "raw samples (the journal) kept for drill-down at least this long (0: only until every "
+     "window holds them)"),
+    KEY("store", "max_windows_per_flush", IOCD_KEY_INT64, OFF(store.max_windows_per_flush), "10000",
+     100,
+     INT64_C(10000000),
+     "windows written per flush at most, longest-changed first; the rest wait in memory (their "
+     "samples are already durable in the journal)"),
+    KEY("store", "events_retention", IOCD_KEY_DURATION, OFF(store.events_retention_ms), "365d", 0,
+     INT64_C(100) * 365 * 86400000, "how long raw events are kept (0: forever)"),
+    KEY("store", "flush_interval", IOCD_KEY_DURATION, OFF(store.flush_interval_ms), "1s", 50, 60000,
+     "how often changed windows are written, in one transaction, off the event loop"),
+    KEY("ingest", "max_payload", IOCD_KEY_SIZE, OFF(ingest.max_payload), "256KiB", 16, 16 << 20,
+     "larger messages are rejected as too_large"),
+    KEY("ingest", "max_clock_skew", IOCD_KEY_DURATION, OFF(ingest.max_clock_skew_ms), "5m", 0,
+     INT64_C(86400000), "observation times further in the future are rejected as future_time"),
+    KEY("ingest", "dedup_horizon", IOCD_KEY_INT64, OFF(ingest.dedup_horizon), "1000000", 0,
+     INT64_C(100000000),
+     "recent (series, observation time) keys remembered to drop redelivered duplicates "
+     "(0: off)"),
+    KEY("ingest", "max_series", IOCD_KEY_INT64, OFF(ingest.max_series), "1000000", 0,
+     INT64_C(100000000),
+     "distinct series accepted before new ones are rejected as series_limit (0: no limit)"),
+    KEY("ingest", "dead_letter_topic", IOCD_KEY_STRING, OFF(ingest.dead_letter_topic), "", 0, 0,
+     "publish every rejected message, with its reason, under TOPIC/ADAPTER (empty: off)"),
+    KEY("aqi", "adapter", IOCD_KEY_STRING, OFF(aqi.adapter), "", 0, 0,
+     "the feed whose devices are air-quality stations: hourly and daily VN_AQI as series "
+     "FEED/STATION/vn_aqi and vn_aqi_day (empty: off)"),
+    KEY("aqi", "pm25", IOCD_KEY_STRING, OFF(aqi.pm25), "pm25", 0, 0, "metric of PM2.5 in ug/m3"),
+    KEY("aqi", "pm10", IOCD_KEY_STRING, OFF(aqi.pm10), "pm10", 0, 0, "metric of PM10 in ug/m3"),
+    KEY("aqi", "o3", IOCD_KEY_STRING, OFF(aqi.o3), "o3", 0, 0, "metric of O3 in ug/m3"),
+    KEY("aqi", "co", IOCD_KEY_STRING, OFF(aqi.co), "co", 0, 0, "metric of CO in ug/m3"),
+    KEY("aqi", "so2", IOCD_KEY_STRING, OFF(aqi.so2), "so2", 0, 0, "metric of SO2 in ug/m3"),
+    KEY("aqi", "no2", IOCD_KEY_STRING, OFF(aqi.no2), "no2", 0, 0, "metric of NO2 in ug/m3"),
+    KEY("aqi", "delay", IOCD_KEY_DURATION, OFF(aqi.delay_ms), "10m", 0, INT64_C(86400000),
+     "an hour's AQI is computed this long after the hour ends (late samples still count)"),
+    KEY("live", "prefix", IOCD_KEY_STRING, OFF(live.prefix), "ioc/v1", 0, 0,
+     "republish every observation, event, alert, closed window and device status under this "
+     "MQTT topic prefix (empty: no republish); see docs/api.md"),
+    KEY("live", "protobuf", IOCD_KEY_BOOL, OFF(live.protobuf), "true", 0, 0,
+     "publish ioc.v1 protobuf under PREFIX/obs/..., PREFIX/event/..., ..."),
+    KEY("live", "json", IOCD_KEY_BOOL, OFF(live.json), "true", 0, 0,
+     "also publish the JSON form under PREFIX/json/... for dashboards without protobuf"),
+    KEY("live", "observations", IOCD_KEY_BOOL, OFF(live.observations), "true", 0, 0,
+     "republish every observation (false: only events, alerts, windows and status)"),
+    KEY("live", "qos", IOCD_KEY_INT, OFF(live.qos), "0", 0, 2,
+     "QoS of republished messages (device status is always retained)"),
+    CUSTOM("live", "windows", IOCD_KEY_CUSTOM, OFF(live.windows), "1m", 0, 0,
+     "resolutions whose closed windows are published (empty: none)", key_windows, false),
+    KEY("live", "window_grace", IOCD_KEY_DURATION, OFF(live.window_grace_ms), "5s", 0, 3600000,
+     "a window is published as closed this long after its end (late samples still merge "
+     "into the stored row)"),
+    KEY("live", "ring", IOCD_KEY_INT64, OFF(live.ring_items), "20000", 0, 10000000,
+     "recent live items kept so a reconnecting client catches up (Last-Event-ID)"),
+    KEY("devices", "stale_multiple", IOCD_KEY_DOUBLE, OFF(devices.stale_multiple), "3", 1, 1000,
+     "a device is stale after this many of its usual intervals without a message"),
+    KEY("devices", "offline_multiple", IOCD_KEY_DOUBLE, OFF(devices.offline_multiple), "10", 1,
+     100000,
+     "... and offline after this many"),
+    KEY("devices", "default_interval", IOCD_KEY_DURATION, OFF(devices.default_interval_ms), "60s",
+     1000,
+     INT64_C(86400000), "usual interval assumed until a device's second message"),
+    KEY("devices", "min_interval", IOCD_KEY_DURATION, OFF(devices.min_interval_ms), "1s", 100,
+     INT64_C(86400000), "floor of a device's learned usual interval"),
+    KEY("devices", "persist_interval", IOCD_KEY_DURATION, OFF(devices.persist_interval_ms), "60s",
+     0,
+     3600000,
+     "a device that keeps reporting has its last-seen time stored this often (state changes at "
+     "once; a graceful stop stores all): what a crash can make a device look older by"),
+    KEY("devices", "max_devices", IOCD_KEY_INT64, OFF(devices.max_devices), "1000000", 1,
+     INT64_C(100000000), "devices tracked at most"),
+    CUSTOM("http", "listen", IOCD_KEY_CUSTOM, OFF(http.listen), "127.0.0.1:8080", 0, 0,
+     "HOST:PORT of the HTTP API and operator console (empty: off); any address but loopback "
+     "requires token", key_listen, true),
+    KEY("http", "token", IOCD_KEY_STRING, OFF(http.token), "", 0, 0,
+     "bearer token required on every request but /healthz (required off loopback)"),
+    KEY("http", "client_buffer", IOCD_KEY_SIZE, OFF(http.client_buffer), "1MiB", 4096, 256 << 20,
+     "bytes queued per live-stream client; beyond it items are dropped and counted"),
+    KEY("http", "max_clients", IOCD_KEY_INT64, OFF(http.max_clients), "64", 1, 100000,
+     "live-stream clients at once"),
+    KEY("http", "web_root", IOCD_KEY_STRING, OFF(http.web_root), "", 0, 0,
+     "serve the console from this directory instead of the copy built into iocd"),
+    CUSTOM("log", "level", IOCD_KEY_CUSTOM, OFF(log.level), "info", 0, 0,
+     "error, warning, notice, info or debug", key_loglevel, false),
+    KEY("log", "rate_limit_interval", IOCD_KEY_DURATION, OFF(log.rate_limit_interval_ms), "10s", 0,
+     3600000, "per-topic/reason log lines are limited per this interval"),
+    KEY("log", "rate_limit_burst", IOCD_KEY_INT, OFF(log.rate_limit_burst), "5", 1, 1000000,
+     "lines allowed per key and interval before suppression"),
+};
+
+const size_t iocd_core_n_keys = sizeof(iocd_core_keys) / sizeof(iocd_core_keys[0]);
+
+int64_t iocd_config_retention_ms(const struct iocd_config *cfg, int64_t res_ms)
+{
+    for (int i = 0; i < cfg->store.n_retention; i++)
+        if (cfg->store.retention[i].res_ms == res_ms)
+            return cfg->store.retention[i].keep_ms;
+    if (res_ms < 3600000)
+        return INT64_C(14) * 86400000;
+    if (res_ms < 86400000)
+        return INT64_C(730) * 86400000;
+    return 0;
+}
+
+bool iocd_listen_is_loopback(const char *listen)
+{
+    const char *colon = strrchr(listen, ':');
+    size_t n = colon ? (size_t)(colon - listen) : strlen(listen);
+    char host[256];
+    if (n >= sizeof(host))
+        return false;
+    memcpy(host, listen, n);
+    host[n] = '\0';
+    return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+           strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0;
+}
+
+static bool is_core_section(const char *name)
+{
+    for (size_t i = 0; i < iocd_core_n_keys; i++)
+        if (strcmp(iocd_core_keys[i].section, name) == 0)
+            return true;
+    return false;
+}
+
+/* Every section but [adapter NAME] and [alert NAME], through the table. */
+static int read_core_sections(struct iocd_config *cfg, struct iocd_ini *ini,
+                              struct iocd_error *err)
+{
+    for (size_t i = 0; i < ini->n_sections; i++) {
+        struct iocd_ini_section *s = &ini->sections[i];
+        if (strcmp(s->name, "adapter") == 0 || strcmp(s->name, "alert") == 0)
+            continue;
+        if (!is_core_section(s->name))
+            return iocd_error_at(err, ini->path, s->line,
+                                 "unknown section [%s] (known: mqtt, store, ingest, aqi, "
+                                 "live, devices, http, log, adapter NAME, alert NAME)",
+                                 s->name);
+        if (s->arg)
+            return iocd_error_at(err, ini->path, s->line, "[%s] takes no name", s->name);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(ini->sections[j].name, s->name) == 0)
+                return iocd_error_at(err, ini->path, s->line, "[%s] given twice (first on line %d)",
+                                     s->name, ini->sections[j].line);
+        if (iocd_keys_read(cfg, iocd_core_keys, iocd_core_n_keys, s->name, ini, s, err))
+            return -1;
+    }
+    return 0;
+}
+
+int iocd_config_core_begin(struct iocd_config *cfg, const char *name, const char *text,
+                           const char *path, struct iocd_ini *ini, struct iocd_error *err)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    memset(ini, 0, sizeof(*ini));
+    if (iocd_keys_apply_defaults(cfg, iocd_core_keys, iocd_core_n_keys, err))
+        return -1;
+    if (path) {
+        cfg->path = strdup(path);
+        if (iocd_ini_load(ini, path, err))
+            return -1;
+    } else {
+        if (name)
+            cfg->path = strdup(name);
+        if (iocd_ini_parse(ini, name ? name : "(defaults)", text, err))
+            return -1;
+    }
+    return read_core_sections(cfg, ini, err);
+}
+
+int iocd_config_core_finish(struct iocd_config *cfg,
+                            int (*consumed)(const struct iocd_config *cfg, int what,
+                                            const char *file, struct iocd_error *err),
+                            struct iocd_error *err)
+{
+    const char *file = cfg->path ? cfg->path : "(defaults)";
+    if (cfg->mqtt.reconnect_max_ms < cfg->mqtt.reconnect_min_ms)
+        return iocd_error_set(err, "%s: [mqtt] reconnect_max must not be below reconnect_min",
+                              file);
+    if (!cfg->store.path[0]) {
+        const char *dir = getenv("STATE_DIRECTORY");
+        char buf[4096];
+        if (dir && *dir) {
+            /* systemd may pass several directories separated by ':'. */
+            size_t n = strcspn(dir, ":");
+            snprintf(buf, sizeof(buf), "%.*s/iocd.db", (int)n, dir);
+        } else {
+            snprintf(buf, sizeof(buf), "iocd.db");
+        }
+        free(cfg->store.path);
+        cfg->store.path = strdup(buf);
+        if (!cfg->store.path)
+            return iocd_error_set(err, "out of memory");
+    }
+    const char *dlt = cfg->ingest.dead_letter_topic;
+    if (dlt[0]) {
+        if (strchr(dlt, '+') || strchr(dlt, '#') || dlt[strlen(dlt) - 1] == '/')
+            return iocd_error_set(err, "%s: [ingest] dead_letter_topic '%s' must be a plain topic "
+                                       "without wildcards or a trailing '/'",
+                                  file, dlt);
+        if (consumed && consumed(cfg, 0, file, err))
+            return -1;
+    }
+    const char *pfx = cfg->live.prefix;
+    if (pfx[0]) {
+        if (strchr(pfx, '+') || strchr(pfx, '#') || pfx[strlen(pfx) - 1] == '/' ||
+            strlen(pfx) > 200)
+            return iocd_error_set(err, "%s: [live] prefix '%s' must be a plain topic without "
+                                       "wildcards or a trailing '/' (at most 200 characters)",
+                                  file, pfx);
+        if (consumed && consumed(cfg, 1, file, err))
+            return -1;
+    }
+    if (cfg->devices.offline_multiple < cfg->devices.stale_multiple)
+        return iocd_error_set(err, "%s: [devices] offline_multiple must not be below "
+                                   "stale_multiple",
+                              file);
+    if (cfg->http.listen[0] && !cfg->http.token[0] && !iocd_listen_is_loopback(cfg->http.listen))
+        return iocd_error_set(err, "%s: [http] listen %s is not a loopback address: set [http] "
+                                   "token (clients then send Authorization: Bearer TOKEN)",
+                              file, cfg->http.listen);
+    return 0;
+}
+
+
+int iocd_config_core_load(struct iocd_config *cfg, const char *path, struct iocd_error *err)
+{
+    struct iocd_ini ini;
+    int rc = iocd_config_core_begin(cfg, NULL, iocd_default_config, path, &ini, err);
+    if (rc == 0) {
+        /* The adapter and alert sections are the full loader's. */
+        for (size_t i = 0; i < ini.n_sections; i++) {
+            struct iocd_ini_section *s = &ini.sections[i];
+            if (strcmp(s->name, "adapter") == 0 || strcmp(s->name, "alert") == 0)
+                for (size_t j = 0; j < s->n_entries; j++)
+                    s->entries[j].used = true;
+        }
+        rc = iocd_ini_check_unused(&ini, err);
+    }
+    if (rc == 0)
+        rc = iocd_config_core_finish(cfg, NULL, err);
+    iocd_ini_free(&ini);
+    if (rc)
+        iocd_config_core_free(cfg);
+    return rc;
+}
+
+void iocd_config_core_free(struct iocd_config *cfg)
+{
+    iocd_keys_free(cfg, iocd_core_keys, iocd_core_n_keys);
+    free(cfg->path);
+    cfg->path = NULL;
+}
