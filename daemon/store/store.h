@@ -19,9 +19,8 @@
 #include "daemon/aggregate/counters.h"
 #include "daemon/alerts/devices.h"
 #include "daemon/base/error.h"
+#include "daemon/base/schema.h"
 #include "daemon/aggregate/series.h"
-
-#define IOCD_SCHEMA_VERSION 3
 
 /* One accepted Event, as the flush writes it; all strings in one block
  * owned by the row (`block`). */

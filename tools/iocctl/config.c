@@ -1,0 +1,52 @@
+/* tools/iocctl/config.c — the one place iocctl reads an iocd configuration
+ * file (--config): the [store] path and the [http] listen address and
+ * token, nothing else.
+ *
+ * Owns: the strings of struct iocctl_config (iocctl_config_free). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/config/config.h"
+#include "tools/iocctl/iocctl.h"
+
+static char *dup_or_empty(const char *s)
+{
+    size_t n = s ? strlen(s) + 1 : 1;
+    char *p = malloc(n);
+    if (p)
+        memcpy(p, s ? s : "", n);
+    return p;
+}
+
+int iocctl_load_config(const char *path, struct iocctl_config *cfg)
+{
+    struct iocd_config full;
+    struct iocd_error err = {{0}};
+    memset(cfg, 0, sizeof(*cfg));
+    memset(&full, 0, sizeof(full));
+    if (iocd_config_load(&full, path, &err) != 0) {
+        fprintf(stderr, "iocctl: %s\n", err.msg[0] ? err.msg : "cannot load the configuration");
+        return -1;
+    }
+    cfg->store_path = full.store.path && *full.store.path ? dup_or_empty(full.store.path) : NULL;
+    cfg->http_listen = dup_or_empty(full.http.listen);
+    cfg->http_token = dup_or_empty(full.http.token);
+    bool oom = (full.store.path && *full.store.path && !cfg->store_path) || !cfg->http_listen ||
+               !cfg->http_token;
+    iocd_config_free(&full);
+    if (oom) {
+        iocctl_config_free(cfg);
+        iocctl_oom();
+        return -1;
+    }
+    return 0;
+}
+
+void iocctl_config_free(struct iocctl_config *cfg)
+{
+    free(cfg->store_path);
+    free(cfg->http_listen);
+    free(cfg->http_token);
+    memset(cfg, 0, sizeof(*cfg));
+}
