@@ -4,20 +4,12 @@
  *
  * Owns: the strings of struct iocctl_config (iocctl_config_free). */
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/config/config.h"
 #include "tools/iocctl/iocctl.h"
-
-static char *dup_or_empty(const char *s)
-{
-    size_t n = s ? strlen(s) + 1 : 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s ? s : "", n);
-    return p;
-}
 
 int iocctl_load_config(const char *path, struct iocctl_config *cfg)
 {
@@ -29,9 +21,9 @@ int iocctl_load_config(const char *path, struct iocctl_config *cfg)
         fprintf(stderr, "iocctl: %s\n", err.msg[0] ? err.msg : "cannot load the configuration");
         return -1;
     }
-    cfg->store_path = full.store.path && *full.store.path ? dup_or_empty(full.store.path) : NULL;
-    cfg->http_listen = dup_or_empty(full.http.listen);
-    cfg->http_token = dup_or_empty(full.http.token);
+    cfg->store_path = full.store.path && *full.store.path ? iocctl_strdup(full.store.path) : NULL;
+    cfg->http_listen = iocctl_strdup(full.http.listen);
+    cfg->http_token = iocctl_strdup(full.http.token);
     bool oom = (full.store.path && *full.store.path && !cfg->store_path) || !cfg->http_listen ||
                !cfg->http_token;
     iocd_config_free(&full);

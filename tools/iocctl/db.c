@@ -42,14 +42,6 @@ const char *iocctl_column_text(sqlite3_stmt *st, int col)
     return t ? (const char *)t : "";
 }
 
-static char *dup_string(const char *s)
-{
-    struct iocd_buf b;
-    iocd_buf_init(&b);
-    iocd_buf_puts(&b, s);
-    return iocd_buf_take(&b);
-}
-
 /* systemd may pass several directories separated by ':'; iocd uses the
  * first. A malloc'd path or NULL (out of memory). */
 static char *state_directory_db(const char *dirs)
@@ -84,7 +76,7 @@ int iocctl_db_path_resolve(const struct iocctl_options *o, char **path)
 {
     *path = NULL;
     if (o->db_path) {
-        *path = dup_string(o->db_path);
+        *path = iocctl_strdup(o->db_path);
     } else if (o->config_path) {
         int rc = config_db_path(o->config_path, path);
         if (rc != EXIT_OK)
@@ -95,9 +87,9 @@ int iocctl_db_path_resolve(const struct iocctl_options *o, char **path)
         if (dirs && *dirs)
             *path = state_directory_db(dirs);
         else if (stat(IOCCTL_SYSTEM_DB, &sb) == 0)
-            *path = dup_string(IOCCTL_SYSTEM_DB);
+            *path = iocctl_strdup(IOCCTL_SYSTEM_DB);
         else
-            *path = dup_string("./iocd.db");
+            *path = iocctl_strdup("./iocd.db");
     }
     return *path ? EXIT_OK : iocctl_oom();
 }

@@ -78,6 +78,7 @@ static void json_attributes(struct iocd_buf *b, const char *text)
     cJSON_Delete(v);
 }
 
+/* iocctl_json_row_fn */
 static void event_json(struct iocd_buf *b, sqlite3_stmt *st)
 {
     static const struct {
@@ -186,22 +187,6 @@ static int events_prepare(sqlite3 *db, const struct iocctl_options *o,
     return EXIT_OK;
 }
 
-static int events_json(sqlite3 *db, sqlite3_stmt *st)
-{
-    struct iocd_buf line;
-    int rc = EXIT_OK, step;
-    iocd_buf_init(&line);
-    while (rc == EXIT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        iocd_buf_reset(&line);
-        event_json(&line, st);
-        rc = iocctl_line_write(&line);
-    }
-    if (rc == EXIT_OK && step != SQLITE_DONE)
-        rc = iocctl_db_error(db, "read events");
-    iocd_buf_free(&line);
-    return rc;
-}
-
 int iocctl_cmd_events(sqlite3 *db, const struct iocctl_options *o,
                       const struct iocctl_values *v)
 {
@@ -215,7 +200,7 @@ int iocctl_cmd_events(sqlite3 *db, const struct iocctl_options *o,
     if (rc != EXIT_OK)
         return rc;
     if (o->json)
-        rc = events_json(db, st);
+        rc = iocctl_json_rows(db, st, event_json, "read events");
     else
         rc = iocctl_table_print(db, st, &table, format_event_row, NULL);
     sqlite3_finalize(st);

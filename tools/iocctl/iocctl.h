@@ -135,6 +135,9 @@ void iocctl_text_double(struct iocd_buf *b, double v);
  * memory (reported). */
 int iocctl_line_write(const struct iocd_buf *b);
 int iocctl_oom(void); /* "iocctl: out of memory": EXIT_RUNTIME */
+/* A malloc'd copy of s ("" for NULL) the caller frees; NULL when memory
+ * ran out. */
+char *iocctl_strdup(const char *s);
 
 /* table.c: aligned text tables. */
 struct iocctl_table {
@@ -151,6 +154,11 @@ void iocctl_table_header(const struct iocctl_table *t, const size_t *width);
 /* One row of a two-pass table: pass 0 widens width[], pass 1 prints. */
 int iocctl_table_row(const struct iocctl_table *t, const struct iocd_buf *cells, size_t *width,
                      int pass);
+/* Writes the row at st as one JSON object into line (empty). */
+typedef void (*iocctl_json_row_fn)(struct iocd_buf *line, sqlite3_stmt *st);
+/* Every row of st as a JSON line; what names the reading in a database
+ * error ("read events"). */
+int iocctl_json_rows(sqlite3 *db, sqlite3_stmt *st, iocctl_json_row_fn fn, const char *what);
 void iocctl_cells_init(struct iocd_buf *cells, int n);
 void iocctl_cells_free(struct iocd_buf *cells, int n);
 /* A table whose rows are held (computed rows) until iocctl_texttab_print. */

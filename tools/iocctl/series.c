@@ -46,24 +46,13 @@ static int format_series_row(sqlite3_stmt *st, struct iocd_buf *cells, void *ctx
     return 0;
 }
 
-static int series_json(sqlite3 *db, sqlite3_stmt *st)
+static void series_json(struct iocd_buf *line, sqlite3_stmt *st)
 {
     static const char *const keys[] = {"series", "source", "device", "metric", "unit"};
-    struct iocd_buf line;
-    int rc = EXIT_OK, step;
-    iocd_buf_init(&line);
-    while (rc == EXIT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        iocd_buf_reset(&line);
-        iocd_buf_puts(&line, "{");
-        for (int c = 0; c < 5; c++)
-            iocctl_json_str(&line, keys[c], iocctl_column_text(st, c));
-        iocd_buf_puts(&line, "}");
-        rc = iocctl_line_write(&line);
-    }
-    if (rc == EXIT_OK && step != SQLITE_DONE)
-        rc = iocctl_db_error(db, "read series");
-    iocd_buf_free(&line);
-    return rc;
+    iocd_buf_puts(line, "{");
+    for (int c = 0; c < 5; c++)
+        iocctl_json_str(line, keys[c], iocctl_column_text(st, c));
+    iocd_buf_puts(line, "}");
 }
 
 int iocctl_cmd_series(sqlite3 *db, const struct iocctl_options *o)
@@ -89,7 +78,7 @@ int iocctl_cmd_series(sqlite3 *db, const struct iocctl_options *o)
     if (o->match)
         sqlite3_bind_text(st, 1, o->match, -1, SQLITE_STATIC);
     if (o->json)
-        rc = series_json(db, st);
+        rc = iocctl_json_rows(db, st, series_json, "read series");
     else
         rc = iocctl_table_print(db, st, &table, format_series_row, NULL);
     sqlite3_finalize(st);

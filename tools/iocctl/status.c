@@ -29,14 +29,6 @@ struct counters {
     size_t n, cap;
 };
 
-static char *dup_string(const char *s)
-{
-    struct iocd_buf b;
-    iocd_buf_init(&b);
-    iocd_buf_puts(&b, s);
-    return iocd_buf_take(&b);
-}
-
 static void counters_free(struct counters *cs)
 {
     for (size_t i = 0; i < cs->n; i++) {
@@ -59,8 +51,8 @@ static int counters_push(struct counters *cs, const char *scope, const char *nam
         cs->cap = cap;
     }
     struct counter *c = &cs->v[cs->n];
-    c->scope = dup_string(scope);
-    c->name = dup_string(name);
+    c->scope = iocctl_strdup(scope);
+    c->name = iocctl_strdup(name);
     c->value = value;
     if (!c->scope || !c->name) {
         free(c->scope);
@@ -220,7 +212,7 @@ static int meta_get(sqlite3 *db, const char *key, char **out)
     int step = sqlite3_step(st);
     int r = 0;
     if (step == SQLITE_ROW) {
-        *out = dup_string(iocctl_column_text(st, 0));
+        *out = iocctl_strdup(iocctl_column_text(st, 0));
         r = *out ? 1 : -1;
         if (!*out)
             iocctl_oom();

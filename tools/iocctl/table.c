@@ -1,7 +1,8 @@
 /* tools/iocctl/table.c — iocctl's aligned text tables. Rows read from a
  * statement are formatted twice (once to measure the columns, once to
  * print), so no rows are held; computed rows are held in a texttab until
- * they are printed.
+ *
+ * they are printed. JSON lines of a statement's rows are here too.
  *
  * Owns: the cells of iocctl_table_print and the held text of a texttab
  * (iocctl_texttab_free). */
@@ -91,6 +92,22 @@ int iocctl_table_print(sqlite3 *db, sqlite3_stmt *st, const struct iocctl_table 
             rc = iocctl_db_error(db, "read");
     }
     iocctl_cells_free(cells, t->ncols);
+    return rc;
+}
+
+int iocctl_json_rows(sqlite3 *db, sqlite3_stmt *st, iocctl_json_row_fn fn, const char *what)
+{
+    struct iocd_buf line;
+    int rc = EXIT_OK, step;
+    iocd_buf_init(&line);
+    while (rc == EXIT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        iocd_buf_reset(&line);
+        fn(&line, st);
+        rc = iocctl_line_write(&line);
+    }
+    if (rc == EXIT_OK && step != SQLITE_DONE)
+        rc = iocctl_db_error(db, what);
+    iocd_buf_free(&line);
     return rc;
 }
 

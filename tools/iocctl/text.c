@@ -19,6 +19,14 @@ int iocctl_oom(void)
     return EXIT_RUNTIME;
 }
 
+char *iocctl_strdup(const char *s)
+{
+    struct iocd_buf b;
+    iocd_buf_init(&b);
+    iocd_buf_puts(&b, s ? s : "");
+    return iocd_buf_take(&b);
+}
+
 /* Length of the well-formed UTF-8 sequence at s (n bytes left), 0 if none. */
 static size_t utf8_seq_len(const unsigned char *s, size_t n)
 {
