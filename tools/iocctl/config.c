@@ -3,11 +3,15 @@
  * token, nothing else.
  *
  * Owns: the strings of struct iocctl_config (iocctl_config_free). */
-#include <stdio.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* For now the daemon's full loader. Its core-keys-only loader
+ * (daemon/config/core.h: iocd_config_core_load, iocd_config_core_free, the
+ * same struct iocd_config and arguments) replaces it here: this include and
+ * the two calls below, nothing else in iocctl. */
 #include "daemon/config/config.h"
 #include "tools/iocctl/iocctl.h"
 
@@ -21,11 +25,11 @@ int iocctl_load_config(const char *path, struct iocctl_config *cfg)
         fprintf(stderr, "iocctl: %s\n", err.msg[0] ? err.msg : "cannot load the configuration");
         return -1;
     }
-    cfg->store_path = full.store.path && *full.store.path ? iocctl_strdup(full.store.path) : NULL;
+    bool have_store = full.store.path && *full.store.path;
+    cfg->store_path = have_store ? iocctl_strdup(full.store.path) : NULL;
     cfg->http_listen = iocctl_strdup(full.http.listen);
     cfg->http_token = iocctl_strdup(full.http.token);
-    bool oom = (full.store.path && *full.store.path && !cfg->store_path) || !cfg->http_listen ||
-               !cfg->http_token;
+    bool oom = (have_store && !cfg->store_path) || !cfg->http_listen || !cfg->http_token;
     iocd_config_free(&full);
     if (oom) {
         iocctl_config_free(cfg);
