@@ -1,5 +1,6 @@
 /* daemon/query/query.c — reads of the stored data for the HTTP API, and the
- * window core that tools/iocctl.c shares (query.h).
+ * window core, series lookup and resolution choice that tools/iocctl/
+ * shares (query.h).
  *
  * Owns: the statements of one call and the cJSON it returns. Rolling
  * windows are merged from stored windows ("buckets") of one resolution,
@@ -157,7 +158,7 @@ int iocd_query_series(struct sqlite3 *db, const struct iocd_series_query *sq, cJ
 }
 
 /* ------------------------------------------------------------------------
- * the window core (query.h; tools/iocctl.c formats from it too) */
+ * the window core (query.h; tools/iocctl/ formats from it too) */
 
 enum { W_START, W_COUNT, W_SUM, W_SUMSQ, W_MIN, W_MAX, W_FIRST, W_FIRST_MS, W_LAST, W_LAST_MS,
        W_SKETCH };
@@ -644,60 +645,98 @@ static void agg_json(cJSON *o, const agg_t *a)
     }
 }
 
-struct series_row {
-    int64_t id;
-    char unit[128];
-};
-
-static int find_series(struct sqlite3 *db, const char *name, struct series_row *s, char *err,
-                       size_t errlen)
+int iocd_query_find_series(struct sqlite3 *db, const char *name, int64_t *id, char **unit,
+                           struct iocd_query_fault *f)
 {
+    fault_clear(f);
+    *unit = NULL;
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, "SELECT id, unit FROM series WHERE name = ?1", -1, &st, NULL) !=
         SQLITE_OK)
-        return db_fail(db, err, errlen);
+        return fault_db(f, db);
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st), rc;
+    int step = sqlite3_step(st), found = 0;
     if (step == SQLITE_ROW) {
-        s->id = sqlite3_column_int64(st, 0);
         const char *u = (const char *)sqlite3_column_text(st, 1);
-        snprintf(s->unit, sizeof(s->unit), "%s", u ? u : "");
-        rc = IOCD_QUERY_OK;
-    } else if (step == SQLITE_DONE) {
-        rc = fail(err, errlen, IOCD_QUERY_NOTFOUND, "no such series: %s", name);
-    } else {
-        rc = db_fail(db, err, errlen);
+        size_t n = u ? strlen(u) + 1 : 1;
+        *id = sqlite3_column_int64(st, 0);
+        *unit = malloc(n);
+        if (*unit) {
+            memcpy(*unit, u ? u : "", n);
+            found = 1;
+        } else {
+            f->kind = IOCD_QUERY_FAULT_DB;
+            f->nomem = true;
+            found = -1;
+        }
+    } else if (step != SQLITE_DONE) {
+        found = fault_db(f, db);
     }
     sqlite3_finalize(st);
-    return rc;
+    return found;
 }
 
-/* Stored resolutions of the series, ascending (at most `max`). */
-static int stored_resolutions(struct sqlite3 *db, int64_t id, int64_t *res, int max, int *n,
-                              char *err, size_t errlen)
+int iocd_query_resolutions(struct sqlite3 *db, int64_t series_id,
+                           struct iocd_query_resolutions *r, struct iocd_query_fault *f)
 {
+    fault_clear(f);
+    r->n = 0;
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "SELECT min(res_s) FROM windows WHERE series_id = ?1 AND res_s > ?2",
                            -1, &st, NULL) != SQLITE_OK)
-        return db_fail(db, err, errlen);
+        return fault_db(f, db);
+    /* one index lookup a resolution, however many windows the series has */
     int64_t after = 0;
-    *n = 0;
-    int rc = IOCD_QUERY_OK;
-    while (*n < max) {
+    int got = 1;
+    while (r->n < IOCD_QUERY_MAX_RESOLUTIONS && got == 1) {
         sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 1, series_id);
         sqlite3_bind_int64(st, 2, after);
-        if (sqlite3_step(st) != SQLITE_ROW) {
-            rc = db_fail(db, err, errlen);
-            break;
-        }
-        if (sqlite3_column_type(st, 0) == SQLITE_NULL)
-            break;
-        after = res[(*n)++] = sqlite3_column_int64(st, 0);
+        got = step_optional(db, st, &after, f);
+        if (got == 1)
+            r->res_s[r->n++] = after;
     }
     sqlite3_finalize(st);
-    return rc;
+    return got < 0 ? -1 : 0;
+}
+
+int iocd_query_pick_resolution(const struct iocd_query_resolutions *r, int64_t asked_s,
+                               int64_t rolling_ms, int64_t step_ms, int64_t *res_s)
+{
+    *res_s = 0;
+    if (asked_s) {
+        for (int i = 0; i < r->n; i++)
+            if (r->res_s[i] == asked_s)
+                *res_s = asked_s;
+        return *res_s ? 0 : -1;
+    }
+    if (!rolling_ms) {
+        *res_s = r->n ? r->res_s[0] : 0;
+        return 0;
+    }
+    for (int i = 0; i < r->n; i++) {
+        int64_t res = r->res_s[i];
+        if (res <= INT64_MAX / 1000 && rolling_ms % (res * 1000) == 0 &&
+            step_ms % (res * 1000) == 0)
+            *res_s = res;
+    }
+    return r->n && !*res_s ? -1 : 0;
+}
+
+int iocd_query_begin(struct sqlite3 *db, int *version)
+{
+    sqlite3_stmt *st = NULL;
+    *version = -1;
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        *version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (*version < 0)
+        return -1;
+    /* iocd_sketch_merge, iocd_sketch_union, iocd_sketch_quantile */
+    return iocd_sketch_sqlite_register(db) == SQLITE_OK ? 0 : -2;
 }
 
 static void add_resolution(cJSON *o, const char *key, int64_t ms)
@@ -743,6 +782,52 @@ static int windows_fail(const struct iocd_query_fault *f, bool rolling, char *er
     }
 }
 
+struct series_row {
+    int64_t id;
+    char *unit; /* malloc'd */
+};
+
+/* iocd_query_find_series in the API's terms: IOCD_QUERY_OK and *s, or a
+ * code and err. */
+static int series_row_find(struct sqlite3 *db, const char *name, struct series_row *s,
+                           char *err, size_t errlen)
+{
+    struct iocd_query_fault f;
+    int found = iocd_query_find_series(db, name, &s->id, &s->unit, &f);
+    if (found == 1)
+        return IOCD_QUERY_OK;
+    if (found == 0)
+        return fail(err, errlen, IOCD_QUERY_NOTFOUND, "no such series: %s", name);
+    if (f.nomem)
+        return fail(err, errlen, IOCD_QUERY_FAILED, "out of memory");
+    return fail(err, errlen, IOCD_QUERY_FAILED, "database: %s", f.msg);
+}
+
+/* The resolution wq reads of the series: IOCD_QUERY_OK and *res_s (0 when
+ * the series has no windows), or a code and err. */
+static int windows_resolution(struct sqlite3 *db, const struct iocd_windows_query *wq,
+                              int64_t series_id, int64_t *res_s, char *err, size_t errlen)
+{
+    struct iocd_query_resolutions r;
+    struct iocd_query_fault f;
+    bool rolling = wq->rolling_ms > 0;
+    if (iocd_query_resolutions(db, series_id, &r, &f) != 0)
+        return fail(err, errlen, IOCD_QUERY_FAILED, "database: %s", f.msg);
+    if (iocd_query_pick_resolution(&r, wq->res_s, wq->rolling_ms, wq->step_ms, res_s) == 0) {
+        if (wq->res_s && rolling &&
+            (wq->rolling_ms % (*res_s * 1000) || wq->step_ms % (*res_s * 1000)))
+            return fail(err, errlen, IOCD_QUERY_BAD,
+                        "rolling and step must be whole multiples of the resolution");
+        return IOCD_QUERY_OK;
+    }
+    if (!wq->res_s)
+        return fail(err, errlen, IOCD_QUERY_BAD,
+                    "no stored resolution divides both rolling and step");
+    char want[32];
+    iocd_duration_format(wq->res_s * 1000, want, sizeof(want));
+    return fail(err, errlen, IOCD_QUERY_BAD, "the series has no %s windows", want);
+}
+
 int iocd_query_windows(struct sqlite3 *db, const struct iocd_windows_query *wq, cJSON **out,
                        char *err, size_t errlen)
 {
@@ -754,35 +839,13 @@ int iocd_query_windows(struct sqlite3 *db, const struct iocd_windows_query *wq, 
     if (wq->res_s < 0 || wq->res_s > IOCD_TIME_MAX_MS / 1000)
         return fail(err, errlen, IOCD_QUERY_BAD, "bad resolution");
     struct series_row s;
-    int rc = find_series(db, wq->series, &s, err, errlen);
+    int rc = series_row_find(db, wq->series, &s, err, errlen);
     if (rc != IOCD_QUERY_OK)
         return rc;
-    int64_t res[64];
-    int n = 0;
-    if ((rc = stored_resolutions(db, s.id, res, 64, &n, err, errlen)) != IOCD_QUERY_OK)
-        return rc;
     int64_t res_s = 0;
-    if (wq->res_s) {
-        for (int i = 0; i < n; i++)
-            if (res[i] == wq->res_s)
-                res_s = res[i];
-        if (!res_s) {
-            char want[32];
-            iocd_duration_format(wq->res_s * 1000, want, sizeof(want));
-            return fail(err, errlen, IOCD_QUERY_BAD, "the series has no %s windows", want);
-        }
-        if (rolling && (wq->rolling_ms % (res_s * 1000) || wq->step_ms % (res_s * 1000)))
-            return fail(err, errlen, IOCD_QUERY_BAD,
-                        "rolling and step must be whole multiples of the resolution");
-    } else if (!rolling) {
-        res_s = n ? res[0] : 0;
-    } else {
-        for (int i = 0; i < n; i++)
-            if (wq->rolling_ms % (res[i] * 1000) == 0 && wq->step_ms % (res[i] * 1000) == 0)
-                res_s = res[i];
-        if (n && !res_s)
-            return fail(err, errlen, IOCD_QUERY_BAD,
-                        "no stored resolution divides both rolling and step");
+    if ((rc = windows_resolution(db, wq, s.id, &res_s, err, errlen)) != IOCD_QUERY_OK) {
+        free(s.unit);
+        return rc;
     }
 
     cJSON *root = cJSON_CreateObject();
@@ -822,6 +885,7 @@ int iocd_query_windows(struct sqlite3 *db, const struct iocd_windows_query *wq, 
                                             &f) != 0)
             rc = windows_fail(&f, false, err, errlen);
     }
+    free(s.unit);
     if (rc != IOCD_QUERY_OK) {
         cJSON_Delete(root);
         return rc;

@@ -1,7 +1,8 @@
 /* daemon/query/query.h — reads of the stored data for the HTTP API: series
  * listing, stored and rolling windows with quantiles, alert history; and
- * the window core (stored and rolling windows handed to a callback) that
- * the API and tools/iocctl.c both format from.
+ * the window core (series lookup, stored resolutions, stored and rolling
+ * windows handed to a callback) that the API and tools/iocctl/ both format
+ * from.
  *
  * Owns: nothing beyond one call; each function takes an open read-only
  * connection (iocd_query_open) and builds a cJSON answer the caller frees.
@@ -70,8 +71,9 @@ int iocd_query_alerts(struct sqlite3 *db, const struct iocd_alerts_query *aq, cJ
                       char *err, size_t errlen);
 
 /* ------------------------------------------------------------------------
- * The window core shared with tools/iocctl.c, which words its own output:
- * stored windows read in order, and rolling windows merged from them. */
+ * The window core shared with tools/iocctl/, which words its own output:
+ * the series and its stored resolutions, stored windows read in order, and
+ * rolling windows merged from them. */
 
 /* A stored window, or a merge of stored windows. The sums carry a
  * compensation term (Neumaier): the value is sum + sum_c. */
@@ -111,6 +113,39 @@ struct iocd_query_fault {
     int cb_rc;
     char msg[256];
 };
+
+/* For a tool reading one snapshot of a connection it opened: BEGINs the
+ * read transaction, reads the schema version (PRAGMA user_version) into
+ * *version and registers the sketch SQL functions (docs/sketch.md) on db.
+ * 0; -1 when BEGIN or the version read failed, -2 when the functions could
+ * not be registered (sqlite3_errmsg(db) says why either way). */
+int iocd_query_begin(struct sqlite3 *db, int *version);
+
+/* The series called name: 1 and *id, *unit (malloc'd, the caller frees);
+ * 0 when there is none; -1 and *f (kind IOCD_QUERY_FAULT_DB: msg, or nomem). */
+int iocd_query_find_series(struct sqlite3 *db, const char *name, int64_t *id, char **unit,
+                           struct iocd_query_fault *f);
+
+#define IOCD_QUERY_MAX_RESOLUTIONS 64
+
+/* The resolutions (window lengths in seconds) a series has windows of,
+ * finest first. */
+struct iocd_query_resolutions {
+    int n;
+    int64_t res_s[IOCD_QUERY_MAX_RESOLUTIONS];
+};
+
+/* Reads r: one index lookup a resolution, however many windows there are.
+ * 0, or -1 and *f. */
+int iocd_query_resolutions(struct sqlite3 *db, int64_t series_id,
+                           struct iocd_query_resolutions *r, struct iocd_query_fault *f);
+
+/* The resolution to read: asked_s (> 0) when it is stored; else, without
+ * rolling_ms, the finest; else the coarsest dividing both rolling_ms and
+ * step_ms. 0 and *res_s (0 when r is empty: the series has no windows), or
+ * -1 when the asked one is not stored or none divides. */
+int iocd_query_pick_resolution(const struct iocd_query_resolutions *r, int64_t asked_s,
+                               int64_t rolling_ms, int64_t step_ms, int64_t *res_s);
 
 /* The stored windows of series_id at res_s starting in [from_ms, to_ms),
  * at most limit (< 0: all) of them: 0, or -1 and *f. */

@@ -27,11 +27,8 @@
 #include "daemon/aggregate/counters.h"
 #include "daemon/alerts/devices.h"
 #include "daemon/base/error.h"
+#include "daemon/base/schema.h"
 #include "daemon/aggregate/series.h"
-
-/* The SQLite backend's on-disk schema version (PRAGMA user_version; iocctl
- * checks it before reading the file). */
-#define IOCD_SCHEMA_VERSION 3
 
 /* One accepted Event, as the flush writes it; all strings in one block
  * owned by the row (`block`). */

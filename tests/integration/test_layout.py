@@ -136,6 +136,20 @@ class LayoutTest(unittest.TestCase):
                 visit(m)
         self.assertEqual(circles, [], "\n" + "\n".join(circles))
 
+    def test_iocctl_links_no_daemon_stage(self):
+        iocctl = os.environ.get("IOCCTL")
+        if not iocctl:
+            self.skipTest("IOCCTL not set (run through meson test)")
+        libs = subprocess.run(["ldd", iocctl], capture_output=True, text=True).stdout
+        self.assertNotIn("libmosquitto", libs)
+        self.assertNotIn("libuv", libs)
+        self.assertNotIn("libh2o", libs)
+        syms = subprocess.run(["nm", "--defined-only", iocctl], capture_output=True,
+                              text=True).stdout.split()
+        decoders = sorted(x for x in syms if x.startswith(("iocd_adapter", "iocd_pipeline",
+                                                           "iocd_mqtt", "iocd_http_")))
+        self.assertEqual(decoders, [])
+
     def test_rules_are_checked(self):
         # The checker itself: a made-up adapter include of the pipeline fails.
         self.assertNotIn("daemon/pipeline", ALLOWED["adapters"])

@@ -1,0 +1,54 @@
+/* tools/iocctl/alerts.c — `iocctl alerts`: the active alerts and the
+ * raise/clear history from iocd's HTTP API (/api/v1/alerts), as a text
+ * table or the API's JSON.
+ *
+ * Owns: the parsed answer of one run. */
+#include <stdio.h>
+
+#include "tools/iocctl/api.h"
+#include "tools/iocctl/iocctl.h"
+
+static void alert_row(const cJSON *a, bool active)
+{
+    const cJSON *cl = cJSON_GetObjectItemCaseSensitive(a, "cleared");
+    printf("%-8s %-24s %-24s %-9s %12.15g %10.15g  %s\n",
+           active ? "ACTIVE" : cJSON_IsString(cl) ? "cleared" : "raised",
+           iocctl_api_str(a, "raised"), cJSON_IsString(cl) ? cl->valuestring : "-",
+           iocctl_api_str(a, "severity"), iocctl_api_num(a, "value"),
+           iocctl_api_num(a, "threshold"), iocctl_api_str(a, "id"));
+}
+
+static void alerts_text(const cJSON *j)
+{
+    const cJSON *act = cJSON_GetObjectItemCaseSensitive(j, "active");
+    const cJSON *hist = cJSON_GetObjectItemCaseSensitive(j, "history");
+    printf("%-8s %-24s %-24s %-9s %12s %10s  %s\n", "STATE", "RAISED", "CLEARED", "SEVERITY",
+           "VALUE", "THRESHOLD", "ALERT");
+    const cJSON *x;
+    cJSON_ArrayForEach(x, act) alert_row(x, true);
+    cJSON_ArrayForEach(x, hist) alert_row(x, false);
+    printf("%d active, %d in the history\n", cJSON_GetArraySize(act), cJSON_GetArraySize(hist));
+}
+
+int iocctl_alerts(const struct iocctl_api *a, const char *from, const char *to,
+                  const char *limit, bool json)
+{
+    static const char *const keys[] = {"from", "to", "limit"};
+    const char *vals[] = {from, to, limit};
+    char path[1200];
+    if (iocctl_api_path(path, sizeof(path), "/api/v1/alerts", keys, vals, 3) != 0)
+        return EXIT_RUNTIME;
+    cJSON *j;
+    int rc = iocctl_api_get_json(a, path, &j);
+    if (rc < 0)
+        fprintf(stderr, "iocctl: %s: iocd is not answering (is it running? see --url)\n",
+                a->base);
+    if (rc)
+        return EXIT_RUNTIME;
+    if (json)
+        iocctl_api_print_json(j);
+    else
+        alerts_text(j);
+    cJSON_Delete(j);
+    return EXIT_OK;
+}

@@ -1,0 +1,327 @@
+/* tools/iocctl/args.c — iocctl's command line: the usage text, the
+ * options (getopt_long; options may come before or after the command) and
+ * which command takes which option.
+ *
+ * Owns: nothing; struct iocctl_options points into argv. */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "iocd_build.h"
+#include "tools/iocctl/iocctl.h"
+
+void iocctl_usage_print(FILE *out)
+{
+    fputs("Usage: iocctl [--db PATH | --config FILE] COMMAND [OPTIONS]\n"
+          "\n"
+          "Commands:\n"
+          "  series [--match GLOB] [--json]\n"
+          "      List series, ordered by name.\n"
+          "  query SERIES [--resolution DUR] [--from TIME] [--to TIME] [--quantile Q]... [--json]\n"
+          "      Print the stored windows of one series, ordered by start.\n"
+          "  query SERIES --rolling DUR --step DUR [--resolution DUR] [--from TIME] [--to TIME]\n"
+          "        [--quantile Q]... [--json]\n"
+          "      Rolling windows: every --step, the statistics of the last --rolling,\n"
+          "      merged from the stored windows of --resolution.\n"
+          "  raw SERIES [--from TIME] [--to TIME] [--limit N] [--json]\n"
+          "      Print the raw samples of one series from the journal, by time.\n"
+          "  events [--source S] [--kind K] [--area A] [--device D] [--status S]\n"
+          "         [--min-severity LEVEL] [--from TIME] [--to TIME] [--limit N] [--json]\n"
+          "      Print stored events, newest first.\n"
+          "  status [--json]\n"
+          "      The running daemon's status from its HTTP API (broker, devices online/\n"
+          "      stale/offline, counters, flush); with --db, or when iocd does not\n"
+          "      answer, the database summary.\n"
+          "  alerts [--from TIME] [--to TIME] [--limit N] [--json]\n"
+          "      Active alerts and the raise/clear history, from the HTTP API.\n"
+          "  tail [--match PATTERN] [--types LIST] [--count N] [--json]\n"
+          "      Follow the live feed (observations, events, alerts, closed windows,\n"
+          "      device status) from the HTTP API until interrupted.\n"
+          "\n"
+          "Options (before or after the command):\n"
+          "  --db PATH          database file, opened read-only\n"
+          "  --config FILE      use the [store] path of this iocd configuration\n"
+          "  --json             JSON output, one object per line\n"
+          "  --match GLOB       series: names matching GLOB (SQLite GLOB: * ? [...])\n"
+          "  --resolution DUR   query: window length, e.g. 1m, 60s, 1h, 1d\n"
+          "                     (default: the finest stored for the series)\n"
+          "  --from TIME        query: windows starting at or after TIME;\n"
+          "                     events, raw: events, samples at or after TIME;\n"
+          "                     rolling: first window end (default: 24 h before --to)\n"
+          "  --to TIME          query: windows starting before TIME;\n"
+          "                     events, raw: events, samples before TIME;\n"
+          "                     rolling: last window end (default: now, rounded up)\n"
+          "  --quantile Q       query: also the Q-quantile, 0 <= Q <= 1 (repeatable)\n"
+          "  --rolling DUR      query: rolling window length, e.g. 2h, 24h\n"
+          "  --step DUR         query: time between rolling window ends, e.g. 1h\n"
+          "  --source S, --kind K, --area A, --device D, --status S\n"
+          "                     events: only events with exactly this value\n"
+          "  --min-severity LEVEL\n"
+          "                     events: severity LEVEL or higher, one of unspecified,\n"
+          "                     info, warning, minor, major, critical\n"
+          "  --limit N          events: at most N events (default 100, 0: no limit);\n"
+          "                     raw: at most N samples, the earliest (default 0: no limit)\n"
+          "  --url URL          iocd's HTTP API (default: --config's [http] listen, else\n"
+          "                     $IOCD_URL, else http://127.0.0.1:8080)\n"
+          "  --token TOKEN      bearer token (default: --config's, else $IOCD_TOKEN)\n"
+          "  --match PATTERN    tail: MQTT filter over item keys, e.g. 'obs/air/#',\n"
+          "                     'alert/#' (docs/api.md)\n"
+          "  --types LIST       tail: obs,event,alert,window,status (default: all)\n"
+          "  --count N          tail: stop after N items\n"
+          "  --version          print the version and exit\n"
+          "  -h, --help         print this help and exit\n"
+          "\n"
+          "TIME: ISO-8601 (2026-11-22T10:00:00Z), epoch milliseconds, 'now',\n"
+          "or relative to now: -15m, -24h, -7d.\n"
+          "Database: --db, else --config's [store] path, else $STATE_DIRECTORY/iocd.db,\n"
+          "else " IOCCTL_SYSTEM_DB " if it exists, else ./iocd.db.\n"
+          "Exit status: 0 ok, 1 runtime error, 2 usage error.\n",
+          out);
+}
+
+int iocctl_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("iocctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n\n", stderr);
+    iocctl_usage_print(stderr);
+    return EXIT_USAGE;
+}
+
+enum {
+    OPT_DB = 256,
+    OPT_CONFIG,
+    OPT_MATCH,
+    OPT_RESOLUTION,
+    OPT_FROM,
+    OPT_TO,
+    OPT_JSON,
+    OPT_VERSION,
+    OPT_SOURCE,
+    OPT_KIND,
+    OPT_AREA,
+    OPT_DEVICE,
+    OPT_STATUS,
+    OPT_MIN_SEVERITY,
+    OPT_LIMIT,
+    OPT_QUANTILE,
+    OPT_ROLLING,
+    OPT_STEP,
+    OPT_URL,
+    OPT_TOKEN,
+    OPT_TYPES,
+    OPT_COUNT,
+};
+
+static const char *const command_names[] = {
+    [CMD_SERIES] = "series", [CMD_QUERY] = "query", [CMD_RAW] = "raw",
+    [CMD_EVENTS] = "events", [CMD_STATUS] = "status", [CMD_TAIL] = "tail",
+    [CMD_ALERTS] = "alerts",
+};
+#define N_COMMANDS (sizeof(command_names) / sizeof(command_names[0]))
+
+static enum iocctl_command command_by_name(const char *s)
+{
+    for (size_t c = CMD_SERIES; c < N_COMMANDS; c++)
+        if (strcmp(s, command_names[c]) == 0)
+            return (enum iocctl_command)c;
+    return CMD_NONE;
+}
+
+const char *iocctl_command_name(enum iocctl_command c)
+{
+    return c > CMD_NONE && (size_t)c < N_COMMANDS ? command_names[c] : "?";
+}
+
+/* The commands an option applies to, ending with CMD_NONE. */
+#define ONLY(...) ((const enum iocctl_command[]){__VA_ARGS__, CMD_NONE})
+
+static bool takes(const enum iocctl_command *commands, enum iocctl_command c)
+{
+    for (; *commands != CMD_NONE; commands++)
+        if (*commands == c)
+            return true;
+    return false;
+}
+
+/* Options a command does not take are usage errors, not silently ignored. */
+static int check_command_options(const struct iocctl_options *o)
+{
+    const struct {
+        const char *value, *name;
+        const enum iocctl_command *commands;
+    } opts[] = {
+        {o->match, "--match", ONLY(CMD_SERIES, CMD_TAIL)},
+        {o->resolution, "--resolution", ONLY(CMD_QUERY)},
+        {o->from, "--from", ONLY(CMD_QUERY, CMD_RAW, CMD_EVENTS, CMD_ALERTS)},
+        {o->to, "--to", ONLY(CMD_QUERY, CMD_RAW, CMD_EVENTS, CMD_ALERTS)},
+        {o->n_quantiles ? o->quantiles[0] : NULL, "--quantile", ONLY(CMD_QUERY)},
+        {o->rolling, "--rolling", ONLY(CMD_QUERY)},
+        {o->step, "--step", ONLY(CMD_QUERY)},
+        {o->source, "--source", ONLY(CMD_EVENTS)},
+        {o->kind, "--kind", ONLY(CMD_EVENTS)},
+        {o->area, "--area", ONLY(CMD_EVENTS)},
+        {o->device, "--device", ONLY(CMD_EVENTS)},
+        {o->status, "--status", ONLY(CMD_EVENTS)},
+        {o->min_severity, "--min-severity", ONLY(CMD_EVENTS)},
+        {o->limit, "--limit", ONLY(CMD_EVENTS, CMD_RAW, CMD_ALERTS)},
+        {o->types, "--types", ONLY(CMD_TAIL)},
+        {o->count, "--count", ONLY(CMD_TAIL)},
+        {o->url, "--url", ONLY(CMD_TAIL, CMD_ALERTS, CMD_STATUS)},
+        {o->token, "--token", ONLY(CMD_TAIL, CMD_ALERTS, CMD_STATUS)},
+    };
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+        if (opts[i].value && !takes(opts[i].commands, o->command))
+            return iocctl_usage_error("option %s does not apply to '%s'", opts[i].name,
+                                      iocctl_command_name(o->command));
+    if (o->step && !o->rolling)
+        return iocctl_usage_error("--step needs --rolling");
+    if (o->rolling && !o->step)
+        return iocctl_usage_error("--rolling needs --step");
+    return EXIT_OK;
+}
+
+static const struct option longopts[] = {
+    {"db", required_argument, NULL, OPT_DB},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"match", required_argument, NULL, OPT_MATCH},
+    {"resolution", required_argument, NULL, OPT_RESOLUTION},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"to", required_argument, NULL, OPT_TO},
+    {"source", required_argument, NULL, OPT_SOURCE},
+    {"kind", required_argument, NULL, OPT_KIND},
+    {"area", required_argument, NULL, OPT_AREA},
+    {"device", required_argument, NULL, OPT_DEVICE},
+    {"status", required_argument, NULL, OPT_STATUS},
+    {"min-severity", required_argument, NULL, OPT_MIN_SEVERITY},
+    {"limit", required_argument, NULL, OPT_LIMIT},
+    {"quantile", required_argument, NULL, OPT_QUANTILE},
+    {"rolling", required_argument, NULL, OPT_ROLLING},
+    {"step", required_argument, NULL, OPT_STEP},
+    {"url", required_argument, NULL, OPT_URL},
+    {"token", required_argument, NULL, OPT_TOKEN},
+    {"types", required_argument, NULL, OPT_TYPES},
+    {"count", required_argument, NULL, OPT_COUNT},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* The option value's place in o, or NULL for the options that are not a
+ * plain value. */
+static const char **option_value(struct iocctl_options *o, int c)
+{
+    switch (c) {
+    case OPT_DB: return &o->db_path;
+    case OPT_CONFIG: return &o->config_path;
+    case OPT_MATCH: return &o->match;
+    case OPT_RESOLUTION: return &o->resolution;
+    case OPT_FROM: return &o->from;
+    case OPT_TO: return &o->to;
+    case OPT_SOURCE: return &o->source;
+    case OPT_KIND: return &o->kind;
+    case OPT_AREA: return &o->area;
+    case OPT_DEVICE: return &o->device;
+    case OPT_STATUS: return &o->status;
+    case OPT_MIN_SEVERITY: return &o->min_severity;
+    case OPT_LIMIT: return &o->limit;
+    case OPT_ROLLING: return &o->rolling;
+    case OPT_STEP: return &o->step;
+    case OPT_URL: return &o->url;
+    case OPT_TOKEN: return &o->token;
+    case OPT_TYPES: return &o->types;
+    case OPT_COUNT: return &o->count;
+    default: return NULL;
+    }
+}
+
+/* One option getopt_long returned: EXIT_OK, EXIT_USAGE (reported), or -1
+ * for --help and --version (handled). */
+static int take_option(struct iocctl_options *o, int c, char **argv)
+{
+    const char **value = option_value(o, c);
+    if (value) {
+        *value = optarg;
+        return EXIT_OK;
+    }
+    switch (c) {
+    case OPT_QUANTILE:
+        if (o->n_quantiles == IOCCTL_MAX_QUANTILES)
+            return iocctl_usage_error("too many --quantile options (at most %d)",
+                                      IOCCTL_MAX_QUANTILES);
+        o->quantiles[o->n_quantiles++] = optarg;
+        return EXIT_OK;
+    case OPT_JSON: o->json = true; return EXIT_OK;
+    case OPT_VERSION: printf("iocctl %s\n", IOCD_VERSION); return -1;
+    case 'h': iocctl_usage_print(stdout); return -1;
+    case ':': return iocctl_usage_error("option %s needs a value", argv[optind - 1]);
+    default:
+        if (optopt > 0 && optopt < 256)
+            return iocctl_usage_error("unknown option -%c", optopt);
+        return iocctl_usage_error("unknown option %s", argv[optind - 1]);
+    }
+}
+
+/* The words that are not options: the command, SERIES, the first extra. */
+struct positional {
+    const char *word[2];
+    int n;
+    const char *extra;
+};
+
+static void take_word(struct positional *p, const char *w)
+{
+    if (p->n < 2)
+        p->word[p->n++] = w;
+    else if (!p->extra)
+        p->extra = w;
+}
+
+/* The command and its SERIES from the words. */
+static int take_command(struct iocctl_options *o, struct positional *p)
+{
+    if (p->n == 0)
+        return iocctl_usage_error("no command given");
+    o->command = command_by_name(p->word[0]);
+    if (o->command == CMD_NONE)
+        return iocctl_usage_error("unknown command '%s'", p->word[0]);
+    if (o->command == CMD_QUERY || o->command == CMD_RAW) {
+        if (p->n < 2)
+            return iocctl_usage_error("%s needs a SERIES name", iocctl_command_name(o->command));
+        o->series = p->word[1];
+    } else if (p->n > 1) {
+        p->extra = p->word[1];
+    }
+    if (p->extra)
+        return iocctl_usage_error("unexpected argument '%s'", p->extra);
+    return EXIT_OK;
+}
+
+int iocctl_args_parse(int argc, char **argv, struct iocctl_options *o)
+{
+    struct positional p = {{NULL, NULL}, 0, NULL};
+    opterr = 0;
+    /* '-': non-options come back in order as 1, so options may follow the
+     * command even under POSIXLY_CORRECT; ':': missing values return ':'. */
+    int c, rc;
+    while ((c = getopt_long(argc, argv, "-:h", longopts, NULL)) != -1) {
+        if (c == 1)
+            take_word(&p, optarg);
+        else if ((rc = take_option(o, c, argv)) != EXIT_OK)
+            return rc;
+    }
+    for (; optind < argc; optind++) /* after "--" */
+        take_word(&p, argv[optind]);
+    if ((rc = take_command(o, &p)) != EXIT_OK)
+        return rc;
+    if (o->db_path && !*o->db_path)
+        return iocctl_usage_error("--db needs a file name");
+    if (o->config_path && !*o->config_path)
+        return iocctl_usage_error("--config needs a file name");
+    return check_command_options(o);
+}
