@@ -92,6 +92,13 @@ static int on_dead_letter(void *ud, const char *adapter, const struct iocd_messa
     return iocd_dead_letter_publish(&d->mqtt, d->cfg.ingest.dead_letter_topic, &dl);
 }
 
+/* The pipeline's back-pressure: stop and resume reading from the broker. */
+static void on_pressure(void *ud, bool on)
+{
+    struct iocd *d = ud;
+    iocd_mqtt_pause(&d->mqtt, on);
+}
+
 static void on_mqtt_subscribed(void *ud)
 {
     struct iocd *d = ud;
@@ -307,6 +314,8 @@ static int start_stages(struct iocd *d)
         d->pipe.dead_letter = on_dead_letter;
         d->pipe.dead_letter_ud = d;
     }
+    d->pipe.pressure = on_pressure;
+    d->pipe.pressure_ud = d;
     return 0;
 }
 

@@ -208,6 +208,9 @@ const struct iocd_key iocd_core_keys[] = {
      "first reconnect delay; doubles after each failure"),
     KEY("mqtt", "reconnect_max", IOCD_KEY_DURATION, OFF(mqtt.reconnect_max_ms), "30s", 100, 3600000,
      "cap of the reconnect delay"),
+    KEY("mqtt", "degraded_after", IOCD_KEY_DURATION, OFF(mqtt.degraded_after_ms), "60s", 0,
+     INT64_C(86400000),
+     "/healthz says degraded once the broker has been unreachable this long (0: at once)"),
     KEY("store", "path", IOCD_KEY_STRING, OFF(store.path), "", 0, 0,
      "SQLite database file; empty: $STATE_DIRECTORY/iocd.db, else ./iocd.db"),
     CUSTOM("store", "resolutions", IOCD_KEY_CUSTOM, OFF(store.resolutions), "1m 1h 1d", 1000,
@@ -246,6 +249,10 @@ const struct iocd_key iocd_core_keys[] = {
      "distinct series accepted before new ones are rejected as series_limit (0: no limit)"),
     KEY("ingest", "dead_letter_topic", IOCD_KEY_STRING, OFF(ingest.dead_letter_topic), "", 0, 0,
      "publish every rejected message, with its reason, under TOPIC/ADAPTER (empty: off)"),
+    KEY("ingest", "max_unwritten", IOCD_KEY_INT64, OFF(ingest.max_unwritten), "1000000", 1000,
+     INT64_C(100000000),
+     "accepted samples and events held but not yet written before iocd stops reading from the "
+     "broker (back-pressure): the most a crash during a disk outage can lose"),
     KEY("aqi", "adapter", IOCD_KEY_STRING, OFF(aqi.adapter), "", 0, 0,
      "the feed whose devices are air-quality stations: hourly and daily VN_AQI as series "
      "FEED/STATION/vn_aqi and vn_aqi_day (empty: off)"),

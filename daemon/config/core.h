@@ -45,6 +45,7 @@ struct iocd_config {
         bool clean_session;
         int64_t reconnect_min_ms;
         int64_t reconnect_max_ms;
+        int64_t degraded_after_ms; /* unreachable this long: health degraded */
     } mqtt;
     struct {
         char *path; /* database file */
@@ -69,6 +70,7 @@ struct iocd_config {
         int64_t max_series;        /* distinct series, 0 = unlimited */
         int64_t dedup_horizon;     /* (series, time) keys remembered, 0 = off */
         char *dead_letter_topic;   /* "" = off */
+        int64_t max_unwritten;     /* held, not yet written: back-pressure from here */
     } ingest;
     struct {
         char *adapter; /* feed whose stations get VN_AQI; "" = off */

@@ -61,9 +61,24 @@ char *iocd_metrics_render(const struct iocd_metrics_src *s)
                 iocd_buf_printf(&t, "iocd_notes_total{adapter=\"%s\",note=\"%s\"} %" PRIu64 "\n",
                     p->scopes[i].name, iocd_note_name((enum iocd_note)n),
                     p->scopes[i].value[IOCD_CTR_NOTE_BASE + n]);
-    const struct iocd_counter_scope *d = &p->scopes[p->n_scopes - 1];
     head(&t, "iocd_flushes_total", "counter", "flushes committed to SQLite");
-    iocd_buf_printf(&t, "iocd_flushes_total %" PRIu64 "\n", d->value[IOCD_CTR_FLUSHES]);
+    iocd_buf_printf(&t, "iocd_flushes_total %" PRIu64 "\n", p->flushes_committed);
+    head(&t, "iocd_flush_failures_total", "counter",
+         "flushes that did not commit (full or read-only disk...); each is retried");
+    iocd_buf_printf(&t, "iocd_flush_failures_total %" PRIu64 "\n", p->flush_failures);
+    int64_t now = iocd_now_ms();
+    head(&t, "iocd_unwritten", "gauge", "accepted samples and events not yet written");
+    iocd_buf_printf(&t, "iocd_unwritten %zu\n", iocd_pipeline_unwritten(p));
+    head(&t, "iocd_unwritten_max", "gauge", "[ingest] max_unwritten: back-pressure from here");
+    iocd_buf_printf(&t, "iocd_unwritten_max %" PRId64 "\n", p->cfg->ingest.max_unwritten);
+    head(&t, "iocd_unwritten_oldest_age_seconds", "gauge",
+         "age of the oldest accepted sample or event not yet written (0: none)");
+    iocd_buf_printf(&t, "iocd_unwritten_oldest_age_seconds %.3f\n",
+                    (double)iocd_pipeline_unwritten_age_ms(p, now) / 1000.0);
+    head(&t, "iocd_backpressure", "gauge", "1 while iocd does not read from the broker");
+    iocd_buf_printf(&t, "iocd_backpressure %d\n", p->paused);
+    head(&t, "iocd_backpressure_total", "counter", "times back-pressure turned on");
+    iocd_buf_printf(&t, "iocd_backpressure_total %" PRIu64 "\n", p->pauses);
     head(&t, "iocd_flush_last_seconds", "gauge", "duration of the last flush");
     iocd_buf_printf(&t, "iocd_flush_last_seconds %.6f\n", (double)p->last_flush_us / 1e6);
     head(&t, "iocd_flush_max_seconds", "gauge", "longest flush since start");
@@ -95,6 +110,10 @@ char *iocd_metrics_render(const struct iocd_metrics_src *s)
     iocd_buf_printf(&t, "iocd_broker_connected %d\n", s->mqtt->state == IOCD_MQTT_CONNECTED);
     head(&t, "iocd_broker_connects_total", "counter", "successful connections to the broker");
     iocd_buf_printf(&t, "iocd_broker_connects_total %" PRIu64 "\n", s->mqtt->connects);
+    head(&t, "iocd_broker_unreachable_seconds", "gauge",
+         "how long the broker has been unreachable (0: connected, or paused by back-pressure)");
+    iocd_buf_printf(&t, "iocd_broker_unreachable_seconds %.3f\n",
+                    (double)iocd_mqtt_unreachable_ms(s->mqtt, now) / 1000.0);
     struct iocd_feed_stats fs;
     iocd_feed_get_stats(s->feed, &fs);
     head(&t, "iocd_live_items_total", "counter", "live items emitted, per type");
@@ -161,6 +180,20 @@ cJSON *iocd_status_json(const struct iocd_metrics_src *s)
     cJSON_AddNumberToObject(fl, "last_us", (double)p->last_flush_us);
     cJSON_AddNumberToObject(fl, "max_us", (double)p->max_flush_us);
     cJSON_AddNumberToObject(fl, "pending_windows", (double)iocd_agg_size(p->agg));
+    cJSON_AddNumberToObject(fl, "committed", (double)p->flushes_committed);
+    cJSON_AddNumberToObject(fl, "failures", (double)p->flush_failures);
+    int64_t now = iocd_now_ms();
+    cJSON *bp = cJSON_AddObjectToObject(o, "backpressure");
+    cJSON_AddBoolToObject(bp, "on", p->paused);
+    cJSON_AddNumberToObject(bp, "unwritten", (double)iocd_pipeline_unwritten(p));
+    cJSON_AddNumberToObject(bp, "max_unwritten", (double)p->cfg->ingest.max_unwritten);
+    cJSON_AddNumberToObject(bp, "oldest_age_ms", (double)iocd_pipeline_unwritten_age_ms(p, now));
+    cJSON_AddNumberToObject(bp, "pauses", (double)p->pauses);
+    cJSON *hj = cJSON_AddObjectToObject(o, "health");
+    if (hj)
+        iocd_health(s, hj);
+    cJSON_DeleteItemFromObjectCaseSensitive(hj, "broker");
+    cJSON_DeleteItemFromObjectCaseSensitive(hj, "last_flush_ms");
     cJSON *rp = cJSON_AddObjectToObject(o, "republish");
     cJSON_AddNumberToObject(rp, "published", (double)s->republish->published);
     cJSON_AddNumberToObject(rp, "dropped", (double)s->republish->dropped);
@@ -171,12 +204,25 @@ int iocd_health(const struct iocd_metrics_src *s, cJSON *body)
 {
     const struct iocd_pipeline *p = s->pipe;
     int64_t now = iocd_now_ms();
-    const char *reason = NULL;
-    if (p->inflight && now - p->last_flush_done_ms > IOCD_FLUSH_STUCK_MS)
+    const char *status = "ok", *reason = NULL;
+    char why[160];
+    int64_t down = iocd_mqtt_unreachable_ms(s->mqtt, now);
+    if (p->inflight && now - p->last_flush_done_ms > IOCD_FLUSH_STUCK_MS) {
+        status = "failing";
         reason = "flush stuck: the database has not finished a write for over 60 s";
-    else if (p->failed)
+    } else if (p->failed) {
+        status = "failing";
         reason = "the last flush failed (it is retried)";
-    cJSON_AddStringToObject(body, "status", reason ? "failing" : "ok");
+    } else if (p->paused) {
+        status = "degraded";
+        reason = "back-pressure: not reading from the broker until held data is written";
+    } else if (down > 0 && down >= s->pipe->cfg->mqtt.degraded_after_ms) {
+        status = "degraded";
+        snprintf(why, sizeof(why), "broker unreachable for %lld s",
+                 (long long)(down / 1000));
+        reason = why;
+    }
+    cJSON_AddStringToObject(body, "status", status);
     if (reason)
         cJSON_AddStringToObject(body, "reason", reason);
     cJSON_AddStringToObject(body, "broker", s->mqtt->state == IOCD_MQTT_CONNECTED

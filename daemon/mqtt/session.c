@@ -16,7 +16,7 @@ static void on_poll(uv_poll_t *h, int status, int events);
 const char *iocd_mqtt_state_name(enum iocd_mqtt_state s)
 {
     static const char *const names[] = {"idle", "resolving", "connecting", "connected",
-                                        "waiting", "stopping", "stopped"};
+                                        "waiting", "stopping", "stopped", "paused"};
     return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
 }
 
@@ -63,11 +63,20 @@ static void connection_lost(struct iocd_mqtt *m, const char *why)
         finish_stop(m);
         return;
     }
-    if (m->state == IOCD_MQTT_STOPPED || m->state == IOCD_MQTT_WAITING)
+    if (m->state == IOCD_MQTT_STOPPED || m->state == IOCD_MQTT_WAITING ||
+        m->state == IOCD_MQTT_PAUSED)
         return;
+    if (m->paused) {
+        m->state = IOCD_MQTT_PAUSED;
+        m->down_since_ms = 0;
+        iocd_log_notice("mqtt", "disconnected for back-pressure; the broker queues meanwhile");
+        return;
+    }
     if (m->state == IOCD_MQTT_CONNECTED)
         iocd_log_warn("mqtt", "connection to %s:%d lost: %s", m->cfg->mqtt.host, m->cfg->mqtt.port,
                       why);
+    if (!m->down_since_ms)
+        m->down_since_ms = iocd_now_ms();
     schedule_reconnect(m);
 }
 
@@ -84,6 +93,12 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
     }
     m->state = IOCD_MQTT_CONNECTED;
     m->attempts = 0;
+    m->down_since_ms = 0;
+    if (m->paused) { /* back-pressure came on while connecting */
+        mosquitto_disconnect(m->mosq);
+        update_poll(m);
+        return;
+    }
     m->outstanding = 0; /* QoS 1 publishes of the old session are resent by libmosquitto */
     m->connects++;
     iocd_log_notice("mqtt", "connected to %s:%d as '%s' (session %s)", m->cfg->mqtt.host,
@@ -260,8 +275,40 @@ static void connect_now(struct iocd_mqtt *m)
 static void on_reconnect_timer(uv_timer_t *t)
 {
     struct iocd_mqtt *m = t->data;
-    if (m->state == IOCD_MQTT_WAITING)
+    if (m->state == IOCD_MQTT_WAITING) {
+        if (m->paused) {
+            m->state = IOCD_MQTT_PAUSED;
+            m->down_since_ms = 0;
+        } else {
+            connect_now(m);
+        }
+    }
+}
+
+void iocd_mqtt_pause(struct iocd_mqtt *m, bool on)
+{
+    if (m->paused == on)
+        return;
+    m->paused = on;
+    if (on) {
+        if (m->state == IOCD_MQTT_CONNECTED && mosquitto_disconnect(m->mosq) == MOSQ_ERR_SUCCESS)
+            update_poll(m); /* on_disconnect moves to PAUSED */
+        else if (m->state == IOCD_MQTT_WAITING) {
+            uv_timer_stop(&m->reconnect_timer);
+            m->state = IOCD_MQTT_PAUSED;
+            m->down_since_ms = 0;
+        }
+        return;
+    }
+    if (m->state == IOCD_MQTT_PAUSED) {
+        iocd_log_notice("mqtt", "back-pressure off: connecting again");
         connect_now(m);
+    }
+}
+
+int64_t iocd_mqtt_unreachable_ms(const struct iocd_mqtt *m, int64_t now_ms)
+{
+    return m->down_since_ms && now_ms > m->down_since_ms ? now_ms - m->down_since_ms : 0;
 }
 
 static void schedule_reconnect(struct iocd_mqtt *m)
@@ -331,6 +378,7 @@ int iocd_mqtt_init(struct iocd_mqtt *m, uv_loop_t *loop, const struct iocd_confi
 
 void iocd_mqtt_start(struct iocd_mqtt *m)
 {
+    m->down_since_ms = iocd_now_ms(); /* until the first CONNACK */
     uv_timer_start(&m->misc_timer, on_misc_timer, 1000, 1000);
     connect_now(m);
 }

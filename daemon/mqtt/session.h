@@ -38,6 +38,7 @@ enum iocd_mqtt_state {
     IOCD_MQTT_WAITING, /* for the reconnect timer */
     IOCD_MQTT_STOPPING,
     IOCD_MQTT_STOPPED,
+    IOCD_MQTT_PAUSED, /* back-pressure: disconnected on purpose until resumed */
 };
 
 struct iocd_mqtt {
@@ -56,6 +57,8 @@ struct iocd_mqtt {
     uint64_t messages;   /* messages received */
     int outstanding;     /* own publishes not yet acknowledged / written */
     int64_t stop_deadline_ms;
+    bool paused;           /* back-pressure asked for no more messages */
+    int64_t down_since_ms; /* wall clock since the broker is unreachable, 0: it is not */
     int closing_handles;
 };
 
@@ -66,6 +69,13 @@ void iocd_mqtt_start(struct iocd_mqtt *m);
 /* Stop taking messages: DISCONNECT cleanly (so the broker keeps the
  * session and queues what arrives meanwhile), then call cb.stopped. */
 void iocd_mqtt_stop(struct iocd_mqtt *m);
+/* Back-pressure: on, disconnect cleanly and stay away (the broker's
+ * persistent session queues meanwhile; what was not acknowledged is sent
+ * again); off, connect again. */
+void iocd_mqtt_pause(struct iocd_mqtt *m, bool on);
+/* How long the broker has been unreachable at wall-clock now_ms (not
+ * connected although iocd wants to be), 0 when it is not. */
+int64_t iocd_mqtt_unreachable_ms(const struct iocd_mqtt *m, int64_t now_ms);
 /* Publish (iocd's own output). Returns 0 when queued, -1 when not
  * connected or when IOCD_MQTT_MAX_OUTSTANDING publishes are still
  * unacknowledged (the caller counts the drop). */

@@ -253,6 +253,8 @@ static enum iocd_reject aggregate(struct iocd_pipeline *p, int idx, const char *
         return IOCD_REJECT_NO_MEMORY;
     }
     p->samples[p->n_samples++] = (struct iocd_sample){.series_id = id, .t_ms = t, .value = v};
+    if (!p->batch_since_ms)
+        p->batch_since_ms = now;
     if (idx == iocd_aqi_feed_adapter(p->aqi))
         iocd_aqi_feed_sample(p->aqi, device, metric, t, v, iocd_mono_ms());
     if (out_id)
@@ -302,6 +304,8 @@ static int hold_event(struct iocd_pipeline *p, const char *source, const Ioc__V1
         return -1;
     }
     struct iocd_event_row *r = &p->events[p->n_events++];
+    if (!p->batch_since_ms)
+        p->batch_since_ms = iocd_now_ms();
     const char **dst[] = {&r->source, &r->kind,   &r->text,      &r->device,
                           &r->area,   &r->status, &r->attributes};
     char *q = block;
@@ -383,6 +387,41 @@ static void dead_letter(struct iocd_pipeline *p, const char *adapter,
         daemon->value[IOCD_CTR_DEAD_LETTER_DROPS]++;
 }
 
+size_t iocd_pipeline_unwritten(const struct iocd_pipeline *p)
+{
+    return p->n_samples + p->n_events + p->chain_held;
+}
+
+int64_t iocd_pipeline_unwritten_age_ms(const struct iocd_pipeline *p, int64_t now_ms)
+{
+    int64_t since = p->chain_since_ms;
+    if (p->batch_since_ms && (!since || p->batch_since_ms < since))
+        since = p->batch_since_ms;
+    return since && now_ms > since ? now_ms - since : 0;
+}
+
+/* Turn back-pressure on at [ingest] max_unwritten, off again once half of
+ * that is left and no flush is failing. */
+static void check_pressure(struct iocd_pipeline *p)
+{
+    size_t held = iocd_pipeline_unwritten(p);
+    size_t max = (size_t)p->cfg->ingest.max_unwritten;
+    if (!p->paused && held >= max) {
+        p->paused = true;
+        p->pauses++;
+        iocd_log_warn("ingest", "back-pressure: %zu samples and events not yet written "
+                      "(max_unwritten %zu); not reading from the broker until half are written",
+                      held, max);
+        if (p->pressure)
+            p->pressure(p->pressure_ud, true);
+    } else if (p->paused && held <= max / 2 && !p->failed) {
+        p->paused = false;
+        iocd_log_notice("ingest", "back-pressure off: %zu not yet written; reading again", held);
+        if (p->pressure)
+            p->pressure(p->pressure_ud, false);
+    }
+}
+
 void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_message *msg,
                           enum iocd_reject reason, const struct iocd_batch *b)
 {
@@ -441,6 +480,8 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
         sc->value[IOCD_CTR_ACCEPTED]++;
     sc->value[IOCD_CTR_OBSERVATIONS] += accepted;
     sc->value[IOCD_CTR_EVENTS] += events;
+    if (accepted || events)
+        check_pressure(p);
 }
 
 void iocd_pipeline_reject_unrouted(struct iocd_pipeline *p, const struct iocd_message *msg,
@@ -490,14 +531,19 @@ static void flush_done(uv_work_t *w, int status)
             if (i == IOCD_FLUSH_BUCKETS - 1 || f->duration_us <= iocd_flush_buckets_us[i])
                 p->flush_hist[i]++;
         p->flush_total_us += f->duration_us;
+        p->flushes_committed++;
+        p->chain_held = 0;
+        p->chain_since_ms = 0;
         iocd_log_debug("store", "flushed %zu windows, %zu new series in %" PRId64 " us",
                        f->n_windows, f->n_series, f->duration_us);
         iocd_flush_free(f);
     } else {
+        p->flush_failures++;
         iocd_log_err("store", "flush failed, will retry with the next one: %s",
                      status ? uv_strerror(status) : f->error);
         p->failed = f;
     }
+    check_pressure(p);
     if (p->draining) {
         if (nothing_held(p)) {
             uv_timer_stop(&p->flush_timer);
@@ -575,6 +621,11 @@ static void flush_start(struct iocd_pipeline *p)
     if (p->feed)
         f->devices = iocd_devices_take_dirty(iocd_feed_devices(p->feed),
                                              IOCD_PIPELINE_MAX_DEVICE_ROWS, &f->n_devices);
+    /* From here on these wait in the flush chain until it commits. */
+    p->chain_held += p->n_samples + f->n_events;
+    if (p->batch_since_ms && (!p->chain_since_ms || p->batch_since_ms < p->chain_since_ms))
+        p->chain_since_ms = p->batch_since_ms;
+    p->batch_since_ms = 0;
     f->samples = p->samples;
     f->n_samples = p->n_samples;
     p->samples = NULL;

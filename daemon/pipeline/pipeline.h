@@ -40,6 +40,8 @@ extern const int64_t iocd_flush_buckets_us[IOCD_FLUSH_BUCKETS];
 
 struct iocd_pipeline;
 typedef void (*iocd_pipeline_drained_cb)(struct iocd_pipeline *p, void *ud);
+/* Back-pressure turned on (stop reading from the broker) or off. */
+typedef void (*iocd_pipeline_pressure_cb)(void *ud, bool on);
 /* Called once for every message rejected whole or in part, with the first
  * reason; returns 0 if the dead letter was published, -1 if dropped. */
 typedef int (*iocd_pipeline_dead_letter_cb)(void *ud, const char *adapter,
@@ -79,6 +81,18 @@ struct iocd_pipeline {
     struct iocd_feed *feed; /* borrowed; NULL: no live feed */
     iocd_pipeline_dead_letter_cb dead_letter; /* NULL: off */
     void *dead_letter_ud;
+    /* Back-pressure ([ingest] max_unwritten, docs/storage.md): samples and
+     * events accepted but not yet written are those held for the next
+     * flush and those in the flush in flight and the failed ones. */
+    size_t chain_held;         /* samples + events in inflight and failed */
+    int64_t chain_since_ms;    /* wall clock of the oldest of those, 0: none */
+    int64_t batch_since_ms;    /* of the oldest held for the next flush, 0: none */
+    bool paused;               /* back-pressure on: not reading from the broker */
+    uint64_t pauses;           /* times back-pressure turned on */
+    uint64_t flush_failures;   /* flushes that did not commit */
+    uint64_t flushes_committed;
+    iocd_pipeline_pressure_cb pressure; /* NULL: nobody to tell */
+    void *pressure_ud;
     bool draining;
     iocd_pipeline_drained_cb drained_cb;
     void *drained_ud;
@@ -109,6 +123,10 @@ void iocd_pipeline_reject_unrouted(struct iocd_pipeline *p, const struct iocd_me
  * flight (failed writes are retried, up to the flush interval apart, until
  * they succeed). The flush timer keeps running until then. */
 void iocd_pipeline_drain(struct iocd_pipeline *p, iocd_pipeline_drained_cb cb, void *ud);
+/* Samples and events accepted but not yet written, and the age of the
+ * oldest of them at wall-clock `now_ms` (0 when none). */
+size_t iocd_pipeline_unwritten(const struct iocd_pipeline *p);
+int64_t iocd_pipeline_unwritten_age_ms(const struct iocd_pipeline *p, int64_t now_ms);
 /* Close the timer; free everything after the loop has run its close. */
 void iocd_pipeline_close(struct iocd_pipeline *p);
 void iocd_pipeline_free(struct iocd_pipeline *p);

@@ -49,10 +49,11 @@ def wait_until(pred, timeout=DEFAULT_TIMEOUT, interval=0.05, what="condition"):
 class Broker:
     """A mosquitto on 127.0.0.1:port; persistence off unless asked."""
 
-    def __init__(self, workdir, port=None, persistence=False):
+    def __init__(self, workdir, port=None, persistence=False, extra=""):
         self.workdir = workdir
         self.port = port or free_port()
         self.persistence = persistence
+        self.extra = extra  # more mosquitto.conf lines (they win: written last)
         self.proc = None
         self.conf = os.path.join(workdir, "mosquitto.conf")
         self.log = os.path.join(workdir, "mosquitto.log")
@@ -60,7 +61,8 @@ class Broker:
     def start(self):
         with open(self.conf, "w") as f:
             f.write("listener %d 127.0.0.1\n" % self.port)
-            f.write("allow_anonymous true\n")
+            if "allow_anonymous" not in self.extra:
+                f.write("allow_anonymous true\n")
             f.write("max_queued_messages 1000000\n")
             f.write("max_inflight_messages 100\n")
             f.write("persistence %s\n" % ("true" if self.persistence else "false"))
@@ -68,6 +70,7 @@ class Broker:
                 f.write("persistence_location %s/\n" % self.workdir)
             f.write("log_dest file %s\n" % self.log)
             f.write("log_type error\nlog_type warning\nlog_type notice\n")
+            f.write(self.extra)
         self.proc = subprocess.Popen(["mosquitto", "-c", self.conf],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until(self._accepting, timeout=10, what="mosquitto to listen")

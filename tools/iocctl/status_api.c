@@ -40,8 +40,18 @@ static void status_text(const struct iocctl_api *a, const cJSON *j)
            (N(j, "now_ms") - N(j, "started_ms")) / 1000.0);
     printf("broker:  %s (%.0f connects)\n", S(b, "state"), N(b, "connects"));
     printf("series:  %.0f   alerts active: %.0f\n", N(j, "series"), N(j, "alerts_active"));
-    printf("flush:   last %.3f ms, max %.3f ms, %.0f windows pending\n",
-           N(fl, "last_us") / 1000.0, N(fl, "max_us") / 1000.0, N(fl, "pending_windows"));
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(j, "health");
+    const cJSON *bp = cJSON_GetObjectItemCaseSensitive(j, "backpressure");
+    const char *reason = S(h, "reason");
+    printf("health:  %s%s%s\n", S(h, "status"), reason[0] ? ": " : "", reason);
+    printf("flush:   last %.3f ms, max %.3f ms, %.0f windows pending, %.0f committed, "
+           "%.0f failed\n",
+           N(fl, "last_us") / 1000.0, N(fl, "max_us") / 1000.0, N(fl, "pending_windows"),
+           N(fl, "committed"), N(fl, "failures"));
+    printf("unwritten: %.0f of %.0f (oldest %.1f s), back-pressure %s (%.0f times)\n",
+           N(bp, "unwritten"), N(bp, "max_unwritten"), N(bp, "oldest_age_ms") / 1000.0,
+           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(bp, "on")) ? "ON" : "off",
+           N(bp, "pauses"));
     adapters_text(j);
     printf("\n%-12s %8s %8s %8s\n", "DEVICES", "ONLINE", "STALE", "OFFLINE");
     const cJSON *dv;
