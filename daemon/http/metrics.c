@@ -210,7 +210,7 @@ int iocd_health(const struct iocd_metrics_src *s, cJSON *body)
     if (p->inflight && now - p->last_flush_done_ms > IOCD_FLUSH_STUCK_MS) {
         status = "failing";
         reason = "flush stuck: the database has not finished a write for over 60 s";
-    } else if (p->failed) {
+    } else if (p->failing) {
         status = "failing";
         reason = "the last flush failed (it is retried)";
     } else if (p->paused) {

@@ -336,7 +336,8 @@ void iocd_http_sse_on_request(struct iocd_http_sse *h, h2o_req_t *req)
             buf_append(&s->q, ev, (size_t)n);
         }
     }
-    s->sink = iocd_live_add_sink(h->live, sse_on_item, s);
+    s->sink = iocd_live_add_sink(h->live, sse_on_item, s, s->types,
+                                 IOCD_LIVE_JSON | IOCD_LIVE_CATCHUP);
     if (!s->sink)
         s->closing = true; /* out of memory: end the stream at once */
     sse_flush(s);

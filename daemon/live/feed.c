@@ -134,15 +134,29 @@ static void jb_close(struct iocd_buf *b)
 }
 
 /* Emit one item: JSON in `b`, protobuf packed from `msg` when wanted. */
+/* The forms the hub's sinks want of an item of `kind` now (hub.h); 0:
+ * nobody listens, so the caller builds nothing and the item is only
+ * counted. */
+static unsigned wanted(struct iocd_feed *f, enum iocd_live_kind kind)
+{
+    unsigned need = iocd_live_needs(f->live, kind);
+    if (!need)
+        f->stats.items[kind]++;
+    return need;
+}
+
+/* Hand an item to the hub with the forms `need` asks for: the JSON in `b`
+ * (built by the caller only when need has IOCD_LIVE_JSON) and `msg` packed
+ * as protobuf only when need has IOCD_LIVE_PB. */
 static void emit(struct iocd_feed *f, enum iocd_live_kind kind, const char *key, struct iocd_buf *b,
-                 const ProtobufCMessage *msg, bool retain)
+                 const ProtobufCMessage *msg, bool retain, unsigned need)
 {
     if (b->oom)
         return;
     uint8_t stack[2048];
     uint8_t *pb = NULL;
     size_t pb_len = 0;
-    if (f->build_pb && msg) {
+    if ((need & IOCD_LIVE_PB) && msg) {
         pb_len = protobuf_c_message_get_packed_size(msg);
         pb = pb_len <= sizeof(stack) ? stack : malloc(pb_len);
         if (!pb)
@@ -150,7 +164,7 @@ static void emit(struct iocd_feed *f, enum iocd_live_kind kind, const char *key,
         protobuf_c_message_pack(msg, pb);
     }
     f->stats.items[kind]++;
-    iocd_live_emit(f->live, kind, key, b->p, b->len, pb, pb_len, retain);
+    iocd_live_emit(f->live, kind, key, b->p ? b->p : "", b->len, pb, pb_len, retain);
     if (pb && pb != stack)
         free(pb);
 }
@@ -161,16 +175,22 @@ static void emit(struct iocd_feed *f, enum iocd_live_kind kind, const char *key,
 static void status_item(struct iocd_feed *f, const struct iocd_device_info *d, int64_t now,
                         iocd_live_sink_fn fn, void *ud)
 {
+    unsigned need = fn ? IOCD_LIVE_JSON | (f->build_pb ? IOCD_LIVE_PB : 0u)
+                       : wanted(f, IOCD_LIVE_STATUS);
+    if (!need)
+        return;
     struct iocd_buf b;
     iocd_buf_init(&b);
-    jb_open(&b, "status");
-    jb_key_str(&b, "source", d->source);
-    jb_key_str(&b, "device", d->device);
-    jb_key_str(&b, "state", iocd_device_state_name(d->state));
-    jb_key_time(&b, "last_seen", d->last_seen_ms);
-    jb_key_int(&b, "interval_ms", d->interval_ms);
-    jb_key_time(&b, "time", now);
-    jb_close(&b);
+    if (need & IOCD_LIVE_JSON) {
+        jb_open(&b, "status");
+        jb_key_str(&b, "source", d->source);
+        jb_key_str(&b, "device", d->device);
+        jb_key_str(&b, "state", iocd_device_state_name(d->state));
+        jb_key_time(&b, "last_seen", d->last_seen_ms);
+        jb_key_int(&b, "interval_ms", d->interval_ms);
+        jb_key_time(&b, "time", now);
+        jb_close(&b);
+    }
     Ioc__V1__DeviceStatus st = IOC__V1__DEVICE_STATUS__INIT;
     st.source = (char *)d->source;
     st.device = (char *)d->device;
@@ -181,7 +201,7 @@ static void status_item(struct iocd_feed *f, const struct iocd_device_info *d, i
     char key[300];
     snprintf(key, sizeof(key), "status/%s/%s", d->source, d->device);
     if (!fn) {
-        emit(f, IOCD_LIVE_STATUS, key, &b, &st.base, true);
+        emit(f, IOCD_LIVE_STATUS, key, &b, &st.base, true, need);
     } else if (!b.oom) {
         size_t pb_len = protobuf_c_message_get_packed_size(&st.base);
         uint8_t *pb = f->build_pb ? malloc(pb_len ? pb_len : 1) : NULL;
@@ -256,9 +276,11 @@ static void on_alert(void *ud, const struct iocd_alert_change *c)
         f->stats.alerts_cleared++;
     iocd_log_notice("alert", "%s %s: %s (value %g, threshold %g)", c->id,
                     c->raised ? "raised" : "cleared", c->text, c->value, c->threshold);
+    unsigned need = wanted(f, IOCD_LIVE_ALERT);
     struct iocd_buf b;
     iocd_buf_init(&b);
-    alert_json(&b, c, false);
+    if (need & IOCD_LIVE_JSON)
+        alert_json(&b, c, false);
     char value[40], threshold[40], raised_ms[32], band[16], prev_band[16];
     iocd_json_number(value, sizeof(value), c->value);
     iocd_json_number(threshold, sizeof(threshold), c->threshold);
@@ -294,7 +316,8 @@ static void on_alert(void *ud, const struct iocd_alert_change *c)
     e.received_ms = iocd_now_ms();
     char key[400];
     snprintf(key, sizeof(key), "alert/%s/%s/%s", c->rule->name, c->source, c->device);
-    emit(f, IOCD_LIVE_ALERT, key, &b, &e.base, false);
+    if (need)
+        emit(f, IOCD_LIVE_ALERT, key, &b, &e.base, false, need);
     iocd_buf_free(&b);
     if (!f->store_event || f->store_event(f->store_ud, "iocd", &e))
         f->stats.alert_store_failures++;
@@ -305,27 +328,32 @@ static void on_alert(void *ud, const struct iocd_alert_change *c)
 static void window_publish(struct iocd_feed *f, const struct series_state *s, int r,
                            const struct open_window *w)
 {
+    unsigned need = wanted(f, IOCD_LIVE_WINDOW);
+    if (!need)
+        return; /* closing a window nobody listens to costs no formatting */
     int64_t res = f->cfg->live.windows.ms[r];
     char rs[32];
     iocd_duration_format(res, rs, sizeof(rs));
     const char *unit = s->name + strlen(s->name) + 1;
     struct iocd_buf b;
     iocd_buf_init(&b);
-    jb_open(&b, "window");
-    jb_key_str(&b, "series", s->name);
-    jb_key_str(&b, "unit", unit);
-    jb_key_str(&b, "resolution", rs);
-    jb_key_int(&b, "res_s", res / 1000);
-    jb_key_time(&b, "start", w->start_ms);
-    jb_key_int(&b, "end_ms", w->start_ms + res);
-    jb_key_int(&b, "count", (int64_t)w->count);
-    jb_key_num(&b, "sum", w->sum);
-    jb_key_num(&b, "min", w->min);
-    jb_key_num(&b, "max", w->max);
-    jb_key_num(&b, "mean", w->sum / (double)w->count);
-    jb_key_num(&b, "first", w->first);
-    jb_key_num(&b, "last", w->last);
-    jb_close(&b);
+    if (need & IOCD_LIVE_JSON) {
+        jb_open(&b, "window");
+        jb_key_str(&b, "series", s->name);
+        jb_key_str(&b, "unit", unit);
+        jb_key_str(&b, "resolution", rs);
+        jb_key_int(&b, "res_s", res / 1000);
+        jb_key_time(&b, "start", w->start_ms);
+        jb_key_int(&b, "end_ms", w->start_ms + res);
+        jb_key_int(&b, "count", (int64_t)w->count);
+        jb_key_num(&b, "sum", w->sum);
+        jb_key_num(&b, "min", w->min);
+        jb_key_num(&b, "max", w->max);
+        jb_key_num(&b, "mean", w->sum / (double)w->count);
+        jb_key_num(&b, "first", w->first);
+        jb_key_num(&b, "last", w->last);
+        jb_close(&b);
+    }
     char src[130], dev[130];
     snprintf(src, sizeof(src), "%.*s", (int)s->source_len, s->name);
     snprintf(dev, sizeof(dev), "%.*s", (int)s->device_len, s->name + s->source_len + 1);
@@ -346,7 +374,7 @@ static void window_publish(struct iocd_feed *f, const struct series_state *s, in
     pw.last = w->last;
     char key[400];
     snprintf(key, sizeof(key), "window/%s/%s", rs, s->name);
-    emit(f, IOCD_LIVE_WINDOW, key, &b, &pw.base, false);
+    emit(f, IOCD_LIVE_WINDOW, key, &b, &pw.base, false, need);
     iocd_buf_free(&b);
 }
 
@@ -579,24 +607,29 @@ void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
         memcpy(f->last_dev, dev, sizeof(dev));
         f->last_dev_ms = o->received_ms;
     }
-    struct iocd_buf b;
-    iocd_buf_init(&b);
-    jb_open(&b, "obs");
-    jb_key_str(&b, "series", s->name);
-    jb_key_str(&b, "source", source);
-    jb_key_str(&b, "device", o->device);
-    jb_key_str(&b, "metric", o->metric);
-    jb_key_str(&b, "unit", o->unit);
-    jb_key_num(&b, "value", o->value);
-    jb_key_time(&b, "time", o->observed_ms);
-    jb_key_int(&b, "received_ms", o->received_ms);
-    jb_close(&b);
-    Ioc__V1__Observation copy = *o;
-    copy.source = (char *)source;
-    char key[400];
-    snprintf(key, sizeof(key), "obs/%s", s->name);
-    emit(f, IOCD_LIVE_OBS, key, &b, &copy.base, false);
-    iocd_buf_free(&b);
+    unsigned need = wanted(f, IOCD_LIVE_OBS);
+    if (need) {
+        struct iocd_buf b;
+        iocd_buf_init(&b);
+        if (need & IOCD_LIVE_JSON) {
+            jb_open(&b, "obs");
+            jb_key_str(&b, "series", s->name);
+            jb_key_str(&b, "source", source);
+            jb_key_str(&b, "device", o->device);
+            jb_key_str(&b, "metric", o->metric);
+            jb_key_str(&b, "unit", o->unit);
+            jb_key_num(&b, "value", o->value);
+            jb_key_time(&b, "time", o->observed_ms);
+            jb_key_int(&b, "received_ms", o->received_ms);
+            jb_close(&b);
+        }
+        Ioc__V1__Observation copy = *o;
+        copy.source = (char *)source;
+        char key[400];
+        snprintf(key, sizeof(key), "obs/%s", s->name);
+        emit(f, IOCD_LIVE_OBS, key, &b, &copy.base, false, need);
+        iocd_buf_free(&b);
+    }
     /* What the observation closes or raises comes after it. */
     window_add(f, s, o->value, o->observed_ms);
     iocd_alerts_observe(f->alerts, source, o->device, o->metric, o->value, o->observed_ms);
@@ -611,38 +644,43 @@ void iocd_feed_event(struct iocd_feed *f, const char *source, const Ioc__V1__Eve
                  iocd_devices_seen(f->devices, source, e->device, e->received_ms))
             f->stats.untracked_devices++;
     }
+    unsigned need = wanted(f, IOCD_LIVE_EVENT);
+    if (!need)
+        return;
     struct iocd_buf b;
     iocd_buf_init(&b);
-    jb_open(&b, "event");
-    jb_key_str(&b, "source", source);
-    jb_key_str(&b, "kind", e->kind);
-    jb_key_str(&b, "severity", severity_name((int)e->severity));
-    jb_key_str(&b, "text", e->text);
-    jb_key_str(&b, "device", e->device);
-    jb_key_str(&b, "area", e->area);
-    jb_key_str(&b, "status", e->status);
-    jb_key_time(&b, "time", e->time_ms);
-    jb_key_int(&b, "received_ms", e->received_ms);
-    if (e->location) {
-        jb_key_num(&b, "lat", e->location->lat);
-        jb_key_num(&b, "lon", e->location->lon);
+    if (need & IOCD_LIVE_JSON) {
+        jb_open(&b, "event");
+        jb_key_str(&b, "source", source);
+        jb_key_str(&b, "kind", e->kind);
+        jb_key_str(&b, "severity", severity_name((int)e->severity));
+        jb_key_str(&b, "text", e->text);
+        jb_key_str(&b, "device", e->device);
+        jb_key_str(&b, "area", e->area);
+        jb_key_str(&b, "status", e->status);
+        jb_key_time(&b, "time", e->time_ms);
+        jb_key_int(&b, "received_ms", e->received_ms);
+        if (e->location) {
+            jb_key_num(&b, "lat", e->location->lat);
+            jb_key_num(&b, "lon", e->location->lon);
+        }
+        iocd_buf_puts(&b, ",\"attributes\":{");
+        for (size_t i = 0; i < e->n_attributes; i++) {
+            if (i)
+                iocd_buf_append(&b, ",", 1);
+            jb_str(&b, e->attributes[i]->key);
+            iocd_buf_append(&b, ":", 1);
+            jb_str(&b, e->attributes[i]->value);
+        }
+        iocd_buf_append(&b, "}", 1);
+        jb_close(&b);
     }
-    iocd_buf_puts(&b, ",\"attributes\":{");
-    for (size_t i = 0; i < e->n_attributes; i++) {
-        if (i)
-            iocd_buf_append(&b, ",", 1);
-        jb_str(&b, e->attributes[i]->key);
-        iocd_buf_append(&b, ":", 1);
-        jb_str(&b, e->attributes[i]->value);
-    }
-    iocd_buf_append(&b, "}", 1);
-    jb_close(&b);
     Ioc__V1__Event copy = *e;
     copy.source = (char *)source;
     char key[400];
     snprintf(key, sizeof(key), "event/%s/%s/%s", source, e->kind,
              e->device[0] ? e->device : "-");
-    emit(f, IOCD_LIVE_EVENT, key, &b, &copy.base, false);
+    emit(f, IOCD_LIVE_EVENT, key, &b, &copy.base, false, need);
     iocd_buf_free(&b);
 }
 

@@ -15,6 +15,7 @@ struct sink {
     iocd_live_sink_fn fn;
     void *ud;
     unsigned handle; /* 0: free slot */
+    unsigned kinds, forms;
 };
 
 struct iocd_live {
@@ -26,7 +27,44 @@ struct iocd_live {
     struct sink *sinks;
     size_t n_sinks, cap_sinks;
     unsigned next_handle;
+    unsigned needs[IOCD_LIVE__COUNT]; /* union of the sinks' forms per kind */
+    size_t catchup_sinks;             /* sinks with IOCD_LIVE_CATCHUP */
+    int64_t ring_until_ms;            /* monotonic: ring kept until then (0: not) */
 };
+
+/* Recompute the per-kind needs after a sink came or went. */
+static void update_needs(struct iocd_live *l)
+{
+    memset(l->needs, 0, sizeof(l->needs));
+    size_t catchup = 0;
+    for (size_t i = 0; i < l->n_sinks; i++) {
+        const struct sink *k = &l->sinks[i];
+        if (!k->handle)
+            continue;
+        if (k->forms & IOCD_LIVE_CATCHUP)
+            catchup++;
+        for (int t = 0; t < IOCD_LIVE__COUNT; t++)
+            if (k->kinds & (1u << t))
+                l->needs[t] |= k->forms & (IOCD_LIVE_JSON | IOCD_LIVE_PB);
+    }
+    if (l->catchup_sinks && !catchup)
+        l->ring_until_ms = iocd_mono_ms() + IOCD_LIVE_RING_GRACE_MS;
+    l->catchup_sinks = catchup;
+}
+
+unsigned iocd_live_needs(struct iocd_live *l, enum iocd_live_kind kind)
+{
+    if ((unsigned)kind >= IOCD_LIVE__COUNT)
+        return 0;
+    unsigned n = l->needs[kind];
+    if (l->cap && (l->catchup_sinks || l->ring_until_ms)) {
+        if (l->catchup_sinks || iocd_mono_ms() < l->ring_until_ms)
+            n |= IOCD_LIVE_JSON;
+        else
+            l->ring_until_ms = 0;
+    }
+    return n;
+}
 
 struct iocd_live *iocd_live_new(size_t ring_items)
 {
@@ -66,7 +104,8 @@ uint64_t iocd_live_last_seq(const struct iocd_live *l)
     return l->seq;
 }
 
-unsigned iocd_live_add_sink(struct iocd_live *l, iocd_live_sink_fn fn, void *ud)
+unsigned iocd_live_add_sink(struct iocd_live *l, iocd_live_sink_fn fn, void *ud, unsigned kinds,
+                            unsigned forms)
 {
     size_t i;
     for (i = 0; i < l->n_sinks; i++)
@@ -85,7 +124,9 @@ unsigned iocd_live_add_sink(struct iocd_live *l, iocd_live_sink_fn fn, void *ud)
     }
     if (++l->next_handle == 0)
         l->next_handle = 1;
-    l->sinks[i] = (struct sink){.fn = fn, .ud = ud, .handle = l->next_handle};
+    l->sinks[i] = (struct sink){
+        .fn = fn, .ud = ud, .handle = l->next_handle, .kinds = kinds, .forms = forms};
+    update_needs(l);
     return l->next_handle;
 }
 
@@ -94,6 +135,7 @@ void iocd_live_remove_sink(struct iocd_live *l, unsigned handle)
     for (size_t i = 0; i < l->n_sinks; i++)
         if (l->sinks[i].handle == handle)
             l->sinks[i].handle = 0;
+    update_needs(l);
 }
 
 void iocd_live_emit(struct iocd_live *l, enum iocd_live_kind kind, const char *key,

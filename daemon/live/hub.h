@@ -36,6 +36,18 @@ struct iocd_live_item {
 
 typedef void (*iocd_live_sink_fn)(void *ud, const struct iocd_live_item *it);
 
+/* What a sink reads of an item: the producer builds only those forms that
+ * some sink (or the catch-up ring) wants, and nothing at all when nobody
+ * does. */
+#define IOCD_LIVE_JSON 1u    /* it->json */
+#define IOCD_LIVE_PB 2u      /* it->pb */
+#define IOCD_LIVE_CATCHUP 4u /* clients of this sink catch up from the ring (JSON) */
+#define IOCD_LIVE_ALL_KINDS ((1u << IOCD_LIVE__COUNT) - 1)
+/* The ring keeps items this long after the last catch-up sink left, so a
+ * client that reconnects within it catches up; past it, with no
+ * live-stream client, items are not built for the ring. */
+#define IOCD_LIVE_RING_GRACE_MS (5 * 60 * 1000)
+
 struct iocd_live;
 
 /* Keep the last `ring_items` items for catch-up (0: none). NULL on ENOMEM. */
@@ -43,8 +55,16 @@ struct iocd_live *iocd_live_new(size_t ring_items);
 void iocd_live_free(struct iocd_live *l);
 /* Identifies this run: items of an earlier run cannot be caught up on. */
 uint64_t iocd_live_run_id(const struct iocd_live *l);
-/* Add a sink; returns a handle > 0, or 0 on ENOMEM. */
-unsigned iocd_live_add_sink(struct iocd_live *l, iocd_live_sink_fn fn, void *ud);
+/* Add a sink for the kinds in `kinds` (bit per enum iocd_live_kind; it
+ * may still be handed others and must ignore them) reading `forms`
+ * (IOCD_LIVE_JSON | IOCD_LIVE_PB | IOCD_LIVE_CATCHUP); returns a handle > 0,
+ * or 0 on ENOMEM. */
+unsigned iocd_live_add_sink(struct iocd_live *l, iocd_live_sink_fn fn, void *ud, unsigned kinds,
+                            unsigned forms);
+/* The forms (IOCD_LIVE_JSON, IOCD_LIVE_PB) an item of `kind` must carry for
+ * the sinks and the catch-up ring now; 0: nobody wants it, do not build or
+ * emit it. */
+unsigned iocd_live_needs(struct iocd_live *l, enum iocd_live_kind kind);
 void iocd_live_remove_sink(struct iocd_live *l, unsigned handle);
 /* Number each item, keep it in the ring and hand it to every sink. The
  * strings are copied into the ring; the caller keeps its own. */

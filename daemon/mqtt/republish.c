@@ -36,7 +36,11 @@ int iocd_republish_start(struct iocd_republish *r, const struct iocd_config *cfg
     r->live = live;
     if (!cfg->live.prefix[0])
         return 0;
-    r->sink = iocd_live_add_sink(live, iocd_republish_item, r);
+    unsigned kinds = IOCD_LIVE_ALL_KINDS & ~(cfg->live.observations ? 0u : 1u << IOCD_LIVE_OBS);
+    unsigned forms = (cfg->live.protobuf ? IOCD_LIVE_PB : 0u) | (cfg->live.json ? IOCD_LIVE_JSON : 0u);
+    if (!forms)
+        return 0; /* neither form: nothing to publish */
+    r->sink = iocd_live_add_sink(live, iocd_republish_item, r, kinds, forms);
     return r->sink ? 0 : -1;
 }
 

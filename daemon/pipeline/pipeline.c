@@ -414,7 +414,7 @@ static void check_pressure(struct iocd_pipeline *p)
                       held, max);
         if (p->pressure)
             p->pressure(p->pressure_ud, true);
-    } else if (p->paused && held <= max / 2 && !p->failed) {
+    } else if (p->paused && held <= max / 2 && !p->failing) {
         p->paused = false;
         iocd_log_notice("ingest", "back-pressure off: %zu not yet written; reading again", held);
         if (p->pressure)
@@ -532,6 +532,7 @@ static void flush_done(uv_work_t *w, int status)
                 p->flush_hist[i]++;
         p->flush_total_us += f->duration_us;
         p->flushes_committed++;
+        p->failing = false;
         p->chain_held = 0;
         p->chain_since_ms = 0;
         iocd_log_debug("store", "flushed %zu windows, %zu new series in %" PRId64 " us",
@@ -539,6 +540,7 @@ static void flush_done(uv_work_t *w, int status)
         iocd_flush_free(f);
     } else {
         p->flush_failures++;
+        p->failing = true;
         iocd_log_err("store", "flush failed, will retry with the next one: %s",
                      status ? uv_strerror(status) : f->error);
         p->failed = f;

@@ -90,6 +90,7 @@ struct iocd_pipeline {
     bool paused;               /* back-pressure on: not reading from the broker */
     uint64_t pauses;           /* times back-pressure turned on */
     uint64_t flush_failures;   /* flushes that did not commit */
+    bool failing;              /* the last flush to finish did not commit */
     uint64_t flushes_committed;
     iocd_pipeline_pressure_cb pressure; /* NULL: nobody to tell */
     void *pressure_ud;

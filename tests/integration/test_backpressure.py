@@ -87,8 +87,9 @@ class FullDiskTest(IocdTestCase):
                         time.sleep(ahead)
             pub.stdin.close()
 
-        t = threading.Thread(target=feed)
+        t = threading.Thread(target=feed, daemon=True)
         t.start()
+        self.addCleanup(lambda: pub.poll() is None and (pub.kill(), pub.wait()))
         wait_until(lambda: metrics(d).get("iocd_backpressure") == 1.0, timeout=30,
                    what="back-pressure on (log:\n%s)" % d.log_text()[-1500:])
         m = metrics(d)

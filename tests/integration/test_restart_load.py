@@ -63,8 +63,9 @@ class RestartLoadTest(IocdTestCase):
                 sent[0] = i + 1
             pub.stdin.close()
 
-        t = threading.Thread(target=feed)
+        t = threading.Thread(target=feed, daemon=True)
         t.start()
+        self.addCleanup(lambda: pub.poll() is None and (pub.kill(), pub.wait()))
         deadline = time.monotonic() + 60
         for k in range(3):
             wait_until(lambda: sent[0] >= (k + 1) * N // 4, timeout=30, what="publisher")
