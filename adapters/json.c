@@ -527,23 +527,6 @@ static int json_create(const struct iocd_ini *ini, struct iocd_ini_section *sect
 
 /* ---- decode ---- */
 
-static const char *type_name(const cJSON *n)
-{
-    if (cJSON_IsString(n))
-        return "a string";
-    if (cJSON_IsNumber(n))
-        return "a number";
-    if (cJSON_IsBool(n))
-        return "a bool";
-    if (cJSON_IsObject(n))
-        return "an object";
-    if (cJSON_IsArray(n))
-        return "an array";
-    if (cJSON_IsNull(n))
-        return "null";
-    return "of unknown type";
-}
-
 /* Checks a device id of `n` bytes; returns NULL when fine, else why not. */
 static const char *device_problem(const char *s, size_t n)
 {
@@ -606,7 +589,7 @@ static enum iocd_reject get_device(const struct json_state *st, const struct ioc
             n = strlen(s);
         } else {
             return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "device %s is %s", path,
-                                   type_name(d));
+                                   iocd_adapter_json_type(d));
         }
         const char *why = device_problem(s, n);
         if (why)
@@ -652,7 +635,8 @@ static enum iocd_reject get_time(const struct json_state *st, const struct iocd_
                                    iocd_adapter_printable(t->valuestring, buf, sizeof(buf)));
         return IOCD_REJECT_NONE;
     }
-    return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "time %s is %s", path, type_name(t));
+    return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "time %s is %s", path,
+                           iocd_adapter_json_type(t));
 }
 
 /* The node of metric m / label l in this record. */
@@ -718,7 +702,7 @@ static enum iocd_reject get_quality(const struct json_state *st, const cJSON *re
     const char *s = scalar_text(n, buf, sizeof(buf));
     if (!s)
         return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "status %s is %s",
-                               iocd_jsonpath_text(st->status), type_name(n));
+                               iocd_jsonpath_text(st->status), iocd_adapter_json_type(n));
     if (word_in(s, st->invalid, st->n_invalid) ||
         (st->valid && !word_in(s, st->valid, st->n_valid)))
         *q = IOC__V1__QUALITY__QUALITY_INVALID;
@@ -770,7 +754,7 @@ static enum iocd_reject get_labels(const struct json_state *st, const cJSON *rec
         const char *s = scalar_text(n, buf, sizeof(buf));
         if (!s)
             return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "label %s %s is %s", l->name,
-                                   iocd_jsonpath_text(l->path), type_name(n));
+                                   iocd_jsonpath_text(l->path), iocd_adapter_json_type(n));
         if (!*s)
             continue;
         if (!label_value_ok(s))
@@ -819,7 +803,7 @@ static enum iocd_reject decode_record(const struct json_state *st, const struct 
     size_t n0 = out->n_obs;
     if (!cJSON_IsObject(rec))
         return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "record is %s, not an object",
-                               type_name(rec));
+                               iocd_adapter_json_type(rec));
     enum iocd_reject r = get_device(st, msg, rec, whole, out, &device);
     if (r != IOCD_REJECT_NONE)
         return r;
@@ -854,7 +838,8 @@ static enum iocd_reject decode_record(const struct json_state *st, const struct 
             continue;
         if (!cJSON_IsNumber(v))
             return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "%s is %s",
-                                   iocd_jsonpath_text(st->metrics[i].path), type_name(v));
+                                   iocd_jsonpath_text(st->metrics[i].path),
+                                   iocd_adapter_json_type(v));
         present++;
     }
     if (present == 0)
@@ -909,8 +894,8 @@ static enum iocd_reject decode_root(const struct json_state *st, const struct io
     if (!arr || cJSON_IsNull(arr))
         return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD, "records %s is missing", path);
     if (!cJSON_IsArray(arr))
-        return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "records %s is %s, not an array",
-                               path, type_name(arr));
+        return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "records %s is %s, not an array", path,
+                               iocd_adapter_json_type(arr));
     if (!arr->child)
         return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD, "records %s is empty", path);
     enum iocd_reject first = IOCD_REJECT_NONE;
@@ -950,37 +935,17 @@ static enum iocd_reject decode_root(const struct json_state *st, const struct io
     return IOCD_REJECT_NONE;
 }
 
-static bool is_json_space(uint8_t ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
-}
-
 static enum iocd_reject json_decode(void *state, const struct iocd_message *msg,
                                     struct iocd_batch *out)
 {
     const struct json_state *st = state;
-    if (msg->len == 0 || !msg->payload)
-        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "empty payload");
-    const char *text = (const char *)msg->payload;
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, msg->len, &end, false);
-    if (!root) {
-        size_t at = end && end >= text && end <= text + msg->len ? (size_t)(end - text) : 0;
-        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "not valid JSON (at byte %zu)", at);
-    }
-    /* Only blanks (and trailing NULs from C-string senders) may follow. */
-    size_t off = end && end >= text && end <= text + msg->len ? (size_t)(end - text) : msg->len;
-    while (off < msg->len && is_json_space(msg->payload[off]))
-        off++;
-    while (off < msg->len && msg->payload[off] == 0)
-        off++;
-    enum iocd_reject r;
-    if (off < msg->len)
-        r = iocd_batch_fail(out, IOCD_REJECT_MALFORMED,
-                            "not valid JSON (junk after the value at byte %zu)", off);
-    else if (!cJSON_IsObject(root) && !(st->records && cJSON_IsArray(root)))
+    cJSON *root;
+    enum iocd_reject r = iocd_adapter_json_parse(msg, out, &root);
+    if (r != IOCD_REJECT_NONE)
+        return r;
+    if (!cJSON_IsObject(root) && !(st->records && cJSON_IsArray(root)))
         r = iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "payload is JSON %s, not an object",
-                            type_name(root));
+                            iocd_adapter_json_type(root));
     else
         r = decode_root(st, msg, root, out);
     cJSON_Delete(root);

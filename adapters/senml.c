@@ -259,29 +259,13 @@ static enum iocd_reject set_version(struct iocd_batch *out, size_t idx, struct r
 
 /* ---- JSON ---- */
 
-static const char *json_type(const cJSON *n)
-{
-    if (cJSON_IsString(n))
-        return "a string";
-    if (cJSON_IsNumber(n))
-        return "a number";
-    if (cJSON_IsBool(n))
-        return "a bool";
-    if (cJSON_IsObject(n))
-        return "an object";
-    if (cJSON_IsArray(n))
-        return "an array";
-    if (cJSON_IsNull(n))
-        return "null";
-    return "of unknown type";
-}
-
 static enum iocd_reject json_record(struct iocd_batch *out, size_t idx, const cJSON *obj,
                                     struct rec *r)
 {
     memset(r, 0, sizeof(*r));
     if (!cJSON_IsObject(obj))
-        return rec_fail(out, IOCD_REJECT_MALFORMED, idx, "is %s, not an object", json_type(obj));
+        return rec_fail(out, IOCD_REJECT_MALFORMED, idx, "is %s, not an object",
+                        iocd_adapter_json_type(obj));
     for (const cJSON *c = obj->child; c; c = c->next) {
         const char *key = c->string ? c->string : "";
         int l = label_by_name(key);
@@ -299,7 +283,7 @@ static enum iocd_reject json_record(struct iocd_batch *out, size_t idx, const cJ
         case T_DATA:
             if (!cJSON_IsString(c))
                 return rec_fail(out, IOCD_REJECT_WRONG_TYPE, idx, "'%s' is %s, not a string",
-                                labels[l].name, json_type(c));
+                                labels[l].name, iocd_adapter_json_type(c));
             if ((rj = check_text(out, idx, l, c->valuestring, strlen(c->valuestring))) !=
                 IOCD_REJECT_NONE)
                 return rj;
@@ -308,13 +292,13 @@ static enum iocd_reject json_record(struct iocd_batch *out, size_t idx, const cJ
         case T_NUM:
             if (!cJSON_IsNumber(c))
                 return rec_fail(out, IOCD_REJECT_WRONG_TYPE, idx, "'%s' is %s, not a number",
-                                labels[l].name, json_type(c));
+                                labels[l].name, iocd_adapter_json_type(c));
             r->num[l] = c->valuedouble; /* 1e999 parses as infinity: caught at resolution */
             break;
         case T_BOOL:
             if (!cJSON_IsBool(c))
                 return rec_fail(out, IOCD_REJECT_WRONG_TYPE, idx, "'%s' is %s, not a bool",
-                                labels[l].name, json_type(c));
+                                labels[l].name, iocd_adapter_json_type(c));
             r->vb = cJSON_IsTrue(c);
             break;
         case T_VER: {
@@ -1150,11 +1134,6 @@ static enum iocd_reject resolve_record(struct resolver *rs, const struct rec *r,
 
 /* ---- decode ---- */
 
-static bool is_json_space(uint8_t ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
-}
-
 /* Everything emitted so far is withdrawn: a rejected message yields
  * nothing, and its dropped records are not counted as notes. */
 static enum iocd_reject withdraw(struct iocd_batch *out, enum iocd_reject r)
@@ -1199,25 +1178,13 @@ static enum iocd_reject finish(struct resolver *rs, size_t n_records)
 static enum iocd_reject decode_json(const struct senml_state *st, const struct iocd_message *msg,
                                     struct iocd_batch *out)
 {
-    const char *text = (const char *)msg->payload;
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, msg->len, &end, false);
-    if (!root) {
-        size_t at = end && end >= text && end <= text + msg->len ? (size_t)(end - text) : 0;
-        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "not valid JSON (at byte %zu)", at);
-    }
-    size_t off = end && end >= text && end <= text + msg->len ? (size_t)(end - text) : msg->len;
-    while (off < msg->len && is_json_space(msg->payload[off]))
-        off++;
-    while (off < msg->len && msg->payload[off] == 0)
-        off++;
-    enum iocd_reject r = IOCD_REJECT_NONE;
-    if (off < msg->len)
-        r = iocd_batch_fail(out, IOCD_REJECT_MALFORMED,
-                            "not valid JSON (junk after the value at byte %zu)", off);
-    else if (!cJSON_IsArray(root))
+    cJSON *root;
+    enum iocd_reject r = iocd_adapter_json_parse(msg, out, &root);
+    if (r != IOCD_REJECT_NONE)
+        return r;
+    if (!cJSON_IsArray(root))
         r = iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "payload is JSON %s, not an array",
-                            json_type(root));
+                            iocd_adapter_json_type(root));
     struct resolver rs;
     if (r == IOCD_REJECT_NONE)
         r = resolver_start(&rs, st, msg, out);
@@ -1285,7 +1252,7 @@ static enum iocd_reject senml_decode(void *state, const struct iocd_message *msg
     enum senml_encoding enc = st->encoding;
     if (enc == ENC_AUTO) {
         size_t i = 0;
-        while (i < msg->len && is_json_space(msg->payload[i]))
+        while (i < msg->len && iocd_adapter_json_space(msg->payload[i]))
             i++;
         if (i < msg->len && msg->payload[i] == '[') {
             enc = ENC_JSON;
