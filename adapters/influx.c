@@ -309,14 +309,6 @@ static bool nonfinite_word(const char *s, size_t n)
     return false;
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    if (a % b != 0 && a < 0)
-        q--;
-    return q;
-}
-
 /* ---- decode: one line ---- */
 
 enum ifx_type { IFX_FLOAT, IFX_INT, IFX_UINT, IFX_BOOL, IFX_STRING };
@@ -816,10 +808,10 @@ static enum iocd_reject emit_line(struct ifx_ctx *c, struct ifx_line *L)
         int64_t ms;
         switch (st->precision) {
         case IFX_NS:
-            ms = floor_div(L->ts, 1000000);
+            ms = iocd_time_floor_div(L->ts, 1000000);
             break;
         case IFX_US:
-            ms = floor_div(L->ts, 1000);
+            ms = iocd_time_floor_div(L->ts, 1000);
             break;
         case IFX_MS:
             ms = L->ts;

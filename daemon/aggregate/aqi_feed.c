@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "daemon/aggregate/vn_aqi.h"
+#include "daemon/base/timeutil.h"
 
 #define AQI_MAX_STATIONS 10000
 #define AQI_HOURS IOCD_AQI_RING_HOURS
@@ -73,12 +74,6 @@ int iocd_aqi_feed_adapter(const struct iocd_aqi_feed *f)
     return f ? f->adapter : -1;
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 static struct station *find_station(struct iocd_aqi_feed *f, const char *id)
 {
     for (size_t i = 0; i < f->n_stations; i++)
@@ -123,7 +118,7 @@ void iocd_aqi_feed_sample(struct iocd_aqi_feed *f, const char *station, const ch
     struct station *s = find_station(f, station);
     if (!s)
         return;
-    int64_t hour = floor_div(t_ms, IOCD_AQI_HOUR_MS);
+    int64_t hour = iocd_time_floor_div(t_ms, IOCD_AQI_HOUR_MS);
     if (s->next_hour != INT64_MIN && hour < s->next_hour)
         return; /* already computed: late for the AQI (documented) */
     struct hour_sum *hs = &s->sums[p][(size_t)(((hour % AQI_HOURS) + AQI_HOURS) % AQI_HOURS)];
@@ -145,7 +140,7 @@ void iocd_aqi_feed_restore(struct iocd_aqi_feed *f, const char *station, const c
 {
     if (!f || !count)
         return;
-    int64_t hour = floor_div(hour_start_ms, IOCD_AQI_HOUR_MS);
+    int64_t hour = iocd_time_floor_div(hour_start_ms, IOCD_AQI_HOUR_MS);
     if (strcmp(metric, "vn_aqi") == 0) {
         struct station *s = find_station(f, station);
         if (s && (s->next_hour == INT64_MIN || hour + 1 > s->next_hour))
@@ -191,7 +186,7 @@ void iocd_aqi_feed_tick(struct iocd_aqi_feed *f, int64_t now_ms, iocd_aqi_emit_c
     if (!f)
         return;
     /* Hours whose end is at least `delay` ago are complete. */
-    int64_t done_below = floor_div(now_ms - f->delay_ms, IOCD_AQI_HOUR_MS);
+    int64_t done_below = iocd_time_floor_div(now_ms - f->delay_ms, IOCD_AQI_HOUR_MS);
     for (size_t i = 0; i < f->n_stations; i++) {
         struct station *s = f->stations[i];
         if (s->first_hour == INT64_MAX)
@@ -210,7 +205,7 @@ void iocd_aqi_feed_tick(struct iocd_aqi_feed *f, int64_t now_ms, iocd_aqi_emit_c
         /* Local days whose every hour is computed. */
         int64_t first_local_ms = s->first_hour * IOCD_AQI_HOUR_MS + f->tz_ms;
         if (s->next_day == INT64_MIN)
-            s->next_day = floor_div(first_local_ms, IOCD_AQI_DAY_MS) * IOCD_AQI_DAY_MS;
+            s->next_day = iocd_time_floor_div(first_local_ms, IOCD_AQI_DAY_MS) * IOCD_AQI_DAY_MS;
         int64_t computed_local_end = s->next_hour * IOCD_AQI_HOUR_MS + f->tz_ms;
         while (s->next_day + IOCD_AQI_DAY_MS <= computed_local_end) {
             struct iocd_aqi_result r;
