@@ -12,6 +12,7 @@
 #ifndef IOCD_FUZZ_COMMON_H
 #define IOCD_FUZZ_COMMON_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "adapters/adapter.h"
+#include "daemon/base/timeutil.h"
 
 #ifndef FUZZ_TARGET
 #error "define FUZZ_TARGET before including fuzz_common.h"
@@ -111,6 +113,20 @@ static inline bool fuzz_valid_id(const char *s)
             return false;
     }
     return true;
+}
+
+/* What every observation of the adapters fuzzed with finite values must
+ * be: all strings set, from `source`, valid device and metric ids, a
+ * finite value, a time from 1970 to 9999, and FUZZ_RECEIVED. */
+static inline void fuzz_check_observation(const Ioc__V1__Observation *o, const char *source)
+{
+    CHECK(o && o->source && o->device && o->metric && o->unit);
+    CHECK(strcmp(o->source, source) == 0);
+    CHECK(fuzz_valid_id(o->device));
+    CHECK(fuzz_valid_id(o->metric));
+    CHECK(isfinite(o->value));
+    CHECK(o->observed_ms >= 0 && o->observed_ms <= IOCD_TIME_MAX_MS);
+    CHECK(o->received_ms == FUZZ_RECEIVED);
 }
 
 /* An observation's labels: set, keys of 1..128 bytes, values of at most

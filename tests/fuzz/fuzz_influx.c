@@ -10,14 +10,11 @@
  * has observations with finite values, valid ids, units, labels of at most
  * 128 bytes and times in range. Linked with libFuzzer's main (fuzz_influx)
  * or with replay.c (the fuzz-replay-influx test). */
-#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #define FUZZ_TARGET "fuzz_influx"
 #include "fuzz_common.h"
-
-#include "daemon/base/timeutil.h"
 
 extern const struct iocd_adapter_ops iocd_adapter_influx;
 
@@ -51,13 +48,7 @@ static void decode(int which, const char *topic, const char *source, const uint8
         CHECK(b.n_obs > 0);
         for (size_t i = 0; i < b.n_obs; i++) {
             const Ioc__V1__Observation *o = b.obs[i];
-            CHECK(o && o->source && o->device && o->metric && o->unit);
-            CHECK(strcmp(o->source, source) == 0);
-            CHECK(fuzz_valid_id(o->device));
-            CHECK(fuzz_valid_id(o->metric));
-            CHECK(isfinite(o->value));
-            CHECK(o->observed_ms >= 0 && o->observed_ms <= IOCD_TIME_MAX_MS);
-            CHECK(o->received_ms == FUZZ_RECEIVED);
+            fuzz_check_observation(o, source);
             CHECK(o->quality == IOC__V1__QUALITY__QUALITY_GOOD);
             CHECK(o->location == NULL);
             fuzz_check_labels(o);

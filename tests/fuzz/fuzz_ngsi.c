@@ -14,8 +14,6 @@
 #define FUZZ_TARGET "fuzz_ngsi"
 #include "fuzz_common.h"
 
-#include "daemon/base/timeutil.h"
-
 extern const struct iocd_adapter_ops iocd_adapter_ngsi;
 
 static const char config[] = "[adapter city]\n"
@@ -47,15 +45,9 @@ static void decode(int k, const uint8_t *data, size_t size)
         CHECK(b.n_obs > 0);
         for (size_t i = 0; i < b.n_obs; i++) {
             const Ioc__V1__Observation *o = b.obs[i];
-            CHECK(o && o->source && o->device && o->metric && o->unit);
-            CHECK(strcmp(o->source, g.ini.sections[k].arg) == 0);
-            CHECK(fuzz_valid_id(o->device));
-            CHECK(fuzz_valid_id(o->metric));
+            fuzz_check_observation(o, g.ini.sections[k].arg);
             CHECK(k == 0 || strncmp(o->metric, "sdm.", 4) == 0);
             CHECK(strlen(o->unit) <= 64);
-            CHECK(isfinite(o->value));
-            CHECK(o->observed_ms >= 0 && o->observed_ms <= IOCD_TIME_MAX_MS);
-            CHECK(o->received_ms == FUZZ_RECEIVED);
             CHECK(o->quality == IOC__V1__QUALITY__QUALITY_GOOD ||
                   o->quality == IOC__V1__QUALITY__QUALITY_SUSPECT);
             CHECK(o->n_labels <= max_labels[k] + 1);

@@ -9,7 +9,6 @@
  * sanitizers, it checks the adapter's contract and aborts when it is
  * broken. Linked with libFuzzer's main (fuzz_senml) or with replay.c (the
  * fuzz-replay-senml test). */
-#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -60,13 +59,8 @@ static void check_batch(const struct iocd_batch *b, enum iocd_reject r, const ch
     CHECK(memchr(b->note_detail, '\0', sizeof(b->note_detail)) != NULL);
     for (size_t i = 0; i < b->n_obs; i++) {
         const Ioc__V1__Observation *o = b->obs[i];
-        CHECK(o && o->source && o->device && o->metric && o->unit);
-        CHECK(strcmp(o->source, source) == 0);
-        CHECK(fuzz_valid_id(o->device) && fuzz_valid_id(o->metric));
+        fuzz_check_observation(o, source);
         CHECK(valid_unit(o->unit));
-        CHECK(isfinite(o->value));
-        CHECK(o->observed_ms >= 0 && o->observed_ms <= IOCD_TIME_MAX_MS);
-        CHECK(o->received_ms == FUZZ_RECEIVED);
         CHECK(o->quality == IOC__V1__QUALITY__QUALITY_GOOD);
         CHECK(o->n_labels == 0 && o->location == NULL);
     }

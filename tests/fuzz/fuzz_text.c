@@ -9,14 +9,11 @@
  * finite values, valid ids, units, labels of at most 128 bytes and times
  * in range. Linked with libFuzzer's main (fuzz_text) or with replay.c (the
  * fuzz-replay-text test). */
-#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #define FUZZ_TARGET "fuzz_text"
 #include "fuzz_common.h"
-
-#include "daemon/base/timeutil.h"
 
 extern const struct iocd_adapter_ops iocd_adapter_text;
 
@@ -69,13 +66,7 @@ static void decode(int which, const uint8_t *data, size_t size)
             CHECK(b.n_obs == 1);
         for (size_t i = 0; i < b.n_obs; i++) {
             const Ioc__V1__Observation *o = b.obs[i];
-            CHECK(o && o->source && o->device && o->metric && o->unit);
-            CHECK(strcmp(o->source, routes[which].source) == 0);
-            CHECK(fuzz_valid_id(o->device));
-            CHECK(fuzz_valid_id(o->metric));
-            CHECK(isfinite(o->value));
-            CHECK(o->observed_ms >= 0 && o->observed_ms <= IOCD_TIME_MAX_MS);
-            CHECK(o->received_ms == FUZZ_RECEIVED);
+            fuzz_check_observation(o, routes[which].source);
             CHECK(o->quality == IOC__V1__QUALITY__QUALITY_GOOD);
             CHECK(o->location == NULL);
             fuzz_check_labels(o);
