@@ -1,6 +1,7 @@
 /* adapters/common.c — helpers shared by the format adapters (see common.h).
  *
- * Owns: config-error reporting, "topic[N]" parsing, UTF-8 decoding and
+ * Owns: config-error reporting, "topic[N]" parsing, topic levels, UTF-8
+ * decoding and
  * validation, unit validation, printable echoes of untrusted text, and the
  * JSON parse prologue of the JSON-based decoders (the tree it returns is
  * the caller's). */
@@ -67,6 +68,21 @@ int iocd_adapter_compile_path(const struct iocd_adapter_cfg *c, const struct ioc
     char why[sizeof(c->err->msg)];
     snprintf(why, sizeof(why), "%s", c->err->msg);
     return iocd_adapter_cfg_failf(c, e, "bad path '%s': %s", expr, why);
+}
+
+bool iocd_adapter_topic_level(const char *topic, int level, const char **s, size_t *n)
+{
+    const char *p = topic ? topic : "";
+    for (int lvl = 0; lvl < level; lvl++) {
+        p = strchr(p, '/');
+        if (!p)
+            return false;
+        p++;
+    }
+    const char *e = strchr(p, '/');
+    *s = p;
+    *n = e ? (size_t)(e - p) : strlen(p);
+    return true;
 }
 
 int iocd_adapter_parse_topic_level(const char *v, int max, int *level)

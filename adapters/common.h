@@ -38,6 +38,11 @@ int iocd_adapter_cfg_failf(const struct iocd_adapter_cfg *c, const struct iocd_i
  * it does but the rest is malformed or N is too large (*level untouched). */
 int iocd_adapter_parse_topic_level(const char *v, int max, int *level);
 
+/* Level `level` (0-based) of an MQTT topic (NULL reads as ""): its first
+ * byte in *s and its length in *n (0 for an empty level). False, with *s
+ * and *n untouched, when the topic has no such level. */
+bool iocd_adapter_topic_level(const char *topic, int level, const char **s, size_t *n);
+
 /* "Z", "+hh:mm", "-hh:mm", "+hhmm", "+hh" → seconds east of UTC in *off_s.
  * 0, or -1 on anything else (hours 0..23, minutes 0..59). */
 int iocd_adapter_parse_offset(const char *v, int *off_s);

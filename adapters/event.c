@@ -917,19 +917,8 @@ static bool fetch(struct ctx *x, const struct value_src *src, struct val *v)
         v->s = src->literal;
         v->n = strlen(src->literal);
         return true;
-    case SRC_TOPIC: {
-        const char *s = x->msg->topic ? x->msg->topic : "";
-        for (int lvl = 0; lvl < src->level; lvl++) {
-            s = strchr(s, '/');
-            if (!s)
-                return false;
-            s++;
-        }
-        const char *e = strchr(s, '/');
-        v->s = s;
-        v->n = e ? (size_t)(e - s) : strlen(s);
-        return v->n > 0;
-    }
+    case SRC_TOPIC:
+        return iocd_adapter_topic_level(x->msg->topic, src->level, &v->s, &v->n) && v->n > 0;
     case SRC_PATH:
         if (!src->outer) {
             v->node = iocd_jsonpath_get(src->path, x->rec);

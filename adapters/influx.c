@@ -938,17 +938,12 @@ static enum iocd_reject emit_line(struct ifx_ctx *c, struct ifx_line *L)
 /* The device id from the topic level, into c->topic_device. */
 static enum iocd_reject topic_device(struct ifx_ctx *c)
 {
-    const char *s = c->msg->topic ? c->msg->topic : "";
     int level = c->st->device_level;
-    for (int lvl = 0; lvl < level; lvl++) {
-        s = strchr(s, '/');
-        if (!s)
-            return iocd_batch_fail(c->out, IOCD_REJECT_MISSING_FIELD,
-                                   "device: topic has no level %d", level);
-        s++;
-    }
-    const char *e = strchr(s, '/');
-    size_t n = e ? (size_t)(e - s) : strlen(s);
+    const char *s;
+    size_t n;
+    if (!iocd_adapter_topic_level(c->msg->topic, level, &s, &n))
+        return iocd_batch_fail(c->out, IOCD_REJECT_MISSING_FIELD,
+                               "device: topic has no level %d", level);
     const char *why = topic_id_problem(s, n);
     if (why)
         return iocd_batch_fail(c->out, IOCD_REJECT_BAD_ID, "device: topic level %d %s", level,

@@ -556,16 +556,9 @@ static enum iocd_reject get_device(const struct json_state *st, const struct ioc
     size_t n;
     char num[32];
     if (!st->device) {
-        s = msg->topic ? msg->topic : "";
-        for (int lvl = 0; lvl < st->device_level; lvl++) {
-            s = strchr(s, '/');
-            if (!s)
-                return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD,
-                                       "device: topic has no level %d", st->device_level);
-            s++;
-        }
-        const char *e = strchr(s, '/');
-        n = e ? (size_t)(e - s) : strlen(s);
+        if (!iocd_adapter_topic_level(msg->topic, st->device_level, &s, &n))
+            return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD,
+                                   "device: topic has no level %d", st->device_level);
         const char *why = device_problem(s, n);
         if (why)
             return iocd_batch_fail(out, IOCD_REJECT_BAD_ID, "device: topic level %d %s",
@@ -660,23 +653,6 @@ static const char *scalar_text(const cJSON *n, char *buf, size_t size)
             break;
     }
     return buf;
-}
-
-/* Topic level `level` of the message into [*s, *s + *n); false when the
- * topic has fewer levels. */
-static bool topic_level(const struct iocd_message *msg, int level, const char **s, size_t *n)
-{
-    const char *p = msg->topic ? msg->topic : "";
-    for (int lvl = 0; lvl < level; lvl++) {
-        p = strchr(p, '/');
-        if (!p)
-            return false;
-        p++;
-    }
-    const char *e = strchr(p, '/');
-    *s = p;
-    *n = e ? (size_t)(e - p) : strlen(p);
-    return true;
 }
 
 static bool word_in(const char *s, char *const *words, size_t n)
@@ -816,7 +792,7 @@ static enum iocd_reject decode_record(const struct json_state *st, const struct 
     if (st->metric_level >= 0) {
         const char *s;
         size_t n;
-        if (!topic_level(msg, st->metric_level, &s, &n))
+        if (!iocd_adapter_topic_level(msg->topic, st->metric_level, &s, &n))
             return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD, "metric: topic has no level %d",
                                    st->metric_level);
         if (!valid_metric_name(s, n))

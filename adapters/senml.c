@@ -752,19 +752,13 @@ static const char *topic_device(struct resolver *rs, int level)
         return rs->topic_state > 0 ? rs->topic_dev : NULL;
     rs->topic_state = -1;
     rs->topic_r = IOCD_REJECT_BAD_ID;
-    const char *s = rs->msg->topic ? rs->msg->topic : "";
-    for (int i = 0; i < level && s; i++) {
-        s = strchr(s, '/');
-        if (s)
-            s++;
-    }
-    if (!s) {
+    const char *s;
+    size_t n;
+    if (!iocd_adapter_topic_level(rs->msg->topic, level, &s, &n)) {
         rs->topic_r = IOCD_REJECT_MISSING_FIELD;
         snprintf(rs->topic_why, sizeof(rs->topic_why), "topic has no level %d", level);
         return NULL;
     }
-    const char *e = strchr(s, '/');
-    size_t n = e ? (size_t)(e - s) : strlen(s);
     const char *problem = NULL;
     if (n == 0)
         problem = "is empty";

@@ -406,16 +406,11 @@ static enum iocd_reject nomem(struct text_ctx *c)
 static enum iocd_reject topic_level_id(struct text_ctx *c, int level, const char *what,
                                        const char **out)
 {
-    const char *s = c->msg->topic ? c->msg->topic : "";
-    for (int lvl = 0; lvl < level; lvl++) {
-        s = strchr(s, '/');
-        if (!s)
-            return iocd_batch_fail(c->out, IOCD_REJECT_MISSING_FIELD,
-                                   "%s: topic has no level %d", what, level);
-        s++;
-    }
-    const char *e = strchr(s, '/');
-    size_t n = e ? (size_t)(e - s) : strlen(s);
+    const char *s;
+    size_t n;
+    if (!iocd_adapter_topic_level(c->msg->topic, level, &s, &n))
+        return iocd_batch_fail(c->out, IOCD_REJECT_MISSING_FIELD, "%s: topic has no level %d",
+                               what, level);
     const char *why = id_problem(s, n);
     if (why)
         return iocd_batch_fail(c->out, IOCD_REJECT_BAD_ID, "%s: topic level %d %s", what, level,

@@ -1,7 +1,7 @@
 /* tests/unit/test_adapter_common.c — the decode helpers the format adapters
  * share (adapters/common.c): the JSON prologue (whole-payload parse, what
  * may follow the value, its reject messages), JSON type names and blanks,
- * UTF-8 decoding and the printable echo of untrusted bytes.
+ * UTF-8 decoding, the printable echo of untrusted bytes and topic levels.
  *
  * Owns: each test's arena, batch and parsed trees, freed before it ends. */
 #include <setjmp.h>
@@ -207,6 +207,39 @@ static void test_printable(void **state)
     assert_string_equal(iocd_adapter_printable("a\tb", buf, sizeof(buf)), "a?b");
 }
 
+/* Level `level` of `topic` as a string ("(none)" when there is none). */
+static const char *level_of(const char *topic, int level, char *buf, size_t size)
+{
+    const char *s = "untouched";
+    size_t n = 99;
+    if (!iocd_adapter_topic_level(topic, level, &s, &n)) {
+        assert_string_equal(s, "untouched");
+        assert_int_equal(n, 99);
+        return "(none)";
+    }
+    assert_true(n < size);
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+static void test_topic_level(void **state)
+{
+    (void)state;
+    char b[64];
+    assert_string_equal(level_of("pleiku/air/GL-AQ01/data", 0, b, sizeof(b)), "pleiku");
+    assert_string_equal(level_of("pleiku/air/GL-AQ01/data", 2, b, sizeof(b)), "GL-AQ01");
+    assert_string_equal(level_of("pleiku/air/GL-AQ01/data", 3, b, sizeof(b)), "data");
+    assert_string_equal(level_of("pleiku/air/GL-AQ01/data", 4, b, sizeof(b)), "(none)");
+    assert_string_equal(level_of("a//c", 1, b, sizeof(b)), "");
+    assert_string_equal(level_of("/ABCDEF/id_sen1/attrs", 0, b, sizeof(b)), "");
+    assert_string_equal(level_of("/ABCDEF/id_sen1/attrs", 2, b, sizeof(b)), "id_sen1");
+    assert_string_equal(level_of("a/b/", 2, b, sizeof(b)), "");
+    assert_string_equal(level_of("a/b/", 3, b, sizeof(b)), "(none)");
+    assert_string_equal(level_of(NULL, 0, b, sizeof(b)), "");
+    assert_string_equal(level_of(NULL, 1, b, sizeof(b)), "(none)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_utf8_next),
         cmocka_unit_test(test_utf8_invalid_at),
         cmocka_unit_test(test_printable),
+        cmocka_unit_test(test_topic_level),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
