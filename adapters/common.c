@@ -1,7 +1,7 @@
 /* adapters/common.c — helpers shared by the format adapters (see common.h).
  *
- * Owns: config-error reporting, "topic[N]" parsing, topic levels, UTF-8
- * decoding and
+ * Owns: config-error reporting, "topic[N]" parsing, topic levels, id
+ * checks, UTF-8 decoding and
  * validation, unit validation, printable echoes of untrusted text, and the
  * JSON parse prologue of the JSON-based decoders (the tree it returns is
  * the caller's). */
@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#define IOCD_ADAPTER_MAX_ID 128 /* bytes in a device id or metric name (the pipeline's) */
 
 int iocd_adapter_cfg_fail(const struct iocd_adapter_cfg *c, const struct iocd_ini_entry *e,
                           const char *what)
@@ -151,6 +153,24 @@ size_t iocd_adapter_utf8_invalid_at(const unsigned char *s, size_t n)
 bool iocd_adapter_valid_utf8(const unsigned char *s, size_t n)
 {
     return iocd_adapter_utf8_invalid_at(s, n) == n;
+}
+
+const char *iocd_adapter_id_problem(const char *s, size_t n)
+{
+    if (n == 0)
+        return "is empty";
+    if (n > IOCD_ADAPTER_MAX_ID)
+        return "is longer than 128 bytes";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '/' || ch == '+' || ch == '#')
+            return "contains '/', '+' or '#'";
+        if (ch < 0x20 || ch == 0x7f)
+            return "contains a control character";
+    }
+    if (!iocd_adapter_valid_utf8((const unsigned char *)s, n))
+        return "is not valid UTF-8";
+    return NULL;
 }
 
 bool iocd_adapter_valid_unit(const char *u, size_t max)

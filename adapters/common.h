@@ -65,6 +65,11 @@ size_t iocd_adapter_utf8_invalid_at(const unsigned char *s, size_t n);
 /* True when S[0..n) is entirely well-formed UTF-8. */
 bool iocd_adapter_valid_utf8(const unsigned char *s, size_t n);
 
+/* Why S[0..n) cannot be a device id or metric name, or NULL when it can:
+ * 1..128 bytes, no '/', '+', '#' or control character (checked byte by
+ * byte, the first found is named), valid UTF-8. */
+const char *iocd_adapter_id_problem(const char *s, size_t n);
+
 /* True when U is 1..max bytes of printable ASCII without spaces. */
 bool iocd_adapter_valid_unit(const char *u, size_t max);
 

@@ -527,26 +527,6 @@ static int json_create(const struct iocd_ini *ini, struct iocd_ini_section *sect
 
 /* ---- decode ---- */
 
-/* Checks a device id of `n` bytes; returns NULL when fine, else why not. */
-static const char *device_problem(const char *s, size_t n)
-{
-    if (n == 0)
-        return "is empty";
-    if (n > JSON_MAX_DEVICE)
-        return "is longer than 128 bytes";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '/' || ch == '+' || ch == '#')
-            return "contains '/', '+' or '#'";
-        if (ch < 0x20 || ch == 0x7f)
-            return "contains a control character";
-    }
-    if (!iocd_adapter_valid_utf8((const unsigned char *)s, n))
-        return "is not valid UTF-8";
-    return NULL;
-}
-
-/* The device id into *dev (arena), or a reject. */
 static enum iocd_reject get_device(const struct json_state *st, const struct iocd_message *msg,
                                    const cJSON *root, const cJSON *whole, struct iocd_batch *out,
                                    const char **dev)
@@ -559,7 +539,7 @@ static enum iocd_reject get_device(const struct json_state *st, const struct ioc
         if (!iocd_adapter_topic_level(msg->topic, st->device_level, &s, &n))
             return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD,
                                    "device: topic has no level %d", st->device_level);
-        const char *why = device_problem(s, n);
+        const char *why = iocd_adapter_id_problem(s, n);
         if (why)
             return iocd_batch_fail(out, IOCD_REJECT_BAD_ID, "device: topic level %d %s",
                                    st->device_level, why);
@@ -584,7 +564,7 @@ static enum iocd_reject get_device(const struct json_state *st, const struct ioc
             return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "device %s is %s", path,
                                    iocd_adapter_json_type(d));
         }
-        const char *why = device_problem(s, n);
+        const char *why = iocd_adapter_id_problem(s, n);
         if (why)
             return iocd_batch_fail(out, IOCD_REJECT_BAD_ID, "device %s '%s' %s", path,
                                    iocd_adapter_printable(s, buf, sizeof(buf)), why);

@@ -293,24 +293,6 @@ static bool is_digit(char ch)
     return ch >= '0' && ch <= '9';
 }
 
-/* Why s[0..n) cannot be a device id or metric name, or NULL. */
-static const char *id_problem(const char *s, size_t n)
-{
-    if (n == 0)
-        return "is empty";
-    if (n > TEXT_MAX_ID)
-        return "is longer than 128 bytes";
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '/' || s[i] == '+' || s[i] == '#')
-            return "contains '/', '+' or '#'";
-        if (is_control((unsigned char)s[i]))
-            return "contains a control character";
-    }
-    if (iocd_adapter_utf8_invalid_at((const unsigned char *)s, n) != n)
-        return "is not valid UTF-8";
-    return NULL;
-}
-
 enum num_kind { NUM_OK, NUM_NOT_FINITE, NUM_NOT_A_NUMBER, NUM_NO_MEMORY };
 
 /* "nan", "inf", "infinity" in any case, optionally signed. */
@@ -411,7 +393,7 @@ static enum iocd_reject topic_level_id(struct text_ctx *c, int level, const char
     if (!iocd_adapter_topic_level(c->msg->topic, level, &s, &n))
         return iocd_batch_fail(c->out, IOCD_REJECT_MISSING_FIELD, "%s: topic has no level %d",
                                what, level);
-    const char *why = id_problem(s, n);
+    const char *why = iocd_adapter_id_problem(s, n);
     if (why)
         return iocd_batch_fail(c->out, IOCD_REJECT_BAD_ID, "%s: topic level %d %s", what, level,
                                why);
@@ -483,7 +465,7 @@ static enum iocd_reject classify(struct text_ctx *c, struct text_kv *kv, size_t 
         p->metric = renamed ? iocd_arena_strdup(c->out->arena, renamed) : p->key;
         if (!p->metric)
             return nomem(c);
-        const char *why = id_problem(p->metric, strlen(p->metric));
+        const char *why = iocd_adapter_id_problem(p->metric, strlen(p->metric));
         if (why)
             return iocd_batch_fail(c->out, IOCD_REJECT_BAD_ID, "%smetric '%s' %s", where,
                                    iocd_adapter_printable(p->metric, kb, sizeof(kb)), why);
@@ -656,7 +638,7 @@ static enum iocd_reject decode_kv(struct text_ctx *c, const char *s, size_t n)
         if (!d)
             return iocd_batch_fail(c->out, IOCD_REJECT_MISSING_FIELD, "device key '%s' is missing",
                                    iocd_adapter_printable(st->device_key, kb, sizeof(kb)));
-        const char *why = id_problem(d->value, d->value_len);
+        const char *why = iocd_adapter_id_problem(d->value, d->value_len);
         if (why)
             return iocd_batch_fail(c->out, IOCD_REJECT_BAD_ID, "device key '%s' value '%s' %s",
                                    iocd_adapter_printable(d->key, kb, sizeof(kb)),

@@ -1,7 +1,8 @@
 /* tests/unit/test_adapter_common.c — the decode helpers the format adapters
  * share (adapters/common.c): the JSON prologue (whole-payload parse, what
  * may follow the value, its reject messages), JSON type names and blanks,
- * UTF-8 decoding, the printable echo of untrusted bytes and topic levels.
+ * UTF-8 decoding, the printable echo of untrusted bytes, topic levels and
+ * the device/metric id rule.
  *
  * Owns: each test's arena, batch and parsed trees, freed before it ends. */
 #include <setjmp.h>
@@ -207,6 +208,29 @@ static void test_printable(void **state)
     assert_string_equal(iocd_adapter_printable("a\tb", buf, sizeof(buf)), "a?b");
 }
 
+static void test_id_problem(void **state)
+{
+    (void)state;
+    char id[130];
+    memset(id, 'x', sizeof(id));
+    assert_null(iocd_adapter_id_problem("GL-AQ01", 7));
+    assert_null(iocd_adapter_id_problem("Hội Thương", strlen("Hội Thương")));
+    assert_null(iocd_adapter_id_problem(id, 128));
+    assert_string_equal(iocd_adapter_id_problem(id, 129), "is longer than 128 bytes");
+    assert_string_equal(iocd_adapter_id_problem("", 0), "is empty");
+    assert_string_equal(iocd_adapter_id_problem("a/b", 3), "contains '/', '+' or '#'");
+    assert_string_equal(iocd_adapter_id_problem("a+", 2), "contains '/', '+' or '#'");
+    assert_string_equal(iocd_adapter_id_problem("#", 1), "contains '/', '+' or '#'");
+    assert_string_equal(iocd_adapter_id_problem("a\tb", 3), "contains a control character");
+    assert_string_equal(iocd_adapter_id_problem("a\x7f", 2), "contains a control character");
+    assert_string_equal(iocd_adapter_id_problem("a\0b", 3), "contains a control character");
+    /* the first problem byte by byte */
+    assert_string_equal(iocd_adapter_id_problem("\x01/", 2), "contains a control character");
+    assert_string_equal(iocd_adapter_id_problem("/\x01", 2), "contains '/', '+' or '#'");
+    assert_string_equal(iocd_adapter_id_problem("\xc3(", 2), "is not valid UTF-8");
+    assert_string_equal(iocd_adapter_id_problem("\xed\xa0\x80", 3), "is not valid UTF-8");
+}
+
 /* Level `level` of `topic` as a string ("(none)" when there is none). */
 static const char *level_of(const char *topic, int level, char *buf, size_t size)
 {
@@ -251,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_utf8_invalid_at),
         cmocka_unit_test(test_printable),
         cmocka_unit_test(test_topic_level),
+        cmocka_unit_test(test_id_problem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
