@@ -1,9 +1,12 @@
-/* adapters/common.c — helpers shared by the format adapters (see common.h):
- * config-error reporting, the shared create() (state, source, typed key
- * table read into entries, the adapter's read), "topic[N]" parsing, UTF-8
- * and unit validation, and printable echoes of untrusted text.
- * Owns: nothing past a call (create's entries struct is freed before it
- * returns; the state it allocates is the caller's). */
+/* adapters/common.c — helpers shared by the format adapters (see common.h).
+ *
+ * Owns: config-error reporting, the shared create() (state, source, typed
+ * key table read into entries, the adapter's read), "topic[N]" parsing,
+ * topic levels, id checks, UTF-8 decoding and validation, unit validation,
+ * printable echoes of untrusted text, and the JSON parse prologue of the
+ * JSON-based decoders (the tree it returns is the caller's). Nothing past a
+ * call: create's entries struct is freed before it returns; the state it
+ * allocates is the caller's. */
 #include "adapters/common.h"
 
 #include "daemon/base/jsonpath.h"
@@ -13,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define IOCD_ADAPTER_MAX_ID 128 /* bytes in a device id or metric name (the pipeline's) */
 
 int iocd_adapter_create(const struct iocd_adapter_spec *spec, const struct iocd_ini *ini,
                         struct iocd_ini_section *section, const char *source, void **state,
@@ -116,6 +121,21 @@ int iocd_adapter_compile_path(const struct iocd_adapter_cfg *c, const struct ioc
     return iocd_adapter_cfg_failf(c, e, "bad path '%s': %s", expr, why);
 }
 
+bool iocd_adapter_topic_level(const char *topic, int level, const char **s, size_t *n)
+{
+    const char *p = topic ? topic : "";
+    for (int lvl = 0; lvl < level; lvl++) {
+        p = strchr(p, '/');
+        if (!p)
+            return false;
+        p++;
+    }
+    const char *e = strchr(p, '/');
+    *s = p;
+    *n = e ? (size_t)(e - p) : strlen(p);
+    return true;
+}
+
 int iocd_adapter_parse_topic_level(const char *v, int max, int *level)
 {
     if (strncmp(v, "topic[", 6) != 0)
@@ -136,33 +156,43 @@ int iocd_adapter_parse_topic_level(const char *v, int max, int *level)
     return 1;
 }
 
+size_t iocd_adapter_utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    unsigned char b = s[0];
+    size_t len;
+    uint32_t c, min;
+    if (b < 0x80) {
+        *cp = b;
+        return 1;
+    } else if ((b & 0xe0) == 0xc0) {
+        len = 2, c = b & 0x1f, min = 0x80;
+    } else if ((b & 0xf0) == 0xe0) {
+        len = 3, c = b & 0x0f, min = 0x800;
+    } else if ((b & 0xf8) == 0xf0) {
+        len = 4, c = b & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t k = 1; k < len; k++) {
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[k] & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return len;
+}
+
 size_t iocd_adapter_utf8_invalid_at(const unsigned char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
-        unsigned char b = s[i];
-        size_t len;
-        uint32_t cp, min;
-        if (b < 0x80) {
-            i++;
-            continue;
-        } else if ((b & 0xe0) == 0xc0) {
-            len = 2, cp = b & 0x1f, min = 0x80;
-        } else if ((b & 0xf0) == 0xe0) {
-            len = 3, cp = b & 0x0f, min = 0x800;
-        } else if ((b & 0xf8) == 0xf0) {
-            len = 4, cp = b & 0x07, min = 0x10000;
-        } else {
-            return i;
-        }
-        if (n - i < len)
-            return i;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return i;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        uint32_t cp;
+        size_t len = iocd_adapter_utf8_next(s + i, n - i, &cp);
+        if (len == 0)
             return i;
         i += len;
     }
@@ -172,6 +202,24 @@ size_t iocd_adapter_utf8_invalid_at(const unsigned char *s, size_t n)
 bool iocd_adapter_valid_utf8(const unsigned char *s, size_t n)
 {
     return iocd_adapter_utf8_invalid_at(s, n) == n;
+}
+
+const char *iocd_adapter_id_problem(const char *s, size_t n)
+{
+    if (n == 0)
+        return "is empty";
+    if (n > IOCD_ADAPTER_MAX_ID)
+        return "is longer than 128 bytes";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '/' || ch == '+' || ch == '#')
+            return "contains '/', '+' or '#'";
+        if (ch < 0x20 || ch == 0x7f)
+            return "contains a control character";
+    }
+    if (!iocd_adapter_valid_utf8((const unsigned char *)s, n))
+        return "is not valid UTF-8";
+    return NULL;
 }
 
 bool iocd_adapter_valid_unit(const char *u, size_t max)
@@ -185,15 +233,69 @@ bool iocd_adapter_valid_unit(const char *u, size_t max)
     return true;
 }
 
-const char *iocd_adapter_printable(const char *s, char *buf, size_t n)
+const char *iocd_adapter_printable_n(const char *s, size_t len, char *buf, size_t n)
 {
     size_t i = 0;
-    for (; s[i] && i + 4 < n; i++)
+    for (; i < len && i + 4 < n; i++)
         buf[i] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i] : '?';
-    if (s[i] && n >= 4) {
+    if (i < len && n >= 4) {
         memcpy(buf + i, "...", 3);
         i += 3;
     }
     buf[i] = '\0';
     return buf;
+}
+
+const char *iocd_adapter_printable(const char *s, char *buf, size_t n)
+{
+    return iocd_adapter_printable_n(s, strlen(s), buf, n);
+}
+
+bool iocd_adapter_json_space(unsigned char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+const char *iocd_adapter_json_type(const cJSON *n)
+{
+    if (cJSON_IsString(n))
+        return "a string";
+    if (cJSON_IsNumber(n))
+        return "a number";
+    if (cJSON_IsBool(n))
+        return "a bool";
+    if (cJSON_IsObject(n))
+        return "an object";
+    if (cJSON_IsArray(n))
+        return "an array";
+    if (cJSON_IsNull(n))
+        return "null";
+    return "of unknown type";
+}
+
+enum iocd_reject iocd_adapter_json_parse(const struct iocd_message *msg, struct iocd_batch *out,
+                                         cJSON **root)
+{
+    *root = NULL;
+    if (msg->len == 0 || !msg->payload)
+        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "empty payload");
+    const char *text = (const char *)msg->payload;
+    const char *end = NULL;
+    cJSON *tree = cJSON_ParseWithLengthOpts(text, msg->len, &end, false);
+    bool end_ok = end && end >= text && end <= text + msg->len;
+    if (!tree)
+        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "not valid JSON (at byte %zu)",
+                               end_ok ? (size_t)(end - text) : 0);
+    size_t off = end_ok ? (size_t)(end - text) : msg->len;
+    while (off < msg->len && iocd_adapter_json_space(msg->payload[off]))
+        off++;
+    while (off < msg->len && msg->payload[off] == 0)
+        off++;
+    if (off < msg->len) {
+        cJSON_Delete(tree);
+        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED,
+                               "not valid JSON (junk after the value at byte %zu)", off);
+    }
+    *root = tree;
+    return IOCD_REJECT_NONE;
 }

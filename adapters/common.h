@@ -1,16 +1,22 @@
-/* adapters/common.h — small helpers every format adapter used to write again:
- * the config-error context and message ([adapter NAME] KEY: WHAT), parsing
- * "topic[N]" settings, UTC offsets and JSON paths, UTF-8 validation,
- * configured-unit validation and the printable (ASCII-only, truncated) echo
- * of untrusted text in messages, and the config half every adapter shares:
- * its typed key table read into a struct of entries, and create() (state
- * allocated, source copied, keys read, destroyed on error).
+/* adapters/common.h — small helpers every format adapter used to write again.
+ *
+ * Owns: the config-error context and message ([adapter NAME] KEY: WHAT),
+ * parsing "topic[N]" settings, UTC offsets and JSON paths, UTF-8 decoding
+ * and validation, configured-unit validation, the printable (ASCII-only,
+ * truncated) echo of untrusted text in messages, the decoders' JSON
+ * prologue (parse the whole payload, name a node's type in a message), and
+ * the config half every adapter shares: its typed key table read into a
+ * struct of entries, and create() (state allocated, source copied, keys
+ * read, destroyed on error).
  * Format-specific rules stay in each adapter. */
 #ifndef IOCD_ADAPTER_COMMON_H
 #define IOCD_ADAPTER_COMMON_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
 
 #include "adapters/adapter.h"
 #include "daemon/base/keys.h"
@@ -73,6 +79,11 @@ int iocd_adapter_cfg_failf(const struct iocd_adapter_cfg *c, const struct iocd_i
  * it does but the rest is malformed or N is too large (*level untouched). */
 int iocd_adapter_parse_topic_level(const char *v, int max, int *level);
 
+/* Level `level` (0-based) of an MQTT topic (NULL reads as ""): its first
+ * byte in *s and its length in *n (0 for an empty level). False, with *s
+ * and *n untouched, when the topic has no such level. */
+bool iocd_adapter_topic_level(const char *topic, int level, const char **s, size_t *n);
+
 /* "Z", "+hh:mm", "-hh:mm", "+hhmm", "+hh" → seconds east of UTC in *off_s.
  * 0, or -1 on anything else (hours 0..23, minutes 0..59). */
 int iocd_adapter_parse_offset(const char *v, int *off_s);
@@ -83,6 +94,11 @@ struct iocd_jsonpath;
 int iocd_adapter_compile_path(const struct iocd_adapter_cfg *c, const struct iocd_ini_entry *e,
                               const char *expr, struct iocd_jsonpath **out);
 
+/* The well-formed UTF-8 sequence at s[0..n) (n >= 1): its length (1..4)
+ * with the code point in *cp, or 0 when it is not one (overlongs,
+ * surrogates, > U+10FFFF, truncated; *cp untouched). */
+size_t iocd_adapter_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
+
 /* Index of the first byte of S[0..n) that does not start a well-formed
  * UTF-8 scalar value (no overlongs, surrogates or > U+10FFFF); n if none. */
 size_t iocd_adapter_utf8_invalid_at(const unsigned char *s, size_t n);
@@ -90,11 +106,36 @@ size_t iocd_adapter_utf8_invalid_at(const unsigned char *s, size_t n);
 /* True when S[0..n) is entirely well-formed UTF-8. */
 bool iocd_adapter_valid_utf8(const unsigned char *s, size_t n);
 
+/* Why S[0..n) cannot be a device id or metric name, or NULL when it can:
+ * 1..128 bytes, no '/', '+', '#' or control character (checked byte by
+ * byte, the first found is named), valid UTF-8. */
+const char *iocd_adapter_id_problem(const char *s, size_t n);
+
 /* True when U is 1..max bytes of printable ASCII without spaces. */
 bool iocd_adapter_valid_unit(const char *u, size_t max);
 
 /* Copies S into BUF (size n) for a message: bytes outside 0x20..0x7e become
  * '?', and text that does not fit is cut and ends in "...". Returns BUF. */
 const char *iocd_adapter_printable(const char *s, char *buf, size_t n);
+
+/* The same for the N bytes at S (which may hold NULs, shown as '?'). */
+const char *iocd_adapter_printable_n(const char *s, size_t len, char *buf, size_t n);
+
+/* JSON's insignificant whitespace: space, tab, LF, CR. */
+bool iocd_adapter_json_space(unsigned char ch);
+
+/* "a string", "a number", "a bool", "an object", "an array", "null" (or
+ * "of unknown type"): a JSON node's type, for reject messages. */
+const char *iocd_adapter_json_type(const cJSON *n);
+
+/* The decoders' JSON prologue: parses the message's payload as one JSON
+ * value, after which only JSON blanks, then NULs (C-string senders), may
+ * follow. On success returns IOCD_REJECT_NONE and the tree in *root, which
+ * the caller frees with cJSON_Delete. Otherwise fails OUT with
+ * IOCD_REJECT_MALFORMED ("empty payload", "not valid JSON (at byte N)",
+ * "not valid JSON (junk after the value at byte N)"), sets *root to NULL
+ * and returns the code. */
+enum iocd_reject iocd_adapter_json_parse(const struct iocd_message *msg, struct iocd_batch *out,
+                                         cJSON **root);
 
 #endif

@@ -33,38 +33,6 @@
 
 /* ---- text helpers shared by create and decode ---- */
 
-/* The valid UTF-8 sequence at s[0..n): its length and code point, or 0
- * when it is not one (overlongs, surrogates, > U+10FFFF, truncated). */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned char b = s[0];
-    size_t len;
-    uint32_t c, min;
-    if (b < 0x80) {
-        *cp = b;
-        return 1;
-    } else if ((b & 0xe0) == 0xc0) {
-        len = 2, c = b & 0x1f, min = 0x80;
-    } else if ((b & 0xf0) == 0xe0) {
-        len = 3, c = b & 0x0f, min = 0x800;
-    } else if ((b & 0xf8) == 0xf0) {
-        len = 4, c = b & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t k = 1; k < len; k++) {
-        if ((s[k] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[k] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return 0;
-    *cp = c;
-    return len;
-}
-
 /* Latin letters with diacritics (Latin-1, Vietnamese) → their lowercase
  * ASCII base letter, or 0. */
 static char fold_letter(uint32_t cp)
@@ -121,7 +89,7 @@ enum id_result iocd_event_normalize_id(const char *s, size_t n, char *out)
     bool sep = false;
     while (i < n) {
         uint32_t cp;
-        size_t k = utf8_next(u + i, n - i, &cp);
+        size_t k = iocd_adapter_utf8_next(u + i, n - i, &cp);
         char ch = 0;
         if (k == 0) {
             k = 1;
@@ -192,7 +160,7 @@ const char *iocd_event_clean_label(const char *s, size_t n, char *out)
             continue;
         }
         uint32_t cp;
-        size_t k = utf8_next(u + i, n - i, &cp);
+        size_t k = iocd_adapter_utf8_next(u + i, n - i, &cp);
         if (k == 0)
             return "is not valid UTF-8";
         size_t need = k + (blank && len > 0);
@@ -323,37 +291,6 @@ static void drop(struct ctx *x, const char *fmt, ...)
     }
 }
 
-static const char *type_name(const cJSON *n)
-{
-    if (cJSON_IsString(n))
-        return "a string";
-    if (cJSON_IsNumber(n))
-        return "a number";
-    if (cJSON_IsBool(n))
-        return "a bool";
-    if (cJSON_IsObject(n))
-        return "an object";
-    if (cJSON_IsArray(n))
-        return "an array";
-    if (cJSON_IsNull(n))
-        return "null";
-    return "of unknown type";
-}
-
-/* A short printable copy of s[0..n) for a log detail. */
-static const char *printable(const char *s, size_t n, char *buf, size_t size)
-{
-    size_t i = 0;
-    for (; i < n && i + 4 < size; i++)
-        buf[i] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i] : '?';
-    if (i < n && size >= 4) {
-        memcpy(buf + i, "...", 3);
-        i += 3;
-    }
-    buf[i] = '\0';
-    return buf;
-}
-
 /* What a value source gives for this record: a JSON node, or text (a
  * topic level or a literal), or nothing. */
 struct val {
@@ -372,19 +309,8 @@ static bool fetch(struct ctx *x, const struct value_src *src, struct val *v)
         v->s = src->literal;
         v->n = strlen(src->literal);
         return true;
-    case SRC_TOPIC: {
-        const char *s = x->msg->topic ? x->msg->topic : "";
-        for (int lvl = 0; lvl < src->level; lvl++) {
-            s = strchr(s, '/');
-            if (!s)
-                return false;
-            s++;
-        }
-        const char *e = strchr(s, '/');
-        v->s = s;
-        v->n = e ? (size_t)(e - s) : strlen(s);
-        return v->n > 0;
-    }
+    case SRC_TOPIC:
+        return iocd_adapter_topic_level(x->msg->topic, src->level, &v->s, &v->n) && v->n > 0;
     case SRC_PATH:
         if (!src->outer) {
             v->node = iocd_jsonpath_get(src->path, x->rec);
@@ -426,7 +352,7 @@ static enum iocd_reject id_text(struct ctx *x, const struct value_src *src, cons
         return IOCD_REJECT_NONE;
     }
     return iocd_batch_fail(x->out, IOCD_REJECT_WRONG_TYPE, "%s %s is %s", key, src->text,
-                           type_name(v->node));
+                           iocd_adapter_json_type(v->node));
 }
 
 static enum iocd_reject get_kind(struct ctx *x, const char **kind)
@@ -456,11 +382,11 @@ static enum iocd_reject get_kind(struct ctx *x, const char **kind)
         break;
     case ID_EMPTY:
         return iocd_batch_fail(x->out, IOCD_REJECT_BAD_ID, "kind %s '%s' has no letter or digit",
-                               src->text, printable(s, n, buf, sizeof(buf)));
+                               src->text, iocd_adapter_printable_n(s, n, buf, sizeof(buf)));
     case ID_TOO_LONG:
         return iocd_batch_fail(x->out, IOCD_REJECT_BAD_ID,
                                "kind %s '%s' is longer than 64 characters", src->text,
-                               printable(s, n, buf, sizeof(buf)));
+                               iocd_adapter_printable_n(s, n, buf, sizeof(buf)));
     }
     *kind = iocd_arena_strdup(x->out->arena, id);
     return *kind ? IOCD_REJECT_NONE
@@ -487,7 +413,8 @@ static enum iocd_reject get_label(struct ctx *x, const struct value_src *src, co
         return r;
     const char *why = iocd_event_clean_label(s, n, buf);
     if (why) {
-        drop(x, "%s %s '%s' %s", key, src->text, printable(s, n, show, sizeof(show)), why);
+        drop(x, "%s %s '%s' %s", key, src->text, iocd_adapter_printable_n(s, n, show, sizeof(show)),
+             why);
         return IOCD_REJECT_NONE;
     }
     *label = iocd_arena_strdup(x->out->arena, buf);
@@ -521,7 +448,7 @@ static enum iocd_reject get_status(struct ctx *x, const char **status)
         return IOCD_REJECT_NONE;
     case ID_TOO_LONG:
         drop(x, "status %s '%s' is longer than 64 characters", src->text,
-             printable(s, n, buf, sizeof(buf)));
+             iocd_adapter_printable_n(s, n, buf, sizeof(buf)));
         return IOCD_REJECT_NONE;
     }
     if (st->statuses) {
@@ -569,7 +496,7 @@ static enum iocd_reject get_severity(struct ctx *x, Ioc__V1__Severity *sev)
         is_number = true;
     } else {
         return iocd_batch_fail(x->out, IOCD_REJECT_WRONG_TYPE, "severity %s is %s", src->text,
-                               type_name(v.node));
+                               iocd_adapter_json_type(v.node));
     }
     int found = -1;
     if (st->sev_map) {
@@ -587,7 +514,7 @@ static enum iocd_reject get_severity(struct ctx *x, Ioc__V1__Severity *sev)
     }
     if (found < 0) {
         drop(x, "severity %s '%s' is not a known severity", src->text,
-             printable(s, n, buf, sizeof(buf)));
+             iocd_adapter_printable_n(s, n, buf, sizeof(buf)));
         return IOCD_REJECT_NONE;
     }
     *sev = (Ioc__V1__Severity)found;
@@ -609,7 +536,7 @@ static char *utf8_copy(struct iocd_arena *a, const char *s, size_t n, size_t max
     *bad = *cut = false;
     while (i < n) {
         uint32_t cp;
-        size_t k = utf8_next(u + i, n - i, &cp);
+        size_t k = iocd_adapter_utf8_next(u + i, n - i, &cp);
         const char *src = s + i;
         size_t w = k;
         if (k == 0) {
@@ -639,7 +566,7 @@ static enum iocd_reject get_text(struct ctx *x, const char **text)
         return IOCD_REJECT_NONE;
     if (!cJSON_IsString(v.node))
         return iocd_batch_fail(x->out, IOCD_REJECT_WRONG_TYPE, "text %s is %s", src->text,
-                               type_name(v.node));
+                               iocd_adapter_json_type(v.node));
     bool bad, cut;
     const char *s = v.node->valuestring;
     *text = utf8_copy(x->out->arena, s, strlen(s), EV_MAX_TEXT, &bad, &cut);
@@ -682,11 +609,11 @@ static enum iocd_reject get_time(struct ctx *x, int64_t *ms)
         if (iocd_time_parse_iso8601(t->valuestring, n, st->time_offset_s, ms))
             return iocd_batch_fail(x->out, IOCD_REJECT_BAD_TIME,
                                    "time %s '%s' is not a valid ISO-8601 time", src->text,
-                                   printable(t->valuestring, n, buf, sizeof(buf)));
+                                   iocd_adapter_printable_n(t->valuestring, n, buf, sizeof(buf)));
         return IOCD_REJECT_NONE;
     }
     return iocd_batch_fail(x->out, IOCD_REJECT_WRONG_TYPE, "time %s is %s", src->text,
-                           type_name(t));
+                           iocd_adapter_json_type(t));
 }
 
 /* A decimal number in s[0..n), blanks around it allowed: no hex, no
@@ -777,7 +704,7 @@ static enum iocd_reject get_location(struct ctx *x, Ioc__V1__Location **loc)
                 return IOCD_REJECT_NONE;
             }
         } else {
-            drop(x, "location %s is %s", path, type_name(n));
+            drop(x, "location %s is %s", path, iocd_adapter_json_type(n));
             return IOCD_REJECT_NONE;
         }
     } else {
@@ -834,7 +761,7 @@ static enum iocd_reject attr_value(struct ctx *x, const char *key, const cJSON *
         }
         s = buf;
     } else {
-        drop(x, "attribute '%.40s' is %s", key, type_name(node));
+        drop(x, "attribute '%.40s' is %s", key, iocd_adapter_json_type(node));
         return IOCD_REJECT_NONE;
     }
     *value = utf8_copy(x->out->arena, s, strlen(s), EV_MAX_ATTR_VALUE, &bad, &cut);
@@ -880,7 +807,7 @@ static const char *key_problem(const char *k)
     const unsigned char *u = (const unsigned char *)k;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        size_t len = utf8_next(u + i, n - i, &cp);
+        size_t len = iocd_adapter_utf8_next(u + i, n - i, &cp);
         if (len == 0)
             return "is not valid UTF-8";
         if (cp < 0x20 || cp == 0x7f)
@@ -920,8 +847,8 @@ static enum iocd_reject get_attributes(struct ctx *x, Ioc__V1__Event *ev)
             char show[48];
             const char *why = key_problem(k);
             if (why) {
-                drop(x, "attribute key '%s' %s", printable(k, strlen(k), show, sizeof(show)),
-                     why);
+                drop(x, "attribute key '%s' %s",
+                     iocd_adapter_printable_n(k, strlen(k), show, sizeof(show)), why);
                 continue;
             }
             if (cJSON_IsNull(m))
@@ -931,7 +858,8 @@ static enum iocd_reject get_attributes(struct ctx *x, Ioc__V1__Event *ev)
             for (size_t j = 0; j < a.n && !seen; j++)
                 seen = strcmp(a.e[j]->key, k) == 0;
             if (seen) {
-                drop(x, "attribute '%s' repeated", printable(k, strlen(k), show, sizeof(show)));
+                drop(x, "attribute '%s' repeated",
+                     iocd_adapter_printable_n(k, strlen(k), show, sizeof(show)));
                 continue;
             }
             r = add_attr(x, &a, k, m);
@@ -1016,7 +944,7 @@ static enum iocd_reject decode_records(struct ctx *x, const cJSON *arr)
         enum iocd_reject r;
         if (!cJSON_IsObject(el)) {
             r = iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "%s[%ld] is %s, not an object", path,
-                                total, type_name(el));
+                                total, iocd_adapter_json_type(el));
         } else {
             x->rec = el;
             x->index = total;
@@ -1050,11 +978,6 @@ static enum iocd_reject decode_records(struct ctx *x, const cJSON *arr)
     return IOCD_REJECT_NONE;
 }
 
-static bool is_json_space(uint8_t ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
-}
-
 static enum iocd_reject decode_root(const struct event_state *st, const struct iocd_message *msg,
                                     const cJSON *root, struct iocd_batch *out)
 {
@@ -1062,23 +985,24 @@ static enum iocd_reject decode_root(const struct event_state *st, const struct i
     if (!st->records) {
         if (!cJSON_IsObject(root))
             return iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "payload is JSON %s, not an object",
-                                   type_name(root));
+                                   iocd_adapter_json_type(root));
         return decode_event(&x); /* notes are counted only for an accepted event */
     }
     const char *path = iocd_jsonpath_text(st->records);
     bool at_root = strcmp(path, "$") == 0;
     if (at_root && !cJSON_IsArray(root))
         return iocd_batch_fail(out, IOCD_REJECT_MALFORMED,
-                               "payload is JSON %s, not an array (records = $)", type_name(root));
+                               "payload is JSON %s, not an array (records = $)",
+                               iocd_adapter_json_type(root));
     if (!at_root && !cJSON_IsObject(root))
         return iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "payload is JSON %s, not an object",
-                               type_name(root));
+                               iocd_adapter_json_type(root));
     const cJSON *arr = iocd_jsonpath_get(st->records, root);
     if (!arr || cJSON_IsNull(arr))
         return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD, "records %s is missing", path);
     if (!cJSON_IsArray(arr))
-        return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "records %s is %s, not an array",
-                               path, type_name(arr));
+        return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "records %s is %s, not an array", path,
+                               iocd_adapter_json_type(arr));
     return decode_records(&x, arr);
 }
 
@@ -1086,27 +1010,11 @@ static enum iocd_reject event_decode(void *state, const struct iocd_message *msg
                                      struct iocd_batch *out)
 {
     const struct event_state *st = state;
-    if (msg->len == 0 || !msg->payload)
-        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "empty payload");
-    const char *text = (const char *)msg->payload;
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, msg->len, &end, false);
-    if (!root) {
-        size_t at = end && end >= text && end <= text + msg->len ? (size_t)(end - text) : 0;
-        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "not valid JSON (at byte %zu)", at);
-    }
-    /* Only blanks (and trailing NULs from C-string senders) may follow. */
-    size_t off = end && end >= text && end <= text + msg->len ? (size_t)(end - text) : msg->len;
-    while (off < msg->len && is_json_space(msg->payload[off]))
-        off++;
-    while (off < msg->len && msg->payload[off] == 0)
-        off++;
-    enum iocd_reject r;
-    if (off < msg->len)
-        r = iocd_batch_fail(out, IOCD_REJECT_MALFORMED,
-                            "not valid JSON (junk after the value at byte %zu)", off);
-    else
-        r = decode_root(st, msg, root, out);
+    cJSON *root;
+    enum iocd_reject r = iocd_adapter_json_parse(msg, out, &root);
+    if (r != IOCD_REJECT_NONE)
+        return r;
+    r = decode_root(st, msg, root, out);
     cJSON_Delete(root);
     return r;
 }

@@ -302,14 +302,6 @@ static bool nonfinite_word(const char *s, size_t n)
     return false;
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    if (a % b != 0 && a < 0)
-        q--;
-    return q;
-}
-
 /* ---- decode: one line ---- */
 
 enum ifx_type { IFX_FLOAT, IFX_INT, IFX_UINT, IFX_BOOL, IFX_STRING };
@@ -736,50 +728,69 @@ static const char *unit_for(const struct influx_state *st, const char *meas, con
     return plain;
 }
 
-/* Checks a parsed line and adds its observations; nothing is added when
- * the line is rejected. */
-static enum iocd_reject emit_line(struct ifx_ctx *c, struct ifx_line *L)
+/* Sorts the line's tags and fields by key into arena arrays *tags and
+ * *fields (so tags can be looked up), and rejects a key given twice. */
+static enum iocd_reject sort_line(struct ifx_ctx *c, struct ifx_line *L, struct ifx_tag ***tags,
+                                  struct ifx_field ***fields)
 {
-    const struct influx_state *st = c->st;
     struct iocd_arena *a = c->out->arena;
-    char kb[40], vb[40];
-
-    struct ifx_tag **tags = iocd_arena_alloc(a, (L->n_tags + 1) * sizeof(*tags));
-    struct ifx_field **fields = iocd_arena_alloc(a, L->n_fields * sizeof(*fields));
-    if (!tags || !fields)
+    char kb[40];
+    struct ifx_tag **t = iocd_arena_alloc(a, (L->n_tags + 1) * sizeof(*t));
+    struct ifx_field **f = iocd_arena_alloc(a, L->n_fields * sizeof(*f));
+    if (!t || !f)
         return line_oom(c);
     for (size_t i = 0; i < L->n_tags; i++)
-        tags[i] = &L->tags[i];
+        t[i] = &L->tags[i];
     for (size_t i = 0; i < L->n_fields; i++)
-        fields[i] = &L->fields[i];
-    qsort(tags, L->n_tags, sizeof(*tags), cmp_tag);
-    qsort(fields, L->n_fields, sizeof(*fields), cmp_field);
+        f[i] = &L->fields[i];
+    qsort(t, L->n_tags, sizeof(*t), cmp_tag);
+    qsort(f, L->n_fields, sizeof(*f), cmp_field);
     for (size_t i = 1; i < L->n_tags; i++)
-        if (strcmp(tags[i - 1]->key, tags[i]->key) == 0)
-            return line_fail(c, IOCD_REJECT_MALFORMED, tags[i]->at, "tag '%s' given twice",
-                             iocd_adapter_printable(tags[i]->key, kb, sizeof(kb)));
+        if (strcmp(t[i - 1]->key, t[i]->key) == 0)
+            return line_fail(c, IOCD_REJECT_MALFORMED, t[i]->at, "tag '%s' given twice",
+                             iocd_adapter_printable(t[i]->key, kb, sizeof(kb)));
     for (size_t i = 1; i < L->n_fields; i++)
-        if (strcmp(fields[i - 1]->key, fields[i]->key) == 0)
-            return line_fail(c, IOCD_REJECT_MALFORMED, fields[i]->at, "field '%s' given twice",
-                             iocd_adapter_printable(fields[i]->key, kb, sizeof(kb)));
+        if (strcmp(f[i - 1]->key, f[i]->key) == 0)
+            return line_fail(c, IOCD_REJECT_MALFORMED, f[i]->at, "field '%s' given twice",
+                             iocd_adapter_printable(f[i]->key, kb, sizeof(kb)));
+    *tags = t;
+    *fields = f;
+    return IOCD_REJECT_NONE;
+}
 
-    /* The device. */
-    const char *device = c->topic_device;
-    const struct ifx_tag *dev_tag = NULL;
-    if (st->device_tag) {
-        dev_tag = find_tag(tags, L->n_tags, st->device_tag);
-        if (!dev_tag)
-            return line_fail(c, IOCD_REJECT_MISSING_FIELD, NULL, "no tag '%s' for the device",
-                             iocd_adapter_printable(st->device_tag, kb, sizeof(kb)));
-        const char *why = id_problem(dev_tag->value, strlen(dev_tag->value));
-        if (why)
-            return line_fail(c, IOCD_REJECT_BAD_ID, dev_tag->at, "device tag '%s' value '%s' %s",
-                             iocd_adapter_printable(dev_tag->key, kb, sizeof(kb)),
-                             iocd_adapter_printable(dev_tag->value, vb, sizeof(vb)), why);
-        device = dev_tag->value;
-    }
+/* The line's device: the topic's, or the device tag's value (that tag in
+ * *dev_tag, else NULL). */
+static enum iocd_reject line_device(struct ifx_ctx *c, const struct ifx_line *L,
+                                    struct ifx_tag **tags, const char **device,
+                                    const struct ifx_tag **dev_tag)
+{
+    const struct influx_state *st = c->st;
+    char kb[40], vb[40];
+    *device = c->topic_device;
+    *dev_tag = NULL;
+    if (!st->device_tag)
+        return IOCD_REJECT_NONE;
+    const struct ifx_tag *t = find_tag(tags, L->n_tags, st->device_tag);
+    if (!t)
+        return line_fail(c, IOCD_REJECT_MISSING_FIELD, NULL, "no tag '%s' for the device",
+                         iocd_adapter_printable(st->device_tag, kb, sizeof(kb)));
+    const char *why = id_problem(t->value, strlen(t->value));
+    if (why)
+        return line_fail(c, IOCD_REJECT_BAD_ID, t->at, "device tag '%s' value '%s' %s",
+                         iocd_adapter_printable(t->key, kb, sizeof(kb)),
+                         iocd_adapter_printable(t->value, vb, sizeof(vb)), why);
+    *device = t->value;
+    *dev_tag = t;
+    return IOCD_REJECT_NONE;
+}
 
-    /* Metric names, and what becomes a label. */
+/* Names the metric of every numeric field (f->metric); a string field,
+ * which becomes a label, must not share a tag's key. At least one field
+ * must be numeric. */
+static enum iocd_reject line_metrics(struct ifx_ctx *c, struct ifx_line *L, struct ifx_tag **tags)
+{
+    const struct influx_state *st = c->st;
+    char kb[40];
     size_t n_numeric = 0;
     for (size_t i = 0; i < L->n_fields; i++) {
         struct ifx_field *f = &L->fields[i];
@@ -790,8 +801,9 @@ static enum iocd_reject emit_line(struct ifx_ctx *c, struct ifx_line *L)
                                  iocd_adapter_printable(f->key, kb, sizeof(kb)));
             continue;
         }
-        f->metric = st->metric_is_field ? f->key
-                                        : iocd_arena_printf(a, "%s.%s", L->measurement, f->key);
+        f->metric = st->metric_is_field
+                        ? f->key
+                        : iocd_arena_printf(c->out->arena, "%s.%s", L->measurement, f->key);
         if (!f->metric)
             return line_oom(c);
         const char *why = id_problem(f->metric, strlen(f->metric));
@@ -802,55 +814,93 @@ static enum iocd_reject emit_line(struct ifx_ctx *c, struct ifx_line *L)
     }
     if (n_numeric == 0)
         return line_fail(c, IOCD_REJECT_MISSING_FIELD, NULL, "no numeric field");
+    return IOCD_REJECT_NONE;
+}
 
-    /* The time. */
-    int64_t observed = c->msg->received_ms;
-    if (L->has_ts) {
-        int64_t ms;
-        switch (st->precision) {
-        case IFX_NS:
-            ms = floor_div(L->ts, 1000000);
-            break;
-        case IFX_US:
-            ms = floor_div(L->ts, 1000);
-            break;
-        case IFX_MS:
-            ms = L->ts;
-            break;
-        default:
-            if (L->ts < 0)
-                ms = -1;
-            else if (L->ts > IOCD_TIME_MAX_MS / 1000)
-                ms = IOCD_TIME_MAX_MS + 1;
-            else
-                ms = L->ts * 1000;
-            break;
-        }
-        if (ms < 0 || ms > IOCD_TIME_MAX_MS)
-            return line_fail(c, IOCD_REJECT_BAD_TIME, NULL, "timestamp %" PRId64 " is %s",
-                             L->ts, ms < 0 ? "before 1970" : "after 9999");
-        observed = ms;
+/* The line's time in ms: its timestamp in the configured precision, else
+ * the receive time. */
+static enum iocd_reject line_time(struct ifx_ctx *c, const struct ifx_line *L, int64_t *observed)
+{
+    *observed = c->msg->received_ms;
+    if (!L->has_ts)
+        return IOCD_REJECT_NONE;
+    int64_t ms;
+    switch (c->st->precision) {
+    case IFX_NS:
+        ms = iocd_time_floor_div(L->ts, 1000000);
+        break;
+    case IFX_US:
+        ms = iocd_time_floor_div(L->ts, 1000);
+        break;
+    case IFX_MS:
+        ms = L->ts;
+        break;
+    default:
+        if (L->ts < 0)
+            ms = -1;
+        else if (L->ts > IOCD_TIME_MAX_MS / 1000)
+            ms = IOCD_TIME_MAX_MS + 1;
+        else
+            ms = L->ts * 1000;
+        break;
     }
+    if (ms < 0 || ms > IOCD_TIME_MAX_MS)
+        return line_fail(c, IOCD_REJECT_BAD_TIME, NULL, "timestamp %" PRId64 " is %s", L->ts,
+                         ms < 0 ? "before 1970" : "after 9999");
+    *observed = ms;
+    return IOCD_REJECT_NONE;
+}
 
-    /* Labels: the tags but the device tag, then the string fields. */
-    Ioc__V1__Observation__LabelsEntry **labels =
-        iocd_arena_alloc(a, (L->n_tags + L->n_fields) * sizeof(*labels));
-    if (!labels)
+/* The labels every observation of the line carries: the tags but the
+ * device tag, then the string fields; too long ones are left out. */
+static enum iocd_reject line_labels(struct ifx_ctx *c, const struct ifx_line *L,
+                                    const struct ifx_tag *dev_tag,
+                                    Ioc__V1__Observation__LabelsEntry ***labels, size_t *n_labels)
+{
+    Ioc__V1__Observation__LabelsEntry **arr =
+        iocd_arena_alloc(c->out->arena, (L->n_tags + L->n_fields) * sizeof(*arr));
+    if (!arr)
         return line_oom(c);
-    size_t n_labels = 0;
+    size_t n = 0;
     for (size_t i = 0; i < L->n_tags; i++) {
         struct ifx_tag *t = &L->tags[i];
         if (t == dev_tag)
             continue;
-        if (add_label(c, labels, &n_labels, t->key, t->value, strlen(t->value), t->at))
+        if (add_label(c, arr, &n, t->key, t->value, strlen(t->value), t->at))
             return line_oom(c);
     }
     for (size_t i = 0; i < L->n_fields; i++) {
         struct ifx_field *f = &L->fields[i];
-        if (f->type == IFX_STRING &&
-            add_label(c, labels, &n_labels, f->key, f->str, f->str_len, f->at))
+        if (f->type == IFX_STRING && add_label(c, arr, &n, f->key, f->str, f->str_len, f->at))
             return line_oom(c);
     }
+    *labels = arr;
+    *n_labels = n;
+    return IOCD_REJECT_NONE;
+}
+
+/* Checks a parsed line and adds its observations; nothing is added when
+ * the line is rejected. */
+static enum iocd_reject emit_line(struct ifx_ctx *c, struct ifx_line *L)
+{
+    struct ifx_tag **tags = NULL;
+    struct ifx_field **fields = NULL;
+    const char *device = NULL;
+    const struct ifx_tag *dev_tag = NULL;
+    int64_t observed = 0;
+    Ioc__V1__Observation__LabelsEntry **labels = NULL;
+    size_t n_labels = 0;
+    enum iocd_reject r = sort_line(c, L, &tags, &fields);
+    if (r == IOCD_REJECT_NONE)
+        r = line_device(c, L, tags, &device, &dev_tag);
+    if (r == IOCD_REJECT_NONE)
+        r = line_metrics(c, L, tags);
+    if (r == IOCD_REJECT_NONE)
+        r = line_time(c, L, &observed);
+    if (r == IOCD_REJECT_NONE)
+        r = line_labels(c, L, dev_tag, &labels, &n_labels);
+    if (r != IOCD_REJECT_NONE)
+        return r;
 
     for (size_t i = 0; i < L->n_fields; i++) {
         struct ifx_field *f = &L->fields[i];
@@ -862,8 +912,8 @@ static enum iocd_reject emit_line(struct ifx_ctx *c, struct ifx_line *L)
         o->source = (char *)c->source;
         o->device = (char *)device;
         o->metric = f->metric;
-        const char *unit = unit_for(st, L->measurement, f->key);
-        o->unit = unit ? iocd_arena_strdup(a, unit) : (char *)c->empty;
+        const char *unit = unit_for(c->st, L->measurement, f->key);
+        o->unit = unit ? iocd_arena_strdup(c->out->arena, unit) : (char *)c->empty;
         if (!o->unit)
             return line_oom(c);
         o->value = f->value;
@@ -881,17 +931,12 @@ static enum iocd_reject emit_line(struct ifx_ctx *c, struct ifx_line *L)
 /* The device id from the topic level, into c->topic_device. */
 static enum iocd_reject topic_device(struct ifx_ctx *c)
 {
-    const char *s = c->msg->topic ? c->msg->topic : "";
     int level = c->st->device_level;
-    for (int lvl = 0; lvl < level; lvl++) {
-        s = strchr(s, '/');
-        if (!s)
-            return iocd_batch_fail(c->out, IOCD_REJECT_MISSING_FIELD,
-                                   "device: topic has no level %d", level);
-        s++;
-    }
-    const char *e = strchr(s, '/');
-    size_t n = e ? (size_t)(e - s) : strlen(s);
+    const char *s;
+    size_t n;
+    if (!iocd_adapter_topic_level(c->msg->topic, level, &s, &n))
+        return iocd_batch_fail(c->out, IOCD_REJECT_MISSING_FIELD,
+                               "device: topic has no level %d", level);
     const char *why = topic_id_problem(s, n);
     if (why)
         return iocd_batch_fail(c->out, IOCD_REJECT_BAD_ID, "device: topic level %d %s", level,

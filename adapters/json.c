@@ -525,43 +525,6 @@ static int json_create(const struct iocd_ini *ini, struct iocd_ini_section *sect
 
 /* ---- decode ---- */
 
-static const char *type_name(const cJSON *n)
-{
-    if (cJSON_IsString(n))
-        return "a string";
-    if (cJSON_IsNumber(n))
-        return "a number";
-    if (cJSON_IsBool(n))
-        return "a bool";
-    if (cJSON_IsObject(n))
-        return "an object";
-    if (cJSON_IsArray(n))
-        return "an array";
-    if (cJSON_IsNull(n))
-        return "null";
-    return "of unknown type";
-}
-
-/* Checks a device id of `n` bytes; returns NULL when fine, else why not. */
-static const char *device_problem(const char *s, size_t n)
-{
-    if (n == 0)
-        return "is empty";
-    if (n > JSON_MAX_DEVICE)
-        return "is longer than 128 bytes";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '/' || ch == '+' || ch == '#')
-            return "contains '/', '+' or '#'";
-        if (ch < 0x20 || ch == 0x7f)
-            return "contains a control character";
-    }
-    if (!iocd_adapter_valid_utf8((const unsigned char *)s, n))
-        return "is not valid UTF-8";
-    return NULL;
-}
-
-/* The device id into *dev (arena), or a reject. */
 static enum iocd_reject get_device(const struct json_state *st, const struct iocd_message *msg,
                                    const cJSON *root, const cJSON *whole, struct iocd_batch *out,
                                    const char **dev)
@@ -571,17 +534,10 @@ static enum iocd_reject get_device(const struct json_state *st, const struct ioc
     size_t n;
     char num[32];
     if (!st->device) {
-        s = msg->topic ? msg->topic : "";
-        for (int lvl = 0; lvl < st->device_level; lvl++) {
-            s = strchr(s, '/');
-            if (!s)
-                return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD,
-                                       "device: topic has no level %d", st->device_level);
-            s++;
-        }
-        const char *e = strchr(s, '/');
-        n = e ? (size_t)(e - s) : strlen(s);
-        const char *why = device_problem(s, n);
+        if (!iocd_adapter_topic_level(msg->topic, st->device_level, &s, &n))
+            return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD,
+                                   "device: topic has no level %d", st->device_level);
+        const char *why = iocd_adapter_id_problem(s, n);
         if (why)
             return iocd_batch_fail(out, IOCD_REJECT_BAD_ID, "device: topic level %d %s",
                                    st->device_level, why);
@@ -604,9 +560,9 @@ static enum iocd_reject get_device(const struct json_state *st, const struct ioc
             n = strlen(s);
         } else {
             return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "device %s is %s", path,
-                                   type_name(d));
+                                   iocd_adapter_json_type(d));
         }
-        const char *why = device_problem(s, n);
+        const char *why = iocd_adapter_id_problem(s, n);
         if (why)
             return iocd_batch_fail(out, IOCD_REJECT_BAD_ID, "device %s '%s' %s", path,
                                    iocd_adapter_printable(s, buf, sizeof(buf)), why);
@@ -650,7 +606,8 @@ static enum iocd_reject get_time(const struct json_state *st, const struct iocd_
                                    iocd_adapter_printable(t->valuestring, buf, sizeof(buf)));
         return IOCD_REJECT_NONE;
     }
-    return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "time %s is %s", path, type_name(t));
+    return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "time %s is %s", path,
+                           iocd_adapter_json_type(t));
 }
 
 /* The node of metric m / label l in this record. */
@@ -676,23 +633,6 @@ static const char *scalar_text(const cJSON *n, char *buf, size_t size)
     return buf;
 }
 
-/* Topic level `level` of the message into [*s, *s + *n); false when the
- * topic has fewer levels. */
-static bool topic_level(const struct iocd_message *msg, int level, const char **s, size_t *n)
-{
-    const char *p = msg->topic ? msg->topic : "";
-    for (int lvl = 0; lvl < level; lvl++) {
-        p = strchr(p, '/');
-        if (!p)
-            return false;
-        p++;
-    }
-    const char *e = strchr(p, '/');
-    *s = p;
-    *n = e ? (size_t)(e - p) : strlen(p);
-    return true;
-}
-
 static bool word_in(const char *s, char *const *words, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -716,7 +656,7 @@ static enum iocd_reject get_quality(const struct json_state *st, const cJSON *re
     const char *s = scalar_text(n, buf, sizeof(buf));
     if (!s)
         return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "status %s is %s",
-                               iocd_jsonpath_text(st->status), type_name(n));
+                               iocd_jsonpath_text(st->status), iocd_adapter_json_type(n));
     if (word_in(s, st->invalid, st->n_invalid) ||
         (st->valid && !word_in(s, st->valid, st->n_valid)))
         *q = IOC__V1__QUALITY__QUALITY_INVALID;
@@ -768,7 +708,7 @@ static enum iocd_reject get_labels(const struct json_state *st, const cJSON *rec
         const char *s = scalar_text(n, buf, sizeof(buf));
         if (!s)
             return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "label %s %s is %s", l->name,
-                                   iocd_jsonpath_text(l->path), type_name(n));
+                                   iocd_jsonpath_text(l->path), iocd_adapter_json_type(n));
         if (!*s)
             continue;
         if (!label_value_ok(s))
@@ -817,7 +757,7 @@ static enum iocd_reject decode_record(const struct json_state *st, const struct 
     size_t n0 = out->n_obs;
     if (!cJSON_IsObject(rec))
         return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "record is %s, not an object",
-                               type_name(rec));
+                               iocd_adapter_json_type(rec));
     enum iocd_reject r = get_device(st, msg, rec, whole, out, &device);
     if (r != IOCD_REJECT_NONE)
         return r;
@@ -830,7 +770,7 @@ static enum iocd_reject decode_record(const struct json_state *st, const struct 
     if (st->metric_level >= 0) {
         const char *s;
         size_t n;
-        if (!topic_level(msg, st->metric_level, &s, &n))
+        if (!iocd_adapter_topic_level(msg->topic, st->metric_level, &s, &n))
             return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD, "metric: topic has no level %d",
                                    st->metric_level);
         if (!valid_metric_name(s, n))
@@ -852,7 +792,8 @@ static enum iocd_reject decode_record(const struct json_state *st, const struct 
             continue;
         if (!cJSON_IsNumber(v))
             return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "%s is %s",
-                                   iocd_jsonpath_text(st->metrics[i].path), type_name(v));
+                                   iocd_jsonpath_text(st->metrics[i].path),
+                                   iocd_adapter_json_type(v));
         present++;
     }
     if (present == 0)
@@ -907,8 +848,8 @@ static enum iocd_reject decode_root(const struct json_state *st, const struct io
     if (!arr || cJSON_IsNull(arr))
         return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD, "records %s is missing", path);
     if (!cJSON_IsArray(arr))
-        return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "records %s is %s, not an array",
-                               path, type_name(arr));
+        return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "records %s is %s, not an array", path,
+                               iocd_adapter_json_type(arr));
     if (!arr->child)
         return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD, "records %s is empty", path);
     enum iocd_reject first = IOCD_REJECT_NONE;
@@ -948,37 +889,17 @@ static enum iocd_reject decode_root(const struct json_state *st, const struct io
     return IOCD_REJECT_NONE;
 }
 
-static bool is_json_space(uint8_t ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
-}
-
 static enum iocd_reject json_decode(void *state, const struct iocd_message *msg,
                                     struct iocd_batch *out)
 {
     const struct json_state *st = state;
-    if (msg->len == 0 || !msg->payload)
-        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "empty payload");
-    const char *text = (const char *)msg->payload;
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, msg->len, &end, false);
-    if (!root) {
-        size_t at = end && end >= text && end <= text + msg->len ? (size_t)(end - text) : 0;
-        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "not valid JSON (at byte %zu)", at);
-    }
-    /* Only blanks (and trailing NULs from C-string senders) may follow. */
-    size_t off = end && end >= text && end <= text + msg->len ? (size_t)(end - text) : msg->len;
-    while (off < msg->len && is_json_space(msg->payload[off]))
-        off++;
-    while (off < msg->len && msg->payload[off] == 0)
-        off++;
-    enum iocd_reject r;
-    if (off < msg->len)
-        r = iocd_batch_fail(out, IOCD_REJECT_MALFORMED,
-                            "not valid JSON (junk after the value at byte %zu)", off);
-    else if (!cJSON_IsObject(root) && !(st->records && cJSON_IsArray(root)))
+    cJSON *root;
+    enum iocd_reject r = iocd_adapter_json_parse(msg, out, &root);
+    if (r != IOCD_REJECT_NONE)
+        return r;
+    if (!cJSON_IsObject(root) && !(st->records && cJSON_IsArray(root)))
         r = iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "payload is JSON %s, not an object",
-                            type_name(root));
+                            iocd_adapter_json_type(root));
     else
         r = decode_root(st, msg, root, out);
     cJSON_Delete(root);

@@ -339,23 +339,6 @@ static const char *default_unit(const char *type, const char *lname)
 
 /* ---- text helpers ---- */
 
-static const char *type_name(const cJSON *n)
-{
-    if (cJSON_IsString(n))
-        return "a string";
-    if (cJSON_IsNumber(n))
-        return "a number";
-    if (cJSON_IsBool(n))
-        return "a bool";
-    if (cJSON_IsObject(n))
-        return "an object";
-    if (cJSON_IsArray(n))
-        return "an array";
-    if (cJSON_IsNull(n))
-        return "null";
-    return "of unknown type";
-}
-
 static bool has_control(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -595,7 +578,7 @@ static enum iocd_reject get_when(const struct ngsi_state *st, const cJSON *v, co
     const char *t = time_text(v);
     if (!t)
         return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "%s is %s, not a date-time", what,
-                               type_name(v));
+                               iocd_adapter_json_type(v));
     if (parse_when(t, st->time_offset_s, ms))
         return iocd_batch_fail(out, IOCD_REJECT_BAD_TIME,
                                "%s '%s' is not an ISO-8601 time or interval", what,
@@ -1020,8 +1003,8 @@ static enum iocd_reject decode_entity_inner(const struct ngsi_state *st,
 {
     char buf[48];
     if (!cJSON_IsObject(ent))
-        return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD,
-                               "entity is JSON %s, not an object", type_name(ent));
+        return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD, "entity is JSON %s, not an object",
+                               iocd_adapter_json_type(ent));
     struct entity e;
     memset(&e, 0, sizeof(e));
     e.source = source;
@@ -1029,7 +1012,8 @@ static enum iocd_reject decode_entity_inner(const struct ngsi_state *st,
     if (!id || cJSON_IsNull(id))
         return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD, "no entity id");
     if (!cJSON_IsString(id))
-        return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "entity id is %s", type_name(id));
+        return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "entity id is %s",
+                               iocd_adapter_json_type(id));
     e.id = id->valuestring;
 
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(ent, "type");
@@ -1145,11 +1129,6 @@ static enum iocd_reject decode_list(const struct ngsi_state *st, const struct io
     return IOCD_REJECT_NONE;
 }
 
-static bool is_json_space(uint8_t ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
-}
-
 static enum iocd_reject decode_root(const struct ngsi_state *st, const struct iocd_message *msg,
                                     const cJSON *root, struct iocd_batch *out)
 {
@@ -1160,7 +1139,8 @@ static enum iocd_reject decode_root(const struct ngsi_state *st, const struct io
         return decode_list(st, msg, source, root, "array", out);
     if (!cJSON_IsObject(root))
         return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD,
-                               "payload is JSON %s, not an NGSI entity", type_name(root));
+                               "payload is JSON %s, not an NGSI entity",
+                               iocd_adapter_json_type(root));
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
     const cJSON *sub = cJSON_GetObjectItemCaseSensitive(root, "subscriptionId");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
@@ -1174,27 +1154,11 @@ static enum iocd_reject ngsi_decode(void *state, const struct iocd_message *msg,
                                     struct iocd_batch *out)
 {
     const struct ngsi_state *st = state;
-    if (msg->len == 0 || !msg->payload)
-        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "empty payload");
-    const char *text = (const char *)msg->payload;
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, msg->len, &end, false);
-    if (!root) {
-        size_t at = end && end >= text && end <= text + msg->len ? (size_t)(end - text) : 0;
-        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "not valid JSON (at byte %zu)", at);
-    }
-    /* Only blanks (and trailing NULs from C-string senders) may follow. */
-    size_t off = end && end >= text && end <= text + msg->len ? (size_t)(end - text) : msg->len;
-    while (off < msg->len && is_json_space(msg->payload[off]))
-        off++;
-    while (off < msg->len && msg->payload[off] == 0)
-        off++;
-    enum iocd_reject r;
-    if (off < msg->len)
-        r = iocd_batch_fail(out, IOCD_REJECT_MALFORMED,
-                            "not valid JSON (junk after the value at byte %zu)", off);
-    else
-        r = decode_root(st, msg, root, out);
+    cJSON *root;
+    enum iocd_reject r = iocd_adapter_json_parse(msg, out, &root);
+    if (r != IOCD_REJECT_NONE)
+        return r;
+    r = decode_root(st, msg, root, out);
     cJSON_Delete(root);
     if (r != IOCD_REJECT_NONE)
         out->n_obs = 0;

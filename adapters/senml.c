@@ -261,29 +261,13 @@ static enum iocd_reject set_version(struct iocd_batch *out, size_t idx, struct r
 
 /* ---- JSON ---- */
 
-static const char *json_type(const cJSON *n)
-{
-    if (cJSON_IsString(n))
-        return "a string";
-    if (cJSON_IsNumber(n))
-        return "a number";
-    if (cJSON_IsBool(n))
-        return "a bool";
-    if (cJSON_IsObject(n))
-        return "an object";
-    if (cJSON_IsArray(n))
-        return "an array";
-    if (cJSON_IsNull(n))
-        return "null";
-    return "of unknown type";
-}
-
 static enum iocd_reject json_record(struct iocd_batch *out, size_t idx, const cJSON *obj,
                                     struct rec *r)
 {
     memset(r, 0, sizeof(*r));
     if (!cJSON_IsObject(obj))
-        return rec_fail(out, IOCD_REJECT_MALFORMED, idx, "is %s, not an object", json_type(obj));
+        return rec_fail(out, IOCD_REJECT_MALFORMED, idx, "is %s, not an object",
+                        iocd_adapter_json_type(obj));
     for (const cJSON *c = obj->child; c; c = c->next) {
         const char *key = c->string ? c->string : "";
         int l = label_by_name(key);
@@ -301,7 +285,7 @@ static enum iocd_reject json_record(struct iocd_batch *out, size_t idx, const cJ
         case T_DATA:
             if (!cJSON_IsString(c))
                 return rec_fail(out, IOCD_REJECT_WRONG_TYPE, idx, "'%s' is %s, not a string",
-                                labels[l].name, json_type(c));
+                                labels[l].name, iocd_adapter_json_type(c));
             if ((rj = check_text(out, idx, l, c->valuestring, strlen(c->valuestring))) !=
                 IOCD_REJECT_NONE)
                 return rj;
@@ -310,13 +294,13 @@ static enum iocd_reject json_record(struct iocd_batch *out, size_t idx, const cJ
         case T_NUM:
             if (!cJSON_IsNumber(c))
                 return rec_fail(out, IOCD_REJECT_WRONG_TYPE, idx, "'%s' is %s, not a number",
-                                labels[l].name, json_type(c));
+                                labels[l].name, iocd_adapter_json_type(c));
             r->num[l] = c->valuedouble; /* 1e999 parses as infinity: caught at resolution */
             break;
         case T_BOOL:
             if (!cJSON_IsBool(c))
                 return rec_fail(out, IOCD_REJECT_WRONG_TYPE, idx, "'%s' is %s, not a bool",
-                                labels[l].name, json_type(c));
+                                labels[l].name, iocd_adapter_json_type(c));
             r->vb = cJSON_IsTrue(c);
             break;
         case T_VER: {
@@ -770,19 +754,13 @@ static const char *topic_device(struct resolver *rs, int level)
         return rs->topic_state > 0 ? rs->topic_dev : NULL;
     rs->topic_state = -1;
     rs->topic_r = IOCD_REJECT_BAD_ID;
-    const char *s = rs->msg->topic ? rs->msg->topic : "";
-    for (int i = 0; i < level && s; i++) {
-        s = strchr(s, '/');
-        if (s)
-            s++;
-    }
-    if (!s) {
+    const char *s;
+    size_t n;
+    if (!iocd_adapter_topic_level(rs->msg->topic, level, &s, &n)) {
         rs->topic_r = IOCD_REJECT_MISSING_FIELD;
         snprintf(rs->topic_why, sizeof(rs->topic_why), "topic has no level %d", level);
         return NULL;
     }
-    const char *e = strchr(s, '/');
-    size_t n = e ? (size_t)(e - s) : strlen(s);
     const char *problem = NULL;
     if (n == 0)
         problem = "is empty";
@@ -967,22 +945,27 @@ static Ioc__V1__Observation *add_obs(struct resolver *rs, const char *device, co
     return o;
 }
 
-/* Resolve record `idx` against the base fields in force and emit what it
- * says. Returns IOCD_REJECT_NONE (emitted, dropped or skipped) or a reason
- * to reject the whole message. */
-static enum iocd_reject resolve_record(struct resolver *rs, const struct rec *r, size_t idx)
-{
-    struct iocd_batch *out = rs->out;
-    struct iocd_arena *a = out->arena;
-    char buf[48];
+/* What one record resolves to (§4.5), filled step by step. */
+struct resolved {
+    char *name;       /* bn + n, in the arena */
+    const char *unit; /* u, else bu; "" for none */
+    int64_t t_ms;
+    double value, sum;
+    bool has_sum;
+    const char *device;
+    char *metric, *sum_metric; /* in the arena; sum_metric only with has_sum */
+};
 
-    /* Base fields apply to this record and those after it (§4.1). */
+/* The base fields of record `idx` apply to it and those after it (§4.1).
+ * Returns IOCD_REJECT_NONE or why the whole message is rejected. */
+static enum iocd_reject apply_base(struct resolver *rs, const struct rec *r, size_t idx)
+{
     if (HAS(r, L_BVER)) {
         if (r->bver > SENML_MAX_VERSION)
-            return rec_fail(out, IOCD_REJECT_MALFORMED, idx,
+            return rec_fail(rs->out, IOCD_REJECT_MALFORMED, idx,
                             "SenML version %" PRIu64 " is newer than 10", r->bver);
         if (rs->has_bver && r->bver != rs->bver)
-            return rec_fail(out, IOCD_REJECT_MALFORMED, idx,
+            return rec_fail(rs->out, IOCD_REJECT_MALFORMED, idx,
                             "version %" PRIu64 " differs from the pack's %" PRIu64, r->bver,
                             rs->bver);
         rs->has_bver = true;
@@ -1000,133 +983,158 @@ static enum iocd_reject resolve_record(struct resolver *rs, const struct rec *r,
         rs->bs = r->num[L_BS];
         rs->has_bs = true;
     }
+    return IOCD_REJECT_NONE;
+}
 
-    int nvalues = HAS(r, L_V) + HAS(r, L_VS) + HAS(r, L_VB) + HAS(r, L_VD);
-    bool has_sum = HAS(r, L_S) || rs->has_bs;
-    if (nvalues > 1) {
-        drop(rs, IOCD_REJECT_MALFORMED, idx, "more than one of v, vs, vb, vd");
-        return IOCD_REJECT_NONE;
-    }
-    if (nvalues == 0 && !has_sum) {
-        unsigned regular = (1u << L_N) | (1u << L_U) | (1u << L_T) | (1u << L_UT);
-        if ((r->have & BASE_LABELS) && !(r->have & regular))
-            return IOCD_REJECT_NONE; /* only sets base fields (§5.1.7) */
-        drop(rs, IOCD_REJECT_MISSING_FIELD, idx, "no value (v, vs, vb, vd) and no sum");
-        return IOCD_REJECT_NONE;
-    }
+/* The steps below return 0, -1 when they dropped the record (noted with
+ * drop()), or -2 when the arena is full. */
 
-    /* Name = bn + n (§4.5.1). */
+/* Name = bn + n (§4.5.1), into v->name. */
+static int resolve_name(struct resolver *rs, const struct rec *r, size_t idx, struct resolved *v)
+{
+    char buf[48];
     const char *bn = rs->bn ? rs->bn : "";
     const char *n = HAS(r, L_N) ? r->str[L_N] : "";
-    char *name = iocd_arena_printf(a, "%s%s", bn, n);
+    char *name = iocd_arena_printf(rs->out->arena, "%s%s", bn, n);
     if (!name)
-        return cb_nomem(out);
+        return -2;
     if (!*name) {
         drop(rs, IOCD_REJECT_MISSING_FIELD, idx, "no name (no bn and no n)");
-        return IOCD_REJECT_NONE;
+        return -1;
     }
     if (!is_alnum(name[0])) {
         drop(rs, IOCD_REJECT_BAD_ID, idx, "name '%s' does not start with a letter or digit",
              iocd_adapter_printable(name, buf, sizeof(buf)));
-        return IOCD_REJECT_NONE;
+        return -1;
     }
     for (const char *p = name; *p; p++)
         if (!is_alnum(*p) && *p != '-' && *p != ':' && *p != '.' && *p != '/' && *p != '_') {
             drop(rs, IOCD_REJECT_BAD_ID, idx,
                  "name '%s' has characters outside A-Z a-z 0-9 - : . / _",
                  iocd_adapter_printable(name, buf, sizeof(buf)));
-            return IOCD_REJECT_NONE;
+            return -1;
         }
+    v->name = name;
+    return 0;
+}
 
-    /* Unit = u, else bu (§4.5.2). */
+/* Unit = u, else bu (§4.5.2), into v->unit. */
+static int resolve_unit(struct resolver *rs, const struct rec *r, size_t idx, struct resolved *v)
+{
+    char buf[48];
     const char *unit = HAS(r, L_U) && *r->str[L_U] ? r->str[L_U] : rs->bu ? rs->bu : "";
     if (strlen(unit) > SENML_MAX_UNIT) {
         drop(rs, IOCD_REJECT_MALFORMED, idx, "unit is longer than 64 bytes");
-        return IOCD_REJECT_NONE;
+        return -1;
     }
     for (const char *p = unit; *p; p++)
         if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
             drop(rs, IOCD_REJECT_MALFORMED, idx, "unit '%s' has a blank or control character",
                  iocd_adapter_printable(unit, buf, sizeof(buf)));
-            return IOCD_REJECT_NONE;
+            return -1;
         }
+    v->unit = unit;
+    return 0;
+}
 
-    /* Time = bt + t; below 2**28 relative to now = the receive time (§4.5.3). */
+/* Time = bt + t; below 2**28 relative to now = the receive time (§4.5.3),
+ * into v->t_ms. */
+static int resolve_time(struct resolver *rs, const struct rec *r, size_t idx, struct resolved *v)
+{
     double tsum = rs->bt + (HAS(r, L_T) ? r->num[L_T] : 0.0);
     int64_t t_ms;
     if (!isfinite(tsum)) {
         drop(rs, IOCD_REJECT_NOT_FINITE, idx, "time is not finite");
-        return IOCD_REJECT_NONE;
+        return -1;
     }
     if (tsum >= SENML_REL_LIMIT) {
         if (sec_to_ms(tsum, &t_ms) || t_ms > IOCD_TIME_MAX_MS) {
             drop(rs, IOCD_REJECT_BAD_TIME, idx, "time %.17g s is after 9999", tsum);
-            return IOCD_REJECT_NONE;
+            return -1;
         }
     } else {
         int64_t rel;
         if (sec_to_ms(tsum, &rel) || __builtin_add_overflow(rs->msg->received_ms, rel, &t_ms) ||
             t_ms < 0 || t_ms > IOCD_TIME_MAX_MS) {
             drop(rs, IOCD_REJECT_BAD_TIME, idx, "relative time %.17g s is out of range", tsum);
-            return IOCD_REJECT_NONE;
+            return -1;
         }
     }
+    v->t_ms = t_ms;
+    return 0;
+}
 
-    /* Value = bv + v; sum = bs + s (§4.5.4). */
-    double value = 0, sum = 0;
+/* Value = bv + v; sum = bs + s (§4.5.4), into v->value and v->sum; a vd
+ * must be unpadded base64url. */
+static int resolve_values(struct resolver *rs, const struct rec *r, size_t idx,
+                          struct resolved *v)
+{
     if (HAS(r, L_V)) {
-        value = rs->bv + r->num[L_V];
-        if (!isfinite(value)) {
+        v->value = rs->bv + r->num[L_V];
+        if (!isfinite(v->value)) {
             drop(rs, IOCD_REJECT_NOT_FINITE, idx, "value is not finite");
-            return IOCD_REJECT_NONE;
+            return -1;
         }
     } else if (HAS(r, L_VB)) {
-        value = r->vb ? 1.0 : 0.0;
+        v->value = r->vb ? 1.0 : 0.0;
     }
-    if (has_sum) {
-        sum = (rs->has_bs ? rs->bs : 0.0) + (HAS(r, L_S) ? r->num[L_S] : 0.0);
-        if (!isfinite(sum)) {
+    if (v->has_sum) {
+        v->sum = (rs->has_bs ? rs->bs : 0.0) + (HAS(r, L_S) ? r->num[L_S] : 0.0);
+        if (!isfinite(v->sum)) {
             drop(rs, IOCD_REJECT_NOT_FINITE, idx, "sum is not finite");
-            return IOCD_REJECT_NONE;
+            return -1;
         }
     }
     if (HAS(r, L_VD) && !base64url_ok(r->str[L_VD])) {
         drop(rs, IOCD_REJECT_MALFORMED, idx, "vd is not unpadded base64url");
-        return IOCD_REJECT_NONE;
+        return -1;
     }
+    return 0;
+}
 
-    const char *device;
-    char *metric;
-    size_t bn_len = strlen(bn);
-    int rc = split_ids(rs, idx, name, bn_len, *n != '\0', unit, &device, &metric);
-    if (rc == -2)
-        return cb_nomem(out);
+/* The device and metric ids from the name (split_ids), and the sum's
+ * metric "METRIC.sum" when there is a sum. */
+static int resolve_ids(struct resolver *rs, const struct rec *r, size_t idx, struct resolved *v)
+{
+    char buf[48];
+    size_t bn_len = rs->bn ? strlen(rs->bn) : 0;
+    bool has_n = HAS(r, L_N) && *r->str[L_N];
+    int rc = split_ids(rs, idx, v->name, bn_len, has_n, v->unit, &v->device, &v->metric);
     if (rc)
-        return IOCD_REJECT_NONE;
-    char *sum_metric = NULL;
-    if (has_sum) {
-        sum_metric = iocd_arena_printf(a, "%s.sum", metric);
-        if (!sum_metric)
-            return cb_nomem(out);
-        if (strlen(sum_metric) > SENML_MAX_ID) {
+        return rc;
+    if (v->has_sum) {
+        v->sum_metric = iocd_arena_printf(rs->out->arena, "%s.sum", v->metric);
+        if (!v->sum_metric)
+            return -2;
+        if (strlen(v->sum_metric) > SENML_MAX_ID) {
             drop(rs, IOCD_REJECT_BAD_ID, idx, "metric '%s.sum' is longer than 128 bytes",
-                 iocd_adapter_printable(metric, buf, sizeof(buf)));
-            return IOCD_REJECT_NONE;
+                 iocd_adapter_printable(v->metric, buf, sizeof(buf)));
+            return -1;
         }
     }
-    char *unit_copy = iocd_arena_strdup(a, unit);
+    return 0;
+}
+
+/* Emits a resolved record: an observation for v or vb, one for the sum,
+ * and a senml.value event for vs or vd. */
+static enum iocd_reject emit_record(struct resolver *rs, const struct rec *r,
+                                    const struct resolved *v)
+{
+    struct iocd_batch *out = rs->out;
+    struct iocd_arena *a = out->arena;
+    char *unit_copy = iocd_arena_strdup(a, v->unit);
     if (!unit_copy)
         return cb_nomem(out);
 
     if (HAS(r, L_V) || HAS(r, L_VB))
-        if (!add_obs(rs, device, metric, unit_copy, value, t_ms))
+        if (!add_obs(rs, v->device, v->metric, unit_copy, v->value, v->t_ms))
             return cb_nomem(out);
-    if (has_sum) {
+    if (v->has_sum) {
         /* the sum is in unit × seconds (§4.2) */
-        const char *su = !*unit || strcmp(unit, "/") == 0 || strcmp(unit, "1") == 0
+        const char *su = !*v->unit || strcmp(v->unit, "/") == 0 || strcmp(v->unit, "1") == 0
                              ? "s"
-                             : iocd_arena_printf(a, "%s.s", unit);
-        if (!su || !add_obs(rs, device, sum_metric, su, sum, t_ms))
+                             : iocd_arena_printf(a, "%s.s", v->unit);
+        if (!su || !add_obs(rs, v->device, v->sum_metric, su, v->sum, v->t_ms))
             return cb_nomem(out);
     }
     if (HAS(r, L_VS) || HAS(r, L_VD)) {
@@ -1135,27 +1143,60 @@ static enum iocd_reject resolve_record(struct resolver *rs, const struct rec *r,
             return cb_nomem(out);
         e->kind = iocd_arena_strdup(a, SENML_EVENT_KIND);
         e->severity = IOC__V1__SEVERITY__SEVERITY_INFO;
-        e->device = (char *)device;
-        e->time_ms = t_ms;
+        e->device = (char *)v->device;
+        e->time_ms = v->t_ms;
         e->source = (char *)rs->source;
         e->received_ms = rs->msg->received_ms;
         bool is_vs = HAS(r, L_VS);
-        if (!e->kind || iocd_event_add_attribute(out, e, "name", name) ||
-            iocd_event_add_attribute(out, e, "metric", metric) ||
+        if (!e->kind || iocd_event_add_attribute(out, e, "name", v->name) ||
+            iocd_event_add_attribute(out, e, "metric", v->metric) ||
             iocd_event_add_attribute(out, e, "type", is_vs ? "vs" : "vd") ||
             iocd_event_add_attribute(out, e, "value", is_vs ? r->str[L_VS] : r->str[L_VD]) ||
-            (*unit && iocd_event_add_attribute(out, e, "unit", unit)))
+            (*v->unit && iocd_event_add_attribute(out, e, "unit", v->unit)))
             return cb_nomem(out);
     }
     return IOCD_REJECT_NONE;
 }
 
-/* ---- decode ---- */
-
-static bool is_json_space(uint8_t ch)
+/* Resolve record `idx` against the base fields in force and emit what it
+ * says. Returns IOCD_REJECT_NONE (emitted, dropped or skipped) or a reason
+ * to reject the whole message. */
+static enum iocd_reject resolve_record(struct resolver *rs, const struct rec *r, size_t idx)
 {
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+    enum iocd_reject rej = apply_base(rs, r, idx);
+    if (rej != IOCD_REJECT_NONE)
+        return rej;
+
+    int nvalues = HAS(r, L_V) + HAS(r, L_VS) + HAS(r, L_VB) + HAS(r, L_VD);
+    struct resolved v = {.has_sum = HAS(r, L_S) || rs->has_bs};
+    if (nvalues > 1) {
+        drop(rs, IOCD_REJECT_MALFORMED, idx, "more than one of v, vs, vb, vd");
+        return IOCD_REJECT_NONE;
+    }
+    if (nvalues == 0 && !v.has_sum) {
+        unsigned regular = (1u << L_N) | (1u << L_U) | (1u << L_T) | (1u << L_UT);
+        if ((r->have & BASE_LABELS) && !(r->have & regular))
+            return IOCD_REJECT_NONE; /* only sets base fields (§5.1.7) */
+        drop(rs, IOCD_REJECT_MISSING_FIELD, idx, "no value (v, vs, vb, vd) and no sum");
+        return IOCD_REJECT_NONE;
+    }
+    int rc = resolve_name(rs, r, idx, &v);
+    if (rc == 0)
+        rc = resolve_unit(rs, r, idx, &v);
+    if (rc == 0)
+        rc = resolve_time(rs, r, idx, &v);
+    if (rc == 0)
+        rc = resolve_values(rs, r, idx, &v);
+    if (rc == 0)
+        rc = resolve_ids(rs, r, idx, &v);
+    if (rc == -2)
+        return cb_nomem(rs->out);
+    if (rc)
+        return IOCD_REJECT_NONE;
+    return emit_record(rs, r, &v);
 }
+
+/* ---- decode ---- */
 
 /* Everything emitted so far is withdrawn: a rejected message yields
  * nothing, and its dropped records are not counted as notes. */
@@ -1201,25 +1242,13 @@ static enum iocd_reject finish(struct resolver *rs, size_t n_records)
 static enum iocd_reject decode_json(const struct senml_state *st, const struct iocd_message *msg,
                                     struct iocd_batch *out)
 {
-    const char *text = (const char *)msg->payload;
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, msg->len, &end, false);
-    if (!root) {
-        size_t at = end && end >= text && end <= text + msg->len ? (size_t)(end - text) : 0;
-        return iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "not valid JSON (at byte %zu)", at);
-    }
-    size_t off = end && end >= text && end <= text + msg->len ? (size_t)(end - text) : msg->len;
-    while (off < msg->len && is_json_space(msg->payload[off]))
-        off++;
-    while (off < msg->len && msg->payload[off] == 0)
-        off++;
-    enum iocd_reject r = IOCD_REJECT_NONE;
-    if (off < msg->len)
-        r = iocd_batch_fail(out, IOCD_REJECT_MALFORMED,
-                            "not valid JSON (junk after the value at byte %zu)", off);
-    else if (!cJSON_IsArray(root))
+    cJSON *root;
+    enum iocd_reject r = iocd_adapter_json_parse(msg, out, &root);
+    if (r != IOCD_REJECT_NONE)
+        return r;
+    if (!cJSON_IsArray(root))
         r = iocd_batch_fail(out, IOCD_REJECT_MALFORMED, "payload is JSON %s, not an array",
-                            json_type(root));
+                            iocd_adapter_json_type(root));
     struct resolver rs;
     if (r == IOCD_REJECT_NONE)
         r = resolver_start(&rs, st, msg, out);
@@ -1287,7 +1316,7 @@ static enum iocd_reject senml_decode(void *state, const struct iocd_message *msg
     enum senml_encoding enc = st->encoding;
     if (enc == ENC_AUTO) {
         size_t i = 0;
-        while (i < msg->len && is_json_space(msg->payload[i]))
+        while (i < msg->len && iocd_adapter_json_space(msg->payload[i]))
             i++;
         if (i < msg->len && msg->payload[i] == '[') {
             enc = ENC_JSON;

@@ -1138,11 +1138,134 @@ static enum iocd_reject bad_time_reject(struct sp_msg *m)
                            kind_names[m->kind], m->where, m->p->timestamp);
 }
 
-static enum iocd_reject decode_payload(struct sp_msg *m)
+/* A BIRTH's metrics: learnt into `scope` (names, aliases, types, units),
+ * then the online event and an observation per metric. */
+static enum iocd_reject birth_emit(struct sp_msg *m, struct sp_scope *scope, const char *kind,
+                                   int64_t msg_ms)
+{
+    const SpPayload *p = m->p;
+    if (scope_learn(scope, p, m->st->max_metrics, kind, m->where, &m->drops))
+        return no_memory(m->out);
+    if (emit_event(m, true, msg_ms))
+        return no_memory(m->out);
+    for (size_t i = 0; i < p->n_metrics; i++)
+        if (emit_metric(m, p->metrics[i], NULL))
+            return no_memory(m->out);
+    return finish(m);
+}
+
+/* NDEATH: no seq; the will message's timestamp is from when it was set
+ * (the connect), so the receive time says when the node died. */
+static enum iocd_reject decode_ndeath(struct sp_msg *m)
+{
+    bool limit = false, nomem = false;
+    struct sp_entry *node = node_get(m, false, 0, &limit, &nomem);
+    if (nomem)
+        return no_memory(m->out);
+    if (node)
+        node->have_seq = false;
+    if (emit_event(m, false, m->msg->received_ms))
+        return no_memory(m->out);
+    return IOCD_REJECT_NONE;
+}
+
+static enum iocd_reject decode_nbirth(struct sp_msg *m, bool bad_time, int64_t msg_ms)
 {
     struct sp_state *st = m->st;
     const SpPayload *p = m->p;
     bool limit = false, nomem = false;
+    if (bad_time)
+        return bad_time_reject(m);
+    struct sp_entry *node = node_get(m, true, 0, &limit, &nomem);
+    if (nomem)
+        return no_memory(m->out);
+    if (limit)
+        return limit_reject(m);
+    while (node->first_dev) /* a rebirth: the devices are born again too */
+        device_remove(st, node->first_dev);
+    node->have_seq = false;
+    if (p->has_seq && p->seq <= 255) {
+        node->seq = (uint8_t)p->seq;
+        node->have_seq = true;
+    }
+    return birth_emit(m, &node->scope, "NBIRTH", msg_ms);
+}
+
+static enum iocd_reject decode_dbirth(struct sp_msg *m, bool bad_time, int64_t msg_ms)
+{
+    struct sp_state *st = m->st;
+    const SpPayload *p = m->p;
+    bool limit = false, nomem = false;
+    struct sp_entry *node = node_get(m, false, 0, &limit, &nomem);
+    if (nomem)
+        return no_memory(m->out);
+    if (node)
+        check_seq(m, node);
+    if (bad_time)
+        return bad_time_reject(m);
+    char *key = key_of(m, true);
+    if (!key)
+        return no_memory(m->out);
+    struct sp_entry *dev = node ? entry_find(st, key) : NULL;
+    if (!dev) {
+        if (!node) {
+            node = node_get(m, true, 1, &limit, &nomem);
+            if (nomem)
+                return no_memory(m->out);
+            if (limit)
+                return limit_reject(m);
+            if (p->has_seq && p->seq <= 255) { /* the sequence starts here */
+                node->seq = (uint8_t)p->seq;
+                node->have_seq = true;
+            }
+        }
+        if (st->n_entries >= st->max_devices)
+            return limit_reject(m);
+        dev = entry_add(st, key);
+        if (!dev)
+            return no_memory(m->out);
+        dev->node = node;
+        dev->next_dev = node->first_dev;
+        if (node->first_dev)
+            node->first_dev->prev_dev = dev;
+        node->first_dev = dev;
+    }
+    return birth_emit(m, &dev->scope, "DBIRTH", msg_ms);
+}
+
+/* NDATA, DDATA and DDEATH. */
+static enum iocd_reject decode_data(struct sp_msg *m, bool bad_time, int64_t msg_ms)
+{
+    const SpPayload *p = m->p;
+    bool limit = false, nomem = false;
+    struct sp_entry *node = node_get(m, false, 0, &limit, &nomem);
+    if (nomem)
+        return no_memory(m->out);
+    if (node)
+        check_seq(m, node);
+    if (bad_time)
+        return bad_time_reject(m);
+    if (m->kind == SP_DDEATH) {
+        if (emit_event(m, false, msg_ms))
+            return no_memory(m->out);
+        return IOCD_REJECT_NONE;
+    }
+    const struct sp_entry *owner = node;
+    if (m->kind == SP_DDATA) {
+        char *key = key_of(m, true);
+        if (!key)
+            return no_memory(m->out);
+        owner = node ? entry_find(m->st, key) : NULL;
+    }
+    for (size_t i = 0; i < p->n_metrics; i++)
+        if (emit_metric(m, p->metrics[i], owner))
+            return no_memory(m->out);
+    return finish(m);
+}
+
+static enum iocd_reject decode_payload(struct sp_msg *m)
+{
+    const SpPayload *p = m->p;
     int64_t msg_ms = p->has_timestamp ? (int64_t)p->timestamp : m->msg->received_ms;
 
     /* Checked after the sequence number: a message with a broken clock
@@ -1150,113 +1273,16 @@ static enum iocd_reject decode_payload(struct sp_msg *m)
     bool bad_time = p->has_timestamp && p->timestamp > (uint64_t)IOCD_TIME_MAX_MS;
 
     switch (m->kind) {
-    case SP_NDEATH: {
-        /* No seq; the will message's timestamp is from when it was set
-         * (the connect), so the receive time says when the node died. */
-        struct sp_entry *node = node_get(m, false, 0, &limit, &nomem);
-        if (nomem)
-            return no_memory(m->out);
-        if (node)
-            node->have_seq = false;
-        if (emit_event(m, false, m->msg->received_ms))
-            return no_memory(m->out);
-        return IOCD_REJECT_NONE;
-    }
-    case SP_NBIRTH: {
-        if (bad_time)
-            return bad_time_reject(m);
-        struct sp_entry *node = node_get(m, true, 0, &limit, &nomem);
-        if (nomem)
-            return no_memory(m->out);
-        if (limit)
-            return limit_reject(m);
-        while (node->first_dev) /* a rebirth: the devices are born again too */
-            device_remove(st, node->first_dev);
-        node->have_seq = false;
-        if (p->has_seq && p->seq <= 255) {
-            node->seq = (uint8_t)p->seq;
-            node->have_seq = true;
-        }
-        if (scope_learn(&node->scope, p, st->max_metrics, "NBIRTH", m->where, &m->drops))
-            return no_memory(m->out);
-        if (emit_event(m, true, msg_ms))
-            return no_memory(m->out);
-        for (size_t i = 0; i < p->n_metrics; i++)
-            if (emit_metric(m, p->metrics[i], NULL))
-                return no_memory(m->out);
-        return finish(m);
-    }
-    case SP_DBIRTH: {
-        struct sp_entry *node = node_get(m, false, 0, &limit, &nomem);
-        if (nomem)
-            return no_memory(m->out);
-        if (node)
-            check_seq(m, node);
-        if (bad_time)
-            return bad_time_reject(m);
-        char *key = key_of(m, true);
-        if (!key)
-            return no_memory(m->out);
-        struct sp_entry *dev = node ? entry_find(st, key) : NULL;
-        if (!dev) {
-            if (!node) {
-                node = node_get(m, true, 1, &limit, &nomem);
-                if (nomem)
-                    return no_memory(m->out);
-                if (limit)
-                    return limit_reject(m);
-                if (p->has_seq && p->seq <= 255) { /* the sequence starts here */
-                    node->seq = (uint8_t)p->seq;
-                    node->have_seq = true;
-                }
-            }
-            if (st->n_entries >= st->max_devices)
-                return limit_reject(m);
-            dev = entry_add(st, key);
-            if (!dev)
-                return no_memory(m->out);
-            dev->node = node;
-            dev->next_dev = node->first_dev;
-            if (node->first_dev)
-                node->first_dev->prev_dev = dev;
-            node->first_dev = dev;
-        }
-        if (scope_learn(&dev->scope, p, st->max_metrics, "DBIRTH", m->where, &m->drops))
-            return no_memory(m->out);
-        if (emit_event(m, true, msg_ms))
-            return no_memory(m->out);
-        for (size_t i = 0; i < p->n_metrics; i++)
-            if (emit_metric(m, p->metrics[i], NULL))
-                return no_memory(m->out);
-        return finish(m);
-    }
+    case SP_NDEATH:
+        return decode_ndeath(m);
+    case SP_NBIRTH:
+        return decode_nbirth(m, bad_time, msg_ms);
+    case SP_DBIRTH:
+        return decode_dbirth(m, bad_time, msg_ms);
     case SP_NDATA:
     case SP_DDATA:
-    case SP_DDEATH: {
-        struct sp_entry *node = node_get(m, false, 0, &limit, &nomem);
-        if (nomem)
-            return no_memory(m->out);
-        if (node)
-            check_seq(m, node);
-        if (bad_time)
-            return bad_time_reject(m);
-        if (m->kind == SP_DDEATH) {
-            if (emit_event(m, false, msg_ms))
-                return no_memory(m->out);
-            return IOCD_REJECT_NONE;
-        }
-        const struct sp_entry *owner = node;
-        if (m->kind == SP_DDATA) {
-            char *key = key_of(m, true);
-            if (!key)
-                return no_memory(m->out);
-            owner = node ? entry_find(st, key) : NULL;
-        }
-        for (size_t i = 0; i < p->n_metrics; i++)
-            if (emit_metric(m, p->metrics[i], owner))
-                return no_memory(m->out);
-        return finish(m);
-    }
+    case SP_DDEATH:
+        return decode_data(m, bad_time, msg_ms);
     }
     return iocd_batch_fail(m->out, IOCD_REJECT_MALFORMED, "unknown message type");
 }

@@ -269,25 +269,6 @@ static int text_create(const struct iocd_ini *ini, struct iocd_ini_section *sect
 
 /* ---- decode: helpers ---- */
 
-/* A short printable copy of s[0..n) for a log detail. */
-static const char *printable_n(const char *s, size_t n, char *buf, size_t bn)
-{
-    size_t i = 0;
-    for (; i < n && i + 4 < bn; i++)
-        buf[i] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i] : '?';
-    if (i < n && bn >= 4) {
-        memcpy(buf + i, "...", 3);
-        i += 3;
-    }
-    buf[i] = '\0';
-    return buf;
-}
-
-static const char *printable(const char *s, char *buf, size_t bn)
-{
-    return printable_n(s, strlen(s), buf, bn);
-}
-
 static bool is_control(unsigned char ch)
 {
     return ch < 0x20 || ch == 0x7f;
@@ -301,24 +282,6 @@ static bool is_space(char ch)
 static bool is_digit(char ch)
 {
     return ch >= '0' && ch <= '9';
-}
-
-/* Why s[0..n) cannot be a device id or metric name, or NULL. */
-static const char *id_problem(const char *s, size_t n)
-{
-    if (n == 0)
-        return "is empty";
-    if (n > TEXT_MAX_ID)
-        return "is longer than 128 bytes";
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '/' || s[i] == '+' || s[i] == '#')
-            return "contains '/', '+' or '#'";
-        if (is_control((unsigned char)s[i]))
-            return "contains a control character";
-    }
-    if (iocd_adapter_utf8_invalid_at((const unsigned char *)s, n) != n)
-        return "is not valid UTF-8";
-    return NULL;
 }
 
 enum num_kind { NUM_OK, NUM_NOT_FINITE, NUM_NOT_A_NUMBER, NUM_NO_MEMORY };
@@ -416,17 +379,12 @@ static enum iocd_reject nomem(struct text_ctx *c)
 static enum iocd_reject topic_level_id(struct text_ctx *c, int level, const char *what,
                                        const char **out)
 {
-    const char *s = c->msg->topic ? c->msg->topic : "";
-    for (int lvl = 0; lvl < level; lvl++) {
-        s = strchr(s, '/');
-        if (!s)
-            return iocd_batch_fail(c->out, IOCD_REJECT_MISSING_FIELD,
-                                   "%s: topic has no level %d", what, level);
-        s++;
-    }
-    const char *e = strchr(s, '/');
-    size_t n = e ? (size_t)(e - s) : strlen(s);
-    const char *why = id_problem(s, n);
+    const char *s;
+    size_t n;
+    if (!iocd_adapter_topic_level(c->msg->topic, level, &s, &n))
+        return iocd_batch_fail(c->out, IOCD_REJECT_MISSING_FIELD, "%s: topic has no level %d",
+                               what, level);
+    const char *why = iocd_adapter_id_problem(s, n);
     if (why)
         return iocd_batch_fail(c->out, IOCD_REJECT_BAD_ID, "%s: topic level %d %s", what, level,
                                why);
@@ -485,7 +443,7 @@ static enum iocd_reject classify(struct text_ctx *c, struct text_kv *kv, size_t 
         switch (parse_number(c->out->arena, p->value, p->value_len, &p->v)) {
         case NUM_NOT_FINITE:
             return iocd_batch_fail(c->out, IOCD_REJECT_NOT_FINITE, "%svalue of '%s' is not finite",
-                                   where, printable(p->key, kb, sizeof(kb)));
+                                   where, iocd_adapter_printable(p->key, kb, sizeof(kb)));
         case NUM_NO_MEMORY:
             return nomem(c);
         case NUM_NOT_A_NUMBER:
@@ -498,10 +456,10 @@ static enum iocd_reject classify(struct text_ctx *c, struct text_kv *kv, size_t 
         p->metric = renamed ? iocd_arena_strdup(c->out->arena, renamed) : p->key;
         if (!p->metric)
             return nomem(c);
-        const char *why = id_problem(p->metric, strlen(p->metric));
+        const char *why = iocd_adapter_id_problem(p->metric, strlen(p->metric));
         if (why)
             return iocd_batch_fail(c->out, IOCD_REJECT_BAD_ID, "%smetric '%s' %s", where,
-                                   printable(p->metric, kb, sizeof(kb)), why);
+                                   iocd_adapter_printable(p->metric, kb, sizeof(kb)), why);
         (*n_numeric)++;
     }
     return IOCD_REJECT_NONE;
@@ -526,7 +484,7 @@ static int emit(struct text_ctx *c, struct text_kv *kv, size_t n, int64_t observ
             if (c->n_dropped++ == 0)
                 snprintf(c->first_drop, sizeof(c->first_drop),
                          "%slabel '%s' is longer than 128 bytes, dropped", where,
-                         printable(p->key, kb, sizeof(kb)));
+                         iocd_adapter_printable(p->key, kb, sizeof(kb)));
             continue;
         }
         Ioc__V1__Observation__LabelsEntry *en = iocd_arena_alloc(a, sizeof(*en));
@@ -582,12 +540,12 @@ static enum iocd_reject decode_number(struct text_ctx *c, const char *s, size_t 
     switch (parse_number(c->out->arena, s, n, &v)) {
     case NUM_NOT_FINITE:
         return iocd_batch_fail(c->out, IOCD_REJECT_NOT_FINITE, "payload '%s' is not finite",
-                               printable_n(s, n, vb, sizeof(vb)));
+                               iocd_adapter_printable_n(s, n, vb, sizeof(vb)));
     case NUM_NO_MEMORY:
         return nomem(c);
     case NUM_NOT_A_NUMBER:
         return iocd_batch_fail(c->out, IOCD_REJECT_WRONG_TYPE, "payload '%s' is not a number",
-                               printable_n(s, n, vb, sizeof(vb)));
+                               iocd_adapter_printable_n(s, n, vb, sizeof(vb)));
     case NUM_OK:
         break;
     }
@@ -643,9 +601,9 @@ static enum iocd_reject decode_kv(struct text_ctx *c, const char *s, size_t n)
         const char *eq = memchr(t, '=', (size_t)(p - t));
         size_t off = (size_t)(t - c->text);
         if (!eq)
-            return iocd_batch_fail(c->out, IOCD_REJECT_MALFORMED,
-                                   "'%s' at byte %zu is not key=value",
-                                   printable_n(t, (size_t)(p - t), vb, sizeof(vb)), off);
+            return iocd_batch_fail(
+                c->out, IOCD_REJECT_MALFORMED, "'%s' at byte %zu is not key=value",
+                iocd_adapter_printable_n(t, (size_t)(p - t), vb, sizeof(vb)), off);
         if (eq == t)
             return iocd_batch_fail(c->out, IOCD_REJECT_MALFORMED, "empty key at byte %zu", off);
         struct text_kv *k = &kv[n_kv++];
@@ -663,20 +621,19 @@ static enum iocd_reject decode_kv(struct text_ctx *c, const char *s, size_t n)
         return nomem(c);
     if (dup)
         return iocd_batch_fail(c->out, IOCD_REJECT_MALFORMED, "key '%s' given twice (byte %zu)",
-                               printable(dup->key, kb, sizeof(kb)), dup->off);
+                               iocd_adapter_printable(dup->key, kb, sizeof(kb)), dup->off);
 
     enum iocd_reject r;
     if (st->device_key) {
         struct text_kv *d = find_key(kv, n_kv, st->device_key);
         if (!d)
-            return iocd_batch_fail(c->out, IOCD_REJECT_MISSING_FIELD,
-                                   "device key '%s' is missing",
-                                   printable(st->device_key, kb, sizeof(kb)));
-        const char *why = id_problem(d->value, d->value_len);
+            return iocd_batch_fail(c->out, IOCD_REJECT_MISSING_FIELD, "device key '%s' is missing",
+                                   iocd_adapter_printable(st->device_key, kb, sizeof(kb)));
+        const char *why = iocd_adapter_id_problem(d->value, d->value_len);
         if (why)
             return iocd_batch_fail(c->out, IOCD_REJECT_BAD_ID, "device key '%s' value '%s' %s",
-                                   printable(d->key, kb, sizeof(kb)),
-                                   printable(d->value, vb, sizeof(vb)), why);
+                                   iocd_adapter_printable(d->key, kb, sizeof(kb)),
+                                   iocd_adapter_printable(d->value, vb, sizeof(vb)), why);
         d->skip = true;
         c->device = d->value;
     } else {
@@ -690,7 +647,7 @@ static enum iocd_reject decode_kv(struct text_ctx *c, const char *s, size_t n)
         struct text_kv *t = find_key(kv, n_kv, st->time_key);
         if (!t)
             return iocd_batch_fail(c->out, IOCD_REJECT_MISSING_FIELD, "time key '%s' is missing",
-                                   printable(st->time_key, kb, sizeof(kb)));
+                                   iocd_adapter_printable(st->time_key, kb, sizeof(kb)));
         t->skip = true;
         double v;
         enum num_kind k = parse_number(a, t->value, t->value_len, &v);
@@ -700,14 +657,14 @@ static enum iocd_reject decode_kv(struct text_ctx *c, const char *s, size_t n)
             if (k != NUM_OK || iocd_time_from_epoch(v, IOCD_TIME_AUTO, &observed))
                 return iocd_batch_fail(c->out, IOCD_REJECT_BAD_TIME,
                                        "time key '%s' value '%s' is out of range",
-                                       printable(t->key, kb, sizeof(kb)),
-                                       printable(t->value, vb, sizeof(vb)));
+                                       iocd_adapter_printable(t->key, kb, sizeof(kb)),
+                                       iocd_adapter_printable(t->value, vb, sizeof(vb)));
         } else if (iocd_time_parse_iso8601(t->value, t->value_len, 0, &observed)) {
             return iocd_batch_fail(c->out, IOCD_REJECT_BAD_TIME,
                                    "time key '%s' value '%s' is not an epoch number or "
                                    "ISO-8601 time",
-                                   printable(t->key, kb, sizeof(kb)),
-                                   printable(t->value, vb, sizeof(vb)));
+                                   iocd_adapter_printable(t->key, kb, sizeof(kb)),
+                                   iocd_adapter_printable(t->value, vb, sizeof(vb)));
         }
     }
 
@@ -771,11 +728,12 @@ static enum iocd_reject decode_group(struct text_ctx *c, const char *s, const ch
         } else if (el[0].n > 0 && is_digit(el[0].s[0])) {
             return iocd_batch_fail(c->out, IOCD_REJECT_BAD_TIME,
                                    "%s'%s' is not a valid ISO-8601 time", where,
-                                   printable_n(el[0].s, el[0].n, vb, sizeof(vb)));
+                                   iocd_adapter_printable_n(el[0].s, el[0].n, vb, sizeof(vb)));
         } else {
             return iocd_batch_fail(c->out, IOCD_REJECT_MALFORMED,
                                    "%s%zu elements: an odd count needs a timestamp first, not '%s'",
-                                   where, n_el, printable_n(el[0].s, el[0].n, vb, sizeof(vb)));
+                                   where, n_el,
+                                   iocd_adapter_printable_n(el[0].s, el[0].n, vb, sizeof(vb)));
         }
     }
 
@@ -804,7 +762,7 @@ static enum iocd_reject decode_group(struct text_ctx *c, const char *s, const ch
         return nomem(c);
     if (dup)
         return iocd_batch_fail(c->out, IOCD_REJECT_MALFORMED, "%skey '%s' given twice", where,
-                               printable(dup->key, kb, sizeof(kb)));
+                               iocd_adapter_printable(dup->key, kb, sizeof(kb)));
     size_t n_numeric;
     enum iocd_reject r = classify(c, kv, n_kv, where, &n_numeric);
     if (r != IOCD_REJECT_NONE)

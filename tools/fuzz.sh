@@ -10,8 +10,10 @@
 # Target tests/fuzz/fuzz_NAME starts from the seeds in tests/fuzz/corpus/NAME
 # (never modified) and keeps what it finds in BUILD_DIR/fuzz-corpus/NAME;
 # crashing inputs go to BUILD_DIR/fuzz-artifacts/. Each run stops by itself
-# (-max_total_time) and is killed 30 s after that if it does not. Exits 1
-# if any target crashed or failed.
+# (-max_total_time) and is killed 30 s after that if it does not. The
+# executions per target are printed at the end and kept in
+# BUILD_DIR/fuzz-summary.txt (one line each: target, executions, seconds,
+# exit status, corpus size). Exits 1 if any target crashed or failed.
 set -eu
 
 secs=${1:-60}
@@ -32,6 +34,8 @@ if [ -z "$targets" ]; then
 fi
 
 status=0
+summary=$build/fuzz-summary.txt
+: >"$summary.tmp"
 for t in $targets; do
     name=${t##*/fuzz_}
     seeds=$root/tests/fuzz/corpus/$name
@@ -48,11 +52,17 @@ for t in $targets; do
         "$work" $seeds >"$log" 2>&1 || rc=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
     [ -n "$runs" ] || runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -n 1)
-    echo "fuzz_$name: ${runs:-unknown} executions, exit status $rc, corpus $(find "$work" -type f | wc -l) inputs"
+    inputs=$(find "$work" -type f | wc -l)
+    echo "fuzz_$name: ${runs:-unknown} executions, exit status $rc, corpus $inputs inputs"
+    printf 'fuzz_%s %s executions in %ss, exit status %s, corpus %s inputs\n' \
+        "$name" "${runs:-unknown}" "$secs" "$rc" "$inputs" >>"$summary.tmp"
     if [ "$rc" -ne 0 ]; then
         echo "fuzz_$name: FAILED; last lines of $log:" >&2
         tail -n 30 "$log" >&2
         status=1
     fi
 done
+mv "$summary.tmp" "$summary"
+echo "== executions per target (also in $summary)"
+cat "$summary"
 exit $status

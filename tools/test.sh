@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # tools/test.sh — build iocd and run the whole test suite twice: a normal
 # build, and one under AddressSanitizer + UndefinedBehaviorSanitizer (the
-# integration tests then run the sanitized daemon). Installs missing Debian
-# packages first. Ends with one line "N passed, N failed"; exits non-zero
+# integration tests then run the sanitized daemon). Then, when clang is
+# there, builds the libFuzzer targets (build-fuzz) and runs each briefly
+# (meson suite 'fuzz-run': the seeds, then new inputs up to 20000 runs).
+# Installs missing Debian packages first, clang and libFuzzer's runtime
+# included.
+# Ends with one line "N passed, N failed" over all three; exits non-zero
 # if any test failed or none ran.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
-tools/deps.sh || exit 1
+tools/deps.sh --with-fuzz || exit 1
 # The console's browser test drives Chromium with the pinned playwright-core.
 # Reinstalled whenever the lock pins another version than node_modules holds.
 want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["packages"]["node_modules/playwright-core"]["version"])' tests/browser/package-lock.json)
@@ -41,6 +45,20 @@ for variant in build:: build-asan:-Db_sanitize=address,undefined:-Db_lundef=fals
   meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
   logs+=("$dir/meson-logs/testlog.json")
 done
+
+# The fuzz targets need clang's libFuzzer; each short run counts as a test.
+if command -v clang >/dev/null; then
+  echo "== build-fuzz CC=clang -Dfuzzers=true -Db_sanitize=address,undefined"
+  if CC=clang build build-fuzz -Dfuzzers=true -Db_sanitize=address,undefined; then
+    meson test -C build-fuzz --print-errorlogs --num-processes 2 --suite fuzz-run || status=1
+    logs+=("build-fuzz/meson-logs/testlog.json")
+  else
+    echo "build of build-fuzz failed"
+    status=1
+  fi
+else
+  echo "== build-fuzz skipped: no clang (tools/deps.sh --with-fuzz installs it)"
+fi
 
 python3 - "${logs[@]}" <<'PY'
 import json, sys

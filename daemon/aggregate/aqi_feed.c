@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "daemon/aggregate/vn_aqi.h"
+#include "daemon/base/timeutil.h"
 
 #define AQI_MAX_STATIONS 10000
 #define AQI_HOURS IOCD_AQI_RING_HOURS
@@ -88,12 +89,6 @@ int iocd_aqi_feed_adapter(const struct iocd_aqi_feed *f)
     return f ? f->adapter : -1;
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 static size_t slot_of(int64_t hour)
 {
     return (size_t)(((hour % AQI_HOURS) + AQI_HOURS) % AQI_HOURS);
@@ -150,7 +145,7 @@ static struct hour_state *hour_get(struct station *s, int64_t hour, bool create)
 
 static struct day_state *day_get(struct station *s, int64_t day)
 {
-    size_t i = (size_t)((floor_div(day, IOCD_AQI_DAY_MS) % AQI_DAYS + AQI_DAYS) % AQI_DAYS);
+    size_t i = (size_t)((iocd_time_floor_div(day, IOCD_AQI_DAY_MS) % AQI_DAYS + AQI_DAYS) % AQI_DAYS);
     struct day_state *ds = &s->days[i];
     if (ds->day != day) {
         if (ds->day != INT64_MIN && ds->day > day)
@@ -192,7 +187,7 @@ void iocd_aqi_feed_sample(struct iocd_aqi_feed *f, const char *station, const ch
     struct station *s = find_station(f, station);
     if (!s)
         return;
-    int64_t hour = floor_div(t_ms, IOCD_AQI_HOUR_MS);
+    int64_t hour = iocd_time_floor_div(t_ms, IOCD_AQI_HOUR_MS);
     struct hour_state *st = hour_get(s, hour, true);
     if (!st || st->computed)
         return; /* older than the ring, or already computed: late for the AQI (documented) */
@@ -214,7 +209,7 @@ void iocd_aqi_feed_restore(struct iocd_aqi_feed *f, const char *station, const c
 {
     if (!f || !count)
         return;
-    int64_t hour = floor_div(hour_start_ms, IOCD_AQI_HOUR_MS);
+    int64_t hour = iocd_time_floor_div(hour_start_ms, IOCD_AQI_HOUR_MS);
     bool is_hour = strcmp(metric, "vn_aqi") == 0, is_day = strcmp(metric, "vn_aqi_day") == 0;
     int p = is_hour || is_day ? -1 : pollutant_of(f, metric);
     if (!is_hour && !is_day && p < 0)
@@ -264,7 +259,7 @@ static void compute_day(struct iocd_aqi_feed *f, struct station *s, int64_t day,
     struct day_state *ds = day_get(s, day);
     if (!ds || ds->computed)
         return;
-    int64_t first = floor_div(day - f->tz_ms, IOCD_AQI_HOUR_MS);
+    int64_t first = iocd_time_floor_div(day - f->tz_ms, IOCD_AQI_HOUR_MS);
     put_hours(s, first - 7, first + 23); /* O3's 8-h means reach 7 h back */
     struct iocd_aqi_result r;
     if (iocd_aqi_station_daily(&s->tracker, day, f->tz_ms, &r) == 0)
@@ -331,7 +326,7 @@ static void tick_station(struct iocd_aqi_feed *f, struct station *s, int64_t now
         return;
     /* Hours that ended at least `delay` ago (wall clock), and not further
      * than a day past the newest data: the station's last day completes. */
-    int64_t hi = floor_div(now_ms - f->delay_ms, IOCD_AQI_HOUR_MS);
+    int64_t hi = iocd_time_floor_div(now_ms - f->delay_ms, IOCD_AQI_HOUR_MS);
     if (hi > s->newest_hour + 25)
         hi = s->newest_hour + 25;
     int64_t lo = s->newest_hour - AQI_HOURS + 1;

@@ -39,6 +39,7 @@
 
 #include "daemon/base/buf.h"
 #include "daemon/base/log.h"
+#include "daemon/base/timeutil.h"
 
 #define IOCD_ALERTS_MAX_PAIRS 100000
 #define WIN_BUCKETS 60
@@ -103,12 +104,6 @@ static uint64_t dev_hash(int rule, const void *key)
     h *= 0xff51afd7ed558ccdu;
     h ^= h >> 33;
     return h;
-}
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
 static size_t slot_index(int64_t slot)
@@ -453,7 +448,7 @@ static bool stat_add(struct pair *p, const struct iocd_alert_rule *r, double x, 
     }
     struct win *w = p->win;
     int64_t width = r->window_ms / WIN_BUCKETS > 0 ? r->window_ms / WIN_BUCKETS : 1;
-    int64_t slot = floor_div(t, width);
+    int64_t slot = iocd_time_floor_div(t, width);
     if (!w->any) {
         w->any = true;
         w->head = slot;

@@ -56,6 +56,15 @@ int iocd_time_parse_iso8601(const char *s, size_t len, int default_offset_s, int
  * infinities, negative values and values past IOCD_TIME_MAX_MS. */
 int iocd_time_from_epoch(double v, enum iocd_time_unit unit, int64_t *ms);
 
+/* a / b rounded toward minus infinity (C's '/' truncates toward zero), for
+ * either sign of a and b; b != 0. Used to put times in hours, days, slots
+ * and buckets, and to scale finer epoch units down to ms. */
+static inline int64_t iocd_time_floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
 /* Floor division aligning `t` to a window of `res_ms` (both in ms),
  * correct for negative t. */
 static inline int64_t iocd_time_align(int64_t t, int64_t res_ms)

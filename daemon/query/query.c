@@ -457,12 +457,6 @@ static int swag_all(const struct swag *w, agg_t *out)
     return r;
 }
 
-static int64_t floor_div(int64_t a, int64_t b) /* b > 0 */
-{
-    int64_t d = a / b;
-    return a % b < 0 ? d - 1 : d;
-}
-
 static int64_t clamp_time(int64_t t)
 {
     if (t < -IOCD_TIME_MAX_MS)
@@ -479,12 +473,12 @@ struct boundaries {
 
 static int64_t boundary_ceil(const struct boundaries *bd, int64_t t)
 {
-    return bd->phase - floor_div(bd->phase - t, bd->step) * bd->step;
+    return bd->phase - iocd_time_floor_div(bd->phase - t, bd->step) * bd->step;
 }
 
 static int64_t boundary_floor(const struct boundaries *bd, int64_t t)
 {
-    return bd->phase + floor_div(t - bd->phase, bd->step) * bd->step;
+    return bd->phase + iocd_time_floor_div(t - bd->phase, bd->step) * bd->step;
 }
 
 /* Reads the buckets starting in [lo, hi] into the queue: 0 or -1 and *f. */
@@ -529,7 +523,7 @@ static int rolling_run(struct sqlite3 *db, const struct iocd_rolling_query *rq, 
     int r = step_optional(db, ph, &latest, f);
     if (r <= 0)
         return r; /* no windows: no points */
-    struct boundaries bd = {.phase = latest - floor_div(latest, res_ms) * res_ms,
+    struct boundaries bd = {.phase = latest - iocd_time_floor_div(latest, res_ms) * res_ms,
                             .step = rq->step_ms};
     int64_t last = rq->to_ms != INT64_MAX ? boundary_floor(&bd, clamp_time(rq->to_ms))
                                           : boundary_ceil(&bd, clamp_time(rq->now_ms));

@@ -14,14 +14,13 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "adapters/adapter.h"
-#include "daemon/base/timeutil.h"
+#define FUZZ_TARGET "fuzz_event"
+#include "fuzz_common.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "adapters/common.h"
+#include "daemon/base/timeutil.h"
 
 extern const struct iocd_adapter_ops iocd_adapter_event;
 
@@ -71,43 +70,8 @@ static const char *const topics[] = {
     "pleiku/events",
 };
 #define N_ADAPTERS (sizeof(topics) / sizeof(topics[0]))
-#define RECEIVED INT64_C(1795341846500)
 
-static struct {
-    int ready;
-    struct iocd_ini ini;
-    void *adapter[N_ADAPTERS];
-    struct iocd_arena arena;
-} g;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_event: contract broken: %s (%s:%d)\n", #cond, __FILE__,          \
-                    __LINE__);                                                                     \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
-static void setup_once(void)
-{
-    if (g.ready)
-        return;
-    struct iocd_error err = {{0}};
-    if (iocd_ini_parse(&g.ini, "fuzz.conf", config, &err) != 0 || g.ini.n_sections != N_ADAPTERS) {
-        fprintf(stderr, "fuzz_event: setup failed: %s\n", err.msg);
-        abort();
-    }
-    for (size_t i = 0; i < N_ADAPTERS; i++) {
-        struct iocd_ini_section *s = &g.ini.sections[i];
-        if (iocd_adapter_event.create(&g.ini, s, s->arg, &g.adapter[i], &err) != 0) {
-            fprintf(stderr, "fuzz_event: setup failed: %s\n", err.msg);
-            abort();
-        }
-    }
-    iocd_arena_init(&g.arena, 16u << 20);
-    g.ready = 1;
-}
+static struct fuzz_setup g;
 
 /* Strict UTF-8 of s (NUL-terminated), at most max bytes; no control
  * characters when `no_ctl`. */
@@ -118,31 +82,9 @@ static bool clean_utf8(const char *s, size_t max, bool no_ctl)
     if (n > max)
         return false;
     for (size_t i = 0; i < n;) {
-        unsigned char b = u[i];
-        size_t len;
-        uint32_t cp, min;
-        if (b < 0x80) {
-            if (no_ctl && (b < 0x20 || b == 0x7f))
-                return false;
-            i++;
-            continue;
-        } else if ((b & 0xe0) == 0xc0) {
-            len = 2, cp = b & 0x1f, min = 0x80;
-        } else if ((b & 0xf0) == 0xe0) {
-            len = 3, cp = b & 0x0f, min = 0x800;
-        } else if ((b & 0xf8) == 0xf0) {
-            len = 4, cp = b & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((u[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (u[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        uint32_t cp;
+        size_t len = iocd_adapter_utf8_next(u + i, n - i, &cp);
+        if (len == 0 || (no_ctl && (cp < 0x20 || cp == 0x7f)))
             return false;
         i += len;
     }
@@ -179,7 +121,7 @@ static void check_event(const Ioc__V1__Event *e, const char *source)
     CHECK(al == 0 || (e->area[0] != ' ' && e->area[al - 1] != ' '));
     CHECK(clean_utf8(e->text, 4096, false));
     CHECK(e->time_ms >= 0 && e->time_ms <= IOCD_TIME_MAX_MS);
-    CHECK(e->received_ms == RECEIVED);
+    CHECK(e->received_ms == FUZZ_RECEIVED);
     if (e->location) {
         CHECK(isfinite(e->location->lat) && isfinite(e->location->lon));
         CHECK(fabs(e->location->lat) <= 90 && fabs(e->location->lon) <= 180);
@@ -195,13 +137,10 @@ static void check_event(const Ioc__V1__Event *e, const char *source)
     }
 }
 
-static void fuzz_decode(size_t idx, const uint8_t *data, size_t size)
+static void decode(size_t idx, const uint8_t *data, size_t size)
 {
     struct iocd_batch b;
-    iocd_batch_init(&b, &g.arena);
-    struct iocd_message m = {topics[idx], data, size, RECEIVED};
-    enum iocd_reject r = iocd_adapter_event.decode(g.adapter[idx], &m, &b);
-    CHECK((unsigned)r < IOCD_REJECT__COUNT);
+    enum iocd_reject r = fuzz_decode(&g, g.adapter[idx], topics[idx], data, size, &b);
     CHECK(b.n_obs == 0);
     CHECK(memchr(b.detail, '\0', sizeof(b.detail)) != NULL);
     CHECK(memchr(b.note_detail, '\0', sizeof(b.note_detail)) != NULL);
@@ -223,8 +162,8 @@ static void fuzz_decode(size_t idx, const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    setup_once();
+    fuzz_setup_once(&g, &iocd_adapter_event, config, N_ADAPTERS, true, 16u << 20);
     for (size_t i = 0; i < N_ADAPTERS; i++)
-        fuzz_decode(i, data, size);
+        decode(i, data, size);
     return 0;
 }

@@ -13,18 +13,15 @@
  * Besides the sanitizers, it checks the adapter's contract and aborts when
  * it is broken. Linked with libFuzzer's main (fuzz_sparkplug) or with
  * replay.c (the fuzz-replay-sparkplug test). */
-#include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "adapters/adapter.h"
-#include "daemon/aggregate/series.h"
-#include "sparkplug_b/sparkplug_b.pb-c.h"
-#include "daemon/base/timeutil.h"
+#define FUZZ_TARGET "fuzz_sparkplug"
+#include "fuzz_common.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "daemon/base/timeutil.h"
+#include "sparkplug_b/sparkplug_b.pb-c.h"
 
 extern const struct iocd_adapter_ops iocd_adapter_sparkplug;
 
@@ -36,24 +33,11 @@ static const char config[] = "[adapter plant]\n"
                              "max_devices = 4\n"
                              "max_metrics = 16\n";
 
-#define RECEIVED INT64_C(1795341846500)
-
-static struct {
-    int ready;
-    struct iocd_ini ini;
-    struct iocd_arena arena;
-    uint8_t *nbirth, *dbirth;
-    size_t nbirth_len, dbirth_len;
-} g;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_sparkplug: contract broken: %s (%s:%d)\n", #cond, __FILE__,      \
-                    __LINE__);                                                                     \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+/* The config, parsed once (an adapter is created per input), and the
+ * arena; the two BIRTH payloads. */
+static struct fuzz_setup g;
+static uint8_t *nbirth, *dbirth;
+static size_t nbirth_len, dbirth_len;
 
 /* Packs a BIRTH whose metrics have aliases 0..n-1 and every numeric type. */
 static uint8_t *make_birth(size_t *len)
@@ -107,43 +91,28 @@ static void setup_once(void)
 {
     if (g.ready)
         return;
-    struct iocd_error err = {{0}};
-    if (iocd_ini_parse(&g.ini, "fuzz.conf", config, &err) != 0) {
-        fprintf(stderr, "fuzz_sparkplug: setup failed: %s\n", err.msg);
-        abort();
-    }
-    iocd_arena_init(&g.arena, 16u << 20);
-    g.nbirth = make_birth(&g.nbirth_len);
-    g.dbirth = make_birth(&g.dbirth_len);
-    g.ready = 1;
+    fuzz_setup_once(&g, &iocd_adapter_sparkplug, config, 1, false, 16u << 20);
+    nbirth = make_birth(&nbirth_len);
+    dbirth = make_birth(&dbirth_len);
 }
 
 static void check_id(const char *s)
 {
     CHECK(s != NULL);
-    CHECK(iocd_series_valid_id(s));
+    CHECK(fuzz_valid_id(s));
 }
 
 static void decode(void *adapter, const char *topic, const uint8_t *data, size_t size)
 {
     struct iocd_batch b;
-    iocd_batch_init(&b, &g.arena);
-    struct iocd_message m = {topic, data, size, RECEIVED};
-    enum iocd_reject r = iocd_adapter_sparkplug.decode(adapter, &m, &b);
-    CHECK((unsigned)r < IOCD_REJECT__COUNT);
+    enum iocd_reject r = fuzz_decode(&g, adapter, topic, data, size, &b);
     CHECK(memchr(b.note_detail, '\0', sizeof(b.note_detail)) != NULL);
     if (r == IOCD_REJECT_NONE) {
         CHECK(b.n_obs + b.n_events > 0);
         for (size_t i = 0; i < b.n_obs; i++) {
             const Ioc__V1__Observation *o = b.obs[i];
-            CHECK(o && o->source && o->unit);
-            CHECK(strcmp(o->source, "plant") == 0);
-            check_id(o->device);
-            check_id(o->metric);
+            fuzz_check_observation(o, "plant");
             CHECK(strlen(o->unit) <= 64);
-            CHECK(isfinite(o->value));
-            CHECK(o->observed_ms >= 0 && o->observed_ms <= IOCD_TIME_MAX_MS);
-            CHECK(o->received_ms == RECEIVED);
             CHECK(o->quality == IOC__V1__QUALITY__QUALITY_GOOD ||
                   o->quality == IOC__V1__QUALITY__QUALITY_INVALID);
         }
@@ -153,12 +122,10 @@ static void decode(void *adapter, const char *topic, const uint8_t *data, size_t
             CHECK(strcmp(e->kind, "device_online") == 0 || strcmp(e->kind, "device_offline") == 0);
             check_id(e->device);
             CHECK(e->time_ms >= 0 && e->time_ms <= IOCD_TIME_MAX_MS);
-            CHECK(e->received_ms == RECEIVED);
+            CHECK(e->received_ms == FUZZ_RECEIVED);
         }
     } else {
-        CHECK(b.n_obs == 0 && b.n_events == 0);
-        CHECK(b.detail[0] != '\0');
-        CHECK(memchr(b.detail, '\0', sizeof(b.detail)) != NULL);
+        fuzz_check_rejected(&b);
     }
     iocd_batch_reset(&b);
 }
@@ -172,8 +139,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "fuzz_sparkplug: create failed: %s\n", err.msg);
         abort();
     }
-    decode(a, "spBv1.0/G/NBIRTH/E", g.nbirth, g.nbirth_len);
-    decode(a, "spBv1.0/G/DBIRTH/E/D", g.dbirth, g.dbirth_len);
+    decode(a, "spBv1.0/G/NBIRTH/E", nbirth, nbirth_len);
+    decode(a, "spBv1.0/G/DBIRTH/E/D", dbirth, dbirth_len);
     decode(a, "spBv1.0/G/DDATA/E/D", data, size);
     decode(a, "spBv1.0/G/NDATA/E", data, size);
     decode(a, "spBv1.0/G/NBIRTH/E", data, size);
@@ -188,7 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = size < sizeof(topic) - 1 ? size : sizeof(topic) - 1;
     memcpy(topic, data, n);
     topic[n] = '\0';
-    decode(a, topic, g.dbirth, g.dbirth_len);
+    decode(a, topic, dbirth, dbirth_len);
     iocd_adapter_sparkplug.destroy(a);
     return 0;
 }

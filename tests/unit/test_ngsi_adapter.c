@@ -21,60 +21,15 @@
 #include "adapters/adapter.h"
 
 extern const struct iocd_adapter_ops iocd_adapter_ngsi;
+#define FX_OPS iocd_adapter_ngsi
+#include "adapter_fixture.h"
 
-#define RECEIVED INT64_C(1795341846500) /* 2026-11-22T10:04:06.500Z */
 #define T_AQ INT64_C(1458039600000)     /* 2016-03-15T11:00:00Z */
 #define T_AQ_END INT64_C(1458043200000) /* 2016-03-15T12:00:00Z */
 #define T_AQ_NO2 INT64_C(1458039540000) /* 2016-03-15T10:59:00Z */
 
 #define GOOD IOC__V1__QUALITY__QUALITY_GOOD
 #define SUSPECT IOC__V1__QUALITY__QUALITY_SUSPECT
-
-/* One adapter built from config text, and a batch to decode into. */
-struct fx {
-    struct iocd_ini ini;
-    void *state;
-    struct iocd_arena arena;
-    struct iocd_batch batch;
-};
-
-/* Parses `text` as test.conf and runs create() on its first section with
- * source = the section's NAME. */
-static int fx_create(struct fx *f, const char *text, struct iocd_error *err)
-{
-    memset(f, 0, sizeof(*f));
-    iocd_arena_init(&f->arena, 0);
-    iocd_batch_init(&f->batch, &f->arena);
-    if (iocd_ini_parse(&f->ini, "test.conf", text, err) != 0)
-        fail_msg("config did not parse: %s", err->msg);
-    assert_true(f->ini.n_sections >= 1);
-    struct iocd_ini_section *s = &f->ini.sections[0];
-    f->state = (void *)f; /* create must set it */
-    int rc = iocd_adapter_ngsi.create(&f->ini, s, s->arg, &f->state, err);
-    if (rc != 0)
-        assert_null(f->state);
-    else
-        assert_non_null(f->state);
-    return rc;
-}
-
-static struct fx *fx_new(const char *text)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    struct iocd_error err = {{0}};
-    if (fx_create(f, text, &err) != 0)
-        fail_msg("create failed: %s", err.msg);
-    return f;
-}
-
-static void fx_free(struct fx *f)
-{
-    iocd_adapter_ngsi.destroy(f->state);
-    iocd_arena_free(&f->arena);
-    iocd_ini_free(&f->ini);
-    free(f);
-}
 
 static const char city_conf[] = "[adapter city]\ntopic = city/ngsi/#\nformat = ngsi\n";
 

@@ -17,57 +17,8 @@
 #include "adapters/adapter.h"
 
 extern const struct iocd_adapter_ops iocd_adapter_senml;
-
-#define RECEIVED INT64_C(1795341846500) /* 2026-11-22T10:04:06.500Z */
-
-/* ---- fixture ---- */
-
-struct fx {
-    struct iocd_ini ini;
-    void *state;
-    struct iocd_arena arena;
-    struct iocd_batch batch;
-    int64_t received;
-};
-
-/* Parses `text` as test.conf and runs create() on its first section with
- * source = the section's NAME. Returns create's result; err has the message. */
-static int fx_create(struct fx *f, const char *text, struct iocd_error *err)
-{
-    memset(f, 0, sizeof(*f));
-    iocd_arena_init(&f->arena, 0);
-    iocd_batch_init(&f->batch, &f->arena);
-    f->received = RECEIVED;
-    if (iocd_ini_parse(&f->ini, "test.conf", text, err) != 0)
-        fail_msg("config did not parse: %s", err->msg);
-    assert_true(f->ini.n_sections >= 1);
-    struct iocd_ini_section *s = &f->ini.sections[0];
-    f->state = (void *)f; /* create must set it */
-    int rc = iocd_adapter_senml.create(&f->ini, s, s->arg, &f->state, err);
-    if (rc != 0)
-        assert_null(f->state);
-    else
-        assert_non_null(f->state);
-    return rc;
-}
-
-static struct fx *fx_new(const char *text)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    struct iocd_error err = {{0}};
-    if (fx_create(f, text, &err) != 0)
-        fail_msg("create failed: %s", err.msg);
-    return f;
-}
-
-static void fx_free(struct fx *f)
-{
-    iocd_adapter_senml.destroy(f->state);
-    iocd_arena_free(&f->arena);
-    iocd_ini_free(&f->ini);
-    free(f);
-}
+#define FX_OPS iocd_adapter_senml
+#include "adapter_fixture.h"
 
 static const char default_conf[] = "[adapter s]\ntopic = city/senml/#\nformat = senml\n";
 

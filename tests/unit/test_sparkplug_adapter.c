@@ -20,11 +20,13 @@
 #include "sparkplug_b/sparkplug_b.pb-c.h"
 
 extern const struct iocd_adapter_ops iocd_adapter_sparkplug;
+#define FX_OPS iocd_adapter_sparkplug
+#define FX_CHECK_USED
+#include "adapter_fixture.h"
 
 typedef Iocd__SparkplugB__Metric Metric;
 
-#define RECEIVED INT64_C(1795341846500) /* 2026-11-22T10:04:06.500Z */
-#define T0 UINT64_C(1795341840000)      /* 2026-11-22T10:04:00Z */
+#define T0 UINT64_C(1795341840000) /* 2026-11-22T10:04:00Z */
 
 enum {
     DT_INT8 = 1,
@@ -44,65 +46,11 @@ enum {
     DT_TEMPLATE = 19,
 };
 
-/* ---- fixture: one adapter and a batch ---- */
-
-struct fx {
-    struct iocd_ini ini;
-    void *state;
-    struct iocd_arena arena;
-    struct iocd_batch batch;
-};
-
-static int fx_create(struct fx *f, const char *text, struct iocd_error *err)
-{
-    memset(f, 0, sizeof(*f));
-    iocd_arena_init(&f->arena, 0);
-    iocd_batch_init(&f->batch, &f->arena);
-    if (iocd_ini_parse(&f->ini, "test.conf", text, err) != 0)
-        fail_msg("config did not parse: %s", err->msg);
-    struct iocd_ini_section *s = &f->ini.sections[0];
-    f->state = (void *)f; /* create must set it */
-    int rc = iocd_adapter_sparkplug.create(&f->ini, s, s->arg, &f->state, err);
-    if (rc != 0)
-        assert_null(f->state);
-    else
-        assert_non_null(f->state);
-    return rc;
-}
+/* ---- fixture: one adapter and a batch (adapter_fixture.h) ---- */
 
 static const char plant_conf[] = "[adapter plant]\n"
                                  "topic = spBv1.0/+/+/#\n"
                                  "format = sparkplug\n";
-
-static struct fx *fx_new(const char *text)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    struct iocd_error err = {{0}};
-    if (fx_create(f, text, &err) != 0)
-        fail_msg("create failed: %s", err.msg);
-    /* create() marked every key it reads: nothing is left unknown */
-    if (iocd_ini_check_unused(&f->ini, &err) != 0) {
-        /* the core's own keys are not the adapter's to mark */
-        bool only_core = true;
-        for (size_t i = 0; i < f->ini.sections[0].n_entries; i++) {
-            const struct iocd_ini_entry *e = &f->ini.sections[0].entries[i];
-            if (!e->used && strcmp(e->key, "topic") && strcmp(e->key, "format") &&
-                strcmp(e->key, "source"))
-                only_core = false;
-        }
-        assert_true(only_core);
-    }
-    return f;
-}
-
-static void fx_free(struct fx *f)
-{
-    iocd_adapter_sparkplug.destroy(f->state);
-    iocd_arena_free(&f->arena);
-    iocd_ini_free(&f->ini);
-    free(f);
-}
 
 /* Decodes `len` bytes copied to a buffer of exactly that size. */
 static enum iocd_reject decode(struct fx *f, const char *topic, const uint8_t *payload, size_t len)

@@ -1,5 +1,6 @@
-/* tests/unit/test_timeparse.c — ISO-8601 parsing, epoch numbers and window
- * alignment (daemon/timeparse.c, iocd_time_align in timeutil.h). */
+/* tests/unit/test_timeparse.c — ISO-8601 parsing, epoch numbers, window
+ * alignment and floor division (daemon/timeparse.c, iocd_time_align and
+ * iocd_time_floor_div in timeutil.h). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -247,6 +248,29 @@ static void test_align(void **state)
     assert_int_equal(iocd_time_align(-86400001, 86400000), -172800000);
 }
 
+static void test_floor_div(void **state)
+{
+    (void)state;
+    assert_int_equal(iocd_time_floor_div(0, 1000), 0);
+    assert_int_equal(iocd_time_floor_div(999, 1000), 0);
+    assert_int_equal(iocd_time_floor_div(1000, 1000), 1);
+    assert_int_equal(iocd_time_floor_div(-1, 1000), -1);
+    assert_int_equal(iocd_time_floor_div(-1000, 1000), -1);
+    assert_int_equal(iocd_time_floor_div(-1001, 1000), -2);
+    /* a negative divisor: still toward minus infinity */
+    assert_int_equal(iocd_time_floor_div(7, -2), -4);
+    assert_int_equal(iocd_time_floor_div(-7, -2), 3);
+    assert_int_equal(iocd_time_floor_div(6, -2), -3);
+    /* ns and us epochs to ms (influx) */
+    assert_int_equal(iocd_time_floor_div(INT64_C(1795341845123456789), 1000000),
+                     INT64_C(1795341845123));
+    assert_int_equal(iocd_time_floor_div(INT64_C(-1500000), 1000000), -2);
+    assert_int_equal(iocd_time_floor_div(INT64_MIN, 1000), INT64_MIN / 1000 - 1);
+    assert_int_equal(iocd_time_floor_div(INT64_MAX, 1000), INT64_MAX / 1000);
+    /* the same as align, in windows */
+    assert_int_equal(iocd_time_floor_div(T0 + 123, 60000) * 60000, T0 - 5000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_calendar),      cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_epoch_auto),    cmocka_unit_test(test_epoch_units),
         cmocka_unit_test(test_epoch_rejects), cmocka_unit_test(test_align),
+        cmocka_unit_test(test_floor_div),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
