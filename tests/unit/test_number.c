@@ -26,6 +26,7 @@
 #include <math.h>
 
 #include "daemon/base/buf.h"
+#include "daemon/base/json_text.h"
 #include "daemon/base/number.h"
 
 static double from_bits(uint64_t b)
@@ -254,10 +255,52 @@ static void test_sensor_values(void **state)
     fprintf(stderr, "sensor values: %lu doubles\n", checked);
 }
 
+/* iocd_json_print: cJSON_PrintUnformatted's text, numbers exact. */
+static void test_json_text(void **state)
+{
+    (void)state;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "s", "a\"b\\c\b\f\n\r\t\x01\x1f\x7f h\xc3\xa9");
+    cJSON_AddNumberToObject(o, "int", 42);
+    cJSON_AddNumberToObject(o, "neg", -7.25);
+    cJSON_AddNumberToObject(o, "ms", 1765000000123.0);
+    cJSON_AddNumberToObject(o, "big", 1e300);
+    cJSON_AddNumberToObject(o, "nan", NAN);
+    cJSON_AddNumberToObject(o, "inf", -INFINITY);
+    cJSON_AddNullToObject(o, "null");
+    cJSON_AddTrueToObject(o, "t");
+    cJSON_AddFalseToObject(o, "f");
+    cJSON_AddRawToObject(o, "raw", "[1,2]");
+    cJSON_AddObjectToObject(o, "empty");
+    cJSON *a = cJSON_AddArrayToObject(o, "arr");
+    cJSON_AddItemToArray(a, cJSON_CreateNumber(0.1));
+    cJSON_AddItemToArray(a, cJSON_CreateString(""));
+    cJSON_AddItemToArray(a, cJSON_CreateArray());
+    cJSON_AddItemToObject(o, "k\ney", cJSON_CreateNumber(1.5));
+    char *want = cJSON_PrintUnformatted(o);
+    char *got = iocd_json_print(o);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(want);
+    free(got);
+    /* where cJSON's %.17g was not the shortest text */
+    cJSON *n = cJSON_CreateArray();
+    cJSON_AddItemToArray(n, cJSON_CreateNumber(0.1 + 0.2));
+    cJSON_AddItemToArray(n, cJSON_CreateNumber(strtod("0.3000000000000001", NULL)));
+    cJSON_AddItemToArray(n, cJSON_CreateNumber(9007199254740991.0));
+    cJSON_AddItemToArray(n, cJSON_CreateNumber(-0.0));
+    got = iocd_json_print(n);
+    assert_string_equal(got, "[0.30000000000000004,0.3000000000000001,9007199254740991,-0]");
+    free(got);
+    cJSON_Delete(n);
+    cJSON_Delete(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_named_cases),
+        cmocka_unit_test(test_json_text),
         cmocka_unit_test(test_random_bits),
         cmocka_unit_test(test_random_decimals),
         cmocka_unit_test(test_edges),
