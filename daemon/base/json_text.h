@@ -11,7 +11,7 @@
 #ifndef IOCD_JSON_TEXT_H
 #define IOCD_JSON_TEXT_H
 
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 
 #include "daemon/base/buf.h"
 

@@ -142,7 +142,10 @@ static size_t write_digits(char *p, uint64_t d)
     return n;
 }
 
-size_t iocd_number_format(char out[static IOCD_NUMBER_MAX], double v)
+/* g: printf's %g layout for n digits (exponent form from 10^n on); else
+ * whole numbers under 1e15 whole and the exponent form from 1e15 (1e17
+ * for 16 and 17 digits), as iocd_json_number always printed them. */
+static size_t format(char out[static IOCD_NUMBER_MAX], double v, bool g)
 {
     uint64_t bits;
     memcpy(&bits, &v, sizeof(bits));
@@ -157,7 +160,7 @@ size_t iocd_number_format(char out[static IOCD_NUMBER_MAX], double v)
     }
     /* Whole numbers (counts, ids, most readings' sums): the integer itself. */
     double a = fabs(v);
-    if (a < 1e15 && a == (double)(int64_t)a) {
+    if (a == 0 || (!g && a < 1e15 && a == (double)(int64_t)a)) {
         p += write_digits(p, (uint64_t)a);
         *p = '\0';
         return (size_t)(p - out);
@@ -180,7 +183,7 @@ size_t iocd_number_format(char out[static IOCD_NUMBER_MAX], double v)
     char dig[20];
     int n = (int)write_digits(dig, d);
     int x = e + n - 1; /* exponent of the first digit */
-    if (x < -4 || x >= (n <= 15 ? 15 : 17)) {
+    if (x < -4 || x >= (g ? n : n <= 15 ? 15 : 17)) {
         *p++ = dig[0];
         if (n > 1) {
             *p++ = '.';
@@ -219,4 +222,14 @@ size_t iocd_number_format(char out[static IOCD_NUMBER_MAX], double v)
     }
     *p = '\0';
     return (size_t)(p - out);
+}
+
+size_t iocd_number_format(char out[static IOCD_NUMBER_MAX], double v)
+{
+    return format(out, v, false);
+}
+
+size_t iocd_number_format_g(char out[static IOCD_NUMBER_MAX], double v)
+{
+    return format(out, v, true);
 }

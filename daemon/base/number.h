@@ -24,4 +24,12 @@
 /* Writes v's text and a NUL to out; returns the text's length (< 25). */
 size_t iocd_number_format(char out[static IOCD_NUMBER_MAX], double v);
 
+/* The same digits in printf's %g layout for that many digits, exponent form
+ * from 10^digits on (1000000 is "1e+06"): the text a loop of %.{1..17}g
+ * tries until strtod reads v back gave, without the loop (labels and
+ * attribute texts built that way keep their texts). One digit shorter than
+ * that loop where %.{n}g's correctly rounded text falls outside a binade's
+ * narrower lower half and the shortest does not (2^-1017). */
+size_t iocd_number_format_g(char out[static IOCD_NUMBER_MAX], double v);
+
 #endif

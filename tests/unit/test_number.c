@@ -296,11 +296,66 @@ static void test_json_text(void **state)
     cJSON_Delete(o);
 }
 
+/* The text of a %.{1..17}g loop until strtod reads v back. */
+static void loop_text(char *buf, size_t size, double v)
+{
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, size, "%.*g", p, v);
+        if (to_bits(strtod(buf, NULL)) == to_bits(v))
+            return;
+    }
+}
+
+static void check_g(double v)
+{
+    char want[320], got[IOCD_NUMBER_MAX];
+    loop_text(want, sizeof(want), v);
+    iocd_number_format_g(got, v);
+    if (strcmp(got, want) == 0)
+        return;
+    /* a binade's edge: one digit fewer than the loop, and reads back */
+    if (digits_of(got) < digits_of(want) && reads_back(got, v))
+        return;
+    fprintf(stderr, "%a: g \"%s\", loop \"%s\"\n", v, got, want);
+    fail();
+}
+
+/* iocd_number_format_g: the texts of the loops it replaced (adapters). */
+static void test_format_g(void **state)
+{
+    (void)state;
+    char t[IOCD_NUMBER_MAX];
+    iocd_number_format_g(t, 1000000.0);
+    assert_string_equal(t, "1e+06");
+    iocd_number_format_g(t, 12.0);
+    assert_string_equal(t, "12");
+    iocd_number_format_g(t, -0.0);
+    assert_string_equal(t, "-0");
+    iocd_number_format_g(t, 0.0);
+    assert_string_equal(t, "0");
+    iocd_number_format_g(t, 0.1 + 0.2);
+    assert_string_equal(t, "0.30000000000000004");
+    iocd_number_format_g(t, 12345678901234560.0);
+    assert_string_equal(t, "1.234567890123456e+16");
+    uint64_t x = 0x853C49E6748FEA9Bu;
+    for (int i = 0; i < 30000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        check_g(from_bits(x & 0x7FEFFFFFFFFFFFFFu));
+        check_g((double)(int64_t)(x >> (x & 63)) / 1000.0);
+        check_g((double)(int64_t)(x >> (x & 63)));
+    }
+    for (int e = -1074; e <= 1023; e++)
+        check_g(ldexp(1.0, e));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_named_cases),
         cmocka_unit_test(test_json_text),
+        cmocka_unit_test(test_format_g),
         cmocka_unit_test(test_random_bits),
         cmocka_unit_test(test_random_decimals),
         cmocka_unit_test(test_edges),
