@@ -112,7 +112,20 @@ static void shortest(uint64_t c, int q, bool regular, uint64_t *d_out, int *e_ou
             d = (s & 1) ? t : s;
     }
 trim:
-    while (d % 10 == 0) {
+    /* sensor readings (21.3 is 213 * 10^-1) come with up to 16 zeros to drop */
+    while (d % 100000000 == 0) {
+        d /= 100000000;
+        k += 8;
+    }
+    if (d % 10000 == 0) {
+        d /= 10000;
+        k += 4;
+    }
+    if (d % 100 == 0) {
+        d /= 100;
+        k += 2;
+    }
+    if (d % 10 == 0) {
         d /= 10;
         k++;
     }
@@ -120,26 +133,33 @@ trim:
     *e_out = k;
 }
 
-/* Writes d's decimal digits to p (room for 20); returns their count. */
-static size_t write_digits(char *p, uint64_t d)
+static const uint64_t POW10[20] = {
+    1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u, 1000000000u,
+    10000000000u, 100000000000u, 1000000000000u, 10000000000000u, 100000000000000u,
+    1000000000000000u, 10000000000000000u, 100000000000000000u, 1000000000000000000u,
+    10000000000000000000u,
+};
+
+/* Decimal digits of d (d < 10^19; 0 has one). */
+static inline int digit_count(uint64_t d)
 {
-    char tmp[20];
-    char *e = tmp + sizeof(tmp), *b = e;
+    int t = ((64 - __builtin_clzll(d | 1)) * 1233) >> 12; /* about log10 */
+    return t + (d >= POW10[t]) + (d == 0);
+}
+
+/* Writes d's digits so that the last ends just before `end`. */
+static inline void put_digits(char *end, uint64_t d)
+{
     while (d >= 100) {
         uint64_t r = d % 100;
         d /= 100;
-        b -= 2;
-        memcpy(b, DIGITS2 + 2 * r, 2);
+        end -= 2;
+        memcpy(end, DIGITS2 + 2 * r, 2);
     }
-    if (d >= 10) {
-        b -= 2;
-        memcpy(b, DIGITS2 + 2 * d, 2);
-    } else {
-        *--b = (char)('0' + d);
-    }
-    size_t n = (size_t)(e - b);
-    memcpy(p, b, n);
-    return n;
+    if (d >= 10)
+        memcpy(end - 2, DIGITS2 + 2 * d, 2);
+    else
+        end[-1] = (char)('0' + d);
 }
 
 /* g: printf's %g layout for n digits (exponent form from 10^n on); else
@@ -161,9 +181,10 @@ static size_t format(char out[static IOCD_NUMBER_MAX], double v, bool g)
     /* Whole numbers (counts, ids, most readings' sums): the integer itself. */
     double a = fabs(v);
     if (a == 0 || (!g && a < 1e15 && a == (double)(int64_t)a)) {
-        p += write_digits(p, (uint64_t)a);
-        *p = '\0';
-        return (size_t)(p - out);
+        int n = digit_count((uint64_t)a);
+        put_digits(p + n, (uint64_t)a);
+        p[n] = '\0';
+        return (size_t)(p + n - out);
     }
     uint64_t c;
     int q;
@@ -180,15 +201,16 @@ static size_t format(char out[static IOCD_NUMBER_MAX], double v, bool g)
     int e;
     shortest(c, q, regular, &d, &e);
 
-    char dig[20];
-    int n = (int)write_digits(dig, d);
+    int n = digit_count(d);
     int x = e + n - 1; /* exponent of the first digit */
     if (x < -4 || x >= (g ? n : n <= 15 ? 15 : 17)) {
-        *p++ = dig[0];
+        put_digits(p + 1 + n, d); /* d.ddd: the first digit moves before the point */
+        p[0] = p[1];
         if (n > 1) {
-            *p++ = '.';
-            memcpy(p, dig + 1, (size_t)n - 1);
-            p += n - 1;
+            p[1] = '.';
+            p += n + 1;
+        } else {
+            p += 1;
         }
         *p++ = 'e';
         *p++ = x < 0 ? '-' : '+';
@@ -201,23 +223,23 @@ static size_t format(char out[static IOCD_NUMBER_MAX], double v, bool g)
         p += 2;
     } else if (x >= 0) {
         if (n <= x + 1) {
-            memcpy(p, dig, (size_t)n);
+            put_digits(p + n, d);
             p += n;
             memset(p, '0', (size_t)(x + 1 - n));
             p += x + 1 - n;
         } else {
-            memcpy(p, dig, (size_t)x + 1);
-            p += x + 1;
-            *p++ = '.';
-            memcpy(p, dig + x + 1, (size_t)(n - x - 1));
-            p += n - x - 1;
+            put_digits(p + 1 + n, d); /* the integer part moves before the point */
+            for (int i = 0; i <= x; i++)
+                p[i] = p[i + 1];
+            p[x + 1] = '.';
+            p += n + 1;
         }
     } else {
         *p++ = '0';
         *p++ = '.';
         memset(p, '0', (size_t)(-x - 1));
         p += -x - 1;
-        memcpy(p, dig, (size_t)n);
+        put_digits(p + n, d);
         p += n;
     }
     *p = '\0';
