@@ -29,6 +29,7 @@
 #include "adapters/common.h"
 #include "adapters/event_internal.h"
 #include "daemon/base/jsonpath.h"
+#include "daemon/base/number.h"
 #include "daemon/base/timeutil.h"
 
 /* ---- text helpers shared by create and decode ---- */
@@ -241,8 +242,10 @@ int iocd_event_severity_from_name(const char *s, size_t n)
     return -1;
 }
 
-/* Shortest text that reads back as `v` (finite): integers without a
- * fraction, others by %.{1..17}g. */
+/* Shortest text that reads back as `v` (finite): 0 for either zero,
+ * integers up to 2^53 without a fraction, others by iocd_number_format_g
+ * (number.h: the texts of the %.{1..17}g / strtod loop it replaced).
+ * n >= IOCD_NUMBER_MAX. */
 static void format_number(double v, char *buf, size_t n)
 {
     if (v == 0) {
@@ -253,11 +256,9 @@ static void format_number(double v, char *buf, size_t n)
         snprintf(buf, n, "%" PRId64, (int64_t)v);
         return;
     }
-    for (int p = 1; p <= 17; p++) {
-        snprintf(buf, n, "%.*g", p, v);
-        if (strtod(buf, NULL) == v)
-            return;
-    }
+    char t[IOCD_NUMBER_MAX];
+    size_t len = iocd_number_format_g(t, v);
+    snprintf(buf, n, "%.*s", (int)len, t);
 }
 
 /* ---- decode ---- */

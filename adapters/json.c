@@ -19,6 +19,7 @@
 #include "adapters/adapter.h"
 #include "adapters/common.h"
 #include "daemon/base/jsonpath.h"
+#include "daemon/base/number.h"
 #include "daemon/base/timeutil.h"
 
 #define JSON_MAX_DEVICE 128     /* bytes */
@@ -624,12 +625,9 @@ static const char *scalar_text(const cJSON *n, char *buf, size_t size)
         return n->valuestring;
     if (!cJSON_IsNumber(n))
         return NULL;
-    double v = n->valuedouble;
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, size, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
+    char t[IOCD_NUMBER_MAX]; /* %g layout, as the %.{1..17}g loop it replaced */
+    size_t len = iocd_number_format_g(t, n->valuedouble);
+    snprintf(buf, size, "%.*s", (int)len, t);
     return buf;
 }
 

@@ -1,6 +1,8 @@
 /* daemon/base/buf.c — growable text buffer (see buf.h). */
 #include "daemon/base/buf.h"
 
+#include "daemon/base/number.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -116,12 +118,12 @@ char *iocd_buf_take(struct iocd_buf *b)
 
 void iocd_json_number(char *buf, size_t n, double v)
 {
-    /* Whole numbers (counts, most readings' sums) need no round trip. */
-    if (v > -1e15 && v < 1e15 && v == (double)(long long)v && !(v == 0 && signbit(v))) {
-        snprintf(buf, n, "%lld", (long long)v);
+    if (!n)
         return;
-    }
-    snprintf(buf, n, "%.15g", v);
-    if (strtod(buf, NULL) != v)
-        snprintf(buf, n, "%.17g", v);
+    char tmp[IOCD_NUMBER_MAX];
+    size_t len = iocd_number_format(tmp, v);
+    if (len >= n)
+        len = n - 1;
+    memcpy(buf, tmp, len);
+    buf[len] = '\0';
 }

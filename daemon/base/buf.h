@@ -26,8 +26,10 @@ void iocd_buf_append(struct iocd_buf *b, const char *s, size_t n);
 void iocd_buf_puts(struct iocd_buf *b, const char *s);
 __attribute__((format(printf, 2, 3))) void iocd_buf_printf(struct iocd_buf *b, const char *fmt,
                                                             ...);
-/* JSON number text of a finite v: the shortest of %.15g / %.17g that reads
- * back as the same double (12.0 is "12", 0.1 "0.1"). */
+/* JSON number text of a finite v, cut to n - 1 bytes: iocd_number_format's
+ * (number.h), the shortest text that reads back as the same double (12.0 is
+ * "12", 0.1 "0.1", 0.1+0.2 "0.30000000000000004"); n >= IOCD_NUMBER_MAX
+ * never cuts. */
 void iocd_json_number(char *buf, size_t n, double v);
 
 /* The text as a malloc'd string the caller frees (NULL after an oom); the

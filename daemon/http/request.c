@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/base/json_text.h"
 #include "daemon/base/timeutil.h"
 #include "daemon/config/config.h"
 #include "daemon/query/query.h"
@@ -33,7 +34,7 @@ void iocd_http_send_body(h2o_req_t *req, int status, const char *type, const cha
 /* Sends and deletes `j`. */
 void iocd_http_send_json(h2o_req_t *req, int status, cJSON *j)
 {
-    char *s = j ? cJSON_PrintUnformatted(j) : NULL;
+    char *s = j ? iocd_json_print(j) : NULL;
     cJSON_Delete(j);
     if (!s) {
         static const char oom[] = "{\"error\":\"out of memory\"}";

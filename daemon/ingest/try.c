@@ -1,5 +1,6 @@
 /* daemon/ingest/try.c — `iocd --try` (see try.h). */
 #include "daemon/ingest/try.h"
+#include "daemon/base/json_text.h"
 #include "daemon/base/severity.h"
 
 #include <cjson/cJSON.h>
@@ -32,7 +33,7 @@ static void add_location(cJSON *o, const Ioc__V1__Location *l)
 
 static void print_line(FILE *out, cJSON *o)
 {
-    char *s = cJSON_PrintUnformatted(o);
+    char *s = iocd_json_print(o);
     if (s)
         fprintf(out, "%s\n", s);
     free(s);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/base/json_text.h"
 #include "daemon/base/timeutil.h"
 
 /* Base64 (RFC 4648, padded) of p[0..n), malloc'd; NULL on ENOMEM. */
@@ -54,7 +55,7 @@ char *iocd_dead_letter_json(const struct iocd_dead_letter *dl)
     cJSON_AddBoolToObject(o, "truncated", n < dl->len);
     cJSON_AddStringToObject(o, "payload_base64", enc);
     free(enc);
-    char *json = cJSON_PrintUnformatted(o);
+    char *json = iocd_json_print(o);
     cJSON_Delete(o);
     return json;
 }

@@ -5,17 +5,20 @@
  * Owns: the parsed answer of one run. */
 #include <stdio.h>
 
+#include "daemon/base/number.h"
 #include "tools/iocctl/api.h"
 #include "tools/iocctl/iocctl.h"
 
 static void alert_row(const cJSON *a, bool active)
 {
     const cJSON *cl = cJSON_GetObjectItemCaseSensitive(a, "cleared");
-    printf("%-8s %-24s %-24s %-9s %12.15g %10.15g  %s\n",
+    char value[IOCD_NUMBER_MAX], threshold[IOCD_NUMBER_MAX]; /* exact, not %.15g */
+    iocd_number_format(value, iocctl_api_num(a, "value"));
+    iocd_number_format(threshold, iocctl_api_num(a, "threshold"));
+    printf("%-8s %-24s %-24s %-9s %12s %10s  %s\n",
            active ? "ACTIVE" : cJSON_IsString(cl) ? "cleared" : "raised",
            iocctl_api_str(a, "raised"), cJSON_IsString(cl) ? cl->valuestring : "-",
-           iocctl_api_str(a, "severity"), iocctl_api_num(a, "value"),
-           iocctl_api_num(a, "threshold"), iocctl_api_str(a, "id"));
+           iocctl_api_str(a, "severity"), value, threshold, iocctl_api_str(a, "id"));
 }
 
 static void alerts_text(const cJSON *j)

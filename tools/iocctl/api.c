@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/base/json_text.h"
 #include "tools/iocctl/api.h"
 #include "tools/iocctl/iocctl.h"
 
@@ -171,7 +172,7 @@ int iocctl_api_get_json(const struct iocctl_api *a, const char *path, cJSON **js
 
 void iocctl_api_print_json(const cJSON *j)
 {
-    char *s = cJSON_PrintUnformatted(j);
+    char *s = iocd_json_print(j);
     if (s) {
         puts(s);
         free(s);

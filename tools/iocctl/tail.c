@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/base/json_text.h"
+#include "daemon/base/number.h"
 #include "tools/iocctl/api.h"
 #include "tools/iocctl/iocctl.h"
 
@@ -22,31 +24,36 @@ struct tail {
 #define S(k) iocctl_api_str(j, k)
 #define N(k) iocctl_api_num(j, k)
 
-/* One live item as a line of text. */
+/* One live item as a line of text; its values as the API wrote them, the
+ * shortest text that reads back exactly (number.h). */
 static void print_item(const char *event, const cJSON *j)
 {
+    char nums[3][IOCD_NUMBER_MAX];
+#define NUM(i, k) (iocd_number_format(nums[i], N(k)), nums[i])
     if (strcmp(event, "obs") == 0) {
-        printf("%s obs %s %.15g %s\n", S("time"), S("series"), N("value"), S("unit"));
+        printf("%s obs %s %s %s\n", S("time"), S("series"), NUM(0, "value"), S("unit"));
     } else if (strcmp(event, "event") == 0) {
         printf("%s event %s/%s/%s %s %s\n", S("time"), S("source"), S("kind"),
                *S("device") ? S("device") : "-", S("severity"), S("text"));
     } else if (strcmp(event, "alert") == 0) {
-        printf("%s alert %s %s %s value %.15g threshold %.15g: %s\n", S("time"),
+        printf("%s alert %s %s %s value %s threshold %s: %s\n", S("time"),
                strcmp(S("state"), "raised") == 0 ? "RAISED" : "cleared", S("id"), S("severity"),
-               N("value"), N("threshold"), S("text"));
+               NUM(0, "value"), NUM(1, "threshold"), S("text"));
     } else if (strcmp(event, "window") == 0) {
-        printf("%s window %s %s count %.0f mean %.15g min %.15g max %.15g\n", S("start"),
-               S("resolution"), S("series"), N("count"), N("mean"), N("min"), N("max"));
+        printf("%s window %s %s count %.0f mean %s min %s max %s\n", S("start"),
+               S("resolution"), S("series"), N("count"), NUM(0, "mean"), NUM(1, "min"),
+               NUM(2, "max"));
     } else if (strcmp(event, "status") == 0) {
         printf("%s status %s/%s %s (last seen %s)\n", S("time"), S("source"), S("device"),
                S("state"), S("last_seen"));
     } else {
-        char *s = cJSON_PrintUnformatted(j);
+        char *s = iocd_json_print(j);
         printf("%s %s\n", event, s ? s : "");
         free(s);
     }
 }
 
+#undef NUM
 #undef S
 #undef N
 
