@@ -11,7 +11,8 @@ the same moment), each with its own mosquitto on a free port:
   count          build/bench/bench-count: a libmosquitto client that only
                  counts: the reference CPU per message
   iocd           build/daemon/iocd, one [adapter aq] json section mapping the
-                 ten fields, every other setting at its default
+                 ten fields; besides the broker, database and HTTP port only
+                 [mqtt] qos is set (to the row's QoS); all else default
   iocd-norepub   the same with [live] prefix = (no MQTT republish)
 The load is build/bench/bench-pub: N messages of a 13-field air-quality JSON
 payload (10,000 sensors, 10 numbers, an ISO-8601 time near now) on
