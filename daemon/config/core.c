@@ -269,8 +269,12 @@ const struct iocd_key iocd_core_keys[] = {
      "MQTT topic prefix (empty: no republish); see docs/api.md"),
     KEY("live", "protobuf", IOCD_KEY_BOOL, OFF(live.protobuf), "true", 0, 0,
      "publish ioc.v1 protobuf under PREFIX/obs/..., PREFIX/event/..., ..."),
-    KEY("live", "json", IOCD_KEY_BOOL, OFF(live.json), "true", 0, 0,
-     "also publish the JSON form under PREFIX/json/... for dashboards without protobuf"),
+    KEY("live", "json", IOCD_KEY_BOOL, OFF(live.json), "false", 0, 0,
+     "also publish the JSON form, one message per item, under PREFIX/json/... for dashboards "
+     "without protobuf"),
+    KEY("live", "per_metric", IOCD_KEY_BOOL, OFF(live.per_metric), "false", 0, 0,
+     "observations one per metric on PREFIX/obs/SOURCE/DEVICE/METRIC (false: one ioc.v1.Batch "
+     "per received message and device on PREFIX/obs/SOURCE/DEVICE)"),
     KEY("live", "observations", IOCD_KEY_BOOL, OFF(live.observations), "true", 0, 0,
      "republish every observation (false: only events, alerts, windows and status)"),
     KEY("live", "qos", IOCD_KEY_INT, OFF(live.qos), "0", 0, 2,

@@ -86,6 +86,7 @@ struct iocd_config {
         char *prefix;         /* republish topic prefix, "" = no republish */
         bool protobuf;        /* PREFIX/obs/..., PREFIX/event/..., ... as ioc.v1 protobuf */
         bool json;            /* twin under PREFIX/json/... */
+        bool per_metric;      /* PREFIX/obs/S/D/METRIC, one per observation (else a Batch) */
         bool observations;    /* republish every observation */
         int qos;
         struct iocd_resolutions windows; /* closed windows published (n = 0: none) */

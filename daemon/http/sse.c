@@ -229,7 +229,8 @@ static int parse_types(const char *v, unsigned *mask)
         bool found = false;
         for (int k = 0; k < IOCD_LIVE__COUNT; k++) {
             const char *name = iocd_live_kind_name((enum iocd_live_kind)k);
-            if (name && strlen(name) == l && strncmp(name, p, l) == 0) {
+            if ((IOCD_LIVE_STREAM_KINDS & (1u << k)) && strlen(name) == l &&
+                strncmp(name, p, l) == 0) {
                 *mask |= 1u << k;
                 found = true;
             }
@@ -263,7 +264,7 @@ void iocd_http_sse_on_request(struct iocd_http_sse *h, h2o_req_t *req)
     char match[PARAM_MAX], types[256], leid[128];
     int rm = iocd_http_param(req, "match", match, sizeof(match));
     int rt = iocd_http_param(req, "types", types, sizeof(types));
-    unsigned mask = (1u << IOCD_LIVE__COUNT) - 1;
+    unsigned mask = IOCD_LIVE_STREAM_KINDS;
     if (rm < 0 || (rm > 0 && !match[0]))
         return iocd_http_send_error(req, 400, "bad match");
     if (rt < 0 || (rt > 0 && parse_types(types, &mask) != 0))

@@ -55,6 +55,12 @@ struct iocd_feed {
      * several metrics counts as one message of its device. */
     char last_dev[2 * 130];
     int64_t last_dev_ms;
+    /* The observations of the message being ingested, for the batched
+     * republish (IOCD_LIVE_OBS_BATCH): copies of the structs, whose strings
+     * stay valid until iocd_feed_message_end. Reused, grown as needed. */
+    Ioc__V1__Observation *msg_obs;
+    Ioc__V1__Observation **msg_ptr;
+    size_t n_msg_obs, cap_msg_obs;
     struct iocd_feed_stats stats;
 };
 
@@ -538,6 +544,8 @@ void iocd_feed_free(struct iocd_feed *f)
         free(f->series[i].win);
     }
     free(f->series);
+    free(f->msg_obs);
+    free(f->msg_ptr);
     iocd_alerts_free(f->alerts);
     iocd_devices_free(f->devices);
     iocd_live_free(f->live);
@@ -587,6 +595,57 @@ static struct series_state *series_state(struct iocd_feed *f, uint32_t id, const
     return s;
 }
 
+/* Keep a copy of `o` for the message's batch. */
+static void batch_keep(struct iocd_feed *f, const char *source, const Ioc__V1__Observation *o)
+{
+    if (f->n_msg_obs == f->cap_msg_obs) {
+        size_t ncap = f->cap_msg_obs ? f->cap_msg_obs * 2 : 16;
+        Ioc__V1__Observation *no = realloc(f->msg_obs, ncap * sizeof(*no));
+        if (!no)
+            return;
+        f->msg_obs = no;
+        Ioc__V1__Observation **np = realloc(f->msg_ptr, ncap * sizeof(*np));
+        if (!np)
+            return;
+        f->msg_ptr = np;
+        f->cap_msg_obs = ncap;
+    }
+    Ioc__V1__Observation *c = &f->msg_obs[f->n_msg_obs++];
+    *c = *o;
+    c->source = (char *)source;
+}
+
+void iocd_feed_message_end(struct iocd_feed *f)
+{
+    size_t n = f->n_msg_obs;
+    f->n_msg_obs = 0;
+    if (!n)
+        return;
+    unsigned need = wanted(f, IOCD_LIVE_OBS_BATCH);
+    if (!need)
+        return;
+    /* One Batch per device, in the order devices first appear. */
+    for (size_t i = 0; i < n; i++) {
+        const char *dev = f->msg_obs[i].device;
+        if (!dev)
+            continue; /* taken into an earlier device's batch */
+        size_t k = 0;
+        for (size_t j = i; j < n; j++)
+            if (f->msg_obs[j].device && strcmp(f->msg_obs[j].device, dev) == 0)
+                f->msg_ptr[k++] = &f->msg_obs[j];
+        Ioc__V1__Batch batch = IOC__V1__BATCH__INIT;
+        batch.n_observations = k;
+        batch.observations = f->msg_ptr;
+        char key[400];
+        snprintf(key, sizeof(key), "obs/%s/%s", f->msg_obs[i].source, dev);
+        struct iocd_buf empty;
+        iocd_buf_init(&empty);
+        emit(f, IOCD_LIVE_OBS_BATCH, key, &empty, &batch.base, false, need);
+        for (size_t j = 0; j < k; j++)
+            f->msg_ptr[j]->device = NULL; /* done: skip in the outer loop */
+    }
+}
+
 void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
                            const Ioc__V1__Observation *o)
 {
@@ -630,6 +689,8 @@ void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
         emit(f, IOCD_LIVE_OBS, key, &b, &copy.base, false, need);
         iocd_buf_free(&b);
     }
+    if (iocd_live_needs(f->live, IOCD_LIVE_OBS_BATCH))
+        batch_keep(f, source, o);
     /* What the observation closes or raises comes after it. */
     window_add(f, s, o->value, o->observed_ms);
     iocd_alerts_observe(f->alerts, source, o->device, o->metric, o->value, o->observed_ms);

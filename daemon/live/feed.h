@@ -56,6 +56,10 @@ struct iocd_live *iocd_feed_live(struct iocd_feed *f);
 /* An accepted observation of series `id` (source: the feed's). */
 void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
                            const Ioc__V1__Observation *o);
+/* The observations handed in since the last call were one received
+ * message: republish them as one ioc.v1.Batch per device (when a sink
+ * wants batches). Called by the pipeline after each message. */
+void iocd_feed_message_end(struct iocd_feed *f);
 /* An accepted event (source: the feed's). */
 void iocd_feed_event(struct iocd_feed *f, const char *source, const Ioc__V1__Event *e);
 

@@ -57,7 +57,8 @@ unsigned iocd_live_needs(struct iocd_live *l, enum iocd_live_kind kind)
     if ((unsigned)kind >= IOCD_LIVE__COUNT)
         return 0;
     unsigned n = l->needs[kind];
-    if (l->cap && (l->catchup_sinks || l->ring_until_ms)) {
+    if (l->cap && (IOCD_LIVE_STREAM_KINDS & (1u << kind)) &&
+        (l->catchup_sinks || l->ring_until_ms)) {
         if (l->catchup_sinks || iocd_mono_ms() < l->ring_until_ms)
             n |= IOCD_LIVE_JSON;
         else
@@ -141,8 +142,11 @@ void iocd_live_remove_sink(struct iocd_live *l, unsigned handle)
 void iocd_live_emit(struct iocd_live *l, enum iocd_live_kind kind, const char *key,
                     const char *json, size_t json_len, const void *pb, size_t pb_len, bool retain)
 {
+    /* Only what a live-stream client can see is numbered (and kept), so
+     * catch-up finds every number after the one it asks from. */
+    bool stream = (IOCD_LIVE_STREAM_KINDS & (1u << kind)) != 0;
     struct iocd_live_item it = {
-        .seq = ++l->seq,
+        .seq = stream ? ++l->seq : 0,
         .kind = kind,
         .key = key,
         .json = json,
@@ -151,7 +155,7 @@ void iocd_live_emit(struct iocd_live *l, enum iocd_live_kind kind, const char *k
         .pb_len = pb_len,
         .retain = retain,
     };
-    if (l->cap) {
+    if (l->cap && stream) {
         size_t i = it.seq % l->cap;
         struct iocd_live_item *slot = &l->ring[i];
         size_t klen = strlen(key) + 1, need = klen + json_len + 1 + pb_len;
@@ -200,7 +204,7 @@ int iocd_live_replay(const struct iocd_live *l, uint64_t after, iocd_live_sink_f
 
 const char *iocd_live_kind_name(enum iocd_live_kind k)
 {
-    static const char *const names[IOCD_LIVE__COUNT] = {"obs", "event", "alert", "window",
-                                                        "status"};
+    static const char *const names[IOCD_LIVE__COUNT] = {"obs",    "event",  "alert",
+                                                        "window", "status", "obs_batch"};
     return k < IOCD_LIVE__COUNT ? names[k] : "?";
 }

@@ -20,11 +20,17 @@ enum iocd_live_kind {
     IOCD_LIVE_ALERT,  /* key alert/RULE/SOURCE/DEVICE */
     IOCD_LIVE_WINDOW, /* key window/RES/SOURCE/DEVICE/METRIC (RES like 1m, 1h) */
     IOCD_LIVE_STATUS, /* key status/SOURCE/DEVICE */
+    /* The observations of one received message and device, as one
+     * ioc.v1.Batch (protobuf only), key obs/SOURCE/DEVICE: for the MQTT
+     * republish, not the live stream or the ring. */
+    IOCD_LIVE_OBS_BATCH,
     IOCD_LIVE__COUNT,
 };
+/* The kinds a live-stream client can ask for (?types=), all by default. */
+#define IOCD_LIVE_STREAM_KINDS ((1u << IOCD_LIVE_OBS_BATCH) - 1)
 
 struct iocd_live_item {
-    uint64_t seq;             /* 1, 2, 3 ... within this run */
+    uint64_t seq;             /* 1, 2, 3 ... within this run (0: not a stream kind) */
     enum iocd_live_kind kind;
     const char *key;          /* the topic under [live] prefix; also what patterns match */
     const char *json;         /* one JSON object, no newline */

@@ -4,27 +4,46 @@
 #include <stdio.h>
 #include <string.h>
 
-void iocd_republish_item(void *ud, const struct iocd_live_item *it)
+static void publish(struct iocd_republish *r, const char *topic, const void *p, size_t n,
+                    bool retain)
+{
+    if (iocd_mqtt_publish(r->mqtt, topic, p, n, r->cfg->live.qos, retain))
+        r->dropped++;
+    else
+        r->published++;
+}
+
+/* ioc.v1 protobuf under PREFIX/KEY: batches (or, per_metric, single
+ * observations), events, alerts, windows, status. */
+static void republish_pb(void *ud, const struct iocd_live_item *it)
 {
     struct iocd_republish *r = ud;
-    const struct iocd_config *cfg = r->cfg;
-    if (it->kind == IOCD_LIVE_OBS && !cfg->live.observations)
+    if (!it->pb || !(r->pb_kinds & (1u << it->kind)))
         return;
     char topic[1024];
-    if (cfg->live.protobuf && it->pb) {
-        snprintf(topic, sizeof(topic), "%s/%s", cfg->live.prefix, it->key);
-        if (iocd_mqtt_publish(r->mqtt, topic, it->pb, it->pb_len, cfg->live.qos, it->retain))
-            r->dropped++;
-        else
-            r->published++;
-    }
-    if (cfg->live.json) {
-        snprintf(topic, sizeof(topic), "%s/json/%s", cfg->live.prefix, it->key);
-        if (iocd_mqtt_publish(r->mqtt, topic, it->json, it->json_len, cfg->live.qos, it->retain))
-            r->dropped++;
-        else
-            r->published++;
-    }
+    snprintf(topic, sizeof(topic), "%s/%s", r->cfg->live.prefix, it->key);
+    publish(r, topic, it->pb, it->pb_len, it->retain);
+}
+
+/* The JSON twin under PREFIX/json/KEY, one message per item. */
+static void republish_json(void *ud, const struct iocd_live_item *it)
+{
+    struct iocd_republish *r = ud;
+    if (!(r->json_kinds & (1u << it->kind)))
+        return;
+    char topic[1024];
+    snprintf(topic, sizeof(topic), "%s/json/%s", r->cfg->live.prefix, it->key);
+    publish(r, topic, it->json, it->json_len, it->retain);
+}
+
+void iocd_republish_item(void *ud, const struct iocd_live_item *it)
+{
+    const struct iocd_republish *r = ud;
+    if (!r->cfg->live.prefix[0])
+        return;
+    republish_pb(ud, it);
+    if (it->json)
+        republish_json(ud, it);
 }
 
 int iocd_republish_start(struct iocd_republish *r, const struct iocd_config *cfg,
@@ -36,17 +55,28 @@ int iocd_republish_start(struct iocd_republish *r, const struct iocd_config *cfg
     r->live = live;
     if (!cfg->live.prefix[0])
         return 0;
-    unsigned kinds = IOCD_LIVE_ALL_KINDS & ~(cfg->live.observations ? 0u : 1u << IOCD_LIVE_OBS);
-    unsigned forms = (cfg->live.protobuf ? IOCD_LIVE_PB : 0u) | (cfg->live.json ? IOCD_LIVE_JSON : 0u);
-    if (!forms)
-        return 0; /* neither form: nothing to publish */
-    r->sink = iocd_live_add_sink(live, iocd_republish_item, r, kinds, forms);
-    return r->sink ? 0 : -1;
+    unsigned obs = cfg->live.observations ? 1u << IOCD_LIVE_OBS : 0u;
+    unsigned other = IOCD_LIVE_STREAM_KINDS & ~(1u << IOCD_LIVE_OBS);
+    if (cfg->live.protobuf) {
+        r->pb_kinds = other | (cfg->live.per_metric ? obs
+                                                   : (obs ? 1u << IOCD_LIVE_OBS_BATCH : 0u));
+        if (!(r->sink = iocd_live_add_sink(live, republish_pb, r, r->pb_kinds, IOCD_LIVE_PB)))
+            return -1;
+    }
+    if (cfg->live.json) {
+        r->json_kinds = other | obs;
+        if (!(r->json_sink = iocd_live_add_sink(live, republish_json, r, r->json_kinds,
+                                                IOCD_LIVE_JSON)))
+            return -1;
+    }
+    return 0;
 }
 
 void iocd_republish_stop(struct iocd_republish *r)
 {
     if (r->sink)
         iocd_live_remove_sink(r->live, r->sink);
-    r->sink = 0;
+    if (r->json_sink)
+        iocd_live_remove_sink(r->live, r->json_sink);
+    r->sink = r->json_sink = 0;
 }

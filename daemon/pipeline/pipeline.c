@@ -462,6 +462,8 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
         if (p->feed)
             iocd_feed_observation(p->feed, id, p->cfg->adapters[idx].source, o);
     }
+    if (p->feed)
+        iocd_feed_message_end(p->feed);
     for (size_t i = 0; i < b->n_events; i++) {
         enum iocd_reject r = ingest_event(p, idx, b->events[i], now, detail, sizeof(detail));
         if (r != IOCD_REJECT_NONE) {
@@ -682,6 +684,7 @@ static void emit_aqi(void *ud, const char *station, const char *metric, int64_t 
             o.observed_ms = t_ms;
             o.received_ms = now;
             iocd_feed_observation(p->feed, id, o.source, &o);
+            iocd_feed_message_end(p->feed);
         }
     } else
         count_reject(p, &p->scopes[idx], r, "(vn_aqi)", detail);

@@ -9,6 +9,11 @@ import unittest
 from iocdtest import (AIR_ADAPTER, IOCCTL, IOCD, IocdTestCase, Subscriber, air, pb_decode,
                       wait_until)
 
+# These tests check the per-item layout of the republish (one message per
+# observation, and the JSON twin), which the defaults no longer send: the
+# batched default is test_live_feed's test_default_batches_one_message_each.
+TWIN = "per_metric = true\njson = true\n"
+
 T0 = 1795330800000  # 2026-11-22T07:00:00Z
 EVENTS = """[adapter fire]
 topic = pleiku/fire/+/alarm
@@ -37,7 +42,7 @@ class LiveFeedTest(IocdTestCase):
         return s
 
     def test_observations_republished_as_protobuf_and_json(self):
-        d = self.iocd(AIR_ADAPTER).start()
+        d = self.iocd(AIR_ADAPTER, extra="[live]\n" + TWIN).start()
         s = self.sub("ioc/v1/#")
         self.broker.publish("pleiku/air/pk-01/data", [air("pk-01", T0 // 1000, 35.25, 27.5)])
         s.wait(lambda m: len([x for x in m if "/obs/" in x[0]]) == 4, what="4 obs messages")
@@ -65,8 +70,34 @@ class LiveFeedTest(IocdTestCase):
         # Nothing iocd published came back in as input.
         self.assertEqual(d.status()["adapters"]["air"]["messages"], 1)
 
+    def test_default_batches_one_message_each(self):
+        """The defaults: one ioc.v1.Batch per received message and device on
+        PREFIX/obs/SOURCE/DEVICE, protobuf only, nothing per metric."""
+        d = self.iocd(AIR_ADAPTER).start()
+        s = self.sub("ioc/v1/#")
+        self.broker.publish("pleiku/air/pk-01/data", [air("pk-01", T0 // 1000, 35.25, 27.5),
+                                                      air("pk-01", T0 // 1000 + 1, 36.5)])
+        s.wait(lambda m: len([x for x in m if "/obs/" in x[0]]) == 2, what="2 batches")
+        time.sleep(0.5)
+        obs = [(t, p) for t, p, _ in s.snapshot() if "/obs/" in t or "/json/" in t]
+        self.assertEqual([t for t, _ in obs], ["ioc/v1/obs/air/pk-01"] * 2)
+        first = pb_decode(obs[0][1])        # Batch: 1 = repeated Observation
+        self.assertEqual(len(first[1]), 2)
+        o = [pb_decode(x) for x in first[1]]
+        self.assertEqual([(x[3], x[4]) for x in o], [([b"pm25"], [35.25]),
+                                                     ([b"temperature"], [27.5])])
+        self.assertEqual([(x[1], x[2], x[6]) for x in o], [([b"air"], [b"pk-01"], [T0])] * 2)
+        second = [pb_decode(x) for x in pb_decode(obs[1][1])[1]]
+        self.assertEqual([(x[3], x[4], x[6]) for x in second], [([b"pm25"], [36.5], [T0 + 1000])])
+        m = d.http("/metrics")[2].decode()
+        self.assertIn('iocd_live_items_total{type="obs_batch"} 2\n', m)
+        # 2 batches, the device's status, and the two 1m windows of T0 (long
+        # over) closed at once: pm25 and temperature.
+        self.assertIn("iocd_republished_total 5\n", m)
+        self.assertIn('iocd_live_items_total{type="window"} 2\n', m)
+
     def test_events_republished(self):
-        self.iocd(EVENTS).start()
+        self.iocd(EVENTS, extra="[live]\n" + TWIN).start()
         s = self.sub("ioc/v1/json/event/#", "ioc/v1/event/#")
         self.broker.publish("pleiku/fire/b12/alarm", [json.dumps(
             {"type": "fire_alarm", "ts": "2026-11-22T07:00:00Z", "level": "critical",
@@ -85,7 +116,8 @@ class LiveFeedTest(IocdTestCase):
                           [b"fire"]))
 
     def test_closed_windows_published(self):
-        self.iocd(AIR_ADAPTER, extra="[live]\nwindows = 1m 1h\nwindow_grace = 0s\n").start()
+        self.iocd(AIR_ADAPTER,
+                  extra="[live]\n" + TWIN + "windows = 1m 1h\nwindow_grace = 0s\n").start()
         s = self.sub("ioc/v1/json/window/#", "ioc/v1/window/#")
         t = T0 // 1000
         self.broker.publish("pleiku/air/pk-01/data",
@@ -117,7 +149,7 @@ class LiveFeedTest(IocdTestCase):
                           [T0 + 60000], [3], [90.0], [20.0], [40.0], [30.0], [30.0], [40.0]))
 
     def test_device_status_retained_online_stale_offline(self):
-        self.iocd(AIR_ADAPTER, extra="[devices]\ndefault_interval = 1s\nstale_multiple = 2\n"
+        self.iocd(AIR_ADAPTER, extra="[live]\n" + TWIN + "[devices]\ndefault_interval = 1s\nstale_multiple = 2\n"
                                      "offline_multiple = 4\n").start()
         s = self.sub("ioc/v1/json/status/#")
         self.broker.publish("pleiku/air/pk-07/data", [air("pk-07", T0 // 1000, 10.0)])
@@ -140,7 +172,7 @@ class LiveFeedTest(IocdTestCase):
         self.assertEqual(json.loads(s.snapshot()[3][1])["state"], "online")
 
     def test_device_status_published_again_after_broker_restart(self):
-        self.iocd(AIR_ADAPTER).start()
+        self.iocd(AIR_ADAPTER, extra="[live]\n" + TWIN).start()
         self.broker.publish("pleiku/air/pk-08/data", [air("pk-08", T0 // 1000, 10.0)])
         first = self.sub("ioc/v1/json/status/#")
         first.wait(lambda m: len(m) == 1, what="retained status")
@@ -164,7 +196,7 @@ class LiveFeedTest(IocdTestCase):
         rule = ("[alert pm25_high]\ntype = threshold\nmatch = air/+/pm25\nstat = mean\n"
                 "window = 1h\nabove = 55\nclear = 50\nseverity = major\n"
                 "text = PM2.5 1 h mean above 55\n")
-        d = self.iocd(AIR_ADAPTER + rule).start()
+        d = self.iocd(AIR_ADAPTER + rule, extra="[live]\n" + TWIN).start()
         s = self.sub("ioc/v1/json/alert/#")
         t = T0 // 1000
         # Rolling 1 h means: 40, 50, 60 (raise), 52.5 (still raised: above clear 50),
@@ -206,7 +238,8 @@ class LiveFeedTest(IocdTestCase):
 
     def test_stale_alert_raised_and_cleared(self):
         rule = "[alert silent]\ntype = stale\nmatch = air/+\nmultiple = 2\n"
-        self.iocd(AIR_ADAPTER + rule, extra="[devices]\ndefault_interval = 1s\n").start()
+        self.iocd(AIR_ADAPTER + rule,
+                  extra="[live]\n" + TWIN + "[devices]\ndefault_interval = 1s\n").start()
         s = self.sub("ioc/v1/json/alert/#")
         self.broker.publish("pleiku/air/pk-09/data", [air("pk-09", T0 // 1000, 10.0)])
         s.wait(lambda m: len(m) == 1, timeout=10, what="stale alert")

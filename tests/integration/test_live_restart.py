@@ -11,6 +11,11 @@ import unittest
 
 from iocdtest import AIR_ADAPTER, IocdTestCase, Subscriber, air, wait_until
 
+# These tests check the per-item layout of the republish (one message per
+# observation, and the JSON twin), which the defaults no longer send: the
+# batched default is test_live_feed's test_default_batches_one_message_each.
+TWIN = "per_metric = true\njson = true\n"
+
 RULE = ("[alert pm25_high]\ntype = threshold\nmatch = air/+/pm25\nstat = mean\n"
         "window = 1h\nabove = 55\nclear = 50\nseverity = major\n"
         "text = PM2.5 1 h mean above 55\n")
@@ -48,7 +53,7 @@ class LiveRestartTest(IocdTestCase):
             con.close()
 
     def test_raised_alert_is_not_raised_again_and_clears_once(self):
-        d = self.iocd(AIR_ADAPTER + RULE).start()
+        d = self.iocd(AIR_ADAPTER + RULE, extra="[live]\n" + TWIN).start()
         s = self.sub("ioc/v1/json/alert/#", "ioc/v1/json/obs/air/pk-02/pm25")
         # Ten minutes ago, on a whole minute: inside the 30 days iocd looks back.
         t0 = (int(time.time()) // 60 - 10) * 60
@@ -110,7 +115,7 @@ class LiveRestartTest(IocdTestCase):
         self.assertEqual(d.stop(), 0)
 
     def check_device_survives(self, sig):
-        d = self.iocd(AIR_ADAPTER, extra=DEVICES).start()
+        d = self.iocd(AIR_ADAPTER, extra="[live]\n" + TWIN + DEVICES).start()
         s = self.sub("ioc/v1/json/status/#")
         self.broker.publish("pleiku/air/pk-07/data", [air("pk-07", int(time.time()), 10.0)])
         s.wait(lambda m: len(m) == 1, what="online")

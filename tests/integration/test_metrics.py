@@ -52,8 +52,10 @@ class MetricsTest(IocdTestCase):
             'iocd_live_items_total{type="event"}': 0,
             'iocd_live_items_total{type="alert"}': 1,
             'iocd_live_items_total{type="status"}': 1,
-            # 4 observations, 1 alert and 1 status, each as protobuf and JSON
-            "iocd_republished_total": 12,
+            'iocd_live_items_total{type="obs_batch"}': 2,
+            # The defaults: one ioc.v1.Batch per accepted message (2), 1 alert
+            # and 1 status, as protobuf only.
+            "iocd_republished_total": 4,
             "iocd_republish_dropped_total": 0,
             "iocd_alerts_active": 1,
             "iocd_alerts_raised_total": 1,
