@@ -18,6 +18,55 @@ static void head(struct iocd_buf *t, const char *name, const char *type, const c
     iocd_buf_printf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* The flush cycle and what waits for it: committed and failed flushes,
+ * unwritten data and back-pressure, durations, what is pending. */
+static void flush_figures(struct iocd_buf *t, const struct iocd_pipeline *p)
+{
+    int64_t now = iocd_now_ms();
+    head(t, "iocd_flushes_total", "counter", "flushes committed to SQLite");
+    iocd_buf_printf(t, "iocd_flushes_total %" PRIu64 "\n", p->flushes_committed);
+    head(t, "iocd_flush_failures_total", "counter",
+         "flushes that did not commit (full or read-only disk...); each is retried");
+    iocd_buf_printf(t, "iocd_flush_failures_total %" PRIu64 "\n", p->flush_failures);
+    head(t, "iocd_unwritten", "gauge", "accepted samples and events not yet written");
+    iocd_buf_printf(t, "iocd_unwritten %zu\n", iocd_pipeline_unwritten(p));
+    head(t, "iocd_unwritten_max", "gauge", "[ingest] max_unwritten: back-pressure from here");
+    iocd_buf_printf(t, "iocd_unwritten_max %" PRId64 "\n", p->cfg->ingest.max_unwritten);
+    head(t, "iocd_unwritten_oldest_age_seconds", "gauge",
+         "age of the oldest accepted sample or event not yet written (0: none)");
+    iocd_buf_printf(t, "iocd_unwritten_oldest_age_seconds %.3f\n",
+                    (double)iocd_pipeline_unwritten_age_ms(p, now) / 1000.0);
+    head(t, "iocd_backpressure", "gauge", "1 while iocd does not read from the broker");
+    iocd_buf_printf(t, "iocd_backpressure %d\n", p->paused);
+    head(t, "iocd_backpressure_total", "counter", "times back-pressure turned on");
+    iocd_buf_printf(t, "iocd_backpressure_total %" PRIu64 "\n", p->pauses);
+    head(t, "iocd_flush_last_seconds", "gauge", "duration of the last flush");
+    iocd_buf_printf(t, "iocd_flush_last_seconds %.6f\n", (double)p->last_flush_us / 1e6);
+    head(t, "iocd_flush_max_seconds", "gauge", "longest flush since start");
+    iocd_buf_printf(t, "iocd_flush_max_seconds %.6f\n", (double)p->max_flush_us / 1e6);
+    head(t, "iocd_flush_duration_seconds", "histogram",
+         "time to commit a flush (one SQLite transaction on the worker thread)");
+    for (int i = 0; i < IOCD_FLUSH_BUCKETS; i++) {
+        if (i == IOCD_FLUSH_BUCKETS - 1)
+            iocd_buf_printf(t, "iocd_flush_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n",
+                            p->flush_hist[i]);
+        else
+            iocd_buf_printf(t, "iocd_flush_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+                            (double)iocd_flush_buckets_us[i] / 1e6, p->flush_hist[i]);
+    }
+    iocd_buf_printf(t, "iocd_flush_duration_seconds_sum %.6f\n", (double)p->flush_total_us / 1e6);
+    iocd_buf_printf(t, "iocd_flush_duration_seconds_count %" PRIu64 "\n",
+                    p->flush_hist[IOCD_FLUSH_BUCKETS - 1]);
+    head(t, "iocd_flush_in_progress", "gauge", "1 while a flush is being written");
+    iocd_buf_printf(t, "iocd_flush_in_progress %d\n", p->inflight != NULL);
+    head(t, "iocd_pending_windows", "gauge", "changed windows not yet written");
+    iocd_buf_printf(t, "iocd_pending_windows %zu\n", iocd_agg_size(p->agg));
+    head(t, "iocd_pending_samples", "gauge", "accepted samples not yet in the journal");
+    iocd_buf_printf(t, "iocd_pending_samples %zu\n", p->n_samples);
+    head(t, "iocd_pending_events", "gauge", "accepted events not yet written");
+    iocd_buf_printf(t, "iocd_pending_events %zu\n", p->n_events);
+}
+
 char *iocd_metrics_render(const struct iocd_metrics_src *s)
 {
     const struct iocd_pipeline *p = s->pipe;
@@ -61,49 +110,7 @@ char *iocd_metrics_render(const struct iocd_metrics_src *s)
                 iocd_buf_printf(&t, "iocd_notes_total{adapter=\"%s\",note=\"%s\"} %" PRIu64 "\n",
                     p->scopes[i].name, iocd_note_name((enum iocd_note)n),
                     p->scopes[i].value[IOCD_CTR_NOTE_BASE + n]);
-    head(&t, "iocd_flushes_total", "counter", "flushes committed to SQLite");
-    iocd_buf_printf(&t, "iocd_flushes_total %" PRIu64 "\n", p->flushes_committed);
-    head(&t, "iocd_flush_failures_total", "counter",
-         "flushes that did not commit (full or read-only disk...); each is retried");
-    iocd_buf_printf(&t, "iocd_flush_failures_total %" PRIu64 "\n", p->flush_failures);
-    int64_t now = iocd_now_ms();
-    head(&t, "iocd_unwritten", "gauge", "accepted samples and events not yet written");
-    iocd_buf_printf(&t, "iocd_unwritten %zu\n", iocd_pipeline_unwritten(p));
-    head(&t, "iocd_unwritten_max", "gauge", "[ingest] max_unwritten: back-pressure from here");
-    iocd_buf_printf(&t, "iocd_unwritten_max %" PRId64 "\n", p->cfg->ingest.max_unwritten);
-    head(&t, "iocd_unwritten_oldest_age_seconds", "gauge",
-         "age of the oldest accepted sample or event not yet written (0: none)");
-    iocd_buf_printf(&t, "iocd_unwritten_oldest_age_seconds %.3f\n",
-                    (double)iocd_pipeline_unwritten_age_ms(p, now) / 1000.0);
-    head(&t, "iocd_backpressure", "gauge", "1 while iocd does not read from the broker");
-    iocd_buf_printf(&t, "iocd_backpressure %d\n", p->paused);
-    head(&t, "iocd_backpressure_total", "counter", "times back-pressure turned on");
-    iocd_buf_printf(&t, "iocd_backpressure_total %" PRIu64 "\n", p->pauses);
-    head(&t, "iocd_flush_last_seconds", "gauge", "duration of the last flush");
-    iocd_buf_printf(&t, "iocd_flush_last_seconds %.6f\n", (double)p->last_flush_us / 1e6);
-    head(&t, "iocd_flush_max_seconds", "gauge", "longest flush since start");
-    iocd_buf_printf(&t, "iocd_flush_max_seconds %.6f\n", (double)p->max_flush_us / 1e6);
-    head(&t, "iocd_flush_duration_seconds", "histogram",
-         "time to commit a flush (one SQLite transaction on the worker thread)");
-    for (int i = 0; i < IOCD_FLUSH_BUCKETS; i++) {
-        if (i == IOCD_FLUSH_BUCKETS - 1)
-            iocd_buf_printf(&t, "iocd_flush_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n",
-                            p->flush_hist[i]);
-        else
-            iocd_buf_printf(&t, "iocd_flush_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
-                            (double)iocd_flush_buckets_us[i] / 1e6, p->flush_hist[i]);
-    }
-    iocd_buf_printf(&t, "iocd_flush_duration_seconds_sum %.6f\n", (double)p->flush_total_us / 1e6);
-    iocd_buf_printf(&t, "iocd_flush_duration_seconds_count %" PRIu64 "\n",
-                    p->flush_hist[IOCD_FLUSH_BUCKETS - 1]);
-    head(&t, "iocd_flush_in_progress", "gauge", "1 while a flush is being written");
-    iocd_buf_printf(&t, "iocd_flush_in_progress %d\n", p->inflight != NULL);
-    head(&t, "iocd_pending_windows", "gauge", "changed windows not yet written");
-    iocd_buf_printf(&t, "iocd_pending_windows %zu\n", iocd_agg_size(p->agg));
-    head(&t, "iocd_pending_samples", "gauge", "accepted samples not yet in the journal");
-    iocd_buf_printf(&t, "iocd_pending_samples %zu\n", p->n_samples);
-    head(&t, "iocd_pending_events", "gauge", "accepted events not yet written");
-    iocd_buf_printf(&t, "iocd_pending_events %zu\n", p->n_events);
+    flush_figures(&t, p);
     head(&t, "iocd_series", "gauge", "distinct series known");
     iocd_buf_printf(&t, "iocd_series %zu\n", iocd_series_count(p->series));
     head(&t, "iocd_broker_connected", "gauge", "1 while connected to the MQTT broker");
@@ -113,7 +120,7 @@ char *iocd_metrics_render(const struct iocd_metrics_src *s)
     head(&t, "iocd_broker_unreachable_seconds", "gauge",
          "how long the broker has been unreachable (0: connected, or paused by back-pressure)");
     iocd_buf_printf(&t, "iocd_broker_unreachable_seconds %.3f\n",
-                    (double)iocd_mqtt_unreachable_ms(s->mqtt, now) / 1000.0);
+                    (double)iocd_mqtt_unreachable_ms(s->mqtt, iocd_now_ms()) / 1000.0);
     struct iocd_feed_stats fs;
     iocd_feed_get_stats(s->feed, &fs);
     head(&t, "iocd_live_items_total", "counter", "live items emitted, per type");
