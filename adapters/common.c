@@ -299,3 +299,49 @@ enum iocd_reject iocd_adapter_json_parse(const struct iocd_message *msg, struct 
     *root = tree;
     return IOCD_REJECT_NONE;
 }
+
+bool iocd_adapter_name_ok(const char *s, size_t n, size_t max)
+{
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '.' || ch == '-'))
+            return false;
+    }
+    return true;
+}
+
+bool iocd_adapter_nonfinite_word(const char *s, size_t n)
+{
+    if (n > 0 && (s[0] == '+' || s[0] == '-'))
+        s++, n--;
+    static const char *const words[] = {"nan", "inf", "infinity"};
+    for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+        size_t wl = strlen(words[w]);
+        if (n != wl)
+            continue;
+        size_t i = 0;
+        while (i < n && (s[i] | 0x20) == words[w][i])
+            i++;
+        if (i == n)
+            return true;
+    }
+    return false;
+}
+
+int iocd_adapter_time_format(const char *value, enum iocd_time_unit *unit)
+{
+    static const struct {
+        const char *name;
+        enum iocd_time_unit unit;
+    } formats[] = {{"auto", IOCD_TIME_AUTO}, {"iso8601", IOCD_TIME_ISO8601}, {"s", IOCD_TIME_S},
+                   {"ms", IOCD_TIME_MS},     {"us", IOCD_TIME_US}};
+    for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+        if (strcmp(formats[i].name, value) == 0) {
+            *unit = formats[i].unit;
+            return 0;
+        }
+    return -1;
+}

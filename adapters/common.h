@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "adapters/adapter.h"
+#include "daemon/base/timeutil.h"
 #include "daemon/base/keys.h"
 
 /* Where a config error is reported: the file, the [adapter NAME] section
@@ -137,5 +138,15 @@ const char *iocd_adapter_json_type(const cJSON *n);
  * and returns the code. */
 enum iocd_reject iocd_adapter_json_parse(const struct iocd_message *msg, struct iocd_batch *out,
                                          cJSON **root);
+
+/* A metric name or id of 1..max characters from [A-Za-z0-9_.-]. */
+bool iocd_adapter_name_ok(const char *s, size_t n, size_t max);
+/* `s` (n bytes) spells nan, inf or infinity, any case, optional sign: a
+ * number that is not finite rather than not a number. */
+bool iocd_adapter_nonfinite_word(const char *s, size_t n);
+/* A `time_format =` value (auto, iso8601, s, ms, us): 0 and *unit, or -1
+ * (message: IOCD_ADAPTER_TIME_FORMATS). */
+#define IOCD_ADAPTER_TIME_FORMATS "expected auto, iso8601, s, ms or us"
+int iocd_adapter_time_format(const char *value, enum iocd_time_unit *unit);
 
 #endif

@@ -129,16 +129,7 @@ enum id_result iocd_event_normalize_id(const char *s, size_t n, char *out)
 /* 1..64 characters of [A-Za-z0-9_.-]. */
 bool iocd_event_valid_id(const char *s)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > EV_MAX_ID)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '_' || ch == '.' || ch == '-'))
-            return false;
-    }
-    return true;
+    return iocd_adapter_name_ok(s, strlen(s), EV_MAX_ID);
 }
 
 static bool is_blank_or_ctl(unsigned char ch)

@@ -527,23 +527,8 @@ static int read_time_location(const struct iocd_adapter_cfg *c, struct event_sta
         return iocd_adapter_cfg_failf(c, k->time_format ? k->time_format : k->time_offset,
                         "has no effect without 'time' (the receive time is used)");
     st->time_unit = IOCD_TIME_AUTO;
-    if (k->time_format) {
-        static const struct {
-            const char *name;
-            enum iocd_time_unit unit;
-        } formats[] = {{"auto", IOCD_TIME_AUTO},
-                       {"iso8601", IOCD_TIME_ISO8601},
-                       {"s", IOCD_TIME_S},
-                       {"ms", IOCD_TIME_MS},
-                       {"us", IOCD_TIME_US}};
-        size_t i = 0;
-        while (i < sizeof(formats) / sizeof(formats[0]) &&
-               strcmp(formats[i].name, k->time_format->value) != 0)
-            i++;
-        if (i == sizeof(formats) / sizeof(formats[0]))
-            return iocd_adapter_cfg_failf(c, k->time_format, "expected auto, iso8601, s, ms or us");
-        st->time_unit = formats[i].unit;
-    }
+    if (k->time_format && iocd_adapter_time_format(k->time_format->value, &st->time_unit))
+        return iocd_adapter_cfg_failf(c, k->time_format, IOCD_ADAPTER_TIME_FORMATS);
     if (k->time_offset && iocd_adapter_parse_offset(k->time_offset->value, &st->time_offset_s))
         return iocd_adapter_cfg_failf(c, k->time_offset, "expected an offset such as +07:00, -05:30 or Z");
 

@@ -284,24 +284,6 @@ static bool float_syntax(const char *s, size_t n)
 }
 
 /* "nan", "inf", "infinity" in any case, optionally signed. */
-static bool nonfinite_word(const char *s, size_t n)
-{
-    if (n > 0 && (s[0] == '+' || s[0] == '-'))
-        s++, n--;
-    static const char *const words[] = {"nan", "inf", "infinity"};
-    for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
-        size_t wl = strlen(words[w]);
-        if (n != wl)
-            continue;
-        size_t i = 0;
-        while (i < n && (s[i] | 0x20) == words[w][i])
-            i++;
-        if (i == n)
-            return true;
-    }
-    return false;
-}
-
 /* ---- decode: one line ---- */
 
 enum ifx_type { IFX_FLOAT, IFX_INT, IFX_UINT, IFX_BOOL, IFX_STRING };
@@ -501,7 +483,7 @@ static enum iocd_reject classify_value(struct ifx_ctx *c, const char *v, size_t 
             f->value = (double)x;
             return IOCD_REJECT_NONE;
         }
-    } else if (nonfinite_word(v, n)) {
+    } else if (iocd_adapter_nonfinite_word(v, n)) {
         return line_fail(c, IOCD_REJECT_NOT_FINITE, v, "value of field '%s' is not finite", key);
     } else if (float_syntax(v, n)) {
         char small[64];

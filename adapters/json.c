@@ -211,25 +211,12 @@ static int parse_metric_value(const struct iocd_adapter_cfg *c, const struct jso
     return rc;
 }
 
-static bool valid_metric_name(const char *s, size_t n)
-{
-    if (n == 0 || n > JSON_MAX_METRIC_NAME)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '_' || ch == '.' || ch == '-'))
-            return false;
-    }
-    return true;
-}
-
 static int add_metric(const struct iocd_adapter_cfg *c, struct json_state *st,
                       struct iocd_ini_section *section, size_t idx)
 {
     struct iocd_ini_entry *e = &section->entries[idx];
     const char *name = e->key + strlen("metric.");
-    if (!valid_metric_name(name, strlen(name)))
+    if (!iocd_adapter_name_ok(name, strlen(name), JSON_MAX_METRIC_NAME))
         return iocd_adapter_cfg_fail(c, e,
                         "metric name must be 1 to 64 characters of letters, digits, '_', '.' "
                         "and '-'");
@@ -250,7 +237,7 @@ static int add_label(const struct iocd_adapter_cfg *c, struct json_state *st,
 {
     struct iocd_ini_entry *e = &section->entries[idx];
     const char *name = e->key + strlen("label.");
-    if (!valid_metric_name(name, strlen(name)))
+    if (!iocd_adapter_name_ok(name, strlen(name), JSON_MAX_METRIC_NAME))
         return iocd_adapter_cfg_fail(c, e,
                         "label name must be 1 to 64 characters of letters, digits, '_', '.' "
                         "and '-'");
@@ -398,23 +385,8 @@ static int read_device_time(const struct iocd_adapter_cfg *c, struct json_state 
                         "has no effect without 'time' (the receive time is used)");
 
     st->time_unit = IOCD_TIME_AUTO;
-    if (time_format) {
-        static const struct {
-            const char *name;
-            enum iocd_time_unit unit;
-        } formats[] = {{"auto", IOCD_TIME_AUTO},
-                       {"iso8601", IOCD_TIME_ISO8601},
-                       {"s", IOCD_TIME_S},
-                       {"ms", IOCD_TIME_MS},
-                       {"us", IOCD_TIME_US}};
-        size_t i = 0;
-        while (i < sizeof(formats) / sizeof(formats[0]) &&
-               strcmp(formats[i].name, time_format->value) != 0)
-            i++;
-        if (i == sizeof(formats) / sizeof(formats[0]))
-            return iocd_adapter_cfg_fail(c, time_format, "expected auto, iso8601, s, ms or us");
-        st->time_unit = formats[i].unit;
-    }
+    if (time_format && iocd_adapter_time_format(time_format->value, &st->time_unit))
+        return iocd_adapter_cfg_fail(c, time_format, IOCD_ADAPTER_TIME_FORMATS);
 
     st->time_offset_s = 0;
     if (time_offset && iocd_adapter_parse_offset(time_offset->value, &st->time_offset_s))
@@ -724,7 +696,8 @@ static enum iocd_reject get_labels(const struct json_state *st, const cJSON *rec
         return IOCD_REJECT_NONE;
     size_t added = 0;
     for (const cJSON *m = rec->child; m && added < JSON_MAX_AUTO_LABELS; m = m->next) {
-        if (!cJSON_IsString(m) || !m->string || !valid_metric_name(m->string, strlen(m->string)))
+        if (!cJSON_IsString(m) || !m->string ||
+            !iocd_adapter_name_ok(m->string, strlen(m->string), JSON_MAX_METRIC_NAME))
             continue;
         if (!label_value_ok(m->valuestring) || node_used(st, rec, m))
             continue;
@@ -771,7 +744,7 @@ static enum iocd_reject decode_record(const struct json_state *st, const struct 
         if (!iocd_adapter_topic_level(msg->topic, st->metric_level, &s, &n))
             return iocd_batch_fail(out, IOCD_REJECT_MISSING_FIELD, "metric: topic has no level %d",
                                    st->metric_level);
-        if (!valid_metric_name(s, n))
+        if (!iocd_adapter_name_ok(s, n, JSON_MAX_METRIC_NAME))
             return iocd_batch_fail(out, IOCD_REJECT_BAD_ID,
                                    "metric: topic level %d must be 1 to 64 characters of "
                                    "letters, digits, '_', '.' and '-'",

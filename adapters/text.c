@@ -78,20 +78,6 @@ static void text_destroy(void *state)
 
 /* ---- create ---- */
 
-static bool valid_metric_name(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > TEXT_MAX_METRIC_NAME)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '_' || ch == '.' || ch == '-'))
-            return false;
-    }
-    return true;
-}
-
 static const char unit_what[] =
     "expected a unit of 1 to 32 characters without blanks, such as km/h, Cel or %";
 static const char name_what[] =
@@ -123,7 +109,8 @@ static int read_family(const struct iocd_adapter_cfg *c, struct iocd_ini_section
                                           : "the key after 'metric.' is empty");
         if (iocd_adapter_cfg_given_twice(c, section, i))
             return -1;
-        if (is_unit ? !iocd_adapter_valid_unit(e->value, TEXT_MAX_UNIT) : !valid_metric_name(e->value))
+        if (is_unit ? !iocd_adapter_valid_unit(e->value, TEXT_MAX_UNIT)
+                    : !iocd_adapter_name_ok(e->value, strlen(e->value), TEXT_MAX_METRIC_NAME))
             return iocd_adapter_cfg_fail(c, e, is_unit ? unit_what : name_what);
         struct text_pair *p = &(*out)[*n_out];
         p->key = strdup(e->key + pl);
@@ -215,7 +202,7 @@ static int read_config(const struct iocd_adapter_cfg *c, void *state,
             st->metric_level = -1;
             if (strncmp(metric->value, "topic[", 6) == 0)
                 return iocd_adapter_cfg_fail(c, metric, "expected topic[M] with M a topic level from 0 to 255");
-            if (!valid_metric_name(metric->value))
+            if (!iocd_adapter_name_ok(metric->value, strlen(metric->value), TEXT_MAX_METRIC_NAME))
                 return iocd_adapter_cfg_fail(c, metric, "expected topic[M] or a metric name of 1 to 64 "
                                            "characters of letters, digits, '_', '.' and '-'");
             st->metric_name = strdup(metric->value);
@@ -287,24 +274,6 @@ static bool is_digit(char ch)
 enum num_kind { NUM_OK, NUM_NOT_FINITE, NUM_NOT_A_NUMBER, NUM_NO_MEMORY };
 
 /* "nan", "inf", "infinity" in any case, optionally signed. */
-static bool nonfinite_word(const char *s, size_t n)
-{
-    if (n > 0 && (s[0] == '+' || s[0] == '-'))
-        s++, n--;
-    static const char *const words[] = {"nan", "inf", "infinity"};
-    for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
-        size_t wl = strlen(words[w]);
-        if (n != wl)
-            continue;
-        size_t i = 0;
-        while (i < n && (s[i] | 0x20) == words[w][i])
-            i++;
-        if (i == n)
-            return true;
-    }
-    return false;
-}
-
 /* A decimal number in strtod's syntax without hex, inf, nan or blanks:
  * [+-]digits[.digits][e[+-]digits], digits on either side of the point
  * optional but not both. */
@@ -331,7 +300,7 @@ static enum num_kind parse_number(struct iocd_arena *a, const char *s, size_t n,
         ok = e > 0;
     }
     if (!ok || i != n)
-        return nonfinite_word(s, n) ? NUM_NOT_FINITE : NUM_NOT_A_NUMBER;
+        return iocd_adapter_nonfinite_word(s, n) ? NUM_NOT_FINITE : NUM_NOT_A_NUMBER;
     char small[64];
     char *buf = n < sizeof(small) ? small : iocd_arena_alloc(a, n + 1);
     if (!buf)
