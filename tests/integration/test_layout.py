@@ -52,10 +52,15 @@ def folder_of(path):
 
 
 def sources():
-    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "daemon", "adapters",
-                          "tools"], cwd=SOURCE_ROOT, capture_output=True, text=True, check=True)
-    return sorted(p for p in out.stdout.split() if p.endswith((".c", ".h"))
-                  and os.path.exists(os.path.join(SOURCE_ROOT, p)))
+    """Every .c and .h below daemon/, adapters/ and tools/ (read from the
+    file system: a release tarball has no git)."""
+    out = []
+    for top in ("daemon", "adapters", "tools"):
+        for root, dirs, files in os.walk(os.path.join(SOURCE_ROOT, top)):
+            dirs[:] = [d for d in dirs if d not in ("node_modules", "__pycache__")]
+            out += [os.path.relpath(os.path.join(root, f), SOURCE_ROOT) for f in files
+                    if f.endswith((".c", ".h"))]
+    return sorted(out)
 
 
 def includes(path):
