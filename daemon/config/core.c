@@ -273,8 +273,9 @@ const struct iocd_key iocd_core_keys[] = {
      "also publish the JSON form, one message per item, under PREFIX/json/... for dashboards "
      "without protobuf"),
     KEY("live", "per_metric", IOCD_KEY_BOOL, OFF(live.per_metric), "false", 0, 0,
-     "observations one per metric on PREFIX/obs/SOURCE/DEVICE/METRIC (false: one ioc.v1.Batch "
-     "per received message and device on PREFIX/obs/SOURCE/DEVICE)"),
+     "observations and closed windows one per metric on PREFIX/obs/SOURCE/DEVICE/METRIC and "
+     "PREFIX/window/RES/SOURCE/DEVICE/METRIC (false: one ioc.v1.Batch per received message and "
+     "device, one ioc.v1.WindowBatch per device and resolution)"),
     KEY("live", "observations", IOCD_KEY_BOOL, OFF(live.observations), "true", 0, 0,
      "republish every observation (false: only events, alerts, windows and status)"),
     KEY("live", "qos", IOCD_KEY_INT, OFF(live.qos), "0", 0, 2,

@@ -29,6 +29,13 @@ struct open_window {
     int64_t first_ms, last_ms;
 };
 
+/* A closed window waiting for its device's WindowBatch. */
+struct closed_window {
+    const struct series_state *s; /* its series (stable until the feed is freed) */
+    int r;                        /* index into [live] windows */
+    struct open_window w;
+};
+
 struct series_state {
     char *name;  /* "SOURCE/DEVICE/METRIC" then NUL then unit; owned */
     size_t source_len, device_len;
@@ -61,6 +68,10 @@ struct iocd_feed {
     Ioc__V1__Observation *msg_obs;
     Ioc__V1__Observation **msg_ptr;
     size_t n_msg_obs, cap_msg_obs;
+    /* Windows closed since the last flush_windows, for the batched
+     * republish (IOCD_LIVE_WINDOW_BATCH); reused, grown as needed. */
+    struct closed_window *closed;
+    size_t n_closed, cap_closed;
     struct iocd_feed_stats stats;
 };
 
@@ -331,9 +342,97 @@ static void on_alert(void *ud, const struct iocd_alert_change *c)
 
 /* ---- windows ---- */
 
+/* Fill `pw` (strings in src and dev, 130 bytes each) from a closed window. */
+static void window_pb(const struct iocd_feed *f, const struct series_state *s, int r,
+                      const struct open_window *w, Ioc__V1__Window *pw, char *src, char *dev)
+{
+    int64_t res = f->cfg->live.windows.ms[r];
+    snprintf(src, 130, "%.*s", (int)s->source_len, s->name);
+    snprintf(dev, 130, "%.*s", (int)s->device_len, s->name + s->source_len + 1);
+    ioc__v1__window__init(pw);
+    pw->source = src;
+    pw->device = dev;
+    pw->metric = s->name + s->source_len + 1 + s->device_len + 1;
+    pw->unit = s->name + strlen(s->name) + 1;
+    pw->resolution_s = res / 1000;
+    pw->start_ms = w->start_ms;
+    pw->end_ms = w->start_ms + res;
+    pw->count = w->count;
+    pw->sum = w->sum;
+    pw->min = w->min;
+    pw->max = w->max;
+    pw->mean = w->sum / (double)w->count;
+    pw->first = w->first;
+    pw->last = w->last;
+}
+
+/* Republish the windows closed since the last call: one WindowBatch per
+ * device and resolution, in the order they closed. */
+static void flush_windows(struct iocd_feed *f)
+{
+    size_t n = f->n_closed;
+    f->n_closed = 0;
+    if (!n)
+        return;
+    unsigned need = wanted(f, IOCD_LIVE_WINDOW_BATCH);
+    if (!need)
+        return;
+    enum { MAX_BATCH = 64 };
+    Ioc__V1__Window pw[MAX_BATCH];
+    Ioc__V1__Window *pp[MAX_BATCH];
+    char src[MAX_BATCH][130], dev[MAX_BATCH][130];
+    for (size_t i = 0; i < n; i++) {
+        const struct closed_window *c = &f->closed[i];
+        if (!c->s)
+            continue; /* taken into an earlier batch */
+        const struct series_state *s = c->s;
+        size_t k = 0;
+        for (size_t j = i; j < n && k < MAX_BATCH; j++) {
+            struct closed_window *d = &f->closed[j];
+            /* Same resolution, source and device ("SOURCE/DEVICE/" alike). */
+            if (!d->s || d->r != c->r || d->s->source_len != s->source_len ||
+                d->s->device_len != s->device_len ||
+                memcmp(d->s->name, s->name, s->source_len + 1 + s->device_len + 1) != 0)
+                continue;
+            window_pb(f, d->s, d->r, &d->w, &pw[k], src[k], dev[k]);
+            pp[k] = &pw[k];
+            k++;
+            if (j != i)
+                d->s = NULL;
+        }
+        Ioc__V1__WindowBatch b = IOC__V1__WINDOW_BATCH__INIT;
+        b.n_windows = k;
+        b.windows = pp;
+        char rs[32], key[400];
+        iocd_duration_format(f->cfg->live.windows.ms[c->r], rs, sizeof(rs));
+        snprintf(key, sizeof(key), "window/%s/%.*s", rs, (int)(s->source_len + 1 + s->device_len),
+                 s->name);
+        struct iocd_buf empty;
+        iocd_buf_init(&empty);
+        emit(f, IOCD_LIVE_WINDOW_BATCH, key, &empty, &b.base, false, need);
+        f->closed[i].s = NULL;
+    }
+}
+
+static void window_keep(struct iocd_feed *f, const struct series_state *s, int r,
+                        const struct open_window *w)
+{
+    if (f->n_closed == f->cap_closed) {
+        size_t ncap = f->cap_closed ? f->cap_closed * 2 : 64;
+        struct closed_window *nc = realloc(f->closed, ncap * sizeof(*nc));
+        if (!nc)
+            return;
+        f->closed = nc;
+        f->cap_closed = ncap;
+    }
+    f->closed[f->n_closed++] = (struct closed_window){.s = s, .r = r, .w = *w};
+}
+
 static void window_publish(struct iocd_feed *f, const struct series_state *s, int r,
                            const struct open_window *w)
 {
+    if (iocd_live_needs(f->live, IOCD_LIVE_WINDOW_BATCH))
+        window_keep(f, s, r, w);
     unsigned need = wanted(f, IOCD_LIVE_WINDOW);
     if (!need)
         return; /* closing a window nobody listens to costs no formatting */
@@ -441,6 +540,7 @@ static void windows_close(struct iocd_feed *f, int64_t now)
         }
         f->next_close_ms[r] = next;
     }
+    flush_windows(f);
 }
 
 /* ---- life cycle ---- */
@@ -546,6 +646,7 @@ void iocd_feed_free(struct iocd_feed *f)
     free(f->series);
     free(f->msg_obs);
     free(f->msg_ptr);
+    free(f->closed);
     iocd_alerts_free(f->alerts);
     iocd_devices_free(f->devices);
     iocd_live_free(f->live);
@@ -617,6 +718,7 @@ static void batch_keep(struct iocd_feed *f, const char *source, const Ioc__V1__O
 
 void iocd_feed_message_end(struct iocd_feed *f)
 {
+    flush_windows(f); /* the windows this message's observations closed */
     size_t n = f->n_msg_obs;
     f->n_msg_obs = 0;
     if (!n)

@@ -204,7 +204,7 @@ int iocd_live_replay(const struct iocd_live *l, uint64_t after, iocd_live_sink_f
 
 const char *iocd_live_kind_name(enum iocd_live_kind k)
 {
-    static const char *const names[IOCD_LIVE__COUNT] = {"obs",    "event",  "alert",
-                                                        "window", "status", "obs_batch"};
+    static const char *const names[IOCD_LIVE__COUNT] = {
+        "obs", "event", "alert", "window", "status", "obs_batch", "window_batch"};
     return k < IOCD_LIVE__COUNT ? names[k] : "?";
 }

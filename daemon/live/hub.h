@@ -24,6 +24,10 @@ enum iocd_live_kind {
      * ioc.v1.Batch (protobuf only), key obs/SOURCE/DEVICE: for the MQTT
      * republish, not the live stream or the ring. */
     IOCD_LIVE_OBS_BATCH,
+    /* The windows of one device and resolution closed together, as one
+     * ioc.v1.WindowBatch (protobuf only), key window/RES/SOURCE/DEVICE: for
+     * the MQTT republish only, like IOCD_LIVE_OBS_BATCH. */
+    IOCD_LIVE_WINDOW_BATCH,
     IOCD_LIVE__COUNT,
 };
 /* The kinds a live-stream client can ask for (?types=), all by default. */

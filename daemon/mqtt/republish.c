@@ -56,15 +56,18 @@ int iocd_republish_start(struct iocd_republish *r, const struct iocd_config *cfg
     if (!cfg->live.prefix[0])
         return 0;
     unsigned obs = cfg->live.observations ? 1u << IOCD_LIVE_OBS : 0u;
-    unsigned other = IOCD_LIVE_STREAM_KINDS & ~(1u << IOCD_LIVE_OBS);
+    unsigned win = 1u << IOCD_LIVE_WINDOW;
+    unsigned other = IOCD_LIVE_STREAM_KINDS & ~(1u << IOCD_LIVE_OBS) & ~win;
     if (cfg->live.protobuf) {
-        r->pb_kinds = other | (cfg->live.per_metric ? obs
-                                                   : (obs ? 1u << IOCD_LIVE_OBS_BATCH : 0u));
+        r->pb_kinds = other | (cfg->live.per_metric
+                                   ? obs | win
+                                   : (obs ? 1u << IOCD_LIVE_OBS_BATCH : 0u) |
+                                         1u << IOCD_LIVE_WINDOW_BATCH);
         if (!(r->sink = iocd_live_add_sink(live, republish_pb, r, r->pb_kinds, IOCD_LIVE_PB)))
             return -1;
     }
     if (cfg->live.json) {
-        r->json_kinds = other | obs;
+        r->json_kinds = other | obs | win;
         if (!(r->json_sink = iocd_live_add_sink(live, republish_json, r, r->json_kinds,
                                                 IOCD_LIVE_JSON)))
             return -1;

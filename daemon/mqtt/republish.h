@@ -2,8 +2,9 @@
  *
  * Owns: two live-hub sinks that publish under [live] prefix: PREFIX/KEY
  * as ioc.v1 protobuf (observations as one ioc.v1.Batch per received
- * message and device on PREFIX/obs/SOURCE/DEVICE, or with per_metric one
- * per observation) and, opt-in, PREFIX/json/KEY as JSON, one per item;
+ * message and device on PREFIX/obs/SOURCE/DEVICE, closed windows as one
+ * ioc.v1.WindowBatch per device and resolution; with per_metric one per
+ * observation or window) and, opt-in, PREFIX/json/KEY as JSON, one per item;
  * device status retained. Publishing never waits: with the broker away or
  * too much unacknowledged, the item is dropped and counted. Loop thread
  * only. */

@@ -72,29 +72,42 @@ class LiveFeedTest(IocdTestCase):
 
     def test_default_batches_one_message_each(self):
         """The defaults: one ioc.v1.Batch per received message and device on
-        PREFIX/obs/SOURCE/DEVICE, protobuf only, nothing per metric."""
-        d = self.iocd(AIR_ADAPTER).start()
+        PREFIX/obs/SOURCE/DEVICE, and one ioc.v1.WindowBatch per device and
+        resolution on PREFIX/window/RES/SOURCE/DEVICE, protobuf only."""
+        # Times of the last minute and a long grace: the minute's windows
+        # close only when the next minute's message arrives (not on a timer
+        # tick between the first two messages).
+        d = self.iocd(AIR_ADAPTER, extra="[live]\nwindow_grace = 1h\n").start()
         s = self.sub("ioc/v1/#")
-        self.broker.publish("pleiku/air/pk-01/data", [air("pk-01", T0 // 1000, 35.25, 27.5),
-                                                      air("pk-01", T0 // 1000 + 1, 36.5)])
-        s.wait(lambda m: len([x for x in m if "/obs/" in x[0]]) == 2, what="2 batches")
+        t0 = (int(time.time()) // 60 - 1) * 60000
+        t = t0 // 1000
+        self.broker.publish("pleiku/air/pk-01/data", [air("pk-01", t, 35.25, 27.5),
+                                                      air("pk-01", t + 1, 36.5),
+                                                      air("pk-01", t + 60, 40.0, 28.0)])
+        s.wait(lambda m: len([x for x in m if "/window/" in x[0]]) == 1, what="a window batch")
         time.sleep(0.5)
         obs = [(t, p) for t, p, _ in s.snapshot() if "/obs/" in t or "/json/" in t]
-        self.assertEqual([t for t, _ in obs], ["ioc/v1/obs/air/pk-01"] * 2)
+        self.assertEqual([t for t, _ in obs], ["ioc/v1/obs/air/pk-01"] * 3)
         first = pb_decode(obs[0][1])        # Batch: 1 = repeated Observation
         self.assertEqual(len(first[1]), 2)
         o = [pb_decode(x) for x in first[1]]
         self.assertEqual([(x[3], x[4]) for x in o], [([b"pm25"], [35.25]),
                                                      ([b"temperature"], [27.5])])
-        self.assertEqual([(x[1], x[2], x[6]) for x in o], [([b"air"], [b"pk-01"], [T0])] * 2)
+        self.assertEqual([(x[1], x[2], x[6]) for x in o], [([b"air"], [b"pk-01"], [t0])] * 2)
         second = [pb_decode(x) for x in pb_decode(obs[1][1])[1]]
-        self.assertEqual([(x[3], x[4], x[6]) for x in second], [([b"pm25"], [36.5], [T0 + 1000])])
+        self.assertEqual([(x[3], x[4], x[6]) for x in second], [([b"pm25"], [36.5], [t0 + 1000])])
+        wins = [(t, p) for t, p, _ in s.snapshot() if "/window/" in t]
+        self.assertEqual([t for t, _ in wins], ["ioc/v1/window/1m/air/pk-01"])
+        w = [pb_decode(x) for x in pb_decode(wins[0][1])[1]]  # WindowBatch: 1 = windows
+        # Window: 3 metric, 5 resolution_s, 6 start_ms, 8 count, 9 sum
+        self.assertEqual(sorted((x[3][0], x[5][0], x[6][0], x[8][0], x[9][0]) for x in w),
+                         [(b"pm25", 60, t0, 2, 71.75), (b"temperature", 60, t0, 1, 27.5)])
         m = d.http("/metrics")[2].decode()
-        self.assertIn('iocd_live_items_total{type="obs_batch"} 2\n', m)
-        # 2 batches, the device's status, and the two 1m windows of T0 (long
-        # over) closed at once: pm25 and temperature.
-        self.assertIn("iocd_republished_total 5\n", m)
+        self.assertIn('iocd_live_items_total{type="obs_batch"} 3\n', m)
         self.assertIn('iocd_live_items_total{type="window"} 2\n', m)
+        self.assertIn('iocd_live_items_total{type="window_batch"} 1\n', m)
+        # 3 batches, the device's status and the window batch.
+        self.assertIn("iocd_republished_total 5\n", m)
 
     def test_events_republished(self):
         self.iocd(EVENTS, extra="[live]\n" + TWIN).start()
