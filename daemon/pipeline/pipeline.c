@@ -387,6 +387,19 @@ static void dead_letter(struct iocd_pipeline *p, const char *adapter,
         daemon->value[IOCD_CTR_DEAD_LETTER_DROPS]++;
 }
 
+/* Count one rejected observation or event of `msg`; the first reason of
+ * the message (and its detail) goes to the dead letter. */
+static void note_reject(struct iocd_pipeline *p, struct iocd_counter_scope *sc,
+                        const struct iocd_message *msg, enum iocd_reject r, const char *detail,
+                        enum iocd_reject *first, char *first_detail, size_t n)
+{
+    count_reject(p, sc, r, msg->topic, detail);
+    if (*first == IOCD_REJECT_NONE) {
+        *first = r;
+        snprintf(first_detail, n, "%s", detail);
+    }
+}
+
 size_t iocd_pipeline_unwritten(const struct iocd_pipeline *p)
 {
     return p->n_samples + p->n_events + p->chain_held;
@@ -451,11 +464,7 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
             r = aggregate(p, idx, o->device, o->metric, o->unit, o->value, o->observed_ms, now,
                           o->observed_ms != o->received_ms, &id, detail, sizeof(detail));
         if (r != IOCD_REJECT_NONE) {
-            count_reject(p, sc, r, msg->topic, detail);
-            if (first == IOCD_REJECT_NONE) {
-                first = r;
-                snprintf(first_detail, sizeof(first_detail), "%s", detail);
-            }
+            note_reject(p, sc, msg, r, detail, &first, first_detail, sizeof(first_detail));
             continue;
         }
         accepted++;
@@ -467,11 +476,7 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
     for (size_t i = 0; i < b->n_events; i++) {
         enum iocd_reject r = ingest_event(p, idx, b->events[i], now, detail, sizeof(detail));
         if (r != IOCD_REJECT_NONE) {
-            count_reject(p, sc, r, msg->topic, detail);
-            if (first == IOCD_REJECT_NONE) {
-                first = r;
-                snprintf(first_detail, sizeof(first_detail), "%s", detail);
-            }
+            note_reject(p, sc, msg, r, detail, &first, first_detail, sizeof(first_detail));
             continue;
         }
         events++;

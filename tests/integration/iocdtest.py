@@ -127,13 +127,13 @@ class Iocd:
     KEEP_ALL = "retention = 1m:forever 10m:forever 1h:forever\n"
 
     def __init__(self, workdir, broker, adapters, extra="", flush="100ms", name="iocd",
-                 client_id=None, store=None):
+                 client_id=None, store=None, db=None):
         self.workdir = workdir
         # Every test iocd serves HTTP on its own free loopback port, unless
         # the test configures [http] itself.
         self.http_port = None if "[http]" in extra else free_port()
         self.broker = broker
-        self.db = os.path.join(workdir, "iocd.db")
+        self.db = db or os.path.join(workdir, "iocd.db")
         self.conf = os.path.join(workdir, name + ".conf")
         self.log = os.path.join(workdir, name + ".log")
         self.proc = None

@@ -54,12 +54,8 @@ class FullDiskTest(IocdTestCase):
         self.addCleanup(lambda: subprocess.run(["umount", "-l", self.disk]))
 
     def test_full_disk_backpressure_and_sigkill_lose_at_most_the_bound(self):
-        d = self.iocd(AIR_ADAPTER, extra="[ingest]\nmax_unwritten = %d\n" % MAX_UNWRITTEN)
-        d.db = os.path.join(self.disk, "iocd.db")
-        with open(d.conf) as f:
-            text = f.read().replace(os.path.join(self.dir, "iocd.db"), d.db)
-        with open(d.conf, "w") as f:
-            f.write(text)
+        d = self.iocd(AIR_ADAPTER, extra="[ingest]\nmax_unwritten = %d\n" % MAX_UNWRITTEN,
+                      db=os.path.join(self.disk, "iocd.db"))
         d.start()
         self.broker.publish("pleiku/air/GL-FD/data", [air("GL-FD", iso(BASE_MS), -1.0)])
         d.wait_messages("air", 1)

@@ -10,6 +10,7 @@ Retained messages (3 topics) and a QoS 1 backlog are stored exactly once
 after a SIGTERM restart and after a SIGKILL restart.
 
 Bounded: each run ends within 60 s or fails."""
+import json
 import os
 import signal
 import subprocess
@@ -33,17 +34,11 @@ def iso(ms):
 class RestartLoadTest(IocdTestCase):
     def raw_values(self, d, series):
         out = d.ctl("raw", series, "--json", "--limit", "0").stdout
-        import json
         return sorted(json.loads(l)["value"] for l in out.splitlines() if l.strip())
 
     def one_run(self, run):
         d = self.iocd(AIR_ADAPTER, client_id="iocd-load-%d-%d" % (self.broker.port, run),
-                      name="iocd%d" % run)
-        d.db = os.path.join(self.dir, "iocd%d.db" % run)
-        with open(d.conf) as f:
-            text = f.read().replace(os.path.join(self.dir, "iocd.db"), d.db)
-        with open(d.conf, "w") as f:
-            f.write(text)
+                      name="iocd%d" % run, db=os.path.join(self.dir, "iocd%d.db" % run))
         d.start()
         station = "GL-R%d" % run
         pub = subprocess.Popen(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.broker.port),

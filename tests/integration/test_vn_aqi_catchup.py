@@ -15,6 +15,7 @@ NowCast (the first hour has 1 of 3 hours, none), and the three ways agree
 value for value, hourly and daily. That the values equal what the same
 data gives fed live, hour by hour, is tests/unit/test_aqi_feed.c's."""
 import json
+import os
 import signal
 import subprocess
 import time
@@ -54,12 +55,8 @@ class VnAqiCatchupTest(IocdTestCase):
         self.runs += 1
         d = self.iocd(ADAPTER, store="timezone = +07:00\n" + Iocd.KEEP_ALL,
                       name="iocd%d" % self.runs,
-                      client_id="iocd-aqi-%d-%d" % (self.broker.port, self.runs))
-        d.db = d.db.replace("iocd.db", "iocd%d.db" % self.runs)
-        with open(d.conf) as f:
-            text = f.read().replace("iocd.db", "iocd%d.db" % self.runs)
-        with open(d.conf, "w") as f:
-            f.write(text)
+                      client_id="iocd-aqi-%d-%d" % (self.broker.port, self.runs),
+                      db=os.path.join(self.dir, "iocd%d.db" % self.runs))
         return d
 
     def replay(self, wait=True):
