@@ -67,6 +67,8 @@ static void flush_figures(struct iocd_buf *t, const struct iocd_pipeline *p)
     iocd_buf_printf(t, "iocd_pending_events %zu\n", p->n_events);
 }
 
+static int health_status(const struct iocd_metrics_src *s, cJSON *body);
+
 char *iocd_metrics_render(const struct iocd_metrics_src *s)
 {
     const struct iocd_pipeline *p = s->pipe;
@@ -198,16 +200,15 @@ cJSON *iocd_status_json(const struct iocd_metrics_src *s)
     cJSON_AddNumberToObject(bp, "pauses", (double)p->pauses);
     cJSON *hj = cJSON_AddObjectToObject(o, "health");
     if (hj)
-        iocd_health(s, hj);
-    cJSON_DeleteItemFromObjectCaseSensitive(hj, "broker");
-    cJSON_DeleteItemFromObjectCaseSensitive(hj, "last_flush_ms");
+        health_status(s, hj);
     cJSON *rp = cJSON_AddObjectToObject(o, "republish");
     cJSON_AddNumberToObject(rp, "published", (double)s->republish->published);
     cJSON_AddNumberToObject(rp, "dropped", (double)s->republish->dropped);
     return o;
 }
 
-int iocd_health(const struct iocd_metrics_src *s, cJSON *body)
+/* "status" and, unless ok, "reason" into `body`; 0 when ok, -1 otherwise. */
+static int health_status(const struct iocd_metrics_src *s, cJSON *body)
 {
     const struct iocd_pipeline *p = s->pipe;
     int64_t now = iocd_now_ms();
@@ -223,18 +224,23 @@ int iocd_health(const struct iocd_metrics_src *s, cJSON *body)
     } else if (p->paused) {
         status = "degraded";
         reason = "back-pressure: not reading from the broker until held data is written";
-    } else if (down > 0 && down >= s->pipe->cfg->mqtt.degraded_after_ms) {
+    } else if (down > 0 && down >= p->cfg->mqtt.degraded_after_ms) {
         status = "degraded";
-        snprintf(why, sizeof(why), "broker unreachable for %lld s",
-                 (long long)(down / 1000));
+        snprintf(why, sizeof(why), "broker unreachable for %lld s", (long long)(down / 1000));
         reason = why;
     }
     cJSON_AddStringToObject(body, "status", status);
     if (reason)
         cJSON_AddStringToObject(body, "reason", reason);
+    return reason ? -1 : 0;
+}
+
+int iocd_health(const struct iocd_metrics_src *s, cJSON *body)
+{
+    int rc = health_status(s, body);
     cJSON_AddStringToObject(body, "broker", s->mqtt->state == IOCD_MQTT_CONNECTED
                                                 ? "connected"
                                                 : "disconnected");
-    cJSON_AddNumberToObject(body, "last_flush_ms", (double)p->last_flush_done_ms);
-    return reason ? -1 : 0;
+    cJSON_AddNumberToObject(body, "last_flush_ms", (double)s->pipe->last_flush_done_ms);
+    return rc;
 }
