@@ -33,6 +33,7 @@ struct open_window {
 struct closed_window {
     const struct series_state *s; /* its series (stable until the feed is freed) */
     int r;                        /* index into [live] windows */
+    size_t seq;                   /* order of closing, to keep it within a batch */
     struct open_window w;
 };
 
@@ -366,8 +367,34 @@ static void window_pb(const struct iocd_feed *f, const struct series_state *s, i
     pw->last = w->last;
 }
 
+/* Order closed windows by resolution, then "SOURCE/DEVICE/", then the
+ * order they closed: each batch is then one run of the sorted array. */
+static int closed_cmp(const void *a, const void *b)
+{
+    const struct closed_window *x = a, *y = b;
+    if (x->r != y->r)
+        return x->r < y->r ? -1 : 1;
+    size_t lx = x->s->source_len + 1 + x->s->device_len + 1;
+    size_t ly = y->s->source_len + 1 + y->s->device_len + 1;
+    int c = memcmp(x->s->name, y->s->name, lx < ly ? lx : ly);
+    if (c)
+        return c;
+    if (lx != ly)
+        return lx < ly ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static bool same_batch(const struct closed_window *x, const struct closed_window *y)
+{
+    return x->r == y->r && x->s->source_len == y->s->source_len &&
+           x->s->device_len == y->s->device_len &&
+           memcmp(x->s->name, y->s->name, x->s->source_len + 1 + x->s->device_len + 1) == 0;
+}
+
 /* Republish the windows closed since the last call: one WindowBatch per
- * device and resolution, in the order they closed. */
+ * device and resolution (at most MAX_BATCH windows each; a larger group
+ * goes out as several), windows in the order they closed. Sorting makes
+ * this O(n log n): a minute boundary closes every series at once. */
 static void flush_windows(struct iocd_feed *f)
 {
     size_t n = f->n_closed;
@@ -377,29 +404,20 @@ static void flush_windows(struct iocd_feed *f)
     unsigned need = wanted(f, IOCD_LIVE_WINDOW_BATCH);
     if (!need)
         return;
+    qsort(f->closed, n, sizeof(f->closed[0]), closed_cmp);
     enum { MAX_BATCH = 64 };
     Ioc__V1__Window pw[MAX_BATCH];
     Ioc__V1__Window *pp[MAX_BATCH];
     char src[MAX_BATCH][130], dev[MAX_BATCH][130];
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n;) {
         const struct closed_window *c = &f->closed[i];
-        if (!c->s)
-            continue; /* taken into an earlier batch */
-        const struct series_state *s = c->s;
         size_t k = 0;
-        for (size_t j = i; j < n && k < MAX_BATCH; j++) {
-            struct closed_window *d = &f->closed[j];
-            /* Same resolution, source and device ("SOURCE/DEVICE/" alike). */
-            if (!d->s || d->r != c->r || d->s->source_len != s->source_len ||
-                d->s->device_len != s->device_len ||
-                memcmp(d->s->name, s->name, s->source_len + 1 + s->device_len + 1) != 0)
-                continue;
+        for (; i < n && k < MAX_BATCH && same_batch(c, &f->closed[i]); i++, k++) {
+            const struct closed_window *d = &f->closed[i];
             window_pb(f, d->s, d->r, &d->w, &pw[k], src[k], dev[k]);
             pp[k] = &pw[k];
-            k++;
-            if (j != i)
-                d->s = NULL;
         }
+        const struct series_state *s = c->s;
         Ioc__V1__WindowBatch b = IOC__V1__WINDOW_BATCH__INIT;
         b.n_windows = k;
         b.windows = pp;
@@ -410,7 +428,6 @@ static void flush_windows(struct iocd_feed *f)
         struct iocd_buf empty;
         iocd_buf_init(&empty);
         emit(f, IOCD_LIVE_WINDOW_BATCH, key, &empty, &b.base, false, need);
-        f->closed[i].s = NULL;
     }
 }
 
@@ -425,7 +442,8 @@ static void window_keep(struct iocd_feed *f, const struct series_state *s, int r
         f->closed = nc;
         f->cap_closed = ncap;
     }
-    f->closed[f->n_closed++] = (struct closed_window){.s = s, .r = r, .w = *w};
+    f->closed[f->n_closed] = (struct closed_window){.s = s, .r = r, .seq = f->n_closed, .w = *w};
+    f->n_closed++;
 }
 
 static void window_publish(struct iocd_feed *f, const struct series_state *s, int r,
