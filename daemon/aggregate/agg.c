@@ -1,9 +1,12 @@
 /* daemon/aggregate/agg.c — window statistics and the dirty-window table (see agg.h).
  *
- * The table is open addressing with linear probing over (series, res,
- * start), with backward-shift deletion. A FIFO of keys remembers the order
- * in which windows became dirty; windows leave only from its head (or all
- * at once), so every key in the FIFO is in the table. */
+ * The table is a dense array of windows in the order they became dirty
+ * (so the oldest-dirty windows are always its head) and an index over it:
+ * open addressing with linear probing over (series, res, start), each
+ * entry a position + 1 (0 empty). Taking everything hands the array
+ * itself to the caller; taking the oldest moves the head out and
+ * re-indexes the rest. Nothing per sample allocates once the array and
+ * index have grown to the load. */
 #include "daemon/aggregate/agg.h"
 
 #include <stdbool.h>
@@ -13,25 +16,16 @@
 #include "daemon/config/config.h"
 #include "daemon/base/timeutil.h"
 
-struct slot {
-    uint8_t used;
-    uint64_t jrnl; /* journal entry of the first sample since the last write */
-    struct iocd_window w;
-};
-
-struct key {
-    uint32_t series_id, res_s;
-    int64_t start_ms;
-};
-
 struct iocd_agg {
     int64_t res_ms[IOCD_MAX_RESOLUTIONS];
     int n_res;
     int64_t tz_offset_ms;
-    struct slot *slots; /* owned; capacity is a power of two */
-    size_t cap, size;
-    struct key *fifo; /* owned ring, capacity fifo_cap (power of two) */
-    size_t fifo_cap, fifo_head, fifo_len;
+    struct iocd_window *wins; /* owned; n in dirty order, room for cap */
+    uint64_t *jrnl;           /* owned; per window, the journal entry of its first sample */
+    size_t n, cap;
+    size_t last_take; /* windows the last full take moved out: the next array's size */
+    uint32_t *index;  /* owned; idx_cap entries (a power of two), position + 1 or 0 */
+    size_t idx_cap;
 };
 
 void iocd_window_init(struct iocd_window *w, uint32_t series_id, uint32_t res_s, int64_t start_ms,
@@ -46,6 +40,22 @@ void iocd_window_init(struct iocd_window *w, uint32_t series_id, uint32_t res_s,
     w->min = w->max = w->first = w->last = v;
     w->first_ms = w->last_ms = t_ms;
     iocd_sketch_init(&w->sketch);
+    w->n_pending = 0;
+}
+
+void iocd_window_settle(struct iocd_window *w)
+{
+    for (uint8_t i = 0; i < w->n_pending; i++)
+        iocd_sketch_add(&w->sketch, w->pending[i]);
+    w->n_pending = 0;
+}
+
+/* Keep v for the sketch: pending while there is room, else settle. */
+static void window_sketch_add(struct iocd_window *w, double v)
+{
+    if (w->n_pending == IOCD_WINDOW_PENDING)
+        iocd_window_settle(w);
+    w->pending[w->n_pending++] = v;
 }
 
 void iocd_window_add(struct iocd_window *w, double v, int64_t t_ms)
@@ -102,38 +112,12 @@ void iocd_agg_free(struct iocd_agg *agg)
 {
     if (!agg)
         return;
-    for (size_t i = 0; i < agg->cap; i++)
-        if (agg->slots[i].used)
-            iocd_sketch_free(&agg->slots[i].w.sketch);
-    free(agg->slots);
-    free(agg->fifo);
+    for (size_t i = 0; i < agg->n; i++)
+        iocd_sketch_free(&agg->wins[i].sketch);
+    free(agg->wins);
+    free(agg->jrnl);
+    free(agg->index);
     free(agg);
-}
-
-/* Room for `need` keys in the FIFO. */
-static int fifo_reserve(struct iocd_agg *a, size_t need)
-{
-    if (need <= a->fifo_cap)
-        return 0;
-    size_t ncap = a->fifo_cap ? a->fifo_cap : 1024;
-    while (ncap < need)
-        ncap *= 2;
-    struct key *nf = malloc(ncap * sizeof(*nf));
-    if (!nf)
-        return -1;
-    for (size_t i = 0; i < a->fifo_len; i++)
-        nf[i] = a->fifo[(a->fifo_head + i) & (a->fifo_cap - 1)];
-    free(a->fifo);
-    a->fifo = nf;
-    a->fifo_cap = ncap;
-    a->fifo_head = 0;
-    return 0;
-}
-
-static void fifo_push(struct iocd_agg *a, struct key k)
-{
-    a->fifo[(a->fifo_head + a->fifo_len) & (a->fifo_cap - 1)] = k;
-    a->fifo_len++;
 }
 
 static uint64_t key_hash(uint32_t series_id, uint32_t res_s, int64_t start_ms)
@@ -145,24 +129,62 @@ static uint64_t key_hash(uint32_t series_id, uint32_t res_s, int64_t start_ms)
     return h;
 }
 
-static int grow(struct iocd_agg *a)
+/* Index position i (whose key is not indexed yet). */
+static void index_put(struct iocd_agg *a, size_t i)
 {
-    size_t ncap = a->cap ? a->cap * 2 : 1024;
-    struct slot *ns = calloc(ncap, sizeof(*ns));
-    if (!ns)
-        return -1;
-    for (size_t i = 0; i < a->cap; i++) {
-        if (!a->slots[i].used)
-            continue;
-        const struct iocd_window *w = &a->slots[i].w;
-        size_t j = key_hash(w->series_id, w->res_s, w->start_ms) & (ncap - 1);
-        while (ns[j].used)
-            j = (j + 1) & (ncap - 1);
-        ns[j] = a->slots[i];
+    const struct iocd_window *w = &a->wins[i];
+    size_t mask = a->idx_cap - 1;
+    size_t j = key_hash(w->series_id, w->res_s, w->start_ms) & mask;
+    while (a->index[j])
+        j = (j + 1) & mask;
+    a->index[j] = (uint32_t)(i + 1);
+}
+
+/* Rebuild the index for the windows held, with at least `cap` entries. */
+static int index_rebuild(struct iocd_agg *a, size_t cap)
+{
+    if (cap != a->idx_cap) {
+        uint32_t *ni = calloc(cap, sizeof(*ni));
+        if (!ni)
+            return -1;
+        free(a->index);
+        a->index = ni;
+        a->idx_cap = cap;
+    } else if (a->index) {
+        memset(a->index, 0, cap * sizeof(*a->index));
     }
-    free(a->slots);
-    a->slots = ns;
-    a->cap = ncap;
+    for (size_t i = 0; i < a->n; i++)
+        index_put(a, i);
+    return 0;
+}
+
+/* Room for `more` windows: the array and an index at most 3/4 full. */
+static int reserve(struct iocd_agg *a, size_t more)
+{
+    size_t need = a->n + more;
+    if (need > UINT32_MAX - 1)
+        return -1;
+    if (need > a->cap) {
+        size_t ncap = a->cap ? a->cap * 2 : (a->last_take > 256 ? a->last_take : 256);
+        while (ncap < need)
+            ncap *= 2;
+        struct iocd_window *nw = realloc(a->wins, ncap * sizeof(*nw));
+        if (!nw)
+            return -1;
+        a->wins = nw;
+        uint64_t *nj = realloc(a->jrnl, ncap * sizeof(*nj));
+        if (!nj)
+            return -1;
+        a->jrnl = nj;
+        a->cap = ncap;
+    }
+    if (need * 4 > a->idx_cap * 3) {
+        size_t icap = a->idx_cap ? a->idx_cap : 1024;
+        while (need * 4 > icap * 3)
+            icap *= 2;
+        if (index_rebuild(a, icap))
+            return -1;
+    }
     return 0;
 }
 
@@ -181,31 +203,30 @@ int iocd_agg_add_res(struct iocd_agg *a, uint32_t series_id, const int64_t *res_
 {
     /* Make room for every resolution first, so a sample is added to all of
      * its windows or to none. */
-    if ((a->size + (size_t)n_res) * 4 > a->cap * 3 && grow(a))
+    if (reserve(a, (size_t)n_res))
         return -1;
-    if (fifo_reserve(a, a->fifo_len + (size_t)n_res))
-        return -1;
+    size_t mask = a->idx_cap - 1;
     for (int r = 0; r < n_res; r++) {
         uint32_t res_s = (uint32_t)(res_ms[r] / 1000);
         int64_t start = iocd_window_start(t_ms, res_ms[r], a->tz_offset_ms);
-        size_t j = key_hash(series_id, res_s, start) & (a->cap - 1);
+        size_t j = key_hash(series_id, res_s, start) & mask;
         for (;;) {
-            struct slot *s = &a->slots[j];
-            if (!s->used) {
-                s->used = 1;
-                s->jrnl = jrnl;
-                iocd_window_init(&s->w, series_id, res_s, start, v, t_ms);
-                a->size++;
-                fifo_push(a, (struct key){series_id, res_s, start});
-                iocd_sketch_add(&s->w.sketch, v); /* out of memory: quantiles miss it */
+            uint32_t pos = a->index[j];
+            if (!pos) {
+                struct iocd_window *w = &a->wins[a->n];
+                iocd_window_init(w, series_id, res_s, start, v, t_ms);
+                window_sketch_add(w, v);
+                a->jrnl[a->n] = jrnl;
+                a->index[j] = (uint32_t)(++a->n);
                 break;
             }
-            if (s->w.series_id == series_id && s->w.res_s == res_s && s->w.start_ms == start) {
-                iocd_window_add(&s->w, v, t_ms);
-                iocd_sketch_add(&s->w.sketch, v);
+            struct iocd_window *w = &a->wins[pos - 1];
+            if (w->series_id == series_id && w->res_s == res_s && w->start_ms == start) {
+                iocd_window_add(w, v, t_ms);
+                window_sketch_add(w, v);
                 break;
             }
-            j = (j + 1) & (a->cap - 1);
+            j = (j + 1) & mask;
         }
     }
     return 0;
@@ -213,92 +234,53 @@ int iocd_agg_add_res(struct iocd_agg *a, uint32_t series_id, const int64_t *res_
 
 size_t iocd_agg_size(const struct iocd_agg *agg)
 {
-    return agg->size;
+    return agg->n;
 }
 
 struct iocd_window *iocd_agg_take(struct iocd_agg *a, size_t *n)
 {
-    *n = a->size;
-    if (a->size == 0)
+    *n = a->n;
+    if (a->n == 0)
         return NULL;
-    struct iocd_window *out = malloc(a->size * sizeof(*out));
-    if (!out)
-        return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < a->cap; i++)
-        if (a->slots[i].used)
-            out[k++] = a->slots[i].w;
-    /* Emptied: a big table (and FIFO) is given back rather than kept for
-     * the next burst, so memory follows what is actually held; a small one
-     * is cleared for reuse. */
-    if (a->cap > 16384) {
-        free(a->slots);
-        a->slots = NULL;
-        a->cap = 0;
+    /* The array itself goes; the next one starts at this size, so a steady
+     * load does not regrow it. The index is kept and cleared, unless it is
+     * far larger than what was held. */
+    struct iocd_window *out = a->wins;
+    a->last_take = a->n;
+    a->wins = NULL;
+    free(a->jrnl);
+    a->jrnl = NULL;
+    a->n = a->cap = 0;
+    if (a->idx_cap > 16384 && a->last_take * 16 < a->idx_cap) {
+        free(a->index);
+        a->index = NULL;
+        a->idx_cap = 0;
     } else {
-        memset(a->slots, 0, a->cap * sizeof(*a->slots));
+        memset(a->index, 0, a->idx_cap * sizeof(*a->index));
     }
-    if (a->fifo_cap > 16384) {
-        free(a->fifo);
-        a->fifo = NULL;
-        a->fifo_cap = 0;
-    }
-    a->size = 0;
-    a->fifo_len = a->fifo_head = 0;
     return out;
-}
-
-/* Remove the window at `j` keeping every probe chain intact. */
-static void remove_at(struct iocd_agg *a, size_t j)
-{
-    size_t mask = a->cap - 1, hole = j;
-    for (size_t i = (hole + 1) & mask; a->slots[i].used; i = (i + 1) & mask) {
-        const struct iocd_window *w = &a->slots[i].w;
-        size_t home = key_hash(w->series_id, w->res_s, w->start_ms) & mask;
-        bool stays = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i);
-        if (!stays) {
-            a->slots[hole] = a->slots[i];
-            hole = i;
-        }
-    }
-    a->slots[hole].used = 0;
-    a->size--;
 }
 
 struct iocd_window *iocd_agg_take_oldest(struct iocd_agg *a, size_t max, size_t *n,
                                          uint64_t *replay_from)
 {
-    size_t k = a->size < max ? a->size : max;
+    size_t k = a->n < max ? a->n : max;
     *n = k;
     *replay_from = 0;
-    if (k == a->size && k > 0) {
+    if (k == a->n && k > 0) {
         /* Everything: cheaper as a whole-table take. */
         return iocd_agg_take(a, n);
     }
-    struct iocd_window *out = NULL;
-    if (k) {
-        out = malloc(k * sizeof(*out));
-        if (!out)
-            return NULL;
-    }
-    for (size_t i = 0; i < k; i++) {
-        struct key key = a->fifo[a->fifo_head];
-        a->fifo_head = (a->fifo_head + 1) & (a->fifo_cap - 1);
-        a->fifo_len--;
-        size_t j = key_hash(key.series_id, key.res_s, key.start_ms) & (a->cap - 1);
-        while (a->slots[j].w.series_id != key.series_id || a->slots[j].w.res_s != key.res_s ||
-               a->slots[j].w.start_ms != key.start_ms)
-            j = (j + 1) & (a->cap - 1);
-        out[i] = a->slots[j].w;
-        remove_at(a, j);
-    }
-    if (a->fifo_len) {
-        struct key key = a->fifo[a->fifo_head];
-        size_t j = key_hash(key.series_id, key.res_s, key.start_ms) & (a->cap - 1);
-        while (a->slots[j].w.series_id != key.series_id || a->slots[j].w.res_s != key.res_s ||
-               a->slots[j].w.start_ms != key.start_ms)
-            j = (j + 1) & (a->cap - 1);
-        *replay_from = a->slots[j].jrnl;
-    }
+    if (!k)
+        return NULL;
+    struct iocd_window *out = malloc(k * sizeof(*out));
+    if (!out)
+        return NULL;
+    memcpy(out, a->wins, k * sizeof(*out));
+    a->n -= k;
+    memmove(a->wins, a->wins + k, a->n * sizeof(*a->wins));
+    memmove(a->jrnl, a->jrnl + k, a->n * sizeof(*a->jrnl));
+    index_rebuild(a, a->idx_cap); /* same size: cannot fail */
+    *replay_from = a->jrnl[0];
     return out;
 }

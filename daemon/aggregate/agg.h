@@ -19,6 +19,9 @@
 
 #include "daemon/aggregate/sketch.h"
 
+/* Samples a window holds for its sketch before it builds one. */
+#define IOCD_WINDOW_PENDING 4
+
 struct iocd_window {
     uint32_t series_id;
     uint32_t res_s;   /* window length in seconds */
@@ -29,9 +32,17 @@ struct iocd_window {
     int64_t first_ms, last_ms; /* their observation times */
     /* Quantile sketch of the window's samples. Filled by the table
      * (iocd_agg_add*), not by iocd_window_*; owned by whoever holds the
-     * window (free with iocd_sketch_free). */
+     * window (free with iocd_sketch_free). The first samples wait in
+     * `pending` (no allocation, no logarithm on the loop thread): call
+     * iocd_window_settle before reading `sketch`. */
     struct iocd_sketch sketch;
+    double pending[IOCD_WINDOW_PENDING];
+    uint8_t n_pending;
 };
+
+/* Move the pending samples into the sketch (the store does it on its
+ * thread, before encoding). Out of memory: quantiles miss them. */
+void iocd_window_settle(struct iocd_window *w);
 
 /* Start a window holding one sample. */
 void iocd_window_init(struct iocd_window *w, uint32_t series_id, uint32_t res_s, int64_t start_ms,

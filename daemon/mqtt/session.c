@@ -41,7 +41,12 @@ static void update_poll(struct iocd_mqtt *m)
     if (!m->poll)
         return;
     int ev = UV_READABLE | (mosquitto_want_write(m->mosq) ? UV_WRITABLE : 0);
-    uv_poll_start(m->poll, ev, on_poll);
+    /* Restarting a poll with the same events costs libuv an epoll_ctl
+     * each time: after every publish and every read, under load. */
+    if (ev != m->poll_events) {
+        uv_poll_start(m->poll, ev, on_poll);
+        m->poll_events = ev;
+    }
 }
 
 static void finish_stop(struct iocd_mqtt *m)
@@ -222,7 +227,8 @@ static void watch_socket(struct iocd_mqtt *m)
     }
     m->poll->data = m;
     /* CONNECT is queued: wait for writable, then for CONNACK. */
-    uv_poll_start(m->poll, UV_READABLE | UV_WRITABLE, on_poll);
+    m->poll_events = UV_READABLE | UV_WRITABLE;
+    uv_poll_start(m->poll, m->poll_events, on_poll);
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)

@@ -263,7 +263,7 @@ static int write_journal(struct sqlite_store *st, const struct iocd_flush *f)
     return step_reset(st, ST_JOURNAL);
 }
 
-static int write_one(struct sqlite_store *st, const struct iocd_flush *f)
+static int write_one(struct sqlite_store *st, struct iocd_flush *f)
 {
     if (write_journal(st, f))
         return -1;
@@ -281,7 +281,8 @@ static int write_one(struct sqlite_store *st, const struct iocd_flush *f)
             return -1;
     }
     for (size_t i = 0; i < f->n_windows; i++) {
-        const struct iocd_window *w = &f->windows[i];
+        struct iocd_window *w = &f->windows[i];
+        iocd_window_settle(w); /* the sketch's work, here off the loop thread */
         sqlite3_stmt *q = st->stmt[ST_WINDOW];
         sqlite3_bind_int64(q, 1, w->series_id);
         sqlite3_bind_int64(q, 2, w->res_s);
@@ -391,7 +392,7 @@ static int prune(struct sqlite_store *st, struct iocd_flush *f)
 }
 
 /* Oldest first: the chain is newest-first, so recurse to its end. */
-static int write_chain(struct sqlite_store *st, const struct iocd_flush *f)
+static int write_chain(struct sqlite_store *st, struct iocd_flush *f)
 {
     if (f->next && write_chain(st, f->next))
         return -1;

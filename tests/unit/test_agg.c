@@ -173,6 +173,10 @@ static struct iocd_window *take_sorted(struct iocd_agg *agg, size_t want_n)
     /* Each window's sketch holds exactly its samples; the tests here check
      * the statistics, so the sketches are released right away. */
     for (size_t i = 0; i < n; i++) {
+        /* Up to IOCD_WINDOW_PENDING samples wait outside the sketch. */
+        assert_int_equal(iocd_sketch_count(&w[i].sketch) + w[i].n_pending, w[i].count);
+        iocd_window_settle(&w[i]);
+        assert_int_equal(w[i].n_pending, 0);
         assert_int_equal(iocd_sketch_count(&w[i].sketch), w[i].count);
         iocd_sketch_free(&w[i].sketch);
     }
@@ -190,6 +194,10 @@ static void test_agg_window_sketch(void **state)
     size_t n;
     struct iocd_window *w = iocd_agg_take(agg, &n);
     assert_int_equal(n, 1);
+    /* 100 = 4 pending at the end (adds 97..100) + 96 in the sketch. */
+    assert_int_equal(w[0].n_pending, 4);
+    assert_int_equal(iocd_sketch_count(&w[0].sketch), 96);
+    iocd_window_settle(&w[0]);
     assert_int_equal(iocd_sketch_count(&w[0].sketch), 100);
     double p50, p99;
     assert_int_equal(iocd_sketch_quantile(&w[0].sketch, 0.5, &p50), 0);
