@@ -705,12 +705,23 @@
       if (e && e.status === 401) showBanner(t('error_auth'));
     }
   }
+  // /api/v1/latest is paged (a page looks at most 20,000 series): follow
+  // "next" until the listing ends.
+  async function latestAll() {
+    let after = null;
+    for (let page = 0; page < 10000; page++) {
+      const j = await api('/api/v1/latest?limit=10000' + (after ? '&after=' + after : ''));
+      for (const l of j.series || []) applyLatest(l);
+      if (!j.next) return;
+      after = j.next;
+    }
+  }
   let loading = null;
   async function loadAll() {
     if (loading) return loading;
     loading = (async () => {
       const jobs = [
-        api('/api/v1/latest').then((j) => { for (const l of j.series || []) applyLatest(l); }),
+        latestAll(),
         api('/api/v1/alerts').then((j) => {
           for (const h of j.history || []) mergeAlert(h, h.cleared_ms || null);
           for (const a of j.active || []) mergeAlert(a, null);

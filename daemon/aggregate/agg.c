@@ -39,23 +39,62 @@ void iocd_window_init(struct iocd_window *w, uint32_t series_id, uint32_t res_s,
     w->sumsq = v * v;
     w->min = w->max = w->first = w->last = v;
     w->first_ms = w->last_ms = t_ms;
-    iocd_sketch_init(&w->sketch);
+    w->sketch = NULL;
     w->n_pending = 0;
 }
 
 void iocd_window_settle(struct iocd_window *w)
 {
-    for (uint8_t i = 0; i < w->n_pending; i++)
-        iocd_sketch_add(&w->sketch, w->pending[i]);
+    if (!w->n_pending)
+        return;
+    if (!w->sketch) {
+        w->sketch = malloc(sizeof(*w->sketch));
+        if (w->sketch)
+            iocd_sketch_init(w->sketch);
+    }
+    for (uint8_t i = 0; w->sketch && i < w->n_pending; i++)
+        iocd_sketch_add(w->sketch, w->pending[i]);
     w->n_pending = 0;
 }
 
-/* Keep v for the sketch: pending while there is room, else settle. */
-static void window_sketch_add(struct iocd_window *w, double v)
+void iocd_window_sketch_add(struct iocd_window *w, double v)
 {
     if (w->n_pending == IOCD_WINDOW_PENDING)
         iocd_window_settle(w);
     w->pending[w->n_pending++] = v;
+}
+
+int iocd_window_encode_sketch(struct iocd_window *w, uint8_t **buf, size_t *len)
+{
+    *buf = NULL;
+    *len = 0;
+    if (w->sketch) {
+        iocd_window_settle(w);
+        if (!iocd_sketch_count(w->sketch))
+            return 0;
+        return iocd_sketch_encode(w->sketch, buf, len) ? -1 : 0;
+    }
+    if (!w->n_pending)
+        return 0;
+    struct iocd_sketch tmp;
+    iocd_sketch_init(&tmp);
+    int rc = 0;
+    for (uint8_t i = 0; i < w->n_pending && rc == 0; i++)
+        rc = iocd_sketch_add(&tmp, w->pending[i]);
+    if (rc == 0)
+        rc = iocd_sketch_encode(&tmp, buf, len) ? -1 : 0;
+    iocd_sketch_free(&tmp);
+    return rc;
+}
+
+void iocd_window_release(struct iocd_window *w)
+{
+    if (w->sketch) {
+        iocd_sketch_free(w->sketch);
+        free(w->sketch);
+        w->sketch = NULL;
+    }
+    w->n_pending = 0;
 }
 
 void iocd_window_add(struct iocd_window *w, double v, int64_t t_ms)
@@ -113,7 +152,7 @@ void iocd_agg_free(struct iocd_agg *agg)
     if (!agg)
         return;
     for (size_t i = 0; i < agg->n; i++)
-        iocd_sketch_free(&agg->wins[i].sketch);
+        iocd_window_release(&agg->wins[i]);
     free(agg->wins);
     free(agg->jrnl);
     free(agg->index);
@@ -165,9 +204,9 @@ static int reserve(struct iocd_agg *a, size_t more)
     if (need > UINT32_MAX - 1)
         return -1;
     if (need > a->cap) {
-        size_t ncap = a->cap ? a->cap * 2 : (a->last_take > 256 ? a->last_take : 256);
+        size_t ncap = a->cap ? a->cap + a->cap / 2 : (a->last_take > 256 ? a->last_take : 256);
         while (ncap < need)
-            ncap *= 2;
+            ncap += ncap / 2;
         struct iocd_window *nw = realloc(a->wins, ncap * sizeof(*nw));
         if (!nw)
             return -1;
@@ -215,7 +254,7 @@ int iocd_agg_add_res(struct iocd_agg *a, uint32_t series_id, const int64_t *res_
             if (!pos) {
                 struct iocd_window *w = &a->wins[a->n];
                 iocd_window_init(w, series_id, res_s, start, v, t_ms);
-                window_sketch_add(w, v);
+                iocd_window_sketch_add(w, v);
                 a->jrnl[a->n] = jrnl;
                 a->index[j] = (uint32_t)(++a->n);
                 break;
@@ -223,7 +262,7 @@ int iocd_agg_add_res(struct iocd_agg *a, uint32_t series_id, const int64_t *res_
             struct iocd_window *w = &a->wins[pos - 1];
             if (w->series_id == series_id && w->res_s == res_s && w->start_ms == start) {
                 iocd_window_add(w, v, t_ms);
-                window_sketch_add(w, v);
+                iocd_window_sketch_add(w, v);
                 break;
             }
             j = (j + 1) & mask;

@@ -20,7 +20,7 @@
 #include "daemon/aggregate/sketch.h"
 
 /* Samples a window holds for its sketch before it builds one. */
-#define IOCD_WINDOW_PENDING 4
+#define IOCD_WINDOW_PENDING 6
 
 struct iocd_window {
     uint32_t series_id;
@@ -30,21 +30,19 @@ struct iocd_window {
     double sum, sumsq, min, max;
     double first, last;        /* values of the earliest / latest sample by observation time */
     int64_t first_ms, last_ms; /* their observation times */
-    /* Quantile sketch of the window's samples. Filled by the table
-     * (iocd_agg_add*), not by iocd_window_*; owned by whoever holds the
-     * window (free with iocd_sketch_free). The first samples wait in
-     * `pending` (no allocation, no logarithm on the loop thread): call
-     * iocd_window_settle before reading `sketch`. */
-    struct iocd_sketch sketch;
+    /* Quantile sketch of the window's samples, filled through
+     * iocd_window_sketch_add (the table does it). The first samples wait
+     * in `pending` (no allocation, no logarithm on the loop thread); the
+     * sketch is allocated only when they are settled: call
+     * iocd_window_settle before reading `sketch` (NULL: no samples). Owned
+     * by whoever holds the window: iocd_window_release frees it. */
+    struct iocd_sketch *sketch;
     double pending[IOCD_WINDOW_PENDING];
     uint8_t n_pending;
 };
 
-/* Move the pending samples into the sketch (the store does it on its
- * thread, before encoding). Out of memory: quantiles miss them. */
-void iocd_window_settle(struct iocd_window *w);
-
-/* Start a window holding one sample. */
+/* Start a window holding one sample (its sketch still empty: add the
+ * sample with iocd_window_sketch_add too). */
 void iocd_window_init(struct iocd_window *w, uint32_t series_id, uint32_t res_s, int64_t start_ms,
                       double v, int64_t t_ms);
 /* Add one sample received after every sample already in `w`. Ties in
@@ -53,6 +51,21 @@ void iocd_window_add(struct iocd_window *w, double v, int64_t t_ms);
 /* Merge `later` (samples received after those in `into`) into `into`; the
  * same rule the store's upsert applies to stored rows. */
 void iocd_window_merge(struct iocd_window *into, const struct iocd_window *later);
+/* Count v in the window's quantile sketch (pending while there is room). */
+void iocd_window_sketch_add(struct iocd_window *w, double v);
+/* Move the pending samples into the sketch, allocating it if needed (the
+ * store does it on its thread, before encoding). Out of memory: quantiles
+ * miss them. */
+void iocd_window_settle(struct iocd_window *w);
+/* The window's sketch, pending samples included, in iocd_sketch_encode's
+ * form (*buf malloc'd, the caller frees it; NULL when the window has no
+ * samples for it). A window whose samples all wait in `pending` is encoded
+ * through a sketch on the stack, freed before returning: the store calls
+ * this on its thread, so no sketch outlives the encoding. 0, or -1 out of
+ * memory. */
+int iocd_window_encode_sketch(struct iocd_window *w, uint8_t **buf, size_t *len);
+/* Free the sketch; the window's statistics stay. */
+void iocd_window_release(struct iocd_window *w);
 
 struct iocd_agg;
 
@@ -83,7 +96,7 @@ int iocd_agg_add_res(struct iocd_agg *agg, uint32_t series_id, const int64_t *re
 /* Windows currently held. */
 size_t iocd_agg_size(const struct iocd_agg *agg);
 /* Move every held window into a new malloc'd array (the caller frees it,
- * after iocd_sketch_free on each window's sketch) and empty the table. *n = 0 and NULL when empty; NULL with *n > 0 on
+ * after iocd_window_release on each window) and empty the table. *n = 0 and NULL when empty; NULL with *n > 0 on
  * out of memory (the table is then left as it was). */
 struct iocd_window *iocd_agg_take(struct iocd_agg *agg, size_t *n);
 /* Move out at most `max` windows, those dirty the longest first. *n as

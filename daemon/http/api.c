@@ -117,13 +117,20 @@ static void send_list(h2o_req_t *req, const char *key, cJSON *v)
     iocd_http_send_json(req, 200, v);
 }
 
+/* Paged: a listing of every series in one answer held the loop for
+ * 0.75 s at 200,000 series. */
 void iocd_http_on_latest(struct iocd_http_api *h, h2o_req_t *req)
 {
     char match[PARAM_MAX];
+    int64_t limit, after;
     int r = iocd_http_param(req, "match", match, sizeof(match));
-    if (r < 0)
-        return iocd_http_send_error(req, 400, "bad match");
-    send_list(req, "series", h->prov.latest ? h->prov.latest(h->prov.ud, r ? match : NULL) : NULL);
+    if (r < 0 || iocd_http_param_int(req, "limit", 1, 10000, 1000, &limit) < 0 ||
+        iocd_http_param_int(req, "after", 0, INT64_MAX, 0, &after) < 0)
+        return iocd_http_send_error(req, 400, "bad parameter (match, limit 1..10000, after)");
+    send_list(req, "series",
+              h->prov.latest ? h->prov.latest(h->prov.ud, r ? match : NULL, (uint64_t)after,
+                                               (size_t)limit)
+                             : NULL);
 }
 
 void iocd_http_on_devices(struct iocd_http_api *h, h2o_req_t *req)

@@ -16,9 +16,11 @@ struct iocd_http_provider {
     /* GET /api/v1/status: devices per source by state, rejects per adapter
      * and reason, broker state, flush figures. Caller frees. */
     cJSON *(*status)(void *ud);
-    /* GET /api/v1/latest?match=: the latest value of every series matching
-     * (NULL: all). Caller frees. */
-    cJSON *(*latest)(void *ud, const char *match);
+    /* GET /api/v1/latest?match=&limit=&after=: one page of the latest
+     * values of the series matching (NULL: all), at most `limit` items,
+     * starting after cursor `after` (0: the start); {"series":[...]} plus
+     * "next" when there is more. Caller frees. */
+    cJSON *(*latest)(void *ud, const char *match, uint64_t after, size_t limit);
     /* GET /api/v1/devices?match=&state=: devices (pattern over SOURCE/DEVICE). */
     cJSON *(*devices)(void *ud, const char *match, const char *state);
     /* Alerts raised now (an array). */

@@ -867,12 +867,15 @@ void iocd_feed_event(struct iocd_feed *f, const char *source, const Ioc__V1__Eve
 
 /* ---- queries (HTTP provider) ---- */
 
-cJSON *iocd_feed_latest_json(const struct iocd_feed *f, const char *match)
+cJSON *iocd_feed_latest_json(const struct iocd_feed *f, const char *match, uint64_t after,
+                             size_t limit)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(root, "series");
     char ts[40], src[130], dev[130];
-    for (size_t i = 0; i < f->n_series && arr; i++) {
+    size_t i = after < f->n_series ? (size_t)after : f->n_series, scanned = 0, items = 0;
+    for (; i < f->n_series && arr && items < limit && scanned < IOCD_FEED_LATEST_SCAN;
+         i++, scanned++) {
         const struct series_state *s = &f->series[i];
         if (!s->name || !s->time_ms || (match && *match && !iocd_topic_matches(match, s->name)))
             continue;
@@ -891,6 +894,13 @@ cJSON *iocd_feed_latest_json(const struct iocd_feed *f, const char *match)
         cJSON_AddStringToObject(o, "time", ts);
         cJSON_AddNumberToObject(o, "time_ms", (double)s->time_ms);
         cJSON_AddItemToArray(arr, o);
+        items++;
+    }
+    /* More series to look at, matching or not: the client asks again. */
+    if (root && i < f->n_series) {
+        char next[24];
+        snprintf(next, sizeof(next), "%zu", i);
+        cJSON_AddStringToObject(root, "next", next);
     }
     return root;
 }

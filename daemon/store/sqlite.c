@@ -282,7 +282,6 @@ static int write_one(struct sqlite_store *st, struct iocd_flush *f)
     }
     for (size_t i = 0; i < f->n_windows; i++) {
         struct iocd_window *w = &f->windows[i];
-        iocd_window_settle(w); /* the sketch's work, here off the loop thread */
         sqlite3_stmt *q = st->stmt[ST_WINDOW];
         sqlite3_bind_int64(q, 1, w->series_id);
         sqlite3_bind_int64(q, 2, w->res_s);
@@ -299,7 +298,9 @@ static int write_one(struct sqlite_store *st, struct iocd_flush *f)
         sqlite3_bind_int64(q, 13, (sqlite3_int64)f->journal_id);
         uint8_t *sk = NULL;
         size_t sk_len = 0;
-        if (iocd_sketch_count(&w->sketch) && iocd_sketch_encode(&w->sketch, &sk, &sk_len) == 0)
+        /* The sketch's work (logarithms, bins) is done here, off the loop
+         * thread; out of memory, the row's quantiles miss these samples. */
+        if (iocd_window_encode_sketch(w, &sk, &sk_len) == 0 && sk)
             sqlite3_bind_blob(q, 14, sk, (int)sk_len, free);
         if (step_reset(st, ST_WINDOW))
             return -1;

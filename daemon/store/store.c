@@ -91,7 +91,7 @@ void iocd_flush_free(struct iocd_flush *f)
             free(f->events[i].block);
         free(f->samples);
         for (size_t i = 0; i < f->n_windows; i++)
-            iocd_sketch_free(&f->windows[i].sketch);
+            iocd_window_release(&f->windows[i]);
         free(f->events);
         iocd_device_rows_free(f->devices, f->n_devices);
         free(f->windows);

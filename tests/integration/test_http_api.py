@@ -159,6 +159,25 @@ class HttpApiTest(IocdTestCase):
              "metric": "temperature", "unit": "Cel", "value": 27.5, "time": iso(T0 + 240000),
              "time_ms": T0 + 240000}]}))
 
+        # Paged: limit=1 gives the same two series one per page, in the
+        # same order, and the last page has no "next".
+        pages, after = [], None
+        while len(pages) < 10:
+            st, page = d.api("/api/v1/latest?match=air/pk-02/%2B&limit=1" +
+                             ("&after=" + after if after is not None else ""))
+            self.assertEqual(st, 200)
+            self.assertLessEqual(len(page["series"]), 1)
+            pages.append([x["series"] for x in page["series"]])
+            if "next" not in page:
+                break
+            self.assertTrue(page["next"].isdigit(), page)
+            after = page["next"]
+        self.assertEqual([n for p in pages for n in p],
+                         ["air/pk-02/pm25", "air/pk-02/temperature"])
+        self.assertEqual(pages[0], ["air/pk-02/pm25"])
+        self.assertEqual(d.api("/api/v1/latest?limit=0"),
+                         (400, {"error": "bad parameter (match, limit 1..10000, after)"}))
+
         st, body = d.api("/api/v1/devices?match=air/%2B&state=online")
         self.assertEqual(st, 200)
         for dev in body["devices"]:

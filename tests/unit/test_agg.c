@@ -174,11 +174,14 @@ static struct iocd_window *take_sorted(struct iocd_agg *agg, size_t want_n)
      * the statistics, so the sketches are released right away. */
     for (size_t i = 0; i < n; i++) {
         /* Up to IOCD_WINDOW_PENDING samples wait outside the sketch. */
-        assert_int_equal(iocd_sketch_count(&w[i].sketch) + w[i].n_pending, w[i].count);
+        uint64_t in_sketch = w[i].sketch ? iocd_sketch_count(w[i].sketch) : 0;
+        assert_int_equal(in_sketch + w[i].n_pending, w[i].count);
         iocd_window_settle(&w[i]);
         assert_int_equal(w[i].n_pending, 0);
-        assert_int_equal(iocd_sketch_count(&w[i].sketch), w[i].count);
-        iocd_sketch_free(&w[i].sketch);
+        assert_non_null(w[i].sketch);
+        assert_int_equal(iocd_sketch_count(w[i].sketch), w[i].count);
+        iocd_window_release(&w[i]);
+        assert_null(w[i].sketch);
     }
     return w;
 }
@@ -194,20 +197,56 @@ static void test_agg_window_sketch(void **state)
     size_t n;
     struct iocd_window *w = iocd_agg_take(agg, &n);
     assert_int_equal(n, 1);
-    /* 100 = 4 pending at the end (adds 97..100) + 96 in the sketch. */
+    /* 100 = 96 settled (16 times IOCD_WINDOW_PENDING = 6) + the last 4 pending. */
     assert_int_equal(w[0].n_pending, 4);
-    assert_int_equal(iocd_sketch_count(&w[0].sketch), 96);
+    assert_int_equal(iocd_sketch_count(w[0].sketch), 96);
     iocd_window_settle(&w[0]);
-    assert_int_equal(iocd_sketch_count(&w[0].sketch), 100);
+    assert_int_equal(iocd_sketch_count(w[0].sketch), 100);
     double p50, p99;
-    assert_int_equal(iocd_sketch_quantile(&w[0].sketch, 0.5, &p50), 0);
-    assert_int_equal(iocd_sketch_quantile(&w[0].sketch, 0.99, &p99), 0);
+    assert_int_equal(iocd_sketch_quantile(w[0].sketch, 0.5, &p50), 0);
+    assert_int_equal(iocd_sketch_quantile(w[0].sketch, 0.99, &p99), 0);
     /* Rank q*(n-1): 49.5 -> the 50th value (50) and 98.01 -> the 99th (99). */
     assert_true(fabs(p50 - 50.0) <= 0.01 * 50.0);
     assert_true(fabs(p99 - 99.0) <= 0.01 * 99.0);
-    iocd_sketch_free(&w[0].sketch);
+    iocd_window_release(&w[0]);
     free(w);
     iocd_agg_free(agg);
+}
+
+/* The encoded sketch is the same whether samples wait in `pending` (encoded
+ * through a sketch on the stack, none kept) or were settled first. */
+static void test_window_encode_sketch(void **state)
+{
+    (void)state;
+    struct iocd_window a, b;
+    iocd_window_init(&a, 1, 60, 0, 3.0, 1000);
+    iocd_window_init(&b, 1, 60, 0, 3.0, 1000);
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(iocd_window_encode_sketch(&a, &buf, &len), 0);
+    assert_null(buf); /* nothing counted yet */
+    assert_int_equal(len, 0);
+    const double v[] = {3.0, -1.5, 0.0, 250.0};
+    for (int i = 0; i < 4; i++) {
+        iocd_window_sketch_add(&a, v[i]);
+        iocd_window_sketch_add(&b, v[i]);
+    }
+    iocd_window_settle(&b);
+    uint8_t *ba, *bb;
+    size_t la, lb;
+    assert_int_equal(iocd_window_encode_sketch(&a, &ba, &la), 0);
+    assert_null(a.sketch); /* encoded without keeping a sketch */
+    assert_int_equal(iocd_window_encode_sketch(&b, &bb, &lb), 0);
+    assert_int_equal(la, lb);
+    assert_memory_equal(ba, bb, la);
+    struct iocd_sketch d;
+    assert_int_equal(iocd_sketch_decode(ba, la, &d), 0);
+    assert_int_equal(iocd_sketch_count(&d), 4);
+    iocd_sketch_free(&d);
+    free(ba);
+    free(bb);
+    iocd_window_release(&a);
+    iocd_window_release(&b);
 }
 
 static void test_agg_new_bounds(void **state)
@@ -385,6 +424,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_agg_window_sketch),
+        cmocka_unit_test(test_window_encode_sketch),
         cmocka_unit_test(test_window_init),
         cmocka_unit_test(test_window_add),
         cmocka_unit_test(test_window_single_time_ties),

@@ -56,9 +56,13 @@ static cJSON *p_status(void *ud)
 {
     return cJSON_Parse("{\"version\":\"t\",\"series\":3}");
 }
-static cJSON *p_latest(void *ud, const char *match)
+static uint64_t last_after;
+static size_t last_limit;
+static cJSON *p_latest(void *ud, const char *match, uint64_t after, size_t limit)
 {
     snprintf(last_match, sizeof(last_match), "%s", match ? match : "(null)");
+    last_after = after;
+    last_limit = limit;
     return cJSON_Parse("[{\"series\":\"air/pk-01/pm25\",\"value\":35.2}]");
 }
 static cJSON *p_devices(void *ud, const char *match, const char *state)
@@ -252,20 +256,31 @@ static void test_provider_endpoints(void **state)
     expect(&f, "/api/v1/latest", NULL, 200,
            "{\"series\":[{\"series\":\"air/pk-01/pm25\",\"value\":35.2}]}");
     assert_string_equal(last_match, "(null)");
+    assert_int_equal(last_after, 0);
+    assert_int_equal(last_limit, 1000); /* the default page */
+    expect(&f, "/api/v1/latest?limit=2&after=41", NULL, 200,
+           "{\"series\":[{\"series\":\"air/pk-01/pm25\",\"value\":35.2}]}");
+    assert_int_equal(last_after, 41);
+    assert_int_equal(last_limit, 2);
+    expect(&f, "/api/v1/latest?limit=0", NULL, 400,
+           "{\"error\":\"bad parameter (match, limit 1..10000, after)\"}");
+    expect(&f, "/api/v1/latest?after=-1", NULL, 400,
+           "{\"error\":\"bad parameter (match, limit 1..10000, after)\"}");
     expect(&f, "/api/v1/devices?state=stale&match=air%2F%23", NULL, 200,
            "{\"devices\":[{\"source\":\"air\",\"device\":\"pk-01\",\"state\":\"online\"}]}");
     assert_string_equal(last_match, "air/#");
     assert_string_equal(last_state, "stale");
     expect(&f, "/api/v1/devices?state=sleepy", NULL, 400,
            "{\"error\":\"bad state (online, stale or offline)\"}");
-    expect(&f, "/api/v1/latest?match=%zz", NULL, 400, "{\"error\":\"bad match\"}");
+    expect(&f, "/api/v1/latest?match=%zz", NULL, 400,
+           "{\"error\":\"bad parameter (match, limit 1..10000, after)\"}");
     expect(&f, "/api/v1/nope", NULL, 404, "{\"error\":\"no such endpoint\"}");
     expect(&f, "/../../etc/passwd", NULL, 404, "{\"error\":\"not found\"}");
 
     char *body;
     assert_int_equal(get(&f, "/metrics", NULL, &body), 200);
     assert_non_null(strstr(body, "iocd_fake_total 7\n"));
-    assert_non_null(strstr(body, "\niocd_http_requests_total 11\n"));
+    assert_non_null(strstr(body, "\niocd_http_requests_total 14\n"));
     assert_non_null(strstr(body, "\niocd_live_clients 0\n"));
     assert_non_null(strstr(body, "\niocd_http_unauthorized_total 0\n"));
     free(body);
@@ -394,11 +409,10 @@ static struct iocd_window window(uint32_t id, uint32_t res_s, int64_t start, con
 {
     struct iocd_window w;
     iocd_window_init(&w, id, res_s, start, v[0], start + 1000);
-    iocd_sketch_init(&w.sketch);
-    iocd_sketch_add(&w.sketch, v[0]);
+    iocd_window_sketch_add(&w, v[0]);
     for (int i = 1; i < n; i++) {
         iocd_window_add(&w, v[i], start + 1000 * (i + 1));
-        iocd_sketch_add(&w.sketch, v[i]);
+        iocd_window_sketch_add(&w, v[i]);
     }
     return w;
 }
