@@ -9,6 +9,7 @@
  *   handles → exit 0. */
 #include <cjson/cJSON.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -408,6 +409,11 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    /* Every flush hands over arrays of tens of MB (windows, samples). A
+     * fixed mmap threshold keeps glibc from raising its own after freeing
+     * them, which moved later ones onto the heap, where freed space is not
+     * given back: 20 % less peak RSS at 100,000 series (bench/mem.sh). */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     const char *config_path = NULL;
     const char *try_adapter = NULL, *try_topic = NULL;
     bool check_only = false, help_config = false, markdown = false;
