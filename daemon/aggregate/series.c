@@ -116,13 +116,32 @@ int iocd_series_valid_id(const char *s)
     return n > 0;
 }
 
+/* "SOURCE/DEVICE/METRIC" into name (cap bytes) without printf: this runs
+ * for every observation. Its length, or -1 when it does not fit. */
+static int series_name(char *name, size_t cap, const char *source, const char *device,
+                       const char *metric)
+{
+    size_t ls = strlen(source), ld = strlen(device), lm = strlen(metric);
+    if (ls + ld + lm + 3 > cap)
+        return -1;
+    char *p = name;
+    memcpy(p, source, ls);
+    p += ls;
+    *p++ = '/';
+    memcpy(p, device, ld);
+    p += ld;
+    *p++ = '/';
+    memcpy(p, metric, lm + 1);
+    return (int)(ls + ld + lm + 2);
+}
+
 enum iocd_series_result iocd_series_lookup(struct iocd_series_reg *r, const char *source,
                                            const char *device, const char *metric,
                                            const char *unit, int64_t now_ms, uint32_t *id)
 {
     char name[3 * IOCD_ID_MAX + 8];
-    int n = snprintf(name, sizeof(name), "%s/%s/%s", source, device, metric);
-    if (n < 0 || (size_t)n >= sizeof(name))
+    int n = series_name(name, sizeof(name), source, device, metric);
+    if (n < 0)
         return IOCD_SERIES_NO_MEMORY;
     uint64_t h = str_hash(name);
     if (r->cap) {
@@ -171,8 +190,7 @@ enum iocd_series_result iocd_series_find(struct iocd_series_reg *r, const char *
                                          const char *device, const char *metric, uint32_t *id)
 {
     char name[3 * IOCD_ID_MAX + 8];
-    int n = snprintf(name, sizeof(name), "%s/%s/%s", source, device, metric);
-    if (n < 0 || (size_t)n >= sizeof(name) || !r->cap)
+    if (series_name(name, sizeof(name), source, device, metric) < 0 || !r->cap)
         return IOCD_SERIES_OVER_LIMIT;
     struct entry *e = find(r, name, str_hash(name));
     if (!e->name)

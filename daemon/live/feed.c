@@ -348,8 +348,12 @@ static void window_pb(const struct iocd_feed *f, const struct series_state *s, i
                       const struct open_window *w, Ioc__V1__Window *pw, char *src, char *dev)
 {
     int64_t res = f->cfg->live.windows.ms[r];
-    snprintf(src, 130, "%.*s", (int)s->source_len, s->name);
-    snprintf(dev, 130, "%.*s", (int)s->device_len, s->name + s->source_len + 1);
+    /* Ids are at most IOCD_ID_MAX (128) bytes; no printf per window. */
+    size_t ls = s->source_len < 129 ? s->source_len : 129, ld = s->device_len < 129 ? s->device_len : 129;
+    memcpy(src, s->name, ls);
+    src[ls] = '\0';
+    memcpy(dev, s->name + s->source_len + 1, ld);
+    dev[ld] = '\0';
     ioc__v1__window__init(pw);
     pw->source = src;
     pw->device = dev;
@@ -777,13 +781,21 @@ void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
         s->time_ms = o->observed_ms;
         s->received_ms = o->received_ms;
     }
-    /* One message with several metrics is one message of its device. */
-    char dev[sizeof(f->last_dev)];
-    snprintf(dev, sizeof(dev), "%s/%s", source, o->device);
-    if (o->received_ms != f->last_dev_ms || strcmp(dev, f->last_dev) != 0) {
+    /* One message with several metrics is one message of its device
+     * ("SOURCE/DEVICE" compared in place: this runs per observation). */
+    size_t ls = strlen(source), ld = strlen(o->device);
+    bool fits = ls + 1 + ld < sizeof(f->last_dev);
+    bool same = fits && o->received_ms == f->last_dev_ms && memcmp(f->last_dev, source, ls) == 0 &&
+                f->last_dev[ls] == '/' && memcmp(f->last_dev + ls + 1, o->device, ld + 1) == 0;
+    if (!same) {
         if (iocd_devices_seen(f->devices, source, o->device, o->received_ms))
             f->stats.untracked_devices++;
-        memcpy(f->last_dev, dev, sizeof(dev));
+        f->last_dev[0] = '\0';
+        if (fits) { /* ids are at most IOCD_ID_MAX bytes: always, in practice */
+            memcpy(f->last_dev, source, ls);
+            f->last_dev[ls] = '/';
+            memcpy(f->last_dev + ls + 1, o->device, ld + 1);
+        }
         f->last_dev_ms = o->received_ms;
     }
     unsigned need = wanted(f, IOCD_LIVE_OBS);
