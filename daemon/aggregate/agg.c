@@ -41,6 +41,8 @@ void iocd_window_init(struct iocd_window *w, uint32_t series_id, uint32_t res_s,
     w->first_ms = w->last_ms = t_ms;
     w->sketch = NULL;
     w->n_pending = 0;
+    w->coarser = NULL;
+    w->n_coarser = 0;
 }
 
 void iocd_window_settle(struct iocd_window *w)
@@ -173,7 +175,7 @@ static void index_put(struct iocd_agg *a, size_t i)
 {
     const struct iocd_window *w = &a->wins[i];
     size_t mask = a->idx_cap - 1;
-    size_t j = key_hash(w->series_id, w->res_s, w->start_ms) & mask;
+    size_t j = (key_hash(w->series_id, w->res_s, w->start_ms) ^ w->n_coarser) & mask;
     while (a->index[j])
         j = (j + 1) & mask;
     a->index[j] = (uint32_t)(i + 1);
@@ -237,37 +239,66 @@ int iocd_agg_add(struct iocd_agg *a, uint32_t series_id, double v, int64_t t_ms)
     return iocd_agg_add_res(a, series_id, a->res_ms, a->n_res, v, t_ms, 0);
 }
 
+/* Do the windows of res[1..n) each hold whole windows of res[0]? Windows
+ * of whole days are offset by the time zone, the others are not. */
+static bool res_nest(const struct iocd_agg *a, const int64_t *res_ms, int n_res)
+{
+    int64_t off0 = res_ms[0] % 86400000 == 0 ? a->tz_offset_ms : 0;
+    for (int r = 1; r < n_res; r++) {
+        int64_t off = res_ms[r] % 86400000 == 0 ? a->tz_offset_ms : 0;
+        if (res_ms[r] % res_ms[0] != 0 || (off - off0) % res_ms[0] != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Add to the window (series, res_ms[0], carrying res_ms[1..n_res)). */
+static void add_one(struct iocd_agg *a, uint32_t series_id, const int64_t *res_ms, int n_res,
+                    double v, int64_t t_ms, uint64_t jrnl)
+{
+    size_t mask = a->idx_cap - 1;
+    uint32_t res_s = (uint32_t)(res_ms[0] / 1000);
+    const int64_t *coarser = n_res > 1 ? res_ms + 1 : NULL;
+    uint8_t n_coarser = (uint8_t)(n_res - 1);
+    int64_t start = iocd_window_start(t_ms, res_ms[0], a->tz_offset_ms);
+    size_t j = (key_hash(series_id, res_s, start) ^ n_coarser) & mask;
+    for (;;) {
+        uint32_t pos = a->index[j];
+        if (!pos) {
+            struct iocd_window *w = &a->wins[a->n];
+            iocd_window_init(w, series_id, res_s, start, v, t_ms);
+            w->coarser = coarser;
+            w->n_coarser = n_coarser;
+            iocd_window_sketch_add(w, v);
+            a->jrnl[a->n] = jrnl;
+            a->index[j] = (uint32_t)(++a->n);
+            return;
+        }
+        struct iocd_window *w = &a->wins[pos - 1];
+        if (w->series_id == series_id && w->res_s == res_s && w->start_ms == start &&
+            w->coarser == coarser && w->n_coarser == n_coarser) {
+            iocd_window_add(w, v, t_ms);
+            iocd_window_sketch_add(w, v);
+            return;
+        }
+        j = (j + 1) & mask;
+    }
+}
+
 int iocd_agg_add_res(struct iocd_agg *a, uint32_t series_id, const int64_t *res_ms, int n_res,
                      double v, int64_t t_ms, uint64_t jrnl)
 {
-    /* Make room for every resolution first, so a sample is added to all of
-     * its windows or to none. */
-    if (reserve(a, (size_t)n_res))
+    bool nest = res_nest(a, res_ms, n_res);
+    /* Make room first, so a sample is added to all of its windows or to
+     * none. */
+    if (reserve(a, nest ? 1 : (size_t)n_res))
         return -1;
-    size_t mask = a->idx_cap - 1;
-    for (int r = 0; r < n_res; r++) {
-        uint32_t res_s = (uint32_t)(res_ms[r] / 1000);
-        int64_t start = iocd_window_start(t_ms, res_ms[r], a->tz_offset_ms);
-        size_t j = key_hash(series_id, res_s, start) & mask;
-        for (;;) {
-            uint32_t pos = a->index[j];
-            if (!pos) {
-                struct iocd_window *w = &a->wins[a->n];
-                iocd_window_init(w, series_id, res_s, start, v, t_ms);
-                iocd_window_sketch_add(w, v);
-                a->jrnl[a->n] = jrnl;
-                a->index[j] = (uint32_t)(++a->n);
-                break;
-            }
-            struct iocd_window *w = &a->wins[pos - 1];
-            if (w->series_id == series_id && w->res_s == res_s && w->start_ms == start) {
-                iocd_window_add(w, v, t_ms);
-                iocd_window_sketch_add(w, v);
-                break;
-            }
-            j = (j + 1) & mask;
-        }
+    if (nest) {
+        add_one(a, series_id, res_ms, n_res, v, t_ms, jrnl);
+        return 0;
     }
+    for (int r = 0; r < n_res; r++)
+        add_one(a, series_id, &res_ms[r], 1, v, t_ms, jrnl);
     return 0;
 }
 

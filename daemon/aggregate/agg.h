@@ -39,6 +39,13 @@ struct iocd_window {
     struct iocd_sketch *sketch;
     double pending[IOCD_WINDOW_PENDING];
     uint8_t n_pending;
+    /* Coarser resolutions (ms) whose windows take these samples too: the
+     * table keeps one window per series at its finest resolution when
+     * every coarser window contains it whole, and the store writes it to
+     * each stored row (iocd_window_row). Borrowed from the configuration,
+     * which outlives every flush; NULL when n_coarser is 0. */
+    const int64_t *coarser;
+    uint8_t n_coarser;
 };
 
 /* Start a window holding one sample (its sketch still empty: add the
@@ -80,6 +87,20 @@ static inline int64_t iocd_window_start(int64_t t_ms, int64_t res_ms, int64_t tz
     return (r < 0 ? local - r - res_ms : local - r) - off;
 }
 
+/* Row i (0 .. n_coarser) of the stored windows `w` goes to: its own
+ * resolution and start (i = 0), then each coarser one's, holding it. */
+static inline void iocd_window_row(const struct iocd_window *w, int i, int64_t tz_offset_ms,
+                                   uint32_t *res_s, int64_t *start_ms)
+{
+    if (i == 0) {
+        *res_s = w->res_s;
+        *start_ms = w->start_ms;
+        return;
+    }
+    *res_s = (uint32_t)(w->coarser[i - 1] / 1000);
+    *start_ms = iocd_window_start(w->start_ms, w->coarser[i - 1], tz_offset_ms);
+}
+
 /* `res_ms` lists the default resolutions (ms, whole seconds), finest first. */
 struct iocd_agg *iocd_agg_new(const int64_t *res_ms, int n_res);
 /* Windows of whole days start at local midnight `tz_offset_ms` east of UTC
@@ -87,7 +108,12 @@ struct iocd_agg *iocd_agg_new(const int64_t *res_ms, int n_res);
 void iocd_agg_set_timezone(struct iocd_agg *agg, int64_t tz_offset_ms);
 void iocd_agg_free(struct iocd_agg *agg);
 /* Add a sample to its window at every resolution. 0, or -1 out of memory
- * (the sample is then not counted anywhere). */
+ * (the sample is then not counted anywhere). When the resolutions nest
+ * (each coarser window holds whole windows of the finest: always, unless
+ * whole days start at a local midnight that is not on a finest-window
+ * boundary) this is one window of the finest resolution carrying the
+ * coarser ones (iocd_window.coarser): one lookup a sample, a third of the
+ * memory; otherwise one window per resolution. */
 int iocd_agg_add(struct iocd_agg *agg, uint32_t series_id, double v, int64_t t_ms);
 /* The same with `n_res` resolutions of its own (a feed's own resolutions),
  * for a sample of journal entry `jrnl` (non-decreasing across calls). */

@@ -610,6 +610,7 @@ static void flush_start(struct iocd_pipeline *p)
         return;
     }
     f->now_ms = iocd_now_ms();
+    f->tz_offset_ms = p->cfg->store.tz_offset_ms;
     /* Draining writes everything; otherwise at most the budget, the
      * longest-changed windows first (their samples are in the journal). */
     uint64_t replay_from = 0;

@@ -282,28 +282,41 @@ static int write_one(struct sqlite_store *st, struct iocd_flush *f)
     }
     for (size_t i = 0; i < f->n_windows; i++) {
         struct iocd_window *w = &f->windows[i];
-        sqlite3_stmt *q = st->stmt[ST_WINDOW];
-        sqlite3_bind_int64(q, 1, w->series_id);
-        sqlite3_bind_int64(q, 2, w->res_s);
-        sqlite3_bind_int64(q, 3, w->start_ms);
-        sqlite3_bind_int64(q, 4, (sqlite3_int64)w->count);
-        sqlite3_bind_double(q, 5, w->sum);
-        sqlite3_bind_double(q, 6, w->sumsq);
-        sqlite3_bind_double(q, 7, w->min);
-        sqlite3_bind_double(q, 8, w->max);
-        sqlite3_bind_double(q, 9, w->first);
-        sqlite3_bind_int64(q, 10, w->first_ms);
-        sqlite3_bind_double(q, 11, w->last);
-        sqlite3_bind_int64(q, 12, w->last_ms);
-        sqlite3_bind_int64(q, 13, (sqlite3_int64)f->journal_id);
         uint8_t *sk = NULL;
         size_t sk_len = 0;
         /* The sketch's work (logarithms, bins) is done here, off the loop
-         * thread; out of memory, the row's quantiles miss these samples. */
-        if (iocd_window_encode_sketch(w, &sk, &sk_len) == 0 && sk)
-            sqlite3_bind_blob(q, 14, sk, (int)sk_len, free);
-        if (step_reset(st, ST_WINDOW))
-            return -1;
+         * thread, once for every row; out of memory, the rows' quantiles
+         * miss these samples. */
+        if (iocd_window_encode_sketch(w, &sk, &sk_len) != 0)
+            sk = NULL;
+        /* One window, its own row and each coarser one holding it: the
+         * upsert merges, so a window's statistics add into each. */
+        for (int r = 0; r <= w->n_coarser; r++) {
+            uint32_t res_s;
+            int64_t start;
+            iocd_window_row(w, r, f->tz_offset_ms, &res_s, &start);
+            sqlite3_stmt *q = st->stmt[ST_WINDOW];
+            sqlite3_bind_int64(q, 1, w->series_id);
+            sqlite3_bind_int64(q, 2, res_s);
+            sqlite3_bind_int64(q, 3, start);
+            sqlite3_bind_int64(q, 4, (sqlite3_int64)w->count);
+            sqlite3_bind_double(q, 5, w->sum);
+            sqlite3_bind_double(q, 6, w->sumsq);
+            sqlite3_bind_double(q, 7, w->min);
+            sqlite3_bind_double(q, 8, w->max);
+            sqlite3_bind_double(q, 9, w->first);
+            sqlite3_bind_int64(q, 10, w->first_ms);
+            sqlite3_bind_double(q, 11, w->last);
+            sqlite3_bind_int64(q, 12, w->last_ms);
+            sqlite3_bind_int64(q, 13, (sqlite3_int64)f->journal_id);
+            if (sk)
+                sqlite3_bind_blob(q, 14, sk, (int)sk_len, SQLITE_STATIC);
+            if (step_reset(st, ST_WINDOW)) {
+                free(sk);
+                return -1;
+            }
+        }
+        free(sk);
     }
     for (size_t i = 0; i < f->n_events; i++) {
         const struct iocd_event_row *e = &f->events[i];

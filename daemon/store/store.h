@@ -72,6 +72,7 @@ struct iocd_flush {
     uint64_t replay_from;      /* oldest entry not fully in `windows` after this flush */
     int64_t raw_before_ms;     /* journal entries flushed before this may go (0: keep) */
     int64_t now_ms;
+    int64_t tz_offset_ms; /* [store] timezone: the coarser rows of windows (iocd_window_row) */
     /* Retention: windows of res_s starting before before_ms, and events
      * before events_before_ms (0: keep), at most prune_limit rows. */
     struct {

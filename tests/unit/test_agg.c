@@ -160,20 +160,41 @@ static int cmp_window(const void *pa, const void *pb)
     return 0;
 }
 
-/* Takes every window, sorted; asserts the table is empty after. */
-static struct iocd_window *take_sorted(struct iocd_agg *agg, size_t want_n)
+/* A stored row and its place in write order. */
+struct row {
+    struct iocd_window w;
+    size_t seq;
+};
+
+static int cmp_row_order(const void *pa, const void *pb)
 {
-    assert_int_equal(iocd_agg_size(agg), want_n);
+    const struct row *a = pa, *b = pb;
+    int c = cmp_window(&a->w, &b->w);
+    return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+/* Takes every window (asserting the table held `held`), then expands each
+ * into the stored rows it goes to (iocd_window_row) and merges rows of one
+ * key in write order, as the store's upsert does: `want_n` rows, sorted.
+ * The table is empty after. */
+static struct iocd_window *take_rows(struct iocd_agg *agg, size_t held, size_t want_n,
+                                     int64_t tz_offset_ms)
+{
+    assert_int_equal(iocd_agg_size(agg), held);
     size_t n = 12345;
     struct iocd_window *w = iocd_agg_take(agg, &n);
-    assert_int_equal(n, want_n);
+    assert_int_equal(n, held);
     assert_non_null(w);
-    qsort(w, n, sizeof(*w), cmp_window);
     assert_int_equal(iocd_agg_size(agg), 0);
-    /* Each window's sketch holds exactly its samples; the tests here check
-     * the statistics, so the sketches are released right away. */
+    size_t cap = 0;
+    for (size_t i = 0; i < n; i++)
+        cap += 1 + (size_t)w[i].n_coarser;
+    struct row *rows = calloc(cap, sizeof(*rows));
+    assert_non_null(rows);
+    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        /* Up to IOCD_WINDOW_PENDING samples wait outside the sketch. */
+        /* Each window's sketch holds exactly its samples; the tests here
+         * check the statistics, so the sketches are released right away. */
         uint64_t in_sketch = w[i].sketch ? iocd_sketch_count(w[i].sketch) : 0;
         assert_int_equal(in_sketch + w[i].n_pending, w[i].count);
         iocd_window_settle(&w[i]);
@@ -182,8 +203,33 @@ static struct iocd_window *take_sorted(struct iocd_agg *agg, size_t want_n)
         assert_int_equal(iocd_sketch_count(w[i].sketch), w[i].count);
         iocd_window_release(&w[i]);
         assert_null(w[i].sketch);
+        for (int r = 0; r <= w[i].n_coarser; r++, k++) {
+            rows[k].w = w[i];
+            rows[k].seq = k;
+            iocd_window_row(&w[i], r, tz_offset_ms, &rows[k].w.res_s, &rows[k].w.start_ms);
+            rows[k].w.coarser = NULL;
+            rows[k].w.n_coarser = 0;
+        }
     }
-    return w;
+    free(w);
+    qsort(rows, k, sizeof(*rows), cmp_row_order);
+    struct iocd_window *out = calloc(k ? k : 1, sizeof(*out));
+    assert_non_null(out);
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (m && cmp_window(&out[m - 1], &rows[i].w) == 0)
+            iocd_window_merge(&out[m - 1], &rows[i].w);
+        else
+            out[m++] = rows[i].w;
+    }
+    free(rows);
+    assert_int_equal(m, want_n);
+    return out;
+}
+
+static struct iocd_window *take_sorted(struct iocd_agg *agg, size_t want_n)
+{
+    return take_rows(agg, want_n, want_n, 0);
 }
 
 /* The table keeps a quantile sketch per window (docs/sketch.md: 1 %). */
@@ -262,7 +308,7 @@ static void test_agg_new_bounds(void **state)
     assert_null(iocd_agg_take(agg, &n));
     assert_int_equal(n, 0);
     assert_int_equal(iocd_agg_add(agg, 1, 1.0, 1000), 0);
-    assert_int_equal(iocd_agg_size(agg), 8);
+    assert_int_equal(iocd_agg_size(agg), 1); /* they nest: one window carries all 8 */
     iocd_agg_free(agg);
     iocd_agg_free(NULL);
 }
@@ -275,7 +321,8 @@ static void test_agg_one_sample_three_windows(void **state)
     /* 1 day + 1 h + 1 min + 1 s + 1 ms. */
     const int64_t t = 86400000 + 3600000 + 60000 + 1000 + 1;
     assert_int_equal(iocd_agg_add(agg, 7, 1.5, t), 0);
-    struct iocd_window *w = take_sorted(agg, 3);
+    /* One window of the finest resolution carrying the two coarser ones. */
+    struct iocd_window *w = take_rows(agg, 1, 3, 0);
     assert_window(&w[0], 7, 60, 90060000, 1, 1.5, 2.25, 1.5, 1.5, 1.5, t, 1.5, t);
     assert_window(&w[1], 7, 3600, 90000000, 1, 1.5, 2.25, 1.5, 1.5, 1.5, t, 1.5, t);
     assert_window(&w[2], 7, 86400, 86400000, 1, 1.5, 2.25, 1.5, 1.5, 1.5, t, 1.5, t);
@@ -296,7 +343,7 @@ static void test_agg_alignment(void **state)
     assert_int_equal(iocd_agg_add(agg, 3, 0.75, -86400000), 0);
     /* The last ms of a window. */
     assert_int_equal(iocd_agg_add(agg, 4, 1.0, 86400000 - 1), 0);
-    struct iocd_window *w = take_sorted(agg, 12);
+    struct iocd_window *w = take_rows(agg, 4, 12, 0);
     static const struct {
         uint32_t series, res_s;
         int64_t start;
@@ -329,7 +376,8 @@ static void test_agg_accumulates(void **state)
     assert_int_equal(iocd_agg_add(agg, 1, -1.0, 5000), 0);
     /* Another series at the same times is separate. */
     assert_int_equal(iocd_agg_add(agg, 2, 8.0, 10000), 0);
-    struct iocd_window *w = take_sorted(agg, 7);
+    /* Held: three one-minute windows (series 1 twice, series 2). */
+    struct iocd_window *w = take_rows(agg, 3, 7, 0);
     assert_window(&w[0], 1, 60, 0, 3, 2.0, 6.0, -1.0, 2.0, -1.0, 5000, 2.0, 20000);
     assert_window(&w[1], 1, 60, 60000, 1, 4.0, 16.0, 4.0, 4.0, 4.0, 70000, 4.0, 70000);
     assert_window(&w[2], 1, 3600, 0, 4, 6.0, 22.0, -1.0, 4.0, -1.0, 5000, 4.0, 70000);
@@ -337,6 +385,45 @@ static void test_agg_accumulates(void **state)
     assert_window(&w[4], 2, 60, 0, 1, 8.0, 64.0, 8.0, 8.0, 8.0, 10000, 8.0, 10000);
     assert_window(&w[5], 2, 3600, 0, 1, 8.0, 64.0, 8.0, 8.0, 8.0, 10000, 8.0, 10000);
     assert_window(&w[6], 2, 86400, 0, 1, 8.0, 64.0, 8.0, 8.0, 8.0, 10000, 8.0, 10000);
+    free(w);
+    iocd_agg_free(agg);
+}
+
+/* Whole days at local midnight: with +07:00 and 1 min / 1 h / 1 d the
+ * day still holds whole minutes (one window a sample); with 2 h windows a
+ * local midnight at 17:00 UTC splits one, so each resolution keeps its
+ * own window, and the rows are the same either way. */
+static void test_agg_nesting_and_time_zones(void **state)
+{
+    (void)state;
+    const int64_t tz = 7 * 3600000;
+    /* 2024-03-09T16:59:59.999Z and 17:00Z: the last ms of local 9 March and
+     * the first of 10 March. */
+    const int64_t t1 = INT64_C(1710003599999), t2 = INT64_C(1710003600000);
+    struct iocd_agg *agg = iocd_agg_new(res3, 3);
+    iocd_agg_set_timezone(agg, tz);
+    assert_int_equal(iocd_agg_add(agg, 1, 1.0, t1), 0);
+    assert_int_equal(iocd_agg_add(agg, 1, 2.0, t2), 0);
+    struct iocd_window *w = take_rows(agg, 2, 6, tz);
+    assert_window(&w[0], 1, 60, t1 - 59999, 1, 1.0, 1.0, 1.0, 1.0, 1.0, t1, 1.0, t1);
+    assert_window(&w[1], 1, 60, t2, 1, 2.0, 4.0, 2.0, 2.0, 2.0, t2, 2.0, t2);
+    assert_window(&w[2], 1, 3600, t2 - 3600000, 1, 1.0, 1.0, 1.0, 1.0, 1.0, t1, 1.0, t1);
+    assert_window(&w[3], 1, 3600, t2, 1, 2.0, 4.0, 2.0, 2.0, 2.0, t2, 2.0, t2);
+    assert_window(&w[4], 1, 86400, t2 - 86400000, 1, 1.0, 1.0, 1.0, 1.0, 1.0, t1, 1.0, t1);
+    assert_window(&w[5], 1, 86400, t2, 1, 2.0, 4.0, 2.0, 2.0, 2.0, t2, 2.0, t2);
+    free(w);
+    iocd_agg_free(agg);
+
+    const int64_t res2h[] = {7200000, 86400000};
+    agg = iocd_agg_new(res2h, 2);
+    iocd_agg_set_timezone(agg, tz);
+    assert_int_equal(iocd_agg_add(agg, 1, 1.0, t1), 0);
+    assert_int_equal(iocd_agg_add(agg, 1, 2.0, t2), 0);
+    /* 16:00-18:00Z is one 2 h window, across two local days: 3 windows held. */
+    w = take_rows(agg, 3, 3, tz);
+    assert_window(&w[0], 1, 7200, t2 - 3600000, 2, 3.0, 5.0, 1.0, 2.0, 1.0, t1, 2.0, t2);
+    assert_window(&w[1], 1, 86400, t2 - 86400000, 1, 1.0, 1.0, 1.0, 1.0, 1.0, t1, 1.0, t1);
+    assert_window(&w[2], 1, 86400, t2, 1, 2.0, 4.0, 2.0, 2.0, 2.0, t2, 2.0, t2);
     free(w);
     iocd_agg_free(agg);
 }
@@ -434,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_agg_one_sample_three_windows),
         cmocka_unit_test(test_agg_alignment),
         cmocka_unit_test(test_agg_accumulates),
+        cmocka_unit_test(test_agg_nesting_and_time_zones),
         cmocka_unit_test(test_agg_many_windows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
