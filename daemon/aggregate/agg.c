@@ -265,6 +265,54 @@ static void remove_at(struct iocd_agg *a, size_t j)
     a->size--;
 }
 
+static bool in_ids(uint32_t id, const uint32_t *ids, size_t n_ids)
+{
+    for (size_t i = 0; i < n_ids; i++)
+        if (ids[i] == id)
+            return true;
+    return false;
+}
+
+/* The slot holding `key` (which is in the table). */
+static size_t find_slot(const struct iocd_agg *a, struct key key)
+{
+    size_t j = key_hash(key.series_id, key.res_s, key.start_ms) & (a->cap - 1);
+    while (a->slots[j].w.series_id != key.series_id || a->slots[j].w.res_s != key.res_s ||
+           a->slots[j].w.start_ms != key.start_ms)
+        j = (j + 1) & (a->cap - 1);
+    return j;
+}
+
+struct iocd_window *iocd_agg_take_series(struct iocd_agg *a, const uint32_t *ids, size_t n_ids,
+                                         size_t *n)
+{
+    size_t k = 0, mask = a->fifo_cap - 1;
+    for (size_t i = 0; i < a->fifo_len; i++)
+        k += in_ids(a->fifo[(a->fifo_head + i) & mask].series_id, ids, n_ids);
+    *n = k;
+    if (!k)
+        return NULL;
+    struct iocd_window *out = malloc(k * sizeof(*out));
+    if (!out)
+        return NULL;
+    /* One pass over the FIFO: take the series' windows, close up the rest
+     * (every key left in the FIFO stays in the table). */
+    size_t kept = 0, len = a->fifo_len;
+    k = 0;
+    for (size_t i = 0; i < len; i++) {
+        struct key key = a->fifo[(a->fifo_head + i) & mask];
+        if (!in_ids(key.series_id, ids, n_ids)) {
+            a->fifo[(a->fifo_head + kept++) & mask] = key;
+            continue;
+        }
+        size_t j = find_slot(a, key);
+        out[k++] = a->slots[j].w;
+        remove_at(a, j);
+    }
+    a->fifo_len = kept;
+    return out;
+}
+
 struct iocd_window *iocd_agg_take_oldest(struct iocd_agg *a, size_t max, size_t *n,
                                          uint64_t *replay_from)
 {

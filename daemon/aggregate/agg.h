@@ -78,6 +78,11 @@ struct iocd_window *iocd_agg_take(struct iocd_agg *agg, size_t *n);
 /* Move out at most `max` windows, those dirty the longest first. *n as
  * above. *replay_from receives the journal entry of the oldest window
  * still held (0 when none is), so every entry before it is fully written. */
+/* Move out every held window of the `n_ids` series in `ids` (a store
+ * correction must find them written first), in the order they became
+ * dirty. *n as above; the table is left as it was on out of memory. */
+struct iocd_window *iocd_agg_take_series(struct iocd_agg *agg, const uint32_t *ids, size_t n_ids,
+                                         size_t *n);
 struct iocd_window *iocd_agg_take_oldest(struct iocd_agg *agg, size_t max, size_t *n,
                                          uint64_t *replay_from);
 

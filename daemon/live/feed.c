@@ -782,6 +782,8 @@ void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
             jb_key_num(&b, "value", o->value);
             jb_key_time(&b, "time", o->observed_ms);
             jb_key_int(&b, "received_ms", o->received_ms);
+            if (o->correction)
+                iocd_buf_puts(&b, ",\"correction\":true");
             jb_close(&b);
         }
         Ioc__V1__Observation copy = *o;
@@ -793,6 +795,9 @@ void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
     }
     if (iocd_live_needs(f->live, IOCD_LIVE_OBS_BATCH))
         batch_keep(f, source, o);
+    /* A correction replaces a value these have seen: not a sample again. */
+    if (o->correction)
+        return;
     /* What the observation closes or raises comes after it. */
     window_add(f, s, o->value, o->observed_ms);
     iocd_alerts_observe(f->alerts, source, o->device, o->metric, o->value, o->observed_ms);

@@ -65,6 +65,9 @@ struct iocd_pipeline {
     uint64_t next_journal;       /* journal entry the samples being accepted go to */
     struct iocd_sample *samples; /* accepted since the last flush; owned */
     size_t n_samples, cap_samples;
+    /* Corrections since the last flush (VN_AQI computed again); owned */
+    struct iocd_replace *replaces;
+    size_t n_replaces, cap_replaces;
     uv_timer_t flush_timer;
     uv_work_t work;
     struct iocd_event_row *events; /* accepted since the last flush; owned */

@@ -39,6 +39,8 @@ enum stmt {
     ST_PRUNE_JOURNAL,
     ST_WINDOW_JRNL,
     ST_DEVICE,
+    ST_WINDOW_PUT,
+    ST_WINDOW_ROWS,
     ST__COUNT,
 };
 
@@ -91,6 +93,21 @@ static const char *const stmt_sql[ST__COUNT] = {
                   "first_seen_ms = excluded.first_seen_ms, last_seen_ms = excluded.last_seen_ms, "
                   "interval_ms = excluded.interval_ms, messages = excluded.messages, "
                   "state = excluded.state",
+    /* A correction: the row becomes exactly the window given (jrnl never
+     * goes back, so the journal replay stays off it). */
+    [ST_WINDOW_PUT] =
+        "INSERT INTO windows(series_id, res_s, start_ms, count, sum, sumsq, min, max, first, "
+        "first_ms, last, last_ms, jrnl, sketch) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+        "ON CONFLICT(series_id, res_s, start_ms) DO UPDATE SET "
+        "count = excluded.count, sum = excluded.sum, sumsq = excluded.sumsq, "
+        "min = excluded.min, max = excluded.max, first = excluded.first, "
+        "first_ms = excluded.first_ms, last = excluded.last, last_ms = excluded.last_ms, "
+        "jrnl = max(jrnl, excluded.jrnl), sketch = excluded.sketch",
+    /* The rows of one resolution within [?3, ?4), oldest first. */
+    [ST_WINDOW_ROWS] = "SELECT count, sum, sumsq, min, max, first, first_ms, last, last_ms, sketch "
+                       "FROM windows WHERE series_id = ?1 AND res_s = ?2 AND start_ms >= ?3 AND "
+                       "start_ms < ?4 ORDER BY start_ms",
 };
 
 struct sqlite_store {
@@ -263,6 +280,117 @@ static int write_journal(struct sqlite_store *st, const struct iocd_flush *f)
     return step_reset(st, ST_JOURNAL);
 }
 
+/* Write `w` with `which` (ST_WINDOW merges into the stored row,
+ * ST_WINDOW_PUT replaces it), marked complete up to journal entry `jrnl`. */
+static int put_window(struct sqlite_store *st, enum stmt which, const struct iocd_window *w,
+                      uint64_t jrnl)
+{
+    sqlite3_stmt *q = st->stmt[which];
+    sqlite3_bind_int64(q, 1, w->series_id);
+    sqlite3_bind_int64(q, 2, w->res_s);
+    sqlite3_bind_int64(q, 3, w->start_ms);
+    sqlite3_bind_int64(q, 4, (sqlite3_int64)w->count);
+    sqlite3_bind_double(q, 5, w->sum);
+    sqlite3_bind_double(q, 6, w->sumsq);
+    sqlite3_bind_double(q, 7, w->min);
+    sqlite3_bind_double(q, 8, w->max);
+    sqlite3_bind_double(q, 9, w->first);
+    sqlite3_bind_int64(q, 10, w->first_ms);
+    sqlite3_bind_double(q, 11, w->last);
+    sqlite3_bind_int64(q, 12, w->last_ms);
+    sqlite3_bind_int64(q, 13, (sqlite3_int64)jrnl);
+    uint8_t *sk = NULL;
+    size_t sk_len = 0;
+    if (iocd_sketch_count(&w->sketch) && iocd_sketch_encode(&w->sketch, &sk, &sk_len) == 0)
+        sqlite3_bind_blob(q, 14, sk, (int)sk_len, free);
+    return step_reset(st, which);
+}
+
+/* The merge of the stored rows of `series_id` at `res_s` starting in
+ * [from, to), into `out` (window fields and sketch; the caller frees the
+ * sketch). 1 when there is at least one row, 0 when none, -1 on error. */
+static int merge_rows(struct sqlite_store *st, uint32_t series_id, uint32_t res_s, int64_t from,
+                      int64_t to, struct iocd_window *out)
+{
+    sqlite3_stmt *q = st->stmt[ST_WINDOW_ROWS];
+    sqlite3_bind_int64(q, 1, series_id);
+    sqlite3_bind_int64(q, 2, res_s);
+    sqlite3_bind_int64(q, 3, from);
+    sqlite3_bind_int64(q, 4, to);
+    int rc, found = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct iocd_window w = {
+            .series_id = series_id,
+            .count = (uint64_t)sqlite3_column_int64(q, 0),
+            .sum = sqlite3_column_double(q, 1),
+            .sumsq = sqlite3_column_double(q, 2),
+            .min = sqlite3_column_double(q, 3),
+            .max = sqlite3_column_double(q, 4),
+            .first = sqlite3_column_double(q, 5),
+            .first_ms = sqlite3_column_int64(q, 6),
+            .last = sqlite3_column_double(q, 7),
+            .last_ms = sqlite3_column_int64(q, 8),
+        };
+        const uint8_t *blob = sqlite3_column_blob(q, 9);
+        int blen = sqlite3_column_bytes(q, 9);
+        if (blob && blen > 0) {
+            if (iocd_sketch_decode(blob, (size_t)blen, &w.sketch))
+                break; /* rc is SQLITE_ROW: an error */
+        } else {
+            iocd_sketch_init(&w.sketch);
+        }
+        if (!found) {
+            struct iocd_sketch keep = out->sketch;
+            *out = w;
+            out->sketch = keep;
+        } else {
+            iocd_window_merge(out, &w);
+        }
+        int mrc = iocd_sketch_merge(&out->sketch, &w.sketch);
+        iocd_sketch_free(&w.sketch);
+        if (mrc)
+            break;
+        found = 1;
+    }
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return rc == SQLITE_DONE ? found : -1;
+}
+
+/* Apply one correction (see struct iocd_replace): finest first, so each
+ * coarser window is rebuilt from rows already corrected. */
+static int apply_replace(struct sqlite_store *st, const struct iocd_replace *r, uint64_t jrnl)
+{
+    for (int i = 0; i < r->n_res; i++) {
+        struct iocd_window w;
+        if (r->res_s[i] <= 3600) {
+            iocd_window_init(&w, r->series_id, r->res_s[i], r->start_ms[i], r->value, r->t_ms);
+            iocd_sketch_add(&w.sketch, r->value);
+        } else if (i > 0) {
+            memset(&w, 0, sizeof(w));
+            iocd_sketch_init(&w.sketch);
+            int found = merge_rows(st, r->series_id, r->res_s[i - 1], r->start_ms[i],
+                                   r->start_ms[i] + (int64_t)r->res_s[i] * 1000, &w);
+            if (found <= 0) {
+                iocd_sketch_free(&w.sketch);
+                if (found < 0)
+                    return -1;
+                continue; /* nothing finer stored (retention): left as it is */
+            }
+            w.series_id = r->series_id;
+            w.res_s = r->res_s[i];
+            w.start_ms = r->start_ms[i];
+        } else {
+            continue; /* no resolution of 1 h or finer to rebuild from */
+        }
+        int rc = put_window(st, ST_WINDOW_PUT, &w, jrnl);
+        iocd_sketch_free(&w.sketch);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
 static int write_one(struct sqlite_store *st, const struct iocd_flush *f)
 {
     if (write_journal(st, f))
@@ -280,29 +408,12 @@ static int write_one(struct sqlite_store *st, const struct iocd_flush *f)
         if (step_reset(st, ST_SERIES))
             return -1;
     }
-    for (size_t i = 0; i < f->n_windows; i++) {
-        const struct iocd_window *w = &f->windows[i];
-        sqlite3_stmt *q = st->stmt[ST_WINDOW];
-        sqlite3_bind_int64(q, 1, w->series_id);
-        sqlite3_bind_int64(q, 2, w->res_s);
-        sqlite3_bind_int64(q, 3, w->start_ms);
-        sqlite3_bind_int64(q, 4, (sqlite3_int64)w->count);
-        sqlite3_bind_double(q, 5, w->sum);
-        sqlite3_bind_double(q, 6, w->sumsq);
-        sqlite3_bind_double(q, 7, w->min);
-        sqlite3_bind_double(q, 8, w->max);
-        sqlite3_bind_double(q, 9, w->first);
-        sqlite3_bind_int64(q, 10, w->first_ms);
-        sqlite3_bind_double(q, 11, w->last);
-        sqlite3_bind_int64(q, 12, w->last_ms);
-        sqlite3_bind_int64(q, 13, (sqlite3_int64)f->journal_id);
-        uint8_t *sk = NULL;
-        size_t sk_len = 0;
-        if (iocd_sketch_count(&w->sketch) && iocd_sketch_encode(&w->sketch, &sk, &sk_len) == 0)
-            sqlite3_bind_blob(q, 14, sk, (int)sk_len, free);
-        if (step_reset(st, ST_WINDOW))
+    for (size_t i = 0; i < f->n_windows; i++)
+        if (put_window(st, ST_WINDOW, &f->windows[i], f->journal_id))
             return -1;
-    }
+    for (size_t i = 0; i < f->n_replaces; i++)
+        if (apply_replace(st, &f->replaces[i], f->journal_id))
+            return -1;
     for (size_t i = 0; i < f->n_events; i++) {
         const struct iocd_event_row *e = &f->events[i];
         sqlite3_stmt *q = st->stmt[ST_EVENT];

@@ -95,6 +95,7 @@ void iocd_flush_free(struct iocd_flush *f)
         free(f->events);
         iocd_device_rows_free(f->devices, f->n_devices);
         free(f->windows);
+        free(f->replaces);
         free(f->counters);
         free(f);
         f = next;

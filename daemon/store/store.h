@@ -49,6 +49,25 @@ struct iocd_sample {
     double value;
 };
 
+/* A correction: the sample of series `series_id` at `t_ms` has the value
+ * `value` now, instead of what its windows hold. The store REPLACES the
+ * window holding t_ms at every resolution `res_s` (finest first, each a
+ * multiple of the one before; start_ms[i] the window's aligned start):
+ * at 1 h or finer the window becomes the one sample (a series corrected
+ * this way has at most one sample a window there: VN_AQI, one an hour);
+ * a coarser window is rebuilt from the stored rows of the next finer
+ * resolution within it. Applied after the flush's windows, in the same
+ * transaction; every row it writes takes the flush's journal id, so the
+ * journal replay never adds the corrected sample again (docs/vn_aqi.md). */
+struct iocd_replace {
+    uint32_t series_id;
+    int64_t t_ms;
+    double value;
+    int n_res;
+    uint32_t res_s[IOCD_MAX_RESOLUTIONS];
+    int64_t start_ms[IOCD_MAX_RESOLUTIONS];
+};
+
 /* Everything one flush writes, in one transaction. Owned by whoever holds
  * it: the pipeline builds it, the worker writes it, the pipeline frees it
  * (or keeps it to retry when the write failed). */
@@ -57,6 +76,10 @@ struct iocd_flush {
     size_t n_series;
     struct iocd_window *windows;
     size_t n_windows;
+    /* Corrections, applied in order after `windows` (the pipeline puts
+     * every held window of a corrected series into `windows` first). */
+    struct iocd_replace *replaces;
+    size_t n_replaces;
     struct iocd_counter_delta *counters;
     size_t n_counters;
     struct iocd_event_row *events;
