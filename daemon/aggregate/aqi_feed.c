@@ -253,6 +253,17 @@ void iocd_aqi_feed_restore(struct iocd_aqi_feed *f, const char *station, const c
     note_data(s, hour, arrival_ms);
 }
 
+void iocd_aqi_feed_replayed(struct iocd_aqi_feed *f, const char *station, const char *metric,
+                            int64_t t_ms, double value, int64_t arrival_ms)
+{
+    if (!f)
+        return;
+    if (strcmp(metric, "vn_aqi") == 0 || strcmp(metric, "vn_aqi_day") == 0)
+        iocd_aqi_feed_restore(f, station, metric, t_ms, 1, value, arrival_ms);
+    else
+        iocd_aqi_feed_sample(f, station, metric, t_ms, value, arrival_ms);
+}
+
 /* Hand the tracker every hour the ring holds in [from, to]; a put replaces
  * the same hour, so this is the same whatever order hours came in. */
 static void put_hours(struct station *s, int64_t from, int64_t to)

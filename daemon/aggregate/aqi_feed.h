@@ -58,6 +58,12 @@ void iocd_aqi_feed_sample(struct iocd_aqi_feed *f, const char *station, const ch
  * computed, with their value: sum / count). Any order. */
 void iocd_aqi_feed_restore(struct iocd_aqi_feed *f, const char *station, const char *metric,
                            int64_t hour_start_ms, uint64_t count, double sum, int64_t arrival_ms);
+/* At start, after the restore: a sample of the feed the crash replay puts
+ * back because its stored 1-hour window lacks it. A pollutant sample is
+ * added like iocd_aqi_feed_sample; a vn_aqi or vn_aqi_day sample marks its
+ * hour or day computed with that value (emitted before the crash). */
+void iocd_aqi_feed_replayed(struct iocd_aqi_feed *f, const char *station, const char *metric,
+                            int64_t t_ms, double value, int64_t arrival_ms);
 /* Compute and emit everything complete at wall-clock `now_ms`
  * (iocd_now_ms) and monotonic `mono_ms` (iocd_mono_ms, the clock of every
  * `arrival_ms` above: how long an hour has been quiet). */

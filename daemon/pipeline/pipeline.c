@@ -30,6 +30,49 @@ static int set_series_adapter(struct iocd_pipeline *p, uint32_t id, int idx)
     return 0;
 }
 
+/* At start, until the journal is replayed: the names of the AQI feed's
+ * stored series by id (replayed samples carry only the id). */
+static int keep_aqi_name(struct iocd_pipeline *p, uint32_t id, const char *name)
+{
+    if (id >= p->n_aqi_names) {
+        size_t n = p->n_aqi_names ? p->n_aqi_names : 64;
+        while (n <= id)
+            n *= 2;
+        char **nn = realloc(p->aqi_names, n * sizeof(*nn));
+        if (!nn)
+            return -1;
+        memset(nn + p->n_aqi_names, 0, (n - p->n_aqi_names) * sizeof(*nn));
+        p->aqi_names = nn;
+        p->n_aqi_names = n;
+    }
+    free(p->aqi_names[id]);
+    return (p->aqi_names[id] = strdup(name)) ? 0 : -1;
+}
+
+static void free_aqi_names(struct iocd_pipeline *p)
+{
+    for (size_t i = 0; i < p->n_aqi_names; i++)
+        free(p->aqi_names[i]);
+    free(p->aqi_names);
+    p->aqi_names = NULL;
+    p->n_aqi_names = 0;
+}
+
+/* A replayed sample of the AQI feed that its stored 1-hour window lacks:
+ * the feed (restored from those windows) gets it too, so a crash neither
+ * loses a pollutant sample for the AQI nor computes an emitted hour again. */
+static void replay_aqi(struct iocd_pipeline *p, const struct iocd_sample *sm)
+{
+    const char *name = sm->series_id < p->n_aqi_names ? p->aqi_names[sm->series_id] : NULL;
+    const char *dev = name ? strchr(name, '/') : NULL;
+    const char *met = dev ? strchr(dev + 1, '/') : NULL;
+    char station[IOCD_ID_MAX + 1];
+    if (!met || (size_t)(met - dev - 1) > IOCD_ID_MAX)
+        return;
+    snprintf(station, sizeof(station), "%.*s", (int)(met - dev - 1), dev + 1);
+    iocd_aqi_feed_replayed(p->aqi, station, met + 1, sm->t_ms, sm->value, iocd_mono_ms());
+}
+
 static int preload_series(void *ud, uint32_t id, const char *name)
 {
     struct iocd_pipeline *p = ud;
@@ -43,6 +86,8 @@ static int preload_series(void *ud, uint32_t id, const char *name)
                 idx = i;
         }
     if (set_series_adapter(p, id, idx))
+        return -1;
+    if (idx >= 0 && idx == iocd_aqi_feed_adapter(p->aqi) && keep_aqi_name(p, id, name))
         return -1;
     return iocd_series_reg_preload(p->series, id, name);
 }
@@ -75,6 +120,8 @@ static int replay_sample(void *ud, uint64_t jrnl, const struct iocd_sample *sm, 
             continue;
         if (iocd_agg_add_res(p->agg, sm->series_id, &res->ms[r], 1, sm->value, sm->t_ms, jrnl))
             return -1;
+        if (res->ms[r] == 3600000 && idx >= 0 && idx == iocd_aqi_feed_adapter(p->aqi))
+            replay_aqi(p, sm);
     }
     return 0;
 }
@@ -99,18 +146,22 @@ int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct io
     for (int i = 0; i < cfg->n_adapters; i++)
         snprintf(p->scopes[i].name, IOCD_SCOPE_MAX, "%s", cfg->adapters[i].name);
     snprintf(p->scopes[cfg->n_adapters].name, IOCD_SCOPE_MAX, "iocd");
-    if (iocd_store_each_series(store, preload_series, p, err) ||
-        iocd_store_read_raw(store, (size_t)cfg->ingest.dedup_horizon, replay_sample, p,
-                            &p->next_journal, err))
+    if (iocd_store_each_series(store, preload_series, p, err))
         return -1;
     if (p->aqi) {
         /* The last 48 hours: pollutant sums, and which hours and days
-         * already have their VN_AQI. */
+         * already have their VN_AQI (and which), as stored; the journal
+         * replay below adds what the stored windows lack. */
         const char *src = cfg->adapters[iocd_aqi_feed_adapter(p->aqi)].source;
         int64_t since = iocd_now_ms() - INT64_C(48) * 3600000;
         if (iocd_store_read_windows(store, src, 3600, since, restore_aqi, p->aqi, err))
             return -1;
     }
+    int rc = iocd_store_read_raw(store, (size_t)cfg->ingest.dedup_horizon, replay_sample, p,
+                                 &p->next_journal, err);
+    free_aqi_names(p);
+    if (rc)
+        return -1;
     uv_timer_init(loop, &p->flush_timer);
     p->flush_timer.data = p;
     p->last_flush_done_ms = iocd_now_ms();
@@ -883,6 +934,7 @@ void iocd_pipeline_free(struct iocd_pipeline *p)
     p->samples = NULL;
     free(p->replaces);
     p->replaces = NULL;
+    free_aqi_names(p);
     p->failed = p->inflight = NULL;
     p->agg = NULL;
     p->series = NULL;
