@@ -27,6 +27,9 @@ struct open_window {
     uint64_t count;
     double sum, min, max, first, last;
     int64_t first_ms, last_ms;
+    int64_t arrival_ms; /* monotonic clock of its newest sample */
+    int64_t done_ms;    /* end of the newest window published (0: none): the
+                         * series is past it, nothing before it opens again */
 };
 
 /* A closed window waiting for its device's WindowBatch. */
@@ -483,22 +486,37 @@ static void window_publish(struct iocd_feed *f, const struct series_state *s, in
     iocd_buf_free(&b);
 }
 
+/* Publish the open window `w` of series `s` at resolution r and remember
+ * that the series is past it. */
+static void window_done(struct iocd_feed *f, const struct series_state *s, int r,
+                        struct open_window *w)
+{
+    window_publish(f, s, r, w);
+    w->done_ms = w->start_ms + f->cfg->live.windows.ms[r];
+    w->count = 0;
+}
+
 static void window_add(struct iocd_feed *f, struct series_state *s, double v, int64_t t)
 {
+    int64_t mono = iocd_mono_ms();
     for (int r = 0; r < f->cfg->live.windows.n; r++) {
         int64_t res = f->cfg->live.windows.ms[r];
         int64_t start = iocd_window_start(t, res, f->cfg->store.tz_offset_ms);
         struct open_window *w = &s->win[r];
-        if (w->count && start < w->start_ms)
-            continue; /* late for the live window; the stored one still gets it */
-        if (w->count && start > w->start_ms) {
-            window_publish(f, s, r, w); /* the series moved on: this one is done */
-            w->count = 0;
+        /* Late for the live windows (an older window than the open one, or
+         * one already published): the stored windows still get it. */
+        if ((w->count && start < w->start_ms) || (w->done_ms && start < w->done_ms)) {
+            f->stats.late_window_samples++;
+            continue;
         }
+        if (w->count && start > w->start_ms)
+            window_done(f, s, r, w); /* the series moved past it: complete */
+        w->arrival_ms = mono;
         if (!w->count) {
             *w = (struct open_window){.start_ms = start, .count = 1, .sum = v, .min = v,
                                       .max = v, .first = v, .last = v, .first_ms = t,
-                                      .last_ms = t};
+                                      .last_ms = t, .arrival_ms = mono,
+                                      .done_ms = w->done_ms};
             int64_t due = start + res + f->cfg->live.window_grace_ms;
             if (!f->next_close_ms[r] || due < f->next_close_ms[r])
                 f->next_close_ms[r] = due;
@@ -519,9 +537,14 @@ static void window_add(struct iocd_feed *f, struct series_state *s, double v, in
     }
 }
 
-/* Publish the windows whose end + grace has passed. */
-static void windows_close(struct iocd_feed *f, int64_t now)
+/* Publish the windows that are complete in event time although their
+ * series has not moved past them: ended [live] window_grace ago by the
+ * wall clock (`now`) AND no sample for them arrived for window_grace (the
+ * monotonic `mono`), so a backlog still delivering a long-past minute
+ * keeps it open until its samples stop. */
+static void windows_close(struct iocd_feed *f, int64_t now, int64_t mono)
 {
+    int64_t grace = f->cfg->live.window_grace_ms;
     for (int r = 0; r < f->cfg->live.windows.n; r++) {
         if (!f->next_close_ms[r] || now < f->next_close_ms[r])
             continue;
@@ -530,13 +553,17 @@ static void windows_close(struct iocd_feed *f, int64_t now)
             struct series_state *s = &f->series[i];
             if (!s->win || !s->win[r].count)
                 continue;
-            int64_t due = s->win[r].start_ms + res + f->cfg->live.window_grace_ms;
-            if (due <= now) {
-                window_publish(f, s, r, &s->win[r]);
-                s->win[r].count = 0;
-            } else if (!next || due < next) {
-                next = due;
+            struct open_window *w = &s->win[r];
+            int64_t due = w->start_ms + res + grace;
+            int64_t quiet = w->arrival_ms + grace - mono; /* ms until quiet long enough */
+            if (due <= now && quiet <= 0) {
+                window_done(f, s, r, w);
+                continue;
             }
+            if (due <= now)
+                due = now + quiet;
+            if (!next || due < next)
+                next = due;
         }
         f->next_close_ms[r] = next;
     }
@@ -621,7 +648,7 @@ static void on_tick(uv_timer_t *t)
     int64_t now = iocd_now_ms();
     iocd_devices_tick(f->devices, now);
     iocd_alerts_tick(f->alerts, f->devices, now);
-    windows_close(f, now);
+    windows_close(f, now, iocd_mono_ms());
 }
 
 void iocd_feed_start(struct iocd_feed *f)

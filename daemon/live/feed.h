@@ -30,6 +30,9 @@ struct iocd_feed_stats {
     uint64_t alerts_raised, alerts_cleared;
     uint64_t alert_store_failures;
     uint64_t untracked_devices; /* over [devices] max_devices */
+    /* samples older than their series' open live window or than a window
+     * it already published: stored, not in any published window */
+    uint64_t late_window_samples;
 };
 
 struct iocd_feed;
