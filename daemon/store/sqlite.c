@@ -689,6 +689,47 @@ static int sq_read_raw(struct iocd_store *base, size_t seed, iocd_store_sample_c
     return 0;
 }
 
+static int sq_series_windows(struct iocd_store *base, uint32_t series_id, uint32_t res_s,
+                             int64_t span_ms, iocd_store_row_cb cb, void *ud,
+                             struct iocd_error *err)
+{
+    struct sqlite_store *st = (struct sqlite_store *)base;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT start_ms, count, sum, sumsq, min, max, first, first_ms, last, "
+                           "last_ms FROM windows WHERE series_id = ?1 AND res_s = ?2 AND "
+                           "start_ms > (SELECT max(start_ms) FROM windows WHERE series_id = ?1 "
+                           "AND res_s = ?2) - ?3 ORDER BY start_ms",
+                           -1, &q, NULL) != SQLITE_OK)
+        return iocd_error_set(err, "%s: reading windows: %s", st->path, sqlite3_errmsg(st->db));
+    sqlite3_bind_int64(q, 1, series_id);
+    sqlite3_bind_int64(q, 2, res_s);
+    sqlite3_bind_int64(q, 3, span_ms);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct iocd_window w = {
+            .series_id = series_id,
+            .res_s = res_s,
+            .start_ms = sqlite3_column_int64(q, 0),
+            .count = (uint64_t)sqlite3_column_int64(q, 1),
+            .sum = sqlite3_column_double(q, 2),
+            .sumsq = sqlite3_column_double(q, 3),
+            .min = sqlite3_column_double(q, 4),
+            .max = sqlite3_column_double(q, 5),
+            .first = sqlite3_column_double(q, 6),
+            .first_ms = sqlite3_column_int64(q, 7),
+            .last = sqlite3_column_double(q, 8),
+            .last_ms = sqlite3_column_int64(q, 9),
+        };
+        iocd_sketch_init(&w.sketch);
+        cb(ud, &w);
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return iocd_error_set(err, "%s: reading windows: %s", st->path, sqlite3_errmsg(st->db));
+    return 0;
+}
+
 static int sq_each_device(struct iocd_store *base,
                            void (*cb)(void *ud, const struct iocd_device_row *row), void *ud,
                            struct iocd_error *err)
@@ -815,6 +856,7 @@ const struct iocd_store_backend iocd_store_sqlite = {
     .read_raw = sq_read_raw,
     .window_jrnl = sq_window_jrnl,
     .read_windows = sq_read_windows,
+    .series_windows = sq_series_windows,
     .each_device = sq_each_device,
     .each_raised_alert = sq_each_raised_alert,
 };

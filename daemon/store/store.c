@@ -70,6 +70,13 @@ int iocd_store_read_windows(struct iocd_store *st, const char *source, uint32_t 
     return st->backend->read_windows(st, source, res_s, since_ms, cb, ud, err);
 }
 
+int iocd_store_series_windows(struct iocd_store *st, uint32_t series_id, uint32_t res_s,
+                              int64_t span_ms, iocd_store_row_cb cb, void *ud,
+                              struct iocd_error *err)
+{
+    return st->backend->series_windows(st, series_id, res_s, span_ms, cb, ud, err);
+}
+
 int iocd_store_each_device(struct iocd_store *st, iocd_store_device_cb cb, void *ud,
                            struct iocd_error *err)
 {

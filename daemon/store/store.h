@@ -118,6 +118,8 @@ typedef int (*iocd_store_sample_cb)(void *ud, uint64_t jrnl, const struct iocd_s
                                     bool replay);
 typedef void (*iocd_store_window_cb)(void *ud, const char *device, const char *metric,
                                      int64_t start_ms, uint64_t count, double sum);
+/* A stored window's statistics (its sketch left empty). */
+typedef void (*iocd_store_row_cb)(void *ud, const struct iocd_window *w);
 typedef void (*iocd_store_device_cb)(void *ud, const struct iocd_device_row *row);
 typedef void (*iocd_store_alert_cb)(void *ud, const struct iocd_alert_saved *a);
 
@@ -146,6 +148,9 @@ struct iocd_store_backend {
     int (*read_windows)(struct iocd_store *st, const char *source, uint32_t res_s,
                         int64_t since_ms, iocd_store_window_cb cb, void *ud,
                         struct iocd_error *err);
+    int (*series_windows)(struct iocd_store *st, uint32_t series_id, uint32_t res_s,
+                          int64_t span_ms, iocd_store_row_cb cb, void *ud,
+                          struct iocd_error *err);
     int (*each_device)(struct iocd_store *st, iocd_store_device_cb cb, void *ud,
                        struct iocd_error *err);
     int (*each_raised_alert)(struct iocd_store *st, int64_t since_ms, iocd_store_alert_cb cb,
@@ -196,6 +201,13 @@ uint64_t iocd_store_window_jrnl(struct iocd_store *st, uint32_t series_id, uint3
 int iocd_store_read_windows(struct iocd_store *st, const char *source, uint32_t res_s,
                             int64_t since_ms, iocd_store_window_cb cb, void *ud,
                             struct iocd_error *err);
+/* Call `cb` for the newest stored windows of series `series_id` at
+ * `res_s`: those starting less than `span_ms` before the newest one's
+ * start, oldest first (at start, before the loop: the alert rules'
+ * windows, in the series' own event time). */
+int iocd_store_series_windows(struct iocd_store *st, uint32_t series_id, uint32_t res_s,
+                              int64_t span_ms, iocd_store_row_cb cb, void *ud,
+                              struct iocd_error *err);
 /* Call `cb` for every stored device record (at start, before the loop). */
 int iocd_store_each_device(struct iocd_store *st, iocd_store_device_cb cb, void *ud,
                            struct iocd_error *err);
