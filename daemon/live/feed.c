@@ -618,6 +618,37 @@ static void restore_alert(void *ud, const struct iocd_alert_saved *a)
                   a->metric ? "/" : "", a->metric ? a->metric : "");
 }
 
+struct history {
+    struct iocd_feed *f;
+    struct iocd_store *st;
+    struct iocd_error *err;
+    const char *name;
+    int64_t res_ms;
+    size_t series, windows;
+};
+
+static void history_window(void *ud, const struct iocd_window *w)
+{
+    struct history *h = ud;
+    iocd_alerts_prefill(h->f->alerts, h->name, w->start_ms, h->res_ms, w->count, w->sum, w->min,
+                        w->max);
+    h->windows++;
+}
+
+/* A stored series: the windows of the alert rules over it get its newest
+ * stored windows of the finest resolution. */
+static int history_series(void *ud, uint32_t id, const char *name)
+{
+    struct history *h = ud;
+    int64_t span = iocd_alerts_history_ms(h->f->alerts, name, h->res_ms);
+    if (!span)
+        return 0;
+    h->name = name;
+    h->series++;
+    return iocd_store_series_windows(h->st, id, (uint32_t)(h->res_ms / 1000), span,
+                                     history_window, h, h->err);
+}
+
 int iocd_feed_restore(struct iocd_feed *f, struct iocd_store *st, struct iocd_error *err)
 {
     struct restore r = {.f = f};
@@ -628,6 +659,14 @@ int iocd_feed_restore(struct iocd_feed *f, struct iocd_store *st, struct iocd_er
     if (r.devices || r.alerts || r.skipped)
         iocd_log_notice("iocd", "restored %zu device(s) and %zu raised alert(s)%s", r.devices,
                         r.alerts, r.skipped ? "; some alerts not restored (see above)" : "");
+    /* The alert rules' windows, from the stored windows (event time). */
+    struct history h = {.f = f, .st = st, .err = err,
+                        .res_ms = f->cfg->store.resolutions.ms[0]};
+    if (!rc)
+        rc = iocd_store_each_series(st, history_series, &h, err);
+    if (h.windows)
+        iocd_log_info("alert", "alert windows of %zu series refilled from %zu stored windows",
+                      h.series, h.windows);
     return rc;
 }
 
