@@ -10,6 +10,7 @@
 #include "daemon/base/topic.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -618,6 +619,115 @@ static void restore_alert(void *ud, const struct iocd_alert_saved *a)
                   a->metric ? "/" : "", a->metric ? a->metric : "");
 }
 
+/* ---- open live windows across a graceful restart ---- */
+
+static struct series_state *series_state(struct iocd_feed *f, uint32_t id, const char *source,
+                                         const char *device, const char *metric,
+                                         const char *unit);
+
+/* One line per open window: series id, resolution (s), start, count, sum,
+ * min, max, first, first_ms, last, last_ms (doubles in %a, exact), then
+ * the series name and unit separated by a tab (ids hold no control
+ * characters). */
+int iocd_feed_save_windows(struct iocd_feed *f, struct iocd_store *st, struct iocd_error *err)
+{
+    struct iocd_buf b;
+    iocd_buf_init(&b);
+    size_t n = 0;
+    for (size_t i = 0; i < f->n_series; i++) {
+        const struct series_state *s = &f->series[i];
+        for (int r = 0; s->win && r < f->cfg->live.windows.n; r++) {
+            const struct open_window *w = &s->win[r];
+            if (!w->count)
+                continue;
+            iocd_buf_printf(&b,
+                            "%zu %" PRId64 " %" PRId64 " %" PRIu64 " %a %a %a %a %" PRId64
+                            " %a %" PRId64 " %s\t%s\n",
+                            i, f->cfg->live.windows.ms[r] / 1000, w->start_ms, w->count, w->sum,
+                            w->min, w->max, w->first, w->first_ms, w->last, w->last_ms, s->name,
+                            s->name + strlen(s->name) + 1);
+            n++;
+        }
+    }
+    int rc = b.oom ? iocd_error_set(err, "out of memory saving %zu live windows", n)
+                   : iocd_store_set_meta(st, "live_open", b.len ? b.p : "", err);
+    iocd_buf_free(&b);
+    if (!rc && n)
+        iocd_log_info("iocd", "%zu open live window(s) kept for the next start", n);
+    return rc;
+}
+
+/* One saved line back as the open window of its series; false when it
+ * cannot be read or its resolution is no longer published. */
+static bool seed_window(struct iocd_feed *f, const char *line, int64_t mono)
+{
+    unsigned long id;
+    int64_t res_s, first_ms, last_ms;
+    struct open_window w = {0};
+    int pos = 0;
+    if (sscanf(line,
+               "%lu %" SCNd64 " %" SCNd64 " %" SCNu64 " %la %la %la %la %" SCNd64 " %la %" SCNd64
+               " %n",
+               &id, &res_s, &w.start_ms, &w.count, &w.sum, &w.min, &w.max, &w.first, &first_ms,
+               &w.last, &last_ms, &pos) != 11 ||
+        !pos || id >= UINT32_MAX || !w.count)
+        return false;
+    w.first_ms = first_ms;
+    w.last_ms = last_ms;
+    int r = -1;
+    for (int k = 0; k < f->cfg->live.windows.n; k++)
+        if (f->cfg->live.windows.ms[k] == res_s * 1000)
+            r = k;
+    char name[3 * 130 + 2];
+    const char *tab = strchr(line + pos, '\t');
+    if (r < 0 || !tab || (size_t)(tab - line - pos) >= sizeof(name) || strlen(tab + 1) >= 130)
+        return false;
+    memcpy(name, line + pos, (size_t)(tab - line - pos));
+    name[tab - line - pos] = '\0';
+    char *dev = strchr(name, '/'), *met = dev ? strchr(dev + 1, '/') : NULL;
+    if (!met)
+        return false;
+    *dev++ = '\0';
+    *met++ = '\0';
+    struct series_state *s = series_state(f, (uint32_t)id, name, dev, met, tab + 1);
+    if (!s || !s->win || s->win[r].count)
+        return false;
+    w.arrival_ms = mono;
+    s->win[r] = w;
+    int64_t due = w.start_ms + f->cfg->live.windows.ms[r] + f->cfg->live.window_grace_ms;
+    if (!f->next_close_ms[r] || due < f->next_close_ms[r])
+        f->next_close_ms[r] = due;
+    return true;
+}
+
+/* At start: the windows the last graceful stop kept (consumed: a later
+ * crash does not bring them back a second time). */
+static int restore_windows(struct iocd_feed *f, struct iocd_store *st, struct iocd_error *err)
+{
+    char *text = NULL;
+    if (iocd_store_get_meta(st, "live_open", &text, err))
+        return -1;
+    if (!text || !*text) {
+        free(text);
+        return 0;
+    }
+    size_t n = 0, bad = 0;
+    int64_t mono = iocd_mono_ms();
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        if (seed_window(f, line, mono))
+            n++;
+        else
+            bad++;
+    }
+    free(text);
+    iocd_log_info("iocd", "%zu open live window(s) continued from the last stop%s", n,
+                  bad ? "; some could not be (resolution no longer published?)" : "");
+    return iocd_store_set_meta(st, "live_open", "", err);
+}
+
 struct history {
     struct iocd_feed *f;
     struct iocd_store *st;
@@ -664,6 +774,8 @@ int iocd_feed_restore(struct iocd_feed *f, struct iocd_store *st, struct iocd_er
                         .res_ms = f->cfg->store.resolutions.ms[0]};
     if (!rc)
         rc = iocd_store_each_series(st, history_series, &h, err);
+    if (!rc)
+        rc = restore_windows(f, st, err);
     if (h.windows)
         iocd_log_info("alert", "alert windows of %zu series refilled from %zu stored windows",
                       h.series, h.windows);

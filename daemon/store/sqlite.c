@@ -229,6 +229,32 @@ static int sq_set_meta(struct iocd_store *base, const char *key, const char *val
     return 0;
 }
 
+static int sq_get_meta(struct iocd_store *base, const char *key, char **value,
+                       struct iocd_error *err)
+{
+    struct sqlite_store *st = (struct sqlite_store *)base;
+    sqlite3_stmt *q;
+    *value = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?1", -1, &q, NULL) !=
+        SQLITE_OK)
+        return iocd_error_set(err, "%s: reading meta %s: %s", st->path, key,
+                              sqlite3_errmsg(st->db));
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(q, 0);
+        if (v && !(*value = strdup(v)))
+            rc = SQLITE_NOMEM;
+        else
+            rc = SQLITE_DONE;
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return iocd_error_set(err, "%s: reading meta %s: %s", st->path, key,
+                              rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(st->db));
+    return 0;
+}
+
 /* 20 bytes a sample, little-endian: series id (u32), time (i64 ms),
  * value (IEEE 754 double). */
 #define SAMPLE_BYTES 20
@@ -852,6 +878,7 @@ const struct iocd_store_backend iocd_store_sqlite = {
     .close = sq_close,
     .flush = sq_flush,
     .set_meta = sq_set_meta,
+    .get_meta = sq_get_meta,
     .each_series = sq_each_series,
     .read_raw = sq_read_raw,
     .window_jrnl = sq_window_jrnl,

@@ -46,6 +46,12 @@ int iocd_store_set_meta(struct iocd_store *st, const char *key, const char *valu
     return st->backend->set_meta(st, key, value, err);
 }
 
+int iocd_store_get_meta(struct iocd_store *st, const char *key, char **value,
+                        struct iocd_error *err)
+{
+    return st->backend->get_meta(st, key, value, err);
+}
+
 void iocd_store_flush(struct iocd_store *st, struct iocd_flush *f)
 {
     st->backend->flush(st, f);

@@ -139,6 +139,8 @@ struct iocd_store_backend {
     void (*flush)(struct iocd_store *st, struct iocd_flush *f);
     int (*set_meta)(struct iocd_store *st, const char *key, const char *value,
                     struct iocd_error *err);
+    int (*get_meta)(struct iocd_store *st, const char *key, char **value,
+                    struct iocd_error *err);
     int (*each_series)(struct iocd_store *st, iocd_store_series_cb cb, void *ud,
                        struct iocd_error *err);
     int (*read_raw)(struct iocd_store *st, size_t seed, iocd_store_sample_cb cb, void *ud,
@@ -177,6 +179,10 @@ int iocd_store_each_series(struct iocd_store *st, iocd_store_series_cb cb, void 
                            struct iocd_error *err);
 /* Set a meta row (at start; blocking). */
 int iocd_store_set_meta(struct iocd_store *st, const char *key, const char *value,
+                        struct iocd_error *err);
+/* Read a meta row (at start; blocking): *value is a malloc'd copy, or NULL
+ * when there is no such row. */
+int iocd_store_get_meta(struct iocd_store *st, const char *key, char **value,
                         struct iocd_error *err);
 /* Write `f` and every flush chained on f->next (oldest first) in one
  * transaction. Sets f->rc (0 or -1), f->error and f->duration_us. Safe on

@@ -6,7 +6,8 @@ queued for iocd's persistent session while iocd was down, covering
 several past minutes. Every window must be published once, complete (its
 count and sum those of every sample of its minute), in event time: not
 when the wall clock says the minute is long over while its samples are
-still arriving."""
+still arriving. And a window a graceful restart cuts in two is published
+once, after the restart, with the samples from both sides."""
 import time
 import unittest
 
@@ -51,6 +52,33 @@ class LiveWindowsBacklogTest(IocdTestCase):
                    what="%d windows" % len(want))
         time.sleep(7)  # more than the grace: nothing else may come
         self.assertEqual(sorted(windows(sub)), want)
+
+    def test_window_cut_by_sigterm_published_once_whole(self):
+        # A grace of an hour: only the series moving past the minute closes it.
+        d = self.iocd(AIR_ADAPTER, extra="[live]\nwindow_grace = 1h\n",
+                      client_id="iocd-cut-%d" % self.broker.port).start()
+        sub = Subscriber(self.broker, "ioc/v1/window/#")
+        self.addCleanup(sub.stop)
+        time.sleep(0.3)
+        m = (int(time.time()) // 60 - 3) * 60
+        self.broker.publish("pleiku/air/x/data", [air("pk-001", m + k, float(k))
+                                                  for k in range(30)])
+        d.wait_messages("air", 30)
+        self.assertEqual(d.stop(), 0)
+        self.assertIn("1 open live window(s) kept for the next start", d.log_text())
+        # While iocd is down: the rest of the minute, and one sample of the
+        # next minute, which closes it.
+        self.broker.publish("pleiku/air/x/data", [air("pk-001", m + k, float(k))
+                                                  for k in range(30, 60)] +
+                            [air("pk-001", m + 60, 100.0)])
+        d.ready_count_before = d.log_text().count("subscribed to")
+        d.start()
+        self.assertIn("1 open live window(s) continued from the last stop", d.log_text())
+        d.wait_messages("air", 61)
+        wait_until(lambda: windows(sub), what="the window")
+        time.sleep(1.5)  # nothing else comes
+        # 0 + 1 + ... + 59 = 1770, the 60 samples of both runs, once.
+        self.assertEqual(windows(sub), [("pk-001", "pm25", m * 1000, 60, 1770.0)])
 
 
 if __name__ == "__main__":
