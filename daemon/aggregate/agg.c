@@ -16,6 +16,9 @@
 #include "daemon/config/config.h"
 #include "daemon/base/timeutil.h"
 
+_Static_assert(IOCD_WINDOW_COARSER >= IOCD_MAX_RESOLUTIONS - 1,
+               "a window carries every coarser resolution");
+
 struct iocd_agg {
     int64_t res_ms[IOCD_MAX_RESOLUTIONS];
     int n_res;
@@ -41,7 +44,6 @@ void iocd_window_init(struct iocd_window *w, uint32_t series_id, uint32_t res_s,
     w->first_ms = w->last_ms = t_ms;
     w->sketch = NULL;
     w->n_pending = 0;
-    w->coarser = NULL;
     w->n_coarser = 0;
 }
 
@@ -258,8 +260,10 @@ static void add_one(struct iocd_agg *a, uint32_t series_id, const int64_t *res_m
 {
     size_t mask = a->idx_cap - 1;
     uint32_t res_s = (uint32_t)(res_ms[0] / 1000);
-    const int64_t *coarser = n_res > 1 ? res_ms + 1 : NULL;
+    uint32_t coarser[IOCD_WINDOW_COARSER];
     uint8_t n_coarser = (uint8_t)(n_res - 1);
+    for (int r = 1; r < n_res; r++)
+        coarser[r - 1] = (uint32_t)(res_ms[r] / 1000);
     int64_t start = iocd_window_start(t_ms, res_ms[0], a->tz_offset_ms);
     size_t j = (key_hash(series_id, res_s, start) ^ n_coarser) & mask;
     for (;;) {
@@ -267,7 +271,7 @@ static void add_one(struct iocd_agg *a, uint32_t series_id, const int64_t *res_m
         if (!pos) {
             struct iocd_window *w = &a->wins[a->n];
             iocd_window_init(w, series_id, res_s, start, v, t_ms);
-            w->coarser = coarser;
+            memcpy(w->coarser_s, coarser, n_coarser * sizeof(*coarser));
             w->n_coarser = n_coarser;
             iocd_window_sketch_add(w, v);
             a->jrnl[a->n] = jrnl;
@@ -276,7 +280,8 @@ static void add_one(struct iocd_agg *a, uint32_t series_id, const int64_t *res_m
         }
         struct iocd_window *w = &a->wins[pos - 1];
         if (w->series_id == series_id && w->res_s == res_s && w->start_ms == start &&
-            w->coarser == coarser && w->n_coarser == n_coarser) {
+            w->n_coarser == n_coarser &&
+            memcmp(w->coarser_s, coarser, n_coarser * sizeof(*coarser)) == 0) {
             iocd_window_add(w, v, t_ms);
             iocd_window_sketch_add(w, v);
             return;
@@ -328,6 +333,44 @@ struct iocd_window *iocd_agg_take(struct iocd_agg *a, size_t *n)
     } else {
         memset(a->index, 0, a->idx_cap * sizeof(*a->index));
     }
+    return out;
+}
+
+static bool in_ids(uint32_t id, const uint32_t *ids, size_t n_ids)
+{
+    for (size_t i = 0; i < n_ids; i++)
+        if (ids[i] == id)
+            return true;
+    return false;
+}
+
+struct iocd_window *iocd_agg_take_series(struct iocd_agg *a, const uint32_t *ids, size_t n_ids,
+                                         size_t *n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < a->n; i++)
+        k += in_ids(a->wins[i].series_id, ids, n_ids);
+    *n = k;
+    if (!k)
+        return NULL;
+    struct iocd_window *out = malloc(k * sizeof(*out));
+    if (!out)
+        return NULL;
+    /* One pass: take the series' windows, close up the rest (dirty order
+     * kept), then index what stays. */
+    size_t kept = 0;
+    k = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        if (in_ids(a->wins[i].series_id, ids, n_ids)) {
+            out[k++] = a->wins[i];
+            continue;
+        }
+        a->wins[kept] = a->wins[i];
+        a->jrnl[kept] = a->jrnl[i];
+        kept++;
+    }
+    a->n = kept;
+    index_rebuild(a, a->idx_cap); /* same size: cannot fail */
     return out;
 }
 

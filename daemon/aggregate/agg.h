@@ -19,6 +19,9 @@
 
 #include "daemon/aggregate/sketch.h"
 
+/* Coarser resolutions a window can carry (IOCD_MAX_RESOLUTIONS - 1). */
+#define IOCD_WINDOW_COARSER 7
+
 /* Samples a window holds for its sketch before it builds one. */
 #define IOCD_WINDOW_PENDING 6
 
@@ -39,12 +42,12 @@ struct iocd_window {
     struct iocd_sketch *sketch;
     double pending[IOCD_WINDOW_PENDING];
     uint8_t n_pending;
-    /* Coarser resolutions (ms) whose windows take these samples too: the
-     * table keeps one window per series at its finest resolution when
+    /* Coarser resolutions (seconds) whose windows take these samples too:
+     * the table keeps one window per series at its finest resolution when
      * every coarser window contains it whole, and the store writes it to
-     * each stored row (iocd_window_row). Borrowed from the configuration,
-     * which outlives every flush; NULL when n_coarser is 0. */
-    const int64_t *coarser;
+     * each stored row (iocd_window_row). Held by value: a window outlives
+     * the table and any configuration that made it. */
+    uint32_t coarser_s[IOCD_WINDOW_COARSER];
     uint8_t n_coarser;
 };
 
@@ -97,8 +100,8 @@ static inline void iocd_window_row(const struct iocd_window *w, int i, int64_t t
         *start_ms = w->start_ms;
         return;
     }
-    *res_s = (uint32_t)(w->coarser[i - 1] / 1000);
-    *start_ms = iocd_window_start(w->start_ms, w->coarser[i - 1], tz_offset_ms);
+    *res_s = w->coarser_s[i - 1];
+    *start_ms = iocd_window_start(w->start_ms, (int64_t)*res_s * 1000, tz_offset_ms);
 }
 
 /* `res_ms` lists the default resolutions (ms, whole seconds), finest first. */
@@ -112,7 +115,7 @@ void iocd_agg_free(struct iocd_agg *agg);
  * (each coarser window holds whole windows of the finest: always, unless
  * whole days start at a local midnight that is not on a finest-window
  * boundary) this is one window of the finest resolution carrying the
- * coarser ones (iocd_window.coarser): one lookup a sample, a third of the
+ * coarser ones (iocd_window.coarser_s): one lookup a sample, a third of the
  * memory; otherwise one window per resolution. */
 int iocd_agg_add(struct iocd_agg *agg, uint32_t series_id, double v, int64_t t_ms);
 /* The same with `n_res` resolutions of its own (a feed's own resolutions),
@@ -122,9 +125,15 @@ int iocd_agg_add_res(struct iocd_agg *agg, uint32_t series_id, const int64_t *re
 /* Windows currently held. */
 size_t iocd_agg_size(const struct iocd_agg *agg);
 /* Move every held window into a new malloc'd array (the caller frees it,
- * after iocd_window_release on each window) and empty the table. *n = 0 and NULL when empty; NULL with *n > 0 on
- * out of memory (the table is then left as it was). */
+ * after iocd_window_release on each window) and empty the table. *n = 0
+ * and NULL when empty; NULL with *n > 0 on out of memory (the table is
+ * then left as it was). */
 struct iocd_window *iocd_agg_take(struct iocd_agg *agg, size_t *n);
+/* Move out every held window of the `n_ids` series in `ids` (a store
+ * correction must find them written first), in the order they became
+ * dirty. *n as above; the table is left as it was on out of memory. */
+struct iocd_window *iocd_agg_take_series(struct iocd_agg *agg, const uint32_t *ids, size_t n_ids,
+                                         size_t *n);
 /* Move out at most `max` windows, those dirty the longest first. *n as
  * above. *replay_from receives the journal entry of the oldest window
  * still held (0 when none is), so every entry before it is fully written. */

@@ -24,11 +24,18 @@ struct hour_state {
     int64_t last_arrival_ms; /* monotonic clock of its newest sample */
     bool data;               /* some pollutant sample arrived for it */
     bool computed;           /* its VN_AQI was computed (emitted or not) */
+    bool dirty;              /* a sample arrived after it was computed */
+    bool redo;               /* to compute again in this tick */
+    bool emitted;            /* `value` was emitted (or restored) */
+    double value;            /* the hour's VN_AQI as last emitted */
 };
 
 struct day_state {
     int64_t day; /* local midnight, local time scale; INT64_MIN empty */
     bool computed;
+    bool redo;    /* to compute again in this tick */
+    bool emitted; /* `value` was emitted (or restored) */
+    double value; /* the day's VN_AQI as last emitted */
 };
 
 struct station {
@@ -139,7 +146,7 @@ static struct hour_state *hour_get(struct station *s, int64_t hour, bool create)
     hs->hour = hour;
     hs->last_arrival_ms = INT64_MIN;
     hs->data = false;
-    hs->computed = false;
+    hs->computed = hs->dirty = hs->redo = hs->emitted = false;
     return hs;
 }
 
@@ -151,7 +158,7 @@ static struct day_state *day_get(struct station *s, int64_t day)
         if (ds->day != INT64_MIN && ds->day > day)
             return NULL;
         ds->day = day;
-        ds->computed = false;
+        ds->computed = ds->redo = ds->emitted = false;
     }
     return ds;
 }
@@ -189,8 +196,8 @@ void iocd_aqi_feed_sample(struct iocd_aqi_feed *f, const char *station, const ch
         return;
     int64_t hour = iocd_time_floor_div(t_ms, IOCD_AQI_HOUR_MS);
     struct hour_state *st = hour_get(s, hour, true);
-    if (!st || st->computed)
-        return; /* older than the ring, or already computed: late for the AQI (documented) */
+    if (!st)
+        return; /* older than the ring: too late for the AQI (documented) */
     struct hour_sum *hs = &s->sums[p][slot_of(hour)];
     if (hs->hour != hour) {
         if (hs->hour != INT64_MIN && hs->hour > hour)
@@ -202,6 +209,8 @@ void iocd_aqi_feed_sample(struct iocd_aqi_feed *f, const char *station, const ch
     hs->sum += value;
     hs->count++;
     note_data(s, hour, arrival_ms);
+    if (st->computed)
+        st->dirty = true; /* late: compute it again once it settles */
 }
 
 void iocd_aqi_feed_restore(struct iocd_aqi_feed *f, const char *station, const char *metric,
@@ -219,14 +228,18 @@ void iocd_aqi_feed_restore(struct iocd_aqi_feed *f, const char *station, const c
         return;
     if (is_hour) {
         struct hour_state *hs = hour_get(s, hour, true);
-        if (hs)
-            hs->computed = true;
+        if (hs) {
+            hs->computed = hs->emitted = true;
+            hs->value = sum / (double)count;
+        }
         return;
     }
     if (is_day) {
         struct day_state *ds = day_get(s, hour_start_ms + f->tz_ms);
-        if (ds)
-            ds->computed = true;
+        if (ds) {
+            ds->computed = ds->emitted = true;
+            ds->value = sum / (double)count;
+        }
         return;
     }
     struct hour_sum *hs = &s->sums[p][slot_of(hour)];
@@ -238,6 +251,17 @@ void iocd_aqi_feed_restore(struct iocd_aqi_feed *f, const char *station, const c
     /* As if it had just arrived: the rest of an hour a restart cut may
      * still be queued at the broker. */
     note_data(s, hour, arrival_ms);
+}
+
+void iocd_aqi_feed_replayed(struct iocd_aqi_feed *f, const char *station, const char *metric,
+                            int64_t t_ms, double value, int64_t arrival_ms)
+{
+    if (!f)
+        return;
+    if (strcmp(metric, "vn_aqi") == 0 || strcmp(metric, "vn_aqi_day") == 0)
+        iocd_aqi_feed_restore(f, station, metric, t_ms, 1, value, arrival_ms);
+    else
+        iocd_aqi_feed_sample(f, station, metric, t_ms, value, arrival_ms);
 }
 
 /* Hand the tracker every hour the ring holds in [from, to]; a put replaces
@@ -253,34 +277,122 @@ static void put_hours(struct station *s, int64_t from, int64_t to)
         }
 }
 
+/* Emit `v` for a hour or day whose last emitted value is (*emitted,
+ * *value): new when there was none, a correction when it differs, nothing
+ * when it is the same. */
+static void publish(struct station *s, const char *metric, int64_t t_ms, double v, bool *emitted,
+                    double *value, iocd_aqi_emit_cb emit, void *ud)
+{
+    if (*emitted && *value == v)
+        return;
+    emit(ud, s->id, metric, t_ms, v, *emitted);
+    *emitted = true;
+    *value = v;
+}
+
+/* The day's AQI^d from the hours the ring holds; false when none. */
+static bool day_value(struct iocd_aqi_feed *f, struct station *s, int64_t day, double *v)
+{
+    int64_t first = iocd_time_floor_div(day - f->tz_ms, IOCD_AQI_HOUR_MS);
+    put_hours(s, first - 7, first + 23); /* O3's 8-h means reach 7 h back */
+    struct iocd_aqi_result r;
+    if (iocd_aqi_station_daily(&s->tracker, day, f->tz_ms, &r) != 0)
+        return false;
+    *v = (double)r.aqi;
+    return true;
+}
+
+/* The hour's AQI^h from the 12 hours the NowCast uses; false when none. */
+static bool hour_value(struct station *s, int64_t hour, double *v)
+{
+    put_hours(s, hour - 11, hour);
+    struct iocd_aqi_result r;
+    if (iocd_aqi_station_hourly(&s->tracker, hour * IOCD_AQI_HOUR_MS, &r) != 0)
+        return false;
+    *v = (double)r.aqi;
+    return true;
+}
+
 static void compute_day(struct iocd_aqi_feed *f, struct station *s, int64_t day,
                         iocd_aqi_emit_cb emit, void *ud)
 {
     struct day_state *ds = day_get(s, day);
-    if (!ds || ds->computed)
+    if (!ds || (ds->computed && !ds->redo))
         return;
-    int64_t first = iocd_time_floor_div(day - f->tz_ms, IOCD_AQI_HOUR_MS);
-    put_hours(s, first - 7, first + 23); /* O3's 8-h means reach 7 h back */
-    struct iocd_aqi_result r;
-    if (iocd_aqi_station_daily(&s->tracker, day, f->tz_ms, &r) == 0)
-        emit(ud, s->id, "vn_aqi_day", day - f->tz_ms, (double)r.aqi);
+    double v;
+    if (day_value(f, s, day, &v))
+        publish(s, "vn_aqi_day", day - f->tz_ms, v, &ds->emitted, &ds->value, emit, ud);
     ds->computed = true;
+    ds->redo = false;
 }
 
 static void compute_hour(struct iocd_aqi_feed *f, struct station *s, int64_t hour,
                          iocd_aqi_emit_cb emit, void *ud)
 {
-    put_hours(s, hour - 11, hour); /* the NowCast's 12 hours */
-    struct iocd_aqi_result r;
-    if (iocd_aqi_station_hourly(&s->tracker, hour * IOCD_AQI_HOUR_MS, &r) == 0)
-        emit(ud, s->id, "vn_aqi", hour * IOCD_AQI_HOUR_MS, (double)r.aqi);
     struct hour_state *hs = hour_get(s, hour, true);
-    if (hs)
+    double v;
+    if (hour_value(s, hour, &v) && hs)
+        publish(s, "vn_aqi", hour * IOCD_AQI_HOUR_MS, v, &hs->emitted, &hs->value, emit, ud);
+    if (hs) {
         hs->computed = true;
+        hs->redo = false;
+    }
     /* The last hour of a local day: the day is complete too. */
     int64_t end_local = (hour + 1) * IOCD_AQI_HOUR_MS + f->tz_ms;
     if (end_local % IOCD_AQI_DAY_MS == 0)
         compute_day(f, s, end_local - IOCD_AQI_DAY_MS, emit, ud);
+}
+
+/* Late samples: every computed hour that got some and has settled again
+ * is computed again, with every later computed hour whose NowCast it
+ * feeds (11 after it) and every computed local day its hourly means and
+ * O3's 8-h means reach (the days of it and the 7 hours after it), oldest
+ * first. Only values that changed are emitted (publish). */
+static void redo_late(struct iocd_aqi_feed *f, struct station *s, int64_t mono_ms,
+                      iocd_aqi_emit_cb emit, void *ud)
+{
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (int i = 0; i < AQI_HOURS; i++) {
+        struct hour_state *hs = &s->hours[i];
+        if (hs->hour == INT64_MIN || !hs->dirty || !hs->computed ||
+            mono_ms - hs->last_arrival_ms < IOCD_AQI_SETTLE_MS)
+            continue;
+        hs->dirty = false;
+        for (int64_t k = hs->hour; k <= hs->hour + 11; k++) {
+            struct hour_state *ks = &s->hours[slot_of(k)];
+            if (ks->hour != k || !ks->computed)
+                continue;
+            ks->redo = true;
+            lo = k < lo ? k : lo;
+            hi = k > hi ? k : hi;
+        }
+        for (int64_t k = hs->hour; k <= hs->hour + 7; k++) {
+            int64_t day = iocd_time_floor_div(k * IOCD_AQI_HOUR_MS + f->tz_ms, IOCD_AQI_DAY_MS) *
+                          IOCD_AQI_DAY_MS;
+            for (int d = 0; d < AQI_DAYS; d++)
+                if (s->days[d].day == day && s->days[d].computed)
+                    s->days[d].redo = true;
+        }
+    }
+    for (int64_t k = lo; k <= hi && lo != INT64_MAX; k++) {
+        struct hour_state *ks = &s->hours[slot_of(k)];
+        if (ks->hour != k || !ks->redo)
+            continue;
+        double v;
+        if (hour_value(s, k, &v))
+            publish(s, "vn_aqi", k * IOCD_AQI_HOUR_MS, v, &ks->emitted, &ks->value, emit, ud);
+        ks->redo = false;
+    }
+    for (;;) { /* days oldest first */
+        struct day_state *next = NULL;
+        for (int d = 0; d < AQI_DAYS; d++)
+            if (s->days[d].day != INT64_MIN && s->days[d].redo &&
+                (!next || s->days[d].day < next->day))
+                next = &s->days[d];
+        if (!next)
+            break;
+        compute_day(f, s, next->day, emit, ud);
+    }
 }
 
 /* Is an hour without data complete? When a later hour with data has
@@ -319,8 +431,9 @@ static int64_t scan_start(const struct station *s, int64_t lo, int64_t hi)
     return oldest != INT64_MAX ? oldest : INT64_MIN;
 }
 
-static void tick_station(struct iocd_aqi_feed *f, struct station *s, int64_t now_ms,
-                         int64_t mono_ms, iocd_aqi_emit_cb emit, void *ud)
+/* Compute, oldest first, every hour not computed yet that is complete. */
+static void compute_new(struct iocd_aqi_feed *f, struct station *s, int64_t now_ms,
+                        int64_t mono_ms, iocd_aqi_emit_cb emit, void *ud)
 {
     if (s->newest_hour == INT64_MIN)
         return;
@@ -346,6 +459,13 @@ static void tick_station(struct iocd_aqi_feed *f, struct station *s, int64_t now
         }
         compute_hour(f, s, h, emit, ud);
     }
+}
+
+static void tick_station(struct iocd_aqi_feed *f, struct station *s, int64_t now_ms,
+                         int64_t mono_ms, iocd_aqi_emit_cb emit, void *ud)
+{
+    compute_new(f, s, now_ms, mono_ms, emit, ud);
+    redo_late(f, s, mono_ms, emit, ud);
 }
 
 void iocd_aqi_feed_tick(struct iocd_aqi_feed *f, int64_t now_ms, int64_t mono_ms,

@@ -15,15 +15,20 @@
  * and no sample for it arrived in the last IOCD_AQI_SETTLE_MS (monotonic); an hour
  * without data when a later hour with data has settled, or when nothing
  * arrived from the station for IOCD_AQI_SETTLE_MS. Hours are computed
- * oldest first, a local day with its last hour. Each hour and day is
- * computed once: samples arriving after it was computed change its
- * windows but not its AQI. After a restart the last 48 hours come back
+ * oldest first, a local day with its last hour. A sample arriving after
+ * its hour was computed (within the 48-hour ring) is added all the same:
+ * once the hour has settled again, it, the 11 later computed hours whose
+ * NowCast it feeds and the computed local days it reaches are computed
+ * again, and each value that changed is emitted as a correction (the
+ * last value emitted per hour and day is kept, and restored at start).
+ * After a restart the last 48 hours come back
  * from the stored 1-hour windows (iocd_aqi_feed_restore): pollutant sums,
  * and which hours and days were computed. Samples the station flagged
  * invalid never reach it. Loop thread only. */
 #ifndef IOCD_AQI_FEED_H
 #define IOCD_AQI_FEED_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "daemon/config/config.h"
@@ -34,8 +39,11 @@
 
 struct iocd_aqi_feed;
 
+/* One value of series FEED/station/metric at t_ms. `correction`: it
+ * replaces the value emitted earlier for the same hour or day (late data
+ * changed it); the first value of a hour or day is never one. */
 typedef void (*iocd_aqi_emit_cb)(void *ud, const char *station, const char *metric, int64_t t_ms,
-                                 double value);
+                                 double value, bool correction);
 
 /* NULL when [aqi] adapter is empty (off) or out of memory. */
 struct iocd_aqi_feed *iocd_aqi_feed_new(const struct iocd_config *cfg);
@@ -47,9 +55,15 @@ void iocd_aqi_feed_sample(struct iocd_aqi_feed *f, const char *station, const ch
                           int64_t t_ms, double value, int64_t arrival_ms);
 /* At start: a stored 1-hour window of the feed (pollutant hours rebuild
  * the sums; vn_aqi and vn_aqi_day rows mark the hours and days already
- * computed). Any order. */
+ * computed, with their value: sum / count). Any order. */
 void iocd_aqi_feed_restore(struct iocd_aqi_feed *f, const char *station, const char *metric,
                            int64_t hour_start_ms, uint64_t count, double sum, int64_t arrival_ms);
+/* At start, after the restore: a sample of the feed the crash replay puts
+ * back because its stored 1-hour window lacks it. A pollutant sample is
+ * added like iocd_aqi_feed_sample; a vn_aqi or vn_aqi_day sample marks its
+ * hour or day computed with that value (emitted before the crash). */
+void iocd_aqi_feed_replayed(struct iocd_aqi_feed *f, const char *station, const char *metric,
+                            int64_t t_ms, double value, int64_t arrival_ms);
 /* Compute and emit everything complete at wall-clock `now_ms`
  * (iocd_now_ms) and monotonic `mono_ms` (iocd_mono_ms, the clock of every
  * `arrival_ms` above: how long an hour has been quiet). */

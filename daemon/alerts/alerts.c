@@ -23,8 +23,9 @@
  * once: iocd_alerts_tick must be given the same device table every time.
  *
  * A restored alert (iocd_alerts_restore, at start) is an ordinary raised
- * pair: linked on the active list in the order restored, its window (if
- * any) empty, so the next evaluation clears, keeps or moves it.
+ * pair: linked on the active list in the order restored; its window (if
+ * any) is filled from the stored windows (iocd_alerts_prefill), so the next
+ * evaluation clears, keeps or moves it on the same samples as before.
  *
  * Strings handed to the callback (id, text, series ...) live for the call
  * only. The callback may call iocd_alerts_foreach_active and
@@ -434,21 +435,12 @@ static void emit(struct iocd_alerts *a, const struct pair *p, bool raised, doubl
         deliver(a, p, raised, value, value, threshold, time_ms, a->fn, a->ud);
 }
 
-/* Add one sample to `p`'s statistic; false when it does not change it. */
-static bool stat_add(struct pair *p, const struct iocd_alert_rule *r, double x, int64_t t,
-                     double *stat)
+/* Put `n` samples whose bucket value is `x` (their sum for mean and sum,
+ * their min or max) into the bucket `slot` of `w`, moving the window to it
+ * when it is newer; false when it is older than the window or full. */
+static bool bucket_put(struct win *w, const struct iocd_alert_rule *r, int64_t slot, uint32_t n,
+                       double x)
 {
-    if (!p->win) {
-        if (p->has_last && t < p->last_t)
-            return false;
-        p->has_last = true;
-        p->last_t = t;
-        *stat = x;
-        return true;
-    }
-    struct win *w = p->win;
-    int64_t width = r->window_ms / WIN_BUCKETS > 0 ? r->window_ms / WIN_BUCKETS : 1;
-    int64_t slot = iocd_time_floor_div(t, width);
     if (!w->any) {
         w->any = true;
         w->head = slot;
@@ -464,7 +456,7 @@ static bool stat_add(struct pair *p, const struct iocd_alert_rule *r, double x, 
         return false; /* older than the window */
     }
     size_t i = slot_index(slot);
-    if (w->n[i] == UINT32_MAX)
+    if (w->n[i] > UINT32_MAX - n)
         return false;
     switch (r->stat) {
     case IOCD_STAT_MIN:
@@ -479,7 +471,13 @@ static bool stat_add(struct pair *p, const struct iocd_alert_rule *r, double x, 
         w->v[i] += x;
         break;
     }
-    w->n[i]++;
+    w->n[i] += n;
+    return true;
+}
+
+/* The statistic of the window's 60 buckets. */
+static double win_stat(const struct win *w, const struct iocd_alert_rule *r)
+{
     uint64_t n = 0;
     double acc = 0;
     bool first = true;
@@ -497,16 +495,77 @@ static bool stat_add(struct pair *p, const struct iocd_alert_rule *r, double x, 
     }
     switch (r->stat) {
     case IOCD_STAT_MEAN:
-        *stat = acc / (double)n;
-        break;
+        return acc / (double)n;
     case IOCD_STAT_COUNT:
-        *stat = (double)n;
-        break;
+        return (double)n;
     default:
-        *stat = acc;
-        break;
+        return acc;
     }
+}
+
+static int64_t bucket_width(const struct iocd_alert_rule *r)
+{
+    return r->window_ms / WIN_BUCKETS > 0 ? r->window_ms / WIN_BUCKETS : 1;
+}
+
+/* Add one sample to `p`'s statistic; false when it does not change it. */
+static bool stat_add(struct pair *p, const struct iocd_alert_rule *r, double x, int64_t t,
+                     double *stat)
+{
+    if (!p->win) {
+        if (p->has_last && t < p->last_t)
+            return false;
+        p->has_last = true;
+        p->last_t = t;
+        *stat = x;
+        return true;
+    }
+    if (!bucket_put(p->win, r, iocd_time_floor_div(t, bucket_width(r)), 1, x))
+        return false;
+    *stat = win_stat(p->win, r);
     return true;
+}
+
+/* Does rule r's window fill from stored windows of res_ms (each inside one
+ * of its buckets)? */
+static bool fills_from(const struct iocd_alert_rule *r, int64_t res_ms)
+{
+    return r->type != IOCD_ALERT_STALE && windowed(r) && res_ms > 0 &&
+           bucket_width(r) % res_ms == 0;
+}
+
+int64_t iocd_alerts_history_ms(const struct iocd_alerts *a, const char *series, int64_t res_ms)
+{
+    int64_t longest = 0;
+    if (!a || !a->has_obs_rules)
+        return 0;
+    for (int i = 0; i < a->cfg->n_alerts; i++) {
+        const struct iocd_alert_rule *r = &a->cfg->alerts[i];
+        if (fills_from(r, res_ms) && r->window_ms > longest &&
+            iocd_topic_matches(r->match, series))
+            longest = r->window_ms;
+    }
+    return longest;
+}
+
+void iocd_alerts_prefill(struct iocd_alerts *a, const char *series, int64_t start_ms,
+                         int64_t res_ms, uint64_t count, double sum, double min, double max)
+{
+    const char *dev = series ? strchr(series, '/') : NULL;
+    const char *met = dev ? strchr(dev + 1, '/') : NULL;
+    if (!a || !met || !count || count > UINT32_MAX)
+        return;
+    for (int i = 0; i < a->cfg->n_alerts; i++) {
+        const struct iocd_alert_rule *r = &a->cfg->alerts[i];
+        if (!fills_from(r, res_ms) || !iocd_topic_matches(r->match, series))
+            continue;
+        struct pair *p = pair_get(a, i, series, series, (size_t)(dev - series), dev + 1,
+                                  (size_t)(met - dev - 1), NULL);
+        if (!p || !p->win)
+            continue;
+        double x = r->stat == IOCD_STAT_MIN ? min : r->stat == IOCD_STAT_MAX ? max : sum;
+        bucket_put(p->win, r, iocd_time_floor_div(start_ms, bucket_width(r)), (uint32_t)count, x);
+    }
 }
 
 static void eval_threshold(struct iocd_alerts *a, struct pair *p, const struct iocd_alert_rule *r,

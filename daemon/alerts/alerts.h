@@ -60,12 +60,23 @@ struct iocd_alert_saved {
  * tick): the pair of rule `s->rule` and series SOURCE/DEVICE/METRIC (stale
  * rules: SOURCE/DEVICE, keyed by the device's record in `dev`, which must
  * be restored first) is raised as saved. Nothing is reported; later
- * evaluations clear it (or move its band) as if iocd had never stopped. A
- * windowed statistic starts empty. 0; -1 when the rule no longer exists,
+ * evaluations clear it (or move its band) as if iocd had never stopped;
+ * its windowed statistic is filled by iocd_alerts_prefill. 0; -1 when the rule no longer exists,
  * is of another kind or no longer matches the series, the band is out of
  * range, the device is unknown, the pair is already raised, or the pair
  * bound or memory is reached. */
 int iocd_alerts_restore(struct iocd_alerts *a, const struct iocd_devices *dev,
                         const struct iocd_alert_saved *s);
+
+/* At start: the longest window of the rules of a statistic over a window
+ * that match `series` and can be rebuilt from its stored windows of res_ms
+ * (their sub-buckets, window/60, are whole multiples of res_ms); 0 none. */
+int64_t iocd_alerts_history_ms(const struct iocd_alerts *a, const char *series, int64_t res_ms);
+/* At start, before any observation: one stored window of `series` (of
+ * res_ms, starting at start_ms, oldest first) into the window of every
+ * such rule, as if its samples had been observed, without evaluating (the
+ * next observation evaluates on the whole window, in event time). */
+void iocd_alerts_prefill(struct iocd_alerts *a, const char *series, int64_t start_ms,
+                         int64_t res_ms, uint64_t count, double sum, double min, double max);
 
 #endif

@@ -283,8 +283,8 @@ const struct iocd_key iocd_core_keys[] = {
     CUSTOM("live", "windows", IOCD_KEY_CUSTOM, OFF(live.windows), "1m", 0, 0,
      "resolutions whose closed windows are published (empty: none)", key_windows, false),
     KEY("live", "window_grace", IOCD_KEY_DURATION, OFF(live.window_grace_ms), "5s", 0, 3600000,
-     "a window is published as closed this long after its end (late samples still merge "
-     "into the stored row)"),
+     "a window is published once its series moves past it, or this long after its end "
+     "when no sample for it arrived for as long (late samples still merge into the stored row)"),
     KEY("live", "ring", IOCD_KEY_INT64, OFF(live.ring_items), "20000", 0, 10000000,
      "recent live items kept so a reconnecting client catches up (Last-Event-ID)"),
     KEY("devices", "stale_multiple", IOCD_KEY_DOUBLE, OFF(devices.stale_multiple), "3", 1, 1000,

@@ -129,6 +129,9 @@ char *iocd_metrics_render(const struct iocd_metrics_src *s)
     for (int k = 0; k < IOCD_LIVE__COUNT; k++)
         iocd_buf_printf(&t, "iocd_live_items_total{type=\"%s\"} %" PRIu64 "\n",
             iocd_live_kind_name((enum iocd_live_kind)k), fs.items[k]);
+    head(&t, "iocd_live_late_samples_total", "counter",
+         "samples too late for their series' live window (stored, not republished)");
+    iocd_buf_printf(&t, "iocd_live_late_samples_total %" PRIu64 "\n", fs.late_window_samples);
     head(&t, "iocd_republished_total", "counter", "MQTT messages republished");
     iocd_buf_printf(&t, "iocd_republished_total %" PRIu64 "\n", s->republish->published);
     head(&t, "iocd_republish_dropped_total", "counter",

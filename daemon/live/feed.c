@@ -10,6 +10,7 @@
 #include "daemon/base/topic.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,9 @@ struct open_window {
     uint64_t count;
     double sum, min, max, first, last;
     int64_t first_ms, last_ms;
+    int64_t arrival_ms; /* monotonic clock of its newest sample */
+    int64_t done_ms;    /* end of the newest window published (0: none): the
+                         * series is past it, nothing before it opens again */
 };
 
 /* A closed window waiting for its device's WindowBatch. */
@@ -505,22 +509,37 @@ static void window_publish(struct iocd_feed *f, const struct series_state *s, in
     iocd_buf_free(&b);
 }
 
+/* Publish the open window `w` of series `s` at resolution r and remember
+ * that the series is past it. */
+static void window_done(struct iocd_feed *f, const struct series_state *s, int r,
+                        struct open_window *w)
+{
+    window_publish(f, s, r, w);
+    w->done_ms = w->start_ms + f->cfg->live.windows.ms[r];
+    w->count = 0;
+}
+
 static void window_add(struct iocd_feed *f, struct series_state *s, double v, int64_t t)
 {
+    int64_t mono = iocd_mono_ms();
     for (int r = 0; r < f->cfg->live.windows.n; r++) {
         int64_t res = f->cfg->live.windows.ms[r];
         int64_t start = iocd_window_start(t, res, f->cfg->store.tz_offset_ms);
         struct open_window *w = &s->win[r];
-        if (w->count && start < w->start_ms)
-            continue; /* late for the live window; the stored one still gets it */
-        if (w->count && start > w->start_ms) {
-            window_publish(f, s, r, w); /* the series moved on: this one is done */
-            w->count = 0;
+        /* Late for the live windows (an older window than the open one, or
+         * one already published): the stored windows still get it. */
+        if ((w->count && start < w->start_ms) || (w->done_ms && start < w->done_ms)) {
+            f->stats.late_window_samples++;
+            continue;
         }
+        if (w->count && start > w->start_ms)
+            window_done(f, s, r, w); /* the series moved past it: complete */
+        w->arrival_ms = mono;
         if (!w->count) {
             *w = (struct open_window){.start_ms = start, .count = 1, .sum = v, .min = v,
                                       .max = v, .first = v, .last = v, .first_ms = t,
-                                      .last_ms = t};
+                                      .last_ms = t, .arrival_ms = mono,
+                                      .done_ms = w->done_ms};
             int64_t due = start + res + f->cfg->live.window_grace_ms;
             if (!f->next_close_ms[r] || due < f->next_close_ms[r])
                 f->next_close_ms[r] = due;
@@ -541,9 +560,14 @@ static void window_add(struct iocd_feed *f, struct series_state *s, double v, in
     }
 }
 
-/* Publish the windows whose end + grace has passed. */
-static void windows_close(struct iocd_feed *f, int64_t now)
+/* Publish the windows that are complete in event time although their
+ * series has not moved past them: ended [live] window_grace ago by the
+ * wall clock (`now`) AND no sample for them arrived for window_grace (the
+ * monotonic `mono`), so a backlog still delivering a long-past minute
+ * keeps it open until its samples stop. */
+static void windows_close(struct iocd_feed *f, int64_t now, int64_t mono)
 {
+    int64_t grace = f->cfg->live.window_grace_ms;
     for (int r = 0; r < f->cfg->live.windows.n; r++) {
         if (!f->next_close_ms[r] || now < f->next_close_ms[r])
             continue;
@@ -552,13 +576,17 @@ static void windows_close(struct iocd_feed *f, int64_t now)
             struct series_state *s = &f->series[i];
             if (!s->win || !s->win[r].count)
                 continue;
-            int64_t due = s->win[r].start_ms + res + f->cfg->live.window_grace_ms;
-            if (due <= now) {
-                window_publish(f, s, r, &s->win[r]);
-                s->win[r].count = 0;
-            } else if (!next || due < next) {
-                next = due;
+            struct open_window *w = &s->win[r];
+            int64_t due = w->start_ms + res + grace;
+            int64_t quiet = w->arrival_ms + grace - mono; /* ms until quiet long enough */
+            if (due <= now && quiet <= 0) {
+                window_done(f, s, r, w);
+                continue;
             }
+            if (due <= now)
+                due = now + quiet;
+            if (!next || due < next)
+                next = due;
         }
         f->next_close_ms[r] = next;
     }
@@ -613,6 +641,146 @@ static void restore_alert(void *ud, const struct iocd_alert_saved *a)
                   a->metric ? "/" : "", a->metric ? a->metric : "");
 }
 
+/* ---- open live windows across a graceful restart ---- */
+
+static struct series_state *series_state(struct iocd_feed *f, uint32_t id, const char *source,
+                                         const char *device, const char *metric,
+                                         const char *unit);
+
+/* One line per open window: series id, resolution (s), start, count, sum,
+ * min, max, first, first_ms, last, last_ms (doubles in %a, exact), then
+ * the series name and unit separated by a tab (ids hold no control
+ * characters). */
+int iocd_feed_save_windows(struct iocd_feed *f, struct iocd_store *st, struct iocd_error *err)
+{
+    struct iocd_buf b;
+    iocd_buf_init(&b);
+    size_t n = 0;
+    for (size_t i = 0; i < f->n_series; i++) {
+        const struct series_state *s = &f->series[i];
+        for (int r = 0; s->win && r < f->cfg->live.windows.n; r++) {
+            const struct open_window *w = &s->win[r];
+            if (!w->count)
+                continue;
+            iocd_buf_printf(&b,
+                            "%zu %" PRId64 " %" PRId64 " %" PRIu64 " %a %a %a %a %" PRId64
+                            " %a %" PRId64 " %s\t%s\n",
+                            i, f->cfg->live.windows.ms[r] / 1000, w->start_ms, w->count, w->sum,
+                            w->min, w->max, w->first, w->first_ms, w->last, w->last_ms, s->name,
+                            s->name + strlen(s->name) + 1);
+            n++;
+        }
+    }
+    int rc = b.oom ? iocd_error_set(err, "out of memory saving %zu live windows", n)
+                   : iocd_store_set_meta(st, "live_open", b.len ? b.p : "", err);
+    iocd_buf_free(&b);
+    if (!rc && n)
+        iocd_log_info("iocd", "%zu open live window(s) kept for the next start", n);
+    return rc;
+}
+
+/* One saved line back as the open window of its series; false when it
+ * cannot be read or its resolution is no longer published. */
+static bool seed_window(struct iocd_feed *f, const char *line, int64_t mono)
+{
+    unsigned long id;
+    int64_t res_s, first_ms, last_ms;
+    struct open_window w = {0};
+    int pos = 0;
+    if (sscanf(line,
+               "%lu %" SCNd64 " %" SCNd64 " %" SCNu64 " %la %la %la %la %" SCNd64 " %la %" SCNd64
+               " %n",
+               &id, &res_s, &w.start_ms, &w.count, &w.sum, &w.min, &w.max, &w.first, &first_ms,
+               &w.last, &last_ms, &pos) != 11 ||
+        !pos || id >= UINT32_MAX || !w.count)
+        return false;
+    w.first_ms = first_ms;
+    w.last_ms = last_ms;
+    int r = -1;
+    for (int k = 0; k < f->cfg->live.windows.n; k++)
+        if (f->cfg->live.windows.ms[k] == res_s * 1000)
+            r = k;
+    char name[3 * 130 + 2];
+    const char *tab = strchr(line + pos, '\t');
+    if (r < 0 || !tab || (size_t)(tab - line - pos) >= sizeof(name) || strlen(tab + 1) >= 130)
+        return false;
+    memcpy(name, line + pos, (size_t)(tab - line - pos));
+    name[tab - line - pos] = '\0';
+    char *dev = strchr(name, '/'), *met = dev ? strchr(dev + 1, '/') : NULL;
+    if (!met)
+        return false;
+    *dev++ = '\0';
+    *met++ = '\0';
+    struct series_state *s = series_state(f, (uint32_t)id, name, dev, met, tab + 1);
+    if (!s || !s->win || s->win[r].count)
+        return false;
+    w.arrival_ms = mono;
+    s->win[r] = w;
+    int64_t due = w.start_ms + f->cfg->live.windows.ms[r] + f->cfg->live.window_grace_ms;
+    if (!f->next_close_ms[r] || due < f->next_close_ms[r])
+        f->next_close_ms[r] = due;
+    return true;
+}
+
+/* At start: the windows the last graceful stop kept (consumed: a later
+ * crash does not bring them back a second time). */
+static int restore_windows(struct iocd_feed *f, struct iocd_store *st, struct iocd_error *err)
+{
+    char *text = NULL;
+    if (iocd_store_get_meta(st, "live_open", &text, err))
+        return -1;
+    if (!text || !*text) {
+        free(text);
+        return 0;
+    }
+    size_t n = 0, bad = 0;
+    int64_t mono = iocd_mono_ms();
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        if (seed_window(f, line, mono))
+            n++;
+        else
+            bad++;
+    }
+    free(text);
+    iocd_log_info("iocd", "%zu open live window(s) continued from the last stop%s", n,
+                  bad ? "; some could not be (resolution no longer published?)" : "");
+    return iocd_store_set_meta(st, "live_open", "", err);
+}
+
+struct history {
+    struct iocd_feed *f;
+    struct iocd_store *st;
+    struct iocd_error *err;
+    const char *name;
+    int64_t res_ms;
+    size_t series, windows;
+};
+
+static void history_window(void *ud, const struct iocd_window *w)
+{
+    struct history *h = ud;
+    iocd_alerts_prefill(h->f->alerts, h->name, w->start_ms, h->res_ms, w->count, w->sum, w->min,
+                        w->max);
+    h->windows++;
+}
+
+/* A stored series: the windows of the alert rules over it get its newest
+ * stored windows of the finest resolution. */
+static int history_series(void *ud, uint32_t id, const char *name)
+{
+    struct history *h = ud;
+    int64_t span = iocd_alerts_history_ms(h->f->alerts, name, h->res_ms);
+    if (!span)
+        return 0;
+    h->name = name;
+    h->series++;
+    return iocd_store_series_windows(h->st, id, (uint32_t)(h->res_ms / 1000), span,
+                                     history_window, h, h->err);
+}
+
 int iocd_feed_restore(struct iocd_feed *f, struct iocd_store *st, struct iocd_error *err)
 {
     struct restore r = {.f = f};
@@ -623,6 +791,16 @@ int iocd_feed_restore(struct iocd_feed *f, struct iocd_store *st, struct iocd_er
     if (r.devices || r.alerts || r.skipped)
         iocd_log_notice("iocd", "restored %zu device(s) and %zu raised alert(s)%s", r.devices,
                         r.alerts, r.skipped ? "; some alerts not restored (see above)" : "");
+    /* The alert rules' windows, from the stored windows (event time). */
+    struct history h = {.f = f, .st = st, .err = err,
+                        .res_ms = f->cfg->store.resolutions.ms[0]};
+    if (!rc)
+        rc = iocd_store_each_series(st, history_series, &h, err);
+    if (!rc)
+        rc = restore_windows(f, st, err);
+    if (h.windows)
+        iocd_log_info("alert", "alert windows of %zu series refilled from %zu stored windows",
+                      h.series, h.windows);
     return rc;
 }
 
@@ -643,7 +821,7 @@ static void on_tick(uv_timer_t *t)
     int64_t now = iocd_now_ms();
     iocd_devices_tick(f->devices, now);
     iocd_alerts_tick(f->alerts, f->devices, now);
-    windows_close(f, now);
+    windows_close(f, now, iocd_mono_ms());
 }
 
 void iocd_feed_start(struct iocd_feed *f)
@@ -812,6 +990,8 @@ void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
             jb_key_num(&b, "value", o->value);
             jb_key_time(&b, "time", o->observed_ms);
             jb_key_int(&b, "received_ms", o->received_ms);
+            if (o->correction)
+                iocd_buf_puts(&b, ",\"correction\":true");
             jb_close(&b);
         }
         Ioc__V1__Observation copy = *o;
@@ -823,6 +1003,9 @@ void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
     }
     if (iocd_live_needs(f->live, IOCD_LIVE_OBS_BATCH))
         batch_keep(f, source, o);
+    /* A correction replaces a value these have seen: not a sample again. */
+    if (o->correction)
+        return;
     /* What the observation closes or raises comes after it. */
     window_add(f, s, o->value, o->observed_ms);
     iocd_alerts_observe(f->alerts, source, o->device, o->metric, o->value, o->observed_ms);

@@ -30,6 +30,9 @@ struct iocd_feed_stats {
     uint64_t alerts_raised, alerts_cleared;
     uint64_t alert_store_failures;
     uint64_t untracked_devices; /* over [devices] max_devices */
+    /* samples older than their series' open live window or than a window
+     * it already published: stored, not in any published window */
+    uint64_t late_window_samples;
 };
 
 struct iocd_feed;
@@ -45,6 +48,11 @@ void iocd_feed_set_store(struct iocd_feed *f, iocd_feed_store_event_fn fn, void 
  * -1 when the database cannot be read (what was read stays). */
 #define IOCD_FEED_RESTORE_DAYS 30
 int iocd_feed_restore(struct iocd_feed *f, struct iocd_store *st, struct iocd_error *err);
+/* At a graceful stop, once the pipeline is drained (nothing in flight on
+ * the store): keep every open live window in the store (meta row
+ * "live_open"), so the next start continues it with the samples the broker
+ * queued meanwhile and publishes it once, complete. 0 or -1 with err. */
+int iocd_feed_save_windows(struct iocd_feed *f, struct iocd_store *st, struct iocd_error *err);
 /* The device table (the pipeline takes its dirty records at each flush). */
 struct iocd_devices *iocd_feed_devices(struct iocd_feed *f);
 /* Start the 1 s timer: device staleness, stale alerts, closing windows. */

@@ -30,6 +30,49 @@ static int set_series_adapter(struct iocd_pipeline *p, uint32_t id, int idx)
     return 0;
 }
 
+/* At start, until the journal is replayed: the names of the AQI feed's
+ * stored series by id (replayed samples carry only the id). */
+static int keep_aqi_name(struct iocd_pipeline *p, uint32_t id, const char *name)
+{
+    if (id >= p->n_aqi_names) {
+        size_t n = p->n_aqi_names ? p->n_aqi_names : 64;
+        while (n <= id)
+            n *= 2;
+        char **nn = realloc(p->aqi_names, n * sizeof(*nn));
+        if (!nn)
+            return -1;
+        memset(nn + p->n_aqi_names, 0, (n - p->n_aqi_names) * sizeof(*nn));
+        p->aqi_names = nn;
+        p->n_aqi_names = n;
+    }
+    free(p->aqi_names[id]);
+    return (p->aqi_names[id] = strdup(name)) ? 0 : -1;
+}
+
+static void free_aqi_names(struct iocd_pipeline *p)
+{
+    for (size_t i = 0; i < p->n_aqi_names; i++)
+        free(p->aqi_names[i]);
+    free(p->aqi_names);
+    p->aqi_names = NULL;
+    p->n_aqi_names = 0;
+}
+
+/* A replayed sample of the AQI feed that its stored 1-hour window lacks:
+ * the feed (restored from those windows) gets it too, so a crash neither
+ * loses a pollutant sample for the AQI nor computes an emitted hour again. */
+static void replay_aqi(struct iocd_pipeline *p, const struct iocd_sample *sm)
+{
+    const char *name = sm->series_id < p->n_aqi_names ? p->aqi_names[sm->series_id] : NULL;
+    const char *dev = name ? strchr(name, '/') : NULL;
+    const char *met = dev ? strchr(dev + 1, '/') : NULL;
+    char station[IOCD_ID_MAX + 1];
+    if (!met || (size_t)(met - dev - 1) > IOCD_ID_MAX)
+        return;
+    snprintf(station, sizeof(station), "%.*s", (int)(met - dev - 1), dev + 1);
+    iocd_aqi_feed_replayed(p->aqi, station, met + 1, sm->t_ms, sm->value, iocd_mono_ms());
+}
+
 static int preload_series(void *ud, uint32_t id, const char *name)
 {
     struct iocd_pipeline *p = ud;
@@ -43,6 +86,8 @@ static int preload_series(void *ud, uint32_t id, const char *name)
                 idx = i;
         }
     if (set_series_adapter(p, id, idx))
+        return -1;
+    if (idx >= 0 && idx == iocd_aqi_feed_adapter(p->aqi) && keep_aqi_name(p, id, name))
         return -1;
     return iocd_series_reg_preload(p->series, id, name);
 }
@@ -75,6 +120,8 @@ static int replay_sample(void *ud, uint64_t jrnl, const struct iocd_sample *sm, 
             continue;
         if (iocd_agg_add_res(p->agg, sm->series_id, &res->ms[r], 1, sm->value, sm->t_ms, jrnl))
             return -1;
+        if (res->ms[r] == 3600000 && idx >= 0 && idx == iocd_aqi_feed_adapter(p->aqi))
+            replay_aqi(p, sm);
     }
     return 0;
 }
@@ -99,18 +146,22 @@ int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct io
     for (int i = 0; i < cfg->n_adapters; i++)
         snprintf(p->scopes[i].name, IOCD_SCOPE_MAX, "%s", cfg->adapters[i].name);
     snprintf(p->scopes[cfg->n_adapters].name, IOCD_SCOPE_MAX, "iocd");
-    if (iocd_store_each_series(store, preload_series, p, err) ||
-        iocd_store_read_raw(store, (size_t)cfg->ingest.dedup_horizon, replay_sample, p,
-                            &p->next_journal, err))
+    if (iocd_store_each_series(store, preload_series, p, err))
         return -1;
     if (p->aqi) {
         /* The last 48 hours: pollutant sums, and which hours and days
-         * already have their VN_AQI. */
+         * already have their VN_AQI (and which), as stored; the journal
+         * replay below adds what the stored windows lack. */
         const char *src = cfg->adapters[iocd_aqi_feed_adapter(p->aqi)].source;
         int64_t since = iocd_now_ms() - INT64_C(48) * 3600000;
         if (iocd_store_read_windows(store, src, 3600, since, restore_aqi, p->aqi, err))
             return -1;
     }
+    int rc = iocd_store_read_raw(store, (size_t)cfg->ingest.dedup_horizon, replay_sample, p,
+                                 &p->next_journal, err);
+    free_aqi_names(p);
+    if (rc)
+        return -1;
     uv_timer_init(loop, &p->flush_timer);
     p->flush_timer.data = p;
     p->last_flush_done_ms = iocd_now_ms();
@@ -198,13 +249,11 @@ enum iocd_reject iocd_pipeline_check_observation(const struct iocd_config *cfg,
     return check_time(cfg, o->observed_ms, now_ms, detail, n);
 }
 
-/* Add one sample of adapter `idx` to series SOURCE/device/metric at the
- * adapter's resolutions; IOCD_REJECT_NONE or why not. `dedup`: drop it if
- * the same series and time were seen within the horizon. */
-static enum iocd_reject aggregate(struct iocd_pipeline *p, int idx, const char *device,
-                                  const char *metric, const char *unit, double v, int64_t t,
-                                  int64_t now, bool dedup, uint32_t *out_id, char *detail,
-                                  size_t n)
+/* The id of series SOURCE/device/metric of adapter `idx`, created if new
+ * and within the limits; IOCD_REJECT_NONE or why not. */
+static enum iocd_reject series_of(struct iocd_pipeline *p, int idx, const char *device,
+                                  const char *metric, const char *unit, int64_t now,
+                                  uint32_t *out_id, char *detail, size_t n)
 {
     const struct iocd_adapter_conf *a = &p->cfg->adapters[idx];
     uint32_t id;
@@ -230,24 +279,48 @@ static enum iocd_reject aggregate(struct iocd_pipeline *p, int idx, const char *
         snprintf(detail, n, "series registry");
         return IOCD_REJECT_NO_MEMORY;
     }
+    *out_id = id;
+    return IOCD_REJECT_NONE;
+}
+
+/* Room for one more sample in the next journal entry. */
+static enum iocd_reject sample_room(struct iocd_pipeline *p, char *detail, size_t n)
+{
+    if (p->n_samples < p->cap_samples)
+        return IOCD_REJECT_NONE;
+    size_t ncap = p->cap_samples ? p->cap_samples * 2 : 1024;
+    struct iocd_sample *ns =
+        ncap <= IOCD_PIPELINE_MAX_SAMPLES ? realloc(p->samples, ncap * sizeof(*ns)) : NULL;
+    if (!ns) {
+        snprintf(detail, n, "journal buffer (%zu samples held)", p->n_samples);
+        return IOCD_REJECT_NO_MEMORY;
+    }
+    p->samples = ns;
+    p->cap_samples = ncap;
+    return IOCD_REJECT_NONE;
+}
+
+/* Add one sample of adapter `idx` to series SOURCE/device/metric at the
+ * adapter's resolutions; IOCD_REJECT_NONE or why not. `dedup`: drop it if
+ * the same series and time were seen within the horizon. */
+static enum iocd_reject aggregate(struct iocd_pipeline *p, int idx, const char *device,
+                                  const char *metric, const char *unit, double v, int64_t t,
+                                  int64_t now, bool dedup, uint32_t *out_id, char *detail,
+                                  size_t n)
+{
+    const struct iocd_adapter_conf *a = &p->cfg->adapters[idx];
+    uint32_t id;
+    enum iocd_reject r = series_of(p, idx, device, metric, unit, now, &id, detail, n);
+    if (r != IOCD_REJECT_NONE)
+        return r;
     if (dedup && iocd_dedup_check(p->dedup, id, t)) {
         char ts[40];
         iocd_time_format(t, ts, sizeof(ts));
         snprintf(detail, n, "%.64s/%.64s at %s already counted", device, metric, ts);
         return IOCD_REJECT_DUPLICATE;
     }
-    if (p->n_samples == p->cap_samples) {
-        size_t ncap = p->cap_samples ? p->cap_samples * 2 : 1024;
-        struct iocd_sample *ns = ncap <= IOCD_PIPELINE_MAX_SAMPLES
-                                     ? realloc(p->samples, ncap * sizeof(*ns))
-                                     : NULL;
-        if (!ns) {
-            snprintf(detail, n, "journal buffer (%zu samples held)", p->n_samples);
-            return IOCD_REJECT_NO_MEMORY;
-        }
-        p->samples = ns;
-        p->cap_samples = ncap;
-    }
+    if ((r = sample_room(p, detail, n)) != IOCD_REJECT_NONE)
+        return r;
     if (iocd_agg_add_res(p->agg, id, a->resolutions.ms, a->resolutions.n, v, t, p->next_journal)) {
         snprintf(detail, n, "window table");
         return IOCD_REJECT_NO_MEMORY;
@@ -259,6 +332,44 @@ static enum iocd_reject aggregate(struct iocd_pipeline *p, int idx, const char *
         iocd_aqi_feed_sample(p->aqi, device, metric, t, v, iocd_mono_ms());
     if (out_id)
         *out_id = id;
+    return IOCD_REJECT_NONE;
+}
+
+/* A corrected sample of adapter `idx` (a VN_AQI hour or day computed
+ * again): journaled like any sample, but held as a replacement of its
+ * windows for the next flush, never added to the window table (that would
+ * count it beside the value it corrects). */
+static enum iocd_reject correct(struct iocd_pipeline *p, int idx, const char *device,
+                                const char *metric, const char *unit, double v, int64_t t,
+                                int64_t now, uint32_t *out_id, char *detail, size_t n)
+{
+    const struct iocd_resolutions *res = &p->cfg->adapters[idx].resolutions;
+    uint32_t id;
+    enum iocd_reject r = series_of(p, idx, device, metric, unit, now, &id, detail, n);
+    if (r == IOCD_REJECT_NONE)
+        r = sample_room(p, detail, n);
+    if (r != IOCD_REJECT_NONE)
+        return r;
+    if (p->n_replaces == p->cap_replaces) {
+        size_t ncap = p->cap_replaces ? p->cap_replaces * 2 : 16;
+        struct iocd_replace *nr = realloc(p->replaces, ncap * sizeof(*nr));
+        if (!nr) {
+            snprintf(detail, n, "correction buffer");
+            return IOCD_REJECT_NO_MEMORY;
+        }
+        p->replaces = nr;
+        p->cap_replaces = ncap;
+    }
+    struct iocd_replace *rp = &p->replaces[p->n_replaces++];
+    *rp = (struct iocd_replace){.series_id = id, .t_ms = t, .value = v, .n_res = res->n};
+    for (int i = 0; i < res->n; i++) {
+        rp->res_s[i] = (uint32_t)(res->ms[i] / 1000);
+        rp->start_ms[i] = iocd_window_start(t, res->ms[i], p->cfg->store.tz_offset_ms);
+    }
+    p->samples[p->n_samples++] = (struct iocd_sample){.series_id = id, .t_ms = t, .value = v};
+    if (!p->batch_since_ms)
+        p->batch_since_ms = now;
+    *out_id = id;
     return IOCD_REJECT_NONE;
 }
 
@@ -511,6 +622,7 @@ static void flush_work(uv_work_t *w)
 static bool nothing_held(const struct iocd_pipeline *p)
 {
     if (p->inflight || p->failed || iocd_agg_size(p->agg) || p->n_events || p->n_samples ||
+        p->n_replaces ||
         (p->feed && iocd_devices_dirty_count(iocd_feed_devices(p->feed))))
         return false;
     for (size_t s = 0; s < p->n_scopes; s++)
@@ -600,6 +712,66 @@ static void plan_prune(const struct iocd_pipeline *p, struct iocd_flush *f)
     f->prune_limit = PRUNE_LIMIT;
 }
 
+/* The windows flush `f` writes: every held window of a series it corrects
+ * (a replacement must find the stored rows complete), then, draining,
+ * everything, else at most the budget, the longest-changed first (their
+ * samples are in the journal). 0, or -1 out of memory (nothing taken). */
+static int take_windows(struct iocd_pipeline *p, struct iocd_flush *f, uint64_t *replay_from)
+{
+    struct iocd_window *first = NULL;
+    size_t n_first = 0;
+    if (p->n_replaces && !p->draining) {
+        uint32_t *ids = malloc(p->n_replaces * sizeof(*ids));
+        if (!ids)
+            return -1;
+        for (size_t i = 0; i < p->n_replaces; i++)
+            ids[i] = p->replaces[i].series_id;
+        first = iocd_agg_take_series(p->agg, ids, p->n_replaces, &n_first);
+        free(ids);
+        if (!first && n_first)
+            return -1;
+    }
+    size_t n_rest = 0;
+    struct iocd_window *rest =
+        p->draining ? iocd_agg_take(p->agg, &n_rest)
+                    : iocd_agg_take_oldest(p->agg, (size_t)p->cfg->store.max_windows_per_flush,
+                                           &n_rest, replay_from);
+    if (!rest && n_rest) {
+        /* Out of memory: the table kept them; the series' windows go out
+         * alone (still before the correction), and a crash replays from
+         * the start of the journal (stored windows are skipped by jrnl). */
+        if (!n_first)
+            return -1;
+        n_rest = 0;
+        *replay_from = 1;
+    }
+    if (!n_first) {
+        f->windows = rest;
+        f->n_windows = n_rest;
+        return 0;
+    }
+    if (n_rest) {
+        struct iocd_window *all = realloc(first, (n_first + n_rest) * sizeof(*all));
+        if (!all) {
+            /* Keep the series' windows; the others wait for the next flush
+             * (their samples are journaled, replay_from covers them). */
+            for (size_t i = 0; i < n_rest; i++)
+                iocd_window_release(&rest[i]);
+            free(rest);
+            f->windows = first;
+            f->n_windows = n_first;
+            *replay_from = 1;
+            return 0;
+        }
+        memcpy(all + n_first, rest, n_rest * sizeof(*all));
+        free(rest);
+        first = all;
+    }
+    f->windows = first;
+    f->n_windows = n_first + n_rest;
+    return 0;
+}
+
 static void flush_start(struct iocd_pipeline *p)
 {
     if (p->inflight)
@@ -614,15 +786,15 @@ static void flush_start(struct iocd_pipeline *p)
     /* Draining writes everything; otherwise at most the budget, the
      * longest-changed windows first (their samples are in the journal). */
     uint64_t replay_from = 0;
-    f->windows = p->draining ? iocd_agg_take(p->agg, &f->n_windows)
-                             : iocd_agg_take_oldest(p->agg,
-                                                    (size_t)p->cfg->store.max_windows_per_flush,
-                                                    &f->n_windows, &replay_from);
-    if (!f->windows && f->n_windows) {
-        iocd_log_err("store", "out of memory taking %zu windows; will retry", f->n_windows);
+    if (take_windows(p, f, &replay_from)) {
+        iocd_log_err("store", "out of memory taking windows; will retry");
         free(f);
         return;
     }
+    f->replaces = p->replaces;
+    f->n_replaces = p->n_replaces;
+    p->replaces = NULL;
+    p->n_replaces = p->cap_replaces = 0;
     f->series = iocd_series_take_new(p->series, &f->n_series);
     f->events = p->events;
     f->n_events = p->n_events;
@@ -654,7 +826,7 @@ static void flush_start(struct iocd_pipeline *p)
     f->next = p->failed;
     p->failed = NULL;
     if (!f->next && !f->n_windows && !f->n_series && !f->n_counters && !f->n_events &&
-        !f->n_samples && !f->n_devices) {
+        !f->n_samples && !f->n_devices && !f->n_replaces) {
         free(f);
         return;
     }
@@ -669,7 +841,8 @@ static void flush_start(struct iocd_pipeline *p)
 }
 
 /* A VN_AQI value: a sample of the AQI feed's own series. */
-static void emit_aqi(void *ud, const char *station, const char *metric, int64_t t_ms, double v)
+static void emit_aqi(void *ud, const char *station, const char *metric, int64_t t_ms, double v,
+                     bool correction)
 {
     struct iocd_pipeline *p = ud;
     int idx = iocd_aqi_feed_adapter(p->aqi);
@@ -677,7 +850,10 @@ static void emit_aqi(void *ud, const char *station, const char *metric, int64_t 
     uint32_t id = 0;
     int64_t now = iocd_now_ms();
     enum iocd_reject r =
-        aggregate(p, idx, station, metric, "1", v, t_ms, now, false, &id, detail, sizeof(detail));
+        correction
+            ? correct(p, idx, station, metric, "1", v, t_ms, now, &id, detail, sizeof(detail))
+            : aggregate(p, idx, station, metric, "1", v, t_ms, now, false, &id, detail,
+                        sizeof(detail));
     if (r == IOCD_REJECT_NONE) {
         p->scopes[idx].value[IOCD_CTR_OBSERVATIONS]++;
         if (p->feed) {
@@ -689,6 +865,7 @@ static void emit_aqi(void *ud, const char *station, const char *metric, int64_t 
             o.value = v;
             o.observed_ms = t_ms;
             o.received_ms = now;
+            o.correction = correction;
             iocd_feed_observation(p->feed, id, o.source, &o);
             iocd_feed_message_end(p->feed);
         }
@@ -756,6 +933,9 @@ void iocd_pipeline_free(struct iocd_pipeline *p)
     p->series_adapter = NULL;
     free(p->samples);
     p->samples = NULL;
+    free(p->replaces);
+    p->replaces = NULL;
+    free_aqi_names(p);
     p->failed = p->inflight = NULL;
     p->agg = NULL;
     p->series = NULL;

@@ -65,6 +65,11 @@ struct iocd_pipeline {
     uint64_t next_journal;       /* journal entry the samples being accepted go to */
     struct iocd_sample *samples; /* accepted since the last flush; owned */
     size_t n_samples, cap_samples;
+    /* Corrections since the last flush (VN_AQI computed again); owned */
+    struct iocd_replace *replaces;
+    size_t n_replaces, cap_replaces;
+    char **aqi_names; /* at start only: AQI feed series names by id; owned */
+    size_t n_aqi_names;
     uv_timer_t flush_timer;
     uv_work_t work;
     struct iocd_event_row *events; /* accepted since the last flush; owned */

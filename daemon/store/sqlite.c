@@ -39,6 +39,8 @@ enum stmt {
     ST_PRUNE_JOURNAL,
     ST_WINDOW_JRNL,
     ST_DEVICE,
+    ST_WINDOW_PUT,
+    ST_WINDOW_ROWS,
     ST__COUNT,
 };
 
@@ -91,6 +93,21 @@ static const char *const stmt_sql[ST__COUNT] = {
                   "first_seen_ms = excluded.first_seen_ms, last_seen_ms = excluded.last_seen_ms, "
                   "interval_ms = excluded.interval_ms, messages = excluded.messages, "
                   "state = excluded.state",
+    /* A correction: the row becomes exactly the window given (jrnl never
+     * goes back, so the journal replay stays off it). */
+    [ST_WINDOW_PUT] =
+        "INSERT INTO windows(series_id, res_s, start_ms, count, sum, sumsq, min, max, first, "
+        "first_ms, last, last_ms, jrnl, sketch) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+        "ON CONFLICT(series_id, res_s, start_ms) DO UPDATE SET "
+        "count = excluded.count, sum = excluded.sum, sumsq = excluded.sumsq, "
+        "min = excluded.min, max = excluded.max, first = excluded.first, "
+        "first_ms = excluded.first_ms, last = excluded.last, last_ms = excluded.last_ms, "
+        "jrnl = max(jrnl, excluded.jrnl), sketch = excluded.sketch",
+    /* The rows of one resolution within [?3, ?4), oldest first. */
+    [ST_WINDOW_ROWS] = "SELECT count, sum, sumsq, min, max, first, first_ms, last, last_ms, sketch "
+                       "FROM windows WHERE series_id = ?1 AND res_s = ?2 AND start_ms >= ?3 AND "
+                       "start_ms < ?4 ORDER BY start_ms",
 };
 
 struct sqlite_store {
@@ -212,6 +229,32 @@ static int sq_set_meta(struct iocd_store *base, const char *key, const char *val
     return 0;
 }
 
+static int sq_get_meta(struct iocd_store *base, const char *key, char **value,
+                       struct iocd_error *err)
+{
+    struct sqlite_store *st = (struct sqlite_store *)base;
+    sqlite3_stmt *q;
+    *value = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?1", -1, &q, NULL) !=
+        SQLITE_OK)
+        return iocd_error_set(err, "%s: reading meta %s: %s", st->path, key,
+                              sqlite3_errmsg(st->db));
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(q, 0);
+        if (v && !(*value = strdup(v)))
+            rc = SQLITE_NOMEM;
+        else
+            rc = SQLITE_DONE;
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return iocd_error_set(err, "%s: reading meta %s: %s", st->path, key,
+                              rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(st->db));
+    return 0;
+}
+
 /* 20 bytes a sample, little-endian: series id (u32), time (i64 ms),
  * value (IEEE 754 double). */
 #define SAMPLE_BYTES 20
@@ -263,6 +306,143 @@ static int write_journal(struct sqlite_store *st, const struct iocd_flush *f)
     return step_reset(st, ST_JOURNAL);
 }
 
+/* Write one row of window `w` at (res_s, start) with `which` (ST_WINDOW
+ * merges into the stored row, ST_WINDOW_PUT replaces it), its encoded
+ * sketch `sk` (NULL: none), marked complete up to journal entry `jrnl`. */
+static int put_row(struct sqlite_store *st, enum stmt which, const struct iocd_window *w,
+                   uint32_t res_s, int64_t start, const uint8_t *sk, size_t sk_len, uint64_t jrnl)
+{
+    sqlite3_stmt *q = st->stmt[which];
+    sqlite3_bind_int64(q, 1, w->series_id);
+    sqlite3_bind_int64(q, 2, res_s);
+    sqlite3_bind_int64(q, 3, start);
+    sqlite3_bind_int64(q, 4, (sqlite3_int64)w->count);
+    sqlite3_bind_double(q, 5, w->sum);
+    sqlite3_bind_double(q, 6, w->sumsq);
+    sqlite3_bind_double(q, 7, w->min);
+    sqlite3_bind_double(q, 8, w->max);
+    sqlite3_bind_double(q, 9, w->first);
+    sqlite3_bind_int64(q, 10, w->first_ms);
+    sqlite3_bind_double(q, 11, w->last);
+    sqlite3_bind_int64(q, 12, w->last_ms);
+    sqlite3_bind_int64(q, 13, (sqlite3_int64)jrnl);
+    if (sk)
+        sqlite3_bind_blob(q, 14, sk, (int)sk_len, SQLITE_STATIC);
+    return step_reset(st, which);
+}
+
+/* Write `w` to its own row and to the row of each coarser resolution it
+ * carries (iocd_window_row), encoding its sketch once. The sketch's work
+ * (logarithms, bins) is done here, off the loop thread; out of memory,
+ * the rows' quantiles miss these samples. */
+static int put_window(struct sqlite_store *st, enum stmt which, struct iocd_window *w,
+                      int64_t tz_offset_ms, uint64_t jrnl)
+{
+    uint8_t *sk = NULL;
+    size_t sk_len = 0;
+    if (iocd_window_encode_sketch(w, &sk, &sk_len) != 0)
+        sk = NULL;
+    int rc = 0;
+    for (int r = 0; r <= w->n_coarser && rc == 0; r++) {
+        uint32_t res_s;
+        int64_t start;
+        iocd_window_row(w, r, tz_offset_ms, &res_s, &start);
+        rc = put_row(st, which, w, res_s, start, sk, sk_len, jrnl);
+    }
+    free(sk);
+    return rc;
+}
+
+/* The merge of the stored rows of `series_id` at `res_s` starting in
+ * [from, to), into `out` (window fields) and `sk` (an initialised sketch
+ * the caller owns). 1 when there is at least one row, 0 when none, -1 on
+ * error. */
+static int merge_rows(struct sqlite_store *st, uint32_t series_id, uint32_t res_s, int64_t from,
+                      int64_t to, struct iocd_window *out, struct iocd_sketch *sk)
+{
+    sqlite3_stmt *q = st->stmt[ST_WINDOW_ROWS];
+    sqlite3_bind_int64(q, 1, series_id);
+    sqlite3_bind_int64(q, 2, res_s);
+    sqlite3_bind_int64(q, 3, from);
+    sqlite3_bind_int64(q, 4, to);
+    int rc, found = 0;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct iocd_window w = {
+            .series_id = series_id,
+            .count = (uint64_t)sqlite3_column_int64(q, 0),
+            .sum = sqlite3_column_double(q, 1),
+            .sumsq = sqlite3_column_double(q, 2),
+            .min = sqlite3_column_double(q, 3),
+            .max = sqlite3_column_double(q, 4),
+            .first = sqlite3_column_double(q, 5),
+            .first_ms = sqlite3_column_int64(q, 6),
+            .last = sqlite3_column_double(q, 7),
+            .last_ms = sqlite3_column_int64(q, 8),
+        };
+        struct iocd_sketch row;
+        const uint8_t *blob = sqlite3_column_blob(q, 9);
+        int blen = sqlite3_column_bytes(q, 9);
+        if (blob && blen > 0) {
+            if (iocd_sketch_decode(blob, (size_t)blen, &row))
+                break; /* rc is SQLITE_ROW: an error */
+        } else {
+            iocd_sketch_init(&row);
+        }
+        if (!found)
+            *out = w;
+        else
+            iocd_window_merge(out, &w);
+        int mrc = iocd_sketch_merge(sk, &row);
+        iocd_sketch_free(&row);
+        if (mrc)
+            break;
+        found = 1;
+    }
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return rc == SQLITE_DONE ? found : -1;
+}
+
+/* Apply one correction (see struct iocd_replace): finest first, so each
+ * coarser window is rebuilt from rows already corrected. */
+static int apply_replace(struct sqlite_store *st, const struct iocd_replace *r, uint64_t jrnl)
+{
+    for (int i = 0; i < r->n_res; i++) {
+        struct iocd_window w;
+        struct iocd_sketch sk;
+        iocd_sketch_init(&sk);
+        if (r->res_s[i] <= 3600) {
+            iocd_window_init(&w, r->series_id, r->res_s[i], r->start_ms[i], r->value, r->t_ms);
+            iocd_sketch_add(&sk, r->value);
+        } else if (i > 0) {
+            memset(&w, 0, sizeof(w));
+            int found = merge_rows(st, r->series_id, r->res_s[i - 1], r->start_ms[i],
+                                   r->start_ms[i] + (int64_t)r->res_s[i] * 1000, &w, &sk);
+            if (found <= 0) {
+                iocd_sketch_free(&sk);
+                if (found < 0)
+                    return -1;
+                continue; /* nothing finer stored (retention): left as it is */
+            }
+            w.series_id = r->series_id;
+            w.res_s = r->res_s[i];
+            w.start_ms = r->start_ms[i];
+        } else {
+            continue; /* no resolution of 1 h or finer to rebuild from */
+        }
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        int rc = iocd_sketch_count(&sk) && iocd_sketch_encode(&sk, &buf, &len) ? -1 : 0;
+        if (rc == 0)
+            rc = put_row(st, ST_WINDOW_PUT, &w, w.res_s, w.start_ms, buf, len, jrnl);
+        free(buf);
+        iocd_sketch_free(&sk);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
 static int write_one(struct sqlite_store *st, struct iocd_flush *f)
 {
     if (write_journal(st, f))
@@ -280,44 +460,12 @@ static int write_one(struct sqlite_store *st, struct iocd_flush *f)
         if (step_reset(st, ST_SERIES))
             return -1;
     }
-    for (size_t i = 0; i < f->n_windows; i++) {
-        struct iocd_window *w = &f->windows[i];
-        uint8_t *sk = NULL;
-        size_t sk_len = 0;
-        /* The sketch's work (logarithms, bins) is done here, off the loop
-         * thread, once for every row; out of memory, the rows' quantiles
-         * miss these samples. */
-        if (iocd_window_encode_sketch(w, &sk, &sk_len) != 0)
-            sk = NULL;
-        /* One window, its own row and each coarser one holding it: the
-         * upsert merges, so a window's statistics add into each. */
-        for (int r = 0; r <= w->n_coarser; r++) {
-            uint32_t res_s;
-            int64_t start;
-            iocd_window_row(w, r, f->tz_offset_ms, &res_s, &start);
-            sqlite3_stmt *q = st->stmt[ST_WINDOW];
-            sqlite3_bind_int64(q, 1, w->series_id);
-            sqlite3_bind_int64(q, 2, res_s);
-            sqlite3_bind_int64(q, 3, start);
-            sqlite3_bind_int64(q, 4, (sqlite3_int64)w->count);
-            sqlite3_bind_double(q, 5, w->sum);
-            sqlite3_bind_double(q, 6, w->sumsq);
-            sqlite3_bind_double(q, 7, w->min);
-            sqlite3_bind_double(q, 8, w->max);
-            sqlite3_bind_double(q, 9, w->first);
-            sqlite3_bind_int64(q, 10, w->first_ms);
-            sqlite3_bind_double(q, 11, w->last);
-            sqlite3_bind_int64(q, 12, w->last_ms);
-            sqlite3_bind_int64(q, 13, (sqlite3_int64)f->journal_id);
-            if (sk)
-                sqlite3_bind_blob(q, 14, sk, (int)sk_len, SQLITE_STATIC);
-            if (step_reset(st, ST_WINDOW)) {
-                free(sk);
-                return -1;
-            }
-        }
-        free(sk);
-    }
+    for (size_t i = 0; i < f->n_windows; i++)
+        if (put_window(st, ST_WINDOW, &f->windows[i], f->tz_offset_ms, f->journal_id))
+            return -1;
+    for (size_t i = 0; i < f->n_replaces; i++)
+        if (apply_replace(st, &f->replaces[i], f->journal_id))
+            return -1;
     for (size_t i = 0; i < f->n_events; i++) {
         const struct iocd_event_row *e = &f->events[i];
         sqlite3_stmt *q = st->stmt[ST_EVENT];
@@ -593,6 +741,46 @@ static int sq_read_raw(struct iocd_store *base, size_t seed, iocd_store_sample_c
     return 0;
 }
 
+static int sq_series_windows(struct iocd_store *base, uint32_t series_id, uint32_t res_s,
+                             int64_t span_ms, iocd_store_row_cb cb, void *ud,
+                             struct iocd_error *err)
+{
+    struct sqlite_store *st = (struct sqlite_store *)base;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT start_ms, count, sum, sumsq, min, max, first, first_ms, last, "
+                           "last_ms FROM windows WHERE series_id = ?1 AND res_s = ?2 AND "
+                           "start_ms > (SELECT max(start_ms) FROM windows WHERE series_id = ?1 "
+                           "AND res_s = ?2) - ?3 ORDER BY start_ms",
+                           -1, &q, NULL) != SQLITE_OK)
+        return iocd_error_set(err, "%s: reading windows: %s", st->path, sqlite3_errmsg(st->db));
+    sqlite3_bind_int64(q, 1, series_id);
+    sqlite3_bind_int64(q, 2, res_s);
+    sqlite3_bind_int64(q, 3, span_ms);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct iocd_window w = {
+            .series_id = series_id,
+            .res_s = res_s,
+            .start_ms = sqlite3_column_int64(q, 0),
+            .count = (uint64_t)sqlite3_column_int64(q, 1),
+            .sum = sqlite3_column_double(q, 2),
+            .sumsq = sqlite3_column_double(q, 3),
+            .min = sqlite3_column_double(q, 4),
+            .max = sqlite3_column_double(q, 5),
+            .first = sqlite3_column_double(q, 6),
+            .first_ms = sqlite3_column_int64(q, 7),
+            .last = sqlite3_column_double(q, 8),
+            .last_ms = sqlite3_column_int64(q, 9),
+        }; /* no sketch: the reader wants the statistics */
+        cb(ud, &w);
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return iocd_error_set(err, "%s: reading windows: %s", st->path, sqlite3_errmsg(st->db));
+    return 0;
+}
+
 static int sq_each_device(struct iocd_store *base,
                            void (*cb)(void *ud, const struct iocd_device_row *row), void *ud,
                            struct iocd_error *err)
@@ -715,10 +903,12 @@ const struct iocd_store_backend iocd_store_sqlite = {
     .close = sq_close,
     .flush = sq_flush,
     .set_meta = sq_set_meta,
+    .get_meta = sq_get_meta,
     .each_series = sq_each_series,
     .read_raw = sq_read_raw,
     .window_jrnl = sq_window_jrnl,
     .read_windows = sq_read_windows,
+    .series_windows = sq_series_windows,
     .each_device = sq_each_device,
     .each_raised_alert = sq_each_raised_alert,
 };

@@ -46,6 +46,12 @@ int iocd_store_set_meta(struct iocd_store *st, const char *key, const char *valu
     return st->backend->set_meta(st, key, value, err);
 }
 
+int iocd_store_get_meta(struct iocd_store *st, const char *key, char **value,
+                        struct iocd_error *err)
+{
+    return st->backend->get_meta(st, key, value, err);
+}
+
 void iocd_store_flush(struct iocd_store *st, struct iocd_flush *f)
 {
     st->backend->flush(st, f);
@@ -68,6 +74,13 @@ int iocd_store_read_windows(struct iocd_store *st, const char *source, uint32_t 
                             struct iocd_error *err)
 {
     return st->backend->read_windows(st, source, res_s, since_ms, cb, ud, err);
+}
+
+int iocd_store_series_windows(struct iocd_store *st, uint32_t series_id, uint32_t res_s,
+                              int64_t span_ms, iocd_store_row_cb cb, void *ud,
+                              struct iocd_error *err)
+{
+    return st->backend->series_windows(st, series_id, res_s, span_ms, cb, ud, err);
 }
 
 int iocd_store_each_device(struct iocd_store *st, iocd_store_device_cb cb, void *ud,
@@ -95,6 +108,7 @@ void iocd_flush_free(struct iocd_flush *f)
         free(f->events);
         iocd_device_rows_free(f->devices, f->n_devices);
         free(f->windows);
+        free(f->replaces);
         free(f->counters);
         free(f);
         f = next;

@@ -49,6 +49,25 @@ struct iocd_sample {
     double value;
 };
 
+/* A correction: the sample of series `series_id` at `t_ms` has the value
+ * `value` now, instead of what its windows hold. The store REPLACES the
+ * window holding t_ms at every resolution `res_s` (finest first, each a
+ * multiple of the one before; start_ms[i] the window's aligned start):
+ * at 1 h or finer the window becomes the one sample (a series corrected
+ * this way has at most one sample a window there: VN_AQI, one an hour);
+ * a coarser window is rebuilt from the stored rows of the next finer
+ * resolution within it. Applied after the flush's windows, in the same
+ * transaction; every row it writes takes the flush's journal id, so the
+ * journal replay never adds the corrected sample again (docs/vn_aqi.md). */
+struct iocd_replace {
+    uint32_t series_id;
+    int64_t t_ms;
+    double value;
+    int n_res;
+    uint32_t res_s[IOCD_MAX_RESOLUTIONS];
+    int64_t start_ms[IOCD_MAX_RESOLUTIONS];
+};
+
 /* Everything one flush writes, in one transaction. Owned by whoever holds
  * it: the pipeline builds it, the worker writes it, the pipeline frees it
  * (or keeps it to retry when the write failed). */
@@ -57,6 +76,10 @@ struct iocd_flush {
     size_t n_series;
     struct iocd_window *windows;
     size_t n_windows;
+    /* Corrections, applied in order after `windows` (the pipeline puts
+     * every held window of a corrected series into `windows` first). */
+    struct iocd_replace *replaces;
+    size_t n_replaces;
     struct iocd_counter_delta *counters;
     size_t n_counters;
     struct iocd_event_row *events;
@@ -96,6 +119,8 @@ typedef int (*iocd_store_sample_cb)(void *ud, uint64_t jrnl, const struct iocd_s
                                     bool replay);
 typedef void (*iocd_store_window_cb)(void *ud, const char *device, const char *metric,
                                      int64_t start_ms, uint64_t count, double sum);
+/* A stored window's statistics (its sketch left empty). */
+typedef void (*iocd_store_row_cb)(void *ud, const struct iocd_window *w);
 typedef void (*iocd_store_device_cb)(void *ud, const struct iocd_device_row *row);
 typedef void (*iocd_store_alert_cb)(void *ud, const struct iocd_alert_saved *a);
 
@@ -115,6 +140,8 @@ struct iocd_store_backend {
     void (*flush)(struct iocd_store *st, struct iocd_flush *f);
     int (*set_meta)(struct iocd_store *st, const char *key, const char *value,
                     struct iocd_error *err);
+    int (*get_meta)(struct iocd_store *st, const char *key, char **value,
+                    struct iocd_error *err);
     int (*each_series)(struct iocd_store *st, iocd_store_series_cb cb, void *ud,
                        struct iocd_error *err);
     int (*read_raw)(struct iocd_store *st, size_t seed, iocd_store_sample_cb cb, void *ud,
@@ -124,6 +151,9 @@ struct iocd_store_backend {
     int (*read_windows)(struct iocd_store *st, const char *source, uint32_t res_s,
                         int64_t since_ms, iocd_store_window_cb cb, void *ud,
                         struct iocd_error *err);
+    int (*series_windows)(struct iocd_store *st, uint32_t series_id, uint32_t res_s,
+                          int64_t span_ms, iocd_store_row_cb cb, void *ud,
+                          struct iocd_error *err);
     int (*each_device)(struct iocd_store *st, iocd_store_device_cb cb, void *ud,
                        struct iocd_error *err);
     int (*each_raised_alert)(struct iocd_store *st, int64_t since_ms, iocd_store_alert_cb cb,
@@ -151,6 +181,10 @@ int iocd_store_each_series(struct iocd_store *st, iocd_store_series_cb cb, void 
 /* Set a meta row (at start; blocking). */
 int iocd_store_set_meta(struct iocd_store *st, const char *key, const char *value,
                         struct iocd_error *err);
+/* Read a meta row (at start; blocking): *value is a malloc'd copy, or NULL
+ * when there is no such row. */
+int iocd_store_get_meta(struct iocd_store *st, const char *key, char **value,
+                        struct iocd_error *err);
 /* Write `f` and every flush chained on f->next (oldest first) in one
  * transaction. Sets f->rc (0 or -1), f->error and f->duration_us. Safe on
  * a worker thread as long as calls do not overlap. */
@@ -174,6 +208,13 @@ uint64_t iocd_store_window_jrnl(struct iocd_store *st, uint32_t series_id, uint3
 int iocd_store_read_windows(struct iocd_store *st, const char *source, uint32_t res_s,
                             int64_t since_ms, iocd_store_window_cb cb, void *ud,
                             struct iocd_error *err);
+/* Call `cb` for the newest stored windows of series `series_id` at
+ * `res_s`: those starting less than `span_ms` before the newest one's
+ * start, oldest first (at start, before the loop: the alert rules'
+ * windows, in the series' own event time). */
+int iocd_store_series_windows(struct iocd_store *st, uint32_t series_id, uint32_t res_s,
+                              int64_t span_ms, iocd_store_row_cb cb, void *ud,
+                              struct iocd_error *err);
 /* Call `cb` for every stored device record (at start, before the loop). */
 int iocd_store_each_device(struct iocd_store *st, iocd_store_device_cb cb, void *ud,
                            struct iocd_error *err);

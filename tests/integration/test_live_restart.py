@@ -1,5 +1,7 @@
 """Device status and raised alerts survive an iocd restart: a raised alert is
 neither raised again nor forgotten (its clear pairs with the stored raise),
+its rolling window is refilled from the stored windows (the mean after the
+restart covers the samples before it, in event time),
 and a device seen before the restart is listed after it and goes stale and
 offline by time without sending anything — after SIGTERM (state as of the
 drain) and after SIGKILL (state as of the last flush)."""
@@ -74,16 +76,25 @@ class LiveRestartTest(IocdTestCase):
                            a["time_ms"], a["raised_ms"]) for a in body["active"]],
                          [("pm25_high/air/pk-02/pm25", "raised", "major", 60, 55,
                            t0_ms + 120000, t0_ms + 120000)])
-        # The window starts empty after a restart: the mean is 70, still above:
-        # no new raise.
+        # The window is refilled from the stored 1-minute windows (40, 60,
+        # 80): with 70 the mean is 250 / 4 = 62.5, still above: no new
+        # raise. (Before, the window started empty: 70.)
+        self.assertIn("alert windows of 1 series refilled from 3 stored windows",
+                      d.log_text())
         self.broker.publish("pleiku/air/pk-02/data", [air("pk-02", t0 + 180, 70)])
         s.wait(lambda m: len([x for x in m if "/obs/" in x[0]]) == 4, what="the 4th obs")
         st, body = d.api("/api/v1/alerts")
         self.assertEqual([(a["state"], a["value"], a["time_ms"], a["raised_ms"])
                           for a in body["active"]],
-                         [("raised", 70, t0_ms + 180000, t0_ms + 120000)])
-        # Mean (70 + 20) / 2 = 45 <= 50: cleared, once, paired with the stored raise.
+                         [("raised", 62.5, t0_ms + 180000, t0_ms + 120000)])
+        # 20: 270 / 5 = 54 > 50, still raised (an empty window would have
+        # cleared at (70 + 20) / 2 = 45); then 0: 270 / 6 = 45 <= 50:
+        # cleared, once, paired with the stored raise.
         self.broker.publish("pleiku/air/pk-02/data", [air("pk-02", t0 + 240, 20)])
+        s.wait(lambda m: len([x for x in m if "/obs/" in x[0]]) == 5, what="the 5th obs")
+        st, body = d.api("/api/v1/alerts")
+        self.assertEqual([(a["state"], a["value"]) for a in body["active"]], [("raised", 54)])
+        self.broker.publish("pleiku/air/pk-02/data", [air("pk-02", t0 + 300, 0)])
         s.wait(lambda m: len([x for x in m if "/alert/" in x[0]]) == 2, what="the clear")
         time.sleep(1.0)  # nothing more comes
         alerts = [p for _, p in s.json("ioc/v1/json/alert/")]
@@ -91,7 +102,7 @@ class LiveRestartTest(IocdTestCase):
         cleared = alerts[1]
         self.assertEqual((cleared["id"], cleared["state"], cleared["value"],
                           cleared["threshold"], cleared["time_ms"], cleared["raised_ms"]),
-                         ("pm25_high/air/pk-02/pm25", "cleared", 45, 50, t0_ms + 240000,
+                         ("pm25_high/air/pk-02/pm25", "cleared", 45, 50, t0_ms + 300000,
                           t0_ms + 120000))
         st, body = d.api("/api/v1/alerts")
         self.assertEqual(body["active"], [])
@@ -103,12 +114,12 @@ class LiveRestartTest(IocdTestCase):
         self.assertEqual(h, [{"id": "pm25_high/air/pk-02/pm25", "rule": "pm25_high",
                               "series": "air/pk-02/pm25", "severity": "major",
                               "raised": iso(t0_ms + 120000), "raised_ms": t0_ms + 120000,
-                              "cleared": iso(t0_ms + 240000), "cleared_ms": t0_ms + 240000,
+                              "cleared": iso(t0_ms + 300000), "cleared_ms": t0_ms + 300000,
                               "value": 60, "threshold": 55,
                               "text": "PM2.5 1 h mean above 55"}])
         self.assertEqual(self.db_rows(d, "SELECT status, time_ms FROM events WHERE source = "
                                          "'iocd' AND kind = 'alert' ORDER BY id"),
-                         [("raised", t0_ms + 120000), ("cleared", t0_ms + 240000)])
+                         [("raised", t0_ms + 120000), ("cleared", t0_ms + 300000)])
         # A second restart restores nothing: the latest change is a clear.
         self.restart(d, signal.SIGTERM)
         self.assertEqual(d.api("/api/v1/alerts")[1]["active"], [])

@@ -3,7 +3,8 @@
  * first/last with their times, ties and out-of-order samples), a merge of
  * two halves equal to adding every sample, iocd_agg_add placing a sample in
  * one aligned window per resolution (negative times, boundaries), and a
- * table of 100k windows (growth) emptied by iocd_agg_take, reused after.
+ * table of 100k windows (growth) emptied by iocd_agg_take, reused after;
+ * iocd_agg_take_series out of the middle of the dirty order.
  * Values are multiples of 0.25 so every sum is exact in binary. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -207,7 +208,6 @@ static struct iocd_window *take_rows(struct iocd_agg *agg, size_t held, size_t w
             rows[k].w = w[i];
             rows[k].seq = k;
             iocd_window_row(&w[i], r, tz_offset_ms, &rows[k].w.res_s, &rows[k].w.start_ms);
-            rows[k].w.coarser = NULL;
             rows[k].w.n_coarser = 0;
         }
     }
@@ -507,6 +507,52 @@ static void test_agg_many_windows(void **state)
     iocd_agg_free(agg);
 }
 
+/* iocd_agg_take_series: the windows of the series asked for, in the
+ * order they became dirty; the others stay, and leave afterwards by
+ * iocd_agg_take_oldest in their own order, with the right replay point. */
+static void test_agg_take_series(void **state)
+{
+    struct iocd_agg *a = iocd_agg_new(res3, 1);
+    /* Dirty order: (1, 0), (2, 0), (3, 0), (2, 1 min), (1, 1 min), each
+     * sample of journal entry 5 + its rank. */
+    const uint32_t ids[5] = {1, 2, 3, 2, 1};
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(iocd_agg_add_res(a, ids[i], res3, 1, 1.5 + i, (i >= 3) * 60000,
+                                          5 + (uint64_t)i),
+                         0);
+    size_t n = 0;
+    const uint32_t want[1] = {2};
+    struct iocd_window *w = iocd_agg_take_series(a, want, 1, &n);
+    assert_int_equal(n, 2);
+    assert_window(&w[0], 2, 60, 0, 1, 2.5, 6.25, 2.5, 2.5, 2.5, 0, 2.5, 0);
+    assert_window(&w[1], 2, 60, 60000, 1, 4.5, 20.25, 4.5, 4.5, 4.5, 60000, 4.5, 60000);
+    for (size_t i = 0; i < n; i++)
+        iocd_window_release(&w[i]);
+    free(w);
+    assert_int_equal(iocd_agg_size(a), 3);
+    assert_null(iocd_agg_take_series(a, want, 1, &n)); /* none left */
+    assert_int_equal(n, 0);
+    uint64_t replay_from = 0;
+    w = iocd_agg_take_oldest(a, 1, &n, &replay_from);
+    assert_int_equal(n, 1);
+    assert_window(&w[0], 1, 60, 0, 1, 1.5, 2.25, 1.5, 1.5, 1.5, 0, 1.5, 0);
+    assert_int_equal(replay_from, 7); /* (3, 0) is next, of entry 7 */
+    iocd_window_release(&w[0]);
+    free(w);
+    w = iocd_agg_take_oldest(a, 1, &n, &replay_from);
+    assert_window(&w[0], 3, 60, 0, 1, 3.5, 12.25, 3.5, 3.5, 3.5, 0, 3.5, 0);
+    assert_int_equal(replay_from, 9); /* then (1, 1 min), entry 9 */
+    iocd_window_release(&w[0]);
+    free(w);
+    w = iocd_agg_take_oldest(a, 5, &n, &replay_from);
+    assert_int_equal(n, 1);
+    assert_window(&w[0], 1, 60, 60000, 1, 5.5, 30.25, 5.5, 5.5, 5.5, 60000, 5.5, 60000);
+    iocd_window_release(&w[0]);
+    free(w);
+    assert_int_equal(iocd_agg_size(a), 0);
+    iocd_agg_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -523,6 +569,7 @@ int main(void)
         cmocka_unit_test(test_agg_accumulates),
         cmocka_unit_test(test_agg_nesting_and_time_zones),
         cmocka_unit_test(test_agg_many_windows),
+        cmocka_unit_test(test_agg_take_series),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,8 +2,9 @@
  * threshold hysteresis above and below, window statistics with sub-bucket
  * expiry at exact times and late samples, bands up and down with
  * hysteresis and severity, stale raise/clear against a real device table,
- * operator text, the active list, the pair bound, and alerts restored as
- * raised after a restart (threshold, band, stale). Configurations are
+ * operator text, the active list, the pair bound, alerts restored as
+ * raised after a restart (threshold, band, stale), and rolling windows
+ * refilled from stored windows after a restart (iocd_alerts_prefill). Configurations are
  * built by hand (zeroed, then the fields the engine reads). */
 #include <math.h>
 #include <setjmp.h>
@@ -704,6 +705,46 @@ static void test_restore_stale(void **state)
     iocd_devices_free(dev);
 }
 
+/* After a restart the rules' windows come back from stored windows: the
+ * next observation evaluates on the samples before the restart too. */
+static void test_prefill(void **state)
+{
+    (void)state;
+    struct iocd_alert_rule rules[] = {
+        threshold_rule("pm25_1h", "air/+/pm25", IOCD_STAT_MEAN, 3600000, true, 55, 50),
+        threshold_rule("pm25_max", "air/+/pm25", IOCD_STAT_MAX, 3600000, true, 100, 100),
+        /* 10 s sub-buckets: 1-minute windows do not fit in them */
+        threshold_rule("pm25_10m", "air/+/pm25", IOCD_STAT_MEAN, 600000, true, 1, 1),
+        threshold_rule("last", "air/+/pm25", IOCD_STAT_LAST, 0, true, 1000, 1000)};
+    struct iocd_config cfg;
+    one_rule_cfg(&cfg, rules, 4);
+    struct rec r = {0};
+    struct iocd_alerts *a = iocd_alerts_new(&cfg, on_alert, &r);
+    assert_int_equal(iocd_alerts_history_ms(a, "air/pk-01/pm25", 60000), 3600000);
+    assert_int_equal(iocd_alerts_history_ms(a, "air/pk-01/pm25", 7 * 60000), 0);
+    assert_int_equal(iocd_alerts_history_ms(a, "air/pk-01/pm10", 60000), 0);
+    /* Three stored minutes: 2 samples summing 120 (max 70), 1 of 60, and
+     * one an hour and more before the newest (left out of the window). */
+    iocd_alerts_prefill(a, "air/pk-01/pm25", 0, 60000, 1, 500, 500, 500);
+    iocd_alerts_prefill(a, "air/pk-01/pm25", 3600000, 60000, 2, 120, 50, 70);
+    iocd_alerts_prefill(a, "air/pk-01/pm25", 3660000, 60000, 1, 60, 60, 60);
+    assert_int_equal(r.n, 0); /* nothing evaluated yet */
+    /* 20 at 01:02: mean (120 + 60 + 20) / 4 = 50, not above 55; max 70;
+     * the 10-minute rule, not refilled, sees 20 alone: raised. */
+    iocd_alerts_observe(a, "air", "pk-01", "pm25", 20, 3720000);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.c[0].rule, "pm25_10m");
+    assert_true(r.c[0].raised && r.c[0].value == 20);
+    /* 90 at 01:03: (200 + 90) / 5 = 58 > 55: raised; max 90, not above
+     * 100 (the 500 is more than an hour older than the newest minute). */
+    iocd_alerts_observe(a, "air", "pk-01", "pm25", 90, 3780000);
+    assert_int_equal(r.n, 2);
+    assert_string_equal(r.c[1].rule, "pm25_1h");
+    assert_true(r.c[1].raised && r.c[1].value == 58);
+    assert_int_equal(r.c[1].time_ms, 3780000);
+    iocd_alerts_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -720,6 +761,7 @@ int main(void)
         cmocka_unit_test(test_restore_threshold),
         cmocka_unit_test(test_restore_band),
         cmocka_unit_test(test_restore_stale),
+        cmocka_unit_test(test_prefill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,9 +3,13 @@
  * same hourly and daily values fed live (hour by hour, each hour computed
  * once it is over), as one backlog (a replay after downtime), and as a
  * backlog that arrives after newer real-time data; an hour whose samples
- * are still arriving is not computed; a computed hour is computed once.
+ * are still arriving is not computed; a computed hour is computed once
+ * unless late samples arrive for it, and then exactly the values that the
+ * full data gives fed in order are emitted again, as corrections, for the
+ * values that changed and for nothing else.
  * The clocks are the test's: wall (now_ms) and monotonic (arrival). */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,12 +36,14 @@ struct out {
     int n;
 };
 
-static void emit(void *ud, const char *station, const char *metric, int64_t t_ms, double v)
+/* "STATION METRIC MINUTES VALUE", and " correction" when it is one. */
+static void emit(void *ud, const char *station, const char *metric, int64_t t_ms, double v,
+                 bool correction)
 {
     struct out *o = ud;
     if (o->n < 256)
-        snprintf(o->lines[o->n++], 64, "%s %s %lld %g", station, metric,
-                 (long long)((t_ms - T0) / 60000), v);
+        snprintf(o->lines[o->n++], 64, "%s %s %lld %g%s", station, metric,
+                 (long long)((t_ms - T0) / 60000), v, correction ? " correction" : "");
 }
 
 static int cmp(const void *a, const void *b)
@@ -50,16 +56,34 @@ static void sorted(struct out *o)
     qsort(o->lines, (size_t)o->n, sizeof(o->lines[0]), cmp);
 }
 
-/* Six samples an hour; station B has no data in hour 5. */
-static void feed_hour(struct iocd_aqi_feed *f, int h, int64_t arrival)
+/* Six samples an hour; station B has no data in hour 5. Station A's PM2.5
+ * samples with k in [skip_from, skip_to) are left out. */
+static void feed_hour_part(struct iocd_aqi_feed *f, int h, int64_t arrival, int skip_from,
+                           int skip_to)
 {
     for (int k = 0; k < 6; k++) {
         int64_t t = T0 + h * H + k * 600000LL;
         int i = h * 6 + k;
-        iocd_aqi_feed_sample(f, "A", "pm25", t, 10 + (i * 7) % 60, arrival);
+        if (k < skip_from || k >= skip_to)
+            iocd_aqi_feed_sample(f, "A", "pm25", t, 10 + (i * 7) % 60, arrival);
         iocd_aqi_feed_sample(f, "A", "pm10", t, 20 + (i * 11) % 90, arrival);
         if (h != 5)
             iocd_aqi_feed_sample(f, "B", "pm25", t, 30 + (i * 13) % 80, arrival);
+    }
+}
+
+static void feed_hour(struct iocd_aqi_feed *f, int h, int64_t arrival)
+{
+    feed_hour_part(f, h, arrival, 0, 0);
+}
+
+/* Station A's PM2.5 samples k in [from, to) of hour h alone (late). */
+static void feed_late(struct iocd_aqi_feed *f, int h, int64_t arrival, int from, int to)
+{
+    for (int k = from; k < to; k++) {
+        int i = h * 6 + k;
+        iocd_aqi_feed_sample(f, "A", "pm25", T0 + h * H + k * 600000LL, 10 + (i * 7) % 60,
+                             arrival);
     }
 }
 
@@ -122,9 +146,9 @@ static void test_backlog_equals_live(void **state)
     assert_int_equal(got.n, want.n);
     for (int i = 0; i < want.n; i++)
         assert_string_equal(got.lines[i], want.lines[i]);
-    /* Computed once: another tick, and a late sample, change nothing. */
-    iocd_aqi_feed_sample(f, "A", "pm25", T0 + 3 * H, 500, mono + 20000);
+    /* Computed once: more ticks emit nothing again. */
     iocd_aqi_feed_tick(f, now, mono + 40000, emit, &got);
+    iocd_aqi_feed_tick(f, now, mono + 80000, emit, &got);
     assert_int_equal(got.n, want.n);
     iocd_aqi_feed_free(f);
     iocd_config_free(&cfg);
@@ -163,11 +187,100 @@ static void test_backlog_after_realtime_equals_live(void **state)
     iocd_config_free(&cfg);
 }
 
+/* "A vn_aqi 1200 57" of "A vn_aqi 1200 57 correction": the key is
+ * everything before the last space-separated value. */
+static size_t key_len(const char *line)
+{
+    const char *c = strstr(line, " correction");
+    size_t n = c ? (size_t)(c - line) : strlen(line);
+    while (n && line[n - 1] != ' ')
+        n--;
+    return n;
+}
+
+/* Put `line` into `o`, replacing the line with the same key. */
+static void apply(struct out *o, const char *line)
+{
+    size_t k = key_len(line), vlen = strcspn(line + k, " ");
+    for (int i = 0; i < o->n; i++)
+        if (key_len(o->lines[i]) == k && strncmp(o->lines[i], line, k) == 0) {
+            snprintf(o->lines[i], 64, "%.*s", (int)(k + vlen), line);
+            return;
+        }
+    snprintf(o->lines[o->n++], 64, "%.*s", (int)(k + vlen), line);
+}
+
+static void test_late_sample_corrects(void **state)
+{
+    static struct out want, first, late;
+    memset(&want, 0, sizeof(want));
+    memset(&first, 0, sizeof(first));
+    memset(&late, 0, sizeof(late));
+    live(&want);
+    /* Live, but the last three of station A's PM2.5 samples of hour 20
+     * (2026-11-20T20:00Z) are held back: hour 20's mean is then that of
+     * the first three. */
+    struct iocd_config cfg;
+    struct iocd_aqi_feed *f = new_feed(&cfg);
+    int64_t mono = 1000;
+    for (int h = 0; h < HOURS; h++) {
+        feed_hour_part(f, h, mono, h == 20 ? 3 : 0, h == 20 ? 6 : 0);
+        mono += IOCD_AQI_SETTLE_MS;
+        iocd_aqi_feed_tick(f, T0 + (h + 1) * H + DELAY, mono, emit, &first);
+        mono += 1;
+    }
+    int64_t now = T0 + HOURS * H + DELAY;
+    assert_int_equal(first.n, want.n); /* the same hours and days got a value */
+    /* Which values differ: only station A's, hours 20..31 (hour 20 and the
+     * 11 whose NowCast holds it) and its local day 2026-11-21 (17:00Z..). */
+    int differ = 0;
+    static struct out fixed;
+    memcpy(&fixed, &first, sizeof(first));
+    sorted(&fixed);
+    for (int i = 0; i < want.n; i++)
+        differ += strcmp(fixed.lines[i], want.lines[i]) != 0;
+    /* The late samples, then ticks: nothing while they may still be
+     * arriving, then the corrections, once. */
+    feed_late(f, 20, mono, 3, 6);
+    iocd_aqi_feed_tick(f, now, mono + IOCD_AQI_SETTLE_MS - 1, emit, &late);
+    assert_int_equal(late.n, 0);
+    iocd_aqi_feed_tick(f, now, mono + IOCD_AQI_SETTLE_MS, emit, &late);
+    iocd_aqi_feed_tick(f, now, mono + 2 * IOCD_AQI_SETTLE_MS, emit, &late);
+    /* Exactly the values that differ are emitted again: 7 of the hours
+     * 20..31 (25, 26, 28, 29 and 31 round to the same index) and the day;
+     * nothing of station B, nothing before hour 20 or after 31. */
+    assert_int_equal(differ, late.n);
+    assert_int_equal(late.n, 8);
+    for (int i = 0; i < late.n; i++) {
+        const char *l = late.lines[i];
+        long long min;
+        char metric[16];
+        assert_int_equal(sscanf(l, "A %15s %lld", metric, &min), 2);
+        assert_non_null(strstr(l, " correction"));
+        if (strcmp(metric, "vn_aqi_day") == 0)
+            assert_int_equal(min, 17 * 60); /* local day 2026-11-21 starts 17:00Z */
+        else
+            assert_true(strcmp(metric, "vn_aqi") == 0 && min >= 20 * 60 && min <= 31 * 60);
+        apply(&first, l);
+    }
+    /* Hour 20 was 60 on half its PM2.5 samples, the day 77. */
+    assert_string_equal(late.lines[0], "A vn_aqi 1200 71 correction");
+    assert_string_equal(late.lines[7], "A vn_aqi_day 1020 78 correction");
+    /* First values plus corrections are exactly the full data in order. */
+    sorted(&first);
+    assert_int_equal(first.n, want.n);
+    for (int i = 0; i < want.n; i++)
+        assert_string_equal(first.lines[i], want.lines[i]);
+    iocd_aqi_feed_free(f);
+    iocd_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backlog_equals_live),
         cmocka_unit_test(test_backlog_after_realtime_equals_live),
+        cmocka_unit_test(test_late_sample_corrects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

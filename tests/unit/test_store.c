@@ -3,7 +3,10 @@
  * reaches the backend's own function with its arguments (a fake backend,
  * as a second backend would plug in), and the SQLite backend round trip:
  * a flush read back through read_windows, read_raw, window_jrnl and
- * each_series, then reopened (migration a no-op). Exact values throughout.
+ * each_series, then reopened (migration a no-op); a correction
+ * (struct iocd_replace) replaces the windows at 1m and 1h and rebuilds the
+ * 1d row from its 1h rows, after the same flush's windows, and the journal
+ * replay then finds nothing to add. Exact values throughout.
  *
  * Owns: its temporary database (removed at the end) and the fake
  * backend's call log. */
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "daemon/store/sqlite.h"
 
@@ -317,6 +321,154 @@ static void test_sqlite_round_trip(void **state)
     remove_db(path);
 }
 
+/* A VN_AQI-like series (one sample an hour) at 1m, 1h and 1d, Vietnam's
+ * day: hours D..D+2 hold 50, 60, 70 (flush 1). Flush 2 holds the window of
+ * hour D+3 (80) and corrects hour D+1 to 65. */
+#define TZ (7 * INT64_C(3600000))
+static const int64_t RES[3] = {60000, 3600000, 86400000};
+
+static struct iocd_flush *aqi_flush(int64_t day, uint64_t jrnl, const double *v, int first_hour,
+                                    int n)
+{
+    struct iocd_flush *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    struct iocd_agg *agg = iocd_agg_new(RES, 3);
+    iocd_agg_set_timezone(agg, TZ);
+    f->samples = calloc((size_t)n + 1, sizeof(*f->samples));
+    for (int i = 0; i < n; i++) {
+        int64_t t = day + (first_hour + i) * INT64_C(3600000);
+        assert_int_equal(iocd_agg_add(agg, 1, v[i], t), 0);
+        f->samples[f->n_samples++] = (struct iocd_sample){.series_id = 1, .t_ms = t, .value = v[i]};
+    }
+    f->windows = iocd_agg_take(agg, &f->n_windows);
+    iocd_agg_free(agg);
+    if (jrnl == 1) {
+        f->n_series = 1;
+        f->series = calloc(1, sizeof(*f->series));
+        f->series[0] = (struct iocd_series_new){
+            .id = 1, .name = strdup("air/A/vn_aqi"), .source = (char *)"air",
+            .device = (char *)"A", .metric = (char *)"vn_aqi", .unit = (char *)"1",
+            .created_ms = day,
+        };
+    }
+    f->journal_id = jrnl;
+    f->replay_from = jrnl + 1; /* every window written */
+    f->now_ms = day + 5 * INT64_C(3600000);
+    f->tz_offset_ms = TZ; /* the 1 d rows of the windows agg took */
+    return f;
+}
+
+static void row(sqlite3 *db, int64_t res_s, int64_t start, const double *want, size_t n_want,
+                char *out, size_t n)
+{
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT count, sum, sumsq, min, max, first, first_ms, "
+                                        "last, last_ms, jrnl, sketch FROM windows WHERE "
+                                        "series_id = 1 AND res_s = ?1 AND start_ms = ?2",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(q, 1, res_s);
+    sqlite3_bind_int64(q, 2, start);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    /* The sketch must be exactly that of the samples `want` (n_want). */
+    struct iocd_sketch got, ref;
+    iocd_sketch_init(&ref);
+    for (size_t i = 0; i < n_want; i++)
+        iocd_sketch_add(&ref, want[i]);
+    assert_int_equal(iocd_sketch_decode(sqlite3_column_blob(q, 10),
+                                        (size_t)sqlite3_column_bytes(q, 10), &got),
+                     0);
+    uint8_t *a = NULL, *b = NULL;
+    size_t la = 0, lb = 0;
+    assert_int_equal(iocd_sketch_encode(&got, &a, &la), 0);
+    assert_int_equal(iocd_sketch_encode(&ref, &b, &lb), 0);
+    assert_int_equal(la, lb);
+    assert_memory_equal(a, b, la);
+    free(a);
+    free(b);
+    iocd_sketch_free(&got);
+    iocd_sketch_free(&ref);
+    snprintf(out, n, "n=%lld sum=%g sumsq=%g min=%g max=%g first=%g@%lld last=%g@%lld jrnl=%lld",
+             sqlite3_column_int64(q, 0), sqlite3_column_double(q, 1), sqlite3_column_double(q, 2),
+             sqlite3_column_double(q, 3), sqlite3_column_double(q, 4), sqlite3_column_double(q, 5),
+             sqlite3_column_int64(q, 6) % 86400000 / 3600000, sqlite3_column_double(q, 7),
+             sqlite3_column_int64(q, 8) % 86400000 / 3600000, sqlite3_column_int64(q, 9));
+    sqlite3_finalize(q);
+}
+
+static void test_sqlite_replace(void **state)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/tmp/iocd-test-replace-%d.db", (int)getpid());
+    remove_db(path);
+    struct iocd_store *st = NULL;
+    struct iocd_error err = {0};
+    if (iocd_store_open(&st, &iocd_store_sqlite, path, &err) != 0)
+        fail_msg("open: %s", err.msg);
+    int64_t day = iocd_window_start(T0, RES[2], TZ); /* local midnight, 17:00Z */
+    assert_int_equal(day % 86400000, 17 * 3600000);
+    const double v1[3] = {50, 60, 70}, v2[1] = {80};
+    struct iocd_flush *f = aqi_flush(day, 1, v1, 0, 3);
+    iocd_store_flush(st, f);
+    assert_int_equal(f->rc, 0);
+    iocd_flush_free(f);
+    /* Flush 2: hour 3's windows (the 1d one merges), then the correction,
+     * journaled as a sample of entry 2 like the pipeline does. */
+    f = aqi_flush(day, 2, v2, 3, 1);
+    int64_t t = day + 3600000;
+    f->samples[f->n_samples++] = (struct iocd_sample){.series_id = 1, .t_ms = t, .value = 65};
+    f->n_replaces = 1;
+    f->replaces = calloc(1, sizeof(*f->replaces));
+    f->replaces[0] = (struct iocd_replace){.series_id = 1, .t_ms = t, .value = 65, .n_res = 3,
+                                           .res_s = {60, 3600, 86400},
+                                           .start_ms = {t, t, day}};
+    iocd_store_flush(st, f);
+    assert_int_equal(f->rc, 0);
+    iocd_flush_free(f);
+
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(iocd_sketch_sqlite_register(db), SQLITE_OK);
+    char out[256];
+    /* Times print as hours of the UTC day: the local day starts at 17. */
+    const double one[1] = {65}, first[1] = {50}, all[4] = {50, 65, 70, 80};
+    row(db, 60, t, one, 1, out, sizeof(out));
+    assert_string_equal(out, "n=1 sum=65 sumsq=4225 min=65 max=65 first=65@18 last=65@18 jrnl=2");
+    row(db, 3600, t, one, 1, out, sizeof(out));
+    assert_string_equal(out, "n=1 sum=65 sumsq=4225 min=65 max=65 first=65@18 last=65@18 jrnl=2");
+    row(db, 3600, day, first, 1, out, sizeof(out)); /* untouched */
+    assert_string_equal(out, "n=1 sum=50 sumsq=2500 min=50 max=50 first=50@17 last=50@17 jrnl=1");
+    /* The day: 50 + 65 + 70 + 80, not 50 + 60 + 70 + 80 + 65. */
+    row(db, 86400, day, all, 4, out, sizeof(out));
+    assert_string_equal(out, "n=4 sum=265 sumsq=18025 min=50 max=80 first=50@17 last=80@20 "
+                             "jrnl=2");
+    /* ... and exactly the merge of its 1h rows, sketch included. */
+    sqlite3_stmt *q;
+    assert_int_equal(
+        sqlite3_prepare_v2(db,
+                           "SELECT (SELECT count = (SELECT sum(count) FROM windows WHERE "
+                           "series_id = 1 AND res_s = 3600 AND start_ms >= ?1 AND start_ms < ?1 "
+                           "+ 86400000) AND sketch = (SELECT iocd_sketch_union(sketch) FROM "
+                           "windows WHERE series_id = 1 AND res_s = 3600 AND start_ms >= ?1 AND "
+                           "start_ms < ?1 + 86400000) FROM windows WHERE series_id = 1 AND "
+                           "res_s = 86400 AND start_ms = ?1)",
+                           -1, &q, NULL),
+        SQLITE_OK);
+    sqlite3_bind_int64(q, 1, day);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 1);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    /* A crash replay from entry 1 finds every window complete up to entry
+     * 2: the correction is never added again (window_jrnl >= entry). */
+    assert_int_equal(iocd_store_window_jrnl(st, 1, 60, t), 2);
+    assert_int_equal(iocd_store_window_jrnl(st, 1, 3600, t), 2);
+    assert_int_equal(iocd_store_window_jrnl(st, 1, 86400, day), 2);
+    iocd_store_close(st);
+    remove_db(path);
+}
+
 static void test_sqlite_open_refused(void **state)
 {
     struct iocd_store *st = NULL;
@@ -333,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_open_undoes_failed_migrate),
         cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_sqlite_round_trip),
+        cmocka_unit_test(test_sqlite_replace),
         cmocka_unit_test(test_sqlite_open_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
