@@ -1,22 +1,21 @@
 /* daemon/aggregate/dedup.c — bounded recent-key set (see dedup.h).
  *
- * A FIFO ring of keys gives the eviction order; an open-addressing table
- * with linear probing and backward-shift deletion answers membership. */
+ * A ring of keys (times and series in two arrays: 12 bytes a key) gives the
+ * eviction order; an open-addressing index of ring positions (4 bytes an
+ * entry, linear probing, backward-shift deletion) answers membership. */
 #include "daemon/aggregate/dedup.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-struct key {
-    int64_t t;
-    uint32_t series; /* 0 = empty slot (series ids start at 1) */
-};
+#define MAX_KEYS (UINT32_C(1) << 31)
 
 struct iocd_dedup {
     size_t capacity;  /* keys kept */
-    struct key *ring; /* insertion order; grows to capacity */
+    int64_t *ring_t;  /* insertion order; grows to capacity */
+    uint32_t *ring_s; /* series of each ring key (ids start at 1) */
     size_t ring_cap, head, count;
-    struct key *table; /* power of two, at most half full */
+    uint32_t *table; /* ring position + 1, 0 empty; a power of two, at most half full */
     size_t table_cap;
 };
 
@@ -35,7 +34,7 @@ struct iocd_dedup *iocd_dedup_new(size_t capacity)
         return NULL;
     struct iocd_dedup *d = calloc(1, sizeof(*d));
     if (d)
-        d->capacity = capacity;
+        d->capacity = capacity < MAX_KEYS ? capacity : MAX_KEYS;
     return d;
 }
 
@@ -43,7 +42,8 @@ void iocd_dedup_free(struct iocd_dedup *d)
 {
     if (!d)
         return;
-    free(d->ring);
+    free(d->ring_t);
+    free(d->ring_s);
     free(d->table);
     free(d);
 }
@@ -53,41 +53,48 @@ size_t iocd_dedup_size(const struct iocd_dedup *d)
     return d ? d->count : 0;
 }
 
-static void table_put(struct key *table, size_t cap, struct key k)
+static size_t home_of(const struct iocd_dedup *d, size_t pos, size_t mask)
 {
-    size_t j = key_hash(k.series, k.t) & (cap - 1);
-    while (table[j].series)
-        j = (j + 1) & (cap - 1);
-    table[j] = k;
+    return key_hash(d->ring_s[pos], d->ring_t[pos]) & mask;
+}
+
+/* Index ring position `pos` (its key is not indexed yet). */
+static void table_put(struct iocd_dedup *d, size_t pos)
+{
+    size_t mask = d->table_cap - 1;
+    size_t j = home_of(d, pos, mask);
+    while (d->table[j])
+        j = (j + 1) & mask;
+    d->table[j] = (uint32_t)(pos + 1);
 }
 
 static int table_grow(struct iocd_dedup *d)
 {
     size_t ncap = d->table_cap ? d->table_cap * 2 : 1024;
-    struct key *nt = calloc(ncap, sizeof(*nt));
+    uint32_t *nt = calloc(ncap, sizeof(*nt));
     if (!nt)
         return -1;
-    for (size_t i = 0; i < d->table_cap; i++)
-        if (d->table[i].series)
-            table_put(nt, ncap, d->table[i]);
     free(d->table);
     d->table = nt;
     d->table_cap = ncap;
+    for (size_t pos = 0; pos < d->count; pos++)
+        table_put(d, pos);
     return 0;
 }
 
-/* Remove `k` keeping every probe chain intact (backward shift). */
-static void table_remove(struct iocd_dedup *d, struct key k)
+/* Remove ring position `pos` from the index, keeping every probe chain
+ * intact (backward shift). */
+static void table_remove(struct iocd_dedup *d, size_t pos)
 {
     size_t mask = d->table_cap - 1;
-    size_t j = key_hash(k.series, k.t) & mask;
-    while (d->table[j].series && (d->table[j].series != k.series || d->table[j].t != k.t))
+    size_t j = home_of(d, pos, mask);
+    while (d->table[j] && d->table[j] != pos + 1)
         j = (j + 1) & mask;
-    if (!d->table[j].series)
+    if (!d->table[j])
         return;
     size_t hole = j;
-    for (size_t i = (hole + 1) & mask; d->table[i].series; i = (i + 1) & mask) {
-        size_t home = key_hash(d->table[i].series, d->table[i].t) & mask;
+    for (size_t i = (hole + 1) & mask; d->table[i]; i = (i + 1) & mask) {
+        size_t home = home_of(d, d->table[i] - 1, mask);
         /* Move i into the hole unless its home lies cyclically in (hole, i]. */
         bool stays = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i);
         if (!stays) {
@@ -95,7 +102,7 @@ static void table_remove(struct iocd_dedup *d, struct key k)
             hole = i;
         }
     }
-    d->table[hole].series = 0;
+    d->table[hole] = 0;
 }
 
 bool iocd_dedup_check(struct iocd_dedup *d, uint32_t series, int64_t t_ms)
@@ -104,32 +111,41 @@ bool iocd_dedup_check(struct iocd_dedup *d, uint32_t series, int64_t t_ms)
         return false;
     if (d->table_cap) {
         size_t mask = d->table_cap - 1;
-        for (size_t j = key_hash(series, t_ms) & mask; d->table[j].series; j = (j + 1) & mask)
-            if (d->table[j].series == series && d->table[j].t == t_ms)
+        for (size_t j = key_hash(series, t_ms) & mask; d->table[j]; j = (j + 1) & mask) {
+            size_t pos = d->table[j] - 1;
+            if (d->ring_s[pos] == series && d->ring_t[pos] == t_ms)
                 return true;
+        }
     }
-    struct key k = {.t = t_ms, .series = series};
     if (d->count == d->capacity) {
         /* Full: evict the oldest, reuse its ring slot. */
-        table_remove(d, d->ring[d->head]);
-        d->ring[d->head] = k;
+        size_t pos = d->head;
+        table_remove(d, pos);
+        d->ring_t[pos] = t_ms;
+        d->ring_s[pos] = series;
         d->head = (d->head + 1) % d->capacity;
-        table_put(d->table, d->table_cap, k);
+        table_put(d, pos);
         return false;
     }
     if (d->count == d->ring_cap) {
         size_t ncap = d->ring_cap ? d->ring_cap * 2 : 1024;
         if (ncap > d->capacity)
             ncap = d->capacity;
-        struct key *nr = realloc(d->ring, ncap * sizeof(*nr));
-        if (!nr)
+        int64_t *nt = realloc(d->ring_t, ncap * sizeof(*nt));
+        if (!nt)
             return false;
-        d->ring = nr;
+        d->ring_t = nt;
+        uint32_t *ns = realloc(d->ring_s, ncap * sizeof(*ns));
+        if (!ns)
+            return false;
+        d->ring_s = ns;
         d->ring_cap = ncap;
     }
     if ((d->count + 1) * 2 > d->table_cap && table_grow(d))
         return false;
-    d->ring[d->count++] = k; /* head stays 0 until the ring is full */
-    table_put(d->table, d->table_cap, k);
+    size_t pos = d->count++; /* head stays 0 until the ring is full */
+    d->ring_t[pos] = t_ms;
+    d->ring_s[pos] = series;
+    table_put(d, pos);
     return false;
 }

@@ -3,8 +3,9 @@
  * Owns: a bounded set of the last `capacity` keys seen, oldest evicted
  * first. A message the broker redelivers after a reconnect carries the
  * same series and observation time, so it is recognised and counted once.
- * Memory: at most about 48 bytes per key (capacity 1,000,000 ≈ 48 MiB),
- * grown as keys arrive. A device that sends two different values with the
+ * Memory: at most about 20 bytes per key (capacity 1,000,000 ≈ 20 MiB:
+ * 12 in the ring, 4-byte index entries at most half full), grown as keys
+ * arrive. A device that sends two different values with the
  * same timestamp has the second one dropped as a duplicate: that is the
  * rule, documented for integrators. Loop thread only. */
 #ifndef IOCD_DEDUP_H
@@ -16,7 +17,8 @@
 
 struct iocd_dedup;
 
-/* NULL when capacity is 0 (deduplication off) or out of memory. */
+/* NULL when capacity is 0 (deduplication off) or out of memory; a
+ * capacity above 2^31 keys is taken as 2^31. */
 struct iocd_dedup *iocd_dedup_new(size_t capacity);
 void iocd_dedup_free(struct iocd_dedup *d);
 /* True if (series, t) is in the horizon; otherwise remembers it and
