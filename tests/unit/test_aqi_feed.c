@@ -305,6 +305,7 @@ static void test_restored_value_compared(void **state)
     iocd_aqi_feed_tick(f, now, 20000 + IOCD_AQI_SETTLE_MS, emit, &got);
     assert_int_equal(got.n, 1);
     iocd_aqi_feed_free(f);
+    iocd_config_free(&cfg);
     /* The same samples fed in order to a new feed. */
     f = new_feed(&cfg);
     for (int h = 0; h <= 12; h++) {
