@@ -6,8 +6,10 @@ queued for iocd's persistent session while iocd was down, covering
 several past minutes. Every window must be published once, complete (its
 count and sum those of every sample of its minute), in event time: not
 when the wall clock says the minute is long over while its samples are
-still arriving. And a window a graceful restart cuts in two is published
-once, after the restart, with the samples from both sides."""
+still arriving. And a window a restart cuts in two (SIGTERM: kept by the
+stop; SIGKILL: found still open in the store) is published once, after the
+restart, with the samples from both sides."""
+import signal
 import time
 import unittest
 
@@ -78,6 +80,34 @@ class LiveWindowsBacklogTest(IocdTestCase):
         wait_until(lambda: windows(sub), what="the window")
         time.sleep(1.5)  # nothing else comes
         # 0 + 1 + ... + 59 = 1770, the 60 samples of both runs, once.
+        self.assertEqual(windows(sub), [("pk-001", "pm25", m * 1000, 60, 1770.0)])
+
+    def test_window_cut_by_sigkill_continues_from_the_store(self):
+        # As above, but iocd is killed: the open window is not kept; the
+        # next start finds it still open in the store (it could not have
+        # been closed by the wall clock before the last flush) and
+        # continues it with the samples the broker queued.
+        d = self.iocd(AIR_ADAPTER, extra="[live]\nwindow_grace = 1h\n",
+                      client_id="iocd-kill-%d" % self.broker.port).start()
+        sub = Subscriber(self.broker, "ioc/v1/window/#")
+        self.addCleanup(sub.stop)
+        time.sleep(0.3)
+        m = (int(time.time()) // 60 - 3) * 60
+        self.broker.publish("pleiku/air/x/data", [air("pk-001", m + k, float(k))
+                                                  for k in range(30)])
+        d.wait_messages("air", 30)  # flushed: the window is stored
+        time.sleep(0.3)
+        self.assertEqual(d.stop(signal.SIGKILL), -signal.SIGKILL)
+        self.broker.publish("pleiku/air/x/data", [air("pk-001", m + k, float(k))
+                                                  for k in range(30, 60)] +
+                            [air("pk-001", m + 60, 100.0)])
+        d.ready_count_before = d.log_text().count("subscribed to")
+        d.start()
+        self.assertIn("after a crash: 1 stored window(s) still open continue live",
+                      d.log_text())
+        d.wait_messages("air", 61)
+        wait_until(lambda: windows(sub), what="the window")
+        time.sleep(1.5)
         self.assertEqual(windows(sub), [("pk-001", "pm25", m * 1000, 60, 1770.0)])
 
 
