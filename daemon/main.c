@@ -163,7 +163,7 @@ static void on_drained(struct iocd_pipeline *p, void *ud)
     (void)p;
     struct iocd *d = ud;
     struct iocd_error err;
-    if (iocd_feed_save_windows(d->feed, d->store, &err))
+    if (d->feed && iocd_feed_save_windows(d->feed, d->store, &err))
         iocd_log_warn("iocd", "%s; the open live windows start afresh next time", err.msg);
     iocd_log_notice("iocd", "all aggregates written; exiting");
     close_all(d);

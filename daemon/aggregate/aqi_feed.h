@@ -1,8 +1,9 @@
 /* daemon/aggregate/aqi_feed.h — VN_AQI for every air-quality station of one feed.
  *
  * Owns: per station, the hourly sums of each pollutant for the last 48
- * hours, what is known of each hour (data arrived, when, computed) and of
- * each local day, and a vn_aqi.c tracker. The pipeline hands it every
+ * hours, what is known of each hour (data arrived, when, computed, late
+ * data since, the value last emitted) and of each local day (computed, the
+ * value last emitted), and a vn_aqi.c tracker. The pipeline hands it every
  * accepted sample of the configured feed ([aqi] adapter); on each flush
  * tick it computes the hourly and daily VN_AQI (Decision 1459/QĐ-TCMT, see
  * docs/vn_aqi.md) of every hour that is complete and emits them back as

@@ -78,6 +78,16 @@ struct iocd_feed {
     struct closed_window *closed;
     size_t n_closed, cap_closed;
     struct iocd_feed_stats stats;
+    /* After a crash: stored windows that were still open, by series id
+     * (ascending), applied when the series is first seen; owned. */
+    struct crash_seed *seeds;
+    size_t n_seeds, cap_seeds;
+};
+
+struct crash_seed {
+    uint32_t id;
+    int r; /* index into [live] windows */
+    struct open_window w;
 };
 
 static const char *severity_name(int s)
@@ -722,8 +732,7 @@ static bool seed_window(struct iocd_feed *f, const char *line, int64_t mono)
     return true;
 }
 
-/* At start: the windows the last graceful stop kept (consumed: a later
- * crash does not bring them back a second time). */
+/* At start: the windows the last graceful stop kept. */
 static int restore_windows(struct iocd_feed *f, struct iocd_store *st, struct iocd_error *err)
 {
     char *text = NULL;
@@ -747,7 +756,113 @@ static int restore_windows(struct iocd_feed *f, struct iocd_store *st, struct io
     free(text);
     iocd_log_info("iocd", "%zu open live window(s) continued from the last stop%s", n,
                   bad ? "; some could not be (resolution no longer published?)" : "");
-    return iocd_store_set_meta(st, "live_open", "", err);
+    return 0;
+}
+
+struct crash_scan {
+    struct iocd_feed *f;
+    struct iocd_store *st;
+    struct iocd_error *err;
+    int64_t last_flush_ms;
+    uint32_t id;
+    int r;
+};
+
+static void crash_window(void *ud, const struct iocd_window *w)
+{
+    struct crash_scan *c = ud;
+    struct iocd_feed *f = c->f;
+    /* Not closed by the wall clock before the crash: it was still open. */
+    if (w->start_ms + f->cfg->live.windows.ms[c->r] + f->cfg->live.window_grace_ms <=
+        c->last_flush_ms)
+        return;
+    if (f->n_seeds == f->cap_seeds) {
+        size_t ncap = f->cap_seeds ? f->cap_seeds * 2 : 64;
+        struct crash_seed *ns = realloc(f->seeds, ncap * sizeof(*ns));
+        if (!ns)
+            return;
+        f->seeds = ns;
+        f->cap_seeds = ncap;
+    }
+    f->seeds[f->n_seeds++] = (struct crash_seed){
+        .id = c->id,
+        .r = c->r,
+        .w = {.start_ms = w->start_ms, .count = w->count, .sum = w->sum, .min = w->min,
+              .max = w->max, .first = w->first, .last = w->last, .first_ms = w->first_ms,
+              .last_ms = w->last_ms},
+    };
+}
+
+static int crash_series(void *ud, uint32_t id, const char *name)
+{
+    struct crash_scan *c = ud;
+    c->id = id;
+    for (c->r = 0; c->r < c->f->cfg->live.windows.n; c->r++) {
+        uint32_t res_s = (uint32_t)(c->f->cfg->live.windows.ms[c->r] / 1000);
+        if (iocd_store_series_windows(c->st, id, res_s, 1, crash_window, c, c->err))
+            return -1;
+    }
+    return 0;
+}
+
+/* The last run did not stop gracefully (no windows were kept): the newest
+ * stored window of each series and resolution that could not have been
+ * closed by the wall clock before the last committed flush was still open;
+ * it is continued when its series is next seen. */
+static int seed_after_crash(struct iocd_feed *f, struct iocd_store *st, struct iocd_error *err)
+{
+    char *last = NULL;
+    if (iocd_store_get_meta(st, "last_flush_ms", &last, err))
+        return -1;
+    struct crash_scan c = {.f = f, .st = st, .err = err,
+                           .last_flush_ms = last ? strtoll(last, NULL, 10) : 0};
+    free(last);
+    if (!c.last_flush_ms || !f->cfg->live.windows.n)
+        return 0;
+    if (iocd_store_each_series(st, crash_series, &c, err))
+        return -1;
+    if (f->n_seeds)
+        iocd_log_info("iocd", "after a crash: %zu stored window(s) still open continue live",
+                      f->n_seeds);
+    return 0;
+}
+
+/* At start: continue the open live windows of the last run, kept by a
+ * graceful stop or, after a crash, found in the store; then mark the run
+ * (a crash leaves the mark for the next start to see). */
+static int restore_live(struct iocd_feed *f, struct iocd_store *st, struct iocd_error *err)
+{
+    char *mark = NULL;
+    if (iocd_store_get_meta(st, "live_open", &mark, err))
+        return -1;
+    bool crashed = mark && strcmp(mark, "running") == 0;
+    free(mark);
+    if ((crashed ? seed_after_crash(f, st, err) : restore_windows(f, st, err)))
+        return -1;
+    return iocd_store_set_meta(st, "live_open", "running", err);
+}
+
+/* A series seen for the first time since the start: the windows a crash
+ * left open, if any. */
+static void apply_seeds(struct iocd_feed *f, uint32_t id, struct series_state *s)
+{
+    size_t lo = 0, hi = f->n_seeds;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->seeds[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    int64_t mono = iocd_mono_ms();
+    for (; lo < f->n_seeds && f->seeds[lo].id == id; lo++) {
+        const struct crash_seed *c = &f->seeds[lo];
+        s->win[c->r] = c->w;
+        s->win[c->r].arrival_ms = mono;
+        int64_t due = c->w.start_ms + f->cfg->live.windows.ms[c->r] + f->cfg->live.window_grace_ms;
+        if (!f->next_close_ms[c->r] || due < f->next_close_ms[c->r])
+            f->next_close_ms[c->r] = due;
+    }
 }
 
 struct history {
@@ -797,7 +912,7 @@ int iocd_feed_restore(struct iocd_feed *f, struct iocd_store *st, struct iocd_er
     if (!rc)
         rc = iocd_store_each_series(st, history_series, &h, err);
     if (!rc)
-        rc = restore_windows(f, st, err);
+        rc = restore_live(f, st, err);
     if (h.windows)
         iocd_log_info("alert", "alert windows of %zu series refilled from %zu stored windows",
                       h.series, h.windows);
@@ -847,6 +962,7 @@ void iocd_feed_free(struct iocd_feed *f)
     free(f->msg_obs);
     free(f->msg_ptr);
     free(f->closed);
+    free(f->seeds);
     iocd_alerts_free(f->alerts);
     iocd_devices_free(f->devices);
     iocd_live_free(f->live);
@@ -892,6 +1008,8 @@ static struct series_state *series_state(struct iocd_feed *f, uint32_t id, const
             s->name = NULL;
             return NULL;
         }
+        if (s->win && f->n_seeds)
+            apply_seeds(f, id, s);
     }
     return s;
 }

@@ -353,6 +353,22 @@ static int put_window(struct sqlite_store *st, enum stmt which, struct iocd_wind
     return rc;
 }
 
+/* The statistics of a window row from column `c` on: count, sum, sumsq,
+ * min, max, first, first_ms, last, last_ms (every reader selects them in
+ * this order). */
+static void row_stats(sqlite3_stmt *q, int c, struct iocd_window *w)
+{
+    w->count = (uint64_t)sqlite3_column_int64(q, c);
+    w->sum = sqlite3_column_double(q, c + 1);
+    w->sumsq = sqlite3_column_double(q, c + 2);
+    w->min = sqlite3_column_double(q, c + 3);
+    w->max = sqlite3_column_double(q, c + 4);
+    w->first = sqlite3_column_double(q, c + 5);
+    w->first_ms = sqlite3_column_int64(q, c + 6);
+    w->last = sqlite3_column_double(q, c + 7);
+    w->last_ms = sqlite3_column_int64(q, c + 8);
+}
+
 /* The merge of the stored rows of `series_id` at `res_s` starting in
  * [from, to), into `out` (window fields) and `sk` (an initialised sketch
  * the caller owns). 1 when there is at least one row, 0 when none, -1 on
@@ -367,18 +383,8 @@ static int merge_rows(struct sqlite_store *st, uint32_t series_id, uint32_t res_
     sqlite3_bind_int64(q, 4, to);
     int rc, found = 0;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        struct iocd_window w = {
-            .series_id = series_id,
-            .count = (uint64_t)sqlite3_column_int64(q, 0),
-            .sum = sqlite3_column_double(q, 1),
-            .sumsq = sqlite3_column_double(q, 2),
-            .min = sqlite3_column_double(q, 3),
-            .max = sqlite3_column_double(q, 4),
-            .first = sqlite3_column_double(q, 5),
-            .first_ms = sqlite3_column_int64(q, 6),
-            .last = sqlite3_column_double(q, 7),
-            .last_ms = sqlite3_column_int64(q, 8),
-        };
+        struct iocd_window w = {.series_id = series_id, .res_s = res_s};
+        row_stats(q, 0, &w);
         struct iocd_sketch row;
         const uint8_t *blob = sqlite3_column_blob(q, 9);
         int blen = sqlite3_column_bytes(q, 9);
@@ -759,20 +765,10 @@ static int sq_series_windows(struct iocd_store *base, uint32_t series_id, uint32
     sqlite3_bind_int64(q, 3, span_ms);
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        struct iocd_window w = {
-            .series_id = series_id,
-            .res_s = res_s,
-            .start_ms = sqlite3_column_int64(q, 0),
-            .count = (uint64_t)sqlite3_column_int64(q, 1),
-            .sum = sqlite3_column_double(q, 2),
-            .sumsq = sqlite3_column_double(q, 3),
-            .min = sqlite3_column_double(q, 4),
-            .max = sqlite3_column_double(q, 5),
-            .first = sqlite3_column_double(q, 6),
-            .first_ms = sqlite3_column_int64(q, 7),
-            .last = sqlite3_column_double(q, 8),
-            .last_ms = sqlite3_column_int64(q, 9),
-        }; /* no sketch: the reader wants the statistics */
+        struct iocd_window w = {.series_id = series_id, .res_s = res_s,
+                                .start_ms = sqlite3_column_int64(q, 0)};
+        row_stats(q, 1, &w);
+        /* no sketch: the reader wants the statistics */
         cb(ud, &w);
     }
     sqlite3_finalize(q);

@@ -6,8 +6,10 @@ queued for iocd's persistent session while iocd was down, covering
 several past minutes. Every window must be published once, complete (its
 count and sum those of every sample of its minute), in event time: not
 when the wall clock says the minute is long over while its samples are
-still arriving. And a window a graceful restart cuts in two is published
-once, after the restart, with the samples from both sides."""
+still arriving. And a window a restart cuts in two (SIGTERM: kept by the
+stop; SIGKILL: found still open in the store) is published once, after the
+restart, with the samples from both sides."""
+import signal
 import time
 import unittest
 
@@ -53,8 +55,11 @@ class LiveWindowsBacklogTest(IocdTestCase):
         time.sleep(7)  # more than the grace: nothing else may come
         self.assertEqual(sorted(windows(sub)), want)
 
-    def test_window_cut_by_sigterm_published_once_whole(self):
-        # A grace of an hour: only the series moving past the minute closes it.
+    def cut_window(self, sig, stop_log, start_log):
+        """30 samples of a minute, a stop by `sig`, 30 more and one of the
+        next minute queued meanwhile: the minute must come out once, whole.
+        A grace of an hour: only the series moving past the minute closes
+        it."""
         d = self.iocd(AIR_ADAPTER, extra="[live]\nwindow_grace = 1h\n",
                       client_id="iocd-cut-%d" % self.broker.port).start()
         sub = Subscriber(self.broker, "ioc/v1/window/#")
@@ -63,23 +68,34 @@ class LiveWindowsBacklogTest(IocdTestCase):
         m = (int(time.time()) // 60 - 3) * 60
         self.broker.publish("pleiku/air/x/data", [air("pk-001", m + k, float(k))
                                                   for k in range(30)])
-        d.wait_messages("air", 30)
-        self.assertEqual(d.stop(), 0)
-        self.assertIn("1 open live window(s) kept for the next start", d.log_text())
-        # While iocd is down: the rest of the minute, and one sample of the
-        # next minute, which closes it.
+        d.wait_messages("air", 30)  # flushed: the window is stored
+        time.sleep(0.3)
+        self.assertEqual(d.stop(sig), 0 if sig == signal.SIGTERM else -sig)
+        if stop_log:
+            self.assertIn(stop_log, d.log_text())
         self.broker.publish("pleiku/air/x/data", [air("pk-001", m + k, float(k))
                                                   for k in range(30, 60)] +
                             [air("pk-001", m + 60, 100.0)])
         d.ready_count_before = d.log_text().count("subscribed to")
         d.start()
-        self.assertIn("1 open live window(s) continued from the last stop", d.log_text())
+        self.assertIn(start_log, d.log_text())
         d.wait_messages("air", 61)
         wait_until(lambda: windows(sub), what="the window")
         time.sleep(1.5)  # nothing else comes
         # 0 + 1 + ... + 59 = 1770, the 60 samples of both runs, once.
         self.assertEqual(windows(sub), [("pk-001", "pm25", m * 1000, 60, 1770.0)])
 
+    def test_window_cut_by_sigterm_published_once_whole(self):
+        # The stop keeps the open window; the start continues it.
+        self.cut_window(signal.SIGTERM, "1 open live window(s) kept for the next start",
+                        "1 open live window(s) continued from the last stop")
+
+    def test_window_cut_by_sigkill_continues_from_the_store(self):
+        # Nothing is kept; the start finds the window still open in the
+        # store (the wall clock could not have closed it before the last
+        # flush) and continues it with the samples the broker queued.
+        self.cut_window(signal.SIGKILL, None,
+                        "after a crash: 1 stored window(s) still open continue live")
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

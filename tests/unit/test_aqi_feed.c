@@ -275,12 +275,63 @@ static void test_late_sample_corrects(void **state)
     iocd_config_free(&cfg);
 }
 
+/* After a restart the feed knows each computed hour's stored value: a
+ * late sample that leaves the hour's index as it was emits nothing; one
+ * that changes it emits exactly the value the same data gives fed in
+ * order, as a correction. */
+static void test_restored_value_compared(void **state)
+{
+    static struct out got, fresh;
+    memset(&got, 0, sizeof(got));
+    memset(&fresh, 0, sizeof(fresh));
+    struct iocd_config cfg;
+    struct iocd_aqi_feed *f = new_feed(&cfg);
+    /* Hours 0..12 stored with 2 samples of 20 each; hours 1..12 computed
+     * (NowCast 20: AQI 40), as iocd_aqi_feed_restore gets them at start. */
+    for (int h = 0; h <= 12; h++) {
+        iocd_aqi_feed_restore(f, "A", "pm25", T0 + h * H, 2, 40, 1000);
+        if (h)
+            iocd_aqi_feed_restore(f, "A", "vn_aqi", T0 + h * H, 1, 40, 1000);
+    }
+    int64_t now = T0 + 13 * H + DELAY;
+    iocd_aqi_feed_tick(f, now, 1000 + IOCD_AQI_SETTLE_MS, emit, &got);
+    assert_int_equal(got.n, 0); /* all computed already */
+    /* 20 more in hour 12: the mean stays 20, the index 40: nothing. */
+    iocd_aqi_feed_sample(f, "A", "pm25", T0 + 12 * H + 1000, 20, 10000);
+    iocd_aqi_feed_tick(f, now, 10000 + IOCD_AQI_SETTLE_MS, emit, &got);
+    assert_int_equal(got.n, 0);
+    /* 86: the mean of hour 12 is (60 + 86) / 4 = 36.5. */
+    iocd_aqi_feed_sample(f, "A", "pm25", T0 + 12 * H + 2000, 86, 20000);
+    iocd_aqi_feed_tick(f, now, 20000 + IOCD_AQI_SETTLE_MS, emit, &got);
+    assert_int_equal(got.n, 1);
+    iocd_aqi_feed_free(f);
+    iocd_config_free(&cfg);
+    /* The same samples fed in order to a new feed. */
+    f = new_feed(&cfg);
+    for (int h = 0; h <= 12; h++) {
+        iocd_aqi_feed_sample(f, "A", "pm25", T0 + h * H, 20, 1000);
+        iocd_aqi_feed_sample(f, "A", "pm25", T0 + h * H + 600000, 20, 1000);
+    }
+    iocd_aqi_feed_sample(f, "A", "pm25", T0 + 12 * H + 1000, 20, 1000);
+    iocd_aqi_feed_sample(f, "A", "pm25", T0 + 12 * H + 2000, 86, 1000);
+    iocd_aqi_feed_tick(f, now, 1000 + IOCD_AQI_SETTLE_MS, emit, &fresh);
+    assert_int_equal(fresh.n, 12);
+    char want[80];
+    snprintf(want, sizeof(want), "%s correction", fresh.lines[11]);
+    assert_string_equal(got.lines[0], want);
+    /* Hour 12: NowCast of 36.5 then 11 x 20, w = 20 / 36.5: 27.465 → 54.93 → 55. */
+    assert_string_equal(fresh.lines[11], "A vn_aqi 720 55");
+    iocd_aqi_feed_free(f);
+    iocd_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backlog_equals_live),
         cmocka_unit_test(test_backlog_after_realtime_equals_live),
         cmocka_unit_test(test_late_sample_corrects),
+        cmocka_unit_test(test_restored_value_compared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
