@@ -6,8 +6,8 @@ One fresh mosquitto and one iocd (bench/run.py's air-quality adapter, all
 else default) on free 127.0.0.1 ports. bench-pub sends one message from
 each of --sensors sensors (10 metrics each: 10 x sensors series) and the
 run waits until iocd has them all. Then, --rounds times: one thread reads
-the whole listing (`/api/v1/latest?limit=10000`, following "next") while
-another sends /healthz every 2 ms and times each answer. Prints the
+the whole listing (`/api/v1/latest?limit=L`, default the largest page, 2000, following "next") while
+another process sends /healthz every 2 ms and times each answer. Prints the
 listing's pages, items and wall time, and /healthz p50/p99/max in ms, over
 all rounds. Every process it starts is stopped by its PID.
 
@@ -15,11 +15,11 @@ Usage: bench/listing.py [--build DIR] [--sensors N] [--rounds R]
 """
 import argparse
 import json
+import multiprocessing
 import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 
@@ -32,11 +32,23 @@ def get(port, path, timeout=30):
         return r.read()
 
 
+def probe(port, done, out):
+    """/healthz every 2 ms until `done`; puts the list of latencies (ms)."""
+    lat = []
+    while not done.is_set():
+        t0 = time.monotonic()
+        get(port, "/healthz")
+        lat.append((time.monotonic() - t0) * 1000)
+        time.sleep(0.002)
+    out.put(lat)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(run.ROOT, "build"))
     ap.add_argument("--sensors", type=int, default=20000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--limit", type=int, default=2000, help="items per page (0: no listing, /healthz alone for 3 s)")
     args = ap.parse_args()
     args.timeout = 300
     args.inflight = 1000
@@ -58,21 +70,18 @@ def main():
             series = int(d.metrics().get("iocd_series", 0))
             lat, pages, items, walls = [], 0, 0, []
             for _ in range(args.rounds):
-                done = threading.Event()
-
-                def probe():
-                    while not done.is_set():
-                        t0 = time.monotonic()
-                        get(d.http, "/healthz")
-                        lat.append((time.monotonic() - t0) * 1000)
-                        time.sleep(0.002)
-
-                th = threading.Thread(target=probe)
+                # The probe is its own process: in this one, decoding a page
+                # would hold the interpreter lock and delay the probe.
+                done = multiprocessing.Event()
+                out = multiprocessing.Queue()
+                th = multiprocessing.Process(target=probe, args=(d.http, done, out))
                 th.start()
                 t0 = time.monotonic()
                 after = None
-                while True:
-                    page = json.loads(get(d.http, "/api/v1/latest?limit=10000" +
+                if args.limit == 0:  # no listing: the idle baseline, 3 s
+                    time.sleep(3)
+                while args.limit:
+                    page = json.loads(get(d.http, "/api/v1/latest?limit=%d" % args.limit +
                                           ("&after=" + after if after else "")))
                     pages += 1
                     items += len(page["series"])
@@ -81,6 +90,7 @@ def main():
                         break
                 walls.append(time.monotonic() - t0)
                 done.set()
+                lat.extend(out.get(timeout=60))
                 th.join()
             lat.sort()
             print("series %d, %d rounds: %d pages, %d items, listing %.2f s (median); "

@@ -237,9 +237,9 @@ static cJSON *prov_status(void *ud)
     return iocd_status_json(&((struct iocd *)ud)->metrics);
 }
 
-static cJSON *prov_latest(void *ud, const char *match, uint64_t after, size_t limit)
+static char *prov_latest(void *ud, const char *match, uint64_t after, size_t limit, size_t *len)
 {
-    return iocd_feed_latest_json(((struct iocd *)ud)->feed, match, after, limit);
+    return iocd_feed_latest_text(((struct iocd *)ud)->feed, match, after, limit, len);
 }
 
 static cJSON *prov_devices(void *ud, const char *match, const char *state)

@@ -710,7 +710,7 @@
   async function latestAll() {
     let after = null;
     for (let page = 0; page < 10000; page++) {
-      const j = await api('/api/v1/latest?limit=10000' + (after ? '&after=' + after : ''));
+      const j = await api('/api/v1/latest?limit=2000' + (after ? '&after=' + after : ''));
       for (const l of j.series || []) applyLatest(l);
       if (!j.next) return;
       after = j.next;

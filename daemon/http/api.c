@@ -124,13 +124,17 @@ void iocd_http_on_latest(struct iocd_http_api *h, h2o_req_t *req)
     char match[PARAM_MAX];
     int64_t limit, after;
     int r = iocd_http_param(req, "match", match, sizeof(match));
-    if (r < 0 || iocd_http_param_int(req, "limit", 1, 10000, 1000, &limit) < 0 ||
+    if (r < 0 || iocd_http_param_int(req, "limit", 1, 2000, 1000, &limit) < 0 ||
         iocd_http_param_int(req, "after", 0, INT64_MAX, 0, &after) < 0)
-        return iocd_http_send_error(req, 400, "bad parameter (match, limit 1..10000, after)");
-    send_list(req, "series",
-              h->prov.latest ? h->prov.latest(h->prov.ud, r ? match : NULL, (uint64_t)after,
-                                               (size_t)limit)
-                             : NULL);
+        return iocd_http_send_error(req, 400, "bad parameter (match, limit 1..2000, after)");
+    if (!h->prov.latest)
+        return send_list(req, "series", NULL);
+    size_t len = 0;
+    char *body = h->prov.latest(h->prov.ud, r ? match : NULL, (uint64_t)after, (size_t)limit, &len);
+    if (!body)
+        return iocd_http_send_error(req, 500, "out of memory");
+    iocd_http_send_body(req, 200, "application/json", body, len);
+    free(body);
 }
 
 void iocd_http_on_devices(struct iocd_http_api *h, h2o_req_t *req)

@@ -18,9 +18,10 @@ struct iocd_http_provider {
     cJSON *(*status)(void *ud);
     /* GET /api/v1/latest?match=&limit=&after=: one page of the latest
      * values of the series matching (NULL: all), at most `limit` items,
-     * starting after cursor `after` (0: the start); {"series":[...]} plus
-     * "next" when there is more. Caller frees. */
-    cJSON *(*latest)(void *ud, const char *match, uint64_t after, size_t limit);
+     * starting after cursor `after` (0: the start), as JSON text
+     * {"series":[...]} plus "next" when there is more (*len bytes; NULL
+     * out of memory). Caller frees. */
+    char *(*latest)(void *ud, const char *match, uint64_t after, size_t limit, size_t *len);
     /* GET /api/v1/devices?match=&state=: devices (pattern over SOURCE/DEVICE). */
     cJSON *(*devices)(void *ud, const char *match, const char *state);
     /* Alerts raised now (an array). */

@@ -1180,42 +1180,47 @@ void iocd_feed_event(struct iocd_feed *f, const char *source, const Ioc__V1__Eve
 
 /* ---- queries (HTTP provider) ---- */
 
-cJSON *iocd_feed_latest_json(const struct iocd_feed *f, const char *match, uint64_t after,
-                             size_t limit)
+char *iocd_feed_latest_text(const struct iocd_feed *f, const char *match, uint64_t after,
+                            size_t limit, size_t *len)
 {
-    cJSON *root = cJSON_CreateObject();
-    cJSON *arr = cJSON_AddArrayToObject(root, "series");
-    char ts[40], src[130], dev[130];
+    /* Written straight into one buffer: a tree of cJSON objects for 10,000
+     * items spent ~100 ms of the loop in malloc and free. */
+    struct iocd_buf b;
+    iocd_buf_init(&b);
+    iocd_buf_puts(&b, "{\"series\":[");
+    char src[130], dev[130];
     size_t i = after < f->n_series ? (size_t)after : f->n_series, scanned = 0, items = 0;
-    for (; i < f->n_series && arr && items < limit && scanned < IOCD_FEED_LATEST_SCAN;
-         i++, scanned++) {
+    for (; i < f->n_series && items < limit && scanned < IOCD_FEED_LATEST_SCAN; i++, scanned++) {
         const struct series_state *s = &f->series[i];
         if (!s->name || !s->time_ms || (match && *match && !iocd_topic_matches(match, s->name)))
             continue;
-        cJSON *o = cJSON_CreateObject();
-        if (!o)
-            break;
-        snprintf(src, sizeof(src), "%.*s", (int)s->source_len, s->name);
-        snprintf(dev, sizeof(dev), "%.*s", (int)s->device_len, s->name + s->source_len + 1);
-        cJSON_AddStringToObject(o, "series", s->name);
-        cJSON_AddStringToObject(o, "source", src);
-        cJSON_AddStringToObject(o, "device", dev);
-        cJSON_AddStringToObject(o, "metric", s->name + s->source_len + 1 + s->device_len + 1);
-        cJSON_AddStringToObject(o, "unit", s->name + strlen(s->name) + 1);
-        cJSON_AddNumberToObject(o, "value", s->value);
-        iocd_time_format(s->time_ms, ts, sizeof(ts));
-        cJSON_AddStringToObject(o, "time", ts);
-        cJSON_AddNumberToObject(o, "time_ms", (double)s->time_ms);
-        cJSON_AddItemToArray(arr, o);
+        size_t ls = s->source_len < 129 ? s->source_len : 129;
+        size_t ld = s->device_len < 129 ? s->device_len : 129;
+        memcpy(src, s->name, ls);
+        src[ls] = '\0';
+        memcpy(dev, s->name + s->source_len + 1, ld);
+        dev[ld] = '\0';
+        iocd_buf_puts(&b, items ? ",{\"series\":" : "{\"series\":");
+        jb_str(&b, s->name);
+        jb_key_str(&b, "source", src);
+        jb_key_str(&b, "device", dev);
+        jb_key_str(&b, "metric", s->name + s->source_len + 1 + s->device_len + 1);
+        jb_key_str(&b, "unit", s->name + strlen(s->name) + 1);
+        jb_key_num(&b, "value", s->value);
+        jb_key_time(&b, "time", s->time_ms);
+        iocd_buf_append(&b, "}", 1);
         items++;
     }
+    iocd_buf_append(&b, "]", 1);
     /* More series to look at, matching or not: the client asks again. */
-    if (root && i < f->n_series) {
-        char next[24];
-        snprintf(next, sizeof(next), "%zu", i);
-        cJSON_AddStringToObject(root, "next", next);
+    if (i < f->n_series) {
+        char next[48];
+        snprintf(next, sizeof(next), ",\"next\":\"%zu\"", i);
+        iocd_buf_puts(&b, next);
     }
-    return root;
+    iocd_buf_append(&b, "}", 1);
+    *len = b.len;
+    return iocd_buf_take(&b);
 }
 
 struct devices_ctx {

@@ -76,14 +76,15 @@ void iocd_feed_event(struct iocd_feed *f, const char *source, const Ioc__V1__Eve
 void iocd_feed_resend_status(struct iocd_feed *f, iocd_live_sink_fn fn, void *ud);
 
 /* The provider side of the HTTP API (http.h), all on the loop thread. */
-/* One page of GET /api/v1/latest, in series-registry order (the order
+/* One page of GET /api/v1/latest as JSON text (malloc'd, *len bytes; NULL
+ * out of memory), in series-registry order (the order
  * series were first seen): at most `limit` items after cursor `after`
  * (0: from the start), looking at no more than IOCD_FEED_LATEST_SCAN series,
  * so that no request holds the loop long; "next" (a decimal cursor) is set
  * whenever the listing is not finished, even after a short page. */
 #define IOCD_FEED_LATEST_SCAN 20000
-cJSON *iocd_feed_latest_json(const struct iocd_feed *f, const char *match, uint64_t after,
-                             size_t limit);
+char *iocd_feed_latest_text(const struct iocd_feed *f, const char *match, uint64_t after,
+                            size_t limit, size_t *len);
 cJSON *iocd_feed_devices_json(const struct iocd_feed *f, const char *match, const char *state);
 cJSON *iocd_feed_alerts_active_json(const struct iocd_feed *f);
 /* {"air":{"online":5,"stale":0,"offline":0},...} */

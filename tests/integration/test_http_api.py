@@ -176,7 +176,7 @@ class HttpApiTest(IocdTestCase):
                          ["air/pk-02/pm25", "air/pk-02/temperature"])
         self.assertEqual(pages[0], ["air/pk-02/pm25"])
         self.assertEqual(d.api("/api/v1/latest?limit=0"),
-                         (400, {"error": "bad parameter (match, limit 1..10000, after)"}))
+                         (400, {"error": "bad parameter (match, limit 1..2000, after)"}))
 
         st, body = d.api("/api/v1/devices?match=air/%2B&state=online")
         self.assertEqual(st, 200)

@@ -58,12 +58,14 @@ static cJSON *p_status(void *ud)
 }
 static uint64_t last_after;
 static size_t last_limit;
-static cJSON *p_latest(void *ud, const char *match, uint64_t after, size_t limit)
+static char *p_latest(void *ud, const char *match, uint64_t after, size_t limit, size_t *len)
 {
     snprintf(last_match, sizeof(last_match), "%s", match ? match : "(null)");
     last_after = after;
     last_limit = limit;
-    return cJSON_Parse("[{\"series\":\"air/pk-01/pm25\",\"value\":35.2}]");
+    static const char page[] = "{\"series\":[{\"series\":\"air/pk-01/pm25\",\"value\":35.2}]}";
+    *len = sizeof(page) - 1;
+    return strdup(page);
 }
 static cJSON *p_devices(void *ud, const char *match, const char *state)
 {
@@ -263,9 +265,9 @@ static void test_provider_endpoints(void **state)
     assert_int_equal(last_after, 41);
     assert_int_equal(last_limit, 2);
     expect(&f, "/api/v1/latest?limit=0", NULL, 400,
-           "{\"error\":\"bad parameter (match, limit 1..10000, after)\"}");
+           "{\"error\":\"bad parameter (match, limit 1..2000, after)\"}");
     expect(&f, "/api/v1/latest?after=-1", NULL, 400,
-           "{\"error\":\"bad parameter (match, limit 1..10000, after)\"}");
+           "{\"error\":\"bad parameter (match, limit 1..2000, after)\"}");
     expect(&f, "/api/v1/devices?state=stale&match=air%2F%23", NULL, 200,
            "{\"devices\":[{\"source\":\"air\",\"device\":\"pk-01\",\"state\":\"online\"}]}");
     assert_string_equal(last_match, "air/#");
@@ -273,7 +275,7 @@ static void test_provider_endpoints(void **state)
     expect(&f, "/api/v1/devices?state=sleepy", NULL, 400,
            "{\"error\":\"bad state (online, stale or offline)\"}");
     expect(&f, "/api/v1/latest?match=%zz", NULL, 400,
-           "{\"error\":\"bad parameter (match, limit 1..10000, after)\"}");
+           "{\"error\":\"bad parameter (match, limit 1..2000, after)\"}");
     expect(&f, "/api/v1/nope", NULL, 404, "{\"error\":\"no such endpoint\"}");
     expect(&f, "/../../etc/passwd", NULL, 404, "{\"error\":\"not found\"}");
 
