@@ -169,7 +169,7 @@ static int parse_options(int argc, char **argv, struct options *o)
             return -1;
     }
     if (o->count < 1 || o->count > 50000000 || (o->qos != 0 && o->qos != 1) || o->inflight < 1 ||
-        o->sensors < 1 || o->sensors > 99999 || o->period_s < 1 || o->port < 1 || o->port > 65535 ||
+        o->sensors < 1 || o->sensors > 999999 || o->period_s < 1 || o->port < 1 || o->port > 65535 ||
         o->timeout_s <= 0)
         return -1;
     return 0;
