@@ -242,9 +242,10 @@ static char *prov_latest(void *ud, const char *match, uint64_t after, size_t lim
     return iocd_feed_latest_text(((struct iocd *)ud)->feed, match, after, limit, len);
 }
 
-static cJSON *prov_devices(void *ud, const char *match, const char *state)
+static char *prov_devices(void *ud, const char *match, const char *state, uint64_t after,
+                          size_t limit, size_t *len)
 {
-    return iocd_feed_devices_json(((struct iocd *)ud)->feed, match, state);
+    return iocd_feed_devices_text(((struct iocd *)ud)->feed, match, state, after, limit, len);
 }
 
 static cJSON *prov_alerts(void *ud)

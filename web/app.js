@@ -705,16 +705,21 @@
       if (e && e.status === 401) showBanner(t('error_auth'));
     }
   }
-  // /api/v1/latest is paged (a page looks at most 20,000 series): follow
-  // "next" until the listing ends.
-  async function latestAll() {
+  // /api/v1/latest and /api/v1/devices are paged (a page looks at most
+  // 20,000 entries): follow "next" until the listing ends.
+  async function pagesAll(path, key) {
+    const all = [];
     let after = null;
     for (let page = 0; page < 10000; page++) {
-      const j = await api('/api/v1/latest?limit=2000' + (after ? '&after=' + after : ''));
-      for (const l of j.series || []) applyLatest(l);
-      if (!j.next) return;
+      const j = await api(path + '?limit=2000' + (after ? '&after=' + after : ''));
+      for (const x of j[key] || []) all.push(x);
+      if (!j.next) break;
       after = j.next;
     }
+    return all;
+  }
+  async function latestAll() {
+    for (const l of await pagesAll('/api/v1/latest', 'series')) applyLatest(l);
   }
   let loading = null;
   async function loadAll() {
@@ -727,9 +732,9 @@
           for (const a of j.active || []) mergeAlert(a, null);
           queueAlerts();
         }),
-        api('/api/v1/devices').then((j) => {
+        pagesAll('/api/v1/devices', 'devices').then((list) => {
           state.devices.clear();
-          for (const d of j.devices || []) applyDevice(d);
+          for (const d of list) applyDevice(d);
           queueDevices();
         }),
         api('/api/v1/status').then((j) => {

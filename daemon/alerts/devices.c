@@ -149,6 +149,11 @@ void iocd_devices_foreach(const struct iocd_devices *d, iocd_devices_each_fn fn,
         fn(ud, &d->recs[i]->info);
 }
 
+const struct iocd_device_info *iocd_devices_at(const struct iocd_devices *d, size_t i)
+{
+    return d && i < d->n ? &d->recs[i]->info : NULL;
+}
+
 static void slot_put(uint32_t *slots, size_t n_slots, uint64_t h, uint32_t pos1)
 {
     size_t mask = n_slots - 1;

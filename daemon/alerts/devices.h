@@ -68,6 +68,9 @@ const struct iocd_device_info *iocd_devices_get(const struct iocd_devices *d, co
 /* Every device, in no particular order. */
 void iocd_devices_foreach(const struct iocd_devices *d, iocd_devices_each_fn fn, void *ud);
 size_t iocd_devices_count(const struct iocd_devices *d);
+/* The device at position i (0 .. count - 1, the order devices were first
+ * seen; positions never change), or NULL past the end. */
+const struct iocd_device_info *iocd_devices_at(const struct iocd_devices *d, size_t i);
 const char *iocd_device_state_name(enum iocd_device_state s); /* "online", "stale", "offline" */
 /* The state named `name`; -1 when none. */
 int iocd_device_state_parse(const char *name);

@@ -147,9 +147,19 @@ void iocd_http_on_devices(struct iocd_http_api *h, h2o_req_t *req)
     if (s < 0 || (s > 0 && strcmp(state, "online") && strcmp(state, "stale") &&
                   strcmp(state, "offline")))
         return iocd_http_send_error(req, 400, "bad state (online, stale or offline)");
-    send_list(req, "devices",
-              h->prov.devices ? h->prov.devices(h->prov.ud, r ? match : NULL, s ? state : NULL)
-                              : NULL);
+    int64_t limit, after;
+    if (iocd_http_param_int(req, "limit", 1, 2000, 1000, &limit) < 0 ||
+        iocd_http_param_int(req, "after", 0, INT64_MAX, 0, &after) < 0)
+        return iocd_http_send_error(req, 400, "bad parameter (limit 1..2000, after)");
+    if (!h->prov.devices)
+        return send_list(req, "devices", NULL);
+    size_t len = 0;
+    char *body = h->prov.devices(h->prov.ud, r ? match : NULL, s ? state : NULL, (uint64_t)after,
+                                 (size_t)limit, &len);
+    if (!body)
+        return iocd_http_send_error(req, 500, "out of memory");
+    iocd_http_send_body(req, 200, "application/json", body, len);
+    free(body);
 }
 
 /* ------------------------------------------------------------------------

@@ -22,8 +22,11 @@ struct iocd_http_provider {
      * {"series":[...]} plus "next" when there is more (*len bytes; NULL
      * out of memory). Caller frees. */
     char *(*latest)(void *ud, const char *match, uint64_t after, size_t limit, size_t *len);
-    /* GET /api/v1/devices?match=&state=: devices (pattern over SOURCE/DEVICE). */
-    cJSON *(*devices)(void *ud, const char *match, const char *state);
+    /* GET /api/v1/devices?match=&state=&limit=&after=: one page of the
+     * devices (pattern over SOURCE/DEVICE) as JSON text, paged like latest
+     * (*len bytes; NULL out of memory). Caller frees. */
+    char *(*devices)(void *ud, const char *match, const char *state, uint64_t after, size_t limit,
+                     size_t *len);
     /* Alerts raised now (an array). */
     cJSON *(*alerts_active)(void *ud);
     /* GET /metrics: Prometheus text exposition of the daemon's figures

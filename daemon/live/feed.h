@@ -85,7 +85,12 @@ void iocd_feed_resend_status(struct iocd_feed *f, iocd_live_sink_fn fn, void *ud
 #define IOCD_FEED_LATEST_SCAN 20000
 char *iocd_feed_latest_text(const struct iocd_feed *f, const char *match, uint64_t after,
                             size_t limit, size_t *len);
-cJSON *iocd_feed_devices_json(const struct iocd_feed *f, const char *match, const char *state);
+/* One page of GET /api/v1/devices as JSON text (malloc'd, *len bytes;
+ * NULL out of memory): the devices matching `match` (over SOURCE/DEVICE)
+ * and `state` (NULL or "": any), in the order they were first seen, paged
+ * like iocd_feed_latest_text. */
+char *iocd_feed_devices_text(const struct iocd_feed *f, const char *match, const char *state,
+                             uint64_t after, size_t limit, size_t *len);
 cJSON *iocd_feed_alerts_active_json(const struct iocd_feed *f);
 /* {"air":{"online":5,"stale":0,"offline":0},...} */
 cJSON *iocd_feed_device_counts_json(const struct iocd_feed *f);

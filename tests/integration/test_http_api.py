@@ -184,10 +184,19 @@ class HttpApiTest(IocdTestCase):
             self.assertLessEqual(abs(dev["last_seen_ms"] - time.time() * 1000), 60000)
             self.assertEqual(dev.pop("last_seen"), iso(dev.pop("last_seen_ms")))
             self.assertGreater(dev.pop("interval_ms"), 0)
+        # In the order the devices were first seen (pk-02's messages came first).
         self.assertEqual(body, {"devices": [
-            {"source": "air", "device": "pk-01", "state": "online", "messages": 1},
-            {"source": "air", "device": "pk-02", "state": "online", "messages": 5}]})
+            {"source": "air", "device": "pk-02", "state": "online", "messages": 5},
+            {"source": "air", "device": "pk-01", "state": "online", "messages": 1}]})
         self.assertEqual(d.api("/api/v1/devices?state=stale"), (200, {"devices": []}))
+        # Paged like /latest: one device a page, then no "next".
+        st, p1 = d.api("/api/v1/devices?match=air/%2B&limit=1")
+        self.assertEqual((st, [x["device"] for x in p1["devices"]]), (200, ["pk-02"]))
+        st, p2 = d.api("/api/v1/devices?match=air/%2B&limit=1&after=" + p1["next"])
+        self.assertEqual((st, [x["device"] for x in p2["devices"]]), (200, ["pk-01"]))
+        self.assertNotIn("next", p2)
+        self.assertEqual(d.api("/api/v1/devices?limit=0"),
+                         (400, {"error": "bad parameter (limit 1..2000, after)"}))
 
         st, body = d.api("/api/v1/alerts?from=2026-11-22T06:00:00Z&to=2026-11-22T08:00:00Z")
         self.assertEqual((st, body), (200, {"active": [], "history": [

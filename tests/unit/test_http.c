@@ -67,11 +67,17 @@ static char *p_latest(void *ud, const char *match, uint64_t after, size_t limit,
     *len = sizeof(page) - 1;
     return strdup(page);
 }
-static cJSON *p_devices(void *ud, const char *match, const char *state)
+static char *p_devices(void *ud, const char *match, const char *state, uint64_t after,
+                       size_t limit, size_t *len)
 {
     snprintf(last_match, sizeof(last_match), "%s", match ? match : "(null)");
     snprintf(last_state, sizeof(last_state), "%s", state ? state : "(null)");
-    return cJSON_Parse("[{\"source\":\"air\",\"device\":\"pk-01\",\"state\":\"online\"}]");
+    last_after = after;
+    last_limit = limit;
+    static const char page[] =
+        "{\"devices\":[{\"source\":\"air\",\"device\":\"pk-01\",\"state\":\"online\"}]}";
+    *len = sizeof(page) - 1;
+    return strdup(page);
 }
 static cJSON *p_active(void *ud)
 {
@@ -272,6 +278,14 @@ static void test_provider_endpoints(void **state)
            "{\"devices\":[{\"source\":\"air\",\"device\":\"pk-01\",\"state\":\"online\"}]}");
     assert_string_equal(last_match, "air/#");
     assert_string_equal(last_state, "stale");
+    assert_int_equal(last_after, 0);
+    assert_int_equal(last_limit, 1000);
+    expect(&f, "/api/v1/devices?limit=5&after=7", NULL, 200,
+           "{\"devices\":[{\"source\":\"air\",\"device\":\"pk-01\",\"state\":\"online\"}]}");
+    assert_int_equal(last_after, 7);
+    assert_int_equal(last_limit, 5);
+    expect(&f, "/api/v1/devices?limit=2001", NULL, 400,
+           "{\"error\":\"bad parameter (limit 1..2000, after)\"}");
     expect(&f, "/api/v1/devices?state=sleepy", NULL, 400,
            "{\"error\":\"bad state (online, stale or offline)\"}");
     expect(&f, "/api/v1/latest?match=%zz", NULL, 400,
@@ -282,7 +296,7 @@ static void test_provider_endpoints(void **state)
     char *body;
     assert_int_equal(get(&f, "/metrics", NULL, &body), 200);
     assert_non_null(strstr(body, "iocd_fake_total 7\n"));
-    assert_non_null(strstr(body, "\niocd_http_requests_total 14\n"));
+    assert_non_null(strstr(body, "\niocd_http_requests_total 16\n"));
     assert_non_null(strstr(body, "\niocd_live_clients 0\n"));
     assert_non_null(strstr(body, "\niocd_http_unauthorized_total 0\n"));
     free(body);
