@@ -213,5 +213,43 @@ class BackupTest(IocdTestCase):
         self.assertIn("missing from index windows_by_age", r.stderr)
 
 
+class ScheduledBackupTest(IocdTestCase):
+    """systemd/iocd-backup (what iocd-backup.service runs): a checked copy
+    per run, the newest IOCD_BACKUP_KEEP kept, while iocd runs."""
+
+    def test_rotation(self):
+        d = self.iocd(AIR_ADAPTER)
+        d.start()
+        self.broker.publish("pleiku/air/GL-B1/data",
+                            [air("GL-B1", iso(BASE_MS + i * 1000), 1) for i in range(90)])
+        wait_until(lambda: day_count(d.db) == 90, what="90 stored")
+        script = os.path.join(os.environ.get("MESON_BUILD_ROOT", "build"), "systemd",
+                              "iocd-backup")
+        out = os.path.join(self.dir, "backups")
+        env = dict(os.environ, IOCD_DB=d.db, IOCD_BACKUP_DIR=out, IOCD_BACKUP_KEEP="2",
+                   IOCCTL=IOCCTL)
+        names, logs = [], []
+        for run in range(3):
+            if run:
+                time.sleep(1.1)  # names are to the second
+            r = subprocess.run(["sh", script], capture_output=True, text=True, env=env,
+                               timeout=60)
+            self.assertEqual((r.returncode, r.stderr), (0, ""))
+            names.append(r.stdout.split()[1].rstrip(":"))
+            logs.append(r.stdout)
+        self.assertEqual(sorted(os.listdir(out)), [os.path.basename(n) for n in names[1:]])
+        for n in names:
+            self.assertRegex(os.path.basename(n), r"^iocd-\d{8}T\d{6}Z\.db$")
+        self.assertEqual(logs[2].splitlines()[1], "iocd-backup: removed %s (keeping 2)"
+                         % names[0])
+        for n in names[1:]:
+            self.assertEqual(day_count(n), 90)
+            self.assertEqual(ctl("check", n).returncode, 0)
+        r = subprocess.run(["sh", script], capture_output=True, text=True,
+                           env=dict(env, IOCD_BACKUP_KEEP="0"), timeout=60)
+        self.assertEqual((r.returncode, r.stderr), (2, "iocd-backup: IOCD_BACKUP_KEEP must be "
+                                                       "a whole number > 0, not '0'\n"))
+
+
 if __name__ == "__main__":
     unittest.main()
