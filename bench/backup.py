@@ -21,7 +21,7 @@ committed meanwhile with their p50, p99 and max duration, and the largest
 
 Usage: bench/backup.py [--db PATH] [--size-mb 1500] [--rate 1000]
                        [--stations 2000] [--idle 15] [--build DIR]
-                       [--methods online,online-pause,vacuum]
+                       [--methods online,online-pause,vacuum] [--drop-caches]
 """
 import argparse
 import json
@@ -166,6 +166,8 @@ def main():
     ap.add_argument("--idle", type=float, default=15)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--methods", default="online,online-pause,vacuum")
+    ap.add_argument("--drop-caches", action="store_true",
+                    help="empty the page cache before each backup (root): a cold read")
     a = ap.parse_args()
     iocdtest.IOCD = os.path.join(a.build, "daemon", "iocd")
     iocctl = os.path.join(a.build, "tools", "iocctl")
@@ -200,6 +202,10 @@ def main():
                 os.unlink(out)
             args = {"online": [], "online-pause": ["--pause", "5ms"],
                     "vacuum": ["--method", "vacuum"]}[method]
+            if a.drop_caches:
+                os.sync()
+                with open("/proc/sys/vm/drop_caches", "w") as f:
+                    f.write("3\n")
             t0 = time.monotonic()
             r = subprocess.run([iocctl, "--db", a.db, "backup", out, "--json"] + args,
                                capture_output=True, text=True)
@@ -217,8 +223,8 @@ def main():
         poller.stop.set()
         d.stop()
         broker.stop()
-    print("database %.0f MiB, %s msg/s over %d stations, flush every 200 ms"
-          % (size_mib, a.rate, a.stations))
+    print("database %.0f MiB, %s msg/s over %d stations, flush every 200 ms, %s page cache"
+          % (size_mib, a.rate, a.stations, "cold" if a.drop_caches else "warm"))
     print("%-13s %8s %8s %8s %8s %8s %8s %8s %9s %6s" % (
         "phase", "backup_s", "MiB", "MiB/s", "flushes", "p50_ms", "p99_ms", "max_ms",
         "wal_MiB", "check"))

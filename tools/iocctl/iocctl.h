@@ -6,7 +6,8 @@
  * (dispatch), args.c (usage, options), values.c (option values), text.c,
  * table.c, db.c (finding and opening the database), config.c (the one
  * place a configuration file is read), series.c, query.c and stats.c,
- * raw.c, events.c, status.c; the HTTP API commands are in api.h. */
+ * raw.c, events.c, status.c, backup.c (backup and check); the HTTP API
+ * commands are in api.h. */
 #ifndef IOCCTL_H
 #define IOCCTL_H
 

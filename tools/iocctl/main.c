@@ -4,7 +4,8 @@
  * Owns: the dispatch: `tail`, `alerts` and (unless --db) `status` go to
  * the HTTP API (api.h); the others, and status when iocd does not answer,
  * read the database, opened read-only inside one read transaction
- * (db.c). iocctl never writes to the database. */
+ * (db.c); `check FILE` opens FILE itself (backup.c). iocctl never writes
+ * to the database (`backup` writes only its own new FILE). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
