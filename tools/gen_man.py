@@ -80,6 +80,22 @@ def keys_roff(markdown):
     return "\n".join(lines)
 
 
+def item_split(body):
+    """[tag, text] of one list line: split at the first run of two or more
+    spaces, or for an option whose text follows one space
+    ("--interval-traffic S seconds between ..."), after its argument words
+    (upper case, <...> or {...})."""
+    m = re.match(r"(\S.*?)(?:\s{2,}(.*))?$", body)
+    if m.group(2) is not None or not body.startswith("-"):
+        return [m.group(1), (m.group(2) or "").strip()]
+    words = body.split(" ")
+    n = 1
+    while n < len(words) and (words[n].startswith("-") or
+                              re.match(r"^([A-Z][A-Z0-9_.-]*|<[^>]*>|\{[^}]*\}),?$", words[n])):
+        n += 1
+    return [" ".join(words[:n]), " ".join(words[n:])]
+
+
 def help_parse(text):
     """PROGRAM --help as (synopsis lines, [(heading or None, items, prose)]):
     items are [tag, text] pairs of the indented option and command lists,
@@ -88,7 +104,10 @@ def help_parse(text):
     for para in re.split(r"\n\s*\n", text.strip("\n")):
         lines = para.splitlines()
         if lines[0].startswith("Usage:"):
-            synopsis = [line.replace("Usage:", "", 1).strip() for line in lines]
+            # "Usage:" and its indented continuations; a description that
+            # follows at once is the template's to say.
+            synopsis = [lines[0].replace("Usage:", "", 1).strip()]
+            synopsis += [line.strip() for line in lines[1:] if line.startswith(" ")]
             continue
         heading = None
         if not lines[0].startswith(" ") and lines[0].endswith(":"):
@@ -101,8 +120,7 @@ def help_parse(text):
             indent = len(line) - len(line.lstrip())
             body = line.strip()
             if (indent <= 6 and body.startswith("-")) or indent == 2:
-                m = re.match(r"(\S.*?)(?:\s{2,}(.*))?$", body)
-                items.append([m.group(1), (m.group(2) or "").strip()])
+                items.append(item_split(body))
             elif items and not items[-1][1] and body.startswith("["):
                 items[-1][0] += " " + body
             elif items:
@@ -121,8 +139,15 @@ def help_roff(text):
     out = []
     for heading, items, prose in blocks:
         if items:
-            title = (heading or "Options").split(" (")[0].upper()
-            out += [".SH " + roff_text(title)]
+            # Commands: a section; Options (or none): OPTIONS; any other
+            # heading ("Connection:"): a subsection of OPTIONS.
+            title = (heading or "Options").split(" (")[0]
+            if title in ("Commands", "Options"):
+                out += [".SH " + title.upper()]
+            else:
+                if ".SH OPTIONS" not in out:
+                    out += [".SH OPTIONS"]
+                out += [".SS " + roff_text(title)]
             if heading and " (" in heading:
                 out += [roff_text(heading[heading.index(" (") + 2:].rstrip(")").capitalize()) + "."]
             for tag, body in items:

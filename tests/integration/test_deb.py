@@ -77,6 +77,7 @@ class DebTest(unittest.TestCase):
                   "/lib/systemd/system/iocd.service", "/lib/systemd/system/iocd-backup.service",
                   "/lib/systemd/system/iocd-backup.timer", "/usr/share/man/man8/iocd.8.gz",
                   "/usr/share/man/man1/iocctl.1.gz", "/usr/share/man/man5/iocd.conf.5.gz",
+                  "/usr/share/man/man1/iocd-sim.1.gz",
                   "/usr/share/doc/iocd/README.md", "/usr/share/doc/iocd/backup.md",
                   "/usr/share/doc/iocd/configuration.md", "/usr/share/doc/iocd/copyright"]:
             self.assertIn(f, files)

@@ -28,7 +28,7 @@ class InstallTest(unittest.TestCase):
         p = opts["prefix"].lstrip("/")
         for f in ["sbin/iocd", "bin/iocctl", "bin/iocd-sim", "etc/iocd/iocd.conf",
                   "share/man/man8/iocd.8", "share/man/man1/iocctl.1",
-                  "share/man/man5/iocd.conf.5"]:
+                  "share/man/man5/iocd.conf.5", "share/man/man1/iocd-sim.1"]:
             self.assertIn(os.path.join(p, f), files)
         units = [f for f in files if f.endswith("systemd/system/iocd.service")]
         self.assertEqual(len(units), 1, files)

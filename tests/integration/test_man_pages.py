@@ -1,8 +1,8 @@
-"""Owns: the man pages' test. iocd(8), iocctl(1) and iocd.conf(5), as the
-build made them (tools/gen_man.py), render with groff without a warning
-and with man -l; iocd.conf(5) lists exactly the keys, defaults and
-meanings of `iocd --help-config`, in its order; iocd(8) and iocctl(1)
-list every option and command of their --help.
+"""Owns: the man pages' test. iocd(8), iocctl(1), iocd.conf(5) and
+iocd-sim(1), as the build made them (tools/gen_man.py), render with groff
+without a warning and with man -l; iocd.conf(5) lists exactly the keys,
+defaults and meanings of `iocd --help-config`, in its order; iocd(8), iocctl(1) and
+iocd-sim(1) list every option and command of their --help.
 
 Skips (77) only when groff or man is absent; tools/deps.sh installs both."""
 import os
@@ -12,10 +12,10 @@ import subprocess
 import sys
 import unittest
 
-from iocdtest import IOCCTL, IOCD
+from iocdtest import IOCCTL, IOCD, IOCD_SIM
 
 BUILD = os.environ.get("MESON_BUILD_ROOT", "build")
-PAGES = ["iocd.8", "iocctl.1", "iocd.conf.5"]
+PAGES = ["iocd.8", "iocctl.1", "iocd.conf.5", "iocd-sim.1"]
 
 
 def page(name):
@@ -88,7 +88,7 @@ class ManPagesTest(unittest.TestCase):
                        "written, in one transaction, off the event loop"), got)
 
     def test_options_and_commands_listed(self):
-        for name, program in (("iocd.8", IOCD), ("iocctl.1", IOCCTL)):
+        for name, program in (("iocd.8", IOCD), ("iocctl.1", IOCCTL), ("iocd-sim.1", IOCD_SIM)):
             text = rendered(name)
             helptext = subprocess.run([program, "--help"], capture_output=True, text=True,
                                       check=True, timeout=30).stdout
