@@ -4,9 +4,9 @@
  * Owns: the backup's connection to FILE.tmp and that file until it is
  * renamed to FILE (removed on failure), and check's read-only connection.
  *
- * backup copies one snapshot while iocd keeps writing: the source was
- * opened by iocctl_db_open inside a read transaction that stays open for
- * the whole copy, so every step of SQLite's online backup API reads the
+ * backup copies one snapshot while iocd keeps writing: the source (opened
+ * by iocctl_db_open) is read inside one read transaction that stays open
+ * for the whole copy, so every step of SQLite's online backup API reads the
  * same WAL snapshot and iocd's commits never make it start over; a WAL
  * reader never blocks the writer, so iocd's flush is not held up (its
  * checkpoints stop short of the snapshot until the copy ends, so the WAL
@@ -196,10 +196,20 @@ int iocctl_cmd_backup(sqlite3 *db, const char *path, const struct iocctl_options
         return iocctl_oom();
     }
     unlink(tmp.p); /* a copy an interrupted backup left */
-    /* The snapshot is the one iocctl_db_open's read transaction began. */
-    struct backup_report r = {.snapshot_ms = iocd_now_ms()};
+    struct backup_report r = {0};
     double t0 = monotonic_seconds();
-    int rc = copy_make(db, tmp.p, v, &r);
+    int rc = EXIT_OK;
+    if (!v->vacuum) {
+        /* A fresh snapshot, begun just after snapshot_ms: the copy holds
+         * every flush committed before that time. */
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        r.snapshot_ms = iocd_now_ms();
+        if (sqlite3_exec(db, "BEGIN; SELECT COUNT(*) FROM sqlite_schema", NULL, NULL, NULL) !=
+            SQLITE_OK)
+            rc = iocctl_db_error(db, "begin the snapshot");
+    }
+    if (rc == EXIT_OK)
+        rc = copy_make(db, tmp.p, v, &r);
     if (rc == EXIT_OK && (sync_path(tmp.p, false) != 0 || rename(tmp.p, o->file) != 0 ||
                           sync_path(o->file, true) != 0)) {
         fprintf(stderr, "iocctl: backup: %s: %s\n", iocctl_text_safe(&safe, o->file),
