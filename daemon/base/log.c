@@ -104,8 +104,9 @@ static bool journal_write(int prio, const char *subsys, const struct iocd_log_fi
     return journal_send(iov, n) >= 0;
 }
 
-static void log_line(int prio, const char *subsys, const struct iocd_log_fields *f,
-                     const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static void
+log_line(int prio, const char *subsys, const struct iocd_log_fields *f, const char *fmt,
+         va_list ap)
 {
     char line[2048];
     int n;
