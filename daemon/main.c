@@ -20,6 +20,7 @@
 #include "iocd_build.h"
 #if IOCD_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
 #endif
 
 #include "daemon/config/config.h"
@@ -493,6 +494,10 @@ int main(int argc, char **argv)
         return 0;
     }
     iocd_log_init(d.cfg.log.level);
+#if IOCD_HAVE_SYSTEMD
+    /* Under journald: one entry a line, with IOCD_FEED=, IOCD_TOPIC=, ... */
+    iocd_log_journal_set(sd_journal_sendv);
+#endif
     srand((unsigned)iocd_now_ms() ^ (unsigned)getpid());
     int rc = run(&d);
     iocd_config_free(&d.cfg);

@@ -9,6 +9,8 @@ pkgs=(
   libuv1-dev libmosquitto-dev libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler
   libcjson-dev libsystemd-dev libcmocka-dev libh2o-dev libssl-dev libcurl4-openssl-dev
   mosquitto mosquitto-clients sqlite3 python3 binutils
+  groff-base man-db
+  debhelper dpkg-dev fakeroot build-essential
 )
 # The console's browser test (tests/browser): Debian's Chromium, and Node.js
 # with npm unless a node is already on PATH (e.g. a newer one).

@@ -306,7 +306,8 @@ static void on_alert(void *ud, const struct iocd_alert_change *c)
         f->stats.alerts_raised++;
     else
         f->stats.alerts_cleared++;
-    iocd_log_notice("alert", "%s %s: %s (value %g, threshold %g)", c->id,
+    struct iocd_log_fields lf = {.feed = c->source, .series = c->series};
+    iocd_log_fields(LOG_NOTICE, "alert", &lf, "%s %s: %s (value %g, threshold %g)", c->id,
                     c->raised ? "raised" : "cleared", c->text, c->value, c->threshold);
     unsigned need = wanted(f, IOCD_LIVE_ALERT);
     struct iocd_buf b;

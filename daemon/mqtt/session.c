@@ -137,12 +137,14 @@ static void on_subscribe(struct mosquitto *mosq, void *ud, int mid, int n, const
         return;
     m->subscribe_mid = 0;
     for (int i = 0; i < n && i < m->cfg->n_adapters; i++) {
+        struct iocd_log_fields f = {.feed = m->cfg->adapters[i].name,
+                                    .topic = m->cfg->adapters[i].topic};
         if (granted[i] > 2)
-            iocd_log_err("mqtt", "broker refused subscription '%s' of [adapter %s]",
-                         m->cfg->adapters[i].topic, m->cfg->adapters[i].name);
+            iocd_log_fields(LOG_ERR, "mqtt", &f, "broker refused subscription '%s' of [adapter %s]",
+                            f.topic, f.feed);
         else if (granted[i] < m->cfg->mqtt.qos)
-            iocd_log_warn("mqtt", "broker granted QoS %d instead of %d on '%s'", granted[i],
-                          m->cfg->mqtt.qos, m->cfg->adapters[i].topic);
+            iocd_log_fields(LOG_WARNING, "mqtt", &f, "broker granted QoS %d instead of %d on '%s'",
+                            granted[i], m->cfg->mqtt.qos, f.topic);
     }
     iocd_log_info("mqtt", "subscribed to %d topic filter(s)", n);
     if (m->cb.subscribed)

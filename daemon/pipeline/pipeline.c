@@ -176,12 +176,14 @@ static void log_reject(struct iocd_pipeline *p, struct iocd_counter_scope *sc,
                               p->cfg->log.rate_limit_interval_ms, p->cfg->log.rate_limit_burst,
                               &suppressed))
         return;
+    struct iocd_log_fields f = {.feed = sc->name, .reason = iocd_reject_name(reason)};
     if (suppressed)
-        iocd_log_warn(sc->name, "%" PRIu64 " more %s rejections were not logged", suppressed,
-                      iocd_reject_name(reason));
-    iocd_log_warn(sc->name, "rejected message on '%.200s': %s%s%s", topic,
-                  iocd_reject_name(reason), detail && *detail ? ": " : "",
-                  detail ? detail : "");
+        iocd_log_fields(LOG_WARNING, sc->name, &f, "%" PRIu64 " more %s rejections were not logged",
+                        suppressed, iocd_reject_name(reason));
+    f.topic = topic;
+    iocd_log_fields(LOG_WARNING, sc->name, &f, "rejected message on '%.200s': %s%s%s", topic,
+                    iocd_reject_name(reason), detail && *detail ? ": " : "",
+                    detail ? detail : "");
 }
 
 static void count_reject(struct iocd_pipeline *p, struct iocd_counter_scope *sc,
@@ -477,10 +479,13 @@ static void count_notes(struct iocd_pipeline *p, struct iocd_counter_scope *sc,
                                   p->cfg->log.rate_limit_interval_ms,
                                   p->cfg->log.rate_limit_burst, &suppressed))
             continue;
+        struct iocd_log_fields f = {.feed = sc->name,
+                                    .reason = iocd_note_name((enum iocd_note)n)};
         if (suppressed)
-            iocd_log_notice(sc->name, "%" PRIu64 " more %s notes were not logged", suppressed,
-                            iocd_note_name((enum iocd_note)n));
-        iocd_log_notice(sc->name, "%s on '%.200s': %s", iocd_note_name((enum iocd_note)n), topic,
+            iocd_log_fields(LOG_NOTICE, sc->name, &f, "%" PRIu64 " more %s notes were not logged",
+                            suppressed, f.reason);
+        f.topic = topic;
+        iocd_log_fields(LOG_NOTICE, sc->name, &f, "%s on '%.200s': %s", f.reason, topic,
                         b->note_detail);
     }
 }

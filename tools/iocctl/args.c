@@ -38,6 +38,12 @@ void iocctl_usage_print(FILE *out)
           "  tail [--match PATTERN] [--types LIST] [--count N] [--json]\n"
           "      Follow the live feed (observations, events, alerts, closed windows,\n"
           "      device status) from the HTTP API until interrupted.\n"
+          "  backup FILE [--method online|vacuum] [--pages N] [--pause DUR] [--json]\n"
+          "      Copy the database into FILE (which must not exist) while iocd runs:\n"
+          "      one consistent snapshot, written to FILE.tmp and renamed when complete.\n"
+          "  check FILE [--json]\n"
+          "      Check a database or backup: SQLite integrity check, schema version,\n"
+          "      rows per table and the newest window of each resolution.\n"
           "\n"
           "Options (before or after the command):\n"
           "  --db PATH          database file, opened read-only\n"
@@ -69,6 +75,10 @@ void iocctl_usage_print(FILE *out)
           "                     'alert/#' (docs/api.md)\n"
           "  --types LIST       tail: obs,event,alert,window,status (default: all)\n"
           "  --count N          tail: stop after N items\n"
+          "  --method M         backup: online (SQLite's backup API, in steps; the\n"
+          "                     default) or vacuum (VACUUM INTO: compacted, one pass)\n"
+          "  --pages N          backup: pages copied per step (default 1024)\n"
+          "  --pause DUR        backup: sleep between steps, e.g. 10ms (default 0)\n"
           "  --version          print the version and exit\n"
           "  -h, --help         print this help and exit\n"
           "\n"
@@ -76,7 +86,8 @@ void iocctl_usage_print(FILE *out)
           "or relative to now: -15m, -24h, -7d.\n"
           "Database: --db, else --config's [store] path, else $STATE_DIRECTORY/iocd.db,\n"
           "else " IOCCTL_SYSTEM_DB " if it exists, else ./iocd.db.\n"
-          "Exit status: 0 ok, 1 runtime error, 2 usage error.\n",
+          "Exit status: 0 ok, 1 runtime error, 2 usage error; check: 3 the integrity\n"
+          "check failed, 4 a schema version this iocctl does not read.\n",
           out);
 }
 
@@ -115,12 +126,15 @@ enum {
     OPT_TOKEN,
     OPT_TYPES,
     OPT_COUNT,
+    OPT_METHOD,
+    OPT_PAGES,
+    OPT_PAUSE,
 };
 
 static const char *const command_names[] = {
     [CMD_SERIES] = "series", [CMD_QUERY] = "query", [CMD_RAW] = "raw",
     [CMD_EVENTS] = "events", [CMD_STATUS] = "status", [CMD_TAIL] = "tail",
-    [CMD_ALERTS] = "alerts",
+    [CMD_ALERTS] = "alerts", [CMD_BACKUP] = "backup", [CMD_CHECK] = "check",
 };
 #define N_COMMANDS (sizeof(command_names) / sizeof(command_names[0]))
 
@@ -173,6 +187,13 @@ static int check_command_options(const struct iocctl_options *o)
         {o->count, "--count", ONLY(CMD_TAIL)},
         {o->url, "--url", ONLY(CMD_TAIL, CMD_ALERTS, CMD_STATUS)},
         {o->token, "--token", ONLY(CMD_TAIL, CMD_ALERTS, CMD_STATUS)},
+        {o->method, "--method", ONLY(CMD_BACKUP)},
+        {o->pages, "--pages", ONLY(CMD_BACKUP)},
+        {o->pause, "--pause", ONLY(CMD_BACKUP)},
+        {o->db_path, "--db", ONLY(CMD_SERIES, CMD_QUERY, CMD_RAW, CMD_EVENTS, CMD_STATUS,
+                                  CMD_TAIL, CMD_ALERTS, CMD_BACKUP)},
+        {o->config_path, "--config", ONLY(CMD_SERIES, CMD_QUERY, CMD_RAW, CMD_EVENTS,
+                                          CMD_STATUS, CMD_TAIL, CMD_ALERTS, CMD_BACKUP)},
     };
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
         if (opts[i].value && !takes(opts[i].commands, o->command))
@@ -206,6 +227,9 @@ static const struct option longopts[] = {
     {"token", required_argument, NULL, OPT_TOKEN},
     {"types", required_argument, NULL, OPT_TYPES},
     {"count", required_argument, NULL, OPT_COUNT},
+    {"method", required_argument, NULL, OPT_METHOD},
+    {"pages", required_argument, NULL, OPT_PAGES},
+    {"pause", required_argument, NULL, OPT_PAUSE},
     {"json", no_argument, NULL, OPT_JSON},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, 'h'},
@@ -236,6 +260,9 @@ static const char **option_value(struct iocctl_options *o, int c)
     case OPT_TOKEN: return &o->token;
     case OPT_TYPES: return &o->types;
     case OPT_COUNT: return &o->count;
+    case OPT_METHOD: return &o->method;
+    case OPT_PAGES: return &o->pages;
+    case OPT_PAUSE: return &o->pause;
     default: return NULL;
     }
 }
@@ -267,7 +294,8 @@ static int take_option(struct iocctl_options *o, int c, char **argv)
     }
 }
 
-/* The words that are not options: the command, SERIES, the first extra. */
+/* The words that are not options: the command, SERIES or FILE, the first
+ * extra. */
 struct positional {
     const char *word[2];
     int n;
@@ -294,6 +322,10 @@ static int take_command(struct iocctl_options *o, struct positional *p)
         if (p->n < 2)
             return iocctl_usage_error("%s needs a SERIES name", iocctl_command_name(o->command));
         o->series = p->word[1];
+    } else if (o->command == CMD_BACKUP || o->command == CMD_CHECK) {
+        if (p->n < 2)
+            return iocctl_usage_error("%s needs a FILE name", iocctl_command_name(o->command));
+        o->file = p->word[1];
     } else if (p->n > 1) {
         p->extra = p->word[1];
     }

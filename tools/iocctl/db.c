@@ -16,9 +16,6 @@
 #include "daemon/query/query.h"
 #include "tools/iocctl/iocctl.h"
 
-/* The oldest schema iocctl reads: later versions only added tables iocctl
- * does not read (v3: devices). */
-#define MIN_SCHEMA_VERSION 2
 #define BUSY_TIMEOUT_MS 5000
 
 int iocctl_db_error(sqlite3 *db, const char *what)
@@ -105,12 +102,12 @@ static int open_failed(const char *path, const char *why, sqlite3 *db)
  * (reported). */
 static int check_version(const char *path, int version)
 {
-    if (version >= MIN_SCHEMA_VERSION && version <= IOCD_SCHEMA_VERSION)
+    if (version >= IOCCTL_MIN_SCHEMA_VERSION && version <= IOCD_SCHEMA_VERSION)
         return EXIT_OK;
     fprintf(stderr,
             "iocctl: database %s has schema version %d; this iocctl reads versions %d to "
             "%d%s\n",
-            path, version, MIN_SCHEMA_VERSION, IOCD_SCHEMA_VERSION,
+            path, version, IOCCTL_MIN_SCHEMA_VERSION, IOCD_SCHEMA_VERSION,
             version == 0 ? " (not an iocd database, or iocd has not started on it)"
             : version > IOCD_SCHEMA_VERSION ? " (written by a newer iocd)"
                                             : "");

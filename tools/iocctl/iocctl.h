@@ -6,7 +6,8 @@
  * (dispatch), args.c (usage, options), values.c (option values), text.c,
  * table.c, db.c (finding and opening the database), config.c (the one
  * place a configuration file is read), series.c, query.c and stats.c,
- * raw.c, events.c, status.c; the HTTP API commands are in api.h. */
+ * raw.c, events.c, status.c, backup.c (backup and check); the HTTP API
+ * commands are in api.h. */
 #ifndef IOCCTL_H
 #define IOCCTL_H
 
@@ -22,6 +23,9 @@
 #define IOCCTL_N_FIXED_QUANTILES 4  /* p50 p90 p95 p99 */
 #define IOCCTL_N_QUANTILES (IOCCTL_N_FIXED_QUANTILES + IOCCTL_MAX_QUANTILES)
 #define IOCCTL_TABLE_MAX_COLS (10 + IOCCTL_MAX_QUANTILES)
+/* The oldest schema iocctl reads: later versions only added tables iocctl
+ * does not read (v3: devices). */
+#define IOCCTL_MIN_SCHEMA_VERSION 2
 #define IOCCTL_SYSTEM_DB "/var/lib/iocd/iocd.db" /* the database of a system install */
 
 /* Exit codes; the command functions return one of these. */
@@ -29,6 +33,8 @@ enum {
     EXIT_OK = 0,
     EXIT_RUNTIME = 1, /* database problems, unknown series, output errors */
     EXIT_USAGE = 2,   /* bad command line; usage goes to stderr */
+    EXIT_CHECK_INTEGRITY = 3, /* check: SQLite's integrity check found damage */
+    EXIT_CHECK_SCHEMA = 4,    /* check: not a schema version this iocctl reads */
 };
 
 enum iocctl_command {
@@ -40,6 +46,8 @@ enum iocctl_command {
     CMD_STATUS,
     CMD_TAIL,
     CMD_ALERTS,
+    CMD_BACKUP,
+    CMD_CHECK,
 };
 
 /* The command line as given (NULL / 0: not given). */
@@ -53,6 +61,11 @@ struct iocctl_options {
     bool json;
     enum iocctl_command command;
     const char *series; /* query's and raw's SERIES */
+    const char *file;   /* backup's and check's FILE */
+    /* backup: how the copy is made */
+    const char *method;
+    const char *pages;
+    const char *pause;
     /* query: rolling windows, extra quantiles */
     const char *rolling;
     const char *step;
@@ -90,6 +103,9 @@ struct iocctl_values {
     int64_t limit;          /* events, raw: 0 for no limit */
     int64_t rolling_ms;     /* query --rolling, 0: not given */
     int64_t step_ms;        /* query --step */
+    bool vacuum;            /* backup --method vacuum (else online) */
+    int64_t pages;          /* backup: pages copied per step */
+    int64_t pause_ms;       /* backup: sleep between steps */
     struct iocctl_qlist ql;
 };
 
@@ -210,5 +226,10 @@ int iocctl_cmd_raw(sqlite3 *db, const struct iocctl_options *o, const struct ioc
 int iocctl_cmd_events(sqlite3 *db, const struct iocctl_options *o,
                       const struct iocctl_values *v);
 int iocctl_cmd_status(sqlite3 *db, const char *path, bool json);
+/* backup.c: a consistent copy of db (path, opened by iocctl_db_open, its
+ * read transaction still open) into o->file; check FILE on its own. */
+int iocctl_cmd_backup(sqlite3 *db, const char *path, const struct iocctl_options *o,
+                      const struct iocctl_values *v);
+int iocctl_cmd_check(const char *file, bool json);
 
 #endif

@@ -4,7 +4,8 @@
  * Owns: the dispatch: `tail`, `alerts` and (unless --db) `status` go to
  * the HTTP API (api.h); the others, and status when iocd does not answer,
  * read the database, opened read-only inside one read transaction
- * (db.c). iocctl never writes to the database. */
+ * (db.c); `check FILE` opens FILE itself (backup.c). iocctl never writes
+ * to the database (`backup` writes only its own new FILE). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,7 +24,9 @@ static int run_command(sqlite3 *db, const char *path, const struct iocctl_option
     case CMD_RAW: return iocctl_cmd_raw(db, o, v);
     case CMD_EVENTS: return iocctl_cmd_events(db, o, v);
     case CMD_STATUS: return iocctl_cmd_status(db, path, o->json);
+    case CMD_BACKUP: return iocctl_cmd_backup(db, path, o, v);
     case CMD_TAIL:
+    case CMD_CHECK:
     case CMD_ALERTS:
     case CMD_NONE: break;
     }
@@ -106,7 +109,7 @@ int main(int argc, char **argv)
     if ((rc = run_api_command(&o, &v)) >= 0)
         return fflush(stdout) == 0 && rc == EXIT_OK ? EXIT_OK : rc ? rc : EXIT_RUNTIME;
 
-    rc = run_db_command(&o, &v);
+    rc = o.command == CMD_CHECK ? iocctl_cmd_check(o.file, o.json) : run_db_command(&o, &v);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "iocctl: error writing output: %s\n", strerror(errno));
         if (rc == EXIT_OK)

@@ -13,6 +13,7 @@
 #include "tools/iocctl/iocctl.h"
 
 #define EVENTS_DEFAULT_LIMIT 100
+#define BACKUP_DEFAULT_PAGES 1024 /* 4 MiB a step at SQLite's 4 KiB pages */
 
 int iocctl_i64_parse(const char *s, int64_t *out)
 {
@@ -185,6 +186,28 @@ static int parse_filters(const struct iocctl_options *o, struct iocctl_values *v
     return EXIT_OK;
 }
 
+/* backup's --method, --pages and --pause. */
+static int parse_backup(const struct iocctl_options *o, struct iocctl_values *v)
+{
+    v->vacuum = false;
+    v->pages = BACKUP_DEFAULT_PAGES;
+    v->pause_ms = 0;
+    if (o->method && strcmp(o->method, "vacuum") == 0)
+        v->vacuum = true;
+    else if (o->method && strcmp(o->method, "online") != 0)
+        return iocctl_usage_error("bad --method '%s' (expected online or vacuum)", o->method);
+    if (o->pages && (parse_count_arg(o->pages, &v->pages) != 0 || v->pages <= 0 ||
+                     v->pages > INT32_MAX))
+        return iocctl_usage_error("bad --pages '%s' (expected a whole number > 0)", o->pages);
+    if (o->pause && (iocd_duration_parse(o->pause, &v->pause_ms) != 0 || v->pause_ms < 0 ||
+                     v->pause_ms > 60000))
+        return iocctl_usage_error("bad --pause '%s' (expected a duration up to 60s: 10ms, 1s)",
+                                  o->pause);
+    if (v->vacuum && (o->pages || o->pause))
+        return iocctl_usage_error("--pages and --pause apply to --method online only");
+    return EXIT_OK;
+}
+
 int iocctl_values_parse(const struct iocctl_options *o, struct iocctl_values *v)
 {
     v->res_s = 0;
@@ -194,7 +217,7 @@ int iocctl_values_parse(const struct iocctl_options *o, struct iocctl_values *v)
     v->limit = o->command == CMD_RAW ? 0 : EVENTS_DEFAULT_LIMIT;
     v->rolling_ms = v->step_ms = 0;
     if (parse_windows(o, v) != EXIT_OK || quantile_list(o, &v->ql) != EXIT_OK ||
-        parse_filters(o, v) != EXIT_OK)
+        parse_filters(o, v) != EXIT_OK || parse_backup(o, v) != EXIT_OK)
         return EXIT_USAGE;
     return EXIT_OK;
 }
