@@ -179,7 +179,11 @@ int iocd_mqtt_publish(struct iocd_mqtt *m, const char *topic, const void *payloa
         MOSQ_ERR_SUCCESS)
         return -1;
     m->outstanding++;
-    update_poll(m);
+    /* Inside a read, on_poll writes what was queued once the read is
+     * done: toggling UV_WRITABLE here cost an epoll_ctl DEL and ADD per
+     * message (libuv restarts the watcher). */
+    if (!m->in_read)
+        update_poll(m);
     return 0;
 }
 
@@ -198,10 +202,17 @@ static void on_poll(uv_poll_t *h, int status, int events)
         connection_lost(m, uv_strerror(status));
         return;
     }
-    if (events & UV_READABLE)
+    if (events & UV_READABLE) {
+        m->in_read = true; /* publishes from the callbacks: written below */
         rc = mosquitto_loop_read(m->mosq, 1);
-    /* A read error has already closed the socket and called on_disconnect. */
-    if (rc == MOSQ_ERR_SUCCESS && m->poll == h && (events & UV_WRITABLE))
+        m->in_read = false;
+    }
+    /* A read error has already closed the socket and called on_disconnect.
+     * What the read queued (acknowledgements, republished batches) is
+     * written right away: the socket is nearly always writable, and
+     * waiting for UV_WRITABLE cost two epoll_ctl and a loop turn a read. */
+    if (rc == MOSQ_ERR_SUCCESS && m->poll == h &&
+        ((events & UV_WRITABLE) || mosquitto_want_write(m->mosq)))
         rc = mosquitto_loop_write(m->mosq, 1);
     if (rc != MOSQ_ERR_SUCCESS) {
         if (m->poll == h)

@@ -48,6 +48,7 @@ struct iocd_mqtt {
     struct mosquitto *mosq; /* owned */
     uv_poll_t *poll;        /* owned; NULL when no socket; freed in its close callback */
     int poll_events;        /* the events poll watches now (uv_poll_start only on a change) */
+    bool in_read;           /* inside mosquitto_loop_read (its callbacks run) */
     uv_timer_t misc_timer;
     uv_timer_t reconnect_timer;
     uv_getaddrinfo_t resolver;
