@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -223,6 +224,7 @@ def main():
         poller.stop.set()
         d.stop()
         broker.stop()
+        shutil.rmtree(work, ignore_errors=True)
     print("database %.0f MiB, %s msg/s over %d stations, flush every 200 ms, %s page cache"
           % (size_mib, a.rate, a.stations, "cold" if a.drop_caches else "warm"))
     print("%-13s %8s %8s %8s %8s %8s %8s %8s %9s %6s" % (
