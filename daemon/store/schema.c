@@ -99,7 +99,7 @@ int iocd_schema_exec(sqlite3 *db, const char *sql, struct iocd_error *err, const
     return 0;
 }
 
-int iocd_schema_migrate(sqlite3 *db, struct iocd_error *err)
+int iocd_schema_migrate(sqlite3 *db, const char *backup_path, struct iocd_error *err)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
@@ -113,6 +113,20 @@ int iocd_schema_migrate(sqlite3 *db, struct iocd_error *err)
                               "database schema version %d is newer than this iocd knows (%d); "
                               "it was written by a newer iocd",
                               version, IOCD_SCHEMA_VERSION);
+    if (version > 0 && version < IOCD_SCHEMA_VERSION && backup_path) {
+        /* An upgrade: keep the old database as it was, so a downgrade or a
+         * failed migration can go back to it (docs/backup.md). */
+        char *sql = sqlite3_mprintf("VACUUM INTO %Q", backup_path);
+        int rc = sql ? sqlite3_exec(db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
+        sqlite3_free(sql);
+        if (rc != SQLITE_OK)
+            return iocd_error_set(err,
+                                  "copying the version %d database to %s before migrating: %s; "
+                                  "nothing was migrated",
+                                  version, backup_path, sqlite3_errmsg(db));
+        iocd_log_notice("store", "schema version %d: copied to %s before migrating", version,
+                        backup_path);
+    }
     for (int v = version + 1; v <= IOCD_SCHEMA_VERSION; v++) {
         char what[64], bump[64];
         snprintf(what, sizeof(what), "migrating schema to version %d", v);

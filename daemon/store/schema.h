@@ -17,6 +17,9 @@ int iocd_schema_exec(sqlite3 *db, const char *sql, struct iocd_error *err, const
 /* Bring `db` to IOCD_SCHEMA_VERSION (store.h), one transaction a step.
  * -1 with err when a step fails (that step is rolled back) or when the
  * database was written by a newer iocd. */
-int iocd_schema_migrate(sqlite3 *db, struct iocd_error *err);
+/* Before migrating a database of an older version (not a new one), a
+ * copy of it is written to `backup_path` with VACUUM INTO (NULL: none);
+ * when that copy cannot be made nothing is migrated (-1 with err). */
+int iocd_schema_migrate(sqlite3 *db, const char *backup_path, struct iocd_error *err);
 
 #endif

@@ -171,7 +171,14 @@ static int sq_migrate(struct iocd_store *base, struct iocd_error *err)
 {
     struct sqlite_store *st = (struct sqlite_store *)base;
     struct iocd_error e2;
-    if (iocd_schema_migrate(st->db, &e2))
+    /* PATH.pre-migration-UNIXTIME: never an existing file (VACUUM INTO
+     * refuses one), found next to the database. */
+    char backup[4096];
+    bool file = strcmp(st->path, ":memory:") != 0 && st->path[0] != '\0';
+    if (file)
+        snprintf(backup, sizeof(backup), "%s.pre-migration-%lld", st->path,
+                 (long long)time(NULL));
+    if (iocd_schema_migrate(st->db, file ? backup : NULL, &e2))
         return iocd_error_set(err, "%s: %s", st->path, e2.msg);
     for (int i = 0; i < ST__COUNT; i++) {
         if (st->stmt[i])

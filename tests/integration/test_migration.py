@@ -1,8 +1,11 @@
 """Every schema version that ever landed migrates to the current one at
-start, keeping its data: a version-1 database (tests/data/schema_v1.sql)
-is opened by iocd, migrated, and its windows keep merging; a version-2
+start, keeping its data: a version-1 database (tests/data/schema_v1.sql,
+the fixture of the first release's schema) is copied to
+PATH.pre-migration-UNIXTIME, opened by iocd, migrated, and its windows
+keep merging; a version-2
 database gets the devices table (v3), and an alert it stored as raised is
 restored and clears against that raise."""
+import glob
 import json
 import os
 import sqlite3
@@ -28,6 +31,18 @@ class MigrationTest(IocdTestCase):
         con.close()
         self.assertIn("database migrated to schema version 2", d.log_text())
         self.assertIn("database migrated to schema version 3", d.log_text())
+        # The version-1 database was copied, untouched, before migrating.
+        backups = glob.glob(d.db + ".pre-migration-*")
+        self.assertEqual(len(backups), 1, backups)
+        self.assertIn("schema version 1: copied to %s before migrating" % backups[0],
+                      d.log_text())
+        con = sqlite3.connect(backups[0])
+        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], 1)
+        self.assertEqual(con.execute("SELECT count(*), sum(count), sum(sum) FROM windows")
+                         .fetchone(), (3, 6, 68.25))
+        self.assertEqual(con.execute("SELECT name FROM sqlite_master WHERE name = 'events'")
+                         .fetchall(), [])
+        con.close()
         w = d.query("air/GL-AQ01/pm25", "--resolution", "1m")
         self.assertEqual([(x["start"], x["count"], x["sum"]) for x in w],
                          [("2026-11-20T10:00:00Z", 2, 22.75)])
@@ -38,6 +53,38 @@ class MigrationTest(IocdTestCase):
         self.assertEqual([(x["count"], x["sum"], x["min"], x["last"]) for x in w],
                          [(3, 23.75, 1.0, 1.0)])
         self.assertEqual(d.series(), ["air/GL-AQ01/pm25"])
+        self.assertEqual(d.stop(), 0)
+
+    def test_no_migration_without_the_copy(self):
+        """When the copy before migrating cannot be written, iocd refuses to
+        start, saying why, and leaves the database at its version."""
+        d = self.iocd(AIR_ADAPTER)
+        with open(os.path.join(SOURCE_ROOT, "tests", "data", "schema_v1.sql")) as f:
+            con = sqlite3.connect(d.db)
+            con.executescript(f.read())
+            con.close()
+        # Every name the copy could take in the next minute already exists
+        # (VACUUM INTO never overwrites).
+        now = int(time.time())
+        blockers = [d.db + ".pre-migration-%d" % t for t in range(now - 1, now + 60)]
+        for b in blockers:
+            with open(b, "w") as f:
+                f.write("not a database\n")
+        d.start(wait_ready=False)
+        self.assertEqual(d.proc.wait(15), 1)
+        log = d.log_text()
+        self.assertRegex(log, r"copying the version 1 database to %s\.pre-migration-\d+ before "
+                              r"migrating: file is not a database; nothing was migrated"
+                         % d.db.replace(".", r"\."))
+        con = sqlite3.connect(d.db)
+        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], 1)
+        con.close()
+        for b in blockers:
+            os.remove(b)
+        d.proc = None
+        d.logf.close()
+        d.start()
+        self.assertEqual(len(glob.glob(d.db + ".pre-migration-*")), 1)
         self.assertEqual(d.stop(), 0)
 
     def test_v2_database_gets_devices_and_keeps_its_raised_alert(self):
