@@ -3,7 +3,8 @@ feed yields the same hourly and daily VN_AQI however it arrives.
 
 Three ways, each on its own iocd, database and broker session, with the
 same data (iocd-sim, fixed seed, --start 27 hours before the current hour,
-26 simulated hours, 3 stations, one message a minute):
+26 simulated hours, 3 stations, one message a minute), and a city offset
+chosen so that one whole local day lies inside the replay:
 
 * the replay on its own;
 * after real-time data: every station first reports now, so iocd already
@@ -49,11 +50,22 @@ class VnAqiCatchupTest(IocdTestCase):
         super().setUp()
         self.h0 = int(time.time() * 1000) // HOUR * HOUR
         self.start_ms = self.h0 - 27 * HOUR
+        # The city's offset puts local midnight one hour into the replay,
+        # whatever the time of day the test runs: one whole local day (24
+        # hours of data, ending 2 hours ago) is always inside it. With a
+        # fixed +07:00, the days the replay touched had fewer than the 18
+        # hours a daily value needs at 15 hours of the day.
+        midnight_utc_hour = (self.start_ms // HOUR + 1) % 24
+        tz = (-midnight_utc_hour) % 24
+        if tz > 13:
+            tz -= 24
+        self.tz = "%s%02d:00" % ("+" if tz >= 0 else "-", abs(tz))
+        self.day_ms = self.start_ms + HOUR
         self.runs = 0
 
     def new_iocd(self):
         self.runs += 1
-        d = self.iocd(ADAPTER, store="timezone = +07:00\n" + Iocd.KEEP_ALL,
+        d = self.iocd(ADAPTER, store="timezone = %s\n" % self.tz + Iocd.KEEP_ALL,
                       name="iocd%d" % self.runs,
                       client_id="iocd-aqi-%d-%d" % (self.broker.port, self.runs),
                       db=os.path.join(self.dir, "iocd%d.db" % self.runs))
@@ -101,6 +113,9 @@ class VnAqiCatchupTest(IocdTestCase):
                              [iso(self.start_ms + k * HOUR).replace(".000Z", "Z")
                               for k in range(1, 26)])
             self.assertTrue(all(h[1] == 1 for h in hourly[st]), hourly[st])
+            # Exactly the one whole local day, at its local midnight.
+            self.assertEqual([(x[0], x[1]) for x in daily[st]],
+                             [(iso(self.day_ms).replace(".000Z", "Z"), 1)], (self.tz, daily))
         d1.stop()
 
         # 2. Real-time data first: each station reports now, then the history.
