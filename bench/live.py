@@ -23,8 +23,8 @@ whole run. Two parts:
    (`pleiku/air/BENCH/data`, station BENCH-<phase>-<n>, pm25 = n) through one
    long-running `mosquitto_pub -l` fed line by line, noting time.monotonic()
    right after each line is written and flushed. One SSE client
-   (match=obs/air/+/pm25) and one `mosquitto_sub` on the JSON republish
-   (ioc/v1/json/obs/air/+/pm25), both in one reader process, note when each
+   (match=obs/air/+/pm25) and one `mosquitto_sub` on the default batched
+   republish (ioc/v1/obs/air/+), both in one reader process, note when each
    marker arrives. Reported: median, p90, p99 and max latency in ms, and
    markers lost.
 
@@ -141,8 +141,10 @@ def reader_main(port, query, nsock):
 
 
 def latency_reader_main(port, broker_port):
-    """One SSE stream (obs/air/+/pm25) and one mosquitto_sub on the JSON
-    republish; notes time.monotonic() of each BENCH- marker's arrival.
+    """One SSE stream (obs/air/+/pm25) and one mosquitto_sub on the default
+    republish (one ioc.v1.Batch a message on ioc/v1/obs/SOURCE/DEVICE: the
+    marker is the topic's last level); notes time.monotonic() of each
+    BENCH- marker's arrival.
     stdin: `progress` -> {"sse_hello", "sse": markers, "mqtt": markers};
     `stop` -> prints {"sse": {station: [t, value]}, "mqtt": {station: t}}."""
     sel = selectors.DefaultSelector()
@@ -152,7 +154,7 @@ def latency_reader_main(port, broker_port):
     s.setblocking(False)
     sub = subprocess.Popen(["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p",
                             str(broker_port), "-q", "0", "--nodelay",
-                            "-t", "ioc/v1/json/obs/air/+/pm25", "-F", "%t"],
+                            "-t", "ioc/v1/obs/air/+", "-F", "%t"],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     os.set_blocking(sub.stdout.fileno(), False)
     sel.register(s, selectors.EVENT_READ, "sse")
@@ -211,7 +213,7 @@ def latency_reader_main(port, broker_port):
                     mqtt_lines += len(lines)
                     for ln in lines:
                         if b"/BENCH-" in ln:
-                            mqtt[ln.decode().split("/")[-2]] = t
+                            mqtt[ln.decode().split("/")[-1]] = t
     finally:
         s.close()
         sub.terminate()
@@ -744,7 +746,7 @@ def report(rows, lats, final, rss, rc, failure, log_tail, elapsed):
               % ("%d msg/s" % r["rate"] if r["rate"] else "full rate", r["markers"],
                  r["markers"] / r["pub_span"] if r["pub_span"] else 0, r["pub_span"]))
         print("%-22s %6s %9s %9s %9s %9s %6s" % ("", "got", "median", "p90", "p99", "max", "lost"))
-        for name, xs in (("SSE /api/v1/live", r["sse"]), ("MQTT ioc/v1/json/...", r["mqtt"])):
+        for name, xs in (("SSE /api/v1/live", r["sse"]), ("MQTT ioc/v1/obs/...", r["mqtt"])):
             print("%-22s %6d %7.2fms %7.2fms %7.2fms %7.2fms %6d"
                   % (name, len(xs), pct(xs, 0.5), pct(xs, 0.9), pct(xs, 0.99),
                      max(xs) if xs else float("nan"), r["markers"] - len(xs)))
