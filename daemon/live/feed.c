@@ -358,17 +358,26 @@ static void on_alert(void *ud, const struct iocd_alert_change *c)
 
 /* ---- windows ---- */
 
-/* Fill `pw` (strings in src and dev, 130 bytes each) from a closed window. */
-static void window_pb(const struct iocd_feed *f, const struct series_state *s, int r,
-                      const struct open_window *w, Ioc__V1__Window *pw, char *src, char *dev)
+/* The source and device of series `s` into src and dev (IOCD_ID_BUF
+ * bytes each; ids are at most IOCD_ID_MAX bytes): copied, no printf, as
+ * this runs per closed window and per listed series. */
+#define IOCD_ID_BUF 130
+static void series_ids(const struct series_state *s, char *src, char *dev)
 {
-    int64_t res = f->cfg->live.windows.ms[r];
-    /* Ids are at most IOCD_ID_MAX (128) bytes; no printf per window. */
-    size_t ls = s->source_len < 129 ? s->source_len : 129, ld = s->device_len < 129 ? s->device_len : 129;
+    size_t ls = s->source_len < IOCD_ID_BUF - 1 ? s->source_len : IOCD_ID_BUF - 1;
+    size_t ld = s->device_len < IOCD_ID_BUF - 1 ? s->device_len : IOCD_ID_BUF - 1;
     memcpy(src, s->name, ls);
     src[ls] = '\0';
     memcpy(dev, s->name + s->source_len + 1, ld);
     dev[ld] = '\0';
+}
+
+/* Fill `pw` (strings in src and dev, IOCD_ID_BUF bytes each) from a closed window. */
+static void window_pb(const struct iocd_feed *f, const struct series_state *s, int r,
+                      const struct open_window *w, Ioc__V1__Window *pw, char *src, char *dev)
+{
+    int64_t res = f->cfg->live.windows.ms[r];
+    series_ids(s, src, dev);
     ioc__v1__window__init(pw);
     pw->source = src;
     pw->device = dev;
@@ -427,7 +436,7 @@ static void flush_windows(struct iocd_feed *f)
     enum { MAX_BATCH = 64 };
     Ioc__V1__Window pw[MAX_BATCH];
     Ioc__V1__Window *pp[MAX_BATCH];
-    char src[MAX_BATCH][130], dev[MAX_BATCH][130];
+    char src[MAX_BATCH][IOCD_ID_BUF], dev[MAX_BATCH][IOCD_ID_BUF];
     for (size_t i = 0; i < n;) {
         const struct closed_window *c = &f->closed[i];
         size_t k = 0;
@@ -496,9 +505,8 @@ static void window_publish(struct iocd_feed *f, const struct series_state *s, in
         jb_key_num(&b, "last", w->last);
         jb_close(&b);
     }
-    char src[130], dev[130];
-    snprintf(src, sizeof(src), "%.*s", (int)s->source_len, s->name);
-    snprintf(dev, sizeof(dev), "%.*s", (int)s->device_len, s->name + s->source_len + 1);
+    char src[IOCD_ID_BUF], dev[IOCD_ID_BUF];
+    series_ids(s, src, dev);
     Ioc__V1__Window pw = IOC__V1__WINDOW__INIT;
     pw.source = src;
     pw.device = dev;
@@ -1189,18 +1197,13 @@ char *iocd_feed_latest_text(const struct iocd_feed *f, const char *match, uint64
     struct iocd_buf b;
     iocd_buf_init(&b);
     iocd_buf_puts(&b, "{\"series\":[");
-    char src[130], dev[130];
+    char src[IOCD_ID_BUF], dev[IOCD_ID_BUF];
     size_t i = after < f->n_series ? (size_t)after : f->n_series, scanned = 0, items = 0;
     for (; i < f->n_series && items < limit && scanned < IOCD_FEED_LATEST_SCAN; i++, scanned++) {
         const struct series_state *s = &f->series[i];
         if (!s->name || !s->time_ms || (match && *match && !iocd_topic_matches(match, s->name)))
             continue;
-        size_t ls = s->source_len < 129 ? s->source_len : 129;
-        size_t ld = s->device_len < 129 ? s->device_len : 129;
-        memcpy(src, s->name, ls);
-        src[ls] = '\0';
-        memcpy(dev, s->name + s->source_len + 1, ld);
-        dev[ld] = '\0';
+        series_ids(s, src, dev);
         iocd_buf_puts(&b, items ? ",{\"series\":" : "{\"series\":");
         jb_str(&b, s->name);
         jb_key_str(&b, "source", src);
