@@ -2,11 +2,15 @@
  * systemd notification and orderly shutdown.
  *
  * Owns: the libuv loop and the wiring between the concerns (config, store,
- * pipeline, router, MQTT session). Signal handlers only start the
- * shutdown sequence; the loop does the work:
+ * pipeline, router, MQTT session), and the reload that rewires them.
+ * Signal handlers only start the work; the loop does it:
  *   SIGTERM/SIGINT → stop MQTT (clean DISCONNECT, the broker queues what
  *   comes next) → drain the pipeline (every window written) → close
- *   handles → exit 0. */
+ *   handles → exit 0.
+ *   SIGHUP → load the file again; refused whole (and the old configuration
+ *   kept) when it is invalid or changes a restart-only key; otherwise the
+ *   new configuration replaces the old between two messages
+ *   (docs/reload.md). */
 #include <cjson/cJSON.h>
 #include <getopt.h>
 #include <malloc.h>
@@ -24,6 +28,7 @@
 #endif
 
 #include "daemon/config/config.h"
+#include "daemon/config/diff.h"
 #include "daemon/live/feed.h"
 #include "daemon/http/server.h"
 #include "daemon/base/log.h"
@@ -179,12 +184,122 @@ static void on_mqtt_stopped(void *ud)
     iocd_pipeline_drain(&d->pipe, on_drained, d);
 }
 
+/* The filters of `c` that `other` does not have (pointers into c). */
+static int filters_not_in(const struct iocd_config *c, const struct iocd_config *other,
+                          char **out)
+{
+    int n = 0;
+    for (int i = 0; i < c->n_adapters; i++) {
+        bool found = false;
+        for (int j = 0; j < other->n_adapters && !found; j++)
+            found = strcmp(c->adapters[i].topic, other->adapters[j].topic) == 0;
+        for (int j = 0; j < n && !found; j++)
+            found = strcmp(c->adapters[i].topic, out[j]) == 0;
+        if (!found)
+            out[n++] = c->adapters[i].topic;
+    }
+    return n;
+}
+
+/* Put `next` in place of the running configuration (already checked by
+ * iocd_config_diff): every stage that keeps something per feed or per rule
+ * follows it by name; the rest read the configuration on each use. */
+static int apply_config(struct iocd *d, struct iocd_config *next, const struct iocd_config_diff *df,
+                        struct iocd_error *err)
+{
+    int n_old_rules = d->cfg.n_alerts > 0 ? d->cfg.n_alerts : 1;
+    int *rule_to = malloc((size_t)n_old_rules * sizeof(*rule_to));
+    char **gone = calloc((size_t)d->cfg.n_adapters + 1, sizeof(*gone));
+    char **added = calloc((size_t)next->n_adapters + 1, sizeof(*added));
+    if (!rule_to || !gone || !added) {
+        free(rule_to);
+        free(gone);
+        free(added);
+        return iocd_error_set(err, "out of memory");
+    }
+    for (int j = 0; j < n_old_rules; j++)
+        rule_to[j] = -1;
+    for (int i = 0; i < next->n_alerts; i++)
+        if (df->rule_from[i] >= 0 && df->rule_keeps_state[i])
+            rule_to[df->rule_from[i]] = i;
+    /* An unchanged feed keeps its decoder's state (Sparkplug aliases,
+     * cases): swapped, so the old configuration frees the fresh one. */
+    for (int i = 0; i < next->n_adapters; i++)
+        if (df->adapter_kind[i] == IOCD_DIFF_SAME) {
+            struct iocd_adapter_conf *o = &d->cfg.adapters[df->adapter_from[i]];
+            void *st = o->state;
+            o->state = next->adapters[i].state;
+            next->adapters[i].state = st;
+        }
+    struct iocd_config old = d->cfg;
+    d->cfg = *next;
+    free(next);
+    int n_gone = filters_not_in(&old, &d->cfg, gone);
+    int n_added = filters_not_in(&d->cfg, &old, added);
+    int rc = 0;
+    if (iocd_pipeline_reload(&d->pipe, &old, df) || iocd_feed_reload(d->feed, &old, rule_to)) {
+        iocd_log_err("iocd", "out of memory applying the reload; counters or alerts may be off");
+        rc = 0; /* the configuration is in place either way */
+    }
+    iocd_mqtt_change_filters(&d->mqtt, gone, n_gone, added, n_added);
+    if (df->log_changed)
+        iocd_log_set_level(d->cfg.log.level);
+    d->pipe.dead_letter = d->cfg.ingest.dead_letter_topic[0] ? on_dead_letter : NULL;
+    d->pipe.dead_letter_ud = d;
+    free(rule_to);
+    free(gone);
+    free(added);
+    iocd_config_free(&old);
+    return rc;
+}
+
+/* SIGHUP: load the configuration file again and apply it, or keep the
+ * running one and say why. */
+static void reload(struct iocd *d)
+{
+    notify("RELOADING=1\nSTATUS=reloading the configuration");
+    const char *path = d->cfg.path;
+    struct iocd_error err;
+    struct iocd_config *next = calloc(1, sizeof(*next));
+    struct iocd_config_diff df;
+    if (!next) {
+        iocd_error_set(&err, "out of memory");
+    } else if (iocd_config_load(next, path, &err)) {
+        free(next);
+        next = NULL;
+    } else if (iocd_config_diff(&d->cfg, next, &df, &err)) {
+        iocd_config_free(next);
+        free(next);
+        next = NULL;
+    }
+    if (!next) {
+        iocd_log_err("iocd", "reload: refused: %s; still running on the previous configuration",
+                     err.msg);
+        notify("READY=1\nSTATUS=reload refused; running on the previous configuration");
+        return;
+    }
+    char summary[256];
+    snprintf(summary, sizeof(summary),
+             "feeds %d added, %d removed, %d changed; alert rules %d added, %d removed, "
+             "%d changed%s%s",
+             df.adapters_added, df.adapters_removed, df.adapters_changed, df.rules_added,
+             df.rules_removed, df.rules_changed, df.mqtt_changed ? "; [mqtt] changed" : "",
+             df.log_changed ? "; [log] changed" : "");
+    apply_config(d, next, &df, &err);
+    iocd_config_diff_free(&df);
+    iocd_log_notice("iocd", "reload: configuration applied from %s (%s)",
+                    d->cfg.path ? d->cfg.path : "(defaults)", summary);
+    notify("READY=1\nSTATUS=subscribed, ingesting (configuration reloaded)");
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     struct iocd *d = s->data;
     if (signum == SIGHUP) {
-        iocd_log_notice("iocd", "SIGHUP: configuration reload is not supported yet; "
-                                "use systemctl restart (no data is lost)");
+        if (d->shutting_down)
+            iocd_log_notice("iocd", "SIGHUP while stopping: not reloading");
+        else
+            reload(d);
         return;
     }
     if (d->shutting_down) {
@@ -222,6 +337,7 @@ static void usage(FILE *out)
             "                      localhost:1883, the iocd-sim feeds, database in\n"
             "                      $STATE_DIRECTORY or the current directory)\n"
             "      --check-config  validate the configuration and exit (0 valid, 1 not)\n"
+            "                      (SIGHUP makes a running iocd reload it: docs/reload.md)\n"
             "      --help-config   list every configuration key with its default\n"
             "      --markdown      with --help-config: as the Markdown tables of the docs\n"
             "      --try ADAPTER FILE  print the Observations and Events one payload (FILE,\n"
@@ -360,6 +476,17 @@ static int start_outputs(struct iocd *d)
     return 0;
 }
 
+/* A SIGHUP before the loop's handler is in place (opening a large
+ * database takes a while) must not kill iocd: it is noted, and answered
+ * once the loop runs. */
+static volatile sig_atomic_t early_hup;
+
+static void on_early_hup(int signum)
+{
+    (void)signum;
+    early_hup = 1;
+}
+
 static void start_signals(struct iocd *d)
 {
     uv_signal_init(d->loop, &d->sig_term);
@@ -372,6 +499,9 @@ static void start_signals(struct iocd *d)
     uv_timer_init(d->loop, &d->watchdog);
     d->watchdog.data = d;
     d->signals_open = true;
+    if (early_hup)
+        iocd_log_notice("iocd", "SIGHUP during start-up: the configuration was just read; "
+                                "nothing to reload");
 #if IOCD_HAVE_SYSTEMD
     uint64_t wd_usec = 0;
     if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec >= 2000)
@@ -472,6 +602,9 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    struct sigaction hup = {.sa_handler = on_early_hup};
+    sigemptyset(&hup.sa_mask);
+    sigaction(SIGHUP, &hup, NULL);
     mosquitto_lib_init();
     static struct iocd d;
     struct iocd_error err;

@@ -96,6 +96,12 @@ int iocd_aqi_feed_adapter(const struct iocd_aqi_feed *f)
     return f ? f->adapter : -1;
 }
 
+void iocd_aqi_feed_set_adapter(struct iocd_aqi_feed *f, int idx)
+{
+    if (f)
+        f->adapter = idx;
+}
+
 static size_t slot_of(int64_t hour)
 {
     return (size_t)(((hour % AQI_HOURS) + AQI_HOURS) % AQI_HOURS);

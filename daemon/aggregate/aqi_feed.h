@@ -51,6 +51,8 @@ struct iocd_aqi_feed *iocd_aqi_feed_new(const struct iocd_config *cfg);
 void iocd_aqi_feed_free(struct iocd_aqi_feed *f);
 /* The configured feed's adapter index, or -1. */
 int iocd_aqi_feed_adapter(const struct iocd_aqi_feed *f);
+/* After a reload moved the feed's [adapter] section to index `idx`. */
+void iocd_aqi_feed_set_adapter(struct iocd_aqi_feed *f, int idx);
 /* An accepted sample of that feed (other metrics are ignored). */
 void iocd_aqi_feed_sample(struct iocd_aqi_feed *f, const char *station, const char *metric,
                           int64_t t_ms, double value, int64_t arrival_ms);

@@ -391,17 +391,19 @@ static void gen_text(struct iocd_buf *b, const struct iocd_alert_rule *r, const 
 
 /* Hand `fn` one change of `p`; `text_value` is the value the generated
  * text quotes (the raise's, for an active alert). */
-static void deliver(const struct iocd_alerts *a, const struct pair *p, bool raised, double value,
-                    double text_value, double threshold, int64_t time_ms, iocd_alerts_fn fn,
-                    void *ud)
+static void deliver_rule(const struct iocd_alert_rule *r, const struct pair *p, bool raised,
+                         double value, double text_value, double threshold, int64_t time_ms,
+                         const char *why, iocd_alerts_fn fn, void *ud)
 {
-    const struct iocd_alert_rule *r = &a->cfg->alerts[p->rule];
     struct iocd_buf id, text;
     iocd_buf_init(&id);
     iocd_buf_init(&text);
     iocd_buf_printf(&id, "%s/%s", r->name ? r->name : "", p->series);
     const char *tx;
-    if (r->text && r->text[0]) {
+    if (why) {
+        iocd_buf_printf(&text, "%s: %s %s, cleared", r->name ? r->name : "", p->series, why);
+        tx = sb_str(&text);
+    } else if (r->text && r->text[0]) {
         tx = r->text;
     } else {
         gen_text(&text, r, p, raised, text_value, threshold);
@@ -426,6 +428,14 @@ static void deliver(const struct iocd_alerts *a, const struct pair *p, bool rais
     fn(ud, &c);
     iocd_buf_free(&id);
     iocd_buf_free(&text);
+}
+
+static void deliver(const struct iocd_alerts *a, const struct pair *p, bool raised, double value,
+                    double text_value, double threshold, int64_t time_ms, iocd_alerts_fn fn,
+                    void *ud)
+{
+    deliver_rule(&a->cfg->alerts[p->rule], p, raised, value, text_value, threshold, time_ms, NULL,
+                 fn, ud);
 }
 
 static void emit(struct iocd_alerts *a, const struct pair *p, bool raised, double value,
@@ -798,4 +808,50 @@ int iocd_alerts_restore(struct iocd_alerts *a, const struct iocd_devices *dev,
     }
     iocd_buf_free(&series);
     return rc;
+}
+
+int iocd_alerts_reload(struct iocd_alerts *a, const struct iocd_config *old, const int *rule_to,
+                       int64_t now_ms)
+{
+    if (!a)
+        return 0;
+    struct pair **slots = a->n_slots ? calloc(a->n_slots, sizeof(*slots)) : NULL;
+    if (a->n_slots && !slots)
+        return -1;
+    size_t kept = 0;
+    for (size_t i = 0; i < a->n_slots; i++) {
+        struct pair *p = a->slots[i];
+        if (!p)
+            continue;
+        int to = rule_to[p->rule];
+        if (to >= 0) {
+            p->rule = to;
+            p->hash = p->dev_key ? dev_hash(to, p->dev_key) : pair_hash(to, p->series);
+            slot_put(slots, a->n_slots, p);
+            kept++;
+            continue;
+        }
+        /* Its rule is gone, or matches, measures or windows differently
+         * now: what it raised is cleared, saying why. */
+        if (p->raised) {
+            const struct iocd_alert_rule *r = &old->alerts[p->rule];
+            if (a->fn)
+                deliver_rule(r, p, false, p->value, p->value, p->threshold, now_ms,
+                             "rule removed or redefined by a reload", a->fn, a->ud);
+            active_unlink(a, p);
+        }
+        free(p);
+    }
+    free(a->slots);
+    a->slots = slots;
+    a->n_pairs = kept;
+    a->warned_full = false;
+    a->has_obs_rules = a->has_stale_rules = false;
+    for (int i = 0; i < a->cfg->n_alerts; i++) {
+        if (a->cfg->alerts[i].type == IOCD_ALERT_STALE)
+            a->has_stale_rules = true;
+        else
+            a->has_obs_rules = true;
+    }
+    return 0;
 }

@@ -38,6 +38,13 @@ struct iocd_alerts;
 /* NULL on ENOMEM. cfg->alerts must outlive the engine. */
 struct iocd_alerts *iocd_alerts_new(const struct iocd_config *cfg, iocd_alerts_fn fn, void *ud);
 void iocd_alerts_free(struct iocd_alerts *a);
+/* After a reload swapped the configuration a->cfg points to (`old`: the
+ * one before): rule_to[j] is the new index of old rule j whose state
+ * carries over, -1 for a rule removed or redefined, whose raised alerts
+ * are cleared now (the callback gets each, time now_ms) and whose pairs
+ * are dropped. 0, or -1 out of memory (nothing changed). */
+int iocd_alerts_reload(struct iocd_alerts *a, const struct iocd_config *old, const int *rule_to,
+                       int64_t now_ms);
 /* One accepted observation of series SOURCE/DEVICE/METRIC. */
 void iocd_alerts_observe(struct iocd_alerts *a, const char *source, const char *device,
                          const char *metric, double value, int64_t t_ms);

@@ -99,6 +99,20 @@ static struct iocd_adapter_conf *add_adapter(struct iocd_config *cfg, const char
     return a;
 }
 
+static uint64_t section_fingerprint(const struct iocd_ini_section *s)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t i = 0; i < s->n_entries; i++)
+        for (int part = 0; part < 2; part++) {
+            const unsigned char *c =
+                (const unsigned char *)(part ? s->entries[i].value : s->entries[i].key);
+            for (; *c; c++)
+                h = (h ^ *c) * 0x100000001b3u;
+            h = (h ^ 0xffu) * 0x100000001b3u; /* separator no key or value holds */
+        }
+    return h;
+}
+
 static int load_adapter(struct iocd_config *cfg, struct iocd_ini *ini,
                         struct iocd_ini_section *s, struct iocd_error *err)
 {
@@ -136,6 +150,7 @@ static int load_adapter(struct iocd_config *cfg, struct iocd_ini *ini,
         return iocd_error_at(err, file, k.max_series->line,
                              "[adapter %s] max_series: '%s' is not an integer in 0..100000000",
                              s->arg, k.max_series->value);
+    a->fingerprint = section_fingerprint(s);
     a->topic = strdup(k.topic->value);
     a->source = strdup(k.source ? k.source->value : s->arg);
     if (!a->name || !a->topic || !a->source)

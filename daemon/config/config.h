@@ -31,6 +31,9 @@ struct iocd_adapter_conf {
     void *state; /* ops->create's result; destroyed by iocd_config_free */
     struct iocd_resolutions resolutions; /* [store] resolutions unless overridden */
     int64_t max_series;                  /* series this adapter may create, 0 = no limit */
+    /* FNV-1a of the section's keys and values in file order: a reload keeps
+     * the decoder state of a section whose text did not change. */
+    uint64_t fingerprint;
 };
 
 /* One [alert NAME] section (docs/alerts.md). */

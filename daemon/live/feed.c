@@ -954,6 +954,11 @@ void iocd_feed_start(struct iocd_feed *f)
     uv_timer_start(&f->tick, on_tick, 1000, 1000);
 }
 
+int iocd_feed_reload(struct iocd_feed *f, const struct iocd_config *old, const int *rule_to)
+{
+    return iocd_alerts_reload(f->alerts, old, rule_to, iocd_now_ms());
+}
+
 void iocd_feed_close(struct iocd_feed *f)
 {
     uv_close((uv_handle_t *)&f->tick, NULL);

@@ -57,6 +57,10 @@ int iocd_feed_save_windows(struct iocd_feed *f, struct iocd_store *st, struct io
 struct iocd_devices *iocd_feed_devices(struct iocd_feed *f);
 /* Start the 1 s timer: device staleness, stale alerts, closing windows. */
 void iocd_feed_start(struct iocd_feed *f);
+/* A reload swapped the configuration (iocd_alerts_reload: rule_to maps
+ * the old rules whose state carries over; the others' alerts are cleared
+ * and published as such). 0, or -1 out of memory. */
+int iocd_feed_reload(struct iocd_feed *f, const struct iocd_config *old, const int *rule_to);
 void iocd_feed_close(struct iocd_feed *f);
 void iocd_feed_free(struct iocd_feed *f);
 struct iocd_live *iocd_feed_live(struct iocd_feed *f);

@@ -187,6 +187,28 @@ int iocd_mqtt_publish(struct iocd_mqtt *m, const char *topic, const void *payloa
     return 0;
 }
 
+int iocd_mqtt_change_filters(struct iocd_mqtt *m, char *const *gone, int n_gone,
+                             char *const *added, int n_added)
+{
+    if (m->state != IOCD_MQTT_CONNECTED)
+        return 0; /* the next connect subscribes the configuration's filters */
+    int rc = MOSQ_ERR_SUCCESS;
+    if (n_gone > 0)
+        rc = mosquitto_unsubscribe_multiple(m->mosq, NULL, n_gone, gone, NULL);
+    if (rc == MOSQ_ERR_SUCCESS && n_added > 0)
+        rc = mosquitto_subscribe_multiple(m->mosq, NULL, n_added, added, m->cfg->mqtt.qos, 0,
+                                          NULL);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        /* A reconnect subscribes the whole new list. */
+        iocd_log_err("mqtt", "changing the subscriptions failed: %s; reconnecting",
+                     mosquitto_strerror(rc));
+        mosquitto_disconnect(m->mosq);
+    }
+    if (!m->in_read)
+        update_poll(m);
+    return rc == MOSQ_ERR_SUCCESS ? 0 : -1;
+}
+
 static void on_disconnect(struct mosquitto *mosq, void *ud, int rc)
 {
     (void)mosq;

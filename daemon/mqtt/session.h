@@ -87,6 +87,12 @@ int64_t iocd_mqtt_unreachable_ms(const struct iocd_mqtt *m, int64_t now_ms);
 #define IOCD_MQTT_MAX_OUTSTANDING 20000
 int iocd_mqtt_publish(struct iocd_mqtt *m, const char *topic, const void *payload, size_t len,
                       int qos, bool retain);
+/* A reload changed the feeds: unsubscribe the filters `gone`, subscribe
+ * `added` (at [mqtt] qos), when connected; otherwise the next connect
+ * subscribes the configuration's list anyway. 0, or -1 when the requests
+ * could not be sent (the session then reconnects, subscribing anew). */
+int iocd_mqtt_change_filters(struct iocd_mqtt *m, char *const *gone, int n_gone,
+                             char *const *added, int n_added);
 /* Close the loop handles; call once stopped, before the final uv_run. */
 void iocd_mqtt_close(struct iocd_mqtt *m);
 /* After the loop has finished. */

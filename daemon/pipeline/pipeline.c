@@ -1,6 +1,7 @@
 /* daemon/pipeline/pipeline.c — validation, aggregation and the flush cycle (see
  * pipeline.h). */
 #include "daemon/pipeline/pipeline.h"
+#include "daemon/config/diff.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -908,6 +909,70 @@ void iocd_pipeline_drain(struct iocd_pipeline *p, iocd_pipeline_drained_cb cb, v
     /* Do not wait for the next tick: write now (a failed flush is retried
      * on the timer, so a broken disk does not spin the loop). */
     on_flush_timer(&p->flush_timer);
+}
+
+int iocd_pipeline_reload(struct iocd_pipeline *p, const struct iocd_config *old,
+                         const struct iocd_config_diff *d)
+{
+    const struct iocd_config *cfg = p->cfg;
+    size_t na = (size_t)cfg->n_adapters, cap = p->n_scopes + na;
+    struct iocd_counter_scope *sc = calloc(cap, sizeof(*sc));
+    int64_t *ser = calloc(cap, sizeof(*ser));
+    int *to = calloc(p->n_scopes, sizeof(*to)); /* old scope -> new scope */
+    if (!sc || !ser || !to) {
+        free(sc);
+        free(ser);
+        free(to);
+        return -1;
+    }
+    for (size_t j = 0; j < p->n_scopes; j++)
+        to[j] = -1;
+    /* Each feed of the new configuration: its old scope (by index when it
+     * was there, else a retired one of the same name), or a new one. */
+    for (size_t i = 0; i < na; i++) {
+        int from = d->adapter_from[i];
+        if (from < 0)
+            for (size_t j = (size_t)old->n_adapters; j + 1 < p->n_scopes; j++)
+                if (to[j] < 0 && strcmp(p->scopes[j].name, cfg->adapters[i].name) == 0)
+                    from = (int)j;
+        if (from >= 0) {
+            sc[i] = p->scopes[from];
+            ser[i] = p->adapter_series[from];
+            to[from] = (int)i;
+        } else {
+            snprintf(sc[i].name, IOCD_SCOPE_MAX, "%s", cfg->adapters[i].name);
+        }
+    }
+    /* Then the retired ones, then "iocd". */
+    size_t n = na;
+    for (size_t j = 0; j + 1 < p->n_scopes; j++)
+        if (to[j] < 0) {
+            sc[n] = p->scopes[j];
+            ser[n] = p->adapter_series[j];
+            to[j] = (int)n++;
+        }
+    sc[n] = p->scopes[p->n_scopes - 1];
+    to[p->n_scopes - 1] = (int)n++;
+    /* A series' feed, by index (only the start-up replay reads it). */
+    for (size_t k = 0; k < p->n_series_adapter; k++) {
+        int j = p->series_adapter[k];
+        int ni = j >= 0 ? to[j] : -1;
+        p->series_adapter[k] = (int16_t)(ni >= 0 && (size_t)ni < na ? ni : -1);
+    }
+    if (p->aqi) {
+        int idx = -1;
+        for (size_t i = 0; i < na; i++)
+            if (strcmp(cfg->adapters[i].name, cfg->aqi.adapter) == 0)
+                idx = (int)i;
+        iocd_aqi_feed_set_adapter(p->aqi, idx);
+    }
+    free(to);
+    free(p->scopes);
+    free(p->adapter_series);
+    p->scopes = sc;
+    p->adapter_series = ser;
+    p->n_scopes = n;
+    return 0;
 }
 
 void iocd_pipeline_close(struct iocd_pipeline *p)

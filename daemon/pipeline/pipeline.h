@@ -56,10 +56,12 @@ struct iocd_pipeline {
     struct iocd_agg *agg;
     struct iocd_dedup *dedup; /* NULL when [ingest] dedup_horizon = 0 */
     struct iocd_aqi_feed *aqi; /* NULL when [aqi] is off */
-    /* scopes[i] for cfg->adapters[i]; scopes[n_adapters] is "iocd" */
+    /* scopes[i] for cfg->adapters[i]; then the scopes of feeds a reload
+     * removed (their counters stay, and come back if the feed does); the
+     * last, scopes[n_scopes - 1], is "iocd". */
     struct iocd_counter_scope *scopes;
     size_t n_scopes;
-    int64_t *adapter_series; /* series per adapter (by source), for its max_series */
+    int64_t *adapter_series; /* series per scope (by source), for its max_series */
     int16_t *series_adapter; /* adapter index of each series id, -1 unknown; owned */
     size_t n_series_adapter;
     uint64_t next_journal;       /* journal entry the samples being accepted go to */
@@ -133,6 +135,13 @@ void iocd_pipeline_drain(struct iocd_pipeline *p, iocd_pipeline_drained_cb cb, v
  * oldest of them at wall-clock `now_ms` (0 when none). */
 size_t iocd_pipeline_unwritten(const struct iocd_pipeline *p);
 int64_t iocd_pipeline_unwritten_age_ms(const struct iocd_pipeline *p, int64_t now_ms);
+/* A reload swapped the configuration p->cfg points to; `old` is the one
+ * before, `d` maps its feeds to the new ones. Counters, series counts and
+ * the VN_AQI feed follow their feed by name. 0, or -1 out of memory
+ * (nothing changed). */
+struct iocd_config_diff;
+int iocd_pipeline_reload(struct iocd_pipeline *p, const struct iocd_config *old,
+                         const struct iocd_config_diff *d);
 /* Close the timer; free everything after the loop has run its close. */
 void iocd_pipeline_close(struct iocd_pipeline *p);
 void iocd_pipeline_free(struct iocd_pipeline *p);
