@@ -22,6 +22,7 @@
 
 #include "daemon/base/log.h"
 #include "daemon/base/severity.h"
+#include "daemon/query/events.h"
 #include "daemon/query/query.h"
 #include "daemon/base/timeutil.h"
 #include "daemon/http/web_assets.h"
@@ -165,7 +166,7 @@ void iocd_http_on_devices(struct iocd_http_api *h, h2o_req_t *req)
 /* ------------------------------------------------------------------------
  * query jobs (worker threads) */
 
-enum job_kind { JOB_SERIES, JOB_WINDOWS, JOB_ALERTS };
+enum job_kind { JOB_SERIES, JOB_WINDOWS, JOB_ALERTS, JOB_EVENTS };
 
 struct job;
 struct job_ref {
@@ -182,6 +183,8 @@ struct job {
     struct iocd_series_query sq;
     struct iocd_windows_query wq;
     struct iocd_alerts_query aq;
+    struct iocd_events_query eq;
+    char ev[5][PARAM_MAX]; /* events: source, kind, area, device, status */
     const char *db_path;
     int rc;
     cJSON *result;
@@ -208,6 +211,7 @@ static void job_work(uv_work_t *w)
     case JOB_SERIES: j->rc = iocd_query_series(db, &j->sq, &j->result, j->err, n); break;
     case JOB_WINDOWS: j->rc = iocd_query_windows(db, &j->wq, &j->result, j->err, n); break;
     case JOB_ALERTS: j->rc = iocd_query_alerts(db, &j->aq, &j->result, j->err, n); break;
+    case JOB_EVENTS: j->rc = iocd_query_events(db, &j->eq, &j->result, j->err, n); break;
     }
     iocd_query_close(db);
 }
@@ -344,6 +348,43 @@ void iocd_http_on_alerts(struct iocd_http_api *h, h2o_req_t *req)
     }
     if (j->aq.from_ms == INT64_MIN)
         j->aq.from_ms = (j->aq.to_ms == INT64_MAX ? now : j->aq.to_ms) - 86400000;
+    job_start(h, req, j);
+}
+
+void iocd_http_on_events(struct iocd_http_api *h, h2o_req_t *req)
+{
+    struct job *j = job_new(h, req, JOB_EVENTS);
+    if (!j)
+        return iocd_http_send_error(req, 500, "out of memory");
+    static const char *const names[5] = {"source", "kind", "area", "device", "status"};
+    const char **slots[5] = {&j->eq.source, &j->eq.kind, &j->eq.area, &j->eq.device,
+                             &j->eq.status};
+    const char *bad = NULL;
+    for (int i = 0; i < 5 && !bad; i++) {
+        int r = iocd_http_param(req, names[i], j->ev[i], sizeof(j->ev[i]));
+        if (r < 0)
+            bad = "bad source, kind, area, device or status";
+        *slots[i] = r > 0 ? j->ev[i] : NULL;
+    }
+    char sev[32], before[64];
+    int rs = bad ? 0 : iocd_http_param(req, "severity", sev, sizeof(sev));
+    int rb = bad ? 0 : iocd_http_param(req, "before", before, sizeof(before));
+    j->eq.min_severity = -1;
+    if (bad)
+        ;
+    else if (rs < 0 || (rs > 0 && (j->eq.min_severity = iocd_severity_parse(sev)) < 0))
+        bad = "bad severity (unspecified, info, warning, minor, major, critical: that level or higher)";
+    else if (iocd_http_param_time(req, "from", INT64_MIN, &j->eq.from_ms) < 0 ||
+             iocd_http_param_time(req, "to", INT64_MAX, &j->eq.to_ms) < 0)
+        bad = "bad from or to (RFC 3339 or epoch milliseconds)";
+    else if (iocd_http_param_int(req, "limit", 1, 1000, 100, &j->eq.limit) < 0)
+        bad = "bad limit (1..1000)";
+    else if (rb < 0 || (rb > 0 && iocd_query_events_cursor(before, &j->eq) < 0))
+        bad = "bad before (the next of the previous page: TIME_MS:ID)";
+    if (bad) {
+        free(j);
+        return iocd_http_send_error(req, 400, bad);
+    }
     job_start(h, req, j);
 }
 

@@ -130,6 +130,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         iocd_http_on_windows(&h->api, req);
     else if (iocd_http_iov_is(p, "/api/v1/alerts"))
         iocd_http_on_alerts(&h->api, req);
+    else if (iocd_http_iov_is(p, "/api/v1/events"))
+        iocd_http_on_events(&h->api, req);
     else if (iocd_http_iov_is(p, "/api/v1/live") && head)
         iocd_http_send_error(req, 405, "the live stream is GET only");
     else if (iocd_http_iov_is(p, "/api/v1/live"))

@@ -11,25 +11,27 @@
 #include "daemon/base/buf.h"
 #include "daemon/base/severity.h"
 #include "daemon/base/timeutil.h"
+#include "daemon/query/events.h"
+#include "daemon/query/query.h"
 #include "tools/iocctl/iocctl.h"
 
 #define EVENT_TEXT_MAX_WIDTH 60 /* columns of TEXT in the events table */
 
-/* Columns of the events SELECT below. */
+/* Columns of the shared SELECT (daemon/query/events.h). */
 enum {
-    E_ID,
-    E_TIME,
-    E_RECEIVED,
-    E_SOURCE,
-    E_KIND,
-    E_SEVERITY,
-    E_TEXT,
-    E_DEVICE,
-    E_AREA,
-    E_STATUS,
-    E_LAT,
-    E_LON,
-    E_ATTRIBUTES,
+    E_ID = IOCD_EV_ID,
+    E_TIME = IOCD_EV_TIME,
+    E_RECEIVED = IOCD_EV_RECEIVED,
+    E_SOURCE = IOCD_EV_SOURCE,
+    E_KIND = IOCD_EV_KIND,
+    E_SEVERITY = IOCD_EV_SEVERITY,
+    E_TEXT = IOCD_EV_TEXT,
+    E_DEVICE = IOCD_EV_DEVICE,
+    E_AREA = IOCD_EV_AREA,
+    E_STATUS = IOCD_EV_STATUS,
+    E_LAT = IOCD_EV_LAT,
+    E_LON = IOCD_EV_LON,
+    E_ATTRIBUTES = IOCD_EV_ATTRIBUTES,
 };
 
 static const char *severity_name(int64_t v)
@@ -135,55 +137,27 @@ static int format_event_row(sqlite3_stmt *st, struct iocd_buf *cells, void *ctx)
     return 0;
 }
 
-/* The SELECT for the given filters. Newest first comes straight from an
- * index, so a --limit stops the scan early instead of sorting: with both
- * --source and --kind, events_by_kind (source, kind, time_ms) narrows to
- * that kind's time range; otherwise events_by_time (time_ms). The unary +
- * keeps a lone --source from choosing events_by_kind, which would read all
- * of that source's events and sort them. Ties in time_ms go by id, which
- * both indexes already hold in order (the rowid ends every index entry).
- * Parameters: ?1 source, ?2 kind, ?3 area, ?4 device, ?5 status,
- * ?6 min severity, ?7 from, ?8 to, ?9 limit (-1: none). */
-static void events_sql(struct iocd_buf *sql, const struct iocctl_options *o,
-                       const struct iocctl_values *v)
-{
-    iocd_buf_puts(sql, "SELECT id, time_ms, received_ms, source, kind, severity, text, device,"
-                       " area, status, lat, lon, attributes FROM events"
-                       " WHERE time_ms >= ?7 AND time_ms < ?8");
-    if (o->source)
-        iocd_buf_puts(sql, o->kind ? " AND source = ?1" : " AND +source = ?1");
-    if (o->kind)
-        iocd_buf_puts(sql, " AND kind = ?2");
-    if (o->area)
-        iocd_buf_puts(sql, " AND area = ?3");
-    if (o->device)
-        iocd_buf_puts(sql, " AND device = ?4");
-    if (o->status)
-        iocd_buf_puts(sql, " AND status = ?5");
-    if (v->min_severity >= 0)
-        iocd_buf_puts(sql, " AND severity >= ?6");
-    iocd_buf_puts(sql, " ORDER BY time_ms DESC, id DESC LIMIT ?9");
-}
-
-/* The statement for o's filters, bound: EXIT_OK or EXIT_RUNTIME. */
+/* The statement for o's filters, bound (daemon/query/events.c, the same
+ * SELECT as GET /api/v1/events): EXIT_OK or EXIT_RUNTIME. */
 static int events_prepare(sqlite3 *db, const struct iocctl_options *o,
                           const struct iocctl_values *v, sqlite3_stmt **st)
 {
-    struct iocd_buf sql;
-    iocd_buf_init(&sql);
-    events_sql(&sql, o, v);
-    int rc = sql.oom ? iocctl_oom() : iocctl_db_prepare(db, sql.p, st);
-    iocd_buf_free(&sql);
-    if (rc != EXIT_OK)
-        return rc;
-    const char *text[] = {o->source, o->kind, o->area, o->device, o->status};
-    for (int i = 0; i < 5; i++)
-        if (text[i])
-            sqlite3_bind_text(*st, i + 1, text[i], -1, SQLITE_STATIC);
-    sqlite3_bind_int64(*st, 6, v->min_severity);
-    sqlite3_bind_int64(*st, 7, v->from_ms);
-    sqlite3_bind_int64(*st, 8, v->to_ms);
-    sqlite3_bind_int64(*st, 9, v->limit > 0 ? v->limit : -1);
+    const struct iocd_events_query q = {
+        .source = o->source,
+        .kind = o->kind,
+        .area = o->area,
+        .device = o->device,
+        .status = o->status,
+        .min_severity = v->min_severity,
+        .from_ms = v->from_ms,
+        .to_ms = v->to_ms,
+        .limit = v->limit,
+    };
+    char err[256];
+    if (iocd_query_events_prepare(db, &q, st, err, sizeof(err)) != IOCD_QUERY_OK) {
+        fprintf(stderr, "iocctl: %s\n", err);
+        return EXIT_RUNTIME;
+    }
     return EXIT_OK;
 }
 
