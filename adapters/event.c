@@ -875,7 +875,7 @@ static enum iocd_reject get_attributes(struct ctx *x, Ioc__V1__Event *ev)
 /* One event from x->rec; nothing is added to the batch on a reject. */
 static enum iocd_reject decode_event(struct ctx *x)
 {
-    const char *kind, *text, *device, *area, *status;
+    const char *kind, *text, *device, *area, *status, *case_id;
     Ioc__V1__Severity sev;
     int64_t time_ms;
     Ioc__V1__Location *loc;
@@ -884,7 +884,8 @@ static enum iocd_reject decode_event(struct ctx *x)
     x->first_drop[0] = '\0';
     if ((r = get_kind(x, &kind)) || (r = get_time(x, &time_ms)) || (r = get_text(x, &text)) ||
         (r = get_label(x, &x->st->device, "device", &device)) ||
-        (r = get_label(x, &x->st->area, "area", &area)) || (r = get_status(x, &status)) ||
+        (r = get_label(x, &x->st->area, "area", &area)) ||
+        (r = get_label(x, &x->st->case_id, "case", &case_id)) || (r = get_status(x, &status)) ||
         (r = get_severity(x, &sev)) || (r = get_location(x, &loc)))
         return r;
     Ioc__V1__Event tmp;
@@ -907,6 +908,7 @@ static enum iocd_reject decode_event(struct ctx *x)
     ev->source = x->source;
     ev->status = (char *)status;
     ev->area = (char *)area;
+    ev->case_id = (char *)case_id;
     ev->received_ms = x->msg->received_ms;
     if (x->drops) {
         char more[32] = "";

@@ -34,7 +34,8 @@ void iocd_event_destroy(void *state)
     if (!st)
         return;
     struct value_src *srcs[] = {&st->kind,  &st->severity, &st->text, &st->device, &st->area,
-                                &st->status, &st->time,    &st->lat,  &st->lon,    &st->location};
+                                &st->status, &st->time,    &st->lat,  &st->lon,    &st->location,
+                                &st->case_id};
     for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++)
         src_free(srcs[i]);
     for (size_t i = 0; i < st->n_sev_map; i++)
@@ -328,7 +329,7 @@ static int collect_excludes(const struct iocd_adapter_cfg *c, struct event_state
 {
     const struct value_src *srcs[] = {&st->kind,   &st->severity, &st->text, &st->device,
                                       &st->area,   &st->status,   &st->time, &st->lat,
-                                      &st->lon,    &st->location};
+                                      &st->lon,    &st->location, &st->case_id};
     size_t n = sizeof(srcs) / sizeof(srcs[0]);
     st->exclude = calloc(n, sizeof(*st->exclude));
     if (!st->exclude)
@@ -349,7 +350,8 @@ static int collect_excludes(const struct iocd_adapter_cfg *c, struct event_state
 /* The event format's keys, declared once. */
 struct event_entries {
     struct iocd_ini_entry *kind, *severity, *severity_map, *text, *device, *area, *status,
-        *statuses, *time, *time_format, *time_offset, *lat, *lon, *location, *attributes, *records;
+        *statuses, *time, *time_format, *time_offset, *lat, *lon, *location, *attributes, *records,
+        *case_id;
 };
 
 const struct iocd_key iocd_event_keys[IOCD_EVENT_N_KEYS] = {
@@ -386,6 +388,10 @@ const struct iocd_key iocd_event_keys[IOCD_EVENT_N_KEYS] = {
                      "all, none or a list of members kept as attributes (default all)"),
     IOCD_ADAPTER_KEY(struct event_entries, records,
                      "JSON path of an array of events ($ for a payload that is an array)"),
+    {NULL, "case", IOCD_KEY_ENTRY, offsetof(struct event_entries, case_id), NULL, 0, 0,
+     "a path or topic[N]: the case the event updates (a report's id); its updates are one "
+     "case, and resolving it gives SOURCE/AREA/resolve_time (default: none)",
+     NULL, false},
 };
 
 /* Checks a device or area literal and replaces it by its cleaned form. */
@@ -479,6 +485,10 @@ static int read_labels(const struct iocd_adapter_cfg *c, struct event_state *st,
         if (st->area.type == SRC_LITERAL && clean_literal_label(c, k->area, &st->area))
             return -1;
     }
+
+    /* case */
+    if (k->case_id && parse_src(c, k->case_id, k->case_id->value, ALLOW_TOPIC, st, &st->case_id))
+        return -1;
 
     /* status, statuses */
     if (k->status) {

@@ -55,7 +55,7 @@ enum attr_mode { ATTR_ALL = 0, ATTR_NONE, ATTR_LIST };
 
 struct event_state {
     char *source; /* owned */
-    struct value_src kind, severity, text, device, area, status, time, lat, lon, location;
+    struct value_src kind, severity, text, device, area, status, time, lat, lon, location, case_id;
     int severity_fixed; /* when severity is not read from the message */
     struct sev_entry *sev_map; /* owned; NULL: the built-in names */
     size_t n_sev_map;
@@ -74,7 +74,7 @@ struct event_state {
 
 /* ---- config half (event_config.c) ---- */
 
-#define IOCD_EVENT_N_KEYS 16
+#define IOCD_EVENT_N_KEYS 17
 /* The event format's keys (ops->keys). */
 extern const struct iocd_key iocd_event_keys[IOCD_EVENT_N_KEYS];
 /* ops->create and ops->destroy. */

@@ -1,10 +1,12 @@
 /* web/app.js — the iocd operator console's behaviour.
  *
  * Owns: the page's state (latest value and last-hour points of each series,
- * alerts, devices), loading it from the REST endpoints, keeping it current
- * from the live stream (/api/v1/live, Server-Sent Events), reloading it
- * when the stream says `reset` or was away for long, and drawing it: the
- * live board, the alert list, device status and the chart panel. Every UI
+ * alerts, events, devices), loading it from the REST endpoints, keeping it
+ * current from the live stream (/api/v1/live, Server-Sent Events),
+ * reloading it when the stream says `reset` or was away for long, and
+ * drawing it: the live board, the alert list, the event list (updates of
+ * one case shown as one row with its status flow), device status and the
+ * chart panel. Every UI
  * string comes from DICT. Contract: docs/api.md. Plain ES2020, no build. */
 'use strict';
 
@@ -39,6 +41,9 @@
       sev_unspecified: 'chưa phân loại', sev_info: 'thông tin', sev_warning: 'cảnh báo',
       sev_minor: 'nhẹ', sev_major: 'nặng', sev_critical: 'nghiêm trọng',
       state_raised: 'đang phát', state_cleared: 'đã hết',
+      events: 'Sự kiện', event: 'Sự kiện', area: 'Khu vực', status: 'Trạng thái', time: 'Lúc',
+      all_areas: 'Mọi khu vực', all_kinds: 'Mọi loại', no_events: 'Chưa có sự kiện',
+      took: 'xử lý trong',
     },
     en: {
       title: 'City operations centre',
@@ -68,6 +73,9 @@
       sev_unspecified: 'unspecified', sev_info: 'info', sev_warning: 'warning',
       sev_minor: 'minor', sev_major: 'major', sev_critical: 'critical',
       state_raised: 'raised', state_cleared: 'cleared',
+      events: 'Events', event: 'Event', area: 'Area', status: 'Status', time: 'Time',
+      all_areas: 'All areas', all_kinds: 'All kinds', no_events: 'No events yet',
+      took: 'resolved in',
     },
   };
 
@@ -178,6 +186,7 @@
     points: new Map(),    // series -> [[t_ms, value], ...] last hour, ascending
     seeded: new Set(),    // series whose last hour came from /windows
     alerts: new Map(),    // id + '@' + raised_ms -> alert record
+    events: new Map(),    // case key -> {first, last, updates: [event, ...] oldest first}
     devices: new Map(),   // source/device -> {source, device, state, last_seen_ms, ...}
     statusCounts: {},     // from /api/v1/status, for sources with no device rows
     status: null,
@@ -418,6 +427,107 @@
     $('alerts-active-count').classList.toggle('hot', active > 0);
     $('alerts-empty').hidden = list.length > 0;
   }
+
+
+  // ---------------------------------------------------------------- events
+  // Events from the REST list and the live stream. Updates of one case
+  // (same source and `case`, e.g. a citizen report going received →
+  // assigned → resolved) are one row, with the time it took once resolved;
+  // any other event is a row of its own. iocd's own alerts are in the
+  // alert list, not here.
+  const EVENTS_MAX = 300;
+  const DONE = new Set(['resolved', 'closed', 'done']);  // iocd's own list (docs/events.md)
+  let eventsQueued = false;
+
+  function eventKey(e) {
+    const c = typeof e.case === 'string' && e.case ? e.case : null;
+    return c ? 'case|' + e.source + '|' + c
+      : 'ev|' + [e.source, e.kind, e.device, e.time_ms, e.status, e.text].join('|');
+  }
+  function updateKey(e) { return [e.time_ms, e.status, e.kind, e.text].join('|'); }
+
+  function applyEvent(e, fresh) {
+    if (!e || typeof e.source !== 'string' || typeof e.time_ms !== 'number') return;
+    if (e.source === 'iocd' && e.kind === 'alert') return;
+    const k = eventKey(e);
+    let rec = state.events.get(k);
+    if (!rec) {
+      rec = { key: k, updates: [], fresh_ms: 0 };
+      state.events.set(k, rec);
+    }
+    const uk = updateKey(e);
+    if (rec.updates.some((u) => updateKey(u) === uk)) return;
+    rec.updates.push(e);
+    rec.updates.sort((a, b) => a.time_ms - b.time_ms);
+    if (fresh) rec.fresh_ms = Date.now();
+    queueEvents();
+  }
+  function queueEvents() {
+    if (eventsQueued) return;
+    eventsQueued = true;
+    requestAnimationFrame(renderEvents);
+  }
+  function fillSelect(id, values, allKey) {
+    const sel = $(id);
+    const cur = sel.value;
+    const opts = [el('option', { value: '', text: t(allKey) })];
+    for (const v of [...values].sort()) opts.push(el('option', { value: v, text: v }));
+    sel.replaceChildren(...opts);
+    sel.value = values.has(cur) ? cur : '';
+  }
+  function renderEvents() {
+    eventsQueued = false;
+    let list = [...state.events.values()];
+    const last = (r) => r.updates[r.updates.length - 1];
+    list.sort((a, b) => last(b).time_ms - last(a).time_ms || (a.key < b.key ? -1 : 1));
+    if (list.length > EVENTS_MAX) {
+      for (const r of list.slice(EVENTS_MAX)) state.events.delete(r.key);
+      list.length = EVENTS_MAX;
+    }
+    const areas = new Set(), kinds = new Set();
+    for (const r of list) for (const u of r.updates) {
+      if (u.area) areas.add(u.area);
+      if (u.kind) kinds.add(u.kind);
+    }
+    fillSelect('events-area', areas, 'all_areas');
+    fillSelect('events-kind', kinds, 'all_kinds');
+    const area = $('events-area').value, kind = $('events-kind').value;
+    if (area || kind)
+      list = list.filter((r) => r.updates.some((u) => (!area || u.area === area) && (!kind || u.kind === kind)));
+    const frag = document.createDocumentFragment();
+    const now = Date.now();
+    for (const r of list) {
+      const first = r.updates[0], cur = last(r);
+      const sev = r.updates.reduce((m, u) => (SEVERITIES.indexOf(u.severity) > SEVERITIES.indexOf(m) ? u.severity : m), cur.severity);
+      const flow = el('td', { class: 'flow' });
+      const sts = r.updates.map((u) => u.status).filter((x) => x);
+      sts.forEach((st, i) => {
+        if (i) flow.append(' → ');
+        flow.append(el('span', { class: i === sts.length - 1 ? 'cur' : '', text: st }));
+      });
+      if (r.updates.length > 1 && DONE.has(cur.status))
+        flow.append(el('span', { class: 'took', 'data-testid': 'event-took',
+          text: t('took') + ' ' + fmtDuration(cur.time_ms - first.time_ms) }));
+      frag.append(el('tr', {
+        'data-testid': 'event-row', 'data-source': cur.source, 'data-kind': cur.kind,
+        'data-area': cur.area || '', 'data-status': cur.status || '',
+        'data-updates': String(r.updates.length), 'data-case': cur.case || '',
+        class: sevClass(sev) + (now - r.fresh_ms < 2000 ? ' fresh' : ''),
+      },
+      el('td', { class: 'sev' }, el('span', { class: 'badge', text: t('sev_' + sevName(sev)) })),
+      el('td', { class: 'what' },
+        el('div', { class: 'rule', text: cur.kind + ' · ' + sourceLabel(cur.source) + (cur.device ? ' · ' + cur.device : '') }),
+        cur.text ? el('div', { class: 'text', text: cur.text }) : null),
+      el('td', { text: cur.area || '' }),
+      flow,
+      el('td', { class: 't', text: fmtTime(cur.time_ms) })));
+    }
+    $('event-rows').replaceChildren(frag);
+    $('events-count').textContent = String(list.length);
+    $('events-empty').hidden = list.length > 0;
+  }
+  $('events-area').addEventListener('change', queueEvents);
+  $('events-kind').addEventListener('change', queueEvents);
 
   // --------------------------------------------------------------- devices
   let devicesQueued = false;
@@ -683,6 +793,7 @@
     for (const s of state.latest.keys()) markDirty(s);
     setConn(connState);
     renderAlerts();
+    renderEvents();
     renderDevices();
     renderMeta();
     if (state.chart.data) drawChart(state.chart.data, Date.now() - parseDur($('chart-range').value), Date.now());
@@ -732,6 +843,10 @@
           for (const a of j.active || []) mergeAlert(a, null);
           queueAlerts();
         }),
+        api('/api/v1/events', { limit: '200' }).then((j) => {
+          for (const e of j.events || []) applyEvent(e, false);
+          queueEvents();
+        }),
         pagesAll('/api/v1/devices', 'devices').then((list) => {
           state.devices.clear();
           for (const d of list) applyDevice(d);
@@ -777,7 +892,7 @@
   function hideBanner() { $('banner').hidden = true; }
 
   function liveUrl() {
-    const q = { types: 'obs,alert,status,window' };
+    const q = { types: 'obs,event,alert,status,window' };
     if (TOKEN) q.access_token = TOKEN;
     return apiUrl('/api/v1/live', q);
   }
@@ -823,6 +938,10 @@
     es.addEventListener('alert', (ev) => {
       const a = parse(ev);
       if (a) applyAlertItem(a);
+    });
+    es.addEventListener('event', (ev) => {
+      const e = parse(ev);
+      if (e) applyEvent(e, true);
     });
     es.addEventListener('status', (ev) => {
       const d = parse(ev);

@@ -184,7 +184,7 @@ struct job {
     struct iocd_windows_query wq;
     struct iocd_alerts_query aq;
     struct iocd_events_query eq;
-    char ev[5][PARAM_MAX]; /* events: source, kind, area, device, status */
+    char ev[6][PARAM_MAX]; /* events: source, kind, area, device, status, case */
     const char *db_path;
     int rc;
     cJSON *result;
@@ -356,14 +356,14 @@ void iocd_http_on_events(struct iocd_http_api *h, h2o_req_t *req)
     struct job *j = job_new(h, req, JOB_EVENTS);
     if (!j)
         return iocd_http_send_error(req, 500, "out of memory");
-    static const char *const names[5] = {"source", "kind", "area", "device", "status"};
-    const char **slots[5] = {&j->eq.source, &j->eq.kind, &j->eq.area, &j->eq.device,
-                             &j->eq.status};
+    static const char *const names[6] = {"source", "kind", "area", "device", "status", "case"};
+    const char **slots[6] = {&j->eq.source, &j->eq.kind,   &j->eq.area,
+                             &j->eq.device, &j->eq.status, &j->eq.case_id};
     const char *bad = NULL;
-    for (int i = 0; i < 5 && !bad; i++) {
+    for (int i = 0; i < 6 && !bad; i++) {
         int r = iocd_http_param(req, names[i], j->ev[i], sizeof(j->ev[i]));
         if (r < 0)
-            bad = "bad source, kind, area, device or status";
+            bad = "bad source, kind, area, device, status or case";
         *slots[i] = r > 0 ? j->ev[i] : NULL;
     }
     char sev[32], before[64];

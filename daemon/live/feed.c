@@ -1166,6 +1166,7 @@ void iocd_feed_event(struct iocd_feed *f, const char *source, const Ioc__V1__Eve
         jb_key_str(&b, "device", e->device);
         jb_key_str(&b, "area", e->area);
         jb_key_str(&b, "status", e->status);
+        jb_key_str(&b, "case", e->case_id ? e->case_id : "");
         jb_key_time(&b, "time", e->time_ms);
         jb_key_int(&b, "received_ms", e->received_ms);
         if (e->location) {

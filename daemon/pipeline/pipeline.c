@@ -93,6 +93,11 @@ static int preload_series(void *ud, uint32_t id, const char *name)
     return iocd_series_reg_preload(p->series, id, name);
 }
 
+static void restore_case(void *ud, const char *source, const char *case_id, int64_t first_ms)
+{
+    iocd_cases_restore(ud, source, case_id, first_ms);
+}
+
 static void restore_aqi(void *ud, const char *device, const char *metric, int64_t start_ms,
                         uint64_t count, double sum)
 {
@@ -144,6 +149,15 @@ int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct io
     iocd_agg_set_timezone(p->agg, cfg->store.tz_offset_ms);
     p->dedup = iocd_dedup_new((size_t)cfg->ingest.dedup_horizon);
     p->aqi = iocd_aqi_feed_new(cfg);
+    p->cases = iocd_cases_new(IOCD_CASES_MAX);
+    if (!p->cases)
+        return iocd_error_set(err, "out of memory");
+    if (iocd_store_each_open_case(store, iocd_now_ms() - IOCD_CASES_HORIZON_MS, restore_case,
+                                  p->cases, err))
+        return -1;
+    if (iocd_cases_open(p->cases))
+        iocd_log_info("iocd", "open cases: %zu (their resolve times continue)",
+                      iocd_cases_open(p->cases));
     for (int i = 0; i < cfg->n_adapters; i++)
         snprintf(p->scopes[i].name, IOCD_SCOPE_MAX, "%s", cfg->adapters[i].name);
     snprintf(p->scopes[cfg->n_adapters].name, IOCD_SCOPE_MAX, "iocd");
@@ -408,9 +422,10 @@ static int hold_event(struct iocd_pipeline *p, const char *source, const Ioc__V1
     char *attrs = attributes_json(e);
     if (!attrs)
         return -1;
-    const char *parts[] = {source, e->kind, e->text, e->device, e->area, e->status, attrs};
-    size_t len[7], total = 0;
-    for (int i = 0; i < 7; i++)
+    const char *parts[] = {source,    e->kind, e->text, e->device, e->area,
+                           e->status, attrs,   e->case_id ? e->case_id : ""};
+    size_t len[8], total = 0;
+    for (int i = 0; i < 8; i++)
         total += (len[i] = strlen(parts[i])) + 1;
     char *block = malloc(total);
     if (!block) {
@@ -420,10 +435,10 @@ static int hold_event(struct iocd_pipeline *p, const char *source, const Ioc__V1
     struct iocd_event_row *r = &p->events[p->n_events++];
     if (!p->batch_since_ms)
         p->batch_since_ms = iocd_now_ms();
-    const char **dst[] = {&r->source, &r->kind,   &r->text,      &r->device,
-                          &r->area,   &r->status, &r->attributes};
+    const char **dst[] = {&r->source, &r->kind,   &r->text,       &r->device,
+                          &r->area,   &r->status, &r->attributes, &r->case_id};
     char *q = block;
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 8; i++) {
         memcpy(q, parts[i], len[i] + 1);
         *dst[i] = q;
         q += len[i] + 1;
@@ -442,6 +457,20 @@ static int hold_event(struct iocd_pipeline *p, const char *source, const Ioc__V1
 int iocd_pipeline_hold_event(struct iocd_pipeline *p, const char *source, const Ioc__V1__Event *e)
 {
     return hold_event(p, source, e);
+}
+
+/* A case of `e`'s source resolved after `seconds`: SOURCE/_all/resolve_time
+ * and, with an area, SOURCE/AREA/resolve_time (unit s; quantiles from the
+ * windows' sketches). */
+static enum iocd_reject resolve_time(struct iocd_pipeline *p, int idx, const Ioc__V1__Event *e,
+                                     double seconds, int64_t now, char *detail, size_t n)
+{
+    enum iocd_reject r = aggregate(p, idx, IOCD_EVENT_ALL_AREAS, "resolve_time", "s", seconds,
+                                   e->time_ms, now, false, NULL, detail, n);
+    if (r == IOCD_REJECT_NONE && e->area[0])
+        r = aggregate(p, idx, e->area, "resolve_time", "s", seconds, e->time_ms, now, false, NULL,
+                      detail, n);
+    return r;
 }
 
 /* Validate, store and count one event: per kind, per area and city-wide. */
@@ -463,6 +492,13 @@ static enum iocd_reject ingest_event(struct iocd_pipeline *p, int idx, const Ioc
         snprintf(detail, n, "event buffer (%d held)", IOCD_PIPELINE_MAX_EVENTS);
         r = IOCD_REJECT_NO_MEMORY;
     }
+    /* The event is kept whatever happens to its resolve time: one that
+     * cannot be added (a series over its limit) is dropped. */
+    int64_t took;
+    char ignored[64];
+    if (r == IOCD_REJECT_NONE && e->case_id && e->case_id[0] &&
+        iocd_cases_update(p->cases, source, e->case_id, e->time_ms, e->status, &took) == 1)
+        (void)resolve_time(p, idx, e, (double)took / 1000.0, now, ignored, sizeof(ignored));
     if (r == IOCD_REJECT_NONE && p->feed)
         iocd_feed_event(p->feed, source, e);
     return r;
@@ -995,6 +1031,8 @@ void iocd_pipeline_free(struct iocd_pipeline *p)
     p->dedup = NULL;
     iocd_aqi_feed_free(p->aqi);
     p->aqi = NULL;
+    iocd_cases_free(p->cases);
+    p->cases = NULL;
     iocd_series_reg_free(p->series);
     free(p->scopes);
     free(p->adapter_series);

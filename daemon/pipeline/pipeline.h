@@ -29,6 +29,7 @@
 #include "daemon/config/config.h"
 #include "daemon/aggregate/counters.h"
 #include "daemon/aggregate/aqi_feed.h"
+#include "daemon/aggregate/cases.h"
 #include "daemon/aggregate/dedup.h"
 #include "daemon/live/feed.h"
 #include "daemon/aggregate/series.h"
@@ -56,6 +57,7 @@ struct iocd_pipeline {
     struct iocd_agg *agg;
     struct iocd_dedup *dedup; /* NULL when [ingest] dedup_horizon = 0 */
     struct iocd_aqi_feed *aqi; /* NULL when [aqi] is off */
+    struct iocd_cases *cases;  /* open cases of events with a case id */
     /* scopes[i] for cfg->adapters[i]; then the scopes of feeds a reload
      * removed (their counters stay, and come back if the feed does); the
      * last, scopes[n_scopes - 1], is "iocd". */

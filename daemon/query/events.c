@@ -22,12 +22,16 @@
 
 /* Parameters: ?1 source, ?2 kind, ?3 area, ?4 device, ?5 status,
  * ?6 min severity, ?7 from, ?8 to, ?9 limit (-1: none), ?10 before time,
- * ?11 before id. */
-static void events_sql(struct iocd_buf *sql, const struct iocd_events_query *q)
+ * ?11 before id, ?12 case. A database of schema 3 or older (iocctl may
+ * read one iocd has not migrated yet) has no case_id: `no_case`. */
+static void events_sql(struct iocd_buf *sql, const struct iocd_events_query *q, bool no_case)
 {
     iocd_buf_puts(sql, "SELECT id, time_ms, received_ms, source, kind, severity, text, device,"
-                       " area, status, lat, lon, attributes FROM events"
-                       " WHERE time_ms >= ?7 AND time_ms < ?8");
+                       " area, status, lat, lon, attributes,");
+    iocd_buf_puts(sql, no_case ? " '' FROM events" : " case_id FROM events");
+    iocd_buf_puts(sql, " WHERE time_ms >= ?7 AND time_ms < ?8");
+    if (q->case_id)
+        iocd_buf_puts(sql, no_case ? " AND 0" : " AND case_id = ?12");
     if (q->source)
         iocd_buf_puts(sql, q->kind ? " AND source = ?1" : " AND +source = ?1");
     if (q->kind)
@@ -48,11 +52,16 @@ static void events_sql(struct iocd_buf *sql, const struct iocd_events_query *q)
 int iocd_query_events_prepare(sqlite3 *db, const struct iocd_events_query *q,
                               sqlite3_stmt **st, char *err, size_t errlen)
 {
-    struct iocd_buf sql;
-    iocd_buf_init(&sql);
-    events_sql(&sql, q);
-    int rc = sql.oom ? SQLITE_NOMEM : sqlite3_prepare_v2(db, sql.p, -1, st, NULL);
-    iocd_buf_free(&sql);
+    int rc = SQLITE_ERROR;
+    for (int no_case = 0; no_case < 2 && rc != SQLITE_OK; no_case++) {
+        struct iocd_buf sql;
+        iocd_buf_init(&sql);
+        events_sql(&sql, q, no_case);
+        rc = sql.oom ? SQLITE_NOMEM : sqlite3_prepare_v2(db, sql.p, -1, st, NULL);
+        iocd_buf_free(&sql);
+        if (rc != SQLITE_OK && !strstr(sqlite3_errmsg(db), "no such column: case_id"))
+            break;
+    }
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "read events: %s", sqlite3_errmsg(db));
         return IOCD_QUERY_FAILED;
@@ -67,6 +76,8 @@ int iocd_query_events_prepare(sqlite3 *db, const struct iocd_events_query *q,
     sqlite3_bind_int64(*st, 9, q->limit > 0 ? q->limit : -1);
     sqlite3_bind_int64(*st, 10, q->before_ms);
     sqlite3_bind_int64(*st, 11, q->before_id);
+    if (q->case_id)
+        sqlite3_bind_text(*st, 12, q->case_id, -1, SQLITE_STATIC);
     return IOCD_QUERY_OK;
 }
 
@@ -106,6 +117,7 @@ static cJSON *event_json(sqlite3_stmt *st)
     cJSON_AddStringToObject(o, "device", col_text(st, IOCD_EV_DEVICE));
     cJSON_AddStringToObject(o, "area", col_text(st, IOCD_EV_AREA));
     cJSON_AddStringToObject(o, "status", col_text(st, IOCD_EV_STATUS));
+    cJSON_AddStringToObject(o, "case", col_text(st, IOCD_EV_CASE));
     if (sqlite3_column_type(st, IOCD_EV_LAT) == SQLITE_NULL ||
         sqlite3_column_type(st, IOCD_EV_LON) == SQLITE_NULL) {
         cJSON_AddNullToObject(o, "location");

@@ -17,6 +17,7 @@ struct sqlite3_stmt;
 
 struct iocd_events_query {
     const char *source, *kind, *area, *device, *status; /* NULL: any */
+    const char *case_id;   /* NULL: any; the updates of this case */
     int64_t min_severity;  /* ioc.v1.Severity at or above; -1: any */
     int64_t from_ms, to_ms; /* event time in [from, to) */
     int64_t limit;          /* <= 0: no limit */
@@ -41,6 +42,7 @@ enum {
     IOCD_EV_LAT,
     IOCD_EV_LON,
     IOCD_EV_ATTRIBUTES,
+    IOCD_EV_CASE,
 };
 
 /* The statement for q, newest first, bound (q's strings must outlive it).

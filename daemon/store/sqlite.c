@@ -72,8 +72,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_META] = "INSERT INTO meta(key, value) VALUES (?1, ?2) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     [ST_EVENT] = "INSERT INTO events(source, kind, severity, text, device, area, status, time_ms, "
-                 "received_ms, lat, lon, attributes) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 "received_ms, lat, lon, attributes, case_id) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     /* At most ?3 rows a flush, oldest first: pruning never stalls a flush. */
     [ST_PRUNE_WINDOWS] =
         "DELETE FROM windows WHERE (series_id, res_s, start_ms) IN (SELECT series_id, res_s, "
@@ -496,6 +496,7 @@ static int write_one(struct sqlite_store *st, struct iocd_flush *f)
             sqlite3_bind_double(q, 11, e->lon);
         }
         sqlite3_bind_text(q, 12, e->attributes, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 13, e->case_id ? e->case_id : "", -1, SQLITE_STATIC);
         if (step_reset(st, ST_EVENT))
             return -1;
     }
@@ -827,6 +828,32 @@ static bool column_number(sqlite3_stmt *q, int col, double *out)
     return *end == '\0';
 }
 
+static int sq_each_open_case(struct iocd_store *base, int64_t since_ms, iocd_store_case_cb cb,
+                             void *ud, struct iocd_error *err)
+{
+    struct sqlite_store *st = (struct sqlite_store *)base;
+    /* The statuses are iocd_case_status_resolves's; events_by_case orders
+     * the groups. */
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT source, case_id, min(time_ms) FROM events WHERE case_id != '' "
+                           "AND time_ms >= ?1 GROUP BY source, case_id "
+                           "HAVING sum(status IN ('resolved', 'closed', 'done')) = 0",
+                           -1, &q, NULL) != SQLITE_OK)
+        return iocd_error_set(err, "%s: reading open cases: %s", st->path,
+                              sqlite3_errmsg(st->db));
+    sqlite3_bind_int64(q, 1, since_ms);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        cb(ud, (const char *)sqlite3_column_text(q, 0), (const char *)sqlite3_column_text(q, 1),
+           sqlite3_column_int64(q, 2));
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return iocd_error_set(err, "%s: reading open cases: %s", st->path,
+                              sqlite3_errmsg(st->db));
+    return 0;
+}
+
 static int sq_each_raised_alert(struct iocd_store *base, int64_t since_ms,
                                  void (*cb)(void *ud, const struct iocd_alert_saved *a),
                                  void *ud, struct iocd_error *err)
@@ -914,4 +941,5 @@ const struct iocd_store_backend iocd_store_sqlite = {
     .series_windows = sq_series_windows,
     .each_device = sq_each_device,
     .each_raised_alert = sq_each_raised_alert,
+    .each_open_case = sq_each_open_case,
 };

@@ -95,6 +95,12 @@ int iocd_store_each_raised_alert(struct iocd_store *st, int64_t since_ms, iocd_s
     return st->backend->each_raised_alert(st, since_ms, cb, ud, err);
 }
 
+int iocd_store_each_open_case(struct iocd_store *st, int64_t since_ms, iocd_store_case_cb cb,
+                              void *ud, struct iocd_error *err)
+{
+    return st->backend->each_open_case(st, since_ms, cb, ud, err);
+}
+
 void iocd_flush_free(struct iocd_flush *f)
 {
     while (f) {

@@ -36,6 +36,7 @@ struct iocd_event_row {
     char *block;
     const char *source, *kind, *text, *device, *area, *status;
     const char *attributes; /* a JSON object */
+    const char *case_id;    /* "" when none */
     int severity;
     int64_t time_ms, received_ms;
     int has_location;
@@ -123,6 +124,9 @@ typedef void (*iocd_store_window_cb)(void *ud, const char *device, const char *m
 typedef void (*iocd_store_row_cb)(void *ud, const struct iocd_window *w);
 typedef void (*iocd_store_device_cb)(void *ud, const struct iocd_device_row *row);
 typedef void (*iocd_store_alert_cb)(void *ud, const struct iocd_alert_saved *a);
+/* An open case: its source, id and the time of its earliest stored update. */
+typedef void (*iocd_store_case_cb)(void *ud, const char *source, const char *case_id,
+                                   int64_t first_ms);
 
 struct iocd_store;
 
@@ -158,6 +162,8 @@ struct iocd_store_backend {
                        struct iocd_error *err);
     int (*each_raised_alert)(struct iocd_store *st, int64_t since_ms, iocd_store_alert_cb cb,
                              void *ud, struct iocd_error *err);
+    int (*each_open_case)(struct iocd_store *st, int64_t since_ms, iocd_store_case_cb cb,
+                          void *ud, struct iocd_error *err);
 };
 
 /* The part of every backend's handle the dispatch reads. */
@@ -222,6 +228,10 @@ int iocd_store_each_device(struct iocd_store *st, iocd_store_device_cb cb, void 
  * (events of source "iocd", kind "alert", time at or after `since_ms`) is
  * a raise (at start, before the loop). Rows whose attributes cannot be
  * read are skipped. */
+/* At start: every case with an update at or after since_ms and none with a
+ * status that resolves it (daemon/aggregate/cases.h). */
+int iocd_store_each_open_case(struct iocd_store *st, int64_t since_ms, iocd_store_case_cb cb,
+                              void *ud, struct iocd_error *err);
 int iocd_store_each_raised_alert(struct iocd_store *st, int64_t since_ms, iocd_store_alert_cb cb,
                                  void *ud, struct iocd_error *err);
 /* Free a flush chain and everything it owns. */

@@ -16,7 +16,11 @@
 //   4. the chart of a series draws one point per stored window and its
 //      statistics equal what /api/v1/windows returns;
 //   5. iocd stopped: the reconnecting banner shows; iocd started again:
-//      the page recovers and shows values published after the restart.
+//      the page recovers and shows values published after the restart;
+//   6. events: a published fire alarm is the first row of the event list
+//      within 2 s, critical; a citizen report's three steps are one case
+//      row with its status flow and the time it took (5m); the area filter
+//      keeps only that area's rows.
 // Step 5 asks the Python side to stop and start iocd over a line protocol:
 // this script prints "@@ stop" / "@@ start" on stdout and waits for
 // "stopped" / "started" on stdin.
@@ -272,6 +276,81 @@ async function checkSeverities(page) {
   await page.click(sel('lang-toggle'));
 }
 
+function publishJson(topic, obj) {
+  const r = spawnSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', MQTT_PORT, '-q', '1',
+    '-t', topic, '-m', JSON.stringify(obj)], { timeout: 10000 });
+  if (r.status !== 0) throw new Error('mosquitto_pub failed: ' + (r.stderr || '').toString());
+}
+
+async function checkEvents(page) {
+  const fire = '[data-testid="event-row"][data-source="fire"][data-kind="fire_alarm"]';
+  check((await page.$$(fire)).length === 0, 'no fire alarm row before the alarm');
+  const t0 = Date.now();
+  publishJson('pleiku/fire/FP-99/alarm', { event: 'fire_alarm', priority: 1, panel: 'FP-99',
+    ward: 'Thống Nhất', building: 'Chợ Pleiku tầng 2', time: new Date(t0).toISOString() });
+  let elapsed;
+  try {
+    await page.waitForSelector(fire, { timeout: 5000 });
+    elapsed = Date.now() - t0;
+  } catch (e) {
+    elapsed = Infinity;
+  }
+  check(elapsed <= 2000, 'a published fire alarm appears in the event list within 2 s', elapsed + ' ms');
+  if (elapsed === Infinity) return;
+  const first = await page.evaluate(() => {
+    const r = document.querySelector('[data-testid="event-row"]');
+    return r ? [r.getAttribute('data-kind'), r.className, r.textContent] : null;
+  });
+  check(first && first[0] === 'fire_alarm', 'the alarm is the newest (first) row', JSON.stringify(first));
+  check(first && /sev-critical/.test(first[1]), 'the alarm (priority 1) is shown as critical', first && first[1]);
+  check(first && first[2].includes('Chợ Pleiku tầng 2') && first[2].includes('Thống Nhất'),
+    'its text and ward are shown', first && first[2]);
+
+  // A citizen report: three steps of one case, 5 minutes from first to resolved.
+  const id = 'PK-TEST-' + t0;
+  const base = { id, category: 'flooding', description: 'Ngập nước đường Lê Lợi',
+    ward: 'Hội Phú', severity: 'minor', location: { type: 'Point', coordinates: [108.0, 13.98] } };
+  const steps = [['received', t0 - 300000], ['assigned', t0 - 120000], ['resolved', t0]];
+  for (const [status, ts] of steps)
+    publishJson('pleiku/reports/app/event', Object.assign({}, base,
+      { status, updated_at: new Date(ts).toISOString() }));
+  const row = `[data-testid="event-row"][data-case="${id}"]`;
+  try {
+    await waitPage(page, (s) => {
+      const e = document.querySelector(s);
+      return e && e.getAttribute('data-updates') === '3';
+    }, row, 5000, 'the report case row with 3 updates');
+  } catch (e) {
+    check(false, 'the report\'s steps show as one case row', e.message);
+    return;
+  }
+  const rows = await page.$$(row);
+  check(rows.length === 1, 'the three steps of the report are one row', rows.length);
+  check(await attr(page, row, 'data-status') === 'resolved', 'the case row shows its current status: resolved');
+  const flow = await page.evaluate((s) => document.querySelector(s).children[3].textContent, row);
+  check(flow.startsWith('received → assigned → resolved'), 'the status flow is shown in order', flow);
+  const took = await page.evaluate((s) => {
+    const e = document.querySelector(s + ' [data-testid="event-took"]');
+    return e ? e.textContent : null;
+  }, row);
+  check(took === 'xử lý trong 5m', 'the time the case took is shown: 5m', took);
+  const api1 = await api('/api/v1/events?case=' + encodeURIComponent(id));
+  check(api1.events.map((e) => e.status).join(',') === 'resolved,assigned,received',
+    '/api/v1/events?case= lists the three steps newest first', JSON.stringify(api1.events.map((e) => e.status)));
+  await shot(page, '07-events');
+
+  // The area filter keeps only that ward's rows.
+  await page.selectOption(sel('events-area'), 'Hội Phú');
+  await waitPage(page, () => [...document.querySelectorAll('[data-testid="event-row"]')]
+    .every((r) => r.getAttribute('data-area') === 'Hội Phú'), null, 2000, 'the area filter')
+    .catch(() => {});
+  const areas = await page.evaluate(() => [...document.querySelectorAll('[data-testid="event-row"]')]
+    .map((r) => r.getAttribute('data-area')));
+  check(areas.length >= 1 && areas.every((a) => a === 'Hội Phú'), 'the area filter shows only Hội Phú',
+    JSON.stringify(areas));
+  await page.selectOption(sel('events-area'), '');
+}
+
 async function checkDevicesAndLanguage(page) {
   await page.waitForSelector(sel('device-counts-air'), { timeout: 10000 });
   const status = await api('/api/v1/status');
@@ -430,7 +509,7 @@ async function main() {
       sel('conn-state'), 15000, 'the live stream to open');
     check(true, 'the live stream opens');
 
-    const steps = [['live values', checkLiveValues], ['alert', checkAlert],
+    const steps = [['live values', checkLiveValues], ['alert', checkAlert], ['events', checkEvents],
       ['devices and language', checkDevicesAndLanguage], ['chart', checkChart],
       ['reconnect', checkReconnect]];
     for (const [name, fn] of steps) {

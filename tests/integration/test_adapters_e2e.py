@@ -396,7 +396,7 @@ location = $.location
         def ev(time_, source, kind, sev, text, device, area, status, loc, attrs):
             return {"time": time_, "source": source, "kind": kind, "severity": sev,
                     "text": text, "device": device, "area": area, "status": status,
-                    "location": loc, "attributes": attrs}
+                    "case": "", "location": loc, "attributes": attrs}
         r1 = ev("2026-11-22T10:04:05Z", "reports", "pothole", "minor",
                 "Ổ gà lớn trên đường Hùng Vương, gần chợ", "", "Hội Thương", "new",
                 {"lat": 13.984375, "lon": 108}, {"id": "R-1001"})
@@ -580,8 +580,8 @@ class SparkplugTest(AdapterCase):
 
         def ev(t, kind, sev, device, text, attrs):
             return {"time": t, "source": "plant", "kind": kind, "severity": sev, "text": text,
-                    "device": device, "area": "", "status": "", "location": None,
-                    "attributes": attrs}
+                    "device": device, "area": "", "status": "", "case": "",
+                    "location": None, "attributes": attrs}
         self.assertEqual(self.events(), [
             ev("2026-11-22T10:04:05Z", "device_offline", "warning", "D1", "device G/E/D1 offline",
                {"group": "G", "edge_node": "E", "device": "D1"}),

@@ -2,7 +2,12 @@
 a real iocd, with every filter (source, kind, area, device, status, severity
 at or above, time range), newest first, and paging with `before` = the
 previous page's `next`, exact to the event even within one millisecond; bad
-parameters are 400. `iocctl events` runs the same SELECT (the same rows)."""
+parameters are 400. `iocctl events` runs the same SELECT (the same rows).
+Cases (docs/events.md): the updates of one report are one case (`case`
+filter), and the time each case took to resolve is stored as
+reports/AREA/resolve_time and reports/_all/resolve_time, exactly, once per
+case (a repeated resolve adds nothing), also for a case opened before a
+restart."""
 import json
 import unittest
 import urllib.parse
@@ -32,6 +37,58 @@ def report(i, typ, ward, status, level, ts_ms, lat=None):
     if lat is not None:
         d["lat"], d["lon"] = lat, 108.0
     return json.dumps(d)
+
+
+CASES = """[adapter cases]
+topic = pleiku/cases/+
+format = event
+kind = $.category
+area = $.ward
+status = $.status
+time = $.ts
+case = $.id
+"""
+
+
+def step(case_id, ward, status, ts_ms):
+    return json.dumps({"id": case_id, "category": "flooding", "ward": ward, "status": status,
+                       "ts": ts_ms})
+
+
+class CasesTest(IocdTestCase):
+    def window(self, d, series):
+        return d.query(series, "--res", "1d", "--from", "2026-11-22T00:00:00Z",
+                       "--to", "2026-11-23T00:00:00Z")
+
+    def test_resolve_times_exact_once_and_across_a_restart(self):
+        d = self.iocd(CASES).start()
+        self.broker.publish("pleiku/cases/app", [
+            step("A", "Hoi Thuong", "received", T0),
+            step("B", "Dien Hong", "received", T0 + 10000),
+            step("A", "Hoi Thuong", "assigned", T0 + 60000),
+            step("C", "Dien Hong", "received", T0 + 20000),
+            step("B", "Dien Hong", "resolved", T0 + 130000),   # 120 s
+            step("A", "Hoi Thuong", "resolved", T0 + 300000),  # 300 s
+            step("A", "Hoi Thuong", "resolved", T0 + 300000),  # again: nothing more
+        ])
+        d.wait_messages("cases", 7)
+        [w] = self.window(d, "cases/_all/resolve_time")
+        self.assertEqual((w["count"], w["sum"], w["min"], w["max"]), (2, 420, 120, 300))
+        [w] = self.window(d, "cases/Hoi Thuong/resolve_time")
+        self.assertEqual((w["count"], w["sum"]), (1, 300))
+        st, body = d.api("/api/v1/events?case=A")
+        self.assertEqual([(e["case"], e["status"]) for e in body["events"]],
+                         [("A", "resolved"), ("A", "resolved"), ("A", "assigned"),
+                          ("A", "received")])
+        # C is still open when iocd restarts; its start is read back.
+        d.restart()
+        self.assertIn("open cases: 1", d.log_text())
+        self.broker.publish("pleiku/cases/app", [step("C", "Dien Hong", "closed", T0 + 620000)])
+        d.wait_messages("cases", 8)
+        [w] = self.window(d, "cases/Dien Hong/resolve_time")
+        self.assertEqual((w["count"], w["sum"], w["min"], w["max"]), (2, 720, 120, 600))
+        [w] = self.window(d, "cases/_all/resolve_time")
+        self.assertEqual((w["count"], w["sum"]), (3, 1020))
 
 
 class EventsApiTest(IocdTestCase):
@@ -78,7 +135,8 @@ class EventsApiTest(IocdTestCase):
         self.assertEqual(one, {"time": "2026-11-22T07:00:01Z", "time_ms": T0 + 1000,
                                "source": "reports", "kind": "flooding", "severity": "minor",
                                "text": "report 1", "device": "r1", "area": "Hoi Thuong",
-                               "status": "assigned", "location": {"lat": 13.98, "lon": 108},
+                               "status": "assigned", "case": "",
+                               "location": {"lat": 13.98, "lon": 108},
                                "attributes": {"case": "c-0"}})
         self.assertIsNone(self.get(device="r0")["events"][0]["location"])
 

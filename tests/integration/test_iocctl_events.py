@@ -42,26 +42,26 @@ EVENTS = [
 JSON = {
     1: '{"id":1,"time":"2026-11-22T10:00:00Z","received":"2026-11-22T10:00:00.500Z",'
        '"source":"citizen","kind":"pothole","severity":"warning","text":"Pothole on Hung Vuong",'
-       '"device":"","area":"ward-1","status":"open","location":{"lat":13.98,"lon":108},'
+       '"device":"","area":"ward-1","status":"open","case":"","location":{"lat":13.98,"lon":108},'
        '"attributes":{"reporter":"app","photo":"p1.jpg"}}',
     2: '{"id":2,"time":"2026-11-22T10:01:00.250Z","received":"2026-11-22T10:01:01Z",'
        '"source":"citizen","kind":"pothole","severity":"minor",'
-       '"text":"Big pothole\\u001b[31m red","device":"","area":"ward-2","status":"open",'
+       '"text":"Big pothole\\u001b[31m red","device":"","area":"ward-2","status":"open","case":"",'
        '"location":null,"attributes":{}}',
     3: '{"id":3,"time":"2026-11-22T10:01:00.250Z","received":"2026-11-22T10:01:02Z",'
        '"source":"traffic","kind":"violation","severity":"major","text":"' + LONG + '",'
-       '"device":"CAM-7","area":"ward-1","status":"closed","location":{"lat":13.9,"lon":108.1},'
+       '"device":"CAM-7","area":"ward-1","status":"closed","case":"","location":{"lat":13.9,"lon":108.1},'
        '"attributes":{"plate":"81A-123.45"}}',
     4: '{"id":4,"time":"2026-11-22T09:58:20Z","received":"2026-11-22T09:58:20Z",'
        '"source":"flood","kind":"alarm","severity":"critical","text":"Water level high",'
-       '"device":"FL-1","area":"ward-3","status":"open","location":null,'
+       '"device":"FL-1","area":"ward-3","status":"open","case":"","location":null,'
        '"attributes":{"level_m":"2.5"}}',
     5: '{"id":5,"time":"2026-11-22T09:56:40Z","received":"2026-11-22T09:56:41Z",'
        '"source":"citizen","kind":"noise","severity":"unspecified","text":"Karaoke",'
-       '"device":"","area":"","status":"","location":null,"attributes":{"note":"tab\\there"}}',
+       '"device":"","area":"","status":"","case":"","location":null,"attributes":{"note":"tab\\there"}}',
     6: '{"id":6,"time":"2026-11-22T09:55:00Z","received":"2026-11-22T09:55:00.001Z",'
        '"source":"traffic","kind":"violation","severity":"info",'
-       '"text":"Speeding on Đường Lê Lợi","device":"CAM-7","area":"ward-2","status":"closed",'
+       '"text":"Speeding on Đường Lê Lợi","device":"CAM-7","area":"ward-2","status":"closed","case":"",'
        '"location":{"lat":14,"lon":108.25},"attributes":{"street":"Lê Lợi"}}',
 }
 
@@ -76,7 +76,7 @@ class IocctlEventsTest(IocdTestCase):
         self.assertEqual(self.d.stop(), 0)
         self.db = self.d.db
         con = sqlite3.connect(self.db)
-        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], 3)
+        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], 4)
         con.executemany(
             "INSERT INTO events(source, kind, severity, text, device, area, status, time_ms,"
             " received_ms, lat, lon, attributes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -106,7 +106,7 @@ class IocctlEventsTest(IocdTestCase):
         # attributes is an object, location an object or null, every line valid JSON
         first = json.loads(out.splitlines()[0])
         self.assertEqual(list(first), ["id", "time", "received", "source", "kind", "severity",
-                                       "text", "device", "area", "status", "location",
+                                       "text", "device", "area", "status", "case", "location",
                                        "attributes"])
         self.assertEqual(first["attributes"], {"plate": "81A-123.45"})
 

@@ -121,7 +121,7 @@ class LiveFeedTest(IocdTestCase):
         j.pop("received_ms")
         self.assertEqual(j, {"type": "event", "source": "fire", "kind": "fire_alarm",
                              "severity": "critical", "text": "Khói tầng 3", "device": "b12",
-                             "area": "", "status": "", "time": "2026-11-22T07:00:00Z",
+                             "area": "", "status": "", "case": "", "time": "2026-11-22T07:00:00Z",
                              "time_ms": T0, "attributes": {}})
         pb = pb_decode(got["ioc/v1/event/fire/fire_alarm/b12"])
         self.assertEqual((pb[1], pb[2], pb[3], pb[4], pb[6], pb[8]),

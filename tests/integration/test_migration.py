@@ -14,7 +14,7 @@ import unittest
 
 from iocdtest import AIR_ADAPTER, SOURCE_ROOT, IocdTestCase, air, wait_until
 
-CURRENT = 3
+CURRENT = 4
 
 
 class MigrationTest(IocdTestCase):
@@ -30,7 +30,7 @@ class MigrationTest(IocdTestCase):
         self.assertEqual(con.execute("SELECT count(*) FROM events").fetchone()[0], 0)
         con.close()
         self.assertIn("database migrated to schema version 2", d.log_text())
-        self.assertIn("database migrated to schema version 3", d.log_text())
+        self.assertIn("database migrated to schema version 4", d.log_text())
         # The version-1 database was copied, untouched, before migrating.
         backups = glob.glob(d.db + ".pre-migration-*")
         self.assertEqual(len(backups), 1, backups)
@@ -91,23 +91,25 @@ class MigrationTest(IocdTestCase):
         rule = "[alert pm25_high]\ntype = threshold\nmatch = air/+/pm25\nabove = 55\nclear = 50\n"
         d = self.iocd(AIR_ADAPTER + rule).start()
         self.assertEqual(d.stop(), 0)
-        # A version-2 database is the current schema without the devices table.
+        # A version-2 database is the current schema without the devices
+        # table (version 3) and the events' case column (version 4).
         t_ms = (int(time.time()) // 60 - 5) * 60000
         attrs = {"id": "pm25_high/air/GL-AQ01/pm25", "rule": "pm25_high",
                  "series": "air/GL-AQ01/pm25", "state": "raised", "value": "61.5",
                  "threshold": "55", "raised_ms": str(t_ms)}
         con = sqlite3.connect(d.db)
-        con.executescript("DROP TABLE devices; PRAGMA user_version = 2;")
+        con.executescript("DROP TABLE devices; DROP INDEX events_by_case; "
+                          "ALTER TABLE events DROP COLUMN case_id; PRAGMA user_version = 2;")
         con.execute("INSERT INTO events(source, kind, severity, text, device, area, status, "
                     "time_ms, received_ms, attributes) VALUES ('iocd', 'alert', 2, 'high', "
                     "'GL-AQ01', '', 'raised', ?, ?, ?)", (t_ms, t_ms, json.dumps(attrs)))
         con.commit()
         con.close()
         d.restart()
-        self.assertIn("database migrated to schema version 3", d.log_text())
+        self.assertIn("database migrated to schema version 4", d.log_text())
         self.assertIn("restored 0 device(s) and 1 raised alert(s)", d.log_text())
         con = sqlite3.connect(d.db)
-        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], 3)
+        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], 4)
         self.assertEqual([(r[1], r[2], r[3], r[5]) for r in
                           con.execute("PRAGMA table_info(devices)").fetchall()],
                          [("source", "TEXT", 1, 1), ("device", "TEXT", 1, 2),

@@ -222,7 +222,7 @@ static void test_embedded_defaults(void **state)
         {"bus", "pleiku/bus/+/lp", "influx", 54},
         {"fire", "pleiku/fire/+/alarm", "event", 64},
         {"reports", "pleiku/reports/+/event", "event", 74},
-        {"parking", "pleiku/parking/ngsi/+", "ngsi", 85},
+        {"parking", "pleiku/parking/ngsi/+", "ngsi", 86},
     };
     assert_int_equal(cfg.n_adapters, 11);
     for (int i = 0; i < 11; i++) {

@@ -86,9 +86,9 @@ static void event_json(struct iocd_buf *b, sqlite3_stmt *st)
     static const struct {
         const char *key;
         int col;
-    } texts[] = {{"source", E_SOURCE}, {"kind", E_KIND}, {"severity", E_SEVERITY},
+    } texts[] = {{"source", E_SOURCE}, {"kind", E_KIND},     {"severity", E_SEVERITY},
                  {"text", E_TEXT},     {"device", E_DEVICE}, {"area", E_AREA},
-                 {"status", E_STATUS}};
+                 {"status", E_STATUS}, {"case", IOCD_EV_CASE}};
     iocd_buf_puts(b, "{");
     iocctl_json_int(b, "id", sqlite3_column_int64(st, E_ID));
     iocctl_json_time(b, "time", sqlite3_column_int64(st, E_TIME));
