@@ -80,7 +80,7 @@ struct iocd_alerts {
     struct pair *active_head, *active_tail;
     size_t n_active;
     bool warned_full;
-    bool has_obs_rules, has_stale_rules;
+    bool has_obs_rules, has_stale_rules, has_event_rules;
 };
 
 /* ---- small helpers ---- */
@@ -196,6 +196,22 @@ static double clear_level(const struct iocd_alert_rule *r)
 
 /* ---- the engine ---- */
 
+/* Which kinds of rules there are: each entry point returns at once when
+ * none of its kind is configured. */
+static void note_rule_kinds(struct iocd_alerts *a)
+{
+    a->has_obs_rules = a->has_stale_rules = a->has_event_rules = false;
+    for (int i = 0; i < a->cfg->n_alerts; i++) {
+        enum iocd_alert_type t = a->cfg->alerts[i].type;
+        if (t == IOCD_ALERT_STALE)
+            a->has_stale_rules = true;
+        else if (t == IOCD_ALERT_EVENT)
+            a->has_event_rules = true;
+        else
+            a->has_obs_rules = true;
+    }
+}
+
 struct iocd_alerts *iocd_alerts_new(const struct iocd_config *cfg, iocd_alerts_fn fn, void *ud)
 {
     if (!cfg)
@@ -207,12 +223,7 @@ struct iocd_alerts *iocd_alerts_new(const struct iocd_config *cfg, iocd_alerts_f
     a->fn = fn;
     a->ud = ud;
     a->max_pairs = IOCD_ALERTS_MAX_PAIRS;
-    for (int i = 0; i < cfg->n_alerts; i++) {
-        if (cfg->alerts[i].type == IOCD_ALERT_STALE)
-            a->has_stale_rules = true;
-        else
-            a->has_obs_rules = true;
-    }
+    note_rule_kinds(a);
     return a;
 }
 
@@ -366,6 +377,12 @@ static void gen_text(struct iocd_buf *b, const struct iocd_alert_rule *r, const 
     fmt_num(v, sizeof(v), value);
     fmt_num(t, sizeof(t), threshold);
     iocd_buf_printf(b, "%s: %s ", r->name ? r->name : "", p->series);
+    if (r->type == IOCD_ALERT_EVENT) {
+        fmt_dur(w, sizeof(w), r->window_ms);
+        iocd_buf_printf(b, "%s event(s) in %s %s %s%s", v, w, raised ? ">=" : "<", t,
+                        raised ? "" : ", cleared");
+        return;
+    }
     if (r->type == IOCD_ALERT_STALE) {
         if (raised) {
             iocd_buf_printf(b, "silent %s s > %s s", v, t);
@@ -540,7 +557,8 @@ static bool stat_add(struct pair *p, const struct iocd_alert_rule *r, double x, 
  * of its buckets)? */
 static bool fills_from(const struct iocd_alert_rule *r, int64_t res_ms)
 {
-    return r->type != IOCD_ALERT_STALE && windowed(r) && res_ms > 0 &&
+    return r->type != IOCD_ALERT_STALE && r->type != IOCD_ALERT_EVENT && windowed(r) &&
+           res_ms > 0 &&
            bucket_width(r) % res_ms == 0;
 }
 
@@ -652,7 +670,8 @@ void iocd_alerts_observe(struct iocd_alerts *a, const char *source, const char *
     size_t ls = strlen(source), ld = strlen(device);
     for (int i = 0; i < a->cfg->n_alerts; i++) {
         const struct iocd_alert_rule *r = &a->cfg->alerts[i];
-        if (r->type == IOCD_ALERT_STALE || !iocd_topic_matches(r->match, series.p))
+        if (r->type == IOCD_ALERT_STALE || r->type == IOCD_ALERT_EVENT ||
+            !iocd_topic_matches(r->match, series.p))
             continue;
         struct pair *p = pair_get(a, i, series.p, source, ls, device, ld, NULL);
         double stat;
@@ -722,8 +741,114 @@ static void stale_each(void *ud, const struct iocd_device_info *d)
     iocd_buf_free(&series);
 }
 
+/* The events of `p`'s window of rule r that end at `now_ms`: the buckets
+ * whose slot is within the last WIN_BUCKETS up to now's. */
+static uint64_t events_in_window(const struct pair *p, const struct iocd_alert_rule *r,
+                                 int64_t now_ms)
+{
+    const struct win *w = p->win;
+    if (!w || !w->any)
+        return 0;
+    int64_t now_slot = iocd_time_floor_div(now_ms, bucket_width(r));
+    int64_t lo = now_slot - (WIN_BUCKETS - 1), hi = w->head < now_slot ? w->head : now_slot;
+    if (lo < w->head - (WIN_BUCKETS - 1))
+        lo = w->head - (WIN_BUCKETS - 1);
+    uint64_t n = 0;
+    for (int64_t slot = lo; slot <= hi; slot++)
+        n += w->n[slot_index(slot)];
+    return n;
+}
+
+/* Clear: raised event alerts whose window, ending now, holds fewer events
+ * than the rule's count. */
+static void expire_events(struct iocd_alerts *a, int64_t now_ms)
+{
+    struct pair *next;
+    for (struct pair *p = a->active_head; p; p = next) {
+        next = p->next_active;
+        const struct iocd_alert_rule *r = &a->cfg->alerts[p->rule];
+        if (r->type != IOCD_ALERT_EVENT)
+            continue;
+        uint64_t n = events_in_window(p, r, now_ms);
+        if (n >= (uint64_t)r->count)
+            continue;
+        p->value = (double)n;
+        p->eval_ms = now_ms;
+        p->raised = false;
+        active_unlink(a, p);
+        emit(a, p, false, (double)n, (double)r->count, now_ms);
+    }
+}
+
+static bool event_matches(const struct iocd_alert_rule *r, const char *source,
+                          const Ioc__V1__Event *e, const char *source_kind)
+{
+    if ((int)e->severity < r->min_severity || !iocd_topic_matches(r->match, source_kind))
+        return false;
+    if (r->area && strcmp(r->area, e->area ? e->area : "") != 0)
+        return false;
+    for (int w = 0; w < r->n_where; w++) {
+        bool found = false;
+        for (size_t i = 0; i < e->n_attributes && !found; i++)
+            found = strcmp(e->attributes[i]->key, r->where_key[w]) == 0 &&
+                    strcmp(e->attributes[i]->value, r->where_value[w]) == 0;
+        if (!found)
+            return false;
+    }
+    (void)source;
+    return true;
+}
+
+void iocd_alerts_event(struct iocd_alerts *a, const char *source, const Ioc__V1__Event *e)
+{
+    if (!a || !a->has_event_rules || !source || !e || !e->kind)
+        return;
+    struct iocd_buf sk, subj;
+    iocd_buf_init(&sk);
+    iocd_buf_init(&subj);
+    iocd_buf_printf(&sk, "%s/%s", source, e->kind);
+    size_t ls = strlen(source);
+    for (int i = 0; !sk.oom && i < a->cfg->n_alerts; i++) {
+        const struct iocd_alert_rule *r = &a->cfg->alerts[i];
+        if (r->type != IOCD_ALERT_EVENT || !event_matches(r, source, e, sk.p))
+            continue;
+        /* SOURCE/SUBJECT: the device, the area or "_all"; "-" when empty. */
+        const char *who = r->per == IOCD_PER_SOURCE ? "_all"
+                          : r->per == IOCD_PER_AREA ? e->area
+                                                    : e->device;
+        if (!who || !who[0])
+            who = "-";
+        iocd_buf_reset(&subj);
+        iocd_buf_printf(&subj, "%s/%s", source, who);
+        if (subj.oom)
+            break;
+        struct pair *p = pair_get(a, i, subj.p, source, ls, who, strlen(who), NULL);
+        if (!p || !p->win ||
+            !bucket_put(p->win, r, iocd_time_floor_div(e->time_ms, bucket_width(r)), 1, 1))
+            continue;
+        int64_t at = e->time_ms > p->win->head * bucket_width(r) ? e->time_ms
+                                                                 : p->win->head * bucket_width(r);
+        uint64_t n = events_in_window(p, r, at);
+        p->value = (double)n;
+        p->eval_ms = e->time_ms;
+        if (p->raised || n < (uint64_t)r->count)
+            continue;
+        p->raised = true;
+        p->raised_ms = e->time_ms;
+        p->raise_value = (double)n;
+        p->threshold = (double)r->count;
+        p->severity = clamp_severity(r->severity_given ? r->severity : (int)e->severity);
+        active_link(a, p);
+        emit(a, p, true, (double)n, (double)r->count, e->time_ms);
+    }
+    iocd_buf_free(&sk);
+    iocd_buf_free(&subj);
+}
+
 void iocd_alerts_tick(struct iocd_alerts *a, const struct iocd_devices *dev, int64_t now_ms)
 {
+    if (a && a->has_event_rules)
+        expire_events(a, now_ms);
     if (!a || !dev || !a->has_stale_rules)
         return;
     /* Clear first: a raised stale pair whose device has been seen. */
@@ -758,6 +883,35 @@ void iocd_alerts_foreach_active(const struct iocd_alerts *a, iocd_alerts_fn fn, 
         deliver(a, p, true, p->value, p->raise_value, p->threshold, p->eval_ms, fn, ud);
 }
 
+/* A raised event alert as stored: its window gets the count it had at its
+ * last change, at that time, so it clears one window after that at the
+ * latest (the events themselves are not read back). */
+static int restore_event(struct iocd_alerts *a, int rule, const struct iocd_alert_saved *s)
+{
+    const struct iocd_alert_rule *r = &a->cfg->alerts[rule];
+    if (s->metric || s->value < 1 || s->value > UINT32_MAX)
+        return -1;
+    struct iocd_buf series;
+    iocd_buf_init(&series);
+    iocd_buf_printf(&series, "%s/%s", s->source, s->device);
+    struct pair *p = series.oom ? NULL
+                                : pair_get(a, rule, series.p, s->source, strlen(s->source),
+                                           s->device, strlen(s->device), NULL);
+    iocd_buf_free(&series);
+    if (!p || p->raised || !p->win ||
+        !bucket_put(p->win, r, iocd_time_floor_div(s->time_ms, bucket_width(r)),
+                    (uint32_t)s->value, 1))
+        return -1;
+    p->raised = true;
+    p->raised_ms = s->raised_ms;
+    p->eval_ms = s->time_ms;
+    p->value = p->raise_value = s->value;
+    p->threshold = s->threshold;
+    p->severity = clamp_severity(s->severity);
+    active_link(a, p);
+    return 0;
+}
+
 int iocd_alerts_restore(struct iocd_alerts *a, const struct iocd_devices *dev,
                         const struct iocd_alert_saved *s)
 {
@@ -771,6 +925,8 @@ int iocd_alerts_restore(struct iocd_alerts *a, const struct iocd_devices *dev,
     if (rule < 0)
         return -1;
     const struct iocd_alert_rule *r = &a->cfg->alerts[rule];
+    if (r->type == IOCD_ALERT_EVENT)
+        return restore_event(a, rule, s);
     bool stale = r->type == IOCD_ALERT_STALE;
     int n_bands = r->n_bands > IOCD_ALERT_MAX_BANDS ? IOCD_ALERT_MAX_BANDS : r->n_bands;
     if (stale != !s->metric ||
@@ -846,12 +1002,6 @@ int iocd_alerts_reload(struct iocd_alerts *a, const struct iocd_config *old, con
     a->slots = slots;
     a->n_pairs = kept;
     a->warned_full = false;
-    a->has_obs_rules = a->has_stale_rules = false;
-    for (int i = 0; i < a->cfg->n_alerts; i++) {
-        if (a->cfg->alerts[i].type == IOCD_ALERT_STALE)
-            a->has_stale_rules = true;
-        else
-            a->has_obs_rules = true;
-    }
+    note_rule_kinds(a);
     return 0;
 }

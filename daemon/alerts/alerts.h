@@ -15,6 +15,7 @@
 
 #include "daemon/config/config.h"
 #include "daemon/alerts/devices.h"
+#include "ioc/v1/ioc.pb-c.h"
 
 struct iocd_alert_change {
     const struct iocd_alert_rule *rule;
@@ -50,6 +51,11 @@ void iocd_alerts_observe(struct iocd_alerts *a, const char *source, const char *
                          const char *metric, double value, int64_t t_ms);
 /* Staleness rules against the device table; call about once a second. */
 void iocd_alerts_tick(struct iocd_alerts *a, const struct iocd_devices *dev, int64_t now_ms);
+/* An accepted event of `source` (not one of iocd's own alerts): counted by
+ * every event rule it matches, raising when a subject reaches the rule's
+ * count within its window. Raised event alerts clear in iocd_alerts_tick
+ * once fewer remain in the window ending now. */
+void iocd_alerts_event(struct iocd_alerts *a, const char *source, const Ioc__V1__Event *e);
 /* Every alert raised now (change.raised true, time_ms = last evaluation). */
 void iocd_alerts_foreach_active(const struct iocd_alerts *a, iocd_alerts_fn fn, void *ud);
 size_t iocd_alerts_active_count(const struct iocd_alerts *a);
@@ -61,6 +67,7 @@ struct iocd_alert_saved {
     int64_t time_ms;     /* of the latest change (a band rule may have moved since) */
     double value, threshold; /* of the latest change */
     int band, prev_band; /* band rules (band 1..n_bands); ignored otherwise */
+    int severity;        /* of the stored raise (event rules keep it) */
 };
 
 /* Put back an alert stored as raised (at start, before any observation or

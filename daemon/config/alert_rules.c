@@ -18,7 +18,7 @@
 /* The entries of one section, NULL when absent. */
 struct alert_entries {
     struct iocd_ini_entry *type, *match, *stat, *window, *above, *below, *clear, *bands,
-        *hysteresis, *multiple, *severity, *text;
+        *hysteresis, *multiple, *severity, *text, *count, *per, *min_severity, *area, *where;
 };
 
 #define EOFF(field) offsetof(struct alert_entries, field)
@@ -26,8 +26,9 @@ struct alert_entries {
     {NULL, #field, IOCD_KEY_ENTRY, EOFF(field), NULL, 0, 0, help, NULL, false}
 
 const struct iocd_key iocd_alert_keys[] = {
-    ALERT_KEY(type, "threshold, band or stale"),
-    ALERT_KEY(match, "series pattern SOURCE/DEVICE/METRIC (+ and #); stale: SOURCE/DEVICE"),
+    ALERT_KEY(type, "threshold, band, stale or event"),
+    ALERT_KEY(match, "series pattern SOURCE/DEVICE/METRIC (+ and #); stale: SOURCE/DEVICE; "
+                     "event: SOURCE/KIND"),
     ALERT_KEY(stat, "threshold, band: last, mean, min, max, sum or count (default mean; last "
                     "without window)"),
     ALERT_KEY(window, "threshold, band: trailing window of the statistic (default 0: the last "
@@ -39,8 +40,15 @@ const struct iocd_key iocd_alert_keys[] = {
     ALERT_KEY(hysteresis, "band: falls to a lower band only this far below its edge (default 0)"),
     ALERT_KEY(multiple, "stale: raised after this many usual intervals without a message "
                         "(default 3)"),
-    ALERT_KEY(severity, "info, warning, minor, major or critical (default warning)"),
+    ALERT_KEY(severity, "info, warning, minor, major or critical (default warning; event: the "
+                        "event's)"),
     ALERT_KEY(text, "what the operator reads (default: generated from the rule)"),
+    ALERT_KEY(count, "event: raised at this many matching events of one subject in the window "
+                     "(default 1)"),
+    ALERT_KEY(per, "event: the subject counted: device, area or source (default device)"),
+    ALERT_KEY(min_severity, "event: only events of this severity or higher (default: any)"),
+    ALERT_KEY(area, "event: only events of this area (default: any)"),
+    ALERT_KEY(where, "event: attributes the events must have, KEY=VALUE, ... (default: none)"),
 };
 const size_t iocd_alert_n_keys = sizeof(iocd_alert_keys) / sizeof(iocd_alert_keys[0]);
 
@@ -94,16 +102,18 @@ static int read_common(struct iocd_alert_rule *r, const struct alert_entries *k,
     const char *n = s->arg;
     if (!k->type)
         return iocd_error_at(err, file, s->line,
-                             "[alert %s] has no 'type' (threshold, band or stale)", n);
+                             "[alert %s] has no 'type' (threshold, band, stale or event)", n);
     if (strcmp(k->type->value, "threshold") == 0)
         r->type = IOCD_ALERT_THRESHOLD;
     else if (strcmp(k->type->value, "band") == 0)
         r->type = IOCD_ALERT_BAND;
     else if (strcmp(k->type->value, "stale") == 0)
         r->type = IOCD_ALERT_STALE;
+    else if (strcmp(k->type->value, "event") == 0)
+        r->type = IOCD_ALERT_EVENT;
     else
         return iocd_error_at(err, file, k->type->line,
-                             "[alert %s] type: '%s' is not threshold, band or stale", n,
+                             "[alert %s] type: '%s' is not threshold, band, stale or event", n,
                              k->type->value);
     if (!k->match)
         return iocd_error_at(err, file, s->line, "[alert %s] has no 'match' (a series pattern)",
@@ -125,7 +135,109 @@ static int read_common(struct iocd_alert_rule *r, const struct alert_entries *k,
                                  "or critical",
                                  n, k->severity->value);
         r->severity = found;
+        r->severity_given = true;
     }
+    /* The event rules' own keys belong to no other type. */
+    const struct iocd_ini_entry *own[] = {k->count, k->per, k->min_severity, k->area, k->where};
+    for (size_t i = 0; r->type != IOCD_ALERT_EVENT && i < sizeof(own) / sizeof(own[0]); i++)
+        if (own[i])
+            return iocd_error_at(err, file, own[i]->line,
+                                 "[alert %s] %s: only event rules have it", n, own[i]->key);
+    return 0;
+}
+
+/* "KEY=VALUE, KEY=VALUE" of `where`. */
+static int read_where(struct iocd_alert_rule *r, const struct iocd_ini_entry *e, const char *file,
+                      const char *n, struct iocd_error *err)
+{
+    char buf[1024];
+    if (strlen(e->value) >= sizeof(buf))
+        return iocd_error_at(err, file, e->line, "[alert %s] where: too long", n);
+    strcpy(buf, e->value);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
+        char *eq = strchr(tok, '=');
+        size_t end = strlen(tok);
+        while (end && (tok[end - 1] == ' ' || tok[end - 1] == '\t'))
+            tok[--end] = '\0';
+        if (!eq || eq == tok || !eq[1])
+            return iocd_error_at(err, file, e->line,
+                                 "[alert %s] where: '%s' is not KEY=VALUE", n, tok);
+        if (r->n_where == IOCD_ALERT_MAX_WHERE)
+            return iocd_error_at(err, file, e->line, "[alert %s] where: at most %d conditions",
+                                 n, IOCD_ALERT_MAX_WHERE);
+        *eq = '\0';
+        char *key = tok, *value = eq + 1;
+        size_t kl = strlen(key);
+        while (kl && (key[kl - 1] == ' ' || key[kl - 1] == '\t'))
+            key[--kl] = '\0';
+        while (*value == ' ' || *value == '\t')
+            value++;
+        r->where_key[r->n_where] = strdup(key);
+        r->where_value[r->n_where] = strdup(value);
+        r->n_where++;
+        if (!r->where_key[r->n_where - 1] || !r->where_value[r->n_where - 1])
+            return iocd_error_set(err, "out of memory");
+    }
+    if (!r->n_where)
+        return iocd_error_at(err, file, e->line, "[alert %s] where: no KEY=VALUE", n);
+    return 0;
+}
+
+/* An event rule: match over SOURCE/KIND, count in a window, per subject. */
+static int read_event(struct iocd_alert_rule *r, const struct alert_entries *k, const char *file,
+                      const char *n, struct iocd_error *err)
+{
+    const struct iocd_ini_entry *others[] = {k->stat,  k->above, k->below, k->bands,
+                                             k->hysteresis, k->multiple, k->clear};
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+        if (others[i])
+            return iocd_error_at(err, file, others[i]->line,
+                                 "[alert %s] %s: not a key of an event rule", n, others[i]->key);
+    r->stat = IOCD_STAT_COUNT;
+    r->window_ms = 3600000;
+    if (k->window && (iocd_duration_parse(k->window->value, &r->window_ms) ||
+                      r->window_ms < 1000 || r->window_ms > INT64_C(31) * 86400000))
+        return iocd_error_at(err, file, k->window->line,
+                             "[alert %s] window: '%s' is not a duration from 1s to 31d", n,
+                             k->window->value);
+    r->count = 1;
+    if (k->count && iocd_parse_int(k->count->value, 1, 1000000, &r->count))
+        return iocd_error_at(err, file, k->count->line,
+                             "[alert %s] count: '%s' is not an integer in 1..1000000", n,
+                             k->count->value);
+    r->level = r->clear = (double)r->count;
+    r->above = true;
+    r->per = IOCD_PER_DEVICE;
+    if (k->per) {
+        if (strcmp(k->per->value, "area") == 0)
+            r->per = IOCD_PER_AREA;
+        else if (strcmp(k->per->value, "source") == 0)
+            r->per = IOCD_PER_SOURCE;
+        else if (strcmp(k->per->value, "device") != 0)
+            return iocd_error_at(err, file, k->per->line,
+                                 "[alert %s] per: '%s' is not device, area or source", n,
+                                 k->per->value);
+    }
+    if (k->min_severity) {
+        r->min_severity = iocd_severity_parse(k->min_severity->value);
+        if (r->min_severity < 0)
+            return iocd_error_at(err, file, k->min_severity->line,
+                                 "[alert %s] min_severity: '%s' is not info, warning, minor, "
+                                 "major or critical",
+                                 n, k->min_severity->value);
+    }
+    if (k->area && !(r->area = strdup(k->area->value)))
+        return iocd_error_set(err, "out of memory");
+    if (k->where && read_where(r, k->where, file, n, err))
+        return -1;
+    /* SOURCE/KIND: two levels (or a '#'). */
+    const char *m = r->match, *slash = strchr(m, '/');
+    if (!strchr(m, '#') && (!slash || strchr(slash + 1, '/')))
+        return iocd_error_at(err, file, k->match->line,
+                             "[alert %s] match: '%s' is not SOURCE/KIND (an event rule)", n, m);
     return 0;
 }
 
@@ -264,6 +376,8 @@ static int load_alert(struct iocd_config *cfg, struct iocd_ini *ini, struct iocd
         return -1;
     if (r->type == IOCD_ALERT_STALE)
         return read_stale(r, &k, file, s->arg, err);
+    if (r->type == IOCD_ALERT_EVENT)
+        return read_event(r, &k, file, s->arg, err);
     if (read_statistic(r, &k, file, s->arg, err))
         return -1;
     if (r->type == IOCD_ALERT_THRESHOLD)
@@ -286,6 +400,11 @@ void iocd_config_free_alerts(struct iocd_config *cfg)
         free(cfg->alerts[i].name);
         free(cfg->alerts[i].match);
         free(cfg->alerts[i].text);
+        free(cfg->alerts[i].area);
+        for (int w = 0; w < cfg->alerts[i].n_where; w++) {
+            free(cfg->alerts[i].where_key[w]);
+            free(cfg->alerts[i].where_value[w]);
+        }
     }
     free(cfg->alerts);
     cfg->alerts = NULL;

@@ -41,7 +41,12 @@ enum iocd_alert_type {
     IOCD_ALERT_THRESHOLD, /* a window statistic above/below a level, with hysteresis */
     IOCD_ALERT_BAND,      /* which band of `bands` a statistic is in; raised above band 0 */
     IOCD_ALERT_STALE,     /* a device silent for `multiple` x its usual interval */
+    IOCD_ALERT_EVENT,     /* `count` or more matching events of one subject in `window` */
 };
+/* What an event rule counts per (docs/alerts.md): one alert per device,
+ * per area, or one for the whole source. */
+enum iocd_alert_per { IOCD_PER_DEVICE, IOCD_PER_AREA, IOCD_PER_SOURCE };
+#define IOCD_ALERT_MAX_WHERE 8
 enum iocd_alert_stat {
     IOCD_STAT_LAST, IOCD_STAT_MEAN, IOCD_STAT_MIN, IOCD_STAT_MAX, IOCD_STAT_SUM, IOCD_STAT_COUNT,
 };
@@ -63,6 +68,14 @@ struct iocd_alert_rule {
     double multiple;     /* stale: x the device's usual interval */
     int severity;        /* ioc.v1.Severity of a raised alert */
     char *text;          /* operator text; owned ("" = generated) */
+    /* event rules: match is over SOURCE/KIND */
+    bool severity_given;   /* else an event alert takes the event's severity */
+    int min_severity;      /* events at or above this ioc.v1.Severity (0: any) */
+    char *area;            /* only events of this area; owned; NULL: any */
+    char *where_key[IOCD_ALERT_MAX_WHERE], *where_value[IOCD_ALERT_MAX_WHERE]; /* owned */
+    int n_where;           /* attributes every counted event has (KEY=VALUE) */
+    int64_t count;         /* raised at this many events in the window */
+    enum iocd_alert_per per;
 };
 
 /* Load `path`, or the embedded defaults when path is NULL. On error returns

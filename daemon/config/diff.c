@@ -123,6 +123,19 @@ int iocd_config_diff_known(const struct iocd_key *k)
     return slot_eq(k, &z, &z) == 1;
 }
 
+/* What an event rule counts, and per what. */
+static bool event_filter_eq(const struct iocd_alert_rule *a, const struct iocd_alert_rule *b)
+{
+    if (a->per != b->per || a->min_severity != b->min_severity || !str_eq(a->area, b->area) ||
+        a->n_where != b->n_where)
+        return false;
+    for (int i = 0; i < a->n_where; i++)
+        if (!str_eq(a->where_key[i], b->where_key[i]) ||
+            !str_eq(a->where_value[i], b->where_value[i]))
+            return false;
+    return true;
+}
+
 static bool rule_eq(const struct iocd_alert_rule *a, const struct iocd_alert_rule *b)
 {
     if (a->type != b->type || !str_eq(a->match, b->match) || a->stat != b->stat ||
@@ -133,7 +146,10 @@ static bool rule_eq(const struct iocd_alert_rule *a, const struct iocd_alert_rul
         memcmp(&a->hysteresis, &b->hysteresis, sizeof(double)) ||
         memcmp(&a->multiple, &b->multiple, sizeof(double)))
         return false;
-    return memcmp(a->bands, b->bands, (size_t)a->n_bands * sizeof(double)) == 0;
+    if (memcmp(a->bands, b->bands, (size_t)a->n_bands * sizeof(double)))
+        return false;
+    return a->severity_given == b->severity_given && a->count == b->count &&
+           event_filter_eq(a, b);
 }
 
 static int find_adapter(const struct iocd_config *c, const char *name)
@@ -218,7 +234,7 @@ static void map_rules(const struct iocd_config *cur, const struct iocd_config *n
         d->rules_changed++;
         d->rule_keeps_state[i] = o->type == n->type && str_eq(o->match, n->match) &&
                                  o->stat == n->stat && o->window_ms == n->window_ms &&
-                                 o->n_bands == n->n_bands;
+                                 o->n_bands == n->n_bands && event_filter_eq(o, n);
     }
     for (int j = 0; j < cur->n_alerts; j++)
         if (find_rule(next, cur->alerts[j].name) < 0)

@@ -1152,6 +1152,7 @@ void iocd_feed_event(struct iocd_feed *f, const char *source, const Ioc__V1__Eve
                  iocd_devices_seen(f->devices, source, e->device, e->received_ms))
             f->stats.untracked_devices++;
     }
+    iocd_alerts_event(f->alerts, source, e);
     unsigned need = wanted(f, IOCD_LIVE_EVENT);
     if (!need)
         return;

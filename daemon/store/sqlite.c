@@ -868,8 +868,8 @@ static int sq_each_raised_alert(struct iocd_store *base, int64_t since_ms,
             "SELECT e.time_ms, json_extract(e.attributes, '$.rule'), "
             "json_extract(e.attributes, '$.series'), json_extract(e.attributes, '$.raised_ms'), "
             "json_extract(e.attributes, '$.value'), json_extract(e.attributes, '$.threshold'), "
-            "json_extract(e.attributes, '$.band'), json_extract(e.attributes, '$.prev_band') "
-            "FROM events e JOIN (SELECT max(id) AS id FROM events WHERE source = 'iocd' AND "
+            "json_extract(e.attributes, '$.band'), json_extract(e.attributes, '$.prev_band'), "
+            "e.severity FROM events e JOIN (SELECT max(id) AS id FROM events WHERE source = 'iocd' AND "
             "kind = 'alert' AND time_ms >= ?1 AND json_valid(attributes) "
             "GROUP BY json_extract(attributes, '$.id')) m ON e.id = m.id "
             "WHERE e.status = 'raised' ORDER BY e.id",
@@ -917,6 +917,7 @@ static int sq_each_raised_alert(struct iocd_store *base, int64_t since_ms,
             .threshold = threshold,
             .band = (int)band,
             .prev_band = (int)prev_band,
+            .severity = sqlite3_column_int(q, 8),
         };
         cb(ud, &a);
     }

@@ -18,7 +18,8 @@
 //   5. iocd stopped: the reconnecting banner shows; iocd started again:
 //      the page recovers and shows values published after the restart;
 //   6. events: a published fire alarm is the first row of the event list
-//      within 2 s, critical; a citizen report's three steps are one case
+//      within 2 s, critical, and raises the critical alert of the event
+//      rule fire_major within 2 s; a citizen report's three steps are one case
 //      row with its status flow and the time it took (5m); the area filter
 //      keeps only that area's rows.
 // Step 5 asks the Python side to stop and start iocd over a line protocol:
@@ -305,6 +306,18 @@ async function checkEvents(page) {
   check(first && /sev-critical/.test(first[1]), 'the alarm (priority 1) is shown as critical', first && first[1]);
   check(first && first[2].includes('Chợ Pleiku tầng 2') && first[2].includes('Thống Nhất'),
     'its text and ward are shown', first && first[2]);
+  // The event rule fire_major raises an alert for the panel.
+  const alertRow = '[data-testid="alert-row"][data-alert-id="fire_major/fire/FP-99"][data-state="raised"]';
+  let alertMs;
+  try {
+    await page.waitForSelector(alertRow, { timeout: 5000 });
+    alertMs = Date.now() - t0;
+  } catch (e) {
+    alertMs = Infinity;
+  }
+  check(alertMs <= 2000, 'the fire alarm raises an alert row within 2 s', alertMs + ' ms');
+  const acls = await attr(page, alertRow, 'class');
+  check(/sev-critical/.test(acls || ''), 'the fire alert takes the alarm\'s severity: critical', acls);
 
   // A citizen report: three steps of one case, 5 minutes from first to resolved.
   const id = 'PK-TEST-' + t0;

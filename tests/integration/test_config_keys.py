@@ -94,8 +94,9 @@ class ConfigKeysTest(unittest.TestCase):
                          ["device", "metric", "precision", "unit.FIELD"])
         self.assertEqual(t["[alert NAME]"],
                          ["type", "match", "stat", "window", "above", "below", "clear", "bands",
-                          "hysteresis", "multiple", "severity", "text"])
-        self.assertEqual(sum(len(v) for v in t.values()), 56 + 5 + 13 + 3 + 3 + 5 + 4 + 7 + 17 + 12)
+                          "hysteresis", "multiple", "severity", "text", "count", "per",
+                          "min_severity", "area", "where"])
+        self.assertEqual(sum(len(v) for v in t.values()), 56 + 5 + 13 + 3 + 3 + 5 + 4 + 7 + 17 + 17)
         self.assertIn("| `port` | `1883` | broker TCP port |\n", self.md)
 
     def test_plain_help_lists_the_same_keys(self):
@@ -142,7 +143,7 @@ class ConfigKeysTest(unittest.TestCase):
             for k in keys:
                 n += 1
                 self.assertTrue(any(matches(p, k) for p in allowed), "[%s] %s" % (header, k))
-        self.assertEqual(n, 99)
+        self.assertEqual(n, 111)
 
     def test_adapters_md_tables(self):
         text = read("docs/adapters.md")

@@ -48,6 +48,11 @@ above = 200
 clear = 100
 severity = major
 text = PM2.5 above 200 ug/m3 at the test station
+
+[alert fire_major]
+type = event
+match = fire/+
+min_severity = major
 """
 
 

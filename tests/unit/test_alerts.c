@@ -745,6 +745,176 @@ static void test_prefill(void **state)
     iocd_alerts_free(a);
 }
 
+
+/* ---- event rules ---- */
+
+static Ioc__V1__Event ev_of(const char *kind, int sev, const char *device, const char *area,
+                            int64_t t, Ioc__V1__Event__AttributesEntry **attrs, size_t n_attrs)
+{
+    Ioc__V1__Event e = IOC__V1__EVENT__INIT;
+    e.kind = (char *)kind;
+    e.severity = (Ioc__V1__Severity)sev;
+    e.device = (char *)device;
+    e.area = (char *)area;
+    e.time_ms = t;
+    e.attributes = attrs;
+    e.n_attributes = n_attrs;
+    return e;
+}
+
+static struct iocd_alert_rule event_rule(const char *name, const char *match, int64_t count,
+                                         int64_t window_ms, enum iocd_alert_per per)
+{
+    return (struct iocd_alert_rule){.name = (char *)name, .type = IOCD_ALERT_EVENT,
+                                    .match = (char *)match, .stat = IOCD_STAT_COUNT,
+                                    .window_ms = window_ms, .count = count, .per = per,
+                                    .above = true, .level = (double)count,
+                                    .clear = (double)count, .severity = 2,
+                                    .text = (char *)""};
+}
+
+static void test_event_single_raise_and_expiry(void **state)
+{
+    (void)state;
+    struct iocd_alert_rule rules[] = {event_rule("fire_major", "fire/+", 1, 60000, IOCD_PER_DEVICE)};
+    rules[0].min_severity = 4; /* major */
+    struct iocd_config cfg;
+    one_rule_cfg(&cfg, rules, 1);
+    struct rec r = {0};
+    struct iocd_alerts *a = iocd_alerts_new(&cfg, on_alert, &r);
+    struct iocd_devices *dev = iocd_devices_new(&cfg, NULL, NULL);
+    Ioc__V1__Event minor = ev_of("fire_alarm", 3, "FP-1", "Hoi Thuong", 10000, NULL, 0);
+    iocd_alerts_event(a, "fire", &minor);
+    assert_int_equal(r.n, 0); /* below min_severity */
+    Ioc__V1__Event crit = ev_of("fire_alarm", 5, "FP-1", "Hoi Thuong", 10500, NULL, 0);
+    iocd_alerts_event(a, "fire", &crit);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.c[0].id, "fire_major/fire/FP-1");
+    assert_string_equal(r.c[0].series, "fire/FP-1");
+    assert_string_equal(r.c[0].device, "FP-1");
+    assert_true(r.c[0].raised);
+    assert_int_equal(r.c[0].severity, 5); /* the event's: the rule gives none */
+    assert_true(r.c[0].value == 1 && r.c[0].threshold == 1);
+    assert_int_equal(r.c[0].time_ms, 10500);
+    assert_string_equal(r.c[0].text, "fire_major: fire/FP-1 1 event(s) in 1m >= 1");
+    /* another alarm keeps it raised (no second raise); other kinds of fire/ count too */
+    Ioc__V1__Event again = ev_of("smoke", 4, "FP-1", "", 20000, NULL, 0);
+    iocd_alerts_event(a, "fire", &again);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(iocd_alerts_active_count(a), 1);
+    /* still 1 event (of 20000) in the minute ending at 79999 */
+    iocd_alerts_tick(a, dev, 79999);
+    assert_int_equal(r.n, 1);
+    iocd_alerts_tick(a, dev, 80000);
+    assert_int_equal(r.n, 2);
+    assert_false(r.c[1].raised);
+    assert_true(r.c[1].value == 0 && r.c[1].threshold == 1);
+    assert_int_equal(r.c[1].time_ms, 80000);
+    assert_string_equal(r.c[1].text, "fire_major: fire/FP-1 0 event(s) in 1m < 1, cleared");
+    assert_int_equal(iocd_alerts_active_count(a), 0);
+    /* other sources do not match fire/+ */
+    Ioc__V1__Event other = ev_of("fire_alarm", 5, "X", "", 90000, NULL, 0);
+    iocd_alerts_event(a, "reports", &other);
+    assert_int_equal(r.n, 2);
+    iocd_devices_free(dev);
+    iocd_alerts_free(a);
+}
+
+static void test_event_count_per_area_where(void **state)
+{
+    (void)state;
+    struct iocd_alert_rule rules[] = {
+        event_rule("flood_ward", "reports/flooding", 3, 3600000, IOCD_PER_AREA),
+        event_rule("truck", "violations/red_light", 1, 60000, IOCD_PER_SOURCE)};
+    rules[0].severity = 4;
+    rules[0].severity_given = true;
+    char *wk[] = {(char *)"vehicle"}, *wv[] = {(char *)"truck"};
+    rules[1].where_key[0] = wk[0];
+    rules[1].where_value[0] = wv[0];
+    rules[1].n_where = 1;
+    struct iocd_config cfg;
+    one_rule_cfg(&cfg, rules, 2);
+    struct rec r = {0};
+    struct iocd_alerts *a = iocd_alerts_new(&cfg, on_alert, &r);
+    int64_t t = 1000000;
+    for (int i = 0; i < 2; i++) {
+        Ioc__V1__Event e = ev_of("flooding", 2, "r", "Hoi Thuong", t + i * 1000, NULL, 0);
+        iocd_alerts_event(a, "reports", &e);
+    }
+    Ioc__V1__Event other_ward = ev_of("flooding", 2, "r", "Dien Hong", t + 2000, NULL, 0);
+    iocd_alerts_event(a, "reports", &other_ward);
+    Ioc__V1__Event pothole = ev_of("pothole", 2, "r", "Hoi Thuong", t + 2500, NULL, 0);
+    iocd_alerts_event(a, "reports", &pothole);
+    assert_int_equal(r.n, 0);
+    Ioc__V1__Event third = ev_of("flooding", 1, "r", "Hoi Thuong", t + 3000, NULL, 0);
+    iocd_alerts_event(a, "reports", &third);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.c[0].id, "flood_ward/reports/Hoi Thuong");
+    assert_true(r.c[0].value == 3 && r.c[0].threshold == 3);
+    assert_int_equal(r.c[0].severity, 4);
+    /* where: only trucks count; per source: subject _all */
+    Ioc__V1__Event__AttributesEntry car = IOC__V1__EVENT__ATTRIBUTES_ENTRY__INIT,
+                                    truck = IOC__V1__EVENT__ATTRIBUTES_ENTRY__INIT;
+    car.key = truck.key = (char *)"vehicle";
+    car.value = (char *)"car";
+    truck.value = (char *)"truck";
+    Ioc__V1__Event__AttributesEntry *ac[] = {&car}, *at[] = {&truck};
+    Ioc__V1__Event v1 = ev_of("red_light", 2, "CAM-1", "", t, ac, 1);
+    iocd_alerts_event(a, "violations", &v1);
+    assert_int_equal(r.n, 1);
+    Ioc__V1__Event v2 = ev_of("red_light", 2, "CAM-2", "", t, at, 1);
+    iocd_alerts_event(a, "violations", &v2);
+    assert_int_equal(r.n, 2);
+    assert_string_equal(r.c[1].id, "truck/violations/_all");
+    /* The truck alert's minute ends first (1 s buckets: its event's leaves
+     * the window at 1000000 + 60000). */
+    struct iocd_devices *dev = iocd_devices_new(&cfg, NULL, NULL);
+    iocd_alerts_tick(a, dev, 1059999);
+    assert_int_equal(r.n, 2);
+    iocd_alerts_tick(a, dev, 1060000);
+    assert_int_equal(r.n, 3);
+    assert_string_equal(r.c[2].id, "truck/violations/_all");
+    assert_false(r.c[2].raised);
+    /* The three floods share the 1-minute bucket 960000..1019999: the hour
+     * ends for all three at 960000 + 3600000. */
+    iocd_alerts_tick(a, dev, 4559999);
+    assert_int_equal(r.n, 3);
+    iocd_alerts_tick(a, dev, 4560000);
+    assert_int_equal(r.n, 4);
+    assert_string_equal(r.c[3].id, "flood_ward/reports/Hoi Thuong");
+    assert_false(r.c[3].raised);
+    assert_true(r.c[3].value == 0 && r.c[3].threshold == 3);
+    iocd_devices_free(dev);
+    iocd_alerts_free(a);
+}
+
+static void test_event_restore(void **state)
+{
+    (void)state;
+    struct iocd_alert_rule rules[] = {event_rule("fire_any", "fire/+", 1, 60000, IOCD_PER_DEVICE)};
+    struct iocd_config cfg;
+    one_rule_cfg(&cfg, rules, 1);
+    struct rec r = {0};
+    struct iocd_alerts *a = iocd_alerts_new(&cfg, on_alert, &r);
+    struct iocd_devices *dev = iocd_devices_new(&cfg, NULL, NULL);
+    struct iocd_alert_saved s = {.rule = "fire_any", .source = "fire", .device = "FP-3",
+                                 .raised_ms = 5000, .time_ms = 5000, .value = 1,
+                                 .threshold = 1, .severity = 5};
+    assert_int_equal(iocd_alerts_restore(a, dev, &s), 0);
+    assert_int_equal(iocd_alerts_active_count(a), 1);
+    assert_int_equal(r.n, 0);
+    iocd_alerts_tick(a, dev, 64999);
+    assert_int_equal(r.n, 0);
+    iocd_alerts_tick(a, dev, 65000);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.c[0].id, "fire_any/fire/FP-3");
+    assert_false(r.c[0].raised);
+    assert_int_equal(r.c[0].raised_ms, 5000);
+    assert_int_equal(r.c[0].severity, 5);
+    iocd_devices_free(dev);
+    iocd_alerts_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -762,6 +932,9 @@ int main(void)
         cmocka_unit_test(test_restore_band),
         cmocka_unit_test(test_restore_stale),
         cmocka_unit_test(test_prefill),
+        cmocka_unit_test(test_event_single_raise_and_expiry),
+        cmocka_unit_test(test_event_count_per_area_where),
+        cmocka_unit_test(test_event_restore),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

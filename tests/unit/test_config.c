@@ -658,7 +658,7 @@ static void test_shipped_example(void **state)
         assert_string_equal(cfg.adapters[i].source, def.adapters[i].source);
         assert_ptr_equal(cfg.adapters[i].ops, def.adapters[i].ops);
     }
-    assert_int_equal(cfg.n_alerts, 4);
+    assert_int_equal(cfg.n_alerts, 6);
     assert_int_equal(cfg.n_alerts, def.n_alerts);
     for (int i = 0; i < def.n_alerts; i++) {
         const struct iocd_alert_rule *a = &cfg.alerts[i], *b = &def.alerts[i];
@@ -811,9 +811,9 @@ static void test_alerts_live_http(void **state)
                  "t.conf:2: [devices] stale_multiple: 'x' is not a number between 1 and 1000");
     expect_error(AIR "[alert]\ntype = stale\n", "t.conf:6: [alert] needs a name: [alert NAME]");
     expect_error(AIR "[alert a]\nmatch = x\n",
-                 "t.conf:6: [alert a] has no 'type' (threshold, band or stale)");
+                 "t.conf:6: [alert a] has no 'type' (threshold, band, stale or event)");
     expect_error(AIR "[alert a]\ntype = spike\nmatch = x\n",
-                 "t.conf:7: [alert a] type: 'spike' is not threshold, band or stale");
+                 "t.conf:7: [alert a] type: 'spike' is not threshold, band, stale or event");
     expect_error(AIR "[alert a]\ntype = stale\n",
                  "t.conf:6: [alert a] has no 'match' (a series pattern)");
     expect_error(AIR "[alert a]\ntype = stale\nmatch = a/#/b\n",
