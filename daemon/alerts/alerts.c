@@ -702,6 +702,8 @@ static void stale_each(void *ud, const struct iocd_device_info *d)
 {
     struct tick_ctx *c = ud;
     struct iocd_alerts *a = c->a;
+    if (d->messages < IOCD_ALERTS_STALE_MIN_GAPS + 1)
+        return; /* its interval is not learned yet */
     int64_t silent = c->now_ms - d->last_seen_ms;
     struct iocd_buf series;
     iocd_buf_init(&series);

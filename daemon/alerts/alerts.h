@@ -51,6 +51,12 @@ void iocd_alerts_observe(struct iocd_alerts *a, const char *source, const char *
                          const char *metric, double value, int64_t t_ms);
 /* Staleness rules against the device table; call about once a second. */
 void iocd_alerts_tick(struct iocd_alerts *a, const struct iocd_devices *dev, int64_t now_ms);
+/* A stale rule judges a device only once its usual interval has been
+ * learned from at least this many gaps between its messages (this many + 1
+ * messages, counted across restarts): a device that sent one message is
+ * not "silent" against a guessed interval. */
+#define IOCD_ALERTS_STALE_MIN_GAPS 3
+
 /* An accepted event of `source` (not one of iocd's own alerts): counted by
  * every event rule it matches, raising when a subject reaches the rule's
  * count within its window. Raised event alerts clear in iocd_alerts_tick

@@ -254,13 +254,16 @@ class LiveFeedTest(IocdTestCase):
         self.iocd(AIR_ADAPTER + rule,
                   extra="[live]\n" + TWIN + "[devices]\ndefault_interval = 1s\n").start()
         s = self.sub("ioc/v1/json/alert/#")
-        self.broker.publish("pleiku/air/pk-09/data", [air("pk-09", T0 // 1000, 10.0)])
+        # Judged once 3 gaps are seen (IOCD_ALERTS_STALE_MIN_GAPS): 4 messages
+        # (received in different milliseconds: one connection each).
+        for i in range(4):
+            self.broker.publish("pleiku/air/pk-09/data", [air("pk-09", T0 // 1000 + i, 10.0)])
         s.wait(lambda m: len(m) == 1, timeout=10, what="stale alert")
         a = json.loads(s.snapshot()[0][1])
         self.assertEqual((a["id"], a["state"], a["series"], a["threshold"]),
                          ("silent/air/pk-09", "raised", "air/pk-09", 2))
         self.assertGreater(a["value"], 2)
-        self.broker.publish("pleiku/air/pk-09/data", [air("pk-09", T0 // 1000 + 1, 10.0)])
+        self.broker.publish("pleiku/air/pk-09/data", [air("pk-09", T0 // 1000 + 4, 10.0)])
         s.wait(lambda m: len(m) == 2, timeout=10, what="stale alert cleared")
         self.assertEqual(json.loads(s.snapshot()[1][1])["state"], "cleared")
 

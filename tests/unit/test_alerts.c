@@ -416,9 +416,16 @@ static void test_stale_rule(void **state)
     struct rec r = {0};
     struct iocd_devices *dev = iocd_devices_new(&cfg, NULL, NULL);
     struct iocd_alerts *a = iocd_alerts_new(&cfg, on_alert, &r);
+    /* 3 gaps of 10 s: the interval is learned (IOCD_ALERTS_STALE_MIN_GAPS) */
+    iocd_devices_seen(dev, "air", "pk-01", -20000);
+    iocd_devices_seen(dev, "air", "pk-01", -10000);
     iocd_devices_seen(dev, "air", "pk-01", 0);
     iocd_devices_seen(dev, "air", "pk-01", 10000); /* interval 10 s */
     iocd_devices_seen(dev, "water", "w1", 0);      /* not matched */
+    /* 2 gaps only: never judged, however long it is silent */
+    iocd_devices_seen(dev, "air", "pk-02", -10000);
+    iocd_devices_seen(dev, "air", "pk-02", 0);
+    iocd_devices_seen(dev, "air", "pk-02", 10000);
     iocd_alerts_tick(a, dev, 40000);
     assert_int_equal(r.n, 0);
     iocd_alerts_tick(a, dev, 40001);
@@ -672,7 +679,7 @@ static void test_restore_stale(void **state)
     struct iocd_alerts *a = iocd_alerts_new(&cfg, on_alert, &r);
     struct iocd_device_row row = {.source = "air", .device = "pk-01",
                                   .state = IOCD_DEVICE_STALE, .first_seen_ms = 0,
-                                  .last_seen_ms = 10000, .interval_ms = 10000, .messages = 2};
+                                  .last_seen_ms = 10000, .interval_ms = 10000, .messages = 4};
     struct iocd_alert_saved s = {.rule = "silent", .source = "air", .device = "pk-01",
                                  .metric = NULL, .raised_ms = 40001, .time_ms = 40001,
                                  .value = 30.001, .threshold = 30, .band = -1,
