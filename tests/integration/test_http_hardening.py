@@ -15,7 +15,7 @@ import subprocess
 import time
 import unittest
 
-from iocdtest import AIR_ADAPTER, IOCD, SOURCE_ROOT, IocdTestCase, air, free_port, wait_until
+from iocdtest import AIR_ADAPTER, IOCCTL, IOCD, SOURCE_ROOT, IocdTestCase, air, free_port, wait_until
 
 T0 = 1795330800000  # 2026-11-22T07:00:00Z
 CSP_CONSOLE = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -140,6 +140,34 @@ class HttpsTest(IocdTestCase):
         rc, st, _, err = curl(base + "/healthz")
         self.assertEqual((rc, st), (60, None), err)
         self.assertEqual(d.stop(), 0)
+
+    def test_iocctl_over_https(self):
+        d = self.https_iocd().start()
+        t = T0 // 1000
+        self.broker.publish("pleiku/air/pk-01/data", [air("pk-01", t, 35.25)])
+
+        def iocctl(*args, env=None):
+            return subprocess.run([IOCCTL, "--config", d.conf, *args], capture_output=True,
+                                  text=True, timeout=30,
+                                  env=dict(os.environ, **(env or {})))
+        # --config: HTTPS, trusting [http] tls_cert (the server's own certificate).
+        wait_until(lambda: json.loads(iocctl("status", "--json").stdout or "{}")
+                   .get("adapters", {}).get("air", {}).get("observations") == 1,
+                   what="iocctl status over HTTPS")
+        r = iocctl("status", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["adapters"]["air"]["accepted"], 1)
+        # $IOCD_CACERT: a CA instead.
+        r = iocctl("status", "--json", env={"IOCD_CACERT": self.ca})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # A file the certificate does not chain to: refused, never unverified.
+        other = os.path.join(self.dir, "other")
+        os.makedirs(other)
+        other_ca = make_certs(other)[0]
+        r = iocctl("status", "--json", env={"IOCD_CACERT": other_ca})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("iocctl: https://127.0.0.1:%d/api/v1/status: " % d.http_port, r.stderr)
+        self.assertIn("certificate", r.stderr.lower())
 
     def test_tls_min_version(self):
         d = self.https_iocd("tls_min_version = TLSv1.3\n").start()
