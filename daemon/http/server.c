@@ -446,10 +446,13 @@ int iocd_http_start(struct iocd_http **out, uv_loop_t *loop, const struct iocd_c
                       : "plain HTTP",
                   token[0] ? ", token required" : "",
                   h->host_check ? ", Host checked" : "");
-    if (cfg->http.behind_proxy)
-        iocd_log_warn("http", "[http] behind_proxy = true: %s serves plain HTTP%s; only a "
+    if (cfg->http.behind_proxy && tls)
+        iocd_log_notice("http", "[http] behind_proxy = true is moot: tls_cert is set, so %s "
+                                "serves HTTPS", listen);
+    else if (cfg->http.behind_proxy)
+        iocd_log_warn("http", "[http] behind_proxy = true: %s serves plain HTTP; only a "
                               "reverse proxy that ends TLS may reach it",
-                      listen, tls ? " (no: tls_cert is set, HTTPS it is)" : "");
+                      listen);
     *out = h;
     return 0;
 }
