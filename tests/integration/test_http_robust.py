@@ -2,9 +2,8 @@
 seeded random requests (bad methods, paths, query strings with binary,
 percent-escapes and huge values, bogus Last-Event-ID and Authorization
 headers, foreign or malformed Host values, truncated requests) against the
-real server, each answered with an
-error status or a closed connection, while ingest goes on and the stored data
-stays exact."""
+real server, each answered with an error status or a closed connection,
+while ingest goes on and the stored data stays exact."""
 import json
 import random
 import socket
