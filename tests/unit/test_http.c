@@ -1278,7 +1278,17 @@ static void test_https_reload(void **state)
     tls_peer_cn(&c, cn, sizeof(cn));
     assert_string_equal(cn, "two");
     tls_close(&c);
+    /* Stopping with a connection still in its handshake (it sent nothing)
+     * and one that finished it ends both (fix_stop: nothing left open). */
+    struct client idle;
+    client_open(&f, &idle, "");
+    assert_int_equal(tls_open(&f, &c, ca), 0);
+    pump(&f, NULL, NULL, 50);
     fix_stop(&f);
+    client_read(&idle);
+    assert_true(idle.eof);
+    client_close(&idle);
+    tls_close(&c);
 
     /* A plain server cannot turn into HTTPS by reload. */
     fix_init(&f, "127.0.0.1:0", "");
