@@ -242,6 +242,14 @@ static int apply_config(struct iocd *d, struct iocd_config *next, const struct i
         rc = 0; /* the configuration is in place either way */
     }
     iocd_mqtt_change_filters(&d->mqtt, gone, n_gone, added, n_added);
+    /* The API's certificate is read again on every reload: a renewed one
+     * at the same path is picked up (new connections; open ones keep
+     * theirs). A failure keeps the old one, said in the log. */
+    if (d->http && d->cfg.http.tls_cert && d->cfg.http.tls_cert[0]) {
+        struct iocd_error terr;
+        if (iocd_http_reload_tls(d->http, &d->cfg, &terr))
+            iocd_log_err("http", "reload: %s; the previous certificate stays", terr.msg);
+    }
     if (df->log_changed)
         iocd_log_set_level(d->cfg.log.level);
     d->pipe.dead_letter = d->cfg.ingest.dead_letter_topic[0] ? on_dead_letter : NULL;

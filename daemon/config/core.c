@@ -169,6 +169,76 @@ static int key_listen(void *obj, const struct iocd_key *k, const char *v, const 
     return 0;
 }
 
+/* [http] listen: HOST:PORT or "", and the line it was set on. */
+static int key_http_listen(void *obj, const struct iocd_key *k, const char *v, const char *file,
+                           int line, struct iocd_error *err)
+{
+    if (key_listen(obj, k, v, file, line, err))
+        return -1;
+    ((struct iocd_config *)obj)->http.listen_line = line;
+    return 0;
+}
+
+/* [http] tls_cert, tls_key: a path or "", and the line it was set on (the
+ * server names it when the file cannot be loaded at start). */
+static int key_http_tls_file(void *obj, const struct iocd_key *k, const char *v,
+                             const char *file, int line, struct iocd_error *err)
+{
+    struct iocd_config *cfg = obj;
+    char **slot = (char **)((char *)obj + k->offset);
+    char *dup = strdup(v);
+    if (!dup)
+        return iocd_error_at(err, file, line, "out of memory");
+    free(*slot);
+    *slot = dup;
+    if (slot == &cfg->http.tls_cert)
+        cfg->http.tls_cert_line = line;
+    else
+        cfg->http.tls_key_line = line;
+    return 0;
+}
+
+static int key_tls_min_version(void *obj, const struct iocd_key *k, const char *v,
+                               const char *file, int line, struct iocd_error *err)
+{
+    int *out = (int *)((char *)obj + k->offset);
+    if (strcmp(v, "TLSv1.2") == 0)
+        *out = 12;
+    else if (strcmp(v, "TLSv1.3") == 0)
+        *out = 13;
+    else
+        return iocd_error_at(err, file, line, "[%s] %s: '%s' is not TLSv1.2 or TLSv1.3",
+                             k->section, k->name, v);
+    return 0;
+}
+
+/* [http] allowed_hosts: names (or addresses), each optionally with :PORT,
+ * separated by spaces or commas. */
+static int key_allowed_hosts(void *obj, const struct iocd_key *k, const char *v,
+                             const char *file, int line, struct iocd_error *err)
+{
+    for (const char *p = v; *p;) {
+        p += strspn(p, " ,\t");
+        size_t n = strcspn(p, " ,\t");
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)p[i];
+            if (!isalnum(c) && !strchr(".-_:[]", c))
+                return iocd_error_at(err, file, line,
+                                     "[%s] %s: '%.*s' is not a host name or address, "
+                                     "optionally with :PORT",
+                                     k->section, k->name, (int)n, p);
+        }
+        p += n;
+    }
+    char **slot = (char **)((char *)obj + k->offset);
+    char *dup = strdup(v);
+    if (!dup)
+        return iocd_error_at(err, file, line, "out of memory");
+    free(*slot);
+    *slot = dup;
+    return 0;
+}
+
 static int key_loglevel(void *obj, const struct iocd_key *k, const char *v, const char *file,
                         int line, struct iocd_error *err)
 {
@@ -306,7 +376,7 @@ const struct iocd_key iocd_core_keys[] = {
      INT64_C(100000000), "devices tracked at most"),
     CUSTOM("http", "listen", IOCD_KEY_CUSTOM, OFF(http.listen), "127.0.0.1:8080", 0, 0,
      "HOST:PORT of the HTTP API and operator console (empty: off); any address but loopback "
-     "requires token", key_listen, true),
+     "requires token, and tls_cert or behind_proxy", key_http_listen, true),
     KEY("http", "token", IOCD_KEY_STRING, OFF(http.token), "", 0, 0,
      "bearer token required on every request but /healthz (required off loopback)"),
     KEY("http", "client_buffer", IOCD_KEY_SIZE, OFF(http.client_buffer), "1MiB", 4096, 256 << 20,
@@ -315,6 +385,20 @@ const struct iocd_key iocd_core_keys[] = {
      "live-stream clients at once"),
     KEY("http", "web_root", IOCD_KEY_STRING, OFF(http.web_root), "", 0, 0,
      "serve the console from this directory instead of the copy built into iocd"),
+    CUSTOM("http", "allowed_hosts", IOCD_KEY_CUSTOM, OFF(http.allowed_hosts), "", 0, 0,
+     "Host header values answered besides the loopback's (NAME or NAME:PORT, space-separated); "
+     "checked on a loopback listen, and off loopback once set (others: 421)", key_allowed_hosts,
+     true),
+    CUSTOM("http", "tls_cert", IOCD_KEY_CUSTOM, OFF(http.tls_cert), "", 0, 0,
+     "PEM certificate chain: serve HTTPS (empty: plain HTTP, allowed only on loopback or "
+     "behind_proxy)", key_http_tls_file, true),
+    CUSTOM("http", "tls_key", IOCD_KEY_CUSTOM, OFF(http.tls_key), "", 0, 0,
+     "PEM private key of tls_cert (empty: read from tls_cert's file)", key_http_tls_file, true),
+    CUSTOM("http", "tls_min_version", IOCD_KEY_CUSTOM, OFF(http.tls_min_version), "TLSv1.2", 0,
+     0, "oldest TLS version accepted: TLSv1.2 or TLSv1.3", key_tls_min_version, false),
+    KEY("http", "behind_proxy", IOCD_KEY_BOOL, OFF(http.behind_proxy), "false", 0, 0,
+     "allow plain HTTP off loopback because a reverse proxy in front ends TLS (warned at every "
+     "start)"),
     CUSTOM("log", "level", IOCD_KEY_CUSTOM, OFF(log.level), "info", 0, 0,
      "error, warning, notice, info or debug", key_loglevel, false),
     KEY("log", "rate_limit_interval", IOCD_KEY_DURATION, OFF(log.rate_limit_interval_ms), "10s", 0,
@@ -403,6 +487,32 @@ int iocd_config_core_begin(struct iocd_config *cfg, const char *name, const char
     return read_core_sections(cfg, ini, err);
 }
 
+/* The [http] rules across keys: a token and HTTPS (or an explicit
+ * reverse proxy) off loopback; a key only with its certificate. */
+static int core_finish_http(const struct iocd_config *cfg, const char *file,
+                            struct iocd_error *err)
+{
+    const char *listen = cfg->http.listen;
+    int at = cfg->http.listen_line;
+    if (cfg->http.tls_key[0] && !cfg->http.tls_cert[0])
+        return iocd_error_at(err, file, cfg->http.tls_key_line,
+                             "[http] tls_key is set without tls_cert");
+    if (!listen[0] || iocd_listen_is_loopback(listen))
+        return 0;
+    if (!cfg->http.token[0])
+        return iocd_error_at(err, file, at,
+                             "[http] listen %s is not a loopback address: set [http] token "
+                             "(clients then send Authorization: Bearer TOKEN)",
+                             listen);
+    if (!cfg->http.tls_cert[0] && !cfg->http.behind_proxy)
+        return iocd_error_at(err, file, at,
+                             "[http] listen %s is not a loopback address: HTTPS is required "
+                             "(set [http] tls_cert and tls_key), or set [http] behind_proxy = "
+                             "true when a reverse proxy in front ends TLS",
+                             listen);
+    return 0;
+}
+
 int iocd_config_core_finish(struct iocd_config *cfg,
                             int (*consumed)(const struct iocd_config *cfg, int what,
                                             const char *file, struct iocd_error *err),
@@ -450,11 +560,7 @@ int iocd_config_core_finish(struct iocd_config *cfg,
         return iocd_error_set(err, "%s: [devices] offline_multiple must not be below "
                                    "stale_multiple",
                               file);
-    if (cfg->http.listen[0] && !cfg->http.token[0] && !iocd_listen_is_loopback(cfg->http.listen))
-        return iocd_error_set(err, "%s: [http] listen %s is not a loopback address: set [http] "
-                                   "token (clients then send Authorization: Bearer TOKEN)",
-                              file, cfg->http.listen);
-    return 0;
+    return core_finish_http(cfg, file, err);
 }
 
 

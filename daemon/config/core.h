@@ -107,6 +107,13 @@ struct iocd_config {
         int64_t client_buffer; /* bytes queued per live-stream client before dropping */
         int64_t max_clients;   /* live-stream clients at once */
         char *web_root;     /* serve the console from this directory ("" = embedded) */
+        char *allowed_hosts; /* Host names answered besides the loopback's (space-separated) */
+        char *tls_cert;     /* PEM certificate chain: HTTPS when set ("" = plain HTTP) */
+        char *tls_key;      /* PEM private key ("" = in tls_cert's file) */
+        int tls_min_version; /* 12 (TLSv1.2) or 13 (TLSv1.3) */
+        bool behind_proxy;  /* plain HTTP off loopback, TLS ended by a reverse proxy */
+        /* The lines the keys were set on (0: the default), for messages. */
+        int listen_line, tls_cert_line, tls_key_line;
     } http;
     struct iocd_alert_rule *alerts;
     int n_alerts;

@@ -22,7 +22,9 @@
  *  - [devices] *: read on every device update and tick;
  *  - [store] retention, raw_retention, events_retention,
  *    max_windows_per_flush: read when a flush is built;
- *  - [http] client_buffer, max_clients, web_root: read per request. */
+ *  - [http] client_buffer, max_clients, web_root: read per request;
+ *    tls_cert, tls_key, tls_min_version: iocd_http_reload_tls (also when
+ *    unchanged: a renewed certificate at the same path is read again). */
 static const struct {
     const char *section, *key; /* key NULL: the whole section */
 } live_keys[] = {
@@ -41,6 +43,9 @@ static const struct {
     {"http", "client_buffer"},
     {"http", "max_clients"},
     {"http", "web_root"},
+    {"http", "tls_cert"},
+    {"http", "tls_key"},
+    {"http", "tls_min_version"},
 };
 
 bool iocd_config_key_is_live(const char *section, const char *key)
@@ -106,7 +111,7 @@ static int slot_eq(const struct iocd_key *k, const struct iocd_config *a,
             return *(const int64_t *)pa == *(const int64_t *)pb;
         if (strcmp(k->name, "retention") == 0)
             return retention_eq(a, b);
-        if (strcmp(k->name, "level") == 0)
+        if (strcmp(k->name, "level") == 0 || strcmp(k->name, "tls_min_version") == 0)
             return *(const int *)pa == *(const int *)pb;
         return -1;
     default:
@@ -272,6 +277,13 @@ int iocd_config_diff(const struct iocd_config *cur, const struct iocd_config *ne
         if (!iocd_config_key_is_live(k->section, k->name))
             iocd_buf_printf(note(&why), "[%s] %s", k->section, k->name);
     }
+    /* A certificate can be renewed live, but HTTP cannot become HTTPS on
+     * the listening socket (or back). */
+    bool tls_cur = cur->http.tls_cert && cur->http.tls_cert[0];
+    bool tls_next = next->http.tls_cert && next->http.tls_cert[0];
+    if (tls_cur != tls_next)
+        iocd_buf_printf(note(&why), "[http] tls_cert (%s)",
+                        tls_next ? "HTTP to HTTPS" : "HTTPS to HTTP");
     map_adapters(cur, next, d, &why);
     map_rules(cur, next, d);
     if (why.len) {

@@ -26,6 +26,7 @@
 #include "daemon/query/query.h"
 #include "daemon/base/timeutil.h"
 #include "daemon/http/web_assets.h"
+#include "daemon/http/web_root.h"
 
 #define WEB_FILE_MAX (8 << 20)
 
@@ -51,7 +52,7 @@ void iocd_http_on_healthz(struct iocd_http_api *h, h2o_req_t *req)
 void iocd_http_on_metrics(struct iocd_http_api *h, h2o_req_t *req)
 {
     char *daemon = h->prov.metrics ? h->prov.metrics(h->prov.ud) : NULL;
-    char own[1536];
+    char own[2048];
     int n = snprintf(own, sizeof(own),
                      "# HELP iocd_http_requests_total HTTP requests received.\n"
                      "# TYPE iocd_http_requests_total counter\n"
@@ -60,6 +61,12 @@ void iocd_http_on_metrics(struct iocd_http_api *h, h2o_req_t *req)
                      "or wrong token.\n"
                      "# TYPE iocd_http_unauthorized_total counter\n"
                      "iocd_http_unauthorized_total %" PRIu64 "\n"
+                     "# HELP iocd_http_host_refused_total HTTP requests refused by the Host "
+                     "check: a Host neither the loopback's nor in [http] allowed_hosts (421), "
+                     "or none (400).\n"
+                     "# TYPE iocd_http_host_refused_total counter\n"
+                     "iocd_http_host_refused_total{reason=\"foreign_host\"} %" PRIu64 "\n"
+                     "iocd_http_host_refused_total{reason=\"missing_host\"} %" PRIu64 "\n"
                      "# HELP iocd_live_clients Live-stream clients connected.\n"
                      "# TYPE iocd_live_clients gauge\n"
                      "iocd_live_clients %" PRIu64 "\n"
@@ -70,7 +77,8 @@ void iocd_http_on_metrics(struct iocd_http_api *h, h2o_req_t *req)
                      "buffer was full.\n"
                      "# TYPE iocd_live_dropped_total counter\n"
                      "iocd_live_dropped_total %" PRIu64 "\n",
-                     h->stats->requests, h->stats->unauthorized, h->stats->live_clients,
+                     h->stats->requests, h->stats->unauthorized, h->stats->foreign_host,
+                     h->stats->missing_host, h->stats->live_clients,
                      h->stats->live_items_sent, h->stats->live_items_dropped);
     size_t dl = daemon ? strlen(daemon) : 0;
     size_t ol = n > 0 ? (size_t)n : 0;
@@ -434,11 +442,8 @@ void iocd_http_on_static(struct iocd_http_api *h, h2o_req_t *req)
         return iocd_http_send_error(req, 404, "not found");
 
     if (h->cfg->http.web_root && h->cfg->http.web_root[0]) {
-        char full[PATH_MAX];
-        if ((size_t)snprintf(full, sizeof(full), "%s%s", h->cfg->http.web_root, path) >=
-            sizeof(full))
-            return iocd_http_send_error(req, 404, "not found");
-        int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        /* Every component beneath the root, no symbolic link anywhere. */
+        int fd = iocd_web_root_open(h->cfg->http.web_root, path + 1, false);
         struct stat st;
         if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > WEB_FILE_MAX) {
             if (fd >= 0)

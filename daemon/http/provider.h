@@ -43,6 +43,8 @@ struct iocd_http_stats {
     uint64_t live_items_sent;
     uint64_t live_items_dropped; /* overflowed a client's buffer */
     uint64_t unauthorized;
+    uint64_t foreign_host; /* refused: Host not the loopback's nor allowed (421) */
+    uint64_t missing_host; /* refused: HTTP/1.1 without Host (400) */
 };
 
 #endif

@@ -2,16 +2,19 @@
  *
  * Owns: struct iocd_http (malloc'd by iocd_http_start, freed by
  * iocd_http_free), the listening socket, h2o's global configuration and
- * context, every accepted connection (tracked so iocd_http_close can end
- * them), the bearer token and the routing. The endpoints, query jobs and
- * console are api.c's, the live stream sse.c's. Loop thread only.
- * Endpoint shapes are in docs/api.md.
+ * context, the TLS context new connections are accepted with (replaced by
+ * iocd_http_reload_tls), every accepted connection (tracked so
+ * iocd_http_close can end them), the bearer token, the Host check, the
+ * security headers of every answer and the routing. The endpoints, query
+ * jobs and console are api.c's, the live stream sse.c's. Loop thread
+ * only. Endpoint shapes are in docs/api.md.
  *
  * Shutdown (iocd_http_close) ends every stream and wakes every
  * connection; h2o's context is disposed once the last connection and the
  * last query job are gone. */
 #include "daemon/http/server.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +23,10 @@
 #include "daemon/base/log.h"
 #include "daemon/base/timeutil.h"
 #include "daemon/http/api.h"
+#include "daemon/http/host_check.h"
 #include "daemon/http/request.h"
 #include "daemon/http/sse.h"
+#include "daemon/http/tls.h"
 
 struct conn;
 
@@ -30,13 +35,17 @@ struct iocd_http {
     const struct iocd_config *cfg;
     h2o_globalconf_t gconf;
     h2o_context_t ctx;
-    h2o_accept_ctx_t actx;
+    h2o_accept_ctx_t actx; /* actx.ssl_ctx: ours (NULL: plain HTTP) */
+    h2o_hostconf_t *hostconf; /* its hostport is what h2o fills in for a missing Host */
     bool ctx_ready, ctx_disposed;
     uv_tcp_t *listener; /* NULL once closed */
     struct conn *conns;
     size_t n_conns;
     bool closing;
     char *token;   /* "" = no token */
+    bool host_check;     /* refuse Host values but the loopback's and allowed_hosts */
+    char *allowed_hosts; /* "" = none */
+    struct iocd_ratelimit host_log_limit;
     char *db_path; /* api.db_path points here */
     struct iocd_http_api api;
     struct iocd_http_sse *sse;
@@ -78,6 +87,83 @@ static bool token_ok(const struct iocd_http *h, h2o_req_t *req, bool live)
 }
 
 /* ------------------------------------------------------------------------
+ * Host check and security headers */
+
+/* The console's Content-Security-Policy: everything from iocd itself and
+ * nothing inline (web/ has no inline script or style, and app.js sets no
+ * style attribute); data: only for the empty favicon (<link rel=icon
+ * href="data:,">); fetch and EventSource back to iocd. */
+#define CSP_CONSOLE                                                                                \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+/* The API's answers are data, never a document to render or frame. */
+#define CSP_API "default-src 'none'; frame-ancestors 'none'"
+
+static void add_header(h2o_req_t *req, const char *name, const char *value)
+{
+    h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 0, NULL, value,
+                          strlen(value));
+}
+
+static void add_security_headers(h2o_req_t *req, bool console)
+{
+    add_header(req, "content-security-policy", console ? CSP_CONSOLE : CSP_API);
+    add_header(req, "x-content-type-options", "nosniff");
+    add_header(req, "referrer-policy", "no-referrer");
+}
+
+/* At most 100 printable characters of `v`, for a log line. */
+static void printable(h2o_iovec_t v, char *out, size_t cap)
+{
+    size_t n = v.len < cap - 1 ? v.len : cap - 1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = v.base[i] >= 0x20 && v.base[i] < 0x7f ? v.base[i] : '?';
+    out[n] = '\0';
+}
+
+/* 0 when the request may go on; else it has been answered: 400 for an
+ * HTTP/1.1 request without Host, 421 for a Host the server does not
+ * answer (DNS rebinding: the attacker's page sends its own name). */
+static int check_host(struct iocd_http *h, h2o_req_t *req)
+{
+    /* h2o gives a request without Host the host configuration's name. */
+    bool missing = req->input.authority.base == h->hostconf->authority.hostport.base;
+    const char *reason;
+    int status;
+    if (missing && req->version >= 0x101) {
+        h->stats.missing_host++;
+        reason = "missing_host";
+        status = 400;
+    } else if (!missing && h->host_check &&
+               !iocd_http_host_allowed(req->input.authority.base, req->input.authority.len,
+                                       h->allowed_hosts)) {
+        h->stats.foreign_host++;
+        reason = "foreign_host";
+        status = 421;
+    } else {
+        return 0;
+    }
+    uint64_t suppressed = 0;
+    if (iocd_ratelimit_allow(&h->host_log_limit, iocd_now_ms(), h->cfg->log.rate_limit_interval_ms,
+                             h->cfg->log.rate_limit_burst, &suppressed)) {
+        char host[101], path[101];
+        printable(missing ? h2o_iovec_init(NULL, 0) : req->input.authority, host, sizeof(host));
+        printable(req->path_normalized, path, sizeof(path));
+        if (suppressed)
+            iocd_log_warn("http", "%" PRIu64 " more refused Host headers were not logged",
+                          suppressed);
+        if (missing)
+            iocd_log_warn("http", "refused %s without a Host header (%s): 400", path, reason);
+        else
+            iocd_log_warn("http", "refused Host '%s' for %s (%s: not the loopback's nor in "
+                                  "[http] allowed_hosts): 421", host, path, reason);
+    }
+    iocd_http_send_error(req, status, missing ? "missing Host header"
+                                              : "misdirected request: Host not allowed");
+    return -1;
+}
+
+/* ------------------------------------------------------------------------
  * routing */
 
 struct handler {
@@ -90,6 +176,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     struct iocd_http *h = ((struct handler *)self)->h;
     h2o_iovec_t p = req->path_normalized;
     h->stats.requests++;
+    bool api = iocd_http_iov_is(p, "/metrics") || iocd_http_iov_is(p, "/healthz") ||
+               (p.len >= 5 && memcmp(p.base, "/api/", 5) == 0);
+    add_security_headers(req, !api);
+    if (check_host(h, req))
+        return 0;
     bool head = iocd_http_iov_is(req->method, "HEAD");
     if (!iocd_http_iov_is(req->method, "GET") && !head) {
         iocd_http_add_header(req, H2O_TOKEN_ALLOW, "GET, HEAD");
@@ -261,6 +352,9 @@ static int check_config(const struct iocd_config *cfg, struct sockaddr_storage *
     if (!loopback && !(cfg->http.token && cfg->http.token[0]))
         return iocd_error_set(err, "[http] listen = %s is not a loopback address: set [http] token",
                               listen);
+    if (!loopback && !(cfg->http.tls_cert && cfg->http.tls_cert[0]) && !cfg->http.behind_proxy)
+        return iocd_error_set(err, "[http] listen = %s is not a loopback address: set [http] "
+                                   "tls_cert (HTTPS) or behind_proxy", listen);
     if (!cfg->store.path || !cfg->store.path[0])
         return iocd_error_set(err, "http: no [store] path to read from");
     return 0;
@@ -272,7 +366,10 @@ static void start_undo(struct iocd_http *h)
     if (h->listener)
         uv_close((uv_handle_t *)h->listener, free_handle);
     h2o_config_dispose(&h->gconf);
+    if (h->actx.ssl_ctx)
+        SSL_CTX_free(h->actx.ssl_ctx);
     free(h->token);
+    free(h->allowed_hosts);
     free(h->db_path);
     free(h);
 }
@@ -285,14 +382,25 @@ int iocd_http_start(struct iocd_http **out, uv_loop_t *loop, const struct iocd_c
     struct sockaddr_storage sa;
     if (check_config(cfg, &sa, err))
         return -1;
+    bool tls = cfg->http.tls_cert && cfg->http.tls_cert[0];
+    SSL_CTX *ssl_ctx = NULL;
+    if (tls && iocd_http_tls_ctx_new(&ssl_ctx, cfg, err))
+        return -1;
     const char *listen = cfg->http.listen;
     const char *token = cfg->http.token ? cfg->http.token : "";
     struct iocd_http *h = calloc(1, sizeof(*h));
-    if (!h)
+    if (!h) {
+        SSL_CTX_free(ssl_ctx);
         return iocd_error_set(err, "http: out of memory");
+    }
+    h->actx.ssl_ctx = ssl_ctx;
     h->loop = loop;
     h->cfg = cfg;
     h->token = strdup(token);
+    h->allowed_hosts = strdup(cfg->http.allowed_hosts ? cfg->http.allowed_hosts : "");
+    bool loopback = false;
+    parse_listen(listen, &sa, &loopback);
+    h->host_check = loopback || h->allowed_hosts[0];
     h->db_path = strdup(cfg->store.path);
     h->api = (struct iocd_http_api){
         .loop = loop,
@@ -308,12 +416,13 @@ int iocd_http_start(struct iocd_http **out, uv_loop_t *loop, const struct iocd_c
     h->gconf.server_name = h2o_iovec_init(H2O_STRLIT("iocd"));
     h2o_hostconf_t *host =
         h2o_config_register_host(&h->gconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h->hostconf = host;
     h2o_pathconf_t *pc = h2o_config_register_path(host, "/", 0);
     struct handler *hd = (struct handler *)h2o_create_handler(pc, sizeof(*hd));
     hd->super.on_req = on_req;
     hd->h = h;
     h->listener = malloc(sizeof(*h->listener));
-    if (!h->token || !h->db_path || !h->listener) {
+    if (!h->token || !h->allowed_hosts || !h->db_path || !h->listener) {
         free(h->listener);
         h->listener = NULL;
         start_undo(h);
@@ -334,7 +443,18 @@ int iocd_http_start(struct iocd_http **out, uv_loop_t *loop, const struct iocd_c
     h->ctx_ready = true;
     h->actx.ctx = &h->ctx;
     h->actx.hosts = h->gconf.hosts;
-    iocd_log_info("http", "listening on %s%s", listen, token[0] ? " (token required)" : "");
+    iocd_log_info("http", "listening on %s (%s%s%s)", listen,
+                  tls ? (cfg->http.tls_min_version == 13 ? "HTTPS, TLSv1.3" : "HTTPS, TLSv1.2+")
+                      : "plain HTTP",
+                  token[0] ? ", token required" : "",
+                  h->host_check ? ", Host checked" : "");
+    if (cfg->http.behind_proxy && tls)
+        iocd_log_notice("http", "[http] behind_proxy = true is moot: tls_cert is set, so %s "
+                                "serves HTTPS", listen);
+    else if (cfg->http.behind_proxy)
+        iocd_log_warn("http", "[http] behind_proxy = true: %s serves plain HTTP; only a "
+                              "reverse proxy that ends TLS may reach it",
+                      listen);
     *out = h;
     return 0;
 }
@@ -385,9 +505,33 @@ void iocd_http_free(struct iocd_http *h)
     else
         h2o_config_dispose(&h->gconf);
     iocd_http_sse_free(h->sse);
+    if (h->actx.ssl_ctx)
+        SSL_CTX_free(h->actx.ssl_ctx);
     free(h->token);
+    free(h->allowed_hosts);
     free(h->db_path);
     free(h);
+}
+
+int iocd_http_reload_tls(struct iocd_http *h, const struct iocd_config *cfg,
+                         struct iocd_error *err)
+{
+    bool tls = cfg->http.tls_cert && cfg->http.tls_cert[0];
+    const char *file = cfg->path ? cfg->path : "(defaults)";
+    if (tls != (h->actx.ssl_ctx != NULL))
+        return iocd_error_at(err, file, cfg->http.tls_cert_line,
+                             "[http] tls_cert: switching between HTTP and HTTPS needs a "
+                             "restart");
+    if (!tls)
+        return 0;
+    SSL_CTX *fresh;
+    if (iocd_http_tls_ctx_new(&fresh, cfg, err))
+        return -1;
+    /* Connections hold their own reference to the context they began with. */
+    SSL_CTX_free(h->actx.ssl_ctx);
+    h->actx.ssl_ctx = fresh;
+    iocd_log_info("http", "TLS certificate reloaded from %s", cfg->http.tls_cert);
+    return 0;
 }
 
 void iocd_http_get_stats(const struct iocd_http *h, struct iocd_http_stats *out)

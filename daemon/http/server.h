@@ -25,8 +25,9 @@
 
 struct iocd_http;
 
-/* Listen on cfg->http.listen. -1 with err when it cannot (bad address,
- * port taken, token missing for a non-loopback address). */
+/* Listen on cfg->http.listen (HTTPS when cfg->http.tls_cert is set). -1
+ * with err when it cannot (bad address, port taken, token or HTTPS missing
+ * for a non-loopback address, certificate or key not loadable). */
 int iocd_http_start(struct iocd_http **out, uv_loop_t *loop, const struct iocd_config *cfg,
                     struct iocd_live *live, const struct iocd_http_provider *prov,
                     struct iocd_error *err);
@@ -37,6 +38,13 @@ void iocd_http_free(struct iocd_http *h);
 void iocd_http_get_stats(const struct iocd_http *h, struct iocd_http_stats *out);
 /* The port listened on (useful with port 0 in tests); -1 once closed. */
 int iocd_http_port(const struct iocd_http *h);
+/* Load cfg's [http] tls_cert and tls_key again (the certificate was
+ * renewed) and accept new connections with them; connections already open
+ * keep theirs. 0, or -1 with err (file:line and why; the old certificate
+ * stays in use). Switching between HTTP and HTTPS is refused (restart).
+ * Only the TLS keys of cfg are read; nothing of it is kept. */
+int iocd_http_reload_tls(struct iocd_http *h, const struct iocd_config *cfg,
+                         struct iocd_error *err);
 /* Live-stream keep-alive comment interval (default 15 s; tests shorten it). */
 void iocd_http_set_ping_interval(struct iocd_http *h, uint64_t ms);
 

@@ -515,9 +515,21 @@ async function main() {
       const u = new URL(r.url());
       if (u.protocol !== 'data:' && u.origin !== new URL(BASE).origin) foreign.push(u.href);
     });
+    // Every Content-Security-Policy violation is recorded by the page
+    // itself (before any of the console's code runs) and must stay zero:
+    // iocd's policy allows nothing inline and nothing from elsewhere.
+    await page.addInitScript(() => {
+      window.__cspViolations = [];
+      document.addEventListener('securitypolicyviolation', (e) => {
+        window.__cspViolations.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline'));
+      });
+    });
     const url = BASE + '/' + (TOKEN ? '?token=' + encodeURIComponent(TOKEN) : '');
     const resp = await page.goto(url, { timeout: 15000 });
     check(resp.status() === 200, 'GET / is 200', resp.status());
+    const csp = (await resp.allHeaders())['content-security-policy'] || '';
+    check(csp.includes("script-src 'self'") && csp.includes("frame-ancestors 'none'"),
+      'the console is served with its Content-Security-Policy', csp);
     await waitPage(page, (s) => document.querySelector(s).getAttribute('data-state') === 'open',
       sel('conn-state'), 15000, 'the live stream to open');
     check(true, 'the live stream opens');
@@ -536,6 +548,9 @@ async function main() {
     }
     check(foreign.length === 0, 'the page requested nothing from another origin', foreign.join(' '));
     check(pageErrors.length === 0, 'no JavaScript errors in the page', pageErrors.join(' | '));
+    const violations = await page.evaluate(() => window.__cspViolations);
+    check(Array.isArray(violations) && violations.length === 0,
+      'no Content-Security-Policy violation in the page', JSON.stringify(violations));
   } finally {
     await ctx.close().catch(() => {});
     fs.rmSync(profile, { recursive: true, force: true });

@@ -1,9 +1,9 @@
 """Hostile HTTP input never crashes iocd or stalls its loop: thousands of
 seeded random requests (bad methods, paths, query strings with binary,
 percent-escapes and huge values, bogus Last-Event-ID and Authorization
-headers, truncated requests) against the real server, each answered with an
-error status or a closed connection, while ingest goes on and the stored data
-stays exact."""
+headers, foreign or malformed Host values, truncated requests) against the
+real server, each answered with an error status or a closed connection,
+while ingest goes on and the stored data stays exact."""
 import json
 import random
 import socket
@@ -41,6 +41,9 @@ def request(rng):
                   for _ in range(rng.randrange(1, 6))]
         path += "?" + "&".join(params)
     headers = ["Host: 127.0.0.1"]
+    if rng.random() < 0.1:  # the Host check: foreign, malformed or loopback names
+        headers = ["Host: " + rng.choice(["evil.example", "localhost:%d" % rng.randrange(70000),
+                                          "[::1", "127.0.0.1:", rand_text(rng, 20)])]
     if rng.random() < 0.3:
         headers.append("Last-Event-ID: " + rand_text(rng, rng.randrange(1, 30)))
     if rng.random() < 0.2:
@@ -90,7 +93,7 @@ class HttpRobustTest(IocdTestCase):
         for i in range(1500):
             st = send(d.http_port, request(rng))
             seen[st] = seen.get(st, 0) + 1
-            self.assertIn(st, (None, 200, 400, 401, 403, 404, 405, 413, 414, 431, 503),
+            self.assertIn(st, (None, 200, 400, 401, 403, 404, 405, 413, 414, 421, 431, 503),
                           "request %d" % i)
             if i % 100 == 0:  # the loop keeps turning: ingest goes on in between
                 self.broker.publish("pleiku/air/pk-01/data",
@@ -109,6 +112,7 @@ class HttpRobustTest(IocdTestCase):
         self.assertGreater(seen.get(400, 0), 100)
         self.assertGreater(seen.get(404, 0), 50)
         self.assertGreater(seen.get(200, 0), 50)
+        self.assertGreater(seen.get(421, 0), 20)
 
 
 if __name__ == "__main__":

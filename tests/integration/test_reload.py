@@ -6,13 +6,17 @@ are held in memory across each reload (a 30 s flush interval) and counted
 exactly once the daemon has stopped; the live-stream client stays on the
 same connection throughout."""
 import os
+import shutil
 import signal
 import socket
+import ssl
+import subprocess
 import time
 import unittest
 
 from iocdtest import AIR_ADAPTER, IocdTestCase, air, wait_until
 from test_http_api import SSE
+from test_http_hardening import make_certs
 
 T0 = 1795330800000  # 2026-11-22T07:00:00Z
 WATER = """[adapter water]
@@ -179,6 +183,51 @@ class ReloadTest(IocdTestCase):
         d.proc.send_signal(signal.SIGHUP)
         self.assertEqual(states(2), ["RELOADING=1", "READY=1"])
         wait_until(lambda: "reload: refused" in d.log_text(), what="the refusal")
+
+    def test_api_certificate_read_again(self):
+        """A renewed certificate at the same path is served to new
+        connections after a reload; HTTP cannot turn into HTTPS by one."""
+        ca, cert, key = make_certs(self.dir)
+        d = self.iocd(AIR_ADAPTER)
+        plain = open(d.conf).read()
+        d.start()
+        with open(d.conf, "w") as f:
+            f.write(plain.replace("listen = 127.0.0.1:%d" % d.http_port,
+                                  "listen = 127.0.0.1:%d\ntls_cert = %s\ntls_key = %s"
+                                  % (d.http_port, cert, key)))
+        self.reload(d, "reload: refused")
+        self.assertIn("reload: refused: [http] tls_cert (HTTP to HTTPS) changes only with a "
+                      "restart", d.log_text())
+        d.restart()  # HTTPS from the file as it now is
+
+        def serial():
+            ctx = ssl.create_default_context(cafile=ca)
+            with socket.create_connection(("127.0.0.1", d.http_port), timeout=10) as raw:
+                with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+                    der = s.getpeercert(binary_form=True)
+            out = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout", "-serial"],
+                                 input=der, capture_output=True, check=True, timeout=30)
+            return out.stdout.decode().strip()
+
+        first = serial()
+        # Renewed: a new certificate (new serial) from the same CA, same paths.
+        renew = os.path.join(self.dir, "renew")
+        os.mkdir(renew)
+        shutil.copy(os.path.join(self.dir, "ca.pem"), renew)
+        shutil.copy(os.path.join(self.dir, "ca.key"), renew)
+        subprocess.run(["openssl", "req", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "server.key",
+                        "-out", "server.csr", "-subj", "/CN=localhost"],
+                       cwd=renew, check=True, capture_output=True, timeout=30)
+        subprocess.run(["openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem",
+                        "-CAkey", "ca.key", "-set_serial", "4242", "-days", "2", "-extfile",
+                        os.path.join(self.dir, "san.ext"), "-out", "server.pem"],
+                       cwd=renew, check=True, capture_output=True, timeout=30)
+        shutil.copy(os.path.join(renew, "server.pem"), cert)
+        shutil.copy(os.path.join(renew, "server.key"), key)
+        self.assertEqual(serial(), first)  # not before the reload
+        self.reload(d, "reload: configuration applied")
+        self.assertEqual(serial(), "serial=1092")  # 4242
 
     def test_sighup_during_start_up(self):
         d = self.iocd(AIR_ADAPTER)

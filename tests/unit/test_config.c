@@ -757,7 +757,7 @@ static void test_alerts_live_http(void **state)
     struct iocd_error err;
     const char *text = "[live]\nprefix = city/out\nwindows = 1m 1h\njson = false\n"
                        "[devices]\nstale_multiple = 2.5\noffline_multiple = 8\n"
-                       "[http]\nlisten = 0.0.0.0:9000\ntoken = s3cret\n" AIR
+                       "[http]\nlisten = 0.0.0.0:9000\ntoken = s3cret\ntls_cert = /etc/iocd/tls/cert.pem\n" AIR
                        "[alert pm]\ntype = threshold\nmatch = air/+/pm25\nstat = mean\n"
                        "window = 1h\nabove = 55\nclear = 50\nseverity = major\n"
                        "[alert aqi]\ntype = band\nmatch = air/+/vn_aqi\nbands = 50 100,150\n"
@@ -772,6 +772,7 @@ static void test_alerts_live_http(void **state)
     assert_true(cfg.live.protobuf);
     assert_true(cfg.devices.stale_multiple == 2.5);
     assert_string_equal(cfg.http.listen, "0.0.0.0:9000");
+    assert_string_equal(cfg.http.tls_cert, "/etc/iocd/tls/cert.pem");
     assert_int_equal(cfg.n_alerts, 4);
     const struct iocd_alert_rule *r = &cfg.alerts[0];
     assert_string_equal(r->name, "pm");
@@ -794,8 +795,12 @@ static void test_alerts_live_http(void **state)
     iocd_config_free(&cfg);
 
     expect_error("[http]\nlisten = 10.0.0.5:8080\n" AIR,
-                 "t.conf: [http] listen 10.0.0.5:8080 is not a loopback address: set [http] "
+                 "t.conf:2: [http] listen 10.0.0.5:8080 is not a loopback address: set [http] "
                  "token (clients then send Authorization: Bearer TOKEN)");
+    expect_error("[http]\nlisten = 10.0.0.5:8080\ntoken = t\n" AIR,
+                 "t.conf:2: [http] listen 10.0.0.5:8080 is not a loopback address: HTTPS is "
+                 "required (set [http] tls_cert and tls_key), or set [http] behind_proxy = true "
+                 "when a reverse proxy in front ends TLS");
     expect_error("[http]\nlisten = 8080\n" AIR,
                  "t.conf:2: [http] listen: '8080' is not HOST:PORT (e.g. 127.0.0.1:8080, "
                  "[::1]:8080)");

@@ -104,10 +104,69 @@ static void test_core_errors(void **state)
     path = write_temp("[http]\nlisten = 0.0.0.0:8080\n");
     assert_int_equal(iocd_config_core_load(&cfg, path, &err), -1);
     snprintf(want, sizeof(want),
-             "%s: [http] listen 0.0.0.0:8080 is not a loopback address: set [http] token "
+             "%s:2: [http] listen 0.0.0.0:8080 is not a loopback address: set [http] token "
              "(clients then send Authorization: Bearer TOKEN)",
              path);
     assert_string_equal(err.msg, want);
+    unlink(path);
+    free(path);
+}
+
+/* [http]: HTTPS off loopback unless behind_proxy; tls_key needs tls_cert;
+ * tls_min_version and allowed_hosts values. */
+static void test_http_tls_rules(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *msg; /* msg NULL: loads */
+    } cases[] = {
+        {"[http]\ntoken = t\nlisten = 0.0.0.0:8443\n",
+         ":3: [http] listen 0.0.0.0:8443 is not a loopback address: HTTPS is required (set "
+         "[http] tls_cert and tls_key), or set [http] behind_proxy = true when a reverse proxy in "
+         "front ends TLS"},
+        {"[http]\nlisten = 10.0.0.5:8443\ntoken = t\ntls_cert = /etc/iocd/c.pem\n", NULL},
+        {"[http]\nlisten = [::]:8080\ntoken = t\nbehind_proxy = true\n", NULL},
+        {"[http]\nlisten = 127.0.0.1:8080\n", NULL},
+        {"[http]\n\ntls_key = /k.pem\n", ":3: [http] tls_key is set without tls_cert"},
+        {"[http]\ntls_min_version = TLSv1.1\n",
+         ":2: [http] tls_min_version: 'TLSv1.1' is not TLSv1.2 or TLSv1.3"},
+        {"[http]\nallowed_hosts = ok.example bad/host\n",
+         ":2: [http] allowed_hosts: 'bad/host' is not a host name or address, optionally with "
+         ":PORT"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *path = write_temp(cases[i].text);
+        struct iocd_config cfg;
+        struct iocd_error err = {{0}};
+        int rc = iocd_config_core_load(&cfg, path, &err);
+        if (cases[i].msg) {
+            char want[600];
+            snprintf(want, sizeof(want), "%s%s", path, cases[i].msg);
+            assert_int_equal(rc, -1);
+            assert_string_equal(err.msg, want);
+        } else {
+            if (rc)
+                fail_msg("%s: %s", cases[i].text, err.msg);
+            iocd_config_core_free(&cfg);
+        }
+        unlink(path);
+        free(path);
+    }
+    char *path = write_temp("[http]\nlisten = 127.0.0.1:8443\ntls_cert = /c.pem\n"
+                            "tls_key = /k.pem\ntls_min_version = TLSv1.3\n"
+                            "allowed_hosts = iocd.city.example, 10.0.0.5:8443\n");
+    struct iocd_config cfg;
+    struct iocd_error err = {{0}};
+    assert_int_equal(iocd_config_core_load(&cfg, path, &err), 0);
+    assert_string_equal(cfg.http.tls_cert, "/c.pem");
+    assert_int_equal(cfg.http.tls_cert_line, 3);
+    assert_string_equal(cfg.http.tls_key, "/k.pem");
+    assert_int_equal(cfg.http.tls_key_line, 4);
+    assert_int_equal(cfg.http.tls_min_version, 13);
+    assert_int_equal(cfg.http.listen_line, 2);
+    assert_false(cfg.http.behind_proxy);
+    assert_string_equal(cfg.http.allowed_hosts, "iocd.city.example, 10.0.0.5:8443");
+    iocd_config_core_free(&cfg);
     unlink(path);
     free(path);
 }
@@ -119,6 +178,7 @@ int main(void)
         cmocka_unit_test(test_embedded_defaults),
         cmocka_unit_test(test_skips_adapters_and_alerts),
         cmocka_unit_test(test_core_errors),
+        cmocka_unit_test(test_http_tls_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

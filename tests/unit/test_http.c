@@ -36,6 +36,13 @@
 #include "daemon/aggregate/sketch.h"
 #include "daemon/store/sqlite.h"
 #include "daemon/http/web_assets.h"
+#include "daemon/http/host_check.h"
+#include "daemon/http/web_root.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <fcntl.h>
 
 #define T0 INT64_C(1795330800000) /* 2026-11-22T07:00:00Z */
 
@@ -174,7 +181,7 @@ static void client_close(struct client *c)
 static int get(struct fix *f, const char *path, const char *headers, char **body)
 {
     char req[2048];
-    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n%s\r\n", path,
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s\r\n", path,
              headers ? headers : "");
     struct client c;
     client_open(f, &c, req);
@@ -188,6 +195,22 @@ static int get(struct fix *f, const char *path, const char *headers, char **body
     *body = strdup(b + 4);
     client_close(&c);
     return status;
+}
+
+/* Sends `request` as it is and returns the whole answer, head and body
+ * (malloc'd), once the server closes. */
+static char *raw(struct fix *f, const char *request)
+{
+    struct client c;
+    client_open(f, &c, request);
+    pump(f, &c, NULL, 2000);
+    assert_true(c.eof);
+    assert_non_null(c.buf);
+    c.buf[c.len] = '\0'; /* also when nothing came */
+    char *out = c.buf;
+    c.buf = NULL;
+    client_close(&c);
+    return out;
 }
 
 static void expect(struct fix *f, const char *path, const char *headers, int status,
@@ -303,7 +326,7 @@ static void test_provider_endpoints(void **state)
 
     /* not GET */
     struct client c;
-    client_open(&f, &c, "POST /api/v1/status HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+    client_open(&f, &c, "POST /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
                         "Content-Length: 0\r\n\r\n");
     pump(&f, &c, NULL, 2000);
     assert_non_null(c.buf);
@@ -603,7 +626,7 @@ static void test_db_endpoints(void **state)
 
     /* a client that leaves before its answer: nothing breaks */
     struct client c;
-    client_open(&f, &c, "GET /api/v1/series HTTP/1.1\r\nHost: t\r\n\r\n");
+    client_open(&f, &c, "GET /api/v1/series HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     uv_run(&f.loop, UV_RUN_NOWAIT);
     client_close(&c);
     pump(&f, NULL, NULL, 200);
@@ -617,7 +640,7 @@ static void test_db_endpoints(void **state)
     struct iocd_http_stats st;
     iocd_http_get_stats(f.h, &st);
     uint64_t before = st.requests;
-    client_open(&f, &c, "GET /api/v1/alerts?from=0 HTTP/1.1\r\nHost: t\r\n\r\n");
+    client_open(&f, &c, "GET /api/v1/alerts?from=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     for (int i = 0; i < 1000 && st.requests == before; i++) {
         uv_run(&f.loop, UV_RUN_NOWAIT);
         poll(NULL, 0, 1);
@@ -822,16 +845,47 @@ static void test_web_root(void **state)
         fputs(files[i].text, fp);
         fclose(fp);
     }
-    char link[128];
+    char link[128], dirlink[128], inlink[128], fifo[128];
     snprintf(link, sizeof(link), "%s/passwd.txt", dir);
     assert_int_equal(symlink("/etc/passwd", link), 0);
+    /* A symlinked directory: GET /etcdir/passwd once returned /etc/passwd. */
+    snprintf(dirlink, sizeof(dirlink), "%s/etcdir", dir);
+    assert_int_equal(symlink("/etc", dirlink), 0);
+    /* Even a link that stays inside the root is refused: no link at all. */
+    snprintf(inlink, sizeof(inlink), "%s/sublink", dir);
+    assert_int_equal(symlink("sub", inlink), 0);
+    snprintf(fifo, sizeof(fifo), "%s/pipe.js", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+
+    /* Both ways of resolving: openat2, and the walk older kernels take. */
+    for (int walk = 0; walk < 2; walk++) {
+        int fd = iocd_web_root_open(dir, "sub/style.css", walk);
+        assert_true(fd >= 0);
+        char b[16] = {0};
+        assert_int_equal(read(fd, b, sizeof(b) - 1), 6);
+        assert_string_equal(b, "body{}");
+        close(fd);
+        fd = iocd_web_root_open(dir, "app.js", walk);
+        assert_true(fd >= 0);
+        close(fd);
+        assert_int_equal(iocd_web_root_open(dir, "etcdir/passwd", walk), -ELOOP);
+        assert_int_equal(iocd_web_root_open(dir, "passwd.txt", walk), -ELOOP);
+        assert_int_equal(iocd_web_root_open(dir, "sublink/style.css", walk), -ELOOP);
+        assert_int_equal(iocd_web_root_open(dir, "nope/x.js", walk), -ENOENT);
+        assert_int_equal(iocd_web_root_open(dir, "/etc/passwd", walk), -EINVAL);
+        fd = iocd_web_root_open(dir, "pipe.js", walk); /* opens without blocking */
+        assert_true(fd >= 0);
+        close(fd);
+    }
+    assert_int_equal(iocd_web_root_open(dir, "../../etc/passwd", true), -EINVAL);
+    assert_int_equal(iocd_web_root_open(dir, "../../etc/passwd", false), -EXDEV);
 
     struct fix f;
     fix_init(&f, "127.0.0.1:0", "");
     f.cfg.http.web_root = dir;
     fix_start(&f);
     struct client c;
-    client_open(&f, &c, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    client_open(&f, &c, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     pump(&f, &c, NULL, 2000);
     assert_non_null(strcasestr(c.buf, "\r\ncontent-type: text/html; charset=utf-8\r\n"));
     client_close(&c);
@@ -841,6 +895,10 @@ static void test_web_root(void **state)
     expect(&f, "/sub/../app.js", NULL, 200, "let x = 1;");
     expect(&f, "/.secret", NULL, 404, "{\"error\":\"not found\"}");
     expect(&f, "/passwd.txt", NULL, 404, "{\"error\":\"not found\"}");
+    expect(&f, "/etcdir/passwd", NULL, 404, "{\"error\":\"not found\"}");
+    expect(&f, "/etcdir/hostname", NULL, 404, "{\"error\":\"not found\"}");
+    expect(&f, "/sublink/style.css", NULL, 404, "{\"error\":\"not found\"}");
+    expect(&f, "/pipe.js", NULL, 404, "{\"error\":\"not found\"}");
     expect(&f, "/../../../../etc/passwd", NULL, 404, "{\"error\":\"not found\"}");
     expect(&f, "/%2e%2e/%2e%2e/etc/passwd", NULL, 404, "{\"error\":\"not found\"}");
     expect(&f, "/sub", NULL, 404, "{\"error\":\"not found\"}");
@@ -851,9 +909,399 @@ static void test_web_root(void **state)
         unlink(p);
     }
     unlink(link);
+    unlink(dirlink);
+    unlink(inlink);
+    unlink(fifo);
     snprintf(p, sizeof(p), "%s/sub", dir);
     rmdir(p);
     rmdir(dir);
+}
+
+/* ---- Host check and security headers -------------------------------------- */
+
+static void test_host_values(void **state)
+{
+    static const struct {
+        const char *host, *allowed;
+        bool ok;
+    } cases[] = {
+        {"127.0.0.1", NULL, true},          {"127.0.0.1:8080", NULL, true},
+        {"127.9.8.7:1", NULL, true},        {"localhost", NULL, true},
+        {"LocalHost:8080", NULL, true},     {"[::1]", NULL, true},
+        {"[::1]:8080", NULL, true},         {"[0:0:0:0:0:0:0:1]:80", NULL, true},
+        {"evil.example", NULL, false},      {"evil.example:8080", NULL, false},
+        {"128.0.0.1", NULL, false},         {"127.0.0.1.evil.example", NULL, false},
+        {"localhost.evil.example", NULL, false}, {"localhost.", NULL, false},
+        {"[::2]", NULL, false},             {"::1", NULL, false},
+        {"127.0.0.1:", NULL, false},        {"127.0.0.1:80x", NULL, false},
+        {"127.0.0.1:1234567", NULL, false}, {"", NULL, false},
+        {"[::1", NULL, false},              {"0x7f000001", NULL, false},
+        {"iocd.city.example", "iocd.city.example", true},
+        {"IOCD.City.Example:8443", "other, iocd.city.example", true},
+        {"iocd.city.example:8443", "x iocd.city.example:8443", true},
+        {"iocd.city.example:8444", "iocd.city.example:8443", false},
+        {"iocd.city.example", "iocd.city.example:8443", false},
+        {"city.example", "iocd.city.example", false},
+        {"10.0.0.5:8080", "10.0.0.5", true},
+        {"[fd00::5]:8080", "[fd00::5]", true},
+        {"evil.example", "", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (iocd_http_host_allowed(cases[i].host, strlen(cases[i].host), cases[i].allowed) !=
+            cases[i].ok)
+            fail_msg("Host '%s' with allowed '%s': expected %s", cases[i].host,
+                     cases[i].allowed ? cases[i].allowed : "(none)",
+                     cases[i].ok ? "allowed" : "refused");
+    assert_true(iocd_http_host_is_loopback("127.0.0.1:1", 11));
+    assert_false(iocd_http_host_is_loopback("iocd.city.example", 17));
+}
+
+static void expect_raw(struct fix *f, const char *request, const char *head, const char *body)
+{
+    char *got = raw(f, request);
+    const char *b = strstr(got, "\r\n\r\n");
+    if (strncmp(got, head, strlen(head)) != 0 || !b || strcmp(b + 4, body) != 0)
+        fail_msg("%s\ngot:\n%s\nexpected %s ... %s", request, got, head, body);
+    free(got);
+}
+
+#define STATUS_OK "{\"version\":\"t\",\"series\":3,\"live\":{\"clients\":0,\"sent\":0,\"dropped\":0}}"
+#define FOREIGN "{\"error\":\"misdirected request: Host not allowed\"}"
+
+static void test_host_header(void **state)
+{
+    struct fix f;
+    fix_init(&f, "127.0.0.1:0", "");
+    f.cfg.http.allowed_hosts = (char *)"iocd.city.example other.example:8443";
+    f.cfg.log.rate_limit_interval_ms = 10000;
+    f.cfg.log.rate_limit_burst = 2;
+    fix_start(&f);
+    static const struct {
+        const char *host;
+        bool ok;
+    } hosts[] = {
+        {"127.0.0.1", true},           {"localhost:8080", true},
+        {"[::1]:8080", true},          {"127.1.2.3", true},
+        {"iocd.city.example", true},   {"iocd.city.example:9", true},
+        {"other.example:8443", true},  {"other.example:8444", false},
+        {"evil.example", false},       {"evil.example:8080", false},
+        {"localhost.evil.example", false},
+    };
+    int foreign = 0;
+    for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+        char req[256];
+        snprintf(req, sizeof(req),
+                 "GET /api/v1/status HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
+                 hosts[i].host);
+        expect_raw(&f, req, hosts[i].ok ? "HTTP/1.1 200" : "HTTP/1.1 421",
+                   hosts[i].ok ? STATUS_OK : FOREIGN);
+        foreign += !hosts[i].ok;
+    }
+    /* The console and /healthz are checked too: a rebinding page can read
+     * any of them. */
+    expect_raw(&f, "GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+               "HTTP/1.1 421", FOREIGN);
+    expect_raw(&f, "GET /healthz HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+               "HTTP/1.1 421", FOREIGN);
+    foreign += 2;
+    /* HTTP/1.1 requires Host; HTTP/1.0 has none to check. */
+    expect_raw(&f, "GET /api/v1/status HTTP/1.1\r\nConnection: close\r\n\r\n",
+               "HTTP/1.1 400", "{\"error\":\"missing Host header\"}");
+    expect_raw(&f, "GET /api/v1/status HTTP/1.0\r\n\r\n", "HTTP/1.1 200", STATUS_OK);
+    /* The live stream is refused before it opens. */
+    expect_raw(&f, "GET /api/v1/live HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+               "HTTP/1.1 421", FOREIGN);
+    foreign++;
+    struct iocd_http_stats st;
+    iocd_http_get_stats(f.h, &st);
+    assert_int_equal(st.foreign_host, foreign);
+    assert_int_equal(st.missing_host, 1);
+    char *body;
+    assert_int_equal(get(&f, "/metrics", NULL, &body), 200);
+    char want[128];
+    snprintf(want, sizeof(want), "\niocd_http_host_refused_total{reason=\"foreign_host\"} %d\n",
+             foreign);
+    assert_non_null(strstr(body, want));
+    assert_non_null(strstr(body, "\niocd_http_host_refused_total{reason=\"missing_host\"} 1\n"));
+    free(body);
+    fix_stop(&f);
+
+    /* A token does not lift the check on loopback. */
+    fix_init(&f, "127.0.0.1:0", "s3cret");
+    fix_start(&f);
+    expect_raw(&f,
+               "GET /api/v1/status HTTP/1.1\r\nHost: evil.example\r\n"
+               "Authorization: Bearer s3cret\r\nConnection: close\r\n\r\n",
+               "HTTP/1.1 421", FOREIGN);
+    fix_stop(&f);
+}
+
+#define CSP_CONSOLE                                                                                \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+static void test_security_headers(void **state)
+{
+    struct fix f;
+    fix_init(&f, "127.0.0.1:0", "");
+    fix_start(&f);
+    static const struct {
+        const char *path, *csp;
+    } cases[] = {
+        {"/", CSP_CONSOLE},
+        {"/app.js", CSP_CONSOLE},
+        {"/style.css", CSP_CONSOLE},
+        {"/nope.html", CSP_CONSOLE},
+        {"/api/v1/status", "default-src 'none'; frame-ancestors 'none'"},
+        {"/healthz", "default-src 'none'; frame-ancestors 'none'"},
+        {"/metrics", "default-src 'none'; frame-ancestors 'none'"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char req[256], want[512];
+        snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                 cases[i].path);
+        char *got = raw(&f, req);
+        char *end = strstr(got, "\r\n\r\n");
+        assert_non_null(end);
+        end[2] = '\0'; /* the head only, each line ending in CRLF */
+        snprintf(want, sizeof(want), "\r\ncontent-security-policy: %s\r\n", cases[i].csp);
+        if (!strstr(got, want) || !strstr(got, "\r\nx-content-type-options: nosniff\r\n") ||
+            !strstr(got, "\r\nreferrer-policy: no-referrer\r\n"))
+            fail_msg("GET %s:\n%s", cases[i].path, got);
+        /* each once */
+        assert_null(strstr(strstr(got, "content-security-policy:") + 1, "content-security-policy:"));
+        free(got);
+    }
+    fix_stop(&f);
+}
+
+/* ---- HTTPS and its reload ------------------------------------------------ */
+
+struct tls_client {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+};
+
+/* Connects to the server with TLS, verifying it against `ca` for the name
+ * localhost, pumping the loop while the handshake goes on: 0, or -1 when
+ * the handshake fails. */
+static int tls_open(struct fix *f, struct tls_client *t, const char *ca)
+{
+    struct client c;
+    client_open(f, &c, "");
+    t->fd = c.fd;
+    fcntl(t->fd, F_SETFL, fcntl(t->fd, F_GETFL) | O_NONBLOCK);
+    t->ctx = SSL_CTX_new(TLS_client_method());
+    assert_non_null(t->ctx);
+    assert_int_equal(SSL_CTX_load_verify_locations(t->ctx, ca, NULL), 1);
+    SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+    t->ssl = SSL_new(t->ctx);
+    SSL_set_fd(t->ssl, t->fd);
+    SSL_set1_host(t->ssl, "localhost");
+    int64_t end = mono_ms() + 3000;
+    while (mono_ms() < end) {
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        int r = SSL_connect(t->ssl);
+        if (r == 1)
+            return 0;
+        int e = SSL_get_error(t->ssl, r);
+        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+            break;
+        poll(NULL, 0, 2);
+    }
+    ERR_clear_error();
+    return -1;
+}
+
+static void tls_close(struct tls_client *t)
+{
+    SSL_free(t->ssl);
+    SSL_CTX_free(t->ctx);
+    close(t->fd);
+}
+
+/* The common name of the certificate the server showed. */
+static void tls_peer_cn(struct tls_client *t, char *out, size_t cap)
+{
+    X509 *x = SSL_get1_peer_certificate(t->ssl);
+    assert_non_null(x);
+    out[0] = '\0';
+    X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, out, (int)cap);
+    X509_free(x);
+}
+
+/* GET `path` over the connection (Connection: close): the whole answer. */
+static char *tls_get(struct fix *f, struct tls_client *t, const char *path)
+{
+    char req[256], *buf = calloc(1, 65536);
+    size_t len = 0;
+    int n = snprintf(req, sizeof(req),
+                     "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", path);
+    int64_t end = mono_ms() + 3000;
+    bool sent = false;
+    while (mono_ms() < end) {
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        if (!sent) {
+            sent = SSL_write(t->ssl, req, n) == n;
+            continue;
+        }
+        int r = SSL_read(t->ssl, buf + len, (int)(65535 - len));
+        if (r > 0) {
+            len += (size_t)r;
+            continue;
+        }
+        int e = SSL_get_error(t->ssl, r);
+        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+            break; /* closed */
+        poll(NULL, 0, 2);
+    }
+    ERR_clear_error();
+    return buf;
+}
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    return system(cmd);
+}
+
+/* A CA and two server certificates (CN one and two) for localhost and
+ * 127.0.0.1, made with the openssl command in `dir`. */
+static void make_certs(const char *dir)
+{
+    assert_int_equal(
+        sh("cd %s && printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > san.ext && "
+           "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+           "-keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca 2>/dev/null && "
+           "for n in one two; do openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+           "-nodes -keyout $n.key -out $n.csr -subj /CN=$n 2>/dev/null && "
+           "openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+           "-extfile san.ext -out $n.pem 2>/dev/null || exit 1; done",
+           dir),
+        0);
+}
+
+static void test_https_reload(void **state)
+{
+    char dir[] = "/tmp/test_http_tls_XXXXXX", ca[96], cert[96], key[96], cert2[96], key2[96];
+    assert_non_null(mkdtemp(dir));
+    make_certs(dir);
+    snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+    snprintf(cert, sizeof(cert), "%s/one.pem", dir);
+    snprintf(key, sizeof(key), "%s/one.key", dir);
+    snprintf(cert2, sizeof(cert2), "%s/two.pem", dir);
+    snprintf(key2, sizeof(key2), "%s/two.key", dir);
+
+    /* A certificate that cannot be loaded stops the start, naming its line. */
+    struct fix f;
+    struct iocd_error err = {0};
+    fix_init(&f, "127.0.0.1:0", "");
+    f.cfg.path = (char *)"iocd.conf";
+    f.cfg.http.tls_cert = (char *)"/nonexistent/cert.pem";
+    f.cfg.http.tls_cert_line = 7;
+    f.cfg.http.tls_key = (char *)"";
+    assert_int_equal(iocd_http_start(&f.h, &f.loop, &f.cfg, f.live, &prov, &err), -1);
+    assert_string_equal(err.msg, "iocd.conf:7: [http] tls_cert /nonexistent/cert.pem: cannot "
+                                 "load the certificate: No such file or directory");
+    f.cfg.http.tls_cert = cert;
+    f.cfg.http.tls_key = key2;
+    f.cfg.http.tls_key_line = 8;
+    assert_int_equal(iocd_http_start(&f.h, &f.loop, &f.cfg, f.live, &prov, &err), -1);
+    char want[512];
+    snprintf(want, sizeof(want),
+             "iocd.conf:8: [http] tls_key %s does not belong to the certificate in %s", key2,
+             cert);
+    assert_string_equal(err.msg, want);
+    assert_int_equal(uv_run(&f.loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&f.loop), 0);
+    iocd_live_free(f.live);
+
+    fix_init(&f, "127.0.0.1:0", "");
+    f.cfg.path = (char *)"iocd.conf";
+    f.cfg.http.tls_cert = cert;
+    f.cfg.http.tls_key = key;
+    fix_start(&f);
+    struct tls_client a, b, c;
+    char cn[64];
+    assert_int_equal(tls_open(&f, &a, ca), 0);
+    tls_peer_cn(&a, cn, sizeof(cn));
+    assert_string_equal(cn, "one");
+    char *got = tls_get(&f, &a, "/api/v1/status");
+    assert_non_null(strstr(got, "HTTP/1.1 200"));
+    assert_non_null(strstr(got, "\r\n\r\n" STATUS_OK));
+    free(got);
+    tls_close(&a);
+
+    /* Plain HTTP to the HTTPS port gets no HTTP answer. */
+    char *plain = raw(&f, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    assert_string_equal(plain, "");
+    free(plain);
+
+    /* Reload: a connection made before keeps its certificate and works;
+     * new ones get the new one. */
+    assert_int_equal(tls_open(&f, &a, ca), 0);
+    struct iocd_config next = f.cfg;
+    next.http.tls_cert = cert2;
+    next.http.tls_key = key2;
+    assert_int_equal(iocd_http_reload_tls(f.h, &next, &err), 0);
+    assert_int_equal(tls_open(&f, &b, ca), 0);
+    tls_peer_cn(&b, cn, sizeof(cn));
+    assert_string_equal(cn, "two");
+    tls_peer_cn(&a, cn, sizeof(cn));
+    assert_string_equal(cn, "one");
+    got = tls_get(&f, &a, "/healthz");
+    assert_non_null(strstr(got, "\r\n\r\n{\"broker\":\"connected\",\"status\":\"ok\"}"));
+    free(got);
+    got = tls_get(&f, &b, "/healthz");
+    assert_non_null(strstr(got, "\r\n\r\n{\"broker\":\"connected\",\"status\":\"ok\"}"));
+    free(got);
+    tls_close(&a);
+    tls_close(&b);
+
+    /* A reload that fails keeps the certificate in use. */
+    next.http.tls_cert = (char *)"/nonexistent/new.pem";
+    next.http.tls_cert_line = 9;
+    assert_int_equal(iocd_http_reload_tls(f.h, &next, &err), -1);
+    assert_string_equal(err.msg, "iocd.conf:9: [http] tls_cert /nonexistent/new.pem: cannot "
+                                 "load the certificate: No such file or directory");
+    next.http.tls_cert = (char *)"";
+    assert_int_equal(iocd_http_reload_tls(f.h, &next, &err), -1);
+    assert_string_equal(err.msg, "iocd.conf:9: [http] tls_cert: switching between HTTP and "
+                                 "HTTPS needs a restart");
+    assert_int_equal(tls_open(&f, &c, ca), 0);
+    tls_peer_cn(&c, cn, sizeof(cn));
+    assert_string_equal(cn, "two");
+    tls_close(&c);
+    /* Stopping with a connection still in its handshake (it sent nothing)
+     * and one that finished it ends both (fix_stop: nothing left open). */
+    struct client idle;
+    client_open(&f, &idle, "");
+    assert_int_equal(tls_open(&f, &c, ca), 0);
+    pump(&f, NULL, NULL, 50);
+    fix_stop(&f);
+    client_read(&idle);
+    assert_true(idle.eof);
+    client_close(&idle);
+    tls_close(&c);
+
+    /* A plain server cannot turn into HTTPS by reload. */
+    fix_init(&f, "127.0.0.1:0", "");
+    fix_start(&f);
+    next = f.cfg;
+    next.path = (char *)"iocd.conf";
+    next.http.tls_cert = cert;
+    next.http.tls_cert_line = 4;
+    assert_int_equal(iocd_http_reload_tls(f.h, &next, &err), -1);
+    assert_string_equal(err.msg, "iocd.conf:4: [http] tls_cert: switching between HTTP and "
+                                 "HTTPS needs a restart");
+    fix_stop(&f);
+    assert_int_equal(sh("rm -rf %s", dir), 0);
 }
 
 int main(void)
@@ -865,6 +1313,8 @@ int main(void)
         cmocka_unit_test(test_listen_refused),     cmocka_unit_test(test_db_endpoints),
         cmocka_unit_test(test_live_filter_order),  cmocka_unit_test(test_live_replay),
         cmocka_unit_test(test_live_overflow),      cmocka_unit_test(test_web_root),
+        cmocka_unit_test(test_host_values),        cmocka_unit_test(test_host_header),
+        cmocka_unit_test(test_security_headers),   cmocka_unit_test(test_https_reload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

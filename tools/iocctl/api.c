@@ -11,10 +11,11 @@
 #include "tools/iocctl/api.h"
 #include "tools/iocctl/iocctl.h"
 
-/* "[http] listen" of the configuration into listen and its token into
- * token: EXIT_OK or EXIT_USAGE (reported). */
+/* "[http] listen" of the configuration into listen, its token into token
+ * and its tls_cert (HTTPS when not "") into cert: EXIT_OK or EXIT_USAGE
+ * (reported). */
 static int api_from_config(const char *config_path, char *listen, size_t nl, char *token,
-                           size_t nt)
+                           size_t nt, char *cert, size_t nc)
 {
     struct iocctl_config cfg;
     if (iocctl_load_config(config_path, &cfg) != 0)
@@ -27,6 +28,7 @@ static int api_from_config(const char *config_path, char *listen, size_t nl, cha
     } else {
         snprintf(listen, nl, "%s", cfg.http_listen);
         snprintf(token, nt, "%s", cfg.http_token);
+        snprintf(cert, nc, "%s", cfg.http_tls_cert);
     }
     iocctl_config_free(&cfg);
     return rc;
@@ -37,10 +39,10 @@ int iocctl_api_resolve(struct iocctl_api *a, const char *url, const char *token,
 {
     memset(a, 0, sizeof(*a));
     const char *env_url = getenv("IOCD_URL"), *env_token = getenv("IOCD_TOKEN");
-    char listen[300] = "127.0.0.1:8080", cfg_token[256] = "";
+    char listen[300] = "127.0.0.1:8080", cfg_token[256] = "", cfg_cert[600] = "";
     if (config_path) {
         int rc = api_from_config(config_path, listen, sizeof(listen), cfg_token,
-                                 sizeof(cfg_token));
+                                 sizeof(cfg_token), cfg_cert, sizeof(cfg_cert));
         if (rc != EXIT_OK)
             return rc;
     }
@@ -49,15 +51,22 @@ int iocctl_api_resolve(struct iocctl_api *a, const char *url, const char *token,
     } else if (!config_path && env_url && *env_url) {
         snprintf(a->base, sizeof(a->base), "%s", env_url);
     } else {
-        /* Listening on every address: ask on loopback. */
+        /* Listening on every address: ask on loopback. HTTPS when iocd
+         * serves it, trusting the server's own certificate chain: the
+         * certificate must then name the address asked. */
         const char *port = strrchr(listen, ':');
+        const char *scheme = cfg_cert[0] ? "https" : "http";
         if (strncmp(listen, "0.0.0.0:", 8) == 0)
-            snprintf(a->base, sizeof(a->base), "http://127.0.0.1%s", port);
+            snprintf(a->base, sizeof(a->base), "%s://127.0.0.1%s", scheme, port);
         else if (strncmp(listen, "[::]:", 5) == 0)
-            snprintf(a->base, sizeof(a->base), "http://[::1]%s", port);
+            snprintf(a->base, sizeof(a->base), "%s://[::1]%s", scheme, port);
         else
-            snprintf(a->base, sizeof(a->base), "http://%s", listen);
+            snprintf(a->base, sizeof(a->base), "%s://%s", scheme, listen);
+        snprintf(a->cacert, sizeof(a->cacert), "%s", cfg_cert);
     }
+    const char *env_ca = getenv("IOCD_CACERT");
+    if (env_ca && *env_ca)
+        snprintf(a->cacert, sizeof(a->cacert), "%s", env_ca);
     size_t n = strlen(a->base);
     while (n && a->base[n - 1] == '/')
         a->base[--n] = '\0';
@@ -113,6 +122,8 @@ CURL *iocctl_api_request(const struct iocctl_api *a, const char *path, struct cu
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
+    if (a->cacert[0])
+        curl_easy_setopt(c, CURLOPT_CAINFO, a->cacert);
     if (a->token[0]) {
         char h[300];
         snprintf(h, sizeof(h), "Authorization: Bearer %s", a->token);

@@ -16,8 +16,9 @@
 #include <curl/curl.h>
 
 struct iocctl_api {
-    char base[600]; /* http://HOST:PORT, no trailing '/' */
+    char base[600]; /* http://HOST:PORT or https://..., no trailing '/' */
     char token[256];
+    char cacert[600]; /* PEM file the server's certificate must chain to ("": the system's) */
 };
 
 /* Where the API is. 0, or 2 (usage) when the config cannot be read. */

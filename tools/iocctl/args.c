@@ -71,6 +71,8 @@ void iocctl_usage_print(FILE *out)
           "  --url URL          iocd's HTTP API (default: --config's [http] listen, else\n"
           "                     $IOCD_URL, else http://127.0.0.1:8080)\n"
           "  --token TOKEN      bearer token (default: --config's, else $IOCD_TOKEN)\n"
+          "                     HTTPS: the server's certificate must chain to $IOCD_CACERT,\n"
+          "                     else to --config's [http] tls_cert, else to the system's CAs\n"
           "  --match PATTERN    tail: MQTT filter over item keys, e.g. 'obs/air/#',\n"
           "                     'alert/#' (docs/api.md)\n"
           "  --types LIST       tail: obs,event,alert,window,status (default: all)\n"

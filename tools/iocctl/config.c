@@ -27,7 +27,9 @@ int iocctl_load_config(const char *path, struct iocctl_config *cfg)
     cfg->store_path = have_store ? iocctl_strdup(full.store.path) : NULL;
     cfg->http_listen = iocctl_strdup(full.http.listen);
     cfg->http_token = iocctl_strdup(full.http.token);
-    bool oom = (have_store && !cfg->store_path) || !cfg->http_listen || !cfg->http_token;
+    cfg->http_tls_cert = iocctl_strdup(full.http.tls_cert);
+    bool oom = (have_store && !cfg->store_path) || !cfg->http_listen || !cfg->http_token ||
+               !cfg->http_tls_cert;
     iocd_config_core_free(&full);
     if (oom) {
         iocctl_config_free(cfg);
@@ -42,5 +44,6 @@ void iocctl_config_free(struct iocctl_config *cfg)
     free(cfg->store_path);
     free(cfg->http_listen);
     free(cfg->http_token);
+    free(cfg->http_tls_cert);
     memset(cfg, 0, sizeof(*cfg));
 }

@@ -194,6 +194,7 @@ struct iocctl_config {
     char *store_path;  /* [store] path, or NULL */
     char *http_listen; /* [http] listen, "" when iocd serves no API */
     char *http_token;  /* [http] token, "" for none */
+    char *http_tls_cert; /* [http] tls_cert, "" when iocd serves plain HTTP */
 };
 /* 0, or -1 after "iocctl: <why>" on stderr; free with iocctl_config_free. */
 int iocctl_load_config(const char *path, struct iocctl_config *cfg);
