@@ -124,9 +124,32 @@ static void on_info(const SSL *ssl, int where, int ret)
     if (where & SSL_CB_HANDSHAKE_DONE)
         st->handshake_done = true;
     if ((where & SSL_CB_ALERT) && (ret >> 8) == SSL3_AL_FATAL && !st->alert[0]) {
-        snprintf(st->alert, sizeof(st->alert), "%s", SSL_alert_desc_string_long(ret));
+        /* OpenSSL 3.0 has no names for the alerts TLS 1.3 added. */
+        static const struct {
+            int code;
+            const char *name;
+        } tls13[] = {{109, "missing extension"}, {116, "certificate required"},
+                     {120, "no application protocol"}};
+        const char *name = SSL_alert_desc_string_long(ret);
+        for (size_t i = 0; i < sizeof(tls13) / sizeof(tls13[0]); i++)
+            if ((ret & 0xff) == tls13[i].code)
+                name = tls13[i].name;
+        snprintf(st->alert, sizeof(st->alert), "%s", name);
         st->alert_from_broker = (where & SSL_CB_READ) != 0;
     }
+}
+
+/* Called only when the broker asks for a client certificate and none is
+ * configured: noted (TLS 1.3 brokers may close without a readable alert),
+ * and the handshake goes on without one. */
+static int on_cert_request(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
+{
+    (void)x509;
+    (void)pkey;
+    struct iocd_tls_state *st = state_of(ssl);
+    if (st)
+        st->cert_requested = true;
+    return 0;
 }
 
 /* A passphrase-protected key must not make OpenSSL prompt on a terminal. */
@@ -191,10 +214,17 @@ static int load_material(SSL_CTX *ctx, const struct iocd_config *cfg, const char
         return iocd_error_at(err, file, crt->line,
                              "[mqtt] tls_cert_file: %s is not a PEM certificate: %s", crt->path,
                              ssl_reason(why, sizeof(why)));
-    if (key->path[0] && SSL_CTX_use_PrivateKey_file(ctx, key->path, SSL_FILETYPE_PEM) != 1)
+    if (key->path[0] && SSL_CTX_use_PrivateKey_file(ctx, key->path, SSL_FILETYPE_PEM) != 1) {
+        if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+            ERR_clear_error();
+            return iocd_error_at(err, file, key->line,
+                                 "[mqtt] tls_key_file: %s is not the key of tls_cert_file %s",
+                                 key->path, crt->path);
+        }
         return iocd_error_at(err, file, key->line,
                              "[mqtt] tls_key_file: %s is not an unencrypted PEM private key: %s",
                              key->path, ssl_reason(why, sizeof(why)));
+    }
     if (key->path[0] && SSL_CTX_check_private_key(ctx) != 1)
         return iocd_error_at(err, file, key->line,
                              "[mqtt] tls_key_file: %s is not the key of tls_cert_file %s",
@@ -253,6 +283,8 @@ SSL_CTX *iocd_tls_context_new(const struct iocd_config *cfg, struct iocd_tls_sta
         snprintf(state->sni, sizeof(state->sni), "%s", address ? "" : host);
         SSL_CTX_set_app_data(ctx, state);
         SSL_CTX_set_info_callback(ctx, on_info);
+        if (!cfg->mqtt.tls_cert_file.path[0])
+            SSL_CTX_set_client_cert_cb(ctx, on_cert_request);
     }
     return ctx;
 }
@@ -331,10 +363,8 @@ static void explain_alert(const struct iocd_tls_state *st, const struct iocd_con
 {
     const char *a = st->alert, *crt = cfg->mqtt.tls_cert_file.path;
     if (strcmp(a, "certificate required") == 0 || (!crt[0] && strstr(a, "certificate")))
-        snprintf(out, n,
-                 "the broker ended the TLS handshake (alert '%s'): it requires a client "
-                 "certificate (set tls_cert_file and tls_key_file)",
-                 a);
+        snprintf(out, n, "the broker requires a client certificate (set tls_cert_file and "
+                         "tls_key_file)");
     else if (crt[0] && (strstr(a, "certificate") || strstr(a, "unknown CA") ||
                         strstr(a, "decrypt error") || strstr(a, "access denied")))
         snprintf(out, n,
@@ -363,6 +393,9 @@ bool iocd_tls_explain(const struct iocd_tls_state *st, const struct iocd_config 
 {
     if (st->verify_error)
         explain_verify(st, cfg, out, n);
+    else if (st->cert_requested && (!st->alert[0] || strstr(st->alert, "certificate")))
+        snprintf(out, n, "the broker requires a client certificate (set tls_cert_file and "
+                         "tls_key_file)");
     else if (st->alert[0] && st->alert_from_broker)
         explain_alert(st, cfg, out, n);
     else if (st->alert[0])
@@ -375,6 +408,13 @@ bool iocd_tls_explain(const struct iocd_tls_state *st, const struct iocd_config 
                  "the connection closed during the TLS handshake (is port %d the broker's TLS "
                  "listener?)",
                  cfg->mqtt.port);
+    else if (cfg->mqtt.tls_cert_file.path[0])
+        /* TLS 1.3: the broker checks the client certificate after iocd
+         * considers the handshake done; its alert is often lost in the reset. */
+        snprintf(out, n,
+                 "the broker closed the connection right after the TLS handshake: did it refuse "
+                 "tls_cert_file %s?",
+                 cfg->mqtt.tls_cert_file.path);
     else
         return false;
     return true;

@@ -33,6 +33,7 @@ struct iocd_tls_state {
     char names[200];          /* its DNS and IP names (for a host name mismatch) */
     char alert[64];           /* description of a fatal TLS alert, "" = none */
     bool alert_from_broker;   /* the broker sent it (else iocd did) */
+    bool cert_requested;      /* the broker asked for a client certificate iocd has not */
     char lib_error[200];      /* libmosquitto's first error line (OpenSSL's reason) */
 };
 

@@ -1,0 +1,339 @@
+"""TLS to the broker and credentials from files, against real mosquittos
+configured by the test with certificates openssl makes here:
+
+- a TLS listener with a password file (mosquitto_passwd -b): iocd connects
+  by IP and by name, its password from a LoadCredential-style directory
+  ($CREDENTIALS_DIRECTORY), and stores exactly what was published;
+- a listener that wants a client certificate and takes its CN as the user
+  name (require_certificate, use_identity_as_username): iocd with its
+  certificate ingests exactly; without one it is told the broker wants one;
+- a wrong CA, an expired broker certificate, a certificate for another
+  host name and a wrong password: each refused with a log line naming the
+  cause, while iocd stays up and keeps retrying (attempts counted in
+  /api/v1/status);
+- bad TLS and credential keys are refused at load with FILE:LINE."""
+import os
+import subprocess
+import unittest
+
+from iocdtest import (IOCD, AIR_ADAPTER, Broker, Iocd, IocdTestCase, air, free_port,
+                      wait_until)
+
+CA_CNF = """[ ca ]
+default_ca = CA_default
+[ CA_default ]
+dir = {d}
+database = {d}/index.txt
+new_certs_dir = {d}/newcerts
+serial = {d}/serial
+default_md = sha256
+policy = policy_any
+copy_extensions = copy
+unique_subject = no
+[ policy_any ]
+commonName = supplied
+"""
+
+
+def run(*cmd, **kw):
+    return subprocess.run(list(cmd), check=True, capture_output=True, text=True, timeout=60, **kw)
+
+
+class Pki:
+    """Two CAs and the certificates the tests need, all made with openssl."""
+
+    def __init__(self, d):
+        self.d = d
+        os.makedirs(os.path.join(d, "newcerts"))
+        # mosquitto started as root reads its files as user mosquitto.
+        os.chmod(d, 0o755)
+        open(os.path.join(d, "index.txt"), "w").close()
+        with open(os.path.join(d, "serial"), "w") as f:
+            f.write("1000\n")
+        with open(os.path.join(d, "ca.cnf"), "w") as f:
+            f.write(CA_CNF.format(d=d))
+        self.ca = self.make_ca("ca", "iocd test CA")
+        self.other_ca = self.make_ca("other-ca", "some other CA")
+        self.server = self.issue("server", "broker", "DNS:localhost,IP:127.0.0.1")
+        self.expired = self.issue("expired", "broker", "DNS:localhost,IP:127.0.0.1",
+                                  start="20200101000000Z", end="20200201000000Z")
+        self.elsewhere = self.issue("elsewhere", "broker.example.invalid",
+                                    "DNS:broker.example.invalid")
+        self.client = self.issue("client", "iocd-client", None)
+
+    def p(self, name):
+        return os.path.join(self.d, name)
+
+    def make_ca(self, name, cn):
+        run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-nodes", "-keyout", self.p(name + ".key"), "-out", self.p(name + ".crt"),
+            "-days", "30", "-subj", "/CN=" + cn)
+        return self.p(name + ".crt")
+
+    def issue(self, name, cn, san, start=None, end=None):
+        """Key and certificate NAME.key/NAME.crt signed by ca (openssl ca, so
+        the validity period can lie in the past)."""
+        ext = self.p(name + ".ext")
+        with open(ext, "w") as f:
+            f.write("basicConstraints = CA:FALSE\n")
+            if san:
+                f.write("subjectAltName = %s\n" % san)
+        run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-nodes", "-keyout", self.p(name + ".key"), "-out", self.p(name + ".csr"),
+            "-subj", "/CN=" + cn)
+        cmd = ["openssl", "ca", "-batch", "-notext", "-config", self.p("ca.cnf"),
+               "-cert", self.p("ca.crt"), "-keyfile", self.p("ca.key"),
+               "-in", self.p(name + ".csr"), "-out", self.p(name + ".crt"), "-extfile", ext]
+        cmd += ["-startdate", start, "-enddate", end] if start else ["-days", "30"]
+        run(*cmd)
+        os.chmod(self.p(name + ".key"), 0o600 if name == "client" else 0o644)
+        return self.p(name + ".crt")
+
+
+def tls_broker(workdir, pki, cert, extra=""):
+    os.makedirs(workdir, exist_ok=True)
+    b = Broker(workdir)
+    b.extra = ("cafile %s\ncertfile %s\nkeyfile %s\n" % (pki.ca, cert, cert[:-4] + ".key")) + extra
+    return b.start()
+
+
+def password_file(workdir, user, password):
+    path = os.path.join(workdir, "mosquitto.passwd")
+    open(path, "w").close()
+    run("mosquitto_passwd", "-b", path, user, password)
+    os.chmod(path, 0o644)
+    return path
+
+
+def tls_pub(broker, pki, topic, payloads, user=None, password=None, cert=None):
+    cmd = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1", "-t", topic,
+           "-l", "--cafile", pki.ca]
+    if user:
+        cmd += ["-u", user, "-P", password]
+    if cert:
+        cmd += ["--cert", cert, "--key", cert[:-4] + ".key"]
+    subprocess.run(cmd, input="\n".join(payloads) + "\n", check=True, text=True, timeout=60)
+
+
+class MqttTlsTest(IocdTestCase):
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        cls.pki_dir = tempfile.mkdtemp(prefix="iocd-pki-")
+        cls.pki = Pki(cls.pki_dir)
+
+    @classmethod
+    def tearDownClass(cls):
+        import shutil
+        shutil.rmtree(cls.pki_dir, ignore_errors=True)
+
+    def setUp(self):
+        super().setUp()
+        os.chmod(self.dir, 0o755)  # the password files, for mosquitto's user
+        self.brokers = []
+
+    def tearDown(self):
+        for b in self.brokers:
+            b.stop()
+        super().tearDown()
+
+    def broker_in(self, name, cert, extra=""):
+        b = tls_broker(os.path.join(self.dir, name), self.pki, cert, extra)
+        self.brokers.append(b)
+        return b
+
+    def tls_iocd(self, broker, mqtt_extra, name, client_id=None):
+        d = self.iocd(AIR_ADAPTER, name=name, client_id=client_id or "iocd-" + name,
+                      db=os.path.join(self.dir, name + ".db"))
+        d.broker = broker
+        with open(d.conf) as f:
+            text = f.read()
+        text = text.replace("port = %d\n" % self.broker.port,
+                            "port = %d\n%s" % (broker.port, mqtt_extra), 1)
+        with open(d.conf, "w") as f:
+            f.write(text)
+        return d
+
+    def assert_stored(self, d, station, values):
+        rows = d.query("air/%s/pm25" % station, "--resolution", "1m", "--from",
+                       "2026-12-01T00:00:00Z", "--to", "2026-12-02T00:00:00Z")
+        self.assertEqual(sum(r["count"] for r in rows), len(values))
+        self.assertAlmostEqual(sum(r["sum"] for r in rows), sum(values), places=6)
+
+    def test_password_from_credentials_directory_over_tls(self):
+        pw = password_file(self.dir, "iocd", "s3cret-pw")
+        b = self.broker_in("pwbroker", self.pki.server,
+                           "allow_anonymous false\npassword_file %s\n" % pw)
+        creds = os.path.join(self.dir, "credentials")
+        os.mkdir(creds, 0o700)
+        with open(os.path.join(creds, "mqtt-password"), "w") as f:
+            f.write("s3cret-pw\n")  # the trailing newline is not part of the password
+        os.chmod(os.path.join(creds, "mqtt-password"), 0o400)
+        # By IP (the certificate's IP SAN) and by name (its DNS SAN).
+        by_ip = self.tls_iocd(b, "tls = true\ntls_ca_file = %s\nusername = iocd\n"
+                                 "password_file = credential:mqtt-password\n" % self.pki.ca, "ip")
+        by_ip.env = {"CREDENTIALS_DIRECTORY": creds}
+        by_name = self.tls_iocd(b, "tls = true\ntls_ca_file = %s\nusername = iocd\n"
+                                   "password_file = credential:mqtt-password\n" % self.pki.ca,
+                                "name")
+        by_name.env = {"CREDENTIALS_DIRECTORY": creds}
+        with open(by_name.conf) as f:
+            text = f.read()
+        with open(by_name.conf, "w") as f:
+            f.write(text.replace("host = 127.0.0.1", "host = localhost", 1))
+        by_ip.start()
+        by_name.start()
+        values = [10.5 + i for i in range(40)]
+        tls_pub(b, self.pki, "pleiku/air/GL-AQ01/data",
+                [air("GL-AQ01", "2026-12-01T10:%02d:00Z" % (i % 60), v)
+                 for i, v in enumerate(values)], user="iocd", password="s3cret-pw")
+        for d in (by_ip, by_name):
+            d.wait_messages("air", 40)
+            self.assert_stored(d, "GL-AQ01", values)
+            log = d.log_text()
+            self.assertIn("TLS to ", log)
+            self.assertNotIn("readable by group or others", log)
+            st, body = d.api("/api/v1/status")
+            self.assertEqual(body["broker"]["state"], "connected")
+            self.assertEqual(body["broker"]["last_error"], "")
+        self.assertIn("connected to localhost:%d" % b.port, by_name.log_text())
+
+    def test_client_certificate_only_listener(self):
+        b = self.broker_in("certbroker", self.pki.server,
+                           "allow_anonymous false\nrequire_certificate true\n"
+                           "use_identity_as_username true\n")
+        d = self.tls_iocd(b, "tls = true\ntls_ca_file = %s\ntls_cert_file = %s\n"
+                             "tls_key_file = %s\n"
+                          % (self.pki.ca, self.pki.client, self.pki.p("client.key")), "cert")
+        # The same broker without a client certificate: told what is missing.
+        bare = self.tls_iocd(b, "tls = true\ntls_ca_file = %s\n" % self.pki.ca, "bare")
+        d.start()
+        bare.start(wait_ready=False)
+        values = [1.25 * i for i in range(1, 31)]
+        tls_pub(b, self.pki, "pleiku/air/GL-AQ02/data",
+                [air("GL-AQ02", "2026-12-01T11:%02d:00Z" % i, v) for i, v in enumerate(values)],
+                cert=self.pki.client)
+        d.wait_messages("air", 30)
+        self.assert_stored(d, "GL-AQ02", values)
+        wait_until(lambda: "requires a client certificate" in bare.log_text(), timeout=15,
+                   what="the missing client certificate named")
+        self.assertIn("set tls_cert_file and tls_key_file", bare.log_text())
+        self.assertTrue(bare.alive())
+        self.assertEqual(bare.counter("air", "messages"), 0)
+
+    def test_refusals_name_the_cause_and_iocd_keeps_retrying(self):
+        pw = password_file(self.dir, "iocd", "right")
+        good = self.broker_in("good", self.pki.server,
+                              "allow_anonymous false\npassword_file %s\n" % pw)
+        expired = self.broker_in("expired", self.pki.expired)
+        elsewhere = self.broker_in("elsewhere", self.pki.elsewhere)
+        pwfile = os.path.join(self.dir, "wrong-password")
+        with open(pwfile, "w") as f:
+            f.write("wrong\n")
+        os.chmod(pwfile, 0o644)  # also: warned about, being world-readable
+        cases = {
+            "wrongca": (good, "tls = true\ntls_ca_file = %s\nusername = iocd\npassword = right\n"
+                        % self.pki.other_ca,
+                        "TLS handshake failed: the broker's certificate is not signed by a CA "
+                        "iocd trusts"),
+            "expired": (expired, "tls = true\ntls_ca_file = %s\n" % self.pki.ca,
+                        "TLS handshake failed: the broker's certificate has expired (notAfter "
+                        "Feb  1 00:00:00 2020 GMT"),
+            "wronghost": (elsewhere, "tls = true\ntls_ca_file = %s\n" % self.pki.ca,
+                          "TLS handshake failed: the broker's certificate is not for host "
+                          "'127.0.0.1' (it names DNS:broker.example.invalid)"),
+            "wrongpw": (good, "tls = true\ntls_ca_file = %s\nusername = iocd\n"
+                        "password_file = %s\n" % (self.pki.ca, pwfile),
+                        "refused the connection as user 'iocd': Connection Refused: not "
+                        "authorised. (check username and the password in password_file)"),
+        }
+        procs = {}
+        for name, (b, extra, _) in cases.items():
+            procs[name] = self.tls_iocd(b, extra, name).start(wait_ready=False)
+        for name, (b, extra, line) in cases.items():
+            d = procs[name]
+            wait_until(lambda: line in d.log_text(), timeout=20,
+                       what="%s: %r in the log:\n%s" % (name, line, d.log_text()[-1500:]))
+            # Still alive, still trying: the attempts grow.
+            wait_until(lambda: d.api("/api/v1/status")[1]["broker"]["attempts"] >= 3, timeout=20,
+                       what="%s: three failed attempts" % name)
+            st, body = d.api("/api/v1/status")
+            self.assertTrue(d.alive())
+            self.assertEqual(body["broker"]["state"], "disconnected")
+            self.assertEqual(body["broker"]["connects"], 0)
+            self.assertIn(line.split(": ", 1)[1] if name == "wrongpw" else line,
+                          body["broker"]["last_error"])
+            self.assertEqual(d.counter("air", "messages"), 0)
+        self.assertIn("wrong-password is readable by group or others (mode 0644)",
+                      procs["wrongpw"].log_text())
+
+
+class TlsConfigRefusedTest(unittest.TestCase):
+    """Bad TLS and credential keys: refused at load with FILE:LINE."""
+
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        cls.dir = tempfile.mkdtemp(prefix="iocd-tlsconf-")
+        cls.pki = Pki(os.path.join(cls.dir, "pki"))
+
+    @classmethod
+    def tearDownClass(cls):
+        import shutil
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def check(self, mqtt_lines, env=None):
+        conf = os.path.join(self.dir, "t.conf")
+        with open(conf, "w") as f:
+            f.write("[mqtt]\nhost = 127.0.0.1\n" + mqtt_lines + "\n" + AIR_ADAPTER)
+        e = dict(os.environ)
+        e.pop("CREDENTIALS_DIRECTORY", None)
+        e.update(env or {})
+        r = subprocess.run([IOCD, "--check-config", "--config", conf], capture_output=True,
+                           text=True, timeout=30, env=e)
+        return r.returncode, r.stderr.strip(), conf
+
+    def test_refusals(self):
+        p = self.pki.p
+        cases = [
+            ("tls = true\ntls_ca_file = %s\n" % p("missing.crt"),
+             ":4: [mqtt] tls_ca_file: cannot read %s: No such file or directory" % p("missing.crt")),
+            ("tls = true\ntls_ca_file = %s\n" % p("ca.key"),
+             ":4: [mqtt] tls_ca_file: %s holds no usable PEM certificate" % p("ca.key")),
+            ("tls = true\ntls_cert_file = %s\ntls_key_file = %s\n" % (p("client.crt"), p("server.key")),
+             ":5: [mqtt] tls_key_file: %s is not the key of tls_cert_file %s"
+             % (p("server.key"), p("client.crt"))),
+            ("tls = true\ntls_cert_file = %s\n" % p("client.crt"),
+             ":4: [mqtt] tls_cert_file needs tls_key_file"),
+            ("tls_ca_file = %s\n" % p("ca.crt"),
+             ":3: [mqtt] tls_ca_file is set but tls = false"),
+            ("tls = true\ntls_version = tlsv1.1\n",
+             ":4: [mqtt] tls_version: 'tlsv1.1' is not tlsv1.2 or tlsv1.3"),
+            ("username = u\npassword_file = credential:mqtt\n",
+             ":4: [mqtt] password_file: 'credential:mqtt' needs $CREDENTIALS_DIRECTORY"),
+            ("username = u\npassword_file = %s\n" % p("nothere"),
+             ":4: [mqtt] password_file: cannot read %s: No such file or directory" % p("nothere")),
+            ("password_file = %s\n" % p("ca.crt"),
+             ":3: [mqtt] password_file needs username"),
+            ("username = u\npassword = x\npassword_file = %s\n" % p("ca.crt"),
+             ":5: [mqtt] password_file: password is set too"),
+        ]
+        for lines, want in cases:
+            rc, err, conf = self.check(lines)
+            self.assertEqual(rc, 1, lines)
+            self.assertIn(conf + want, err, lines)
+        # A relative path is relative to the config file; credential:NAME
+        # resolves under $CREDENTIALS_DIRECTORY; an empty password file is refused.
+        rc, err, conf = self.check("tls = true\ntls_ca_file = pki/ca.crt\n")
+        self.assertEqual((rc, err), (0, ""))
+        creds = os.path.join(self.dir, "creds")
+        os.makedirs(creds, exist_ok=True)
+        open(os.path.join(creds, "empty"), "w").close()
+        rc, err, conf = self.check("username = u\npassword_file = credential:empty\n",
+                                   env={"CREDENTIALS_DIRECTORY": creds})
+        self.assertEqual(rc, 1)
+        self.assertIn(conf + ":4: [mqtt] password_file: %s/empty is empty" % creds, err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
