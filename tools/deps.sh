@@ -8,7 +8,7 @@ pkgs=(
   gcc meson ninja-build pkg-config
   libuv1-dev libmosquitto-dev libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler
   libcjson-dev libsystemd-dev libcmocka-dev libh2o-dev libssl-dev libcurl4-openssl-dev
-  mosquitto mosquitto-clients sqlite3 python3 binutils
+  mosquitto mosquitto-clients sqlite3 python3 binutils openssl
   groff-base man-db
   debhelper dpkg-dev fakeroot build-essential
 )

@@ -15,6 +15,7 @@ static void schedule_reconnect(struct iocd_mqtt *m);
 static void on_poll(uv_poll_t *h, int status, int events);
 static void connect_now(struct iocd_mqtt *m);
 static void note_connect_failure(struct iocd_mqtt *m);
+static void on_reconnect_timer(uv_timer_t *t);
 
 const char *iocd_mqtt_state_name(enum iocd_mqtt_state s)
 {
@@ -76,9 +77,12 @@ static void connection_lost(struct iocd_mqtt *m, const char *why)
         return;
     if (m->state == IOCD_MQTT_CONNECTING && !m->rebuild)
         note_connect_failure(m);
-    if (m->rebuild && !m->paused) { /* a reload's reconnect: at once, with the new client */
+    if (m->rebuild && !m->paused) {
+        /* A reload's reconnect: at once, but from the loop, never inside
+         * libmosquitto's callback (the client is renewed first). */
         m->attempts = 0;
-        connect_now(m);
+        m->state = IOCD_MQTT_WAITING;
+        uv_timer_start(&m->reconnect_timer, on_reconnect_timer, 0, 0);
         return;
     }
     if (m->paused) {

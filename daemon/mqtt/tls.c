@@ -347,8 +347,8 @@ static void explain_verify(const struct iocd_tls_state *st, const struct iocd_co
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
     case X509_V_ERR_CERT_SIGNATURE_FAILURE:
         snprintf(out, n,
-                 "the broker's certificate is not signed by a CA iocd trusts (%s; %s; trusted: "
-                 "%s): wrong CA?",
+                 "the broker's certificate does not chain to a CA iocd trusts (%s, at %s; iocd "
+                 "trusts %s): wrong CA?",
                  X509_verify_cert_error_string(st->verify_error), st->subject,
                  trust_source(cfg, trust, sizeof(trust)));
         break;

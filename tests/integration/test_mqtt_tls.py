@@ -14,6 +14,7 @@ configured by the test with certificates openssl makes here:
 - bad TLS and credential keys are refused at load with FILE:LINE."""
 import os
 import subprocess
+import time
 import unittest
 
 from iocdtest import (IOCD, AIR_ADAPTER, Broker, Iocd, IocdTestCase, air, free_port,
@@ -92,6 +93,7 @@ class Pki:
 
 def tls_broker(workdir, pki, cert, extra=""):
     os.makedirs(workdir, exist_ok=True)
+    os.chmod(workdir, 0o777)  # its log, written as user mosquitto when started as root
     b = Broker(workdir)
     b.extra = ("cafile %s\ncertfile %s\nkeyfile %s\n" % (pki.ca, cert, cert[:-4] + ".key")) + extra
     return b.start()
@@ -234,8 +236,10 @@ class MqttTlsTest(IocdTestCase):
         cases = {
             "wrongca": (good, "tls = true\ntls_ca_file = %s\nusername = iocd\npassword = right\n"
                         % self.pki.other_ca,
-                        "TLS handshake failed: the broker's certificate is not signed by a CA "
-                        "iocd trusts"),
+                        "TLS handshake failed: the broker's certificate does not chain to a CA "
+                        "iocd trusts (self-signed certificate in certificate chain, at "
+                        "/CN=iocd test CA; iocd trusts tls_ca_file %s): wrong CA?"
+                        % self.pki.other_ca),
             "expired": (expired, "tls = true\ntls_ca_file = %s\n" % self.pki.ca,
                         "TLS handshake failed: the broker's certificate has expired (notAfter "
                         "Feb  1 00:00:00 2020 GMT"),
@@ -266,6 +270,130 @@ class MqttTlsTest(IocdTestCase):
             self.assertEqual(d.counter("air", "messages"), 0)
         self.assertIn("wrong-password is readable by group or others (mode 0644)",
                       procs["wrongpw"].log_text())
+
+
+class Probe:
+    """tests/integration/mqtt_reconfigure_probe: the MQTT session alone, its
+    events read from stdout by a thread, commands written to stdin."""
+
+    def __init__(self, conf, log):
+        import threading
+        self.lines = []
+        self.logf = open(log, "ab")
+        self.proc = subprocess.Popen([os.environ["IOCD_MQTT_PROBE"], conf], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.logf, text=True)
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def send(self, cmd):
+        self.proc.stdin.write(cmd + "\n")
+        self.proc.stdin.flush()
+
+    def count(self, prefix):
+        return sum(1 for l in list(self.lines) if l.startswith(prefix))
+
+    def wait_count(self, prefix, n, timeout=20):
+        wait_until(lambda: self.count(prefix) >= n, timeout=timeout,
+                   what="%d %r lines (have %r)" % (n, prefix, self.lines[-5:]))
+
+    def last(self, prefix):
+        return [l for l in list(self.lines) if l.startswith(prefix)][-1]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                self.send("quit")
+                self.proc.wait(10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait(5)
+        self.thread.join(5)
+        self.proc.stdin.close()
+        self.proc.stdout.close()
+        self.logf.close()
+        return self.proc.returncode
+
+
+class MqttReconfigureTest(IocdTestCase):
+    """iocd_mqtt_reconfigure (what SIGHUP calls): a renewed client
+    certificate at the same path reconnects with it, nothing published
+    meanwhile is lost; unchanged settings keep the connection; bad TLS
+    material is refused and the connection kept."""
+
+    def test_renewed_certificate_reconnects_without_loss(self):
+        import shutil
+        pki = Pki(os.path.join(self.dir, "pki"))
+        os.chmod(self.dir, 0o755)
+        b = tls_broker(os.path.join(self.dir, "broker"), pki, pki.server,
+                       "allow_anonymous false\nrequire_certificate true\n"
+                       "use_identity_as_username true\nlog_type all\n")
+        try:
+            cert, key = os.path.join(self.dir, "iocd.crt"), os.path.join(self.dir, "iocd.key")
+            shutil.copy(pki.client, cert)
+            shutil.copy(pki.p("client.key"), key)
+            conf = os.path.join(self.dir, "probe.conf")
+            body = ("[mqtt]\nhost = 127.0.0.1\nport = %d\nclient_id = probe\n"
+                    "reconnect_min = 100ms\nreconnect_max = 1s\ntls = true\ntls_ca_file = %s\n"
+                    "tls_cert_file = %s\ntls_key_file = %s\n\n[log]\nlevel = debug\n\n%s"
+                    % (b.port, pki.ca, cert, key, AIR_ADAPTER))
+            with open(conf, "w") as f:
+                f.write(body)
+            probe = Probe(conf, os.path.join(self.dir, "probe.log"))
+            try:
+                probe.wait_count("subscribed", 1)
+                tls_pub(b, pki, "pleiku/air/P1/data", ["m%d" % i for i in range(5)],
+                        cert=pki.client)
+                probe.wait_count("message", 5)
+                # Unchanged: kept (no new connect).
+                probe.send("reload " + conf)
+                probe.wait_count("reload", 1)
+                self.assertEqual(probe.last("reload"), "reload 0 1")
+                # Bad material: refused at its line, the connection kept.
+                bad = os.path.join(self.dir, "bad.conf")
+                with open(bad, "w") as f:
+                    f.write(body.replace("tls_cert_file = %s" % cert,
+                                         "tls_cert_file = %s" % pki.p("ca.cnf")))
+                probe.send("reload " + bad)
+                probe.wait_count("reload", 2)
+                self.assertEqual(probe.last("reload"),
+                                 "reload -1 %s:9: [mqtt] tls_cert_file: %s is not a PEM "
+                                 "certificate: no start line" % (bad, pki.p("ca.cnf")))
+                probe.send("status")
+                probe.wait_count("status", 1)
+                self.assertEqual(probe.last("status"), "status connected 0 ")
+                # Renewed at the same path (a new CN shows which one the
+                # broker saw): reconnect; what is published meanwhile arrives.
+                pki.issue("renewed", "iocd-client-2", None)
+                shutil.copy(pki.p("renewed.crt"), cert)
+                shutil.copy(pki.p("renewed.key"), key)
+                probe.send("reload " + conf)
+                tls_pub(b, pki, "pleiku/air/P1/data", ["n%d" % i for i in range(20)],
+                        cert=pki.client)
+                probe.wait_count("reload", 3)
+                self.assertEqual(probe.last("reload"), "reload 0 1")
+                probe.wait_count("subscribed", 2)
+                probe.wait_count("message", 25)
+                time.sleep(0.5)
+                got = [l.split(" ", 2)[2] for l in probe.lines if l.startswith("message")]
+                self.assertEqual(sorted(got), sorted(["m%d" % i for i in range(5)] +
+                                                     ["n%d" % i for i in range(20)]))
+                self.assertEqual(probe.count("subscribed"), 2)
+                with open(b.log) as f:
+                    blog = f.read()
+                self.assertEqual(blog.count("as probe"), 2, blog)
+                self.assertIn("u'iocd-client-2'", blog)
+                with open(os.path.join(self.dir, "probe.log")) as f:
+                    plog = f.read()
+                self.assertIn("reload: connection settings or TLS files changed", plog)
+                self.assertNotIn("cannot connect", plog)
+            finally:
+                self.assertEqual(probe.stop(), 0)
+        finally:
+            b.stop()
 
 
 class TlsConfigRefusedTest(unittest.TestCase):
