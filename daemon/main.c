@@ -475,8 +475,12 @@ int main(int argc, char **argv)
     mosquitto_lib_init();
     static struct iocd d;
     struct iocd_error err;
-    if (iocd_config_load(&d.cfg, config_path, &err)) {
+    /* The TLS material is parsed too (certificates, key, CA): refused here,
+     * with its file and line, rather than at the first connect. */
+    if (iocd_config_load(&d.cfg, config_path, &err) || iocd_tls_check(&d.cfg, &err)) {
         fprintf(stderr, "iocd: %s\n", err.msg);
+        if (d.cfg.path)
+            iocd_config_free(&d.cfg);
         mosquitto_lib_cleanup();
         return 1;
     }

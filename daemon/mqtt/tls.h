@@ -42,8 +42,10 @@ struct iocd_tls_state {
  * err ("FILE:LINE: [mqtt] KEY: ...") when a file cannot be used. */
 SSL_CTX *iocd_tls_context_new(const struct iocd_config *cfg, struct iocd_tls_state *state,
                               struct iocd_error *err);
-/* Build a context and free it: the check the full loader runs, so a bad
- * certificate is refused at load (and at reload) with file and line. */
+/* Build a context and free it: main runs it right after loading the
+ * config (--check-config too) and iocd_mqtt_reconfigure before a reload
+ * takes a config, so a bad certificate is refused with file and line.
+ * (The config loader may not include daemon/mqtt: docs/layout.md.) */
 int iocd_tls_check(const struct iocd_config *cfg, struct iocd_error *err);
 /* Forget what the previous handshake showed (keeps sni). */
 void iocd_tls_state_reset(struct iocd_tls_state *state);
