@@ -227,7 +227,12 @@ static void on_poll(uv_poll_t *h, int status, int events)
         connection_lost(m, uv_strerror(status));
         return;
     }
-    if (events & UV_READABLE) {
+    /* During a TLS handshake libmosquitto's packet write does nothing;
+     * mosquitto_loop_read takes the handshake's next step (its own loop does
+     * that on writable too), else a ClientHello that met a full socket
+     * would never be sent. */
+    bool tls_step = (events & UV_WRITABLE) && m->tls_ctx && m->state == IOCD_MQTT_CONNECTING;
+    if ((events & UV_READABLE) || tls_step) {
         m->in_read = true; /* publishes from the callbacks: written below */
         rc = mosquitto_loop_read(m->mosq, 1);
         m->in_read = false;
