@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "daemon/base/log.h"
 #include "daemon/base/timeutil.h"
@@ -219,6 +220,38 @@ static void on_disconnect(struct mosquitto *mosq, void *ud, int rc)
     connection_lost(m, rc == 0 ? "disconnected" : mosquitto_strerror(rc));
 }
 
+/* libmosquitto 2.0 takes a socket error during the TLS handshake (the
+ * broker refused the TCP connection, or closed it before answering) for
+ * "try again" and would be polled in a busy loop forever: look at the
+ * socket itself while a TLS connect is pending. True (m->socket_error
+ * says why) when it is dead. */
+static bool tls_step_failed(struct iocd_mqtt *m)
+{
+    if (!m->tls_ctx || m->state != IOCD_MQTT_CONNECTING || !m->poll)
+        return false;
+    int fd = mosquitto_socket(m->mosq);
+    if (fd < 0)
+        return false;
+    int soerr = 0;
+    socklen_t len = sizeof(soerr);
+    char c;
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof(peer);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr) {
+        snprintf(m->socket_error, sizeof(m->socket_error), "%s", strerror(soerr));
+        return true;
+    }
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)))
+        return false;
+    if (getpeername(fd, (struct sockaddr *)&peer, &plen) != 0)
+        snprintf(m->socket_error, sizeof(m->socket_error), "%s", strerror(ECONNREFUSED));
+    else
+        snprintf(m->socket_error, sizeof(m->socket_error), "%s",
+                 n == 0 ? "closed by the broker" : strerror(errno));
+    return true;
+}
+
 static void on_poll(uv_poll_t *h, int status, int events)
 {
     struct iocd_mqtt *m = h->data;
@@ -244,6 +277,10 @@ static void on_poll(uv_poll_t *h, int status, int events)
     if (rc == MOSQ_ERR_SUCCESS && m->poll == h &&
         ((events & UV_WRITABLE) || mosquitto_want_write(m->mosq)))
         rc = mosquitto_loop_write(m->mosq, 1);
+    if (rc == MOSQ_ERR_SUCCESS && tls_step_failed(m)) {
+        connection_lost(m, m->socket_error);
+        return;
+    }
     if (rc != MOSQ_ERR_SUCCESS) {
         if (m->poll == h)
             connection_lost(m, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
@@ -301,6 +338,11 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     m->state = IOCD_MQTT_CONNECTING;
     int keepalive = (int)(m->cfg->mqtt.keepalive_ms / 1000);
     int rc = mosquitto_connect_async(m->mosq, ip, m->cfg->mqtt.port, keepalive);
+    if (rc == MOSQ_ERR_TLS && m->tls_ctx) { /* the handshake failed at once */
+        note_connect_failure(m);
+        schedule_reconnect(m);
+        return;
+    }
     if (rc != MOSQ_ERR_SUCCESS) {
         if (m->attempts == 0 || iocd_log_enabled(LOG_DEBUG))
             iocd_log_warn("mqtt", "cannot connect to %s:%d (%s): %s", m->cfg->mqtt.host,
@@ -342,6 +384,7 @@ static void connect_now(struct iocd_mqtt *m)
     }
     iocd_tls_state_reset(&m->tls);
     m->connack_refused = false;
+    m->socket_error[0] = '\0';
     char port[8];
     snprintf(port, sizeof(port), "%d", m->cfg->mqtt.port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
@@ -504,7 +547,11 @@ static void note_connect_failure(struct iocd_mqtt *m)
     if (m->connack_refused)
         return;
     char why[sizeof(m->last_error)];
-    if (m->cfg->mqtt.tls) {
+    bool tls_verdict = m->tls.verify_error || m->tls.alert[0] || m->tls.cert_requested;
+    if (m->socket_error[0] && !tls_verdict && !m->tls.handshake_done &&
+        strcmp(m->socket_error, "closed by the broker") != 0) {
+        snprintf(why, sizeof(why), "%s", m->socket_error);
+    } else if (m->cfg->mqtt.tls) {
         char cause[sizeof(why) - 32];
         if (!iocd_tls_explain(&m->tls, m->cfg, cause, sizeof(cause)))
             snprintf(cause, sizeof(cause), "the broker closed the connection before CONNACK");

@@ -72,6 +72,7 @@ struct iocd_mqtt {
     uint8_t settings_digest[32];  /* iocd_mqtt_settings_digest of the settings in use */
     bool rebuild;                 /* connect with a client made afresh from cfg */
     bool connack_refused;         /* this attempt's CONNACK said no (already logged) */
+    char socket_error[96];        /* the socket died during this attempt's TLS handshake */
     char last_error[256];         /* why the last connect failed, "" after a success */
 };
 

@@ -107,9 +107,10 @@ def password_file(workdir, user, password):
     return path
 
 
-def tls_pub(broker, pki, topic, payloads, user=None, password=None, cert=None):
+def tls_pub(broker, pki, topic, payloads, user=None, password=None, cert=None,
+            insecure=False):
     cmd = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1", "-t", topic,
-           "-l", "--cafile", pki.ca]
+           "-l", "--cafile", pki.ca] + (["--insecure"] if insecure else [])
     if user:
         cmd += ["-u", user, "-P", password]
     if cert:
@@ -223,6 +224,54 @@ class MqttTlsTest(IocdTestCase):
         self.assertTrue(bare.alive())
         self.assertEqual(bare.counter("air", "messages"), 0)
 
+    def test_broker_up_after_iocd(self):
+        """A refused TCP connect during TLS is a retry, not a busy loop
+        (libmosquitto alone would poll the dead socket forever)."""
+        workdir = os.path.join(self.dir, "late")
+        os.makedirs(workdir)
+        os.chmod(workdir, 0o777)
+        b = Broker(workdir)
+        b.extra = "cafile %s\ncertfile %s\nkeyfile %s\n" % (
+            self.pki.ca, self.pki.server, self.pki.p("server.key"))
+        d = self.tls_iocd(b, "tls = true\ntls_ca_file = %s\n" % self.pki.ca, "late")
+        d.start(wait_ready=False)
+        wait_until(lambda: "cannot connect to 127.0.0.1:%d: Connection refused; retrying" % b.port
+                   in d.log_text(), timeout=10, what="the refusal logged")
+
+        def cpu_seconds():
+            with open("/proc/%d/stat" % d.proc.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        before = cpu_seconds()
+        time.sleep(2)
+        self.assertLess(cpu_seconds() - before, 0.5)
+        self.brokers.append(b.start())
+        wait_until(d._ready, timeout=15, what="iocd to connect once the broker is up")
+        tls_pub(b, self.pki, "pleiku/air/GL-AQ04/data",
+                [air("GL-AQ04", "2026-12-01T13:%02d:00Z" % i, 0.5 * i) for i in range(12)])
+        d.wait_messages("air", 12)
+        self.assert_stored(d, "GL-AQ04", [0.5 * i for i in range(12)])
+
+    def test_tls_insecure_skips_only_the_host_name_check(self):
+        b = self.broker_in("elsewhere", self.pki.elsewhere)
+        ok = self.tls_iocd(b, "tls = true\ntls_ca_file = %s\ntls_insecure = true\n"
+                           % self.pki.ca, "insecure")
+        wrong_ca = self.tls_iocd(b, "tls = true\ntls_ca_file = %s\ntls_insecure = true\n"
+                                 % self.pki.other_ca, "insecure-wrongca")
+        ok.start()
+        wrong_ca.start(wait_ready=False)
+        self.assertIn("[mqtt] tls_insecure = true: the broker's certificate is not checked "
+                      "against host '127.0.0.1'", ok.log_text())
+        tls_pub(b, self.pki, "pleiku/air/GL-AQ03/data",
+                [air("GL-AQ03", "2026-12-01T12:%02d:00Z" % i, 2.0 * i) for i in range(10)],
+                insecure=True)
+        ok.wait_messages("air", 10)
+        self.assert_stored(ok, "GL-AQ03", [2.0 * i for i in range(10)])
+        # The chain is still verified.
+        wait_until(lambda: "does not chain to a CA iocd trusts" in wrong_ca.log_text(),
+                   timeout=15, what="the wrong CA refused despite tls_insecure")
+        self.assertEqual(wrong_ca.counter("air", "messages"), 0)
+
     def test_refusals_name_the_cause_and_iocd_keeps_retrying(self):
         pw = password_file(self.dir, "iocd", "right")
         good = self.broker_in("good", self.pki.server,
@@ -270,6 +319,53 @@ class MqttTlsTest(IocdTestCase):
             self.assertEqual(d.counter("air", "messages"), 0)
         self.assertIn("wrong-password is readable by group or others (mode 0644)",
                       procs["wrongpw"].log_text())
+
+
+class TlsHelloTest(IocdTestCase):
+    """What iocd offers in its ClientHello, seen by openssl s_server
+    -tlsextdebug: the host's name as SNI (none for an address, as RFC 6066
+    asks), the tls_alpn protocols."""
+
+    def hello(self, host):
+        pki = Pki(os.path.join(self.dir, "pki-" + host))
+        port = free_port()
+        out = os.path.join(self.dir, "s_server-%s.txt" % host)
+        with open(out, "wb") as f:
+            srv = subprocess.Popen(["stdbuf", "-oL", "openssl", "s_server", "-accept", "127.0.0.1:%d" % port,
+                                    "-cert", pki.server, "-key", pki.p("server.key"),
+                                    "-alpn", "mqtt", "-tlsextdebug"],
+                                   stdin=subprocess.PIPE, stdout=f, stderr=subprocess.STDOUT)
+        try:
+            broker = Broker(self.dir, port=port)  # only its port: s_server listens there
+            d = self.iocd(AIR_ADAPTER, name="hello-" + host.replace(".", "-"))
+            with open(d.conf) as f:
+                text = f.read()
+            text = text.replace("host = 127.0.0.1\nport = %d\n" % self.broker.port,
+                                "host = %s\nport = %d\ntls = true\ntls_ca_file = %s\n"
+                                "tls_alpn = mqtt, x-other\n" % (host, broker.port, pki.ca), 1)
+            with open(d.conf, "w") as f:
+                f.write(text)
+            d.start(wait_ready=False)
+
+            def seen():
+                with open(out, "rb") as f:
+                    return b"ALPN protocols selected" in f.read()
+            wait_until(seen, timeout=15, what="a ClientHello at s_server")
+            d.stop()
+        finally:
+            srv.kill()
+            srv.wait(5)
+        with open(out, "rb") as f:
+            return f.read().decode("latin-1")
+
+    def test_sni_and_alpn(self):
+        text = self.hello("localhost")
+        self.assertIn('TLS client extension "server name" (id=0), len=14', text)
+        self.assertIn(".....localhost", text)
+        self.assertIn("ALPN protocols advertised by the client: mqtt, x-other", text)
+        text = self.hello("127.0.0.1")
+        self.assertNotIn('"server name"', text)
+        self.assertIn("ALPN protocols advertised by the client: mqtt, x-other", text)
 
 
 class Probe:
