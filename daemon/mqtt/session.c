@@ -15,7 +15,7 @@
 static void schedule_reconnect(struct iocd_mqtt *m);
 static void on_poll(uv_poll_t *h, int status, int events);
 static void connect_now(struct iocd_mqtt *m);
-static void note_connect_failure(struct iocd_mqtt *m);
+static void note_connect_failure(struct iocd_mqtt *m, const char *why);
 static void on_reconnect_timer(uv_timer_t *t);
 
 const char *iocd_mqtt_state_name(enum iocd_mqtt_state s)
@@ -77,7 +77,7 @@ static void connection_lost(struct iocd_mqtt *m, const char *why)
         m->state == IOCD_MQTT_PAUSED)
         return;
     if (m->state == IOCD_MQTT_CONNECTING && !m->rebuild)
-        note_connect_failure(m);
+        note_connect_failure(m, why);
     if (m->rebuild && !m->paused) {
         /* A reload's reconnect: at once, but from the loop, never inside
          * libmosquitto's callback (the client is renewed first). */
@@ -330,6 +330,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         uv_ip_name(res->ai_addr, ip, sizeof(ip));
     uv_freeaddrinfo(res);
     if (status != 0 || !ip[0]) {
+        snprintf(m->last_error, sizeof(m->last_error), "cannot resolve '%s': %s",
+                 m->cfg->mqtt.host, status ? uv_strerror(status) : "no address");
         iocd_log_warn("mqtt", "cannot resolve broker host '%s': %s", m->cfg->mqtt.host,
                       status ? uv_strerror(status) : "no address");
         schedule_reconnect(m);
@@ -339,11 +341,13 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     int keepalive = (int)(m->cfg->mqtt.keepalive_ms / 1000);
     int rc = mosquitto_connect_async(m->mosq, ip, m->cfg->mqtt.port, keepalive);
     if (rc == MOSQ_ERR_TLS && m->tls_ctx) { /* the handshake failed at once */
-        note_connect_failure(m);
+        note_connect_failure(m, mosquitto_strerror(rc));
         schedule_reconnect(m);
         return;
     }
     if (rc != MOSQ_ERR_SUCCESS) {
+        snprintf(m->last_error, sizeof(m->last_error), "%s",
+                 rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
         if (m->attempts == 0 || iocd_log_enabled(LOG_DEBUG))
             iocd_log_warn("mqtt", "cannot connect to %s:%d (%s): %s", m->cfg->mqtt.host,
                           m->cfg->mqtt.port, ip,
@@ -542,7 +546,7 @@ static int tls_configure(struct iocd_mqtt *m, struct iocd_error *err)
 /* A connect attempt ended before CONNACK: say why, once per cause (and
  * every tenth attempt), and keep it for the status API. A refusal in
  * CONNACK was logged by on_connect. */
-static void note_connect_failure(struct iocd_mqtt *m)
+static void note_connect_failure(struct iocd_mqtt *m, const char *lost)
 {
     if (m->connack_refused)
         return;
@@ -556,9 +560,11 @@ static void note_connect_failure(struct iocd_mqtt *m)
         if (!iocd_tls_explain(&m->tls, m->cfg, cause, sizeof(cause)))
             snprintf(cause, sizeof(cause), "the broker closed the connection before CONNACK");
         snprintf(why, sizeof(why), "TLS handshake failed: %s", cause);
-    } else {
+    } else if (strcmp(lost, mosquitto_strerror(MOSQ_ERR_CONN_LOST)) == 0) {
         snprintf(why, sizeof(why), "the broker closed the connection before CONNACK (a TLS "
                                    "listener? then set tls = true)");
+    } else {
+        snprintf(why, sizeof(why), "%s", lost);
     }
     bool same = strcmp(why, m->last_error) == 0;
     if (!same || m->attempts == 0 || (m->attempts + 1) % 10 == 0)
