@@ -350,8 +350,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
                  rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
         if (m->attempts == 0 || iocd_log_enabled(LOG_DEBUG))
             iocd_log_warn("mqtt", "cannot connect to %s:%d (%s): %s", m->cfg->mqtt.host,
-                          m->cfg->mqtt.port, ip,
-                          rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+                          m->cfg->mqtt.port, ip, m->last_error);
         schedule_reconnect(m);
         return;
     }
