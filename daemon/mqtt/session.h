@@ -100,14 +100,16 @@ int64_t iocd_mqtt_unreachable_ms(const struct iocd_mqtt *m, int64_t now_ms);
 int iocd_mqtt_publish(struct iocd_mqtt *m, const char *topic, const void *payload, size_t len,
                       int qos, bool retain);
 /* Take `cfg` (borrowed; replaces m->cfg, which the caller may free once
- * this returns 0) for a reload. The credentials and TLS files are read
- * again, so a certificate renewed at the same path counts as a change.
+ * this returns 0) for a reload: a config loaded afresh, so its password
+ * was read from password_file again; the TLS files are read again here,
+ * so a certificate renewed at the same path counts as a change.
  * When anything a connection depends on changed (host, port, client id,
  * clean_session, user name or password, a tls_* key or a TLS file's
  * contents), the session disconnects cleanly (the broker keeps the QoS 1
  * session and what arrives meanwhile) and connects with a client made from
  * the new settings; otherwise the connection is kept. A TLS file that
- * cannot be used returns -1 with err, and nothing changes (m->cfg is kept). */
+ * cannot be used returns -1 with err, and nothing changes (m->cfg is kept).
+ * Subscriptions are not touched here when the connection is kept. */
 int iocd_mqtt_reconfigure(struct iocd_mqtt *m, const struct iocd_config *cfg,
                           struct iocd_error *err);
 /* Close the loop handles; call once stopped, before the final uv_run. */

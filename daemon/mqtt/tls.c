@@ -193,6 +193,17 @@ static int set_alpn(SSL_CTX *ctx, const char *list, const char *file, struct ioc
     return 0;
 }
 
+#if OPENSSL_VERSION_NUMBER < 0x30000000L /* the 3.0 names, on 1.1 */
+static int SSL_CTX_load_verify_file(SSL_CTX *ctx, const char *file)
+{
+    return SSL_CTX_load_verify_locations(ctx, file, NULL);
+}
+static int SSL_CTX_load_verify_dir(SSL_CTX *ctx, const char *dir)
+{
+    return SSL_CTX_load_verify_locations(ctx, NULL, dir);
+}
+#endif
+
 static int load_material(SSL_CTX *ctx, const struct iocd_config *cfg, const char *file,
                          struct iocd_error *err)
 {
