@@ -234,6 +234,7 @@ static int apply_config(struct iocd *d, struct iocd_config *next, const struct i
     struct iocd_config old = d->cfg;
     d->cfg = *next;
     free(next);
+    d->mqtt.cfg = &d->cfg; /* iocd_mqtt_reconfigure took `next`: the same contents */
     int n_gone = filters_not_in(&old, &d->cfg, gone);
     int n_added = filters_not_in(&d->cfg, &old, added);
     int rc = 0;
@@ -241,7 +242,9 @@ static int apply_config(struct iocd *d, struct iocd_config *next, const struct i
         iocd_log_err("iocd", "out of memory applying the reload; counters or alerts may be off");
         rc = 0; /* the configuration is in place either way */
     }
-    iocd_mqtt_change_filters(&d->mqtt, gone, n_gone, added, n_added);
+    /* A session reconnecting with new settings subscribes the new list. */
+    if (!d->mqtt.rebuild)
+        iocd_mqtt_change_filters(&d->mqtt, gone, n_gone, added, n_added);
     /* The API's certificate is read again on every reload: a renewed one
      * at the same path is picked up (new connections; open ones keep
      * theirs). A failure keeps the old one, said in the log. */
@@ -276,6 +279,12 @@ static void reload(struct iocd *d)
         free(next);
         next = NULL;
     } else if (iocd_config_diff(&d->cfg, next, &df, &err)) {
+        iocd_config_free(next);
+        free(next);
+        next = NULL;
+    } else if (iocd_mqtt_reconfigure(&d->mqtt, next, &err)) {
+        /* TLS files that cannot be used: the session keeps the old ones. */
+        iocd_config_diff_free(&df);
         iocd_config_free(next);
         free(next);
         next = NULL;
@@ -616,8 +625,12 @@ int main(int argc, char **argv)
     mosquitto_lib_init();
     static struct iocd d;
     struct iocd_error err;
-    if (iocd_config_load(&d.cfg, config_path, &err)) {
+    /* The TLS material is parsed too (certificates, key, CA): refused here,
+     * with its file and line, rather than at the first connect. */
+    if (iocd_config_load(&d.cfg, config_path, &err) || iocd_tls_check(&d.cfg, &err)) {
         fprintf(stderr, "iocd: %s\n", err.msg);
+        if (d.cfg.path)
+            iocd_config_free(&d.cfg);
         mosquitto_lib_cleanup();
         return 1;
     }

@@ -782,37 +782,36 @@ static void expire_events(struct iocd_alerts *a, int64_t now_ms)
     }
 }
 
-static bool event_matches(const struct iocd_alert_rule *r, const char *source,
-                          const Ioc__V1__Event *e, const char *source_kind)
+static bool event_matches(const struct iocd_alert_rule *r, const struct iocd_alert_event *e,
+                          const char *source_kind)
 {
-    if ((int)e->severity < r->min_severity || !iocd_topic_matches(r->match, source_kind))
+    if (e->severity < r->min_severity || !iocd_topic_matches(r->match, source_kind))
         return false;
     if (r->area && strcmp(r->area, e->area ? e->area : "") != 0)
         return false;
     for (int w = 0; w < r->n_where; w++) {
         bool found = false;
-        for (size_t i = 0; i < e->n_attributes && !found; i++)
-            found = strcmp(e->attributes[i]->key, r->where_key[w]) == 0 &&
-                    strcmp(e->attributes[i]->value, r->where_value[w]) == 0;
+        for (size_t i = 0; i < e->n_attrs && !found; i++)
+            found = strcmp(e->attr_keys[i], r->where_key[w]) == 0 &&
+                    strcmp(e->attr_values[i], r->where_value[w]) == 0;
         if (!found)
             return false;
     }
-    (void)source;
     return true;
 }
 
-void iocd_alerts_event(struct iocd_alerts *a, const char *source, const Ioc__V1__Event *e)
+void iocd_alerts_event(struct iocd_alerts *a, const struct iocd_alert_event *e)
 {
-    if (!a || !a->has_event_rules || !source || !e || !e->kind)
+    if (!a || !a->has_event_rules || !e || !e->source || !e->kind)
         return;
     struct iocd_buf sk, subj;
     iocd_buf_init(&sk);
     iocd_buf_init(&subj);
-    iocd_buf_printf(&sk, "%s/%s", source, e->kind);
-    size_t ls = strlen(source);
+    iocd_buf_printf(&sk, "%s/%s", e->source, e->kind);
+    size_t ls = strlen(e->source);
     for (int i = 0; !sk.oom && i < a->cfg->n_alerts; i++) {
         const struct iocd_alert_rule *r = &a->cfg->alerts[i];
-        if (r->type != IOCD_ALERT_EVENT || !event_matches(r, source, e, sk.p))
+        if (r->type != IOCD_ALERT_EVENT || !event_matches(r, e, sk.p))
             continue;
         /* SOURCE/SUBJECT: the device, the area or "_all"; "-" when empty. */
         const char *who = r->per == IOCD_PER_SOURCE ? "_all"
@@ -821,10 +820,10 @@ void iocd_alerts_event(struct iocd_alerts *a, const char *source, const Ioc__V1_
         if (!who || !who[0])
             who = "-";
         iocd_buf_reset(&subj);
-        iocd_buf_printf(&subj, "%s/%s", source, who);
+        iocd_buf_printf(&subj, "%s/%s", e->source, who);
         if (subj.oom)
             break;
-        struct pair *p = pair_get(a, i, subj.p, source, ls, who, strlen(who), NULL);
+        struct pair *p = pair_get(a, i, subj.p, e->source, ls, who, strlen(who), NULL);
         if (!p || !p->win ||
             !bucket_put(p->win, r, iocd_time_floor_div(e->time_ms, bucket_width(r)), 1, 1))
             continue;
@@ -839,7 +838,7 @@ void iocd_alerts_event(struct iocd_alerts *a, const char *source, const Ioc__V1_
         p->raised_ms = e->time_ms;
         p->raise_value = (double)n;
         p->threshold = (double)r->count;
-        p->severity = clamp_severity(r->severity_given ? r->severity : (int)e->severity);
+        p->severity = clamp_severity(r->severity_given ? r->severity : e->severity);
         active_link(a, p);
         emit(a, p, true, (double)n, (double)r->count, e->time_ms);
     }

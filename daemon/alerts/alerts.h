@@ -15,7 +15,6 @@
 
 #include "daemon/config/config.h"
 #include "daemon/alerts/devices.h"
-#include "ioc/v1/ioc.pb-c.h"
 
 struct iocd_alert_change {
     const struct iocd_alert_rule *rule;
@@ -57,11 +56,20 @@ void iocd_alerts_tick(struct iocd_alerts *a, const struct iocd_devices *dev, int
  * not "silent" against a guessed interval. */
 #define IOCD_ALERTS_STALE_MIN_GAPS 3
 
-/* An accepted event of `source` (not one of iocd's own alerts): counted by
- * every event rule it matches, raising when a subject reaches the rule's
- * count within its window. Raised event alerts clear in iocd_alerts_tick
- * once fewer remain in the window ending now. */
-void iocd_alerts_event(struct iocd_alerts *a, const char *source, const Ioc__V1__Event *e);
+/* What event rules look at in an event (the live feed fills it from an
+ * ioc.v1.Event; strings are borrowed for the call). */
+struct iocd_alert_event {
+    const char *source, *kind, *device, *area;
+    int severity; /* ioc.v1.Severity */
+    int64_t time_ms;
+    const char *const *attr_keys, *const *attr_values;
+    size_t n_attrs;
+};
+/* An accepted event (not one of iocd's own alerts): counted by every event
+ * rule it matches, raising when a subject reaches the rule's count within
+ * its window. Raised event alerts clear in iocd_alerts_tick once fewer
+ * remain in the window ending now. */
+void iocd_alerts_event(struct iocd_alerts *a, const struct iocd_alert_event *e);
 /* Every alert raised now (change.raised true, time_ms = last evaluation). */
 void iocd_alerts_foreach_active(const struct iocd_alerts *a, iocd_alerts_fn fn, void *ud);
 size_t iocd_alerts_active_count(const struct iocd_alerts *a);

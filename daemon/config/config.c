@@ -16,6 +16,8 @@
 #include <string.h>
 #include <mosquitto.h>
 
+#include "daemon/config/credentials.h"
+
 /* The keys of an [adapter NAME] section the loader reads itself (the
  * format's own keys are in its adapter's table). */
 struct adapter_entries {
@@ -219,6 +221,10 @@ static int finish(struct iocd_config *cfg, struct iocd_error *err)
 {
     const char *file = cfg->path ? cfg->path : "(defaults)";
     if (iocd_config_core_finish(cfg, consumed_by_adapter, err))
+        return -1;
+    /* The broker's credentials and TLS files: resolved and readable (their
+     * contents are daemon/mqtt/tls.c's to check: iocd_tls_check). */
+    if (iocd_config_mqtt_files(cfg, err))
         return -1;
     if (cfg->aqi.adapter[0]) {
         bool found = false;

@@ -253,6 +253,37 @@ static int key_loglevel(void *obj, const struct iocd_key *k, const char *v, cons
                          v);
 }
 
+/* A file name, kept with its line for the checks of the full loader. */
+static int key_path(void *obj, const struct iocd_key *k, const char *v, const char *file,
+                    int line, struct iocd_error *err)
+{
+    struct iocd_config_path *slot = (struct iocd_config_path *)((char *)obj + k->offset);
+    char *dup = strdup(v);
+    if (!dup)
+        return iocd_error_at(err, file, line, "out of memory");
+    free(slot->path);
+    slot->path = dup;
+    slot->line = line;
+    return 0;
+}
+
+/* "tlsv1.2" or "tlsv1.3" (mosquitto's spelling): the lowest version offered. */
+static int key_tls_version(void *obj, const struct iocd_key *k, const char *v, const char *file,
+                           int line, struct iocd_error *err)
+{
+    int *slot = (int *)((char *)obj + k->offset);
+    if (strcmp(v, "tlsv1.2") == 0)
+        *slot = 12;
+    else if (strcmp(v, "tlsv1.3") == 0)
+        *slot = 13;
+    else
+        return iocd_error_at(err, file, line,
+                             "[mqtt] tls_version: '%s' is not tlsv1.2 or tlsv1.3 (older versions "
+                             "are not offered)",
+                             v);
+    return 0;
+}
+
 #define OFF(field) offsetof(struct iocd_config, field)
 /* A row of a generic type; a row with its own parser (IOCD_KEY_CUSTOM). */
 #define KEY(...) {__VA_ARGS__, NULL, false}
@@ -271,7 +302,11 @@ const struct iocd_key iocd_core_keys[] = {
     KEY("mqtt", "username", IOCD_KEY_STRING, OFF(mqtt.username), "", 0, 0,
      "user name; empty for none"),
     KEY("mqtt", "password", IOCD_KEY_STRING, OFF(mqtt.password), "", 0, 0,
-     "password; empty for none"),
+     "password; empty for none (prefer password_file: the config file is often world-readable)"),
+    CUSTOM("mqtt", "password_file", IOCD_KEY_CUSTOM, OFF(mqtt.password_file), "", 0, 0,
+     "read the password from this file's first line; credential:NAME reads "
+     "$CREDENTIALS_DIRECTORY/NAME (systemd LoadCredential=); a relative path is relative to the "
+     "config file", key_path, true),
     KEY("mqtt", "clean_session", IOCD_KEY_BOOL, OFF(mqtt.clean_session), "false", 0, 0,
      "start a fresh session on every connect (loses messages queued while iocd was away)"),
     KEY("mqtt", "reconnect_min", IOCD_KEY_DURATION, OFF(mqtt.reconnect_min_ms), "1s", 100, 3600000,
@@ -281,6 +316,32 @@ const struct iocd_key iocd_core_keys[] = {
     KEY("mqtt", "degraded_after", IOCD_KEY_DURATION, OFF(mqtt.degraded_after_ms), "60s", 0,
      INT64_C(86400000),
      "/healthz says degraded once the broker has been unreachable this long (0: at once)"),
+    KEY("mqtt", "tls", IOCD_KEY_BOOL, OFF(mqtt.tls), "false", 0, 0,
+     "connect with TLS (set port, usually 8883); the broker's certificate is verified against "
+     "tls_ca_file / tls_ca_dir, else the system's trust store, and must name host"),
+    CUSTOM("mqtt", "tls_ca_file", IOCD_KEY_CUSTOM, OFF(mqtt.tls_ca_file), "", 0, 0,
+     "PEM file of the CA certificate(s) the broker's certificate must chain to", key_path, true),
+    CUSTOM("mqtt", "tls_ca_dir", IOCD_KEY_CUSTOM, OFF(mqtt.tls_ca_dir), "", 0, 0,
+     "directory of CA certificates in OpenSSL's hashed layout (openssl rehash DIR)", key_path,
+     true),
+    CUSTOM("mqtt", "tls_cert_file", IOCD_KEY_CUSTOM, OFF(mqtt.tls_cert_file), "", 0, 0,
+     "PEM client certificate (chain) for brokers that authenticate clients by certificate; "
+     "needs tls_key_file", key_path, true),
+    CUSTOM("mqtt", "tls_key_file", IOCD_KEY_CUSTOM, OFF(mqtt.tls_key_file), "", 0, 0,
+     "PEM private key of tls_cert_file (unencrypted); credential:NAME as for password_file",
+     key_path, true),
+    CUSTOM("mqtt", "tls_version", IOCD_KEY_CUSTOM, OFF(mqtt.tls_version), "tlsv1.2", 0, 0,
+     "lowest TLS version offered: tlsv1.2 or tlsv1.3", key_tls_version, false),
+    KEY("mqtt", "tls_ciphers", IOCD_KEY_STRING, OFF(mqtt.tls_ciphers), "", 0, 0,
+     "OpenSSL cipher list for TLS 1.2 (empty: OpenSSL's default)"),
+    KEY("mqtt", "tls_ciphersuites", IOCD_KEY_STRING, OFF(mqtt.tls_ciphersuites), "", 0, 0,
+     "OpenSSL TLS 1.3 cipher suites, colon-separated (empty: OpenSSL's default)"),
+    KEY("mqtt", "tls_insecure", IOCD_KEY_BOOL, OFF(mqtt.tls_insecure), "false", 0, 0,
+     "do not check that the broker's certificate names host (the chain is still verified); "
+     "logs a warning at every start"),
+    KEY("mqtt", "tls_alpn", IOCD_KEY_STRING, OFF(mqtt.tls_alpn), "", 0, 0,
+     "ALPN protocol(s) to offer, comma-separated, for brokers behind a gateway that needs one "
+     "(e.g. mqtt); empty: none"),
     KEY("store", "path", IOCD_KEY_STRING, OFF(store.path), "", 0, 0,
      "SQLite database file; empty: $STATE_DIRECTORY/iocd.db, else ./iocd.db"),
     CUSTOM("store", "resolutions", IOCD_KEY_CUSTOM, OFF(store.resolutions), "1m 1h 1d", 1000,

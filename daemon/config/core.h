@@ -29,6 +29,15 @@ struct iocd_resolutions {
     int n;
 };
 
+/* A file named by a key, with the line it was given on (0: default), so
+ * the full loader can refuse an unreadable file at FILE:LINE. `path` is
+ * the value as written until the full loader resolves it (credential:NAME,
+ * relative paths: daemon/config/credentials.c). */
+struct iocd_config_path {
+    char *path; /* owned; "" = not set (first member: freed as the key's string) */
+    int line;
+};
+
 struct iocd_alert_rule;   /* daemon/config/config.h */
 struct iocd_adapter_conf; /* daemon/config/config.h */
 
@@ -41,11 +50,20 @@ struct iocd_config {
         int qos;
         int64_t keepalive_ms;
         char *username;
-        char *password;
+        char *password; /* the password key's value, or password_file's first line */
+        struct iocd_config_path password_file;
         bool clean_session;
         int64_t reconnect_min_ms;
         int64_t reconnect_max_ms;
         int64_t degraded_after_ms; /* unreachable this long: health degraded */
+        /* TLS to the broker (daemon/mqtt/tls.c). */
+        bool tls;
+        struct iocd_config_path tls_ca_file, tls_ca_dir, tls_cert_file, tls_key_file;
+        int tls_version;       /* minimum: 12 (TLS 1.2) or 13 (TLS 1.3) */
+        char *tls_ciphers;     /* TLS 1.2 cipher list, "" = OpenSSL's default */
+        char *tls_ciphersuites; /* TLS 1.3 suites, "" = OpenSSL's default */
+        bool tls_insecure;     /* skip the host name check (the chain is still verified) */
+        char *tls_alpn;        /* comma-separated ALPN protocols, "" = none */
     } mqtt;
     struct {
         char *path; /* database file */

@@ -111,7 +111,8 @@ static int slot_eq(const struct iocd_key *k, const struct iocd_config *a,
             return *(const int64_t *)pa == *(const int64_t *)pb;
         if (strcmp(k->name, "retention") == 0)
             return retention_eq(a, b);
-        if (strcmp(k->name, "level") == 0 || strcmp(k->name, "tls_min_version") == 0)
+        if (strcmp(k->name, "level") == 0 || strcmp(k->name, "tls_min_version") == 0 ||
+            strcmp(k->name, "tls_version") == 0)
             return *(const int *)pa == *(const int *)pb;
         return -1;
     default:

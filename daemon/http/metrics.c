@@ -168,6 +168,9 @@ cJSON *iocd_status_json(const struct iocd_metrics_src *s)
     cJSON_AddStringToObject(b, "state", s->mqtt->state == IOCD_MQTT_CONNECTED ? "connected"
                                                                                : "disconnected");
     cJSON_AddNumberToObject(b, "connects", (double)s->mqtt->connects);
+    /* Failed connects since the last success, and why the last one failed. */
+    cJSON_AddNumberToObject(b, "attempts", (double)s->mqtt->attempts);
+    cJSON_AddStringToObject(b, "last_error", s->mqtt->last_error);
     cJSON_AddItemToObject(o, "devices", iocd_feed_device_counts_json(s->feed));
     cJSON *ad = cJSON_AddObjectToObject(o, "adapters");
     for (size_t i = 0; i < p->n_scopes && ad; i++) {

@@ -1152,7 +1152,21 @@ void iocd_feed_event(struct iocd_feed *f, const char *source, const Ioc__V1__Eve
                  iocd_devices_seen(f->devices, source, e->device, e->received_ms))
             f->stats.untracked_devices++;
     }
-    iocd_alerts_event(f->alerts, source, e);
+    {
+        /* Event rules see its kind, severity, subject and attributes. */
+        const char *keys[64], *values[64];
+        size_t na = e->n_attributes < 64 ? e->n_attributes : 64;
+        for (size_t i = 0; i < na; i++) {
+            keys[i] = e->attributes[i]->key;
+            values[i] = e->attributes[i]->value;
+        }
+        const struct iocd_alert_event ae = {
+            .source = source, .kind = e->kind, .device = e->device, .area = e->area,
+            .severity = (int)e->severity, .time_ms = e->time_ms,
+            .attr_keys = keys, .attr_values = values, .n_attrs = na,
+        };
+        iocd_alerts_event(f->alerts, &ae);
+    }
     unsigned need = wanted(f, IOCD_LIVE_EVENT);
     if (!need)
         return;

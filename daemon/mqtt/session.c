@@ -4,14 +4,19 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "daemon/base/log.h"
 #include "daemon/base/timeutil.h"
+#include "daemon/config/credentials.h"
 
 #define STOP_TIMEOUT_MS 3000
 
 static void schedule_reconnect(struct iocd_mqtt *m);
 static void on_poll(uv_poll_t *h, int status, int events);
+static void connect_now(struct iocd_mqtt *m);
+static void note_connect_failure(struct iocd_mqtt *m, const char *why);
+static void on_reconnect_timer(uv_timer_t *t);
 
 const char *iocd_mqtt_state_name(enum iocd_mqtt_state s)
 {
@@ -71,13 +76,23 @@ static void connection_lost(struct iocd_mqtt *m, const char *why)
     if (m->state == IOCD_MQTT_STOPPED || m->state == IOCD_MQTT_WAITING ||
         m->state == IOCD_MQTT_PAUSED)
         return;
+    if (m->state == IOCD_MQTT_CONNECTING && !m->rebuild)
+        note_connect_failure(m, why);
+    if (m->rebuild && !m->paused) {
+        /* A reload's reconnect: at once, but from the loop, never inside
+         * libmosquitto's callback (the client is renewed first). */
+        m->attempts = 0;
+        m->state = IOCD_MQTT_WAITING;
+        uv_timer_start(&m->reconnect_timer, on_reconnect_timer, 0, 0);
+        return;
+    }
     if (m->paused) {
         m->state = IOCD_MQTT_PAUSED;
         m->down_since_ms = 0;
         iocd_log_notice("mqtt", "disconnected for back-pressure; the broker queues meanwhile");
         return;
     }
-    if (m->state == IOCD_MQTT_CONNECTED)
+    if (m->state == IOCD_MQTT_CONNECTED && !m->rebuild)
         iocd_log_warn("mqtt", "connection to %s:%d lost: %s", m->cfg->mqtt.host, m->cfg->mqtt.port,
                       why);
     if (!m->down_since_ms)
@@ -92,12 +107,23 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
     (void)props;
     struct iocd_mqtt *m = ud;
     if (rc != 0) {
-        iocd_log_err("mqtt", "broker %s:%d refused the connection: %s", m->cfg->mqtt.host,
-                     m->cfg->mqtt.port, mosquitto_connack_string(rc));
+        /* 4 (3.1.1) and 5 are what brokers answer to a wrong password. */
+        bool auth = rc == 4 || rc == 5 || rc == 0x86 || rc == 0x87;
+        snprintf(m->last_error, sizeof(m->last_error), "the broker refused the connection: %s%s",
+                 mosquitto_connack_string(rc),
+                 auth ? (m->cfg->mqtt.password_file.path[0]
+                             ? " (check username and the password in password_file)"
+                             : " (check username and password)")
+                      : "");
+        m->connack_refused = true;
+        iocd_log_err("mqtt", "broker %s:%d refused the connection as user '%s': %s",
+                     m->cfg->mqtt.host, m->cfg->mqtt.port, m->cfg->mqtt.username,
+                     m->last_error + strlen("the broker refused the connection: "));
         return; /* the broker closes the socket; on_disconnect schedules a retry */
     }
     m->state = IOCD_MQTT_CONNECTED;
     m->attempts = 0;
+    m->last_error[0] = '\0';
     m->down_since_ms = 0;
     if (m->paused) { /* back-pressure came on while connecting */
         mosquitto_disconnect(m->mosq);
@@ -216,6 +242,38 @@ static void on_disconnect(struct mosquitto *mosq, void *ud, int rc)
     connection_lost(m, rc == 0 ? "disconnected" : mosquitto_strerror(rc));
 }
 
+/* libmosquitto 2.0 takes a socket error during the TLS handshake (the
+ * broker refused the TCP connection, or closed it before answering) for
+ * "try again" and would be polled in a busy loop forever: look at the
+ * socket itself while a TLS connect is pending. True (m->socket_error
+ * says why) when it is dead. */
+static bool tls_step_failed(struct iocd_mqtt *m)
+{
+    if (!m->tls_ctx || m->state != IOCD_MQTT_CONNECTING || !m->poll)
+        return false;
+    int fd = mosquitto_socket(m->mosq);
+    if (fd < 0)
+        return false;
+    int soerr = 0;
+    socklen_t len = sizeof(soerr);
+    char c;
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof(peer);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr) {
+        snprintf(m->socket_error, sizeof(m->socket_error), "%s", strerror(soerr));
+        return true;
+    }
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)))
+        return false;
+    if (getpeername(fd, (struct sockaddr *)&peer, &plen) != 0)
+        snprintf(m->socket_error, sizeof(m->socket_error), "%s", strerror(ECONNREFUSED));
+    else
+        snprintf(m->socket_error, sizeof(m->socket_error), "%s",
+                 n == 0 ? "closed by the broker" : strerror(errno));
+    return true;
+}
+
 static void on_poll(uv_poll_t *h, int status, int events)
 {
     struct iocd_mqtt *m = h->data;
@@ -224,7 +282,12 @@ static void on_poll(uv_poll_t *h, int status, int events)
         connection_lost(m, uv_strerror(status));
         return;
     }
-    if (events & UV_READABLE) {
+    /* During a TLS handshake libmosquitto's packet write does nothing;
+     * mosquitto_loop_read takes the handshake's next step (its own loop does
+     * that on writable too), else a ClientHello that met a full socket
+     * would never be sent. */
+    bool tls_step = (events & UV_WRITABLE) && m->tls_ctx && m->state == IOCD_MQTT_CONNECTING;
+    if ((events & UV_READABLE) || tls_step) {
         m->in_read = true; /* publishes from the callbacks: written below */
         rc = mosquitto_loop_read(m->mosq, 1);
         m->in_read = false;
@@ -236,6 +299,10 @@ static void on_poll(uv_poll_t *h, int status, int events)
     if (rc == MOSQ_ERR_SUCCESS && m->poll == h &&
         ((events & UV_WRITABLE) || mosquitto_want_write(m->mosq)))
         rc = mosquitto_loop_write(m->mosq, 1);
+    if (rc == MOSQ_ERR_SUCCESS && tls_step_failed(m)) {
+        connection_lost(m, m->socket_error);
+        return;
+    }
     if (rc != MOSQ_ERR_SUCCESS) {
         if (m->poll == h)
             connection_lost(m, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
@@ -275,11 +342,18 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
             finish_stop(m);
         return;
     }
+    if (m->rebuild) { /* reconfigured meanwhile: the host may have changed */
+        uv_freeaddrinfo(res);
+        connect_now(m);
+        return;
+    }
     char ip[64] = "";
     if (status == 0 && res)
         uv_ip_name(res->ai_addr, ip, sizeof(ip));
     uv_freeaddrinfo(res);
     if (status != 0 || !ip[0]) {
+        snprintf(m->last_error, sizeof(m->last_error), "cannot resolve '%s': %s",
+                 m->cfg->mqtt.host, status ? uv_strerror(status) : "no address");
         iocd_log_warn("mqtt", "cannot resolve broker host '%s': %s", m->cfg->mqtt.host,
                       status ? uv_strerror(status) : "no address");
         schedule_reconnect(m);
@@ -288,19 +362,54 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     m->state = IOCD_MQTT_CONNECTING;
     int keepalive = (int)(m->cfg->mqtt.keepalive_ms / 1000);
     int rc = mosquitto_connect_async(m->mosq, ip, m->cfg->mqtt.port, keepalive);
+    if (rc == MOSQ_ERR_TLS && m->tls_ctx) { /* the handshake failed at once */
+        note_connect_failure(m, mosquitto_strerror(rc));
+        schedule_reconnect(m);
+        return;
+    }
     if (rc != MOSQ_ERR_SUCCESS) {
+        snprintf(m->last_error, sizeof(m->last_error), "%s",
+                 rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
         if (m->attempts == 0 || iocd_log_enabled(LOG_DEBUG))
             iocd_log_warn("mqtt", "cannot connect to %s:%d (%s): %s", m->cfg->mqtt.host,
-                          m->cfg->mqtt.port, ip,
-                          rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+                          m->cfg->mqtt.port, ip, m->last_error);
         schedule_reconnect(m);
         return;
     }
     watch_socket(m);
 }
 
+/* A client made afresh from m->cfg (reload): the old one, its TLS context
+ * and anything it still queued are dropped; the broker keeps the session. */
+static int client_configure(struct iocd_mqtt *m, struct iocd_error *err);
+static int rebuild_client(struct iocd_mqtt *m)
+{
+    struct iocd_error err;
+    int rc = mosquitto_reinitialise(m->mosq, m->cfg->mqtt.client_id, m->cfg->mqtt.clean_session,
+                                    m);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        iocd_log_err("mqtt", "cannot renew the client: %s", mosquitto_strerror(rc));
+        return -1;
+    }
+    if (client_configure(m, &err)) {
+        iocd_log_err("mqtt", "%s", err.msg);
+        return -1;
+    }
+    m->rebuild = false;
+    m->subscribe_mid = 0;
+    m->outstanding = 0;
+    return 0;
+}
+
 static void connect_now(struct iocd_mqtt *m)
 {
+    if (m->rebuild && rebuild_client(m)) {
+        schedule_reconnect(m);
+        return;
+    }
+    iocd_tls_state_reset(&m->tls);
+    m->connack_refused = false;
+    m->socket_error[0] = '\0';
     char port[8];
     snprintf(port, sizeof(port), "%d", m->cfg->mqtt.port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
@@ -386,6 +495,152 @@ static void on_misc_timer(uv_timer_t *t)
     }
 }
 
+/* --- TLS, the cause of a failed connect, and reconfiguration --- */
+
+/* libmosquitto's own error lines: the first one of an attempt that names
+ * OpenSSL's reason is kept for the explanation of a failed handshake. */
+static void on_log(struct mosquitto *mosq, void *ud, int level, const char *str)
+{
+    (void)mosq;
+    struct iocd_mqtt *m = ud;
+    const char *tag = "OpenSSL Error";
+    if (level != MOSQ_LOG_ERR || m->tls.lib_error[0] || strncmp(str, tag, strlen(tag)) != 0)
+        return;
+    const char *colon = strstr(str, "]: ");
+    snprintf(m->tls.lib_error, sizeof(m->tls.lib_error), "%s", colon ? colon + 3 : str);
+}
+
+/* Warn about a secret file others may read (a credentials directory is
+ * private to the service; a file under /etc often is not). */
+static void warn_if_exposed(const char *key, const char *path)
+{
+    int mode = path[0] ? iocd_config_file_mode(path) : -1;
+    if (mode >= 0 && (mode & 077))
+        iocd_log_warn("mqtt", "[mqtt] %s %s is readable by group or others (mode %04o): "
+                              "chmod 600 it, or use credential:NAME with LoadCredential=",
+                      key, path, (unsigned)mode);
+}
+
+/* The TLS context of m->cfg, handed to libmosquitto (which takes a
+ * reference of its own), and the warnings that belong to every start. */
+static int tls_configure(struct iocd_mqtt *m, struct iocd_error *err)
+{
+    const struct iocd_config *cfg = m->cfg;
+    SSL_CTX_free(m->tls_ctx);
+    m->tls_ctx = NULL;
+    mosquitto_log_callback_set(m->mosq, on_log);
+    warn_if_exposed("password_file", cfg->mqtt.password_file.path);
+    if (!cfg->mqtt.tls)
+        return 0;
+    m->tls_ctx = iocd_tls_context_new(cfg, &m->tls, err);
+    if (!m->tls_ctx)
+        return -1;
+    /* Without this libmosquitto would add its own defaults, and insist on
+     * a CA file of its own. */
+    if (mosquitto_int_option(m->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0) != MOSQ_ERR_SUCCESS ||
+        mosquitto_void_option(m->mosq, MOSQ_OPT_SSL_CTX, m->tls_ctx) != MOSQ_ERR_SUCCESS)
+        return iocd_error_set(err, "mqtt: this libmosquitto cannot take a TLS context");
+    warn_if_exposed("tls_key_file", cfg->mqtt.tls_key_file.path);
+    if (cfg->mqtt.tls_insecure)
+        iocd_log_warn("mqtt", "[mqtt] tls_insecure = true: the broker's certificate is not "
+                              "checked against host '%s'; anyone holding a certificate from "
+                              "the same CA can pose as the broker",
+                      cfg->mqtt.host);
+    char until[64];
+    int days = iocd_tls_client_cert_days(m->tls_ctx, until, sizeof(until));
+    if (days < 0)
+        iocd_log_err("mqtt", "[mqtt] tls_cert_file %s expired on %s: the broker will refuse it",
+                     cfg->mqtt.tls_cert_file.path, until);
+    else if (days < 14)
+        iocd_log_warn("mqtt", "[mqtt] tls_cert_file %s expires in %d day(s), on %s",
+                      cfg->mqtt.tls_cert_file.path, days, until);
+    iocd_log_info("mqtt", "TLS to %s:%d: at least TLS 1.%d, trusting %s%s%s%s", cfg->mqtt.host,
+                  cfg->mqtt.port, cfg->mqtt.tls_version % 10,
+                  cfg->mqtt.tls_ca_file.path[0]  ? cfg->mqtt.tls_ca_file.path
+                  : cfg->mqtt.tls_ca_dir.path[0] ? cfg->mqtt.tls_ca_dir.path
+                                                 : "the system's trust store",
+                  cfg->mqtt.tls_cert_file.path[0] ? ", client certificate " : "",
+                  cfg->mqtt.tls_cert_file.path, cfg->mqtt.tls_insecure ? ", host not checked" : "");
+    return 0;
+}
+
+/* A connect attempt ended before CONNACK: say why, once per cause (and
+ * every tenth attempt), and keep it for the status API. A refusal in
+ * CONNACK was logged by on_connect. */
+static void note_connect_failure(struct iocd_mqtt *m, const char *lost)
+{
+    if (m->connack_refused)
+        return;
+    char why[sizeof(m->last_error)];
+    bool tls_verdict = m->tls.verify_error || m->tls.alert[0] || m->tls.cert_requested;
+    if (m->socket_error[0] && !tls_verdict && !m->tls.handshake_done &&
+        strcmp(m->socket_error, "closed by the broker") != 0) {
+        snprintf(why, sizeof(why), "%s", m->socket_error);
+    } else if (m->cfg->mqtt.tls) {
+        char cause[sizeof(why) - 32];
+        if (!iocd_tls_explain(&m->tls, m->cfg, cause, sizeof(cause)))
+            snprintf(cause, sizeof(cause), "the broker closed the connection before CONNACK");
+        snprintf(why, sizeof(why), "TLS handshake failed: %s", cause);
+    } else if (strcmp(lost, mosquitto_strerror(MOSQ_ERR_CONN_LOST)) == 0) {
+        snprintf(why, sizeof(why), "the broker closed the connection before CONNACK (a TLS "
+                                   "listener? then set tls = true)");
+    } else {
+        snprintf(why, sizeof(why), "%s", lost);
+    }
+    bool same = strcmp(why, m->last_error) == 0;
+    if (!same || m->attempts == 0 || (m->attempts + 1) % 10 == 0)
+        iocd_log_warn("mqtt", "cannot connect to %s:%d: %s; retrying (attempt %d)",
+                      m->cfg->mqtt.host, m->cfg->mqtt.port, why, m->attempts + 1);
+    memcpy(m->last_error, why, sizeof(why));
+}
+
+int iocd_mqtt_reconfigure(struct iocd_mqtt *m, const struct iocd_config *cfg,
+                          struct iocd_error *err)
+{
+    /* New TLS files are checked before anything changes. */
+    if (iocd_tls_check(cfg, err))
+        return -1;
+    uint8_t digest[sizeof(m->settings_digest)];
+    iocd_mqtt_settings_digest(cfg, digest);
+    m->cfg = cfg;
+    if (memcmp(digest, m->settings_digest, sizeof(digest)) == 0) {
+        iocd_log_info("mqtt", "reload: connection settings and TLS files unchanged; "
+                              "connection kept");
+        return 0;
+    }
+    memcpy(m->settings_digest, digest, sizeof(digest));
+    m->rebuild = true;
+    iocd_log_notice("mqtt", "reload: connection settings or TLS files changed; reconnecting to "
+                            "%s:%d as '%s'",
+                    cfg->mqtt.host, cfg->mqtt.port, cfg->mqtt.client_id);
+    switch (m->state) {
+    case IOCD_MQTT_CONNECTED:
+    case IOCD_MQTT_CONNECTING:
+        /* A clean DISCONNECT: the broker keeps the session; on_disconnect
+         * (connection_lost) connects again with the new client. */
+        if (mosquitto_disconnect(m->mosq) == MOSQ_ERR_SUCCESS && m->poll) {
+            update_poll(m);
+            break;
+        }
+        drop_poll(m);
+        m->state = IOCD_MQTT_WAITING;
+        /* fall through */
+    case IOCD_MQTT_WAITING:
+        uv_timer_stop(&m->reconnect_timer);
+        m->attempts = 0;
+        connect_now(m);
+        break;
+    case IOCD_MQTT_IDLE:
+    case IOCD_MQTT_PAUSED:
+        if (rebuild_client(m)) /* connects later, when started or resumed */
+            m->rebuild = true;
+        break;
+    default: /* resolving: on_resolved starts over; stopping: nothing to do */
+        break;
+    }
+    return 0;
+}
+
 int iocd_mqtt_init(struct iocd_mqtt *m, uv_loop_t *loop, const struct iocd_config *cfg,
                    const struct iocd_mqtt_callbacks *cb, struct iocd_error *err)
 {
@@ -396,6 +651,22 @@ int iocd_mqtt_init(struct iocd_mqtt *m, uv_loop_t *loop, const struct iocd_confi
     m->mosq = mosquitto_new(cfg->mqtt.client_id, cfg->mqtt.clean_session, m);
     if (!m->mosq)
         return iocd_error_set(err, "mqtt: cannot create client: %s", strerror(errno));
+    if (client_configure(m, err))
+        return -1;
+    iocd_mqtt_settings_digest(cfg, m->settings_digest);
+    uv_timer_init(loop, &m->misc_timer);
+    uv_timer_init(loop, &m->reconnect_timer);
+    m->misc_timer.data = m;
+    m->reconnect_timer.data = m;
+    m->state = IOCD_MQTT_IDLE;
+    return 0;
+}
+
+/* Everything set on a client made by mosquitto_new or renewed by
+ * mosquitto_reinitialise (which forgets every option and callback). */
+static int client_configure(struct iocd_mqtt *m, struct iocd_error *err)
+{
+    const struct iocd_config *cfg = m->cfg;
     mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
     /* TCP_NODELAY stays off: it cut the republish latency a little (p50
      * about 1 ms) but sent every PUBACK in a segment of its own, and
@@ -409,12 +680,7 @@ int iocd_mqtt_init(struct iocd_mqtt *m, uv_loop_t *loop, const struct iocd_confi
     mosquitto_subscribe_callback_set(m->mosq, on_subscribe);
     mosquitto_message_callback_set(m->mosq, on_message);
     mosquitto_publish_callback_set(m->mosq, on_publish);
-    uv_timer_init(loop, &m->misc_timer);
-    uv_timer_init(loop, &m->reconnect_timer);
-    m->misc_timer.data = m;
-    m->reconnect_timer.data = m;
-    m->state = IOCD_MQTT_IDLE;
-    return 0;
+    return tls_configure(m, err);
 }
 
 void iocd_mqtt_start(struct iocd_mqtt *m)
@@ -462,4 +728,6 @@ void iocd_mqtt_free(struct iocd_mqtt *m)
     if (m->mosq)
         mosquitto_destroy(m->mosq);
     m->mosq = NULL;
+    SSL_CTX_free(m->tls_ctx);
+    m->tls_ctx = NULL;
 }

@@ -7,7 +7,10 @@
  * uv_getaddrinfo so not even DNS blocks the loop. Every (re)connect
  * subscribes every adapter's filter again, because a resumed session is
  * not guaranteed to hold them. The broker being away is never fatal:
- * reconnects back off exponentially, with jitter, up to a cap. */
+ * reconnects back off exponentially, with jitter, up to a cap. With
+ * [mqtt] tls the client speaks TLS through the context daemon/mqtt/tls.c
+ * builds; a connect that fails is logged with its cause (the TLS verdict,
+ * the broker's refusal) and kept in last_error for the status API. */
 #ifndef IOCD_MQTT_H
 #define IOCD_MQTT_H
 
@@ -17,6 +20,7 @@
 #include <uv.h>
 
 #include "daemon/config/config.h"
+#include "daemon/mqtt/tls.h"
 
 struct iocd_mqtt;
 
@@ -62,6 +66,14 @@ struct iocd_mqtt {
     bool paused;           /* back-pressure asked for no more messages */
     int64_t down_since_ms; /* wall clock since the broker is unreachable, 0: it is not */
     int closing_handles;
+    /* TLS and reconfiguration (iocd_mqtt_reconfigure). */
+    SSL_CTX *tls_ctx;             /* owned reference (libmosquitto holds its own); NULL: no TLS */
+    struct iocd_tls_state tls;    /* what the current handshake showed */
+    uint8_t settings_digest[32];  /* iocd_mqtt_settings_digest of the settings in use */
+    bool rebuild;                 /* connect with a client made afresh from cfg */
+    bool connack_refused;         /* this attempt's CONNACK said no (already logged) */
+    char socket_error[96];        /* the socket died during this attempt's TLS handshake */
+    char last_error[256];         /* why the last connect failed, "" after a success */
 };
 
 int iocd_mqtt_init(struct iocd_mqtt *m, uv_loop_t *loop, const struct iocd_config *cfg,
@@ -93,6 +105,19 @@ int iocd_mqtt_publish(struct iocd_mqtt *m, const char *topic, const void *payloa
  * could not be sent (the session then reconnects, subscribing anew). */
 int iocd_mqtt_change_filters(struct iocd_mqtt *m, char *const *gone, int n_gone,
                              char *const *added, int n_added);
+/* Take `cfg` (borrowed; replaces m->cfg, which the caller may free once
+ * this returns 0) for a reload: a config loaded afresh, so its password
+ * was read from password_file again; the TLS files are read again here,
+ * so a certificate renewed at the same path counts as a change.
+ * When anything a connection depends on changed (host, port, client id,
+ * clean_session, user name or password, a tls_* key or a TLS file's
+ * contents), the session disconnects cleanly (the broker keeps the QoS 1
+ * session and what arrives meanwhile) and connects with a client made from
+ * the new settings; otherwise the connection is kept. A TLS file that
+ * cannot be used returns -1 with err, and nothing changes (m->cfg is kept).
+ * Subscriptions are not touched here when the connection is kept. */
+int iocd_mqtt_reconfigure(struct iocd_mqtt *m, const struct iocd_config *cfg,
+                          struct iocd_error *err);
 /* Close the loop handles; call once stopped, before the final uv_run. */
 void iocd_mqtt_close(struct iocd_mqtt *m);
 /* After the loop has finished. */

@@ -99,7 +99,8 @@ class MetricsTest(IocdTestCase):
                                                 "events": 0,
                                                 "rejects": {"malformed": 1, "duplicate": 2}})
         self.assertEqual((s["series"], s["alerts_active"], s["broker"]),
-                         (2, 1, {"state": "connected", "connects": 1}))
+                         (2, 1, {"state": "connected", "connects": 1, "attempts": 0,
+                                 "last_error": ""}))
 
 
 if __name__ == "__main__":

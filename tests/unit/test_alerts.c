@@ -755,18 +755,20 @@ static void test_prefill(void **state)
 
 /* ---- event rules ---- */
 
-static Ioc__V1__Event ev_of(const char *kind, int sev, const char *device, const char *area,
-                            int64_t t, Ioc__V1__Event__AttributesEntry **attrs, size_t n_attrs)
+static struct iocd_alert_event ev_of(const char *kind, int sev, const char *device,
+                                     const char *area, int64_t t, const char *const *keys,
+                                     const char *const *values, size_t n_attrs)
 {
-    Ioc__V1__Event e = IOC__V1__EVENT__INIT;
-    e.kind = (char *)kind;
-    e.severity = (Ioc__V1__Severity)sev;
-    e.device = (char *)device;
-    e.area = (char *)area;
-    e.time_ms = t;
-    e.attributes = attrs;
-    e.n_attributes = n_attrs;
-    return e;
+    return (struct iocd_alert_event){.kind = kind, .severity = sev, .device = device,
+                                     .area = area, .time_ms = t, .attr_keys = keys,
+                                     .attr_values = values, .n_attrs = n_attrs};
+}
+
+/* iocd_alerts_event for `source`. */
+static void on_event(struct iocd_alerts *a, const char *source, struct iocd_alert_event e)
+{
+    e.source = source;
+    iocd_alerts_event(a, &e);
 }
 
 static struct iocd_alert_rule event_rule(const char *name, const char *match, int64_t count,
@@ -790,11 +792,9 @@ static void test_event_single_raise_and_expiry(void **state)
     struct rec r = {0};
     struct iocd_alerts *a = iocd_alerts_new(&cfg, on_alert, &r);
     struct iocd_devices *dev = iocd_devices_new(&cfg, NULL, NULL);
-    Ioc__V1__Event minor = ev_of("fire_alarm", 3, "FP-1", "Hoi Thuong", 10000, NULL, 0);
-    iocd_alerts_event(a, "fire", &minor);
+    on_event(a, "fire", ev_of("fire_alarm", 3, "FP-1", "Hoi Thuong", 10000, NULL, NULL, 0));
     assert_int_equal(r.n, 0); /* below min_severity */
-    Ioc__V1__Event crit = ev_of("fire_alarm", 5, "FP-1", "Hoi Thuong", 10500, NULL, 0);
-    iocd_alerts_event(a, "fire", &crit);
+    on_event(a, "fire", ev_of("fire_alarm", 5, "FP-1", "Hoi Thuong", 10500, NULL, NULL, 0));
     assert_int_equal(r.n, 1);
     assert_string_equal(r.c[0].id, "fire_major/fire/FP-1");
     assert_string_equal(r.c[0].series, "fire/FP-1");
@@ -805,8 +805,7 @@ static void test_event_single_raise_and_expiry(void **state)
     assert_int_equal(r.c[0].time_ms, 10500);
     assert_string_equal(r.c[0].text, "fire_major: fire/FP-1 1 event(s) in 1m >= 1");
     /* another alarm keeps it raised (no second raise); other kinds of fire/ count too */
-    Ioc__V1__Event again = ev_of("smoke", 4, "FP-1", "", 20000, NULL, 0);
-    iocd_alerts_event(a, "fire", &again);
+    on_event(a, "fire", ev_of("smoke", 4, "FP-1", "", 20000, NULL, NULL, 0));
     assert_int_equal(r.n, 1);
     assert_int_equal(iocd_alerts_active_count(a), 1);
     /* still 1 event (of 20000) in the minute ending at 79999 */
@@ -820,8 +819,7 @@ static void test_event_single_raise_and_expiry(void **state)
     assert_string_equal(r.c[1].text, "fire_major: fire/FP-1 0 event(s) in 1m < 1, cleared");
     assert_int_equal(iocd_alerts_active_count(a), 0);
     /* other sources do not match fire/+ */
-    Ioc__V1__Event other = ev_of("fire_alarm", 5, "X", "", 90000, NULL, 0);
-    iocd_alerts_event(a, "reports", &other);
+    on_event(a, "reports", ev_of("fire_alarm", 5, "X", "", 90000, NULL, NULL, 0));
     assert_int_equal(r.n, 2);
     iocd_devices_free(dev);
     iocd_alerts_free(a);
@@ -845,32 +843,21 @@ static void test_event_count_per_area_where(void **state)
     struct iocd_alerts *a = iocd_alerts_new(&cfg, on_alert, &r);
     int64_t t = 1000000;
     for (int i = 0; i < 2; i++) {
-        Ioc__V1__Event e = ev_of("flooding", 2, "r", "Hoi Thuong", t + i * 1000, NULL, 0);
-        iocd_alerts_event(a, "reports", &e);
+        on_event(a, "reports", ev_of("flooding", 2, "r", "Hoi Thuong", t + i * 1000, NULL, NULL, 0));
     }
-    Ioc__V1__Event other_ward = ev_of("flooding", 2, "r", "Dien Hong", t + 2000, NULL, 0);
-    iocd_alerts_event(a, "reports", &other_ward);
-    Ioc__V1__Event pothole = ev_of("pothole", 2, "r", "Hoi Thuong", t + 2500, NULL, 0);
-    iocd_alerts_event(a, "reports", &pothole);
+    on_event(a, "reports", ev_of("flooding", 2, "r", "Dien Hong", t + 2000, NULL, NULL, 0));
+    on_event(a, "reports", ev_of("pothole", 2, "r", "Hoi Thuong", t + 2500, NULL, NULL, 0));
     assert_int_equal(r.n, 0);
-    Ioc__V1__Event third = ev_of("flooding", 1, "r", "Hoi Thuong", t + 3000, NULL, 0);
-    iocd_alerts_event(a, "reports", &third);
+    on_event(a, "reports", ev_of("flooding", 1, "r", "Hoi Thuong", t + 3000, NULL, NULL, 0));
     assert_int_equal(r.n, 1);
     assert_string_equal(r.c[0].id, "flood_ward/reports/Hoi Thuong");
     assert_true(r.c[0].value == 3 && r.c[0].threshold == 3);
     assert_int_equal(r.c[0].severity, 4);
     /* where: only trucks count; per source: subject _all */
-    Ioc__V1__Event__AttributesEntry car = IOC__V1__EVENT__ATTRIBUTES_ENTRY__INIT,
-                                    truck = IOC__V1__EVENT__ATTRIBUTES_ENTRY__INIT;
-    car.key = truck.key = (char *)"vehicle";
-    car.value = (char *)"car";
-    truck.value = (char *)"truck";
-    Ioc__V1__Event__AttributesEntry *ac[] = {&car}, *at[] = {&truck};
-    Ioc__V1__Event v1 = ev_of("red_light", 2, "CAM-1", "", t, ac, 1);
-    iocd_alerts_event(a, "violations", &v1);
+    const char *vk[] = {"vehicle"}, *car[] = {"car"}, *truck[] = {"truck"};
+    on_event(a, "violations", ev_of("red_light", 2, "CAM-1", "", t, vk, car, 1));
     assert_int_equal(r.n, 1);
-    Ioc__V1__Event v2 = ev_of("red_light", 2, "CAM-2", "", t, at, 1);
-    iocd_alerts_event(a, "violations", &v2);
+    on_event(a, "violations", ev_of("red_light", 2, "CAM-2", "", t, vk, truck, 1));
     assert_int_equal(r.n, 2);
     assert_string_equal(r.c[1].id, "truck/violations/_all");
     /* The truck alert's minute ends first (1 s buckets: its event's leaves
