@@ -11,6 +11,7 @@ pkgs=(
   mosquitto mosquitto-clients sqlite3 python3 binutils
   groff-base man-db
   debhelper dpkg-dev fakeroot build-essential
+  systemd-container debootstrap
 )
 # The console's browser test (tests/browser): Debian's Chromium, and Node.js
 # with npm unless a node is already on PATH (e.g. a newer one).

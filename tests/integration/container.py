@@ -62,15 +62,18 @@ def library_packages(binaries):
             parts = line.split("=>")
             if len(parts) == 2 and parts[1].strip().startswith("/"):
                 libs.add(parts[1].split()[0])
+    paths = sorted(libs | {os.path.realpath(l) for l in libs})
+    r = subprocess.run(["dpkg-query", "-S"] + paths, capture_output=True, text=True)
+    owner = {}
+    for line in r.stdout.splitlines():
+        names, _, path = line.partition(": ")
+        owner[path] = names.split(",")[0].split(":")[0].strip()
     pkgs = set()
     for lib in sorted(libs):
-        for path in (lib, os.path.realpath(lib)):
-            r = subprocess.run(["dpkg-query", "-S", path], capture_output=True, text=True)
-            if r.returncode == 0:
-                pkgs.add(r.stdout.split(":")[0].split(",")[0].strip())
-                break
-        else:
+        pkg = owner.get(lib) or owner.get(os.path.realpath(lib))
+        if not pkg:
             raise AssertionError("no Debian package holds %s (needed by %s)" % (lib, binaries))
+        pkgs.add(pkg)
     return sorted(pkgs)
 
 
