@@ -238,7 +238,10 @@ class Container:
     # --- inside ---
 
     def argv(self, argv):
-        return (["nsenter", "-t", str(self.leader), "-a", "env", "-i", "PATH=" + PATH,
+        # --root, --wd: where nspawn cannot pivot_root (in a chroot) the
+        # container's root is a chroot inside its mount namespace.
+        return (["nsenter", "-t", str(self.leader), "-a", "--root", "--wd", "env", "-i",
+                 "PATH=" + PATH,
                  "LANG=C.UTF-8", "SYSTEMD_PAGER=cat", "SYSTEMD_COLORS=0", "TERM=dumb"]
                 + list(argv))
 

@@ -38,8 +38,10 @@ systemctl, journalctl) runs inside through nsenter. In order:
    the socket (the bound of README "What iocd promises"); none stored twice.
 
 Skips (77) only when the environment cannot run a container: not root, no
-systemd-nspawn or debootstrap (tools/deps.sh installs them), the tree cannot
-be bootstrapped (no mirror), or nspawn cannot boot it (no namespaces). The
+systemd-nspawn or debootstrap (tools/deps.sh installs them), no user
+namespaces (inside a chroot the kernel refuses them, and the unit's
+PrivateUsers=yes needs them), the tree cannot be bootstrapped (no mirror),
+or nspawn cannot boot it. The
 first run bootstraps the tree (about a minute), later runs reuse it; see
 container.py for where it is cached and how to clear it.
 Registered only in a build without sanitizers (tools/test.sh runs it once),
@@ -588,6 +590,15 @@ def main():
     for tool, pkg in (("systemd-nspawn", "systemd-container"), ("debootstrap", "debootstrap")):
         if not shutil.which(tool):
             return "no %s (package %s; tools/deps.sh installs it)" % (tool, pkg)
+    # The unit's PrivateUsers=yes needs user namespaces; the kernel refuses
+    # them to a process whose root is not its mount namespace's root (a
+    # chroot), and so to a container nspawn boots from there. Known before
+    # any bootstrap.
+    r = subprocess.run(["unshare", "--user", "true"], capture_output=True, text=True)
+    if r.returncode != 0:
+        return ("this host cannot create user namespaces (%s), which the unit's "
+                "PrivateUsers=yes needs (inside a chroot?)"
+                % (r.stderr.strip() or "exit %d" % r.returncode))
     build = os.environ.get("MESON_BUILD_ROOT")
     if not build:
         raise SystemExit("MESON_BUILD_ROOT is not set: run through meson test")
@@ -617,6 +628,14 @@ def main():
             return str(e)
         print("booted: systemd %s in %.1f s (%s root)" % (state, time.monotonic() - t1,
                                                            "overlayfs" if BOX.overlay else "copied"))
+        # The unit's PrivateUsers=yes needs a user namespace; the kernel
+        # refuses one to a process whose root is not its mount namespace's
+        # (nspawn run inside a chroot): such a host cannot run the unit.
+        r = BOX.run(["unshare", "--user", "true"], check=False)
+        if r.returncode != 0:
+            return ("the container cannot create user namespaces (%s), which the unit's "
+                    "PrivateUsers=yes needs: nspawn runs inside a chroot?"
+                    % (r.stderr.strip() or "exit %d" % r.returncode))
         sys.stdout.flush()
         prog = unittest.main(verbosity=2, exit=False, argv=sys.argv[:1])
         ok = prog.result.wasSuccessful()
