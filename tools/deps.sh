@@ -12,6 +12,7 @@ pkgs=(
   openssl curl  # the HTTPS tests make certificates and fetch with curl --cacert
   groff-base man-db
   debhelper dpkg-dev fakeroot build-essential
+  systemd-container debootstrap
 )
 # The console's browser test (tests/browser): Debian's Chromium, and Node.js
 # with npm unless a node is already on PATH (e.g. a newer one).
