@@ -46,6 +46,10 @@ struct iocd_config {
         int64_t reconnect_min_ms;
         int64_t reconnect_max_ms;
         int64_t degraded_after_ms; /* unreachable this long: health degraded */
+        /* MQTT v5 (daemon/mqtt/session.c, docs/configuration.md#mqtt-v5). */
+        int protocol;                /* protocol level: 4 (MQTT 3.1.1) or 5 (MQTT 5.0) */
+        int64_t session_expiry_s;    /* v5 Session Expiry Interval; 4294967295: never */
+        int receive_maximum;         /* v5 Receive Maximum: QoS 1/2 messages in flight to iocd */
     } mqtt;
     struct {
         char *path; /* database file */

@@ -7,7 +7,10 @@
  * uv_getaddrinfo so not even DNS blocks the loop. Every (re)connect
  * subscribes every adapter's filter again, because a resumed session is
  * not guaranteed to hold them. The broker being away is never fatal:
- * reconnects back off exponentially, with jitter, up to a cap. */
+ * reconnects back off exponentially, with jitter, up to a cap. MQTT 3.1.1
+ * or 5 ([mqtt] protocol): under 5 the session outlives a disconnect by
+ * [mqtt] session_expiry, Receive Maximum bounds what is in flight, and the
+ * broker's reason codes (CONNACK, SUBACK, DISCONNECT) are logged. */
 #ifndef IOCD_MQTT_H
 #define IOCD_MQTT_H
 
@@ -21,8 +24,10 @@
 struct iocd_mqtt;
 
 struct iocd_mqtt_callbacks {
-    /* A message arrived (the loop thread, inside mosquitto_loop_read). */
-    void (*message)(void *ud, const struct mosquitto_message *msg);
+    /* A message arrived (the loop thread, inside mosquitto_loop_read);
+     * props: its MQTT v5 properties, NULL under 3.1.1 or when none. */
+    void (*message)(void *ud, const struct mosquitto_message *msg,
+                    const mosquitto_property *props);
     /* Every subscription was acknowledged (after each connect). */
     void (*subscribed)(void *ud);
     /* iocd_mqtt_stop finished: disconnected, nothing more will arrive. */
