@@ -57,7 +57,7 @@ enum iocd_note {
 const char *iocd_note_name(enum iocd_note n);
 
 /* An MQTT v5 user property of a message: name and value, NUL-terminated
- * UTF-8 (docs/adapters.md#mqtt-v5-user-properties). */
+ * UTF-8 (docs/mqtt_v5.md#user-properties-as-labels). */
 struct iocd_user_property {
     const char *name;
     const char *value;

@@ -95,7 +95,7 @@ class ConfigKeysTest(unittest.TestCase):
         self.assertEqual(t["[alert NAME]"],
                          ["type", "match", "stat", "window", "above", "below", "clear", "bands",
                           "hysteresis", "multiple", "severity", "text"])
-        self.assertEqual(sum(len(v) for v in t.values()), 56 + 5 + 13 + 3 + 3 + 5 + 4 + 7 + 16 + 12)
+        self.assertEqual(sum(len(v) for v in t.values()), 59 + 5 + 13 + 3 + 3 + 5 + 4 + 7 + 16 + 12)
         self.assertIn("| `port` | `1883` | broker TCP port |\n", self.md)
 
     def test_plain_help_lists_the_same_keys(self):
