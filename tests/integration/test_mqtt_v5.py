@@ -262,13 +262,17 @@ class UserPropertyTest(V5Case):
                     ("district", "Hội Thương"), ("lane", "2"))
         # A message without properties: no labels.
         self.pub_v5("pleiku/air/GL-AQ02/data", air("GL-AQ02", iso(BASE_MS), 3.0))
-        wait_until(lambda: len(sse.of("obs")) == 3 and len(sse.of("event")) == 1,
-                   what="3 obs and 1 event on the live stream")
+        # 17 properties: the first 16 are labels, the 17th is dropped.
+        self.pub_v5("pleiku/air/GL-AQ03/data", air("GL-AQ03", iso(BASE_MS), 4.0),
+                    *[("k%02d" % i, "v%d" % i) for i in range(17)])
+        wait_until(lambda: len(sse.of("obs")) == 4 and len(sse.of("event")) == 1,
+                   what="4 obs and 1 event on the live stream")
         labels = {(o["device"], o["metric"]): o.get("labels") for o in sse.of("obs")}
         self.assertEqual(labels, {
             ("GL-AQ01", "pm25"): {"district": "Hội Thương", "lane": "2"},
             ("GL-AQ01", "temperature"): {"district": "Hội Thương", "lane": "2"},
-            ("GL-AQ02", "pm25"): None})
+            ("GL-AQ02", "pm25"): None,
+            ("GL-AQ03", "pm25"): {"k%02d" % i: "v%d" % i for i in range(16)}})
         # The event's own "lane" member (an attribute the adapter set) wins.
         self.assertEqual(sse.of("event")[0]["attributes"],
                          {"lane": "9", "district": "Hội Thương"})
@@ -282,11 +286,12 @@ class UserPropertyTest(V5Case):
                              for e in map(pb_decode, o[8]))
             self.assertEqual(entries, [("district", "Hội Thương"), ("lane", "2")])
         # Stored with the event.
-        d.ctl("status")  # the flush has happened once the counters say so
         wait_until(lambda: d.counter("reports", "events") == 1, what="the event stored")
         rows = [json.loads(l) for l in d.ctl("events", "--json").stdout.splitlines()]
         self.assertEqual([r["attributes"] for r in rows], [{"lane": "9", "district": "Hội Thương"}])
-        self.assertEqual(d.counter("air", "note.property_dropped"), 0)
+        self.assertEqual(d.status()["adapters"]["air"]["notes"], {"property_dropped": 1})
+        self.assertIn("property_dropped on 'pleiku/air/GL-AQ03/data': user property 'k16' "
+                      "dropped: more than 16 user properties\n", d.log_text())
 
 
 def dynsec_broker(workdir):
