@@ -96,6 +96,11 @@ static void reason_text(char *buf, size_t n, int rc, const mosquitto_property *p
     char *why = NULL;
     if (props)
         mosquitto_property_read_string(props, MQTT_PROP_REASON_STRING, &why, false);
+    /* libmosquitto refuses control characters in MQTT strings; a log line
+     * stays one line whatever it lets through. */
+    for (char *c = why; c && *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
     snprintf(buf, n, "%s (reason %d)%s%.200s%s", mosquitto_reason_string(rc), rc,
              why ? ": \"" : "", why ? why : "", why ? "\"" : "");
     free(why);
@@ -426,8 +431,9 @@ static void on_misc_timer(uv_timer_t *t)
  * handshake. That function keeps its properties (every later connect
  * sends them, mosquitto_connect_async included) before it checks its
  * other arguments: called with keepalive 1, which it refuses, it stores
- * them and returns MOSQ_ERR_INVAL without connecting. test_mqtt_v5's
- * session expiry cases fail if a libmosquitto ever stops doing so. */
+ * them and returns MOSQ_ERR_INVAL without connecting. test_mqtt_v5
+ * (ConnectAndDisconnectTest) reads the CONNECT iocd sends, reconnects
+ * included, and fails if a libmosquitto ever stops doing so. */
 static int set_v5_options(struct mosquitto *mosq, const struct iocd_config *cfg)
 {
     const bool clean = cfg->mqtt.clean_session;

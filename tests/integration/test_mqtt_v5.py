@@ -369,8 +369,9 @@ class FakeV5Broker:
     CONNACK and a SUBACK granting QoS 1 to every filter, then sends
     DISCONNECT with `reason` and closes. Stopped at cleanup."""
 
-    def __init__(self, reason):
+    def __init__(self, reason, refuse=None):
         self.reason = reason
+        self.refuse = refuse  # (CONNACK reason code, Reason String): refuse every CONNECT
         self.connects = []
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
@@ -438,6 +439,12 @@ class FakeV5Broker:
                         continue
                     self.connects.append({"level": body[6], "clean_start": bool(body[7] & 2),
                                           "properties": self._properties(body, 10)})
+                    if self.refuse:
+                        code, text = self.refuse[0], self.refuse[1].encode()
+                        props = bytes([0x1F]) + len(text).to_bytes(2, "big") + text
+                        conn.sendall(bytes([0x20, 3 + len(props), 0, code, len(props)]) + props)
+                        time.sleep(0.2)
+                        continue
                     conn.sendall(bytes([0x20, 3, 0, 0, 0]))           # CONNACK: success
                     kind, body = self._packet(conn)
                     if kind != 0x82:
@@ -463,12 +470,12 @@ class FakeV5Broker:
 
 
 class ConnectAndDisconnectTest(IocdTestCase):
-    def fake(self, keys):
-        fake = FakeV5Broker(reason=0x8E)
+    def fake(self, keys, refuse=None):
+        fake = FakeV5Broker(reason=0x8E, refuse=refuse)
         self.addCleanup(fake.stop)
         d = mqtt_keys(Iocd(self.dir, fake, AIR_ADAPTER), "protocol = 5\n" + keys)
         self._iocds.append(d)
-        return fake, d.start()
+        return fake, d.start(wait_ready=not refuse)
 
     def test_connect_properties_and_disconnect_reason(self):
         fake, d = self.fake("session_expiry = 2h\nreceive_maximum = 42\n")
@@ -485,6 +492,14 @@ class ConnectAndDisconnectTest(IocdTestCase):
         wait_until(lambda: fake.connects, what="a CONNECT")
         self.assertEqual(fake.connects[0],
                          {"level": 5, "clean_start": True, "properties": {0x21: 100}})
+
+    def test_refusal_with_a_reason_string(self):
+        # The broker's Reason String follows the reason code's name.
+        fake, d = self.fake("", refuse=(0x97, "daily quota used up"))
+        line = 'broker 127.0.0.1:%d refused the connection: Quota exceeded (reason 151): ' \
+               '"daily quota used up"\n' % fake.port
+        wait_until(lambda: d.log_text().count(line) >= 2, what="two refusals logged")
+        self.assertTrue(d.alive())
 
 
 if __name__ == "__main__":
