@@ -17,6 +17,7 @@
   Maximum, on every reconnect.
 """
 import glob
+import http.client
 import json
 import os
 import signal
@@ -195,37 +196,43 @@ class BrokerRestartTest(V5Case):
 
 
 class SseReader:
-    """curl on /api/v1/live: (event, data dict) pairs, read in the background."""
+    """A client of /api/v1/live: (event, data dict) pairs, read in the background."""
 
     def __init__(self, d, query):
-        self.proc = subprocess.Popen(
-            ["curl", "-sN", "http://127.0.0.1:%d/api/v1/live?%s" % (d.http_port, query)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.conn = http.client.HTTPConnection("127.0.0.1", d.http_port, timeout=30)
+        self.conn.request("GET", "/api/v1/live?" + query)
+        self.resp = self.conn.getresponse()
+        assert self.resp.status == 200, self.resp.status
         self.items, self._lock = [], threading.Lock()
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
     def _read(self):
         event = None
-        for raw in self.proc.stdout:
-            line = raw.decode("utf-8").rstrip("\n")
-            if line.startswith("event: "):
-                event = line[7:]
-            elif line.startswith("data: ") and event:
-                with self._lock:
-                    self.items.append((event, json.loads(line[6:])))
-            elif not line:
-                event = None
+        try:
+            for raw in self.resp:
+                line = raw.decode("utf-8").rstrip("\n")
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: ") and event:
+                    with self._lock:
+                        self.items.append((event, json.loads(line[6:])))
+                elif not line:
+                    event = None
+        except (OSError, ValueError):
+            pass  # closed by stop()
 
     def of(self, event):
         with self._lock:
             return [data for ev, data in self.items if ev == event]
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait(5)
+        try:
+            self.conn.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self._thread.join(5)
-        self.proc.stdout.close()
+        self.conn.close()
 
 
 REPORTS = """[adapter reports]
