@@ -49,10 +49,19 @@ const char *iocd_reject_name(enum iocd_reject r);
 enum iocd_note {
     IOCD_NOTE_SEQ_GAP = 0,   /* "seq_gap": a sequence number was skipped (Sparkplug) */
     IOCD_NOTE_PARTIAL,       /* "partial": some records of the message were dropped */
+    IOCD_NOTE_PROPERTY_DROPPED, /* "property_dropped": an MQTT v5 user property was not made a
+                                 * label (over the count or length limits, or a repeated name) */
     IOCD_NOTE__COUNT
 };
 
 const char *iocd_note_name(enum iocd_note n);
+
+/* An MQTT v5 user property of a message: name and value, NUL-terminated
+ * UTF-8 (docs/mqtt_v5.md#user-properties-as-labels). */
+struct iocd_user_property {
+    const char *name;
+    const char *value;
+};
 
 /* One received message, as the router hands it to an adapter. */
 struct iocd_message {
@@ -60,6 +69,13 @@ struct iocd_message {
     const uint8_t *payload; /* not NUL-terminated; may contain any bytes */
     size_t len;
     int64_t received_ms; /* ms since the epoch UTC */
+    /* The message's MQTT v5 user properties (in the batch's arena; NULL
+     * under 3.1.1 and when there are none), in the order sent, names
+     * distinct. After decode the router adds them to every Observation as
+     * labels and to every Event as attributes (daemon/ingest/properties.h);
+     * a decoder may read them too. */
+    const struct iocd_user_property *properties;
+    size_t n_properties;
 };
 
 /* What one decode produced. The pointer arrays and everything they point

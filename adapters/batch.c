@@ -36,6 +36,7 @@ const char *iocd_note_name(enum iocd_note n)
     static const char *const names[IOCD_NOTE__COUNT] = {
         [IOCD_NOTE_SEQ_GAP] = "seq_gap",
         [IOCD_NOTE_PARTIAL] = "partial",
+        [IOCD_NOTE_PROPERTY_DROPPED] = "property_dropped",
     };
     return (unsigned)n < IOCD_NOTE__COUNT ? names[n] : "unknown";
 }

@@ -75,11 +75,12 @@ static void notify(const char *state)
 #endif
 }
 
-static void on_mqtt_message(void *ud, const struct mosquitto_message *msg)
+static void on_mqtt_message(void *ud, const struct mosquitto_message *msg,
+                            const mosquitto_property *props)
 {
     struct iocd *d = ud;
     iocd_router_dispatch(&d->router, msg->topic, msg->payload, msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0,
-                         iocd_now_ms());
+                         iocd_now_ms(), props);
 }
 
 /* The pipeline's dead-letter hook: daemon/mqtt/dead_letter.c publishes. */

@@ -8,10 +8,13 @@
  * matches that level's parent and everything below it ("a/#" matches "a").
  * A pattern with '+' or '#' that is not a whole level, or '#' that is not
  * last, is invalid and matches nothing. As in MQTT, a wildcard in the first
- * level does not match a name starting with '$'. No allocation. */
+ * level does not match a name starting with '$'. Also
+ * iocd_topic_share_filter: the FILTER of "$share/GROUP/FILTER". No
+ * allocation. */
 #include "daemon/base/topic.h"
 
 #include <stddef.h>
+#include <string.h>
 
 bool iocd_topic_matches(const char *pattern, const char *topic)
 {
@@ -57,4 +60,16 @@ bool iocd_topic_matches(const char *pattern, const char *topic)
         p++;
         t++;
     }
+}
+
+const char *iocd_topic_share_filter(const char *sub)
+{
+    static const char prefix[] = "$share/";
+    if (!sub || strncmp(sub, prefix, sizeof(prefix) - 1) != 0)
+        return sub;
+    const char *group = sub + sizeof(prefix) - 1;
+    size_t n = strcspn(group, "/");
+    if (n == 0 || group[n] != '/' || group[n + 1] == '\0' || strcspn(group, "+#") < n)
+        return NULL;
+    return group + n + 1;
 }

@@ -17,6 +17,7 @@
 #include <mosquitto.h>
 
 #include "daemon/config/credentials.h"
+#include "daemon/base/topic.h"
 
 /* The keys of an [adapter NAME] section the loader reads itself (the
  * format's own keys are in its adapter's table). */
@@ -28,7 +29,8 @@ struct adapter_entries {
 
 static const struct iocd_key adapter_keys[] = {
     {NULL, "topic", IOCD_KEY_ENTRY, AOFF(topic), NULL, 0, 0,
-     "MQTT topic filter this adapter subscribes to (+ and # allowed; required)", NULL, false},
+     "MQTT topic filter this adapter subscribes to (+ and # allowed; $share/GROUP/FILTER "
+     "shares the feed among the subscribers of GROUP; required)", NULL, false},
     {NULL, "format", IOCD_KEY_ENTRY, AOFF(format), NULL, 0, 0,
      "decoder: json, senml, sparkplug, ngsi, influx, text or event (required)", NULL, false},
     {NULL, "source", IOCD_KEY_ENTRY, AOFF(source), NULL, 0, 0,
@@ -131,7 +133,14 @@ static int load_adapter(struct iocd_config *cfg, struct iocd_ini *ini,
     if (!k.format)
         return iocd_error_at(err, file, s->line, "[adapter %s] has no 'format' (one of: %s)",
                              s->arg, iocd_adapter_formats());
-    if (iocd_config_check_topic_filter(k.topic->value, file, k.topic->line, err))
+    const char *filter = iocd_topic_share_filter(k.topic->value);
+    if (!filter)
+        return iocd_error_at(err, file, k.topic->line,
+                             "[adapter %s] topic '%s': a shared subscription is "
+                             "$share/GROUP/FILTER (GROUP not empty, without '+' or '#'; "
+                             "FILTER not empty)",
+                             s->arg, k.topic->value);
+    if (iocd_config_check_topic_filter(filter, file, k.topic->line, err))
         return -1;
     a->ops = iocd_adapter_find(k.format->value);
     if (!a->ops)
@@ -157,6 +166,7 @@ static int load_adapter(struct iocd_config *cfg, struct iocd_ini *ini,
     a->source = strdup(k.source ? k.source->value : s->arg);
     if (!a->name || !a->topic || !a->source)
         return iocd_error_set(err, "out of memory");
+    a->filter = a->topic + (filter - k.topic->value);
     return a->ops->create(ini, s, a->source, &a->state, err);
 }
 
@@ -194,8 +204,8 @@ static int consumed_by_adapter(const struct iocd_config *cfg, int what, const ch
             char probe[1100];
             bool m1 = false, m2 = false;
             snprintf(probe, sizeof(probe), "%s/%s", dlt, cfg->adapters[i].name);
-            mosquitto_topic_matches_sub(cfg->adapters[i].topic, probe, &m1);
-            mosquitto_topic_matches_sub(cfg->adapters[i].topic, dlt, &m2);
+            mosquitto_topic_matches_sub(cfg->adapters[i].filter, probe, &m1);
+            mosquitto_topic_matches_sub(cfg->adapters[i].filter, dlt, &m2);
             if (m1 || m2)
                 return iocd_error_set(err,
                                       "%s: [ingest] dead_letter_topic '%s' would be consumed "
@@ -208,7 +218,7 @@ static int consumed_by_adapter(const struct iocd_config *cfg, int what, const ch
     char own[260];
     snprintf(own, sizeof(own), "%s/#", pfx);
     for (int i = 0; i < cfg->n_adapters; i++)
-        if (filters_overlap(cfg->adapters[i].topic, own))
+        if (filters_overlap(cfg->adapters[i].filter, own))
             return iocd_error_set(err,
                                   "%s: [live] prefix '%s' would be consumed by [adapter %s] "
                                   "(topic %s): iocd never takes its own output",

@@ -24,7 +24,9 @@
 /* One [adapter NAME] section. */
 struct iocd_adapter_conf {
     char *name;   /* NAME; owned */
-    char *topic;  /* MQTT topic filter; owned */
+    char *topic;  /* MQTT topic filter as subscribed (may be $share/GROUP/FILTER); owned */
+    const char *filter; /* what received topics match: FILTER of a shared subscription,
+                         * else topic; points into topic */
     char *source; /* series source, defaults to NAME; owned */
     int line;     /* of the section header, for messages */
     const struct iocd_adapter_ops *ops;

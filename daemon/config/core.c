@@ -284,6 +284,40 @@ static int key_tls_version(void *obj, const struct iocd_key *k, const char *v, c
     return 0;
 }
 
+/* "3.1.1" (level 4) or "5" (level 5); the level is what CONNECT carries. */
+static int key_protocol(void *obj, const struct iocd_key *k, const char *v, const char *file,
+                        int line, struct iocd_error *err)
+{
+    int *out = (int *)((char *)obj + k->offset);
+    if (strcmp(v, "3.1.1") == 0)
+        *out = 4;
+    else if (strcmp(v, "5") == 0)
+        *out = 5;
+    else
+        return iocd_error_at(err, file, line, "[mqtt] protocol: '%s' is not 3.1.1 or 5", v);
+    return 0;
+}
+
+/* A duration in whole seconds up to 2^32-1 s (the MQTT v5 field), or
+ * "never" (2^32-1 s: the session never expires). */
+static int key_session_expiry(void *obj, const struct iocd_key *k, const char *v,
+                              const char *file, int line, struct iocd_error *err)
+{
+    int64_t *out = (int64_t *)((char *)obj + k->offset);
+    int64_t ms;
+    if (strcmp(v, "never") == 0) {
+        *out = INT64_C(4294967295);
+        return 0;
+    }
+    if (iocd_duration_parse(v, &ms) || ms < 0 || ms % 1000 || ms / 1000 > INT64_C(4294967295))
+        return iocd_error_at(err, file, line,
+                             "[mqtt] session_expiry: '%s' is not a whole number of seconds "
+                             "up to 4294967295s, or never",
+                             v);
+    *out = ms / 1000;
+    return 0;
+}
+
 #define OFF(field) offsetof(struct iocd_config, field)
 /* A row of a generic type; a row with its own parser (IOCD_KEY_CUSTOM). */
 #define KEY(...) {__VA_ARGS__, NULL, false}
@@ -342,6 +376,16 @@ const struct iocd_key iocd_core_keys[] = {
     KEY("mqtt", "tls_alpn", IOCD_KEY_STRING, OFF(mqtt.tls_alpn), "", 0, 0,
      "ALPN protocol(s) to offer, comma-separated, for brokers behind a gateway that needs one "
      "(e.g. mqtt); empty: none"),
+    CUSTOM("mqtt", "protocol", IOCD_KEY_CUSTOM, OFF(mqtt.protocol), "3.1.1", 0, 0,
+     "MQTT version: 3.1.1 or 5 (session expiry, receive maximum, reason codes, user "
+     "properties as labels)", key_protocol, false),
+    CUSTOM("mqtt", "session_expiry", IOCD_KEY_CUSTOM, OFF(mqtt.session_expiry_s), "1d", 0, 0,
+     "protocol 5: how long the broker keeps iocd's session (and queues for it) after a "
+     "disconnect; whole seconds, or never (clean_session = true sends 0)", key_session_expiry,
+     false),
+    KEY("mqtt", "receive_maximum", IOCD_KEY_INT, OFF(mqtt.receive_maximum), "100", 1, 65535,
+     "protocol 5: QoS 1 and 2 messages the broker may have in flight to iocd, unacknowledged "
+     "(flow control)"),
     KEY("store", "path", IOCD_KEY_STRING, OFF(store.path), "", 0, 0,
      "SQLite database file; empty: $STATE_DIRECTORY/iocd.db, else ./iocd.db"),
     CUSTOM("store", "resolutions", IOCD_KEY_CUSTOM, OFF(store.resolutions), "1m 1h 1d", 1000,

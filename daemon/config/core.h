@@ -64,6 +64,10 @@ struct iocd_config {
         char *tls_ciphersuites; /* TLS 1.3 suites, "" = OpenSSL's default */
         bool tls_insecure;     /* skip the host name check (the chain is still verified) */
         char *tls_alpn;        /* comma-separated ALPN protocols, "" = none */
+        /* MQTT v5 (daemon/mqtt/session.c, docs/configuration.md#mqtt-v5). */
+        int protocol;                /* protocol level: 4 (MQTT 3.1.1) or 5 (MQTT 5.0) */
+        int64_t session_expiry_s;    /* v5 Session Expiry Interval; 4294967295: never */
+        int receive_maximum;         /* v5 Receive Maximum: QoS 1/2 messages in flight to iocd */
     } mqtt;
     struct {
         char *path; /* database file */

@@ -107,12 +107,12 @@ static int slot_eq(const struct iocd_key *k, const struct iocd_config *a,
             return str_eq(*(char *const *)pa, *(char *const *)pb);
         if (strcmp(k->name, "resolutions") == 0 || strcmp(k->name, "windows") == 0)
             return res_eq((const struct iocd_resolutions *)pa, (const struct iocd_resolutions *)pb);
-        if (strcmp(k->name, "timezone") == 0)
+        if (strcmp(k->name, "timezone") == 0 || strcmp(k->name, "session_expiry") == 0)
             return *(const int64_t *)pa == *(const int64_t *)pb;
         if (strcmp(k->name, "retention") == 0)
             return retention_eq(a, b);
         if (strcmp(k->name, "level") == 0 || strcmp(k->name, "tls_min_version") == 0 ||
-            strcmp(k->name, "tls_version") == 0)
+            strcmp(k->name, "tls_version") == 0 || strcmp(k->name, "protocol") == 0)
             return *(const int *)pa == *(const int *)pb;
         return -1;
     default:

@@ -4,6 +4,8 @@
 #include <mosquitto.h>
 #include <stdbool.h>
 
+#include "daemon/ingest/properties.h"
+
 /* Decoding one message may use at most this much scratch memory; beyond it
  * the message is rejected as no_memory rather than growing without bound. */
 #define ROUTER_ARENA_LIMIT (64u << 20)
@@ -21,7 +23,9 @@ int iocd_router_match(const struct iocd_router *r, const char *topic)
 {
     for (int i = 0; i < r->cfg->n_adapters; i++) {
         bool match = false;
-        if (mosquitto_topic_matches_sub(r->cfg->adapters[i].topic, topic, &match) ==
+        /* The filter part: a shared subscription's messages carry the
+         * topics FILTER matches, never "$share/..." (MQTT 5 4.8.2). */
+        if (mosquitto_topic_matches_sub(r->cfg->adapters[i].filter, topic, &match) ==
                 MOSQ_ERR_SUCCESS &&
             match)
             return i;
@@ -30,7 +34,7 @@ int iocd_router_match(const struct iocd_router *r, const char *topic)
 }
 
 void iocd_router_dispatch(struct iocd_router *r, const char *topic, const void *payload,
-                          size_t len, int64_t received_ms)
+                          size_t len, int64_t received_ms, const mosquitto_property *props)
 {
     struct iocd_message msg = {
         .topic = topic,
@@ -49,11 +53,17 @@ void iocd_router_dispatch(struct iocd_router *r, const char *topic, const void *
         reason = iocd_batch_fail(&r->batch, IOCD_REJECT_TOO_LARGE,
                                  "%zu bytes, [ingest] max_payload is %lld", len,
                                  (long long)r->cfg->ingest.max_payload);
+    } else if (iocd_properties_take(props, &msg, &r->batch)) {
+        reason = iocd_batch_fail(&r->batch, IOCD_REJECT_NO_MEMORY, "out of memory for user "
+                                 "properties");
     } else {
         reason = a->ops->decode(a->state, &msg, &r->batch);
         if (reason == IOCD_REJECT_NONE && r->batch.n_obs == 0 && r->batch.n_events == 0)
             reason = iocd_batch_fail(&r->batch, IOCD_REJECT_MISSING_FIELD,
                                      "decoded to nothing");
+        if (reason == IOCD_REJECT_NONE && iocd_properties_apply(&msg, &r->batch))
+            reason = iocd_batch_fail(&r->batch, IOCD_REJECT_NO_MEMORY,
+                                     "out of memory for user properties");
     }
     iocd_pipeline_ingest(r->pipe, idx, &msg, reason, &r->batch);
     iocd_batch_reset(&r->batch);

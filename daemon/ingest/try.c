@@ -152,7 +152,7 @@ int iocd_try_run(const struct iocd_config *cfg, const char *adapter, const char 
     char *payload = read_file(path, &len, errout);
     if (!payload)
         return 2;
-    char *owned_topic = topic ? NULL : example_topic(a->topic);
+    char *owned_topic = topic ? NULL : example_topic(a->filter);
     struct iocd_message msg = {
         .topic = topic ? topic : owned_topic,
         .payload = (const uint8_t *)payload,

@@ -1124,6 +1124,17 @@ void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
             jb_key_int(&b, "received_ms", o->received_ms);
             if (o->correction)
                 iocd_buf_puts(&b, ",\"correction\":true");
+            if (o->n_labels) { /* influx tags, MQTT v5 user properties */
+                iocd_buf_puts(&b, ",\"labels\":{");
+                for (size_t i = 0; i < o->n_labels; i++) {
+                    if (i)
+                        iocd_buf_append(&b, ",", 1);
+                    jb_str(&b, o->labels[i]->key);
+                    iocd_buf_append(&b, ":", 1);
+                    jb_str(&b, o->labels[i]->value);
+                }
+                iocd_buf_append(&b, "}", 1);
+            }
             jb_close(&b);
         }
         Ioc__V1__Observation copy = *o;

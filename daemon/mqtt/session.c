@@ -1,7 +1,11 @@
 /* daemon/mqtt/session.c — the MQTT session on the libuv loop (see mqtt.h). */
 #include "daemon/mqtt/session.h"
 
+#include <mqtt_protocol.h>
+
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -100,24 +104,48 @@ static void connection_lost(struct iocd_mqtt *m, const char *why)
     schedule_reconnect(m);
 }
 
+/* The text of a reason code the broker sent, with its number and, when
+ * it gave one, its Reason String: "Not authorized (reason 135)". */
+static void reason_text(char *buf, size_t n, int rc, const mosquitto_property *props)
+{
+    char *why = NULL;
+    if (props)
+        mosquitto_property_read_string(props, MQTT_PROP_REASON_STRING, &why, false);
+    /* libmosquitto refuses control characters in MQTT strings; a log line
+     * stays one line whatever it lets through. */
+    for (char *c = why; c && *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+    snprintf(buf, n, "%s (reason %d)%s%.200s%s", mosquitto_reason_string(rc), rc,
+             why ? ": \"" : "", why ? why : "", why ? "\"" : "");
+    free(why);
+}
+
 static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
                        const mosquitto_property *props)
 {
     (void)mosq;
-    (void)props;
     struct iocd_mqtt *m = ud;
+    bool v5 = m->cfg->mqtt.protocol == 5;
     if (rc != 0) {
-        /* 4 (3.1.1) and 5 are what brokers answer to a wrong password. */
+        char why[320];
+        if (v5)
+            reason_text(why, sizeof(why), rc, props);
+        else
+            snprintf(why, sizeof(why), "%s", mosquitto_connack_string(rc));
+        /* 4 and 5 (3.1.1), 0x86 and 0x87 (5) are what brokers answer to a
+         * wrong user name or password. */
         bool auth = rc == 4 || rc == 5 || rc == 0x86 || rc == 0x87;
-        snprintf(m->last_error, sizeof(m->last_error), "the broker refused the connection: %s%s",
-                 mosquitto_connack_string(rc),
+        snprintf(m->last_error, sizeof(m->last_error), "the broker refused the connection: %.160s%s",
+                 why,
                  auth ? (m->cfg->mqtt.password_file.path[0]
                              ? " (check username and the password in password_file)"
                              : " (check username and password)")
                       : "");
         m->connack_refused = true;
-        iocd_log_err("mqtt", "broker %s:%d refused the connection as user '%s': %s",
-                     m->cfg->mqtt.host, m->cfg->mqtt.port, m->cfg->mqtt.username,
+        const char *user = m->cfg->mqtt.username;
+        iocd_log_err("mqtt", "broker %s:%d refused the connection%s%s%s: %s", m->cfg->mqtt.host,
+                     m->cfg->mqtt.port, user[0] ? " as user '" : "", user, user[0] ? "'" : "",
                      m->last_error + strlen("the broker refused the connection: "));
         return; /* the broker closes the socket; on_disconnect schedules a retry */
     }
@@ -132,9 +160,20 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
     }
     m->outstanding = 0; /* QoS 1 publishes of the old session are resent by libmosquitto */
     m->connects++;
-    iocd_log_notice("mqtt", "connected to %s:%d as '%s' (session %s)", m->cfg->mqtt.host,
-                    m->cfg->mqtt.port, m->cfg->mqtt.client_id,
-                    (flags & 1) ? "resumed" : "new");
+    if (!v5) {
+        iocd_log_notice("mqtt", "connected to %s:%d as '%s' (session %s)", m->cfg->mqtt.host,
+                        m->cfg->mqtt.port, m->cfg->mqtt.client_id,
+                        (flags & 1) ? "resumed" : "new");
+    } else {
+        /* The broker may shorten the expiry iocd asked for (MQTT 5 3.2.2.3.2). */
+        uint32_t expiry = m->cfg->mqtt.clean_session ? 0 : (uint32_t)m->cfg->mqtt.session_expiry_s;
+        bool told = props && mosquitto_property_read_int32(
+                                 props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, &expiry, false);
+        iocd_log_notice("mqtt", "connected to %s:%d as '%s' (MQTT 5, session %s, expiry %" PRIu32
+                        " s%s)",
+                        m->cfg->mqtt.host, m->cfg->mqtt.port, m->cfg->mqtt.client_id,
+                        (flags & 1) ? "resumed" : "new", expiry, told ? " set by the broker" : "");
+    }
     /* Always subscribe again: a resumed session may not hold every filter
      * (the broker may have lost it, or the config changed). */
     int n = m->cfg->n_adapters;
@@ -155,7 +194,8 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
     }
 }
 
-static void on_subscribe(struct mosquitto *mosq, void *ud, int mid, int n, const int *granted)
+static void on_subscribe(struct mosquitto *mosq, void *ud, int mid, int n, const int *granted,
+                         const mosquitto_property *props)
 {
     (void)mosq;
     struct iocd_mqtt *m = ud;
@@ -165,10 +205,17 @@ static void on_subscribe(struct mosquitto *mosq, void *ud, int mid, int n, const
     for (int i = 0; i < n && i < m->cfg->n_adapters; i++) {
         struct iocd_log_fields f = {.feed = m->cfg->adapters[i].name,
                                     .topic = m->cfg->adapters[i].topic};
-        if (granted[i] > 2)
-            iocd_log_fields(LOG_ERR, "mqtt", &f, "broker refused subscription '%s' of [adapter %s]",
-                            f.topic, f.feed);
-        else if (granted[i] < m->cfg->mqtt.qos)
+        /* 0x80 and above is a failure: 3.1.1 knows only 0x80, v5 says why. */
+        if (granted[i] >= 0x80) {
+            char why[320];
+            if (m->cfg->mqtt.protocol == 5)
+                reason_text(why, sizeof(why), granted[i], props);
+            else
+                snprintf(why, sizeof(why), "failure (return code %d)", granted[i]);
+            iocd_log_fields(LOG_ERR, "mqtt", &f,
+                            "broker refused subscription '%s' of [adapter %s]: %s", f.topic,
+                            f.feed, why);
+        } else if (granted[i] < m->cfg->mqtt.qos)
             iocd_log_fields(LOG_WARNING, "mqtt", &f, "broker granted QoS %d instead of %d on '%s'",
                             granted[i], m->cfg->mqtt.qos, f.topic);
     }
@@ -177,13 +224,15 @@ static void on_subscribe(struct mosquitto *mosq, void *ud, int mid, int n, const
         m->cb.subscribed(m->cb.ud);
 }
 
-static void on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_message *msg)
+/* props: NULL under 3.1.1 and for a v5 message without properties. */
+static void on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_message *msg,
+                       const mosquitto_property *props)
 {
     (void)mosq;
     struct iocd_mqtt *m = ud;
     m->messages++;
     if (m->cb.message)
-        m->cb.message(m->cb.ud, msg);
+        m->cb.message(m->cb.ud, msg, props);
 }
 
 static void on_publish(struct mosquitto *mosq, void *ud, int mid)
@@ -235,11 +284,23 @@ int iocd_mqtt_change_filters(struct iocd_mqtt *m, char *const *gone, int n_gone,
     return rc == MOSQ_ERR_SUCCESS ? 0 : -1;
 }
 
-static void on_disconnect(struct mosquitto *mosq, void *ud, int rc)
+/* rc is libmosquitto's error for a connection it lost, or, under v5, the
+ * reason code of the broker's DISCONNECT: those that end a connection
+ * are 0x80 and above, libmosquitto's errors all below. */
+static void on_disconnect(struct mosquitto *mosq, void *ud, int rc,
+                          const mosquitto_property *props)
 {
     (void)mosq;
     struct iocd_mqtt *m = ud;
-    connection_lost(m, rc == 0 ? "disconnected" : mosquitto_strerror(rc));
+    char why[360] = "disconnected";
+    if (m->cfg->mqtt.protocol == 5 && rc >= 0x80) {
+        char reason[320];
+        reason_text(reason, sizeof(reason), rc, props);
+        snprintf(why, sizeof(why), "the broker sent DISCONNECT: %s", reason);
+    } else if (rc != 0) {
+        snprintf(why, sizeof(why), "%s", mosquitto_strerror(rc));
+    }
+    connection_lost(m, why);
 }
 
 /* libmosquitto 2.0 takes a socket error during the TLS handshake (the
@@ -641,6 +702,37 @@ int iocd_mqtt_reconfigure(struct iocd_mqtt *m, const struct iocd_config *cfg,
     return 0;
 }
 
+/* MQTT 5: the protocol, the Receive Maximum (libmosquitto sends it in
+ * CONNECT) and, unless clean_session, the Session Expiry Interval.
+ *
+ * libmosquitto 2.0 takes CONNECT properties only through the blocking
+ * mosquitto_connect_bind_v5, which would hold the loop for the TCP
+ * handshake. That function keeps its properties (every later connect
+ * sends them, mosquitto_connect_async included) before it checks its
+ * other arguments: called with keepalive 1, which it refuses, it stores
+ * them and returns MOSQ_ERR_INVAL without connecting. test_mqtt_v5
+ * (ConnectAndDisconnectTest) reads the CONNECT iocd sends, reconnects
+ * included, and fails if a libmosquitto ever stops doing so. */
+static int set_v5_options(struct mosquitto *mosq, const struct iocd_config *cfg)
+{
+    const bool clean = cfg->mqtt.clean_session;
+    const int64_t expiry = cfg->mqtt.session_expiry_s;
+    if (mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5) ||
+        mosquitto_int_option(mosq, MOSQ_OPT_RECEIVE_MAXIMUM, cfg->mqtt.receive_maximum))
+        return -1;
+    if (clean || expiry == 0)
+        return 0; /* expiry 0, the default: the session ends with the connection */
+    mosquitto_property *props = NULL;
+    if (mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+                                     (uint32_t)expiry)) {
+        mosquitto_property_free_all(&props);
+        return -1;
+    }
+    int rc = mosquitto_connect_bind_v5(mosq, "", 0, 1, NULL, props);
+    mosquitto_property_free_all(&props);
+    return rc == MOSQ_ERR_INVAL ? 0 : -1;
+}
+
 int iocd_mqtt_init(struct iocd_mqtt *m, uv_loop_t *loop, const struct iocd_config *cfg,
                    const struct iocd_mqtt_callbacks *cb, struct iocd_error *err)
 {
@@ -667,7 +759,12 @@ int iocd_mqtt_init(struct iocd_mqtt *m, uv_loop_t *loop, const struct iocd_confi
 static int client_configure(struct iocd_mqtt *m, struct iocd_error *err)
 {
     const struct iocd_config *cfg = m->cfg;
-    mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    if (cfg->mqtt.protocol == 5) {
+        if (set_v5_options(m->mosq, cfg))
+            return iocd_error_set(err, "mqtt: cannot set the MQTT 5 connect properties");
+    } else {
+        mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    }
     /* TCP_NODELAY stays off: it cut the republish latency a little (p50
      * about 1 ms) but sent every PUBACK in a segment of its own, and
      * draining a backlog was ~10 % slower (bench/ingest.py --backlog). */
@@ -676,9 +773,9 @@ static int client_configure(struct iocd_mqtt *m, struct iocd_error *err)
                                   cfg->mqtt.password[0] ? cfg->mqtt.password : NULL))
         return iocd_error_set(err, "mqtt: cannot set credentials");
     mosquitto_connect_v5_callback_set(m->mosq, on_connect);
-    mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
-    mosquitto_subscribe_callback_set(m->mosq, on_subscribe);
-    mosquitto_message_callback_set(m->mosq, on_message);
+    mosquitto_disconnect_v5_callback_set(m->mosq, on_disconnect);
+    mosquitto_subscribe_v5_callback_set(m->mosq, on_subscribe);
+    mosquitto_message_v5_callback_set(m->mosq, on_message);
     mosquitto_publish_callback_set(m->mosq, on_publish);
     return tls_configure(m, err);
 }

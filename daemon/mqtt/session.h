@@ -10,7 +10,10 @@
  * reconnects back off exponentially, with jitter, up to a cap. With
  * [mqtt] tls the client speaks TLS through the context daemon/mqtt/tls.c
  * builds; a connect that fails is logged with its cause (the TLS verdict,
- * the broker's refusal) and kept in last_error for the status API. */
+ * the broker's refusal) and kept in last_error for the status API. MQTT 3.1.1
+ * or 5 ([mqtt] protocol): under 5 the session outlives a disconnect by
+ * [mqtt] session_expiry, Receive Maximum bounds what is in flight, and the
+ * broker's reason codes (CONNACK, SUBACK, DISCONNECT) are logged. */
 #ifndef IOCD_MQTT_H
 #define IOCD_MQTT_H
 
@@ -25,8 +28,10 @@
 struct iocd_mqtt;
 
 struct iocd_mqtt_callbacks {
-    /* A message arrived (the loop thread, inside mosquitto_loop_read). */
-    void (*message)(void *ud, const struct mosquitto_message *msg);
+    /* A message arrived (the loop thread, inside mosquitto_loop_read);
+     * props: its MQTT v5 properties, NULL under 3.1.1 or when none. */
+    void (*message)(void *ud, const struct mosquitto_message *msg,
+                    const mosquitto_property *props);
     /* Every subscription was acknowledged (after each connect). */
     void (*subscribed)(void *ud);
     /* iocd_mqtt_stop finished: disconnected, nothing more will arrive. */

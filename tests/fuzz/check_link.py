@@ -10,7 +10,10 @@ debug information), and every file of this project must be one of:
   proto/), tests/fuzz/fuzz_NAME.c, fuzz_common.h and replay.c; of the
   adapters' ops exactly iocd_adapter_NAME, and no registry
   (iocd_adapter_find);
-* sketch: daemon/aggregate/sketch.c, tests/fuzz/fuzz_sketch.c and replay.c.
+* sketch: daemon/aggregate/sketch.c, tests/fuzz/fuzz_sketch.c and replay.c;
+* properties: daemon/ingest/properties.c, adapters/batch.c, daemon/base/*,
+  the generated protos, tests/fuzz/fuzz_properties.c and replay.c; no
+  adapter.
 
 Usage: check_link.py NAME BINARY SOURCE_ROOT BUILD_ROOT
 """
@@ -51,6 +54,9 @@ def allowed(name, rel):
         return True
     if name == "sketch":
         return rel == "daemon/aggregate/sketch.c"
+    if name == "properties":
+        return (rel in {"daemon/ingest/properties.c", "adapters/batch.c"}
+                or rel.startswith("daemon/base/") or rel.startswith("build:proto/"))
     own = {"adapters/%s.c" % name, "adapters/%s_config.c" % name}  # decode and config halves
     return (rel in own | {"adapters/batch.c", "adapters/common.c"}
             or rel.startswith("daemon/base/") or rel.startswith("build:proto/"))
@@ -69,6 +75,11 @@ class FuzzLinkTest(unittest.TestCase):
         files = set(found.values())
         if name == "sketch":
             self.assertIn("daemon/aggregate/sketch.c", files)
+            return
+        if name == "properties":
+            self.assertIn("daemon/ingest/properties.c", files)
+            self.assertFalse([s for s in names if s.startswith("iocd_adapter_")
+                              and s[len("iocd_adapter_"):] in ADAPTERS])
             return
         self.assertIn("adapters/%s.c" % name, files)
         ops = sorted(s for s in names if s in {"iocd_adapter_" + a for a in ADAPTERS})

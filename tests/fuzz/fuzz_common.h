@@ -86,7 +86,8 @@ static inline enum iocd_reject fuzz_decode(struct fuzz_setup *g, void *adapter, 
                                            const uint8_t *data, size_t size, struct iocd_batch *b)
 {
     iocd_batch_init(b, &g->arena);
-    struct iocd_message m = {topic, data, size, FUZZ_RECEIVED};
+    struct iocd_message m = {.topic = topic, .payload = data, .len = size,
+                             .received_ms = FUZZ_RECEIVED};
     enum iocd_reject r = g->ops->decode(adapter, &m, b);
     CHECK((unsigned)r < IOCD_REJECT__COUNT);
     return r;

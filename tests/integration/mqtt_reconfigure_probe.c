@@ -31,9 +31,11 @@ static char line[8192];
 static size_t used;
 static uv_loop_t *loop;
 
-static void on_message(void *ud, const struct mosquitto_message *msg)
+static void on_message(void *ud, const struct mosquitto_message *msg,
+                       const mosquitto_property *props)
 {
     (void)ud;
+    (void)props;
     printf("message %s %.*s\n", msg->topic, msg->payloadlen, (const char *)msg->payload);
     fflush(stdout);
 }

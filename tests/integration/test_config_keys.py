@@ -96,7 +96,7 @@ class ConfigKeysTest(unittest.TestCase):
                          ["type", "match", "stat", "window", "above", "below", "clear", "bands",
                           "hysteresis", "multiple", "severity", "text", "count", "per",
                           "min_severity", "area", "where"])
-        self.assertEqual(sum(len(v) for v in t.values()), 72 + 5 + 13 + 3 + 3 + 5 + 4 + 7 + 17 + 17)
+        self.assertEqual(sum(len(v) for v in t.values()), 75 + 5 + 13 + 3 + 3 + 5 + 4 + 7 + 17 + 17)
         self.assertIn("| `port` | `1883` | broker TCP port |\n", self.md)
 
     def test_plain_help_lists_the_same_keys(self):

@@ -32,7 +32,8 @@ static enum iocd_reject parse(const char *bytes, size_t len, cJSON **root, char 
     char *copy = malloc(len ? len : 1);
     assert_non_null(copy);
     memcpy(copy, bytes, len);
-    struct iocd_message m = {"t", (const uint8_t *)copy, len, 0};
+    struct iocd_message m = {.topic = "t", .payload = (const uint8_t *)copy, .len = len,
+                             .received_ms = 0};
     *root = (cJSON *)&m; /* must be set either way */
     enum iocd_reject r = iocd_adapter_json_parse(&m, &b, root);
     free(copy);

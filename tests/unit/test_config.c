@@ -358,6 +358,66 @@ static void test_errors_keys_and_sections(void **state)
     expect_error(AIR "[log\n", "t.conf:6: section header without closing ']'");
 }
 
+/* [mqtt] protocol, session_expiry, receive_maximum and $share/GROUP/FILTER
+ * topics: defaults, values, and each refusal with its file and line. */
+static void test_mqtt_v5_and_shared(void **state)
+{
+    (void)state;
+    struct iocd_config cfg;
+    load_ok(&cfg, AIR);
+    assert_int_equal(cfg.mqtt.protocol, 4);
+    assert_int_equal(cfg.mqtt.session_expiry_s, 86400);
+    assert_int_equal(cfg.mqtt.receive_maximum, 100);
+    assert_ptr_equal(cfg.adapters[0].filter, cfg.adapters[0].topic);
+    iocd_config_free(&cfg);
+
+    load_ok(&cfg, "[mqtt]\nprotocol = 5\nsession_expiry = 90m\nreceive_maximum = 20\n"
+                  "[adapter air]\ntopic = $share/iocd/city/air/+/data\nformat = json\n"
+                  "device = $.id\nmetric.x = $.x\n");
+    assert_int_equal(cfg.mqtt.protocol, 5);
+    assert_int_equal(cfg.mqtt.session_expiry_s, 5400);
+    assert_int_equal(cfg.mqtt.receive_maximum, 20);
+    assert_string_equal(cfg.adapters[0].topic, "$share/iocd/city/air/+/data");
+    assert_string_equal(cfg.adapters[0].filter, "city/air/+/data");
+    assert_ptr_equal(cfg.adapters[0].filter, cfg.adapters[0].topic + 12);
+    iocd_config_free(&cfg);
+
+    load_ok(&cfg, "[mqtt]\nprotocol = 3.1.1\nsession_expiry = never\n" AIR);
+    assert_int_equal(cfg.mqtt.protocol, 4);
+    assert_int_equal(cfg.mqtt.session_expiry_s, INT64_C(4294967295));
+    iocd_config_free(&cfg);
+    load_ok(&cfg, "[mqtt]\nsession_expiry = 0\n" AIR);
+    assert_int_equal(cfg.mqtt.session_expiry_s, 0);
+    iocd_config_free(&cfg);
+
+    expect_error("[mqtt]\nprotocol = 5.0\n" AIR,
+                 "t.conf:2: [mqtt] protocol: '5.0' is not 3.1.1 or 5");
+    expect_error("\n[mqtt]\nprotocol = 3\n" AIR,
+                 "t.conf:3: [mqtt] protocol: '3' is not 3.1.1 or 5");
+    expect_error("[mqtt]\nsession_expiry = 1500ms\n" AIR,
+                 "t.conf:2: [mqtt] session_expiry: '1500ms' is not a whole number of seconds "
+                 "up to 4294967295s, or never");
+    expect_error("[mqtt]\nsession_expiry = 4294967296s\n" AIR,
+                 "t.conf:2: [mqtt] session_expiry: '4294967296s' is not a whole number of "
+                 "seconds up to 4294967295s, or never");
+    expect_error("[mqtt]\nreceive_maximum = 0\n" AIR,
+                 "t.conf:2: [mqtt] receive_maximum: '0' is not an integer in 1..65535");
+    static const char *const bad_share[] = {"$share/iocd/", "$share//a/b", "$share/g+/a",
+                                            "$share/#/a", "$share/g"};
+    for (size_t i = 0; i < sizeof(bad_share) / sizeof(bad_share[0]); i++) {
+        char text[256], msg[300];
+        snprintf(text, sizeof(text), "[adapter a]\nformat = json\ntopic = %s\n", bad_share[i]);
+        snprintf(msg, sizeof(msg),
+                 "t.conf:3: [adapter a] topic '%s': a shared subscription is "
+                 "$share/GROUP/FILTER (GROUP not empty, without '+' or '#'; FILTER not empty)",
+                 bad_share[i]);
+        expect_error(text, msg);
+    }
+    /* FILTER itself is checked like any topic filter. */
+    expect_error("[adapter a]\nformat = json\ntopic = $share/g/a/b#\n",
+                 "t.conf:3: topic 'a/b#': '#' must be the whole last level");
+}
+
 static void test_errors_values(void **state)
 {
     (void)state;
@@ -858,6 +918,7 @@ int main(void)
         cmocka_unit_test(test_value_forms),
         cmocka_unit_test(test_errors_keys_and_sections),
         cmocka_unit_test(test_errors_values),
+        cmocka_unit_test(test_mqtt_v5_and_shared),
         cmocka_unit_test(test_errors_resolutions),
         cmocka_unit_test(test_errors_adapters),
         cmocka_unit_test(test_adapter_create_error),

@@ -23,7 +23,8 @@ extern const struct iocd_adapter_ops iocd_adapter_json;
 static enum iocd_reject decode_n(struct fx *f, const char *topic, const void *payload, size_t len)
 {
     iocd_batch_reset(&f->batch);
-    struct iocd_message m = {topic, payload, len, RECEIVED};
+    struct iocd_message m = {.topic = topic, .payload = payload, .len = len,
+                             .received_ms = RECEIVED};
     enum iocd_reject r = iocd_adapter_json.decode(f->state, &m, &f->batch);
     if (r == IOCD_REJECT_NONE)
         assert_true(f->batch.n_obs > 0);

@@ -36,7 +36,8 @@ static const char city_conf[] = "[adapter city]\ntopic = city/ngsi/#\nformat = n
 static enum iocd_reject decode_n(struct fx *f, const void *payload, size_t len)
 {
     iocd_batch_reset(&f->batch);
-    struct iocd_message m = {"city/ngsi/x", payload, len, RECEIVED};
+    struct iocd_message m = {.topic = "city/ngsi/x", .payload = payload, .len = len,
+                             .received_ms = RECEIVED};
     enum iocd_reject r = iocd_adapter_ngsi.decode(f->state, &m, &f->batch);
     assert_int_equal(f->batch.n_events, 0);
     if (r == IOCD_REJECT_NONE) {

@@ -31,7 +31,8 @@ static enum iocd_reject decode_t(struct fx *f, const char *topic, const void *pa
     void *copy = malloc(len ? len : 1);
     assert_non_null(copy);
     memcpy(copy, payload, len);
-    struct iocd_message m = {topic, copy, len, f->received};
+    struct iocd_message m = {.topic = topic, .payload = copy, .len = len,
+                             .received_ms = f->received};
     enum iocd_reject r = iocd_adapter_senml.decode(f->state, &m, &f->batch);
     free(copy);
     if (r == IOCD_REJECT_NONE) {

@@ -60,7 +60,7 @@ static enum iocd_reject decode(struct fx *f, const char *topic, const uint8_t *p
     assert_non_null(copy);
     if (len)
         memcpy(copy, payload, len);
-    struct iocd_message m = {topic, copy, len, RECEIVED};
+    struct iocd_message m = {.topic = topic, .payload = copy, .len = len, .received_ms = RECEIVED};
     enum iocd_reject r = iocd_adapter_sparkplug.decode(f->state, &m, &f->batch);
     free(copy);
     if (r == IOCD_REJECT_NONE) {

@@ -31,7 +31,8 @@ static enum iocd_reject decode_n(struct fx *f, const char *topic, const void *pa
     assert_non_null(copy);
     if (len)
         memcpy(copy, payload, len);
-    struct iocd_message m = {topic, payload ? copy : NULL, len, RECEIVED};
+    struct iocd_message m = {.topic = topic, .payload = payload ? copy : NULL, .len = len,
+                             .received_ms = RECEIVED};
     enum iocd_reject r = iocd_adapter_text.decode(f->state, &m, &f->batch);
     free(copy);
     if (r == IOCD_REJECT_NONE) {
