@@ -85,6 +85,10 @@ char *iocd_metrics_render(const struct iocd_metrics_src *s)
         {IOCD_CTR_EVENTS, "iocd_events_total", "events accepted"},
         {IOCD_CTR_DEAD_LETTERS, "iocd_dead_letters_total",
          "rejected messages published to the dead-letter topic"},
+        {IOCD_CTR_COMMANDS, "iocd_commands_total",
+         "commands the adapter asked for (Sparkplug Rebirth requests), published"},
+        {IOCD_CTR_COMMAND_DROPS, "iocd_command_drops_total",
+         "commands that could not be published (broker away or queue full)"},
     };
     for (size_t k = 0; k < sizeof(per_adapter) / sizeof(per_adapter[0]); k++) {
         head(&t, per_adapter[k].name, "counter", per_adapter[k].help);
