@@ -20,6 +20,8 @@
 
 struct iocd_mqtt;
 
+#define IOCD_MQTT_MAX_EXTRA_FILTERS 4
+
 struct iocd_mqtt_callbacks {
     /* A message arrived (the loop thread, inside mosquitto_loop_read). */
     void (*message)(void *ud, const struct mosquitto_message *msg);
@@ -27,6 +29,9 @@ struct iocd_mqtt_callbacks {
     void (*subscribed)(void *ud);
     /* iocd_mqtt_stop finished: disconnected, nothing more will arrive. */
     void (*stopped)(void *ud);
+    /* About to send CONNECT (each attempt): the moment to set the will
+     * (iocd_mqtt_set_will). May be NULL. */
+    void (*connecting)(void *ud);
     void *ud;
 };
 
@@ -59,9 +64,14 @@ struct iocd_mqtt {
     uint64_t messages;   /* messages received */
     int outstanding;     /* own publishes not yet acknowledged / written */
     int64_t stop_deadline_ms;
+    bool disconnect_when_acked; /* stopping: DISCONNECT once `outstanding` is 0 */
     bool paused;           /* back-pressure asked for no more messages */
     int64_t down_since_ms; /* wall clock since the broker is unreachable, 0: it is not */
     int closing_handles;
+    /* Filters subscribed at every connect besides the adapters' (the
+     * Sparkplug STATE topic); owned. */
+    char *extra_filters[IOCD_MQTT_MAX_EXTRA_FILTERS];
+    int n_extra_filters;
 };
 
 int iocd_mqtt_init(struct iocd_mqtt *m, uv_loop_t *loop, const struct iocd_config *cfg,
@@ -69,7 +79,9 @@ int iocd_mqtt_init(struct iocd_mqtt *m, uv_loop_t *loop, const struct iocd_confi
 /* Resolve, connect, subscribe; keeps reconnecting until stopped. */
 void iocd_mqtt_start(struct iocd_mqtt *m);
 /* Stop taking messages: DISCONNECT cleanly (so the broker keeps the
- * session and queues what arrives meanwhile), then call cb.stopped. */
+ * session and queues what arrives meanwhile), then call cb.stopped. iocd's
+ * own publishes not yet acknowledged (the Sparkplug STATE death) are
+ * waited for first, up to 3 s with the DISCONNECT. */
 void iocd_mqtt_stop(struct iocd_mqtt *m);
 /* Back-pressure: on, disconnect cleanly and stay away (the broker's
  * persistent session queues meanwhile; what was not acknowledged is sent
@@ -87,6 +99,14 @@ int64_t iocd_mqtt_unreachable_ms(const struct iocd_mqtt *m, int64_t now_ms);
 #define IOCD_MQTT_MAX_OUTSTANDING 20000
 int iocd_mqtt_publish(struct iocd_mqtt *m, const char *topic, const void *payload, size_t len,
                       int qos, bool retain);
+/* The will the broker publishes if the connection is lost without a
+ * DISCONNECT, sent with every later CONNECT (call it from cb.connecting to
+ * change it per connect). 0, or -1 (the previous will stays). */
+int iocd_mqtt_set_will(struct iocd_mqtt *m, const char *topic, const void *payload, size_t len,
+                       int qos, bool retain);
+/* One more filter to subscribe to at every connect, with the adapters'
+ * (before iocd_mqtt_start). 0, or -1 when too many or out of memory. */
+int iocd_mqtt_add_filter(struct iocd_mqtt *m, const char *filter);
 /* Close the loop handles; call once stopped, before the final uv_run. */
 void iocd_mqtt_close(struct iocd_mqtt *m);
 /* After the loop has finished. */
