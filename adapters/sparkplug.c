@@ -614,7 +614,8 @@ struct sp_msg {
     char rebirth_why[160]; /* why the node should rebirth; "" when it need not */
 };
 
-static void want_rebirth(struct sp_msg *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void want_rebirth(struct sp_msg *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void want_rebirth(struct sp_msg *m, const char *fmt, ...)
 {
     if (m->rebirth_why[0])

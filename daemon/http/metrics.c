@@ -146,8 +146,10 @@ char *iocd_metrics_render(const struct iocd_metrics_src *s)
         head(&t, "iocd_sparkplug_state_total", "counter",
              "Sparkplug STATE published: births (answers to a death on the topic included), "
              "deaths at a clean stop, births again, STATE not set or queued");
-        iocd_buf_printf(&t, "iocd_sparkplug_state_total{state=\"birth\"} %" PRIu64 "\n", h->births);
-        iocd_buf_printf(&t, "iocd_sparkplug_state_total{state=\"death\"} %" PRIu64 "\n", h->deaths);
+        iocd_buf_printf(&t, "iocd_sparkplug_state_total{state=\"birth\"} %" PRIu64 "\n",
+                        h->births);
+        iocd_buf_printf(&t, "iocd_sparkplug_state_total{state=\"death\"} %" PRIu64 "\n",
+                        h->deaths);
         iocd_buf_printf(&t, "iocd_sparkplug_state_total{state=\"answered\"} %" PRIu64 "\n",
                         h->answered);
         iocd_buf_printf(&t, "iocd_sparkplug_state_total{state=\"failed\"} %" PRIu64 "\n",

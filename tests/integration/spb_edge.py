@@ -104,23 +104,41 @@ def is_rebirth(ncmd):
 
 class QosSubscriber:
     """mosquitto_sub (QoS 1) on `topics`, collecting (topic, payload, retained, qos):
-    a message delivered at QoS 0 was published at QoS 0. Stopped by its PID."""
+    a message delivered at QoS 0 was published at QoS 0. Returns once it is
+    subscribed (a probe on a topic of its own, which no iocd filter matches,
+    has come back), so nothing published afterwards is missed. Stopped by its
+    PID."""
 
     def __init__(self, broker, *topics):
+        self.broker = broker
+        self.probe = "spb-edge-probe/%d/%d" % (os.getpid(), id(self))
         cmd = ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1",
-               "-F", "%t\t%r\t%q\t%x"]
+               "-F", "%t\t%r\t%q\t%x", "-t", self.probe]
         for t in topics:
             cmd += ["-t", t]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.messages = []
+        self._probed = False
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
+        wait_until(self._probe_back, timeout=10, interval=0.1, what="mosquitto_sub to subscribe")
+
+    def _probe_back(self):
+        with self._lock:
+            if self._probed:
+                return True
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.broker.port),
+                        "-t", self.probe, "-m", "probe"], check=True, timeout=30)
+        return False
 
     def _read(self):
         for line in self.proc.stdout:
             topic, retained, qos, hexp = line.decode().rstrip("\n").split("\t")
             with self._lock:
+                if topic == self.probe:
+                    self._probed = True
+                    continue
                 self.messages.append((topic, bytes.fromhex(hexp), retained == "1", int(qos)))
 
     def snapshot(self):

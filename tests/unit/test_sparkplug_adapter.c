@@ -830,7 +830,8 @@ static void test_seq(void **state)
     /* seq 4 lost */
     assert_int_equal(send(f, DDATA, ddata(5)), IOCD_REJECT_NONE);
     assert_notes(f, 1, 0);
-    assert_string_equal(f->batch.note_text[IOCD_NOTE_SEQ_GAP], "edge Pleiku/PS-01: expected seq 4, got 5");
+    assert_string_equal(f->batch.note_text[IOCD_NOTE_SEQ_GAP],
+                        "edge Pleiku/PS-01: expected seq 4, got 5");
     assert_int_equal(f->batch.n_obs, 1); /* still decoded */
     /* continues from the received seq */
     assert_int_equal(send(f, NDATA, ndata(6)), IOCD_REJECT_NONE);
@@ -838,7 +839,8 @@ static void test_seq(void **state)
     /* a repeat is a gap too */
     assert_int_equal(send(f, NDATA, ndata(6)), IOCD_REJECT_NONE);
     assert_notes(f, 1, 0);
-    assert_string_equal(f->batch.note_text[IOCD_NOTE_SEQ_GAP], "edge Pleiku/PS-01: expected seq 7, got 6");
+    assert_string_equal(f->batch.note_text[IOCD_NOTE_SEQ_GAP],
+                        "edge Pleiku/PS-01: expected seq 7, got 6");
     /* wrap 255 → 0 */
     assert_int_equal(send(f, NDATA, ndata(255)), IOCD_REJECT_NONE);
     assert_notes(f, 1, 0);
@@ -852,7 +854,8 @@ static void test_seq(void **state)
     /* DDEATH carries a seq */
     assert_int_equal(send(f, DDEATH, pl_new(3, T0)), IOCD_REJECT_NONE);
     assert_notes(f, 1, 0);
-    assert_string_equal(f->batch.note_text[IOCD_NOTE_SEQ_GAP], "edge Pleiku/PS-01: expected seq 2, got 3");
+    assert_string_equal(f->batch.note_text[IOCD_NOTE_SEQ_GAP],
+                        "edge Pleiku/PS-01: expected seq 2, got 3");
     /* out of 0..255: a gap, and no expectation until the next seq */
     assert_int_equal(send(f, NDATA, ndata(300)), IOCD_REJECT_NONE);
     assert_notes(f, 1, 0);
@@ -876,7 +879,8 @@ static void test_seq(void **state)
     assert_notes(f, 0, 0);
     assert_int_equal(send(f, NDATA, ndata(2)), IOCD_REJECT_NONE);
     assert_notes(f, 1, 0);
-    assert_string_equal(f->batch.note_text[IOCD_NOTE_SEQ_GAP], "edge Pleiku/PS-01: expected seq 1, got 2");
+    assert_string_equal(f->batch.note_text[IOCD_NOTE_SEQ_GAP],
+                        "edge Pleiku/PS-01: expected seq 1, got 2");
     /* another edge node has its own sequence */
     assert_int_equal(send(f, "spBv1.0/Pleiku/NBIRTH/PS-02", nbirth(100)), IOCD_REJECT_NONE);
     assert_int_equal(send(f, "spBv1.0/Pleiku/NDATA/PS-02", ndata(101)), IOCD_REJECT_NONE);
