@@ -178,6 +178,42 @@ class StateTest(SparkplugHostCase):
         finally:
             sub.stop()
 
+    def test_birth_after_reconnect(self):
+        from iocdtest import Broker
+        d = self.iocd(ADAPTER, extra=SPARKPLUG).start()
+        T = wait_until(lambda: d.status() and d.api("/api/v1/status")[1]["sparkplug"]["online"]
+                       and d.api("/api/v1/status")[1]["sparkplug"]["timestamp"],
+                       what="the first birth")
+        self.assertEqual(self.state(), {"online": True, "timestamp": T})
+        # The broker restarts without persistence: the retained STATE is
+        # gone; iocd reconnects and publishes a new birth, a later T.
+        port = self.broker.port
+        self.broker.stop()
+        self.broker = Broker(self.dir, port=port).start()
+        sub = QosSubscriber(self.broker, STATE)
+        try:
+            got = wait_until(lambda: [json.loads(p) for _, p, _, _ in sub.snapshot()
+                                      if json.loads(p)["timestamp"] > T] and
+                             [json.loads(p) for _, p, _, _ in sub.snapshot()],
+                             timeout=30, what="the birth after the reconnect")
+            T2 = got[-1]["timestamp"]
+            self.assertGreater(T2, T)
+            # Before it, at most the copy of the old birth that libmosquitto
+            # sends again after a reconnect (iocd's answer to its own will,
+            # see below): never a death, never after the new birth.
+            self.assertIn(got, ([{"online": True, "timestamp": T2}],
+                                [{"online": True, "timestamp": T},
+                                 {"online": True, "timestamp": T2}]))
+            self.assertEqual(self.state(), {"online": True, "timestamp": T2})
+            # One birth per connect; mosquitto may also deliver iocd's own
+            # will to iocd as it shuts down, which iocd answers with a birth
+            # that the closing connection loses (counted as answered).
+            st = d.api("/api/v1/status")[1]
+            self.assertEqual((st["broker"]["connects"],
+                              st["sparkplug"]["births"] - st["sparkplug"]["answered"]), (2, 2))
+        finally:
+            sub.stop()
+
     def test_no_host_id_no_state(self):
         sub = QosSubscriber(self.broker, "spBv1.0/STATE/#")
         try:
