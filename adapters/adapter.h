@@ -4,7 +4,9 @@
  * Observations and Events. It never touches the network, the store or the
  * clock: it gets the topic, payload and receive time, and fills a batch
  * whose memory all lives in the batch's arena (reset by the caller after
- * every message). Validation common to all formats (finite values, clock
+ * every message). What it wants published in answer (a Sparkplug Rebirth
+ * request) it queues in the batch as a command; the pipeline hands it to
+ * the MQTT output, so data still flows one way. Validation common to all formats (finite values, clock
  * skew, series limits) happens later, in the pipeline.
  *
  * Adding a format: write adapters/NAME.c with its key table and ending in
