@@ -20,7 +20,9 @@ static void update_poll(struct iocd_mqtt *m);
  * has gone out. */
 static void send_disconnect(struct iocd_mqtt *m)
 {
-    m->disconnect_when_acked = false;
+    m->final_mid = 0;
+    m->disconnect_waits = false;
+    m->stop_deadline_ms = iocd_now_ms() + STOP_TIMEOUT_MS;
     if (mosquitto_disconnect(m->mosq) != MOSQ_ERR_SUCCESS)
         finish_stop(m);
     else
@@ -183,8 +185,11 @@ static void on_publish(struct mosquitto *mosq, void *ud, int mid)
     struct iocd_mqtt *m = ud;
     if (m->outstanding > 0)
         m->outstanding--;
-    if (m->state == IOCD_MQTT_STOPPING && m->disconnect_when_acked && m->outstanding == 0)
-        send_disconnect(m);
+    if (m->final_mid && mid == m->final_mid) {
+        m->final_mid = 0;
+        if (m->state == IOCD_MQTT_STOPPING && m->disconnect_waits)
+            send_disconnect(m);
+    }
 }
 
 int iocd_mqtt_publish(struct iocd_mqtt *m, const char *topic, const void *payload, size_t len,
@@ -370,6 +375,11 @@ static void schedule_reconnect(struct iocd_mqtt *m)
 static void on_misc_timer(uv_timer_t *t)
 {
     struct iocd_mqtt *m = t->data;
+    if (m->state == IOCD_MQTT_STOPPING && m->disconnect_waits && m->final_mid &&
+        uv_now(m->loop) >= m->disconnect_by) {
+        iocd_log_warn("mqtt", "the final publish was not acknowledged in time; disconnecting");
+        send_disconnect(m);
+    }
     if (m->state == IOCD_MQTT_STOPPING && iocd_now_ms() > m->stop_deadline_ms) {
         iocd_log_warn("mqtt", "broker did not confirm the disconnect in time; closing");
         finish_stop(m);
@@ -430,11 +440,13 @@ void iocd_mqtt_stop(struct iocd_mqtt *m)
         bool connected = m->state == IOCD_MQTT_CONNECTED;
         m->state = IOCD_MQTT_STOPPING;
         m->stop_deadline_ms = iocd_now_ms() + STOP_TIMEOUT_MS;
-        if (connected && m->outstanding > 0) {
-            /* iocd's own publishes first (the Sparkplug STATE death):
-             * closing with their PUBACKs unread resets the connection,
-             * and the broker may then lose the DISCONNECT. */
-            m->disconnect_when_acked = true;
+        if (connected && m->final_mid) {
+            /* The final publish (the Sparkplug STATE death) first: closing
+             * with its PUBACK unread resets the connection, and the broker
+             * may then lose the DISCONNECT. At most STOP_TIMEOUT_MS by the
+             * loop's clock (the wall clock may be pinned in tests). */
+            m->disconnect_waits = true;
+            m->disconnect_by = uv_now(m->loop) + STOP_TIMEOUT_MS;
             update_poll(m);
             break;
         }
@@ -458,6 +470,21 @@ void iocd_mqtt_close(struct iocd_mqtt *m)
     drop_poll(m);
     uv_close((uv_handle_t *)&m->misc_timer, NULL);
     uv_close((uv_handle_t *)&m->reconnect_timer, NULL);
+}
+
+int iocd_mqtt_publish_final(struct iocd_mqtt *m, const char *topic, const void *payload,
+                            size_t len, int qos, bool retain)
+{
+    int mid = 0;
+    if (m->state != IOCD_MQTT_CONNECTED || len > (size_t)INT32_MAX ||
+        mosquitto_publish(m->mosq, &mid, topic, (int)len, payload, qos, retain) !=
+            MOSQ_ERR_SUCCESS)
+        return -1;
+    m->outstanding++;
+    m->final_mid = qos > 0 ? mid : 0;
+    if (!m->in_read)
+        update_poll(m);
+    return 0;
 }
 
 int iocd_mqtt_set_will(struct iocd_mqtt *m, const char *topic, const void *payload, size_t len,

@@ -64,7 +64,9 @@ struct iocd_mqtt {
     uint64_t messages;   /* messages received */
     int outstanding;     /* own publishes not yet acknowledged / written */
     int64_t stop_deadline_ms;
-    bool disconnect_when_acked; /* stopping: DISCONNECT once `outstanding` is 0 */
+    int final_mid;          /* of iocd_mqtt_publish_final's message until acknowledged, 0 = none */
+    bool disconnect_waits;  /* stopping: DISCONNECT once final_mid is acknowledged ... */
+    uint64_t disconnect_by; /* ... or at this uv_now() */
     bool paused;           /* back-pressure asked for no more messages */
     int64_t down_since_ms; /* wall clock since the broker is unreachable, 0: it is not */
     int closing_handles;
@@ -79,9 +81,9 @@ int iocd_mqtt_init(struct iocd_mqtt *m, uv_loop_t *loop, const struct iocd_confi
 /* Resolve, connect, subscribe; keeps reconnecting until stopped. */
 void iocd_mqtt_start(struct iocd_mqtt *m);
 /* Stop taking messages: DISCONNECT cleanly (so the broker keeps the
- * session and queues what arrives meanwhile), then call cb.stopped. iocd's
- * own publishes not yet acknowledged (the Sparkplug STATE death) are
- * waited for first, up to 3 s with the DISCONNECT. */
+ * session and queues what arrives meanwhile), then call cb.stopped. A
+ * final publish (iocd_mqtt_publish_final) not yet acknowledged is waited
+ * for first, up to 3 s. */
 void iocd_mqtt_stop(struct iocd_mqtt *m);
 /* Back-pressure: on, disconnect cleanly and stay away (the broker's
  * persistent session queues meanwhile; what was not acknowledged is sent
@@ -99,6 +101,12 @@ int64_t iocd_mqtt_unreachable_ms(const struct iocd_mqtt *m, int64_t now_ms);
 #define IOCD_MQTT_MAX_OUTSTANDING 20000
 int iocd_mqtt_publish(struct iocd_mqtt *m, const char *topic, const void *payload, size_t len,
                       int qos, bool retain);
+/* Like iocd_mqtt_publish, for the last message before iocd_mqtt_stop (the
+ * Sparkplug STATE death): with QoS > 0 the stop sends its DISCONNECT only
+ * once the broker has acknowledged it, so that the DISCONNECT is not lost
+ * to a connection reset by the unread PUBACK. 0, or -1 when not queued. */
+int iocd_mqtt_publish_final(struct iocd_mqtt *m, const char *topic, const void *payload,
+                            size_t len, int qos, bool retain);
 /* The will the broker publishes if the connection is lost without a
  * DISCONNECT, sent with every later CONNECT (call it from cb.connecting to
  * change it per connect). 0, or -1 (the previous will stays). */

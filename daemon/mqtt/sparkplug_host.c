@@ -103,7 +103,7 @@ void iocd_sparkplug_host_stop(struct iocd_sparkplug_host *h)
         return;
     char json[64];
     size_t n = iocd_sparkplug_state_json(json, sizeof(json), false, h->timestamp_ms);
-    if (iocd_mqtt_publish(h->mqtt, h->topic, json, n, STATE_QOS, true)) {
+    if (iocd_mqtt_publish_final(h->mqtt, h->topic, json, n, STATE_QOS, true)) {
         /* Not connected: the broker publishes the will, or has already. */
         iocd_log_info("sparkplug", "not connected: the broker publishes the STATE death (will)");
         return;
