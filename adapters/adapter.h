@@ -4,7 +4,9 @@
  * Observations and Events. It never touches the network, the store or the
  * clock: it gets the topic, payload and receive time, and fills a batch
  * whose memory all lives in the batch's arena (reset by the caller after
- * every message). Validation common to all formats (finite values, clock
+ * every message). What it wants published in answer (a Sparkplug Rebirth
+ * request) it queues in the batch as a command; the pipeline hands it to
+ * the MQTT output, so data still flows one way. Validation common to all formats (finite values, clock
  * skew, series limits) happens later, in the pipeline.
  *
  * Adding a format: write adapters/NAME.c with its key table and ending in
@@ -13,6 +15,7 @@
 #ifndef IOCD_ADAPTER_H
 #define IOCD_ADAPTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +42,7 @@ enum iocd_reject {
     IOCD_REJECT_SERIES_LIMIT,  /* "series_limit": a new series over [ingest] max_series */
     IOCD_REJECT_NO_MEMORY,     /* "no_memory": decode needed more than its arena allows */
     IOCD_REJECT_DUPLICATE,     /* "duplicate": same series and observation time seen recently */
+    IOCD_REJECT_STALE,         /* "stale": from an earlier session (Sparkplug NDEATH, old bdSeq) */
     IOCD_REJECT__COUNT
 };
 
@@ -51,6 +55,7 @@ enum iocd_note {
     IOCD_NOTE_PARTIAL,       /* "partial": some records of the message were dropped */
     IOCD_NOTE_PROPERTY_DROPPED, /* "property_dropped": an MQTT v5 user property was not made a
                                  * label (over the count or length limits, or a repeated name) */
+    IOCD_NOTE_REBIRTH_LIMITED, /* "rebirth_limited": a Rebirth request was due but rate-limited */
     IOCD_NOTE__COUNT
 };
 
@@ -78,6 +83,19 @@ struct iocd_message {
     size_t n_properties;
 };
 
+/* A message an adapter asks iocd to publish on the broker, e.g. a
+ * Sparkplug Rebirth request. Adapters never publish: the pipeline hands
+ * each command to the MQTT output after the decode (and counts it as sent
+ * or dropped), whether the message was accepted or not. */
+struct iocd_command {
+    const char *topic;
+    const uint8_t *payload;
+    size_t len;
+    int qos;
+    bool retain;
+    const char *why; /* for the log: "alias 10 unknown: no BIRTH seen for G/E" */
+};
+
 /* What one decode produced. The pointer arrays and everything they point
  * to live in `arena`. */
 struct iocd_batch {
@@ -89,6 +107,9 @@ struct iocd_batch {
     char detail[160]; /* why a decode failed, for the log: "$.pm25 is a string" */
     unsigned notes[IOCD_NOTE__COUNT]; /* iocd_batch_note counts */
     char note_detail[160];            /* the last note's text, for the log */
+    char note_text[IOCD_NOTE__COUNT][160]; /* the last text of each note, for the log */
+    struct iocd_command **commands;   /* to publish after this decode */
+    size_t n_commands, cap_commands;
 };
 
 void iocd_batch_init(struct iocd_batch *b, struct iocd_arena *arena);
@@ -102,6 +123,10 @@ int iocd_observation_add_label(struct iocd_batch *b, Ioc__V1__Observation *o, co
                                const char *value);
 int iocd_event_add_attribute(struct iocd_batch *b, Ioc__V1__Event *e, const char *key,
                              const char *value);
+/* Queue a command (topic, payload and why are copied into the arena).
+ * 0, or -1 when out of memory. */
+int iocd_batch_add_command(struct iocd_batch *b, const char *topic, const void *payload,
+                           size_t len, int qos, bool retain, const char *why);
 /* Fill b->detail; returns `r` so decoders can `return iocd_batch_fail(...)`. */
 enum iocd_reject iocd_batch_fail(struct iocd_batch *b, enum iocd_reject r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

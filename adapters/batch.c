@@ -22,6 +22,7 @@ static const char *const reject_names[IOCD_REJECT__COUNT] = {
     [IOCD_REJECT_SERIES_LIMIT] = "series_limit",
     [IOCD_REJECT_NO_MEMORY] = "no_memory",
     [IOCD_REJECT_DUPLICATE] = "duplicate",
+    [IOCD_REJECT_STALE] = "stale",
 };
 
 const char *iocd_reject_name(enum iocd_reject r)
@@ -37,6 +38,7 @@ const char *iocd_note_name(enum iocd_note n)
         [IOCD_NOTE_SEQ_GAP] = "seq_gap",
         [IOCD_NOTE_PARTIAL] = "partial",
         [IOCD_NOTE_PROPERTY_DROPPED] = "property_dropped",
+        [IOCD_NOTE_REBIRTH_LIMITED] = "rebirth_limited",
     };
     return (unsigned)n < IOCD_NOTE__COUNT ? names[n] : "unknown";
 }
@@ -50,6 +52,7 @@ void iocd_batch_note(struct iocd_batch *b, enum iocd_note n, const char *fmt, ..
     va_start(ap, fmt);
     vsnprintf(b->note_detail, sizeof(b->note_detail), fmt, ap);
     va_end(ap);
+    memcpy(b->note_text[n], b->note_detail, sizeof(b->note_text[n]));
 }
 
 void iocd_batch_init(struct iocd_batch *b, struct iocd_arena *arena)
@@ -104,6 +107,29 @@ Ioc__V1__Event *iocd_batch_add_event(struct iocd_batch *b)
     ioc__v1__event__init(e);
     b->events[b->n_events++] = e;
     return e;
+}
+
+int iocd_batch_add_command(struct iocd_batch *b, const char *topic, const void *payload,
+                           size_t len, int qos, bool retain, const char *why)
+{
+    if (grow(b->arena, (void ***)&b->commands, b->n_commands, &b->cap_commands))
+        return -1;
+    struct iocd_command *c = iocd_arena_alloc(b->arena, sizeof(*c));
+    uint8_t *copy = iocd_arena_alloc(b->arena, len ? len : 1);
+    if (!c || !copy)
+        return -1;
+    if (len)
+        memcpy(copy, payload, len);
+    c->topic = iocd_arena_strdup(b->arena, topic);
+    c->why = iocd_arena_strdup(b->arena, why ? why : "");
+    if (!c->topic || !c->why)
+        return -1;
+    c->payload = copy;
+    c->len = len;
+    c->qos = qos;
+    c->retain = retain;
+    b->commands[b->n_commands++] = c;
+    return 0;
 }
 
 int iocd_observation_add_label(struct iocd_batch *b, Ioc__V1__Observation *o, const char *key,

@@ -929,8 +929,9 @@ static enum iocd_reject decode_records(struct ctx *x, const cJSON *arr)
     struct iocd_batch *out = x->out;
     const char *path = iocd_jsonpath_text(x->st->records);
     unsigned saved_notes = out->notes[IOCD_NOTE_PARTIAL];
-    char saved_detail[sizeof(out->note_detail)];
+    char saved_detail[sizeof(out->note_detail)], saved_text[sizeof(out->note_detail)];
     memcpy(saved_detail, out->note_detail, sizeof(saved_detail));
+    memcpy(saved_text, out->note_text[IOCD_NOTE_PARTIAL], sizeof(saved_text));
     enum iocd_reject first = IOCD_REJECT_NONE;
     char first_detail[sizeof(out->detail) + 32] = "";
     long skipped = 0, total = 0;
@@ -948,6 +949,7 @@ static enum iocd_reject decode_records(struct ctx *x, const cJSON *arr)
             out->n_events = 0;
             out->notes[IOCD_NOTE_PARTIAL] = saved_notes;
             memcpy(out->note_detail, saved_detail, sizeof(saved_detail));
+            memcpy(out->note_text[IOCD_NOTE_PARTIAL], saved_text, sizeof(saved_text));
             return r;
         }
         if (r != IOCD_REJECT_NONE) {
@@ -963,6 +965,7 @@ static enum iocd_reject decode_records(struct ctx *x, const cJSON *arr)
     if (out->n_events == 0) {
         out->notes[IOCD_NOTE_PARTIAL] = saved_notes;
         memcpy(out->note_detail, saved_detail, sizeof(saved_detail));
+        memcpy(out->note_text[IOCD_NOTE_PARTIAL], saved_text, sizeof(saved_text));
         return iocd_batch_fail(out, first, "no usable record of %ld; %s", total, first_detail);
     }
     out->detail[0] = '\0';

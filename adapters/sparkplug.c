@@ -6,9 +6,18 @@
  * adapter has learned from the messages it saw: one sp_entry per edge node
  * (group/edge) and per device (group/edge/device), each with the metric
  * definitions (alias → name, datatype, unit) of its last BIRTH, and per edge
- * node the last sequence number. Every entry is malloc'd, bounded by
- * `max_devices` entries of at most `max_metrics` metrics each, and freed by
- * destroy() (a device's entry also when its edge node is born again).
+ * node the last sequence number, the bdSeq of its NBIRTH and when it was
+ * last asked to rebirth. Every entry is malloc'd, bounded by `max_devices`
+ * entries of at most `max_metrics` metrics each, and freed by destroy() (a
+ * device's entry also when its edge node is born again).
+ *
+ * The host application's duties that fall to a decoder: a Rebirth request
+ * (NCMD `Node Control/Rebirth` = true, encoded here) when DATA cannot be
+ * resolved or skips a sequence number, rate-limited per edge node; an
+ * NDEATH that marks the node and all its devices offline; an NDEATH whose
+ * bdSeq is not the current NBIRTH's is stale and rejected. The adapter
+ * never publishes: requests go out as commands of the batch, which the
+ * pipeline hands to the MQTT output. (STATE is daemon/mqtt/sparkplug_host.c.)
  * decode() unpacks the payload with protobuf-c into the batch's arena (an
  * arena-backed allocator, so nothing of a payload is ever freed by hand),
  * and puts every string it produces into the arena too. */
@@ -39,6 +48,12 @@ typedef Iocd__SparkplugB__PropertyValue SpPropertyValue;
 #define SP_MAX_DEVICES_LIMIT 1000000
 #define SP_MAX_METRICS_DEFAULT 10000
 #define SP_MAX_METRICS_LIMIT 1000000
+#define SP_REBIRTH_INTERVAL_DEFAULT "30s"
+#define SP_REBIRTH_INTERVAL_MAX_MS INT64_C(86400000)
+/* Rebirth requests one adapter sends in one second (receive time) at most,
+ * over all edge nodes: a flood of unknown nodes cannot make iocd flood. */
+#define SP_REBIRTH_PER_SECOND 100
+#define SP_REBIRTH_METRIC "Node Control/Rebirth"
 
 /* Sparkplug DataType numbers (proto/sparkplug_b/sparkplug_b.proto). */
 enum sp_datatype {
@@ -99,6 +114,15 @@ struct sp_entry {
     struct sp_scope scope;
     bool have_seq; /* edge nodes: `seq` is the last sequence number seen */
     uint8_t seq;
+    /* Created by a message other than a BIRTH (to rate-limit Rebirth
+     * requests, and so that an NDEATH reaches the devices): no sequence
+     * check until a BIRTH. */
+    bool tracked_only;
+    bool dead;       /* NDEATH (devices: DDEATH or their node's NDEATH) seen, no BIRTH since */
+    bool have_bdseq; /* edge nodes: `bdseq` is the bdSeq of the last NBIRTH */
+    uint64_t bdseq;
+    bool asked;              /* edge nodes: a Rebirth was requested ... */
+    int64_t asked_ms;        /* ... at this receive time */
 };
 
 struct sp_state {
@@ -106,6 +130,9 @@ struct sp_state {
     enum sp_device_format format;
     size_t max_devices; /* edge nodes + devices tracked */
     size_t max_metrics; /* metrics learned per BIRTH */
+    int64_t rebirth_interval_ms; /* per edge node, between Rebirth requests; 0: never ask */
+    int64_t rebirth_second;      /* receive-time second of the last request */
+    unsigned rebirth_in_second;  /* requests sent in that second */
     struct sp_entry **buckets;
     size_t n_buckets, n_entries;
 };
@@ -256,7 +283,7 @@ static int parse_size(const char *v, size_t lo, size_t hi, size_t *out)
 
 /* The sparkplug format's keys, declared once. */
 struct sparkplug_entries {
-    struct iocd_ini_entry *device_format, *max_devices, *max_metrics;
+    struct iocd_ini_entry *device_format, *max_devices, *max_metrics, *rebirth_interval;
 };
 
 static const struct iocd_key sparkplug_keys[] = {
@@ -266,6 +293,10 @@ static const struct iocd_key sparkplug_keys[] = {
                      "edge nodes plus devices tracked, 1 to 1000000 (default 10000)"),
     IOCD_ADAPTER_KEY(struct sparkplug_entries, max_metrics,
                      "metrics learned from one BIRTH, 1 to 1000000 (default 10000)"),
+    IOCD_ADAPTER_KEY(struct sparkplug_entries, rebirth_interval,
+                     "ask an edge node to rebirth (NCMD Node Control/Rebirth) when its DATA "
+                     "cannot be resolved or skips a seq, at most once per this interval per "
+                     "node, up to 1d (default 30s; 0: never ask)"),
 };
 
 static int read_config(const struct iocd_adapter_cfg *c, void *state,
@@ -278,7 +309,7 @@ static int read_config(const struct iocd_adapter_cfg *c, void *state,
     struct iocd_error *err = c->err;
     (void)section;
     struct iocd_ini_entry *fmt = k->device_format, *maxd = k->max_devices,
-                          *maxm = k->max_metrics;
+                          *maxm = k->max_metrics, *reb = k->rebirth_interval;
     st->format = SP_FMT_DEVICE;
     if (fmt) {
         if (strcmp(fmt->value, "device") == 0)
@@ -303,6 +334,14 @@ static int read_config(const struct iocd_adapter_cfg *c, void *state,
         return iocd_error_at(err, ini->path, maxm->line,
                              "[adapter %s] max_metrics: expected an integer from 1 to %d", name,
                              SP_MAX_METRICS_LIMIT);
+    iocd_duration_parse(SP_REBIRTH_INTERVAL_DEFAULT, &st->rebirth_interval_ms);
+    if (reb && (iocd_duration_parse(reb->value, &st->rebirth_interval_ms) ||
+                st->rebirth_interval_ms < 0 ||
+                st->rebirth_interval_ms > SP_REBIRTH_INTERVAL_MAX_MS))
+        return iocd_error_at(err, ini->path, reb->line,
+                             "[adapter %s] rebirth_interval: expected a duration from 0 to 1d "
+                             "(e.g. 30s)",
+                             name);
     return 0;
 }
 
@@ -571,7 +610,21 @@ struct sp_msg {
     const char *source;                /* arena copy */
     const SpPayload *p;
     struct sp_drops drops;
+    struct sp_entry *node; /* the edge node, once looked up; NULL: not tracked */
+    char rebirth_why[160]; /* why the node should rebirth; "" when it need not */
 };
+
+static void want_rebirth(struct sp_msg *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void want_rebirth(struct sp_msg *m, const char *fmt, ...)
+{
+    if (m->rebirth_why[0])
+        return; /* the first reason is the one reported */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->rebirth_why, sizeof(m->rebirth_why), fmt, ap);
+    va_end(ap);
+}
 
 /* protobuf-c allocates through this into the batch's arena; `failed`
  * tells an arena at its limit from a malformed payload. */
@@ -786,17 +839,22 @@ static void check_seq(struct sp_msg *m, struct sp_entry *node)
 {
     const SpPayload *p = m->p;
     if (!p->has_seq || p->seq > 255) {
-        if (p->has_seq && node->have_seq)
+        if (p->has_seq && node->have_seq) {
             iocd_batch_note(m->out, IOCD_NOTE_SEQ_GAP,
                             "edge %s/%s: expected seq %u, got %" PRIu64 " (not 0..255)", m->group,
                             m->edge, (unsigned)((node->seq + 1) & 0xff), p->seq);
+            want_rebirth(m, "sequence gap: expected seq %u, got %" PRIu64,
+                         (unsigned)((node->seq + 1) & 0xff), p->seq);
+        }
         node->have_seq = false;
         return;
     }
     unsigned expected = (node->seq + 1u) & 0xffu;
-    if (node->have_seq && p->seq != expected)
+    if (node->have_seq && p->seq != expected) {
         iocd_batch_note(m->out, IOCD_NOTE_SEQ_GAP, "edge %s/%s: expected seq %u, got %u", m->group,
                         m->edge, expected, (unsigned)p->seq);
+        want_rebirth(m, "sequence gap: expected seq %u, got %u", expected, (unsigned)p->seq);
+    }
     node->seq = (uint8_t)p->seq;
     node->have_seq = true;
 }
@@ -956,13 +1014,18 @@ static int emit_metric(struct sp_msg *m, const SpMetric *pm, const struct sp_ent
         if (sc && sc->born)
             def = scope_by_alias(sc, pm->alias);
         if (!def) {
-            if (sc && sc->born)
+            if (sc && sc->born) {
                 drop(&m->drops, IOCD_REJECT_MISSING_FIELD,
                      "alias %" PRIu64 " unknown: not in the %s of %s", pm->alias,
                      m->device ? "DBIRTH" : "NBIRTH", m->where);
-            else
+                want_rebirth(m, "alias %" PRIu64 " unknown: not in the %s of %s", pm->alias,
+                             m->device ? "DBIRTH" : "NBIRTH", m->where);
+            } else {
                 drop(&m->drops, IOCD_REJECT_MISSING_FIELD,
                      "alias %" PRIu64 " unknown: no BIRTH seen for %s", pm->alias, m->where);
+                want_rebirth(m, "alias %" PRIu64 " unknown: no BIRTH seen for %s", pm->alias,
+                             m->where);
+            }
             return 0;
         }
         name = def->name;
@@ -1047,25 +1110,50 @@ static int emit_metric(struct sp_msg *m, const SpMetric *pm, const struct sp_ent
     return 0;
 }
 
-/* A device_online / device_offline event for this message's node or device. */
-static int emit_event(struct sp_msg *m, bool online, int64_t time_ms)
+/* A device_online / device_offline event for `device` of this message's
+ * edge node (NULL: the node itself) whose Event device is `dev_id`;
+ * `why` ends the text (may be ""). */
+static int emit_event_for(struct sp_msg *m, bool online, int64_t time_ms, const char *device,
+                          const char *dev_id, const char *why)
 {
     Ioc__V1__Event *e = iocd_batch_add_event(m->out);
     if (!e)
         return -1;
     e->kind = online ? "device_online" : "device_offline";
     e->severity = online ? IOC__V1__SEVERITY__SEVERITY_INFO : IOC__V1__SEVERITY__SEVERITY_WARNING;
-    e->text = iocd_arena_printf(m->out->arena, "%s %s %s", m->device ? "device" : "edge node",
-                                m->where, online ? "online" : "offline");
-    e->device = (char *)m->dev_id;
+    e->text = device ? iocd_arena_printf(m->out->arena, "device %s/%s/%s %s%s", m->group, m->edge,
+                                         device, online ? "online" : "offline", why)
+                     : iocd_arena_printf(m->out->arena, "edge node %s/%s %s%s", m->group, m->edge,
+                                         online ? "online" : "offline", why);
+    e->device = (char *)dev_id;
     e->source = (char *)m->source;
     e->time_ms = time_ms;
     e->received_ms = m->msg->received_ms;
     if (!e->text || iocd_event_add_attribute(m->out, e, "group", m->group) ||
         iocd_event_add_attribute(m->out, e, "edge_node", m->edge) ||
-        (m->device && iocd_event_add_attribute(m->out, e, "device", m->device)))
+        (device && iocd_event_add_attribute(m->out, e, "device", device)))
         return -1;
     return 0;
+}
+
+/* The event for this message's node or device. */
+static int emit_event(struct sp_msg *m, bool online, int64_t time_ms)
+{
+    return emit_event_for(m, online, time_ms, m->device, m->dev_id, "");
+}
+
+/* The Observation/Event device of `device` of this message's node, per
+ * device_format (arena), or NULL when out of memory. */
+static const char *device_id_of(struct sp_msg *m, const char *device)
+{
+    switch (m->st->format) {
+    case SP_FMT_EDGE_DEVICE:
+        return iocd_arena_printf(m->out->arena, "%s.%s", m->edge, device);
+    case SP_FMT_GROUP_EDGE_DEVICE:
+        return iocd_arena_printf(m->out->arena, "%s.%s.%s", m->group, m->edge, device);
+    default:
+        return iocd_arena_strdup(m->out->arena, device);
+    }
 }
 
 static enum iocd_reject no_memory(struct iocd_batch *out)
@@ -1154,18 +1242,188 @@ static enum iocd_reject birth_emit(struct sp_msg *m, struct sp_scope *scope, con
     return finish(m);
 }
 
+/* ---- Rebirth requests ---- */
+
+/* The NCMD payload of a Rebirth request sent at `t_ms` (Sparkplug 3.0,
+ * "Rebirth Request"): payload timestamp t, no seq, one metric
+ * "Node Control/Rebirth" of datatype Boolean, value true, timestamp t.
+ * Packed into `a`; NULL when out of memory. */
+static uint8_t *rebirth_payload(struct iocd_arena *a, uint64_t t_ms, size_t *len)
+{
+    SpMetric metric = IOCD__SPARKPLUG_B__METRIC__INIT;
+    metric.name = (char *)SP_REBIRTH_METRIC;
+    metric.has_timestamp = 1;
+    metric.timestamp = t_ms;
+    metric.has_datatype = 1;
+    metric.datatype = SP_BOOLEAN;
+    metric.value_case = IOCD__SPARKPLUG_B__METRIC__VALUE_BOOLEAN_VALUE;
+    metric.boolean_value = 1;
+    SpMetric *metrics[1] = {&metric};
+    SpPayload p = IOCD__SPARKPLUG_B__PAYLOAD__INIT;
+    p.has_timestamp = 1;
+    p.timestamp = t_ms;
+    p.n_metrics = 1;
+    p.metrics = metrics;
+    *len = iocd__sparkplug_b__payload__get_packed_size(&p);
+    uint8_t *buf = iocd_arena_alloc(a, *len);
+    if (buf)
+        iocd__sparkplug_b__payload__pack(&p, buf);
+    return buf;
+}
+
+/* When this message gave a reason (m->rebirth_why), asks its edge node to
+ * rebirth: an NCMD on spBv1.0/GROUP/NCMD/EDGE, QoS 0, not retained, as a
+ * command of the batch. Not when requests are off (rebirth_interval 0);
+ * noted rebirth_limited instead when the node could not be tracked, was
+ * asked less than rebirth_interval ago (receive time), or the adapter has
+ * already asked SP_REBIRTH_PER_SECOND nodes in this second. */
+static void request_rebirth(struct sp_msg *m)
+{
+    struct sp_state *st = m->st;
+    struct sp_entry *node = m->node;
+    int64_t now = m->msg->received_ms;
+    if (!m->rebirth_why[0] || st->rebirth_interval_ms == 0)
+        return;
+    if (!node) {
+        iocd_batch_note(m->out, IOCD_NOTE_REBIRTH_LIMITED,
+                        "no Rebirth requested from %s/%s (%s): already tracking %zu edge nodes and "
+                        "devices (max_devices)",
+                        m->group, m->edge, m->rebirth_why, st->n_entries);
+        return;
+    }
+    if (node->asked && now >= node->asked_ms && now - node->asked_ms < st->rebirth_interval_ms) {
+        iocd_batch_note(m->out, IOCD_NOTE_REBIRTH_LIMITED,
+                        "no Rebirth requested from %s/%s (%s): asked %" PRId64
+                        " ms ago (rebirth_interval)",
+                        m->group, m->edge, m->rebirth_why, now - node->asked_ms);
+        return;
+    }
+    int64_t second = now / 1000;
+    if (second != st->rebirth_second) {
+        st->rebirth_second = second;
+        st->rebirth_in_second = 0;
+    }
+    if (st->rebirth_in_second >= SP_REBIRTH_PER_SECOND) {
+        iocd_batch_note(m->out, IOCD_NOTE_REBIRTH_LIMITED,
+                        "no Rebirth requested from %s/%s (%s): %d requests in this second already",
+                        m->group, m->edge, m->rebirth_why, SP_REBIRTH_PER_SECOND);
+        return;
+    }
+    size_t len = 0;
+    uint8_t *payload = rebirth_payload(m->out->arena, (uint64_t)now, &len);
+    char *topic = iocd_arena_printf(m->out->arena, SP_NAMESPACE "/%s/NCMD/%s", m->group, m->edge);
+    char *why = iocd_arena_printf(m->out->arena, "Rebirth request to %s/%s: %s", m->group,
+                                  m->edge, m->rebirth_why);
+    if (!payload || !topic || !why ||
+        iocd_batch_add_command(m->out, topic, payload, len, 0, false, why)) {
+        iocd_batch_note(m->out, IOCD_NOTE_REBIRTH_LIMITED,
+                        "no Rebirth requested from %s/%s (%s): out of memory", m->group, m->edge,
+                        m->rebirth_why);
+        return;
+    }
+    node->asked = true;
+    node->asked_ms = now;
+    st->rebirth_in_second++;
+}
+
+/* ---- message types ---- */
+
+/* The bdSeq metric of a BIRTH or DEATH payload. */
+static bool payload_bdseq(const SpPayload *p, uint64_t *out)
+{
+    for (size_t i = 0; i < p->n_metrics; i++) {
+        const SpMetric *pm = p->metrics[i];
+        if (!pm->name || strcmp(pm->name, "bdSeq") != 0)
+            continue;
+        if (pm->value_case == IOCD__SPARKPLUG_B__METRIC__VALUE_LONG_VALUE)
+            *out = pm->long_value;
+        else if (pm->value_case == IOCD__SPARKPLUG_B__METRIC__VALUE_INT_VALUE)
+            *out = pm->int_value;
+        else
+            return false;
+        return true;
+    }
+    return false;
+}
+
+/* The message's edge node; one not tracked yet is tracked from now on
+ * (tracked_only). NULL when max_devices entries are tracked already. */
+static struct sp_entry *track_node(struct sp_msg *m, bool *nomem)
+{
+    bool limit = false;
+    struct sp_entry *n = node_get(m, false, 0, &limit, nomem);
+    if (n || *nomem)
+        return n;
+    n = node_get(m, true, 0, &limit, nomem);
+    if (n)
+        n->tracked_only = true;
+    return n;
+}
+
+/* A new device entry `key` of `node`, or NULL when max_devices entries are
+ * tracked (*nomem false) or out of memory (*nomem true). */
+static struct sp_entry *device_add(struct sp_state *st, struct sp_entry *node, const char *key,
+                                   bool *nomem)
+{
+    if (st->n_entries >= st->max_devices)
+        return NULL;
+    struct sp_entry *dev = entry_add(st, key);
+    if (!dev) {
+        *nomem = true;
+        return NULL;
+    }
+    dev->node = node;
+    dev->next_dev = node->first_dev;
+    if (node->first_dev)
+        node->first_dev->prev_dev = dev;
+    node->first_dev = dev;
+    return dev;
+}
+
+/* A node's reasons to rebirth that need no payload: never born, or dead. */
+static void check_born(struct sp_msg *m, const struct sp_entry *node)
+{
+    if (!node || !node->scope.born)
+        want_rebirth(m, "%s without an NBIRTH seen for %s/%s", kind_names[m->kind], m->group,
+                     m->edge);
+    else if (node->dead)
+        want_rebirth(m, "%s after the NDEATH of %s/%s, without an NBIRTH since",
+                     kind_names[m->kind], m->group, m->edge);
+}
+
 /* NDEATH: no seq; the will message's timestamp is from when it was set
- * (the connect), so the receive time says when the node died. */
+ * (the connect), so the receive time says when the node died. The node and
+ * every device of it the adapter knows go offline, unless the bdSeq says
+ * the death is from an earlier session (a will delivered late). */
 static enum iocd_reject decode_ndeath(struct sp_msg *m)
 {
     bool limit = false, nomem = false;
     struct sp_entry *node = node_get(m, false, 0, &limit, &nomem);
     if (nomem)
         return no_memory(m->out);
-    if (node)
-        node->have_seq = false;
+    uint64_t bdseq;
+    if (node && node->have_bdseq && payload_bdseq(m->p, &bdseq) && bdseq != node->bdseq)
+        return iocd_batch_fail(m->out, IOCD_REJECT_STALE,
+                               "NDEATH of %s: bdSeq %" PRIu64 " is not the %" PRIu64
+                               " of its NBIRTH (a death from an earlier session); ignored",
+                               m->where, bdseq, node->bdseq);
     if (emit_event(m, false, m->msg->received_ms))
         return no_memory(m->out);
+    if (!node)
+        return IOCD_REJECT_NONE;
+    node->have_seq = false;
+    node->dead = true;
+    size_t prefix = strlen(m->group) + 1 + strlen(m->edge) + 1; /* "group/edge/" */
+    for (struct sp_entry *d = node->first_dev; d; d = d->next_dev) {
+        if (d->dead)
+            continue; /* its DDEATH said so already */
+        d->dead = true;
+        const char *device = d->key + prefix;
+        const char *dev_id = device_id_of(m, device);
+        if (!dev_id || emit_event_for(m, false, m->msg->received_ms, device, dev_id,
+                                      " (NDEATH of its edge node)"))
+            return no_memory(m->out);
+    }
     return IOCD_REJECT_NONE;
 }
 
@@ -1181,6 +1439,7 @@ static enum iocd_reject decode_nbirth(struct sp_msg *m, bool bad_time, int64_t m
         return no_memory(m->out);
     if (limit)
         return limit_reject(m);
+    m->node = node;
     while (node->first_dev) /* a rebirth: the devices are born again too */
         device_remove(st, node->first_dev);
     node->have_seq = false;
@@ -1188,6 +1447,9 @@ static enum iocd_reject decode_nbirth(struct sp_msg *m, bool bad_time, int64_t m
         node->seq = (uint8_t)p->seq;
         node->have_seq = true;
     }
+    node->tracked_only = false;
+    node->dead = false;
+    node->have_bdseq = payload_bdseq(p, &node->bdseq);
     return birth_emit(m, &node->scope, "NBIRTH", msg_ms);
 }
 
@@ -1199,37 +1461,41 @@ static enum iocd_reject decode_dbirth(struct sp_msg *m, bool bad_time, int64_t m
     struct sp_entry *node = node_get(m, false, 0, &limit, &nomem);
     if (nomem)
         return no_memory(m->out);
-    if (node)
+    m->node = node;
+    if (node && !node->tracked_only)
         check_seq(m, node);
+    check_born(m, node);
     if (bad_time)
         return bad_time_reject(m);
     char *key = key_of(m, true);
     if (!key)
         return no_memory(m->out);
     struct sp_entry *dev = node ? entry_find(st, key) : NULL;
-    if (!dev) {
-        if (!node) {
-            node = node_get(m, true, 1, &limit, &nomem);
-            if (nomem)
-                return no_memory(m->out);
-            if (limit)
-                return limit_reject(m);
-            if (p->has_seq && p->seq <= 255) { /* the sequence starts here */
-                node->seq = (uint8_t)p->seq;
-                node->have_seq = true;
-            }
-        }
-        if (st->n_entries >= st->max_devices)
-            return limit_reject(m);
-        dev = entry_add(st, key);
-        if (!dev)
+    if (!dev && !node) {
+        node = node_get(m, true, 1, &limit, &nomem);
+        if (nomem)
             return no_memory(m->out);
-        dev->node = node;
-        dev->next_dev = node->first_dev;
-        if (node->first_dev)
-            node->first_dev->prev_dev = dev;
-        node->first_dev = dev;
+        if (limit)
+            return limit_reject(m);
+        m->node = node;
+        node->tracked_only = true;
     }
+    if (node->tracked_only) { /* the sequence starts here */
+        node->tracked_only = false;
+        node->have_seq = false;
+        if (p->has_seq && p->seq <= 255) {
+            node->seq = (uint8_t)p->seq;
+            node->have_seq = true;
+        }
+    }
+    if (!dev) {
+        dev = device_add(st, node, key, &nomem);
+        if (nomem)
+            return no_memory(m->out);
+        if (!dev)
+            return limit_reject(m);
+    }
+    dev->dead = false;
     return birth_emit(m, &dev->scope, "DBIRTH", msg_ms);
 }
 
@@ -1237,25 +1503,36 @@ static enum iocd_reject decode_dbirth(struct sp_msg *m, bool bad_time, int64_t m
 static enum iocd_reject decode_data(struct sp_msg *m, bool bad_time, int64_t msg_ms)
 {
     const SpPayload *p = m->p;
-    bool limit = false, nomem = false;
-    struct sp_entry *node = node_get(m, false, 0, &limit, &nomem);
+    bool nomem = false;
+    struct sp_entry *node = track_node(m, &nomem);
     if (nomem)
         return no_memory(m->out);
-    if (node)
+    m->node = node;
+    if (node && !node->tracked_only)
         check_seq(m, node);
+    check_born(m, node);
     if (bad_time)
         return bad_time_reject(m);
-    if (m->kind == SP_DDEATH) {
-        if (emit_event(m, false, msg_ms))
-            return no_memory(m->out);
-        return IOCD_REJECT_NONE;
-    }
-    const struct sp_entry *owner = node;
-    if (m->kind == SP_DDATA) {
+    struct sp_entry *owner = node;
+    if (m->device) {
         char *key = key_of(m, true);
         if (!key)
             return no_memory(m->out);
         owner = node ? entry_find(m->st, key) : NULL;
+        if (!owner && node && m->kind == SP_DDATA) {
+            owner = device_add(m->st, node, key, &nomem); /* NDEATH reaches it */
+            if (nomem)
+                return no_memory(m->out);
+        }
+        if (owner)
+            owner->dead = m->kind == SP_DDEATH;
+        if (m->kind == SP_DDATA && (!owner || !owner->scope.born))
+            want_rebirth(m, "DDATA without a DBIRTH seen for %s", m->where);
+    }
+    if (m->kind == SP_DDEATH) {
+        if (emit_event(m, false, msg_ms))
+            return no_memory(m->out);
+        return IOCD_REJECT_NONE;
     }
     for (size_t i = 0; i < p->n_metrics; i++)
         if (emit_metric(m, p->metrics[i], owner))
@@ -1272,19 +1549,25 @@ static enum iocd_reject decode_payload(struct sp_msg *m)
      * still came in sequence. */
     bool bad_time = p->has_timestamp && p->timestamp > (uint64_t)IOCD_TIME_MAX_MS;
 
+    enum iocd_reject r;
     switch (m->kind) {
     case SP_NDEATH:
         return decode_ndeath(m);
     case SP_NBIRTH:
         return decode_nbirth(m, bad_time, msg_ms);
     case SP_DBIRTH:
-        return decode_dbirth(m, bad_time, msg_ms);
+        r = decode_dbirth(m, bad_time, msg_ms);
+        break;
     case SP_NDATA:
     case SP_DDATA:
     case SP_DDEATH:
-        return decode_data(m, bad_time, msg_ms);
+        r = decode_data(m, bad_time, msg_ms);
+        break;
+    default:
+        return iocd_batch_fail(m->out, IOCD_REJECT_MALFORMED, "unknown message type");
     }
-    return iocd_batch_fail(m->out, IOCD_REJECT_MALFORMED, "unknown message type");
+    request_rebirth(m);
+    return r;
 }
 
 static enum iocd_reject sparkplug_decode(void *state, const struct iocd_message *msg,

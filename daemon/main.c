@@ -35,6 +35,7 @@
 #include "daemon/http/metrics.h"
 #include "daemon/mqtt/dead_letter.h"
 #include "daemon/mqtt/session.h"
+#include "daemon/mqtt/sparkplug_host.h"
 #include "daemon/pipeline/pipeline.h"
 #include "daemon/mqtt/republish.h"
 #include "daemon/ingest/router.h"
@@ -54,6 +55,7 @@ struct iocd {
     struct iocd_mqtt mqtt;
     struct iocd_feed *feed;
     struct iocd_republish republish;
+    struct iocd_sparkplug_host sparkplug; /* STATE; off without [sparkplug] host_id */
     struct iocd_http *http; /* NULL when [http] listen is empty */
     struct iocd_metrics_src metrics;
     uv_signal_t sig_term, sig_int, sig_hup;
@@ -79,6 +81,10 @@ static void on_mqtt_message(void *ud, const struct mosquitto_message *msg,
                             const mosquitto_property *props)
 {
     struct iocd *d = ud;
+    if (iocd_sparkplug_host_message(&d->sparkplug, msg->topic, msg->payload,
+                                    msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0,
+                                    msg->retain, iocd_now_ms()))
+        return;
     iocd_router_dispatch(&d->router, msg->topic, msg->payload, msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0,
                          iocd_now_ms(), props);
 }
@@ -98,6 +104,21 @@ static int on_dead_letter(void *ud, const char *adapter, const struct iocd_messa
         .detail = detail,
     };
     return iocd_dead_letter_publish(&d->mqtt, d->cfg.ingest.dead_letter_topic, &dl);
+}
+
+/* An adapter's command (a Sparkplug Rebirth request) to the broker. */
+static int on_command(void *ud, const char *adapter, const struct iocd_command *c)
+{
+    (void)adapter;
+    struct iocd *d = ud;
+    return iocd_mqtt_publish(&d->mqtt, c->topic, c->payload, c->len, c->qos, c->retain);
+}
+
+/* Before each CONNECT: the Sparkplug STATE death as the will. */
+static void on_mqtt_connecting(void *ud)
+{
+    struct iocd *d = ud;
+    iocd_sparkplug_host_connecting(&d->sparkplug, iocd_now_ms());
 }
 
 /* The pipeline's back-pressure: stop and resume reading from the broker. */
@@ -120,6 +141,7 @@ static void on_mqtt_subscribed(void *ud)
      * them, and changes found while iocd was not connected were dropped. */
     if (d->republish.sink)
         iocd_feed_resend_status(d->feed, iocd_republish_item, &d->republish);
+    iocd_sparkplug_host_subscribed(&d->sparkplug);
 }
 
 /* Close every handle run opened (they finish closing on the loop). Called
@@ -327,6 +349,7 @@ static void on_signal(uv_signal_t *s, int signum)
     d->shutting_down = true;
     notify("STOPPING=1\nSTATUS=stopping: writing aggregates");
     iocd_log_notice("iocd", "%s: stopping", strsignal(signum));
+    iocd_sparkplug_host_stop(&d->sparkplug); /* the DISCONNECT discards the will */
     iocd_mqtt_stop(&d->mqtt);
 }
 
@@ -443,6 +466,7 @@ static int start_stages(struct iocd *d)
         .message = on_mqtt_message,
         .subscribed = on_mqtt_subscribed,
         .stopped = on_mqtt_stopped,
+        .connecting = on_mqtt_connecting,
         .ud = d,
     };
     if (iocd_mqtt_init(&d->mqtt, d->loop, &d->cfg, &cb, &err)) {
@@ -450,6 +474,14 @@ static int start_stages(struct iocd *d)
         return -1;
     }
     d->mqtt_open = true;
+    iocd_sparkplug_host_init(&d->sparkplug, &d->cfg, &d->mqtt);
+    const char *state_topic = iocd_sparkplug_host_topic(&d->sparkplug);
+    if (state_topic && iocd_mqtt_add_filter(&d->mqtt, state_topic)) {
+        iocd_log_err("mqtt", "out of memory for the subscription to '%s'", state_topic);
+        return -1;
+    }
+    d->pipe.command = on_command;
+    d->pipe.command_ud = d;
     if (d->cfg.ingest.dead_letter_topic[0]) {
         d->pipe.dead_letter = on_dead_letter;
         d->pipe.dead_letter_ud = d;
@@ -468,6 +500,7 @@ static int start_outputs(struct iocd *d)
         .mqtt = &d->mqtt,
         .feed = d->feed,
         .republish = &d->republish,
+        .sparkplug = &d->sparkplug,
         .started_ms = iocd_now_ms(),
     };
     if (iocd_republish_start(&d->republish, &d->cfg, &d->mqtt, iocd_feed_live(d->feed))) {

@@ -9,7 +9,7 @@ const char *iocd_counter_name(int counter, char *buf, size_t n)
 {
     static const char *const names[] = {"messages", "accepted",     "observations",
                                         "flushes",  "events",       "dead_letters",
-                                        "dead_letter_drops"};
+                                        "dead_letter_drops", "commands", "command_drops"};
     if (counter < IOCD_CTR_REJECT_BASE)
         snprintf(buf, n, "%s", names[counter]);
     else if (counter < IOCD_CTR_NOTE_BASE)

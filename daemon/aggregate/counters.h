@@ -22,6 +22,8 @@ enum iocd_counter {
     IOCD_CTR_EVENTS,       /* events accepted */
     IOCD_CTR_DEAD_LETTERS, /* rejected messages published to the dead-letter topic */
     IOCD_CTR_DEAD_LETTER_DROPS, /* ... that could not be (broker away, queue full) */
+    IOCD_CTR_COMMANDS,     /* commands an adapter asked for, published (Sparkplug NCMD) */
+    IOCD_CTR_COMMAND_DROPS, /* ... that could not be (broker away, queue full) */
     IOCD_CTR_REJECT_BASE,  /* + enum iocd_reject */
     IOCD_CTR_NOTE_BASE = IOCD_CTR_REJECT_BASE + IOCD_REJECT__COUNT, /* + enum iocd_note */
     IOCD_CTR__COUNT = IOCD_CTR_NOTE_BASE + IOCD_NOTE__COUNT,
@@ -35,6 +37,7 @@ struct iocd_counter_scope {
     uint64_t flushed[IOCD_CTR__COUNT]; /* part of value already handed to a flush */
     struct iocd_ratelimit log_limit[IOCD_REJECT__COUNT];
     struct iocd_ratelimit note_limit[IOCD_NOTE__COUNT];
+    struct iocd_ratelimit command_limit;
 };
 
 /* One counter increment carried by a flush. */
@@ -45,6 +48,7 @@ struct iocd_counter_delta {
 };
 
 /* "messages", "accepted", "observations", "flushes", "events",
+ * "dead_letters", "dead_letter_drops", "commands", "command_drops",
  * "reject.<reason>", "note.<name>". */
 const char *iocd_counter_name(int counter, char *buf, size_t n);
 

@@ -1,7 +1,7 @@
 /* daemon/config/core.c — the core configuration keys and their loader.
  *
  * Owns: the core key table (iocd_core_keys: every key of [mqtt] [store]
- * [ingest] [aqi] [live] [devices] [http] [log], once), the parsers of the
+ * [ingest] [aqi] [live] [devices] [http] [log] [sparkplug], once), the parsers of the
  * core's own value types (resolutions, timezone, retention, windows,
  * listen address, log level), the checks across core keys, and a loader of
  * the core keys only (iocd_config_core_load) for programs that must not
@@ -318,6 +318,33 @@ static int key_session_expiry(void *obj, const struct iocd_key *k, const char *v
     return 0;
 }
 
+/* A Sparkplug host id: "" (off) or one topic level (Sparkplug 3.0: no '/',
+ * '+' or '#'), printable UTF-8, at most IOCD_SPARKPLUG_HOST_ID_MAX bytes. */
+static int key_host_id(void *obj, const struct iocd_key *k, const char *v, const char *file,
+                       int line, struct iocd_error *err)
+{
+    size_t n = strlen(v);
+    const char *why = NULL;
+    if (n > IOCD_SPARKPLUG_HOST_ID_MAX)
+        why = "is longer than 128 bytes";
+    for (size_t i = 0; i < n && !why; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (c == '/' || c == '+' || c == '#')
+            why = "contains '/', '+' or '#' (it is one topic level)";
+        else if (c < 0x20 || c == 0x7f)
+            why = "contains a control character";
+    }
+    if (why)
+        return iocd_error_at(err, file, line, "[%s] %s: '%s' %s", k->section, k->name, v, why);
+    char **slot = (char **)((char *)obj + k->offset);
+    char *dup = strdup(v);
+    if (!dup)
+        return iocd_error_at(err, file, line, "out of memory");
+    free(*slot);
+    *slot = dup;
+    return 0;
+}
+
 #define OFF(field) offsetof(struct iocd_config, field)
 /* A row of a generic type; a row with its own parser (IOCD_KEY_CUSTOM). */
 #define KEY(...) {__VA_ARGS__, NULL, false}
@@ -510,6 +537,9 @@ const struct iocd_key iocd_core_keys[] = {
      3600000, "per-topic/reason log lines are limited per this interval"),
     KEY("log", "rate_limit_burst", IOCD_KEY_INT, OFF(log.rate_limit_burst), "5", 1, 1000000,
      "lines allowed per key and interval before suppression"),
+    CUSTOM("sparkplug", "host_id", IOCD_KEY_CUSTOM, OFF(sparkplug.host_id), "", 0, 0,
+     "Sparkplug host application id: iocd publishes its STATE birth and death, retained, on "
+     "spBv1.0/STATE/HOST_ID (empty: no STATE)", key_host_id, true),
 };
 
 const size_t iocd_core_n_keys = sizeof(iocd_core_keys) / sizeof(iocd_core_keys[0]);
@@ -558,7 +588,7 @@ static int read_core_sections(struct iocd_config *cfg, struct iocd_ini *ini,
         if (!is_core_section(s->name))
             return iocd_error_at(err, ini->path, s->line,
                                  "unknown section [%s] (known: mqtt, store, ingest, aqi, "
-                                 "live, devices, http, log, adapter NAME, alert NAME)",
+                                 "live, devices, http, log, sparkplug, adapter NAME, alert NAME)",
                                  s->name);
         if (s->arg)
             return iocd_error_at(err, ini->path, s->line, "[%s] takes no name", s->name);

@@ -1,5 +1,5 @@
 /* daemon/config/core.h — the core configuration: every key of the sections
- * [mqtt] [store] [ingest] [aqi] [live] [devices] [http] [log], declared once
+ * [mqtt] [store] [ingest] [aqi] [live] [devices] [http] [log] [sparkplug], declared once
  * in core.c's typed table, and a loader of those keys only.
  *
  * Owns: the core fields of struct iocd_config (strings freed by
@@ -21,6 +21,7 @@
 
 #define IOCD_MAX_RESOLUTIONS 8
 #define IOCD_MAX_RETENTIONS 16
+#define IOCD_SPARKPLUG_HOST_ID_MAX 128
 
 /* Window lengths in ms (whole seconds), finest first, each a multiple of
  * the one before. */
@@ -137,6 +138,9 @@ struct iocd_config {
         /* The lines the keys were set on (0: the default), for messages. */
         int listen_line, tls_cert_line, tls_key_line;
     } http;
+    struct {
+        char *host_id; /* STATE on spBv1.0/STATE/HOST_ID; "" = off */
+    } sparkplug;
     struct iocd_alert_rule *alerts;
     int n_alerts;
     struct iocd_adapter_conf *adapters;

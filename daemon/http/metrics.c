@@ -85,6 +85,10 @@ char *iocd_metrics_render(const struct iocd_metrics_src *s)
         {IOCD_CTR_EVENTS, "iocd_events_total", "events accepted"},
         {IOCD_CTR_DEAD_LETTERS, "iocd_dead_letters_total",
          "rejected messages published to the dead-letter topic"},
+        {IOCD_CTR_COMMANDS, "iocd_commands_total",
+         "commands the adapter asked for (Sparkplug Rebirth requests), published"},
+        {IOCD_CTR_COMMAND_DROPS, "iocd_command_drops_total",
+         "commands that could not be published (broker away or queue full)"},
     };
     for (size_t k = 0; k < sizeof(per_adapter) / sizeof(per_adapter[0]); k++) {
         head(&t, per_adapter[k].name, "counter", per_adapter[k].help);
@@ -137,6 +141,20 @@ char *iocd_metrics_render(const struct iocd_metrics_src *s)
     head(&t, "iocd_republish_dropped_total", "counter",
          "republish messages dropped (broker away or too many unacknowledged)");
     iocd_buf_printf(&t, "iocd_republish_dropped_total %" PRIu64 "\n", s->republish->dropped);
+    if (s->sparkplug && iocd_sparkplug_host_topic(s->sparkplug)) {
+        const struct iocd_sparkplug_host *h = s->sparkplug;
+        head(&t, "iocd_sparkplug_state_total", "counter",
+             "Sparkplug STATE published: births (answers to a death on the topic included), "
+             "deaths at a clean stop, births again, STATE not set or queued");
+        iocd_buf_printf(&t, "iocd_sparkplug_state_total{state=\"birth\"} %" PRIu64 "\n",
+                        h->births);
+        iocd_buf_printf(&t, "iocd_sparkplug_state_total{state=\"death\"} %" PRIu64 "\n",
+                        h->deaths);
+        iocd_buf_printf(&t, "iocd_sparkplug_state_total{state=\"answered\"} %" PRIu64 "\n",
+                        h->answered);
+        iocd_buf_printf(&t, "iocd_sparkplug_state_total{state=\"failed\"} %" PRIu64 "\n",
+                        h->failures);
+    }
     head(&t, "iocd_alerts_active", "gauge", "alerts raised and not cleared");
     iocd_buf_printf(&t, "iocd_alerts_active %zu\n", iocd_feed_active_alerts(s->feed));
     head(&t, "iocd_alerts_raised_total", "counter", "alert raises (band changes included)");
@@ -207,6 +225,17 @@ cJSON *iocd_status_json(const struct iocd_metrics_src *s)
     cJSON *hj = cJSON_AddObjectToObject(o, "health");
     if (hj)
         health_status(s, hj);
+    if (s->sparkplug && iocd_sparkplug_host_topic(s->sparkplug)) {
+        const struct iocd_sparkplug_host *h = s->sparkplug;
+        cJSON *sp = cJSON_AddObjectToObject(o, "sparkplug");
+        cJSON_AddStringToObject(sp, "state_topic", h->topic);
+        cJSON_AddBoolToObject(sp, "online", h->online);
+        cJSON_AddNumberToObject(sp, "timestamp", (double)h->timestamp_ms);
+        cJSON_AddNumberToObject(sp, "births", (double)h->births);
+        cJSON_AddNumberToObject(sp, "deaths", (double)h->deaths);
+        cJSON_AddNumberToObject(sp, "answered", (double)h->answered);
+        cJSON_AddNumberToObject(sp, "failures", (double)h->failures);
+    }
     cJSON *rp = cJSON_AddObjectToObject(o, "republish");
     cJSON_AddNumberToObject(rp, "published", (double)s->republish->published);
     cJSON_AddNumberToObject(rp, "dropped", (double)s->republish->dropped);

@@ -2,8 +2,8 @@
  * text format 0.0.4), /api/v1/status and /healthz.
  *
  * Owns: nothing but the formatting; reads the pipeline's counters and
- * flush figures, the MQTT session, the live feed and the republisher on
- * the loop thread. */
+ * flush figures, the MQTT session, the live feed, the republisher and the
+ * Sparkplug STATE on the loop thread. */
 #ifndef IOCD_METRICS_H
 #define IOCD_METRICS_H
 
@@ -14,12 +14,14 @@
 #include "daemon/mqtt/session.h"
 #include "daemon/pipeline/pipeline.h"
 #include "daemon/mqtt/republish.h"
+#include "daemon/mqtt/sparkplug_host.h"
 
 struct iocd_metrics_src {
     const struct iocd_pipeline *pipe;
     const struct iocd_mqtt *mqtt;
     const struct iocd_feed *feed;
     const struct iocd_republish *republish;
+    const struct iocd_sparkplug_host *sparkplug; /* NULL: none (tests) */
     int64_t started_ms;
 };
 

@@ -194,8 +194,13 @@ int iocd_try_run(const struct iocd_config *cfg, const char *adapter, const char 
         for (int n = 0; n < IOCD_NOTE__COUNT; n++)
             if (b.notes[n])
                 fprintf(out, "note: %s (%u): %s\n", iocd_note_name((enum iocd_note)n), b.notes[n],
-                        b.note_detail);
+                        b.note_text[n]);
     }
+    /* What iocd would publish for this message (not published here). */
+    for (size_t i = 0; i < b.n_commands; i++)
+        fprintf(out, "command: %s (%zu bytes, QoS %d%s): %s\n", b.commands[i]->topic,
+                b.commands[i]->len, b.commands[i]->qos, b.commands[i]->retain ? ", retained" : "",
+                b.commands[i]->why);
     iocd_arena_free(&arena);
     free(owned_topic);
     free(payload);

@@ -21,6 +21,22 @@ static void on_poll(uv_poll_t *h, int status, int events);
 static void connect_now(struct iocd_mqtt *m);
 static void note_connect_failure(struct iocd_mqtt *m, const char *why);
 static void on_reconnect_timer(uv_timer_t *t);
+static void finish_stop(struct iocd_mqtt *m);
+static void update_poll(struct iocd_mqtt *m);
+
+/* A clean DISCONNECT (the broker keeps the session and drops the will),
+ * queued after any PUBACKs not yet written; on_disconnect fires once it
+ * has gone out. */
+static void send_disconnect(struct iocd_mqtt *m)
+{
+    m->final_mid = 0;
+    m->disconnect_waits = false;
+    m->stop_deadline_ms = iocd_now_ms() + STOP_TIMEOUT_MS;
+    if (mosquitto_disconnect(m->mosq) != MOSQ_ERR_SUCCESS)
+        finish_stop(m);
+    else
+        update_poll(m);
+}
 
 const char *iocd_mqtt_state_name(enum iocd_mqtt_state s)
 {
@@ -177,7 +193,7 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
     /* Always subscribe again: a resumed session may not hold every filter
      * (the broker may have lost it, or the config changed). */
     int n = m->cfg->n_adapters;
-    char **topics = calloc((size_t)n, sizeof(*topics));
+    char **topics = calloc((size_t)(n + m->n_extra_filters), sizeof(*topics));
     if (!topics) {
         iocd_log_err("mqtt", "out of memory subscribing; reconnecting");
         mosquitto_disconnect(m->mosq);
@@ -185,8 +201,10 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
     }
     for (int i = 0; i < n; i++)
         topics[i] = m->cfg->adapters[i].topic;
-    int src = mosquitto_subscribe_multiple(m->mosq, &m->subscribe_mid, n, topics,
-                                           m->cfg->mqtt.qos, 0, NULL);
+    for (int i = 0; i < m->n_extra_filters; i++)
+        topics[n + i] = m->extra_filters[i];
+    int src = mosquitto_subscribe_multiple(m->mosq, &m->subscribe_mid, n + m->n_extra_filters,
+                                           topics, m->cfg->mqtt.qos, 0, NULL);
     free(topics);
     if (src != MOSQ_ERR_SUCCESS) {
         iocd_log_err("mqtt", "subscribe failed: %s; reconnecting", mosquitto_strerror(src));
@@ -242,6 +260,11 @@ static void on_publish(struct mosquitto *mosq, void *ud, int mid)
     struct iocd_mqtt *m = ud;
     if (m->outstanding > 0)
         m->outstanding--;
+    if (m->final_mid && mid == m->final_mid) {
+        m->final_mid = 0;
+        if (m->state == IOCD_MQTT_STOPPING && m->disconnect_waits)
+            send_disconnect(m);
+    }
 }
 
 int iocd_mqtt_publish(struct iocd_mqtt *m, const char *topic, const void *payload, size_t len,
@@ -421,6 +444,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         return;
     }
     m->state = IOCD_MQTT_CONNECTING;
+    if (m->cb.connecting)
+        m->cb.connecting(m->cb.ud);
     int keepalive = (int)(m->cfg->mqtt.keepalive_ms / 1000);
     int rc = mosquitto_connect_async(m->mosq, ip, m->cfg->mqtt.port, keepalive);
     if (rc == MOSQ_ERR_TLS && m->tls_ctx) { /* the handshake failed at once */
@@ -542,6 +567,11 @@ static void schedule_reconnect(struct iocd_mqtt *m)
 static void on_misc_timer(uv_timer_t *t)
 {
     struct iocd_mqtt *m = t->data;
+    if (m->state == IOCD_MQTT_STOPPING && m->disconnect_waits && m->final_mid &&
+        uv_now(m->loop) >= m->disconnect_by) {
+        iocd_log_warn("mqtt", "the final publish was not acknowledged in time; disconnecting");
+        send_disconnect(m);
+    }
     if (m->state == IOCD_MQTT_STOPPING && iocd_now_ms() > m->stop_deadline_ms) {
         iocd_log_warn("mqtt", "broker did not confirm the disconnect in time; closing");
         finish_stop(m);
@@ -791,16 +821,23 @@ void iocd_mqtt_stop(struct iocd_mqtt *m)
 {
     switch (m->state) {
     case IOCD_MQTT_CONNECTED:
-    case IOCD_MQTT_CONNECTING:
+    case IOCD_MQTT_CONNECTING: {
+        bool connected = m->state == IOCD_MQTT_CONNECTED;
         m->state = IOCD_MQTT_STOPPING;
         m->stop_deadline_ms = iocd_now_ms() + STOP_TIMEOUT_MS;
-        /* Queued after any PUBACKs not yet written; on_disconnect fires
-         * once it has gone out. */
-        if (mosquitto_disconnect(m->mosq) != MOSQ_ERR_SUCCESS)
-            finish_stop(m);
-        else
+        if (connected && m->final_mid) {
+            /* The final publish (the Sparkplug STATE death) first: closing
+             * with its PUBACK unread resets the connection, and the broker
+             * may then lose the DISCONNECT. At most STOP_TIMEOUT_MS by the
+             * loop's clock (the wall clock may be pinned in tests). */
+            m->disconnect_waits = true;
+            m->disconnect_by = uv_now(m->loop) + STOP_TIMEOUT_MS;
             update_poll(m);
+            break;
+        }
+        send_disconnect(m);
         break;
+    }
     case IOCD_MQTT_RESOLVING:
         m->state = IOCD_MQTT_STOPPING; /* on_resolved finishes the stop */
         uv_cancel((uv_req_t *)&m->resolver);
@@ -820,8 +857,46 @@ void iocd_mqtt_close(struct iocd_mqtt *m)
     uv_close((uv_handle_t *)&m->reconnect_timer, NULL);
 }
 
+int iocd_mqtt_publish_final(struct iocd_mqtt *m, const char *topic, const void *payload,
+                            size_t len, int qos, bool retain)
+{
+    int mid = 0;
+    if (m->state != IOCD_MQTT_CONNECTED || len > (size_t)INT32_MAX ||
+        mosquitto_publish(m->mosq, &mid, topic, (int)len, payload, qos, retain) !=
+            MOSQ_ERR_SUCCESS)
+        return -1;
+    m->outstanding++;
+    m->final_mid = qos > 0 ? mid : 0;
+    if (!m->in_read)
+        update_poll(m);
+    return 0;
+}
+
+int iocd_mqtt_set_will(struct iocd_mqtt *m, const char *topic, const void *payload, size_t len,
+                       int qos, bool retain)
+{
+    if (len > (size_t)INT32_MAX ||
+        mosquitto_will_set(m->mosq, topic, (int)len, payload, qos, retain) != MOSQ_ERR_SUCCESS)
+        return -1;
+    return 0;
+}
+
+int iocd_mqtt_add_filter(struct iocd_mqtt *m, const char *filter)
+{
+    if (m->n_extra_filters == IOCD_MQTT_MAX_EXTRA_FILTERS)
+        return -1;
+    char *dup = strdup(filter);
+    if (!dup)
+        return -1;
+    m->extra_filters[m->n_extra_filters++] = dup;
+    return 0;
+}
+
 void iocd_mqtt_free(struct iocd_mqtt *m)
 {
+    for (int i = 0; i < m->n_extra_filters; i++)
+        free(m->extra_filters[i]);
+    m->n_extra_filters = 0;
     if (m->mosq)
         mosquitto_destroy(m->mosq);
     m->mosq = NULL;

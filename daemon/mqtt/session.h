@@ -27,6 +27,8 @@
 
 struct iocd_mqtt;
 
+#define IOCD_MQTT_MAX_EXTRA_FILTERS 4
+
 struct iocd_mqtt_callbacks {
     /* A message arrived (the loop thread, inside mosquitto_loop_read);
      * props: its MQTT v5 properties, NULL under 3.1.1 or when none. */
@@ -36,6 +38,9 @@ struct iocd_mqtt_callbacks {
     void (*subscribed)(void *ud);
     /* iocd_mqtt_stop finished: disconnected, nothing more will arrive. */
     void (*stopped)(void *ud);
+    /* About to send CONNECT (each attempt): the moment to set the will
+     * (iocd_mqtt_set_will). May be NULL. */
+    void (*connecting)(void *ud);
     void *ud;
 };
 
@@ -68,6 +73,9 @@ struct iocd_mqtt {
     uint64_t messages;   /* messages received */
     int outstanding;     /* own publishes not yet acknowledged / written */
     int64_t stop_deadline_ms;
+    int final_mid;          /* of iocd_mqtt_publish_final's message until acknowledged, 0 = none */
+    bool disconnect_waits;  /* stopping: DISCONNECT once final_mid is acknowledged ... */
+    uint64_t disconnect_by; /* ... or at this uv_now() */
     bool paused;           /* back-pressure asked for no more messages */
     int64_t down_since_ms; /* wall clock since the broker is unreachable, 0: it is not */
     int closing_handles;
@@ -79,6 +87,10 @@ struct iocd_mqtt {
     bool connack_refused;         /* this attempt's CONNACK said no (already logged) */
     char socket_error[96];        /* the socket died during this attempt's TLS handshake */
     char last_error[256];         /* why the last connect failed, "" after a success */
+    /* Filters subscribed at every connect besides the adapters' (the
+     * Sparkplug STATE topic); owned. */
+    char *extra_filters[IOCD_MQTT_MAX_EXTRA_FILTERS];
+    int n_extra_filters;
 };
 
 int iocd_mqtt_init(struct iocd_mqtt *m, uv_loop_t *loop, const struct iocd_config *cfg,
@@ -86,7 +98,9 @@ int iocd_mqtt_init(struct iocd_mqtt *m, uv_loop_t *loop, const struct iocd_confi
 /* Resolve, connect, subscribe; keeps reconnecting until stopped. */
 void iocd_mqtt_start(struct iocd_mqtt *m);
 /* Stop taking messages: DISCONNECT cleanly (so the broker keeps the
- * session and queues what arrives meanwhile), then call cb.stopped. */
+ * session and queues what arrives meanwhile), then call cb.stopped. A
+ * final publish (iocd_mqtt_publish_final) not yet acknowledged is waited
+ * for first, up to 3 s. */
 void iocd_mqtt_stop(struct iocd_mqtt *m);
 /* Back-pressure: on, disconnect cleanly and stay away (the broker's
  * persistent session queues meanwhile; what was not acknowledged is sent
@@ -123,6 +137,20 @@ int iocd_mqtt_change_filters(struct iocd_mqtt *m, char *const *gone, int n_gone,
  * Subscriptions are not touched here when the connection is kept. */
 int iocd_mqtt_reconfigure(struct iocd_mqtt *m, const struct iocd_config *cfg,
                           struct iocd_error *err);
+/* Like iocd_mqtt_publish, for the last message before iocd_mqtt_stop (the
+ * Sparkplug STATE death): with QoS > 0 the stop sends its DISCONNECT only
+ * once the broker has acknowledged it, so that the DISCONNECT is not lost
+ * to a connection reset by the unread PUBACK. 0, or -1 when not queued. */
+int iocd_mqtt_publish_final(struct iocd_mqtt *m, const char *topic, const void *payload,
+                            size_t len, int qos, bool retain);
+/* The will the broker publishes if the connection is lost without a
+ * DISCONNECT, sent with every later CONNECT (call it from cb.connecting to
+ * change it per connect). 0, or -1 (the previous will stays). */
+int iocd_mqtt_set_will(struct iocd_mqtt *m, const char *topic, const void *payload, size_t len,
+                       int qos, bool retain);
+/* One more filter to subscribe to at every connect, with the adapters'
+ * (before iocd_mqtt_start). 0, or -1 when too many or out of memory. */
+int iocd_mqtt_add_filter(struct iocd_mqtt *m, const char *filter);
 /* Close the loop handles; call once stopped, before the final uv_run. */
 void iocd_mqtt_close(struct iocd_mqtt *m);
 /* After the loop has finished. */

@@ -523,7 +523,7 @@ static void count_notes(struct iocd_pipeline *p, struct iocd_counter_scope *sc,
                             suppressed, f.reason);
         f.topic = topic;
         iocd_log_fields(LOG_NOTICE, sc->name, &f, "%s on '%.200s': %s", f.reason, topic,
-                        b->note_detail);
+                        b->note_text[n]);
     }
 }
 
@@ -538,6 +538,31 @@ static void dead_letter(struct iocd_pipeline *p, const char *adapter,
         daemon->value[IOCD_CTR_DEAD_LETTERS]++;
     else
         daemon->value[IOCD_CTR_DEAD_LETTER_DROPS]++;
+}
+
+/* Hand the commands the adapter asked for to the MQTT output, counted as
+ * sent or dropped in the adapter's scope; each logged (rate-limited, as
+ * the notes are) with why the adapter asked. */
+static void send_commands(struct iocd_pipeline *p, struct iocd_counter_scope *sc,
+                          const struct iocd_batch *b)
+{
+    for (size_t i = 0; i < b->n_commands; i++) {
+        const struct iocd_command *c = b->commands[i];
+        bool sent = p->command && p->command(p->command_ud, sc->name, c) == 0;
+        sc->value[sent ? IOCD_CTR_COMMANDS : IOCD_CTR_COMMAND_DROPS]++;
+        uint64_t suppressed;
+        if (!iocd_ratelimit_allow(&sc->command_limit, iocd_now_ms(),
+                                  p->cfg->log.rate_limit_interval_ms,
+                                  p->cfg->log.rate_limit_burst, &suppressed))
+            continue;
+        struct iocd_log_fields f = {.feed = sc->name, .topic = c->topic};
+        if (suppressed)
+            iocd_log_fields(LOG_NOTICE, sc->name, &f, "%" PRIu64 " more commands were not logged",
+                            suppressed);
+        iocd_log_fields(sent ? LOG_NOTICE : LOG_WARNING, sc->name, &f, "%s '%.200s': %s",
+                        sent ? "published" : "could not publish (broker away or queue full)",
+                        c->topic, c->why);
+    }
 }
 
 /* Count one rejected observation or event of `msg`; the first reason of
@@ -594,6 +619,7 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
     struct iocd_counter_scope *sc = &p->scopes[idx];
     sc->value[IOCD_CTR_MESSAGES]++;
     count_notes(p, sc, b, msg->topic);
+    send_commands(p, sc, b);
     if (reason != IOCD_REJECT_NONE) {
         count_reject(p, sc, reason, msg->topic, b->detail);
         dead_letter(p, sc->name, msg, reason, b->detail);

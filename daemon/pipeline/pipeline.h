@@ -49,6 +49,11 @@ typedef int (*iocd_pipeline_dead_letter_cb)(void *ud, const char *adapter,
                                             const struct iocd_message *msg,
                                             enum iocd_reject reason, const char *detail);
 
+/* Publish a command an adapter asked for (struct iocd_command); returns
+ * 0 if it was queued, -1 if dropped. */
+typedef int (*iocd_pipeline_command_cb)(void *ud, const char *adapter,
+                                        const struct iocd_command *c);
+
 struct iocd_pipeline {
     uv_loop_t *loop;
     const struct iocd_config *cfg; /* borrowed */
@@ -90,6 +95,8 @@ struct iocd_pipeline {
     struct iocd_feed *feed; /* borrowed; NULL: no live feed */
     iocd_pipeline_dead_letter_cb dead_letter; /* NULL: off */
     void *dead_letter_ud;
+    iocd_pipeline_command_cb command; /* NULL: adapters' commands are dropped */
+    void *command_ud;
     /* Back-pressure ([ingest] max_unwritten, docs/storage.md): samples and
      * events accepted but not yet written are those held for the next
      * flush and those in the flush in flight and the failed ones. */

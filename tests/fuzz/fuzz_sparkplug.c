@@ -10,8 +10,11 @@
  * turn: a DDATA and an NDATA after a known NBIRTH/DBIRTH, an NBIRTH and a
  * DBIRTH (the input's metrics become the aliases), a DDATA and NDATA again,
  * a DDEATH and an NDEATH; then it is used as a topic with a known payload.
+ * The NBIRTH carries a bdSeq, so an NDEATH input reaches the stale check.
  * Besides the sanitizers, it checks the adapter's contract and aborts when
- * it is broken. Linked with libFuzzer's main (fuzz_sparkplug) or with
+ * it is broken, including its commands: at most one per message, a Rebirth
+ * request (NCMD on the message's own node, QoS 0, not retained, the exact
+ * payload). Linked with libFuzzer's main (fuzz_sparkplug) or with
  * replay.c (the fuzz-replay-sparkplug test). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,15 +42,16 @@ static struct fuzz_setup g;
 static uint8_t *nbirth, *dbirth;
 static size_t nbirth_len, dbirth_len;
 
-/* Packs a BIRTH whose metrics have aliases 0..n-1 and every numeric type. */
-static uint8_t *make_birth(size_t *len)
+/* Packs a BIRTH whose metrics have aliases 0..n-1 and every numeric type;
+ * with `bdseq`, also the bdSeq metric (3) an NBIRTH carries. */
+static uint8_t *make_birth(size_t *len, bool bdseq)
 {
     static const uint32_t types[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};
     static const char *const names[] = {"Int8",    "Int16",  "Int32",   "Int64", "UInt8",
                                         "UInt16",  "UInt32", "UInt64",  "Float", "Double",
                                         "Boolean", "String", "DateTime"};
     enum { N = sizeof(types) / sizeof(types[0]) };
-    Iocd__SparkplugB__Metric m[N], *mp[N];
+    Iocd__SparkplugB__Metric m[N + 1], *mp[N + 1];
     Iocd__SparkplugB__PropertySet ps;
     Iocd__SparkplugB__PropertyValue pv, *pvp[1] = {&pv};
     char *keys[1] = {"engUnit"};
@@ -80,6 +84,16 @@ static uint8_t *make_birth(size_t *len)
     p.timestamp = 1795341840000u;
     p.n_metrics = N;
     p.metrics = mp;
+    if (bdseq) {
+        iocd__sparkplug_b__metric__init(&m[N]);
+        mp[N] = &m[N];
+        m[N].name = "bdSeq";
+        m[N].has_datatype = 1;
+        m[N].datatype = 8;
+        m[N].value_case = IOCD__SPARKPLUG_B__METRIC__VALUE_LONG_VALUE;
+        m[N].long_value = 3;
+        p.n_metrics = N + 1;
+    }
     *len = iocd__sparkplug_b__payload__get_packed_size(&p);
     uint8_t *buf = malloc(*len);
     CHECK(buf != NULL);
@@ -92,8 +106,8 @@ static void setup_once(void)
     if (g.ready)
         return;
     fuzz_setup_once(&g, &iocd_adapter_sparkplug, config, 1, false, 16u << 20);
-    nbirth = make_birth(&nbirth_len);
-    dbirth = make_birth(&dbirth_len);
+    nbirth = make_birth(&nbirth_len, true);
+    dbirth = make_birth(&dbirth_len, false);
 }
 
 static void check_id(const char *s)
@@ -102,11 +116,43 @@ static void check_id(const char *s)
     CHECK(fuzz_valid_id(s));
 }
 
+/* A command is a Rebirth request to the node of `topic`, exactly. */
+static void check_command(const struct iocd_command *c, const char *topic)
+{
+    CHECK(c && c->topic && c->payload && c->why && c->why[0]);
+    CHECK(c->qos == 0 && !c->retain);
+    /* spBv1.0/GROUP/TYPE/EDGE[/DEVICE] → spBv1.0/GROUP/NCMD/EDGE */
+    const char *g1 = strchr(topic, '/');
+    CHECK(g1 != NULL);
+    const char *t1 = strchr(g1 + 1, '/');
+    CHECK(t1 != NULL);
+    const char *e1 = strchr(t1 + 1, '/');
+    CHECK(e1 != NULL);
+    size_t elen = strcspn(e1 + 1, "/");
+    char want[600];
+    snprintf(want, sizeof(want), "spBv1.0/%.*s/NCMD/%.*s", (int)(t1 - g1 - 1), g1 + 1, (int)elen,
+             e1 + 1);
+    CHECK(strcmp(c->topic, want) == 0);
+    Iocd__SparkplugB__Payload *p = iocd__sparkplug_b__payload__unpack(NULL, c->len, c->payload);
+    CHECK(p != NULL);
+    CHECK(p->has_timestamp && p->timestamp == (uint64_t)FUZZ_RECEIVED && !p->has_seq);
+    CHECK(p->n_metrics == 1);
+    const Iocd__SparkplugB__Metric *m = p->metrics[0];
+    CHECK(m->name && strcmp(m->name, "Node Control/Rebirth") == 0 && !m->has_alias);
+    CHECK(m->has_datatype && m->datatype == 11);
+    CHECK(m->value_case == IOCD__SPARKPLUG_B__METRIC__VALUE_BOOLEAN_VALUE && m->boolean_value);
+    CHECK(m->has_timestamp && m->timestamp == (uint64_t)FUZZ_RECEIVED);
+    iocd__sparkplug_b__payload__free_unpacked(p, NULL);
+}
+
 static void decode(void *adapter, const char *topic, const uint8_t *data, size_t size)
 {
     struct iocd_batch b;
     enum iocd_reject r = fuzz_decode(&g, adapter, topic, data, size, &b);
     CHECK(memchr(b.note_detail, '\0', sizeof(b.note_detail)) != NULL);
+    CHECK(b.n_commands <= 1);
+    for (size_t i = 0; i < b.n_commands; i++)
+        check_command(b.commands[i], topic);
     if (r == IOCD_REJECT_NONE) {
         CHECK(b.n_obs + b.n_events > 0);
         for (size_t i = 0; i < b.n_obs; i++) {

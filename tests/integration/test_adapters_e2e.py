@@ -11,6 +11,8 @@ import time
 import unittest
 
 from iocdtest import SOURCE_ROOT, IocdTestCase
+# Sparkplug B payloads: the encoder the edge-node script uses.
+from spb_edge import DT_DOUBLE, DT_FLOAT, DT_UINT16, DT_UINT64, sp_metric, sp_payload
 
 
 def source_file(*parts):
@@ -433,77 +435,6 @@ location = $.location
         self.assertEqual((st["reports"]["events"], st["fire"]["events"]), (3, 1))
 
 
-# --- a tiny protobuf encoder for Sparkplug B (proto/sparkplug_b/sparkplug_b.proto) ---
-
-def pb_varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def pb_key(field, wire):
-    return pb_varint(field << 3 | wire)
-
-
-def pb_uint(field, n):
-    return pb_key(field, 0) + pb_varint(n)
-
-
-def pb_bytes(field, data):
-    data = data.encode() if isinstance(data, str) else data
-    return pb_key(field, 2) + pb_varint(len(data)) + data
-
-
-def pb_float(field, x):
-    return pb_key(field, 5) + struct.pack("<f", x)
-
-
-def pb_double(field, x):
-    return pb_key(field, 1) + struct.pack("<d", x)
-
-
-DT_UINT16, DT_UINT64, DT_FLOAT, DT_DOUBLE, DT_STRING = 6, 8, 9, 10, 12
-
-
-def sp_metric(name=None, alias=None, ts=None, datatype=None, eng_unit=None, int_value=None,
-              long_value=None, float_value=None, double_value=None):
-    """Metric{name=1, alias=2, timestamp=3, datatype=4, properties=9, int_value=10,
-    long_value=11, float_value=12, double_value=13}."""
-    m = b""
-    if name is not None:
-        m += pb_bytes(1, name)
-    if alias is not None:
-        m += pb_uint(2, alias)
-    if ts is not None:
-        m += pb_uint(3, ts)
-    if datatype is not None:
-        m += pb_uint(4, datatype)
-    if eng_unit is not None:
-        # PropertySet{keys=1, values=2}; PropertyValue{type=1, string_value=8}
-        pv = pb_uint(1, DT_STRING) + pb_bytes(8, eng_unit)
-        m += pb_bytes(9, pb_bytes(1, "engUnit") + pb_bytes(2, pv))
-    if int_value is not None:
-        m += pb_uint(10, int_value)
-    if long_value is not None:
-        m += pb_uint(11, long_value)
-    if float_value is not None:
-        m += pb_float(12, float_value)
-    if double_value is not None:
-        m += pb_double(13, double_value)
-    return m
-
-
-def sp_payload(ts, seq, metrics):
-    """Payload{timestamp=1, metrics=2, seq=3}."""
-    return pb_uint(1, ts) + b"".join(pb_bytes(2, m) for m in metrics) + pb_uint(3, seq)
-
-
 class SparkplugTest(AdapterCase):
     T0 = 1795341840000    # 2026-11-22T10:04:00Z
 
@@ -550,7 +481,9 @@ class SparkplugTest(AdapterCase):
         self.assertEqual((st["accepted"], st["notes"].get("seq_gap", 0)), (4, 0))
         self.pub("spBv1.0/G/DDATA/E/D1", gap)
         self.pub("spBv1.0/G/DDEATH/E/D1", ddeath)
-        self.d.wait_messages("plant", 6)
+        # The gap makes iocd ask E to rebirth (docs/adapters.md): its own
+        # NCMD comes back under spBv1.0/+/+/#, a no_route reject.
+        self.d.wait_messages("plant", 7)
 
         obs = [x for x in self.d.series() if "/event." not in x]
         self.assertEqual(obs, ["plant/D1/Inputs.Flow_Rate", "plant/D1/Inputs.Pressure",
@@ -575,8 +508,9 @@ class SparkplugTest(AdapterCase):
 
         st = self.d.status()["adapters"]["plant"]
         self.assertEqual((st["messages"], st["accepted"], st["observations"], st["events"],
-                          st["notes"]["seq_gap"], st["notes"].get("partial", 0)),
-                         (6, 6, 11, 3, 1, 0))
+                          st["notes"]["seq_gap"], st["notes"].get("partial", 0),
+                          st["commands"], st["rejects"]),
+                         (7, 6, 11, 3, 1, 0, 1, {"no_route": 1}))
 
         def ev(t, kind, sev, device, text, attrs):
             return {"time": t, "source": "plant", "kind": kind, "severity": sev, "text": text,

@@ -83,7 +83,7 @@ class ConfigKeysTest(unittest.TestCase):
     def test_tables_exact(self):
         t = self.tables
         self.assertEqual(list(t), ["[mqtt]", "[store]", "[ingest]", "[aqi]", "[live]", "[devices]",
-                                   "[http]", "[log]", "[adapter NAME]"]
+                                   "[http]", "[log]", "[sparkplug]", "[adapter NAME]"]
                          + ["[adapter NAME] format = %s" % f for f in FORMATS] + ["[alert NAME]"])
         self.assertEqual(t["[adapter NAME]"], ["topic", "format", "source", "resolutions",
                                                "max_series"])
@@ -96,7 +96,11 @@ class ConfigKeysTest(unittest.TestCase):
                          ["type", "match", "stat", "window", "above", "below", "clear", "bands",
                           "hysteresis", "multiple", "severity", "text", "count", "per",
                           "min_severity", "area", "where"])
-        self.assertEqual(sum(len(v) for v in t.values()), 75 + 5 + 13 + 3 + 3 + 5 + 4 + 7 + 17 + 17)
+        self.assertEqual(sum(len(v) for v in t.values()),
+                         75 + 1 + 5 + 13 + 4 + 3 + 5 + 4 + 7 + 17 + 17)
+        self.assertEqual(t["[sparkplug]"], ["host_id"])
+        self.assertEqual(t["[adapter NAME] format = sparkplug"],
+                         ["device_format", "max_devices", "max_metrics", "rebirth_interval"])
         self.assertIn("| `port` | `1883` | broker TCP port |\n", self.md)
 
     def test_plain_help_lists_the_same_keys(self):

@@ -58,6 +58,19 @@ class TryTest(unittest.TestCase):
         self.assertEqual((line["rejected"], line["detail"]),
                          ("future_time", "time 2026-11-22T12:30:00Z is 600 s in the future"))
 
+    def test_commands_are_shown_not_sent(self):
+        # Alias-only Sparkplug DATA without a BIRTH: rejected, and the Rebirth
+        # request iocd would publish is printed (nothing is published).
+        from spb_edge import sp_metric, sp_payload
+        r = self.run_try("lighting", sp_payload(1795349990000, 4, [sp_metric(alias=10,
+                                                                            double_value=1.5)]),
+                         "--topic", "spBv1.0/pleiku-lighting/DDATA/cab-01/lamp-1")
+        self.assertEqual((r.returncode, r.stdout), (1,
+            "rejected: missing_field: alias 10 unknown: no BIRTH seen for "
+            "pleiku-lighting/cab-01/lamp-1\n"
+            "command: spBv1.0/pleiku-lighting/NCMD/cab-01 (42 bytes, QoS 0): Rebirth request to "
+            "pleiku-lighting/cab-01: DDATA without an NBIRTH seen for pleiku-lighting/cab-01\n"))
+
     def test_usage_errors(self):
         r = self.run_try("nope", "{}")
         self.assertEqual((r.returncode, r.stderr),

@@ -60,7 +60,7 @@ static enum iocd_reject decode(struct fx *f, const char *topic, const uint8_t *p
     assert_non_null(copy);
     if (len)
         memcpy(copy, payload, len);
-    struct iocd_message m = {.topic = topic, .payload = copy, .len = len, .received_ms = RECEIVED};
+    struct iocd_message m = {.topic = topic, .payload = copy, .len = len, .received_ms = f->received};
     enum iocd_reject r = iocd_adapter_sparkplug.decode(f->state, &m, &f->batch);
     free(copy);
     if (r == IOCD_REJECT_NONE) {
@@ -830,7 +830,8 @@ static void test_seq(void **state)
     /* seq 4 lost */
     assert_int_equal(send(f, DDATA, ddata(5)), IOCD_REJECT_NONE);
     assert_notes(f, 1, 0);
-    assert_string_equal(f->batch.note_detail, "edge Pleiku/PS-01: expected seq 4, got 5");
+    assert_string_equal(f->batch.note_text[IOCD_NOTE_SEQ_GAP],
+                        "edge Pleiku/PS-01: expected seq 4, got 5");
     assert_int_equal(f->batch.n_obs, 1); /* still decoded */
     /* continues from the received seq */
     assert_int_equal(send(f, NDATA, ndata(6)), IOCD_REJECT_NONE);
@@ -838,7 +839,8 @@ static void test_seq(void **state)
     /* a repeat is a gap too */
     assert_int_equal(send(f, NDATA, ndata(6)), IOCD_REJECT_NONE);
     assert_notes(f, 1, 0);
-    assert_string_equal(f->batch.note_detail, "edge Pleiku/PS-01: expected seq 7, got 6");
+    assert_string_equal(f->batch.note_text[IOCD_NOTE_SEQ_GAP],
+                        "edge Pleiku/PS-01: expected seq 7, got 6");
     /* wrap 255 → 0 */
     assert_int_equal(send(f, NDATA, ndata(255)), IOCD_REJECT_NONE);
     assert_notes(f, 1, 0);
@@ -852,11 +854,12 @@ static void test_seq(void **state)
     /* DDEATH carries a seq */
     assert_int_equal(send(f, DDEATH, pl_new(3, T0)), IOCD_REJECT_NONE);
     assert_notes(f, 1, 0);
-    assert_string_equal(f->batch.note_detail, "edge Pleiku/PS-01: expected seq 2, got 3");
+    assert_string_equal(f->batch.note_text[IOCD_NOTE_SEQ_GAP],
+                        "edge Pleiku/PS-01: expected seq 2, got 3");
     /* out of 0..255: a gap, and no expectation until the next seq */
     assert_int_equal(send(f, NDATA, ndata(300)), IOCD_REJECT_NONE);
     assert_notes(f, 1, 0);
-    assert_string_equal(f->batch.note_detail,
+    assert_string_equal(f->batch.note_text[IOCD_NOTE_SEQ_GAP],
                         "edge Pleiku/PS-01: expected seq 4, got 300 (not 0..255)");
     assert_int_equal(send(f, NDATA, ndata(9)), IOCD_REJECT_NONE);
     assert_notes(f, 0, 0);
@@ -876,7 +879,8 @@ static void test_seq(void **state)
     assert_notes(f, 0, 0);
     assert_int_equal(send(f, NDATA, ndata(2)), IOCD_REJECT_NONE);
     assert_notes(f, 1, 0);
-    assert_string_equal(f->batch.note_detail, "edge Pleiku/PS-01: expected seq 1, got 2");
+    assert_string_equal(f->batch.note_text[IOCD_NOTE_SEQ_GAP],
+                        "edge Pleiku/PS-01: expected seq 1, got 2");
     /* another edge node has its own sequence */
     assert_int_equal(send(f, "spBv1.0/Pleiku/NBIRTH/PS-02", nbirth(100)), IOCD_REJECT_NONE);
     assert_int_equal(send(f, "spBv1.0/Pleiku/NDATA/PS-02", ndata(101)), IOCD_REJECT_NONE);
@@ -904,7 +908,7 @@ static void test_data_before_birth(void **state)
     assert_int_equal(f->batch.n_obs, 1);
     assert_obs(f, 0, "Pump-1", "Level", 2, "", (int64_t)T0);
     assert_notes(f, 0, 1);
-    assert_string_equal(f->batch.note_detail,
+    assert_string_equal(f->batch.note_text[IOCD_NOTE_PARTIAL],
                         "alias 10 unknown: no BIRTH seen for Pleiku/PS-01/Pump-1");
 
     /* a DBIRTH without the NBIRTH: the device is known, the node's sequence
@@ -955,7 +959,7 @@ static void test_rebirth(void **state)
     assert_int_equal(f->batch.n_obs, 1);
     assert_obs(f, 0, "Pump-1", "Speed", 1500, "", (int64_t)T0);
     assert_notes(f, 0, 1);
-    assert_string_equal(f->batch.note_detail,
+    assert_string_equal(f->batch.note_text[IOCD_NOTE_PARTIAL],
                         "alias 11 unknown: not in the DBIRTH of Pleiku/PS-01/Pump-1");
     fx_free(f);
 }
@@ -992,6 +996,254 @@ static void test_death(void **state)
     assert_event(f, 0, "device_offline", IOC__V1__SEVERITY__SEVERITY_WARNING,
                  "device Pleiku/PS-09/Valve-3 offline", "Valve-3", RECEIVED, "Pleiku", "PS-09",
                  "Valve-3");
+    fx_free(f);
+}
+
+/* ---- host application duties: Rebirth requests, NDEATH, bdSeq ---- */
+
+/* The NCMD iocd sends at RECEIVED (2026-11-22T10:04:06.500Z): Payload
+ * {timestamp, metrics: [{name "Node Control/Rebirth", timestamp, datatype
+ * Boolean, boolean_value true}]}, no seq, byte for byte. */
+static const uint8_t rebirth_ncmd[] = {
+    0x08, 0xe4, 0x8f, 0xda, 0x95, 0xa0, 0x34,             /* timestamp = RECEIVED */
+    0x12, 0x21,                                           /* metrics[0], 33 bytes */
+    0x0a, 0x14, 'N', 'o', 'd', 'e', ' ', 'C', 'o', 'n', 't', 'r', 'o', 'l', '/', 'R', 'e', 'b',
+    'i', 'r', 't', 'h',                                   /* name */
+    0x18, 0xe4, 0x8f, 0xda, 0x95, 0xa0, 0x34,             /* timestamp = RECEIVED */
+    0x20, 0x0b,                                           /* datatype Boolean */
+    0x70, 0x01,                                           /* boolean_value true */
+};
+
+/* The batch holds exactly one command: a Rebirth request to PS-`edge`. */
+static void assert_rebirth(const struct fx *f, const char *edge, const char *why)
+{
+    assert_int_equal(f->batch.n_commands, 1);
+    const struct iocd_command *c = f->batch.commands[0];
+    char topic[64];
+    snprintf(topic, sizeof(topic), "spBv1.0/Pleiku/NCMD/%s", edge);
+    assert_string_equal(c->topic, topic);
+    assert_int_equal(c->qos, 0);
+    assert_false(c->retain);
+    assert_string_equal(c->why, why);
+    assert_int_equal(c->len, sizeof(rebirth_ncmd));
+    assert_memory_equal(c->payload, rebirth_ncmd, sizeof(rebirth_ncmd));
+    /* and what an edge node's protobuf library makes of it */
+    Iocd__SparkplugB__Payload *p = iocd__sparkplug_b__payload__unpack(NULL, c->len, c->payload);
+    assert_non_null(p);
+    assert_true(p->has_timestamp);
+    assert_int_equal(p->timestamp, RECEIVED);
+    assert_false(p->has_seq);
+    assert_int_equal(p->n_metrics, 1);
+    const Metric *m = p->metrics[0];
+    assert_string_equal(m->name, "Node Control/Rebirth");
+    assert_false(m->has_alias);
+    assert_true(m->has_datatype);
+    assert_int_equal(m->datatype, DT_BOOLEAN);
+    assert_int_equal(m->value_case, IOCD__SPARKPLUG_B__METRIC__VALUE_BOOLEAN_VALUE);
+    assert_true(m->boolean_value);
+    assert_int_equal(m->timestamp, RECEIVED);
+    iocd__sparkplug_b__payload__free_unpacked(p, NULL);
+}
+
+static void assert_no_rebirth(const struct fx *f, unsigned limited)
+{
+    assert_int_equal(f->batch.n_commands, 0);
+    assert_int_equal(f->batch.notes[IOCD_NOTE_REBIRTH_LIMITED], limited);
+}
+
+static void test_rebirth_request(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(plant_conf);
+    /* iocd restarted: alias-only DATA from a node it has no NBIRTH of */
+    assert_int_equal(send(f, DDATA, ddata(7)), IOCD_REJECT_MISSING_FIELD);
+    assert_rebirth(f, "PS-01",
+                   "Rebirth request to Pleiku/PS-01: DDATA without an NBIRTH seen for "
+                   "Pleiku/PS-01");
+    assert_int_equal(f->batch.notes[IOCD_NOTE_REBIRTH_LIMITED], 0);
+    /* asked once per rebirth_interval (default 30 s) */
+    assert_int_equal(send(f, NDATA, ndata(8)), IOCD_REJECT_MISSING_FIELD);
+    assert_no_rebirth(f, 1);
+    assert_string_equal(f->batch.note_text[IOCD_NOTE_REBIRTH_LIMITED],
+                        "no Rebirth requested from Pleiku/PS-01 (NDATA without an NBIRTH seen for "
+                        "Pleiku/PS-01): asked 0 ms ago (rebirth_interval)");
+    f->received = RECEIVED + 29999;
+    assert_int_equal(send(f, NDATA, ndata(9)), IOCD_REJECT_MISSING_FIELD);
+    assert_no_rebirth(f, 1);
+    assert_string_equal(f->batch.note_text[IOCD_NOTE_REBIRTH_LIMITED],
+                        "no Rebirth requested from Pleiku/PS-01 (NDATA without an NBIRTH seen for "
+                        "Pleiku/PS-01): asked 29999 ms ago (rebirth_interval)");
+    /* another node is asked on its own */
+    f->received = RECEIVED;
+    assert_int_equal(send(f, "spBv1.0/Pleiku/NDATA/PS-02", ndata(1)), IOCD_REJECT_MISSING_FIELD);
+    assert_rebirth(f, "PS-02",
+                   "Rebirth request to Pleiku/PS-02: NDATA without an NBIRTH seen for "
+                   "Pleiku/PS-02");
+    /* the node answers: NBIRTH and DBIRTH, then its DATA resolves, and no
+     * request goes out */
+    born(f);
+    assert_no_rebirth(f, 0);
+    assert_int_equal(send(f, DDATA, ddata(2)), IOCD_REJECT_NONE);
+    assert_no_rebirth(f, 0);
+    assert_obs(f, 0, "Pump-1", "Inputs.Flow_Rate", 40, "m3/h", (int64_t)T0);
+    /* a gap 30 s after the first request asks again */
+    f->received = RECEIVED + 30000;
+    assert_int_equal(send(f, DDATA, ddata(4)), IOCD_REJECT_NONE);
+    assert_notes(f, 1, 0);
+    assert_int_equal(f->batch.n_commands, 1);
+    assert_string_equal(f->batch.commands[0]->topic, "spBv1.0/Pleiku/NCMD/PS-01");
+    assert_string_equal(f->batch.commands[0]->why,
+                        "Rebirth request to Pleiku/PS-01: sequence gap: expected seq 3, got 4");
+    /* an alias the BIRTH did not define, within the interval: limited */
+    struct pl *b = pl_new(5, T0);
+    set_double(pl_metric(b, NULL, 77, 0, 0), 1.0);
+    assert_int_equal(send(f, DDATA, b), IOCD_REJECT_MISSING_FIELD);
+    assert_no_rebirth(f, 1);
+    assert_string_equal(f->batch.note_text[IOCD_NOTE_REBIRTH_LIMITED],
+                        "no Rebirth requested from Pleiku/PS-01 (alias 77 unknown: not in the "
+                        "DBIRTH of Pleiku/PS-01/Pump-1): asked 0 ms ago (rebirth_interval)");
+    /* ... and after it, asked */
+    f->received = RECEIVED + 60000;
+    b = pl_new(6, T0);
+    set_double(pl_metric(b, NULL, 77, 0, 0), 1.0);
+    assert_int_equal(send(f, DDATA, b), IOCD_REJECT_MISSING_FIELD);
+    assert_int_equal(f->batch.n_commands, 1);
+    assert_string_equal(f->batch.commands[0]->why,
+                        "Rebirth request to Pleiku/PS-01: alias 77 unknown: not in the DBIRTH of "
+                        "Pleiku/PS-01/Pump-1");
+    /* DDATA of a device without a DBIRTH (named metrics decode) */
+    f->received = RECEIVED + 90000;
+    b = pl_new(7, T0);
+    set_double(pl_metric(b, "Level", -1, DT_DOUBLE, 0), 2);
+    assert_int_equal(send(f, "spBv1.0/Pleiku/DDATA/PS-01/Tank-2", b), IOCD_REJECT_NONE);
+    assert_int_equal(f->batch.n_obs, 1);
+    assert_int_equal(f->batch.n_commands, 1);
+    assert_string_equal(f->batch.commands[0]->why,
+                        "Rebirth request to Pleiku/PS-01: DDATA without a DBIRTH seen for "
+                        "Pleiku/PS-01/Tank-2");
+    /* DATA after the node's NDEATH, without an NBIRTH since */
+    f->received = RECEIVED + 120000;
+    assert_int_equal(send(f, NDEATH, pl_new(-1, 0)), IOCD_REJECT_NONE);
+    assert_no_rebirth(f, 0);
+    assert_int_equal(send(f, NDATA, ndata(8)), IOCD_REJECT_NONE);
+    assert_int_equal(f->batch.n_commands, 1);
+    assert_string_equal(f->batch.commands[0]->why,
+                        "Rebirth request to Pleiku/PS-01: NDATA after the NDEATH of Pleiku/PS-01, "
+                        "without an NBIRTH since");
+    fx_free(f);
+}
+
+static void test_rebirth_limits(void **state)
+{
+    (void)state;
+    /* rebirth_interval = 0: never asked, nothing noted */
+    struct fx *f = fx_new("[adapter plant]\ntopic = spBv1.0/+/+/#\nformat = sparkplug\n"
+                          "rebirth_interval = 0\n");
+    assert_int_equal(send(f, DDATA, ddata(7)), IOCD_REJECT_MISSING_FIELD);
+    assert_no_rebirth(f, 0);
+    fx_free(f);
+    /* 100 requests a second over all nodes */
+    f = fx_new("[adapter plant]\ntopic = spBv1.0/+/+/#\nformat = sparkplug\n"
+               "rebirth_interval = 1h\n");
+    char topic[64];
+    for (int i = 0; i < 101; i++) {
+        snprintf(topic, sizeof(topic), "spBv1.0/Pleiku/NDATA/N%d", i);
+        assert_int_equal(send(f, topic, ndata(0)), IOCD_REJECT_MISSING_FIELD);
+        assert_int_equal(f->batch.n_commands, i < 100 ? 1 : 0);
+    }
+    assert_string_equal(f->batch.note_text[IOCD_NOTE_REBIRTH_LIMITED],
+                        "no Rebirth requested from Pleiku/N100 (NDATA without an NBIRTH seen for "
+                        "Pleiku/N100): 100 requests in this second already");
+    f->received = RECEIVED + 1000; /* the next second */
+    assert_int_equal(send(f, topic, ndata(1)), IOCD_REJECT_MISSING_FIELD);
+    assert_int_equal(f->batch.n_commands, 1);
+    /* the first node again within its hour */
+    assert_int_equal(send(f, "spBv1.0/Pleiku/NDATA/N0", ndata(1)), IOCD_REJECT_MISSING_FIELD);
+    assert_no_rebirth(f, 1);
+    fx_free(f);
+    /* max_devices reached: the node cannot be tracked, so it is not asked */
+    f = fx_new("[adapter plant]\ntopic = spBv1.0/+/+/#\nformat = sparkplug\nmax_devices = 1\n");
+    assert_int_equal(send(f, NDATA, ndata(0)), IOCD_REJECT_MISSING_FIELD);
+    assert_int_equal(f->batch.n_commands, 1);
+    assert_int_equal(send(f, "spBv1.0/Pleiku/NDATA/PS-02", ndata(0)), IOCD_REJECT_MISSING_FIELD);
+    assert_no_rebirth(f, 1);
+    assert_string_equal(f->batch.note_text[IOCD_NOTE_REBIRTH_LIMITED],
+                        "no Rebirth requested from Pleiku/PS-02 (NDATA without an NBIRTH seen for "
+                        "Pleiku/PS-02): already tracking 1 edge nodes and devices (max_devices)");
+    fx_free(f);
+}
+
+/* An NBIRTH of PS-01 with bdSeq `bd`. */
+static struct pl *nbirth_bd(int seq, uint64_t bd)
+{
+    struct pl *b = pl_new(seq, T0);
+    set_long(pl_metric(b, "bdSeq", 0, DT_UINT64, T0), bd);
+    set_float(pl_metric(b, "Supply Voltage", 4, DT_FLOAT, T0), 12.5f);
+    return b;
+}
+
+static struct pl *ndeath_bd(uint64_t bd)
+{
+    struct pl *b = pl_new(-1, T0 - 3600000);
+    set_long(pl_metric(b, "bdSeq", -1, DT_UINT64, 0), bd);
+    return b;
+}
+
+static void test_ndeath_devices(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("[adapter plant]\ntopic = spBv1.0/+/+/#\nformat = sparkplug\n"
+                          "device_format = group.edge.device\n");
+    assert_int_equal(send(f, NBIRTH, nbirth_bd(0, 4)), IOCD_REJECT_NONE);
+    assert_int_equal(send(f, DBIRTH, dbirth(1)), IOCD_REJECT_NONE);
+    assert_int_equal(send(f, "spBv1.0/Pleiku/DBIRTH/PS-01/Valve-3", dbirth(2)), IOCD_REJECT_NONE);
+    /* the will of an earlier session, delivered late: stale, ignored */
+    assert_int_equal(send(f, NDEATH, ndeath_bd(3)), IOCD_REJECT_STALE);
+    assert_string_equal(f->batch.detail,
+                        "NDEATH of Pleiku/PS-01: bdSeq 3 is not the 4 of its NBIRTH (a death from "
+                        "an earlier session); ignored");
+    assert_int_equal(f->batch.n_events, 0);
+    /* still alive: its sequence goes on unchecked by the stale death */
+    assert_int_equal(send(f, DDATA, ddata(3)), IOCD_REJECT_NONE);
+    assert_notes(f, 0, 0);
+    assert_no_rebirth(f, 0);
+    /* one device dies on its own */
+    assert_int_equal(send(f, "spBv1.0/Pleiku/DDEATH/PS-01/Valve-3", pl_new(4, T0 + 5000)),
+                     IOCD_REJECT_NONE);
+    assert_int_equal(f->batch.n_events, 1);
+    /* the node's own death: the node and the device still alive go offline */
+    assert_int_equal(send(f, NDEATH, ndeath_bd(4)), IOCD_REJECT_NONE);
+    assert_int_equal(f->batch.n_obs, 0);
+    assert_int_equal(f->batch.n_events, 2);
+    assert_event(f, 0, "device_offline", IOC__V1__SEVERITY__SEVERITY_WARNING,
+                 "edge node Pleiku/PS-01 offline", "Pleiku.PS-01", RECEIVED, "Pleiku", "PS-01",
+                 NULL);
+    assert_event(f, 1, "device_offline", IOC__V1__SEVERITY__SEVERITY_WARNING,
+                 "device Pleiku/PS-01/Pump-1 offline (NDEATH of its edge node)",
+                 "Pleiku.PS-01.Pump-1", RECEIVED, "Pleiku", "PS-01", "Pump-1");
+    /* a second copy of the same death changes nothing more for the devices */
+    assert_int_equal(send(f, NDEATH, ndeath_bd(4)), IOCD_REJECT_NONE);
+    assert_int_equal(f->batch.n_events, 1);
+    /* born again with bdSeq 5: a death with 4 is now stale; without a bdSeq
+     * it cannot be told, and counts */
+    assert_int_equal(send(f, NBIRTH, nbirth_bd(0, 5)), IOCD_REJECT_NONE);
+    assert_int_equal(send(f, DBIRTH, dbirth(1)), IOCD_REJECT_NONE);
+    assert_int_equal(send(f, NDEATH, ndeath_bd(4)), IOCD_REJECT_STALE);
+    assert_int_equal(send(f, NDEATH, pl_new(-1, 0)), IOCD_REJECT_NONE);
+    assert_int_equal(f->batch.n_events, 2);
+    assert_event(f, 1, "device_offline", IOC__V1__SEVERITY__SEVERITY_WARNING,
+                 "device Pleiku/PS-01/Pump-1 offline (NDEATH of its edge node)",
+                 "Pleiku.PS-01.Pump-1", RECEIVED, "Pleiku", "PS-01", "Pump-1");
+    /* after an iocd restart: devices known from their DDATA go offline with
+     * the node (its bdSeq unknown: the death counts) */
+    fx_free(f);
+    f = fx_new(plant_conf);
+    assert_int_equal(send(f, DDATA, ddata(5)), IOCD_REJECT_MISSING_FIELD);
+    assert_int_equal(send(f, NDEATH, ndeath_bd(9)), IOCD_REJECT_NONE);
+    assert_int_equal(f->batch.n_events, 2);
+    assert_event(f, 1, "device_offline", IOC__V1__SEVERITY__SEVERITY_WARNING,
+                 "device Pleiku/PS-01/Pump-1 offline (NDEATH of its edge node)", "Pump-1",
+                 RECEIVED, "Pleiku", "PS-01", "Pump-1");
     fx_free(f);
 }
 
@@ -1250,6 +1502,9 @@ int main(void)
         cmocka_unit_test(test_data_before_birth),
         cmocka_unit_test(test_rebirth),
         cmocka_unit_test(test_death),
+        cmocka_unit_test(test_rebirth_request),
+        cmocka_unit_test(test_rebirth_limits),
+        cmocka_unit_test(test_ndeath_devices),
         cmocka_unit_test(test_device_format),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_malformed),
