@@ -158,6 +158,21 @@ class ReloadTest(IocdTestCase):
         self.assertEqual(s.events()[0][2]["value"], 12.5)
         self.assertFalse(os.path.exists(d.db + "2"))
 
+    def test_log_level_applied(self):
+        d = self.iocd(AIR_ADAPTER)
+        d.start()
+        t = T0 // 1000
+        self.broker.publish("pleiku/air/pk-01/data", [air("pk-01", t, 1)])
+        d.wait_messages("air", 1)
+        self.assertNotIn(" debug store: flushed", d.log_text())
+        with open(d.conf) as f:
+            text = f.read()
+        with open(d.conf, "w") as f:
+            f.write(text.replace("[log]\nlevel = info\n", "[log]\nlevel = debug\n"))
+        self.reload(d, "; [log] changed)")
+        self.broker.publish("pleiku/air/pk-01/data", [air("pk-01", t + 1, 2)])
+        wait_until(lambda: " debug store: flushed" in d.log_text(), what="a debug line")
+
     def test_notify_reloading_then_ready(self):
         path = os.path.join(self.dir, "notify.sock")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
