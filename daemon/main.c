@@ -411,6 +411,12 @@ static cJSON *prov_alerts(void *ud)
     return iocd_feed_alerts_active_json(((struct iocd *)ud)->feed);
 }
 
+static int prov_alert_act(void *ud, const char *action, const char *id, const char *actor,
+                          const char *note, const char *to, cJSON **out)
+{
+    return iocd_feed_alert_act(((struct iocd *)ud)->feed, action, id, actor, note, to, out);
+}
+
 static char *prov_metrics(void *ud)
 {
     return iocd_metrics_render(&((struct iocd *)ud)->metrics);
@@ -514,6 +520,7 @@ static int start_outputs(struct iocd *d)
         .latest = prov_latest,
         .devices = prov_devices,
         .alerts_active = prov_alerts,
+        .alert_act = prov_alert_act,
         .metrics = prov_metrics,
         .health = prov_health,
     };

@@ -53,8 +53,20 @@ struct win {
     uint32_t n[WIN_BUCKETS]; /* samples in the bucket */
 };
 
+/* What operators did to a raised alert; allocated at the first action,
+ * freed when the alert clears. */
+#define OPS_NAME_MAX 64
+#define OPS_NOTE_MAX 512
+struct pair_ops {
+    char ack_by[OPS_NAME_MAX];
+    int64_t ack_ms; /* 0: not acknowledged */
+    char ack_note[OPS_NOTE_MAX];
+    char assignee[OPS_NAME_MAX];
+};
+
 struct pair {
     struct pair *prev_active, *next_active; /* while raised */
+    struct pair_ops *ops; /* NULL until an operator acts; owned */
     uint64_t hash;
     int rule;      /* index into cfg->alerts */
     bool raised;
@@ -84,6 +96,11 @@ struct iocd_alerts {
 };
 
 /* ---- small helpers ---- */
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src ? src : "");
+}
 
 static uint64_t pair_hash(int rule, const char *series)
 {
@@ -232,7 +249,10 @@ void iocd_alerts_free(struct iocd_alerts *a)
     if (!a)
         return;
     for (size_t i = 0; i < a->n_slots; i++)
-        free(a->slots[i]);
+        if (a->slots[i]) {
+            free(a->slots[i]->ops);
+            free(a->slots[i]);
+        }
     free(a->slots);
     free(a);
 }
@@ -367,6 +387,8 @@ static void active_unlink(struct iocd_alerts *a, struct pair *p)
         a->active_tail = p->prev_active;
     p->prev_active = p->next_active = NULL;
     a->n_active--;
+    free(p->ops); /* a new raise starts unacknowledged */
+    p->ops = NULL;
 }
 
 /* The generated operator text of a change. */
@@ -408,16 +430,26 @@ static void gen_text(struct iocd_buf *b, const struct iocd_alert_rule *r, const 
 
 /* Hand `fn` one change of `p`; `text_value` is the value the generated
  * text quotes (the raise's, for an active alert). */
+/* An operator's action being reported (NULL: a raise or clear). */
+struct act_info {
+    const char *action, *actor, *note;
+};
+
 static void deliver_rule(const struct iocd_alert_rule *r, const struct pair *p, bool raised,
                          double value, double text_value, double threshold, int64_t time_ms,
-                         const char *why, iocd_alerts_fn fn, void *ud)
+                         const char *why, const struct act_info *act, iocd_alerts_fn fn, void *ud)
 {
     struct iocd_buf id, text;
     iocd_buf_init(&id);
     iocd_buf_init(&text);
     iocd_buf_printf(&id, "%s/%s", r->name ? r->name : "", p->series);
     const char *tx;
-    if (why) {
+    if (act && act->action && strcmp(act->action, "resolved") == 0) {
+        iocd_buf_printf(&text, "%s: %s resolved by %s%s%s", r->name ? r->name : "", p->series,
+                        act->actor ? act->actor : "", act->note && act->note[0] ? ": " : "",
+                        act->note ? act->note : "");
+        tx = sb_str(&text);
+    } else if (why) {
         iocd_buf_printf(&text, "%s: %s %s, cleared", r->name ? r->name : "", p->series, why);
         tx = sb_str(&text);
     } else if (r->text && r->text[0]) {
@@ -441,6 +473,13 @@ static void deliver_rule(const struct iocd_alert_rule *r, const struct pair *p, 
         .time_ms = time_ms,
         .raised_ms = p->raised_ms,
         .text = tx,
+        .action = act ? act->action : NULL,
+        .actor = act ? act->actor : NULL,
+        .note = act ? act->note : NULL,
+        .ack_by = p->ops && p->ops->ack_ms ? p->ops->ack_by : NULL,
+        .ack_note = p->ops && p->ops->ack_ms ? p->ops->ack_note : NULL,
+        .ack_ms = p->ops ? p->ops->ack_ms : 0,
+        .assignee = p->ops && p->ops->assignee[0] ? p->ops->assignee : NULL,
     };
     fn(ud, &c);
     iocd_buf_free(&id);
@@ -452,7 +491,7 @@ static void deliver(const struct iocd_alerts *a, const struct pair *p, bool rais
                     void *ud)
 {
     deliver_rule(&a->cfg->alerts[p->rule], p, raised, value, text_value, threshold, time_ms, NULL,
-                 fn, ud);
+                 NULL, fn, ud);
 }
 
 static void emit(struct iocd_alerts *a, const struct pair *p, bool raised, double value,
@@ -884,6 +923,19 @@ void iocd_alerts_foreach_active(const struct iocd_alerts *a, iocd_alerts_fn fn, 
         deliver(a, p, true, p->value, p->raise_value, p->threshold, p->eval_ms, fn, ud);
 }
 
+/* An operator's marks on a restored alert. */
+static void restore_ops(struct pair *p, const struct iocd_alert_saved *s)
+{
+    if (!s->ack_ms && !(s->assignee && s->assignee[0]))
+        return;
+    if (!(p->ops = calloc(1, sizeof(*p->ops))))
+        return;
+    p->ops->ack_ms = s->ack_ms;
+    copy_str(p->ops->ack_by, sizeof(p->ops->ack_by), s->ack_by);
+    copy_str(p->ops->ack_note, sizeof(p->ops->ack_note), s->ack_note);
+    copy_str(p->ops->assignee, sizeof(p->ops->assignee), s->assignee);
+}
+
 /* A raised event alert as stored: its window gets the count it had at its
  * last change, at that time, so it clears one window after that at the
  * latest (the events themselves are not read back). */
@@ -910,6 +962,7 @@ static int restore_event(struct iocd_alerts *a, int rule, const struct iocd_aler
     p->threshold = s->threshold;
     p->severity = clamp_severity(s->severity);
     active_link(a, p);
+    restore_ops(p, s);
     return 0;
 }
 
@@ -961,6 +1014,7 @@ int iocd_alerts_restore(struct iocd_alerts *a, const struct iocd_devices *dev,
             p->severity = clamp_severity(r->severity);
         }
         active_link(a, p);
+        restore_ops(p, s);
         rc = 0;
     }
     iocd_buf_free(&series);
@@ -994,9 +1048,10 @@ int iocd_alerts_reload(struct iocd_alerts *a, const struct iocd_config *old, con
             const struct iocd_alert_rule *r = &old->alerts[p->rule];
             if (a->fn)
                 deliver_rule(r, p, false, p->value, p->value, p->threshold, now_ms,
-                             "rule removed or redefined by a reload", a->fn, a->ud);
+                             "rule removed or redefined by a reload", NULL, a->fn, a->ud);
             active_unlink(a, p);
         }
+        free(p->ops);
         free(p);
     }
     free(a->slots);
@@ -1005,4 +1060,76 @@ int iocd_alerts_reload(struct iocd_alerts *a, const struct iocd_config *old, con
     a->warned_full = false;
     note_rule_kinds(a);
     return 0;
+}
+
+/* ---- operators' actions ---- */
+
+/* The active pair whose id (RULE/SERIES) is `id`. */
+static struct pair *find_active(const struct iocd_alerts *a, const char *id)
+{
+    const char *slash = id ? strchr(id, '/') : NULL;
+    if (!slash)
+        return NULL;
+    size_t ln = (size_t)(slash - id);
+    for (struct pair *p = a->active_head; p; p = p->next_active) {
+        const char *name = a->cfg->alerts[p->rule].name;
+        if (name && strlen(name) == ln && memcmp(name, id, ln) == 0 &&
+            strcmp(p->series, slash + 1) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+int iocd_alerts_get_active(const struct iocd_alerts *a, const char *id, iocd_alerts_fn fn,
+                           void *ud)
+{
+    const struct pair *p = a ? find_active(a, id) : NULL;
+    if (!p)
+        return -1;
+    deliver(a, p, true, p->value, p->raise_value, p->threshold, p->eval_ms, fn, ud);
+    return 0;
+}
+
+int iocd_alerts_act(struct iocd_alerts *a, const char *id, enum iocd_alert_action act,
+                    const char *actor, const char *note, const char *to, int64_t now_ms)
+{
+    struct pair *p = a ? find_active(a, id) : NULL;
+    if (!p)
+        return IOCD_ALERT_ACT_NOT_ACTIVE;
+    const struct iocd_alert_rule *r = &a->cfg->alerts[p->rule];
+    if (act == IOCD_ALERT_ACK && p->ops && p->ops->ack_ms)
+        return IOCD_ALERT_ACT_ALREADY;
+    if (act != IOCD_ALERT_RESOLVE && !p->ops && !(p->ops = calloc(1, sizeof(*p->ops))))
+        return IOCD_ALERT_ACT_NOT_ACTIVE;
+    struct act_info info = {.actor = actor, .note = note ? note : ""};
+    switch (act) {
+    case IOCD_ALERT_ACK:
+        copy_str(p->ops->ack_by, sizeof(p->ops->ack_by), actor);
+        copy_str(p->ops->ack_note, sizeof(p->ops->ack_note), note);
+        p->ops->ack_ms = now_ms;
+        info.action = "acknowledged";
+        break;
+    case IOCD_ALERT_ASSIGN:
+        copy_str(p->ops->assignee, sizeof(p->ops->assignee), to);
+        info.action = "assigned";
+        break;
+    case IOCD_ALERT_RESOLVE:
+        /* Cleared by hand: the rule raises it again at its next evaluation
+         * if the condition still holds (a silence keeps it quiet). */
+        info.action = "resolved";
+        p->raised = false;
+        if (r->type == IOCD_ALERT_BAND)
+            p->band = 0;
+        if (a->fn) {
+            /* Reported with the marks it had, then unlinked. */
+            deliver_rule(r, p, false, p->value, p->value, p->threshold, now_ms, NULL, &info,
+                         a->fn, a->ud);
+        }
+        active_unlink(a, p);
+        return IOCD_ALERT_ACT_OK;
+    }
+    if (a->fn)
+        deliver_rule(r, p, true, p->value, p->raise_value, p->threshold, now_ms, NULL, &info,
+                     a->fn, a->ud);
+    return IOCD_ALERT_ACT_OK;
 }

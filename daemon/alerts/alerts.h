@@ -29,6 +29,13 @@ struct iocd_alert_change {
     int64_t time_ms;      /* observation time (stale: now) of the change */
     int64_t raised_ms;    /* when this alert was raised */
     const char *text;     /* operator text */
+    /* An operator's action (iocd_alerts_act), NULL for a raise or clear
+     * by the rule: "acknowledged", "assigned" or "resolved" (a clear). */
+    const char *action;
+    const char *actor, *note; /* of the action; NULL otherwise */
+    /* The alert's marks as they are now (NULL / 0 when none). */
+    const char *ack_by, *ack_note, *assignee;
+    int64_t ack_ms;
 };
 
 typedef void (*iocd_alerts_fn)(void *ud, const struct iocd_alert_change *c);
@@ -56,6 +63,27 @@ void iocd_alerts_tick(struct iocd_alerts *a, const struct iocd_devices *dev, int
  * not "silent" against a guessed interval. */
 #define IOCD_ALERTS_STALE_MIN_GAPS 3
 
+/* What an operator does to an active alert (docs/alerts.md, lifecycle). */
+enum iocd_alert_action {
+    IOCD_ALERT_ACK,     /* acknowledged: by whom, when, with a note */
+    IOCD_ALERT_ASSIGN,  /* assigned to an operator */
+    IOCD_ALERT_RESOLVE, /* cleared by the operator, with a note */
+};
+enum {
+    IOCD_ALERT_ACT_OK = 0,
+    IOCD_ALERT_ACT_NOT_ACTIVE = -1, /* no active alert with that id */
+    IOCD_ALERT_ACT_ALREADY = -2,    /* already acknowledged */
+};
+/* Apply `act` by `actor` to the active alert `id` (RULE/SERIES) at
+ * wall-clock now_ms; the change is reported through the callback like a
+ * raise or a clear. `to` is the assignee (ASSIGN). Strings are copied.
+ * Returns an IOCD_ALERT_ACT_ code. */
+int iocd_alerts_act(struct iocd_alerts *a, const char *id, enum iocd_alert_action act,
+                    const char *actor, const char *note, const char *to, int64_t now_ms);
+/* The current JSON-ready view of active alert `id` through `fn` (0), or -1. */
+int iocd_alerts_get_active(const struct iocd_alerts *a, const char *id, iocd_alerts_fn fn,
+                           void *ud);
+
 /* What event rules look at in an event (the live feed fills it from an
  * ioc.v1.Event; strings are borrowed for the call). */
 struct iocd_alert_event {
@@ -82,6 +110,9 @@ struct iocd_alert_saved {
     double value, threshold; /* of the latest change */
     int band, prev_band; /* band rules (band 1..n_bands); ignored otherwise */
     int severity;        /* of the stored raise (event rules keep it) */
+    /* An operator's marks on it, as stored (NULL / 0 when none). */
+    const char *ack_by, *ack_note, *assignee;
+    int64_t ack_ms;
 };
 
 /* Put back an alert stored as raised (at start, before any observation or

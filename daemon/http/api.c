@@ -359,6 +359,55 @@ void iocd_http_on_alerts(struct iocd_http_api *h, h2o_req_t *req)
     job_start(h, req, j);
 }
 
+/* A string member of `body` up to `max` bytes: 1, 0 absent, -1 bad. */
+static int body_str(const cJSON *body, const char *key, size_t max, const char **out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
+    *out = "";
+    if (!v)
+        return 0;
+    if (!cJSON_IsString(v) || strlen(v->valuestring) > max)
+        return -1;
+    *out = v->valuestring;
+    return 1;
+}
+
+void iocd_http_on_alert_act(struct iocd_http_api *h, h2o_req_t *req, const char *action,
+                            const char *actor)
+{
+    ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    h2o_iovec_t type = ct >= 0 ? req->headers.entries[ct].value : h2o_iovec_init(NULL, 0);
+    /* A JSON body only: a page on another site cannot send one without a
+     * CORS preflight, which iocd never grants. */
+    if (type.len < 16 || strncasecmp(type.base, "application/json", 16) != 0)
+        return iocd_http_send_error(req, 415, "the body must be application/json");
+    if (req->entity.len > 16384)
+        return iocd_http_send_error(req, 413, "body over 16 KiB");
+    cJSON *body = req->entity.base ? cJSON_ParseWithLength(req->entity.base, req->entity.len)
+                                   : NULL;
+    const char *id, *note, *to;
+    const char *bad = NULL;
+    if (!cJSON_IsObject(body))
+        bad = "the body must be a JSON object";
+    else if (body_str(body, "id", 1024, &id) != 1 || !id[0])
+        bad = "id: the alert's id (RULE/SERIES) is required";
+    else if (body_str(body, "note", 500, &note) < 0)
+        bad = "note: a string of at most 500 bytes";
+    else if (body_str(body, "to", 63, &to) < 0 ||
+             (strcmp(action, "assign") == 0 && !to[0]))
+        bad = "to: the operator it is assigned to (a string of 1 to 63 bytes)";
+    if (bad || !h->prov.alert_act) {
+        cJSON_Delete(body);
+        return iocd_http_send_error(req, 400, bad ? bad : "not available");
+    }
+    cJSON *out = NULL;
+    int status = h->prov.alert_act(h->prov.ud, action, id, actor, note, to, &out);
+    cJSON_Delete(body);
+    if (!out)
+        return iocd_http_send_error(req, 500, "out of memory");
+    iocd_http_send_json(req, status, out);
+}
+
 void iocd_http_on_events(struct iocd_http_api *h, h2o_req_t *req)
 {
     struct job *j = job_new(h, req, JOB_EVENTS);

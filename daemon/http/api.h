@@ -36,6 +36,10 @@ void iocd_http_on_devices(struct iocd_http_api *a, h2o_req_t *req);
 void iocd_http_on_series(struct iocd_http_api *a, h2o_req_t *req);
 void iocd_http_on_windows(struct iocd_http_api *a, h2o_req_t *req);
 void iocd_http_on_alerts(struct iocd_http_api *a, h2o_req_t *req);
+/* POST /api/v1/alerts/ACTION (ack, assign, resolve) by `actor`: a JSON
+ * body {"id":..., "note":..., "to":...} (Content-Type application/json). */
+void iocd_http_on_alert_act(struct iocd_http_api *a, h2o_req_t *req, const char *action,
+                            const char *actor);
 /* GET /api/v1/events: stored events, filtered, newest first, paged. */
 void iocd_http_on_events(struct iocd_http_api *a, h2o_req_t *req);
 void iocd_http_on_static(struct iocd_http_api *a, h2o_req_t *req);

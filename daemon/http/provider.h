@@ -29,6 +29,12 @@ struct iocd_http_provider {
                      size_t *len);
     /* Alerts raised now (an array). */
     cJSON *(*alerts_active)(void *ud);
+    /* POST /api/v1/alerts/{ack,assign,resolve}: `action` by `actor` on
+     * the active alert `id`, with `note` and (assign) `to`. Returns the
+     * HTTP status (200, 404 no such active alert, 409 already
+     * acknowledged) and *out, the answer's body (caller frees). */
+    int (*alert_act)(void *ud, const char *action, const char *id, const char *actor,
+                     const char *note, const char *to, cJSON **out);
     /* GET /metrics: Prometheus text exposition of the daemon's figures
      * (malloc'd, NUL-terminated); the server appends its own. */
     char *(*metrics)(void *ud);

@@ -182,8 +182,18 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (check_host(h, req))
         return 0;
     bool head = iocd_http_iov_is(req->method, "HEAD");
-    if (!iocd_http_iov_is(req->method, "GET") && !head) {
-        iocd_http_add_header(req, H2O_TOKEN_ALLOW, "GET, HEAD");
+    /* The operators' actions are the only POSTs. */
+    static const char *const acts[] = {"ack", "assign", "resolve"};
+    const char *act = NULL;
+    for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
+        char path[32];
+        snprintf(path, sizeof(path), "/api/v1/alerts/%s", acts[i]);
+        if (iocd_http_iov_is(p, path))
+            act = acts[i];
+    }
+    bool post = iocd_http_iov_is(req->method, "POST");
+    if (act ? !post : (!iocd_http_iov_is(req->method, "GET") && !head)) {
+        iocd_http_add_header(req, H2O_TOKEN_ALLOW, act ? "POST" : "GET, HEAD");
         iocd_http_send_error(req, 405, "method not allowed");
         return 0;
     }
@@ -205,7 +215,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         iocd_http_send_error(req, 503, "shutting down");
         return 0;
     }
-    if (iocd_http_iov_is(p, "/metrics"))
+    /* Who acts: the shared token is the admin account; without a token
+     * (loopback only) the operator at this machine. */
+    if (act)
+        iocd_http_on_alert_act(&h->api, req, act, h->token[0] ? "admin" : "local");
+    else if (iocd_http_iov_is(p, "/metrics"))
         iocd_http_on_metrics(&h->api, req);
     else if (iocd_http_iov_is(p, "/api/v1/status"))
         iocd_http_on_status(&h->api, req);

@@ -296,6 +296,20 @@ static void alert_json(struct iocd_buf *b, const struct iocd_alert_change *c, bo
     jb_key_str(b, "text", c->text);
     jb_key_time(b, "time", c->time_ms);
     jb_key_time(b, "raised", c->raised_ms);
+    /* The lifecycle (docs/alerts.md): what an operator just did, and the
+     * marks the alert carries. */
+    if (c->action) {
+        jb_key_str(b, "action", c->action);
+        jb_key_str(b, "actor", c->actor ? c->actor : "");
+        jb_key_str(b, "note", c->note ? c->note : "");
+    }
+    if (c->ack_ms) {
+        jb_key_str(b, "acknowledged_by", c->ack_by ? c->ack_by : "");
+        jb_key_time(b, "acknowledged", c->ack_ms);
+        jb_key_str(b, "acknowledged_note", c->ack_note ? c->ack_note : "");
+    }
+    if (c->assignee)
+        jb_key_str(b, "assignee", c->assignee);
     jb_close(b);
 }
 
@@ -307,28 +321,55 @@ static void on_alert(void *ud, const struct iocd_alert_change *c)
     else
         f->stats.alerts_cleared++;
     struct iocd_log_fields lf = {.feed = c->source, .series = c->series};
-    iocd_log_fields(LOG_NOTICE, "alert", &lf, "%s %s: %s (value %g, threshold %g)", c->id,
-                    c->raised ? "raised" : "cleared", c->text, c->value, c->threshold);
+    if (c->action)
+        iocd_log_fields(LOG_NOTICE, "alert", &lf, "%s %s by %s%s%s", c->id, c->action,
+                        c->actor ? c->actor : "", c->note && c->note[0] ? ": " : "",
+                        c->note ? c->note : "");
+    else
+        iocd_log_fields(LOG_NOTICE, "alert", &lf, "%s %s: %s (value %g, threshold %g)", c->id,
+                        c->raised ? "raised" : "cleared", c->text, c->value, c->threshold);
     unsigned need = wanted(f, IOCD_LIVE_ALERT);
     struct iocd_buf b;
     iocd_buf_init(&b);
     if (need & IOCD_LIVE_JSON)
         alert_json(&b, c, false);
-    char value[40], threshold[40], raised_ms[32], band[16], prev_band[16];
+    char value[40], threshold[40], raised_ms[32], band[16], prev_band[16], ack_ms[32];
     iocd_json_number(value, sizeof(value), c->value);
     iocd_json_number(threshold, sizeof(threshold), c->threshold);
     snprintf(raised_ms, sizeof(raised_ms), "%" PRId64, c->raised_ms);
     snprintf(band, sizeof(band), "%d", c->band);
     snprintf(prev_band, sizeof(prev_band), "%d", c->prev_band);
-    Ioc__V1__Event__AttributesEntry attrs[9];
-    Ioc__V1__Event__AttributesEntry *ap[9];
-    const char *kv[][2] = {
+    snprintf(ack_ms, sizeof(ack_ms), "%" PRId64, c->ack_ms);
+    /* state: raised or cleared, or the operator's acknowledged / assigned
+     * (a resolve is a clear, with action "resolved"). */
+    const char *state = c->raised ? "raised" : "cleared";
+    if (c->action && strcmp(c->action, "resolved") != 0)
+        state = c->action;
+    const char *status = c->action ? c->action : state;
+    Ioc__V1__Event__AttributesEntry attrs[16];
+    Ioc__V1__Event__AttributesEntry *ap[16];
+    const char *kv[16][2] = {
         {"id", c->id},           {"rule", c->rule->name},         {"series", c->series},
-        {"state", c->raised ? "raised" : "cleared"},              {"value", value},
-        {"threshold", threshold}, {"raised_ms", raised_ms},        {"band", band},
-        {"prev_band", prev_band},
+        {"state", state},        {"value", value},
+        {"threshold", threshold}, {"raised_ms", raised_ms},
     };
-    size_t na = c->rule->type == IOCD_ALERT_BAND ? 9 : 7;
+    size_t na = 7;
+    if (c->rule->type == IOCD_ALERT_BAND) {
+        kv[na][0] = "band", kv[na++][1] = band;
+        kv[na][0] = "prev_band", kv[na++][1] = prev_band;
+    }
+    if (c->action) {
+        kv[na][0] = "action", kv[na++][1] = c->action;
+        kv[na][0] = "actor", kv[na++][1] = c->actor ? c->actor : "";
+        kv[na][0] = "note", kv[na++][1] = c->note ? c->note : "";
+    }
+    if (c->ack_ms) {
+        kv[na][0] = "ack_by", kv[na++][1] = c->ack_by ? c->ack_by : "";
+        kv[na][0] = "ack_ms", kv[na++][1] = ack_ms;
+        kv[na][0] = "ack_note", kv[na++][1] = c->ack_note ? c->ack_note : "";
+    }
+    if (c->assignee)
+        kv[na][0] = "assignee", kv[na++][1] = c->assignee;
     for (size_t i = 0; i < na; i++) {
         ioc__v1__event__attributes_entry__init(&attrs[i]);
         attrs[i].key = (char *)kv[i][0];
@@ -344,7 +385,7 @@ static void on_alert(void *ud, const struct iocd_alert_change *c)
     e.n_attributes = na;
     e.attributes = ap;
     e.source = "iocd";
-    e.status = c->raised ? "raised" : "cleared";
+    e.status = (char *)status;
     e.area = "";
     e.received_ms = iocd_now_ms();
     char key[400];
@@ -1402,6 +1443,53 @@ cJSON *iocd_feed_alerts_active_json(const struct iocd_feed *f)
         sort_array(arr, cmp_alert);
     }
     return arr;
+}
+
+int iocd_feed_alert_act(struct iocd_feed *f, const char *action, const char *id,
+                        const char *actor, const char *note, const char *to, cJSON **out)
+{
+    enum iocd_alert_action act;
+    if (strcmp(action, "ack") == 0)
+        act = IOCD_ALERT_ACK;
+    else if (strcmp(action, "assign") == 0)
+        act = IOCD_ALERT_ASSIGN;
+    else if (strcmp(action, "resolve") == 0)
+        act = IOCD_ALERT_RESOLVE;
+    else
+        act = (enum iocd_alert_action)-1;
+    *out = cJSON_CreateObject();
+    if (!*out)
+        return 500;
+    if ((int)act < 0) {
+        cJSON_AddStringToObject(*out, "error", "no such action");
+        return 400;
+    }
+    int rc = iocd_alerts_act(f->alerts, id, act, actor, note, to, iocd_now_ms());
+    if (rc == IOCD_ALERT_ACT_NOT_ACTIVE) {
+        cJSON_AddStringToObject(*out, "error", "no active alert with this id");
+        return 404;
+    }
+    if (rc == IOCD_ALERT_ACT_ALREADY) {
+        cJSON_AddStringToObject(*out, "error", "already acknowledged");
+        cJSON *arr = cJSON_CreateArray();
+        iocd_alerts_get_active(f->alerts, id, active_item, arr);
+        cJSON_AddItemToObject(*out, "alert", cJSON_DetachItemFromArray(arr, 0));
+        cJSON_Delete(arr);
+        return 409;
+    }
+    cJSON_AddStringToObject(*out, "id", id);
+    cJSON_AddStringToObject(*out, "action", act == IOCD_ALERT_ACK      ? "acknowledged"
+                                            : act == IOCD_ALERT_ASSIGN ? "assigned"
+                                                                       : "resolved");
+    cJSON_AddStringToObject(*out, "actor", actor);
+    /* Still active after an acknowledgement or assignment: as it is now. */
+    cJSON *arr = cJSON_CreateArray();
+    if (arr && iocd_alerts_get_active(f->alerts, id, active_item, arr) == 0)
+        cJSON_AddItemToObject(*out, "alert", cJSON_DetachItemFromArray(arr, 0));
+    else
+        cJSON_AddNullToObject(*out, "alert");
+    cJSON_Delete(arr);
+    return 200;
 }
 
 size_t iocd_feed_active_alerts(const struct iocd_feed *f)

@@ -96,6 +96,12 @@ char *iocd_feed_latest_text(const struct iocd_feed *f, const char *match, uint64
 char *iocd_feed_devices_text(const struct iocd_feed *f, const char *match, const char *state,
                              uint64_t after, size_t limit, size_t *len);
 cJSON *iocd_feed_alerts_active_json(const struct iocd_feed *f);
+/* An operator's action ("ack", "assign", "resolve") by `actor` on active
+ * alert `id`: applied, stored and published like any alert change. Returns
+ * the HTTP status (200, 404 not active, 409 already acknowledged, 400 bad
+ * action) with *out the answer ({"alert": ...} or {"error": ...}). */
+int iocd_feed_alert_act(struct iocd_feed *f, const char *action, const char *id,
+                        const char *actor, const char *note, const char *to, cJSON **out);
 /* {"air":{"online":5,"stale":0,"offline":0},...} */
 cJSON *iocd_feed_device_counts_json(const struct iocd_feed *f);
 void iocd_feed_get_stats(const struct iocd_feed *f, struct iocd_feed_stats *out);

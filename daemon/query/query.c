@@ -912,6 +912,25 @@ static cJSON *jnum(const cJSON *o, const char *k)
     return cJSON_CreateNull();
 }
 
+/* One step of an alert's history: what happened, when, and for an
+ * operator's action who did it, with the note (and the assignee). */
+static cJSON *transition(const cJSON *attrs, const char *action, int64_t t)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "action", action);
+    iocd_query_add_time(o, "time", t);
+    const char *actor = jstr(attrs, "actor");
+    if (actor) {
+        cJSON_AddStringToObject(o, "actor", actor);
+        const char *note = jstr(attrs, "note");
+        cJSON_AddStringToObject(o, "note", note ? note : "");
+    }
+    const char *assignee = jstr(attrs, "assignee");
+    if (strcmp(action, "assigned") == 0 && assignee)
+        cJSON_AddStringToObject(o, "assignee", assignee);
+    return o;
+}
+
 int iocd_query_alerts(struct sqlite3 *db, const struct iocd_alerts_query *aq, cJSON **out,
                       char *err, size_t errlen)
 {
@@ -952,14 +971,22 @@ int iocd_query_alerts(struct sqlite3 *db, const struct iocd_alerts_query *aq, cJ
             cJSON_AddItemToObject(h, "value", jnum(a, "value"));
             cJSON_AddItemToObject(h, "threshold", jnum(a, "threshold"));
             cJSON_AddStringToObject(h, "text", text ? text : "");
+            cJSON *tr = cJSON_AddArrayToObject(h, "transitions");
+            cJSON_AddItemToArray(tr, transition(a, "raised", t));
             cJSON_AddItemToArray(list, h);
-        } else if (strcmp(state, "cleared") == 0) {
+        } else if (strcmp(state, "cleared") == 0 || strcmp(state, "acknowledged") == 0 ||
+                   strcmp(state, "assigned") == 0) {
             /* the latest still-open raise of this id */
             for (cJSON *h = list->child ? list->child->prev : NULL; h;
                  h = h == list->child ? NULL : h->prev) {
                 if (strcmp(jstr(h, "id"), id) != 0)
                     continue;
-                if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(h, "cleared"))) {
+                if (!cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(h, "cleared")))
+                    break;
+                const char *action = jstr(a, "action");
+                cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(h, "transitions"),
+                                     transition(a, action ? action : state, t));
+                if (strcmp(state, "cleared") == 0) {
                     char tb[64];
                     iocd_query_time(t, tb, sizeof(tb));
                     cJSON_ReplaceItemInObjectCaseSensitive(h, "cleared", cJSON_CreateString(tb));

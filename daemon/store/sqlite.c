@@ -869,10 +869,12 @@ static int sq_each_raised_alert(struct iocd_store *base, int64_t since_ms,
             "json_extract(e.attributes, '$.series'), json_extract(e.attributes, '$.raised_ms'), "
             "json_extract(e.attributes, '$.value'), json_extract(e.attributes, '$.threshold'), "
             "json_extract(e.attributes, '$.band'), json_extract(e.attributes, '$.prev_band'), "
-            "e.severity FROM events e JOIN (SELECT max(id) AS id FROM events WHERE source = 'iocd' AND "
+            "e.severity, json_extract(e.attributes, '$.ack_by'), "
+            "json_extract(e.attributes, '$.ack_ms'), json_extract(e.attributes, '$.ack_note'), "
+            "json_extract(e.attributes, '$.assignee') FROM events e JOIN (SELECT max(id) AS id FROM events WHERE source = 'iocd' AND "
             "kind = 'alert' AND time_ms >= ?1 AND json_valid(attributes) "
             "GROUP BY json_extract(attributes, '$.id')) m ON e.id = m.id "
-            "WHERE e.status = 'raised' ORDER BY e.id",
+            "WHERE e.status IN ('raised', 'acknowledged', 'assigned') ORDER BY e.id",
             -1, &q, NULL) != SQLITE_OK)
         return iocd_error_set(err, "%s: reading alerts: %s", st->path, sqlite3_errmsg(st->db));
     sqlite3_bind_int64(q, 1, since_ms);
@@ -918,7 +920,14 @@ static int sq_each_raised_alert(struct iocd_store *base, int64_t since_ms,
             .band = (int)band,
             .prev_band = (int)prev_band,
             .severity = sqlite3_column_int(q, 8),
+            .ack_by = (const char *)sqlite3_column_text(q, 9),
+            .ack_note = (const char *)sqlite3_column_text(q, 11),
+            .assignee = (const char *)sqlite3_column_text(q, 12),
         };
+        double ack_ms = 0;
+        if (sqlite3_column_type(q, 10) != SQLITE_NULL && column_number(q, 10, &ack_ms) &&
+            ack_ms > 0 && ack_ms < 9.0e15)
+            a.ack_ms = (int64_t)ack_ms;
         cb(ud, &a);
     }
     sqlite3_finalize(q);

@@ -203,7 +203,10 @@ class HttpApiTest(IocdTestCase):
             {"id": "pm25_high/air/pk-02/pm25", "rule": "pm25_high", "series": "air/pk-02/pm25",
              "severity": "major", "raised": iso(T0 + 120000), "raised_ms": T0 + 120000,
              "cleared": iso(T0 + 240000), "cleared_ms": T0 + 240000, "value": 60,
-             "threshold": 55, "text": "PM2.5 1 h mean above 55"}]}))
+             "threshold": 55, "text": "PM2.5 1 h mean above 55",
+             "transitions": [
+                 {"action": "raised", "time": iso(T0 + 120000), "time_ms": T0 + 120000},
+                 {"action": "cleared", "time": iso(T0 + 240000), "time_ms": T0 + 240000}]}]}))
         # raise time outside [from, to): nothing
         self.assertEqual(d.api("/api/v1/alerts?from=2026-11-22T07:03:00Z&to=2026-11-22T08:00:00Z"),
                          (200, {"active": [], "history": []}))

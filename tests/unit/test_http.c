@@ -100,8 +100,9 @@ static int p_health(void *ud, cJSON *body)
     cJSON_AddStringToObject(body, "broker", fail_health ? "down" : "connected");
     return fail_health;
 }
-static const struct iocd_http_provider prov = {p_status, p_latest, p_devices, p_active,
-                                               p_metrics, p_health, NULL};
+static const struct iocd_http_provider prov = {
+    .status = p_status, .latest = p_latest, .devices = p_devices, .alerts_active = p_active,
+    .metrics = p_metrics, .health = p_health, .ud = NULL};
 
 /* ---- loop and client ---------------------------------------------------- */
 
@@ -614,12 +615,16 @@ static void test_db_endpoints(void **state)
            "\"series\":\"air/pk-01/pm25\",\"severity\":\"critical\","
            "\"raised\":\"2026-11-22T07:00:09Z\",\"raised_ms\":1795330809000,"
            "\"cleared\":null,\"cleared_ms\":null,\"value\":70,\"threshold\":55,"
-           "\"text\":\"PM2.5 high\"},"
+           "\"text\":\"PM2.5 high\",\"transitions\":[{\"action\":\"raised\","
+           "\"time\":\"2026-11-22T07:00:09Z\",\"time_ms\":1795330809000}]},"
            "{\"id\":\"pm25_high/air/pk-01/pm25\",\"rule\":\"pm25_high\","
            "\"series\":\"air/pk-01/pm25\",\"severity\":\"warning\","
            "\"raised\":\"2026-11-22T07:00:01Z\",\"raised_ms\":1795330801000,"
            "\"cleared\":\"2026-11-22T07:00:05Z\",\"cleared_ms\":1795330805000,"
-           "\"value\":61.5,\"threshold\":55,\"text\":\"PM2.5 high\"}]}");
+           "\"value\":61.5,\"threshold\":55,\"text\":\"PM2.5 high\",\"transitions\":["
+           "{\"action\":\"raised\",\"time\":\"2026-11-22T07:00:01Z\",\"time_ms\":1795330801000},"
+           "{\"action\":\"cleared\",\"time\":\"2026-11-22T07:00:05Z\","
+           "\"time_ms\":1795330805000}]}]}");
     expect(&f, "/api/v1/alerts?from=2026-11-22T07:00:02Z&to=2026-11-22T07:00:08Z", NULL, 200,
            "{\"active\":[{\"id\":\"hot/air/pk-02/pm25\",\"state\":\"raised\"}],"
            "\"history\":[]}");

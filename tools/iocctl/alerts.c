@@ -1,6 +1,7 @@
 /* tools/iocctl/alerts.c — `iocctl alerts`: the active alerts and the
  * raise/clear history from iocd's HTTP API (/api/v1/alerts), as a text
- * table or the API's JSON.
+ * table or the API's JSON; and the operators' verbs `alerts ack|assign|
+ * resolve ID` (POST /api/v1/alerts/VERB).
  *
  * Owns: the parsed answer of one run. */
 #include <stdio.h>
@@ -52,6 +53,35 @@ int iocctl_alerts(const struct iocctl_api *a, const char *from, const char *to,
         iocctl_api_print_json(j);
     else
         alerts_text(j);
+    cJSON_Delete(j);
+    return EXIT_OK;
+}
+
+int iocctl_alert_act(const struct iocctl_api *a, const char *verb, const char *id,
+                     const char *note, const char *to, bool json)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/api/v1/alerts/%s", verb);
+    cJSON *body = cJSON_CreateObject();
+    if (!body || !cJSON_AddStringToObject(body, "id", id) ||
+        (note && !cJSON_AddStringToObject(body, "note", note)) ||
+        (to && !cJSON_AddStringToObject(body, "to", to))) {
+        cJSON_Delete(body);
+        return iocctl_oom();
+    }
+    cJSON *j;
+    int rc = iocctl_api_post_json(a, path, body, &j);
+    cJSON_Delete(body);
+    if (rc < 0)
+        fprintf(stderr, "iocctl: %s: iocd is not answering (is it running? see --url)\n",
+                a->base);
+    if (rc)
+        return EXIT_RUNTIME;
+    if (json)
+        iocctl_api_print_json(j);
+    else
+        printf("%s %s by %s\n", iocctl_api_str(j, "id"), iocctl_api_str(j, "action"),
+               iocctl_api_str(j, "actor"));
     cJSON_Delete(j);
     return EXIT_OK;
 }

@@ -181,6 +181,35 @@ int iocctl_api_get_json(const struct iocctl_api *a, const char *path, cJSON **js
     return ret;
 }
 
+int iocctl_api_post_json(const struct iocctl_api *a, const char *path, const cJSON *body,
+                         cJSON **json)
+{
+    char *text = cJSON_PrintUnformatted(body);
+    struct curl_slist *hdrs;
+    CURL *c = text ? iocctl_api_request(a, path, &hdrs) : NULL;
+    if (!c) {
+        free(text);
+        fprintf(stderr, "iocctl: cannot start an HTTP request\n");
+        return 1;
+    }
+    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    struct iocctl_body b = {0};
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, iocctl_body_collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(hdrs);
+    free(text);
+    int ret = answer_json(a, path, rc, status, &b, json);
+    free(b.p);
+    return ret;
+}
+
 void iocctl_api_print_json(const cJSON *j)
 {
     char *s = iocd_json_print(j);

@@ -30,6 +30,9 @@ int iocctl_tail(const struct iocctl_api *a, const char *match, const char *types
                 int64_t count, bool json);
 int iocctl_alerts(const struct iocctl_api *a, const char *from, const char *to,
                   const char *limit, bool json);
+/* `alerts ack|assign|resolve ID`: POST /api/v1/alerts/VERB. */
+int iocctl_alert_act(const struct iocctl_api *a, const char *verb, const char *id,
+                     const char *note, const char *to, bool json);
 /* -1 when the daemon does not answer at all (the caller falls back to the
  * database), else an exit code. */
 int iocctl_status_api(const struct iocctl_api *a, bool json);
@@ -55,6 +58,9 @@ CURL *iocctl_api_request(const struct iocctl_api *a, const char *path, struct cu
 /* GET path into *json (the caller frees it). 0 ok; -1 no answer
  * (connection failed); 1 other error (said on stderr). */
 int iocctl_api_get_json(const struct iocctl_api *a, const char *path, cJSON **json);
+/* POST `body` (JSON) to path; the answer as iocctl_api_get_json. */
+int iocctl_api_post_json(const struct iocctl_api *a, const char *path, const cJSON *body,
+                         cJSON **json);
 void iocctl_api_print_json(const cJSON *j); /* one line on stdout */
 /* The string member k of o, made safe for a terminal: control characters
  * (C0, DEL, C1) as \xNN, so data sent by a device cannot drive the

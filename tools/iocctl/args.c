@@ -35,6 +35,9 @@ void iocctl_usage_print(FILE *out)
           "      answer, the database summary.\n"
           "  alerts [--from TIME] [--to TIME] [--limit N] [--json]\n"
           "      Active alerts and the raise/clear history, from the HTTP API.\n"
+          "  alerts ack ID [--note TEXT]    alerts assign ID --assignee NAME [--note TEXT]\n"
+          "  alerts resolve ID [--note TEXT]\n"
+          "      Act on the active alert ID (RULE/SERIES) through the HTTP API.\n"
           "  tail [--match PATTERN] [--types LIST] [--count N] [--json]\n"
           "      Follow the live feed (observations, events, alerts, closed windows,\n"
           "      device status) from the HTTP API until interrupted.\n"
@@ -77,6 +80,8 @@ void iocctl_usage_print(FILE *out)
           "                     'alert/#' (docs/api.md)\n"
           "  --types LIST       tail: obs,event,alert,window,status (default: all)\n"
           "  --count N          tail: stop after N items\n"
+          "  --note TEXT        alerts ack|assign|resolve: the operator's note (500 bytes)\n"
+          "  --assignee NAME    alerts assign: the operator the alert is assigned to\n"
           "  --method M         backup: online (SQLite's backup API, in steps; the\n"
           "                     default) or vacuum (VACUUM INTO: compacted, one pass)\n"
           "  --pages N          backup: pages copied per step (default 1024)\n"
@@ -128,6 +133,8 @@ enum {
     OPT_TOKEN,
     OPT_TYPES,
     OPT_COUNT,
+    OPT_NOTE,
+    OPT_ASSIGNEE,
     OPT_METHOD,
     OPT_PAGES,
     OPT_PAUSE,
@@ -187,6 +194,8 @@ static int check_command_options(const struct iocctl_options *o)
         {o->limit, "--limit", ONLY(CMD_EVENTS, CMD_RAW, CMD_ALERTS)},
         {o->types, "--types", ONLY(CMD_TAIL)},
         {o->count, "--count", ONLY(CMD_TAIL)},
+        {o->note, "--note", ONLY(CMD_ALERTS)},
+        {o->assignee, "--assignee", ONLY(CMD_ALERTS)},
         {o->url, "--url", ONLY(CMD_TAIL, CMD_ALERTS, CMD_STATUS)},
         {o->token, "--token", ONLY(CMD_TAIL, CMD_ALERTS, CMD_STATUS)},
         {o->method, "--method", ONLY(CMD_BACKUP)},
@@ -201,6 +210,13 @@ static int check_command_options(const struct iocctl_options *o)
         if (opts[i].value && !takes(opts[i].commands, o->command))
             return iocctl_usage_error("option %s does not apply to '%s'", opts[i].name,
                                       iocctl_command_name(o->command));
+    if ((o->note || o->assignee) && !o->verb)
+        return iocctl_usage_error("--note and --assignee go with alerts ack|assign|resolve ID");
+    if (o->verb && (o->from || o->to || o->limit))
+        return iocctl_usage_error("alerts %s takes no --from, --to or --limit", o->verb);
+    if (o->verb && (strcmp(o->verb, "assign") == 0) != (o->assignee != NULL))
+        return iocctl_usage_error(o->assignee ? "--assignee goes with alerts assign"
+                                              : "alerts assign needs --assignee NAME");
     if (o->step && !o->rolling)
         return iocctl_usage_error("--step needs --rolling");
     if (o->rolling && !o->step)
@@ -229,6 +245,8 @@ static const struct option longopts[] = {
     {"token", required_argument, NULL, OPT_TOKEN},
     {"types", required_argument, NULL, OPT_TYPES},
     {"count", required_argument, NULL, OPT_COUNT},
+    {"note", required_argument, NULL, OPT_NOTE},
+    {"assignee", required_argument, NULL, OPT_ASSIGNEE},
     {"method", required_argument, NULL, OPT_METHOD},
     {"pages", required_argument, NULL, OPT_PAGES},
     {"pause", required_argument, NULL, OPT_PAUSE},
@@ -262,6 +280,8 @@ static const char **option_value(struct iocctl_options *o, int c)
     case OPT_TOKEN: return &o->token;
     case OPT_TYPES: return &o->types;
     case OPT_COUNT: return &o->count;
+    case OPT_NOTE: return &o->note;
+    case OPT_ASSIGNEE: return &o->assignee;
     case OPT_METHOD: return &o->method;
     case OPT_PAGES: return &o->pages;
     case OPT_PAUSE: return &o->pause;
@@ -299,14 +319,14 @@ static int take_option(struct iocctl_options *o, int c, char **argv)
 /* The words that are not options: the command, SERIES or FILE, the first
  * extra. */
 struct positional {
-    const char *word[2];
+    const char *word[3];
     int n;
     const char *extra;
 };
 
 static void take_word(struct positional *p, const char *w)
 {
-    if (p->n < 2)
+    if (p->n < 3)
         p->word[p->n++] = w;
     else if (!p->extra)
         p->extra = w;
@@ -328,9 +348,19 @@ static int take_command(struct iocctl_options *o, struct positional *p)
         if (p->n < 2)
             return iocctl_usage_error("%s needs a FILE name", iocctl_command_name(o->command));
         o->file = p->word[1];
+    } else if (o->command == CMD_ALERTS && p->n > 1) {
+        o->verb = p->word[1];
+        if (strcmp(o->verb, "ack") != 0 && strcmp(o->verb, "assign") != 0 &&
+            strcmp(o->verb, "resolve") != 0)
+            return iocctl_usage_error("alerts: '%s' is not ack, assign or resolve", o->verb);
+        if (p->n < 3)
+            return iocctl_usage_error("alerts %s needs the alert's ID", o->verb);
+        o->alert_id = p->word[2];
     } else if (p->n > 1) {
         p->extra = p->word[1];
     }
+    if (!p->extra && p->n > 2 && !o->alert_id)
+        p->extra = p->word[2];
     if (p->extra)
         return iocctl_usage_error("unexpected argument '%s'", p->extra);
     return EXIT_OK;
@@ -338,7 +368,7 @@ static int take_command(struct iocctl_options *o, struct positional *p)
 
 int iocctl_args_parse(int argc, char **argv, struct iocctl_options *o)
 {
-    struct positional p = {{NULL, NULL}, 0, NULL};
+    struct positional p = {{NULL, NULL, NULL}, 0, NULL};
     opterr = 0;
     /* '-': non-options come back in order as 1, so options may follow the
      * command even under POSIXLY_CORRECT; ':': missing values return ':'. */

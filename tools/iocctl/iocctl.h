@@ -84,6 +84,8 @@ struct iocctl_options {
     const char *token;
     const char *types;
     const char *count;
+    /* alerts ack|assign|resolve ID [--note TEXT] [--to NAME] */
+    const char *verb, *alert_id, *note, *assignee;
 };
 
 /* The quantiles query shows: p50, p90, p95, p99, then each --quantile. */
