@@ -119,7 +119,8 @@ static void on_info(const SSL *ssl, int where, int ret)
         /* libmosquitto set the address it connected to as the server
          * name; the ClientHello is not built yet: send the host's name
          * (none for an address, as RFC 6066 asks). */
-        SSL_set_tlsext_host_name((SSL *)ssl, st->sni[0] ? st->sni : NULL);
+        char *name = st->sni[0] ? st->sni : NULL; /* the macro casts its argument */
+        SSL_set_tlsext_host_name((SSL *)ssl, name);
     }
     if (where & SSL_CB_HANDSHAKE_DONE)
         st->handshake_done = true;

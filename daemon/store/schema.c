@@ -85,8 +85,8 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (source, device)) WITHOUT ROWID;",
     /* 3 -> 4: the case an event updates (a citizen report's id); the index
      * finds the open cases at start */
-    "ALTER TABLE events ADD COLUMN case_id TEXT NOT NULL DEFAULT '';"
-    "CREATE INDEX events_by_case ON events(source, case_id, time_ms) WHERE case_id != '';",
+    ("ALTER TABLE events ADD COLUMN case_id TEXT NOT NULL DEFAULT '';"
+     "CREATE INDEX events_by_case ON events(source, case_id, time_ms) WHERE case_id != '';"),
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == IOCD_SCHEMA_VERSION,
