@@ -44,6 +44,9 @@
       events: 'Sự kiện', event: 'Sự kiện', area: 'Khu vực', status: 'Trạng thái', time: 'Lúc',
       all_areas: 'Mọi khu vực', all_kinds: 'Mọi loại', no_events: 'Chưa có sự kiện',
       took: 'xử lý trong',
+      ack: 'Xác nhận', resolve: 'Kết thúc', acked_by: 'đã xác nhận:', assigned_to: 'giao cho',
+      resolved_by: 'kết thúc bởi', ack_note: 'Ghi chú khi xác nhận:',
+      resolve_note: 'Ghi chú khi kết thúc:', action_failed: 'Không thực hiện được:',
     },
     en: {
       title: 'City operations centre',
@@ -76,6 +79,9 @@
       events: 'Events', event: 'Event', area: 'Area', status: 'Status', time: 'Time',
       all_areas: 'All areas', all_kinds: 'All kinds', no_events: 'No events yet',
       took: 'resolved in',
+      ack: 'Acknowledge', resolve: 'Resolve', acked_by: 'acknowledged by', assigned_to: 'assigned to',
+      resolved_by: 'resolved by', ack_note: 'Note for the acknowledgement:',
+      resolve_note: 'Note for the resolution:', action_failed: 'Could not do it:',
     },
   };
 
@@ -167,6 +173,15 @@
   }
   class HttpError extends Error {
     constructor(status, msg) { super(msg); this.status = status; }
+  }
+  async function apiPost(path, body) {
+    const headers = { Accept: 'application/json', 'Content-Type': 'application/json' };
+    if (TOKEN) headers.Authorization = 'Bearer ' + TOKEN;
+    const r = await fetch(apiUrl(path), { method: 'POST', headers, body: JSON.stringify(body),
+      cache: 'no-store' });
+    const j = await r.json().catch(() => ({}));
+    if (!r.ok) throw new HttpError(r.status, j.error || ('HTTP ' + r.status));
+    return j;
   }
   async function api(path, q) {
     const headers = { Accept: 'application/json' };
@@ -374,12 +389,23 @@
       text: a.text || '', raised_ms: raisedMs, cleared_ms: null,
     };
     if (cleared) rec.cleared_ms = cleared;
+    // The lifecycle marks (docs/alerts.md): who acknowledged, assignee, who resolved.
+    if (a.acknowledged_by) { rec.ack_by = a.acknowledged_by; rec.ack_note = a.acknowledged_note || ''; }
+    if (a.assignee) rec.assignee = a.assignee;
+    if (a.action === 'resolved') rec.resolved_by = a.actor || '';
+    for (const tr of a.transitions || []) {
+      if (tr.action === 'acknowledged') { rec.ack_by = tr.actor; rec.ack_note = tr.note || ''; }
+      if (tr.action === 'assigned') rec.assignee = tr.assignee;
+      if (tr.action === 'resolved') rec.resolved_by = tr.actor;
+    }
     const k = alertKey(rec);
     const cur = state.alerts.get(k);
     if (cur) {
       // A clear once seen stays; a raise's value is kept unless a newer one comes.
       if (cur.cleared_ms && !rec.cleared_ms) rec.cleared_ms = cur.cleared_ms;
       if (rec.cleared_ms && typeof cur.value === 'number' && typeof a.value !== 'number') rec.value = cur.value;
+      for (const f of ['ack_by', 'ack_note', 'assignee', 'resolved_by'])
+        if (rec[f] === undefined && cur[f] !== undefined) rec[f] = cur[f];
     }
     state.alerts.set(k, rec);
   }
@@ -395,6 +421,39 @@
     alertsQueued = true;
     requestAnimationFrame(renderAlerts);
   }
+
+  // Who acknowledged it (with the note), to whom it is assigned, who resolved it.
+  function alertMarks(a) {
+    const parts = [];
+    if (a.ack_by) parts.push(t('acked_by') + ' ' + a.ack_by + (a.ack_note ? ': ' + a.ack_note : ''));
+    if (a.assignee) parts.push(t('assigned_to') + ' ' + a.assignee);
+    if (a.resolved_by) parts.push(t('resolved_by') + ' ' + a.resolved_by);
+    return parts.length ? el('div', { class: 'marks', 'data-testid': 'alert-marks',
+      'data-ack-by': a.ack_by || '', text: parts.join(' · ') }) : null;
+  }
+  function alertActions(a) {
+    const box = el('div', { class: 'acts' });
+    if (!a.ack_by)
+      box.append(el('button', { type: 'button', class: 'act', 'data-act': 'ack', 'data-id': a.id,
+        'data-testid': 'alert-ack', text: t('ack') }));
+    box.append(el('button', { type: 'button', class: 'act', 'data-act': 'resolve', 'data-id': a.id,
+      'data-testid': 'alert-resolve', text: t('resolve') }));
+    return box;
+  }
+  // An operator's action: the note is asked for, the live stream shows the result.
+  alertRows.addEventListener('click', async (ev) => {
+    const b = ev.target.closest('button[data-act]');
+    if (!b) return;
+    const note = window.prompt(t(b.dataset.act === 'ack' ? 'ack_note' : 'resolve_note'), '');
+    if (note === null) return;
+    b.disabled = true;
+    try {
+      await apiPost('/api/v1/alerts/' + b.dataset.act, { id: b.dataset.id, note });
+    } catch (e) {
+      showBanner(t('action_failed') + ' ' + (e.message || ''));
+      b.disabled = false;
+    }
+  });
 
   function renderAlerts() {
     alertsQueued = false;
@@ -417,7 +476,9 @@
       el('td', { class: 'sev' }, el('span', { class: 'badge', text: t('sev_' + sevName(a.severity)) })),
       el('td', { class: 'what' },
         el('div', { class: 'rule', text: a.rule + ' · ' + a.series }),
-        a.text ? el('div', { class: 'text', text: a.text }) : null),
+        a.text ? el('div', { class: 'text', text: a.text }) : null,
+        alertMarks(a),
+        st === 'raised' ? alertActions(a) : null),
       el('td', { class: 'num', text: val }),
       el('td', { class: 't', text: fmtTime(a.raised_ms) }),
       el('td', { class: 't', text: a.cleared_ms ? fmtTime(a.cleared_ms) : t('state_raised') })));

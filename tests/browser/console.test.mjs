@@ -9,7 +9,8 @@
 //      value the test published last (and, for a simulated series, the
 //      value /api/v1/latest reports for the same observation time);
 //   2. an out-of-range PM2.5 makes a raised alert row appear within 2 s,
-//      and the clear turns it to cleared; the same reading raises a major
+//      an operator acknowledges it with a note from the row (who and the
+//      note shown, the API agrees), and the clear turns it to cleared; the same reading raises a major
 //      alert too, and the two rows differ: classes sev-major/sev-critical,
 //      badge colours, and the exact VI and EN badge texts;
 //   3. device counts per subsystem and the VI/EN toggle;
@@ -217,6 +218,7 @@ async function checkAlert(page) {
   const raisedMs = await attr(page, row, 'data-raised-ms');
   check(act && String(act.raised_ms) === raisedMs, 'raise time shown is the API\'s', `${raisedMs} vs ${act && act.raised_ms}`);
   await checkSeverities(page);
+  await checkAcknowledge(page, row);
   await shot(page, '02-alert-raised');
 
   // Back in range: the row turns cleared, with a clear time.
@@ -232,6 +234,33 @@ async function checkAlert(page) {
     return e ? e.children[4].textContent : '';
   }, row);
   check(/\d{1,2}:\d{2}:\d{2}/.test(clearedText), 'the cleared row shows a clear time', clearedText);
+}
+
+// An operator acknowledges the raised alert with a note from the console:
+// the row then says who did (the token's account admin, else local), with
+// the note, and the API agrees.
+async function checkAcknowledge(page, row) {
+  const who = TOKEN ? 'admin' : 'local';
+  page.once('dialog', (d) => d.accept('đang kiểm tra'));
+  await page.click(row + ' [data-testid="alert-ack"]');
+  try {
+    await waitPage(page, ([s, w]) => {
+      const e = document.querySelector(s + ' [data-testid="alert-marks"]');
+      return e && e.getAttribute('data-ack-by') === w;
+    }, [row, who], 5000, 'the acknowledgement on the row');
+  } catch (e) {
+    check(false, 'the acknowledged row shows who acknowledged it', e.message);
+    return;
+  }
+  const marks = await page.textContent(row + ' [data-testid="alert-marks"]');
+  check(marks === 'đã xác nhận: ' + who + ': đang kiểm tra',
+    'the row says who acknowledged it, with the note', JSON.stringify(marks));
+  check((await page.$$(row + ' [data-testid="alert-ack"]')).length === 0,
+    'an acknowledged alert has no acknowledge button');
+  const j = await api('/api/v1/alerts');
+  const act = (j.active || []).find((a) => a.id === ALERT_ID);
+  check(act && act.acknowledged_by === who && act.acknowledged_note === 'đang kiểm tra',
+    '/api/v1/alerts: acknowledged_by ' + who + ' with the note', JSON.stringify(act));
 }
 
 // The major and the critical alert of the same reading: each severity its
