@@ -417,6 +417,27 @@ static int prov_alert_act(void *ud, const char *action, const char *id, const ch
     return iocd_feed_alert_act(((struct iocd *)ud)->feed, action, id, actor, note, to, out);
 }
 
+static int prov_silence(void *ud, const char *op, const char *id, const char *const fields[4],
+                        int64_t duration_ms, const char *reason, const char *actor, cJSON **out)
+{
+    struct iocd_feed *feed = ((struct iocd *)ud)->feed;
+    if (strcmp(op, "list") == 0) {
+        *out = iocd_feed_silences_json(feed);
+        return 200;
+    }
+    if (strcmp(op, "lift") == 0)
+        return iocd_feed_unsilence(feed, id, actor, out);
+    struct iocd_silence s = {0};
+    snprintf(s.rule, sizeof(s.rule), "%s", fields[0]);
+    snprintf(s.source, sizeof(s.source), "%s", fields[1]);
+    snprintf(s.device, sizeof(s.device), "%s", fields[2]);
+    snprintf(s.area, sizeof(s.area), "%s", fields[3]);
+    snprintf(s.by, sizeof(s.by), "%s", actor);
+    snprintf(s.reason, sizeof(s.reason), "%s", reason);
+    s.until_ms = iocd_now_ms() + duration_ms;
+    return iocd_feed_silence(feed, &s, out);
+}
+
 static char *prov_metrics(void *ud)
 {
     return iocd_metrics_render(&((struct iocd *)ud)->metrics);
@@ -521,6 +542,7 @@ static int start_outputs(struct iocd *d)
         .devices = prov_devices,
         .alerts_active = prov_alerts,
         .alert_act = prov_alert_act,
+        .silence = prov_silence,
         .metrics = prov_metrics,
         .health = prov_health,
     };

@@ -509,7 +509,7 @@
 
   function applyEvent(e, fresh) {
     if (!e || typeof e.source !== 'string' || typeof e.time_ms !== 'number') return;
-    if (e.source === 'iocd' && e.kind === 'alert') return;
+    if (e.source === 'iocd') return;  // its alerts and silences have their own list
     const k = eventKey(e);
     let rec = state.events.get(k);
     if (!rec) {

@@ -93,6 +93,8 @@ struct iocd_alerts {
     size_t n_active;
     bool warned_full;
     bool has_obs_rules, has_stale_rules, has_event_rules;
+    struct iocd_silence *silences; /* active ones; owned */
+    size_t n_silences;
 };
 
 /* ---- small helpers ---- */
@@ -254,6 +256,7 @@ void iocd_alerts_free(struct iocd_alerts *a)
             free(a->slots[i]);
         }
     free(a->slots);
+    free(a->silences);
     free(a);
 }
 
@@ -435,7 +438,11 @@ struct act_info {
     const char *action, *actor, *note;
 };
 
-static void deliver_rule(const struct iocd_alert_rule *r, const struct pair *p, bool raised,
+static bool silenced(const struct iocd_alerts *a, const struct iocd_alert_rule *r,
+                     const struct pair *p, int64_t now_ms);
+
+static void deliver_rule(const struct iocd_alerts *a, const struct iocd_alert_rule *r,
+                         const struct pair *p, bool raised,
                          double value, double text_value, double threshold, int64_t time_ms,
                          const char *why, const struct act_info *act, iocd_alerts_fn fn, void *ud)
 {
@@ -480,6 +487,7 @@ static void deliver_rule(const struct iocd_alert_rule *r, const struct pair *p, 
         .ack_note = p->ops && p->ops->ack_ms ? p->ops->ack_note : NULL,
         .ack_ms = p->ops ? p->ops->ack_ms : 0,
         .assignee = p->ops && p->ops->assignee[0] ? p->ops->assignee : NULL,
+        .silenced = silenced(a, r, p, time_ms),
     };
     fn(ud, &c);
     iocd_buf_free(&id);
@@ -490,7 +498,7 @@ static void deliver(const struct iocd_alerts *a, const struct pair *p, bool rais
                     double text_value, double threshold, int64_t time_ms, iocd_alerts_fn fn,
                     void *ud)
 {
-    deliver_rule(&a->cfg->alerts[p->rule], p, raised, value, text_value, threshold, time_ms, NULL,
+    deliver_rule(a, &a->cfg->alerts[p->rule], p, raised, value, text_value, threshold, time_ms, NULL,
                  NULL, fn, ud);
 }
 
@@ -1047,7 +1055,7 @@ int iocd_alerts_reload(struct iocd_alerts *a, const struct iocd_config *old, con
         if (p->raised) {
             const struct iocd_alert_rule *r = &old->alerts[p->rule];
             if (a->fn)
-                deliver_rule(r, p, false, p->value, p->value, p->threshold, now_ms,
+                deliver_rule(a, r, p, false, p->value, p->value, p->threshold, now_ms,
                              "rule removed or redefined by a reload", NULL, a->fn, a->ud);
             active_unlink(a, p);
         }
@@ -1122,14 +1130,77 @@ int iocd_alerts_act(struct iocd_alerts *a, const char *id, enum iocd_alert_actio
             p->band = 0;
         if (a->fn) {
             /* Reported with the marks it had, then unlinked. */
-            deliver_rule(r, p, false, p->value, p->value, p->threshold, now_ms, NULL, &info,
+            deliver_rule(a, r, p, false, p->value, p->value, p->threshold, now_ms, NULL, &info,
                          a->fn, a->ud);
         }
         active_unlink(a, p);
         return IOCD_ALERT_ACT_OK;
     }
     if (a->fn)
-        deliver_rule(r, p, true, p->value, p->raise_value, p->threshold, now_ms, NULL, &info,
+        deliver_rule(a, r, p, true, p->value, p->raise_value, p->threshold, now_ms, NULL, &info,
                      a->fn, a->ud);
     return IOCD_ALERT_ACT_OK;
+}
+
+/* ---- silences ---- */
+
+static bool field_matches(const char *want, const char *have)
+{
+    return !want[0] || (have && strcmp(want, have) == 0);
+}
+
+static bool silenced(const struct iocd_alerts *a, const struct iocd_alert_rule *r,
+                     const struct pair *p, int64_t now_ms)
+{
+    /* An area is known for the alerts of event rules counted per area. */
+    const char *area = r->type == IOCD_ALERT_EVENT && r->per == IOCD_PER_AREA ? p->device : NULL;
+    for (size_t i = 0; i < a->n_silences; i++) {
+        const struct iocd_silence *s = &a->silences[i];
+        if (s->until_ms > now_ms && field_matches(s->rule, r->name) &&
+            field_matches(s->source, p->source) &&
+            (!s->device[0] || (!area && strcmp(s->device, p->device) == 0)) &&
+            field_matches(s->area, area))
+            return true;
+    }
+    return false;
+}
+
+int iocd_alerts_silence_add(struct iocd_alerts *a, const struct iocd_silence *s)
+{
+    if (!a || a->n_silences >= IOCD_ALERTS_MAX_SILENCES)
+        return -1;
+    struct iocd_silence *n = realloc(a->silences, (a->n_silences + 1) * sizeof(*n));
+    if (!n)
+        return -1;
+    a->silences = n;
+    a->silences[a->n_silences++] = *s;
+    return 0;
+}
+
+int iocd_alerts_silence_lift(struct iocd_alerts *a, const char *id, struct iocd_silence *out)
+{
+    for (size_t i = 0; a && i < a->n_silences; i++)
+        if (strcmp(a->silences[i].id, id) == 0) {
+            if (out)
+                *out = a->silences[i];
+            a->silences[i] = a->silences[--a->n_silences];
+            return 0;
+        }
+    return -1;
+}
+
+size_t iocd_alerts_silences(struct iocd_alerts *a, int64_t now_ms,
+                            const struct iocd_silence **out)
+{
+    if (!a) {
+        *out = NULL;
+        return 0;
+    }
+    for (size_t i = 0; i < a->n_silences;)
+        if (a->silences[i].until_ms <= now_ms)
+            a->silences[i] = a->silences[--a->n_silences];
+        else
+            i++;
+    *out = a->silences;
+    return a->n_silences;
 }

@@ -36,6 +36,7 @@ struct iocd_alert_change {
     /* The alert's marks as they are now (NULL / 0 when none). */
     const char *ack_by, *ack_note, *assignee;
     int64_t ack_ms;
+    bool silenced; /* a silence matches it: recorded and shown, not notified */
 };
 
 typedef void (*iocd_alerts_fn)(void *ud, const struct iocd_alert_change *c);
@@ -83,6 +84,25 @@ int iocd_alerts_act(struct iocd_alerts *a, const char *id, enum iocd_alert_actio
 /* The current JSON-ready view of active alert `id` through `fn` (0), or -1. */
 int iocd_alerts_get_active(const struct iocd_alerts *a, const char *id, iocd_alerts_fn fn,
                            void *ud);
+
+/* A silence (docs/alerts.md): alerts it matches are recorded and shown,
+ * marked silenced, and not notified. Empty fields match anything; `area`
+ * matches the alerts of event rules counted per area. */
+#define IOCD_ALERTS_MAX_SILENCES 1000
+struct iocd_silence {
+    char id[24];
+    char rule[65], source[65], device[129], area[129];
+    int64_t created_ms, until_ms;
+    char by[64], reason[256];
+};
+/* Add `s` (its id set by the caller). 0, or -1 when 1000 are active. */
+int iocd_alerts_silence_add(struct iocd_alerts *a, const struct iocd_silence *s);
+/* Lift silence `id`: 0, or -1 when no such active silence (*out gets a
+ * copy of it when lifted). */
+int iocd_alerts_silence_lift(struct iocd_alerts *a, const char *id, struct iocd_silence *out);
+/* The active silences at now_ms (expired ones are dropped first). */
+size_t iocd_alerts_silences(struct iocd_alerts *a, int64_t now_ms,
+                            const struct iocd_silence **out);
 
 /* What event rules look at in an event (the live feed fills it from an
  * ioc.v1.Event; strings are borrowed for the call). */

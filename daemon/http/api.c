@@ -372,19 +372,78 @@ static int body_str(const cJSON *body, const char *key, size_t max, const char *
     return 1;
 }
 
-void iocd_http_on_alert_act(struct iocd_http_api *h, h2o_req_t *req, const char *action,
-                            const char *actor)
+/* The JSON body of a POST, or NULL with the request answered (415 not
+ * JSON, 413 too large; a body that does not parse gives NULL unanswered:
+ * *answered false). A page on another site cannot send a JSON body without
+ * a CORS preflight, which iocd never grants. */
+static cJSON *json_body(h2o_req_t *req, bool *answered)
 {
     ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
     h2o_iovec_t type = ct >= 0 ? req->headers.entries[ct].value : h2o_iovec_init(NULL, 0);
-    /* A JSON body only: a page on another site cannot send one without a
-     * CORS preflight, which iocd never grants. */
+    *answered = true;
     if (type.len < 16 || strncasecmp(type.base, "application/json", 16) != 0)
-        return iocd_http_send_error(req, 415, "the body must be application/json");
+        return iocd_http_send_error(req, 415, "the body must be application/json"), NULL;
     if (req->entity.len > 16384)
-        return iocd_http_send_error(req, 413, "body over 16 KiB");
-    cJSON *body = req->entity.base ? cJSON_ParseWithLength(req->entity.base, req->entity.len)
-                                   : NULL;
+        return iocd_http_send_error(req, 413, "body over 16 KiB"), NULL;
+    *answered = false;
+    return req->entity.base ? cJSON_ParseWithLength(req->entity.base, req->entity.len) : NULL;
+}
+
+void iocd_http_on_silences(struct iocd_http_api *h, h2o_req_t *req, const char *op,
+                           const char *actor)
+{
+    if (!h->prov.silence)
+        return iocd_http_send_error(req, 404, "no such endpoint");
+    cJSON *out = NULL;
+    int status;
+    if (strcmp(op, "list") == 0) {
+        status = h->prov.silence(h->prov.ud, op, NULL, NULL, 0, NULL, actor, &out);
+    } else {
+        bool answered;
+        cJSON *body = json_body(req, &answered);
+        if (answered)
+            return;
+        const char *bad = NULL, *id = "", *reason = "", *dur = "";
+        const char *f[4] = {"", "", "", ""};
+        static const char *const names[4] = {"rule", "source", "device", "area"};
+        static const size_t max[4] = {64, 64, 128, 128};
+        int64_t dur_ms = 0;
+        if (!cJSON_IsObject(body))
+            bad = "the body must be a JSON object";
+        else if (strcmp(op, "lift") == 0 && (body_str(body, "id", 23, &id) != 1 || !id[0]))
+            bad = "id: the silence's id is required";
+        for (int i = 0; !bad && strcmp(op, "add") == 0 && i < 4; i++)
+            if (body_str(body, names[i], max[i], &f[i]) < 0)
+                bad = "rule, source, device, area: strings (64, 64, 128, 128 bytes at most)";
+        if (!bad && strcmp(op, "add") == 0) {
+            if (!f[0][0] && !f[1][0] && !f[2][0] && !f[3][0])
+                bad = "a silence names at least one of rule, source, device, area";
+            else if (body_str(body, "duration", 32, &dur) != 1 ||
+                     iocd_duration_parse(dur, &dur_ms) || dur_ms <= 0 ||
+                     dur_ms > INT64_C(366) * 86400000)
+                bad = "duration: a duration up to 366d, e.g. 2h, is required";
+            else if (body_str(body, "reason", 255, &reason) != 1 || !reason[0])
+                bad = "reason: why (at most 255 bytes) is required";
+        }
+        if (bad) {
+            cJSON_Delete(body);
+            return iocd_http_send_error(req, 400, bad);
+        }
+        status = h->prov.silence(h->prov.ud, op, id, f, dur_ms, reason, actor, &out);
+        cJSON_Delete(body);
+    }
+    if (!out)
+        return iocd_http_send_error(req, 500, "out of memory");
+    iocd_http_send_json(req, status, out);
+}
+
+void iocd_http_on_alert_act(struct iocd_http_api *h, h2o_req_t *req, const char *action,
+                            const char *actor)
+{
+    bool answered;
+    cJSON *body = json_body(req, &answered);
+    if (answered)
+        return;
     const char *id, *note, *to;
     const char *bad = NULL;
     if (!cJSON_IsObject(body))

@@ -40,6 +40,11 @@ void iocd_http_on_alerts(struct iocd_http_api *a, h2o_req_t *req);
  * body {"id":..., "note":..., "to":...} (Content-Type application/json). */
 void iocd_http_on_alert_act(struct iocd_http_api *a, h2o_req_t *req, const char *action,
                             const char *actor);
+/* GET /api/v1/silences; POST /api/v1/silences ({"rule", "source",
+ * "device", "area", "duration": "2h", "reason"}); POST
+ * /api/v1/silences/lift ({"id"}). op: "list", "add" or "lift". */
+void iocd_http_on_silences(struct iocd_http_api *a, h2o_req_t *req, const char *op,
+                           const char *actor);
 /* GET /api/v1/events: stored events, filtered, newest first, paged. */
 void iocd_http_on_events(struct iocd_http_api *a, h2o_req_t *req);
 void iocd_http_on_static(struct iocd_http_api *a, h2o_req_t *req);

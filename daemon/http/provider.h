@@ -35,6 +35,11 @@ struct iocd_http_provider {
      * acknowledged) and *out, the answer's body (caller frees). */
     int (*alert_act)(void *ud, const char *action, const char *id, const char *actor,
                      const char *note, const char *to, cJSON **out);
+    /* Silences: op "list" (GET /api/v1/silences), "add" (POST: the fields,
+     * for duration_ms, with the reason, by actor) or "lift" (POST
+     * /api/v1/silences/lift: id). Returns the HTTP status, *out the body. */
+    int (*silence)(void *ud, const char *op, const char *id, const char *const fields[4],
+                   int64_t duration_ms, const char *reason, const char *actor, cJSON **out);
     /* GET /metrics: Prometheus text exposition of the daemon's figures
      * (malloc'd, NUL-terminated); the server appends its own. */
     char *(*metrics)(void *ud);

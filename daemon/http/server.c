@@ -192,8 +192,15 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
             act = acts[i];
     }
     bool post = iocd_http_iov_is(req->method, "POST");
-    if (act ? !post : (!iocd_http_iov_is(req->method, "GET") && !head)) {
-        iocd_http_add_header(req, H2O_TOKEN_ALLOW, act ? "POST" : "GET, HEAD");
+    /* /api/v1/silences: GET lists, POST adds; /lift is POST only. */
+    bool silences = iocd_http_iov_is(p, "/api/v1/silences");
+    bool lift = iocd_http_iov_is(p, "/api/v1/silences/lift");
+    bool post_only = act || lift;
+    if (post_only ? !post
+                  : (!iocd_http_iov_is(req->method, "GET") && !head && !(silences && post))) {
+        iocd_http_add_header(req, H2O_TOKEN_ALLOW, post_only ? "POST"
+                                                   : silences ? "GET, HEAD, POST"
+                                                              : "GET, HEAD");
         iocd_http_send_error(req, 405, "method not allowed");
         return 0;
     }
@@ -217,8 +224,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     /* Who acts: the shared token is the admin account; without a token
      * (loopback only) the operator at this machine. */
+    const char *actor = h->token[0] ? "admin" : "local";
     if (act)
-        iocd_http_on_alert_act(&h->api, req, act, h->token[0] ? "admin" : "local");
+        iocd_http_on_alert_act(&h->api, req, act, actor);
+    else if (silences || lift)
+        iocd_http_on_silences(&h->api, req, lift ? "lift" : post ? "add" : "list", actor);
     else if (iocd_http_iov_is(p, "/metrics"))
         iocd_http_on_metrics(&h->api, req);
     else if (iocd_http_iov_is(p, "/api/v1/status"))

@@ -310,6 +310,8 @@ static void alert_json(struct iocd_buf *b, const struct iocd_alert_change *c, bo
     }
     if (c->assignee)
         jb_key_str(b, "assignee", c->assignee);
+    if (c->silenced)
+        iocd_buf_puts(b, ",\"silenced\":true");
     jb_close(b);
 }
 
@@ -370,6 +372,8 @@ static void on_alert(void *ud, const struct iocd_alert_change *c)
     }
     if (c->assignee)
         kv[na][0] = "assignee", kv[na++][1] = c->assignee;
+    if (c->silenced)
+        kv[na][0] = "silenced", kv[na++][1] = "true";
     for (size_t i = 0; i < na; i++) {
         ioc__v1__event__attributes_entry__init(&attrs[i]);
         attrs[i].key = (char *)kv[i][0];
@@ -678,8 +682,9 @@ int iocd_feed_new(struct iocd_feed **out, uv_loop_t *loop, const struct iocd_con
 
 struct restore {
     struct iocd_feed *f;
-    size_t devices, alerts, skipped;
+    size_t devices, alerts, skipped, silences;
 };
+static void restore_silence(void *ud, const char *attributes);
 
 static void restore_device(void *ud, const struct iocd_device_row *row)
 {
@@ -953,9 +958,13 @@ int iocd_feed_restore(struct iocd_feed *f, struct iocd_store *st, struct iocd_er
     int rc = iocd_store_each_device(st, restore_device, &r, err);
     if (!rc)
         rc = iocd_store_each_raised_alert(st, since, restore_alert, &r, err);
+    if (!rc)
+        rc = iocd_store_each_silence(st, iocd_now_ms(), restore_silence, &r, err);
     if (r.devices || r.alerts || r.skipped)
         iocd_log_notice("iocd", "restored %zu device(s) and %zu raised alert(s)%s", r.devices,
                         r.alerts, r.skipped ? "; some alerts not restored (see above)" : "");
+    if (r.silences)
+        iocd_log_notice("iocd", "restored %zu active silence(s)", r.silences);
     /* The alert rules' windows, from the stored windows (event time). */
     struct history h = {.f = f, .st = st, .err = err,
                         .res_ms = f->cfg->store.resolutions.ms[0]};
@@ -1490,6 +1499,150 @@ int iocd_feed_alert_act(struct iocd_feed *f, const char *action, const char *id,
         cJSON_AddNullToObject(*out, "alert");
     cJSON_Delete(arr);
     return 200;
+}
+
+/* ---- silences ---- */
+
+/* "NAME": time text and "NAME_ms": ms, as the API writes times. */
+static void add_time(cJSON *o, const char *name, int64_t ms)
+{
+    char t[64], key[64];
+    iocd_time_format(ms, t, sizeof(t));
+    cJSON_AddStringToObject(o, name, t);
+    snprintf(key, sizeof(key), "%s_ms", name);
+    cJSON_AddNumberToObject(o, key, (double)ms);
+}
+
+static cJSON *silence_json(const struct iocd_silence *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", s->id);
+    cJSON_AddStringToObject(o, "rule", s->rule);
+    cJSON_AddStringToObject(o, "source", s->source);
+    cJSON_AddStringToObject(o, "device", s->device);
+    cJSON_AddStringToObject(o, "area", s->area);
+    add_time(o, "created", s->created_ms);
+    add_time(o, "until", s->until_ms);
+    cJSON_AddStringToObject(o, "by", s->by);
+    cJSON_AddStringToObject(o, "reason", s->reason);
+    return o;
+}
+
+/* Stored as an event (source iocd, kind silence, status active or lifted)
+ * with its fields as attributes; restored from the latest row at start. */
+static void store_silence(struct iocd_feed *f, const struct iocd_silence *s, const char *status,
+                          const char *actor)
+{
+    char until[32], created[32];
+    snprintf(until, sizeof(until), "%" PRId64, s->until_ms);
+    snprintf(created, sizeof(created), "%" PRId64, s->created_ms);
+    const char *kv[][2] = {{"id", s->id},         {"rule", s->rule},     {"source", s->source},
+                           {"device", s->device}, {"area", s->area},     {"until_ms", until},
+                           {"created_ms", created}, {"by", s->by},       {"reason", s->reason},
+                           {"actor", actor}};
+    Ioc__V1__Event__AttributesEntry attrs[10], *ap[10];
+    for (size_t i = 0; i < 10; i++) {
+        ioc__v1__event__attributes_entry__init(&attrs[i]);
+        attrs[i].key = (char *)kv[i][0];
+        attrs[i].value = (char *)kv[i][1];
+        ap[i] = &attrs[i];
+    }
+    Ioc__V1__Event e = IOC__V1__EVENT__INIT;
+    e.kind = "silence";
+    e.severity = IOC__V1__SEVERITY__SEVERITY_INFO;
+    e.text = (char *)s->reason;
+    e.device = (char *)s->device;
+    e.area = (char *)s->area;
+    e.time_ms = iocd_now_ms();
+    e.received_ms = e.time_ms;
+    e.n_attributes = 10;
+    e.attributes = ap;
+    e.source = "iocd";
+    e.status = (char *)status;
+    if (!f->store_event || f->store_event(f->store_ud, "iocd", &e))
+        f->stats.alert_store_failures++;
+    iocd_log_notice("alert", "silence %s %s by %s (rule '%s' source '%s' device '%s' area '%s' "
+                             "until %" PRId64 "): %s",
+                    s->id, status, actor, s->rule, s->source, s->device, s->area, s->until_ms,
+                    s->reason);
+}
+
+int iocd_feed_silence(struct iocd_feed *f, const struct iocd_silence *want, cJSON **out)
+{
+    static unsigned counter;
+    struct iocd_silence s = *want;
+    s.created_ms = iocd_now_ms();
+    snprintf(s.id, sizeof(s.id), "s%" PRIx64 "%02x", (uint64_t)s.created_ms, ++counter & 0xff);
+    *out = cJSON_CreateObject();
+    if (!*out)
+        return 500;
+    if (iocd_alerts_silence_add(f->alerts, &s)) {
+        cJSON_AddStringToObject(*out, "error", "1000 silences are active, the most allowed");
+        return 409;
+    }
+    store_silence(f, &s, "active", s.by);
+    cJSON_AddItemToObject(*out, "silence", silence_json(&s));
+    return 200;
+}
+
+int iocd_feed_unsilence(struct iocd_feed *f, const char *id, const char *actor, cJSON **out)
+{
+    struct iocd_silence s;
+    *out = cJSON_CreateObject();
+    if (!*out)
+        return 500;
+    if (iocd_alerts_silence_lift(f->alerts, id, &s)) {
+        cJSON_AddStringToObject(*out, "error", "no active silence with this id");
+        return 404;
+    }
+    store_silence(f, &s, "lifted", actor);
+    cJSON_AddItemToObject(*out, "silence", silence_json(&s));
+    cJSON_AddStringToObject(*out, "lifted_by", actor);
+    return 200;
+}
+
+cJSON *iocd_feed_silences_json(struct iocd_feed *f)
+{
+    const struct iocd_silence *s;
+    size_t n = iocd_alerts_silences(f->alerts, iocd_now_ms(), &s);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(o, "silences");
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(arr, silence_json(&s[i]));
+    return o;
+}
+
+static void restore_silence(void *ud, const char *attributes)
+{
+    struct restore *r = ud;
+    cJSON *a = attributes ? cJSON_Parse(attributes) : NULL;
+    struct iocd_silence s = {0};
+    static const struct {
+        const char *key;
+        size_t off, size;
+    } fields[] = {
+        {"id", offsetof(struct iocd_silence, id), sizeof(s.id)},
+        {"rule", offsetof(struct iocd_silence, rule), sizeof(s.rule)},
+        {"source", offsetof(struct iocd_silence, source), sizeof(s.source)},
+        {"device", offsetof(struct iocd_silence, device), sizeof(s.device)},
+        {"area", offsetof(struct iocd_silence, area), sizeof(s.area)},
+        {"by", offsetof(struct iocd_silence, by), sizeof(s.by)},
+        {"reason", offsetof(struct iocd_silence, reason), sizeof(s.reason)},
+    };
+    for (size_t i = 0; a && i < sizeof(fields) / sizeof(fields[0]); i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(a, fields[i].key);
+        if (cJSON_IsString(v))
+            snprintf((char *)&s + fields[i].off, fields[i].size, "%s", v->valuestring);
+    }
+    const cJSON *until = a ? cJSON_GetObjectItemCaseSensitive(a, "until_ms") : NULL;
+    const cJSON *created = a ? cJSON_GetObjectItemCaseSensitive(a, "created_ms") : NULL;
+    if (cJSON_IsString(until))
+        s.until_ms = strtoll(until->valuestring, NULL, 10);
+    if (cJSON_IsString(created))
+        s.created_ms = strtoll(created->valuestring, NULL, 10);
+    cJSON_Delete(a);
+    if (s.id[0] && s.until_ms > 0 && iocd_alerts_silence_add(r->f->alerts, &s) == 0)
+        r->silences++;
 }
 
 size_t iocd_feed_active_alerts(const struct iocd_feed *f)

@@ -106,5 +106,12 @@ int iocd_feed_alert_act(struct iocd_feed *f, const char *action, const char *id,
 cJSON *iocd_feed_device_counts_json(const struct iocd_feed *f);
 void iocd_feed_get_stats(const struct iocd_feed *f, struct iocd_feed_stats *out);
 size_t iocd_feed_active_alerts(const struct iocd_feed *f);
+/* Silences (docs/alerts.md): add one (its id and creation time are set
+ * here; stored and logged), lift one by id (by `actor`), list the active
+ * ones ({"silences":[...]}). The first two return the HTTP status with *out
+ * the answer's body. */
+int iocd_feed_silence(struct iocd_feed *f, const struct iocd_silence *want, cJSON **out);
+int iocd_feed_unsilence(struct iocd_feed *f, const char *id, const char *actor, cJSON **out);
+cJSON *iocd_feed_silences_json(struct iocd_feed *f);
 
 #endif

@@ -828,6 +828,31 @@ static bool column_number(sqlite3_stmt *q, int col, double *out)
     return *end == '\0';
 }
 
+static int sq_each_silence(struct iocd_store *base, int64_t now_ms, iocd_store_silence_cb cb,
+                           void *ud, struct iocd_error *err)
+{
+    struct sqlite_store *st = (struct sqlite_store *)base;
+    /* The latest row of each silence id (events_by_kind bounds the scan). */
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT e.attributes FROM events e JOIN (SELECT max(id) AS id FROM "
+                           "events WHERE source = 'iocd' AND kind = 'silence' AND "
+                           "json_valid(attributes) GROUP BY json_extract(attributes, '$.id')) m "
+                           "ON e.id = m.id WHERE e.status = 'active' AND "
+                           "CAST(json_extract(e.attributes, '$.until_ms') AS INTEGER) > ?1 "
+                           "ORDER BY e.id",
+                           -1, &q, NULL) != SQLITE_OK)
+        return iocd_error_set(err, "%s: reading silences: %s", st->path, sqlite3_errmsg(st->db));
+    sqlite3_bind_int64(q, 1, now_ms);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+        cb(ud, (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return iocd_error_set(err, "%s: reading silences: %s", st->path, sqlite3_errmsg(st->db));
+    return 0;
+}
+
 static int sq_each_open_case(struct iocd_store *base, int64_t since_ms, iocd_store_case_cb cb,
                              void *ud, struct iocd_error *err)
 {
@@ -952,4 +977,5 @@ const struct iocd_store_backend iocd_store_sqlite = {
     .each_device = sq_each_device,
     .each_raised_alert = sq_each_raised_alert,
     .each_open_case = sq_each_open_case,
+    .each_silence = sq_each_silence,
 };

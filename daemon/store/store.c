@@ -95,6 +95,12 @@ int iocd_store_each_raised_alert(struct iocd_store *st, int64_t since_ms, iocd_s
     return st->backend->each_raised_alert(st, since_ms, cb, ud, err);
 }
 
+int iocd_store_each_silence(struct iocd_store *st, int64_t now_ms, iocd_store_silence_cb cb,
+                            void *ud, struct iocd_error *err)
+{
+    return st->backend->each_silence(st, now_ms, cb, ud, err);
+}
+
 int iocd_store_each_open_case(struct iocd_store *st, int64_t since_ms, iocd_store_case_cb cb,
                               void *ud, struct iocd_error *err)
 {

@@ -124,6 +124,8 @@ typedef void (*iocd_store_window_cb)(void *ud, const char *device, const char *m
 typedef void (*iocd_store_row_cb)(void *ud, const struct iocd_window *w);
 typedef void (*iocd_store_device_cb)(void *ud, const struct iocd_device_row *row);
 typedef void (*iocd_store_alert_cb)(void *ud, const struct iocd_alert_saved *a);
+/* An active silence as stored: its attributes (a JSON object's text). */
+typedef void (*iocd_store_silence_cb)(void *ud, const char *attributes);
 /* An open case: its source, id and the time of its earliest stored update. */
 typedef void (*iocd_store_case_cb)(void *ud, const char *source, const char *case_id,
                                    int64_t first_ms);
@@ -164,6 +166,8 @@ struct iocd_store_backend {
                              void *ud, struct iocd_error *err);
     int (*each_open_case)(struct iocd_store *st, int64_t since_ms, iocd_store_case_cb cb,
                           void *ud, struct iocd_error *err);
+    int (*each_silence)(struct iocd_store *st, int64_t now_ms, iocd_store_silence_cb cb,
+                        void *ud, struct iocd_error *err);
 };
 
 /* The part of every backend's handle the dispatch reads. */
@@ -228,6 +232,10 @@ int iocd_store_each_device(struct iocd_store *st, iocd_store_device_cb cb, void 
  * (events of source "iocd", kind "alert", time at or after `since_ms`) is
  * a raise (at start, before the loop). Rows whose attributes cannot be
  * read are skipped. */
+/* At start: every silence whose latest stored row (source iocd, kind
+ * silence) is active and lasts past now_ms. */
+int iocd_store_each_silence(struct iocd_store *st, int64_t now_ms, iocd_store_silence_cb cb,
+                            void *ud, struct iocd_error *err);
 /* At start: every case with an update at or after since_ms and none with a
  * status that resolves it (daemon/aggregate/cases.h). */
 int iocd_store_each_open_case(struct iocd_store *st, int64_t since_ms, iocd_store_case_cb cb,

@@ -21,9 +21,9 @@ RULE = ("[alert pm25_high]\ntype = threshold\nmatch = air/+/pm25\nabove = 55\ncl
 ID = "pm25_high/air/pk-01/pm25"
 
 
-def post(d, action, body, token=None, ctype="application/json"):
+def post(d, action, body, token=None, ctype="application/json", path="/api/v1/alerts/"):
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    req = urllib.request.Request("http://127.0.0.1:%d/api/v1/alerts/%s" % (d.http_port, action),
+    req = urllib.request.Request("http://127.0.0.1:%d%s%s" % (d.http_port, path, action),
                                  data=data, method="POST")
     req.add_header("Content-Type", ctype)
     if token:
@@ -107,6 +107,66 @@ class AlertLifecycleTest(IocdTestCase):
         self.assertEqual([r["status"] for r in rows],
                          ["resolved", "assigned", "acknowledged", "raised"])
         self.assertEqual(rows[0]["text"], "pm25_high: air/pk-01/pm25 resolved by local: đã xử lý")
+
+    def test_silences(self):
+        d = self.iocd(AIR_ADAPTER + RULE).start()
+        s = SSE(d.http_port, "?types=alert")
+        self.addCleanup(s.close)
+        st, body = post(d, "", {"device": "pk-01", "duration": "2h", "reason": "bảo trì trạm"},
+                        path="/api/v1/silences")
+        self.assertEqual(st, 200, body)
+        sil = body["silence"]
+        self.assertEqual((sil["rule"], sil["source"], sil["device"], sil["area"], sil["by"],
+                          sil["reason"], sil["until_ms"] - sil["created_ms"]),
+                         ("", "", "pk-01", "", "local", "bảo trì trạm", 7200000))
+        self.assertEqual([x["id"] for x in d.api("/api/v1/silences")[1]["silences"]], [sil["id"]])
+        t = T0 // 1000
+        self.broker.publish("pleiku/air/pk-01/data", [air("pk-01", t, 60)])
+        self.broker.publish("pleiku/air/pk-02/data", [air("pk-02", t, 61)])
+        s.read_until(lambda: len(s.events()) == 2, what="two raises")
+        got = {e[2]["id"]: e[2].get("silenced", False) for e in s.events()}
+        self.assertEqual(got, {ID: True, "pm25_high/air/pk-02/pm25": False})
+        # Recorded like any alert, marked silenced.
+        def stored():
+            return {r["attributes"]["id"]: r["attributes"].get("silenced")
+                    for r in d.api("/api/v1/events?source=iocd&kind=alert")[1]["events"]}
+        wait_until(lambda: len(stored()) == 2, what="both raises stored")
+        self.assertEqual(stored(), {ID: "true", "pm25_high/air/pk-02/pm25": None})
+        # iocctl lists it.
+        r = subprocess.run([IOCCTL, "--config", d.conf, "alerts", "silences", "--json"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual([x["id"] for x in json.loads(r.stdout)["silences"]], [sil["id"]])
+        # Kept across a restart, then lifted.
+        d.restart()
+        [again] = d.api("/api/v1/silences")[1]["silences"]
+        self.assertEqual((again["id"], again["until_ms"], again["reason"]),
+                         (sil["id"], sil["until_ms"], "bảo trì trạm"))
+        self.assertIn("restored 1 active silence(s)", d.log_text())
+        r = subprocess.run([IOCCTL, "--config", d.conf, "alerts", "unsilence", sil["id"]],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual((r.returncode, r.stdout),
+                         (0, "silence %s lifted until %s\n" % (sil["id"], sil["until"])))
+        r = subprocess.run([IOCCTL, "--config", d.conf, "alerts", "silence", "--rule",
+                            "pm25_high", "--for", "30m", "--reason", "thử"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual((r.returncode, r.stdout.startswith("silence s")), (0, True))
+        [new] = d.api("/api/v1/silences")[1]["silences"]
+        self.assertEqual((new["rule"], new["reason"], new["until_ms"] - new["created_ms"]),
+                         ("pm25_high", "thử", 1800000))
+        st, body = post(d, "lift", {"id": new["id"]}, path="/api/v1/silences/")
+        self.assertEqual((st, body["lifted_by"], body["silence"]["id"]), (200, "local", new["id"]))
+        self.assertEqual(d.api("/api/v1/silences")[1]["silences"], [])
+        self.assertEqual(post(d, "lift", {"id": sil["id"]}, path="/api/v1/silences/")[0], 404)
+        d.restart()
+        self.assertEqual(d.api("/api/v1/silences")[1]["silences"], [])
+        # Refusals.
+        for body, why in [({"duration": "1h", "reason": "x"}, "a silence names at least one"),
+                          ({"device": "x", "reason": "x"}, "duration:"),
+                          ({"device": "x", "duration": "1h"}, "reason:"),
+                          ({"device": "x", "duration": "soon", "reason": "x"}, "duration:")]:
+            st, answer = post(d, "", body, path="/api/v1/silences")
+            self.assertEqual(st, 400, body)
+            self.assertTrue(answer["error"].startswith(why), answer)
 
     def test_refusals(self):
         d = self.iocd(AIR_ADAPTER + RULE).start()

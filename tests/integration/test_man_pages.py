@@ -99,8 +99,9 @@ class ManPagesTest(unittest.TestCase):
                     self.assertRegex(text, r"(?m)^       (-\w, )?" + re.escape(opt) + r"\b")
         commands = re.findall(r"^  ([a-z]+) ", subprocess.run(
             [IOCCTL, "--help"], capture_output=True, text=True, timeout=30).stdout, re.M)
-        self.assertEqual(commands[:10], ["series", "query", "query", "raw", "events", "status",
-                                         "alerts", "alerts", "alerts", "tail"])
+        self.assertEqual(commands[:12], ["series", "query", "query", "raw", "events", "status",
+                                         "alerts", "alerts", "alerts", "alerts", "alerts",
+                                         "tail"])
         text = rendered("iocctl.1")
         commands_section = text[text.index("\nCOMMANDS\n"):text.index("\nOPTIONS\n")]
         for c in commands:

@@ -36,7 +36,7 @@ static struct {
     const struct iocd_flush *flushed;
     const char *meta_key, *meta_value, *windows_source;
     uint32_t windows_res, jrnl_series;
-    int64_t windows_since, alerts_since, cases_since;
+    int64_t windows_since, alerts_since, cases_since, silences_now;
 } calls;
 
 static int fake_migrate_rc;
@@ -119,9 +119,24 @@ static int fake_each_device(struct iocd_store *st, iocd_store_device_cb cb, void
     return iocd_error_set(err, "fake: no devices table");
 }
 
+static void got_silence(void *ud, const char *attributes)
+{
+    snprintf(ud, 64, "%s", attributes);
+}
+
 static void got_case(void *ud, const char *source, const char *case_id, int64_t first_ms)
 {
     snprintf(ud, 64, "%s %s %lld", source, case_id, (long long)first_ms);
+}
+
+static int fake_each_silence(struct iocd_store *st, int64_t now_ms, iocd_store_silence_cb cb,
+                             void *ud, struct iocd_error *err)
+{
+    (void)st;
+    (void)err;
+    calls.silences_now = now_ms;
+    cb(ud, "{\"id\":\"s1\"}");
+    return 0;
 }
 
 static int fake_each_open_case(struct iocd_store *st, int64_t since_ms, iocd_store_case_cb cb,
@@ -155,6 +170,7 @@ static const struct iocd_store_backend fake_backend = {
     .each_device = fake_each_device,
     .each_raised_alert = fake_each_raised_alert,
     .each_open_case = fake_each_open_case,
+    .each_silence = fake_each_silence,
 };
 
 static void test_open_undoes_failed_migrate(void **state)
@@ -234,6 +250,10 @@ static void test_dispatch(void **state)
     assert_int_equal(iocd_store_each_open_case(st, 789, got_case, out, &err), 0);
     assert_int_equal(calls.cases_since, 789);
     assert_string_equal(out, "reports PK-1 790");
+    out[0] = '\0';
+    assert_int_equal(iocd_store_each_silence(st, 99, got_silence, out, &err), 0);
+    assert_int_equal(calls.silences_now, 99);
+    assert_string_equal(out, "{\"id\":\"s1\"}");
 
     iocd_store_close(st);
     assert_int_equal(calls.closes, 1);

@@ -5,6 +5,7 @@
  *
  * Owns: the parsed answer of one run. */
 #include <stdio.h>
+#include <string.h>
 
 #include "daemon/base/number.h"
 #include "tools/iocctl/api.h"
@@ -82,6 +83,54 @@ int iocctl_alert_act(const struct iocctl_api *a, const char *verb, const char *i
     else
         printf("%s %s by %s\n", iocctl_api_str(j, "id"), iocctl_api_str(j, "action"),
                iocctl_api_str(j, "actor"));
+    cJSON_Delete(j);
+    return EXIT_OK;
+}
+
+int iocctl_silences(const struct iocctl_api *a, const struct iocctl_options *o)
+{
+    cJSON *j = NULL, *body = NULL;
+    int rc;
+    if (strcmp(o->verb, "silences") == 0) {
+        rc = iocctl_api_get_json(a, "/api/v1/silences", &j);
+    } else {
+        body = cJSON_CreateObject();
+        const char *keys[] = {"id", "rule", "source", "device", "area", "duration", "reason"};
+        const char *vals[] = {o->alert_id, o->rule, o->source, o->device, o->area, o->duration,
+                              o->reason};
+        for (size_t i = 0; body && i < sizeof(keys) / sizeof(keys[0]); i++)
+            if (vals[i] && !cJSON_AddStringToObject(body, keys[i], vals[i])) {
+                cJSON_Delete(body);
+                body = NULL;
+            }
+        if (!body)
+            return iocctl_oom();
+        rc = iocctl_api_post_json(a, strcmp(o->verb, "silence") == 0 ? "/api/v1/silences"
+                                                                     : "/api/v1/silences/lift",
+                                  body, &j);
+        cJSON_Delete(body);
+    }
+    if (rc < 0)
+        fprintf(stderr, "iocctl: %s: iocd is not answering (is it running? see --url)\n",
+                a->base);
+    if (rc)
+        return EXIT_RUNTIME;
+    if (o->json) {
+        iocctl_api_print_json(j);
+    } else if (strcmp(o->verb, "silences") == 0) {
+        printf("%-20s %-24s %-12s %-10s %-16s %-12s %s\n", "ID", "UNTIL", "RULE", "SOURCE",
+               "DEVICE", "AREA", "REASON");
+        const cJSON *x;
+        cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(j, "silences"))
+            printf("%-20s %-24s %-12s %-10s %-16s %-12s %s\n", iocctl_api_str(x, "id"),
+                   iocctl_api_str(x, "until"), iocctl_api_str(x, "rule"),
+                   iocctl_api_str(x, "source"), iocctl_api_str(x, "device"),
+                   iocctl_api_str(x, "area"), iocctl_api_str(x, "reason"));
+    } else {
+        const cJSON *sil = cJSON_GetObjectItemCaseSensitive(j, "silence");
+        printf("silence %s %s until %s\n", iocctl_api_str(sil, "id"),
+               strcmp(o->verb, "silence") == 0 ? "added" : "lifted", iocctl_api_str(sil, "until"));
+    }
     cJSON_Delete(j);
     return EXIT_OK;
 }

@@ -30,6 +30,9 @@ int iocctl_tail(const struct iocctl_api *a, const char *match, const char *types
                 int64_t count, bool json);
 int iocctl_alerts(const struct iocctl_api *a, const char *from, const char *to,
                   const char *limit, bool json);
+/* `alerts silences|silence|unsilence`: GET or POST /api/v1/silences. */
+struct iocctl_options;
+int iocctl_silences(const struct iocctl_api *a, const struct iocctl_options *o);
 /* `alerts ack|assign|resolve ID`: POST /api/v1/alerts/VERB. */
 int iocctl_alert_act(const struct iocctl_api *a, const char *verb, const char *id,
                      const char *note, const char *to, bool json);

@@ -35,9 +35,15 @@ void iocctl_usage_print(FILE *out)
           "      answer, the database summary.\n"
           "  alerts [--from TIME] [--to TIME] [--limit N] [--json]\n"
           "      Active alerts and the raise/clear history, from the HTTP API.\n"
-          "  alerts ack ID [--note TEXT]    alerts assign ID --assignee NAME [--note TEXT]\n"
-          "  alerts resolve ID [--note TEXT]\n"
-          "      Act on the active alert ID (RULE/SERIES) through the HTTP API.\n"
+          "  alerts ack|resolve ID [--note TEXT]\n"
+          "      Acknowledge or resolve the active alert ID (RULE/SERIES), by the API.\n"
+          "  alerts assign ID --assignee NAME [--note TEXT]\n"
+          "      Assign the active alert ID to an operator.\n"
+          "  alerts silences | unsilence ID\n"
+          "      List the active silences, or lift one.\n"
+          "  alerts silence [--rule R] [--source S] [--device D] [--area A] --for DUR\n"
+          "         --reason TEXT\n"
+          "      Add a silence: alerts it matches are recorded, not notified.\n"
           "  tail [--match PATTERN] [--types LIST] [--count N] [--json]\n"
           "      Follow the live feed (observations, events, alerts, closed windows,\n"
           "      device status) from the HTTP API until interrupted.\n"
@@ -82,6 +88,10 @@ void iocctl_usage_print(FILE *out)
           "  --count N          tail: stop after N items\n"
           "  --note TEXT        alerts ack|assign|resolve: the operator's note (500 bytes)\n"
           "  --assignee NAME    alerts assign: the operator the alert is assigned to\n"
+          "  --rule R           alerts silence: only alerts of rule R (source, device and\n"
+          "                     area options likewise; at least one of the four)\n"
+          "  --for DUR          alerts silence: how long, e.g. 2h, 3d\n"
+          "  --reason TEXT      alerts silence: why (shown and stored)\n"
           "  --method M         backup: online (SQLite's backup API, in steps; the\n"
           "                     default) or vacuum (VACUUM INTO: compacted, one pass)\n"
           "  --pages N          backup: pages copied per step (default 1024)\n"
@@ -135,6 +145,9 @@ enum {
     OPT_COUNT,
     OPT_NOTE,
     OPT_ASSIGNEE,
+    OPT_RULE,
+    OPT_FOR,
+    OPT_REASON,
     OPT_METHOD,
     OPT_PAGES,
     OPT_PAUSE,
@@ -185,10 +198,13 @@ static int check_command_options(const struct iocctl_options *o)
         {o->n_quantiles ? o->quantiles[0] : NULL, "--quantile", ONLY(CMD_QUERY)},
         {o->rolling, "--rolling", ONLY(CMD_QUERY)},
         {o->step, "--step", ONLY(CMD_QUERY)},
-        {o->source, "--source", ONLY(CMD_EVENTS)},
+        {o->source, "--source", ONLY(CMD_EVENTS, CMD_ALERTS)},
         {o->kind, "--kind", ONLY(CMD_EVENTS)},
-        {o->area, "--area", ONLY(CMD_EVENTS)},
-        {o->device, "--device", ONLY(CMD_EVENTS)},
+        {o->area, "--area", ONLY(CMD_EVENTS, CMD_ALERTS)},
+        {o->device, "--device", ONLY(CMD_EVENTS, CMD_ALERTS)},
+        {o->rule, "--rule", ONLY(CMD_ALERTS)},
+        {o->duration, "--for", ONLY(CMD_ALERTS)},
+        {o->reason, "--reason", ONLY(CMD_ALERTS)},
         {o->status, "--status", ONLY(CMD_EVENTS)},
         {o->min_severity, "--min-severity", ONLY(CMD_EVENTS)},
         {o->limit, "--limit", ONLY(CMD_EVENTS, CMD_RAW, CMD_ALERTS)},
@@ -210,7 +226,14 @@ static int check_command_options(const struct iocctl_options *o)
         if (opts[i].value && !takes(opts[i].commands, o->command))
             return iocctl_usage_error("option %s does not apply to '%s'", opts[i].name,
                                       iocctl_command_name(o->command));
-    if ((o->note || o->assignee) && !o->verb)
+    bool silence = o->verb && strcmp(o->verb, "silence") == 0;
+    if ((o->rule || o->duration || o->reason || o->source || o->device || o->area) &&
+        o->command == CMD_ALERTS && !silence)
+        return iocctl_usage_error("--rule, --source, --device, --area, --for and --reason go "
+                                  "with alerts silence");
+    if (silence && (!o->duration || !o->reason))
+        return iocctl_usage_error("alerts silence needs --for DUR and --reason TEXT");
+    if ((o->note || o->assignee) && !(o->verb && o->alert_id))
         return iocctl_usage_error("--note and --assignee go with alerts ack|assign|resolve ID");
     if (o->verb && (o->from || o->to || o->limit))
         return iocctl_usage_error("alerts %s takes no --from, --to or --limit", o->verb);
@@ -247,6 +270,9 @@ static const struct option longopts[] = {
     {"count", required_argument, NULL, OPT_COUNT},
     {"note", required_argument, NULL, OPT_NOTE},
     {"assignee", required_argument, NULL, OPT_ASSIGNEE},
+    {"rule", required_argument, NULL, OPT_RULE},
+    {"for", required_argument, NULL, OPT_FOR},
+    {"reason", required_argument, NULL, OPT_REASON},
     {"method", required_argument, NULL, OPT_METHOD},
     {"pages", required_argument, NULL, OPT_PAGES},
     {"pause", required_argument, NULL, OPT_PAUSE},
@@ -282,6 +308,9 @@ static const char **option_value(struct iocctl_options *o, int c)
     case OPT_COUNT: return &o->count;
     case OPT_NOTE: return &o->note;
     case OPT_ASSIGNEE: return &o->assignee;
+    case OPT_RULE: return &o->rule;
+    case OPT_FOR: return &o->duration;
+    case OPT_REASON: return &o->reason;
     case OPT_METHOD: return &o->method;
     case OPT_PAGES: return &o->pages;
     case OPT_PAUSE: return &o->pause;
@@ -350,12 +379,15 @@ static int take_command(struct iocctl_options *o, struct positional *p)
         o->file = p->word[1];
     } else if (o->command == CMD_ALERTS && p->n > 1) {
         o->verb = p->word[1];
-        if (strcmp(o->verb, "ack") != 0 && strcmp(o->verb, "assign") != 0 &&
-            strcmp(o->verb, "resolve") != 0)
-            return iocctl_usage_error("alerts: '%s' is not ack, assign or resolve", o->verb);
-        if (p->n < 3)
-            return iocctl_usage_error("alerts %s needs the alert's ID", o->verb);
-        o->alert_id = p->word[2];
+        bool by_id = strcmp(o->verb, "ack") == 0 || strcmp(o->verb, "assign") == 0 ||
+                     strcmp(o->verb, "resolve") == 0 || strcmp(o->verb, "unsilence") == 0;
+        if (!by_id && strcmp(o->verb, "silence") != 0 && strcmp(o->verb, "silences") != 0)
+            return iocctl_usage_error("alerts: '%s' is not ack, assign, resolve, silence, "
+                                      "silences or unsilence", o->verb);
+        if (by_id && p->n < 3)
+            return iocctl_usage_error("alerts %s needs an ID", o->verb);
+        if (by_id)
+            o->alert_id = p->word[2];
     } else if (p->n > 1) {
         p->extra = p->word[1];
     }

@@ -86,6 +86,8 @@ struct iocctl_options {
     const char *count;
     /* alerts ack|assign|resolve ID [--note TEXT] [--to NAME] */
     const char *verb, *alert_id, *note, *assignee;
+    /* alerts silence [--rule R] [--source S] [--device D] [--area A] --for DUR --reason TEXT */
+    const char *rule, *duration, *reason;
 };
 
 /* The quantiles query shows: p50, p90, p95, p99, then each --quantile. */

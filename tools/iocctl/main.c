@@ -65,6 +65,8 @@ static int run_api_command(const struct iocctl_options *o, const struct iocctl_v
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (o->command == CMD_TAIL) {
         rc = iocctl_tail(&api, o->match, o->types, count, o->json);
+    } else if (o->command == CMD_ALERTS && o->verb && strstr(o->verb, "silence")) {
+        rc = iocctl_silences(&api, o);
     } else if (o->command == CMD_ALERTS && o->verb) {
         rc = iocctl_alert_act(&api, o->verb, o->alert_id, o->note, o->assignee, o->json);
     } else if (o->command == CMD_ALERTS) {
