@@ -116,7 +116,12 @@ class LiveRestartTest(IocdTestCase):
                               "raised": iso(t0_ms + 120000), "raised_ms": t0_ms + 120000,
                               "cleared": iso(t0_ms + 300000), "cleared_ms": t0_ms + 300000,
                               "value": 60, "threshold": 55,
-                              "text": "PM2.5 1 h mean above 55"}])
+                              "text": "PM2.5 1 h mean above 55",
+                              "transitions": [
+                                  {"action": "raised", "time": iso(t0_ms + 120000),
+                                   "time_ms": t0_ms + 120000},
+                                  {"action": "cleared", "time": iso(t0_ms + 300000),
+                                   "time_ms": t0_ms + 300000}]}])
         self.assertEqual(self.db_rows(d, "SELECT status, time_ms FROM events WHERE source = "
                                          "'iocd' AND kind = 'alert' ORDER BY id"),
                          [("raised", t0_ms + 120000), ("cleared", t0_ms + 300000)])
