@@ -11,6 +11,15 @@
 #include "tools/iocctl/api.h"
 #include "tools/iocctl/iocctl.h"
 
+/* An API request's outcome as an exit code (iocctl_api_get_json's rc). */
+static int api_exit(const struct iocctl_api *a, int rc)
+{
+    if (rc < 0)
+        fprintf(stderr, "iocctl: %s: iocd is not answering (is it running? see --url)\n",
+                a->base);
+    return rc ? EXIT_RUNTIME : EXIT_OK;
+}
+
 static void alert_row(const cJSON *a, bool active)
 {
     const cJSON *cl = cJSON_GetObjectItemCaseSensitive(a, "cleared");
@@ -45,11 +54,8 @@ int iocctl_alerts(const struct iocctl_api *a, const char *from, const char *to,
         return EXIT_RUNTIME;
     cJSON *j;
     int rc = iocctl_api_get_json(a, path, &j);
-    if (rc < 0)
-        fprintf(stderr, "iocctl: %s: iocd is not answering (is it running? see --url)\n",
-                a->base);
     if (rc)
-        return EXIT_RUNTIME;
+        return api_exit(a, rc);
     if (json)
         iocctl_api_print_json(j);
     else
@@ -73,11 +79,8 @@ int iocctl_alert_act(const struct iocctl_api *a, const char *verb, const char *i
     cJSON *j;
     int rc = iocctl_api_post_json(a, path, body, &j);
     cJSON_Delete(body);
-    if (rc < 0)
-        fprintf(stderr, "iocctl: %s: iocd is not answering (is it running? see --url)\n",
-                a->base);
     if (rc)
-        return EXIT_RUNTIME;
+        return api_exit(a, rc);
     if (json)
         iocctl_api_print_json(j);
     else
@@ -110,11 +113,8 @@ int iocctl_silences(const struct iocctl_api *a, const struct iocctl_options *o)
                                   body, &j);
         cJSON_Delete(body);
     }
-    if (rc < 0)
-        fprintf(stderr, "iocctl: %s: iocd is not answering (is it running? see --url)\n",
-                a->base);
     if (rc)
-        return EXIT_RUNTIME;
+        return api_exit(a, rc);
     if (o->json) {
         iocctl_api_print_json(j);
     } else if (strcmp(o->verb, "silences") == 0) {

@@ -159,14 +159,10 @@ static int answer_json(const struct iocctl_api *a, const char *path, CURLcode rc
     return 0;
 }
 
-int iocctl_api_get_json(const struct iocctl_api *a, const char *path, cJSON **json)
+/* Run request c (headers hdrs) and read its answer as JSON; cleans both. */
+static int perform_json(const struct iocctl_api *a, const char *path, CURL *c,
+                        struct curl_slist *hdrs, cJSON **json)
 {
-    struct curl_slist *hdrs;
-    CURL *c = iocctl_api_request(a, path, &hdrs);
-    if (!c) {
-        fprintf(stderr, "iocctl: cannot start an HTTP request\n");
-        return 1;
-    }
     struct iocctl_body b = {0};
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, iocctl_body_collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
@@ -181,6 +177,17 @@ int iocctl_api_get_json(const struct iocctl_api *a, const char *path, cJSON **js
     return ret;
 }
 
+int iocctl_api_get_json(const struct iocctl_api *a, const char *path, cJSON **json)
+{
+    struct curl_slist *hdrs;
+    CURL *c = iocctl_api_request(a, path, &hdrs);
+    if (!c) {
+        fprintf(stderr, "iocctl: cannot start an HTTP request\n");
+        return 1;
+    }
+    return perform_json(a, path, c, hdrs, json);
+}
+
 int iocctl_api_post_json(const struct iocctl_api *a, const char *path, const cJSON *body,
                          cJSON **json)
 {
@@ -193,20 +200,10 @@ int iocctl_api_post_json(const struct iocctl_api *a, const char *path, const cJS
         return 1;
     }
     hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-    struct iocctl_body b = {0};
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, iocctl_body_collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    CURLcode rc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    curl_slist_free_all(hdrs);
+    int ret = perform_json(a, path, c, hdrs, json);
     free(text);
-    int ret = answer_json(a, path, rc, status, &b, json);
-    free(b.p);
     return ret;
 }
 
