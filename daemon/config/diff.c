@@ -23,6 +23,8 @@
  *  - [store] retention, raw_retention, events_retention,
  *    max_windows_per_flush: read when a flush is built;
  *  - [http] client_buffer, max_clients, web_root: read per request;
+ *    token: set again (iocd_http_set_token; the load checked it is there
+ *    off loopback);
  *    tls_cert, tls_key, tls_min_version: iocd_http_reload_tls (also when
  *    unchanged: a renewed certificate at the same path is read again). */
 static const struct {
@@ -43,6 +45,7 @@ static const struct {
     {"http", "client_buffer"},
     {"http", "max_clients"},
     {"http", "web_root"},
+    {"http", "token"},
     {"http", "tls_cert"},
     {"http", "tls_key"},
     {"http", "tls_min_version"},

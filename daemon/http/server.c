@@ -384,6 +384,16 @@ static int check_config(const struct iocd_config *cfg, struct sockaddr_storage *
     return 0;
 }
 
+int iocd_http_set_token(struct iocd_http *h, const char *token)
+{
+    char *dup = strdup(token ? token : "");
+    if (!dup)
+        return -1;
+    free(h->token);
+    h->token = dup;
+    return 0;
+}
+
 /* Frees what iocd_http_start allocated before h2o's context exists. */
 static void start_undo(struct iocd_http *h)
 {

@@ -158,6 +158,23 @@ class ReloadTest(IocdTestCase):
         self.assertEqual(s.events()[0][2]["value"], 12.5)
         self.assertFalse(os.path.exists(d.db + "2"))
 
+    def test_token_rotated(self):
+        from iocdtest import free_port
+        port = free_port()
+        d = self.iocd(AIR_ADAPTER, extra="[http]\nlisten = 127.0.0.1:%d\ntoken = old-s3cret\n"
+                      % port)
+        d.http_port = port
+        d.start()
+        self.assertEqual(d.http("/api/v1/status", token="old-s3cret")[0], 200)
+        with open(d.conf) as f:
+            text = f.read()
+        with open(d.conf, "w") as f:
+            f.write(text.replace("token = old-s3cret", "token = new-s3cret"))
+        self.reload(d, "reload: configuration applied")
+        self.assertEqual(d.http("/api/v1/status", token="old-s3cret")[0], 401)
+        self.assertEqual(d.http("/api/v1/status", token="new-s3cret")[0], 200)
+        self.assertEqual(d.http("/api/v1/status")[0], 401)
+
     def test_log_level_applied(self):
         d = self.iocd(AIR_ADAPTER)
         d.start()
