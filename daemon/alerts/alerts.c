@@ -847,6 +847,11 @@ static bool event_matches(const struct iocd_alert_rule *r, const struct iocd_ale
     return true;
 }
 
+bool iocd_alerts_has_event_rules(const struct iocd_alerts *a)
+{
+    return a && a->has_event_rules;
+}
+
 void iocd_alerts_event(struct iocd_alerts *a, const struct iocd_alert_event *e)
 {
     if (!a || !a->has_event_rules || !e || !e->source || !e->kind)

@@ -118,6 +118,9 @@ struct iocd_alert_event {
  * its window. Raised event alerts clear in iocd_alerts_tick once fewer
  * remain in the window ending now. */
 void iocd_alerts_event(struct iocd_alerts *a, const struct iocd_alert_event *e);
+/* Whether any event rule is configured: without one, callers skip
+ * building the struct iocd_alert_event at all. */
+bool iocd_alerts_has_event_rules(const struct iocd_alerts *a);
 /* Every alert raised now (change.raised true, time_ms = last evaluation). */
 void iocd_alerts_foreach_active(const struct iocd_alerts *a, iocd_alerts_fn fn, void *ud);
 size_t iocd_alerts_active_count(const struct iocd_alerts *a);

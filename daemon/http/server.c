@@ -183,14 +183,15 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return 0;
     bool head = iocd_http_iov_is(req->method, "HEAD");
     /* The operators' actions are the only POSTs. */
-    static const char *const acts[] = {"ack", "assign", "resolve"};
+    static const struct {
+        const char *path, *act;
+    } acts[] = {{"/api/v1/alerts/ack", "ack"},
+                {"/api/v1/alerts/assign", "assign"},
+                {"/api/v1/alerts/resolve", "resolve"}};
     const char *act = NULL;
-    for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
-        char path[32];
-        snprintf(path, sizeof(path), "/api/v1/alerts/%s", acts[i]);
-        if (iocd_http_iov_is(p, path))
-            act = acts[i];
-    }
+    for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++)
+        if (iocd_http_iov_is(p, acts[i].path))
+            act = acts[i].act;
     bool post = iocd_http_iov_is(req->method, "POST");
     /* /api/v1/silences: GET lists, POST adds; /lift is POST only. */
     bool silences = iocd_http_iov_is(p, "/api/v1/silences");

@@ -1213,7 +1213,7 @@ void iocd_feed_event(struct iocd_feed *f, const char *source, const Ioc__V1__Eve
                  iocd_devices_seen(f->devices, source, e->device, e->received_ms))
             f->stats.untracked_devices++;
     }
-    {
+    if (iocd_alerts_has_event_rules(f->alerts)) {
         /* Event rules see its kind, severity, subject and attributes. */
         const char *keys[64], *values[64];
         size_t na = e->n_attributes < 64 ? e->n_attributes : 64;
