@@ -454,11 +454,11 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         return;
     }
     if (rc != MOSQ_ERR_SUCCESS) {
-        snprintf(m->last_error, sizeof(m->last_error), "%s",
+        /* Refused at once (a loopback connect may fail before it returns):
+         * the same cause, and the same line, as a connect that fails later. */
+        snprintf(m->socket_error, sizeof(m->socket_error), "%s",
                  rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-        if (m->attempts == 0 || iocd_log_enabled(LOG_DEBUG))
-            iocd_log_warn("mqtt", "cannot connect to %s:%d (%s): %s", m->cfg->mqtt.host,
-                          m->cfg->mqtt.port, ip, m->last_error);
+        note_connect_failure(m, m->socket_error);
         schedule_reconnect(m);
         return;
     }
