@@ -4,9 +4,10 @@
  * alerts, events, devices), loading it from the REST endpoints, keeping it
  * current from the live stream (/api/v1/live, Server-Sent Events),
  * reloading it when the stream says `reset` or was away for long, and
- * drawing it: the live board, the alert list, the event list (updates of
- * one case shown as one row with its status flow), device status and the
- * chart panel. Every UI
+ * drawing it: the live board, the alert list with the operator's actions
+ * (acknowledge, resolve, silence), the active silences, the event list
+ * (updates of one case shown as one row with its status flow), device
+ * status and the chart panel. Every UI
  * string comes from DICT. Contract: docs/api.md. Plain ES2020, no build. */
 'use strict';
 
@@ -47,6 +48,10 @@
       ack: 'Xác nhận', resolve: 'Kết thúc', acked_by: 'đã xác nhận:', assigned_to: 'giao cho',
       resolved_by: 'kết thúc bởi', ack_note: 'Ghi chú khi xác nhận:',
       resolve_note: 'Ghi chú khi kết thúc:', action_failed: 'Không thực hiện được:',
+      silences: 'Tạm tắt thông báo', silence: 'Tạm tắt', lift: 'Bật lại',
+      source: 'Nguồn', device: 'Thiết bị', rule: 'Quy tắc', reason: 'Lý do',
+      silenced: 'đã tạm tắt thông báo', until: 'đến', by: 'bởi',
+      silence_need: 'Cần ít nhất nguồn, thiết bị hoặc quy tắc, và lý do',
     },
     en: {
       title: 'City operations centre',
@@ -82,6 +87,10 @@
       ack: 'Acknowledge', resolve: 'Resolve', acked_by: 'acknowledged by', assigned_to: 'assigned to',
       resolved_by: 'resolved by', ack_note: 'Note for the acknowledgement:',
       resolve_note: 'Note for the resolution:', action_failed: 'Could not do it:',
+      silences: 'Silences', silence: 'Silence', lift: 'Lift',
+      source: 'Source', device: 'Device', rule: 'Rule', reason: 'Reason',
+      silenced: 'silenced: not notified', until: 'until', by: 'by',
+      silence_need: 'Give a source, device or rule, and a reason',
     },
   };
 
@@ -387,6 +396,7 @@
       id: a.id, rule: a.rule || a.id.split('/')[0], series: a.series || '',
       severity: a.severity || 'warning', value: a.value, threshold: a.threshold,
       text: a.text || '', raised_ms: raisedMs, cleared_ms: null,
+      source: a.source || '', device: a.device || '', silenced: a.silenced === true,
     };
     if (cleared) rec.cleared_ms = cleared;
     // The lifecycle marks (docs/alerts.md): who acknowledged, assignee, who resolved.
@@ -404,6 +414,7 @@
       // A clear once seen stays; a raise's value is kept unless a newer one comes.
       if (cur.cleared_ms && !rec.cleared_ms) rec.cleared_ms = cur.cleared_ms;
       if (rec.cleared_ms && typeof cur.value === 'number' && typeof a.value !== 'number') rec.value = cur.value;
+      if (cur.silenced) rec.silenced = true;
       for (const f of ['ack_by', 'ack_note', 'assignee', 'resolved_by'])
         if (rec[f] === undefined && cur[f] !== undefined) rec[f] = cur[f];
     }
@@ -428,6 +439,7 @@
     if (a.ack_by) parts.push(t('acked_by') + ' ' + a.ack_by + (a.ack_note ? ': ' + a.ack_note : ''));
     if (a.assignee) parts.push(t('assigned_to') + ' ' + a.assignee);
     if (a.resolved_by) parts.push(t('resolved_by') + ' ' + a.resolved_by);
+    if (a.silenced) parts.push(t('silenced'));
     return parts.length ? el('div', { class: 'marks', 'data-testid': 'alert-marks',
       'data-ack-by': a.ack_by || '', text: parts.join(' · ') }) : null;
   }
@@ -438,12 +450,23 @@
         'data-testid': 'alert-ack', text: t('ack') }));
     box.append(el('button', { type: 'button', class: 'act', 'data-act': 'resolve', 'data-id': a.id,
       'data-testid': 'alert-resolve', text: t('resolve') }));
+    if (a.device)
+      box.append(el('button', { type: 'button', class: 'act', 'data-act': 'silence',
+        'data-source': a.source, 'data-device': a.device, 'data-testid': 'alert-silence',
+        text: t('silence') }));
     return box;
   }
   // An operator's action: the note is asked for, the live stream shows the result.
   alertRows.addEventListener('click', async (ev) => {
     const b = ev.target.closest('button[data-act]');
     if (!b) return;
+    if (b.dataset.act === 'silence') {  // fills the silence form with the alert's device
+      $('silence-source').value = b.dataset.source;
+      $('silence-device').value = b.dataset.device;
+      $('silence-rule').value = '';
+      $('silence-reason').focus();
+      return;
+    }
     const note = window.prompt(t(b.dataset.act === 'ack' ? 'ack_note' : 'resolve_note'), '');
     if (note === null) return;
     b.disabled = true;
@@ -490,6 +513,67 @@
   }
 
 
+  // -------------------------------------------------------------- silences
+  // The active silences (GET /api/v1/silences), reloaded after each change:
+  // a silence or a lift is stored as an iocd event of kind `silence`, which
+  // the live stream brings (docs/alerts.md, Silences).
+  let silences = [];
+  let silencesTimer = null;
+  function loadSilences() {
+    return api('/api/v1/silences').then((j) => {
+      silences = (j && j.silences) || [];
+      renderSilences();
+    });
+  }
+  function queueSilences() {
+    clearTimeout(silencesTimer);
+    silencesTimer = setTimeout(() => loadSilences().catch(() => {}), 200);
+  }
+  function renderSilences() {
+    const frag = document.createDocumentFragment();
+    for (const s of silences) {
+      const what = ['rule', 'source', 'device', 'area'].filter((k) => s[k])
+        .map((k) => t(k) + ' ' + s[k]).join(' · ');
+      frag.append(el('li', { 'data-testid': 'silence-row', 'data-silence-id': s.id,
+        'data-device': s.device || '' },
+      el('span', { class: 'what', text: what }),
+      el('span', { class: 'marks', text: ' ' + t('until') + ' ' + fmtTime(s.until_ms) +
+        ' · ' + t('by') + ' ' + (s.by || '') + (s.reason ? ' · ' + s.reason : '') }),
+      el('button', { type: 'button', class: 'act', 'data-lift': s.id, 'data-testid': 'silence-lift',
+        text: t('lift') })));
+    }
+    $('silence-list').replaceChildren(frag);
+  }
+  $('silence-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = { source: $('silence-source').value.trim(), device: $('silence-device').value.trim(),
+      rule: $('silence-rule').value.trim(), duration: $('silence-for').value,
+      reason: $('silence-reason').value.trim() };
+    if (!(body.source || body.device || body.rule) || !body.reason) {
+      showBanner(t('silence_need'));
+      return;
+    }
+    try {
+      await apiPost('/api/v1/silences', body);
+      for (const id of ['silence-source', 'silence-device', 'silence-rule', 'silence-reason']) $(id).value = '';
+      await loadSilences();
+    } catch (e) {
+      showBanner(t('action_failed') + ' ' + (e.message || ''));
+    }
+  });
+  $('silence-list').addEventListener('click', async (ev) => {
+    const b = ev.target.closest('button[data-lift]');
+    if (!b) return;
+    b.disabled = true;
+    try {
+      await apiPost('/api/v1/silences/lift', { id: b.dataset.lift });
+      await loadSilences();
+    } catch (e) {
+      showBanner(t('action_failed') + ' ' + (e.message || ''));
+      b.disabled = false;
+    }
+  });
+
   // ---------------------------------------------------------------- events
   // Events from the REST list and the live stream. Updates of one case
   // (same source and `case`, e.g. a citizen report going received →
@@ -509,7 +593,10 @@
 
   function applyEvent(e, fresh) {
     if (!e || typeof e.source !== 'string' || typeof e.time_ms !== 'number') return;
-    if (e.source === 'iocd') return;  // its alerts and silences have their own list
+    if (e.source === 'iocd') {  // its alerts and silences have their own lists
+      if (e.kind === 'silence' && fresh) queueSilences();
+      return;
+    }
     const k = eventKey(e);
     let rec = state.events.get(k);
     if (!rec) {
@@ -904,6 +991,7 @@
           for (const a of j.active || []) mergeAlert(a, null);
           queueAlerts();
         }),
+        loadSilences(),
         api('/api/v1/events', { limit: '200' }).then((j) => {
           for (const e of j.events || []) applyEvent(e, false);
           queueEvents();

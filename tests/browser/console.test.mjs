@@ -22,7 +22,12 @@
 //      within 2 s, critical, and raises the critical alert of the event
 //      rule fire_major within 2 s; a citizen report's three steps are one case
 //      row with its status flow and the time it took (5m); the area filter
-//      keeps only that area's rows.
+//      keeps only that area's rows;
+//   7. silences: the operator silences station GL-AQ97 in the console's
+//      silence form; it is listed (by whom, until when) and in the API;
+//      GL-AQ97 and GL-AQ96 then each send 4 readings 1 s apart and go
+//      quiet: both stale alerts are raised, only GL-AQ97's is marked
+//      silenced; lifting the silence removes it from the list and the API.
 // Step 5 asks the Python side to stop and start iocd over a line protocol:
 // this script prints "@@ stop" / "@@ start" on stdout and waits for
 // "stopped" / "started" on stdin.
@@ -48,6 +53,7 @@ const ARTIFACTS = process.env.IOCD_ARTIFACTS || 'build/artifacts';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 // The test's own air-quality station: nothing else publishes for it.
 const STATION = 'GL-AQ99';
+const HOUR_MS = 3600 * 1000;
 const PM25 = `air/${STATION}/pm25`;
 const ALERT_ID = `pm25_high/${PM25}`;       // severity critical
 const MAJOR_ID = `pm25_major/${PM25}`;      // severity major
@@ -304,6 +310,63 @@ async function checkSeverities(page) {
   check(critEn && critEn.text === 'critical', 'the critical badge reads "critical" (EN)',
     critEn && critEn.text);
   await page.click(sel('lang-toggle'));
+}
+
+// Silences: the console's form, the marks on a stale alert, the lift.
+async function checkSilence(page) {
+  const who = TOKEN ? 'admin' : 'local';
+  await page.fill(sel('silence-source'), 'air');
+  await page.fill(sel('silence-device'), 'GL-AQ97');
+  await page.selectOption(sel('silence-for'), '8h');
+  await page.fill(sel('silence-reason'), 'hiệu chuẩn trạm');
+  const t0 = Date.now();
+  await page.click(sel('silence-add'));
+  const rowSel = '[data-testid="silence-row"][data-device="GL-AQ97"]';
+  await page.waitForSelector(rowSel, { timeout: 5000 });
+  const listed = await api('/api/v1/silences');
+  const s = (listed.silences || []).find((x) => x.device === 'GL-AQ97');
+  check(s && s.source === 'air' && s.rule === '' && s.by === who && s.reason === 'hiệu chuẩn trạm' &&
+    s.until_ms - s.created_ms === 8 * HOUR_MS && s.created_ms >= t0 - 1000,
+    'the console\'s silence is in /api/v1/silences: air/GL-AQ97 for 8h by ' + who, JSON.stringify(s));
+  const text = await page.textContent(rowSel);
+  check(text.includes('GL-AQ97') && text.includes(who) && text.includes('hiệu chuẩn trạm'),
+    'the silence row names the device, who and why', text);
+  // Both stations learn a 1 s interval (4 readings, 3 gaps), then go quiet.
+  for (let i = 0; i < 4; i++) {
+    const ts = new Date().toISOString();
+    for (const st of ['GL-AQ97', 'GL-AQ96'])
+      publishJson(`pleiku/air/${st}/data`, { station: st, ts, pm25: 20 + i });
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const row = (st) => `[data-testid="alert-row"][data-alert-id="air_stale_${st.slice(-2)}/air/${st}"][data-state="raised"]`;
+  try {
+    await page.waitForSelector(row('GL-AQ97'), { timeout: 15000 });
+    await page.waitForSelector(row('GL-AQ96'), { timeout: 5000 });
+  } catch (e) {
+    check(false, 'both quiet stations raise their stale alert', e.message);
+    return;
+  }
+  const marks = async (st) => page.evaluate((r) => {
+    const m = document.querySelector(r + ' [data-testid="alert-marks"]');
+    return m ? m.textContent : '';
+  }, row(st));
+  check((await marks('GL-AQ97')) === 'đã tạm tắt thông báo',
+    'the silenced station\'s stale alert is marked silenced', await marks('GL-AQ97'));
+  check((await marks('GL-AQ96')) === '', 'the other station\'s stale alert is not', await marks('GL-AQ96'));
+  const j = await api('/api/v1/alerts');
+  const a97 = (j.active || []).find((a) => a.id === 'air_stale_97/air/GL-AQ97');
+  const a96 = (j.active || []).find((a) => a.id === 'air_stale_96/air/GL-AQ96');
+  check(a97 && a97.silenced === true && a96 && a96.silenced === undefined,
+    '/api/v1/alerts: silenced true for GL-AQ97 only', JSON.stringify([a97, a96]));
+  await shot(page, '07-silence');
+  await page.click(rowSel + ' [data-testid="silence-lift"]');
+  try {
+    await waitPage(page, (r) => !document.querySelector(r), rowSel, 5000, 'the lifted silence to go');
+  } catch (e) {
+    check(false, 'a lifted silence leaves the list', e.message);
+  }
+  const after = await api('/api/v1/silences');
+  check((after.silences || []).length === 0, 'no silence is active after the lift', JSON.stringify(after));
 }
 
 function publishJson(topic, obj) {
@@ -569,7 +632,7 @@ async function main() {
     check(true, 'the live stream opens');
 
     const steps = [['live values', checkLiveValues], ['alert', checkAlert], ['events', checkEvents],
-      ['devices and language', checkDevicesAndLanguage], ['chart', checkChart],
+      ['silence', checkSilence], ['devices and language', checkDevicesAndLanguage], ['chart', checkChart],
       ['reconnect', checkReconnect]];
     for (const [name, fn] of steps) {
       try {

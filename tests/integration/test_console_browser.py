@@ -53,6 +53,16 @@ text = PM2.5 above 200 ug/m3 at the test station
 type = event
 match = fire/+
 min_severity = major
+
+[alert air_stale_97]
+type = stale
+match = air/GL-AQ97
+multiple = 3
+
+[alert air_stale_96]
+type = stale
+match = air/GL-AQ96
+multiple = 3
 """
 
 
