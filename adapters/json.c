@@ -5,8 +5,13 @@
  * Owns: struct json_state (the compiled records/device/time/status/label/
  * metric paths, metric names, units and scale/offset, the status word
  * lists, the source name), built by create() and freed by destroy().
- * decode() parses one payload with cJSON, frees the tree before returning,
- * and puts every string it produces into the batch's arena. */
+ * decode() reads one payload and puts every string it produces into the
+ * batch's arena. When every path is one top-level name (no records, no
+ * labels = all_strings), daemon/base/json_scan.c finds just those members
+ * in one pass and decode() hangs them, as cJSON nodes in the arena, under
+ * a root of its own: the same lookups then read the same values as in a
+ * full tree. Any payload the scanner does not vouch for is parsed whole
+ * with cJSON, whose tree is freed before returning. */
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <math.h>
@@ -18,6 +23,7 @@
 
 #include "adapters/adapter.h"
 #include "adapters/common.h"
+#include "daemon/base/json_scan.h"
 #include "daemon/base/jsonpath.h"
 #include "daemon/base/number.h"
 #include "daemon/base/timeutil.h"
@@ -67,6 +73,10 @@ struct json_state {
     struct json_label *labels; /* owned */
     size_t n_labels;
     bool all_strings; /* labels = all_strings */
+    /* The scanner's fast path: every top-level name some path reads, each
+     * once (names point into the paths); n_want 0 when a path is deeper. */
+    struct iocd_json_member *want; /* owned */
+    size_t n_want;
 };
 
 static void json_destroy(void *state)
@@ -85,6 +95,7 @@ static void json_destroy(void *state)
         iocd_jsonpath_free(st->labels[i].path);
     }
     free(st->labels);
+    free(st->want);
     for (size_t i = 0; i < st->n_invalid; i++)
         free(st->invalid[i]);
     free(st->invalid);
@@ -475,14 +486,53 @@ static int read_metrics(const struct iocd_adapter_cfg *c, struct json_state *st,
     return 0;
 }
 
+/* Add path p's top-level name to st->want (once); false when p is deeper. */
+static bool want_name(struct json_state *st, const struct iocd_jsonpath *p)
+{
+    if (!p)
+        return true;
+    const char *name = iocd_jsonpath_top_name(p);
+    if (!name)
+        return false;
+    size_t len = strlen(name);
+    for (size_t i = 0; i < st->n_want; i++)
+        if (st->want[i].name_len == len && memcmp(st->want[i].name, name, len) == 0)
+            return true;
+    st->want[st->n_want].name = name;
+    st->want[st->n_want++].name_len = len;
+    return true;
+}
+
+/* Whether the scanner's fast path serves this section (see the top). */
+static int plan_scan(struct json_state *st)
+{
+    if (st->records || st->all_strings)
+        return 0;
+    st->want = calloc(4 + st->n_metrics + st->n_labels, sizeof(*st->want));
+    if (!st->want)
+        return -1;
+    bool ok = want_name(st, st->device) && want_name(st, st->time) && want_name(st, st->status);
+    for (size_t i = 0; ok && i < st->n_metrics; i++)
+        ok = want_name(st, st->metrics[i].path);
+    for (size_t i = 0; ok && i < st->n_labels; i++)
+        ok = want_name(st, st->labels[i].path);
+    if (!ok) {
+        free(st->want);
+        st->want = NULL;
+        st->n_want = 0;
+    }
+    return 0;
+}
+
 static int read_config(const struct iocd_adapter_cfg *c, void *state,
                        struct iocd_ini_section *section, const void *entries)
 {
     struct json_state *st = state;
     const struct json_entries *k = entries;
-    if (read_device_time(c, st, k, section->line) || read_status(c, st, k))
+    if (read_device_time(c, st, k, section->line) || read_status(c, st, k) ||
+        read_metrics(c, st, section, k))
         return -1;
-    return read_metrics(c, st, section, k);
+    return plan_scan(st);
 }
 
 static const struct iocd_adapter_spec json_spec = {
@@ -860,10 +910,67 @@ static enum iocd_reject decode_root(const struct json_state *st, const struct io
     return IOCD_REJECT_NONE;
 }
 
+/* The fast path: the wanted members as cJSON nodes under a root of their
+ * own, all in the arena. 1 decoded (into *r), 0 the scanner declined (parse
+ * whole), -1 out of memory (*r set). */
+static int decode_scanned(const struct json_state *st, const struct iocd_message *msg,
+                          struct iocd_batch *out, enum iocd_reject *r)
+{
+    struct iocd_json_member *m = iocd_arena_alloc(out->arena, st->n_want * sizeof(*m));
+    cJSON *nodes = iocd_arena_alloc(out->arena, (st->n_want + 1) * sizeof(*nodes));
+    if (!m || !nodes) {
+        *r = iocd_batch_fail(out, IOCD_REJECT_NO_MEMORY, "out of memory for the payload");
+        return -1;
+    }
+    memcpy(m, st->want, st->n_want * sizeof(*m));
+    if (!iocd_json_scan_object((const char *)msg->payload, msg->len, m, st->n_want))
+        return 0;
+    static const int type_of[] = {
+        [IOCD_JSON_NULL] = cJSON_NULL,     [IOCD_JSON_FALSE] = cJSON_False,
+        [IOCD_JSON_TRUE] = cJSON_True,     [IOCD_JSON_NUMBER] = cJSON_Number,
+        [IOCD_JSON_STRING] = cJSON_String, [IOCD_JSON_OBJECT] = cJSON_Object,
+        [IOCD_JSON_ARRAY] = cJSON_Array,
+    };
+    cJSON *root = &nodes[st->n_want], *last = NULL;
+    memset(nodes, 0, (st->n_want + 1) * sizeof(*nodes));
+    root->type = cJSON_Object;
+    for (size_t i = 0; i < st->n_want; i++) {
+        if (m[i].kind == IOCD_JSON_ABSENT)
+            continue;
+        cJSON *n = &nodes[i];
+        n->type = type_of[m[i].kind];
+        n->string = (char *)m[i].name;
+        if (m[i].kind == IOCD_JSON_STRING) {
+            n->valuestring = iocd_arena_strndup(out->arena, m[i].text, m[i].text_len);
+            if (!n->valuestring) {
+                *r = iocd_batch_fail(out, IOCD_REJECT_NO_MEMORY, "out of memory for the payload");
+                return -1;
+            }
+        } else if (m[i].kind == IOCD_JSON_NUMBER) {
+            char num[64]; /* the scanner passes at most 63 bytes, as cJSON reads */
+            memcpy(num, m[i].text, m[i].text_len);
+            num[m[i].text_len] = '\0';
+            n->valuedouble = strtod(num, NULL);
+        }
+        if (last) {
+            last->next = n;
+            n->prev = last;
+        } else {
+            root->child = n;
+        }
+        last = n;
+    }
+    *r = decode_root(st, msg, root, out);
+    return 1;
+}
+
 static enum iocd_reject json_decode(void *state, const struct iocd_message *msg,
                                     struct iocd_batch *out)
 {
     const struct json_state *st = state;
+    enum iocd_reject fast;
+    if (st->n_want && msg->len && msg->payload && decode_scanned(st, msg, out, &fast) != 0)
+        return fast;
     cJSON *root;
     enum iocd_reject r = iocd_adapter_json_parse(msg, out, &root);
     if (r != IOCD_REJECT_NONE)

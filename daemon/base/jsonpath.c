@@ -202,6 +202,11 @@ const cJSON *iocd_jsonpath_get(const struct iocd_jsonpath *p, const cJSON *root)
     return node;
 }
 
+const char *iocd_jsonpath_top_name(const struct iocd_jsonpath *p)
+{
+    return p->n_steps == 1 && p->steps[0].kind == STEP_NAME ? p->steps[0].name : NULL;
+}
+
 const char *iocd_jsonpath_text(const struct iocd_jsonpath *p)
 {
     return p->text;

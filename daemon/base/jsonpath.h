@@ -21,6 +21,9 @@ int iocd_jsonpath_compile(const char *expr, struct iocd_jsonpath **out, struct i
 /* The node at the path, or NULL when any step is missing or of the wrong
  * kind (a name step on an array, an index on an object). */
 const cJSON *iocd_jsonpath_get(const struct iocd_jsonpath *p, const cJSON *root);
+/* The name when the path is one name step at the root ("$.pm25",
+ * "['a b']"), else NULL: what daemon/base/json_scan.c can look up. */
+const char *iocd_jsonpath_top_name(const struct iocd_jsonpath *p);
 /* The expression as written, for messages. */
 const char *iocd_jsonpath_text(const struct iocd_jsonpath *p);
 void iocd_jsonpath_free(struct iocd_jsonpath *p);

@@ -1,11 +1,15 @@
 /* tests/fuzz/fuzz_json.c — libFuzzer target for the json adapter, the
  * ISO-8601 parser and the JSON path compiler.
  *
- * Owns: two json adapters built once from a fixed config (fuzz_common.h's
+ * Owns: four json adapters built once from a fixed config (fuzz_common.h's
  * set-up), the arena, and a small JSON tree for the paths; all live until
  * the process exits. Each input is decoded as the payload of a message on
  * pleiku/air/GL-AQ01/data and on pleiku/gw/GW-1/data, parsed as a
- * timestamp and compiled as a path. Besides the sanitizers, it checks the adapter's
+ * timestamp and compiled as a path. It is also decoded by `fast` (every
+ * path a top-level name: daemon/base/json_scan.c's path) and by `full`
+ * (the same plus a label on a deeper path that no input is expected to
+ * have, so cJSON parses it whole): both must give the same verdict, the
+ * same reason text and the same observations, bit for bit. Besides the sanitizers, it checks the adapter's
  * contract and aborts when it is broken. Linked with libFuzzer's main
  * (fuzz_json) or with replay.c (the fuzz-replay-json test). */
 #include <math.h>
@@ -49,7 +53,33 @@ static const char config[] = "[adapter air]\n"
                              "label.gateway = ^$.gateway\n"
                              "labels = all_strings\n"
                              "metric.pm25 = $.pm25 ug/m3\n"
-                             "metric.temp = $.t_dC Cel scale=0.1 offset=0\n";
+                             "metric.temp = $.t_dC Cel scale=0.1 offset=0\n"
+                             /* The scanner's path and the full parse, to agree. */
+                             "[adapter fast]\n"
+                             "topic = pleiku/fast/+/data\n"
+                             "format = json\n"
+                             "device = $.station\n"
+                             "time = $.ts\n"
+                             "status = $.status\n"
+                             "invalid = calibrating\n"
+                             "label.gateway = $.gateway\n"
+                             "metric.pm25 = $.pm25 ug/m3\n"
+                             "metric.temp = $.t_dC Cel scale=0.1 offset=0\n"
+                             "metric.spaced = $['with space'] 1\n"
+                             "metric.again = $.pm25 ug/m3\n"
+                             "[adapter full]\n"
+                             "topic = pleiku/fast/+/data\n"
+                             "format = json\n"
+                             "device = $.station\n"
+                             "time = $.ts\n"
+                             "status = $.status\n"
+                             "invalid = calibrating\n"
+                             "label.gateway = $.gateway\n"
+                             "label.never = $.zz_never.zz\n"
+                             "metric.pm25 = $.pm25 ug/m3\n"
+                             "metric.temp = $.t_dC Cel scale=0.1 offset=0\n"
+                             "metric.spaced = $['with space'] 1\n"
+                             "metric.again = $.pm25 ug/m3\n";
 
 /* A small tree for the compiled paths to walk. */
 static const char path_doc[] = "{\"a\":{\"b\":[1,{\"c\":\"x\"},[true,null]]},\"with space\":1,"
@@ -62,7 +92,7 @@ static void setup_once(void)
 {
     if (g.ready)
         return;
-    fuzz_setup_once(&g, &iocd_adapter_json, config, 2, true, 4u << 20);
+    fuzz_setup_once(&g, &iocd_adapter_json, config, 4, true, 4u << 20);
     doc = cJSON_Parse(path_doc);
     CHECK(doc != NULL);
 }
@@ -91,6 +121,42 @@ static void decode(void *adapter, const char *topic, const char *source, const u
         fuzz_check_rejected(&b);
     }
     iocd_batch_reset(&b);
+}
+
+/* The verdict of `adapter` on the input as text: the reason and its
+ * detail, or every observation (but its source: the section's name) with
+ * its value's bits and its labels. */
+static size_t verdict(void *adapter, const uint8_t *data, size_t size, char *out, size_t cap)
+{
+    struct iocd_batch b;
+    enum iocd_reject r = fuzz_decode(&g, adapter, "pleiku/fast/F-1/data", data, size, &b);
+    size_t n = (size_t)snprintf(out, cap, "%d %s|", (int)r, r ? b.detail : "");
+    for (size_t i = 0; r == IOCD_REJECT_NONE && i < b.n_obs && n < cap; i++) {
+        const Ioc__V1__Observation *o = b.obs[i];
+        uint64_t bits;
+        memcpy(&bits, &o->value, sizeof(bits));
+        n += (size_t)snprintf(out + n, cap - n, "%s %s %016llx %s %lld %d", o->device, o->metric, (unsigned long long)bits, o->unit,
+                              (long long)o->observed_ms, (int)o->quality);
+        for (size_t k = 0; k < o->n_labels && n < cap; k++)
+            n += (size_t)snprintf(out + n, cap - n, " %s=%s", o->labels[k]->key,
+                                  o->labels[k]->value);
+        if (n < cap)
+            out[n++] = '\n';
+    }
+    iocd_batch_reset(&b);
+    return n < cap ? n : cap;
+}
+
+static void fuzz_fast_vs_full(const uint8_t *data, size_t size)
+{
+    static char a[1 << 14], b[1 << 14];
+    size_t na = verdict(g.adapter[2], data, size, a, sizeof(a));
+    size_t nb = verdict(g.adapter[3], data, size, b, sizeof(b));
+    if (na != nb || memcmp(a, b, na) != 0) {
+        fprintf(stderr, "fuzz_json: fast and full paths differ:\n%.*s\n---\n%.*s\n", (int)na, a,
+                (int)nb, b);
+        abort();
+    }
 }
 
 static void fuzz_time(const uint8_t *data, size_t size)
@@ -133,6 +199,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     setup_once();
     decode(g.adapter[0], "pleiku/air/GL-AQ01/data", "air", data, size);
     decode(g.adapter[1], "pleiku/gw/GW-1/data", "gw", data, size);
+    fuzz_fast_vs_full(data, size);
     fuzz_time(data, size);
     fuzz_path(data, size);
     return 0;
