@@ -184,9 +184,10 @@ int iocd_users_parse(struct iocd_users *out, const char *text, size_t len, const
         }
         const struct iocd_user *dup = rc == 0 ? iocd_users_find(out, u.name) : NULL;
         if (dup) {
+            int first = dup->line;
             iocd_users_free(out);
             return iocd_error_at(err, file, line, "account '%s' is already on line %d", u.name,
-                                 dup->line);
+                                 first);
         }
         if (rc < 0) {
             iocd_users_free(out);
