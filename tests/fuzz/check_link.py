@@ -11,6 +11,8 @@ debug information), and every file of this project must be one of:
   adapters' ops exactly iocd_adapter_NAME, and no registry
   (iocd_adapter_find);
 * sketch: daemon/aggregate/sketch.c, tests/fuzz/fuzz_sketch.c and replay.c;
+* users: daemon/config/users.c, daemon/base/*, tests/fuzz/fuzz_users.c and
+  replay.c;
 * properties: daemon/ingest/properties.c, adapters/batch.c, daemon/base/*,
   the generated protos, tests/fuzz/fuzz_properties.c and replay.c; no
   adapter.
@@ -54,6 +56,8 @@ def allowed(name, rel):
         return True
     if name == "sketch":
         return rel == "daemon/aggregate/sketch.c"
+    if name == "users":
+        return rel == "daemon/config/users.c" or rel.startswith("daemon/base/")
     if name == "properties":
         return (rel in {"daemon/ingest/properties.c", "adapters/batch.c"}
                 or rel.startswith("daemon/base/") or rel.startswith("build:proto/"))
@@ -75,6 +79,9 @@ class FuzzLinkTest(unittest.TestCase):
         files = set(found.values())
         if name == "sketch":
             self.assertIn("daemon/aggregate/sketch.c", files)
+            return
+        if name == "users":
+            self.assertIn("daemon/config/users.c", files)
             return
         if name == "properties":
             self.assertIn("daemon/ingest/properties.c", files)
