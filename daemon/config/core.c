@@ -510,9 +510,10 @@ const struct iocd_key iocd_core_keys[] = {
      INT64_C(100000000), "devices tracked at most"),
     CUSTOM("http", "listen", IOCD_KEY_CUSTOM, OFF(http.listen), "127.0.0.1:8080", 0, 0,
      "HOST:PORT of the HTTP API and operator console (empty: off); any address but loopback "
-     "requires token, and tls_cert or behind_proxy", key_http_listen, true),
+     "requires token or users_file, and tls_cert or behind_proxy", key_http_listen, true),
     KEY("http", "token", IOCD_KEY_STRING, OFF(http.token), "", 0, 0,
-     "bearer token required on every request but /healthz (required off loopback)"),
+     "shared bearer token, the account admin, required on every request but /healthz "
+     "(off loopback this or users_file is required)"),
     KEY("http", "client_buffer", IOCD_KEY_SIZE, OFF(http.client_buffer), "1MiB", 4096, 256 << 20,
      "bytes queued per live-stream client; beyond it items are dropped and counted"),
     KEY("http", "max_clients", IOCD_KEY_INT64, OFF(http.max_clients), "64", 1, 100000,
