@@ -198,7 +198,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
      * tree; a browser cannot add a header when it opens the page): the
      * accounts guard the data, /api/ and /metrics. */
     bool guarded = iocd_http_iov_is(p, "/metrics") || (p.len >= 5 && memcmp(p.base, "/api/", 5) == 0);
-    struct iocd_http_who who;
+    struct iocd_http_who who = {.name = "", .via = "none"}; /* unguarded paths: no one */
     if (guarded && iocd_http_auth_identify(h->auth, req, iocd_http_iov_is(p, "/api/v1/live"),
                                            &who) != 0) {
         h->stats.unauthorized++;
