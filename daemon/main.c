@@ -268,8 +268,8 @@ static int apply_config(struct iocd *d, struct iocd_config *next, const struct i
     /* A session reconnecting with new settings subscribes the new list. */
     if (!d->mqtt.rebuild)
         iocd_mqtt_change_filters(&d->mqtt, gone, n_gone, added, n_added);
-    if (d->http && iocd_http_set_token(d->http, d->cfg.http.token))
-        iocd_log_err("http", "reload: out of memory; the previous token stays");
+    if (d->http && iocd_http_set_accounts(d->http, &d->cfg))
+        iocd_log_err("http", "reload: out of memory; the previous token and accounts stay");
     /* The API's certificate is read again on every reload: a renewed one
      * at the same path is picked up (new connections; open ones keep
      * theirs). A failure keeps the old one, said in the log. */

@@ -52,6 +52,10 @@
       source: 'Nguồn', device: 'Thiết bị', rule: 'Quy tắc', reason: 'Lý do',
       silenced: 'đã tạm tắt thông báo', until: 'đến', by: 'bởi',
       silence_need: 'Cần ít nhất nguồn, thiết bị hoặc quy tắc, và lý do',
+      login_title: 'Đăng nhập', login_token: 'Mã truy cập (token)', login_button: 'Đăng nhập',
+      login_failed: 'Mã truy cập không đúng', logout: 'Đăng xuất',
+      forbidden: 'Tài khoản của bạn chỉ được xem, không được thao tác.',
+      role_viewer: 'chỉ xem', role_operator: 'điều hành viên', role_admin: 'quản trị',
     },
     en: {
       title: 'City operations centre',
@@ -91,11 +95,18 @@
       source: 'Source', device: 'Device', rule: 'Rule', reason: 'Reason',
       silenced: 'silenced: not notified', until: 'until', by: 'by',
       silence_need: 'Give a source, device or rule, and a reason',
+      login_title: 'Log in', login_token: 'Access token', login_button: 'Log in',
+      login_failed: 'Unknown token', logout: 'Log out',
+      forbidden: 'Your account may view, not act.',
+      role_viewer: 'viewer', role_operator: 'operator', role_admin: 'admin',
     },
   };
 
   const params = new URLSearchParams(location.search);
-  const TOKEN = params.get('token') || '';
+  // Who is logged in (GET /api/v1/whoami): {name, role, accounts}. The
+  // session is an HttpOnly cookie iocd sets at login; the page never sees
+  // a token after the login form, and never puts one in a URL.
+  let me = null;
   let lang = params.get('lang') || safeStorageGet('iocd.lang') || 'vi';
   if (!DICT[lang]) lang = 'vi';
 
@@ -185,17 +196,17 @@
   }
   async function apiPost(path, body) {
     const headers = { Accept: 'application/json', 'Content-Type': 'application/json' };
-    if (TOKEN) headers.Authorization = 'Bearer ' + TOKEN;
     const r = await fetch(apiUrl(path), { method: 'POST', headers, body: JSON.stringify(body),
-      cache: 'no-store' });
+      cache: 'no-store', credentials: 'same-origin' });
     const j = await r.json().catch(() => ({}));
+    if (r.status === 401) showLogin();
     if (!r.ok) throw new HttpError(r.status, j.error || ('HTTP ' + r.status));
     return j;
   }
   async function api(path, q) {
     const headers = { Accept: 'application/json' };
-    if (TOKEN) headers.Authorization = 'Bearer ' + TOKEN;
-    const r = await fetch(apiUrl(path, q), { headers, cache: 'no-store' });
+    const r = await fetch(apiUrl(path, q), { headers, cache: 'no-store', credentials: 'same-origin' });
+    if (r.status === 401) showLogin();
     if (!r.ok) {
       let msg = r.status + ' ' + r.statusText;
       try { const j = await r.json(); if (j && j.error) msg = j.error; } catch (e) { /* not json */ }
@@ -443,7 +454,10 @@
     return parts.length ? el('div', { class: 'marks', 'data-testid': 'alert-marks',
       'data-ack-by': a.ack_by || '', text: parts.join(' · ') }) : null;
   }
+  // Viewers read: no action buttons (iocd would answer 403 anyway).
+  function canAct() { return !!me && (me.role === 'operator' || me.role === 'admin'); }
   function alertActions(a) {
+    if (!canAct()) return null;
     const box = el('div', { class: 'acts' });
     if (!a.ack_by)
       box.append(el('button', { type: 'button', class: 'act', 'data-act': 'ack', 'data-id': a.id,
@@ -473,7 +487,7 @@
     try {
       await apiPost('/api/v1/alerts/' + b.dataset.act, { id: b.dataset.id, note });
     } catch (e) {
-      showBanner(t('action_failed') + ' ' + (e.message || ''));
+      showBanner(t('action_failed') + ' ' + (e.status === 403 ? t('forbidden') : (e.message || '')));
       b.disabled = false;
     }
   });
@@ -539,8 +553,8 @@
       el('span', { class: 'what', text: what }),
       el('span', { class: 'marks', text: ' ' + t('until') + ' ' + fmtTime(s.until_ms) +
         ' · ' + t('by') + ' ' + (s.by || '') + (s.reason ? ' · ' + s.reason : '') }),
-      el('button', { type: 'button', class: 'act', 'data-lift': s.id, 'data-testid': 'silence-lift',
-        text: t('lift') })));
+      canAct() ? el('button', { type: 'button', class: 'act', 'data-lift': s.id,
+        'data-testid': 'silence-lift', text: t('lift') }) : null));
     }
     $('silence-list').replaceChildren(frag);
   }
@@ -936,6 +950,7 @@
     for (const e of document.querySelectorAll('[data-i18n-placeholder]'))
       e.setAttribute('placeholder', t(e.getAttribute('data-i18n-placeholder')));
     $('lang').textContent = lang === 'vi' ? 'EN' : 'VI';
+    showWho();
     $('lang').setAttribute('data-lang', lang);
     for (const b of sourceBoxes.values()) b.title.textContent = sourceLabel(b.src);
     for (const s of state.latest.keys()) markDirty(s);
@@ -1040,10 +1055,9 @@
   }
   function hideBanner() { $('banner').hidden = true; }
 
+  // The session cookie goes with the same-origin EventSource: no token here.
   function liveUrl() {
-    const q = { types: 'obs,event,alert,status,window' };
-    if (TOKEN) q.access_token = TOKEN;
-    return apiUrl('/api/v1/live', q);
+    return apiUrl('/api/v1/live', { types: 'obs,event,alert,status,window' });
   }
 
   function parse(ev) {
@@ -1070,10 +1084,16 @@
       setConn('reconnecting');
       if (es.readyState === EventSource.CLOSED) {
         // The browser gave up (e.g. a non-stream answer): a new EventSource
-        // sends no Last-Event-ID, so state is reloaded when it opens.
+        // sends no Last-Event-ID, so state is reloaded when it opens. A 401
+        // (the session ended: iocd restarted, idle, account removed) shows
+        // the login form instead (whoami tells, the stream cannot).
         needReload = true;
         clearTimeout(manualTimer);
-        manualTimer = setTimeout(connect, manualDelay);
+        manualTimer = setTimeout(() => {
+          fetch('/api/v1/whoami', { cache: 'no-store', credentials: 'same-origin' })
+            .then((r) => { if (r.status === 401) showLogin(); else connect(); })
+            .catch(() => connect());
+        }, manualDelay);
         manualDelay = Math.min(manualDelay * 2, 15000);
       }
     });
@@ -1112,10 +1132,79 @@
     });
   }
 
+  // ----------------------------------------------------------------- login
+  // POST /api/v1/login {token} sets the session cookie; a 401 anywhere
+  // brings the form back (sessions end when iocd restarts).
+  function showWho() {
+    const who = $('who');
+    who.hidden = !me || !me.accounts;
+    who.textContent = me ? me.name + ' (' + t('role_' + me.role) + ')' : '';
+    who.setAttribute('data-name', me ? me.name : '');
+    who.setAttribute('data-role', me ? me.role : '');
+    $('logout').hidden = !me || !me.accounts;
+    // Silencing and lifting are an operator's (a viewer sees the list).
+    $('silence-form').hidden = !canAct();
+    renderSilences();
+  }
+  function showLogin() {
+    if (!$('login').hidden) return;
+    if (es) { es.close(); es = null; }
+    clearTimeout(manualTimer);
+    me = null;
+    showWho();
+    hideBanner();
+    document.querySelector('main').hidden = true;
+    $('login').hidden = false;
+    $('login-token').focus();
+  }
+  $('login').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const input = $('login-token');
+    const err = $('login-error');
+    err.hidden = true;
+    try {
+      const r = await fetch('/api/v1/login', { method: 'POST', cache: 'no-store',
+        credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify({ token: input.value.trim() }) });
+      if (!r.ok) {
+        err.textContent = r.status === 401 ? t('login_failed') : 'HTTP ' + r.status;
+        err.hidden = false;
+        return;
+      }
+    } catch (e) {
+      err.textContent = t('action_failed') + ' ' + (e.message || '');
+      err.hidden = false;
+      return;
+    }
+    input.value = '';
+    $('login').hidden = true;
+    start();
+  });
+  $('logout').addEventListener('click', async () => {
+    await apiPost('/api/v1/logout', {}).catch(() => {});
+    showLogin();
+  });
+
   // ------------------------------------------------------------------ start
+  // Who is this (401: the login form), then the data, then the stream.
+  async function start() {
+    const r = await fetch('/api/v1/whoami', { cache: 'no-store', credentials: 'same-origin' })
+      .catch(() => null);
+    if (r && r.status === 401) return showLogin();
+    me = r && r.ok ? await r.json().catch(() => null) : null;
+    document.querySelector('main').hidden = false;
+    showWho();
+    renderAlerts();
+    setConn('connecting');
+    needReload = true;
+    await loadMeta();
+    await loadAll();
+    connect();
+  }
   applyLang();
   setConn('connecting');
-  loadMeta().then(() => loadAll()).then(() => connect());
+  start();
   // Status figures (counts, broker state) every 15 s; cheap.
   setInterval(() => {
     if (connState !== 'open') return;

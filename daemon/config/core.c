@@ -179,8 +179,8 @@ static int key_http_listen(void *obj, const struct iocd_key *k, const char *v, c
     return 0;
 }
 
-/* [http] tls_cert, tls_key: a path or "", and the line it was set on (the
- * server names it when the file cannot be loaded at start). */
+/* [http] tls_cert, tls_key, users_file: a path or "", and the line it was
+ * set on (the server or loader names it when the file cannot be loaded). */
 static int key_http_tls_file(void *obj, const struct iocd_key *k, const char *v,
                              const char *file, int line, struct iocd_error *err)
 {
@@ -193,8 +193,10 @@ static int key_http_tls_file(void *obj, const struct iocd_key *k, const char *v,
     *slot = dup;
     if (slot == &cfg->http.tls_cert)
         cfg->http.tls_cert_line = line;
-    else
+    else if (slot == &cfg->http.tls_key)
         cfg->http.tls_key_line = line;
+    else
+        cfg->http.users_file_line = line;
     return 0;
 }
 
@@ -508,9 +510,10 @@ const struct iocd_key iocd_core_keys[] = {
      INT64_C(100000000), "devices tracked at most"),
     CUSTOM("http", "listen", IOCD_KEY_CUSTOM, OFF(http.listen), "127.0.0.1:8080", 0, 0,
      "HOST:PORT of the HTTP API and operator console (empty: off); any address but loopback "
-     "requires token, and tls_cert or behind_proxy", key_http_listen, true),
+     "requires token or users_file, and tls_cert or behind_proxy", key_http_listen, true),
     KEY("http", "token", IOCD_KEY_STRING, OFF(http.token), "", 0, 0,
-     "bearer token required on every request but /healthz (required off loopback)"),
+     "shared bearer token, the account admin, required on every request but /healthz "
+     "(off loopback this or users_file is required)"),
     KEY("http", "client_buffer", IOCD_KEY_SIZE, OFF(http.client_buffer), "1MiB", 4096, 256 << 20,
      "bytes queued per live-stream client; beyond it items are dropped and counted"),
     KEY("http", "max_clients", IOCD_KEY_INT64, OFF(http.max_clients), "64", 1, 100000,
@@ -531,6 +534,14 @@ const struct iocd_key iocd_core_keys[] = {
     KEY("http", "behind_proxy", IOCD_KEY_BOOL, OFF(http.behind_proxy), "false", 0, 0,
      "allow plain HTTP off loopback because a reverse proxy in front ends TLS (warned at every "
      "start)"),
+    CUSTOM("http", "users_file", IOCD_KEY_CUSTOM, OFF(http.users_file), "", 0, 0,
+     "named accounts, one NAME:ROLE:sha256:SALT:HASH a line (iocctl users add; relative to the "
+     "config file's directory); re-read on reload. Set: every request but /healthz needs an "
+     "account's token or session (empty: only token)", key_http_tls_file, true),
+    KEY("http", "session_idle", IOCD_KEY_DURATION, OFF(http.session_idle_ms), "8h", 60000,
+     INT64_C(30) * 86400000,
+     "a console login session ends after this long without a request (sessions live in memory: "
+     "a restart ends them all)"),
     CUSTOM("log", "level", IOCD_KEY_CUSTOM, OFF(log.level), "info", 0, 0,
      "error, warning, notice, info or debug", key_loglevel, false),
     KEY("log", "rate_limit_interval", IOCD_KEY_DURATION, OFF(log.rate_limit_interval_ms), "10s", 0,
@@ -634,10 +645,10 @@ static int core_finish_http(const struct iocd_config *cfg, const char *file,
                              "[http] tls_key is set without tls_cert");
     if (!listen[0] || iocd_listen_is_loopback(listen))
         return 0;
-    if (!cfg->http.token[0])
+    if (!cfg->http.token[0] && !cfg->http.users_file[0])
         return iocd_error_at(err, file, at,
                              "[http] listen %s is not a loopback address: set [http] token "
-                             "(clients then send Authorization: Bearer TOKEN)",
+                             "or users_file (clients then send Authorization: Bearer TOKEN)",
                              listen);
     if (!cfg->http.tls_cert[0] && !cfg->http.behind_proxy)
         return iocd_error_at(err, file, at,
@@ -723,6 +734,9 @@ int iocd_config_core_load(struct iocd_config *cfg, const char *path, struct iocd
 
 void iocd_config_core_free(struct iocd_config *cfg)
 {
+    iocd_users_free(&cfg->http.users);
+    free(cfg->http.users_path);
+    cfg->http.users_path = NULL;
     iocd_keys_free(cfg, iocd_core_keys, iocd_core_n_keys);
     free(cfg->path);
     cfg->path = NULL;

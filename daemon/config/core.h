@@ -18,6 +18,7 @@
 #include "daemon/base/error.h"
 #include "daemon/base/ini.h"
 #include "daemon/base/keys.h"
+#include "daemon/config/users.h"
 
 #define IOCD_MAX_RESOLUTIONS 8
 #define IOCD_MAX_RETENTIONS 16
@@ -135,8 +136,15 @@ struct iocd_config {
         char *tls_key;      /* PEM private key ("" = in tls_cert's file) */
         int tls_min_version; /* 12 (TLSv1.2) or 13 (TLSv1.3) */
         bool behind_proxy;  /* plain HTTP off loopback, TLS ended by a reverse proxy */
+        char *users_file;   /* named accounts ("" = none); as written in the file */
+        int64_t session_idle_ms; /* a console session ends after this long unused */
+        /* The accounts of users_file, read by the full loader only
+         * (iocd_config_http_users): empty for iocctl's core loader. */
+        struct iocd_users users;
+        char *users_path;   /* users_file resolved (NULL until then) */
+        int users_mode;     /* its permission bits (-1: not read) */
         /* The lines the keys were set on (0: the default), for messages. */
-        int listen_line, tls_cert_line, tls_key_line;
+        int listen_line, tls_cert_line, tls_key_line, users_file_line;
     } http;
     struct {
         char *host_id; /* STATE on spBv1.0/STATE/HOST_ID; "" = off */

@@ -13,7 +13,12 @@
  * Every refusal names the key's FILE:LINE. Only the full loader runs this
  * (iocd, --check-config, a reload): iocctl reads the core keys without it,
  * so it needs neither the credentials nor the right to read them. The TLS
- * material itself is parsed by daemon/mqtt/tls.c. */
+ * material itself is parsed by daemon/mqtt/tls.c.
+ *
+ * Also [http] users_file: resolved (absolute, or relative to the config
+ * file's directory), read and parsed (daemon/config/users.c) into
+ * cfg->http.users, so a bad line fails the load, at start, in
+ * --check-config and at a reload (which then keeps the old accounts). */
 #include "daemon/config/credentials.h"
 
 #include <errno.h>
@@ -177,4 +182,32 @@ int iocd_config_file_mode(const char *path)
     if (stat(path, &st) != 0)
         return -1;
     return (int)(st.st_mode & 07777);
+}
+
+int iocd_config_http_users(struct iocd_config *cfg, struct iocd_error *err)
+{
+    const char *file = cfg->path ? cfg->path : "(defaults)";
+    const char *v = cfg->http.users_file;
+    cfg->http.users_mode = -1;
+    if (!v || !v[0])
+        return 0;
+    char buf[4096];
+    if (v[0] != '/' && cfg->path && strchr(cfg->path, '/')) {
+        const char *slash = strrchr(cfg->path, '/');
+        if ((size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)(slash - cfg->path), cfg->path,
+                             v) >= sizeof(buf))
+            return iocd_error_at(err, file, cfg->http.users_file_line,
+                                 "[http] users_file: path too long");
+    } else {
+        snprintf(buf, sizeof(buf), "%s", v);
+    }
+    free(cfg->http.users_path);
+    cfg->http.users_path = strdup(buf);
+    if (!cfg->http.users_path)
+        return iocd_error_set(err, "out of memory");
+    struct iocd_error why;
+    if (iocd_users_load(&cfg->http.users, buf, &cfg->http.users_mode, &why))
+        return iocd_error_at(err, file, cfg->http.users_file_line, "[http] users_file: %s",
+                             why.msg);
+    return 0;
 }

@@ -18,5 +18,9 @@
 int iocd_config_mqtt_files(struct iocd_config *cfg, struct iocd_error *err);
 /* The permission bits of `path` (st_mode & 07777), -1 if it cannot be stat'ed. */
 int iocd_config_file_mode(const char *path);
+/* [http] users_file resolved into cfg->http.users_path and read into
+ * cfg->http.users (its mode into users_mode): 0, or -1 with err
+ * "CONFIG:LINE: [http] users_file: USERS:LINE: why". */
+int iocd_config_http_users(struct iocd_config *cfg, struct iocd_error *err);
 
 #endif

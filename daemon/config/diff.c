@@ -23,8 +23,9 @@
  *  - [store] retention, raw_retention, events_retention,
  *    max_windows_per_flush: read when a flush is built;
  *  - [http] client_buffer, max_clients, web_root: read per request;
- *    token: set again (iocd_http_set_token; the load checked it is there
- *    off loopback);
+ *    token, users_file (the file is read again on every reload, changed
+ *    or not), session_idle: set again (iocd_http_set_accounts; the load
+ *    checked a token or users_file is there off loopback);
  *    tls_cert, tls_key, tls_min_version: iocd_http_reload_tls (also when
  *    unchanged: a renewed certificate at the same path is read again). */
 static const struct {
@@ -46,6 +47,8 @@ static const struct {
     {"http", "max_clients"},
     {"http", "web_root"},
     {"http", "token"},
+    {"http", "users_file"},
+    {"http", "session_idle"},
     {"http", "tls_cert"},
     {"http", "tls_key"},
     {"http", "tls_min_version"},

@@ -52,7 +52,7 @@ void iocd_http_on_healthz(struct iocd_http_api *h, h2o_req_t *req)
 void iocd_http_on_metrics(struct iocd_http_api *h, h2o_req_t *req)
 {
     char *daemon = h->prov.metrics ? h->prov.metrics(h->prov.ud) : NULL;
-    char own[2048];
+    char own[3072];
     int n = snprintf(own, sizeof(own),
                      "# HELP iocd_http_requests_total HTTP requests received.\n"
                      "# TYPE iocd_http_requests_total counter\n"
@@ -61,6 +61,18 @@ void iocd_http_on_metrics(struct iocd_http_api *h, h2o_req_t *req)
                      "or wrong token.\n"
                      "# TYPE iocd_http_unauthorized_total counter\n"
                      "iocd_http_unauthorized_total %" PRIu64 "\n"
+                     "# HELP iocd_http_forbidden_total HTTP requests refused because the "
+                     "account's role may not do it (403).\n"
+                     "# TYPE iocd_http_forbidden_total counter\n"
+                     "iocd_http_forbidden_total %" PRIu64 "\n"
+                     "# HELP iocd_http_logins_total Console logins (POST /api/v1/login) by "
+                     "result.\n"
+                     "# TYPE iocd_http_logins_total counter\n"
+                     "iocd_http_logins_total{result=\"ok\"} %" PRIu64 "\n"
+                     "iocd_http_logins_total{result=\"refused\"} %" PRIu64 "\n"
+                     "# HELP iocd_http_sessions Console login sessions open.\n"
+                     "# TYPE iocd_http_sessions gauge\n"
+                     "iocd_http_sessions %" PRIu64 "\n"
                      "# HELP iocd_http_host_refused_total HTTP requests refused by the Host "
                      "check: a Host neither the loopback's nor in [http] allowed_hosts (421), "
                      "or none (400).\n"
@@ -77,7 +89,9 @@ void iocd_http_on_metrics(struct iocd_http_api *h, h2o_req_t *req)
                      "buffer was full.\n"
                      "# TYPE iocd_live_dropped_total counter\n"
                      "iocd_live_dropped_total %" PRIu64 "\n",
-                     h->stats->requests, h->stats->unauthorized, h->stats->foreign_host,
+                     h->stats->requests, h->stats->unauthorized, h->stats->forbidden,
+                     h->stats->logins, h->stats->login_failures, h->stats->sessions,
+                     h->stats->foreign_host,
                      h->stats->missing_host, h->stats->live_clients,
                      h->stats->live_items_sent, h->stats->live_items_dropped);
     size_t dl = daemon ? strlen(daemon) : 0;
@@ -372,23 +386,6 @@ static int body_str(const cJSON *body, const char *key, size_t max, const char *
     return 1;
 }
 
-/* The JSON body of a POST, or NULL with the request answered (415 not
- * JSON, 413 too large; a body that does not parse gives NULL unanswered:
- * *answered false). A page on another site cannot send a JSON body without
- * a CORS preflight, which iocd never grants. */
-static cJSON *json_body(h2o_req_t *req, bool *answered)
-{
-    ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
-    h2o_iovec_t type = ct >= 0 ? req->headers.entries[ct].value : h2o_iovec_init(NULL, 0);
-    *answered = true;
-    if (type.len < 16 || strncasecmp(type.base, "application/json", 16) != 0)
-        return iocd_http_send_error(req, 415, "the body must be application/json"), NULL;
-    if (req->entity.len > 16384)
-        return iocd_http_send_error(req, 413, "body over 16 KiB"), NULL;
-    *answered = false;
-    return req->entity.base ? cJSON_ParseWithLength(req->entity.base, req->entity.len) : NULL;
-}
-
 void iocd_http_on_silences(struct iocd_http_api *h, h2o_req_t *req, const char *op,
                            const char *actor)
 {
@@ -400,7 +397,7 @@ void iocd_http_on_silences(struct iocd_http_api *h, h2o_req_t *req, const char *
         status = h->prov.silence(h->prov.ud, op, NULL, NULL, 0, NULL, actor, &out);
     } else {
         bool answered;
-        cJSON *body = json_body(req, &answered);
+        cJSON *body = iocd_http_json_body(req, &answered);
         if (answered)
             return;
         const char *bad = NULL, *id = "", *reason = "", *dur = "";
@@ -441,7 +438,7 @@ void iocd_http_on_alert_act(struct iocd_http_api *h, h2o_req_t *req, const char 
                             const char *actor)
 {
     bool answered;
-    cJSON *body = json_body(req, &answered);
+    cJSON *body = iocd_http_json_body(req, &answered);
     if (answered)
         return;
     const char *id, *note, *to;

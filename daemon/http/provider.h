@@ -56,6 +56,10 @@ struct iocd_http_stats {
     uint64_t unauthorized;
     uint64_t foreign_host; /* refused: Host not the loopback's nor allowed (421) */
     uint64_t missing_host; /* refused: HTTP/1.1 without Host (400) */
+    uint64_t forbidden;    /* an account whose role may not do it (403) */
+    uint64_t logins;       /* POST /api/v1/login that opened a session */
+    uint64_t login_failures; /* ... refused: no account has that token */
+    uint64_t sessions;     /* login sessions open now */
 };
 
 #endif

@@ -55,6 +55,24 @@ void iocd_http_send_error(h2o_req_t *req, int status, const char *msg)
 /* ------------------------------------------------------------------------
  * request parsing */
 
+/* The JSON body of a POST, or NULL with the request answered (415 not
+ * JSON, 413 too large; a body that does not parse gives NULL unanswered:
+ * *answered false). A page on another site cannot send a JSON body without
+ * a CORS preflight, which iocd never grants. */
+cJSON *iocd_http_json_body(h2o_req_t *req, bool *answered)
+{
+    ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    h2o_iovec_t type = ct >= 0 ? req->headers.entries[ct].value : h2o_iovec_init(NULL, 0);
+    *answered = true;
+    if (type.len < 16 || strncasecmp(type.base, "application/json", 16) != 0)
+        return iocd_http_send_error(req, 415, "the body must be application/json"), NULL;
+    if (req->entity.len > 16384)
+        return iocd_http_send_error(req, 413, "body over 16 KiB"), NULL;
+    *answered = false;
+    return req->entity.base ? cJSON_ParseWithLength(req->entity.base, req->entity.len) : NULL;
+}
+
+
 bool iocd_http_iov_is(h2o_iovec_t v, const char *s)
 {
     size_t n = strlen(s);

@@ -31,6 +31,11 @@ int iocd_http_param_int(h2o_req_t *req, const char *name, int64_t min, int64_t m
 int iocd_http_param_time(h2o_req_t *req, const char *name, int64_t dflt, int64_t *out);
 int iocd_http_param_duration(h2o_req_t *req, const char *name, int64_t *ms);
 
+/* The JSON body of a POST (delete it with cJSON_Delete), or NULL: with
+ * *answered true the request was answered (415 not application/json, 413
+ * over 16 KiB); false: the body does not parse (the caller says 400). */
+cJSON *iocd_http_json_body(h2o_req_t *req, bool *answered);
+
 /* True when `v` is exactly the string `s`. */
 bool iocd_http_iov_is(h2o_iovec_t v, const char *s);
 

@@ -4,8 +4,9 @@
  * iocd_http_free), the listening socket, h2o's global configuration and
  * context, the TLS context new connections are accepted with (replaced by
  * iocd_http_reload_tls), every accepted connection (tracked so
- * iocd_http_close can end them), the bearer token, the Host check, the
- * security headers of every answer and the routing. The endpoints, query
+ * iocd_http_close can end them), the Host check, the security headers of
+ * every answer, the routing and the role each route needs. Who sends a
+ * request (token, accounts, sessions) is auth.c's; the endpoints, query
  * jobs and console are api.c's, the live stream sse.c's. Loop thread
  * only. Endpoint shapes are in docs/api.md.
  *
@@ -23,6 +24,7 @@
 #include "daemon/base/log.h"
 #include "daemon/base/timeutil.h"
 #include "daemon/http/api.h"
+#include "daemon/http/auth.h"
 #include "daemon/http/host_check.h"
 #include "daemon/http/request.h"
 #include "daemon/http/sse.h"
@@ -42,7 +44,7 @@ struct iocd_http {
     struct conn *conns;
     size_t n_conns;
     bool closing;
-    char *token;   /* "" = no token */
+    struct iocd_http_auth *auth; /* token, accounts, sessions */
     bool host_check;     /* refuse Host values but the loopback's and allowed_hosts */
     char *allowed_hosts; /* "" = none */
     struct iocd_ratelimit host_log_limit;
@@ -57,34 +59,6 @@ struct conn {
     struct iocd_http *h;
     struct conn *prev, *next;
 };
-
-static bool same_secret(const char *a, size_t alen, const char *token)
-{
-    size_t tl = strlen(token);
-    if (alen != tl)
-        return false;
-    unsigned char diff = 0; /* the same time however much matches */
-    for (size_t k = 0; k < tl; k++)
-        diff |= (unsigned char)(a[k] ^ token[k]);
-    return diff == 0;
-}
-
-/* `Authorization: Bearer TOKEN`; on the live stream also ?access_token=
- * (a browser's EventSource cannot set headers). */
-static bool token_ok(const struct iocd_http *h, h2o_req_t *req, bool live)
-{
-    if (!h->token[0])
-        return true;
-    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
-    if (i >= 0) {
-        h2o_iovec_t v = req->headers.entries[i].value;
-        return v.len >= 7 && strncasecmp(v.base, "Bearer ", 7) == 0 &&
-               same_secret(v.base + 7, v.len - 7, h->token);
-    }
-    char t[256];
-    return live && iocd_http_param(req, "access_token", t, sizeof(t)) == 1 &&
-           same_secret(t, strlen(t), h->token);
-}
 
 /* ------------------------------------------------------------------------
  * Host check and security headers */
@@ -182,7 +156,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (check_host(h, req))
         return 0;
     bool head = iocd_http_iov_is(req->method, "HEAD");
-    /* The operators' actions are the only POSTs. */
+    /* The operators' actions, and login and logout, are the only POSTs. */
     static const struct {
         const char *path, *act;
     } acts[] = {{"/api/v1/alerts/ack", "ack"},
@@ -196,7 +170,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     /* /api/v1/silences: GET lists, POST adds; /lift is POST only. */
     bool silences = iocd_http_iov_is(p, "/api/v1/silences");
     bool lift = iocd_http_iov_is(p, "/api/v1/silences/lift");
-    bool post_only = act || lift;
+    bool login = iocd_http_iov_is(p, "/api/v1/login");
+    bool logout = iocd_http_iov_is(p, "/api/v1/logout");
+    bool post_only = act || lift || login || logout;
     if (post_only ? !post
                   : (!iocd_http_iov_is(req->method, "GET") && !head && !(silences && post))) {
         iocd_http_add_header(req, H2O_TOKEN_ALLOW, post_only ? "POST"
@@ -209,27 +185,50 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         iocd_http_on_healthz(&h->api, req);
         return 0;
     }
+    if (h->closing && (login || logout)) {
+        iocd_http_send_error(req, 503, "shutting down");
+        return 0;
+    }
+    /* Login and logout need no account: the token is the body's. */
+    if (login || logout) {
+        (login ? iocd_http_auth_on_login : iocd_http_auth_on_logout)(h->auth, req);
+        return 0;
+    }
     /* The console's files are public (the same code as in the source
      * tree; a browser cannot add a header when it opens the page): the
-     * token guards the data, /api/ and /metrics. */
+     * accounts guard the data, /api/ and /metrics. */
     bool guarded = iocd_http_iov_is(p, "/metrics") || (p.len >= 5 && memcmp(p.base, "/api/", 5) == 0);
-    if (guarded && !token_ok(h, req, iocd_http_iov_is(p, "/api/v1/live"))) {
+    struct iocd_http_who who = {.name = "", .via = "none"}; /* unguarded paths: no one */
+    if (guarded && iocd_http_auth_identify(h->auth, req, iocd_http_iov_is(p, "/api/v1/live"),
+                                           &who) != 0) {
         h->stats.unauthorized++;
         iocd_http_add_header(req, H2O_TOKEN_WWW_AUTHENTICATE, "Bearer realm=\"iocd\"");
         iocd_http_send_error(req, 401, "unauthorized");
+        return 0;
+    }
+    /* Viewers read; every POST acts and needs an operator (or admin). */
+    enum iocd_role need = post ? IOCD_ROLE_OPERATOR : IOCD_ROLE_VIEWER;
+    if (guarded && who.role < need) {
+        h->stats.forbidden++;
+        char msg[160];
+        snprintf(msg, sizeof(msg), "forbidden: %s is a %s; this needs an operator or admin",
+                 who.name, iocd_role_name(who.role));
+        iocd_http_send_error(req, 403, msg);
         return 0;
     }
     if (h->closing) {
         iocd_http_send_error(req, 503, "shutting down");
         return 0;
     }
-    /* Who acts: the shared token is the admin account; without a token
-     * (loopback only) the operator at this machine. */
-    const char *actor = h->token[0] ? "admin" : "local";
+    /* Who acts: the account (the shared token's is admin); without
+     * accounts (loopback only) the operator at this machine, local. */
+    const char *actor = who.name;
     if (act)
         iocd_http_on_alert_act(&h->api, req, act, actor);
     else if (silences || lift)
         iocd_http_on_silences(&h->api, req, lift ? "lift" : post ? "add" : "list", actor);
+    else if (iocd_http_iov_is(p, "/api/v1/whoami"))
+        iocd_http_auth_on_whoami(h->auth, req, &who);
     else if (iocd_http_iov_is(p, "/metrics"))
         iocd_http_on_metrics(&h->api, req);
     else if (iocd_http_iov_is(p, "/api/v1/status"))
@@ -374,9 +373,10 @@ static int check_config(const struct iocd_config *cfg, struct sockaddr_storage *
     if (parse_listen(listen, sa, &loopback) != 0)
         return iocd_error_set(err, "[http] listen = %s: expected HOST:PORT (IPv4 or [IPv6] "
                                    "literal, or localhost)", listen);
-    if (!loopback && !(cfg->http.token && cfg->http.token[0]))
-        return iocd_error_set(err, "[http] listen = %s is not a loopback address: set [http] token",
-                              listen);
+    if (!loopback && !(cfg->http.token && cfg->http.token[0]) &&
+        !(cfg->http.users_file && cfg->http.users_file[0]))
+        return iocd_error_set(err, "[http] listen = %s is not a loopback address: set [http] token "
+                                   "or users_file", listen);
     if (!loopback && !(cfg->http.tls_cert && cfg->http.tls_cert[0]) && !cfg->http.behind_proxy)
         return iocd_error_set(err, "[http] listen = %s is not a loopback address: set [http] "
                                    "tls_cert (HTTPS) or behind_proxy", listen);
@@ -385,13 +385,21 @@ static int check_config(const struct iocd_config *cfg, struct sockaddr_storage *
     return 0;
 }
 
-int iocd_http_set_token(struct iocd_http *h, const char *token)
+int iocd_http_set_accounts(struct iocd_http *h, const struct iocd_config *cfg)
 {
-    char *dup = strdup(token ? token : "");
-    if (!dup)
+    bool accounts = cfg->http.users_file && cfg->http.users_file[0];
+    if (iocd_http_auth_set(h->auth, cfg->http.token, accounts, &cfg->http.users,
+                           cfg->http.session_idle_ms) != 0)
         return -1;
-    free(h->token);
-    h->token = dup;
+    /* Hashes of 256-bit tokens are no easy target, but still secrets. */
+    if (accounts && cfg->http.users_mode >= 0 && (cfg->http.users_mode & 077))
+        iocd_log_warn("http", "[http] users_file %s is readable by group or others (mode %04o): "
+                              "chmod 600 it",
+                      cfg->http.users_path ? cfg->http.users_path : cfg->http.users_file,
+                      (unsigned)cfg->http.users_mode);
+    if (accounts)
+        iocd_log_info("http", "%zu account(s) from %s", cfg->http.users.n,
+                      cfg->http.users_path ? cfg->http.users_path : cfg->http.users_file);
     return 0;
 }
 
@@ -403,7 +411,7 @@ static void start_undo(struct iocd_http *h)
     h2o_config_dispose(&h->gconf);
     if (h->actx.ssl_ctx)
         SSL_CTX_free(h->actx.ssl_ctx);
-    free(h->token);
+    iocd_http_auth_free(h->auth);
     free(h->allowed_hosts);
     free(h->db_path);
     free(h);
@@ -422,7 +430,6 @@ int iocd_http_start(struct iocd_http **out, uv_loop_t *loop, const struct iocd_c
     if (tls && iocd_http_tls_ctx_new(&ssl_ctx, cfg, err))
         return -1;
     const char *listen = cfg->http.listen;
-    const char *token = cfg->http.token ? cfg->http.token : "";
     struct iocd_http *h = calloc(1, sizeof(*h));
     if (!h) {
         SSL_CTX_free(ssl_ctx);
@@ -431,7 +438,7 @@ int iocd_http_start(struct iocd_http **out, uv_loop_t *loop, const struct iocd_c
     h->actx.ssl_ctx = ssl_ctx;
     h->loop = loop;
     h->cfg = cfg;
-    h->token = strdup(token);
+    h->auth = iocd_http_auth_new(tls || cfg->http.behind_proxy, &h->stats);
     h->allowed_hosts = strdup(cfg->http.allowed_hosts ? cfg->http.allowed_hosts : "");
     bool loopback = false;
     parse_listen(listen, &sa, &loopback);
@@ -457,7 +464,8 @@ int iocd_http_start(struct iocd_http **out, uv_loop_t *loop, const struct iocd_c
     hd->super.on_req = on_req;
     hd->h = h;
     h->listener = malloc(sizeof(*h->listener));
-    if (!h->token || !h->allowed_hosts || !h->db_path || !h->listener) {
+    if (!h->auth || iocd_http_set_accounts(h, cfg) != 0 || !h->allowed_hosts || !h->db_path ||
+        !h->listener) {
         free(h->listener);
         h->listener = NULL;
         start_undo(h);
@@ -481,7 +489,7 @@ int iocd_http_start(struct iocd_http **out, uv_loop_t *loop, const struct iocd_c
     iocd_log_info("http", "listening on %s (%s%s%s)", listen,
                   tls ? (cfg->http.tls_min_version == 13 ? "HTTPS, TLSv1.3" : "HTTPS, TLSv1.2+")
                       : "plain HTTP",
-                  token[0] ? ", token required" : "",
+                  iocd_http_auth_required(h->auth) ? ", token or session required" : "",
                   h->host_check ? ", Host checked" : "");
     if (cfg->http.behind_proxy && tls)
         iocd_log_notice("http", "[http] behind_proxy = true is moot: tls_cert is set, so %s "
@@ -542,7 +550,7 @@ void iocd_http_free(struct iocd_http *h)
     iocd_http_sse_free(h->sse);
     if (h->actx.ssl_ctx)
         SSL_CTX_free(h->actx.ssl_ctx);
-    free(h->token);
+    iocd_http_auth_free(h->auth);
     free(h->allowed_hosts);
     free(h->db_path);
     free(h);

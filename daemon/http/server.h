@@ -45,10 +45,13 @@ int iocd_http_port(const struct iocd_http *h);
  * Only the TLS keys of cfg are read; nothing of it is kept. */
 int iocd_http_reload_tls(struct iocd_http *h, const struct iocd_config *cfg,
                          struct iocd_error *err);
-/* A reload changed [http] token: requests from now on need the new one
- * ("" = none, loopback only); live streams already open keep going.
- * 0, or -1 out of memory (the old token stays). */
-int iocd_http_set_token(struct iocd_http *h, const char *token);
+/* At start and on every reload: [http] token and the accounts cfg's
+ * loader read from users_file. Requests from now on need the new
+ * credentials; sessions of removed accounts (or changed tokens) end at
+ * their next request; live streams already open keep going. Warns when
+ * the users file is readable by group or others. 0, or -1 out of memory
+ * (the old credentials stay). Nothing of cfg is kept. */
+int iocd_http_set_accounts(struct iocd_http *h, const struct iocd_config *cfg);
 /* Live-stream keep-alive comment interval (default 15 s; tests shorten it). */
 void iocd_http_set_ping_interval(struct iocd_http *h, uint64_t ms);
 

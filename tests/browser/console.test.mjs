@@ -28,12 +28,21 @@
 //      GL-AQ97 and GL-AQ96 then each send 4 readings 1 s apart and go
 //      quiet: both stale alerts are raised, only GL-AQ97's is marked
 //      silenced; lifting the silence removes it from the list and the API.
+//   8. with accounts (IOCD_OPERATOR_TOKEN, IOCD_VIEWER_TOKEN): the console
+//      asks to log in, the operator logs in (session cookie HttpOnly,
+//      SameSite=Strict), acknowledges the fire alert with a note and sees
+//      their name on it; after logging out, a viewer logs in and cannot
+//      acknowledge (no button; a direct POST with the viewer's session is
+//      403 and changes nothing); after iocd's restart the console asks to
+//      log in again. No request the page makes carries a token in its URL.
 // Step 5 asks the Python side to stop and start iocd over a line protocol:
 // this script prints "@@ stop" / "@@ start" on stdout and waits for
 // "stopped" / "started" on stdin.
 //
 // Environment: IOCD_URL (http://127.0.0.1:PORT), IOCD_MQTT_PORT,
-// IOCD_TOKEN (optional), IOCD_CHART_SERIES (a series with stored history),
+// IOCD_TOKEN (optional: the shared token, for this script's own API reads),
+// IOCD_OPERATOR, IOCD_OPERATOR_TOKEN, IOCD_VIEWER, IOCD_VIEWER_TOKEN
+// (optional: named accounts), IOCD_CHART_SERIES (a series with stored history),
 // IOCD_LIVE_SERIES (a series iocd-sim updates every second or so),
 // IOCD_ARTIFACTS (screenshots; default build/artifacts), CHROMIUM.
 // Exit status 0 when every check passed, 1 otherwise.
@@ -47,6 +56,12 @@ import path from 'node:path';
 const BASE = (process.env.IOCD_URL || process.argv[2] || '').replace(/\/$/, '');
 const MQTT_PORT = process.env.IOCD_MQTT_PORT || '';
 const TOKEN = process.env.IOCD_TOKEN || '';
+const OPERATOR = process.env.IOCD_OPERATOR || '';
+const OPERATOR_TOKEN = process.env.IOCD_OPERATOR_TOKEN || '';
+const VIEWER = process.env.IOCD_VIEWER || '';
+const VIEWER_TOKEN = process.env.IOCD_VIEWER_TOKEN || '';
+const ACCOUNTS = !!(OPERATOR_TOKEN && VIEWER_TOKEN);
+const FIRE_ALERT = 'fire_major/fire/FP-99';
 const CHART_SERIES = process.env.IOCD_CHART_SERIES || 'air/GL-AQ01/pm25';
 const LIVE_SERIES = process.env.IOCD_LIVE_SERIES || 'traffic/GL-TC001/vehicles';
 const ARTIFACTS = process.env.IOCD_ARTIFACTS || 'build/artifacts';
@@ -246,7 +261,7 @@ async function checkAlert(page) {
 // the row then says who did (the token's account admin, else local), with
 // the note, and the API agrees.
 async function checkAcknowledge(page, row) {
-  const who = TOKEN ? 'admin' : 'local';
+  const who = ACCOUNTS ? OPERATOR : TOKEN ? 'admin' : 'local';
   page.once('dialog', (d) => d.accept('đang kiểm tra'));
   await page.click(row + ' [data-testid="alert-ack"]');
   try {
@@ -314,7 +329,7 @@ async function checkSeverities(page) {
 
 // Silences: the console's form, the marks on a stale alert, the lift.
 async function checkSilence(page) {
-  const who = TOKEN ? 'admin' : 'local';
+  const who = ACCOUNTS ? OPERATOR : TOKEN ? 'admin' : 'local';
   await page.fill(sel('silence-source'), 'air');
   await page.fill(sel('silence-device'), 'GL-AQ97');
   await page.selectOption(sel('silence-for'), '8h');
@@ -548,6 +563,17 @@ async function checkReconnect(page) {
   const onReq = (r) => { if (new URL(r.url()).pathname === '/api/v1/latest') latestFetches.push(r.url()); };
   page.on('request', onReq);
   await ask('start', 'started', 60000);
+  if (ACCOUNTS) {
+    // Sessions live in iocd's memory: after its restart the console asks again.
+    try {
+      await page.waitForSelector(sel('login'), { state: 'visible', timeout: 20000 });
+      check(true, 'iocd restarted: the console asks to log in again');
+      await shot(page, 'login-again');
+      await logIn(page, VIEWER_TOKEN, VIEWER, 'viewer');
+    } catch (e) {
+      check(false, 'iocd restarted: the console asks to log in again', e.message);
+    }
+  }
   try {
     await page.waitForSelector(banner, { state: 'hidden', timeout: 20000 });
     await waitPage(page, (s) => document.querySelector(s).getAttribute('data-state') === 'open',
@@ -577,6 +603,71 @@ async function checkReconnect(page) {
   const rowState = await attr(page, `[data-testid="alert-row"][data-alert-id="${ALERT_ID}"]`, 'data-state');
   check(rowState === 'cleared', 'the alert history survives the restart', rowState);
   await shot(page, '06-recovered');
+}
+
+// ------------------------------------------------------------- accounts
+// The login form: fill in the token, submit, wait for who is logged in.
+async function logIn(page, token, name, role) {
+  await page.waitForSelector(sel('login'), { state: 'visible', timeout: 10000 });
+  await page.fill(sel('login-token'), token);
+  await page.click(sel('login-submit'));
+  await waitPage(page, ([s, n, r]) => {
+    const e = document.querySelector(s);
+    return e && !e.hidden && e.getAttribute('data-name') === n && e.getAttribute('data-role') === r;
+  }, [sel('who'), name, role], 10000, name + ' logged in');
+  await waitPage(page, (s) => document.querySelector(s).getAttribute('data-state') === 'open',
+    sel('conn-state'), 15000, 'the live stream to open');
+}
+
+// The operator acknowledges the fire alert with a note and sees their name on it.
+async function checkOperatorAcknowledgesFire(page) {
+  const row = `[data-testid="alert-row"][data-alert-id="${FIRE_ALERT}"][data-state="raised"]`;
+  await page.waitForSelector(row, { timeout: 5000 });
+  const who = await page.textContent(sel('who'));
+  check(who === `${OPERATOR} (điều hành viên)`, 'the header shows who is logged in', who);
+  page.once('dialog', (d) => d.accept('đội PCCC đang đến'));
+  await page.click(row + ' [data-testid="alert-ack"]');
+  await waitPage(page, ([s, w]) => {
+    const e = document.querySelector(s + ' [data-testid="alert-marks"]');
+    return e && e.getAttribute('data-ack-by') === w;
+  }, [row, OPERATOR], 5000, 'the operator\'s acknowledgement on the fire alert');
+  const marks = await page.textContent(row + ' [data-testid="alert-marks"]');
+  check(marks === `đã xác nhận: ${OPERATOR}: đội PCCC đang đến`,
+    'the fire alert shows the operator\'s name and note', JSON.stringify(marks));
+  const j = await api('/api/v1/alerts');
+  const act = (j.active || []).find((a) => a.id === FIRE_ALERT);
+  check(act && act.acknowledged_by === OPERATOR && act.acknowledged_note === 'đội PCCC đang đến',
+    '/api/v1/alerts: the fire alert acknowledged_by ' + OPERATOR, JSON.stringify(act));
+  await shot(page, 'operator-ack');
+}
+
+// Log out; a viewer logs in: no action buttons, and a POST with the
+// viewer's session is 403 and changes nothing.
+async function checkViewerCannotAcknowledge(page) {
+  await page.click(sel('logout'));
+  await page.waitForSelector(sel('login'), { state: 'visible', timeout: 5000 });
+  check(await page.isHidden(sel('who')), 'logged out: the login form again, nobody shown');
+  const cookies = await page.context().cookies(BASE);
+  check(!cookies.some((c) => c.name === 'iocd_session'), 'logged out: the session cookie is gone',
+    JSON.stringify(cookies));
+  await logIn(page, VIEWER_TOKEN, VIEWER, 'viewer');
+  const row = `[data-testid="alert-row"][data-alert-id="${FIRE_ALERT}"][data-state="raised"]`;
+  await page.waitForSelector(row, { timeout: 5000 });
+  const buttons = await page.$$(sel('alert-list') + ' button[data-act]');
+  check(buttons.length === 0, 'a viewer sees no Acknowledge or Resolve button', buttons.length);
+  check(await page.isHidden(sel('silence-form')), 'a viewer has no silence form');
+  const before = JSON.stringify((await api('/api/v1/alerts')).active);
+  const answer = await page.evaluate(async (id) => {
+    const r = await fetch('/api/v1/alerts/ack', { method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ id, note: 'x' }) });
+    return [r.status, await r.text()];
+  }, FIRE_ALERT);
+  check(answer[0] === 403, 'a direct POST with the viewer\'s session is 403', JSON.stringify(answer));
+  check(answer[1] === `{"error":"forbidden: ${VIEWER} is a viewer; this needs an operator or admin"}`,
+    'the 403 says why', answer[1]);
+  const after = JSON.stringify((await api('/api/v1/alerts')).active);
+  check(after === before, 'the viewer\'s POST changed nothing');
+  await shot(page, 'viewer');
 }
 
 // ----------------------------------------------------------------- main
@@ -621,19 +712,47 @@ async function main() {
         window.__cspViolations.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline'));
       });
     });
-    const url = BASE + '/' + (TOKEN ? '?token=' + encodeURIComponent(TOKEN) : '');
-    const resp = await page.goto(url, { timeout: 15000 });
+    // No request of the page carries a token (or session) in its URL.
+    const tokenUrls = [];
+    page.on('request', (r) => {
+      const q = new URL(r.url()).search;
+      if (/token|session/i.test(q) || [TOKEN, OPERATOR_TOKEN, VIEWER_TOKEN].some((x) => x && r.url().includes(x)))
+        tokenUrls.push(r.url());
+    });
+    const resp = await page.goto(BASE + '/', { timeout: 15000 });
     check(resp.status() === 200, 'GET / is 200', resp.status());
     const csp = (await resp.allHeaders())['content-security-policy'] || '';
     check(csp.includes("script-src 'self'") && csp.includes("frame-ancestors 'none'"),
       'the console is served with its Content-Security-Policy', csp);
+    if (ACCOUNTS) {
+      await page.waitForSelector(sel('login'), { state: 'visible', timeout: 10000 });
+      check(true, 'with accounts, the console asks to log in');
+      check(await page.isHidden('main'), 'nothing but the login form is shown before the login');
+      await shot(page, 'login');
+      await page.fill(sel('login-token'), 'not-a-token');
+      await page.click(sel('login-submit'));
+      await page.waitForSelector(sel('login-error'), { state: 'visible', timeout: 5000 });
+      check(await page.textContent(sel('login-error')) === 'Mã truy cập không đúng',
+        'a wrong token is refused on the form');
+      await logIn(page, OPERATOR_TOKEN, OPERATOR, 'operator');
+      const [c] = (await page.context().cookies(BASE)).filter((x) => x.name === 'iocd_session');
+      check(c && c.httpOnly && c.sameSite === 'Strict' && c.path === '/' && /^[0-9a-f]{64}$/.test(c.value),
+        'the session cookie is HttpOnly, SameSite=Strict, Path=/', JSON.stringify(c && { ...c, value: '…' }));
+      await shot(page, 'logged-in');
+    }
     await waitPage(page, (s) => document.querySelector(s).getAttribute('data-state') === 'open',
       sel('conn-state'), 15000, 'the live stream to open');
     check(true, 'the live stream opens');
 
-    const steps = [['live values', checkLiveValues], ['alert', checkAlert], ['events', checkEvents],
-      ['silence', checkSilence], ['devices and language', checkDevicesAndLanguage], ['chart', checkChart],
-      ['reconnect', checkReconnect]];
+    const steps = [['live values', checkLiveValues], ['alert', checkAlert], ['events', checkEvents]];
+    if (ACCOUNTS)
+      steps.push(['operator acknowledges the fire alert', checkOperatorAcknowledgesFire]);
+    // With accounts the operator (logged in by the step before) silences.
+    steps.push(['silence', checkSilence]);
+    if (ACCOUNTS)
+      steps.push(['viewer cannot acknowledge', checkViewerCannotAcknowledge]);
+    steps.push(['devices and language', checkDevicesAndLanguage], ['chart', checkChart],
+      ['reconnect', checkReconnect]);
     for (const [name, fn] of steps) {
       try {
         await fn(page);
@@ -644,6 +763,7 @@ async function main() {
       }
     }
     check(foreign.length === 0, 'the page requested nothing from another origin', foreign.join(' '));
+    check(tokenUrls.length === 0, 'no URL the page requested carries a token', tokenUrls.join(' '));
     check(pageErrors.length === 0, 'no JavaScript errors in the page', pageErrors.join(' | '));
     const violations = await page.evaluate(() => window.__cspViolations);
     check(Array.isArray(violations) && violations.length === 0,

@@ -13,6 +13,8 @@ debug information), and every file of this project must be one of:
 * sketch: daemon/aggregate/sketch.c, tests/fuzz/fuzz_sketch.c and replay.c;
 * json_scan: daemon/base/json_scan.c, tests/fuzz/fuzz_json_scan.c and
   replay.c;
+* users: daemon/config/users.c, daemon/base/*, tests/fuzz/fuzz_users.c and
+  replay.c;
 * properties: daemon/ingest/properties.c, adapters/batch.c, daemon/base/*,
   the generated protos, tests/fuzz/fuzz_properties.c and replay.c; no
   adapter.
@@ -58,6 +60,8 @@ def allowed(name, rel):
         return rel == "daemon/aggregate/sketch.c"
     if name == "json_scan":
         return rel == "daemon/base/json_scan.c"
+    if name == "users":
+        return rel == "daemon/config/users.c" or rel.startswith("daemon/base/")
     if name == "properties":
         return (rel in {"daemon/ingest/properties.c", "adapters/batch.c"}
                 or rel.startswith("daemon/base/") or rel.startswith("build:proto/"))
@@ -82,6 +86,9 @@ class FuzzLinkTest(unittest.TestCase):
             return
         if name == "json_scan":
             self.assertIn("daemon/base/json_scan.c", files)
+            return
+        if name == "users":
+            self.assertIn("daemon/config/users.c", files)
             return
         if name == "properties":
             self.assertIn("daemon/ingest/properties.c", files)

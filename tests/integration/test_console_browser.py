@@ -9,7 +9,10 @@ serves and checks live values, an alert raised within 2 s, a major and a
 critical alert styled and labelled apart, device counts,
 the VI/EN toggle, the chart and its statistics against the API, and the
 reconnect after iocd is stopped and started (this file does the stopping
-and starting when the script asks, over its stdin/stdout).
+and starting when the script asks, over its stdin/stdout). With accounts
+(a users file made with iocctl: operator lan, viewer minh): the login
+form, the operator's acknowledgement of the fire alert with their name
+on it, and a viewer who cannot acknowledge.
 
 Skips (exit 77) only when node or Chromium is absent; tools/test.sh
 installs both, and `npm ci` the pinned playwright-core.
@@ -26,7 +29,7 @@ import threading
 import time
 import unittest
 
-from iocdtest import IOCD_SIM, SOURCE_ROOT, IocdTestCase, free_port, wait_until
+from iocdtest import IOCCTL, IOCD_SIM, SOURCE_ROOT, IocdTestCase, free_port, wait_until
 
 BROWSER_DIR = os.path.join(SOURCE_ROOT, "tests", "browser")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -112,19 +115,33 @@ class ConsoleBrowserTest(IocdTestCase):
     def test_console_in_chromium(self):
         self.run_console()
 
-    def test_console_with_token(self):
-        # A token-protected iocd: 401 without it, the page works with ?token=.
-        self.run_console(token="s3cr3t-console")
+    def test_console_with_accounts(self):
+        # Named accounts and the shared token: the console asks to log in;
+        # an operator acknowledges, a viewer cannot (docs/api.md).
+        self.run_console(token="s3cr3t-console", accounts=True)
 
-    def run_console(self, token=None):
-        """The whole scenario; with `token`, iocd requires it and the page
-        gets it as ?token= (API requests: Bearer; live stream: access_token)."""
+    def run_console(self, token=None, accounts=False):
+        """The whole scenario; with `token`, iocd requires it (this side's
+        API reads send it); with `accounts`, a users file made by iocctl
+        holds an operator (lan) and a viewer (minh), whose tokens the
+        browser logs in with."""
         self.ensure_playwright()
+        users_env = {}
+        users_conf = ""
+        if accounts:
+            users = os.path.join(self.dir, "users")
+            for name, role in (("lan", "operator"), ("minh", "viewer")):
+                r = subprocess.run([IOCCTL, "users", "add", name, "--role", role, "--file", users],
+                                   capture_output=True, text=True, timeout=30, check=True)
+                users_env["IOCD_%s_TOKEN" % ("OPERATOR" if role == "operator" else "VIEWER")] = \
+                    r.stdout.strip()
+            users_env.update(IOCD_OPERATOR="lan", IOCD_VIEWER="minh")
+            users_conf = "users_file = %s\n" % users
         with open(os.path.join(SOURCE_ROOT, "config", "iocd.conf")) as f:
             feeds = f.read().split("# " + "-" * 75, 1)[1]
         port = free_port()
-        d = self.iocd(feeds, extra=ALERT + "[http]\nlisten = 127.0.0.1:%d\n%s" % (
-            port, "token = %s\n" % token if token else ""))
+        d = self.iocd(feeds, extra=ALERT + "[http]\nlisten = 127.0.0.1:%d\n%s%s" % (
+            port, "token = %s\n" % token if token else "", users_conf))
         d.start()
         wait_until(lambda: http_up(port), timeout=10, what="iocd's HTTP server")
 
@@ -147,7 +164,7 @@ class ConsoleBrowserTest(IocdTestCase):
         env = dict(os.environ, IOCD_URL="http://127.0.0.1:%d" % port,
                    IOCD_MQTT_PORT=str(self.broker.port), IOCD_ARTIFACTS=artifacts_dir(),
                    IOCD_CHART_SERIES="air/GL-AQ01/pm25",
-                   IOCD_LIVE_SERIES="traffic/GL-TC001/vehicles", CHROMIUM=CHROMIUM, IOCD_TOKEN=token or "")
+                   IOCD_LIVE_SERIES="traffic/GL-TC001/vehicles", CHROMIUM=CHROMIUM, IOCD_TOKEN=token or "", **users_env)
         node = self.spawn([NODE, os.path.join(BROWSER_DIR, "console.test.mjs")], cwd=BROWSER_DIR,
                           env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, start_new_session=True)

@@ -856,7 +856,7 @@ static void test_alerts_live_http(void **state)
 
     expect_error("[http]\nlisten = 10.0.0.5:8080\n" AIR,
                  "t.conf:2: [http] listen 10.0.0.5:8080 is not a loopback address: set [http] "
-                 "token (clients then send Authorization: Bearer TOKEN)");
+                 "token or users_file (clients then send Authorization: Bearer TOKEN)");
     expect_error("[http]\nlisten = 10.0.0.5:8080\ntoken = t\n" AIR,
                  "t.conf:2: [http] listen 10.0.0.5:8080 is not a loopback address: HTTPS is "
                  "required (set [http] tls_cert and tls_key), or set [http] behind_proxy = true "

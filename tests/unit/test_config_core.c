@@ -105,7 +105,7 @@ static void test_core_errors(void **state)
     assert_int_equal(iocd_config_core_load(&cfg, path, &err), -1);
     snprintf(want, sizeof(want),
              "%s:2: [http] listen 0.0.0.0:8080 is not a loopback address: set [http] token "
-             "(clients then send Authorization: Bearer TOKEN)",
+             "or users_file (clients then send Authorization: Bearer TOKEN)",
              path);
     assert_string_equal(err.msg, want);
     unlink(path);

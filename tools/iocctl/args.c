@@ -53,6 +53,13 @@ void iocctl_usage_print(FILE *out)
           "  check FILE [--json]\n"
           "      Check a database or backup: SQLite integrity check, schema version,\n"
           "      rows per table and the newest window of each resolution.\n"
+          "  users add NAME --role ROLE [--file PATH]\n"
+          "      Add an account to iocd's users file (created 0600 if missing) and print\n"
+          "      its new token, once: the file keeps only a salted hash. Then reload iocd.\n"
+          "  users list [--file PATH] [--json]\n"
+          "      The accounts of the users file: names and roles.\n"
+          "  users remove NAME [--file PATH]\n"
+          "      Remove an account; after a reload its token and sessions stop working.\n"
           "\n"
           "Options (before or after the command):\n"
           "  --db PATH          database file, opened read-only\n"
@@ -92,6 +99,10 @@ void iocctl_usage_print(FILE *out)
           "                     area options likewise; at least one of the four)\n"
           "  --for DUR          alerts silence: how long, e.g. 2h, 3d\n"
           "  --reason TEXT      alerts silence: why (shown and stored)\n"
+          "  --role ROLE        users add: viewer (reads), operator (also acknowledges,\n"
+          "                     assigns, resolves, silences) or admin (everything)\n"
+          "  --file PATH        users: the users file (default: --config's [http]\n"
+          "                     users_file)\n"
           "  --method M         backup: online (SQLite's backup API, in steps; the\n"
           "                     default) or vacuum (VACUUM INTO: compacted, one pass)\n"
           "  --pages N          backup: pages copied per step (default 1024)\n"
@@ -151,12 +162,15 @@ enum {
     OPT_METHOD,
     OPT_PAGES,
     OPT_PAUSE,
+    OPT_ROLE,
+    OPT_FILE,
 };
 
 static const char *const command_names[] = {
     [CMD_SERIES] = "series", [CMD_QUERY] = "query", [CMD_RAW] = "raw",
     [CMD_EVENTS] = "events", [CMD_STATUS] = "status", [CMD_TAIL] = "tail",
     [CMD_ALERTS] = "alerts", [CMD_BACKUP] = "backup", [CMD_CHECK] = "check",
+    [CMD_USERS] = "users",
 };
 #define N_COMMANDS (sizeof(command_names) / sizeof(command_names[0]))
 
@@ -217,10 +231,13 @@ static int check_command_options(const struct iocctl_options *o)
         {o->method, "--method", ONLY(CMD_BACKUP)},
         {o->pages, "--pages", ONLY(CMD_BACKUP)},
         {o->pause, "--pause", ONLY(CMD_BACKUP)},
+        {o->role, "--role", ONLY(CMD_USERS)},
+        {o->users_file, "--file", ONLY(CMD_USERS)},
         {o->db_path, "--db", ONLY(CMD_SERIES, CMD_QUERY, CMD_RAW, CMD_EVENTS, CMD_STATUS,
                                   CMD_TAIL, CMD_ALERTS, CMD_BACKUP)},
         {o->config_path, "--config", ONLY(CMD_SERIES, CMD_QUERY, CMD_RAW, CMD_EVENTS,
-                                          CMD_STATUS, CMD_TAIL, CMD_ALERTS, CMD_BACKUP)},
+                                          CMD_STATUS, CMD_TAIL, CMD_ALERTS, CMD_BACKUP,
+                                          CMD_USERS)},
     };
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
         if (opts[i].value && !takes(opts[i].commands, o->command))
@@ -240,6 +257,9 @@ static int check_command_options(const struct iocctl_options *o)
     if (o->verb && (strcmp(o->verb, "assign") == 0) != (o->assignee != NULL))
         return iocctl_usage_error(o->assignee ? "--assignee goes with alerts assign"
                                               : "alerts assign needs --assignee NAME");
+    if (o->command == CMD_USERS && (strcmp(o->user_verb, "add") == 0) != (o->role != NULL))
+        return iocctl_usage_error(o->role ? "--role goes with users add"
+                                          : "users add needs --role viewer|operator|admin");
     if (o->step && !o->rolling)
         return iocctl_usage_error("--step needs --rolling");
     if (o->rolling && !o->step)
@@ -276,6 +296,8 @@ static const struct option longopts[] = {
     {"method", required_argument, NULL, OPT_METHOD},
     {"pages", required_argument, NULL, OPT_PAGES},
     {"pause", required_argument, NULL, OPT_PAUSE},
+    {"role", required_argument, NULL, OPT_ROLE},
+    {"file", required_argument, NULL, OPT_FILE},
     {"json", no_argument, NULL, OPT_JSON},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, 'h'},
@@ -314,6 +336,8 @@ static const char **option_value(struct iocctl_options *o, int c)
     case OPT_METHOD: return &o->method;
     case OPT_PAGES: return &o->pages;
     case OPT_PAUSE: return &o->pause;
+    case OPT_ROLE: return &o->role;
+    case OPT_FILE: return &o->users_file;
     default: return NULL;
     }
 }
@@ -388,10 +412,23 @@ static int take_command(struct iocctl_options *o, struct positional *p)
             return iocctl_usage_error("alerts %s needs an ID", o->verb);
         if (by_id)
             o->alert_id = p->word[2];
+    } else if (o->command == CMD_USERS) {
+        if (p->n < 2)
+            return iocctl_usage_error("users needs add, list or remove");
+        o->user_verb = p->word[1];
+        bool named = strcmp(o->user_verb, "add") == 0 || strcmp(o->user_verb, "remove") == 0;
+        if (!named && strcmp(o->user_verb, "list") != 0)
+            return iocctl_usage_error("users: '%s' is not add, list or remove", o->user_verb);
+        if (named && p->n < 3)
+            return iocctl_usage_error("users %s needs a NAME", o->user_verb);
+        if (named)
+            o->user_name = p->word[2];
+        else if (p->n > 2)
+            p->extra = p->word[2];
     } else if (p->n > 1) {
         p->extra = p->word[1];
     }
-    if (!p->extra && p->n > 2 && !o->alert_id)
+    if (!p->extra && p->n > 2 && !o->alert_id && !o->user_name && o->command != CMD_USERS)
         p->extra = p->word[2];
     if (p->extra)
         return iocctl_usage_error("unexpected argument '%s'", p->extra);

@@ -1,6 +1,6 @@
 /* tools/iocctl/config.c — the one place iocctl reads an iocd configuration
- * file (--config): the [store] path and the [http] listen address and
- * token, nothing else.
+ * file (--config): the [store] path and the [http] listen address,
+ * token, tls_cert and users_file, nothing else.
  *
  * Owns: the strings of struct iocctl_config (iocctl_config_free). */
 #include <stdbool.h>
@@ -28,8 +28,19 @@ int iocctl_load_config(const char *path, struct iocctl_config *cfg)
     cfg->http_listen = iocctl_strdup(full.http.listen);
     cfg->http_token = iocctl_strdup(full.http.token);
     cfg->http_tls_cert = iocctl_strdup(full.http.tls_cert);
+    /* As iocd reads it: relative to the configuration file's directory. */
+    const char *uf = full.http.users_file ? full.http.users_file : "";
+    const char *slash = strrchr(path, '/');
+    if (uf[0] && uf[0] != '/' && slash) {
+        size_t n = (size_t)(slash - path) + 1 + strlen(uf) + 1;
+        cfg->users_file = malloc(n);
+        if (cfg->users_file)
+            snprintf(cfg->users_file, n, "%.*s/%s", (int)(slash - path), path, uf);
+    } else {
+        cfg->users_file = iocctl_strdup(uf);
+    }
     bool oom = (have_store && !cfg->store_path) || !cfg->http_listen || !cfg->http_token ||
-               !cfg->http_tls_cert;
+               !cfg->http_tls_cert || !cfg->users_file;
     iocd_config_core_free(&full);
     if (oom) {
         iocctl_config_free(cfg);
@@ -45,5 +56,6 @@ void iocctl_config_free(struct iocctl_config *cfg)
     free(cfg->http_listen);
     free(cfg->http_token);
     free(cfg->http_tls_cert);
+    free(cfg->users_file);
     memset(cfg, 0, sizeof(*cfg));
 }

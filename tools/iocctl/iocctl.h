@@ -6,8 +6,8 @@
  * (dispatch), args.c (usage, options), values.c (option values), text.c,
  * table.c, db.c (finding and opening the database), config.c (the one
  * place a configuration file is read), series.c, query.c and stats.c,
- * raw.c, events.c, status.c, backup.c (backup and check); the HTTP API
- * commands are in api.h. */
+ * raw.c, events.c, status.c, backup.c (backup and check), users.c (the
+ * users file); the HTTP API commands are in api.h. */
 #ifndef IOCCTL_H
 #define IOCCTL_H
 
@@ -48,6 +48,7 @@ enum iocctl_command {
     CMD_ALERTS,
     CMD_BACKUP,
     CMD_CHECK,
+    CMD_USERS,
 };
 
 /* The command line as given (NULL / 0: not given). */
@@ -88,6 +89,8 @@ struct iocctl_options {
     const char *verb, *alert_id, *note, *assignee;
     /* alerts silence [--rule R] [--source S] [--device D] [--area A] --for DUR --reason TEXT */
     const char *rule, *duration, *reason;
+    /* users add NAME --role ROLE | list | remove NAME  [--file PATH] */
+    const char *user_verb, *user_name, *role, *users_file;
 };
 
 /* The quantiles query shows: p50, p90, p95, p99, then each --quantile. */
@@ -199,6 +202,7 @@ struct iocctl_config {
     char *http_listen; /* [http] listen, "" when iocd serves no API */
     char *http_token;  /* [http] token, "" for none */
     char *http_tls_cert; /* [http] tls_cert, "" when iocd serves plain HTTP */
+    char *users_file;  /* [http] users_file resolved against the config's directory, "" none */
 };
 /* 0, or -1 after "iocctl: <why>" on stderr; free with iocctl_config_free. */
 int iocctl_load_config(const char *path, struct iocctl_config *cfg);
@@ -236,5 +240,7 @@ int iocctl_cmd_status(sqlite3 *db, const char *path, bool json);
 int iocctl_cmd_backup(sqlite3 *db, const char *path, const struct iocctl_options *o,
                       const struct iocctl_values *v);
 int iocctl_cmd_check(const char *file, bool json);
+/* users.c: iocctl users add|list|remove (no database, no API). */
+int iocctl_cmd_users(const struct iocctl_options *o);
 
 #endif

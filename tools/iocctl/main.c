@@ -4,8 +4,9 @@
  * Owns: the dispatch: `tail`, `alerts` and (unless --db) `status` go to
  * the HTTP API (api.h); the others, and status when iocd does not answer,
  * read the database, opened read-only inside one read transaction
- * (db.c); `check FILE` opens FILE itself (backup.c). iocctl never writes
- * to the database (`backup` writes only its own new FILE). */
+ * (db.c); `check FILE` opens FILE itself (backup.c); `users` edits iocd's
+ * users file (users.c). iocctl never writes to the database (`backup`
+ * writes only its own new FILE). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@ static int run_command(sqlite3 *db, const char *path, const struct iocctl_option
     case CMD_BACKUP: return iocctl_cmd_backup(db, path, o, v);
     case CMD_TAIL:
     case CMD_CHECK:
+    case CMD_USERS:
     case CMD_ALERTS:
     case CMD_NONE: break;
     }
@@ -113,7 +115,9 @@ int main(int argc, char **argv)
     if ((rc = run_api_command(&o, &v)) >= 0)
         return fflush(stdout) == 0 && rc == EXIT_OK ? EXIT_OK : rc ? rc : EXIT_RUNTIME;
 
-    rc = o.command == CMD_CHECK ? iocctl_cmd_check(o.file, o.json) : run_db_command(&o, &v);
+    rc = o.command == CMD_CHECK   ? iocctl_cmd_check(o.file, o.json)
+         : o.command == CMD_USERS ? iocctl_cmd_users(&o)
+                                  : run_db_command(&o, &v);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "iocctl: error writing output: %s\n", strerror(errno));
         if (rc == EXIT_OK)
