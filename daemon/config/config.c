@@ -17,6 +17,7 @@
 #include <mosquitto.h>
 
 #include "daemon/config/credentials.h"
+#include "daemon/config/map_areas.h"
 #include "daemon/base/topic.h"
 
 /* The keys of an [adapter NAME] section the loader reads itself (the
@@ -234,7 +235,8 @@ static int finish(struct iocd_config *cfg, struct iocd_error *err)
         return -1;
     /* The broker's credentials and TLS files: resolved and readable (their
      * contents are daemon/mqtt/tls.c's to check: iocd_tls_check). */
-    if (iocd_config_mqtt_files(cfg, err) || iocd_config_http_users(cfg, err))
+    if (iocd_config_mqtt_files(cfg, err) || iocd_config_http_users(cfg, err) ||
+        iocd_config_http_map(cfg, err))
         return -1;
     if (cfg->aqi.adapter[0]) {
         bool found = false;

@@ -195,8 +195,30 @@ static int key_http_tls_file(void *obj, const struct iocd_key *k, const char *v,
         cfg->http.tls_cert_line = line;
     else if (slot == &cfg->http.tls_key)
         cfg->http.tls_key_line = line;
+    else if (slot == &cfg->http.map_areas)
+        cfg->http.map_areas_line = line;
     else
         cfg->http.users_file_line = line;
+    return 0;
+}
+
+/* [http] map_tiles: empty, or an http(s) URL with {z}, {x} and {y}. */
+static int key_map_tiles(void *obj, const struct iocd_key *k, const char *v, const char *file,
+                         int line, struct iocd_error *err)
+{
+    if (v[0] && ((strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) ||
+                 !strstr(v, "{z}") || !strstr(v, "{x}") || !strstr(v, "{y}") ||
+                 strpbrk(v, " \"'<>\\")))
+        return iocd_error_at(err, file, line,
+                             "[%s] %s: '%s' is not an http(s) URL template with {z}, {x} and {y} "
+                             "(empty: no tiles)",
+                             k->section, k->name, v);
+    char **slot = (char **)((char *)obj + k->offset);
+    char *dup = strdup(v);
+    if (!dup)
+        return iocd_error_at(err, file, line, "out of memory");
+    free(*slot);
+    *slot = dup;
     return 0;
 }
 
@@ -542,6 +564,16 @@ const struct iocd_key iocd_core_keys[] = {
      INT64_C(30) * 86400000,
      "a console login session ends after this long without a request (sessions live in memory: "
      "a restart ends them all)"),
+    CUSTOM("http", "map_tiles", IOCD_KEY_CUSTOM, OFF(http.map_tiles),
+     "https://tile.openstreetmap.org/{z}/{x}/{y}.png", 0, 0,
+     "the console map's tile server, a URL template with {z} {x} {y} (its origin is added to "
+     "the console's Content-Security-Policy); empty: no tiles, a plain background",
+     key_map_tiles, true),
+    KEY("http", "map_attribution", IOCD_KEY_STRING, OFF(http.map_attribution),
+     "© OpenStreetMap contributors", 0, 0, "the tiles' attribution, shown on the map"),
+    CUSTOM("http", "map_areas", IOCD_KEY_CUSTOM, OFF(http.map_areas), "", 0, 0,
+     "GeoJSON file of the areas' (wards') outlines drawn on the map, at most 8 MiB (relative to "
+     "the config file's directory); read at start and on reload", key_http_tls_file, true),
     CUSTOM("log", "level", IOCD_KEY_CUSTOM, OFF(log.level), "info", 0, 0,
      "error, warning, notice, info or debug", key_loglevel, false),
     KEY("log", "rate_limit_interval", IOCD_KEY_DURATION, OFF(log.rate_limit_interval_ms), "10s", 0,
@@ -735,6 +767,8 @@ int iocd_config_core_load(struct iocd_config *cfg, const char *path, struct iocd
 void iocd_config_core_free(struct iocd_config *cfg)
 {
     iocd_users_free(&cfg->http.users);
+    free(cfg->http.map_areas_json);
+    cfg->http.map_areas_json = NULL;
     free(cfg->http.users_path);
     cfg->http.users_path = NULL;
     iocd_keys_free(cfg, iocd_core_keys, iocd_core_n_keys);

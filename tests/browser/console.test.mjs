@@ -289,8 +289,9 @@ async function checkAcknowledge(page, row) {
 async function checkSeverities(page) {
   const meta = await api('/api/v1/meta');
   check(JSON.stringify(meta) ===
-    '{"severities":["unspecified","info","warning","minor","major","critical"]}',
-  '/api/v1/meta lists the ioc.v1 severities in order', JSON.stringify(meta));
+    '{"severities":["unspecified","info","warning","minor","major","critical"],' +
+    '"map":{"tiles":"","attribution":"© OpenStreetMap contributors","areas":false}}',
+  '/api/v1/meta lists the ioc.v1 severities in order and the map settings', JSON.stringify(meta));
   const major = `[data-testid="alert-row"][data-alert-id="${MAJOR_ID}"][data-state="raised"]`;
   try {
     await page.waitForSelector(major, { timeout: 5000 });
@@ -325,6 +326,26 @@ async function checkSeverities(page) {
   check(critEn && critEn.text === 'critical', 'the critical badge reads "critical" (EN)',
     critEn && critEn.text);
   await page.click(sel('lang-toggle'));
+}
+
+// The map without tiles: a plain background and a scale; the citizen
+// report of the events step (location 13.98 N, 108.0 E) is a marker there.
+async function checkMap(page) {
+  const cls = await attr(page, sel('map'), 'class');
+  check(/no-tiles/.test(cls || ''), 'the map has no tiles ([http] map_tiles empty)', cls);
+  check((await page.$$(sel('map') + ' .leaflet-control-scale')).length === 1, 'the map has a scale');
+  check((await page.$$(sel('map') + ' img.leaflet-tile')).length === 0, 'no tile image is loaded');
+  const pts = await page.evaluate(() => {
+    const out = [];
+    window.__iocdMap.eachLayer((l) => {
+      if (l.options && /ev-marker/.test(l.options.className || '')) out.push([l.getLatLng().lat, l.getLatLng().lng]);
+    });
+    return out;
+  });
+  check(pts.some(([la, lo]) => la === 13.98 && lo === 108.0),
+    'the report is an event marker at 13.98 N, 108.0 E', JSON.stringify(pts));
+  await page.locator(sel('map')).scrollIntoViewIfNeeded();
+  await shot(page, '08-map');
 }
 
 // Silences: the console's form, the marks on a stale alert, the lift.
@@ -748,7 +769,7 @@ async function main() {
     if (ACCOUNTS)
       steps.push(['operator acknowledges the fire alert', checkOperatorAcknowledgesFire]);
     // With accounts the operator (logged in by the step before) silences.
-    steps.push(['silence', checkSilence]);
+    steps.push(['silence', checkSilence], ['map', checkMap]);
     if (ACCOUNTS)
       steps.push(['viewer cannot acknowledge', checkViewerCannotAcknowledge]);
     steps.push(['devices and language', checkDevicesAndLanguage], ['chart', checkChart],

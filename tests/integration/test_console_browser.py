@@ -140,7 +140,8 @@ class ConsoleBrowserTest(IocdTestCase):
         with open(os.path.join(SOURCE_ROOT, "config", "iocd.conf")) as f:
             feeds = f.read().split("# " + "-" * 75, 1)[1]
         port = free_port()
-        d = self.iocd(feeds, extra=ALERT + "[http]\nlisten = 127.0.0.1:%d\n%s%s" % (
+        # No tiles: the page may load nothing from another origin.
+        d = self.iocd(feeds, extra=ALERT + "[http]\nlisten = 127.0.0.1:%d\nmap_tiles =\n%s%s" % (
             port, "token = %s\n" % token if token else "", users_conf))
         d.start()
         wait_until(lambda: http_up(port), timeout=10, what="iocd's HTTP server")
