@@ -13,7 +13,9 @@ debug information), and every file of this project must be one of:
 * sketch: daemon/aggregate/sketch.c, tests/fuzz/fuzz_sketch.c and replay.c;
 * properties: daemon/ingest/properties.c, adapters/batch.c, daemon/base/*,
   the generated protos, tests/fuzz/fuzz_properties.c and replay.c; no
-  adapter.
+  adapter;
+* template: daemon/base/* (with template.c), tests/fuzz/fuzz_template.c and
+  replay.c.
 
 Usage: check_link.py NAME BINARY SOURCE_ROOT BUILD_ROOT
 """
@@ -54,6 +56,8 @@ def allowed(name, rel):
         return True
     if name == "sketch":
         return rel == "daemon/aggregate/sketch.c"
+    if name == "template":
+        return rel.startswith("daemon/base/")
     if name == "properties":
         return (rel in {"daemon/ingest/properties.c", "adapters/batch.c"}
                 or rel.startswith("daemon/base/") or rel.startswith("build:proto/"))
@@ -75,6 +79,9 @@ class FuzzLinkTest(unittest.TestCase):
         files = set(found.values())
         if name == "sketch":
             self.assertIn("daemon/aggregate/sketch.c", files)
+            return
+        if name == "template":
+            self.assertIn("daemon/base/template.c", files)
             return
         if name == "properties":
             self.assertIn("daemon/ingest/properties.c", files)
