@@ -108,8 +108,8 @@ static struct chan *find_chan(struct chan *c, size_t n, const char *name)
     return NULL;
 }
 
-/* The runtime channels of cfg->notify; `old` (n_old) gives the counters
- * and rate limits of those that keep their name. NULL out of memory. */
+/* The runtime channels of cfg->notify; `old` (n_old) gives the rate
+ * limits of those that keep their name. NULL out of memory. */
 static struct chan *make_chans(const struct iocd_config *cfg, const struct chan *old,
                                size_t n_old)
 {
@@ -146,9 +146,10 @@ static struct chan *make_chans(const struct iocd_config *cfg, const struct chan 
         ch->retry_max_ms = k->retry_max_ms;
         ch->tokens = (double)k->rate_count;
         ch->tokens_ms = iocd_mono_ms();
+        /* The loop's own state carries over here; the counters, which
+         * the thread also writes, under the mutex (iocd_notify_reload). */
         for (size_t j = 0; j < n_old; j++)
             if (strcmp(old[j].name, k->name) == 0) {
-                ch->st = old[j].st;
                 ch->log_rl = old[j].log_rl;
                 ch->tokens = old[j].tokens < (double)k->rate_count ? old[j].tokens
                                                                     : (double)k->rate_count;
@@ -197,8 +198,9 @@ static void new_uid(char out[40])
 {
     unsigned char b[16];
     static uint64_t counter;
-    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
-        /* No entropy (never on Linux >= 3.17 once booted): time and a counter. */
+    if (getrandom(b, sizeof(b), GRND_NONBLOCK) != (ssize_t)sizeof(b)) {
+        /* No entropy yet (early boot; the loop must not wait for it): the
+         * time and a counter, unique within this process. */
         uint64_t t = (uint64_t)iocd_now_ms(), k = ++counter;
         memcpy(b, &t, 8);
         memcpy(b + 8, &k, 8);
@@ -619,7 +621,7 @@ int iocd_notify_reload(struct iocd_notify *n)
         removed += !kept;
     }
     pthread_mutex_lock(&n->mu);
-    /* Counters moved on since make_chans copied them: take them again. */
+    /* The counters of the channels that keep their name. */
     for (int i = 0; i < n->cfg->n_notify; i++) {
         struct chan *o = find_chan(n->chans, n->n_chans, c[i].name);
         if (o)

@@ -11,6 +11,7 @@ mosquitto and a real iocd:
   a 400 is a permanent failure, never retried;
 * no duplicate across a clean restart with a notification pending: the
   same id, delivered exactly once;
+* a receiver that never answers blocks neither the loop nor a clean stop;
 * the rate limit: N + k raises in a burst, N delivered, k counted;
 * a silenced alert is not notified (counted as suppressed);
 * the bounded queue: overflow counted, the oldest dropped, what is kept
@@ -290,6 +291,33 @@ class NotifyTest(IocdTestCase):
         d.restart()
         time.sleep(1.0)
         self.assertEqual(len(r.got()), 1)
+
+    def test_slow_receiver_blocks_nothing(self):
+        """A receiver that accepts and never answers: the loop keeps
+        serving, a clean stop does not wait for the attempt's timeout, and
+        the notification stays queued, its attempt not counted."""
+        import socket
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(8)
+        self.addCleanup(srv.close)
+        conf = AIR_ADAPTER + RULE + channel("ops", srv.getsockname()[1], "timeout = 5m\n")
+        d = self.iocd(conf).start()
+        self.broker.publish("pleiku/air/pk-01/data", [air("pk-01", T0 // 1000, 60)])
+        srv.settimeout(10)
+        conn, _ = srv.accept()
+        self.addCleanup(conn.close)
+        t = time.monotonic()
+        self.assertEqual(d.api("/api/v1/status")[0], 200)
+        self.assertEqual(len(d.api("/api/v1/alerts")[1]["active"]), 1)
+        self.assertLess(time.monotonic() - t, 2)
+        self.assertEqual(figure(d, "pending", "ops"), 1)
+        t = time.monotonic()
+        self.assertEqual(d.stop(), 0)
+        self.assertLess(time.monotonic() - t, 5)
+        with sqlite3.connect(d.db + "-notify") as q:
+            self.assertEqual(q.execute("SELECT count(*), max(attempts) FROM notification")
+                             .fetchone(), (1, 0))
 
     def test_rate_limit(self):
         r = self.receiver().start()
