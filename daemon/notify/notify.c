@@ -63,6 +63,7 @@ struct inbox_item {
     int64_t created_ms, queue_max;
     char *body;
     size_t len;
+    int64_t result; /* of its push: rows trimmed, or -1 (thread only) */
 };
 
 struct iocd_notify {
@@ -268,8 +269,10 @@ static void purge(struct iocd_notify *n, struct iocd_notify_queue *q)
     n->queue_errors += rc < 0;
 }
 
-/* Write the inbox's notifications to the queue (mutex held on entry and
- * exit). */
+/* Write the inbox's notifications to the queue, in one transaction
+ * (mutex held on entry and exit, released around the disk). A channel
+ * over its queue_max loses its oldest; a notification that cannot be
+ * written is lost: both counted as dropped. */
 static void persist_inbox(struct iocd_notify *n, struct iocd_notify_queue *q)
 {
     struct inbox_item *list = n->in_head;
@@ -279,43 +282,59 @@ static void persist_inbox(struct iocd_notify *n, struct iocd_notify_queue *q)
         return;
     pthread_mutex_unlock(&n->mu);
     struct iocd_error err;
-    bool tx = iocd_notify_queue_begin(q, &err) == 0;
+    bool tx = iocd_notify_queue_begin(q, &err) == 0; /* else each push commits alone */
     if (!tx)
         iocd_log_err("notify", "%s", err.msg);
-    while (list) {
-        struct inbox_item *it = list;
-        list = it->next;
-        int64_t dropped = iocd_notify_queue_push(q, it->channel, it->uid, it->created_ms, it->body,
-                                                 it->len, it->queue_max, &err);
-        if (dropped < 0) {
-            static struct iocd_ratelimit rl;
-            uint64_t sup = 0;
-            if (iocd_ratelimit_allow(&rl, iocd_mono_ms(), 60000, 1, &sup))
-                iocd_log_err("notify", "%s; notification %s of channel '%s' dropped", err.msg,
-                             it->uid, it->channel);
-            dropped = 1; /* this one */
+    bool failed = false;
+    char why[sizeof(err.msg)] = "";
+    for (struct inbox_item *it = list; it; it = it->next) {
+        it->result = iocd_notify_queue_push(q, it->channel, it->uid, it->created_ms, it->body,
+                                            it->len, it->queue_max, &err);
+        if (it->result < 0 && !failed) {
+            failed = true;
+            snprintf(why, sizeof(why), "%s", err.msg);
         }
-        if (dropped) {
-            pthread_mutex_lock(&n->mu);
-            struct chan *ch = find_chan(n->chans, n->n_chans, it->channel);
-            if (ch) {
-                ch->st.queue_dropped += (uint64_t)dropped;
-                ch->st.pending -= dropped;
-            }
-            pthread_mutex_unlock(&n->mu);
-            static struct iocd_ratelimit rl_full;
-            uint64_t sup = 0;
-            if (iocd_ratelimit_allow(&rl_full, iocd_mono_ms(), 60000, 1, &sup))
-                iocd_log_warn("notify", "channel '%s': queue full (queue_max %" PRId64 "): the "
-                              "oldest pending notification dropped%s",
-                              it->channel, it->queue_max, sup ? " (and more since)" : "");
+    }
+    bool rolled_back = tx && iocd_notify_queue_commit(q, &err) != 0;
+    if (rolled_back && !failed) {
+        failed = true;
+        snprintf(why, sizeof(why), "%s", err.msg);
+    }
+    const char *full = NULL;
+    int64_t full_max = 0;
+    size_t lost = 0;
+    pthread_mutex_lock(&n->mu);
+    for (struct inbox_item *it = list; it; it = it->next) {
+        /* Rolled back: nothing of the batch was written, nothing trimmed. */
+        int64_t dropped = it->result < 0 || rolled_back ? 1 : it->result;
+        lost += it->result < 0 || rolled_back;
+        if (!(it->result < 0 || rolled_back) && it->result > 0) {
+            full = it->channel;
+            full_max = it->queue_max;
         }
+        struct chan *ch = find_chan(n->chans, n->n_chans, it->channel);
+        if (ch && dropped) {
+            ch->st.queue_dropped += (uint64_t)dropped;
+            ch->st.pending -= dropped;
+        }
+    }
+    n->queue_errors += failed;
+    pthread_mutex_unlock(&n->mu);
+    static struct iocd_ratelimit rl_lost, rl_full;
+    uint64_t sup = 0;
+    int64_t mono = iocd_mono_ms();
+    if (lost && iocd_ratelimit_allow(&rl_lost, mono, 60000, 1, &sup))
+        iocd_log_err("notify", "%s; %zu notification(s) not queued, dropped", why, lost);
+    if (full && iocd_ratelimit_allow(&rl_full, mono, 60000, 1, &sup))
+        iocd_log_warn("notify", "channel '%s': queue full (queue_max %" PRId64 "): the oldest "
+                      "pending notification dropped%s",
+                      full, full_max, sup ? " (and more since)" : "");
+    for (struct inbox_item *it = list, *next; it; it = next) {
+        next = it->next;
         free(it->channel);
         free(it->body);
         free(it);
     }
-    if (tx && iocd_notify_queue_commit(q, &err))
-        iocd_log_err("notify", "%s", err.msg);
     pthread_mutex_lock(&n->mu);
 }
 
