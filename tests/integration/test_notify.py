@@ -126,9 +126,11 @@ class NotifyTest(IocdTestCase):
         tpl = ('{"chat_id": "-100123", "text": "[{severity}] {text} {state}: {device} '
                '{value} (> {threshold}) {actor} {note} {time}"}')
         conf = (AIR_ADAPTER + RULE
-                + channel("all", r.port, "rate_limit = 0\n")
+                + channel("all", r.port, "rate_limit = 0\nheader.X-Api-Key = file:api.key\n")
                 + channel("tg", r.port, "template = %s\nheader.Authorization = Bearer s3cr\u00e9t\n"
                           "rules = pm25_high\nmin_severity = major\n" % tpl))
+        with open(os.path.join(self.dir, "api.key"), "w") as f:
+            f.write("k-42\n")  # its first line, read relative to the config file
         d = self.iocd(conf).start()
         t = T0 // 1000
         self.broker.publish("pleiku/air/pk-01/data", [air("pk-01", t, 60)])
@@ -153,6 +155,8 @@ class NotifyTest(IocdTestCase):
             self.assertEqual(q["headers"]["content-type"], "application/json")
             self.assertTrue(q["headers"]["user-agent"].startswith("iocd/"))
             self.assertEqual(q["headers"]["content-length"], str(len(q["body"])))
+        self.assertEqual([q["headers"].get("x-api-key") for q in reqs], ["k-42"] * 3)
+        self.assertNotIn("x-api-key", r.got("/tg")[0]["headers"])
         ids = [q["headers"]["x-iocd-notification-id"] for q in reqs + r.got("/tg")]
         self.assertEqual(len(set(ids)), 6)
         common = {"channel": "all", "id": ID, "rule": "pm25_high", "severity": "major",
@@ -463,6 +467,24 @@ class NotifyConfigTest(unittest.TestCase):
             r = subprocess.run([IOCD, "--check-config", "--config", path], capture_output=True,
                                text=True, timeout=30)
             self.assertEqual((r.returncode, r.stderr), (0, ""))
+            # A header from a systemd credential, and refused without one.
+            os.mkdir(os.path.join(tmp, "creds"))
+            with open(os.path.join(tmp, "creds", "zalo"), "w") as f:
+                f.write("tok-123\n")
+            with open(path, "a") as f:
+                f.write("header.access_token = credential:zalo\n")
+            env = dict(os.environ, CREDENTIALS_DIRECTORY=os.path.join(tmp, "creds"))
+            r = subprocess.run([IOCD, "--check-config", "--config", path], capture_output=True,
+                               text=True, timeout=30, env=env)
+            self.assertEqual((r.returncode, r.stderr), (0, ""))
+            env.pop("CREDENTIALS_DIRECTORY")
+            r = subprocess.run([IOCD, "--check-config", "--config", path], capture_output=True,
+                               text=True, timeout=30, env=env)
+            n = len(self.BASE.splitlines()) + 3
+            self.assertEqual((r.returncode, r.stderr.replace(path, "t.conf")),
+                             (1, "iocd: t.conf:%d: [notify tg] header.access_token: "
+                                 "'credential:zalo' needs $CREDENTIALS_DIRECTORY (start iocd from "
+                                 "systemd with LoadCredential=zalo:/path/to/file)\n" % n))
 
 
 if __name__ == "__main__":
