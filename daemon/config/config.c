@@ -1,7 +1,7 @@
 /* daemon/config/config.c — the full loader: the core keys (core.c) plus the
  * [adapter NAME] sections (each handed to its format's create(), which
- * reads the format's typed key table) and the [alert NAME] sections
- * (alert_rules.c).
+ * reads the format's typed key table), the [alert NAME] sections
+ * (alert_rules.c) and the [notify NAME] sections (notify_channels.c).
  *
  * Owns: struct iocd_config's adapter list (struct iocd_adapter_conf and
  * the adapter states) and the table of the adapter section's own keys;
@@ -104,7 +104,7 @@ static struct iocd_adapter_conf *add_adapter(struct iocd_config *cfg, const char
     return a;
 }
 
-static uint64_t section_fingerprint(const struct iocd_ini_section *s)
+uint64_t iocd_config_section_fingerprint(const struct iocd_ini_section *s)
 {
     uint64_t h = 0xcbf29ce484222325u;
     for (size_t i = 0; i < s->n_entries; i++)
@@ -162,7 +162,7 @@ static int load_adapter(struct iocd_config *cfg, struct iocd_ini *ini,
         return iocd_error_at(err, file, k.max_series->line,
                              "[adapter %s] max_series: '%s' is not an integer in 0..100000000",
                              s->arg, k.max_series->value);
-    a->fingerprint = section_fingerprint(s);
+    a->fingerprint = iocd_config_section_fingerprint(s);
     a->topic = strdup(k.topic->value);
     a->source = strdup(k.source ? k.source->value : s->arg);
     if (!a->name || !a->topic || !a->source)
@@ -263,6 +263,8 @@ static int load(struct iocd_config *cfg, const char *name, const char *text, con
     if (rc == 0)
         rc = iocd_config_load_alerts(cfg, &ini, err);
     if (rc == 0)
+        rc = iocd_config_load_notify(cfg, &ini, err);
+    if (rc == 0)
         rc = iocd_ini_check_unused(&ini, err);
     if (rc == 0)
         rc = finish(cfg, err);
@@ -295,6 +297,7 @@ void iocd_config_free(struct iocd_config *cfg)
     }
     free(cfg->adapters);
     iocd_config_free_alerts(cfg);
+    iocd_config_free_notify(cfg);
     iocd_config_core_free(cfg);
     memset(cfg, 0, sizeof(*cfg));
 }
@@ -332,4 +335,7 @@ void iocd_config_print_keys(FILE *out, bool markdown)
     print_heading(out, markdown, false,
                   markdown ? "[alert NAME]" : "[alert NAME]  (docs/alerts.md)");
     iocd_keys_print(out, iocd_alert_keys, iocd_alert_n_keys, NULL, markdown);
+    print_heading(out, markdown, false,
+                  markdown ? "[notify NAME]" : "[notify NAME]  (docs/alerts.md, Notifications)");
+    iocd_keys_print(out, iocd_notify_keys, iocd_notify_n_keys, NULL, markdown);
 }

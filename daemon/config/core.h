@@ -41,6 +41,7 @@ struct iocd_config_path {
 };
 
 struct iocd_alert_rule;   /* daemon/config/config.h */
+struct iocd_notify_channel; /* daemon/config/config.h */
 struct iocd_adapter_conf; /* daemon/config/config.h */
 
 struct iocd_config {
@@ -159,6 +160,8 @@ struct iocd_config {
     } sparkplug;
     struct iocd_alert_rule *alerts;
     int n_alerts;
+    struct iocd_notify_channel *notify; /* [notify NAME] sections (config.h) */
+    int n_notify;
     struct iocd_adapter_conf *adapters;
     int n_adapters;
 };
