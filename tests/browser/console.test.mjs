@@ -27,7 +27,9 @@
 //      silence form; it is listed (by whom, until when) and in the API;
 //      GL-AQ97 and GL-AQ96 then each send 4 readings 1 s apart and go
 //      quiet: both stale alerts are raised, only GL-AQ97's is marked
-//      silenced; lifting the silence removes it from the list and the API.
+//      silenced, and only GL-AQ96's raise reaches the webhook receiver
+//      ([notify ops]; GL-AQ97's is counted as suppressed); lifting the
+//      silence removes it from the list and the API.
 //   8. with accounts (IOCD_OPERATOR_TOKEN, IOCD_VIEWER_TOKEN): the console
 //      asks to log in, the operator logs in (session cookie HttpOnly,
 //      SameSite=Strict), acknowledges the fire alert with a note and sees
@@ -69,6 +71,7 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 // The test's own air-quality station: nothing else publishes for it.
 const STATION = 'GL-AQ99';
 const HOUR_MS = 3600 * 1000;
+const HOOKS_URL = process.env.IOCD_HOOKS_URL || '';
 const PM25 = `air/${STATION}/pm25`;
 const ALERT_ID = `pm25_high/${PM25}`;       // severity critical
 const MAJOR_ID = `pm25_major/${PM25}`;      // severity major
@@ -389,6 +392,23 @@ async function checkSilence(page) {
   check((await marks('GL-AQ97')) === 'đã tạm tắt thông báo',
     'the silenced station\'s stale alert is marked silenced', await marks('GL-AQ97'));
   check((await marks('GL-AQ96')) === '', 'the other station\'s stale alert is not', await marks('GL-AQ96'));
+  // The notifications: GL-AQ96's raise is posted, GL-AQ97's is not.
+  let hooks = [];
+  const tHook = Date.now();
+  while (Date.now() - tHook < 10000) {
+    hooks = await (await fetch(HOOKS_URL, { signal: AbortSignal.timeout(5000) })).json();
+    if (hooks.some((h) => h.id === 'air_stale_96/air/GL-AQ96')) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await new Promise((r) => setTimeout(r, 1000));  // time for a wrong one to arrive too
+  hooks = await (await fetch(HOOKS_URL, { signal: AbortSignal.timeout(5000) })).json();
+  check(JSON.stringify(hooks.map((h) => [h.channel, h.id, h.state])) ===
+    '[["ops","air_stale_96/air/GL-AQ96","raised"]]',
+    'the webhook got the unsilenced station\'s raise only', JSON.stringify(hooks));
+  const metrics = await (await fetch(BASE + '/metrics', { headers: TOKEN ? { Authorization: 'Bearer ' + TOKEN } : {},
+    signal: AbortSignal.timeout(10000) })).text();
+  check(/^iocd_notifications_suppressed_total\{channel="ops"\} 1$/m.test(metrics),
+    'the silenced raise is counted as suppressed', metrics.split('\n').filter((l) => /notifications_/.test(l)).join(' | '));
   const j = await api('/api/v1/alerts');
   const a97 = (j.active || []).find((a) => a.id === 'air_stale_97/air/GL-AQ97');
   const a96 = (j.active || []).find((a) => a.id === 'air_stale_96/air/GL-AQ96');
