@@ -1204,6 +1204,7 @@
     showWho();
     hideBanner();
     document.querySelector('main').hidden = true;
+    $('conn-state').hidden = true;  // nothing is connecting until someone logs in
     $('login').hidden = false;
     $('login-token').focus();
   }
@@ -1244,6 +1245,7 @@
     if (r && r.status === 401) return showLogin();
     me = r && r.ok ? await r.json().catch(() => null) : null;
     document.querySelector('main').hidden = false;
+    $('conn-state').hidden = false;
     showWho();
     renderAlerts();
     setConn('connecting');
