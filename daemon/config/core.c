@@ -147,6 +147,19 @@ static int key_windows(void *obj, const struct iocd_key *k, const char *v, const
     return iocd_config_parse_resolutions(r, k->section, v, file, line, err);
 }
 
+/* A copy of v into the key's string slot (the previous one freed). */
+static int store_string(void *obj, const struct iocd_key *k, const char *v, const char *file,
+                        int line, struct iocd_error *err)
+{
+    char **slot = (char **)((char *)obj + k->offset);
+    char *dup = strdup(v);
+    if (!dup)
+        return iocd_error_at(err, file, line, "out of memory");
+    free(*slot);
+    *slot = dup;
+    return 0;
+}
+
 /* HOST:PORT or "". */
 static int key_listen(void *obj, const struct iocd_key *k, const char *v, const char *file,
                       int line, struct iocd_error *err)
@@ -160,13 +173,7 @@ static int key_listen(void *obj, const struct iocd_key *k, const char *v, const 
                                  "[::1]:8080)",
                                  k->section, k->name, v);
     }
-    char **slot = (char **)((char *)obj + k->offset);
-    char *dup = strdup(v);
-    if (!dup)
-        return iocd_error_at(err, file, line, "out of memory");
-    free(*slot);
-    *slot = dup;
-    return 0;
+    return store_string(obj, k, v, file, line, err);
 }
 
 /* [http] listen: HOST:PORT or "", and the line it was set on. */
@@ -186,11 +193,8 @@ static int key_http_tls_file(void *obj, const struct iocd_key *k, const char *v,
 {
     struct iocd_config *cfg = obj;
     char **slot = (char **)((char *)obj + k->offset);
-    char *dup = strdup(v);
-    if (!dup)
-        return iocd_error_at(err, file, line, "out of memory");
-    free(*slot);
-    *slot = dup;
+    if (store_string(obj, k, v, file, line, err))
+        return -1;
     if (slot == &cfg->http.tls_cert)
         cfg->http.tls_cert_line = line;
     else if (slot == &cfg->http.tls_key)
@@ -213,13 +217,7 @@ static int key_map_tiles(void *obj, const struct iocd_key *k, const char *v, con
                              "[%s] %s: '%s' is not an http(s) URL template with {z}, {x} and {y} "
                              "(empty: no tiles)",
                              k->section, k->name, v);
-    char **slot = (char **)((char *)obj + k->offset);
-    char *dup = strdup(v);
-    if (!dup)
-        return iocd_error_at(err, file, line, "out of memory");
-    free(*slot);
-    *slot = dup;
-    return 0;
+    return store_string(obj, k, v, file, line, err);
 }
 
 static int key_tls_min_version(void *obj, const struct iocd_key *k, const char *v,
@@ -254,13 +252,7 @@ static int key_allowed_hosts(void *obj, const struct iocd_key *k, const char *v,
         }
         p += n;
     }
-    char **slot = (char **)((char *)obj + k->offset);
-    char *dup = strdup(v);
-    if (!dup)
-        return iocd_error_at(err, file, line, "out of memory");
-    free(*slot);
-    *slot = dup;
-    return 0;
+    return store_string(obj, k, v, file, line, err);
 }
 
 static int key_loglevel(void *obj, const struct iocd_key *k, const char *v, const char *file,
@@ -360,13 +352,7 @@ static int key_host_id(void *obj, const struct iocd_key *k, const char *v, const
     }
     if (why)
         return iocd_error_at(err, file, line, "[%s] %s: '%s' %s", k->section, k->name, v, why);
-    char **slot = (char **)((char *)obj + k->offset);
-    char *dup = strdup(v);
-    if (!dup)
-        return iocd_error_at(err, file, line, "out of memory");
-    free(*slot);
-    *slot = dup;
-    return 0;
+    return store_string(obj, k, v, file, line, err);
 }
 
 #define OFF(field) offsetof(struct iocd_config, field)

@@ -34,6 +34,14 @@
 /* A password is one line; anything longer is not a password file. */
 #define PASSWORD_MAX 4096
 
+int iocd_config_relative(const struct iocd_config *cfg, const char *v, char *buf, size_t cap)
+{
+    const char *slash = v[0] != '/' && cfg->path ? strrchr(cfg->path, '/') : NULL;
+    size_t n = slash ? (size_t)snprintf(buf, cap, "%.*s/%s", (int)(slash - cfg->path), cfg->path, v)
+                     : (size_t)snprintf(buf, cap, "%s", v);
+    return n < cap ? 0 : -1;
+}
+
 /* "credential:NAME" or a path, into an absolute (or as-written) path;
  * `key` names it in messages ("[mqtt] password_file"). */
 static int resolve(const struct iocd_config *cfg, const char *key, struct iocd_config_path *p,
@@ -55,9 +63,7 @@ static int resolve(const struct iocd_config *cfg, const char *key, struct iocd_c
         if ((size_t)snprintf(buf, sizeof(buf), "%s/%s", dir, name) >= sizeof(buf))
             return iocd_error_at(err, file, p->line, "%s: path too long", key);
     } else if (v[0] != '/' && cfg->path && strchr(cfg->path, '/')) {
-        const char *slash = strrchr(cfg->path, '/');
-        if ((size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)(slash - cfg->path), cfg->path,
-                             v) >= sizeof(buf))
+        if (iocd_config_relative(cfg, v, buf, sizeof(buf)))
             return iocd_error_at(err, file, p->line, "%s: path too long", key);
     } else {
         return 0;
@@ -228,15 +234,9 @@ int iocd_config_http_users(struct iocd_config *cfg, struct iocd_error *err)
     if (!v || !v[0])
         return 0;
     char buf[4096];
-    if (v[0] != '/' && cfg->path && strchr(cfg->path, '/')) {
-        const char *slash = strrchr(cfg->path, '/');
-        if ((size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)(slash - cfg->path), cfg->path,
-                             v) >= sizeof(buf))
-            return iocd_error_at(err, file, cfg->http.users_file_line,
-                                 "[http] users_file: path too long");
-    } else {
-        snprintf(buf, sizeof(buf), "%s", v);
-    }
+    if (iocd_config_relative(cfg, v, buf, sizeof(buf)))
+        return iocd_error_at(err, file, cfg->http.users_file_line,
+                             "[http] users_file: path too long");
     free(cfg->http.users_path);
     cfg->http.users_path = strdup(buf);
     if (!cfg->http.users_path)

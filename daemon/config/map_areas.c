@@ -6,6 +6,8 @@
  * JSON, an object whose "type" is a GeoJSON type. */
 #include "daemon/config/map_areas.h"
 
+#include "daemon/config/credentials.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
@@ -28,14 +30,8 @@ int iocd_config_http_map(struct iocd_config *cfg, struct iocd_error *err)
     if (!v || !v[0])
         return 0;
     char path[4096];
-    if (v[0] != '/' && cfg->path && strchr(cfg->path, '/')) {
-        const char *slash = strrchr(cfg->path, '/');
-        if ((size_t)snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - cfg->path), cfg->path,
-                             v) >= sizeof(path))
-            return iocd_error_at(err, file, line, "[http] map_areas: path too long");
-    } else if ((size_t)snprintf(path, sizeof(path), "%s", v) >= sizeof(path)) {
+    if (iocd_config_relative(cfg, v, path, sizeof(path)))
         return iocd_error_at(err, file, line, "[http] map_areas: path too long");
-    }
     FILE *f = fopen(path, "rb");
     if (!f)
         return iocd_error_at(err, file, line, "[http] map_areas: %s: %s", path, strerror(errno));
