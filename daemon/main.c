@@ -402,10 +402,10 @@ static char *prov_latest(void *ud, const char *match, uint64_t after, size_t lim
     return iocd_feed_latest_text(((struct iocd *)ud)->feed, match, after, limit, len);
 }
 
-static char *prov_devices(void *ud, const char *match, const char *state, uint64_t after,
+static char *prov_devices(void *ud, const struct iocd_devices_filter *flt, uint64_t after,
                           size_t limit, size_t *len)
 {
-    return iocd_feed_devices_text(((struct iocd *)ud)->feed, match, state, after, limit, len);
+    return iocd_feed_devices_text(((struct iocd *)ud)->feed, flt, after, limit, len);
 }
 
 static cJSON *prov_alerts(void *ud)
