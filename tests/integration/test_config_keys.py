@@ -97,7 +97,7 @@ class ConfigKeysTest(unittest.TestCase):
                           "hysteresis", "multiple", "severity", "text", "count", "per",
                           "min_severity", "area", "where"])
         self.assertEqual(sum(len(v) for v in t.values()),
-                         77 + 1 + 5 + 13 + 4 + 3 + 5 + 4 + 7 + 17 + 17)
+                         78 + 1 + 5 + 13 + 4 + 3 + 5 + 4 + 7 + 17 + 17)
         self.assertEqual(t["[sparkplug]"], ["host_id"])
         self.assertEqual(t["[adapter NAME] format = sparkplug"],
                          ["device_format", "max_devices", "max_metrics", "rebirth_interval"])
