@@ -14,7 +14,8 @@ import subprocess
 import time
 import unittest
 
-from iocdtest import AIR_ADAPTER, IOCD, IOCCTL, IocdTestCase, air, wait_until
+from iocdtest import (AIR_ADAPTER, IOCD, IOCCTL, IOCD_SIM, SOURCE_ROOT, IocdTestCase, air,
+                      wait_until)
 
 NGSI_ADAPTER = """[adapter parking]
 topic = city/parking/+
@@ -432,6 +433,60 @@ class RegistryTest(IocdTestCase):
                 self.assertEqual([json.loads(l)["device"] for l in out.splitlines()], want)
         st, body = d.api("/api/v1/events?bbox=a,b,c,d")
         self.assertEqual(st, 400)
+
+
+    # ------------------------------------------------------------------
+
+    def test_simulator_registry(self):
+        """iocd-sim --write-registry: every device the simulator publishes
+        for is registered, in a real ward of Pleiku, near the city."""
+        path = os.path.join(self.dir, "pleiku.csv")
+        r = subprocess.run([IOCD_SIM, "--write-registry", path], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines[0], "source,device,name,lat,lon,area,subsystem,tags")
+        # 8 air, 40 traffic, 6 water, 3 weather, 6 rain, 24 cameras, 1 edge
+        # node and 20 cabinets, 12 buses, 15 fire panels, 6 car parks
+        self.assertEqual(len(lines) - 1, 8 + 40 + 6 + 3 + 6 + 24 + 21 + 12 + 15 + 6)
+        self.assertEqual(lines[1], 'air,GL-AQ01,"Trạm quan trắc không khí GL-AQ01, Hội Thương",'
+                                   '13.98030,107.99860,Hội Thương,air,')
+        conf = open(os.path.join(SOURCE_ROOT, "config", "iocd.conf"), encoding="utf-8").read()
+        adapters = conf[conf.index("[adapter air]"):]
+        d = self.iocd(adapters, extra="[devices]\nregistry = pleiku.csv\n")
+        r = self.check_config(d.conf)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(", registry of 141 device(s))", r.stdout)
+        d.start()
+        sim = subprocess.run([IOCD_SIM, "--port", str(self.broker.port), "--start",
+                              "2026-11-22T10:00:00+07:00", "--duration", "120", "-q"],
+                             capture_output=True, text=True, timeout=120)
+        self.assertEqual(sim.returncode, 0, sim.stderr)
+        # heard from: 8 + 40 + 6 + 3 + 6 air, traffic, water, weather, rain;
+        # 21 lighting, 12 buses, 6 car parks (cameras and fire panels send
+        # events only: registered, never heard from)
+        wait_until(lambda: len([r for r in self.devices(d) if r["state"] != "unseen"]) == 102,
+                   what="102 devices heard from")
+        self.assertEqual(sorted({r["source"] for r in self.devices(d, "state=unseen")}),
+                         ["fire", "violations"])
+        # every simulated device iocd heard from is in the registry
+        self.assertEqual(self.devices(d, "registered=false"), [])
+        wards = {"Hội Thương", "Diên Hồng", "Tây Sơn", "Hội Phú", "Phù Đổng", "Hoa Lư",
+                 "Yên Đỗ", "Yên Thế", "Ia Kring", "Đống Đa", "Thống Nhất", "Trà Bá",
+                 "Thắng Lợi", "Chi Lăng"}
+        rows = self.devices(d)
+        self.assertEqual(len(rows), 141)
+        for row in rows:
+            if row["source"] == "bus":  # moving: no fixed position, no ward
+                self.assertEqual((row["area"], row["tags"][0]), ("", "moving"))
+                continue
+            self.assertIn(row["area"], wards)
+            self.assertLess(abs(row["lat"] - 13.98), 0.06)
+            self.assertLess(abs(row["lon"] - 108.0), 0.06)
+        # the city centre's bounding box holds the station of Hội Thương
+        self.assertIn("air/GL-AQ01", self.ids(self.devices(
+            d, "bbox=107.9985,13.9802,107.9987,13.9804")))
 
 
 if __name__ == "__main__":
