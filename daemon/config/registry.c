@@ -513,6 +513,8 @@ static int parse_json(struct build *b, const char *text, size_t len)
         struct field f[C__COUNT];
         memset(f, 0, sizeof(f));
         char nums[2][64];
+        /* tags given as an array, joined (lives as long as f[]) */
+        char joined[IOCD_REGISTRY_TAGS_MAX * (IOCD_REGISTRY_ID_MAX + 1)];
         const cJSON *m;
         cJSON_ArrayForEach(m, o)
         {
@@ -537,7 +539,6 @@ static int parse_json(struct build *b, const char *text, size_t len)
                 f[c] = (struct field){nums[k], strlen(nums[k]), true};
             } else if (c == C_TAGS && cJSON_IsArray(m)) {
                 /* joined into one ';' list: the CSV path checks it */
-                char joined[IOCD_REGISTRY_TAGS_MAX * 2 * (IOCD_REGISTRY_ID_MAX + 1)];
                 size_t jl = 0;
                 const cJSON *t;
                 int nt = 0;
