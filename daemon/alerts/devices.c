@@ -357,7 +357,7 @@ int iocd_devices_locate(struct iocd_devices *d, const char *source, const char *
         return -1;
     struct iocd_device_info *i = &r->info;
     if (i->has_position && received_ms < i->position_ms)
-        return 0; /* an older message, delivered late */
+        return 0; /* the clock stepped back: keep the later one */
     bool first = !i->has_position;
     i->has_position = true;
     i->lat = lat;

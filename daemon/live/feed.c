@@ -1158,7 +1158,7 @@ void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
         }
         f->last_dev_ms = o->received_ms;
     }
-    if (o->location) /* checked by the pipeline */
+    if (o->location) /* range-checked by iocd_devices_locate */
         iocd_devices_locate(f->devices, source, o->device, o->location->lat, o->location->lon,
                             o->received_ms);
     unsigned need = wanted(f, IOCD_LIVE_OBS);
