@@ -339,6 +339,19 @@ static int add_row(struct build *b, int where, struct field f[C__COUNT])
 /* ------------------------------------------------------------------------
  * CSV */
 
+/* A line break at *p (CRLF, LF or a lone CR) skipped: 1, or 0 when none. */
+static int skip_break(const char **p, const char *end)
+{
+    const char *s = *p;
+    if (s < end && *s == '\r')
+        s++;
+    if (s < end && *s == '\n')
+        s++;
+    int found = s != *p;
+    *p = s;
+    return found;
+}
+
 /* One record starting at *p: its fields (at most max; *nf the count, more
  * than max counted but not kept), unquoted into `scratch` when quoted.
  * *lines receives the newlines it spans. 0, or -1 with *why. */
@@ -399,12 +412,7 @@ static int csv_record(const char **p, const char *end, struct field *f, int max,
         }
         break;
     }
-    if (s < end && *s == '\r')
-        s++;
-    if (s < end && *s == '\n') {
-        s++;
-        ++*lines;
-    }
+    *lines += skip_break(&s, end);
     *p = s;
     *nf = n;
     return 0;
@@ -422,9 +430,9 @@ static int parse_csv(struct build *b, const char *text, size_t len)
     while (p < end && rc == 0) {
         /* blank lines and '#' comments (no id may start with '#') */
         if (*p == '\n' || *p == '\r' || *p == '#') {
-            const char *nl = memchr(p, '\n', (size_t)(end - p));
-            p = nl ? nl + 1 : end;
-            line++;
+            while (p < end && *p != '\n' && *p != '\r')
+                p++;
+            line += skip_break(&p, end);
             continue;
         }
         struct field f[C__COUNT + 1];

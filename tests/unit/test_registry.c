@@ -92,6 +92,8 @@ static void check_rows(const struct iocd_registry *r)
     assert_false(iocd_registry_has_tag(b, ""));
 }
 
+static void refused(const char *text, const char *message);
+
 static void test_csv(void **state)
 {
     (void)state;
@@ -104,6 +106,16 @@ static void test_csv(void **state)
     assert_int_equal(iocd_registry_at(r, 3)->line, 7);
 
     iocd_registry_free(r);
+    /* line breaks: CRLF, LF and a lone CR each end one line */
+    r = parse_ok("source,device\r\rair,a\rair,b\r\n# c\rair,c\n\r\nair,d");
+    assert_int_equal(iocd_registry_count(r), 4);
+    assert_int_equal(iocd_registry_at(r, 0)->line, 3);
+    assert_int_equal(iocd_registry_at(r, 1)->line, 4);
+    assert_int_equal(iocd_registry_at(r, 2)->line, 6);
+    assert_int_equal(iocd_registry_at(r, 3)->line, 8);
+    iocd_registry_free(r);
+    refused("source,device\rair,a\rair,a\r", "reg:3: duplicate of line 2 (the same source and "
+                                              "device)");
     /* columns in another order, some left out; a UTF-8 BOM */
     r = parse_ok("\xef\xbb\xbf" "device,source,area\npk-01,air,Hội Phú\n");
     assert_int_equal(iocd_registry_count(r), 1);
