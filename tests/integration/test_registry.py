@@ -478,10 +478,14 @@ class RegistryTest(IocdTestCase):
         rows = self.devices(d)
         self.assertEqual(len(rows), 141)
         for row in rows:
-            if row["source"] == "bus":  # moving: no fixed position, no ward
-                self.assertEqual((row["area"], row["tags"][0]), ("", "moving"))
-                continue
-            self.assertIn(row["area"], wards)
+            if row["source"] == "bus":
+                # moving: no fixed position and no ward in the registry; the
+                # position is the one its GPS reported (location = lat,lon)
+                self.assertEqual((row["area"], row["tags"][0], row["position"]),
+                                 ("", "moving", "reported"))
+                self.assertEqual(row["position_time_ms"], row["last_seen_ms"])
+            else:
+                self.assertIn(row["area"], wards)
             self.assertLess(abs(row["lat"] - 13.98), 0.06)
             self.assertLess(abs(row["lon"] - 108.0), 0.06)
         # the city centre's bounding box holds the station of Hội Thương
