@@ -1062,7 +1062,9 @@
         }),
         pagesAll('/api/v1/devices', 'devices').then((list) => {
           state.devices.clear();
-          for (const d of list) applyDevice(d);
+          // Registered devices never heard from (state 'unseen',
+          // docs/registry.md) are not problems of the live board.
+          for (const d of list) if (d.state !== 'unseen') applyDevice(d);
           queueDevices();
           if (mapView) mapView.fit();
         }),
