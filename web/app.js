@@ -1063,8 +1063,12 @@
         pagesAll('/api/v1/devices', 'devices').then((list) => {
           state.devices.clear();
           // Registered devices never heard from (state 'unseen',
-          // docs/registry.md) are not problems of the live board.
-          for (const d of list) if (d.state !== 'unseen') applyDevice(d);
+          // docs/registry.md) are not problems of the live board; the map
+          // shows them where the registry puts them (grey).
+          for (const d of list) {
+            if (d.state !== 'unseen') applyDevice(d);
+            else if (mapView) mapView.setDevice(d);
+          }
           queueDevices();
           if (mapView) mapView.fit();
         }),
