@@ -136,6 +136,23 @@ static int replay_sample(void *ud, uint64_t jrnl, const struct iocd_sample *sm, 
         idx >= 0 ? &p->cfg->adapters[idx].resolutions : &p->cfg->store.resolutions;
     if (owner < 0)
         iocd_dedup_check(p->dedup, sm->series_id, sm->t_ms);
+    if (res->n > 1 && iocd_agg_nests(p->agg, res->ms, res->n)) {
+        /* The sample's coarser rows were written with its finest window
+         * (one window carries them all), so that row alone says whether it
+         * is stored. A coarser row's own mark is no guide: another finest
+         * window of the same hour or day, written by a later flush (the
+         * window budget), moves it past samples it does not hold yet. */
+        int64_t start = iocd_window_start(sm->t_ms, res->ms[0], p->cfg->store.tz_offset_ms);
+        if (iocd_store_window_jrnl(p->store, sm->series_id, (uint32_t)(res->ms[0] / 1000),
+                                   start) >= jrnl)
+            return 0;
+        if (iocd_agg_add_res(p->agg, sm->series_id, res->ms, res->n, sm->value, sm->t_ms, jrnl))
+            return -1;
+        for (int r = 0; r < res->n; r++)
+            if (res->ms[r] == 3600000 && idx >= 0 && idx == iocd_aqi_feed_adapter(p->aqi))
+                replay_aqi(p, sm);
+        return 0;
+    }
     for (int r = 0; r < res->n; r++) {
         int64_t start = iocd_window_start(sm->t_ms, res->ms[r], p->cfg->store.tz_offset_ms);
         if (iocd_store_window_jrnl(p->store, sm->series_id, (uint32_t)(res->ms[r] / 1000), start) >=
