@@ -337,12 +337,12 @@ void iocd_config_print_keys(FILE *out, bool markdown)
         iocd_keys_print(out, ops->keys, ops->n_keys, NULL, markdown);
     }
     print_heading(out, markdown, false,
-                  markdown ? "[group NAME]" : "[group NAME]  (docs/groups.md)");
-    iocd_keys_print(out, iocd_group_keys, iocd_group_n_keys, NULL, markdown);
-    print_heading(out, markdown, false,
                   markdown ? "[alert NAME]" : "[alert NAME]  (docs/alerts.md)");
     iocd_keys_print(out, iocd_alert_keys, iocd_alert_n_keys, NULL, markdown);
     print_heading(out, markdown, false,
                   markdown ? "[notify NAME]" : "[notify NAME]  (docs/alerts.md, Notifications)");
     iocd_keys_print(out, iocd_notify_keys, iocd_notify_n_keys, NULL, markdown);
+    print_heading(out, markdown, false,
+                  markdown ? "[group NAME]" : "[group NAME]  (docs/groups.md)");
+    iocd_keys_print(out, iocd_group_keys, iocd_group_n_keys, NULL, markdown);
 }
