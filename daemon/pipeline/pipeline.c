@@ -136,13 +136,18 @@ static int replay_sample(void *ud, uint64_t jrnl, const struct iocd_sample *sm, 
         idx >= 0 ? &p->cfg->adapters[idx].resolutions : &p->cfg->store.resolutions;
     if (owner < 0)
         iocd_dedup_check(p->dedup, sm->series_id, sm->t_ms);
-    if (res->n > 1 && iocd_agg_nests(p->agg, res->ms, res->n)) {
+    int64_t start0 = iocd_window_start(sm->t_ms, res->ms[0], p->cfg->store.tz_offset_ms);
+    int64_t keep0 = iocd_config_retention_ms(p->cfg, res->ms[0]);
+    if (res->n > 1 && iocd_agg_nests(p->agg, res->ms, res->n) &&
+        !(keep0 > 0 && start0 < iocd_now_ms() - keep0)) {
         /* The sample's coarser rows were written with its finest window
          * (one window carries them all), so that row alone says whether it
          * is stored. A coarser row's own mark is no guide: another finest
          * window of the same hour or day, written by a later flush (the
-         * window budget), moves it past samples it does not hold yet. */
-        int64_t start = iocd_window_start(sm->t_ms, res->ms[0], p->cfg->store.tz_offset_ms);
+         * window budget), moves it past samples it does not hold yet.
+         * (A finest window past its retention may have been pruned: then
+         * each row's own mark, below.) */
+        int64_t start = start0;
         if (iocd_store_window_jrnl(p->store, sm->series_id, (uint32_t)(res->ms[0] / 1000),
                                    start) >= jrnl)
             return 0;
