@@ -183,6 +183,10 @@ int iocd_groups_resolve(struct iocd_groups *gs, uint32_t id, const char *name)
         bool in = false;
         for (int m = 0; !in && m < cfg->groups[g].n_members; m++)
             in = iocd_topic_matches(cfg->groups[g].members[m], name);
+        /* The device-registry hook: a group with `where` (refused at load
+         * until the registry exists) would also need the series' device
+         * to have where_field = where_value in the registry, looked up
+         * here, once per series. */
         if (!in)
             continue;
         list[n++] = (uint16_t)g;
