@@ -147,9 +147,8 @@ static int replay_sample(void *ud, uint64_t jrnl, const struct iocd_sample *sm, 
          * window budget), moves it past samples it does not hold yet.
          * (A finest window past its retention may have been pruned: then
          * each row's own mark, below.) */
-        int64_t start = start0;
         if (iocd_store_window_jrnl(p->store, sm->series_id, (uint32_t)(res->ms[0] / 1000),
-                                   start) >= jrnl)
+                                   start0) >= jrnl)
             return 0;
         if (iocd_agg_add_res(p->agg, sm->series_id, res->ms, res->n, sm->value, sm->t_ms, jrnl))
             return -1;
