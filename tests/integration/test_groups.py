@@ -11,7 +11,8 @@ HTTP API:
 - gauge groups: sum, mean, min, max and count of the members' latest
   values at each interval boundary, exact for a known sequence, with a
   member going stale;
-- an alert rule matching a group series raises.
+- an alert rule matching a group series raises;
+- a reload that changes a group is refused (restart-only), the old one kept.
 """
 import datetime
 import json
@@ -286,6 +287,24 @@ class GroupAlertTest(IocdTestCase):
         self.assertEqual(st, 200)
         names = json.dumps(body)
         self.assertNotIn('"city"', names)
+
+    def test_reload_refuses_a_changed_group(self):
+        d = self.iocd(ADAPTERS).start()
+        with open(d.conf) as f:
+            good = f.read()
+        with open(d.conf, "w") as f:
+            f.write(good.replace("members = air/+/pm25", "members = air/GL-AQ01/pm25"))
+        d.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "reload: refused" in d.log_text(), what="the refusal")
+        self.assertIn("reload: refused: [group city_pm25] changes only with a restart; still "
+                      "running on the previous configuration", d.log_text())
+        # Still the old membership: GL-AQ02 counts in the group.
+        now = int(time.time() * 1000)
+        self.broker.publish("pleiku/air/GL-AQ02/data", [msg("GL-AQ02", now, 4.5)])
+        wait_until(lambda: [r for r in d.ctl("raw", "air/city/pm25", "--from", "-1h",
+                                             "--json").stdout.splitlines() if r],
+                   what="the group sample")
+        self.assertTrue(d.alive())
 
 
 if __name__ == "__main__":
