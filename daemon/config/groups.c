@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/aggregate/series.h"
 #include "daemon/base/timeutil.h"
 
 /* The entries of one section, NULL when absent. */
@@ -155,6 +154,20 @@ static int read_where(struct iocd_config *cfg, struct iocd_group_conf *g,
     return 0;
 }
 
+/* One level of a series name: 1 to 128 bytes (the series registry's
+ * IOCD_ID_MAX), no '/', '+', '#' or control characters. */
+static bool valid_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 128)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '/' || s[i] == '+' || s[i] == '#' || (unsigned char)s[i] < 0x20 ||
+            s[i] == 0x7f)
+            return false;
+    return true;
+}
+
 /* series = SOURCE/DEVICE/METRIC, three valid ids. */
 static int read_series(struct iocd_group_conf *g, const struct iocd_ini_entry *e,
                        const char *file, struct iocd_error *err)
@@ -170,8 +183,7 @@ static int read_series(struct iocd_group_conf *g, const struct iocd_ini_entry *e
         *d++ = '\0';
     if (m)
         *m++ = '\0';
-    if (!d || !m || !iocd_series_valid_id(copy) || !iocd_series_valid_id(d) ||
-        !iocd_series_valid_id(m))
+    if (!d || !m || !valid_id(copy) || !valid_id(d) || !valid_id(m))
         return iocd_error_at(err, file, e->line,
                              "[group %s] series: '%s' is not SOURCE/DEVICE/METRIC (three ids "
                              "without + or #)",
