@@ -5,7 +5,7 @@ Usage: embed_config.py IOCD_CONF OUT.c
 
 The embedded defaults are the settings config/iocd.conf makes (its
 uncommented lines; core sections left with none are dropped; feeds, then
-alert rules, after the core sections), so the file
+alert rules, then roll-up groups, after the core sections), so the file
 shipped in /etc/iocd and what iocd runs without --config cannot drift.
 The output defines `const char iocd_default_config[]` (daemon/config/core.h).
 """
@@ -14,9 +14,10 @@ import sys
 
 def active_lines(text):
     """The settings of TEXT: core sections, then [adapter NAME], then
-    [alert NAME] sections (each group in file order), as in the defaults'
-    long-standing layout, so their line numbers in messages stay put."""
-    groups = {"core": [], "adapter": [], "alert": []}
+    [alert NAME], then [group NAME] sections (each kind in file order), as
+    in the defaults' long-standing layout, so their line numbers in
+    messages stay put."""
+    groups = {"core": [], "adapter": [], "alert": [], "group": []}
     out, header, pending = groups["core"], None, False
     for raw in text.splitlines():
         line = raw.strip()
@@ -35,7 +36,7 @@ def active_lines(text):
             out.append(header)
             pending = False
         out.append(line)
-    return groups["core"] + groups["adapter"] + groups["alert"]
+    return groups["core"] + groups["adapter"] + groups["alert"] + groups["group"]
 
 
 def c_string(line):

@@ -290,6 +290,11 @@ static void add_one(struct iocd_agg *a, uint32_t series_id, const int64_t *res_m
     }
 }
 
+bool iocd_agg_nests(const struct iocd_agg *a, const int64_t *res_ms, int n_res)
+{
+    return res_nest(a, res_ms, n_res);
+}
+
 int iocd_agg_add_res(struct iocd_agg *a, uint32_t series_id, const int64_t *res_ms, int n_res,
                      double v, int64_t t_ms, uint64_t jrnl)
 {

@@ -15,6 +15,7 @@
 #define IOCD_AGG_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "daemon/aggregate/sketch.h"
@@ -118,6 +119,11 @@ void iocd_agg_free(struct iocd_agg *agg);
  * coarser ones (iocd_window.coarser_s): one lookup a sample, a third of the
  * memory; otherwise one window per resolution. */
 int iocd_agg_add(struct iocd_agg *agg, uint32_t series_id, double v, int64_t t_ms);
+/* True when iocd_agg_add_res keeps a sample at these resolutions in one
+ * window of res_ms[0] that carries the coarser ones (each coarser window
+ * holds whole windows of res_ms[0]): its coarser rows are then written
+ * with it, in the same flush, or not at all. */
+bool iocd_agg_nests(const struct iocd_agg *agg, const int64_t *res_ms, int n_res);
 /* The same with `n_res` resolutions of its own (a feed's own resolutions),
  * for a sample of journal entry `jrnl` (non-decreasing across calls). */
 int iocd_agg_add_res(struct iocd_agg *agg, uint32_t series_id, const int64_t *res_ms, int n_res,

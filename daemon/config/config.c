@@ -1,7 +1,8 @@
 /* daemon/config/config.c — the full loader: the core keys (core.c) plus the
  * [adapter NAME] sections (each handed to its format's create(), which
  * reads the format's typed key table), the [alert NAME] sections
- * (alert_rules.c) and the [notify NAME] sections (notify_channels.c).
+ * (alert_rules.c), the [notify NAME] sections (notify_channels.c) and the
+ * [group NAME] sections (groups.c).
  *
  * Owns: struct iocd_config's adapter list (struct iocd_adapter_conf and
  * the adapter states) and the table of the adapter section's own keys;
@@ -261,6 +262,8 @@ static int load(struct iocd_config *cfg, const char *name, const char *text, con
         if (strcmp(ini.sections[i].name, "adapter") == 0)
             rc = load_adapter(cfg, &ini, &ini.sections[i], err);
     if (rc == 0)
+        rc = iocd_config_load_groups(cfg, &ini, err);
+    if (rc == 0)
         rc = iocd_config_load_alerts(cfg, &ini, err);
     if (rc == 0)
         rc = iocd_config_load_notify(cfg, &ini, err);
@@ -296,6 +299,7 @@ void iocd_config_free(struct iocd_config *cfg)
         free(a->source);
     }
     free(cfg->adapters);
+    iocd_config_free_groups(cfg);
     iocd_config_free_alerts(cfg);
     iocd_config_free_notify(cfg);
     iocd_config_core_free(cfg);
@@ -338,4 +342,7 @@ void iocd_config_print_keys(FILE *out, bool markdown)
     print_heading(out, markdown, false,
                   markdown ? "[notify NAME]" : "[notify NAME]  (docs/alerts.md, Notifications)");
     iocd_keys_print(out, iocd_notify_keys, iocd_notify_n_keys, NULL, markdown);
+    print_heading(out, markdown, false,
+                  markdown ? "[group NAME]" : "[group NAME]  (docs/groups.md)");
+    iocd_keys_print(out, iocd_group_keys, iocd_group_n_keys, NULL, markdown);
 }

@@ -111,6 +111,35 @@ struct iocd_notify_channel {
 extern const char *const iocd_notify_fields[];
 extern const size_t iocd_notify_n_fields;
 
+/* One [group NAME] section (docs/groups.md): a series rolled up from the
+ * series of other devices. */
+enum iocd_group_kind {
+    IOCD_GROUP_MERGED, /* every member sample is also a sample of the group: exact windows */
+    IOCD_GROUP_GAUGE,  /* each interval, one statistic of the members' latest values */
+};
+enum iocd_group_stat {
+    IOCD_GROUP_SUM, IOCD_GROUP_MEAN, IOCD_GROUP_MIN, IOCD_GROUP_MAX, IOCD_GROUP_COUNT,
+};
+#define IOCD_GROUP_MAX_MEMBERS 16
+#define IOCD_GROUPS_MAX 1024 /* [group] sections at most */
+struct iocd_group_conf {
+    char *name; /* NAME; owned */
+    int line;   /* of the section header */
+    enum iocd_group_kind kind;
+    char *members[IOCD_GROUP_MAX_MEMBERS]; /* patterns over SOURCE/DEVICE/METRIC; owned */
+    int n_members;
+    /* `where = FIELD=VALUE`: a selection by a device-registry field (area,
+     * ward, subsystem, tag). Parsed and kept; refused at load until the
+     * registry exists (iocd_group_registry_ready). Owned; NULL: none. */
+    char *where_field, *where_value;
+    char *series; /* the group's own series, SOURCE/DEVICE/METRIC; owned */
+    char *source, *device, *metric; /* its parts; one block, owned through `source` */
+    enum iocd_group_stat stat; /* gauge */
+    int64_t interval_ms;       /* gauge: one sample per interval, at its boundary */
+    int64_t stale_ms;          /* gauge: a member counts while its latest value is newer */
+    uint64_t fingerprint;      /* of the section's text, for the reload's refusal */
+};
+
 /* Load `path`, or the embedded defaults when path is NULL. On error returns
  * -1 with err saying file, line and what is wrong; *cfg is then freed. */
 int iocd_config_load(struct iocd_config *cfg, const char *path, struct iocd_error *err);
@@ -133,6 +162,14 @@ int iocd_config_load_notify(struct iocd_config *cfg, struct iocd_ini *ini,
 void iocd_config_free_notify(struct iocd_config *cfg);
 extern const struct iocd_key iocd_notify_keys[];
 extern const size_t iocd_notify_n_keys;
+/* [group NAME] sections into cfg->groups (groups.c), after the adapters. */
+int iocd_config_load_groups(struct iocd_config *cfg, struct iocd_ini *ini,
+                            struct iocd_error *err);
+void iocd_config_free_groups(struct iocd_config *cfg);
+extern const struct iocd_key iocd_group_keys[];
+extern const size_t iocd_group_n_keys;
+/* The name of a statistic of a gauge group ("sum", ...). */
+const char *iocd_group_stat_name(enum iocd_group_stat s);
 /* The alert key table, for --help-config. */
 extern const struct iocd_key iocd_alert_keys[];
 extern const size_t iocd_alert_n_keys;

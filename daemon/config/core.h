@@ -46,6 +46,7 @@ struct iocd_config_path {
 
 struct iocd_alert_rule;   /* daemon/config/config.h */
 struct iocd_notify_channel; /* daemon/config/config.h */
+struct iocd_group_conf;     /* daemon/config/config.h */
 struct iocd_adapter_conf; /* daemon/config/config.h */
 
 struct iocd_config {
@@ -169,6 +170,8 @@ struct iocd_config {
     int n_alerts;
     struct iocd_notify_channel *notify; /* [notify NAME] sections (config.h) */
     int n_notify;
+    struct iocd_group_conf *groups; /* [group NAME] sections (config.h) */
+    int n_groups;
     struct iocd_adapter_conf *adapters;
     int n_adapters;
 };

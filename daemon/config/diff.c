@@ -3,7 +3,8 @@
  * Owns: the list of keys a reload applies in place (live_keys) and the
  * comparison of every other core key, slot by slot through the typed key
  * table, so a key added to the table is restart-only until it is listed
- * here; the name maps of adapters and alert rules. */
+ * here; the name maps of adapters and alert rules; the [group] sections,
+ * restart-only (map_groups). */
 #include "daemon/config/diff.h"
 
 #include <stdlib.h>
@@ -232,6 +233,34 @@ static int map_adapters(const struct iocd_config *cur, const struct iocd_config 
     return 0;
 }
 
+/* [group NAME] sections change only with a restart: the group series and
+ * the member lists are resolved when a series is created (and from the
+ * stored series at start), by the group's place in the file, and a merged
+ * group's open windows already hold the samples of the old members; a
+ * membership changed in the middle of a window would make the roll-up
+ * count neither the old nor the new set. */
+static void map_groups(const struct iocd_config *cur, const struct iocd_config *next,
+                       struct iocd_buf *why)
+{
+    for (int i = 0; i < next->n_groups; i++) {
+        const struct iocd_group_conf *n = &next->groups[i];
+        int j = 0;
+        while (j < cur->n_groups && !str_eq(cur->groups[j].name, n->name))
+            j++;
+        if (j == cur->n_groups)
+            iocd_buf_printf(note(why), "[group %s] (added)", n->name);
+        else if (j != i || cur->groups[j].fingerprint != n->fingerprint)
+            iocd_buf_printf(note(why), "[group %s]", n->name);
+    }
+    for (int j = 0; j < cur->n_groups; j++) {
+        int i = 0;
+        while (i < next->n_groups && !str_eq(cur->groups[j].name, next->groups[i].name))
+            i++;
+        if (i == next->n_groups)
+            iocd_buf_printf(note(why), "[group %s] (removed)", cur->groups[j].name);
+    }
+}
+
 static void map_rules(const struct iocd_config *cur, const struct iocd_config *next,
                       struct iocd_config_diff *d)
 {
@@ -300,6 +329,7 @@ int iocd_config_diff(const struct iocd_config *cur, const struct iocd_config *ne
         iocd_buf_printf(note(&why), "[http] tls_cert (%s)",
                         tls_next ? "HTTP to HTTPS" : "HTTPS to HTTP");
     map_adapters(cur, next, d, &why);
+    map_groups(cur, next, &why);
     map_rules(cur, next, d);
     if (why.len) {
         iocd_error_set(err, "%s %s only with a restart", why.p,

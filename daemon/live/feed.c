@@ -1140,8 +1140,10 @@ void iocd_feed_message_end(struct iocd_feed *f)
     }
 }
 
-void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
-                           const Ioc__V1__Observation *o)
+/* An accepted observation; `device_seen`: it is a message of its device
+ * (not a roll-up of a group, whose DEVICE names no device). */
+static void observe(struct iocd_feed *f, uint32_t id, const char *source,
+                    const Ioc__V1__Observation *o, bool device_seen)
 {
     struct series_state *s = series_state(f, id, source, o->device, o->metric, o->unit);
     if (!s)
@@ -1157,7 +1159,7 @@ void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
     bool fits = ls + 1 + ld < sizeof(f->last_dev);
     bool same = fits && o->received_ms == f->last_dev_ms && memcmp(f->last_dev, source, ls) == 0 &&
                 f->last_dev[ls] == '/' && memcmp(f->last_dev + ls + 1, o->device, ld + 1) == 0;
-    if (!same) {
+    if (device_seen && !same) {
         if (iocd_devices_seen(f->devices, source, o->device, o->received_ms))
             f->stats.untracked_devices++;
         f->last_dev[0] = '\0';
@@ -1215,6 +1217,18 @@ void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
     /* What the observation closes or raises comes after it. */
     window_add(f, s, o->value, o->observed_ms);
     iocd_alerts_observe(f->alerts, source, o->device, o->metric, o->value, o->observed_ms);
+}
+
+void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
+                           const Ioc__V1__Observation *o)
+{
+    observe(f, id, source, o, true);
+}
+
+void iocd_feed_rollup(struct iocd_feed *f, uint32_t id, const char *source,
+                      const Ioc__V1__Observation *o)
+{
+    observe(f, id, source, o, false);
 }
 
 void iocd_feed_event(struct iocd_feed *f, const char *source, const Ioc__V1__Event *e)

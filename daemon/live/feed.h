@@ -72,6 +72,11 @@ struct iocd_live *iocd_feed_live(struct iocd_feed *f);
 /* An accepted observation of series `id` (source: the feed's). */
 void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
                            const Ioc__V1__Observation *o);
+/* A sample of a group's series ([group NAME], docs/groups.md): published,
+ * kept as the latest value and seen by the alert rules like any
+ * observation, but no device's message (the device table is not touched). */
+void iocd_feed_rollup(struct iocd_feed *f, uint32_t id, const char *source,
+                      const Ioc__V1__Observation *o);
 /* The observations handed in since the last call were one received
  * message: republish them as one ioc.v1.Batch per device (when a sink
  * wants batches). Called by the pipeline after each message. */

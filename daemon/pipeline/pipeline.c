@@ -79,7 +79,12 @@ static int preload_series(void *ud, uint32_t id, const char *name)
     struct iocd_pipeline *p = ud;
     size_t n = strcspn(name, "/");
     int idx = -1;
-    for (int i = 0; i < p->cfg->n_adapters; i++)
+    if (iocd_groups_resolve(p->groups, id, name))
+        return -1;
+    /* A group's own series belongs to no feed (and counts in none's
+     * max_series); it is replayed at the [store] resolutions. */
+    bool group = iocd_groups_owner(p->groups, id) >= 0;
+    for (int i = 0; !group && i < p->cfg->n_adapters; i++)
         if (strlen(p->cfg->adapters[i].source) == n &&
             strncmp(p->cfg->adapters[i].source, name, n) == 0) {
             p->adapter_series[i]++;
@@ -111,14 +116,47 @@ static void restore_aqi(void *ud, const char *device, const char *metric, int64_
 static int replay_sample(void *ud, uint64_t jrnl, const struct iocd_sample *sm, bool replay)
 {
     struct iocd_pipeline *p = ud;
+    /* Group series: never deduplicated (two members may share a time),
+     * and a gauge emits no boundary it already stored. Members: their
+     * latest values, for the gauges. The group samples are journaled
+     * beside the member samples they come from, so the replay puts back
+     * both and derives nothing. */
+    int owner = iocd_groups_owner(p->groups, sm->series_id);
+    if (owner >= 0)
+        iocd_groups_emitted(p->groups, owner, sm->t_ms);
+    else
+        iocd_groups_note(p->groups, sm->series_id, sm->value, sm->t_ms);
     if (!replay) {
-        iocd_dedup_check(p->dedup, sm->series_id, sm->t_ms);
+        if (owner < 0)
+            iocd_dedup_check(p->dedup, sm->series_id, sm->t_ms);
         return 0;
     }
     int idx = sm->series_id < p->n_series_adapter ? p->series_adapter[sm->series_id] : -1;
     const struct iocd_resolutions *res =
         idx >= 0 ? &p->cfg->adapters[idx].resolutions : &p->cfg->store.resolutions;
-    iocd_dedup_check(p->dedup, sm->series_id, sm->t_ms);
+    if (owner < 0)
+        iocd_dedup_check(p->dedup, sm->series_id, sm->t_ms);
+    int64_t start0 = iocd_window_start(sm->t_ms, res->ms[0], p->cfg->store.tz_offset_ms);
+    int64_t keep0 = iocd_config_retention_ms(p->cfg, res->ms[0]);
+    if (res->n > 1 && iocd_agg_nests(p->agg, res->ms, res->n) &&
+        !(keep0 > 0 && start0 < iocd_now_ms() - keep0)) {
+        /* The sample's coarser rows were written with its finest window
+         * (one window carries them all), so that row alone says whether it
+         * is stored. A coarser row's own mark is no guide: another finest
+         * window of the same hour or day, written by a later flush (the
+         * window budget), moves it past samples it does not hold yet.
+         * (A finest window past its retention may have been pruned: then
+         * each row's own mark, below.) */
+        if (iocd_store_window_jrnl(p->store, sm->series_id, (uint32_t)(res->ms[0] / 1000),
+                                   start0) >= jrnl)
+            return 0;
+        if (iocd_agg_add_res(p->agg, sm->series_id, res->ms, res->n, sm->value, sm->t_ms, jrnl))
+            return -1;
+        for (int r = 0; r < res->n; r++)
+            if (res->ms[r] == 3600000 && idx >= 0 && idx == iocd_aqi_feed_adapter(p->aqi))
+                replay_aqi(p, sm);
+        return 0;
+    }
     for (int r = 0; r < res->n; r++) {
         int64_t start = iocd_window_start(sm->t_ms, res->ms[r], p->cfg->store.tz_offset_ms);
         if (iocd_store_window_jrnl(p->store, sm->series_id, (uint32_t)(res->ms[r] / 1000), start) >=
@@ -147,6 +185,8 @@ int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct io
     if (!p->series || !p->agg || !p->scopes || !p->adapter_series)
         return iocd_error_set(err, "out of memory");
     iocd_agg_set_timezone(p->agg, cfg->store.tz_offset_ms);
+    if (!(p->groups = iocd_groups_new(cfg)))
+        return iocd_error_set(err, "out of memory");
     p->dedup = iocd_dedup_new((size_t)cfg->ingest.dedup_horizon);
     p->aqi = iocd_aqi_feed_new(cfg);
     p->cases = iocd_cases_new(IOCD_CASES_MAX);
@@ -177,6 +217,7 @@ int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct io
     free_aqi_names(p);
     if (rc)
         return -1;
+    iocd_groups_tick(p->groups, iocd_now_ms(), NULL, NULL); /* arms the gauges' clocks */
     uv_timer_init(loop, &p->flush_timer);
     p->flush_timer.data = p;
     p->last_flush_done_ms = iocd_now_ms();
@@ -281,13 +322,16 @@ static enum iocd_reject series_of(struct iocd_pipeline *p, int idx, const char *
     switch (sr) {
     case IOCD_SERIES_FOUND:
         break;
-    case IOCD_SERIES_CREATED:
+    case IOCD_SERIES_CREATED: {
         p->adapter_series[idx]++;
-        if (set_series_adapter(p, id, idx)) {
+        char name[3 * (IOCD_ID_MAX + 1)];
+        snprintf(name, sizeof(name), "%s/%s/%s", a->source, device, metric);
+        if (set_series_adapter(p, id, idx) || iocd_groups_resolve(p->groups, id, name)) {
             snprintf(detail, n, "series table");
             return IOCD_REJECT_NO_MEMORY;
         }
         break;
+    }
     case IOCD_SERIES_OVER_LIMIT:
         snprintf(detail, n, "new series %.64s/%.64s over max_series %" PRId64, device, metric,
                  at_limit ? a->max_series : p->cfg->ingest.max_series);
@@ -296,16 +340,24 @@ static enum iocd_reject series_of(struct iocd_pipeline *p, int idx, const char *
         snprintf(detail, n, "series registry");
         return IOCD_REJECT_NO_MEMORY;
     }
+    int owner = iocd_groups_owner(p->groups, id);
+    if (owner >= 0) {
+        snprintf(detail, n, "%.48s/%.48s is [group %.40s]'s own series", device, metric,
+                 p->cfg->groups[owner].name);
+        return IOCD_REJECT_BAD_ID;
+    }
     *out_id = id;
     return IOCD_REJECT_NONE;
 }
 
-/* Room for one more sample in the next journal entry. */
-static enum iocd_reject sample_room(struct iocd_pipeline *p, char *detail, size_t n)
+/* Room for `k` more samples in the next journal entry. */
+static enum iocd_reject sample_room(struct iocd_pipeline *p, size_t k, char *detail, size_t n)
 {
-    if (p->n_samples < p->cap_samples)
+    if (p->n_samples + k <= p->cap_samples)
         return IOCD_REJECT_NONE;
     size_t ncap = p->cap_samples ? p->cap_samples * 2 : 1024;
+    while (ncap < p->n_samples + k)
+        ncap *= 2;
     struct iocd_sample *ns =
         ncap <= IOCD_PIPELINE_MAX_SAMPLES ? realloc(p->samples, ncap * sizeof(*ns)) : NULL;
     if (!ns) {
@@ -315,6 +367,75 @@ static enum iocd_reject sample_room(struct iocd_pipeline *p, char *detail, size_
     p->samples = ns;
     p->cap_samples = ncap;
     return IOCD_REJECT_NONE;
+}
+
+/* One sample of group `g`'s own series (created with the unit of the
+ * first sample if new): windows at the [store] resolutions, journaled
+ * like any sample, on the live feed and seen by the alert rules. Never
+ * deduplicated: two members' samples of one time are both counted (a
+ * member's duplicate was dropped before it got here). Room in the journal
+ * buffer is the caller's. false when the series cannot be created (over
+ * [ingest] max_series) or out of memory: logged, rate-limited. */
+static bool group_sample(struct iocd_pipeline *p, int g, const char *unit, double v, int64_t t,
+                         int64_t now)
+{
+    const struct iocd_group_conf *gc = &p->cfg->groups[g];
+    uint32_t id;
+    const char *why = NULL;
+    if (!iocd_groups_series_id(p->groups, g, &id)) {
+        switch (iocd_series_lookup(p->series, gc->source, gc->device, gc->metric, unit, now,
+                                   &id)) {
+        case IOCD_SERIES_FOUND:
+        case IOCD_SERIES_CREATED:
+            if (set_series_adapter(p, id, -1) || iocd_groups_resolve(p->groups, id, gc->series))
+                why = "out of memory";
+            break;
+        case IOCD_SERIES_OVER_LIMIT:
+            why = "over [ingest] max_series";
+            break;
+        case IOCD_SERIES_NO_MEMORY:
+            why = "out of memory";
+            break;
+        }
+    }
+    if (!why && iocd_agg_add_res(p->agg, id, p->cfg->store.resolutions.ms,
+                                 p->cfg->store.resolutions.n, v, t, p->next_journal))
+        why = "out of memory (window table)";
+    if (why) {
+        uint64_t suppressed;
+        if (iocd_ratelimit_allow(&p->group_limit, iocd_now_ms(), p->cfg->log.rate_limit_interval_ms,
+                                 p->cfg->log.rate_limit_burst, &suppressed))
+            iocd_log_warn("groups", "[group %s]: a sample of %s was not counted: %s (%" PRIu64
+                          " more not logged)",
+                          gc->name, gc->series, why, suppressed);
+        return false;
+    }
+    p->samples[p->n_samples++] = (struct iocd_sample){.series_id = id, .t_ms = t, .value = v};
+    if (!p->batch_since_ms)
+        p->batch_since_ms = now;
+    if (p->feed) {
+        Ioc__V1__Observation o = IOC__V1__OBSERVATION__INIT;
+        o.source = gc->source;
+        o.device = gc->device;
+        o.metric = gc->metric;
+        o.unit = (char *)(unit ? unit : "");
+        o.value = v;
+        o.observed_ms = t;
+        o.received_ms = now;
+        iocd_feed_rollup(p->feed, id, gc->source, &o);
+    }
+    return true;
+}
+
+/* A gauge group's value at an interval boundary: one sample of its series. */
+static void emit_gauge(void *ud, int g, int64_t t_ms, double v, size_t n_fresh)
+{
+    struct iocd_pipeline *p = ud;
+    char detail[64];
+    (void)n_fresh;
+    if (sample_room(p, 1, detail, sizeof(detail)) == IOCD_REJECT_NONE &&
+        group_sample(p, g, "", v, t_ms, iocd_now_ms()) && p->feed)
+        iocd_feed_message_end(p->feed);
 }
 
 /* Add one sample of adapter `idx` to series SOURCE/device/metric at the
@@ -336,13 +457,23 @@ static enum iocd_reject aggregate(struct iocd_pipeline *p, int idx, const char *
         snprintf(detail, n, "%.64s/%.64s at %s already counted", device, metric, ts);
         return IOCD_REJECT_DUPLICATE;
     }
-    if ((r = sample_room(p, detail, n)) != IOCD_REJECT_NONE)
+    size_t n_groups;
+    const uint16_t *groups = iocd_groups_of(p->groups, id, &n_groups);
+    /* Room for the sample and its merged groups' copies up front: a
+     * member sample is accepted with all of them or not at all. */
+    if ((r = sample_room(p, 1 + n_groups, detail, n)) != IOCD_REJECT_NONE)
         return r;
     if (iocd_agg_add_res(p->agg, id, a->resolutions.ms, a->resolutions.n, v, t, p->next_journal)) {
         snprintf(detail, n, "window table");
         return IOCD_REJECT_NO_MEMORY;
     }
     p->samples[p->n_samples++] = (struct iocd_sample){.series_id = id, .t_ms = t, .value = v};
+    if (n_groups) {
+        iocd_groups_note(p->groups, id, v, t);
+        for (size_t g = 0; g < n_groups; g++)
+            if (p->cfg->groups[groups[g]].kind == IOCD_GROUP_MERGED)
+                group_sample(p, groups[g], unit, v, t, now);
+    }
     if (!p->batch_since_ms)
         p->batch_since_ms = now;
     if (idx == iocd_aqi_feed_adapter(p->aqi))
@@ -364,7 +495,7 @@ static enum iocd_reject correct(struct iocd_pipeline *p, int idx, const char *de
     uint32_t id;
     enum iocd_reject r = series_of(p, idx, device, metric, unit, now, &id, detail, n);
     if (r == IOCD_REJECT_NONE)
-        r = sample_room(p, detail, n);
+        r = sample_room(p, 1, detail, n);
     if (r != IOCD_REJECT_NONE)
         return r;
     if (p->n_replaces == p->cap_replaces) {
@@ -945,6 +1076,7 @@ static void on_flush_timer(uv_timer_t *t)
 {
     struct iocd_pipeline *p = t->data;
     iocd_aqi_feed_tick(p->aqi, iocd_now_ms(), iocd_mono_ms(), emit_aqi, p);
+    iocd_groups_tick(p->groups, iocd_now_ms(), emit_gauge, p);
     flush_start(p);
     if (p->draining && nothing_held(p)) {
         uv_timer_stop(&p->flush_timer);
@@ -1059,6 +1191,8 @@ void iocd_pipeline_free(struct iocd_pipeline *p)
     p->aqi = NULL;
     iocd_cases_free(p->cases);
     p->cases = NULL;
+    iocd_groups_free(p->groups);
+    p->groups = NULL;
     iocd_series_reg_free(p->series);
     free(p->scopes);
     free(p->adapter_series);

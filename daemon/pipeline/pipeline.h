@@ -2,7 +2,8 @@
  *
  * Owns: validation of every Observation (finite value, valid ids, clock
  * skew, series limit), the series registry, the dirty-window table, the
- * counters, and the flush cycle: a timer hands everything changed since
+ * counters, the samples of group series (roll-ups across devices, computed
+ * from accepted member samples: daemon/aggregate/groups.h), and the flush cycle: a timer hands everything changed since
  * the last flush to a libuv worker that writes it in one transaction. At
  * most one flush is in flight; a failed flush is kept and written again
  * with the next one. Runs on the loop thread except iocd_store_flush. */
@@ -31,6 +32,7 @@
 #include "daemon/aggregate/aqi_feed.h"
 #include "daemon/aggregate/cases.h"
 #include "daemon/aggregate/dedup.h"
+#include "daemon/aggregate/groups.h"
 #include "daemon/live/feed.h"
 #include "daemon/aggregate/series.h"
 #include "daemon/store/store.h"
@@ -63,6 +65,8 @@ struct iocd_pipeline {
     struct iocd_dedup *dedup; /* NULL when [ingest] dedup_horizon = 0 */
     struct iocd_aqi_feed *aqi; /* NULL when [aqi] is off */
     struct iocd_cases *cases;  /* open cases of events with a case id */
+    struct iocd_groups *groups; /* [group NAME] roll-ups (docs/groups.md); owned */
+    struct iocd_ratelimit group_limit; /* the log of group samples that could not be added */
     /* scopes[i] for cfg->adapters[i]; then the scopes of feeds a reload
      * removed (their counters stay, and come back if the feed does); the
      * last, scopes[n_scopes - 1], is "iocd". */

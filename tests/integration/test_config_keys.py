@@ -85,7 +85,8 @@ class ConfigKeysTest(unittest.TestCase):
         self.assertEqual(list(t), ["[mqtt]", "[store]", "[ingest]", "[aqi]", "[live]", "[devices]",
                                    "[http]", "[log]", "[sparkplug]", "[adapter NAME]"]
                          + ["[adapter NAME] format = %s" % f for f in FORMATS] + ["[alert NAME]",
-                                                                                 "[notify NAME]"])
+                                                                                 "[notify NAME]",
+                                                                                 "[group NAME]"])
         self.assertEqual(t["[adapter NAME]"], ["topic", "format", "source", "resolutions",
                                                "max_series"])
         self.assertEqual(t["[adapter NAME] format = text"],
@@ -101,8 +102,10 @@ class ConfigKeysTest(unittest.TestCase):
                          ["url", "rules", "min_severity", "on", "template", "header.NAME",
                           "timeout", "retry_min", "retry_max", "rate_limit", "queue_max",
                           "tls_verify"])
+        self.assertEqual(t["[group NAME]"],
+                         ["kind", "members", "where", "series", "stat", "interval", "stale"])
         self.assertEqual(sum(len(v) for v in t.values()),
-                         81 + 1 + 5 + 13 + 4 + 3 + 5 + 5 + 7 + 17 + 17 + 12)
+                         81 + 1 + 5 + 13 + 4 + 3 + 5 + 5 + 7 + 17 + 17 + 12 + 7)
         self.assertEqual(t["[sparkplug]"], ["host_id"])
         self.assertEqual(t["[adapter NAME] format = sparkplug"],
                          ["device_format", "max_devices", "max_metrics", "rebirth_interval"])
@@ -147,12 +150,14 @@ class ConfigKeysTest(unittest.TestCase):
                 allowed = common + self.tables["[adapter NAME] format = %s" % fmt]
             elif header.startswith("alert "):
                 allowed = self.tables["[alert NAME]"]
+            elif header.startswith("group "):
+                allowed = self.tables["[group NAME]"]
             else:
                 continue
             for k in keys:
                 n += 1
                 self.assertTrue(any(matches(p, k) for p in allowed), "[%s] %s" % (header, k))
-        self.assertEqual(n, 112)
+        self.assertEqual(n, 112 + 11)  # + the three [group NAME] examples
 
     def test_adapters_md_tables(self):
         text = read("docs/adapters.md")
@@ -160,6 +165,10 @@ class ConfigKeysTest(unittest.TestCase):
             want = self.tables["[adapter NAME] format = %s" % fmt]
             got = doc_keys(text, r"^## The `%s` adapter" % fmt)
             self.assertEqual(sorted(set(got)), sorted(want), fmt)
+
+    def test_groups_md_table(self):
+        got = doc_keys(read("docs/groups.md"), r"^## Keys")
+        self.assertEqual(got, self.tables["[group NAME]"])
 
     def test_alerts_md_table(self):
         got = doc_keys(read("docs/alerts.md"), r"^#", r"\| key \| types \|")

@@ -345,7 +345,8 @@ static void test_errors_keys_and_sections(void **state)
     expect_error(AIR "colour = red\n", "t.conf:6: unknown key 'colour' in [adapter air]");
     expect_error("\n[mqtt2]\nhost = h\n" AIR,
                  "t.conf:2: unknown section [mqtt2] (known: mqtt, store, ingest, aqi, live, "
-                 "devices, http, log, sparkplug, adapter NAME, alert NAME, notify NAME)");
+                 "devices, http, log, sparkplug, adapter NAME, alert NAME, notify NAME, "
+                 "group NAME)");
     expect_error("[mqtt main]\n" AIR, "t.conf:1: [mqtt] takes no name");
     expect_error("[mqtt]\nport = 1\nhost = h\nport = 2\n" AIR,
                  "t.conf:4: key 'port' given twice (first on line 2)");
@@ -732,6 +733,14 @@ static void test_shipped_example(void **state)
         assert_true(a->level == b->level && a->clear == b->clear && a->above == b->above);
         assert_int_equal(a->n_bands, b->n_bands);
         assert_true(a->multiple == b->multiple && a->hysteresis == b->hysteresis);
+    }
+    /* The Pleiku roll-ups (docs/groups.md). */
+    assert_int_equal(cfg.n_groups, 3);
+    assert_int_equal(cfg.n_groups, def.n_groups);
+    for (int i = 0; i < def.n_groups; i++) {
+        assert_string_equal(cfg.groups[i].name, def.groups[i].name);
+        assert_string_equal(cfg.groups[i].series, def.groups[i].series);
+        assert_int_equal(cfg.groups[i].kind, def.groups[i].kind);
     }
     iocd_config_free(&def);
     iocd_config_free(&cfg);

@@ -137,6 +137,36 @@ static void feeds_mapped_by_name(void **state)
                              "with a restart");
 }
 
+#define GROUP(name, pattern)                                                                       \
+    "[group " name "]\n"                                                                           \
+    "kind = merged\n"                                                                              \
+    "members = " pattern "\n"                                                                      \
+    "series = air/" name "/x\n"
+
+/* [group] sections are restart-only (docs/groups.md): added, removed,
+ * moved or changed, each named; unchanged ones reload. */
+static void groups_restart_only(void **state)
+{
+    (void)state;
+    struct iocd_config_diff d;
+    char msg[512];
+    const char *base = "[store]\npath = /a.db\n" AIR GROUP("a", "air/+/x") GROUP("b", "air/#");
+    assert_int_equal(diff(base, base, &d, msg, sizeof(msg)), 0);
+    iocd_config_diff_free(&d);
+    assert_int_equal(diff(base, "[store]\npath = /a.db\n" AIR GROUP("a", "air/+/y") GROUP("b", "air/#"),
+                          &d, msg, sizeof(msg)),
+                     -1);
+    assert_string_equal(msg, "[group a] changes only with a restart");
+    assert_int_equal(diff(base, "[store]\npath = /a.db\n" AIR GROUP("b", "air/#") GROUP("a", "air/+/x"),
+                          &d, msg, sizeof(msg)),
+                     -1);
+    assert_string_equal(msg, "[group b], [group a] change only with a restart");
+    assert_int_equal(diff(base, "[store]\npath = /a.db\n" AIR GROUP("a", "air/+/x") GROUP("c", "air/#"),
+                          &d, msg, sizeof(msg)),
+                     -1);
+    assert_string_equal(msg, "[group c] (added), [group b] (removed) change only with a restart");
+}
+
 static void rules_mapped_by_name(void **state)
 {
     (void)state;
@@ -171,6 +201,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_core_key_is_comparable),
         cmocka_unit_test(restart_only_keys_named),
+        cmocka_unit_test(groups_restart_only),
         cmocka_unit_test(feeds_mapped_by_name),
         cmocka_unit_test(rules_mapped_by_name),
     };
