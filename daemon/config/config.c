@@ -1,7 +1,7 @@
 /* daemon/config/config.c — the full loader: the core keys (core.c) plus the
  * [adapter NAME] sections (each handed to its format's create(), which
- * reads the format's typed key table) and the [alert NAME] sections
- * (alert_rules.c).
+ * reads the format's typed key table), the [alert NAME] sections
+ * (alert_rules.c) and [units] (unit_rules.c).
  *
  * Owns: struct iocd_config's adapter list (struct iocd_adapter_conf and
  * the adapter states) and the table of the adapter section's own keys;
@@ -261,6 +261,8 @@ static int load(struct iocd_config *cfg, const char *name, const char *text, con
     if (rc == 0)
         rc = iocd_config_load_alerts(cfg, &ini, err);
     if (rc == 0)
+        rc = iocd_config_load_units(cfg, &ini, err);
+    if (rc == 0)
         rc = iocd_ini_check_unused(&ini, err);
     if (rc == 0)
         rc = finish(cfg, err);
@@ -293,6 +295,7 @@ void iocd_config_free(struct iocd_config *cfg)
     }
     free(cfg->adapters);
     iocd_config_free_alerts(cfg);
+    iocd_config_free_units(cfg);
     iocd_config_core_free(cfg);
     memset(cfg, 0, sizeof(*cfg));
 }
@@ -330,4 +333,6 @@ void iocd_config_print_keys(FILE *out, bool markdown)
     print_heading(out, markdown, false,
                   markdown ? "[alert NAME]" : "[alert NAME]  (docs/alerts.md)");
     iocd_keys_print(out, iocd_alert_keys, iocd_alert_n_keys, NULL, markdown);
+    print_heading(out, markdown, false, markdown ? "[units]" : "[units]  (docs/units.md)");
+    iocd_keys_print(out, iocd_units_keys, iocd_units_n_keys, NULL, markdown);
 }

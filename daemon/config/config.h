@@ -19,6 +19,7 @@
 #include "adapters/adapter.h"
 #include "daemon/base/error.h"
 #include "daemon/base/ini.h"
+#include "daemon/base/units.h"
 #include "daemon/config/core.h"
 
 /* One [adapter NAME] section. */
@@ -80,6 +81,15 @@ struct iocd_alert_rule {
     enum iocd_alert_per per;
 };
 
+/* One line of [units] (docs/units.md): the canonical unit of the series
+ * it matches, and the conversions declared into it. */
+struct iocd_units_rule {
+    char *match;  /* series = PATTERN ...: MQTT-style pattern over SOURCE/DEVICE/METRIC; owned */
+    char *metric; /* metric.NAME: every series of metric NAME; owned (one of the two is NULL) */
+    int line;
+    struct iocd_unit_rule value;
+};
+
 /* Load `path`, or the embedded defaults when path is NULL. On error returns
  * -1 with err saying file, line and what is wrong; *cfg is then freed. */
 int iocd_config_load(struct iocd_config *cfg, const char *path, struct iocd_error *err);
@@ -95,6 +105,17 @@ void iocd_config_print_keys(FILE *out, bool markdown);
 int iocd_config_load_alerts(struct iocd_config *cfg, struct iocd_ini *ini,
                             struct iocd_error *err);
 void iocd_config_free_alerts(struct iocd_config *cfg);
+/* The [units] section into cfg->unit_rules (unit_rules.c): `series =`
+ * lines first, in file order, then metric.NAME keys; the first that
+ * matches a series gives its canonical unit. Checked against [aqi]. */
+int iocd_config_load_units(struct iocd_config *cfg, struct iocd_ini *ini, struct iocd_error *err);
+void iocd_config_free_units(struct iocd_config *cfg);
+/* The first rule of `cfg` that matches series SOURCE/DEVICE/METRIC
+ * `name` with metric `metric`, or NULL. */
+const struct iocd_units_rule *iocd_config_units_match(const struct iocd_config *cfg,
+                                                      const char *name, const char *metric);
+extern const struct iocd_key iocd_units_keys[];
+extern const size_t iocd_units_n_keys;
 /* The alert key table, for --help-config. */
 extern const struct iocd_key iocd_alert_keys[];
 extern const size_t iocd_alert_n_keys;

@@ -151,6 +151,9 @@ struct iocd_config {
     } sparkplug;
     struct iocd_alert_rule *alerts;
     int n_alerts;
+    struct iocd_units_rule *unit_rules; /* [units] (config.h); owned */
+    int n_unit_rules;
+    uint64_t units_fingerprint; /* of the [units] section's text: reload compares it */
     struct iocd_adapter_conf *adapters;
     int n_adapters;
 };

@@ -1,7 +1,8 @@
 /* daemon/pipeline/pipeline.h — from decoded Observations to stored windows.
  *
  * Owns: validation of every Observation (finite value, valid ids, clock
- * skew, series limit), the series registry, the dirty-window table, the
+ * skew, series limit, unit: converted to the series' canonical unit or
+ * refused as unit_mismatch, unit_norm.h), the series registry, the dirty-window table, the
  * counters, and the flush cycle: a timer hands everything changed since
  * the last flush to a libuv worker that writes it in one transaction. At
  * most one flush is in flight; a failed flush is kept and written again
@@ -33,6 +34,7 @@
 #include "daemon/aggregate/dedup.h"
 #include "daemon/live/feed.h"
 #include "daemon/aggregate/series.h"
+#include "daemon/pipeline/unit_norm.h"
 #include "daemon/store/store.h"
 
 /* Upper bounds (µs) of the flush-duration histogram; the last is +Inf. */
@@ -63,6 +65,7 @@ struct iocd_pipeline {
     struct iocd_dedup *dedup; /* NULL when [ingest] dedup_horizon = 0 */
     struct iocd_aqi_feed *aqi; /* NULL when [aqi] is off */
     struct iocd_cases *cases;  /* open cases of events with a case id */
+    struct iocd_unit_norm *units; /* canonical unit of each series */
     /* scopes[i] for cfg->adapters[i]; then the scopes of feeds a reload
      * removed (their counters stay, and come back if the feed does); the
      * last, scopes[n_scopes - 1], is "iocd". */
