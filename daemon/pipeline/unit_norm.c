@@ -193,7 +193,7 @@ static const char *declared(const struct iocd_unit_norm *n, const char *name, co
     const struct rule *r = match_rule(n, name, metric);
     if (is_aqi(n, source, metric)) {
         *rule = r && strcmp(r->value.unit, "ug/m3") == 0 ? r : NULL;
-        *origin = ORIGIN_AQI;
+        *origin = *rule ? (*rule)->origin : ORIGIN_AQI;
         return "ug/m3";
     }
     *rule = r;
