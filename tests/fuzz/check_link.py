@@ -15,6 +15,7 @@ debug information), and every file of this project must be one of:
   replay.c;
 * users: daemon/config/users.c, daemon/base/*, tests/fuzz/fuzz_users.c and
   replay.c;
+* units: daemon/base/* (units.c), tests/fuzz/fuzz_units.c and replay.c;
 * properties: daemon/ingest/properties.c, adapters/batch.c, daemon/base/*,
   the generated protos, tests/fuzz/fuzz_properties.c and replay.c; no
   adapter.
@@ -62,6 +63,8 @@ def allowed(name, rel):
         return rel == "daemon/base/json_scan.c"
     if name == "users":
         return rel == "daemon/config/users.c" or rel.startswith("daemon/base/")
+    if name == "units":
+        return rel.startswith("daemon/base/")
     if name == "properties":
         return (rel in {"daemon/ingest/properties.c", "adapters/batch.c"}
                 or rel.startswith("daemon/base/") or rel.startswith("build:proto/"))
@@ -89,6 +92,9 @@ class FuzzLinkTest(unittest.TestCase):
             return
         if name == "users":
             self.assertIn("daemon/config/users.c", files)
+            return
+        if name == "units":
+            self.assertIn("daemon/base/units.c", files)
             return
         if name == "properties":
             self.assertIn("daemon/ingest/properties.c", files)
