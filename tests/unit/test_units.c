@@ -38,6 +38,8 @@ static void test_exact_values(void **state)
     EXACT(conv(1.2, "mg/m3", "ug/m3"), 1200);
     EXACT(conv(0.4, "mg/m3", "ug/m3"), 400);
     EXACT(conv(1234, "ug/m3", "mg/m3"), 1.234);
+    EXACT(conv(13, "ug/m3", "mg/m3"), 0.013); /* 13 × 0.001 would be 0.013000000000000001 */
+    EXACT(conv(0.9, "mm", "m"), 0.0009);
     EXACT(conv(0.5, "g/m3", "ug/m3"), 500000);
     EXACT(conv(250, "ng/m3", "ug/m3"), 0.25);
     EXACT(conv(2, "mg/L", "ug/m3"), 2000000);
