@@ -84,7 +84,8 @@ class ConfigKeysTest(unittest.TestCase):
         t = self.tables
         self.assertEqual(list(t), ["[mqtt]", "[store]", "[ingest]", "[aqi]", "[live]", "[devices]",
                                    "[http]", "[log]", "[sparkplug]", "[adapter NAME]"]
-                         + ["[adapter NAME] format = %s" % f for f in FORMATS] + ["[alert NAME]"])
+                         + ["[adapter NAME] format = %s" % f for f in FORMATS] + ["[alert NAME]",
+                                                                                  "[units]"])
         self.assertEqual(t["[adapter NAME]"], ["topic", "format", "source", "resolutions",
                                                "max_series"])
         self.assertEqual(t["[adapter NAME] format = text"],
@@ -96,8 +97,9 @@ class ConfigKeysTest(unittest.TestCase):
                          ["type", "match", "stat", "window", "above", "below", "clear", "bands",
                           "hysteresis", "multiple", "severity", "text", "count", "per",
                           "min_severity", "area", "where"])
+        self.assertEqual(t["[units]"], ["series", "metric.NAME"])
         self.assertEqual(sum(len(v) for v in t.values()),
-                         77 + 1 + 5 + 13 + 4 + 3 + 5 + 4 + 7 + 17 + 17)
+                         77 + 1 + 5 + 13 + 4 + 3 + 5 + 4 + 7 + 17 + 17 + 2)
         self.assertEqual(t["[sparkplug]"], ["host_id"])
         self.assertEqual(t["[adapter NAME] format = sparkplug"],
                          ["device_format", "max_devices", "max_metrics", "rebirth_interval"])
@@ -126,6 +128,12 @@ class ConfigKeysTest(unittest.TestCase):
         seen = {h: keys for h, keys in conf if h in core}
         self.assertEqual(list(seen), list(core))
         for section, keys in core.items():
+            if section == "units":
+                # Rules, not settings: each line one of the two kinds, both shown.
+                kinds = [[p for p in keys if matches(p, k)] for k in seen[section]]
+                self.assertTrue(all(kinds), seen[section])
+                self.assertEqual(sorted({k[0] for k in kinds}), sorted(keys))
+                continue
             self.assertEqual(sorted(seen[section]), sorted(keys), "[%s]" % section)
 
     def test_iocd_conf_adapter_and_alert_keys_are_declared(self):

@@ -234,6 +234,13 @@ static void test_embedded_defaults(void **state)
         assert_non_null(cfg.adapters[i].state);
     }
     assert_string_equal(cfg.aqi.adapter, "air");
+    /* [units]: the series lines first, then the metric. keys. */
+    assert_int_equal(cfg.n_unit_rules, 3);
+    assert_string_equal(cfg.unit_rules[0].match, "water/+/level");
+    assert_string_equal(cfg.unit_rules[0].value.unit, "cm");
+    assert_string_equal(cfg.unit_rules[1].match, "rain/+/intensity");
+    assert_string_equal(cfg.unit_rules[2].metric, "no2");
+    assert_int_equal(cfg.unit_rules[2].value.from[0].num, 47);
     iocd_config_free(&cfg);
 }
 
