@@ -135,13 +135,23 @@ static uint64_t hash(const char *unit, const struct rule *r)
     return h ^ (uint64_t)(uintptr_t)r;
 }
 
+static const struct iocd_unit_profile *find_profile(const struct iocd_unit_norm *n,
+                                                    const char *unit, const struct rule *r,
+                                                    const char *origin)
+{
+    for (const struct iocd_unit_profile *p = n->buckets[hash(unit, r) % BUCKETS]; p; p = p->next)
+        if (p->rule == r && p->origin == origin && strcmp(p->unit, unit) == 0)
+            return p;
+    return NULL;
+}
+
 static const struct iocd_unit_profile *intern(struct iocd_unit_norm *n, const char *unit,
                                               const struct rule *r, const char *origin)
 {
+    const struct iocd_unit_profile *found = find_profile(n, unit, r, origin);
+    if (found)
+        return found;
     size_t b = hash(unit, r) % BUCKETS;
-    for (struct iocd_unit_profile *p = n->buckets[b]; p; p = p->next)
-        if (p->rule == r && p->origin == origin && strcmp(p->unit, unit) == 0)
-            return p;
     if (n->n_profiles >= IOCD_UNIT_NORM_MAX_PROFILES)
         return NULL;
     size_t len = strlen(unit);
@@ -168,9 +178,10 @@ static const struct rule *match_rule(const struct iocd_unit_norm *n, const char 
     return NULL;
 }
 
-static bool is_aqi(const struct iocd_unit_norm *n, const char *source, const char *metric)
+static bool is_aqi(const struct iocd_unit_norm *n, const char *source, size_t ls,
+                   const char *metric)
 {
-    if (!n->aqi_source[0] || strcmp(source, n->aqi_source) != 0)
+    if (!n->aqi_source[0] || strlen(n->aqi_source) != ls || memcmp(source, n->aqi_source, ls))
         return false;
     for (int i = 0; i < 6; i++)
         if (n->aqi_metric[i] && strcmp(n->aqi_metric[i], metric) == 0)
@@ -182,16 +193,14 @@ static const char ORIGIN_AQI[] = "[aqi] (VN_AQI reads ug/m3)";
 static const char ORIGIN_FIRST[] = "its first sample";
 static const char ORIGIN_STORED[] = "the stored series";
 
-/* What the rules and [aqi] declare for a series: its unit (NULL: nothing
- * declared), the rule whose conversions apply, and the origin. */
+/* What the rules and [aqi] declare for series `name` (its source is the
+ * part before the first '/'): its unit (NULL: nothing declared), the rule
+ * whose conversions apply, and the origin. */
 static const char *declared(const struct iocd_unit_norm *n, const char *name, const char *metric,
                             const struct rule **rule, const char **origin)
 {
-    size_t ls = strcspn(name, "/");
-    char source[129];
-    snprintf(source, sizeof(source), "%.*s", (int)(ls < 128 ? ls : 128), name);
     const struct rule *r = match_rule(n, name, metric);
-    if (is_aqi(n, source, metric)) {
+    if (is_aqi(n, name, strcspn(name, "/"), metric)) {
         *rule = r && strcmp(r->value.unit, "ug/m3") == 0 ? r : NULL;
         *origin = *rule ? (*rule)->origin : ORIGIN_AQI;
         return "ug/m3";
@@ -205,12 +214,26 @@ const struct iocd_unit_profile *iocd_unit_norm_profile(struct iocd_unit_norm *n,
                                                        const char *source, const char *device,
                                                        const char *metric, const char *unit)
 {
-    char name[3 * 129 + 8];
-    snprintf(name, sizeof(name), "%.128s/%.128s/%.128s", source, device, metric);
-    const struct rule *r;
-    const char *origin;
-    const char *u = declared(n, name, metric, &r, &origin);
+    const struct rule *r = NULL;
+    const char *origin = ORIGIN_FIRST, *u = NULL;
+    if (n->n_rules || n->aqi_source[0]) {
+        /* "SOURCE/DEVICE/METRIC" without printf: ids are at most 128 bytes. */
+        char name[3 * 129 + 8];
+        size_t ls = strlen(source), ld = strlen(device), lm = strlen(metric);
+        if (ls + ld + lm + 3 > sizeof(name))
+            return NULL;
+        memcpy(name, source, ls);
+        name[ls] = '/';
+        memcpy(name + ls + 1, device, ld);
+        name[ls + 1 + ld] = '/';
+        memcpy(name + ls + ld + 2, metric, lm + 1);
+        u = declared(n, name, metric, &r, &origin);
+    }
     if (!u) {
+        /* A unit already some series' canonical code needs no table scan. */
+        const struct iocd_unit_profile *p = find_profile(n, unit, NULL, ORIGIN_FIRST);
+        if (p)
+            return p;
         const char *code = iocd_unit_code(unit);
         u = code ? code : unit;
     }
