@@ -14,6 +14,9 @@ the same moment), each with its own mosquitto on a free port:
                  ten fields; besides the broker, database and HTTP port only
                  [mqtt] qos is set (to the row's QoS); all else default
   iocd-norepub   the same with [live] prefix = (no MQTT republish)
+  iocd-base      with --baseline DIR: DIR/daemon/iocd, configured as `iocd`
+                 (another build, e.g. the commit before an optimisation,
+                 measured interleaved with this one: an A/B in the same run)
 The load is build/bench/bench-pub: N messages of a 13-field air-quality JSON
 payload (10,000 sensors, 10 numbers, an ISO-8601 time near now) on
 pleiku/env/aq/<id>, published as fast as the broker takes them, at the
@@ -38,7 +41,8 @@ subscriber's peak RSS (VmHWM, read while it runs); broker_s, the broker's CPU se
 during the span. The table gives medians over the repetitions.
 
 Usage: bench/run.py [--count N] [--reps R] [--qos 0,1] [--mode live,backlog]
-                    [--rows mosquitto_sub,count,iocd,iocd-norepub]
+                    [--rows mosquitto_sub,count,iocd,iocd-norepub,iocd-base]
+                    [--baseline DIR]
                     [--build DIR] [--timeout SECONDS] [--inflight K]
 Exits 1 if any row did not complete.
 """
@@ -56,7 +60,7 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ROWS = ["mosquitto_sub", "count", "iocd", "iocd-norepub"]
+ROWS = ["mosquitto_sub", "count", "iocd", "iocd-norepub", "iocd-base"]
 TOPIC = "pleiku/env/aq/+"
 PERSISTENT_ID = "bench-sub"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -219,9 +223,9 @@ class ChildWatch:
 
 
 class Iocd:
-    def __init__(self, started, args, workdir, broker, qos, republish):
+    def __init__(self, started, args, workdir, broker, qos, republish, build=None):
         self.started = started
-        self.exe = os.path.join(args.build, "daemon", "iocd")
+        self.exe = os.path.join(build or args.build, "daemon", "iocd")
         self.http = free_port()
         self.conf = os.path.join(workdir, "iocd.conf")
         self.log = os.path.join(workdir, "iocd.log")
@@ -323,7 +327,8 @@ def run_row(started, args, mode, qos, row, workdir):
     res = {"row": row, "mode": mode, "qos": qos}
     try:
         is_iocd = row.startswith("iocd")
-        d = Iocd(started, args, workdir, broker, qos, row == "iocd") if is_iocd else None
+        d = Iocd(started, args, workdir, broker, qos, row != "iocd-norepub",
+                 args.baseline if row == "iocd-base" else None) if is_iocd else None
         subs_before = broker.subscriptions()
 
         if backlog:
@@ -450,13 +455,17 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--qos", default="0,1")
     ap.add_argument("--mode", default="live,backlog")
-    ap.add_argument("--rows", default=",".join(ROWS))
+    ap.add_argument("--rows", default="mosquitto_sub,count,iocd,iocd-norepub")
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--baseline", default=None,
+                    help="another build whose daemon/iocd is the row iocd-base")
     ap.add_argument("--timeout", type=float, default=300.0,
                     help="limit of every wait, seconds (default 300)")
     ap.add_argument("--inflight", type=int, default=1000, help="publisher's QoS 1 window")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
+    if args.baseline:
+        args.baseline = os.path.abspath(args.baseline)
     qoss = [int(q) for q in args.qos.split(",")]
     modes = args.mode.split(",")
     rows = args.rows.split(",")
@@ -464,6 +473,10 @@ def main():
             or any(m not in ("live", "backlog") for m in modes)
             or any(r not in ROWS for r in rows)):
         ap.error("bad --count, --reps, --qos, --mode or --rows")
+    if ("iocd-base" in rows) != bool(args.baseline):
+        ap.error("the row iocd-base and --baseline DIR go together")
+    if args.baseline and not os.access(os.path.join(args.baseline, "daemon/iocd"), os.X_OK):
+        ap.error("no daemon/iocd in %s" % args.baseline)
     for exe in ("daemon/iocd", "bench/bench-pub", "bench/bench-count"):
         if not os.access(os.path.join(args.build, exe), os.X_OK):
             ap.error("no %s in %s (build first: ninja -C %s)" % (exe, args.build, args.build))

@@ -36,6 +36,7 @@
 #include "daemon/mqtt/dead_letter.h"
 #include "daemon/mqtt/session.h"
 #include "daemon/mqtt/sparkplug_host.h"
+#include "daemon/notify/notify.h"
 #include "daemon/pipeline/pipeline.h"
 #include "daemon/mqtt/republish.h"
 #include "daemon/ingest/router.h"
@@ -54,6 +55,7 @@ struct iocd {
     struct iocd_router router;
     struct iocd_mqtt mqtt;
     struct iocd_feed *feed;
+    struct iocd_notify *notify; /* webhooks of alert changes ([notify NAME]) */
     struct iocd_republish republish;
     struct iocd_sparkplug_host sparkplug; /* STATE; off without [sparkplug] host_id */
     struct iocd_http *http; /* NULL when [http] listen is empty */
@@ -182,6 +184,9 @@ static void free_all(struct iocd *d)
     iocd_http_free(d->http);
     iocd_router_free(&d->router);
     iocd_feed_free(d->feed);
+    /* After the feed: no alert change comes any more. What waits is
+     * written to the notification queue for the next start. */
+    iocd_notify_free(d->notify);
     iocd_pipeline_free(&d->pipe);
     iocd_store_close(d->store);
     uv_loop_close(d->loop);
@@ -261,6 +266,10 @@ static int apply_config(struct iocd *d, struct iocd_config *next, const struct i
     int n_gone = filters_not_in(&old, &d->cfg, gone);
     int n_added = filters_not_in(&d->cfg, &old, added);
     int rc = 0;
+    /* The channels first: alerts of removed rules are cleared (and
+     * notified) by iocd_feed_reload, against the new channels. */
+    if (iocd_notify_reload(d->notify))
+        iocd_log_err("notify", "reload: out of memory; the previous channels stay");
     if (iocd_pipeline_reload(&d->pipe, &old, df) || iocd_feed_reload(d->feed, &old, rule_to)) {
         iocd_log_err("iocd", "out of memory applying the reload; counters or alerts may be off");
         rc = 0; /* the configuration is in place either way */
@@ -394,7 +403,14 @@ static void usage(FILE *out)
 
 static cJSON *prov_status(void *ud)
 {
-    return iocd_status_json(&((struct iocd *)ud)->metrics);
+    struct iocd *d = ud;
+    cJSON *o = iocd_status_json(&d->metrics);
+    cJSON *n = iocd_notify_status_json(d->notify);
+    if (o && n)
+        cJSON_AddItemToObject(o, "notify", n);
+    else
+        cJSON_Delete(n);
+    return o;
 }
 
 static char *prov_latest(void *ud, const char *match, uint64_t after, size_t limit, size_t *len)
@@ -442,7 +458,21 @@ static int prov_silence(void *ud, const char *op, const char *id, const char *co
 
 static char *prov_metrics(void *ud)
 {
-    return iocd_metrics_render(&((struct iocd *)ud)->metrics);
+    struct iocd *d = ud;
+    char *text = iocd_metrics_render(&d->metrics);
+    if (!text)
+        return NULL;
+    struct iocd_buf b;
+    iocd_buf_init(&b);
+    iocd_buf_puts(&b, text);
+    free(text);
+    iocd_notify_metrics(d->notify, &b);
+    return iocd_buf_take(&b);
+}
+
+static void on_alert_change(void *ud, const struct iocd_alert_change *c)
+{
+    iocd_notify_alert(ud, c);
 }
 
 static int prov_health(void *ud, cJSON *body)
@@ -489,6 +519,16 @@ static int start_stages(struct iocd *d)
     if (iocd_feed_restore(d->feed, d->store, &err))
         iocd_log_warn("iocd", "%s; devices and raised alerts not restored", err.msg);
     iocd_feed_set_store(d->feed, store_alert, &d->pipe);
+    /* Webhooks: their queue is a SQLite file of its own beside the database. */
+    char queue[4200];
+    snprintf(queue, sizeof(queue), "%s%s", d->cfg.store.path,
+             strcmp(d->cfg.store.path, ":memory:") == 0 ? "" : "-notify");
+    d->notify = iocd_notify_new(&d->cfg, queue, "iocd/" IOCD_VERSION);
+    if (!d->notify) {
+        iocd_log_err("iocd", "out of memory for the notifier");
+        return -1;
+    }
+    iocd_feed_set_notify(d->feed, on_alert_change, d->notify);
     d->pipe.feed = d->feed;
     iocd_router_init(&d->router, &d->cfg, &d->pipe);
     struct iocd_mqtt_callbacks cb = {

@@ -8,6 +8,7 @@ pkgs=(
   gcc meson ninja-build pkg-config
   libuv1-dev libmosquitto-dev libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler
   libcjson-dev libsystemd-dev libcmocka-dev libh2o-dev libssl-dev libcurl4-openssl-dev
+  libjs-leaflet  # the console map: Leaflet embedded at build time
   mosquitto mosquitto-clients sqlite3 python3 binutils
   openssl curl  # the HTTPS tests make certificates and fetch with curl --cacert
   groff-base man-db

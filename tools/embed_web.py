@@ -3,11 +3,12 @@
 
 Owns: the generated web_assets.c, which defines the table declared in
 daemon/http/web_assets.h: one {path, content_type, data, len} per file, path
-"/" + the file's name relative to --root, bytes exactly as in the file,
-entries ordered by path so the output is the same on every build.
-meson runs it (web/meson.build); stdlib only.
+"/" + the file's name relative to --root (or the path given with --as),
+bytes exactly as in the file, entries ordered by path so the output is the
+same on every build. meson runs it (web/meson.build); stdlib only.
 
-Usage: embed_web.py --root DIR --output FILE.c FILE...
+Usage: embed_web.py --root DIR --output FILE.c [--as /PATH=FILE]... FILE...
+(--as embeds a file from elsewhere, such as Debian's Leaflet, at /PATH)
 """
 import argparse
 import os
@@ -47,8 +48,16 @@ def c_bytes(data, indent="    ", per_line=16):
     return "\n".join(lines)
 
 
-def generate(root, names):
+def generate(root, names, extra=()):
     assets = []
+    for path, name in extra:
+        if not path.startswith("/") or not set(path) <= SAFE_PATH:
+            raise ValueError("--as %s: a path /[A-Za-z0-9/._-]" % path)
+        ext = os.path.splitext(name)[1].lower()
+        if ext not in CONTENT_TYPES:
+            raise ValueError("%s: no content type for '%s'" % (name, ext))
+        with open(name, "rb") as f:
+            assets.append((path, CONTENT_TYPES[ext], f.read()))
     for name in names:
         ext = os.path.splitext(name)[1].lower()
         if ext not in CONTENT_TYPES:
@@ -87,10 +96,15 @@ def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", required=True, help="directory the asset paths are relative to")
     ap.add_argument("--output", required=True, help="the C file to write")
+    ap.add_argument("--as", dest="extra", action="append", default=[], metavar="/PATH=FILE",
+                    help="also embed FILE at /PATH")
     ap.add_argument("files", nargs="*")
     args = ap.parse_args(argv)
     try:
-        text = generate(args.root, args.files)
+        extra = [tuple(e.split("=", 1)) for e in args.extra]
+        if any(len(e) != 2 for e in extra):
+            raise ValueError("--as takes /PATH=FILE")
+        text = generate(args.root, args.files, extra)
     except (OSError, ValueError) as e:
         print("embed_web: %s" % e, file=sys.stderr)
         return 1

@@ -7,7 +7,9 @@
  * drawing it: the live board, the alert list with the operator's actions
  * (acknowledge, resolve, silence), the active silences, the event list
  * (updates of one case shown as one row with its status flow), device
- * status and the chart panel. Every UI
+ * status, the map (web/map.js: devices with a position, coloured by state
+ * and red while alerting, events with a position, the areas' outlines) and
+ * the chart panel. Every UI
  * string comes from DICT. Contract: docs/api.md. Plain ES2020, no build. */
 'use strict';
 
@@ -48,6 +50,7 @@
       ack: 'Xác nhận', resolve: 'Kết thúc', acked_by: 'đã xác nhận:', assigned_to: 'giao cho',
       resolved_by: 'kết thúc bởi', ack_note: 'Ghi chú khi xác nhận:',
       resolve_note: 'Ghi chú khi kết thúc:', action_failed: 'Không thực hiện được:',
+      map: 'Bản đồ', open_chart: 'Xem biểu đồ',
       silences: 'Tạm tắt thông báo', silence: 'Tạm tắt', lift: 'Bật lại',
       source: 'Nguồn', device: 'Thiết bị', rule: 'Quy tắc', reason: 'Lý do',
       silenced: 'đã tạm tắt thông báo', until: 'đến', by: 'bởi',
@@ -91,6 +94,7 @@
       ack: 'Acknowledge', resolve: 'Resolve', acked_by: 'acknowledged by', assigned_to: 'assigned to',
       resolved_by: 'resolved by', ack_note: 'Note for the acknowledgement:',
       resolve_note: 'Note for the resolution:', action_failed: 'Could not do it:',
+      map: 'Map', open_chart: 'Open the chart',
       silences: 'Silences', silence: 'Silence', lift: 'Lift',
       source: 'Source', device: 'Device', rule: 'Rule', reason: 'Reason',
       silenced: 'silenced: not notified', until: 'until', by: 'by',
@@ -521,6 +525,14 @@
       el('td', { class: 't', text: a.cleared_ms ? fmtTime(a.cleared_ms) : t('state_raised') })));
     }
     alertRows.replaceChildren(frag);
+    if (mapView) {
+      // A device's marker is red while any alert of it is raised.
+      const per = new Map();
+      for (const a of list)
+        if (!a.cleared_ms && a.device) per.set(a.source + '/' + a.device, (per.get(a.source + '/' + a.device) || 0) + 1);
+      for (const d of state.devices.values())
+        mapView.setAlertCount(d.source, d.device, per.get(d.source + '/' + d.device) || 0);
+    }
     $('alerts-active-count').textContent = String(active);
     $('alerts-active-count').classList.toggle('hot', active > 0);
     $('alerts-empty').hidden = list.length > 0;
@@ -611,6 +623,9 @@
       if (e.kind === 'silence' && fresh) queueSilences();
       return;
     }
+    if (mapView)
+      mapView.addEvent(e, sevClass(e.severity), sourceLabel(e.source) + ' · ' + (e.kind || '') +
+        (e.text ? ': ' + e.text : ''));
     const k = eventKey(e);
     let rec = state.events.get(k);
     if (!rec) {
@@ -697,7 +712,9 @@
     if (!d || typeof d.source !== 'string' || typeof d.device !== 'string') return;
     const k = d.source + '/' + d.device;
     const cur = state.devices.get(k) || {};
-    state.devices.set(k, Object.assign({}, cur, d));
+    const merged = Object.assign({}, cur, d);
+    state.devices.set(k, merged);
+    if (mapView) mapView.setDevice(merged);
     queueDevices();
   }
   function queueDevices() {
@@ -975,10 +992,42 @@
     try {
       const j = await api('/api/v1/meta');
       if (j && Array.isArray(j.severities)) SEVERITIES = j.severities.filter((n) => typeof n === 'string');
+      if (j && j.map) createMap(j.map);
     } catch (e) {
       if (e && e.status === 401) showBanner(t('error_auth'));
     }
   }
+  // ------------------------------------------------------------------- map
+  let mapView = null;
+  function createMap(m) {
+    if (mapView || !window.IocdMap || !window.L) return;
+    mapView = window.IocdMap.create({
+      element: $('map'), tiles: m.tiles || '', attribution: m.attribution || '',
+      onDevice: (source, device) => {
+        const first = [...state.latest.keys()].filter((s) => s.startsWith(source + '/' + device + '/')).sort()[0];
+        if (first) chartOpen(first);
+      },
+      popup: (source, device) => devicePopup(source, device),
+    });
+    for (const d of state.devices.values()) mapView.setDevice(d);
+    if (m.areas)
+      api('/api/v1/map/areas').then((g) => mapView.setAreas(g)).catch(() => {});
+  }
+  // A device's popup: its name, state and latest values.
+  function devicePopup(source, device) {
+    const d = state.devices.get(source + '/' + device) || {};
+    const box = el('div', { class: 'popup', 'data-testid': 'map-popup' },
+      el('div', { class: 'rule', text: (d.name ? d.name + ' · ' : '') + sourceLabel(source) + ' · ' + device }),
+      el('div', { class: 'marks', text: d.state ? t('st_' + d.state) : '' }));
+    const list = el('table', { class: 'list' });
+    for (const l of [...state.latest.values()].filter((x) => x.source === source && x.device === device)
+      .sort((a, b) => (a.metric < b.metric ? -1 : 1)))
+      list.append(el('tr', {}, el('td', { text: l.metric }),
+        el('td', { class: 'num', text: fmtNum(l.value) + ' ' + (l.unit || '') })));
+    box.append(list);
+    return box;
+  }
+
   // /api/v1/latest and /api/v1/devices are paged (a page looks at most
   // 20,000 entries): follow "next" until the listing ends.
   async function pagesAll(path, key) {
@@ -1015,6 +1064,7 @@
           state.devices.clear();
           for (const d of list) applyDevice(d);
           queueDevices();
+          if (mapView) mapView.fit();
         }),
         api('/api/v1/status').then((j) => {
           state.status = j;
@@ -1154,6 +1204,7 @@
     showWho();
     hideBanner();
     document.querySelector('main').hidden = true;
+    $('conn-state').hidden = true;  // nothing is connecting until someone logs in
     $('login').hidden = false;
     $('login-token').focus();
   }
@@ -1194,6 +1245,7 @@
     if (r && r.status === 401) return showLogin();
     me = r && r.ok ? await r.json().catch(() => null) : null;
     document.querySelector('main').hidden = false;
+    $('conn-state').hidden = false;
     showWho();
     renderAlerts();
     setConn('connecting');

@@ -10,10 +10,9 @@
 
 #include "daemon/base/number.h"
 
-static void append_string(struct iocd_buf *b, const char *s)
+void iocd_json_escape(struct iocd_buf *b, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
-    iocd_buf_append(b, "\"", 1);
     if (s) {
         const unsigned char *p = (const unsigned char *)s, *run = p;
         for (; *p; p++) {
@@ -41,6 +40,12 @@ static void append_string(struct iocd_buf *b, const char *s)
         }
         iocd_buf_append(b, (const char *)run, (size_t)(p - run));
     }
+}
+
+static void append_string(struct iocd_buf *b, const char *s)
+{
+    iocd_buf_append(b, "\"", 1);
+    iocd_json_escape(b, s);
     iocd_buf_append(b, "\"", 1);
 }
 

@@ -19,6 +19,9 @@
  * a raw item without text) sets b->oom, as cJSON would have returned NULL. */
 void iocd_json_append(struct iocd_buf *b, const cJSON *item);
 
+/* The escaped text of string s (no quotes around it) appended to b: what
+ * goes between the quotes of a JSON string, escaped as above. NULL: nothing. */
+void iocd_json_escape(struct iocd_buf *b, const char *s);
 /* item's text as a malloc'd string the caller frees, NULL when out of
  * memory or when cJSON_PrintUnformatted would have returned NULL. */
 char *iocd_json_print(const cJSON *item);

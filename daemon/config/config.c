@@ -1,7 +1,8 @@
 /* daemon/config/config.c — the full loader: the core keys (core.c) plus the
  * [adapter NAME] sections (each handed to its format's create(), which
  * reads the format's typed key table), the [alert NAME] sections
- * (alert_rules.c) and [units] (unit_rules.c).
+ * (alert_rules.c), the [notify NAME] sections (notify_channels.c) and [units]
+ * (unit_rules.c).
  *
  * Owns: struct iocd_config's adapter list (struct iocd_adapter_conf and
  * the adapter states) and the table of the adapter section's own keys;
@@ -17,6 +18,7 @@
 #include <mosquitto.h>
 
 #include "daemon/config/credentials.h"
+#include "daemon/config/map_areas.h"
 #include "daemon/base/topic.h"
 
 /* The keys of an [adapter NAME] section the loader reads itself (the
@@ -103,7 +105,7 @@ static struct iocd_adapter_conf *add_adapter(struct iocd_config *cfg, const char
     return a;
 }
 
-static uint64_t section_fingerprint(const struct iocd_ini_section *s)
+uint64_t iocd_config_section_fingerprint(const struct iocd_ini_section *s)
 {
     uint64_t h = 0xcbf29ce484222325u;
     for (size_t i = 0; i < s->n_entries; i++)
@@ -161,7 +163,7 @@ static int load_adapter(struct iocd_config *cfg, struct iocd_ini *ini,
         return iocd_error_at(err, file, k.max_series->line,
                              "[adapter %s] max_series: '%s' is not an integer in 0..100000000",
                              s->arg, k.max_series->value);
-    a->fingerprint = section_fingerprint(s);
+    a->fingerprint = iocd_config_section_fingerprint(s);
     a->topic = strdup(k.topic->value);
     a->source = strdup(k.source ? k.source->value : s->arg);
     if (!a->name || !a->topic || !a->source)
@@ -234,7 +236,8 @@ static int finish(struct iocd_config *cfg, struct iocd_error *err)
         return -1;
     /* The broker's credentials and TLS files: resolved and readable (their
      * contents are daemon/mqtt/tls.c's to check: iocd_tls_check). */
-    if (iocd_config_mqtt_files(cfg, err) || iocd_config_http_users(cfg, err))
+    if (iocd_config_mqtt_files(cfg, err) || iocd_config_http_users(cfg, err) ||
+        iocd_config_http_map(cfg, err))
         return -1;
     if (cfg->aqi.adapter[0]) {
         bool found = false;
@@ -260,6 +263,8 @@ static int load(struct iocd_config *cfg, const char *name, const char *text, con
             rc = load_adapter(cfg, &ini, &ini.sections[i], err);
     if (rc == 0)
         rc = iocd_config_load_alerts(cfg, &ini, err);
+    if (rc == 0)
+        rc = iocd_config_load_notify(cfg, &ini, err);
     if (rc == 0)
         rc = iocd_config_load_units(cfg, &ini, err);
     if (rc == 0)
@@ -295,6 +300,7 @@ void iocd_config_free(struct iocd_config *cfg)
     }
     free(cfg->adapters);
     iocd_config_free_alerts(cfg);
+    iocd_config_free_notify(cfg);
     iocd_config_free_units(cfg);
     iocd_config_core_free(cfg);
     memset(cfg, 0, sizeof(*cfg));
@@ -333,6 +339,9 @@ void iocd_config_print_keys(FILE *out, bool markdown)
     print_heading(out, markdown, false,
                   markdown ? "[alert NAME]" : "[alert NAME]  (docs/alerts.md)");
     iocd_keys_print(out, iocd_alert_keys, iocd_alert_n_keys, NULL, markdown);
+    print_heading(out, markdown, false,
+                  markdown ? "[notify NAME]" : "[notify NAME]  (docs/alerts.md, Notifications)");
+    iocd_keys_print(out, iocd_notify_keys, iocd_notify_n_keys, NULL, markdown);
     print_heading(out, markdown, false, markdown ? "[units]" : "[units]  (docs/units.md)");
     iocd_keys_print(out, iocd_units_keys, iocd_units_n_keys, NULL, markdown);
 }

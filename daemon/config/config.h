@@ -81,6 +81,37 @@ struct iocd_alert_rule {
     enum iocd_alert_per per;
 };
 
+/* One [notify NAME] section: a webhook channel for alert changes
+ * (docs/alerts.md, "Notifications"; notify_channels.c). */
+enum {
+    IOCD_NOTIFY_ON_RAISED = 1 << 0,       /* raised by its rule (a band rising included) */
+    IOCD_NOTIFY_ON_ACKNOWLEDGED = 1 << 1, /* acknowledged by an operator */
+    IOCD_NOTIFY_ON_ASSIGNED = 1 << 2,     /* assigned to an operator */
+    IOCD_NOTIFY_ON_CLEARED = 1 << 3,      /* cleared by its rule or resolved by an operator */
+};
+#define IOCD_NOTIFY_MAX_HEADERS 16
+struct iocd_notify_channel {
+    char *name;       /* NAME; owned */
+    int line;         /* of the section header */
+    char *url;        /* http:// or https://, secrets resolved; owned */
+    char **rules;     /* alert rule names (owned, each owned); none: every rule */
+    int n_rules;
+    int min_severity; /* ioc.v1.Severity; 0: any */
+    unsigned on;      /* IOCD_NOTIFY_ON_ bits */
+    char *template;   /* the body with {NAME} placeholders; owned; NULL: the default JSON */
+    char *header_name[IOCD_NOTIFY_MAX_HEADERS], *header_value[IOCD_NOTIFY_MAX_HEADERS]; /* owned */
+    int n_headers;
+    int64_t timeout_ms;                /* one attempt, connection included */
+    int64_t retry_min_ms, retry_max_ms; /* first backoff, doubled up to the cap */
+    int64_t rate_count, rate_period_ms; /* at most count per period; count 0: no limit */
+    int64_t queue_max;                 /* pending notifications kept; the oldest go first */
+    bool tls_verify;                   /* check the receiver's certificate (https) */
+    uint64_t fingerprint;              /* of the section's text, for the reload's summary */
+};
+/* The names a [notify] template may use, in the order body.c fills them. */
+extern const char *const iocd_notify_fields[];
+extern const size_t iocd_notify_n_fields;
+
 /* One line of [units] (docs/units.md): the canonical unit of the series
  * it matches, and the conversions declared into it. */
 struct iocd_units_rule {
@@ -105,6 +136,13 @@ void iocd_config_print_keys(FILE *out, bool markdown);
 int iocd_config_load_alerts(struct iocd_config *cfg, struct iocd_ini *ini,
                             struct iocd_error *err);
 void iocd_config_free_alerts(struct iocd_config *cfg);
+/* [notify NAME] sections into cfg->notify (notify_channels.c), after the
+ * alert rules (a channel's `rules` must name them). */
+int iocd_config_load_notify(struct iocd_config *cfg, struct iocd_ini *ini,
+                            struct iocd_error *err);
+void iocd_config_free_notify(struct iocd_config *cfg);
+extern const struct iocd_key iocd_notify_keys[];
+extern const size_t iocd_notify_n_keys;
 /* The [units] section into cfg->unit_rules (unit_rules.c): `series =`
  * lines first, in file order, then metric.NAME keys; the first that
  * matches a series gives its canonical unit. Checked against [aqi]. */
@@ -123,6 +161,8 @@ extern const size_t iocd_alert_n_keys;
  * MQTT filter. 0, or -1 with err at file:line. */
 int iocd_config_check_name(const char *what, const char *s, const char *file, int line,
                            struct iocd_error *err);
+/* FNV-1a of a section's keys and values in file order. */
+uint64_t iocd_config_section_fingerprint(const struct iocd_ini_section *s);
 int iocd_config_check_topic_filter(const char *t, const char *file, int line,
                                    struct iocd_error *err);
 

@@ -147,6 +147,19 @@ static int key_windows(void *obj, const struct iocd_key *k, const char *v, const
     return iocd_config_parse_resolutions(r, k->section, v, file, line, err);
 }
 
+/* A copy of v into the key's string slot (the previous one freed). */
+static int store_string(void *obj, const struct iocd_key *k, const char *v, const char *file,
+                        int line, struct iocd_error *err)
+{
+    char **slot = (char **)((char *)obj + k->offset);
+    char *dup = strdup(v);
+    if (!dup)
+        return iocd_error_at(err, file, line, "out of memory");
+    free(*slot);
+    *slot = dup;
+    return 0;
+}
+
 /* HOST:PORT or "". */
 static int key_listen(void *obj, const struct iocd_key *k, const char *v, const char *file,
                       int line, struct iocd_error *err)
@@ -160,13 +173,7 @@ static int key_listen(void *obj, const struct iocd_key *k, const char *v, const 
                                  "[::1]:8080)",
                                  k->section, k->name, v);
     }
-    char **slot = (char **)((char *)obj + k->offset);
-    char *dup = strdup(v);
-    if (!dup)
-        return iocd_error_at(err, file, line, "out of memory");
-    free(*slot);
-    *slot = dup;
-    return 0;
+    return store_string(obj, k, v, file, line, err);
 }
 
 /* [http] listen: HOST:PORT or "", and the line it was set on. */
@@ -186,18 +193,31 @@ static int key_http_tls_file(void *obj, const struct iocd_key *k, const char *v,
 {
     struct iocd_config *cfg = obj;
     char **slot = (char **)((char *)obj + k->offset);
-    char *dup = strdup(v);
-    if (!dup)
-        return iocd_error_at(err, file, line, "out of memory");
-    free(*slot);
-    *slot = dup;
+    if (store_string(obj, k, v, file, line, err))
+        return -1;
     if (slot == &cfg->http.tls_cert)
         cfg->http.tls_cert_line = line;
     else if (slot == &cfg->http.tls_key)
         cfg->http.tls_key_line = line;
+    else if (slot == &cfg->http.map_areas)
+        cfg->http.map_areas_line = line;
     else
         cfg->http.users_file_line = line;
     return 0;
+}
+
+/* [http] map_tiles: empty, or an http(s) URL with {z}, {x} and {y}. */
+static int key_map_tiles(void *obj, const struct iocd_key *k, const char *v, const char *file,
+                         int line, struct iocd_error *err)
+{
+    if (v[0] && ((strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) ||
+                 !strstr(v, "{z}") || !strstr(v, "{x}") || !strstr(v, "{y}") ||
+                 strpbrk(v, " \"'<>\\")))
+        return iocd_error_at(err, file, line,
+                             "[%s] %s: '%s' is not an http(s) URL template with {z}, {x} and {y} "
+                             "(empty: no tiles)",
+                             k->section, k->name, v);
+    return store_string(obj, k, v, file, line, err);
 }
 
 static int key_tls_min_version(void *obj, const struct iocd_key *k, const char *v,
@@ -232,13 +252,7 @@ static int key_allowed_hosts(void *obj, const struct iocd_key *k, const char *v,
         }
         p += n;
     }
-    char **slot = (char **)((char *)obj + k->offset);
-    char *dup = strdup(v);
-    if (!dup)
-        return iocd_error_at(err, file, line, "out of memory");
-    free(*slot);
-    *slot = dup;
-    return 0;
+    return store_string(obj, k, v, file, line, err);
 }
 
 static int key_loglevel(void *obj, const struct iocd_key *k, const char *v, const char *file,
@@ -338,13 +352,7 @@ static int key_host_id(void *obj, const struct iocd_key *k, const char *v, const
     }
     if (why)
         return iocd_error_at(err, file, line, "[%s] %s: '%s' %s", k->section, k->name, v, why);
-    char **slot = (char **)((char *)obj + k->offset);
-    char *dup = strdup(v);
-    if (!dup)
-        return iocd_error_at(err, file, line, "out of memory");
-    free(*slot);
-    *slot = dup;
-    return 0;
+    return store_string(obj, k, v, file, line, err);
 }
 
 #define OFF(field) offsetof(struct iocd_config, field)
@@ -542,6 +550,16 @@ const struct iocd_key iocd_core_keys[] = {
      INT64_C(30) * 86400000,
      "a console login session ends after this long without a request (sessions live in memory: "
      "a restart ends them all)"),
+    CUSTOM("http", "map_tiles", IOCD_KEY_CUSTOM, OFF(http.map_tiles),
+     "https://tile.openstreetmap.org/{z}/{x}/{y}.png", 0, 0,
+     "the console map's tile server, a URL template with {z} {x} {y} (its origin is added to "
+     "the console's Content-Security-Policy); empty: no tiles, a plain background",
+     key_map_tiles, true),
+    KEY("http", "map_attribution", IOCD_KEY_STRING, OFF(http.map_attribution),
+     "© OpenStreetMap contributors", 0, 0, "the tiles' attribution, shown on the map"),
+    CUSTOM("http", "map_areas", IOCD_KEY_CUSTOM, OFF(http.map_areas), "", 0, 0,
+     "GeoJSON file of the areas' (wards') outlines drawn on the map, at most 8 MiB (relative to "
+     "the config file's directory); read at start and on reload", key_http_tls_file, true),
     CUSTOM("log", "level", IOCD_KEY_CUSTOM, OFF(log.level), "info", 0, 0,
      "error, warning, notice, info or debug", key_loglevel, false),
     KEY("log", "rate_limit_interval", IOCD_KEY_DURATION, OFF(log.rate_limit_interval_ms), "10s", 0,
@@ -596,13 +614,13 @@ static int read_core_sections(struct iocd_config *cfg, struct iocd_ini *ini,
     for (size_t i = 0; i < ini->n_sections; i++) {
         struct iocd_ini_section *s = &ini->sections[i];
         if (strcmp(s->name, "adapter") == 0 || strcmp(s->name, "alert") == 0 ||
-            strcmp(s->name, "units") == 0)
+            strcmp(s->name, "notify") == 0 || strcmp(s->name, "units") == 0)
             continue;
         if (!is_core_section(s->name))
             return iocd_error_at(err, ini->path, s->line,
                                  "unknown section [%s] (known: mqtt, store, ingest, aqi, "
                                  "live, devices, http, log, sparkplug, adapter NAME, alert NAME, "
-                                 "units)",
+                                 "notify NAME, units)",
                                  s->name);
         if (s->arg)
             return iocd_error_at(err, ini->path, s->line, "[%s] takes no name", s->name);
@@ -718,11 +736,11 @@ int iocd_config_core_load(struct iocd_config *cfg, const char *path, struct iocd
     struct iocd_ini ini;
     int rc = iocd_config_core_begin(cfg, NULL, iocd_default_config, path, &ini, err);
     if (rc == 0) {
-        /* The adapter, alert and units sections are the full loader's. */
+        /* The adapter, alert, notify and units sections are the full loader's. */
         for (size_t i = 0; i < ini.n_sections; i++) {
             struct iocd_ini_section *s = &ini.sections[i];
             if (strcmp(s->name, "adapter") == 0 || strcmp(s->name, "alert") == 0 ||
-                strcmp(s->name, "units") == 0)
+                strcmp(s->name, "notify") == 0 || strcmp(s->name, "units") == 0)
                 for (size_t j = 0; j < s->n_entries; j++)
                     s->entries[j].used = true;
         }
@@ -739,6 +757,8 @@ int iocd_config_core_load(struct iocd_config *cfg, const char *path, struct iocd
 void iocd_config_core_free(struct iocd_config *cfg)
 {
     iocd_users_free(&cfg->http.users);
+    free(cfg->http.map_areas_json);
+    cfg->http.map_areas_json = NULL;
     free(cfg->http.users_path);
     cfg->http.users_path = NULL;
     iocd_keys_free(cfg, iocd_core_keys, iocd_core_n_keys);

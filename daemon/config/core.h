@@ -41,6 +41,7 @@ struct iocd_config_path {
 };
 
 struct iocd_alert_rule;   /* daemon/config/config.h */
+struct iocd_notify_channel; /* daemon/config/config.h */
 struct iocd_adapter_conf; /* daemon/config/config.h */
 
 struct iocd_config {
@@ -143,14 +144,24 @@ struct iocd_config {
         struct iocd_users users;
         char *users_path;   /* users_file resolved (NULL until then) */
         int users_mode;     /* its permission bits (-1: not read) */
+        /* The console map (docs/map.md). */
+        char *map_tiles;       /* tile URL template with {z} {x} {y} ("" = no tiles) */
+        char *map_attribution; /* shown on the map with the tiles */
+        char *map_areas;       /* GeoJSON of the areas' outlines ("" = none), as written */
+        /* map_areas read and checked by the full loader (iocd_config_http_map):
+         * the file's bytes, served as they are; NULL for none. */
+        char *map_areas_json;
+        size_t map_areas_len;
         /* The lines the keys were set on (0: the default), for messages. */
-        int listen_line, tls_cert_line, tls_key_line, users_file_line;
+        int listen_line, tls_cert_line, tls_key_line, users_file_line, map_areas_line;
     } http;
     struct {
         char *host_id; /* STATE on spBv1.0/STATE/HOST_ID; "" = off */
     } sparkplug;
     struct iocd_alert_rule *alerts;
     int n_alerts;
+    struct iocd_notify_channel *notify; /* [notify NAME] sections (config.h) */
+    int n_notify;
     struct iocd_units_rule *unit_rules; /* [units] (config.h); owned */
     int n_unit_rules;
     uint64_t units_fingerprint; /* of the [units] section's text: reload compares it */

@@ -30,10 +30,20 @@
 #include <unistd.h>
 
 #define CREDENTIAL_PREFIX "credential:"
+#define FILE_PREFIX "file:"
 /* A password is one line; anything longer is not a password file. */
 #define PASSWORD_MAX 4096
 
-/* "credential:NAME" or a path, into an absolute (or as-written) path. */
+int iocd_config_relative(const struct iocd_config *cfg, const char *v, char *buf, size_t cap)
+{
+    const char *slash = v[0] != '/' && cfg->path ? strrchr(cfg->path, '/') : NULL;
+    size_t n = slash ? (size_t)snprintf(buf, cap, "%.*s/%s", (int)(slash - cfg->path), cfg->path, v)
+                     : (size_t)snprintf(buf, cap, "%s", v);
+    return n < cap ? 0 : -1;
+}
+
+/* "credential:NAME" or a path, into an absolute (or as-written) path;
+ * `key` names it in messages ("[mqtt] password_file"). */
 static int resolve(const struct iocd_config *cfg, const char *key, struct iocd_config_path *p,
                    const char *file, struct iocd_error *err)
 {
@@ -44,19 +54,17 @@ static int resolve(const struct iocd_config *cfg, const char *key, struct iocd_c
         const char *dir = getenv("CREDENTIALS_DIRECTORY");
         if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
             return iocd_error_at(err, file, p->line,
-                                 "[mqtt] %s: '%s': NAME must be a plain file name", key, v);
+                                 "%s: '%s': NAME must be a plain file name", key, v);
         if (!dir || !*dir)
             return iocd_error_at(err, file, p->line,
-                                 "[mqtt] %s: '%s' needs $CREDENTIALS_DIRECTORY (start iocd from "
+                                 "%s: '%s' needs $CREDENTIALS_DIRECTORY (start iocd from "
                                  "systemd with LoadCredential=%s:/path/to/file)",
                                  key, v, name);
         if ((size_t)snprintf(buf, sizeof(buf), "%s/%s", dir, name) >= sizeof(buf))
-            return iocd_error_at(err, file, p->line, "[mqtt] %s: path too long", key);
+            return iocd_error_at(err, file, p->line, "%s: path too long", key);
     } else if (v[0] != '/' && cfg->path && strchr(cfg->path, '/')) {
-        const char *slash = strrchr(cfg->path, '/');
-        if ((size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)(slash - cfg->path), cfg->path,
-                             v) >= sizeof(buf))
-            return iocd_error_at(err, file, p->line, "[mqtt] %s: path too long", key);
+        if (iocd_config_relative(cfg, v, buf, sizeof(buf)))
+            return iocd_error_at(err, file, p->line, "%s: path too long", key);
     } else {
         return 0;
     }
@@ -86,14 +94,15 @@ static int check_readable(const char *key, const struct iocd_config_path *p, boo
     return 0;
 }
 
-/* The first line of password_file, without its line end. */
-static int read_password(struct iocd_config *cfg, const char *file, struct iocd_error *err)
+/* The first line of p->path, without its line end, into *out (owned by
+ * the caller); `key` names it in messages. */
+static int read_first_line(const char *key, const struct iocd_config_path *p, const char *file,
+                           char **out, struct iocd_error *err)
 {
-    const struct iocd_config_path *p = &cfg->mqtt.password_file;
     FILE *f = fopen(p->path, "re");
     if (!f)
-        return iocd_error_at(err, file, p->line, "[mqtt] password_file: cannot read %s: %s",
-                             p->path, strerror(errno));
+        return iocd_error_at(err, file, p->line, "%s: cannot read %s: %s", key, p->path,
+                             strerror(errno));
     char *line = malloc(PASSWORD_MAX + 2);
     if (!line) {
         fclose(f);
@@ -105,25 +114,57 @@ static int read_password(struct iocd_config *cfg, const char *file, struct iocd_
     size_t n = got ? strcspn(line, "\r\n") : 0;
     int rc = 0;
     if (read_errno)
-        rc = iocd_error_at(err, file, p->line, "[mqtt] password_file: cannot read %s: %s",
-                           p->path, strerror(read_errno));
+        rc = iocd_error_at(err, file, p->line, "%s: cannot read %s: %s", key, p->path,
+                           strerror(read_errno));
     else if (n > PASSWORD_MAX)
-        rc = iocd_error_at(err, file, p->line,
-                           "[mqtt] password_file: the first line of %s is longer than %d bytes",
-                           p->path, PASSWORD_MAX);
+        rc = iocd_error_at(err, file, p->line, "%s: the first line of %s is longer than %d bytes",
+                           key, p->path, PASSWORD_MAX);
     else if (n == 0)
-        rc = iocd_error_at(err, file, p->line,
-                           "[mqtt] password_file: %s is empty (the password is its first line)",
-                           p->path);
+        rc = iocd_error_at(err, file, p->line, "%s: %s is empty (the value is its first line)",
+                           key, p->path);
     if (rc == 0) {
         line[n] = '\0';
-        free(cfg->mqtt.password);
-        cfg->mqtt.password = strdup(line);
-        if (!cfg->mqtt.password)
+        *out = strdup(line);
+        if (!*out)
             rc = iocd_error_set(err, "out of memory");
     }
     explicit_bzero(line, PASSWORD_MAX + 2);
     free(line);
+    return rc;
+}
+
+/* The first line of password_file into cfg->mqtt.password. */
+static int read_password(struct iocd_config *cfg, const char *file, struct iocd_error *err)
+{
+    char *pw = NULL;
+    if (read_first_line("[mqtt] password_file", &cfg->mqtt.password_file, file, &pw, err))
+        return -1;
+    free(cfg->mqtt.password);
+    cfg->mqtt.password = pw;
+    return 0;
+}
+
+int iocd_config_secret(const struct iocd_config *cfg, const char *key, const char *value,
+                       const char *file, int line, char **out, struct iocd_error *err)
+{
+    *out = NULL;
+    bool cred = strncmp(value, CREDENTIAL_PREFIX, strlen(CREDENTIAL_PREFIX)) == 0;
+    bool path = strncmp(value, FILE_PREFIX, strlen(FILE_PREFIX)) == 0;
+    if (!cred && !path) {
+        *out = strdup(value);
+        return *out ? 0 : iocd_error_set(err, "out of memory");
+    }
+    struct iocd_config_path p = {strdup(path ? value + strlen(FILE_PREFIX) : value), line};
+    if (!p.path)
+        return iocd_error_set(err, "out of memory");
+    int rc = 0;
+    if (path && !p.path[0])
+        rc = iocd_error_at(err, file, line, "%s: 'file:' needs a path", key);
+    else if (p.path[0] != '/' || cred)
+        rc = resolve(cfg, key, &p, file, err);
+    if (rc == 0)
+        rc = read_first_line(key, &p, file, out, err);
+    free(p.path);
     return rc;
 }
 
@@ -150,8 +191,9 @@ int iocd_config_mqtt_files(struct iocd_config *cfg, struct iocd_error *err)
                                  "[mqtt] %s is set but tls = false: set tls = true (and the "
                                  "broker's TLS port)",
                                  files[i].key);
-        if (resolve(cfg, files[i].key, p, file, err) ||
-            check_readable(files[i].key, p, files[i].dir, file, err))
+        char key[64];
+        snprintf(key, sizeof(key), "[mqtt] %s", files[i].key);
+        if (resolve(cfg, key, p, file, err) || check_readable(files[i].key, p, files[i].dir, file, err))
             return -1;
     }
     if (cfg->mqtt.tls_cert_file.path[0] && !cfg->mqtt.tls_key_file.path[0])
@@ -192,15 +234,9 @@ int iocd_config_http_users(struct iocd_config *cfg, struct iocd_error *err)
     if (!v || !v[0])
         return 0;
     char buf[4096];
-    if (v[0] != '/' && cfg->path && strchr(cfg->path, '/')) {
-        const char *slash = strrchr(cfg->path, '/');
-        if ((size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)(slash - cfg->path), cfg->path,
-                             v) >= sizeof(buf))
-            return iocd_error_at(err, file, cfg->http.users_file_line,
-                                 "[http] users_file: path too long");
-    } else {
-        snprintf(buf, sizeof(buf), "%s", v);
-    }
+    if (iocd_config_relative(cfg, v, buf, sizeof(buf)))
+        return iocd_error_at(err, file, cfg->http.users_file_line,
+                             "[http] users_file: path too long");
     free(cfg->http.users_path);
     cfg->http.users_path = strdup(buf);
     if (!cfg->http.users_path)

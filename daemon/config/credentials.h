@@ -16,6 +16,17 @@
  * password_file with username and without password) and read the password
  * from password_file. 0, or -1 with err. */
 int iocd_config_mqtt_files(struct iocd_config *cfg, struct iocd_error *err);
+/* A value that may hold a secret ([notify NAME] url and header.*): as
+ * written, or, for "credential:NAME" ($CREDENTIALS_DIRECTORY/NAME) and
+ * "file:PATH" (relative to the config file's directory), the first line of
+ * that file. *out is malloc'd (the caller frees it). `key` names the key
+ * in messages ("[notify ops] url"); refusals are at file:line. 0 or -1. */
+int iocd_config_secret(const struct iocd_config *cfg, const char *key, const char *value,
+                       const char *file, int line, char **out, struct iocd_error *err);
+/* `v` as a path: as written when absolute (or without a config file),
+ * else relative to the config file's directory; into buf (cap bytes).
+ * 0, or -1 when it does not fit. */
+int iocd_config_relative(const struct iocd_config *cfg, const char *v, char *buf, size_t cap);
 /* The permission bits of `path` (st_mode & 07777), -1 if it cannot be stat'ed. */
 int iocd_config_file_mode(const char *path);
 /* [http] users_file resolved into cfg->http.users_path and read into

@@ -22,7 +22,9 @@
  *  - [devices] *: read on every device update and tick;
  *  - [store] retention, raw_retention, events_retention,
  *    max_windows_per_flush: read when a flush is built;
- *  - [http] client_buffer, max_clients, web_root: read per request;
+ *  - [http] client_buffer, max_clients, web_root, map_tiles,
+ *    map_attribution, map_areas (the file is read again by the load):
+ *    read per request;
  *    token, users_file (the file is read again on every reload, changed
  *    or not), session_idle: set again (iocd_http_set_accounts; the load
  *    checked a token or users_file is there off loopback);
@@ -46,6 +48,9 @@ static const struct {
     {"http", "client_buffer"},
     {"http", "max_clients"},
     {"http", "web_root"},
+    {"http", "map_tiles"},
+    {"http", "map_attribution"},
+    {"http", "map_areas"},
     {"http", "token"},
     {"http", "users_file"},
     {"http", "session_idle"},

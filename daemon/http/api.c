@@ -124,7 +124,21 @@ void iocd_http_on_meta(struct iocd_http_api *h, h2o_req_t *req)
     cJSON *sev = cJSON_AddArrayToObject(j, "severities");
     for (int i = 0; i < IOCD_SEVERITY__COUNT; i++)
         cJSON_AddItemToArray(sev, cJSON_CreateString(iocd_severity_name(i)));
+    /* The console map's settings (docs/map.md). */
+    cJSON *map = cJSON_AddObjectToObject(j, "map");
+    cJSON_AddStringToObject(map, "tiles", h->cfg->http.map_tiles ? h->cfg->http.map_tiles : "");
+    cJSON_AddStringToObject(map, "attribution",
+                            h->cfg->http.map_attribution ? h->cfg->http.map_attribution : "");
+    cJSON_AddBoolToObject(map, "areas", h->cfg->http.map_areas_json != NULL);
     iocd_http_send_json(req, 200, j);
+}
+
+void iocd_http_on_map_areas(struct iocd_http_api *h, h2o_req_t *req)
+{
+    if (!h->cfg->http.map_areas_json)
+        return iocd_http_send_error(req, 404, "no [http] map_areas is configured");
+    iocd_http_send_body(req, 200, "application/geo+json", h->cfg->http.map_areas_json,
+                        h->cfg->http.map_areas_len);
 }
 
 /* The provider's answer, wrapped as {"KEY":[...]} when it is an array. */

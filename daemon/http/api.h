@@ -31,6 +31,8 @@ void iocd_http_on_healthz(struct iocd_http_api *a, h2o_req_t *req);
 void iocd_http_on_metrics(struct iocd_http_api *a, h2o_req_t *req);
 void iocd_http_on_status(struct iocd_http_api *a, h2o_req_t *req);
 void iocd_http_on_meta(struct iocd_http_api *a, h2o_req_t *req);
+/* GET /api/v1/map/areas: the GeoJSON of [http] map_areas (404 without). */
+void iocd_http_on_map_areas(struct iocd_http_api *a, h2o_req_t *req);
 void iocd_http_on_latest(struct iocd_http_api *a, h2o_req_t *req);
 void iocd_http_on_devices(struct iocd_http_api *a, h2o_req_t *req);
 void iocd_http_on_series(struct iocd_http_api *a, h2o_req_t *req);

@@ -66,11 +66,11 @@ struct conn {
 /* The console's Content-Security-Policy: everything from iocd itself and
  * nothing inline (web/ has no inline script or style, and app.js sets no
  * style attribute); data: only for the empty favicon (<link rel=icon
- * href="data:,">); fetch and EventSource back to iocd. */
-#define CSP_CONSOLE                                                                                \
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
-    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-/* The API's answers are data, never a document to render or frame. */
+ * href="data:,">); fetch and EventSource back to iocd; images also from
+ * the map's tile server ([http] map_tiles), when one is set. */
+#define CSP_CONSOLE_HEAD "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:"
+#define CSP_CONSOLE_TAIL                                                                           \
+    "; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 #define CSP_API "default-src 'none'; frame-ancestors 'none'"
 
 static void add_header(h2o_req_t *req, const char *name, const char *value)
@@ -79,9 +79,40 @@ static void add_header(h2o_req_t *req, const char *name, const char *value)
                           strlen(value));
 }
 
-static void add_security_headers(h2o_req_t *req, bool console)
+/* The CSP source of the tile server of URL template `t` into out (cap
+ * bytes): scheme and host, e.g. https: + //tile.example.org; a host label
+ * with a placeholder such as {s} becomes the wildcard label *; "" when `t`
+ * is empty. */
+static void tile_origin(const char *t, char *out, size_t cap)
 {
-    add_header(req, "content-security-policy", console ? CSP_CONSOLE : CSP_API);
+    out[0] = '\0';
+    const char *host = t && t[0] ? strstr(t, "://") : NULL;
+    if (!host)
+        return;
+    host += 3;
+    size_t scheme = (size_t)(host - t), n = strcspn(host, "/");
+    const char *brace = memchr(host, '{', n);
+    if (brace) { /* "{s}.tile..." or "a{s}b.tile...": the label becomes "*" */
+        const char *dot = memchr(brace, '.', (size_t)(host + n - brace));
+        if (!dot)
+            return;
+        snprintf(out, cap, "%.*s*%.*s", (int)scheme, t, (int)(host + n - dot), dot);
+        return;
+    }
+    snprintf(out, cap, "%.*s", (int)(scheme + n), t);
+}
+
+static void add_security_headers(struct iocd_http *h, h2o_req_t *req, bool console)
+{
+    if (!console) {
+        add_header(req, "content-security-policy", CSP_API);
+    } else {
+        char origin[300], *csp = h2o_mem_alloc_pool(&req->pool, 600);
+        tile_origin(h->cfg->http.map_tiles, origin, sizeof(origin));
+        snprintf(csp, 600, "%s%s%s%s", CSP_CONSOLE_HEAD, origin[0] ? " " : "", origin,
+                 CSP_CONSOLE_TAIL);
+        add_header(req, "content-security-policy", csp);
+    }
     add_header(req, "x-content-type-options", "nosniff");
     add_header(req, "referrer-policy", "no-referrer");
 }
@@ -152,7 +183,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     h->stats.requests++;
     bool api = iocd_http_iov_is(p, "/metrics") || iocd_http_iov_is(p, "/healthz") ||
                (p.len >= 5 && memcmp(p.base, "/api/", 5) == 0);
-    add_security_headers(req, !api);
+    add_security_headers(h, req, !api);
     if (check_host(h, req))
         return 0;
     bool head = iocd_http_iov_is(req->method, "HEAD");
@@ -235,6 +266,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         iocd_http_on_status(&h->api, req);
     else if (iocd_http_iov_is(p, "/api/v1/meta"))
         iocd_http_on_meta(&h->api, req);
+    else if (iocd_http_iov_is(p, "/api/v1/map/areas"))
+        iocd_http_on_map_areas(&h->api, req);
     else if (iocd_http_iov_is(p, "/api/v1/latest"))
         iocd_http_on_latest(&h->api, req);
     else if (iocd_http_iov_is(p, "/api/v1/devices"))

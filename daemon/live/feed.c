@@ -57,6 +57,8 @@ struct iocd_feed {
     struct iocd_alerts *alerts;
     iocd_feed_store_event_fn store_event;
     void *store_ud;
+    iocd_alerts_fn notify; /* every alert change, after it is published; NULL: none */
+    void *notify_ud;
     struct series_state *series; /* by registry id */
     size_t n_series;
     int64_t next_close_ms[MAX_LIVE_RES]; /* earliest end + grace of an open window; 0 none */
@@ -399,6 +401,8 @@ static void on_alert(void *ud, const struct iocd_alert_change *c)
     iocd_buf_free(&b);
     if (!f->store_event || f->store_event(f->store_ud, "iocd", &e))
         f->stats.alert_store_failures++;
+    if (f->notify)
+        f->notify(f->notify_ud, c);
 }
 
 /* ---- windows ---- */
@@ -989,6 +993,12 @@ void iocd_feed_set_store(struct iocd_feed *f, iocd_feed_store_event_fn fn, void 
 {
     f->store_event = fn;
     f->store_ud = ud;
+}
+
+void iocd_feed_set_notify(struct iocd_feed *f, iocd_alerts_fn fn, void *ud)
+{
+    f->notify = fn;
+    f->notify_ud = ud;
 }
 
 static void on_tick(uv_timer_t *t)

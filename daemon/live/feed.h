@@ -40,6 +40,9 @@ struct iocd_feed;
 int iocd_feed_new(struct iocd_feed **out, uv_loop_t *loop, const struct iocd_config *cfg);
 /* Where alert events are stored (the pipeline's event buffer). */
 void iocd_feed_set_store(struct iocd_feed *f, iocd_feed_store_event_fn fn, void *ud);
+/* Where every alert change goes besides the hub and the store (webhook
+ * notifications: main.c hands them to daemon/notify/); NULL: nowhere. */
+void iocd_feed_set_notify(struct iocd_feed *f, iocd_alerts_fn fn, void *ud);
 /* Put back the device table and the raised alerts the store kept (at
  * start, before the loop and before any data): devices first, then every
  * alert whose latest stored change in the last IOCD_FEED_RESTORE_DAYS

@@ -27,7 +27,9 @@
 //      silence form; it is listed (by whom, until when) and in the API;
 //      GL-AQ97 and GL-AQ96 then each send 4 readings 1 s apart and go
 //      quiet: both stale alerts are raised, only GL-AQ97's is marked
-//      silenced; lifting the silence removes it from the list and the API.
+//      silenced, and only GL-AQ96's raise reaches the webhook receiver
+//      ([notify ops]; GL-AQ97's is counted as suppressed); lifting the
+//      silence removes it from the list and the API.
 //   8. with accounts (IOCD_OPERATOR_TOKEN, IOCD_VIEWER_TOKEN): the console
 //      asks to log in, the operator logs in (session cookie HttpOnly,
 //      SameSite=Strict), acknowledges the fire alert with a note and sees
@@ -69,6 +71,7 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 // The test's own air-quality station: nothing else publishes for it.
 const STATION = 'GL-AQ99';
 const HOUR_MS = 3600 * 1000;
+const HOOKS_URL = process.env.IOCD_HOOKS_URL || '';
 const PM25 = `air/${STATION}/pm25`;
 const ALERT_ID = `pm25_high/${PM25}`;       // severity critical
 const MAJOR_ID = `pm25_major/${PM25}`;      // severity major
@@ -224,7 +227,7 @@ async function checkAlert(page) {
   } catch (e) {
     elapsed = Infinity;
   }
-  check(elapsed <= 2000, 'PM2.5 500 raises an alert row within 2 s', elapsed + ' ms');
+  check(elapsed <= 2000, `PM2.5 500 raises an alert row within 2 s (${elapsed} ms)`, elapsed + ' ms');
   if (elapsed === Infinity) return;
   const cls = await attr(page, row, 'class');
   check(/sev-critical/.test(cls), 'the raised alert is shown as critical', cls);
@@ -289,8 +292,9 @@ async function checkAcknowledge(page, row) {
 async function checkSeverities(page) {
   const meta = await api('/api/v1/meta');
   check(JSON.stringify(meta) ===
-    '{"severities":["unspecified","info","warning","minor","major","critical"]}',
-  '/api/v1/meta lists the ioc.v1 severities in order', JSON.stringify(meta));
+    '{"severities":["unspecified","info","warning","minor","major","critical"],' +
+    '"map":{"tiles":"","attribution":"© OpenStreetMap contributors","areas":false}}',
+  '/api/v1/meta lists the ioc.v1 severities in order and the map settings', JSON.stringify(meta));
   const major = `[data-testid="alert-row"][data-alert-id="${MAJOR_ID}"][data-state="raised"]`;
   try {
     await page.waitForSelector(major, { timeout: 5000 });
@@ -325,6 +329,26 @@ async function checkSeverities(page) {
   check(critEn && critEn.text === 'critical', 'the critical badge reads "critical" (EN)',
     critEn && critEn.text);
   await page.click(sel('lang-toggle'));
+}
+
+// The map without tiles: a plain background and a scale; the citizen
+// report of the events step (location 13.98 N, 108.0 E) is a marker there.
+async function checkMap(page) {
+  const cls = await attr(page, sel('map'), 'class');
+  check(/no-tiles/.test(cls || ''), 'the map has no tiles ([http] map_tiles empty)', cls);
+  check((await page.$$(sel('map') + ' .leaflet-control-scale')).length === 1, 'the map has a scale');
+  check((await page.$$(sel('map') + ' img.leaflet-tile')).length === 0, 'no tile image is loaded');
+  const pts = await page.evaluate(() => {
+    const out = [];
+    window.__iocdMap.eachLayer((l) => {
+      if (l.options && /ev-marker/.test(l.options.className || '')) out.push([l.getLatLng().lat, l.getLatLng().lng]);
+    });
+    return out;
+  });
+  check(pts.some(([la, lo]) => la === 13.98 && lo === 108.0),
+    'the report is an event marker at 13.98 N, 108.0 E', JSON.stringify(pts));
+  await page.locator(sel('map')).scrollIntoViewIfNeeded();
+  await shot(page, '08-map');
 }
 
 // Silences: the console's form, the marks on a stale alert, the lift.
@@ -368,6 +392,23 @@ async function checkSilence(page) {
   check((await marks('GL-AQ97')) === 'đã tạm tắt thông báo',
     'the silenced station\'s stale alert is marked silenced', await marks('GL-AQ97'));
   check((await marks('GL-AQ96')) === '', 'the other station\'s stale alert is not', await marks('GL-AQ96'));
+  // The notifications: GL-AQ96's raise is posted, GL-AQ97's is not.
+  let hooks = [];
+  const tHook = Date.now();
+  while (Date.now() - tHook < 10000) {
+    hooks = await (await fetch(HOOKS_URL, { signal: AbortSignal.timeout(5000) })).json();
+    if (hooks.some((h) => h.id === 'air_stale_96/air/GL-AQ96')) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await new Promise((r) => setTimeout(r, 1000));  // time for a wrong one to arrive too
+  hooks = await (await fetch(HOOKS_URL, { signal: AbortSignal.timeout(5000) })).json();
+  check(JSON.stringify(hooks.map((h) => [h.channel, h.id, h.state])) ===
+    '[["ops","air_stale_96/air/GL-AQ96","raised"]]',
+    'the webhook got the unsilenced station\'s raise only', JSON.stringify(hooks));
+  const metrics = await (await fetch(BASE + '/metrics', { headers: TOKEN ? { Authorization: 'Bearer ' + TOKEN } : {},
+    signal: AbortSignal.timeout(10000) })).text();
+  check(/^iocd_notifications_suppressed_total\{channel="ops"\} 1$/m.test(metrics),
+    'the silenced raise is counted as suppressed', metrics.split('\n').filter((l) => /notifications_/.test(l)).join(' | '));
   const j = await api('/api/v1/alerts');
   const a97 = (j.active || []).find((a) => a.id === 'air_stale_97/air/GL-AQ97');
   const a96 = (j.active || []).find((a) => a.id === 'air_stale_96/air/GL-AQ96');
@@ -403,7 +444,8 @@ async function checkEvents(page) {
   } catch (e) {
     elapsed = Infinity;
   }
-  check(elapsed <= 2000, 'a published fire alarm appears in the event list within 2 s', elapsed + ' ms');
+  check(elapsed <= 2000, `a published fire alarm appears in the event list within 2 s (${elapsed} ms)`,
+    elapsed + ' ms');
   if (elapsed === Infinity) return;
   const first = await page.evaluate(() => {
     const r = document.querySelector('[data-testid="event-row"]');
@@ -422,7 +464,7 @@ async function checkEvents(page) {
   } catch (e) {
     alertMs = Infinity;
   }
-  check(alertMs <= 2000, 'the fire alarm raises an alert row within 2 s', alertMs + ' ms');
+  check(alertMs <= 2000, `the fire alarm raises an alert row within 2 s (${alertMs} ms)`, alertMs + ' ms');
   const acls = await attr(page, alertRow, 'class');
   check(/sev-critical/.test(acls || ''), 'the fire alert takes the alarm\'s severity: critical', acls);
 
@@ -748,7 +790,7 @@ async function main() {
     if (ACCOUNTS)
       steps.push(['operator acknowledges the fire alert', checkOperatorAcknowledgesFire]);
     // With accounts the operator (logged in by the step before) silences.
-    steps.push(['silence', checkSilence]);
+    steps.push(['silence', checkSilence], ['map', checkMap]);
     if (ACCOUNTS)
       steps.push(['viewer cannot acknowledge', checkViewerCannotAcknowledge]);
     steps.push(['devices and language', checkDevicesAndLanguage], ['chart', checkChart],

@@ -18,7 +18,9 @@ debug information), and every file of this project must be one of:
 * units: daemon/base/* (units.c), tests/fuzz/fuzz_units.c and replay.c;
 * properties: daemon/ingest/properties.c, adapters/batch.c, daemon/base/*,
   the generated protos, tests/fuzz/fuzz_properties.c and replay.c; no
-  adapter.
+  adapter;
+* template: daemon/base/* (with template.c), tests/fuzz/fuzz_template.c and
+  replay.c.
 
 Usage: check_link.py NAME BINARY SOURCE_ROOT BUILD_ROOT
 """
@@ -63,7 +65,7 @@ def allowed(name, rel):
         return rel == "daemon/base/json_scan.c"
     if name == "users":
         return rel == "daemon/config/users.c" or rel.startswith("daemon/base/")
-    if name == "units":
+    if name in ("template", "units"):
         return rel.startswith("daemon/base/")
     if name == "properties":
         return (rel in {"daemon/ingest/properties.c", "adapters/batch.c"}
@@ -92,6 +94,9 @@ class FuzzLinkTest(unittest.TestCase):
             return
         if name == "users":
             self.assertIn("daemon/config/users.c", files)
+            return
+        if name == "template":
+            self.assertIn("daemon/base/template.c", files)
             return
         if name == "units":
             self.assertIn("daemon/base/units.c", files)

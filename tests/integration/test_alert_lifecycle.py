@@ -4,9 +4,13 @@ applied once, published live with its actor and note, stored as a
 transition of the alert's history, and kept across a restart; a second
 acknowledgement is 409, an unknown id 404, a body that is not JSON 415, a
 GET 405. With a token, a request without it changes nothing (401) and the
-actor is the token's account, admin."""
+actor is the token's account, admin. Races: eight publishers at once and
+eight concurrent acknowledgements, then a reload and a restart, give one
+raise and one acknowledgement."""
 import json
+import signal
 import subprocess
+import threading
 import time
 import unittest
 import urllib.error
@@ -36,6 +40,59 @@ def post(d, action, body, token=None, ctype="application/json", path="/api/v1/al
 
 
 class AlertLifecycleTest(IocdTestCase):
+    def test_duplicate_raise_races(self):
+        """One active alert per rule and subject: 8 publishers at once, 8
+        concurrent acknowledgements, a reload and a restart give one raise
+        and one acknowledgement, stored once."""
+        d = self.iocd(AIR_ADAPTER + RULE).start()
+        t = T0 // 1000
+
+        def publisher(k):
+            lines = b"".join(air("pk-01", t + k * 100 + i, 60 + i).encode() + b"\n"
+                             for i in range(25))
+            subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.broker.port),
+                            "-q", "1", "-t", "pleiku/air/pk-01/data", "-l", "-i", "race-%d" % k],
+                           input=lines, check=True, timeout=60)
+        pubs = [threading.Thread(target=publisher, args=(k,)) for k in range(8)]
+        for p in pubs:
+            p.start()
+        for p in pubs:
+            p.join()
+        d.wait_messages("air", 200)
+        [first] = d.api("/api/v1/alerts")[1]["active"]
+        # Raised by whichever publisher's first reading came first.
+        self.assertEqual(first["id"], ID)
+        self.assertIn(first["raised_ms"], [(t + k * 100) * 1000 for k in range(8)])
+
+        answers = []
+
+        def acker(k):
+            answers.append(post(d, "ack", {"id": ID, "note": "ca %d" % k})[0])
+        ackers = [threading.Thread(target=acker, args=(k,)) for k in range(8)]
+        for a in ackers:
+            a.start()
+        for a in ackers:
+            a.join()
+        self.assertEqual(sorted(answers), [200] + [409] * 7)
+
+        # A reload with the rule unchanged and a restart keep the one alert.
+        n = d.log_text().count("reload: configuration applied")
+        d.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: d.log_text().count("reload: configuration applied") > n,
+                   what="the reload")
+        self.broker.publish("pleiku/air/pk-01/data", [air("pk-01", t + 900, 70)])
+        d.wait_messages("air", 201)
+        time.sleep(0.3)  # stored with the next flush
+        d.restart()
+        self.broker.publish("pleiku/air/pk-01/data", [air("pk-01", t + 901, 71)])
+        d.wait_messages("air", 1)
+        [a] = d.api("/api/v1/alerts")[1]["active"]
+        self.assertEqual((a["id"], a["raised_ms"], a["acknowledged_by"]),
+                         (ID, first["raised_ms"], "local"))
+        time.sleep(0.3)
+        rows = d.api("/api/v1/events?source=iocd&kind=alert")[1]["events"]
+        self.assertEqual([r["status"] for r in rows], ["acknowledged", "raised"])
+
     def test_ack_assign_resolve_with_history_and_restart(self):
         d = self.iocd(AIR_ADAPTER + RULE).start()
         s = SSE(d.http_port, "?types=alert")

@@ -101,7 +101,8 @@ class ConfigCliTest(unittest.TestCase):
         self.assert_refused("host = x\n", "1: key outside of any [section]")
         self.assert_refused("[broker]\n" + GOOD_ADAPTER,
                             "1: unknown section [broker] (known: mqtt, store, ingest, aqi, live, "
-                            "devices, http, log, sparkplug, adapter NAME, alert NAME, units)")
+                            "devices, http, log, sparkplug, adapter NAME, alert NAME, notify NAME, "
+                            "units)")
         self.assert_refused("[mqtt]\nport = 1\nport = 2\n" + GOOD_ADAPTER,
                             "3: key 'port' given twice (first on line 2)")
         self.assert_refused("[adapter air]\nformat = json\n",

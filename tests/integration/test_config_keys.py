@@ -85,7 +85,8 @@ class ConfigKeysTest(unittest.TestCase):
         self.assertEqual(list(t), ["[mqtt]", "[store]", "[ingest]", "[aqi]", "[live]", "[devices]",
                                    "[http]", "[log]", "[sparkplug]", "[adapter NAME]"]
                          + ["[adapter NAME] format = %s" % f for f in FORMATS] + ["[alert NAME]",
-                                                                                  "[units]"])
+                                                                                 "[notify NAME]",
+                                                                                 "[units]"])
         self.assertEqual(t["[adapter NAME]"], ["topic", "format", "source", "resolutions",
                                                "max_series"])
         self.assertEqual(t["[adapter NAME] format = text"],
@@ -97,9 +98,13 @@ class ConfigKeysTest(unittest.TestCase):
                          ["type", "match", "stat", "window", "above", "below", "clear", "bands",
                           "hysteresis", "multiple", "severity", "text", "count", "per",
                           "min_severity", "area", "where"])
-        self.assertEqual(t["[units]"], ["series", "metric.NAME"])
+        self.assertEqual(t["[notify NAME]"],
+                         ["url", "rules", "min_severity", "on", "template", "header.NAME",
+                          "timeout", "retry_min", "retry_max", "rate_limit", "queue_max",
+                          "tls_verify"])
         self.assertEqual(sum(len(v) for v in t.values()),
-                         77 + 1 + 5 + 13 + 4 + 3 + 5 + 4 + 7 + 17 + 17 + 2)
+                         80 + 1 + 5 + 13 + 4 + 3 + 5 + 4 + 7 + 17 + 17 + 12 + 2)
+        self.assertEqual(t["[units]"], ["series", "metric.NAME"])
         self.assertEqual(t["[sparkplug]"], ["host_id"])
         self.assertEqual(t["[adapter NAME] format = sparkplug"],
                          ["device_format", "max_devices", "max_metrics", "rebirth_interval"])

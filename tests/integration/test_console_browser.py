@@ -7,7 +7,10 @@ history (iocd-sim --start, ending ten minutes ago) and a live traffic feed
 Debian's Chromium driven by playwright-core opens the console that iocd
 serves and checks live values, an alert raised within 2 s, a major and a
 critical alert styled and labelled apart, device counts,
-the VI/EN toggle, the chart and its statistics against the API, and the
+the VI/EN toggle, the chart and its statistics against the API, a silence
+made in the console keeping one station's stale alert from the webhook
+receiver this file runs ([notify ops]) while the other's arrives, the map
+without tiles, and the
 reconnect after iocd is stopped and started (this file does the stopping
 and starting when the script asks, over its stdin/stdout). With accounts
 (a users file made with iocctl: operator lan, viewer minh): the login
@@ -18,6 +21,8 @@ Skips (exit 77) only when node or Chromium is absent; tools/test.sh
 installs both, and `npm ci` the pinned playwright-core.
 Screenshots: $IOCD_ARTIFACTS (default BUILD/artifacts).
 """
+import http.server
+import json
 import os
 import queue
 import shutil
@@ -67,6 +72,39 @@ type = stale
 match = air/GL-AQ96
 multiple = 3
 """
+
+
+class Hooks(http.server.ThreadingHTTPServer):
+    """A webhook receiver on 127.0.0.1: records every POST's body (JSON)
+    and answers GET /received with the list, for the browser script."""
+    daemon_threads = True
+
+    def __init__(self):
+        self.received = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with outer.lock:
+                    outer.received.append(json.loads(body))
+                self.send_response(204)
+                self.end_headers()
+
+            def do_GET(self):
+                with outer.lock:
+                    data = json.dumps(outer.received).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
 
 
 def artifacts_dir():
@@ -140,7 +178,14 @@ class ConsoleBrowserTest(IocdTestCase):
         with open(os.path.join(SOURCE_ROOT, "config", "iocd.conf")) as f:
             feeds = f.read().split("# " + "-" * 75, 1)[1]
         port = free_port()
-        d = self.iocd(feeds, extra=ALERT + "[http]\nlisten = 127.0.0.1:%d\n%s%s" % (
+        # The stale rules' raises go to a webhook receiver of this test.
+        hooks = Hooks()
+        self.addCleanup(hooks.server_close)
+        self.addCleanup(hooks.shutdown)
+        notify = ("[notify ops]\nurl = http://127.0.0.1:%d/hook\nrules = air_stale_96, air_stale_97\n"
+                  "on = raised\n" % hooks.server_address[1])
+        # No tiles: the page may load nothing from another origin.
+        d = self.iocd(feeds, extra=ALERT + notify + "[http]\nlisten = 127.0.0.1:%d\nmap_tiles =\n%s%s" % (
             port, "token = %s\n" % token if token else "", users_conf))
         d.start()
         wait_until(lambda: http_up(port), timeout=10, what="iocd's HTTP server")
@@ -164,7 +209,9 @@ class ConsoleBrowserTest(IocdTestCase):
         env = dict(os.environ, IOCD_URL="http://127.0.0.1:%d" % port,
                    IOCD_MQTT_PORT=str(self.broker.port), IOCD_ARTIFACTS=artifacts_dir(),
                    IOCD_CHART_SERIES="air/GL-AQ01/pm25",
-                   IOCD_LIVE_SERIES="traffic/GL-TC001/vehicles", CHROMIUM=CHROMIUM, IOCD_TOKEN=token or "", **users_env)
+                   IOCD_LIVE_SERIES="traffic/GL-TC001/vehicles", CHROMIUM=CHROMIUM, IOCD_TOKEN=token or "",
+                   IOCD_HOOKS_URL="http://127.0.0.1:%d/received" % hooks.server_address[1],
+                   **users_env)
         node = self.spawn([NODE, os.path.join(BROWSER_DIR, "console.test.mjs")], cwd=BROWSER_DIR,
                           env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, start_new_session=True)

@@ -18,7 +18,9 @@ import unittest
 from iocdtest import AIR_ADAPTER, IOCCTL, IOCD, SOURCE_ROOT, IocdTestCase, air, free_port, wait_until
 
 T0 = 1795330800000  # 2026-11-22T07:00:00Z
-CSP_CONSOLE = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+# The default [http] map_tiles is OpenStreetMap's: its origin may serve images.
+CSP_CONSOLE = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: "
+               "https://tile.openstreetmap.org; "
                "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 CSP_API = "default-src 'none'; frame-ancestors 'none'"
 FOREIGN = {"error": "misdirected request: Host not allowed"}

@@ -35,6 +35,7 @@ ALLOWED = {
     "daemon/query": BASE | {"daemon/aggregate", "daemon/query"},
     "daemon/live": BASE | {"@proto", "daemon/config", "daemon/aggregate", "daemon/alerts",
                            "daemon/store", "daemon/live"},
+    "daemon/notify": BASE | {"daemon/config", "daemon/alerts", "daemon/notify"},
     "daemon/pipeline": BASE | {"adapters", "daemon/config", "daemon/aggregate", "daemon/alerts",
                                "daemon/store", "daemon/live", "daemon/pipeline"},
     "daemon/ingest": BASE | {"adapters", "daemon/config", "daemon/pipeline", "daemon/ingest"},

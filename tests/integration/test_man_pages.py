@@ -83,7 +83,7 @@ class ManPagesTest(unittest.TestCase):
             else:
                 got.append((section, norm("%-20s %s" % (tag, meaning))))
         self.assertEqual(got, expected)
-        self.assertEqual(len(got), 155)  # [units]: series, metric.NAME
+        self.assertEqual(len(got), 156 + 12 + 2)  # + [notify NAME], [units]
         self.assertIn(("[store]", "flush_interval default 1s how often changed windows are "
                        "written, in one transaction, off the event loop"), got)
 

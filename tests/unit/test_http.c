@@ -344,14 +344,14 @@ static void test_meta(void **state)
     fix_start(&f);
     expect(&f, "/api/v1/meta", NULL, 200,
            "{\"severities\":[\"unspecified\",\"info\",\"warning\",\"minor\",\"major\","
-           "\"critical\"]}");
+           "\"critical\"],\"map\":{\"tiles\":\"\",\"attribution\":\"\",\"areas\":false}}");
     fix_stop(&f);
     fix_init(&f, "127.0.0.1:0", "s3cret");
     fix_start(&f);
     expect(&f, "/api/v1/meta", NULL, 401, "{\"error\":\"unauthorized\"}");
     expect(&f, "/api/v1/meta", "Authorization: Bearer s3cret\r\n", 200,
            "{\"severities\":[\"unspecified\",\"info\",\"warning\",\"minor\",\"major\","
-           "\"critical\"]}");
+           "\"critical\"],\"map\":{\"tiles\":\"\",\"attribution\":\"\",\"areas\":false}}");
     fix_stop(&f);
 }
 
