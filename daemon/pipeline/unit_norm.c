@@ -347,6 +347,15 @@ int iocd_unit_norm_convert_profile(struct iocd_unit_norm *n, const struct iocd_u
     return 0;
 }
 
+/* a and b are the same text: units are a few bytes, so a loop here beats
+ * a call into the C library on every sample. */
+static inline bool same_text(const char *a, const char *b)
+{
+    while (*a && *a == *b)
+        a++, b++;
+    return *a == *b;
+}
+
 int iocd_unit_norm_convert(struct iocd_unit_norm *n, uint32_t id, const char *unit, double *v,
                            const char **canonical)
 {
@@ -357,10 +366,10 @@ int iocd_unit_norm_convert(struct iocd_unit_norm *n, uint32_t id, const char *un
     }
     const struct iocd_unit_profile *p = s->profile;
     *canonical = p->unit;
-    if (!unit[0] || strcmp(unit, p->unit) == 0)
+    if (!unit[0] || same_text(unit, p->unit))
         return 0;
     const struct conv_slot *c = s->last;
-    if (!c || strcmp(c->from, unit) != 0) {
+    if (!c || !same_text(c->from, unit)) {
         bool cached;
         c = lookup(n, (struct iocd_unit_profile *)p, unit, &cached);
         if (cached)
