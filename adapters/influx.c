@@ -4,7 +4,7 @@
  * docs/adapters.md (influx).
  *
  * Owns: struct influx_state (the device rule, metric naming, timestamp
- * precision, per-field units and the source name), built by create() and
+ * precision, per-field units, the location fields and the source name), built by create() and
  * freed by destroy(). decode() parses each line completely before adding
  * that line's observations, so a bad line is dropped whole while the good
  * lines around it are kept (counted as a "partial" note). Every string it
@@ -43,6 +43,7 @@ struct influx_state {
     enum ifx_precision precision;
     struct ifx_unit *units; /* owned */
     size_t n_units;
+    char *lat_field, *lon_field; /* location = LAT,LON; owned; NULL: none */
 };
 
 static void influx_destroy(void *state)
@@ -55,6 +56,8 @@ static void influx_destroy(void *state)
         free(st->units[i].unit);
     }
     free(st->units);
+    free(st->lat_field);
+    free(st->lon_field);
     free(st->device_tag);
     free(st->source);
     free(st);
@@ -99,7 +102,7 @@ static int read_units(const struct iocd_adapter_cfg *c, struct influx_state *st,
 
 /* The influx format's keys, declared once. */
 struct influx_entries {
-    struct iocd_ini_entry *device, *metric, *precision;
+    struct iocd_ini_entry *device, *metric, *precision, *location;
 };
 
 static const struct iocd_key influx_keys[] = {
@@ -110,6 +113,9 @@ static const struct iocd_key influx_keys[] = {
                      "measurement.field)"),
     IOCD_ADAPTER_KEY(struct influx_entries, precision,
                      "ns, us, ms or s: the unit of line timestamps (default ns)"),
+    IOCD_ADAPTER_KEY(struct influx_entries, location,
+                     "LAT_FIELD,LON_FIELD: these fields (decimal degrees) are also the position "
+                     "of the line's observations, e.g. lat,lon (default: none)"),
     IOCD_ADAPTER_PREFIX("unit.FIELD",
                         "the unit of field FIELD (unit.MEASUREMENT.FIELD: of one measurement)"),
 };
@@ -153,6 +159,16 @@ static int read_config(const struct iocd_adapter_cfg *c, void *state,
         if (i == sizeof(names) / sizeof(names[0]))
             return iocd_adapter_cfg_fail(c, precision, "expected ns, us, ms or s");
         st->precision = (enum ifx_precision)i;
+    }
+    if (k->location) {
+        const char *v = k->location->value, *comma = strchr(v, ',');
+        if (!comma || comma == v || !comma[1] || strchr(comma + 1, ','))
+            return iocd_adapter_cfg_fail(c, k->location,
+                                         "expected LAT_FIELD,LON_FIELD, e.g. lat,lon");
+        st->lat_field = strndup(v, (size_t)(comma - v));
+        st->lon_field = strdup(comma + 1);
+        if (!st->lat_field || !st->lon_field)
+            return iocd_error_set(c->err, "out of memory");
     }
     return read_units(c, st, section);
 }
@@ -861,6 +877,36 @@ static enum iocd_reject line_labels(struct ifx_ctx *c, const struct ifx_line *L,
     return IOCD_REJECT_NONE;
 }
 
+/* The line's position from the fields `location` names, or NULL when the
+ * key is not set or either field is missing, not a number or out of range
+ * (the fields still become observations). */
+static Ioc__V1__Location *line_location(struct ifx_ctx *c, const struct ifx_line *L)
+{
+    const struct influx_state *st = c->st;
+    if (!st->lat_field)
+        return NULL;
+    const struct ifx_field *lat = NULL, *lon = NULL;
+    for (size_t i = 0; i < L->n_fields; i++) {
+        const struct ifx_field *f = &L->fields[i];
+        if (f->type == IFX_FLOAT || f->type == IFX_INT || f->type == IFX_UINT) {
+            if (strcmp(f->key, st->lat_field) == 0)
+                lat = f;
+            else if (strcmp(f->key, st->lon_field) == 0)
+                lon = f;
+        }
+    }
+    if (!lat || !lon || !isfinite(lat->value) || !isfinite(lon->value) ||
+        fabs(lat->value) > 90 || fabs(lon->value) > 180)
+        return NULL;
+    Ioc__V1__Location *loc = iocd_arena_alloc(c->out->arena, sizeof(*loc));
+    if (!loc)
+        return NULL;
+    ioc__v1__location__init(loc);
+    loc->lat = lat->value;
+    loc->lon = lon->value;
+    return loc;
+}
+
 /* Checks a parsed line and adds its observations; nothing is added when
  * the line is rejected. */
 static enum iocd_reject emit_line(struct ifx_ctx *c, struct ifx_line *L)
@@ -883,6 +929,7 @@ static enum iocd_reject emit_line(struct ifx_ctx *c, struct ifx_line *L)
         r = line_labels(c, L, dev_tag, &labels, &n_labels);
     if (r != IOCD_REJECT_NONE)
         return r;
+    Ioc__V1__Location *location = line_location(c, L);
 
     for (size_t i = 0; i < L->n_fields; i++) {
         struct ifx_field *f = &L->fields[i];
@@ -904,6 +951,7 @@ static enum iocd_reject emit_line(struct ifx_ctx *c, struct ifx_line *L)
         o->quality = IOC__V1__QUALITY__QUALITY_GOOD;
         o->labels = n_labels ? labels : NULL;
         o->n_labels = n_labels;
+        o->location = location;
     }
     return IOCD_REJECT_NONE;
 }

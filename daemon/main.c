@@ -29,6 +29,7 @@
 
 #include "daemon/config/config.h"
 #include "daemon/config/diff.h"
+#include "daemon/config/registry.h"
 #include "daemon/live/feed.h"
 #include "daemon/http/server.h"
 #include "daemon/base/log.h"
@@ -291,6 +292,13 @@ static int apply_config(struct iocd *d, struct iocd_config *next, const struct i
         iocd_log_set_level(d->cfg.log.level);
     d->pipe.dead_letter = d->cfg.ingest.dead_letter_topic[0] ? on_dead_letter : NULL;
     d->pipe.dead_letter_ud = d;
+    /* Registry rows whose position the reload did not change keep the time
+     * it last changed: they do not move back in front of reported ones. */
+    iocd_registry_keep_times(d->cfg.devices.registry_data, old.devices.registry_data);
+    if (d->cfg.devices.registry_data)
+        iocd_log_notice("iocd", "reload: device registry: %zu device(s) from %s",
+                        iocd_registry_count(d->cfg.devices.registry_data),
+                        d->cfg.devices.registry);
     free(rule_to);
     free(gone);
     free(added);
@@ -418,10 +426,10 @@ static char *prov_latest(void *ud, const char *match, uint64_t after, size_t lim
     return iocd_feed_latest_text(((struct iocd *)ud)->feed, match, after, limit, len);
 }
 
-static char *prov_devices(void *ud, const char *match, const char *state, uint64_t after,
+static char *prov_devices(void *ud, const struct iocd_devices_filter *flt, uint64_t after,
                           size_t limit, size_t *len)
 {
-    return iocd_feed_devices_text(((struct iocd *)ud)->feed, match, state, after, limit, len);
+    return iocd_feed_devices_text(((struct iocd *)ud)->feed, flt, after, limit, len);
 }
 
 static cJSON *prov_alerts(void *ud)
@@ -746,13 +754,20 @@ int main(int argc, char **argv)
         return trc;
     }
     if (check_only) {
-        printf("%s: ok (%d feed(s), database %s)\n", config_path ? config_path : "(defaults)",
-               d.cfg.n_adapters, d.cfg.store.path);
+        char reg[64] = "";
+        if (d.cfg.devices.registry_data)
+            snprintf(reg, sizeof(reg), ", registry of %zu device(s)",
+                     iocd_registry_count(d.cfg.devices.registry_data));
+        printf("%s: ok (%d feed(s), database %s%s)\n", config_path ? config_path : "(defaults)",
+               d.cfg.n_adapters, d.cfg.store.path, reg);
         iocd_config_free(&d.cfg);
         mosquitto_lib_cleanup();
         return 0;
     }
     iocd_log_init(d.cfg.log.level);
+    if (d.cfg.devices.registry_data)
+        iocd_log_notice("iocd", "device registry: %zu device(s) from %s",
+                        iocd_registry_count(d.cfg.devices.registry_data), d.cfg.devices.registry);
 #if IOCD_HAVE_SYSTEMD
     /* Under journald: one entry a line, with IOCD_FEED=, IOCD_TOPIC=, ... */
     iocd_log_journal_set(sd_journal_sendv);

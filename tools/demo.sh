@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # tools/demo.sh — the README's first command: install what is missing,
 # build, and run iocd's main job on this machine: a local mosquitto broker,
-# iocd on its embedded defaults (SQLite in ./run/iocd.db) and iocd-sim
+# iocd on the shipped configuration (config/iocd.conf, the same as its
+# embedded defaults; SQLite in ./run/iocd.db) with the device registry
+# iocd-sim writes for its Pleiku (run/pleiku-registry.csv), and iocd-sim
 # publishing a simulated Pleiku city feed. Prints the operator's view every
 # few seconds; Ctrl-C (or --duration) stops everything it started, by PID.
 #
@@ -53,12 +55,16 @@ else
   echo "demo: started mosquitto on 127.0.0.1:$port (pid ${pids[-1]})"
 fi
 
-conf=()
-if [ "$port" != 1883 ]; then
-  # Same feeds as the embedded defaults, another broker port.
-  sed -e "s/^\[mqtt\]$/[mqtt]\nport = $port/" config/iocd.conf > run/iocd.conf
-  conf=(--config "$root/run/iocd.conf")
-fi
+# The shipped configuration (the embedded defaults' feeds), with the
+# simulator's device registry (names, positions, wards: docs/registry.md)
+# and, if asked, another broker port.
+build/tools/iocd-sim --write-registry run/pleiku-registry.csv
+portline=""
+[ "$port" != 1883 ] && portline="\nport = $port"
+sed -e "s/^\[mqtt\]$/[mqtt]$portline/" \
+    -e "s/^\[devices\]$/[devices]\nregistry = pleiku-registry.csv/" config/iocd.conf > run/iocd.conf
+conf=(--config "$root/run/iocd.conf")
+echo "demo: device registry run/pleiku-registry.csv ($(($(wc -l < run/pleiku-registry.csv) - 1)) devices)"
 (cd run && exec "$root/build/daemon/iocd" "${conf[@]}") > run/iocd.log 2>&1 &
 pids+=($!)
 iocdpid=${pids[-1]}
@@ -93,6 +99,9 @@ while kill -0 "$simpid" 2>/dev/null; do
   echo
   echo "== iocctl query air/GL-AQ01/pm25 --resolution 1m --from -5m"
   build/tools/iocctl --db run/iocd.db query air/GL-AQ01/pm25 --resolution 1m --from -5m || true
+  echo
+  echo "== iocctl devices --area 'Hội Thương'"
+  build/tools/iocctl devices --area "Hội Thương" | tail -n 6 || true
   echo
   echo "== iocctl query traffic/GL-TC001/vehicles --resolution 1m --from -5m"
   build/tools/iocctl --db run/iocd.db query traffic/GL-TC001/vehicles --resolution 1m --from -5m || true

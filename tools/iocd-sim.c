@@ -148,11 +148,13 @@ struct options {
     int64_t start_ms;
     long max_inflight;
     int quiet;
+    const char *write_registry; /* write the devices' registry here and exit */
 };
 
 enum {
     OPT_HOST = 256, OPT_PORT, OPT_CLIENT_ID, OPT_QOS, OPT_PREFIX, OPT_SCALE, OPT_RATE,
     OPT_DURATION, OPT_COUNT, OPT_SEED, OPT_START, OPT_MAX_INFLIGHT, OPT_VERSION, OPT_FEEDS,
+    OPT_WRITE_REGISTRY,
     OPT_SUBSYS = 512 /* + 2*i: --NAME, + 2*i + 1: --interval-NAME */
 };
 
@@ -170,6 +172,7 @@ static const struct option BASE_OPTIONS[] = {
     { "seed", required_argument, NULL, OPT_SEED },
     { "start", required_argument, NULL, OPT_START },
     { "max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT },
+    { "write-registry", required_argument, NULL, OPT_WRITE_REGISTRY },
     { "quiet", no_argument, NULL, 'q' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -258,6 +261,11 @@ static void print_help(FILE *f)
         "  --seed N             PRNG seed (default 1); same seed, options and --start\n"
         "                       give byte-identical payloads\n\n"
         "Output:\n"
+        "  --write-registry FILE\n"
+        "                       write iocd's device registry of the devices these\n"
+        "                       options simulate to FILE (CSV; '-': stdout) and exit:\n"
+        "                       names, positions, wards, subsystems and tags for\n"
+        "                       [devices] registry (docs/registry.md)\n"
         "  -q, --quiet          no status line every 5 s on stderr\n"
         "  -h, --help           this text\n"
         "      --version        print the version\n\n"
@@ -388,6 +396,11 @@ static int parse_options(int argc, char **argv, struct options *o)
         case OPT_SEED: rc = parse_u64(arg, 0, &o->seed); break;
         case OPT_START: rc = parse_start(arg, &o->start_ms); o->fast = 1; break;
         case OPT_MAX_INFLIGHT: rc = parse_long(arg, 1, 1000000, &o->max_inflight); break;
+        case OPT_WRITE_REGISTRY:
+            if (!*arg)
+                rc = -1;
+            o->write_registry = arg;
+            break;
         case 'q': o->quiet = 1; break;
         case 'h': print_help(stdout); return 1;
         case OPT_VERSION: printf("iocd-sim %s\n", IOCD_VERSION); return 1;
@@ -1041,6 +1054,40 @@ static void install_signals(void)
     sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* --write-registry FILE: the devices these options make, as iocd's
+ * registry, written to FILE.tmp and renamed (or to stdout for "-"). */
+static int write_registry(const struct options *o)
+{
+    struct device *dev;
+    size_t n;
+    if (devices_create(o, o->fast ? o->start_ms : wall_ms(), &dev, &n) != 0) {
+        fprintf(stderr, "iocd-sim: cannot create devices (out of memory or topic too long)\n");
+        return 1;
+    }
+    int rc;
+    if (strcmp(o->write_registry, "-") == 0) {
+        rc = sim_registry_write(stdout, dev, n);
+    } else {
+        char tmp[4096];
+        FILE *f = NULL;
+        if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", o->write_registry) < sizeof tmp)
+            f = fopen(tmp, "w");
+        rc = f ? sim_registry_write(f, dev, n) : -1;
+        if (f && fclose(f) != 0)
+            rc = -1;
+        if (rc == 0 && rename(tmp, o->write_registry) != 0)
+            rc = -1;
+        if (rc != 0 && f)
+            remove(tmp);
+    }
+    devices_destroy(dev, n);
+    if (rc != 0) {
+        fprintf(stderr, "iocd-sim: cannot write %s: %s\n", o->write_registry, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct options o = { .host = "127.0.0.1", .port = 1883, .qos = 1, .prefix = "pleiku",
@@ -1050,6 +1097,9 @@ int main(int argc, char **argv)
     int prc = parse_options(argc, argv, &o);
     if (prc != 0)
         return prc > 0 ? 0 : 2;
+
+    if (o.write_registry)
+        return write_registry(&o);
 
     struct app a;
     memset(&a, 0, sizeof a);

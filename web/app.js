@@ -1062,7 +1062,13 @@
         }),
         pagesAll('/api/v1/devices', 'devices').then((list) => {
           state.devices.clear();
-          for (const d of list) applyDevice(d);
+          // Registered devices never heard from (state 'unseen',
+          // docs/registry.md) are not problems of the live board; the map
+          // shows them where the registry puts them (grey).
+          for (const d of list) {
+            if (d.state !== 'unseen') applyDevice(d);
+            else if (mapView) mapView.setDevice(d);
+          }
           queueDevices();
           if (mapView) mapView.fit();
         }),

@@ -84,6 +84,25 @@ const char *iocd_device_state_name(enum iocd_device_state s)
     }
 }
 
+const char *iocd_position_source_name(enum iocd_position_source s)
+{
+    return s == IOCD_POSITION_REPORTED ? "reported" : s == IOCD_POSITION_REGISTRY ? "registry" : "";
+}
+
+struct iocd_device_position iocd_device_position_of(const struct iocd_device_info *info,
+                                                    const struct iocd_registry_entry *entry)
+{
+    bool reported = info && info->has_position;
+    bool registry = entry && entry->has_position;
+    if (registry && (!reported || entry->fixed || entry->changed_ms > info->position_ms))
+        return (struct iocd_device_position){IOCD_POSITION_REGISTRY, entry->lat, entry->lon,
+                                             entry->changed_ms};
+    if (reported)
+        return (struct iocd_device_position){IOCD_POSITION_REPORTED, info->lat, info->lon,
+                                             info->position_ms};
+    return (struct iocd_device_position){IOCD_POSITION_NONE, 0, 0, 0};
+}
+
 struct iocd_devices *iocd_devices_new(const struct iocd_config *cfg, iocd_devices_change_fn fn,
                                       void *ud)
 {
@@ -326,6 +345,29 @@ int iocd_devices_seen(struct iocd_devices *d, const char *source, const char *de
     return 0;
 }
 
+int iocd_devices_locate(struct iocd_devices *d, const char *source, const char *device,
+                        double lat, double lon, int64_t received_ms)
+{
+    if (!d || !source || !device)
+        return -1;
+    if (!isfinite(lat) || !isfinite(lon) || fabs(lat) > 90 || fabs(lon) > 180)
+        return -1;
+    struct rec *r = find(d, source, device, key_hash(source, device));
+    if (!r)
+        return -1;
+    struct iocd_device_info *i = &r->info;
+    if (i->has_position && received_ms < i->position_ms)
+        return 0; /* the clock stepped back: keep the later one */
+    bool first = !i->has_position;
+    i->has_position = true;
+    i->lat = lat;
+    i->lon = lon;
+    i->position_ms = received_ms;
+    if (first)
+        mark_dirty(d, r);
+    return 0;
+}
+
 void iocd_devices_offline(struct iocd_devices *d, const char *source, const char *device,
                           int64_t now_ms)
 {
@@ -399,6 +441,13 @@ int iocd_devices_restore(struct iocd_devices *d, const struct iocd_device_row *r
     i->last_seen_ms = row->last_seen_ms;
     i->interval_ms = row->interval_ms > floor_interval(d) ? row->interval_ms : floor_interval(d);
     i->messages = row->messages;
+    /* A stored position is used only when it is one (the file may have
+     * been edited by hand). */
+    i->has_position = row->has_position && isfinite(row->lat) && isfinite(row->lon) &&
+                      fabs(row->lat) <= 90 && fabs(row->lon) <= 180;
+    i->lat = row->lat;
+    i->lon = row->lon;
+    i->position_ms = row->position_ms;
     r->arrival_ms = row->last_seen_ms;
     r->arrivals = row->messages > 1 ? 2 : 1;
     r->saved_last_ms = row->last_seen_ms;
@@ -460,6 +509,10 @@ struct iocd_device_row *iocd_devices_take_dirty(struct iocd_devices *d, size_t m
             .last_seen_ms = i->last_seen_ms,
             .interval_ms = i->interval_ms,
             .messages = i->messages,
+            .has_position = i->has_position,
+            .lat = i->lat,
+            .lon = i->lon,
+            .position_ms = i->position_ms,
         };
     }
     for (size_t j = 0; j < k; j++) {

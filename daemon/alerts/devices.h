@@ -8,7 +8,9 @@
  * state is reported through the callback. Records changed since they were
  * last taken (seen, forced offline, timed out) are marked dirty, so the
  * store can keep a copy that survives a restart (iocd_devices_take_dirty,
- * iocd_devices_restore). Loop thread only. */
+ * iocd_devices_restore). The last position a message reported is kept
+ * with the record (iocd_devices_locate; the registry's fixed positions
+ * are not: they stay in the configuration). Loop thread only. */
 #ifndef IOCD_DEVICES_H
 #define IOCD_DEVICES_H
 
@@ -16,6 +18,7 @@
 #include <stdint.h>
 
 #include "daemon/config/config.h"
+#include "daemon/config/registry.h"
 
 enum iocd_device_state {
     IOCD_DEVICE_ONLINE,
@@ -31,6 +34,11 @@ struct iocd_device_info {
     int64_t last_seen_ms;  /* receive time of the latest message */
     int64_t interval_ms;   /* usual interval between messages */
     uint64_t messages;
+    /* The last position a message reported (an observation's or event's
+     * Location), and when iocd received it; has_position false: none yet. */
+    bool has_position;
+    double lat, lon;
+    int64_t position_ms;
 };
 
 /* One record as plain data, as the store writes and reads it. A taken row
@@ -41,6 +49,9 @@ struct iocd_device_row {
     enum iocd_device_state state;
     int64_t first_seen_ms, last_seen_ms, interval_ms;
     uint64_t messages;
+    bool has_position; /* lat, lon, position_ms as in iocd_device_info */
+    double lat, lon;
+    int64_t position_ms;
 };
 
 /* `is_new`: the device was not known before (previous state meaningless). */
@@ -57,6 +68,14 @@ void iocd_devices_free(struct iocd_devices *d);
  * is new and [devices] max_devices are already tracked (not tracked). */
 int iocd_devices_seen(struct iocd_devices *d, const char *source, const char *device,
                       int64_t now_ms);
+/* A message from the device, received at `received_ms`, said it is at
+ * (lat, lon). Kept when
+ * no later position is known; the first position marks the record dirty,
+ * later ones are stored with the device's next write (persist_interval,
+ * a state change, the stop). 0, or -1 when the device is not tracked or
+ * the position is out of range (not finite, |lat| > 90, |lon| > 180). */
+int iocd_devices_locate(struct iocd_devices *d, const char *source, const char *device,
+                        double lat, double lon, int64_t received_ms);
 /* The feed said the device went away (state offline until it is seen). */
 void iocd_devices_offline(struct iocd_devices *d, const char *source, const char *device,
                           int64_t now_ms);
@@ -72,6 +91,22 @@ size_t iocd_devices_count(const struct iocd_devices *d);
  * seen; positions never change), or NULL past the end. */
 const struct iocd_device_info *iocd_devices_at(const struct iocd_devices *d, size_t i);
 const char *iocd_device_state_name(enum iocd_device_state s); /* "online", "stale", "offline" */
+
+/* Where a device is, by the documented precedence (docs/registry.md):
+ * the registry's position of a row tagged "fixed" always; otherwise the
+ * newer of the last reported position (its receive time) and the
+ * registry's (the time the row's position last changed: the file's
+ * modification time); either when it is the only one. */
+enum iocd_position_source { IOCD_POSITION_NONE, IOCD_POSITION_REPORTED, IOCD_POSITION_REGISTRY };
+struct iocd_device_position {
+    enum iocd_position_source source;
+    double lat, lon;
+    int64_t time_ms; /* received (reported) or changed (registry) */
+};
+/* `info` (NULL: never seen) and `entry` (NULL: not registered). */
+struct iocd_device_position iocd_device_position_of(const struct iocd_device_info *info,
+                                                    const struct iocd_registry_entry *entry);
+const char *iocd_position_source_name(enum iocd_position_source s); /* "reported", "registry" */
 /* The state named `name`; -1 when none. */
 int iocd_device_state_parse(const char *name);
 

@@ -6,6 +6,6 @@
 #ifndef IOCD_SCHEMA_H
 #define IOCD_SCHEMA_H
 
-#define IOCD_SCHEMA_VERSION 4
+#define IOCD_SCHEMA_VERSION 5
 
 #endif

@@ -18,6 +18,7 @@
 #include <syslog.h>
 
 #include "daemon/base/timeutil.h"
+#include "daemon/config/registry.h"
 
 static const char *const level_names[] = {
     [LOG_ERR] = "error", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
@@ -218,6 +219,18 @@ static int key_map_tiles(void *obj, const struct iocd_key *k, const char *v, con
                              "(empty: no tiles)",
                              k->section, k->name, v);
     return store_string(obj, k, v, file, line, err);
+}
+
+/* [devices] registry: a path or "", and the line it was set on (the
+ * loader names it when the file is refused). */
+static int key_devices_registry(void *obj, const struct iocd_key *k, const char *v,
+                                const char *file, int line, struct iocd_error *err)
+{
+    struct iocd_config *cfg = obj;
+    if (store_string(obj, k, v, file, line, err))
+        return -1;
+    cfg->devices.registry_line = line;
+    return 0;
 }
 
 static int key_tls_min_version(void *obj, const struct iocd_key *k, const char *v,
@@ -516,6 +529,10 @@ const struct iocd_key iocd_core_keys[] = {
      "once; a graceful stop stores all): what a crash can make a device look older by"),
     KEY("devices", "max_devices", IOCD_KEY_INT64, OFF(devices.max_devices), "1000000", 1,
      INT64_C(100000000), "devices tracked at most"),
+    CUSTOM("devices", "registry", IOCD_KEY_CUSTOM, OFF(devices.registry), "", 0, 0,
+     "device registry, CSV or JSON (name, lat, lon, area, subsystem, tags per source/device; "
+     "relative to the config file's directory; docs/registry.md); re-read on reload, a bad file "
+     "keeps the old one (empty: none)", key_devices_registry, true),
     CUSTOM("http", "listen", IOCD_KEY_CUSTOM, OFF(http.listen), "127.0.0.1:8080", 0, 0,
      "HOST:PORT of the HTTP API and operator console (empty: off); any address but loopback "
      "requires token or users_file, and tls_cert or behind_proxy", key_http_listen, true),
@@ -759,6 +776,8 @@ void iocd_config_core_free(struct iocd_config *cfg)
     iocd_users_free(&cfg->http.users);
     free(cfg->http.map_areas_json);
     cfg->http.map_areas_json = NULL;
+    iocd_registry_free(cfg->devices.registry_data);
+    cfg->devices.registry_data = NULL;
     free(cfg->http.users_path);
     cfg->http.users_path = NULL;
     iocd_keys_free(cfg, iocd_core_keys, iocd_core_n_keys);

@@ -20,6 +20,10 @@
 #include "daemon/base/keys.h"
 #include "daemon/config/users.h"
 
+struct iocd_registry;
+
+struct iocd_registry;
+
 #define IOCD_MAX_RESOLUTIONS 8
 #define IOCD_MAX_RETENTIONS 16
 #define IOCD_SPARKPLUG_HOST_ID_MAX 128
@@ -125,6 +129,9 @@ struct iocd_config {
         int64_t min_interval_ms;     /* floor of the usual interval */
         int64_t max_devices;
         int64_t persist_interval_ms; /* a reporting device's row is rewritten this often */
+        char *registry;              /* the registry file as configured ("" = none) */
+        int registry_line;           /* the line it was set on */
+        struct iocd_registry *registry_data; /* loaded (NULL: none); owned here */
     } devices;
     struct {
         char *listen;       /* "127.0.0.1:8080"; "" = off */

@@ -20,6 +20,7 @@
  * cfg->http.users, so a bad line fails the load, at start, in
  * --check-config and at a reload (which then keeps the old accounts). */
 #include "daemon/config/credentials.h"
+#include "daemon/config/registry.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -244,6 +245,32 @@ int iocd_config_http_users(struct iocd_config *cfg, struct iocd_error *err)
     struct iocd_error why;
     if (iocd_users_load(&cfg->http.users, buf, &cfg->http.users_mode, &why))
         return iocd_error_at(err, file, cfg->http.users_file_line, "[http] users_file: %s",
+                             why.msg);
+    return 0;
+}
+
+int iocd_config_devices_registry(struct iocd_config *cfg, struct iocd_error *err)
+{
+    const char *file = cfg->path ? cfg->path : "(defaults)";
+    const char *v = cfg->devices.registry;
+    iocd_registry_free(cfg->devices.registry_data);
+    cfg->devices.registry_data = NULL;
+    if (!v || !v[0])
+        return 0;
+    char buf[4096];
+    if (v[0] != '/' && cfg->path && strchr(cfg->path, '/')) {
+        const char *slash = strrchr(cfg->path, '/');
+        if ((size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)(slash - cfg->path), cfg->path,
+                             v) >= sizeof(buf))
+            return iocd_error_at(err, file, cfg->devices.registry_line,
+                                 "[devices] registry: path too long");
+    } else if ((size_t)snprintf(buf, sizeof(buf), "%s", v) >= sizeof(buf)) {
+        return iocd_error_at(err, file, cfg->devices.registry_line,
+                             "[devices] registry: path too long");
+    }
+    struct iocd_error why;
+    if (iocd_registry_load(buf, &cfg->devices.registry_data, &why))
+        return iocd_error_at(err, file, cfg->devices.registry_line, "[devices] registry: %s",
                              why.msg);
     return 0;
 }

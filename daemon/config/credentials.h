@@ -1,5 +1,6 @@
 /* daemon/config/credentials.h — the files named by [mqtt] keys (password,
- * TLS material): resolved, checked readable, the password read.
+ * TLS material): resolved, checked readable, the password read; and the
+ * files other keys name (users_file, the device registry), loaded.
  *
  * Owns: nothing beyond the call; it rewrites cfg->mqtt's path slots and
  * password, which struct iocd_config owns (see credentials.c for the
@@ -33,5 +34,9 @@ int iocd_config_file_mode(const char *path);
  * cfg->http.users (its mode into users_mode): 0, or -1 with err
  * "CONFIG:LINE: [http] users_file: USERS:LINE: why". */
 int iocd_config_http_users(struct iocd_config *cfg, struct iocd_error *err);
+/* [devices] registry resolved like users_file and read into
+ * cfg->devices.registry_data: 0, or -1 with err
+ * "CONFIG:LINE: [devices] registry: REGISTRY:LINE: why". */
+int iocd_config_devices_registry(struct iocd_config *cfg, struct iocd_error *err);
 
 #endif

@@ -19,7 +19,10 @@
  *    line);
  *  - [ingest] max_payload, max_clock_skew, max_series, max_unwritten: read
  *    per message; dead_letter_topic: the hook is set again;
- *  - [devices] *: read on every device update and tick;
+ *  - [devices] *: read on every device update and tick; registry: the
+ *    file is read again on every reload, changed or not (a bad one fails
+ *    the whole reload, so the old registry stays), and swapped in with the
+ *    configuration (iocd_registry_keep_times in main.c's apply_config);
  *  - [store] retention, raw_retention, events_retention,
  *    max_windows_per_flush: read when a flush is built;
  *  - [http] client_buffer, max_clients, web_root, map_tiles,

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/base/bbox.h"
 #include "daemon/base/log.h"
 #include "daemon/base/severity.h"
 #include "daemon/query/events.h"
@@ -27,6 +28,7 @@
 #include "daemon/base/timeutil.h"
 #include "daemon/http/web_assets.h"
 #include "daemon/http/web_root.h"
+#include "daemon/live/feed.h"
 
 #define WEB_FILE_MAX (8 << 20)
 
@@ -176,23 +178,38 @@ void iocd_http_on_latest(struct iocd_http_api *h, h2o_req_t *req)
 
 void iocd_http_on_devices(struct iocd_http_api *h, h2o_req_t *req)
 {
-    char match[PARAM_MAX], state[32];
+    char match[PARAM_MAX], state[32], area[PARAM_MAX], registered[16], bbox[256];
     int r = iocd_http_param(req, "match", match, sizeof(match));
     int s = iocd_http_param(req, "state", state, sizeof(state));
-    if (r < 0)
-        return iocd_http_send_error(req, 400, "bad match");
+    int ra = iocd_http_param(req, "area", area, sizeof(area));
+    int rr = iocd_http_param(req, "registered", registered, sizeof(registered));
+    int rb = iocd_http_param(req, "bbox", bbox, sizeof(bbox));
+    struct iocd_devices_filter flt = {.registered = -1};
+    if (r < 0 || ra < 0)
+        return iocd_http_send_error(req, 400, "bad match or area");
     if (s < 0 || (s > 0 && strcmp(state, "online") && strcmp(state, "stale") &&
-                  strcmp(state, "offline")))
-        return iocd_http_send_error(req, 400, "bad state (online, stale or offline)");
+                  strcmp(state, "offline") && strcmp(state, "unseen")))
+        return iocd_http_send_error(req, 400, "bad state (online, stale, offline or unseen)");
+    if (rr < 0 || (rr > 0 && strcmp(registered, "true") && strcmp(registered, "false")))
+        return iocd_http_send_error(req, 400, "bad registered (true or false)");
+    if (rb < 0 || (rb > 0 && iocd_bbox_parse(bbox, &flt.bbox) < 0))
+        return iocd_http_send_error(req, 400,
+                                    "bad bbox (minlon,minlat,maxlon,maxlat: lon -180..180, "
+                                    "lat -90..90, minlat <= maxlat)");
     int64_t limit, after;
     if (iocd_http_param_int(req, "limit", 1, 2000, 1000, &limit) < 0 ||
         iocd_http_param_int(req, "after", 0, INT64_MAX, 0, &after) < 0)
         return iocd_http_send_error(req, 400, "bad parameter (limit 1..2000, after)");
+    flt.match = r ? match : NULL;
+    flt.state = s ? state : NULL;
+    flt.area = ra ? area : NULL;
+    if (rr > 0)
+        flt.registered = strcmp(registered, "true") == 0;
+    flt.has_bbox = rb > 0;
     if (!h->prov.devices)
         return send_list(req, "devices", NULL);
     size_t len = 0;
-    char *body = h->prov.devices(h->prov.ud, r ? match : NULL, s ? state : NULL, (uint64_t)after,
-                                 (size_t)limit, &len);
+    char *body = h->prov.devices(h->prov.ud, &flt, (uint64_t)after, (size_t)limit, &len);
     if (!body)
         return iocd_http_send_error(req, 500, "out of memory");
     iocd_http_send_body(req, 200, "application/json", body, len);
@@ -221,6 +238,7 @@ struct job {
     struct iocd_alerts_query aq;
     struct iocd_events_query eq;
     char ev[6][PARAM_MAX]; /* events: source, kind, area, device, status, case */
+    struct iocd_bbox bbox; /* events: eq.bbox points here */
     const char *db_path;
     int rc;
     cJSON *result;
@@ -493,9 +511,10 @@ void iocd_http_on_events(struct iocd_http_api *h, h2o_req_t *req)
             bad = "bad source, kind, area, device, status or case";
         *slots[i] = r > 0 ? j->ev[i] : NULL;
     }
-    char sev[32], before[64];
+    char sev[32], before[64], bbox[256];
     int rs = bad ? 0 : iocd_http_param(req, "severity", sev, sizeof(sev));
     int rb = bad ? 0 : iocd_http_param(req, "before", before, sizeof(before));
+    int rx = bad ? 0 : iocd_http_param(req, "bbox", bbox, sizeof(bbox));
     j->eq.min_severity = -1;
     if (bad)
         ;
@@ -508,6 +527,11 @@ void iocd_http_on_events(struct iocd_http_api *h, h2o_req_t *req)
         bad = "bad limit (1..1000)";
     else if (rb < 0 || (rb > 0 && iocd_query_events_cursor(before, &j->eq) < 0))
         bad = "bad before (the next of the previous page: TIME_MS:ID)";
+    else if (rx < 0 || (rx > 0 && iocd_bbox_parse(bbox, &j->bbox) < 0))
+        bad = "bad bbox (minlon,minlat,maxlon,maxlat: lon -180..180, lat -90..90, "
+              "minlat <= maxlat)";
+    else if (rx > 0)
+        j->eq.bbox = &j->bbox;
     if (bad) {
         free(j);
         return iocd_http_send_error(req, 400, bad);

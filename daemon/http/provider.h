@@ -11,6 +11,8 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
+struct iocd_devices_filter;
+
 /* In-memory state for the endpoints, called on the loop thread. */
 struct iocd_http_provider {
     /* GET /api/v1/status: devices per source by state, rejects per adapter
@@ -22,11 +24,12 @@ struct iocd_http_provider {
      * {"series":[...]} plus "next" when there is more (*len bytes; NULL
      * out of memory). Caller frees. */
     char *(*latest)(void *ud, const char *match, uint64_t after, size_t limit, size_t *len);
-    /* GET /api/v1/devices?match=&state=&limit=&after=: one page of the
-     * devices (pattern over SOURCE/DEVICE) as JSON text, paged like latest
-     * (*len bytes; NULL out of memory). Caller frees. */
-    char *(*devices)(void *ud, const char *match, const char *state, uint64_t after, size_t limit,
-                     size_t *len);
+    /* GET /api/v1/devices?match=&state=&area=&registered=&bbox=&limit=&after=:
+     * one page of the devices `flt` selects (daemon/live/feed.h) as JSON
+     * text, paged like latest (*len bytes; NULL out of memory). Caller
+     * frees. */
+    char *(*devices)(void *ud, const struct iocd_devices_filter *flt, uint64_t after,
+                     size_t limit, size_t *len);
     /* Alerts raised now (an array). */
     cJSON *(*alerts_active)(void *ud);
     /* POST /api/v1/alerts/{ack,assign,resolve}: `action` by `actor` on

@@ -1170,6 +1170,9 @@ void iocd_feed_observation(struct iocd_feed *f, uint32_t id, const char *source,
         }
         f->last_dev_ms = o->received_ms;
     }
+    if (o->location) /* range-checked by iocd_devices_locate */
+        iocd_devices_locate(f->devices, source, o->device, o->location->lat, o->location->lon,
+                            o->received_ms);
     unsigned need = wanted(f, IOCD_LIVE_OBS);
     if (need) {
         struct iocd_buf b;
@@ -1224,6 +1227,11 @@ void iocd_feed_event(struct iocd_feed *f, const char *source, const Ioc__V1__Eve
         else if (strcmp(e->kind, "device_online") == 0 &&
                  iocd_devices_seen(f->devices, source, e->device, e->received_ms))
             f->stats.untracked_devices++;
+        /* An event's position moves its device, when the device is one
+         * iocd tracks (a citizen report's reporter is not). */
+        if (e->location)
+            iocd_devices_locate(f->devices, source, e->device, e->location->lat,
+                                e->location->lon, e->received_ms);
     }
     if (iocd_alerts_has_event_rules(f->alerts)) {
         /* Event rules see its kind, severity, subject and attributes. */
@@ -1321,41 +1329,121 @@ char *iocd_feed_latest_text(const struct iocd_feed *f, const char *match, uint64
     return iocd_buf_take(&b);
 }
 
-char *iocd_feed_devices_text(const struct iocd_feed *f, const char *match, const char *state,
+/* Whether a device at `p` passes flt's bbox. */
+static bool in_bbox(const struct iocd_devices_filter *flt, const struct iocd_device_position *p)
+{
+    return !flt->has_bbox ||
+           (p->source != IOCD_POSITION_NONE && iocd_bbox_contains(&flt->bbox, p->lat, p->lon));
+}
+
+/* One device into b when flt selects it (info NULL: registered, never
+ * seen); true when written. */
+static bool device_item(struct iocd_buf *b, const struct iocd_devices_filter *flt, bool first,
+                        const char *source, const char *device,
+                        const struct iocd_device_info *d, const struct iocd_registry_entry *e)
+{
+    const char *state = d ? iocd_device_state_name(d->state) : "unseen";
+    if (flt->state && *flt->state && strcmp(flt->state, state) != 0)
+        return false;
+    if ((flt->registered == 1 && !e) || (flt->registered == 0 && e))
+        return false;
+    if (flt->area && (!e || strcmp(flt->area, e->area) != 0))
+        return false;
+    if (flt->match && *flt->match) {
+        char name[2 * IOCD_ID_MAX + 2];
+        snprintf(name, sizeof(name), "%s/%s", source, device);
+        if (!iocd_topic_matches(flt->match, name))
+            return false;
+    }
+    struct iocd_device_position p = iocd_device_position_of(d, e);
+    if (!in_bbox(flt, &p))
+        return false;
+    iocd_buf_puts(b, first ? "{\"source\":" : ",{\"source\":");
+    jb_str(b, source);
+    jb_key_str(b, "device", device);
+    jb_key_str(b, "state", state);
+    if (d) {
+        jb_key_time(b, "last_seen", d->last_seen_ms);
+        jb_key_int(b, "interval_ms", d->interval_ms);
+    }
+    jb_key_int(b, "messages", d ? (int64_t)d->messages : 0);
+    iocd_buf_puts(b, e ? ",\"registered\":true" : ",\"registered\":false");
+    if (e) {
+        jb_key_str(b, "name", e->name);
+        jb_key_str(b, "area", e->area);
+        jb_key_str(b, "subsystem", e->subsystem);
+        iocd_buf_puts(b, ",\"tags\":[");
+        for (const char *t = e->tags; *t;) {
+            const char *end = strchr(t, ';');
+            size_t n = end ? (size_t)(end - t) : strlen(t);
+            char tag[IOCD_REGISTRY_ID_MAX + 1];
+            memcpy(tag, t, n);
+            tag[n] = '\0';
+            if (t != e->tags)
+                iocd_buf_append(b, ",", 1);
+            jb_str(b, tag);
+            t += n + (end ? 1 : 0);
+        }
+        iocd_buf_append(b, "]", 1);
+    }
+    if (p.source != IOCD_POSITION_NONE) {
+        jb_key_num(b, "lat", p.lat);
+        jb_key_num(b, "lon", p.lon);
+        jb_key_str(b, "position", iocd_position_source_name(p.source));
+        jb_key_time(b, "position_time", p.time_ms);
+    }
+    iocd_buf_append(b, "}", 1);
+    return true;
+}
+
+char *iocd_feed_devices_text(const struct iocd_feed *f, const struct iocd_devices_filter *flt,
                              uint64_t after, size_t limit, size_t *len)
 {
     /* Paged and written straight into one buffer, like the latest values:
      * the cJSON array of 100,000 devices, sorted by detaching and
      * re-appending every item, held the loop for 20 s. */
+    static const struct iocd_devices_filter none = {.registered = -1};
+    if (!flt)
+        flt = &none;
+    const struct iocd_registry *reg = f->cfg->devices.registry_data;
     struct iocd_buf b;
     iocd_buf_init(&b);
     iocd_buf_puts(&b, "{\"devices\":[");
-    size_t n = iocd_devices_count(f->devices);
-    size_t i = after < n ? (size_t)after : n, scanned = 0, items = 0;
-    char name[2 * IOCD_ID_MAX + 2];
-    for (; i < n && items < limit && scanned < IOCD_FEED_LATEST_SCAN; i++, scanned++) {
-        const struct iocd_device_info *d = iocd_devices_at(f->devices, i);
-        if (state && *state && strcmp(state, iocd_device_state_name(d->state)) != 0)
-            continue;
-        if (match && *match) {
-            snprintf(name, sizeof(name), "%s/%s", d->source, d->device);
-            if (!iocd_topic_matches(match, name))
-                continue;
+    size_t n = iocd_devices_count(f->devices), scanned = 0, items = 0;
+    uint64_t cursor = after;
+    /* the devices heard from */
+    if (cursor < IOCD_FEED_UNSEEN_CURSOR) {
+        size_t i = cursor < n ? (size_t)cursor : n;
+        for (; i < n && items < limit && scanned < IOCD_FEED_LATEST_SCAN; i++, scanned++) {
+            const struct iocd_device_info *d = iocd_devices_at(f->devices, i);
+            if (device_item(&b, flt, items == 0, d->source, d->device, d,
+                            iocd_registry_find(reg, d->source, d->device)))
+                items++;
         }
-        iocd_buf_puts(&b, items ? ",{\"source\":" : "{\"source\":");
-        jb_str(&b, d->source);
-        jb_key_str(&b, "device", d->device);
-        jb_key_str(&b, "state", iocd_device_state_name(d->state));
-        jb_key_time(&b, "last_seen", d->last_seen_ms);
-        jb_key_int(&b, "interval_ms", d->interval_ms);
-        jb_key_int(&b, "messages", (int64_t)d->messages);
-        iocd_buf_append(&b, "}", 1);
-        items++;
+        cursor = i < n ? i : IOCD_FEED_UNSEEN_CURSOR;
+    }
+    /* then the registered ones never heard from (none unless unseen or
+     * any state is asked for) */
+    size_t nr = iocd_registry_count(reg);
+    bool want_unseen = flt->registered != 0 &&
+                       (!flt->state || !*flt->state || strcmp(flt->state, "unseen") == 0);
+    if (cursor >= IOCD_FEED_UNSEEN_CURSOR) {
+        size_t j = cursor - IOCD_FEED_UNSEEN_CURSOR < nr ? (size_t)(cursor - IOCD_FEED_UNSEEN_CURSOR)
+                                                         : nr;
+        if (!want_unseen)
+            j = nr;
+        for (; j < nr && items < limit && scanned < IOCD_FEED_LATEST_SCAN; j++, scanned++) {
+            const struct iocd_registry_entry *e = iocd_registry_at(reg, j);
+            if (!iocd_devices_get(f->devices, e->source, e->device) &&
+                device_item(&b, flt, items == 0, e->source, e->device, NULL, e))
+                items++;
+        }
+        cursor = j < nr ? IOCD_FEED_UNSEEN_CURSOR + j : UINT64_MAX;
     }
     iocd_buf_append(&b, "]", 1);
-    if (i < n) {
+    if (cursor != UINT64_MAX) {
         char next[48];
-        snprintf(next, sizeof(next), ",\"next\":\"%zu\"", i);
+        snprintf(next, sizeof(next), ",\"next\":\"%" PRIu64 "\"", cursor);
         iocd_buf_puts(&b, next);
     }
     iocd_buf_append(&b, "}", 1);

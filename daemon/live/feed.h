@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "daemon/alerts/alerts.h"
+#include "daemon/base/bbox.h"
 #include "daemon/config/config.h"
 #include "daemon/alerts/devices.h"
 #include "ioc/v1/ioc.pb-c.h"
@@ -92,11 +93,24 @@ void iocd_feed_resend_status(struct iocd_feed *f, iocd_live_sink_fn fn, void *ud
 #define IOCD_FEED_LATEST_SCAN 20000
 char *iocd_feed_latest_text(const struct iocd_feed *f, const char *match, uint64_t after,
                             size_t limit, size_t *len);
+/* What GET /api/v1/devices selects (every member optional). */
+struct iocd_devices_filter {
+    const char *match; /* pattern over SOURCE/DEVICE; NULL or "": any */
+    const char *state; /* online, stale, offline, unseen; NULL or "": any */
+    const char *area;  /* the registry's area, exactly; NULL: any */
+    int registered;    /* 1 registered only, 0 unregistered only, -1 both */
+    bool has_bbox;     /* the device's position within bbox (daemon/base/bbox.h) */
+    struct iocd_bbox bbox;
+};
+/* Cursors from this value on page through the registered devices never
+ * seen (the registry's rows, in file order), after the device table. */
+#define IOCD_FEED_UNSEEN_CURSOR (UINT64_C(1) << 40)
 /* One page of GET /api/v1/devices as JSON text (malloc'd, *len bytes;
- * NULL out of memory): the devices matching `match` (over SOURCE/DEVICE)
- * and `state` (NULL or "": any), in the order they were first seen, paged
- * like iocd_feed_latest_text. */
-char *iocd_feed_devices_text(const struct iocd_feed *f, const char *match, const char *state,
+ * NULL out of memory): the devices iocd has heard from, in the order they
+ * were first seen, then the registered ones it has not heard from (state
+ * "unseen"), each with its registry row and position (docs/registry.md),
+ * those `flt` selects; paged like iocd_feed_latest_text. */
+char *iocd_feed_devices_text(const struct iocd_feed *f, const struct iocd_devices_filter *flt,
                              uint64_t after, size_t limit, size_t *len);
 cJSON *iocd_feed_alerts_active_json(const struct iocd_feed *f);
 /* An operator's action ("ack", "assign", "resolve") by `actor` on active

@@ -22,7 +22,7 @@
 
 /* Parameters: ?1 source, ?2 kind, ?3 area, ?4 device, ?5 status,
  * ?6 min severity, ?7 from, ?8 to, ?9 limit (-1: none), ?10 before time,
- * ?11 before id, ?12 case. A database of schema 3 or older (iocctl may
+ * ?11 before id, ?12 case, ?13..?16 bbox min lon, min lat, max lon, max lat. A database of schema 3 or older (iocctl may
  * read one iocd has not migrated yet) has no case_id: `no_case`. */
 static void events_sql(struct iocd_buf *sql, const struct iocd_events_query *q, bool no_case)
 {
@@ -44,6 +44,10 @@ static void events_sql(struct iocd_buf *sql, const struct iocd_events_query *q, 
         iocd_buf_puts(sql, " AND status = ?5");
     if (q->min_severity >= 0)
         iocd_buf_puts(sql, " AND severity >= ?6");
+    if (q->bbox) /* edges inside; min lon > max lon crosses the antimeridian */
+        iocd_buf_puts(sql, q->bbox->min_lon <= q->bbox->max_lon
+                               ? " AND lat BETWEEN ?14 AND ?16 AND lon BETWEEN ?13 AND ?15"
+                               : " AND lat BETWEEN ?14 AND ?16 AND (lon >= ?13 OR lon <= ?15)");
     if (q->has_before)
         iocd_buf_puts(sql, " AND (time_ms < ?10 OR (time_ms = ?10 AND id < ?11))");
     iocd_buf_puts(sql, " ORDER BY time_ms DESC, id DESC LIMIT ?9");
@@ -78,6 +82,12 @@ int iocd_query_events_prepare(sqlite3 *db, const struct iocd_events_query *q,
     sqlite3_bind_int64(*st, 11, q->before_id);
     if (q->case_id)
         sqlite3_bind_text(*st, 12, q->case_id, -1, SQLITE_STATIC);
+    if (q->bbox) {
+        sqlite3_bind_double(*st, 13, q->bbox->min_lon);
+        sqlite3_bind_double(*st, 14, q->bbox->min_lat);
+        sqlite3_bind_double(*st, 15, q->bbox->max_lon);
+        sqlite3_bind_double(*st, 16, q->bbox->max_lat);
+    }
     return IOCD_QUERY_OK;
 }
 

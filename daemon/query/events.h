@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/base/bbox.h"
+
 struct sqlite3;
 struct sqlite3_stmt;
 
@@ -20,6 +22,7 @@ struct iocd_events_query {
     const char *case_id;   /* NULL: any; the updates of this case */
     int64_t min_severity;  /* ioc.v1.Severity at or above; -1: any */
     int64_t from_ms, to_ms; /* event time in [from, to) */
+    const struct iocd_bbox *bbox; /* NULL: any; else events located within it */
     int64_t limit;          /* <= 0: no limit */
     /* A page: only events older than (before_ms, before_id) in the order
      * below (time, then id, both descending). */

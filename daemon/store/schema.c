@@ -87,6 +87,11 @@ static const char *const migrations[] = {
      * finds the open cases at start */
     ("ALTER TABLE events ADD COLUMN case_id TEXT NOT NULL DEFAULT '';"
      "CREATE INDEX events_by_case ON events(source, case_id, time_ms) WHERE case_id != '';"),
+    /* 4 -> 5: each device's last reported position (NULL: none), so it
+     * survives a restart (docs/registry.md) */
+    ("ALTER TABLE devices ADD COLUMN lat REAL;"
+     "ALTER TABLE devices ADD COLUMN lon REAL;"
+     "ALTER TABLE devices ADD COLUMN position_ms INTEGER;"),
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == IOCD_SCHEMA_VERSION,

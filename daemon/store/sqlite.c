@@ -88,11 +88,13 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_WINDOW_JRNL] = "SELECT jrnl FROM windows WHERE series_id = ?1 AND res_s = ?2 AND "
                        "start_ms = ?3",
     [ST_DEVICE] = "INSERT INTO devices(source, device, first_seen_ms, last_seen_ms, interval_ms, "
-                  "messages, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                  "messages, state, lat, lon, position_ms) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
                   "ON CONFLICT(source, device) DO UPDATE SET "
                   "first_seen_ms = excluded.first_seen_ms, last_seen_ms = excluded.last_seen_ms, "
                   "interval_ms = excluded.interval_ms, messages = excluded.messages, "
-                  "state = excluded.state",
+                  "state = excluded.state, lat = excluded.lat, lon = excluded.lon, "
+                  "position_ms = excluded.position_ms",
     /* A correction: the row becomes exactly the window given (jrnl never
      * goes back, so the journal replay stays off it). */
     [ST_WINDOW_PUT] =
@@ -512,6 +514,15 @@ static int write_one(struct sqlite_store *st, struct iocd_flush *f)
         sqlite3_bind_int64(q, 5, d->interval_ms);
         sqlite3_bind_int64(q, 6, (sqlite3_int64)d->messages);
         sqlite3_bind_text(q, 7, iocd_device_state_name(d->state), -1, SQLITE_STATIC);
+        if (d->has_position) {
+            sqlite3_bind_double(q, 8, d->lat);
+            sqlite3_bind_double(q, 9, d->lon);
+            sqlite3_bind_int64(q, 10, d->position_ms);
+        } else {
+            sqlite3_bind_null(q, 8);
+            sqlite3_bind_null(q, 9);
+            sqlite3_bind_null(q, 10);
+        }
         if (step_reset(st, ST_DEVICE))
             return -1;
     }
@@ -795,7 +806,7 @@ static int sq_each_device(struct iocd_store *base,
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(st->db,
                            "SELECT source, device, first_seen_ms, last_seen_ms, interval_ms, "
-                           "messages, state FROM devices",
+                           "messages, state, lat, lon, position_ms FROM devices",
                            -1, &q, NULL) != SQLITE_OK)
         return iocd_error_set(err, "%s: reading devices: %s", st->path, sqlite3_errmsg(st->db));
     int rc;
@@ -809,6 +820,12 @@ static int sq_each_device(struct iocd_store *base,
             .interval_ms = sqlite3_column_int64(q, 4),
             .messages = (uint64_t)sqlite3_column_int64(q, 5),
             .state = (enum iocd_device_state)state,
+            .has_position = sqlite3_column_type(q, 7) == SQLITE_FLOAT &&
+                            sqlite3_column_type(q, 8) == SQLITE_FLOAT &&
+                            sqlite3_column_type(q, 9) == SQLITE_INTEGER,
+            .lat = sqlite3_column_double(q, 7),
+            .lon = sqlite3_column_double(q, 8),
+            .position_ms = sqlite3_column_int64(q, 9),
         };
         if (row.source && row.device && state >= 0)
             cb(ud, &row);

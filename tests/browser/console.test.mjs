@@ -348,7 +348,67 @@ async function checkMap(page) {
   check(pts.some(([la, lo]) => la === 13.98 && lo === 108.0),
     'the report is an event marker at 13.98 N, 108.0 E', JSON.stringify(pts));
   await page.locator(sel('map')).scrollIntoViewIfNeeded();
+
+  // The registry's devices with a position are markers exactly there.
+  const rows = [];
+  let after = '';
+  for (;;) {
+    const j = await api('/api/v1/devices?limit=2000' + (after ? '&after=' + encodeURIComponent(after) : ''));
+    rows.push(...j.devices);
+    if (!j.next) break;
+    after = j.next;
+  }
+  const want = rows.filter((r) => typeof r.lat === 'number').map((r) => [r.source + '/' + r.device, r.lat, r.lon]).sort();
+  const got = (await page.evaluate(() => {
+    const out = [];
+    document.querySelectorAll('[data-testid="map-device"]').forEach((e) => out.push(e.getAttribute('data-device')));
+    return out;
+  })).sort();
+  const pos = await page.evaluate(() => {
+    const out = {};
+    window.__iocdMap.eachLayer((l) => {
+      if (l.options && /dev-marker/.test(l.options.className || '') && l.getElement())
+        out[l.getElement().getAttribute('data-device')] = [l.getLatLng().lat, l.getLatLng().lng];
+    });
+    return out;
+  });
+  check(want.length >= 100 && JSON.stringify(got) === JSON.stringify(want.map((w) => w[0])),
+    `every device with a position is a marker (${want.length})`, JSON.stringify([want.length, got.length]));
+  const misplaced = want.filter(([k, la, lo]) => !pos[k] || pos[k][0] !== la || pos[k][1] !== lo);
+  check(misplaced.length === 0, 'each marker is at its device\'s position', JSON.stringify(misplaced.slice(0, 5)));
+
+  // A registered station's alert turns its marker red within 2 s.
+  const dev = 'air/GL-AQ02';
+  const mk = `[data-testid="map-device"][data-device="${dev}"]`;
+  check(!/alerting/.test(await attr(page, mk, 'class') || ''), dev + ' is not red before its alert');
+  const t0 = Date.now();
+  publishJson('pleiku/air/GL-AQ02/data', { station: 'GL-AQ02', ts: new Date().toISOString(), pm25: 480 });
+  let ms = Infinity;
+  try {
+    await waitPage(page, (s) => /alerting/.test(document.querySelector(s).getAttribute('class')), mk, 5000,
+      'the marker to turn red');
+    ms = Date.now() - t0;
+  } catch (e) { /* checked below */ }
+  check(ms <= 2000, `the marker of ${dev} turns red within 2 s of its alert (${ms} ms)`, ms + ' ms');
   await shot(page, '08-map');
+  // Clicking a marker opens its first series' chart.
+  await page.locator(mk).click({ force: true });
+  try {
+    await page.waitForSelector('[data-testid="chart-svg"][data-series="air/GL-AQ02/humidity"]', { timeout: 10000 });
+    check(true, 'clicking the marker opens the chart of air/GL-AQ02/humidity');
+  } catch (e) {
+    check(false, 'clicking the marker opens the chart of air/GL-AQ02/humidity', e.message);
+  }
+  check((await page.$$('[data-testid="map-popup"]')).length === 1, 'and its popup with the latest values');
+  // Back to normal: the reading that clears it.
+  publishJson('pleiku/air/GL-AQ02/data', { station: 'GL-AQ02', ts: new Date(Date.now() + 1).toISOString(), pm25: 20 });
+  try {
+    await waitPage(page, (s) => !/alerting/.test(document.querySelector(s).getAttribute('class')), mk, 5000,
+      'the marker to lose its red');
+    check(true, 'the cleared alert takes the red away');
+  } catch (e) {
+    check(false, 'the cleared alert takes the red away', e.message);
+  }
 }
 
 // Silences: the console's form, the marks on a stale alert, the lift.

@@ -16,6 +16,8 @@ debug information), and every file of this project must be one of:
 * users: daemon/config/users.c, daemon/base/*, tests/fuzz/fuzz_users.c and
   replay.c;
 * units: daemon/base/* (units.c), tests/fuzz/fuzz_units.c and replay.c;
+* registry: daemon/config/registry.c, daemon/base/*,
+  tests/fuzz/fuzz_registry.c and replay.c;
 * properties: daemon/ingest/properties.c, adapters/batch.c, daemon/base/*,
   the generated protos, tests/fuzz/fuzz_properties.c and replay.c; no
   adapter;
@@ -67,6 +69,8 @@ def allowed(name, rel):
         return rel == "daemon/config/users.c" or rel.startswith("daemon/base/")
     if name in ("template", "units"):
         return rel.startswith("daemon/base/")
+    if name == "registry":
+        return rel == "daemon/config/registry.c" or rel.startswith("daemon/base/")
     if name == "properties":
         return (rel in {"daemon/ingest/properties.c", "adapters/batch.c"}
                 or rel.startswith("daemon/base/") or rel.startswith("build:proto/"))
@@ -100,6 +104,9 @@ class FuzzLinkTest(unittest.TestCase):
             return
         if name == "units":
             self.assertIn("daemon/base/units.c", files)
+            return
+        if name == "registry":
+            self.assertIn("daemon/config/registry.c", files)
             return
         if name == "properties":
             self.assertIn("daemon/ingest/properties.c", files)

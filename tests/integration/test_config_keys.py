@@ -93,7 +93,7 @@ class ConfigKeysTest(unittest.TestCase):
                          ["mode", "device", "metric", "unit", "time_key", "metric.KEY",
                           "unit.KEY"])
         self.assertEqual(t["[adapter NAME] format = influx"],
-                         ["device", "metric", "precision", "unit.FIELD"])
+                         ["device", "metric", "precision", "location", "unit.FIELD"])
         self.assertEqual(t["[alert NAME]"],
                          ["type", "match", "stat", "window", "above", "below", "clear", "bands",
                           "hysteresis", "multiple", "severity", "text", "count", "per",
@@ -103,7 +103,7 @@ class ConfigKeysTest(unittest.TestCase):
                           "timeout", "retry_min", "retry_max", "rate_limit", "queue_max",
                           "tls_verify"])
         self.assertEqual(sum(len(v) for v in t.values()),
-                         80 + 1 + 5 + 13 + 4 + 3 + 5 + 4 + 7 + 17 + 17 + 12 + 2)
+                         81 + 1 + 5 + 13 + 4 + 3 + 5 + 5 + 7 + 17 + 17 + 12 + 2)
         self.assertEqual(t["[units]"], ["series", "metric.NAME"])
         self.assertEqual(t["[sparkplug]"], ["host_id"])
         self.assertEqual(t["[adapter NAME] format = sparkplug"],
@@ -160,7 +160,7 @@ class ConfigKeysTest(unittest.TestCase):
             for k in keys:
                 n += 1
                 self.assertTrue(any(matches(p, k) for p in allowed), "[%s] %s" % (header, k))
-        self.assertEqual(n, 111)
+        self.assertEqual(n, 112)
 
     def test_adapters_md_tables(self):
         text = read("docs/adapters.md")

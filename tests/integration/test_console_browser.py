@@ -178,6 +178,10 @@ class ConsoleBrowserTest(IocdTestCase):
         with open(os.path.join(SOURCE_ROOT, "config", "iocd.conf")) as f:
             feeds = f.read().split("# " + "-" * 75, 1)[1]
         port = free_port()
+        # The simulator's device registry: the map places its devices.
+        registry = os.path.join(self.dir, "pleiku-registry.csv")
+        subprocess.run([IOCD_SIM, "--write-registry", registry], check=True, timeout=30,
+                       capture_output=True)
         # The stale rules' raises go to a webhook receiver of this test.
         hooks = Hooks()
         self.addCleanup(hooks.server_close)
@@ -185,7 +189,7 @@ class ConsoleBrowserTest(IocdTestCase):
         notify = ("[notify ops]\nurl = http://127.0.0.1:%d/hook\nrules = air_stale_96, air_stale_97\n"
                   "on = raised\n" % hooks.server_address[1])
         # No tiles: the page may load nothing from another origin.
-        d = self.iocd(feeds, extra=ALERT + notify + "[http]\nlisten = 127.0.0.1:%d\nmap_tiles =\n%s%s" % (
+        d = self.iocd(feeds, extra=ALERT + notify + "[devices]\nregistry = %s\n" % registry + "[http]\nlisten = 127.0.0.1:%d\nmap_tiles =\n%s%s" % (
             port, "token = %s\n" % token if token else "", users_conf))
         d.start()
         wait_until(lambda: http_up(port), timeout=10, what="iocd's HTTP server")

@@ -186,8 +186,10 @@ class HttpApiTest(IocdTestCase):
             self.assertGreater(dev.pop("interval_ms"), 0)
         # In the order the devices were first seen (pk-02's messages came first).
         self.assertEqual(body, {"devices": [
-            {"source": "air", "device": "pk-02", "state": "online", "messages": 5},
-            {"source": "air", "device": "pk-01", "state": "online", "messages": 1}]})
+            {"source": "air", "device": "pk-02", "state": "online", "messages": 5,
+             "registered": False},
+            {"source": "air", "device": "pk-01", "state": "online", "messages": 1,
+             "registered": False}]})
         self.assertEqual(d.api("/api/v1/devices?state=stale"), (200, {"devices": []}))
         # Paged like /latest: one device a page, then no "next".
         st, p1 = d.api("/api/v1/devices?match=air/%2B&limit=1")

@@ -83,7 +83,7 @@ class ManPagesTest(unittest.TestCase):
             else:
                 got.append((section, norm("%-20s %s" % (tag, meaning))))
         self.assertEqual(got, expected)
-        self.assertEqual(len(got), 156 + 12 + 2)  # + [notify NAME], [units]
+        self.assertEqual(len(got), 158 + 12 + 2)  # + [notify NAME], [units]
         self.assertIn(("[store]", "flush_interval default 1s how often changed windows are "
                        "written, in one transaction, off the event loop"), got)
 
@@ -99,9 +99,9 @@ class ManPagesTest(unittest.TestCase):
                     self.assertRegex(text, r"(?m)^       (-\w, )?" + re.escape(opt) + r"\b")
         commands = re.findall(r"^  ([a-z]+) ", subprocess.run(
             [IOCCTL, "--help"], capture_output=True, text=True, timeout=30).stdout, re.M)
-        self.assertEqual(commands[:12], ["series", "query", "query", "raw", "events", "status",
-                                         "alerts", "alerts", "alerts", "alerts", "alerts",
-                                         "tail"])
+        self.assertEqual(commands[:13], ["series", "query", "query", "raw", "events", "devices",
+                                         "status", "alerts", "alerts", "alerts", "alerts",
+                                         "alerts", "tail"])
         text = rendered("iocctl.1")
         commands_section = text[text.index("\nCOMMANDS\n"):text.index("\nOPTIONS\n")]
         for c in commands:

@@ -4,7 +4,8 @@ the fixture of the first release's schema) is copied to
 PATH.pre-migration-UNIXTIME, opened by iocd, migrated, and its windows
 keep merging; a version-2
 database gets the devices table (v3), and an alert it stored as raised is
-restored and clears against that raise."""
+restored and clears against that raise; a version-4 database's device rows
+get their position columns (v5)."""
 import glob
 import json
 import os
@@ -14,7 +15,7 @@ import unittest
 
 from iocdtest import AIR_ADAPTER, SOURCE_ROOT, IocdTestCase, air, wait_until
 
-CURRENT = 4
+CURRENT = 5
 
 
 class MigrationTest(IocdTestCase):
@@ -30,7 +31,7 @@ class MigrationTest(IocdTestCase):
         self.assertEqual(con.execute("SELECT count(*) FROM events").fetchone()[0], 0)
         con.close()
         self.assertIn("database migrated to schema version 2", d.log_text())
-        self.assertIn("database migrated to schema version 4", d.log_text())
+        self.assertIn("database migrated to schema version 5", d.log_text())
         # The version-1 database was copied, untouched, before migrating.
         backups = glob.glob(d.db + ".pre-migration-*")
         self.assertEqual(len(backups), 1, backups)
@@ -106,16 +107,17 @@ class MigrationTest(IocdTestCase):
         con.commit()
         con.close()
         d.restart()
-        self.assertIn("database migrated to schema version 4", d.log_text())
+        self.assertIn("database migrated to schema version 5", d.log_text())
         self.assertIn("restored 0 device(s) and 1 raised alert(s)", d.log_text())
         con = sqlite3.connect(d.db)
-        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], 4)
+        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], CURRENT)
         self.assertEqual([(r[1], r[2], r[3], r[5]) for r in
                           con.execute("PRAGMA table_info(devices)").fetchall()],
                          [("source", "TEXT", 1, 1), ("device", "TEXT", 1, 2),
                           ("first_seen_ms", "INTEGER", 1, 0), ("last_seen_ms", "INTEGER", 1, 0),
                           ("interval_ms", "INTEGER", 1, 0), ("messages", "INTEGER", 1, 0),
-                          ("state", "TEXT", 1, 0)])
+                          ("state", "TEXT", 1, 0), ("lat", "REAL", 0, 0), ("lon", "REAL", 0, 0),
+                          ("position_ms", "INTEGER", 0, 0)])
         self.assertEqual(con.execute("SELECT count(*) FROM devices").fetchone()[0], 0)
         con.close()
         active = d.api("/api/v1/alerts")[1]["active"]
@@ -140,6 +142,52 @@ class MigrationTest(IocdTestCase):
                                     [("raised", t_ms, str(t_ms)),
                                      ("cleared", ts * 1000, str(t_ms))]))
         self.assertEqual(d.api("/api/v1/alerts")[1]["active"], [])
+        self.assertEqual(d.stop(), 0)
+
+    def test_v4_database_gets_device_positions(self):
+        """Version 5 adds each device's last reported position to its row
+        (docs/registry.md): a version-4 database keeps its devices, with no
+        position, and a located message then stores one."""
+        ngsi = "[adapter parking]\ntopic = city/parking/+\nformat = ngsi\n"
+        d = self.iocd(ngsi).start()
+        self.assertEqual(d.stop(), 0)
+        con = sqlite3.connect(d.db)
+        con.executescript("ALTER TABLE devices DROP COLUMN lat; ALTER TABLE devices DROP COLUMN "
+                          "lon; ALTER TABLE devices DROP COLUMN position_ms; "
+                          "PRAGMA user_version = 4;")
+        t_ms = int(time.time() * 1000) - 60000
+        con.execute("INSERT INTO devices VALUES ('parking', 'GL-PK01', ?, ?, 30000, 7, 'online')",
+                    (t_ms - 600000, t_ms))
+        con.commit()
+        con.close()
+        d.restart()
+        self.assertIn("database migrated to schema version 5", d.log_text())
+        self.assertIn("restored 1 device(s)", d.log_text())
+        self.assertEqual(len(glob.glob(d.db + ".pre-migration-*")), 1)
+        con = sqlite3.connect(d.db)
+        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], CURRENT)
+        self.assertEqual(con.execute("SELECT source, device, messages, lat, lon, position_ms "
+                                     "FROM devices").fetchall(),
+                         [("parking", "GL-PK01", 7, None, None, None)])
+        con.close()
+        dev = d.api("/api/v1/devices")[1]["devices"]
+        self.assertEqual([(x["device"], x["messages"], "lat" in x) for x in dev],
+                         [("GL-PK01", 7, False)])
+        ent = {"id": "GL-PK01", "type": "OffStreetParking",
+               "availableSpotNumber": {"type": "Number", "value": 3},
+               "location": {"type": "geo:json",
+                            "value": {"type": "Point", "coordinates": [108.0123, 13.9876]}}}
+        self.broker.publish("city/parking/notify", [json.dumps({"subscriptionId": "s1",
+                                                                 "data": [ent]})])
+
+        def stored():
+            con = sqlite3.connect(d.db)
+            try:
+                return con.execute("SELECT device, messages, lat, lon FROM devices").fetchall()
+            finally:
+                con.close()
+        wait_until(lambda: stored() == [("GL-PK01", 8, 13.9876, 108.0123)],
+                   what="the position stored (%r)" % (stored(),))
         self.assertEqual(d.stop(), 0)
 
     def test_newer_database_is_refused(self):

@@ -220,9 +220,9 @@ static void test_embedded_defaults(void **state)
         {"violations", "pleiku/violations/+/event", "event", 41},
         {"lighting", "spBv1.0/pleiku-lighting/#", "sparkplug", 51},
         {"bus", "pleiku/bus/+/lp", "influx", 54},
-        {"fire", "pleiku/fire/+/alarm", "event", 64},
-        {"reports", "pleiku/reports/+/event", "event", 74},
-        {"parking", "pleiku/parking/ngsi/+", "ngsi", 86},
+        {"fire", "pleiku/fire/+/alarm", "event", 65},
+        {"reports", "pleiku/reports/+/event", "event", 75},
+        {"parking", "pleiku/parking/ngsi/+", "ngsi", 87},
     };
     assert_int_equal(cfg.n_adapters, 11);
     for (int i = 0; i < 11; i++) {

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/live/feed.h"
 #include "daemon/http/server.h"
 #include "daemon/live/hub.h"
 #include "daemon/aggregate/sketch.h"
@@ -74,11 +75,13 @@ static char *p_latest(void *ud, const char *match, uint64_t after, size_t limit,
     *len = sizeof(page) - 1;
     return strdup(page);
 }
-static char *p_devices(void *ud, const char *match, const char *state, uint64_t after,
+static struct iocd_devices_filter last_filter;
+static char *p_devices(void *ud, const struct iocd_devices_filter *flt, uint64_t after,
                        size_t limit, size_t *len)
 {
-    snprintf(last_match, sizeof(last_match), "%s", match ? match : "(null)");
-    snprintf(last_state, sizeof(last_state), "%s", state ? state : "(null)");
+    last_filter = *flt;
+    snprintf(last_match, sizeof(last_match), "%s", flt->match ? flt->match : "(null)");
+    snprintf(last_state, sizeof(last_state), "%s", flt->state ? flt->state : "(null)");
     last_after = after;
     last_limit = limit;
     static const char page[] =
@@ -311,7 +314,31 @@ static void test_provider_endpoints(void **state)
     expect(&f, "/api/v1/devices?limit=2001", NULL, 400,
            "{\"error\":\"bad parameter (limit 1..2000, after)\"}");
     expect(&f, "/api/v1/devices?state=sleepy", NULL, 400,
-           "{\"error\":\"bad state (online, stale or offline)\"}");
+           "{\"error\":\"bad state (online, stale, offline or unseen)\"}");
+    /* the registry's filters reach the provider as given */
+    expect(&f, "/api/v1/devices?bbox=107.9,13.9,108.1,14.05&area=H%E1%BB%99i%20Th%C6%B0%C6%A1ng"
+               "&registered=false&state=unseen",
+           NULL, 200,
+           "{\"devices\":[{\"source\":\"air\",\"device\":\"pk-01\",\"state\":\"online\"}]}");
+    assert_true(last_filter.has_bbox);
+    assert_true(last_filter.bbox.min_lon == 107.9 && last_filter.bbox.min_lat == 13.9 &&
+                last_filter.bbox.max_lon == 108.1 && last_filter.bbox.max_lat == 14.05);
+    assert_string_equal(last_filter.area, "Hội Thương");
+    assert_int_equal(last_filter.registered, 0);
+    assert_string_equal(last_state, "unseen");
+    expect(&f, "/api/v1/devices", NULL, 200,
+           "{\"devices\":[{\"source\":\"air\",\"device\":\"pk-01\",\"state\":\"online\"}]}");
+    assert_false(last_filter.has_bbox);
+    assert_null(last_filter.area);
+    assert_int_equal(last_filter.registered, -1);
+    expect(&f, "/api/v1/devices?bbox=108.1,13.9,107.9", NULL, 400,
+           "{\"error\":\"bad bbox (minlon,minlat,maxlon,maxlat: lon -180..180, lat -90..90, "
+           "minlat <= maxlat)\"}");
+    expect(&f, "/api/v1/devices?bbox=107.9,14.1,108.1,13.9", NULL, 400,
+           "{\"error\":\"bad bbox (minlon,minlat,maxlon,maxlat: lon -180..180, lat -90..90, "
+           "minlat <= maxlat)\"}");
+    expect(&f, "/api/v1/devices?registered=yes", NULL, 400,
+           "{\"error\":\"bad registered (true or false)\"}");
     expect(&f, "/api/v1/latest?match=%zz", NULL, 400,
            "{\"error\":\"bad parameter (match, limit 1..2000, after)\"}");
     expect(&f, "/api/v1/nope", NULL, 404, "{\"error\":\"no such endpoint\"}");
@@ -320,7 +347,7 @@ static void test_provider_endpoints(void **state)
     char *body;
     assert_int_equal(get(&f, "/metrics", NULL, &body), 200);
     assert_non_null(strstr(body, "iocd_fake_total 7\n"));
-    assert_non_null(strstr(body, "\niocd_http_requests_total 16\n"));
+    assert_non_null(strstr(body, "\niocd_http_requests_total 21\n"));
     assert_non_null(strstr(body, "\niocd_live_clients 0\n"));
     assert_non_null(strstr(body, "\niocd_http_unauthorized_total 0\n"));
     free(body);

@@ -148,6 +148,40 @@ static void test_bus_gps(void **state)
     fx_free(f);
 }
 
+/* location = lat,lon: the line's lat and lon fields are also the position
+ * of each of its observations; without both (or out of range) none. */
+static void test_bus_location(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("[adapter bus]\n"
+                          "topic = gateway/+/bus\n"
+                          "format = influx\n"
+                          "device = tag:bus\n"
+                          "metric = field\n"
+                          "location = lat,lon\n");
+    assert_int_equal(decode(f, "bus,bus=81B-00123 lat=13.98331,lon=108.00012,speed=32.5\n"
+                               "bus,bus=81B-08042 speed=20,lat=14i,lon=108i\n"
+                               "bus,bus=81B-15961 lat=13.9,speed=1\n"
+                               "bus,bus=81B-23880 lat=91,lon=108\n"
+                               "bus,bus=81B-00001 lat=\"13.9\",lon=108\n"),
+                     IOCD_REJECT_NONE);
+    assert_int_equal(f->batch.n_obs, 11);
+    for (size_t i = 0; i < 3; i++) {
+        const Ioc__V1__Location *l = f->batch.obs[i]->location;
+        assert_non_null(l);
+        assert_true(l->lat == 13.98331 && l->lon == 108.00012);
+    }
+    assert_string_equal(f->batch.obs[0]->metric, "lat"); /* still an observation */
+    for (size_t i = 3; i < 6; i++) {
+        const Ioc__V1__Location *l = f->batch.obs[i]->location;
+        assert_non_null(l);
+        assert_true(l->lat == 14 && l->lon == 108);
+    }
+    for (size_t i = 6; i < 11; i++) /* lon missing, lat out of range, lat a string */
+        assert_null(f->batch.obs[i]->location);
+    fx_free(f);
+}
+
 /* The Telegraf example of docs/adapters.md (influx), exactly. */
 static void test_doc_telegraf(void **state)
 {
@@ -821,6 +855,15 @@ static void test_create_errors(void **state)
                         "test.conf:3: [adapter gw] precision: expected ns, us, ms or s");
     assert_create_error("[adapter gw]\ndevice = tag:a\nprecision = ms\nprecision = s\n",
                         "test.conf:4: key 'precision' given twice (first on line 3)");
+    assert_create_error("[adapter gw]\ndevice = tag:a\nlocation = lat\n",
+                        "test.conf:3: [adapter gw] location: expected LAT_FIELD,LON_FIELD, e.g. "
+                        "lat,lon");
+    assert_create_error("[adapter gw]\ndevice = tag:a\nlocation = lat,\n",
+                        "test.conf:3: [adapter gw] location: expected LAT_FIELD,LON_FIELD, e.g. "
+                        "lat,lon");
+    assert_create_error("[adapter gw]\ndevice = tag:a\nlocation = a,b,c\n",
+                        "test.conf:3: [adapter gw] location: expected LAT_FIELD,LON_FIELD, e.g. "
+                        "lat,lon");
     assert_create_error("[adapter gw]\ndevice = tag:a\nunit. = km/h\n",
                         "test.conf:3: [adapter gw] unit.: the field name after 'unit.' is empty");
     assert_create_error("[adapter gw]\ndevice = tag:a\nunit.speed = km/h\nunit.x = 1\n"
@@ -867,6 +910,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_telegraf_cpu),
         cmocka_unit_test(test_bus_gps),
+        cmocka_unit_test(test_bus_location),
         cmocka_unit_test(test_doc_telegraf),
         cmocka_unit_test(test_metric_field_and_topic_device),
         cmocka_unit_test(test_field_types),

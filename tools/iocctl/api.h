@@ -1,6 +1,7 @@
 /* tools/iocctl/api.h — iocctl's commands that talk to a running iocd over
- * its HTTP API (docs/api.md): `tail` (tail.c), `alerts` (alerts.c) and the
- * live `status` (status_api.c), and the requests they share (api.c).
+ * its HTTP API (docs/api.md): `tail` (tail.c), `alerts` (alerts.c), the
+ * live `status` (status_api.c), `devices` (devices.c), and the requests
+ * they share (api.c).
  *
  * Owns: the API address and token (from --url/--token, the --config file's
  * [http] section, $IOCD_URL/$IOCD_TOKEN, else http://127.0.0.1:8080). With
@@ -36,6 +37,8 @@ int iocctl_silences(const struct iocctl_api *a, const struct iocctl_options *o);
 /* `alerts ack|assign|resolve ID`: POST /api/v1/alerts/VERB. */
 int iocctl_alert_act(const struct iocctl_api *a, const char *verb, const char *id,
                      const char *note, const char *to, bool json);
+/* `devices`: GET /api/v1/devices with o's filters, every page. */
+int iocctl_devices(const struct iocctl_api *a, const struct iocctl_options *o);
 /* -1 when the daemon does not answer at all (the caller falls back to the
  * database), else an exit code. */
 int iocctl_status_api(const struct iocctl_api *a, bool json);

@@ -27,8 +27,13 @@ void iocctl_usage_print(FILE *out)
           "  raw SERIES [--from TIME] [--to TIME] [--limit N] [--json]\n"
           "      Print the raw samples of one series from the journal, by time.\n"
           "  events [--source S] [--kind K] [--area A] [--device D] [--status S]\n"
-          "         [--min-severity LEVEL] [--from TIME] [--to TIME] [--limit N] [--json]\n"
+          "         [--min-severity LEVEL] [--bbox BOX] [--from TIME] [--to TIME] [--limit N]\n"
+          "         [--json]\n"
           "      Print stored events, newest first.\n"
+          "  devices [--match PATTERN] [--state STATE] [--area A] [--bbox BOX]\n"
+          "          [--registered | --unregistered] [--json]\n"
+          "      The running daemon's devices from its HTTP API: state, registry row\n"
+          "      (name, area, subsystem, tags) and position.\n"
           "  status [--json]\n"
           "      The running daemon's status from its HTTP API (broker, devices online/\n"
           "      stale/offline, counters, flush); with --db, or when iocd does not\n"
@@ -82,6 +87,14 @@ void iocctl_usage_print(FILE *out)
           "  --min-severity LEVEL\n"
           "                     events: severity LEVEL or higher, one of unspecified,\n"
           "                     info, warning, minor, major, critical\n"
+          "  --bbox BOX         events, devices: located within BOX =\n"
+          "                     MINLON,MINLAT,MAXLON,MAXLAT (GeoJSON's order; edges\n"
+          "                     included), e.g. 107.95,13.95,108.05,14.02\n"
+          "  --state STATE      devices: online, stale, offline or unseen (registered,\n"
+          "                     never heard from)\n"
+          "  --area A           devices: the registry's area (ward), exactly\n"
+          "  --registered, --unregistered\n"
+          "                     devices: only those in (not in) the registry\n"
           "  --limit N          events: at most N events (default 100, 0: no limit);\n"
           "                     raw: at most N samples, the earliest (default 0: no limit)\n"
           "  --url URL          iocd's HTTP API (default: --config's [http] listen, else\n"
@@ -164,13 +177,17 @@ enum {
     OPT_PAUSE,
     OPT_ROLE,
     OPT_FILE,
+    OPT_STATE,
+    OPT_BBOX,
+    OPT_REGISTERED,
+    OPT_UNREGISTERED,
 };
 
 static const char *const command_names[] = {
     [CMD_SERIES] = "series", [CMD_QUERY] = "query", [CMD_RAW] = "raw",
     [CMD_EVENTS] = "events", [CMD_STATUS] = "status", [CMD_TAIL] = "tail",
     [CMD_ALERTS] = "alerts", [CMD_BACKUP] = "backup", [CMD_CHECK] = "check",
-    [CMD_USERS] = "users",
+    [CMD_USERS] = "users", [CMD_DEVICES] = "devices",
 };
 #define N_COMMANDS (sizeof(command_names) / sizeof(command_names[0]))
 
@@ -205,7 +222,11 @@ static int check_command_options(const struct iocctl_options *o)
         const char *value, *name;
         const enum iocctl_command *commands;
     } opts[] = {
-        {o->match, "--match", ONLY(CMD_SERIES, CMD_TAIL)},
+        {o->match, "--match", ONLY(CMD_SERIES, CMD_TAIL, CMD_DEVICES)},
+        {o->state, "--state", ONLY(CMD_DEVICES)},
+        {o->bbox, "--bbox", ONLY(CMD_DEVICES, CMD_EVENTS)},
+        {o->registered ? "" : NULL, "--registered", ONLY(CMD_DEVICES)},
+        {o->unregistered ? "" : NULL, "--unregistered", ONLY(CMD_DEVICES)},
         {o->resolution, "--resolution", ONLY(CMD_QUERY)},
         {o->from, "--from", ONLY(CMD_QUERY, CMD_RAW, CMD_EVENTS, CMD_ALERTS)},
         {o->to, "--to", ONLY(CMD_QUERY, CMD_RAW, CMD_EVENTS, CMD_ALERTS)},
@@ -214,7 +235,7 @@ static int check_command_options(const struct iocctl_options *o)
         {o->step, "--step", ONLY(CMD_QUERY)},
         {o->source, "--source", ONLY(CMD_EVENTS, CMD_ALERTS)},
         {o->kind, "--kind", ONLY(CMD_EVENTS)},
-        {o->area, "--area", ONLY(CMD_EVENTS, CMD_ALERTS)},
+        {o->area, "--area", ONLY(CMD_EVENTS, CMD_ALERTS, CMD_DEVICES)},
         {o->device, "--device", ONLY(CMD_EVENTS, CMD_ALERTS)},
         {o->rule, "--rule", ONLY(CMD_ALERTS)},
         {o->duration, "--for", ONLY(CMD_ALERTS)},
@@ -226,8 +247,8 @@ static int check_command_options(const struct iocctl_options *o)
         {o->count, "--count", ONLY(CMD_TAIL)},
         {o->note, "--note", ONLY(CMD_ALERTS)},
         {o->assignee, "--assignee", ONLY(CMD_ALERTS)},
-        {o->url, "--url", ONLY(CMD_TAIL, CMD_ALERTS, CMD_STATUS)},
-        {o->token, "--token", ONLY(CMD_TAIL, CMD_ALERTS, CMD_STATUS)},
+        {o->url, "--url", ONLY(CMD_TAIL, CMD_ALERTS, CMD_STATUS, CMD_DEVICES)},
+        {o->token, "--token", ONLY(CMD_TAIL, CMD_ALERTS, CMD_STATUS, CMD_DEVICES)},
         {o->method, "--method", ONLY(CMD_BACKUP)},
         {o->pages, "--pages", ONLY(CMD_BACKUP)},
         {o->pause, "--pause", ONLY(CMD_BACKUP)},
@@ -237,7 +258,7 @@ static int check_command_options(const struct iocctl_options *o)
                                   CMD_TAIL, CMD_ALERTS, CMD_BACKUP)},
         {o->config_path, "--config", ONLY(CMD_SERIES, CMD_QUERY, CMD_RAW, CMD_EVENTS,
                                           CMD_STATUS, CMD_TAIL, CMD_ALERTS, CMD_BACKUP,
-                                          CMD_USERS)},
+                                          CMD_USERS, CMD_DEVICES)},
     };
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
         if (opts[i].value && !takes(opts[i].commands, o->command))
@@ -260,6 +281,8 @@ static int check_command_options(const struct iocctl_options *o)
     if (o->command == CMD_USERS && (strcmp(o->user_verb, "add") == 0) != (o->role != NULL))
         return iocctl_usage_error(o->role ? "--role goes with users add"
                                           : "users add needs --role viewer|operator|admin");
+    if (o->registered && o->unregistered)
+        return iocctl_usage_error("--registered and --unregistered exclude each other");
     if (o->step && !o->rolling)
         return iocctl_usage_error("--step needs --rolling");
     if (o->rolling && !o->step)
@@ -298,6 +321,10 @@ static const struct option longopts[] = {
     {"pause", required_argument, NULL, OPT_PAUSE},
     {"role", required_argument, NULL, OPT_ROLE},
     {"file", required_argument, NULL, OPT_FILE},
+    {"state", required_argument, NULL, OPT_STATE},
+    {"bbox", required_argument, NULL, OPT_BBOX},
+    {"registered", no_argument, NULL, OPT_REGISTERED},
+    {"unregistered", no_argument, NULL, OPT_UNREGISTERED},
     {"json", no_argument, NULL, OPT_JSON},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, 'h'},
@@ -338,6 +365,8 @@ static const char **option_value(struct iocctl_options *o, int c)
     case OPT_PAUSE: return &o->pause;
     case OPT_ROLE: return &o->role;
     case OPT_FILE: return &o->users_file;
+    case OPT_STATE: return &o->state;
+    case OPT_BBOX: return &o->bbox;
     default: return NULL;
     }
 }
@@ -359,6 +388,8 @@ static int take_option(struct iocctl_options *o, int c, char **argv)
         o->quantiles[o->n_quantiles++] = optarg;
         return EXIT_OK;
     case OPT_JSON: o->json = true; return EXIT_OK;
+    case OPT_REGISTERED: o->registered = true; return EXIT_OK;
+    case OPT_UNREGISTERED: o->unregistered = true; return EXIT_OK;
     case OPT_VERSION: printf("iocctl %s\n", IOCD_VERSION); return -1;
     case 'h': iocctl_usage_print(stdout); return -1;
     case ':': return iocctl_usage_error("option %s needs a value", argv[optind - 1]);

@@ -1,5 +1,6 @@
 /* tools/iocctl/events.c — `iocctl events`: stored events, newest first,
- * filtered by source, kind, area, device, status, severity and time, as a
+ * filtered by source, kind, area, device, status, severity, bounding box
+ * and time, as a
  * text table or JSON lines.
  *
  * Owns: its statement and output buffers, for one run. */
@@ -152,6 +153,7 @@ static int events_prepare(sqlite3 *db, const struct iocctl_options *o,
         .from_ms = v->from_ms,
         .to_ms = v->to_ms,
         .limit = v->limit,
+        .bbox = v->has_bbox ? &v->bbox : NULL,
     };
     char err[256];
     if (iocd_query_events_prepare(db, &q, st, err, sizeof(err)) != IOCD_QUERY_OK) {

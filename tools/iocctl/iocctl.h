@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "daemon/base/bbox.h"
 #include "daemon/base/buf.h"
 
 #define IOCCTL_MAX_QUANTILES 16     /* --quantile given at most this many times */
@@ -49,6 +50,7 @@ enum iocctl_command {
     CMD_BACKUP,
     CMD_CHECK,
     CMD_USERS,
+    CMD_DEVICES,
 };
 
 /* The command line as given (NULL / 0: not given). */
@@ -89,6 +91,10 @@ struct iocctl_options {
     const char *verb, *alert_id, *note, *assignee;
     /* alerts silence [--rule R] [--source S] [--device D] [--area A] --for DUR --reason TEXT */
     const char *rule, *duration, *reason;
+    /* devices [--match P] [--state S] [--area A] [--bbox B] [--registered|--unregistered];
+     * events --bbox B */
+    const char *state, *bbox;
+    bool registered, unregistered;
     /* users add NAME --role ROLE | list | remove NAME  [--file PATH] */
     const char *user_verb, *user_name, *role, *users_file;
 };
@@ -108,6 +114,8 @@ struct iocctl_values {
     int64_t from_ms, to_ms; /* [from, to) */
     int64_t min_severity;   /* events: -1 when not given */
     int64_t limit;          /* events, raw: 0 for no limit */
+    bool has_bbox;          /* events --bbox */
+    struct iocd_bbox bbox;
     int64_t rolling_ms;     /* query --rolling, 0: not given */
     int64_t step_ms;        /* query --step */
     bool vacuum;            /* backup --method vacuum (else online) */

@@ -30,6 +30,7 @@ static int run_command(sqlite3 *db, const char *path, const struct iocctl_option
     case CMD_CHECK:
     case CMD_USERS:
     case CMD_ALERTS:
+    case CMD_DEVICES:
     case CMD_NONE: break;
     }
     return EXIT_USAGE;
@@ -54,7 +55,7 @@ static int status_api(const struct iocctl_options *o, const struct iocctl_api *a
  * an exit code, or -1 to go on with the database. */
 static int run_api_command(const struct iocctl_options *o, const struct iocctl_values *v)
 {
-    if (o->command != CMD_TAIL && o->command != CMD_ALERTS &&
+    if (o->command != CMD_TAIL && o->command != CMD_ALERTS && o->command != CMD_DEVICES &&
         !(o->command == CMD_STATUS && !o->db_path))
         return -1;
     int64_t count = 0;
@@ -65,7 +66,9 @@ static int run_api_command(const struct iocctl_options *o, const struct iocctl_v
     if ((rc = iocctl_api_resolve(&api, o->url, o->token, o->config_path)) != EXIT_OK)
         return rc;
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (o->command == CMD_TAIL) {
+    if (o->command == CMD_DEVICES) {
+        rc = iocctl_devices(&api, o);
+    } else if (o->command == CMD_TAIL) {
         rc = iocctl_tail(&api, o->match, o->types, count, o->json);
     } else if (o->command == CMD_ALERTS && o->verb && strstr(o->verb, "silence")) {
         rc = iocctl_silences(&api, o);

@@ -10,6 +10,7 @@
 
 #include "daemon/base/severity.h"
 #include "daemon/base/timeutil.h"
+#include "daemon/base/bbox.h"
 #include "tools/iocctl/iocctl.h"
 
 #define EVENTS_DEFAULT_LIMIT 100
@@ -183,6 +184,14 @@ static int parse_filters(const struct iocctl_options *o, struct iocctl_values *v
     if (o->limit && parse_count_arg(o->limit, &v->limit) != 0)
         return iocctl_usage_error("bad --limit '%s' (expected a whole number, 0 for no limit)",
                                   o->limit);
+    v->has_bbox = o->bbox != NULL;
+    if (o->bbox && iocd_bbox_parse(o->bbox, &v->bbox) != 0)
+        return iocctl_usage_error("bad --bbox '%s' (expected MINLON,MINLAT,MAXLON,MAXLAT: lon "
+                                  "-180..180, lat -90..90, MINLAT <= MAXLAT)", o->bbox);
+    if (o->state && strcmp(o->state, "online") && strcmp(o->state, "stale") &&
+        strcmp(o->state, "offline") && strcmp(o->state, "unseen"))
+        return iocctl_usage_error("bad --state '%s' (expected online, stale, offline or unseen)",
+                                  o->state);
     return EXIT_OK;
 }
 

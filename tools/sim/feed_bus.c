@@ -286,3 +286,22 @@ int bus_emit(struct device *d, const struct sample *s, struct emit *e)
     }
     return emit_sbuf(e, &b);
 }
+
+/* One registry row per bus, named by its plate (the influx tag `bus`): a
+ * moving device, so no fixed position (its GPS reports it). */
+int bus_registry(const struct device *d, sim_registry_row_fn row, void *ud)
+{
+    const struct gateway *gw = d->ext;
+    for (size_t i = 0; i < gw->nbus; i++) {
+        const struct bus *b = &gw->bus[i];
+        char id[24], name[64], tags[48];
+        snprintf(id, sizeof id, "81B-%05ld", b->plate);
+        snprintf(name, sizeof name, "Xe buýt tuyến %02d, %s", b->route + 1, id);
+        snprintf(tags, sizeof tags, "moving;route-%02d", b->route + 1);
+        const struct sim_registry_row r = {id, name, "", tags, NAN, NAN};
+        int rc = row(ud, &r);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}

@@ -189,3 +189,19 @@ int fire_emit(struct device *d, const struct sample *s, struct emit *e)
     e->next_gap_us = poisson_gap_us(r, s->now_ms, s->interval_s, &fire_rate);
     return emit_sbuf(e, &b);
 }
+
+/* A fire-alarm panel's registry row: its building, in the building's ward
+ * (near the ward's centre, a fixed offset per panel). */
+int fire_registry(const struct device *d, sim_registry_row_fn row, void *ud)
+{
+    const struct building *b = &BUILDINGS[d->st.panel.building];
+    size_t w = ward_index(b->ward);
+    char name[160];
+    snprintf(name, sizeof name, "Tủ báo cháy %s", b->name);
+    double dlat = 0.0004 * (double)((d->unit * 7) % 11) - 0.002;
+    double dlon = 0.0004 * (double)((d->unit * 5) % 11) - 0.002;
+    const struct sim_registry_row r = {d->id, name, b->ward, "building",
+                                       w < NWARDS ? WARDS[w].lat + dlat : PLEIKU_LAT,
+                                       w < NWARDS ? WARDS[w].lon + dlon : PLEIKU_LON};
+    return row(ud, &r);
+}

@@ -146,3 +146,23 @@ int parking_emit(struct device *d, const struct sample *s, struct emit *e)
     sb_puts(&b, "]}");
     return emit_sbuf(e, &b);
 }
+
+/* One registry row per car park, as the ngsi adapter names it (the entity
+ * id), at the position its notifications carry. */
+int parking_registry(const struct device *d, sim_registry_row_fn row, void *ud)
+{
+    const struct notifier *nt = d->ext;
+    static const char *const kinds[K_KINDS] = {"square", "market", "hospital", "mall", "office",
+                                               "bus-station"};
+    for (size_t i = 0; i < nt->npark; i++) {
+        const struct park *p = &nt->park[i];
+        char id[64];
+        snprintf(id, sizeof id, "urn:ngsi-ld:OffStreetParking:GL-PK%02zu", nt->first + i + 1);
+        const struct sim_registry_row r = {id, p->name, WARDS[ward_nearest(p->lat, p->lon)].name,
+                                           kinds[p->kind], p->lat, p->lon};
+        int rc = row(ud, &r);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}

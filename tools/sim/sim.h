@@ -14,6 +14,7 @@
 #define IOCD_SIM_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define LOCAL_OFFSET_S (7 * 3600) /* Indochina Time, no DST */
@@ -220,6 +221,15 @@ struct feed_setup {
     double interval_s;
 };
 
+/* One row of the registry iocd-sim writes (--write-registry; registry.c):
+ * the device as iocd names it, and what the city knows about it. lat/lon
+ * NaN: no fixed position (a bus). */
+struct sim_registry_row {
+    const char *device, *name, *area, *tags;
+    double lat, lon;
+};
+typedef int (*sim_registry_row_fn)(void *ud, const struct sim_registry_row *row);
+
 struct subsystem {
     const char *name;          /* --feeds name, --NAME and --interval-NAME, topic level */
     const char *what;          /* --help: what --NAME counts */
@@ -237,7 +247,16 @@ struct subsystem {
     int (*init)(struct device *d, const struct feed_setup *fs);
     /* Optional: releases d->ext (default: free(d->ext)). */
     void (*destroy)(struct device *d);
+    /* Optional: the registry rows of a device whose units live in d->ext
+     * (default: one row for d, registry.c); 0 or the first row's error. */
+    int (*registry)(const struct device *d, sim_registry_row_fn row, void *ud);
 };
+
+/* registry.c: the rows of every device of dev[0..n) as a CSV registry
+ * (docs/registry.md) on f; 0, or -1 when writing failed. */
+int sim_registry_write(FILE *f, const struct device *dev, size_t n);
+/* The ward whose centre is nearest to (lat, lon). */
+size_t ward_nearest(double lat, double lon);
 
 extern const struct subsystem SUBSYSTEMS[SIM_NSUB];
 
@@ -266,6 +285,9 @@ void reports_destroy(struct device *d);
 int bus_emit(struct device *d, const struct sample *s, struct emit *e);
 int bus_init(struct device *d, const struct feed_setup *fs);
 size_t bus_devices(long count);
+int parking_registry(const struct device *d, sim_registry_row_fn row, void *ud);
+int bus_registry(const struct device *d, sim_registry_row_fn row, void *ud);
+int fire_registry(const struct device *d, sim_registry_row_fn row, void *ud);
 int parking_emit(struct device *d, const struct sample *s, struct emit *e);
 int parking_init(struct device *d, const struct feed_setup *fs);
 size_t parking_devices(long count);
