@@ -43,6 +43,8 @@ enum iocd_reject {
     IOCD_REJECT_NO_MEMORY,     /* "no_memory": decode needed more than its arena allows */
     IOCD_REJECT_DUPLICATE,     /* "duplicate": same series and observation time seen recently */
     IOCD_REJECT_STALE,         /* "stale": from an earlier session (Sparkplug NDEATH, old bdSeq) */
+    IOCD_REJECT_UNIT_MISMATCH, /* "unit_mismatch": a unit that does not convert to the series'
+                                * canonical unit (docs/units.md) */
     IOCD_REJECT__COUNT
 };
 

@@ -23,6 +23,7 @@ static const char *const reject_names[IOCD_REJECT__COUNT] = {
     [IOCD_REJECT_NO_MEMORY] = "no_memory",
     [IOCD_REJECT_DUPLICATE] = "duplicate",
     [IOCD_REJECT_STALE] = "stale",
+    [IOCD_REJECT_UNIT_MISMATCH] = "unit_mismatch",
 };
 
 const char *iocd_reject_name(enum iocd_reject r)

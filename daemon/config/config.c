@@ -1,8 +1,8 @@
 /* daemon/config/config.c — the full loader: the core keys (core.c) plus the
  * [adapter NAME] sections (each handed to its format's create(), which
  * reads the format's typed key table), the [alert NAME] sections
- * (alert_rules.c), the [notify NAME] sections (notify_channels.c) and the
- * [group NAME] sections (groups.c).
+ * (alert_rules.c), the [notify NAME] sections (notify_channels.c), the
+ * [group NAME] sections (groups.c) and [units] (unit_rules.c).
  *
  * Owns: struct iocd_config's adapter list (struct iocd_adapter_conf and
  * the adapter states) and the table of the adapter section's own keys;
@@ -268,6 +268,8 @@ static int load(struct iocd_config *cfg, const char *name, const char *text, con
     if (rc == 0)
         rc = iocd_config_load_notify(cfg, &ini, err);
     if (rc == 0)
+        rc = iocd_config_load_units(cfg, &ini, err);
+    if (rc == 0)
         rc = iocd_ini_check_unused(&ini, err);
     if (rc == 0)
         rc = finish(cfg, err);
@@ -302,6 +304,7 @@ void iocd_config_free(struct iocd_config *cfg)
     iocd_config_free_groups(cfg);
     iocd_config_free_alerts(cfg);
     iocd_config_free_notify(cfg);
+    iocd_config_free_units(cfg);
     iocd_config_core_free(cfg);
     memset(cfg, 0, sizeof(*cfg));
 }
@@ -345,4 +348,6 @@ void iocd_config_print_keys(FILE *out, bool markdown)
     print_heading(out, markdown, false,
                   markdown ? "[group NAME]" : "[group NAME]  (docs/groups.md)");
     iocd_keys_print(out, iocd_group_keys, iocd_group_n_keys, NULL, markdown);
+    print_heading(out, markdown, false, markdown ? "[units]" : "[units]  (docs/units.md)");
+    iocd_keys_print(out, iocd_units_keys, iocd_units_n_keys, NULL, markdown);
 }

@@ -19,6 +19,7 @@
 #include "adapters/adapter.h"
 #include "daemon/base/error.h"
 #include "daemon/base/ini.h"
+#include "daemon/base/units.h"
 #include "daemon/config/core.h"
 
 /* One [adapter NAME] section. */
@@ -140,6 +141,15 @@ struct iocd_group_conf {
     uint64_t fingerprint;      /* of the section's text, for the reload's refusal */
 };
 
+/* One line of [units] (docs/units.md): the canonical unit of the series
+ * it matches, and the conversions declared into it. */
+struct iocd_units_rule {
+    char *match;  /* series = PATTERN ...: MQTT-style pattern over SOURCE/DEVICE/METRIC; owned */
+    char *metric; /* metric.NAME: every series of metric NAME; owned (one of the two is NULL) */
+    int line;
+    struct iocd_unit_rule value;
+};
+
 /* Load `path`, or the embedded defaults when path is NULL. On error returns
  * -1 with err saying file, line and what is wrong; *cfg is then freed. */
 int iocd_config_load(struct iocd_config *cfg, const char *path, struct iocd_error *err);
@@ -170,6 +180,17 @@ extern const struct iocd_key iocd_group_keys[];
 extern const size_t iocd_group_n_keys;
 /* The name of a statistic of a gauge group ("sum", ...). */
 const char *iocd_group_stat_name(enum iocd_group_stat s);
+/* The [units] section into cfg->unit_rules (unit_rules.c): `series =`
+ * lines first, in file order, then metric.NAME keys; the first that
+ * matches a series gives its canonical unit. Checked against [aqi]. */
+int iocd_config_load_units(struct iocd_config *cfg, struct iocd_ini *ini, struct iocd_error *err);
+void iocd_config_free_units(struct iocd_config *cfg);
+/* The first rule of `cfg` that matches series SOURCE/DEVICE/METRIC
+ * `name` with metric `metric`, or NULL. */
+const struct iocd_units_rule *iocd_config_units_match(const struct iocd_config *cfg,
+                                                      const char *name, const char *metric);
+extern const struct iocd_key iocd_units_keys[];
+extern const size_t iocd_units_n_keys;
 /* The alert key table, for --help-config. */
 extern const struct iocd_key iocd_alert_keys[];
 extern const size_t iocd_alert_n_keys;

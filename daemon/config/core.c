@@ -623,20 +623,22 @@ static bool is_core_section(const char *name)
     return false;
 }
 
-/* Every section but [adapter NAME] and [alert NAME], through the table. */
+/* Every section but [adapter NAME], [alert NAME] and [units], through the
+ * table. */
 static int read_core_sections(struct iocd_config *cfg, struct iocd_ini *ini,
                               struct iocd_error *err)
 {
     for (size_t i = 0; i < ini->n_sections; i++) {
         struct iocd_ini_section *s = &ini->sections[i];
         if (strcmp(s->name, "adapter") == 0 || strcmp(s->name, "alert") == 0 ||
-            strcmp(s->name, "notify") == 0 || strcmp(s->name, "group") == 0)
+            strcmp(s->name, "notify") == 0 || strcmp(s->name, "group") == 0 ||
+            strcmp(s->name, "units") == 0)
             continue;
         if (!is_core_section(s->name))
             return iocd_error_at(err, ini->path, s->line,
                                  "unknown section [%s] (known: mqtt, store, ingest, aqi, "
                                  "live, devices, http, log, sparkplug, adapter NAME, alert NAME, "
-                                 "notify NAME, group NAME)",
+                                 "notify NAME, group NAME, units)",
                                  s->name);
         if (s->arg)
             return iocd_error_at(err, ini->path, s->line, "[%s] takes no name", s->name);
@@ -752,11 +754,12 @@ int iocd_config_core_load(struct iocd_config *cfg, const char *path, struct iocd
     struct iocd_ini ini;
     int rc = iocd_config_core_begin(cfg, NULL, iocd_default_config, path, &ini, err);
     if (rc == 0) {
-        /* The adapter, alert, notify and group sections are the full loader's. */
+        /* The adapter, alert, notify, group and units sections are the full loader's. */
         for (size_t i = 0; i < ini.n_sections; i++) {
             struct iocd_ini_section *s = &ini.sections[i];
             if (strcmp(s->name, "adapter") == 0 || strcmp(s->name, "alert") == 0 ||
-                strcmp(s->name, "notify") == 0 || strcmp(s->name, "group") == 0)
+                strcmp(s->name, "notify") == 0 || strcmp(s->name, "group") == 0 ||
+                strcmp(s->name, "units") == 0)
                 for (size_t j = 0; j < s->n_entries; j++)
                     s->entries[j].used = true;
         }

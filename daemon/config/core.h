@@ -172,6 +172,9 @@ struct iocd_config {
     int n_notify;
     struct iocd_group_conf *groups; /* [group NAME] sections (config.h) */
     int n_groups;
+    struct iocd_units_rule *unit_rules; /* [units] (config.h); owned */
+    int n_unit_rules;
+    uint64_t units_fingerprint; /* of the [units] section's text: reload compares it */
     struct iocd_adapter_conf *adapters;
     int n_adapters;
 };

@@ -328,6 +328,10 @@ int iocd_config_diff(const struct iocd_config *cur, const struct iocd_config *ne
     if (tls_cur != tls_next)
         iocd_buf_printf(note(&why), "[http] tls_cert (%s)",
                         tls_next ? "HTTP to HTTPS" : "HTTPS to HTTP");
+    /* A series' canonical unit is fixed once it has data, and the rules
+     * are read as series are created and restored: docs/units.md#reload. */
+    if (cur->units_fingerprint != next->units_fingerprint)
+        iocd_buf_printf(note(&why), "[units]");
     map_adapters(cur, next, d, &why);
     map_groups(cur, next, &why);
     map_rules(cur, next, d);

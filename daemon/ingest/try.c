@@ -11,6 +11,7 @@
 #include "adapters/adapter.h"
 #include "daemon/base/arena.h"
 #include "daemon/pipeline/pipeline.h"
+#include "daemon/pipeline/unit_norm.h"
 #include "daemon/base/timeutil.h"
 
 #define TRY_MAX_FILE (16u << 20)
@@ -54,8 +55,15 @@ static const char *quality_name(Ioc__V1__Quality q)
     }
 }
 
+/* What the series' canonical unit makes of the sample (docs/units.md). */
+struct canonical {
+    const char *unit; /* NULL: nothing to show */
+    const char *origin;
+    double value;
+};
+
 static void print_observation(FILE *out, const char *source, const Ioc__V1__Observation *ob,
-                              enum iocd_reject r, const char *detail)
+                              const struct canonical *cn, enum iocd_reject r, const char *detail)
 {
     cJSON *o = cJSON_CreateObject();
     char series[512];
@@ -67,6 +75,13 @@ static void print_observation(FILE *out, const char *source, const Ioc__V1__Obse
     add_time(o, "received", ob->received_ms);
     cJSON_AddStringToObject(o, "quality", quality_name(ob->quality));
     add_location(o, ob->location);
+    if (cn->unit) {
+        cJSON *c = cJSON_AddObjectToObject(o, "canonical");
+        if (r == IOCD_REJECT_NONE)
+            cJSON_AddNumberToObject(c, "value", cn->value);
+        cJSON_AddStringToObject(c, "unit", cn->unit);
+        cJSON_AddStringToObject(c, "from", cn->origin);
+    }
     if (ob->n_labels) {
         cJSON *l = cJSON_AddObjectToObject(o, "labels");
         for (size_t i = 0; i < ob->n_labels; i++)
@@ -177,13 +192,33 @@ int iocd_try_run(const struct iocd_config *cfg, const char *adapter, const char 
         rc = 1;
     } else {
         char detail[192];
+        /* Units as the pipeline takes them for a new series: [units] and
+         * [aqi] are known here, the units of stored series are not. */
+        struct iocd_unit_norm *units = iocd_unit_norm_new(cfg);
         for (size_t i = 0; i < b.n_obs; i++) {
+            const Ioc__V1__Observation *ob = b.obs[i];
             detail[0] = '\0';
-            enum iocd_reject or = iocd_pipeline_check_observation(cfg, b.obs[i], msg.received_ms,
+            enum iocd_reject or = iocd_pipeline_check_observation(cfg, ob, msg.received_ms,
                                                                   detail, sizeof(detail));
-            print_observation(out, a->source, b.obs[i], or, detail);
+            struct canonical cn = {NULL, NULL, ob->value};
+            const struct iocd_unit_profile *prof =
+                or == IOCD_REJECT_NONE && units
+                    ? iocd_unit_norm_profile(units, a->source, ob->device, ob->metric, ob->unit)
+                    : NULL;
+            if (prof && strcmp(iocd_unit_profile_unit(prof), ob->unit) != 0) {
+                cn.unit = iocd_unit_profile_unit(prof);
+                cn.origin = iocd_unit_profile_origin(prof);
+                if (iocd_unit_norm_convert_profile(units, prof, ob->unit, &cn.value)) {
+                    or = IOCD_REJECT_UNIT_MISMATCH;
+                    snprintf(detail, sizeof(detail),
+                             "unit '%.40s' does not convert to the series' unit '%.40s'",
+                             ob->unit, cn.unit);
+                }
+            }
+            print_observation(out, a->source, ob, &cn, or, detail);
             rc |= or != IOCD_REJECT_NONE;
         }
+        iocd_unit_norm_free(units);
         for (size_t i = 0; i < b.n_events; i++) {
             detail[0] = '\0';
             enum iocd_reject er = iocd_pipeline_check_event(cfg, b.events[i], msg.received_ms,

@@ -1,7 +1,9 @@
 /* daemon/ingest/try.h — `iocd --try ADAPTER FILE`: show what one payload becomes.
  *
  * Owns nothing lasting. Runs the named adapter of the loaded config on one
- * payload file, then the pipeline's own checks, and prints every
+ * payload file, then the pipeline's own checks (the unit included: the
+ * canonical unit [units] or [aqi] declares, and the value converted into
+ * it, or unit_mismatch; stored series' units are not read), and prints every
  * Observation and Event it produces (one JSON object per line) or the exact
  * reason it would be rejected. No broker, no database: integrators use it
  * to check a mapping before they trust it. */

@@ -852,8 +852,9 @@ static void crash_window(void *ud, const struct iocd_window *w)
     };
 }
 
-static int crash_series(void *ud, uint32_t id, const char *name)
+static int crash_series(void *ud, uint32_t id, const char *name, const char *unit)
 {
+    (void)unit;
     struct crash_scan *c = ud;
     c->id = id;
     for (c->r = 0; c->r < c->f->cfg->live.windows.n; c->r++) {
@@ -943,8 +944,9 @@ static void history_window(void *ud, const struct iocd_window *w)
 
 /* A stored series: the windows of the alert rules over it get its newest
  * stored windows of the finest resolution. */
-static int history_series(void *ud, uint32_t id, const char *name)
+static int history_series(void *ud, uint32_t id, const char *name, const char *unit)
 {
+    (void)unit;
     struct history *h = ud;
     int64_t span = iocd_alerts_history_ms(h->f->alerts, name, h->res_ms);
     if (!span)

@@ -74,7 +74,7 @@ static void replay_aqi(struct iocd_pipeline *p, const struct iocd_sample *sm)
     iocd_aqi_feed_replayed(p->aqi, station, met + 1, sm->t_ms, sm->value, iocd_mono_ms());
 }
 
-static int preload_series(void *ud, uint32_t id, const char *name)
+static int preload_series(void *ud, uint32_t id, const char *name, const char *unit)
 {
     struct iocd_pipeline *p = ud;
     size_t n = strcspn(name, "/");
@@ -94,6 +94,8 @@ static int preload_series(void *ud, uint32_t id, const char *name)
     if (set_series_adapter(p, id, idx))
         return -1;
     if (idx >= 0 && idx == iocd_aqi_feed_adapter(p->aqi) && keep_aqi_name(p, id, name))
+        return -1;
+    if (iocd_unit_norm_preload(p->units, id, name, unit))
         return -1;
     return iocd_series_reg_preload(p->series, id, name);
 }
@@ -190,7 +192,8 @@ int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct io
     p->dedup = iocd_dedup_new((size_t)cfg->ingest.dedup_horizon);
     p->aqi = iocd_aqi_feed_new(cfg);
     p->cases = iocd_cases_new(IOCD_CASES_MAX);
-    if (!p->cases)
+    p->units = iocd_unit_norm_new(cfg);
+    if (!p->cases || !p->units)
         return iocd_error_set(err, "out of memory");
     if (iocd_store_each_open_case(store, iocd_now_ms() - IOCD_CASES_HORIZON_MS, restore_case,
                                   p->cases, err))
@@ -203,6 +206,7 @@ int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct io
     snprintf(p->scopes[cfg->n_adapters].name, IOCD_SCOPE_MAX, "iocd");
     if (iocd_store_each_series(store, preload_series, p, err))
         return -1;
+    iocd_unit_norm_preload_done(p->units);
     if (p->aqi) {
         /* The last 48 hours: pollutant sums, and which hours and days
          * already have their VN_AQI (and which), as stored; the journal
@@ -307,18 +311,54 @@ enum iocd_reject iocd_pipeline_check_observation(const struct iocd_config *cfg,
     return check_time(cfg, o->observed_ms, now_ms, detail, n);
 }
 
+static enum iocd_reject unit_mismatch(const char *source, const char *device, const char *metric,
+                                      const char *unit, const char *canonical, char *detail,
+                                      size_t n)
+{
+    /* Cut to fit the detail (192 bytes): a long device id loses its end. */
+    snprintf(detail, n, "%.24s/%.40s/%.32s: unit '%.24s' does not convert to its unit '%.24s'",
+             source, device, metric, unit, canonical);
+    return IOCD_REJECT_UNIT_MISMATCH;
+}
+
 /* The id of series SOURCE/device/metric of adapter `idx`, created if new
- * and within the limits; IOCD_REJECT_NONE or why not. */
+ * and within the limits, and *unit and *v, the sample's, brought to its
+ * canonical unit (docs/units.md); IOCD_REJECT_NONE or why not. A sample
+ * refused creates no series. */
 static enum iocd_reject series_of(struct iocd_pipeline *p, int idx, const char *device,
-                                  const char *metric, const char *unit, int64_t now,
+                                  const char *metric, const char **unit, double *v, int64_t now,
                                   uint32_t *out_id, char *detail, size_t n)
 {
     const struct iocd_adapter_conf *a = &p->cfg->adapters[idx];
     uint32_t id;
     bool at_limit = a->max_series > 0 && p->adapter_series[idx] >= a->max_series;
-    enum iocd_series_result sr =
-        at_limit ? iocd_series_find(p->series, a->source, device, metric, &id)
-                 : iocd_series_lookup(p->series, a->source, device, metric, unit, now, &id);
+    enum iocd_series_result sr = iocd_series_find(p->series, a->source, device, metric, &id);
+    if (sr == IOCD_SERIES_FOUND) {
+        const char *canonical;
+        if (iocd_unit_norm_convert(p->units, id, *unit, v, &canonical))
+            return unit_mismatch(a->source, device, metric, *unit, canonical, detail, n);
+        *unit = canonical;
+    } else if (!at_limit) {
+        /* New: its canonical unit first, so a refused sample creates
+         * nothing and the stored unit is the canonical one. */
+        const struct iocd_unit_profile *prof =
+            iocd_unit_norm_profile(p->units, a->source, device, metric, *unit);
+        if (!prof) {
+            snprintf(detail, n, "unit table (%d distinct units)", IOCD_UNIT_NORM_MAX_PROFILES);
+            return IOCD_REJECT_NO_MEMORY;
+        }
+        const char *canonical = iocd_unit_profile_unit(prof);
+        double cv = *v;
+        if (iocd_unit_norm_convert_profile(p->units, prof, *unit, &cv))
+            return unit_mismatch(a->source, device, metric, *unit, canonical, detail, n);
+        sr = iocd_series_lookup(p->series, a->source, device, metric, canonical, now, &id);
+        if (sr == IOCD_SERIES_CREATED && iocd_unit_norm_bind(p->units, id, prof)) {
+            snprintf(detail, n, "unit table");
+            return IOCD_REJECT_NO_MEMORY;
+        }
+        *v = cv;
+        *unit = canonical;
+    }
     switch (sr) {
     case IOCD_SERIES_FOUND:
         break;
@@ -439,16 +479,18 @@ static void emit_gauge(void *ud, int g, int64_t t_ms, double v, size_t n_fresh)
 }
 
 /* Add one sample of adapter `idx` to series SOURCE/device/metric at the
- * adapter's resolutions; IOCD_REJECT_NONE or why not. `dedup`: drop it if
- * the same series and time were seen within the horizon. */
+ * adapter's resolutions; IOCD_REJECT_NONE or why not. *unit and *vp come
+ * back in the series' canonical unit. `dedup`: drop it if the same series
+ * and time were seen within the horizon. */
 static enum iocd_reject aggregate(struct iocd_pipeline *p, int idx, const char *device,
-                                  const char *metric, const char *unit, double v, int64_t t,
+                                  const char *metric, const char **unit, double *vp, int64_t t,
                                   int64_t now, bool dedup, uint32_t *out_id, char *detail,
                                   size_t n)
 {
     const struct iocd_adapter_conf *a = &p->cfg->adapters[idx];
     uint32_t id;
-    enum iocd_reject r = series_of(p, idx, device, metric, unit, now, &id, detail, n);
+    enum iocd_reject r = series_of(p, idx, device, metric, unit, vp, now, &id, detail, n);
+    double v = *vp;
     if (r != IOCD_REJECT_NONE)
         return r;
     if (dedup && iocd_dedup_check(p->dedup, id, t)) {
@@ -472,7 +514,7 @@ static enum iocd_reject aggregate(struct iocd_pipeline *p, int idx, const char *
         iocd_groups_note(p->groups, id, v, t);
         for (size_t g = 0; g < n_groups; g++)
             if (p->cfg->groups[groups[g]].kind == IOCD_GROUP_MERGED)
-                group_sample(p, groups[g], unit, v, t, now);
+                group_sample(p, groups[g], *unit, v, t, now);
     }
     if (!p->batch_since_ms)
         p->batch_since_ms = now;
@@ -493,7 +535,7 @@ static enum iocd_reject correct(struct iocd_pipeline *p, int idx, const char *de
 {
     const struct iocd_resolutions *res = &p->cfg->adapters[idx].resolutions;
     uint32_t id;
-    enum iocd_reject r = series_of(p, idx, device, metric, unit, now, &id, detail, n);
+    enum iocd_reject r = series_of(p, idx, device, metric, &unit, &v, now, &id, detail, n);
     if (r == IOCD_REJECT_NONE)
         r = sample_room(p, 1, detail, n);
     if (r != IOCD_REJECT_NONE)
@@ -596,10 +638,14 @@ int iocd_pipeline_hold_event(struct iocd_pipeline *p, const char *source, const 
 static enum iocd_reject resolve_time(struct iocd_pipeline *p, int idx, const Ioc__V1__Event *e,
                                      double seconds, int64_t now, char *detail, size_t n)
 {
-    enum iocd_reject r = aggregate(p, idx, IOCD_EVENT_ALL_AREAS, "resolve_time", "s", seconds,
+    const char *unit = "s";
+    double v = seconds;
+    enum iocd_reject r = aggregate(p, idx, IOCD_EVENT_ALL_AREAS, "resolve_time", &unit, &v,
                                    e->time_ms, now, false, NULL, detail, n);
+    unit = "s";
+    v = seconds;
     if (r == IOCD_REJECT_NONE && e->area[0])
-        r = aggregate(p, idx, e->area, "resolve_time", "s", seconds, e->time_ms, now, false, NULL,
+        r = aggregate(p, idx, e->area, "resolve_time", &unit, &v, e->time_ms, now, false, NULL,
                       detail, n);
     return r;
 }
@@ -614,10 +660,14 @@ static enum iocd_reject ingest_event(struct iocd_pipeline *p, int idx, const Ioc
         return r;
     char metric[IOCD_ID_MAX + 8];
     snprintf(metric, sizeof(metric), "event.%s", e->kind);
-    r = aggregate(p, idx, IOCD_EVENT_ALL_AREAS, metric, "1", 1.0, e->time_ms, now, false, NULL,
+    const char *unit = "1";
+    double one = 1.0;
+    r = aggregate(p, idx, IOCD_EVENT_ALL_AREAS, metric, &unit, &one, e->time_ms, now, false, NULL,
                   detail, n);
+    unit = "1";
+    one = 1.0;
     if (r == IOCD_REJECT_NONE && e->area[0])
-        r = aggregate(p, idx, e->area, metric, "1", 1.0, e->time_ms, now, false, NULL, detail,
+        r = aggregate(p, idx, e->area, metric, &unit, &one, e->time_ms, now, false, NULL, detail,
                       n);
     if (r == IOCD_REJECT_NONE && hold_event(p, source, e)) {
         snprintf(detail, n, "event buffer (%d held)", IOCD_PIPELINE_MAX_EVENTS);
@@ -767,19 +817,28 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
         enum iocd_reject r =
             iocd_pipeline_check_observation(p->cfg, o, now, detail, sizeof(detail));
         /* The series source is the adapter's, whatever the decoder set. */
+        const char *unit = o->unit;
+        double v = o->value;
         if (r == IOCD_REJECT_NONE)
             /* A sample stamped with its receive time (the payload had no
              * time) cannot be recognised when redelivered, and two such
              * samples in one millisecond are distinct: no dedup for them. */
-            r = aggregate(p, idx, o->device, o->metric, o->unit, o->value, o->observed_ms, now,
+            r = aggregate(p, idx, o->device, o->metric, &unit, &v, o->observed_ms, now,
                           o->observed_ms != o->received_ms, &id, detail, sizeof(detail));
         if (r != IOCD_REJECT_NONE) {
             note_reject(p, sc, msg, r, detail, &first, first_detail, sizeof(first_detail));
             continue;
         }
         accepted++;
-        if (p->feed)
+        if (p->feed && unit == o->unit && v == o->value) {
             iocd_feed_observation(p->feed, id, p->cfg->adapters[idx].source, o);
+        } else if (p->feed) {
+            /* Live, alerts and republish see the canonical unit too. */
+            Ioc__V1__Observation c = *o;
+            c.unit = (char *)unit;
+            c.value = v;
+            iocd_feed_observation(p->feed, id, p->cfg->adapters[idx].source, &c);
+        }
     }
     if (p->feed)
         iocd_feed_message_end(p->feed);
@@ -1048,10 +1107,11 @@ static void emit_aqi(void *ud, const char *station, const char *metric, int64_t 
     char detail[192];
     uint32_t id = 0;
     int64_t now = iocd_now_ms();
+    const char *unit = "1";
     enum iocd_reject r =
         correction
-            ? correct(p, idx, station, metric, "1", v, t_ms, now, &id, detail, sizeof(detail))
-            : aggregate(p, idx, station, metric, "1", v, t_ms, now, false, &id, detail,
+            ? correct(p, idx, station, metric, unit, v, t_ms, now, &id, detail, sizeof(detail))
+            : aggregate(p, idx, station, metric, &unit, &v, t_ms, now, false, &id, detail,
                         sizeof(detail));
     if (r == IOCD_REJECT_NONE) {
         p->scopes[idx].value[IOCD_CTR_OBSERVATIONS]++;
@@ -1193,6 +1253,8 @@ void iocd_pipeline_free(struct iocd_pipeline *p)
     p->cases = NULL;
     iocd_groups_free(p->groups);
     p->groups = NULL;
+    iocd_unit_norm_free(p->units);
+    p->units = NULL;
     iocd_series_reg_free(p->series);
     free(p->scopes);
     free(p->adapter_series);

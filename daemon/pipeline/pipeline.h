@@ -1,7 +1,8 @@
 /* daemon/pipeline/pipeline.h — from decoded Observations to stored windows.
  *
  * Owns: validation of every Observation (finite value, valid ids, clock
- * skew, series limit), the series registry, the dirty-window table, the
+ * skew, series limit, unit: converted to the series' canonical unit or
+ * refused as unit_mismatch, unit_norm.h), the series registry, the dirty-window table, the
  * counters, the samples of group series (roll-ups across devices, computed
  * from accepted member samples: daemon/aggregate/groups.h), and the flush cycle: a timer hands everything changed since
  * the last flush to a libuv worker that writes it in one transaction. At
@@ -35,6 +36,7 @@
 #include "daemon/aggregate/groups.h"
 #include "daemon/live/feed.h"
 #include "daemon/aggregate/series.h"
+#include "daemon/pipeline/unit_norm.h"
 #include "daemon/store/store.h"
 
 /* Upper bounds (µs) of the flush-duration histogram; the last is +Inf. */
@@ -67,6 +69,7 @@ struct iocd_pipeline {
     struct iocd_cases *cases;  /* open cases of events with a case id */
     struct iocd_groups *groups; /* [group NAME] roll-ups (docs/groups.md); owned */
     struct iocd_ratelimit group_limit; /* the log of group samples that could not be added */
+    struct iocd_unit_norm *units; /* canonical unit of each series */
     /* scopes[i] for cfg->adapters[i]; then the scopes of feeds a reload
      * removed (their counters stay, and come back if the feed does); the
      * last, scopes[n_scopes - 1], is "iocd". */

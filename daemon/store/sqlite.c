@@ -194,19 +194,21 @@ static int sq_migrate(struct iocd_store *base, struct iocd_error *err)
 }
 
 static int sq_each_series(struct iocd_store *base,
-                           int (*cb)(void *ud, uint32_t id, const char *name), void *ud,
+                           iocd_store_series_cb cb, void *ud,
                            struct iocd_error *err)
 {
     struct sqlite_store *st = (struct sqlite_store *)base;
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(st->db, "SELECT id, name FROM series ORDER BY id", -1, &q, NULL) !=
+    if (sqlite3_prepare_v2(st->db, "SELECT id, name, unit FROM series ORDER BY id", -1, &q, NULL) !=
         SQLITE_OK)
         return iocd_error_set(err, "%s: reading series: %s", st->path, sqlite3_errmsg(st->db));
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         sqlite3_int64 id = sqlite3_column_int64(q, 0);
         const char *name = (const char *)sqlite3_column_text(q, 1);
-        if (id <= 0 || id >= UINT32_MAX || !name || cb(ud, (uint32_t)id, name)) {
+        const char *unit = (const char *)sqlite3_column_text(q, 2);
+        if (id <= 0 || id >= UINT32_MAX || !name ||
+            cb(ud, (uint32_t)id, name, unit ? unit : "")) {
             sqlite3_finalize(q);
             return iocd_error_set(err, "%s: series %lld: cannot load", st->path, (long long)id);
         }

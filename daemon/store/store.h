@@ -115,7 +115,8 @@ struct iocd_flush {
 
 /* Reader callbacks. A non-zero return from a callback that returns int
  * stops the read with an error. */
-typedef int (*iocd_store_series_cb)(void *ud, uint32_t id, const char *name);
+/* Each stored series: its id, name (SOURCE/DEVICE/METRIC) and unit. */
+typedef int (*iocd_store_series_cb)(void *ud, uint32_t id, const char *name, const char *unit);
 typedef int (*iocd_store_sample_cb)(void *ud, uint64_t jrnl, const struct iocd_sample *s,
                                     bool replay);
 typedef void (*iocd_store_window_cb)(void *ud, const char *device, const char *metric,

@@ -15,6 +15,7 @@ debug information), and every file of this project must be one of:
   replay.c;
 * users: daemon/config/users.c, daemon/base/*, tests/fuzz/fuzz_users.c and
   replay.c;
+* units: daemon/base/* (units.c), tests/fuzz/fuzz_units.c and replay.c;
 * registry: daemon/config/registry.c, daemon/base/*,
   tests/fuzz/fuzz_registry.c and replay.c;
 * properties: daemon/ingest/properties.c, adapters/batch.c, daemon/base/*,
@@ -66,7 +67,7 @@ def allowed(name, rel):
         return rel == "daemon/base/json_scan.c"
     if name == "users":
         return rel == "daemon/config/users.c" or rel.startswith("daemon/base/")
-    if name == "template":
+    if name in ("template", "units"):
         return rel.startswith("daemon/base/")
     if name == "registry":
         return rel == "daemon/config/registry.c" or rel.startswith("daemon/base/")
@@ -100,6 +101,9 @@ class FuzzLinkTest(unittest.TestCase):
             return
         if name == "template":
             self.assertIn("daemon/base/template.c", files)
+            return
+        if name == "units":
+            self.assertIn("daemon/base/units.c", files)
             return
         if name == "registry":
             self.assertIn("daemon/config/registry.c", files)

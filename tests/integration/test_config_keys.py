@@ -86,7 +86,8 @@ class ConfigKeysTest(unittest.TestCase):
                                    "[http]", "[log]", "[sparkplug]", "[adapter NAME]"]
                          + ["[adapter NAME] format = %s" % f for f in FORMATS] + ["[alert NAME]",
                                                                                  "[notify NAME]",
-                                                                                 "[group NAME]"])
+                                                                                 "[group NAME]",
+                                                                                 "[units]"])
         self.assertEqual(t["[adapter NAME]"], ["topic", "format", "source", "resolutions",
                                                "max_series"])
         self.assertEqual(t["[adapter NAME] format = text"],
@@ -105,7 +106,8 @@ class ConfigKeysTest(unittest.TestCase):
         self.assertEqual(t["[group NAME]"],
                          ["kind", "members", "where", "series", "stat", "interval", "stale"])
         self.assertEqual(sum(len(v) for v in t.values()),
-                         81 + 1 + 5 + 13 + 4 + 3 + 5 + 5 + 7 + 17 + 17 + 12 + 7)
+                         81 + 1 + 5 + 13 + 4 + 3 + 5 + 5 + 7 + 17 + 17 + 12 + 7 + 2)
+        self.assertEqual(t["[units]"], ["series", "metric.NAME"])
         self.assertEqual(t["[sparkplug]"], ["host_id"])
         self.assertEqual(t["[adapter NAME] format = sparkplug"],
                          ["device_format", "max_devices", "max_metrics", "rebirth_interval"])
@@ -134,6 +136,12 @@ class ConfigKeysTest(unittest.TestCase):
         seen = {h: keys for h, keys in conf if h in core}
         self.assertEqual(list(seen), list(core))
         for section, keys in core.items():
+            if section == "units":
+                # Rules, not settings: each line one of the two kinds, both shown.
+                kinds = [[p for p in keys if matches(p, k)] for k in seen[section]]
+                self.assertTrue(all(kinds), seen[section])
+                self.assertEqual(sorted({k[0] for k in kinds}), sorted(keys))
+                continue
             self.assertEqual(sorted(seen[section]), sorted(keys), "[%s]" % section)
 
     def test_iocd_conf_adapter_and_alert_keys_are_declared(self):

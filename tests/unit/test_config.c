@@ -234,6 +234,13 @@ static void test_embedded_defaults(void **state)
         assert_non_null(cfg.adapters[i].state);
     }
     assert_string_equal(cfg.aqi.adapter, "air");
+    /* [units]: the series lines first, then the metric. keys. */
+    assert_int_equal(cfg.n_unit_rules, 3);
+    assert_string_equal(cfg.unit_rules[0].match, "water/+/level");
+    assert_string_equal(cfg.unit_rules[0].value.unit, "cm");
+    assert_string_equal(cfg.unit_rules[1].match, "rain/+/intensity");
+    assert_string_equal(cfg.unit_rules[2].metric, "no2");
+    assert_int_equal(cfg.unit_rules[2].value.from[0].num, 47);
     iocd_config_free(&cfg);
 }
 
@@ -346,7 +353,7 @@ static void test_errors_keys_and_sections(void **state)
     expect_error("\n[mqtt2]\nhost = h\n" AIR,
                  "t.conf:2: unknown section [mqtt2] (known: mqtt, store, ingest, aqi, live, "
                  "devices, http, log, sparkplug, adapter NAME, alert NAME, notify NAME, "
-                 "group NAME)");
+                 "group NAME, units)");
     expect_error("[mqtt main]\n" AIR, "t.conf:1: [mqtt] takes no name");
     expect_error("[mqtt]\nport = 1\nhost = h\nport = 2\n" AIR,
                  "t.conf:4: key 'port' given twice (first on line 2)");

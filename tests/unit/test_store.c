@@ -84,7 +84,7 @@ static int fake_set_meta(struct iocd_store *st, const char *key, const char *val
 static int fake_each_series(struct iocd_store *st, iocd_store_series_cb cb, void *ud,
                             struct iocd_error *err)
 {
-    return cb(ud, 7, "air/pk-07/pm25");
+    return cb(ud, 7, "air/pk-07/pm25", "ug/m3");
 }
 
 static int fake_read_raw(struct iocd_store *st, size_t seed, iocd_store_sample_cb cb, void *ud,
@@ -188,9 +188,9 @@ static void test_open_undoes_failed_migrate(void **state)
     fake_migrate_rc = 0;
 }
 
-static int got_series(void *ud, uint32_t id, const char *name)
+static int got_series(void *ud, uint32_t id, const char *name, const char *unit)
 {
-    snprintf(ud, 64, "%u %s", id, name);
+    snprintf(ud, 64, "%u %s %s", id, name, unit);
     return 0;
 }
 
@@ -230,7 +230,7 @@ static void test_dispatch(void **state)
 
     char out[64] = "";
     assert_int_equal(iocd_store_each_series(st, got_series, out, &err), 0);
-    assert_string_equal(out, "7 air/pk-07/pm25");
+    assert_string_equal(out, "7 air/pk-07/pm25 ug/m3");
     uint64_t next = 0;
     assert_int_equal(iocd_store_read_raw(st, 5, got_sample, out, &next, &err), 0);
     assert_string_equal(out, "8 7 1000 2.5 replay");
@@ -333,7 +333,7 @@ static void test_sqlite_round_trip(void **state)
     for (int round = 0; round < 2; round++) {
         char out[256] = "";
         assert_int_equal(iocd_store_each_series(st, got_series, out, &err), 0);
-        assert_string_equal(out, "1 air/pk-01/pm25");
+        assert_string_equal(out, "1 air/pk-01/pm25 ug/m3");
         assert_int_equal(iocd_store_window_jrnl(st, 1, 60, T0), 1);
         assert_int_equal(iocd_store_window_jrnl(st, 1, 60, T0 + 60000), 0);
         out[0] = '\0';
