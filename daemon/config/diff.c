@@ -28,7 +28,8 @@
  *  - [store] retention, raw_retention, events_retention,
  *    max_windows_per_flush: read when a flush is built;
  *  - [http] client_buffer, max_clients, web_root, map_tiles,
- *    map_attribution, map_areas (the file is read again by the load):
+ *    map_attribution, map_areas (the file is read again by the load),
+ *    map_area_value:
  *    read per request;
  *    token, users_file (the file is read again on every reload, changed
  *    or not), session_idle: set again (iocd_http_set_accounts; the load
@@ -56,6 +57,7 @@ static const struct {
     {"http", "map_tiles"},
     {"http", "map_attribution"},
     {"http", "map_areas"},
+    {"http", "map_area_value"},
     {"http", "token"},
     {"http", "users_file"},
     {"http", "session_idle"},
@@ -271,8 +273,8 @@ static void map_group_registry(const struct iocd_config *cur, const struct iocd_
             const struct iocd_registry_entry *o = iocd_registry_find(r[!k], e->source, e->device);
             if (!same_selection(e, o)) {
                 iocd_buf_printf(note(why),
-                                "[devices] registry: %s/%s (its area, subsystem, tags or "
-                                "presence; [group %s] selects by them)",
+                                "[devices] registry: the area/subsystem/tags of %s/%s ([group "
+                                "%s] selects members by them)",
                                 e->source, e->device, by->name);
                 return;
             }

@@ -418,9 +418,16 @@ class WardGroupTest(IocdTestCase):
                                                     "Hội Thương 2,13.97,108.01,Ia Kring"))
         d.proc.send_signal(signal.SIGHUP)
         wait_until(lambda: "reload: refused" in d.log_text(), what="the refusal")
-        self.assertIn("reload: refused: [devices] registry: air/GL-AQ02 (its area, subsystem, "
-                      "tags or presence; [group hoi_thuong] selects by them) changes only with "
-                      "a restart", d.log_text())
+        self.assertIn("reload: refused: [devices] registry: the area/subsystem/tags of "
+                      "air/GL-AQ02 ([group hoi_thuong] selects members by them) changes only "
+                      "with a restart; still running on the previous configuration",
+                      d.log_text())
+        # Still the old membership: GL-AQ02 counts in Hội Thương.
+        n = len(self.raw(d, "air/ward:Hội Thương/pm25"))
+        self.broker.publish("pleiku/air/GL-AQ02/data", [msg("GL-AQ02", now + 5, 8.0)])
+        wait_until(lambda: len(self.raw(d, "air/ward:Hội Thương/pm25")) == n + 1,
+                   what="GL-AQ02 still in Hội Thương")
+        self.assertEqual(self.raw(d, "air/ward:Ia Kring/pm25")[-1][1], 7.0)
         self.write("reg.csv", WARD_REGISTRY.replace("Trạm Hội Thương 2", "Trạm Hội Thương B"))
         d.proc.send_signal(signal.SIGHUP)
         wait_until(lambda: "reload: device registry" in d.log_text(), what="the reload")
