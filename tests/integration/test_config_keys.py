@@ -105,7 +105,7 @@ class ConfigKeysTest(unittest.TestCase):
         self.assertEqual(t["[group NAME]"],
                          ["kind", "members", "where", "series", "stat", "interval", "stale"])
         self.assertEqual(sum(len(v) for v in t.values()),
-                         81 + 1 + 5 + 13 + 4 + 3 + 5 + 5 + 7 + 17 + 17 + 12 + 7)
+                         82 + 1 + 5 + 13 + 4 + 3 + 5 + 5 + 7 + 17 + 17 + 12 + 7)
         self.assertEqual(t["[sparkplug]"], ["host_id"])
         self.assertEqual(t["[adapter NAME] format = sparkplug"],
                          ["device_format", "max_devices", "max_metrics", "rebirth_interval"])
