@@ -63,8 +63,10 @@ portline=""
 [ "$port" != 1883 ] && portline="\nport = $port"
 sed -e "s/^\[mqtt\]$/[mqtt]$portline/" \
     -e "s/^\[devices\]$/[devices]\nregistry = pleiku-registry.csv/" \
-    -e "s/^#\(\[group ward_pm25\]\|kind = merged\|members = air\/+\/pm25\|series = air\/ward:{area}\/pm25\)$/\1/" \
     config/iocd.conf > run/iocd.conf
+# PM2.5 per ward, one group per area of that registry (docs/groups.md).
+printf '\n[group ward_pm25]\nkind = merged\nmembers = air/+/pm25\nseries = air/ward:{area}/pm25\n' \
+    >> run/iocd.conf
 conf=(--config "$root/run/iocd.conf")
 echo "demo: device registry run/pleiku-registry.csv ($(($(wc -l < run/pleiku-registry.csv) - 1)) devices)"
 (cd run && exec "$root/build/daemon/iocd" "${conf[@]}") > run/iocd.log 2>&1 &

@@ -293,7 +293,8 @@ async function checkSeverities(page) {
   const meta = await api('/api/v1/meta');
   check(JSON.stringify(meta) ===
     '{"severities":["unspecified","info","warning","minor","major","critical"],' +
-    '"map":{"tiles":"","attribution":"© OpenStreetMap contributors","areas":false}}',
+    '"map":{"tiles":"","attribution":"© OpenStreetMap contributors","areas":true,' +
+    '"area_value":"city/ward:{area}/pm25"}}',
   '/api/v1/meta lists the ioc.v1 severities in order and the map settings', JSON.stringify(meta));
   const major = `[data-testid="alert-row"][data-alert-id="${MAJOR_ID}"][data-state="raised"]`;
   try {
