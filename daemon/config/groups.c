@@ -379,12 +379,13 @@ static int expand_one(struct iocd_config *cfg, const struct iocd_group_conf *src
                       struct iocd_error *err)
 {
     const struct iocd_registry *r = cfg->devices.registry_data;
-    int made = 0;
+    int made = 0, first = *n_out;
+    /* Rows x areas made so far (at most IOCD_GROUPS_MAX): not rows x rows. */
     for (size_t i = 0; i < iocd_registry_count(r); i++) {
         const char *area = iocd_registry_at(r, i)->area;
         bool seen = !area[0];
-        for (size_t j = 0; !seen && j < i; j++)
-            seen = strcmp(iocd_registry_at(r, j)->area, area) == 0;
+        for (int j = first; !seen && j < *n_out; j++)
+            seen = strcmp((*out)[j].area, area) == 0;
         if (seen)
             continue;
         if (*n_out == IOCD_GROUPS_MAX)
