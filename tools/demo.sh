@@ -62,7 +62,11 @@ build/tools/iocd-sim --write-registry run/pleiku-registry.csv
 portline=""
 [ "$port" != 1883 ] && portline="\nport = $port"
 sed -e "s/^\[mqtt\]$/[mqtt]$portline/" \
-    -e "s/^\[devices\]$/[devices]\nregistry = pleiku-registry.csv/" config/iocd.conf > run/iocd.conf
+    -e "s/^\[devices\]$/[devices]\nregistry = pleiku-registry.csv/" \
+    config/iocd.conf > run/iocd.conf
+# PM2.5 per ward, one group per area of that registry (docs/groups.md).
+printf '\n[group ward_pm25]\nkind = merged\nmembers = air/+/pm25\nseries = air/ward:{area}/pm25\n' \
+    >> run/iocd.conf
 conf=(--config "$root/run/iocd.conf")
 echo "demo: device registry run/pleiku-registry.csv ($(($(wc -l < run/pleiku-registry.csv) - 1)) devices)"
 (cd run && exec "$root/build/daemon/iocd" "${conf[@]}") > run/iocd.log 2>&1 &

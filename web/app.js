@@ -1011,7 +1011,27 @@
     });
     for (const d of state.devices.values()) mapView.setDevice(d);
     if (m.areas)
-      api('/api/v1/map/areas').then((g) => mapView.setAreas(g)).catch(() => {});
+      api('/api/v1/map/areas').then((g) => {
+        mapView.setAreas(g);
+        if (m.area_value) areaValues(m.area_value);
+      }).catch(() => {});
+  }
+  // Each area's value ([http] map_area_value, docs/map.md): the latest
+  // value of the template's series with {area} the area's name, asked
+  // again every AREA_VALUE_MS.
+  const AREA_VALUE_MS = 5000;
+  async function areaValues(template) {
+    const metric = template.split('/')[2] || '';
+    for (const name of mapView.areaNames()) {
+      const series = template.replace(/\{(area|ward)\}/g, name);
+      try {
+        const j = await api('/api/v1/latest?match=' + encodeURIComponent(series) + '&limit=1');
+        const row = j && Array.isArray(j.series) ? j.series.find((r) => r.series === series) : null;
+        mapView.setAreaValue(name, row && typeof row.value === 'number' ? row.value : null, series,
+          metric === 'pm25');
+      } catch (e) { /* the next round asks again */ }
+    }
+    setTimeout(() => areaValues(template), AREA_VALUE_MS);
   }
   // A device's popup: its name, state and latest values.
   function devicePopup(source, device) {

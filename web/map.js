@@ -3,7 +3,9 @@
  *
  * Owns: the Leaflet map of the #map panel and its layers: the tiles (when
  * [http] map_tiles is set; otherwise a plain background), a scale, the
- * areas' outlines (GET /api/v1/map/areas when [http] map_areas is set), one
+ * areas' outlines (GET /api/v1/map/areas when [http] map_areas is set) with
+ * each area's value ([http] map_area_value: a label, and PM2.5 filled by its
+ * VN_AQI band), one
  * circle marker per device with a position (coloured by its state and
  * turned red while an alert of it is active) and the latest events with a
  * position. It holds no data of its own: app.js calls the methods below
@@ -30,6 +32,7 @@ window.IocdMap = (() => {
     const events = [];           // [marker], oldest first
     let fitted = false;
     let areasLayer = null;
+    const areas = new Map();     // properties.name -> {layers: [polygon layer], label}
 
     function cls(d) {
       return 'dev-marker st-' + d.state + (d.alerts > 0 ? ' alerting' : '');
@@ -102,10 +105,60 @@ window.IocdMap = (() => {
         className: 'area-outline',
         onEachFeature: (f, layer) => {
           const name = f.properties && (f.properties.name || f.properties.area);
-          if (name) layer.bindTooltip(String(name), { sticky: true });
+          if (!name) return;
+          layer.bindTooltip(String(name), { sticky: true });
+          const a = areas.get(String(name)) || { layers: [], label: null };
+          a.layers.push(layer);
+          areas.set(String(name), a);
         },
       }).addTo(map);
       if (!fitted) fit();
+    }
+    function areaNames() { return [...areas.keys()]; }
+
+    // PM2.5 (µg/m³) to its VN_AQI band 1..6, by the 24-hour table's
+    // breakpoints (daemon/aggregate/vn_aqi.c: 25, 50, 80, 150, 250).
+    const PM25_EDGES = [25, 50, 80, 150, 250];
+    const BAND_COLOURS = ['#00e400', '#ffff00', '#ff7e00', '#ff0000', '#8f3f97', '#7e0023'];
+    function pm25Band(v) {
+      let b = 0;
+      while (b < PM25_EDGES.length && v > PM25_EDGES[b]) b++;
+      return b + 1;
+    }
+    // Area `name`'s value: a label at the middle of its outline, carrying
+    // the number exactly as the API gave it; PM2.5 also fills the outline
+    // with its band's colour. value null: no value (the label says so).
+    function setAreaValue(name, value, series, isPm25) {
+      const a = areas.get(name);
+      if (!a) return;
+      const text = typeof value === 'number' ? String(value) : '–';
+      const band = typeof value === 'number' && isPm25 ? pm25Band(value) : 0;
+      if (!a.label) {
+        let b = null;
+        for (const l of a.layers) b = b ? b.extend(l.getBounds()) : L.latLngBounds(l.getBounds().getSouthWest(), l.getBounds().getNorthEast());
+        a.label = L.marker(b.getCenter(), { interactive: false, keyboard: false,
+          icon: L.divIcon({ className: 'area-value-icon', html: '', iconSize: null }) }).addTo(map);
+      }
+      const el = a.label.getElement();
+      if (el) {
+        el.textContent = '';
+        const span = document.createElement('span');
+        span.className = 'area-value' + (band ? ' band-' + band : '');
+        span.setAttribute('data-testid', 'map-area-value');
+        span.setAttribute('data-area', name);
+        span.setAttribute('data-series', series);
+        span.setAttribute('data-value', text);
+        span.title = name + ' · ' + series;
+        span.textContent = text;
+        el.appendChild(span);
+      }
+      for (const l of a.layers) {
+        const p = l.getElement && l.getElement();
+        if (!p) continue;
+        p.style.fill = band ? BAND_COLOURS[band - 1] : '';
+        p.style.fillOpacity = band ? '0.35' : '';
+        p.setAttribute('data-band', String(band));
+      }
     }
 
     // Frame every device (and the areas) once they are known.
@@ -129,8 +182,8 @@ window.IocdMap = (() => {
     }
 
     window.__iocdMap = map; // for tests and debugging
-    return { setDevice, alertDelta, setAlertCount, addEvent, setAreas, fit, invalidate, marker,
-      map };
+    return { setDevice, alertDelta, setAlertCount, addEvent, setAreas, areaNames, setAreaValue,
+      fit, invalidate, marker, map };
   }
 
   return { create };

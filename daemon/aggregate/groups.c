@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "daemon/base/topic.h"
+#include "daemon/config/registry.h"
 
 #define NONE (-1)
 /* kind_of[id] <= OWNER_BASE: the own series of group OWNER_BASE - value. */
@@ -178,15 +179,32 @@ int iocd_groups_resolve(struct iocd_groups *gs, uint32_t id, const char *name)
         }
     uint16_t list[IOCD_GROUPS_MAX];
     uint16_t n = 0;
+    /* The series' device in the registry, looked up once, when a group
+     * selects by a registry field (where, {area}). */
+    const struct iocd_registry_entry *row = NULL;
+    bool looked_up = false;
     for (int g = 0; g < gs->n_groups && n < IOCD_GROUPS_MAX; g++) {
         /* A name that is some group's own series never gets here. */
         bool in = false;
         for (int m = 0; !in && m < cfg->groups[g].n_members; m++)
             in = iocd_topic_matches(cfg->groups[g].members[m], name);
-        /* The device-registry hook: a group with `where` (refused at load
-         * until the registry exists) would also need the series' device
-         * to have where_field = where_value in the registry, looked up
-         * here, once per series. */
+        if (in && (cfg->groups[g].where_field || cfg->groups[g].area)) {
+            if (!looked_up) {
+                char src[IOCD_REGISTRY_ID_MAX + 1], dev[IOCD_REGISTRY_ID_MAX + 1];
+                size_t ls = strcspn(name, "/");
+                const char *d = name[ls] ? name + ls + 1 : "";
+                size_t ld = strcspn(d, "/");
+                if (ls < sizeof(src) && ld < sizeof(dev)) {
+                    memcpy(src, name, ls);
+                    src[ls] = '\0';
+                    memcpy(dev, d, ld);
+                    dev[ld] = '\0';
+                    row = iocd_registry_find(cfg->devices.registry_data, src, dev);
+                }
+                looked_up = true;
+            }
+            in = iocd_group_conf_selects(&cfg->groups[g], row);
+        }
         if (!in)
             continue;
         list[n++] = (uint16_t)g;

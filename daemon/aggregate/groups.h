@@ -8,7 +8,9 @@
  * of the group series; nothing here touches windows, the journal or the
  * store, and nothing flows back to the members. Loop thread only.
  * Membership is fixed for the life of the process ([group] is
- * restart-only, daemon/config/diff.c). See docs/groups.md. */
+ * restart-only, and so, while a group selects by the device registry
+ * (`where`, {area}), are the registry's area, subsystem and tags:
+ * daemon/config/diff.c). See docs/groups.md. */
 #ifndef IOCD_GROUPS_H
 #define IOCD_GROUPS_H
 
@@ -27,7 +29,9 @@ void iocd_groups_free(struct iocd_groups *gs);
 
 /* Decide once what series `id`, named SOURCE/DEVICE/METRIC, is: a group's
  * own series (its name is a group's `series`), a member of some groups
- * (its name matches one of their `members` patterns), or neither. A group
+ * (its name matches one of their `members` patterns and its device's row
+ * of the registry meets their `where`/area, iocd_group_conf_selects), or
+ * neither. A group
  * series is never a member (groups do not nest). Called when the series is
  * created or preloaded, never per sample. 0, or -1 out of memory. */
 int iocd_groups_resolve(struct iocd_groups *gs, uint32_t id, const char *name);

@@ -237,7 +237,8 @@ static int finish(struct iocd_config *cfg, struct iocd_error *err)
     /* The broker's credentials and TLS files: resolved and readable (their
      * contents are daemon/mqtt/tls.c's to check: iocd_tls_check). */
     if (iocd_config_mqtt_files(cfg, err) || iocd_config_http_users(cfg, err) ||
-        iocd_config_http_map(cfg, err) || iocd_config_devices_registry(cfg, err))
+        iocd_config_http_map(cfg, err) || iocd_config_devices_registry(cfg, err) ||
+        iocd_config_expand_groups(cfg, err))
         return -1;
     if (cfg->aqi.adapter[0]) {
         bool found = false;

@@ -130,9 +130,15 @@ struct iocd_group_conf {
     char *members[IOCD_GROUP_MAX_MEMBERS]; /* patterns over SOURCE/DEVICE/METRIC; owned */
     int n_members;
     /* `where = FIELD=VALUE`: a selection by a device-registry field (area,
-     * ward, subsystem, tag). Parsed and kept; refused at load until the
-     * registry exists (iocd_group_registry_ready). Owned; NULL: none. */
+     * ward, subsystem, tag), checked against [devices] registry when a
+     * series is resolved; refused without a registry. Owned; NULL: none. */
     char *where_field, *where_value;
+    /* A `series` with {area} (or {ward}) makes one group per area of the
+     * registry: after iocd_config_expand_groups, each of them has `area`
+     * (owned; NULL: not such a group) as a second condition and the
+     * placeholder replaced in series/device/metric. */
+    char *area;
+    bool per_area; /* the section's series had the placeholder */
     char *series; /* the group's own series, SOURCE/DEVICE/METRIC; owned */
     char *source, *device, *metric; /* its parts; one block, owned through `source` */
     enum iocd_group_stat stat; /* gauge */
@@ -176,6 +182,14 @@ extern const size_t iocd_notify_n_keys;
 int iocd_config_load_groups(struct iocd_config *cfg, struct iocd_ini *ini,
                             struct iocd_error *err);
 void iocd_config_free_groups(struct iocd_config *cfg);
+/* Once the registry is loaded: each group whose series has {area} becomes
+ * one group per distinct area of the registry ("NAME:AREA", in the
+ * registry's order), then one series, one group is checked. 0 or -1. */
+int iocd_config_expand_groups(struct iocd_config *cfg, struct iocd_error *err);
+/* Whether series SOURCE/DEVICE's registry row `e` (NULL: unregistered)
+ * meets group g's `where` and area conditions (true without any). */
+struct iocd_registry_entry;
+bool iocd_group_conf_selects(const struct iocd_group_conf *g, const struct iocd_registry_entry *e);
 extern const struct iocd_key iocd_group_keys[];
 extern const size_t iocd_group_n_keys;
 /* The name of a statistic of a gauge group ("sum", ...). */

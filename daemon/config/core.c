@@ -221,6 +221,23 @@ static int key_map_tiles(void *obj, const struct iocd_key *k, const char *v, con
     return store_string(obj, k, v, file, line, err);
 }
 
+/* [http] map_area_value: empty, or SOURCE/DEVICE/METRIC with {area} (or
+ * {ward}) in it: the series whose latest value each area of the map shows. */
+static int key_map_area_value(void *obj, const struct iocd_key *k, const char *v,
+                              const char *file, int line, struct iocd_error *err)
+{
+    int slashes = 0;
+    for (const char *c = v; *c; c++)
+        slashes += *c == '/';
+    if (v[0] && (slashes != 2 || (!strstr(v, "{area}") && !strstr(v, "{ward}")) ||
+                 strpbrk(v, "+#") || strstr(v, "//") || v[0] == '/' || v[strlen(v) - 1] == '/'))
+        return iocd_error_at(err, file, line,
+                             "[%s] %s: '%s' is not a series SOURCE/DEVICE/METRIC with {area} "
+                             "(e.g. air/ward:{area}/pm25; empty: none)",
+                             k->section, k->name, v);
+    return store_string(obj, k, v, file, line, err);
+}
+
 /* [devices] registry: a path or "", and the line it was set on (the
  * loader names it when the file is refused). */
 static int key_devices_registry(void *obj, const struct iocd_key *k, const char *v,
@@ -577,6 +594,10 @@ const struct iocd_key iocd_core_keys[] = {
     CUSTOM("http", "map_areas", IOCD_KEY_CUSTOM, OFF(http.map_areas), "", 0, 0,
      "GeoJSON file of the areas' (wards') outlines drawn on the map, at most 8 MiB (relative to "
      "the config file's directory); read at start and on reload", key_http_tls_file, true),
+    CUSTOM("http", "map_area_value", IOCD_KEY_CUSTOM, OFF(http.map_area_value), "", 0, 0,
+     "the series whose latest value each area of map_areas shows, {area} standing for the "
+     "feature's properties.name (e.g. air/ward:{area}/pm25, a [group]'s); empty: outlines only",
+     key_map_area_value, true),
     CUSTOM("log", "level", IOCD_KEY_CUSTOM, OFF(log.level), "info", 0, 0,
      "error, warning, notice, info or debug", key_loglevel, false),
     KEY("log", "rate_limit_interval", IOCD_KEY_DURATION, OFF(log.rate_limit_interval_ms), "10s", 0,

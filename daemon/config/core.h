@@ -156,6 +156,7 @@ struct iocd_config {
         char *map_tiles;       /* tile URL template with {z} {x} {y} ("" = no tiles) */
         char *map_attribution; /* shown on the map with the tiles */
         char *map_areas;       /* GeoJSON of the areas' outlines ("" = none), as written */
+        char *map_area_value;  /* series template with {area}: each area's value ("" = none) */
         /* map_areas read and checked by the full loader (iocd_config_http_map):
          * the file's bytes, served as they are; NULL for none. */
         char *map_areas_json;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "daemon/base/buf.h"
+#include "daemon/config/registry.h"
 
 /* Keys a reload changes in place, each safe because every use reads it
  * through the configuration (never a copy made at start):
@@ -27,7 +28,8 @@
  *  - [store] retention, raw_retention, events_retention,
  *    max_windows_per_flush: read when a flush is built;
  *  - [http] client_buffer, max_clients, web_root, map_tiles,
- *    map_attribution, map_areas (the file is read again by the load):
+ *    map_attribution, map_areas (the file is read again by the load),
+ *    map_area_value:
  *    read per request;
  *    token, users_file (the file is read again on every reload, changed
  *    or not), session_idle: set again (iocd_http_set_accounts; the load
@@ -55,6 +57,7 @@ static const struct {
     {"http", "map_tiles"},
     {"http", "map_attribution"},
     {"http", "map_areas"},
+    {"http", "map_area_value"},
     {"http", "token"},
     {"http", "users_file"},
     {"http", "session_idle"},
@@ -239,9 +242,49 @@ static int map_adapters(const struct iocd_config *cur, const struct iocd_config 
  * group's open windows already hold the samples of the old members; a
  * membership changed in the middle of a window would make the roll-up
  * count neither the old nor the new set. */
+/* Whether registry rows a and b (either NULL) give a device the same
+ * area, subsystem and tags: what `where` and {area} select by. */
+static bool same_selection(const struct iocd_registry_entry *a, const struct iocd_registry_entry *b)
+{
+    if (!a || !b)
+        return !a && !b;
+    return str_eq(a->area, b->area) && str_eq(a->subsystem, b->subsystem) &&
+           str_eq(a->tags, b->tags);
+}
+
+/* A group selecting by registry field had its members resolved with the
+ * registry of the start: a reload whose registry moves a device to another
+ * area (or changes its subsystem or tags, or adds or removes it) is
+ * refused like a changed [group], so no series is counted in a group it
+ * no longer belongs to, or in two. */
+static void map_group_registry(const struct iocd_config *cur, const struct iocd_config *next,
+                               struct iocd_buf *why)
+{
+    const struct iocd_group_conf *by = NULL;
+    for (int i = 0; !by && i < cur->n_groups; i++)
+        if (cur->groups[i].where_field || cur->groups[i].area)
+            by = &cur->groups[i];
+    if (!by)
+        return;
+    const struct iocd_registry *r[2] = {cur->devices.registry_data, next->devices.registry_data};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < iocd_registry_count(r[k]); i++) {
+            const struct iocd_registry_entry *e = iocd_registry_at(r[k], i);
+            const struct iocd_registry_entry *o = iocd_registry_find(r[!k], e->source, e->device);
+            if (!same_selection(e, o)) {
+                iocd_buf_printf(note(why),
+                                "[devices] registry: the area/subsystem/tags of %s/%s ([group "
+                                "%s] selects members by them)",
+                                e->source, e->device, by->name);
+                return;
+            }
+        }
+}
+
 static void map_groups(const struct iocd_config *cur, const struct iocd_config *next,
                        struct iocd_buf *why)
 {
+    map_group_registry(cur, next, why);
     for (int i = 0; i < next->n_groups; i++) {
         const struct iocd_group_conf *n = &next->groups[i];
         int j = 0;

@@ -1,16 +1,21 @@
 /* daemon/config/groups.c — [group NAME] sections into roll-up groups.
  *
  * Owns: the group key table (iocd_group_keys), the checks of a group's keys
- * against its kind, and cfg->groups (freed by iocd_config_free_groups).
- * Which series belong to a group is decided at run time by
- * daemon/aggregate/groups.c; nothing here reads data. See docs/groups.md. */
+ * against its kind, the expansion of a series with {area} into one group
+ * per area of the device registry, whether a registry row meets a group's
+ * `where` (iocd_group_conf_selects), and cfg->groups (freed by
+ * iocd_config_free_groups). Which series belong to a group is decided at
+ * run time by daemon/aggregate/groups.c; nothing here reads data. See
+ * docs/groups.md. */
 #include "daemon/config/config.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/base/timeutil.h"
+#include "daemon/config/registry.h"
 
 /* The entries of one section, NULL when absent. */
 struct group_entries {
@@ -25,9 +30,10 @@ const struct iocd_key iocd_group_keys[] = {
     GROUP_KEY(kind, "merged (every member sample counted in the group's windows: exact) or "
                     "gauge (a statistic of the members' latest values each interval)"),
     GROUP_KEY(members, "member series patterns SOURCE/DEVICE/METRIC (+ and #), comma-separated"),
-    GROUP_KEY(where, "FIELD=VALUE: members by device-registry field (area, ward, subsystem, "
-                     "tag); needs the device registry, refused without it"),
-    GROUP_KEY(series, "the group's own series SOURCE/DEVICE/METRIC (e.g. air/city/pm25)"),
+    GROUP_KEY(where, "FIELD=VALUE: only members whose device's registry row has it (area, "
+                     "ward (= area), subsystem, tag); needs [devices] registry"),
+    GROUP_KEY(series, "the group's own series SOURCE/DEVICE/METRIC (e.g. air/city/pm25); "
+                      "{area} or {ward} in it: one group per area of the registry"),
     GROUP_KEY(stat, "gauge: sum, mean, min, max or count of the fresh members' latest values "
                     "(default mean)"),
     GROUP_KEY(interval, "gauge: one sample per interval, at its boundary (default 1m)"),
@@ -46,14 +52,12 @@ const char *iocd_group_stat_name(enum iocd_group_stat s)
 /* Registry fields a `where` may name. */
 static const char *const where_fields[] = {"area", "ward", "subsystem", "tag"};
 
-/* The device registry is not part of this build: a group selecting by a
- * registry field is refused rather than silently selecting nothing. When
- * the registry is there, this says so and daemon/aggregate/groups.c
- * checks the field (iocd_groups_member_of). */
+/* Whether [devices] registry names a file (it is loaded after the
+ * sections, in finish): without one a group selecting by a registry field
+ * is refused rather than silently selecting nothing. */
 static bool registry_ready(const struct iocd_config *cfg)
 {
-    (void)cfg;
-    return false;
+    return cfg->devices.registry && cfg->devices.registry[0];
 }
 
 static struct iocd_group_conf *add_group(struct iocd_config *cfg, const char *file,
@@ -148,8 +152,7 @@ static int read_where(struct iocd_config *cfg, struct iocd_group_conf *g,
     if (!registry_ready(cfg))
         return iocd_error_at(err, file, e->line,
                              "[group %s] where: selecting members by %s needs the device "
-                             "registry, which this build does not have; select them with "
-                             "'members' patterns",
+                             "registry ([devices] registry = FILE)",
                              g->name, g->where_field);
     return 0;
 }
@@ -190,6 +193,7 @@ static int read_series(struct iocd_group_conf *g, const struct iocd_ini_entry *e
                              g->name, e->value);
     g->device = d;
     g->metric = m;
+    g->per_area = strstr(e->value, "{area}") || strstr(e->value, "{ward}");
     return 0;
 }
 
@@ -261,6 +265,11 @@ static int load_group(struct iocd_config *cfg, struct iocd_ini *ini, struct iocd
                              g->name);
     if (read_series(g, k.series, file, err))
         return -1;
+    if (g->per_area && !registry_ready(cfg))
+        return iocd_error_at(err, file, k.series->line,
+                             "[group %s] series: {area} makes one group per area of the device "
+                             "registry, and there is none ([devices] registry = FILE)",
+                             g->name);
     if (g->kind == IOCD_GROUP_GAUGE)
         return read_gauge(g, &k, file, err);
     const struct iocd_ini_entry *own[] = {k.stat, k.interval, k.stale};
@@ -279,11 +288,154 @@ int iocd_config_load_groups(struct iocd_config *cfg, struct iocd_ini *ini, struc
         if (strcmp(ini->sections[i].name, "group") == 0 &&
             load_group(cfg, ini, &ini->sections[i], err))
             return -1;
+    return 0;
+}
+
+bool iocd_group_conf_selects(const struct iocd_group_conf *g, const struct iocd_registry_entry *e)
+{
+    if (!g->where_field && !g->area)
+        return true;
+    if (!e)
+        return false; /* an unregistered device has no area, subsystem or tag */
+    if (g->area && strcmp(e->area, g->area) != 0)
+        return false;
+    if (!g->where_field)
+        return true;
+    if (strcmp(g->where_field, "tag") == 0)
+        return iocd_registry_has_tag(e, g->where_value);
+    const char *have = strcmp(g->where_field, "subsystem") == 0 ? e->subsystem : e->area;
+    return strcmp(have, g->where_value) == 0;
+}
+
+/* `in` with each {area} and {ward} replaced by `area`; NULL out of memory. */
+static char *subst_area(const char *in, const char *area)
+{
+    size_t al = strlen(area), n = strlen(in) + 1;
+    for (const char *p = in; (p = strchr(p, '{')); p++)
+        if (strncmp(p, "{area}", 6) == 0 || strncmp(p, "{ward}", 6) == 0)
+            n += al;
+    char *out = malloc(n), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *p = in; *p;)
+        if (strncmp(p, "{area}", 6) == 0 || strncmp(p, "{ward}", 6) == 0) {
+            memcpy(o, area, al);
+            o += al;
+            p += 6;
+        } else {
+            *o++ = *p++;
+        }
+    *o = '\0';
+    return out;
+}
+
+/* Group `t` as `src` for one area: every string its own. */
+static int clone_for_area(struct iocd_group_conf *t, const struct iocd_group_conf *src,
+                          const char *area, const char *file, struct iocd_error *err)
+{
+    *t = *src;
+    t->name = t->where_field = t->where_value = t->series = t->source = NULL;
+    for (int m = 0; m < t->n_members; m++)
+        t->members[m] = NULL;
+    size_t nl = strlen(src->name) + 1 + strlen(area) + 1;
+    if (!(t->name = malloc(nl)) || !(t->area = strdup(area)) ||
+        !(t->series = subst_area(src->series, area)) || !(t->source = strdup(t->series)))
+        return iocd_error_set(err, "out of memory");
+    snprintf(t->name, nl, "%s:%s", src->name, area);
+    for (int m = 0; m < t->n_members; m++)
+        if (!(t->members[m] = strdup(src->members[m])))
+            return iocd_error_set(err, "out of memory");
+    if (src->where_field &&
+        (!(t->where_field = strdup(src->where_field)) || !(t->where_value = strdup(src->where_value))))
+        return iocd_error_set(err, "out of memory");
+    char *d = strchr(t->source, '/'), *m = strchr(d + 1, '/');
+    *d++ = '\0';
+    *m++ = '\0';
+    t->device = d;
+    t->metric = m;
+    if (!valid_id(t->source) || !valid_id(d) || !valid_id(m))
+        return iocd_error_at(err, file, src->line,
+                             "[group %s] series: for area '%s', '%s' is not SOURCE/DEVICE/METRIC "
+                             "(each id 1 to 128 bytes)",
+                             src->name, area, t->series);
+    return 0;
+}
+
+static void free_group(struct iocd_group_conf *g)
+{
+    free(g->name);
+    for (int m = 0; m < g->n_members; m++)
+        free(g->members[m]);
+    free(g->where_field);
+    free(g->where_value);
+    free(g->area);
+    free(g->series);
+    free(g->source);
+}
+
+/* The groups of a section with {area}, one per distinct area. */
+static int expand_one(struct iocd_config *cfg, const struct iocd_group_conf *src,
+                      struct iocd_group_conf **out, int *n_out, const char *file,
+                      struct iocd_error *err)
+{
+    const struct iocd_registry *r = cfg->devices.registry_data;
+    int made = 0, first = *n_out;
+    /* Rows x areas made so far (at most IOCD_GROUPS_MAX): not rows x rows. */
+    for (size_t i = 0; i < iocd_registry_count(r); i++) {
+        const char *area = iocd_registry_at(r, i)->area;
+        bool seen = !area[0];
+        for (int j = first; !seen && j < *n_out; j++)
+            seen = strcmp((*out)[j].area, area) == 0;
+        if (seen)
+            continue;
+        if (*n_out == IOCD_GROUPS_MAX)
+            return iocd_error_at(err, file, src->line,
+                                 "[group %s]: one group per area makes more than %d groups",
+                                 src->name, IOCD_GROUPS_MAX);
+        struct iocd_group_conf *t = &(*out)[(*n_out)++];
+        memset(t, 0, sizeof(*t));
+        if (clone_for_area(t, src, area, file, err))
+            return -1;
+        made++;
+    }
+    if (!made)
+        return iocd_error_at(err, file, src->line,
+                             "[group %s] series: {area}, but no device of the registry has an "
+                             "area",
+                             src->name);
+    return 0;
+}
+
+int iocd_config_expand_groups(struct iocd_config *cfg, struct iocd_error *err)
+{
+    const char *file = cfg->path ? cfg->path : "(defaults)";
+    bool any = false;
+    for (int i = 0; i < cfg->n_groups; i++)
+        any |= cfg->groups[i].per_area;
+    if (any) {
+        struct iocd_group_conf *out = calloc(IOCD_GROUPS_MAX, sizeof(*out));
+        int n = 0, rc = 0;
+        if (!out)
+            return iocd_error_set(err, "out of memory");
+        for (int i = 0; rc == 0 && i < cfg->n_groups; i++) {
+            if (!cfg->groups[i].per_area) {
+                out[n++] = cfg->groups[i]; /* moved */
+                memset(&cfg->groups[i], 0, sizeof(cfg->groups[i]));
+                continue;
+            }
+            rc = expand_one(cfg, &cfg->groups[i], &out, &n, file, err);
+        }
+        iocd_config_free_groups(cfg); /* what was not moved */
+        cfg->groups = out;
+        cfg->n_groups = n;
+        if (rc)
+            return -1;
+    }
     /* One series, one group: two groups writing one series would mix. */
     for (int i = 0; i < cfg->n_groups; i++)
         for (int j = 0; j < i; j++)
             if (strcmp(cfg->groups[i].series, cfg->groups[j].series) == 0)
-                return iocd_error_at(err, ini->path, cfg->groups[i].line,
+                return iocd_error_at(err, file, cfg->groups[i].line,
                                      "[group %s] series: '%s' is already [group %s]'s",
                                      cfg->groups[i].name, cfg->groups[i].series,
                                      cfg->groups[j].name);
@@ -292,16 +444,8 @@ int iocd_config_load_groups(struct iocd_config *cfg, struct iocd_ini *ini, struc
 
 void iocd_config_free_groups(struct iocd_config *cfg)
 {
-    for (int i = 0; i < cfg->n_groups; i++) {
-        struct iocd_group_conf *g = &cfg->groups[i];
-        free(g->name);
-        for (int m = 0; m < g->n_members; m++)
-            free(g->members[m]);
-        free(g->where_field);
-        free(g->where_value);
-        free(g->series);
-        free(g->source);
-    }
+    for (int i = 0; i < cfg->n_groups; i++)
+        free_group(&cfg->groups[i]);
     free(cfg->groups);
     cfg->groups = NULL;
     cfg->n_groups = 0;

@@ -132,6 +132,8 @@ void iocd_http_on_meta(struct iocd_http_api *h, h2o_req_t *req)
     cJSON_AddStringToObject(map, "attribution",
                             h->cfg->http.map_attribution ? h->cfg->http.map_attribution : "");
     cJSON_AddBoolToObject(map, "areas", h->cfg->http.map_areas_json != NULL);
+    cJSON_AddStringToObject(map, "area_value",
+                            h->cfg->http.map_area_value ? h->cfg->http.map_area_value : "");
     iocd_http_send_json(req, 200, j);
 }
 

@@ -293,7 +293,8 @@ async function checkSeverities(page) {
   const meta = await api('/api/v1/meta');
   check(JSON.stringify(meta) ===
     '{"severities":["unspecified","info","warning","minor","major","critical"],' +
-    '"map":{"tiles":"","attribution":"© OpenStreetMap contributors","areas":false}}',
+    '"map":{"tiles":"","attribution":"© OpenStreetMap contributors","areas":true,' +
+    '"area_value":"city/ward:{area}/pm25"}}',
   '/api/v1/meta lists the ioc.v1 severities in order and the map settings', JSON.stringify(meta));
   const major = `[data-testid="alert-row"][data-alert-id="${MAJOR_ID}"][data-state="raised"]`;
   try {
@@ -376,6 +377,36 @@ async function checkMap(page) {
     `every device with a position is a marker (${want.length})`, JSON.stringify([want.length, got.length]));
   const misplaced = want.filter(([k, la, lo]) => !pos[k] || pos[k][0] !== la || pos[k][1] !== lo);
   check(misplaced.length === 0, 'each marker is at its device\'s position', JSON.stringify(misplaced.slice(0, 5)));
+
+  // A ward's value on the map ([http] map_area_value = city/ward:{area}/pm25,
+  // the latest value of [group ward_pm25]'s series) is the API's, exactly.
+  {
+    const series = 'city/ward:Hội Thương/pm25';
+    const lab = '[data-testid="map-area-value"][data-area="Hội Thương"]';
+    let last = null;
+    const until = Date.now() + 15000;
+    for (;;) {
+      const j = await api('/api/v1/latest?match=' + encodeURIComponent(series));
+      const v = j.series.length === 1 ? j.series[0].value : undefined;
+      const shown = await page.evaluate((s) => {
+        const e = document.querySelector(s);
+        return e ? [e.getAttribute('data-value'), e.textContent, e.getAttribute('class'), e.getAttribute('data-series')] : null;
+      }, lab);
+      last = [v, shown];
+      if (typeof v === 'number' && shown && shown[0] === String(v) && Number(shown[1]) === v) break;
+      if (Date.now() > until) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const [v, shown] = last;
+    check(typeof v === 'number' && shown && shown[0] === String(v) && Number(shown[1]) === v &&
+      shown[3] === series, `the ward Hội Thương shows its roll-up ${series} = ${v} exactly as the API`,
+      JSON.stringify(last));
+    const band = typeof v === 'number' ? 1 + [25, 50, 80, 150, 250].filter((e) => v > e).length : 0;
+    check(shown && new RegExp('band-' + band + '\\b').test(shown[2] || ''),
+      `coloured by its VN_AQI PM2.5 band (${band})`, JSON.stringify(shown));
+    const ia = await page.$$('[data-testid="map-area-value"][data-area="Ia Kring"]');
+    check(ia.length === 1, 'Ia Kring has its label too');
+  }
 
   // A registered station's alert turns its marker red within 2 s.
   const dev = 'air/GL-AQ02';

@@ -182,6 +182,22 @@ class ConsoleBrowserTest(IocdTestCase):
         registry = os.path.join(self.dir, "pleiku-registry.csv")
         subprocess.run([IOCD_SIM, "--write-registry", registry], check=True, timeout=30,
                        capture_output=True)
+        # Two wards' outlines, and one roll-up per ward of the registry
+        # ([group] with {area}; under its own source so the air rules above
+        # do not match it), the map showing its latest value per ward.
+        areas = os.path.join(self.dir, "wards.geojson")
+        with open(areas, "w", encoding="utf-8") as f:
+            json.dump({"type": "FeatureCollection", "features": [
+                {"type": "Feature", "properties": {"name": "Hội Thương"},
+                 "geometry": {"type": "Polygon", "coordinates": [[
+                     [107.990, 13.975], [108.010, 13.975], [108.010, 13.990],
+                     [107.990, 13.990], [107.990, 13.975]]]}},
+                {"type": "Feature", "properties": {"name": "Ia Kring"},
+                 "geometry": {"type": "Polygon", "coordinates": [[
+                     [107.980, 13.980], [107.9895, 13.980], [107.9895, 13.995],
+                     [107.980, 13.995], [107.980, 13.980]]]}}]}, f, ensure_ascii=False)
+        wards = ("[group ward_pm25]\nkind = merged\nmembers = air/+/pm25\n"
+                 "series = city/ward:{area}/pm25\n")
         # The stale rules' raises go to a webhook receiver of this test.
         hooks = Hooks()
         self.addCleanup(hooks.server_close)
@@ -189,8 +205,8 @@ class ConsoleBrowserTest(IocdTestCase):
         notify = ("[notify ops]\nurl = http://127.0.0.1:%d/hook\nrules = air_stale_96, air_stale_97\n"
                   "on = raised\n" % hooks.server_address[1])
         # No tiles: the page may load nothing from another origin.
-        d = self.iocd(feeds, extra=ALERT + notify + "[devices]\nregistry = %s\n" % registry + "[http]\nlisten = 127.0.0.1:%d\nmap_tiles =\n%s%s" % (
-            port, "token = %s\n" % token if token else "", users_conf))
+        d = self.iocd(feeds, extra=ALERT + notify + wards + "[devices]\nregistry = %s\n" % registry + "[http]\nlisten = 127.0.0.1:%d\nmap_tiles =\nmap_areas = %s\nmap_area_value = city/ward:{area}/pm25\n%s%s" % (
+            port, areas, "token = %s\n" % token if token else "", users_conf))
         d.start()
         wait_until(lambda: http_up(port), timeout=10, what="iocd's HTTP server")
 

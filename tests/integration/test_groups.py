@@ -12,15 +12,22 @@ HTTP API:
   values at each interval boundary, exact for a known sequence, with a
   member going stale;
 - an alert rule matching a group series raises;
-- a reload that changes a group is refused (restart-only), the old one kept.
+- a reload that changes a group is refused (restart-only), the old one kept;
+- groups by device-registry field (`where = area=...`, `tag=...`) and one
+  group per ward (`series = air/ward:{area}/pm25`): exactly the samples of
+  the devices the registry puts there, none of the others; a reload moving
+  a device to another ward refused, one renaming it accepted; `where` and
+  {area} without a registry refused with file and line.
 """
 import datetime
 import json
+import os
+import subprocess
 import signal
 import time
 import unittest
 
-from iocdtest import IocdTestCase, wait_until
+from iocdtest import IOCD, IocdTestCase, wait_until
 
 BASE_MS = 1795305600000  # 2026-11-22T00:00:00Z
 QUANTILES = ["0.1", "0.5", "0.9", "0.99"]
@@ -305,6 +312,163 @@ class GroupAlertTest(IocdTestCase):
                                              "--json").stdout.splitlines() if r],
                    what="the group sample")
         self.assertTrue(d.alive())
+
+
+WARD_REGISTRY = """source,device,name,lat,lon,area,subsystem,tags
+air,GL-AQ01,Trạm Hội Thương,13.98,108.00,Hội Thương,air,school
+air,GL-AQ02,Trạm Hội Thương 2,13.97,108.01,Hội Thương,air,
+air,GL-AQ03,Trạm Ia Kring,13.96,107.99,Ia Kring,air,school;fixed
+lot,P1,Bãi xe 1,13.97,108.00,Diên Hồng,parking,
+"""
+WARD_GROUPS = ADAPTERS.replace("[group city_pm25]", """[devices]
+registry = reg.csv
+
+[group hoi_thuong]
+kind = merged
+members = air/+/pm25
+where = area=Hội Thương
+series = air/hoi thuong/pm25
+
+[group schools]
+kind = merged
+members = air/+/pm25
+where = tag=school
+series = air/schools/pm25
+
+[group wards]
+kind = merged
+members = air/+/pm25
+series = air/ward:{area}/pm25
+
+[group ward_gauge]
+kind = gauge
+members = air/+/pm25
+where = subsystem=air
+series = air/gauge:{ward}/pm25
+stat = count
+interval = 1s
+
+[group city_pm25]""")
+
+
+class WardGroupTest(IocdTestCase):
+    def write(self, name, text):
+        with open(os.path.join(self.dir, name), "w", encoding="utf-8") as f:
+            f.write(text)
+
+    def raw(self, d, series):
+        out = d.ctl("raw", series, "--from", "2026-11-21T00:00:00Z", "--limit", "100000",
+                    "--json").stdout
+        return sorted((r["time"], r["value"]) for r in map(json.loads, out.splitlines()) if r)
+
+    def test_where_and_one_group_per_ward_exact(self):
+        self.write("reg.csv", WARD_REGISTRY)
+        d = self.iocd(WARD_GROUPS).start()
+        data = samples(0, 30)
+        # GL-AQ04: not in the registry, so in no ward, tag or subsystem.
+        data["GL-AQ04"] = [(t + 3000, 500.0 + i) for i, (t, _) in enumerate(data["GL-AQ01"])]
+        for s, rows in data.items():
+            self.broker.publish("pleiku/air/%s/data" % s, [msg(s, t, v) for t, v in rows])
+        d.wait_messages("air", 120)
+        expect = {
+            "air/hoi thuong/pm25": ["GL-AQ01", "GL-AQ02"],
+            "air/ward:Hội Thương/pm25": ["GL-AQ01", "GL-AQ02"],
+            "air/ward:Ia Kring/pm25": ["GL-AQ03"],
+            "air/schools/pm25": ["GL-AQ01", "GL-AQ03"],
+            "air/city/pm25": ["GL-AQ01", "GL-AQ02", "GL-AQ03", "GL-AQ04"],
+        }
+        for series, members in expect.items():
+            want = sorted(r for m in members for r in self.raw(d, "air/%s/pm25" % m))
+            self.assertEqual(len(want), 30 * len(members))
+            wait_until(lambda: len(self.raw(d, series)) == len(want), what=series)
+            self.assertEqual(self.raw(d, series), want, series)
+            # The 1-day window: the members' windows merged, exactly.
+            [g] = windows(d, series, "1d")
+            ms = [w for m in members for w in windows(d, "air/%s/pm25" % m, "1d")]
+            self.assertEqual(g["count"], sum(w["count"] for w in ms), series)
+            self.assertEqual(g["sum"], sum(w["sum"] for w in ms), series)
+            self.assertEqual(g["max"], max(w["max"] for w in ms), series)
+        # One series per area of the registry with a member sample (Diên
+        # Hồng has only a car park: its group has no sample, so no series
+        # yet); none for unregistered devices.
+        names = d.series()
+        wards = sorted(n for n in names if n.startswith("air/ward:"))
+        self.assertEqual(wards, ["air/ward:Hội Thương/pm25", "air/ward:Ia Kring/pm25"])
+        # The gauge per ward (where = subsystem=air, {ward}): live samples
+        # count the fresh registered members of the ward.
+        now = int(time.time() * 1000)
+        for s in ("GL-AQ01", "GL-AQ02", "GL-AQ03", "GL-AQ04"):
+            self.broker.publish("pleiku/air/%s/data" % s, [msg(s, now, 7.0)])
+        d.wait_messages("air", 124)
+        wait_until(lambda: {"air/gauge:Hội Thương/pm25", "air/gauge:Ia Kring/pm25"}
+                   <= set(d.series()), what="the ward gauges")
+        time.sleep(3.5)  # past `stale` (2 x 1s): the last boundary with them fresh is emitted
+        # (a boundary between the two messages may count one of them)
+        self.assertEqual(self.raw(d, "air/gauge:Hội Thương/pm25")[-1][1], 2.0)
+        self.assertEqual({v for _, v in self.raw(d, "air/gauge:Hội Thương/pm25")} - {1.0}, {2.0})
+        self.assertEqual({v for _, v in self.raw(d, "air/gauge:Ia Kring/pm25")}, {1.0})
+        self.assertNotIn("air/gauge:Diên Hồng/pm25", d.series())
+        # The API's latest value of every ward's series.
+        st, body = d.api("/api/v1/latest?match=air/ward:%2B/pm25")
+        self.assertEqual(st, 200, body)
+
+        # A reload that moves a device to another ward is refused (restart
+        # only), one that renames it is accepted.
+        self.write("reg.csv", WARD_REGISTRY.replace("Hội Thương 2,13.97,108.01,Hội Thương",
+                                                    "Hội Thương 2,13.97,108.01,Ia Kring"))
+        d.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "reload: refused" in d.log_text(), what="the refusal")
+        self.assertIn("reload: refused: [devices] registry: the area/subsystem/tags of "
+                      "air/GL-AQ02 ([group hoi_thuong] selects members by them) changes only "
+                      "with a restart; still running on the previous configuration",
+                      d.log_text())
+        # Still the old membership: GL-AQ02 counts in Hội Thương.
+        n = len(self.raw(d, "air/ward:Hội Thương/pm25"))
+        self.broker.publish("pleiku/air/GL-AQ02/data", [msg("GL-AQ02", now + 5, 8.0)])
+        wait_until(lambda: len(self.raw(d, "air/ward:Hội Thương/pm25")) == n + 1,
+                   what="GL-AQ02 still in Hội Thương")
+        self.assertEqual(self.raw(d, "air/ward:Ia Kring/pm25")[-1][1], 7.0)
+        self.write("reg.csv", WARD_REGISTRY.replace("Trạm Hội Thương 2", "Trạm Hội Thương B"))
+        d.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "reload: device registry" in d.log_text(), what="the reload")
+        self.assertTrue(d.alive())
+
+    def test_where_and_area_refused_without_registry(self):
+        cases = [
+            ("[group g]\nkind = merged\nmembers = air/+/pm25\nwhere = area=Ia Kring\n"
+             "series = air/x/pm25\n", "where = area=Ia Kring",
+             "[group g] where: selecting members by area needs the device registry "
+             "([devices] registry = FILE)"),
+            ("[group g]\nkind = merged\nmembers = air/+/pm25\nseries = air/w:{area}/pm25\n",
+             "series = air/w:{area}/pm25",
+             "[group g] series: {area} makes one group per area of the device registry, and "
+             "there is none ([devices] registry = FILE)"),
+            ("[group g]\nkind = merged\nmembers = air/+/pm25\nwhere = colour=red\n"
+             "series = air/x/pm25\n", "where = colour=red",
+             "[group g] where: 'colour=red' is not FIELD=VALUE with FIELD area, ward, "
+             "subsystem or tag"),
+        ]
+        for extra, key, why in cases:
+            with self.subTest(why=why):
+                d = self.iocd(ADAPTERS + "\n" + extra)
+                with open(d.conf) as f:
+                    line = f.read().splitlines().index(key) + 1
+                r = subprocess.run([IOCD, "--check-config", "--config", d.conf],
+                                   capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 1)
+                self.assertEqual(r.stderr, "iocd: %s:%d: %s\n" % (d.conf, line, why))
+        # A ward name too long for a series id: refused at the section.
+        self.write("reg.csv", WARD_REGISTRY + "air,X9,,,,%s,air,\n" % ("W" * 127))
+        d = self.iocd(ADAPTERS + "\n[devices]\nregistry = reg.csv\n[group g]\nkind = merged\n"
+                      "members = air/+/pm25\nseries = air/w:{area}/pm25\n")
+        with open(d.conf) as f:
+            line = f.read().splitlines().index("[group g]") + 1
+        r = subprocess.run([IOCD, "--check-config", "--config", d.conf], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr, "iocd: %s:%d: [group g] series: for area '%s', 'air/w:%s/pm25' "
+                         "is not SOURCE/DEVICE/METRIC (each id 1 to 128 bytes)\n"
+                         % (d.conf, line, "W" * 127, "W" * 127))
 
 
 if __name__ == "__main__":

@@ -42,11 +42,13 @@ class MapTest(IocdTestCase):
         body = json.dumps(AREAS, ensure_ascii=False, indent=1).encode()
         self.write("wards.geojson", body.decode())
         d = self.iocd_http("map_tiles = https://{s}.tile.example.org/{z}/{x}/{y}.png\n"
-                           "map_attribution = © Bản đồ thử\nmap_areas = wards.geojson\n")
+                           "map_attribution = © Bản đồ thử\nmap_areas = wards.geojson\n"
+                           "map_area_value = air/ward:{area}/pm25\n")
         st, meta = d.api("/api/v1/meta")
         self.assertEqual((st, meta["map"]), (200, {
             "tiles": "https://{s}.tile.example.org/{z}/{x}/{y}.png",
-            "attribution": "© Bản đồ thử", "areas": True}))
+            "attribution": "© Bản đồ thử", "areas": True,
+            "area_value": "air/ward:{area}/pm25"}))
         st, headers, got = d.http("/api/v1/map/areas")
         self.assertEqual((st, headers["content-type"], got), (200, "application/geo+json", body))
         st, headers, _ = d.http("/")
@@ -61,6 +63,7 @@ class MapTest(IocdTestCase):
             conf = f.read()
         with open(d.conf, "w") as f:
             f.write(conf.replace("map_areas = wards.geojson\n", "")
+                    .replace("map_area_value = air/ward:{area}/pm25\n", "")
                     .replace("map_tiles = https://{s}.tile.example.org/{z}/{x}/{y}.png\n",
                              "map_tiles =\n"))
         n = d.log_text().count("reload: configuration applied")
@@ -68,7 +71,8 @@ class MapTest(IocdTestCase):
         wait_until(lambda: d.log_text().count("reload: configuration applied") > n,
                    what="the reload")
         self.assertEqual(d.api("/api/v1/meta")[1]["map"],
-                         {"tiles": "", "attribution": "© Bản đồ thử", "areas": False})
+                         {"tiles": "", "attribution": "© Bản đồ thử", "areas": False,
+                          "area_value": ""})
         st, _, got = d.http("/api/v1/map/areas")
         self.assertEqual((st, json.loads(got)), (404, {"error": "no [http] map_areas is configured"}))
         st, headers, _ = d.http("/")
@@ -87,6 +91,11 @@ class MapTest(IocdTestCase):
                                         "{x} and {y} (empty: no tiles)\n" % path))
         path, rc, err = self.check_config("map_tiles = ftp://t/{z}/{x}/{y}\n")
         self.assertEqual(rc, 1)
+        for bad in ("air/ward/pm25", "air/+/pm25", "air/{area}", "air/ward:{area}/pm25/x"):
+            path, rc, err = self.check_config("map_area_value = %s\n" % bad)
+            self.assertEqual((rc, err), (1, "iocd: %s:3: [http] map_area_value: '%s' is not a "
+                                            "series SOURCE/DEVICE/METRIC with {area} (e.g. "
+                                            "air/ward:{area}/pm25; empty: none)\n" % (path, bad)))
         self.write("bad.geojson", "{\"type\": \"Feature\",")
         path, rc, err = self.check_config("map_areas = bad.geojson\n")
         self.assertEqual((rc, err), (1, "iocd: %s:3: [http] map_areas: %s: not valid JSON\n" % (

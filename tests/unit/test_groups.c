@@ -7,8 +7,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -120,11 +122,13 @@ static void test_refusals(void **state)
                  "t.conf:10: [group h] series: 'a/c/b' is already [group g]'s");
     expect_error(AIR "[group g]\nkind = merged\nmembers = a/+/b\nseries = a/c/b\ncolour = red\n",
                  "t.conf:10: unknown key 'colour' in [group g]");
-    /* A registry field: parsed, refused until the device registry exists. */
+    /* A registry field, or {area}: refused without a device registry. */
     expect_error(AIR "[group g]\nkind = merged\nwhere = area=Hội Thương\nseries = a/c/b\n",
                  "t.conf:8: [group g] where: selecting members by area needs the device "
-                 "registry, which this build does not have; select them with 'members' "
-                 "patterns");
+                 "registry ([devices] registry = FILE)");
+    expect_error(AIR "[group g]\nkind = merged\nmembers = a/+/b\nseries = a/w:{area}/b\n",
+                 "t.conf:9: [group g] series: {area} makes one group per area of the device "
+                 "registry, and there is none ([devices] registry = FILE)");
     expect_error(AIR "[group g]\nkind = merged\nwhere = colour=red\nseries = a/c/b\n",
                  "t.conf:8: [group g] where: 'colour=red' is not FIELD=VALUE with FIELD area, "
                  "ward, subsystem or tag");
@@ -252,6 +256,69 @@ static void test_gauge(void **state)
     iocd_config_free(&cfg);
 }
 
+/* where = FIELD=VALUE and {area} against a registry file. */
+static void test_registry_fields(void **state)
+{
+    (void)state;
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char path[512];
+    snprintf(path, sizeof(path), "%s/test_groups_reg_%d.csv", tmp, (int)getpid());
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("source,device,name,lat,lon,area,subsystem,tags\n"
+          "air,A1,,,,Hội Thương,air,school\n"
+          "air,A2,,,,Ia Kring,air,\n"
+          "air,A3,,,,Hội Thương,traffic,school;fixed\n"
+          "air,A4,,,,,air,\n",
+          f);
+    fclose(f);
+    char text[2048];
+    snprintf(text, sizeof(text),
+             AIR "[devices]\nregistry = %s\n"
+                 "[group city]\nkind = merged\nmembers = air/+/pm25\nseries = air/city/pm25\n"
+                 "[group w]\nkind = merged\nmembers = air/+/pm25\nseries = air/ward:{area}/pm25\n"
+                 "[group school]\nkind = merged\nmembers = air/+/pm25\nwhere = tag = school\n"
+                 "series = air/school/pm25\n"
+                 "[group sub]\nkind = gauge\nmembers = air/#\nwhere = subsystem=air\n"
+                 "series = air/{ward} {area}/n\nstat = count\n"
+                 "[group ia]\nkind = merged\nmembers = air/+/pm25\nwhere = ward=Ia Kring\n"
+                 "series = air/ia/pm25\n",
+             path);
+    struct iocd_config cfg;
+    load_ok(&cfg, text);
+    remove(path);
+    /* city, w:Hội Thương, w:Ia Kring, school, sub:Hội Thương, sub:Ia Kring, ia */
+    assert_int_equal(cfg.n_groups, 7);
+    assert_string_equal(cfg.groups[1].name, "w:Hội Thương");
+    assert_string_equal(cfg.groups[1].series, "air/ward:Hội Thương/pm25");
+    assert_string_equal(cfg.groups[1].device, "ward:Hội Thương");
+    assert_string_equal(cfg.groups[1].area, "Hội Thương");
+    assert_string_equal(cfg.groups[2].series, "air/ward:Ia Kring/pm25");
+    assert_string_equal(cfg.groups[4].series, "air/Hội Thương Hội Thương/n");
+    assert_int_equal(cfg.groups[4].kind, IOCD_GROUP_GAUGE);
+    assert_string_equal(cfg.groups[4].where_value, "air");
+    assert_string_equal(cfg.groups[5].name, "sub:Ia Kring");
+    assert_string_equal(cfg.groups[6].name, "ia");
+    struct iocd_groups *gs = iocd_groups_new(&cfg);
+    assert_non_null(gs);
+    const char *names[] = {"air/A1/pm25", "air/A2/pm25", "air/A3/pm25", "air/A4/pm25",
+                           "air/A9/pm25", "air/A1/temp"};
+    for (uint32_t i = 0; i < 6; i++)
+        assert_int_equal(iocd_groups_resolve(gs, i + 1, names[i]), 0);
+    /* The groups of each, in file order. */
+    const uint16_t want[6][5] = {{0, 1, 3, 4}, {0, 2, 5, 6}, {0, 1, 3}, {0}, {0}, {4}};
+    const size_t n_want[6] = {4, 4, 3, 1, 1, 1};
+    for (uint32_t i = 0; i < 6; i++) {
+        size_t n;
+        const uint16_t *l = iocd_groups_of(gs, i + 1, &n);
+        assert_int_equal(n, n_want[i]);
+        for (size_t k = 0; k < n; k++)
+            assert_int_equal(l[k], want[i][k]);
+    }
+    iocd_groups_free(gs);
+    iocd_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_membership),
         cmocka_unit_test(test_gauge),
+        cmocka_unit_test(test_registry_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -371,14 +371,16 @@ static void test_meta(void **state)
     fix_start(&f);
     expect(&f, "/api/v1/meta", NULL, 200,
            "{\"severities\":[\"unspecified\",\"info\",\"warning\",\"minor\",\"major\","
-           "\"critical\"],\"map\":{\"tiles\":\"\",\"attribution\":\"\",\"areas\":false}}");
+           "\"critical\"],\"map\":{\"tiles\":\"\",\"attribution\":\"\",\"areas\":false,"
+           "\"area_value\":\"\"}}");
     fix_stop(&f);
     fix_init(&f, "127.0.0.1:0", "s3cret");
     fix_start(&f);
     expect(&f, "/api/v1/meta", NULL, 401, "{\"error\":\"unauthorized\"}");
     expect(&f, "/api/v1/meta", "Authorization: Bearer s3cret\r\n", 200,
            "{\"severities\":[\"unspecified\",\"info\",\"warning\",\"minor\",\"major\","
-           "\"critical\"],\"map\":{\"tiles\":\"\",\"attribution\":\"\",\"areas\":false}}");
+           "\"critical\"],\"map\":{\"tiles\":\"\",\"attribution\":\"\",\"areas\":false,"
+           "\"area_value\":\"\"}}");
     fix_stop(&f);
 }
 
