@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
 # tools/demo.sh — the README's first command: install what is missing,
 # build, and run iocd's main job on this machine: a local mosquitto broker,
-# iocd on the shipped configuration (config/iocd.conf, the same as its
-# embedded defaults; SQLite in ./run/iocd.db) with the device registry
-# iocd-sim writes for its Pleiku (run/pleiku-registry.csv), and iocd-sim
-# publishing a simulated Pleiku city feed. Prints the operator's view every
-# few seconds; Ctrl-C (or --duration) stops everything it started, by PID.
+# iocd on its embedded defaults (SQLite in ./run/iocd.db) and iocd-sim
+# publishing a simulated Pleiku city feed. With --map, iocd also gets the
+# device registry iocd-sim writes for its Pleiku (run/pleiku-registry.csv:
+# every device on the console's map) and PM2.5 per ward. Prints the
+# operator's view every few seconds; Ctrl-C (or --duration) stops
+# everything it started, by PID.
 #
-# Usage: tools/demo.sh [--duration SECONDS] [--port PORT]
+# Usage: tools/demo.sh [--duration SECONDS] [--port PORT] [--map]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
 duration=0
 port=1883
+map=0
 while [ $# -gt 0 ]; do
   case $1 in
+    --map) map=1; shift ;;
     --duration) duration=$2; shift 2 ;;
     --port) port=$2; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "demo: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -55,20 +58,26 @@ else
   echo "demo: started mosquitto on 127.0.0.1:$port (pid ${pids[-1]})"
 fi
 
-# The shipped configuration (the embedded defaults' feeds), with the
-# simulator's device registry (names, positions, wards: docs/registry.md)
-# and, if asked, another broker port.
-build/tools/iocd-sim --write-registry run/pleiku-registry.csv
-portline=""
-[ "$port" != 1883 ] && portline="\nport = $port"
-sed -e "s/^\[mqtt\]$/[mqtt]$portline/" \
-    -e "s/^\[devices\]$/[devices]\nregistry = pleiku-registry.csv/" \
-    config/iocd.conf > run/iocd.conf
-# PM2.5 per ward, one group per area of that registry (docs/groups.md).
-printf '\n[group ward_pm25]\nkind = merged\nmembers = air/+/pm25\nseries = air/ward:{area}/pm25\n' \
-    >> run/iocd.conf
-conf=(--config "$root/run/iocd.conf")
-echo "demo: device registry run/pleiku-registry.csv ($(($(wc -l < run/pleiku-registry.csv) - 1)) devices)"
+conf=()
+if [ "$map" = 1 ]; then
+  # The shipped configuration (the embedded defaults' feeds) with the
+  # simulator's device registry (names, positions, wards: docs/registry.md)
+  # and PM2.5 per ward, one group per area of that registry (docs/groups.md).
+  build/tools/iocd-sim --write-registry run/pleiku-registry.csv
+  portline=""
+  [ "$port" != 1883 ] && portline="\nport = $port"
+  sed -e "s/^\[mqtt\]$/[mqtt]$portline/" \
+      -e "s/^\[devices\]$/[devices]\nregistry = pleiku-registry.csv/" \
+      config/iocd.conf > run/iocd.conf
+  printf '\n[group ward_pm25]\nkind = merged\nmembers = air/+/pm25\nseries = air/ward:{area}/pm25\n' \
+      >> run/iocd.conf
+  conf=(--config "$root/run/iocd.conf")
+  echo "demo: device registry run/pleiku-registry.csv ($(($(wc -l < run/pleiku-registry.csv) - 1)) devices)"
+elif [ "$port" != 1883 ]; then
+  # Same feeds as the embedded defaults, another broker port.
+  sed -e "s/^\[mqtt\]$/[mqtt]\nport = $port/" config/iocd.conf > run/iocd.conf
+  conf=(--config "$root/run/iocd.conf")
+fi
 (cd run && exec "$root/build/daemon/iocd" "${conf[@]}") > run/iocd.log 2>&1 &
 pids+=($!)
 iocdpid=${pids[-1]}
