@@ -391,8 +391,9 @@ static int key_host_id(void *obj, const struct iocd_key *k, const char *v, const
 #define CUSTOM(...) {__VA_ARGS__}
 
 const struct iocd_key iocd_core_keys[] = {
-    KEY("mqtt", "host", IOCD_KEY_STRING, OFF(mqtt.host), "localhost", 0, 0,
-     "broker host name or address"),
+    KEY("mqtt", "host", IOCD_KEY_STRING, OFF(mqtt.host), "127.0.0.1", 0, 0,
+     "broker host name or address (the default is the loopback address itself: a host "
+     "without /etc/hosts cannot resolve localhost)"),
     KEY("mqtt", "port", IOCD_KEY_INT, OFF(mqtt.port), "1883", 1, 65535, "broker TCP port"),
     KEY("mqtt", "client_id", IOCD_KEY_STRING, OFF(mqtt.client_id), "iocd", 0, 0,
      "MQTT client id; keep it stable so the broker keeps iocd's session across restarts"),

@@ -152,7 +152,7 @@ static void test_every_key(void **state)
 /* Core keys left out take their defaults, also when parsed from a file. */
 static void assert_core_defaults(const struct iocd_config *cfg)
 {
-    assert_string_equal(cfg->mqtt.host, "localhost");
+    assert_string_equal(cfg->mqtt.host, "127.0.0.1");
     assert_int_equal(cfg->mqtt.port, 1883);
     assert_string_equal(cfg->mqtt.client_id, "iocd");
     assert_int_equal(cfg->mqtt.qos, 1);

@@ -34,7 +34,7 @@ static void test_shipped_file(void **state)
     struct iocd_config cfg;
     struct iocd_error err = {{0}};
     assert_int_equal(iocd_config_core_load(&cfg, IOCD_SOURCE_ROOT "/config/iocd.conf", &err), 0);
-    assert_string_equal(cfg.mqtt.host, "localhost");
+    assert_string_equal(cfg.mqtt.host, "127.0.0.1");
     assert_int_equal(cfg.mqtt.port, 1883);
     assert_int_equal(cfg.store.tz_offset_ms, 7 * 3600000);
     assert_int_equal(cfg.store.resolutions.n, 3);
