@@ -73,3 +73,15 @@ const char *iocd_topic_share_filter(const char *sub)
         return NULL;
     return group + n + 1;
 }
+
+bool iocd_topic_level_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > 128)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f || c == '/' || c == '+' || c == '#')
+            return false;
+    }
+    return true;
+}

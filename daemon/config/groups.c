@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/base/topic.h"
+
 #include "daemon/base/timeutil.h"
 #include "daemon/config/registry.h"
 
@@ -157,18 +159,10 @@ static int read_where(struct iocd_config *cfg, struct iocd_group_conf *g,
     return 0;
 }
 
-/* One level of a series name: 1 to 128 bytes (the series registry's
- * IOCD_ID_MAX), no '/', '+', '#' or control characters. */
+/* One level of a series name (iocd_topic_level_ok). */
 static bool valid_id(const char *s)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > 128)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == '/' || s[i] == '+' || s[i] == '#' || (unsigned char)s[i] < 0x20 ||
-            s[i] == 0x7f)
-            return false;
-    return true;
+    return iocd_topic_level_ok(s, strlen(s));
 }
 
 /* series = SOURCE/DEVICE/METRIC, three valid ids. */

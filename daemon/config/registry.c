@@ -18,6 +18,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "daemon/base/topic.h"
+
 struct iocd_registry {
     struct iocd_registry_entry **rows; /* file order */
     size_t n, cap;
@@ -54,14 +56,9 @@ static uint64_t key_hash(const char *source, const char *device)
 
 bool iocd_registry_id_ok(const char *s, size_t n)
 {
-    if (n == 0 || n > IOCD_REGISTRY_ID_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f || c == '/' || c == '+' || c == '#' || c == ';')
-            return false;
-    }
-    return true;
+    /* A series level (IOCD_REGISTRY_ID_MAX is its 128 bytes), and no ';',
+     * the CSV's tag separator. */
+    return iocd_topic_level_ok(s, n) && !memchr(s, ';', n);
 }
 
 void iocd_registry_free(struct iocd_registry *r)

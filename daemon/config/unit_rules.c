@@ -28,15 +28,7 @@ const size_t iocd_units_n_keys = sizeof(iocd_units_keys) / sizeof(iocd_units_key
 
 static bool valid_metric(const char *s)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > 128)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f || c == '/' || c == '+' || c == '#')
-            return false;
-    }
-    return true;
+    return iocd_topic_level_ok(s, strlen(s));
 }
 
 static int add_rule(struct iocd_config *cfg, const char *file, struct iocd_ini_entry *e,
