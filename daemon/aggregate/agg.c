@@ -379,13 +379,27 @@ struct iocd_window *iocd_agg_take_series(struct iocd_agg *a, const uint32_t *ids
     return out;
 }
 
-struct iocd_window *iocd_agg_take_oldest(struct iocd_agg *a, size_t max, size_t *n,
-                                         uint64_t *replay_from)
+struct iocd_window *iocd_agg_take_oldest(struct iocd_agg *a, size_t max, uint64_t max_jrnl,
+                                         size_t *n, uint64_t *replay_from)
 {
     size_t k = a->n < max ? a->n : max;
+    /* The array is in dirty order, so its journal entries never decrease:
+     * the windows old enough are a prefix. */
+    if (k && a->jrnl[k - 1] > max_jrnl) {
+        size_t lo = 0, hi = k; /* first position past max_jrnl, in [lo, hi] */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (a->jrnl[mid] <= max_jrnl)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        k = lo;
+    }
     *n = k;
-    *replay_from = 0;
+    *replay_from = a->n ? a->jrnl[0] : 0;
     if (k == a->n && k > 0) {
+        *replay_from = 0;
         /* Everything: cheaper as a whole-table take. */
         return iocd_agg_take(a, n);
     }

@@ -140,10 +140,12 @@ struct iocd_window *iocd_agg_take(struct iocd_agg *agg, size_t *n);
  * dirty. *n as above; the table is left as it was on out of memory. */
 struct iocd_window *iocd_agg_take_series(struct iocd_agg *agg, const uint32_t *ids, size_t n_ids,
                                          size_t *n);
-/* Move out at most `max` windows, those dirty the longest first. *n as
- * above. *replay_from receives the journal entry of the oldest window
- * still held (0 when none is), so every entry before it is fully written. */
-struct iocd_window *iocd_agg_take_oldest(struct iocd_agg *agg, size_t max, size_t *n,
-                                         uint64_t *replay_from);
+/* Move out at most `max` windows, those dirty the longest first, and only
+ * windows first dirtied in journal entries <= `max_jrnl` (UINT64_MAX: any).
+ * *n as above. *replay_from receives the journal entry of the oldest
+ * window still held (0 when none is), so every entry before it is fully
+ * written. */
+struct iocd_window *iocd_agg_take_oldest(struct iocd_agg *agg, size_t max, uint64_t max_jrnl,
+                                         size_t *n, uint64_t *replay_from);
 
 #endif

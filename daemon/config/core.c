@@ -475,6 +475,11 @@ const struct iocd_key iocd_core_keys[] = {
      INT64_C(10000000),
      "windows written per flush at most, longest-changed first; the rest wait in memory (their "
      "samples are already durable in the journal)"),
+    KEY("store", "window_write_delay", IOCD_KEY_DURATION, OFF(store.window_write_delay_ms), "10s",
+     0, 300000,
+     "a changed window is written once it has waited this long, so a busy series' samples reach "
+     "its stored row in one write (they are durable in the journal meanwhile; 0: at the next "
+     "flush)"),
     KEY("store", "events_retention", IOCD_KEY_DURATION, OFF(store.events_retention_ms), "365d", 0,
      INT64_C(100) * 365 * 86400000, "how long raw events are kept (0: forever)"),
     KEY("store", "flush_interval", IOCD_KEY_DURATION, OFF(store.flush_interval_ms), "1s", 50, 60000,

@@ -93,6 +93,7 @@ struct iocd_config {
         int64_t events_retention_ms; /* 0 = forever */
         int64_t raw_retention_ms;    /* journal (raw samples) kept at least this long */
         int64_t max_windows_per_flush;
+        int64_t window_write_delay_ms; /* a changed window waits this long before it is written */
     } store;
     struct {
         int64_t max_payload;       /* bytes */

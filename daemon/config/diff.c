@@ -26,7 +26,7 @@
  *    the whole reload, so the old registry stays), and swapped in with the
  *    configuration (iocd_registry_keep_times in main.c's apply_config);
  *  - [store] retention, raw_retention, events_retention,
- *    max_windows_per_flush: read when a flush is built;
+ *    max_windows_per_flush, window_write_delay: read when a flush is built;
  *  - [http] client_buffer, max_clients, web_root, map_tiles,
  *    map_attribution, map_areas (the file is read again by the load),
  *    map_area_value:
@@ -51,6 +51,7 @@ static const struct {
     {"store", "raw_retention"},
     {"store", "events_retention"},
     {"store", "max_windows_per_flush"},
+    {"store", "window_write_delay"},
     {"http", "client_buffer"},
     {"http", "max_clients"},
     {"http", "web_root"},

@@ -221,6 +221,10 @@ int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct io
     free_aqi_names(p);
     if (rc)
         return -1;
+    /* Windows replayed from earlier entries are old: written at once. */
+    p->old_enough_jrnl = p->next_journal ? p->next_journal - 1 : 0;
+    if (!(p->closed = calloc(IOCD_PIPELINE_JRNL_RING, sizeof(*p->closed))))
+        return iocd_error_set(err, "out of memory");
     iocd_groups_tick(p->groups, iocd_now_ms(), NULL, NULL); /* arms the gauges' clocks */
     uv_timer_init(loop, &p->flush_timer);
     p->flush_timer.data = p;
@@ -970,10 +974,46 @@ static void plan_prune(const struct iocd_pipeline *p, struct iocd_flush *f)
     f->prune_limit = PRUNE_LIMIT;
 }
 
+/* Note that journal entry `jrnl` was closed at `now_ms`. */
+static void note_closed(struct iocd_pipeline *p, uint64_t jrnl, int64_t now_ms)
+{
+    if (!p->closed)
+        return;
+    size_t at = (p->closed_head + p->n_closed) % IOCD_PIPELINE_JRNL_RING;
+    if (p->n_closed == IOCD_PIPELINE_JRNL_RING) {
+        /* Pushed out: counts as old enough from now on (only ever sooner
+         * than the delay, never later, so the table cannot grow forever). */
+        p->old_enough_jrnl = p->closed[p->closed_head].jrnl;
+        p->closed_head = (p->closed_head + 1) % IOCD_PIPELINE_JRNL_RING;
+        p->n_closed--;
+        at = (p->closed_head + p->n_closed) % IOCD_PIPELINE_JRNL_RING;
+    }
+    p->closed[at] = (struct iocd_jrnl_closed){jrnl, now_ms};
+    p->n_closed++;
+}
+
+/* The newest journal entry whose windows have waited [store]
+ * window_write_delay: a window first dirtied in entry J got its first
+ * sample before J was closed, so J closed at least the delay ago is old
+ * enough. Entries found old enough leave the ring. */
+static uint64_t old_enough(struct iocd_pipeline *p, int64_t now_ms)
+{
+    int64_t delay = p->cfg->store.window_write_delay_ms;
+    if (delay <= 0)
+        return UINT64_MAX;
+    while (p->n_closed && p->closed[p->closed_head].ms <= now_ms - delay) {
+        p->old_enough_jrnl = p->closed[p->closed_head].jrnl;
+        p->closed_head = (p->closed_head + 1) % IOCD_PIPELINE_JRNL_RING;
+        p->n_closed--;
+    }
+    return p->old_enough_jrnl;
+}
+
 /* The windows flush `f` writes: every held window of a series it corrects
  * (a replacement must find the stored rows complete), then, draining,
- * everything, else at most the budget, the longest-changed first (their
- * samples are in the journal). 0, or -1 out of memory (nothing taken). */
+ * everything, else at most the budget of those that waited [store]
+ * window_write_delay, the longest-changed first (their samples are in the
+ * journal). 0, or -1 out of memory (nothing taken). */
 static int take_windows(struct iocd_pipeline *p, struct iocd_flush *f, uint64_t *replay_from)
 {
     struct iocd_window *first = NULL;
@@ -993,7 +1033,7 @@ static int take_windows(struct iocd_pipeline *p, struct iocd_flush *f, uint64_t 
     struct iocd_window *rest =
         p->draining ? iocd_agg_take(p->agg, &n_rest)
                     : iocd_agg_take_oldest(p->agg, (size_t)p->cfg->store.max_windows_per_flush,
-                                           &n_rest, replay_from);
+                                           old_enough(p, f->now_ms), &n_rest, replay_from);
     if (!rest && n_rest) {
         /* Out of memory: the table kept them; the series' windows go out
          * alone (still before the correction), and a crash replays from
@@ -1073,6 +1113,7 @@ static void flush_start(struct iocd_pipeline *p)
     if (f->n_samples || f->n_windows) {
         f->journal_id = p->next_journal++;
         f->replay_from = replay_from ? replay_from : p->next_journal;
+        note_closed(p, f->journal_id, f->now_ms);
     }
     f->raw_before_ms =
         f->now_ms - (p->cfg->store.raw_retention_ms > 0 ? p->cfg->store.raw_retention_ms : 0);
@@ -1265,6 +1306,8 @@ void iocd_pipeline_free(struct iocd_pipeline *p)
     p->samples = NULL;
     free(p->replaces);
     p->replaces = NULL;
+    free(p->closed);
+    p->closed = NULL;
     free_aqi_names(p);
     p->failed = p->inflight = NULL;
     p->agg = NULL;

@@ -58,6 +58,11 @@ typedef int (*iocd_pipeline_dead_letter_cb)(void *ud, const char *adapter,
 typedef int (*iocd_pipeline_command_cb)(void *ud, const char *adapter,
                                         const struct iocd_command *c);
 
+/* Journal entries whose closing times are kept: at least [store]
+ * window_write_delay's maximum (5 min) over the shortest flush_interval
+ * (50 ms). */
+#define IOCD_PIPELINE_JRNL_RING 8192
+
 struct iocd_pipeline {
     uv_loop_t *loop;
     const struct iocd_config *cfg; /* borrowed */
@@ -79,6 +84,17 @@ struct iocd_pipeline {
     int16_t *series_adapter; /* adapter index of each series id, -1 unknown; owned */
     size_t n_series_adapter;
     uint64_t next_journal;       /* journal entry the samples being accepted go to */
+    /* When each recent journal entry was closed (taken by a flush), oldest
+     * first, for [store] window_write_delay: a window first dirtied in an
+     * entry closed that long ago has waited long enough. A ring of
+     * IOCD_PIPELINE_JRNL_RING; owned. Entries from before this start, or
+     * pushed out of the ring, count as old enough. */
+    struct iocd_jrnl_closed {
+        uint64_t jrnl;
+        int64_t ms;
+    } *closed;
+    size_t closed_head, n_closed;
+    uint64_t old_enough_jrnl; /* every entry <= this has waited long enough */
     struct iocd_sample *samples; /* accepted since the last flush; owned */
     size_t n_samples, cap_samples;
     /* Corrections since the last flush (VN_AQI computed again); owned */

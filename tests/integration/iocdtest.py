@@ -127,7 +127,7 @@ class Iocd:
     KEEP_ALL = "retention = 1m:forever 10m:forever 1h:forever\n"
 
     def __init__(self, workdir, broker, adapters, extra="", flush="100ms", name="iocd",
-                 client_id=None, store=None, db=None):
+                 client_id=None, store=None, db=None, write_delay="0"):
         self.workdir = workdir
         # Every test iocd serves HTTP on its own free loopback port, unless
         # the test configures [http] itself.
@@ -142,8 +142,12 @@ class Iocd:
             f.write("[mqtt]\nhost = 127.0.0.1\nport = %d\nclient_id = %s\n"
                     "reconnect_min = 100ms\nreconnect_max = 1s\n\n"
                     % (broker.port, client_id or ("iocd-test-%d" % broker.port)))
-            f.write("[store]\npath = %s\nflush_interval = %s\n%s\n"
-                    % (self.db, flush, self.KEEP_ALL if store is None else store))
+            # Windows are written at the next flush (the default waits 10 s,
+            # docs/aggregation.md), unless the test asks otherwise.
+            f.write("[store]\npath = %s\nflush_interval = %s\n%s%s\n"
+                    % (self.db, flush,
+                       "" if write_delay is None else "window_write_delay = %s\n" % write_delay,
+                       self.KEEP_ALL if store is None else store))
             f.write("[log]\nlevel = info\nrate_limit_burst = 1000\n\n")
             if self.http_port:
                 f.write("[http]\nlisten = 127.0.0.1:%d\n\n" % self.http_port)

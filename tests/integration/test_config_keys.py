@@ -106,7 +106,7 @@ class ConfigKeysTest(unittest.TestCase):
         self.assertEqual(t["[group NAME]"],
                          ["kind", "members", "where", "series", "stat", "interval", "stale"])
         self.assertEqual(sum(len(v) for v in t.values()),
-                         82 + 1 + 5 + 13 + 4 + 3 + 5 + 5 + 7 + 17 + 17 + 12 + 7 + 2)
+                         83 + 1 + 5 + 13 + 4 + 3 + 5 + 5 + 7 + 17 + 17 + 12 + 7 + 2)
         self.assertEqual(t["[units]"], ["series", "metric.NAME"])
         self.assertEqual(t["[sparkplug]"], ["host_id"])
         self.assertEqual(t["[adapter NAME] format = sparkplug"],

@@ -57,6 +57,53 @@ class JournalTest(IocdTestCase):
                          [(1, 123.5, "2026-11-20T10:00:03.123Z")])
         self.assertEqual(d.stop(), 0)
 
+    def windows(self, d):
+        con = sqlite3.connect("file:%s?mode=ro" % d.db, uri=True)
+        try:
+            return con.execute("SELECT count(*), coalesce(sum(count), 0), coalesce(sum(sum), 0) "
+                               "FROM windows").fetchone()
+        except sqlite3.OperationalError:
+            return (0, 0, 0)
+        finally:
+            con.close()
+
+    def test_window_write_delay_writes_each_window_once_after_the_wait(self):
+        # [store] window_write_delay = 4s: samples are durable in the
+        # journal at once, their windows wait and go out together.
+        d = self.iocd(AIR_ADAPTER.replace("metric.temperature = $.temp Cel\n", ""), flush="100ms",
+                      write_delay="4s").start()
+        t0 = time.monotonic()
+        self.broker.publish("pleiku/air/x/data",
+                            [air("GL-%03d" % k, "2026-11-20T10:00:%02d.000Z" % k, k + 0.5)
+                             for k in range(10)])
+        wait_until(lambda: self.journal_samples(d) == 10, what="all samples in the journal")
+        journaled = time.monotonic() - t0
+        if journaled < 3.0:  # (a loaded machine may take longer: then only the end is checked)
+            self.assertEqual(self.windows(d), (0, 0, 0))
+            metrics = d.http("/metrics")[2].decode()
+            self.assertIn("\niocd_pending_windows 10\n", metrics)
+        self.broker.publish("pleiku/air/x/data",
+                            [air("GL-%03d" % k, "2026-11-20T10:00:%02d.500Z" % k, 1.0)
+                             for k in range(10)])
+        wait_until(lambda: self.windows(d)[0] == 30, timeout=30, what="every window written")
+        self.assertEqual(self.windows(d), (30, 60, 3 * (sum(k + 0.5 for k in range(10)) + 10)))
+        w = d.query("air/GL-003/pm25", "--resolution", "1m")
+        self.assertEqual([(x["count"], x["sum"], x["last_time"]) for x in w],
+                         [(2, 4.5, "2026-11-20T10:00:03.500Z")])
+        # A SIGKILL while windows wait: the restart replays them from the
+        # journal and writes them at once (they are from before the start).
+        self.broker.publish("pleiku/air/x/data",
+                            [air("GL-%03d" % k, "2026-11-20T10:01:%02d.000Z" % k, 2.0)
+                             for k in range(10)])
+        wait_until(lambda: self.journal_samples(d) == 30, what="the new samples in the journal")
+        d.stop(signal.SIGKILL)
+        d.start()
+        wait_until(lambda: self.windows(d)[1] == 90, timeout=30, what="the replayed windows")
+        self.assertEqual(self.windows(d), (40, 90, 3 * (sum(k + 0.5 for k in range(10)) + 10) + 60))
+        w = d.query("air/GL-003/pm25", "--resolution", "1h")
+        self.assertEqual([(x["count"], x["sum"]) for x in w], [(3, 6.5)])
+        self.assertEqual(d.stop(), 0)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -533,23 +533,62 @@ static void test_agg_take_series(void **state)
     assert_null(iocd_agg_take_series(a, want, 1, &n)); /* none left */
     assert_int_equal(n, 0);
     uint64_t replay_from = 0;
-    w = iocd_agg_take_oldest(a, 1, &n, &replay_from);
+    w = iocd_agg_take_oldest(a, 1, UINT64_MAX, &n, &replay_from);
     assert_int_equal(n, 1);
     assert_window(&w[0], 1, 60, 0, 1, 1.5, 2.25, 1.5, 1.5, 1.5, 0, 1.5, 0);
     assert_int_equal(replay_from, 7); /* (3, 0) is next, of entry 7 */
     iocd_window_release(&w[0]);
     free(w);
-    w = iocd_agg_take_oldest(a, 1, &n, &replay_from);
+    w = iocd_agg_take_oldest(a, 1, UINT64_MAX, &n, &replay_from);
     assert_window(&w[0], 3, 60, 0, 1, 3.5, 12.25, 3.5, 3.5, 3.5, 0, 3.5, 0);
     assert_int_equal(replay_from, 9); /* then (1, 1 min), entry 9 */
     iocd_window_release(&w[0]);
     free(w);
-    w = iocd_agg_take_oldest(a, 5, &n, &replay_from);
+    /* Entry 9 is not old enough yet ([store] window_write_delay): nothing
+     * leaves, and the replay point stays at the window held. */
+    replay_from = 0;
+    assert_null(iocd_agg_take_oldest(a, 5, 8, &n, &replay_from));
+    assert_int_equal(n, 0);
+    assert_int_equal(replay_from, 9);
+    assert_int_equal(iocd_agg_size(a), 1);
+    w = iocd_agg_take_oldest(a, 5, 9, &n, &replay_from);
     assert_int_equal(n, 1);
+    assert_int_equal(replay_from, 0); /* nothing held any more */
     assert_window(&w[0], 1, 60, 60000, 1, 5.5, 30.25, 5.5, 5.5, 5.5, 60000, 5.5, 60000);
     iocd_window_release(&w[0]);
     free(w);
     assert_int_equal(iocd_agg_size(a), 0);
+    iocd_agg_free(a);
+}
+
+/* iocd_agg_take_oldest with a journal bound: only the prefix of windows
+ * first dirtied in entries <= the bound leaves, however large the budget;
+ * a window dirtied again stays in its first entry's place. */
+static void test_agg_take_oldest_bound(void **state)
+{
+    (void)state;
+    struct iocd_agg *a = iocd_agg_new(res3, 1);
+    for (uint32_t i = 0; i < 6; i++) /* series 1..6, entries 10, 10, 11, 11, 12, 12 */
+        assert_int_equal(iocd_agg_add_res(a, i + 1, res3, 1, (double)i, 0, 10 + i / 2), 0);
+    assert_int_equal(iocd_agg_add_res(a, 1, res3, 1, 7.0, 1000, 12), 0); /* series 1 again */
+    size_t n = 0;
+    uint64_t replay_from = 0;
+    struct iocd_window *w = iocd_agg_take_oldest(a, 100, 11, &n, &replay_from);
+    assert_int_equal(n, 4);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(w[i].series_id, i + 1);
+        iocd_window_release(&w[i]);
+    }
+    assert_int_equal(w[0].count, 2); /* both samples of series 1 */
+    free(w);
+    assert_int_equal(replay_from, 12);
+    assert_int_equal(iocd_agg_size(a), 2);
+    w = iocd_agg_take_oldest(a, 1, 12, &n, &replay_from); /* the budget still bounds it */
+    assert_int_equal(n, 1);
+    assert_int_equal(w[0].series_id, 5);
+    assert_int_equal(replay_from, 12);
+    iocd_window_release(&w[0]);
+    free(w);
     iocd_agg_free(a);
 }
 
@@ -570,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_agg_nesting_and_time_zones),
         cmocka_unit_test(test_agg_many_windows),
         cmocka_unit_test(test_agg_take_series),
+        cmocka_unit_test(test_agg_take_oldest_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
