@@ -74,6 +74,8 @@ reconnect_max = 1s
 
 [store]
 timezone = +07:00
+# The checks read stored windows back right away (the default waits 10 s).
+window_write_delay = 0
 
 [ingest]
 dead_letter_topic = iocd/dead
