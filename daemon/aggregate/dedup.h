@@ -3,8 +3,8 @@
  * Owns: a bounded set of the last `capacity` keys seen, oldest evicted
  * first. A message the broker redelivers after a reconnect carries the
  * same series and observation time, so it is recognised and counted once.
- * Memory: at most about 20 bytes per key (capacity 1,000,000 ≈ 20 MiB:
- * 12 in the ring, 4-byte index entries at most half full), grown as keys
+ * Memory: about 28 bytes per key (capacity 1,000,000 ≈ 28 MiB: 12 in
+ * the ring, 8-byte index entries at most half full), grown as keys
  * arrive. A device that sends two different values with the
  * same timestamp has the second one dropped as a duplicate: that is the
  * rule, documented for integrators. Loop thread only. */
