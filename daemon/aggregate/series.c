@@ -186,6 +186,15 @@ enum iocd_series_result iocd_series_lookup(struct iocd_series_reg *r, const char
     return IOCD_SERIES_CREATED;
 }
 
+void iocd_series_prefetch(const struct iocd_series_reg *r, const char *source,
+                          const char *device, const char *metric)
+{
+    char name[3 * IOCD_ID_MAX + 8];
+    if (!r->cap || series_name(name, sizeof(name), source, device, metric) < 0)
+        return;
+    __builtin_prefetch(&r->slots[str_hash(name) & (r->cap - 1)]);
+}
+
 enum iocd_series_result iocd_series_find(struct iocd_series_reg *r, const char *source,
                                          const char *device, const char *metric, uint32_t *id)
 {

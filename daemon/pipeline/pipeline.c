@@ -815,6 +815,10 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
     int64_t now = iocd_now_ms();
     uint64_t accepted = 0, events = 0;
     char detail[192];
+    const char *source = p->cfg->adapters[idx].source;
+    for (size_t i = 0; i < b->n_obs; i++)
+        if (b->obs[i]->device && b->obs[i]->metric)
+            iocd_series_prefetch(p->series, source, b->obs[i]->device, b->obs[i]->metric);
     for (size_t i = 0; i < b->n_obs; i++) {
         const Ioc__V1__Observation *o = b->obs[i];
         uint32_t id = 0;
