@@ -38,6 +38,7 @@ struct rec {
     int64_t arrival_ms; /* start of the latest burst */
     uint64_t arrivals;  /* bursts seen */
     uint32_t pos;       /* index in recs */
+    uint16_t src;       /* index in the table's srcs */
     bool dirty;         /* listed in dirty[] */
     int64_t saved_last_ms; /* last_seen_ms as the store last got it (0: never) */
     char names[];       /* "source\0device\0" */
@@ -54,7 +55,47 @@ struct iocd_devices {
     int64_t next_due_ms; /* no device changes state before this */
     uint32_t *dirty;     /* positions of dirty records, oldest first */
     size_t n_dirty, cap_dirty;
+    /* Devices per source and state, kept as states change, so /metrics
+     * and the status never walk every device (a walk of 10,000 devices
+     * was 4 % of iocd's CPU under a 20 ms /metrics poll). Sources in the
+     * order their first device came; names owned. */
+    struct src_count {
+        char *source;
+        uint64_t n[IOCD_DEVICE__COUNT];
+    } *srcs;
+    size_t n_srcs, cap_srcs;
 };
+
+/* The index of `source` in srcs, added if new; -1 out of room. */
+static int src_index(struct iocd_devices *d, const char *source)
+{
+    for (size_t i = 0; i < d->n_srcs; i++)
+        if (strcmp(d->srcs[i].source, source) == 0)
+            return (int)i;
+    if (d->n_srcs == UINT16_MAX)
+        return -1;
+    if (d->n_srcs == d->cap_srcs) {
+        size_t ncap = d->cap_srcs ? d->cap_srcs * 2 : 8;
+        struct src_count *ns = realloc(d->srcs, ncap * sizeof(*ns));
+        if (!ns)
+            return -1;
+        d->srcs = ns;
+        d->cap_srcs = ncap;
+    }
+    struct src_count *c = &d->srcs[d->n_srcs];
+    memset(c, 0, sizeof(*c));
+    if (!(c->source = strdup(source)))
+        return -1;
+    return (int)d->n_srcs++;
+}
+
+/* Every change of a record's state goes through here (the counts). */
+static void set_state(struct iocd_devices *d, struct rec *r, enum iocd_device_state st)
+{
+    d->srcs[r->src].n[r->info.state]--;
+    d->srcs[r->src].n[st]++;
+    r->info.state = st;
+}
 
 static uint64_t key_hash(const char *source, const char *device)
 {
@@ -127,7 +168,24 @@ void iocd_devices_free(struct iocd_devices *d)
     free(d->recs);
     free(d->slots);
     free(d->dirty);
+    for (size_t i = 0; i < d->n_srcs; i++)
+        free(d->srcs[i].source);
+    free(d->srcs);
     free(d);
+}
+
+size_t iocd_devices_sources(const struct iocd_devices *d)
+{
+    return d ? d->n_srcs : 0;
+}
+
+const char *iocd_devices_source_counts(const struct iocd_devices *d, size_t i,
+                                       uint64_t counts[IOCD_DEVICE__COUNT])
+{
+    if (!d || i >= d->n_srcs)
+        return NULL;
+    memcpy(counts, d->srcs[i].n, sizeof(d->srcs[i].n));
+    return d->srcs[i].source;
 }
 
 size_t iocd_devices_count(const struct iocd_devices *d)
@@ -262,12 +320,15 @@ static struct rec *rec_add(struct iocd_devices *d, const char *source, const cha
     if ((max > 0 && (int64_t)d->n >= max) || d->n >= UINT32_MAX - 1)
         return NULL;
     size_t ls = strlen(source), ld = strlen(device);
-    struct rec *r = malloc(sizeof(*r) + ls + ld + 2);
+    int src = src_index(d, source);
+    struct rec *r = src < 0 ? NULL : malloc(sizeof(*r) + ls + ld + 2);
     if (!r || grow(d) < 0) {
         free(r);
         return NULL;
     }
-    memset(r, 0, sizeof(*r));
+    memset(r, 0, sizeof(*r)); /* state IOCD_DEVICE_ONLINE, counted: */
+    r->src = (uint16_t)src;
+    d->srcs[src].n[IOCD_DEVICE_ONLINE]++;
     memcpy(r->names, source, ls + 1);
     memcpy(r->names + ls + 1, device, ld + 1);
     r->info.source = r->names;
@@ -297,7 +358,6 @@ int iocd_devices_seen(struct iocd_devices *d, const char *source, const char *de
         if (!(r = rec_add(d, source, device, h)))
             return -1;
         int64_t iv = d->cfg->devices.default_interval_ms;
-        r->info.state = IOCD_DEVICE_ONLINE;
         r->info.first_seen_ms = now_ms;
         r->info.last_seen_ms = now_ms;
         r->info.interval_ms = iv > floor_interval(d) ? iv : floor_interval(d);
@@ -330,7 +390,7 @@ int iocd_devices_seen(struct iocd_devices *d, const char *source, const char *de
         r->arrivals++;
         r->arrival_ms = now_ms;
     }
-    i->state = IOCD_DEVICE_ONLINE;
+    set_state(d, r, IOCD_DEVICE_ONLINE);
     /* A state change is written with the next flush; a device that just
      * keeps reporting only every [devices] persist_interval (a store write
      * per message would cost the flush more than the message). */
@@ -378,7 +438,7 @@ void iocd_devices_offline(struct iocd_devices *d, const char *source, const char
     if (!r || r->info.state == IOCD_DEVICE_OFFLINE)
         return;
     enum iocd_device_state prev = r->info.state;
-    r->info.state = IOCD_DEVICE_OFFLINE;
+    set_state(d, r, IOCD_DEVICE_OFFLINE);
     mark_dirty(d, r);
     report(d, r, prev, false);
 }
@@ -402,7 +462,7 @@ void iocd_devices_tick(struct iocd_devices *d, int64_t now_ms)
                      silent > after_ms(d->cfg->devices.stale_multiple, i->interval_ms))
                 st = IOCD_DEVICE_STALE;
             if (st != prev) {
-                i->state = st;
+                set_state(d, r, st);
                 mark_dirty(d, r);
                 report(d, r, prev, false);
             }
@@ -436,7 +496,7 @@ int iocd_devices_restore(struct iocd_devices *d, const struct iocd_device_row *r
     if (!r)
         return -1;
     struct iocd_device_info *i = &r->info;
-    i->state = row->state;
+    set_state(d, r, row->state);
     i->first_seen_ms = row->first_seen_ms;
     i->last_seen_ms = row->last_seen_ms;
     i->interval_ms = row->interval_ms > floor_interval(d) ? row->interval_ms : floor_interval(d);

@@ -87,6 +87,12 @@ const struct iocd_device_info *iocd_devices_get(const struct iocd_devices *d, co
 /* Every device, in no particular order. */
 void iocd_devices_foreach(const struct iocd_devices *d, iocd_devices_each_fn fn, void *ud);
 size_t iocd_devices_count(const struct iocd_devices *d);
+/* Sources with devices, in the order their first device came, and for
+ * source i its name and the number of its devices in each state (kept as
+ * states change: no walk over the devices). NULL past the last. */
+size_t iocd_devices_sources(const struct iocd_devices *d);
+const char *iocd_devices_source_counts(const struct iocd_devices *d, size_t i,
+                                       uint64_t counts[IOCD_DEVICE__COUNT]);
 /* The device at position i (0 .. count - 1, the order devices were first
  * seen; positions never change), or NULL past the end. */
 const struct iocd_device_info *iocd_devices_at(const struct iocd_devices *d, size_t i);

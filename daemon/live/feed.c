@@ -1483,56 +1483,19 @@ static void sort_array(cJSON *arr, int (*cmp)(const void *, const void *))
     free(items);
 }
 
-/* Devices per source and state, counted without building JSON per device
- * (/metrics and /api/v1/status walk every device; a city has few sources). */
-struct device_counts {
-    struct {
-        const char *source; /* the device table's copy */
-        uint64_t n[IOCD_DEVICE__COUNT];
-    } *by;
-    size_t n, cap;
-    size_t last; /* the source of the previous device: often the same */
-    bool oom;
-};
-
-static void count_device(void *ud, const struct iocd_device_info *d)
-{
-    struct device_counts *c = ud;
-    size_t i = c->last;
-    if (i >= c->n || strcmp(c->by[i].source, d->source) != 0) {
-        for (i = 0; i < c->n && strcmp(c->by[i].source, d->source) != 0; i++)
-            ;
-        if (i == c->n) {
-            if (c->n == c->cap) {
-                size_t ncap = c->cap ? c->cap * 2 : 16;
-                void *nb = realloc(c->by, ncap * sizeof(*c->by));
-                if (!nb) {
-                    c->oom = true;
-                    return;
-                }
-                c->by = nb;
-                c->cap = ncap;
-            }
-            memset(&c->by[c->n], 0, sizeof(c->by[0]));
-            c->by[c->n++].source = d->source;
-        }
-        c->last = i;
-    }
-    c->by[i].n[d->state]++;
-}
-
+/* Devices per source and state, from the device table's running counts
+ * (/metrics and /api/v1/status ask often; nothing walks the devices). */
 cJSON *iocd_feed_device_counts_json(const struct iocd_feed *f)
 {
-    struct device_counts c = {0};
-    iocd_devices_foreach(f->devices, count_device, &c);
-    cJSON *root = c.oom ? NULL : cJSON_CreateObject();
-    for (size_t i = 0; root && i < c.n; i++) {
-        cJSON *src = cJSON_AddObjectToObject(root, c.by[i].source);
+    cJSON *root = cJSON_CreateObject();
+    uint64_t n[IOCD_DEVICE__COUNT];
+    const char *source;
+    for (size_t i = 0; root && (source = iocd_devices_source_counts(f->devices, i, n)); i++) {
+        cJSON *src = cJSON_AddObjectToObject(root, source);
         for (int st = 0; src && st < IOCD_DEVICE__COUNT; st++)
             cJSON_AddNumberToObject(src, iocd_device_state_name((enum iocd_device_state)st),
-                                    (double)c.by[i].n[st]);
+                                    (double)n[st]);
     }
-    free(c.by);
     return root;
 }
 

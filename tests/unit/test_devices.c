@@ -141,6 +141,50 @@ static void test_stale_offline_exact_times(void **state)
     iocd_devices_free(d);
 }
 
+/* The running counts per source and state follow every change: new,
+ * stale, offline (by time and forced), back online, restored. */
+static void test_source_counts(void **state)
+{
+    (void)state;
+    struct iocd_config cfg;
+    base_cfg(&cfg);
+    struct iocd_devices *d = iocd_devices_new(&cfg, NULL, NULL);
+    uint64_t n[IOCD_DEVICE__COUNT];
+    assert_null(iocd_devices_source_counts(d, 0, n));
+    iocd_devices_seen(d, "air", "pk-01", 0);
+    iocd_devices_seen(d, "air", "pk-01", 12000); /* stale after 48000, offline after 132000 */
+    iocd_devices_seen(d, "traffic", "cam-1", 100000);
+    iocd_devices_seen(d, "air", "pk-02", 100000);
+    assert_int_equal(iocd_devices_sources(d), 2);
+    assert_string_equal(iocd_devices_source_counts(d, 0, n), "air");
+    assert_int_equal(n[IOCD_DEVICE_ONLINE], 2);
+    iocd_devices_tick(d, 48001); /* pk-01 stale */
+    assert_non_null(iocd_devices_source_counts(d, 0, n));
+    assert_int_equal(n[IOCD_DEVICE_ONLINE], 1);
+    assert_int_equal(n[IOCD_DEVICE_STALE], 1);
+    iocd_devices_tick(d, 132001); /* pk-01 offline */
+    assert_non_null(iocd_devices_source_counts(d, 0, n));
+    assert_int_equal(n[IOCD_DEVICE_STALE], 0);
+    assert_int_equal(n[IOCD_DEVICE_OFFLINE], 1);
+    iocd_devices_offline(d, "traffic", "cam-1", 132002);
+    assert_string_equal(iocd_devices_source_counts(d, 1, n), "traffic");
+    assert_int_equal(n[IOCD_DEVICE_ONLINE], 0);
+    assert_int_equal(n[IOCD_DEVICE_OFFLINE], 1);
+    iocd_devices_seen(d, "air", "pk-01", 140000); /* back */
+    assert_non_null(iocd_devices_source_counts(d, 0, n));
+    assert_int_equal(n[IOCD_DEVICE_ONLINE], 2);
+    assert_int_equal(n[IOCD_DEVICE_OFFLINE], 0);
+    const struct iocd_device_row row = {.source = "parking", .device = "lot-9",
+                                        .state = IOCD_DEVICE_STALE, .first_seen_ms = 1,
+                                        .last_seen_ms = 2, .interval_ms = 60000};
+    assert_int_equal(iocd_devices_restore(d, &row), 0);
+    assert_string_equal(iocd_devices_source_counts(d, 2, n), "parking");
+    assert_int_equal(n[IOCD_DEVICE_ONLINE], 0);
+    assert_int_equal(n[IOCD_DEVICE_STALE], 1);
+    assert_null(iocd_devices_source_counts(d, 3, n));
+    iocd_devices_free(d);
+}
+
 static void test_stale_then_seen_learns_gap(void **state)
 {
     (void)state;
@@ -521,6 +565,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_interval_learning),
         cmocka_unit_test(test_stale_offline_exact_times),
+        cmocka_unit_test(test_source_counts),
         cmocka_unit_test(test_stale_then_seen_learns_gap),
         cmocka_unit_test(test_forced_offline),
         cmocka_unit_test(test_max_devices),
