@@ -1132,8 +1132,15 @@ void iocd_feed_message_end(struct iocd_feed *f)
         Ioc__V1__Batch batch = IOC__V1__BATCH__INIT;
         batch.n_observations = k;
         batch.observations = f->msg_ptr;
+        /* "obs/SOURCE/DEVICE", built without printf (once a message). */
         char key[400];
-        snprintf(key, sizeof(key), "obs/%s/%s", f->msg_obs[i].source, dev);
+        size_t ls = strlen(f->msg_obs[i].source), ld = strlen(dev);
+        if (4 + ls + 1 + ld + 1 > sizeof(key))
+            continue; /* ids are at most IOCD_ID_MAX bytes: cannot happen */
+        memcpy(key, "obs/", 4);
+        memcpy(key + 4, f->msg_obs[i].source, ls);
+        key[4 + ls] = '/';
+        memcpy(key + 5 + ls, dev, ld + 1);
         struct iocd_buf empty;
         iocd_buf_init(&empty);
         emit(f, IOCD_LIVE_OBS_BATCH, key, &empty, &batch.base, false, need);

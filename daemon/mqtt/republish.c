@@ -1,8 +1,21 @@
 /* daemon/mqtt/republish.c — live items to MQTT (see republish.h). */
 #include "daemon/mqtt/republish.h"
 
-#include <stdio.h>
 #include <string.h>
+
+/* PREFIX + mid + KEY into topic (without printf: once an item, on the hot
+ * path). false when it does not fit (not published). */
+static bool topic_of(char *topic, size_t cap, const char *prefix, const char *mid,
+                     const char *key)
+{
+    size_t lp = strlen(prefix), lm = strlen(mid), lk = strlen(key);
+    if (lp + lm + lk + 1 > cap)
+        return false;
+    memcpy(topic, prefix, lp);
+    memcpy(topic + lp, mid, lm);
+    memcpy(topic + lp + lm, key, lk + 1);
+    return true;
+}
 
 static void publish(struct iocd_republish *r, const char *topic, const void *p, size_t n,
                     bool retain)
@@ -21,8 +34,10 @@ static void republish_pb(void *ud, const struct iocd_live_item *it)
     if (!it->pb || !(r->pb_kinds & (1u << it->kind)))
         return;
     char topic[1024];
-    snprintf(topic, sizeof(topic), "%s/%s", r->cfg->live.prefix, it->key);
-    publish(r, topic, it->pb, it->pb_len, it->retain);
+    if (topic_of(topic, sizeof(topic), r->cfg->live.prefix, "/", it->key))
+        publish(r, topic, it->pb, it->pb_len, it->retain);
+    else
+        r->dropped++;
 }
 
 /* The JSON twin under PREFIX/json/KEY, one message per item. */
@@ -32,8 +47,10 @@ static void republish_json(void *ud, const struct iocd_live_item *it)
     if (!(r->json_kinds & (1u << it->kind)))
         return;
     char topic[1024];
-    snprintf(topic, sizeof(topic), "%s/json/%s", r->cfg->live.prefix, it->key);
-    publish(r, topic, it->json, it->json_len, it->retain);
+    if (topic_of(topic, sizeof(topic), r->cfg->live.prefix, "/json/", it->key))
+        publish(r, topic, it->json, it->json_len, it->retain);
+    else
+        r->dropped++;
 }
 
 void iocd_republish_item(void *ud, const struct iocd_live_item *it)
