@@ -327,6 +327,19 @@ int iocd_agg_add_res(struct iocd_agg *a, uint32_t series_id, const int64_t *res_
     return 0;
 }
 
+void iocd_agg_prefetch(const struct iocd_agg *a, uint32_t series_id, const int64_t *res_ms,
+                       int n_res, int64_t t_ms)
+{
+    if (!a->idx_cap || n_res < 1)
+        return;
+    /* The nested case (one window per series, carrying the coarser ones);
+     * otherwise the finest resolution's. */
+    uint8_t n_coarser = res_nest(a, res_ms, n_res) ? (uint8_t)(n_res - 1) : 0;
+    int64_t start = iocd_window_start(t_ms, res_ms[0], a->tz_offset_ms);
+    uint64_t h = window_hash(series_id, (uint32_t)(res_ms[0] / 1000), start, n_coarser);
+    __builtin_prefetch(&a->index[h & (a->idx_cap - 1)]);
+}
+
 size_t iocd_agg_size(const struct iocd_agg *agg)
 {
     return agg->n;

@@ -128,6 +128,10 @@ bool iocd_agg_nests(const struct iocd_agg *agg, const int64_t *res_ms, int n_res
  * for a sample of journal entry `jrnl` (non-decreasing across calls). */
 int iocd_agg_add_res(struct iocd_agg *agg, uint32_t series_id, const int64_t *res_ms, int n_res,
                      double v, int64_t t_ms, uint64_t jrnl);
+/* Start loading the index slot of the window iocd_agg_add_res would add
+ * this sample to, so that the add does not wait on memory. */
+void iocd_agg_prefetch(const struct iocd_agg *agg, uint32_t series_id, const int64_t *res_ms,
+                       int n_res, int64_t t_ms);
 /* Windows currently held. */
 size_t iocd_agg_size(const struct iocd_agg *agg);
 /* Move every held window into a new malloc'd array (the caller frees it,

@@ -120,6 +120,12 @@ static void table_remove(struct iocd_dedup *d, size_t pos)
     d->table[hole] = 0;
 }
 
+void iocd_dedup_prefetch(const struct iocd_dedup *d, uint32_t series, int64_t t_ms)
+{
+    if (d && d->table_cap)
+        __builtin_prefetch(&d->table[key_hash(series, t_ms) & (d->table_cap - 1)]);
+}
+
 bool iocd_dedup_check(struct iocd_dedup *d, uint32_t series, int64_t t_ms)
 {
     if (!d || series == 0)

@@ -23,6 +23,9 @@ struct iocd_dedup *iocd_dedup_new(size_t capacity);
 void iocd_dedup_free(struct iocd_dedup *d);
 /* True if (series, t) is in the horizon; otherwise remembers it and
  * returns false. Out of memory: returns false without remembering. */
+/* Start loading the index slot of (series, t_ms), so that a later
+ * iocd_dedup_check of it does not wait on memory. */
+void iocd_dedup_prefetch(const struct iocd_dedup *d, uint32_t series, int64_t t_ms);
 bool iocd_dedup_check(struct iocd_dedup *d, uint32_t series, int64_t t_ms);
 size_t iocd_dedup_size(const struct iocd_dedup *d);
 
