@@ -33,7 +33,8 @@ wait; every process it starts is stopped by its PID.
 
 Usage: bench/live.py [--build DIR] [--count N] [--clients 1,4,16,64,128]
                      [--readers R] [--markers M] [--marker-rate R]
-                     [--moderate-rate R] [--client-buffer SIZE] [--cap S]
+                     [--moderate-rate R] [--latency-clients K]
+                     [--client-buffer SIZE] [--cap S]
                      [--extra-config TEXT] [--skip-latency] [--skip-clients]
 """
 import argparse
@@ -140,29 +141,34 @@ def reader_main(port, query, nsock):
     return
 
 
-def latency_reader_main(port, broker_port):
-    """One SSE stream (obs/air/+/pm25) and one mosquitto_sub on the default
+def latency_reader_main(port, broker_port, k=1):
+    """`k` SSE streams (obs/air/+/pm25) and one mosquitto_sub on the default
     republish (one ioc.v1.Batch a message on ioc/v1/obs/SOURCE/DEVICE: the
     marker is the topic's last level); notes time.monotonic() of each
-    BENCH- marker's arrival.
-    stdin: `progress` -> {"sse_hello", "sse": markers, "mqtt": markers};
-    `stop` -> prints {"sse": {station: [t, value]}, "mqtt": {station: t}}."""
+    BENCH- marker's arrival on each.
+    stdin: `progress` -> {"sse_hello": all streams greeted, "sse": markers
+    the slowest stream has, "mqtt": markers};
+    `stop` -> prints {"sse": [{station: [t, value]} per stream], "mqtt": {station: t}}."""
     sel = selectors.DefaultSelector()
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    s.sendall(sse_request(port, "match=obs/air/%2B/pm25&types=obs"))
-    s.setblocking(False)
+    socks = []
+    for _ in range(k):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.sendall(sse_request(port, "match=obs/air/%2B/pm25&types=obs"))
+        s.setblocking(False)
+        socks.append(s)
     sub = subprocess.Popen(["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p",
                             str(broker_port), "-q", "0", "--nodelay",
                             "-t", "ioc/v1/obs/air/+", "-F", "%t"],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     os.set_blocking(sub.stdout.fileno(), False)
-    sel.register(s, selectors.EVENT_READ, "sse")
+    for i, s in enumerate(socks):
+        sel.register(s, selectors.EVENT_READ, i)
     sel.register(sub.stdout, selectors.EVENT_READ, "mqtt")
     sel.register(sys.stdin, selectors.EVENT_READ, "cmd")
-    sse, mqtt = {}, {}
-    sbuf, mbuf = b"", b""
-    hello = False
+    sse, mqtt = [{} for _ in socks], {}
+    sbufs, mbuf = [b"" for _ in socks], b""
+    hellos = [False for _ in socks]
     mqtt_lines = 0
     deadline = time.monotonic() + 3600
     try:
@@ -172,7 +178,8 @@ def latency_reader_main(port, broker_port):
                     line = sys.stdin.readline()
                     cmd = line.strip()
                     if cmd == "progress":
-                        sys.stdout.write(json.dumps({"sse_hello": hello, "sse": len(sse),
+                        sys.stdout.write(json.dumps({"sse_hello": all(hellos),
+                                                     "sse": min(len(x) for x in sse),
                                                      "mqtt": len(mqtt),
                                                      "mqtt_lines": mqtt_lines}) + "\n")
                         sys.stdout.flush()
@@ -180,25 +187,26 @@ def latency_reader_main(port, broker_port):
                     sys.stdout.write(json.dumps({"sse": sse, "mqtt": mqtt}) + "\n")
                     sys.stdout.flush()
                     return
-                if key.data == "sse":
+                if isinstance(key.data, int):
+                    c = key.data
                     try:
-                        data = s.recv(1 << 20)
+                        data = socks[c].recv(1 << 20)
                     except BlockingIOError:
                         continue
                     t = time.monotonic()
                     if not data:
-                        sel.unregister(s)
+                        sel.unregister(socks[c])
                         continue
-                    if not hello and b"retry:" in data:
-                        hello = True
-                    sbuf += data
-                    *recs, sbuf = sbuf.split(b"\n\n")
+                    if not hellos[c] and b"retry:" in data:
+                        hellos[c] = True
+                    sbufs[c] += data
+                    *recs, sbufs[c] = sbufs[c].split(b"\n\n")
                     for r in recs:
                         if b'"device":"BENCH-' not in r:
                             continue
                         i = r.find(b"data: ")
                         j = json.loads(r[i + 6:].split(b"\n", 1)[0])
-                        sse[j["device"]] = [t, j["value"]]
+                        sse[c][j["device"]] = [t, j["value"]]
                 else:
                     try:
                         data = os.read(sub.stdout.fileno(), 1 << 20)
@@ -215,7 +223,8 @@ def latency_reader_main(port, broker_port):
                         if b"/BENCH-" in ln:
                             mqtt[ln.decode().split("/")[-1]] = t
     finally:
-        s.close()
+        for s in socks:
+            s.close()
         sub.terminate()
         try:
             sub.wait(5)
@@ -499,7 +508,7 @@ def pct(xs, q):
 def latency_phase(args, d, broker, sim, rate, tag):
     """Markers published while iocd-sim runs at `rate` msg/s (0: full rate)."""
     lat = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--latency-reader",
-                            str(d.http_port), str(broker.port)],
+                            str(d.http_port), str(broker.port), str(args.latency_clients)],
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     pubp = simp = None
     try:
@@ -561,15 +570,17 @@ def latency_phase(args, d, broker, sim, rate, tag):
         res = json.loads(readline(lat, 30, "latency results"))
         sse_lat, mqtt_lat, bad_values = [], [], 0
         for st, (t, v) in sent.items():
-            if st in res["sse"]:
-                ta, val = res["sse"][st]
-                sse_lat.append((ta - t) * 1000)
-                if val != v:
-                    bad_values += 1
+            for got in res["sse"]:  # every client's latency counts
+                if st in got:
+                    ta, val = got[st]
+                    sse_lat.append((ta - t) * 1000)
+                    if val != v:
+                        bad_values += 1
             if st in res["mqtt"]:
                 mqtt_lat.append((res["mqtt"][st] - t) * 1000)
         return {"tag": tag, "rate": rate, "markers": m, "sse": sse_lat, "mqtt": mqtt_lat,
-                "sse_n": len(sse_lat), "mqtt_n": len(mqtt_lat), "bad_values": bad_values,
+                "clients": args.latency_clients,
+                "sse_n": min(len(got) for got in res["sse"]), "mqtt_n": len(mqtt_lat), "bad_values": bad_values,
                 "pub_span": t_last - t0,
                 "republish_dropped": m1["iocd_republish_dropped_total"]
                 - m0["iocd_republish_dropped_total"],
@@ -615,12 +626,15 @@ def main():
     ap.add_argument("--skip-clients", action="store_true")
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--reader", nargs=3, help=argparse.SUPPRESS)
-    ap.add_argument("--latency-reader", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--latency-clients", type=int, default=1,
+                    help="SSE clients the latency part streams to, each measured (default 1)")
+    ap.add_argument("--latency-reader", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.reader:
         return reader_main(int(args.reader[0]), args.reader[1], int(args.reader[2]))
     if args.latency_reader:
-        return latency_reader_main(int(args.latency_reader[0]), int(args.latency_reader[1]))
+        return latency_reader_main(int(args.latency_reader[0]), int(args.latency_reader[1]),
+                                   int(args.latency_reader[2]))
 
     iocdtest.IOCD = os.path.join(args.build, "daemon", "iocd")
     iocdtest.IOCCTL = os.path.join(args.build, "tools", "iocctl")
@@ -634,7 +648,7 @@ def main():
         feeds = f.read().split("# ---------------------------------------------------------------------------", 1)[1]
     port = iocdtest.free_port()
     extra = ("[http]\nlisten = 127.0.0.1:%d\nmax_clients = %d\nclient_buffer = %s\n"
-             % (port, max(ks + [1]) + 8, args.client_buffer))
+             % (port, max(ks + [1, args.latency_clients]) + 8, args.client_buffer))
     extra += "\n" + args.extra_config.replace("\\n", "\n") + "\n"
     d = iocdtest.Iocd(work, broker, feeds, extra=extra, flush="100ms")
     d.http_port = port
@@ -746,10 +760,11 @@ def report(rows, lats, final, rss, rc, failure, log_tail, elapsed):
               % ("%d msg/s" % r["rate"] if r["rate"] else "full rate", r["markers"],
                  r["markers"] / r["pub_span"] if r["pub_span"] else 0, r["pub_span"]))
         print("%-22s %6s %9s %9s %9s %9s %6s" % ("", "got", "median", "p90", "p99", "max", "lost"))
-        for name, xs in (("SSE /api/v1/live", r["sse"]), ("MQTT ioc/v1/obs/...", r["mqtt"])):
+        for name, xs, n in (("SSE /api/v1/live x%d" % r["clients"], r["sse"], r["clients"]),
+                            ("MQTT ioc/v1/obs/...", r["mqtt"], 1)):
             print("%-22s %6d %7.2fms %7.2fms %7.2fms %7.2fms %6d"
                   % (name, len(xs), pct(xs, 0.5), pct(xs, 0.9), pct(xs, 0.99),
-                     max(xs) if xs else float("nan"), r["markers"] - len(xs)))
+                     max(xs) if xs else float("nan"), r["markers"] * n - len(xs)))
         print("  iocd republish during the markers: %d published, %d dropped "
               "(iocd_republish_dropped_total)" % (r["republished"], r["republish_dropped"]))
         if r["bad_values"]:
@@ -769,9 +784,9 @@ def report(rows, lats, final, rss, rc, failure, log_tail, elapsed):
     if rows:
         summary.append("largest K keeping up: %s" % (best if best is not None else "none"))
     for r in lats:
-        summary.append("latency p50/p99 SSE %.1f/%.1f ms, MQTT %.1f/%.1f ms (sim %s)"
-                       % (pct(r["sse"], 0.5), pct(r["sse"], 0.99), pct(r["mqtt"], 0.5),
-                          pct(r["mqtt"], 0.99), r["rate"] or "full"))
+        summary.append("latency p50/p99 SSE (%d clients) %.1f/%.1f ms, MQTT %.1f/%.1f ms (sim %s)"
+                       % (r["clients"], pct(r["sse"], 0.5), pct(r["sse"], 0.99),
+                          pct(r["mqtt"], 0.5), pct(r["mqtt"], 0.99), r["rate"] or "full"))
     print("live: %s; %.0f s, load average %.1f%s"
           % ("; ".join(summary), elapsed, os.getloadavg()[0], "; FAILED" if failure else ""))
 
