@@ -69,6 +69,10 @@ struct iocd_feed {
      * several metrics counts as one message of its device. */
     char last_dev[2 * 130];
     int64_t last_dev_ms;
+    /* The monotonic clock read once for the message being taken (0: not
+     * yet): live windows need it per observation, a clock read each was
+     * 1.3 % of iocd's CPU under load. */
+    int64_t msg_mono_ms;
     /* The observations of the message being ingested, for the batched
      * republish (IOCD_LIVE_OBS_BATCH): copies of the structs, whose strings
      * stay valid until iocd_feed_message_end. Reused, grown as needed. */
@@ -589,7 +593,9 @@ static void window_done(struct iocd_feed *f, const struct series_state *s, int r
 
 static void window_add(struct iocd_feed *f, struct series_state *s, double v, int64_t t)
 {
-    int64_t mono = iocd_mono_ms();
+    if (!f->msg_mono_ms)
+        f->msg_mono_ms = iocd_mono_ms();
+    int64_t mono = f->msg_mono_ms;
     for (int r = 0; r < f->cfg->live.windows.n; r++) {
         int64_t res = f->cfg->live.windows.ms[r];
         int64_t start = iocd_window_start(t, res, f->cfg->store.tz_offset_ms);
@@ -1005,6 +1011,7 @@ static void on_tick(uv_timer_t *t)
 {
     struct iocd_feed *f = t->data;
     int64_t now = iocd_now_ms();
+    f->msg_mono_ms = 0; /* between messages: read afresh */
     iocd_devices_tick(f->devices, now);
     iocd_alerts_tick(f->alerts, f->devices, now);
     windows_close(f, now, iocd_mono_ms());
@@ -1112,6 +1119,7 @@ static void batch_keep(struct iocd_feed *f, const char *source, const Ioc__V1__O
 
 void iocd_feed_message_end(struct iocd_feed *f)
 {
+    f->msg_mono_ms = 0;
     flush_windows(f); /* the windows this message's observations closed */
     size_t n = f->n_msg_obs;
     f->n_msg_obs = 0;
