@@ -947,10 +947,10 @@ static int decode_scanned(const struct json_state *st, const struct iocd_message
                 return -1;
             }
         } else if (m[i].kind == IOCD_JSON_NUMBER) {
-            char num[64]; /* the scanner passes at most 63 bytes, as cJSON reads */
-            memcpy(num, m[i].text, m[i].text_len);
-            num[m[i].text_len] = '\0';
-            n->valuedouble = strtod(num, NULL);
+            /* The scanner passes at most 63 bytes, as cJSON reads; out of
+             * range it is strtod's infinity, as cJSON's. */
+            n->valuedouble = 0;
+            iocd_number_parse(m[i].text, m[i].text_len, &n->valuedouble);
         }
         if (last) {
             last->next = n;

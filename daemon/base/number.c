@@ -24,6 +24,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/base/number_pow10.h"
@@ -254,4 +255,65 @@ size_t iocd_number_format(char out[static IOCD_NUMBER_MAX], double v)
 size_t iocd_number_format_g(char out[static IOCD_NUMBER_MAX], double v)
 {
     return format(out, v, true);
+}
+
+/* Powers of ten that are exact doubles. */
+static const double exact_pow10[23] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+bool iocd_number_parse(const char *s, size_t n, double *out)
+{
+    if (n == 0 || n > 63)
+        return false;
+    const char *p = s, *end = s + n;
+    bool neg = p < end && *p == '-';
+    p += neg;
+    uint64_t w = 0;
+    int digits = 0, exp10 = 0;
+    bool any = false, fast = true;
+    for (; p < end && *p >= '0' && *p <= '9'; p++, any = true) {
+        if (w || *p != '0')
+            digits++;
+        w = w * 10 + (uint64_t)(*p - '0'); /* wraps past 19 digits: then not fast */
+    }
+    if (p < end && *p == '.') {
+        for (p++; p < end && *p >= '0' && *p <= '9'; p++, any = true) {
+            if (w || *p != '0')
+                digits++;
+            w = w * 10 + (uint64_t)(*p - '0');
+            exp10--;
+        }
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        bool eneg = p < end && (*p == '-' || *p == '+') ? *p++ == '-' : false;
+        int e = 0;
+        bool edig = false;
+        for (; p < end && *p >= '0' && *p <= '9'; p++, edig = true)
+            if (e < 10000)
+                e = e * 10 + (*p - '0');
+        if (!edig)
+            fast = false;
+        exp10 += eneg ? -e : e;
+    }
+    if (!any || p != end || digits > 19)
+        fast = false;
+    if (fast && w <= (UINT64_C(1) << 53) && exp10 >= -22 && exp10 <= 22) {
+        /* Both operands exact: one correctly rounded operation. */
+        double v = (double)w;
+        v = exp10 < 0 ? v / exact_pow10[-exp10] : v * exact_pow10[exp10];
+        *out = neg ? -v : v;
+        return true;
+    }
+    char buf[64];
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    char *e;
+    double v = strtod(buf, &e);
+    if (e != buf + n)
+        return false;
+    *out = v;
+    return isfinite(v);
 }

@@ -16,6 +16,7 @@
 #ifndef IOCD_NUMBER_H
 #define IOCD_NUMBER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Room for any text iocd_number_format writes, NUL included. */
@@ -31,5 +32,14 @@ size_t iocd_number_format(char out[static IOCD_NUMBER_MAX], double v);
  * that loop where %.{n}g's correctly rounded text falls outside a binade's
  * narrower lower half and the shortest does not (2^-1017). */
 size_t iocd_number_format_g(char out[static IOCD_NUMBER_MAX], double v);
+
+/* The double a JSON number's text (`n` bytes, not NUL-terminated, at most
+ * 63) reads as, exactly as strtod rounds it: short decimals (at most 19
+ * significant digits whose value and power of ten are exact doubles, the
+ * sensor values nearly every payload carries) by one multiplication or
+ * division, which rounds correctly (Clinger's fast path); anything else
+ * by strtod. false when the text is not a number, or is out of range
+ * (*out is then strtod's infinity). */
+bool iocd_number_parse(const char *s, size_t n, double *out);
 
 #endif

@@ -203,6 +203,63 @@ static void test_random_decimals(void **state)
     }
 }
 
+/* iocd_number_parse reads every JSON number text exactly as strtod does:
+ * listed edges (exact and inexact fast-path limits, signed zeros, long and
+ * leading-zero digit runs, overflow, underflow, malformed texts), random
+ * short decimals in the shapes payloads carry (fast path), random long ones
+ * and random doubles' %.17g texts (strtod fallback). */
+static void parse_like_strtod(const char *t)
+{
+    double got = -1.0;
+    bool ok = iocd_number_parse(t, strlen(t), &got);
+    char *e;
+    double want = strtod(t, &e);
+    bool want_ok = *t && *e == '\0' && isfinite(want);
+    if (ok != want_ok || (want_ok && to_bits(got) != to_bits(want)))
+        fail_msg("'%s': iocd_number_parse %d %.17g, strtod %d %.17g", t, ok, got, want_ok, want);
+}
+
+static void test_parse(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "0", "-0", "0.0", "-0.0", "1", "-1", "23.4", "-3.25", "0.1", "0.30000000000000004",
+        "9007199254740992", "9007199254740993", "9007199254740991", "18446744073709551615",
+        "18446744073709551616", "1234567890123456789", "12345678901234567890", "1e22", "1e23",
+        "1e-22", "1e-23", "4.35e-5", "1.7976931348623157e308", "1.7976931348623159e308",
+        "1e400", "-1e400", "5e-324", "2e-324", "1e-400", "0.000000000000000000000000001",
+        "00012.50", "1.", ".5", "1e", "1e+", "-", "", "+1", "1e+5", "1E-5", "1.5e+022",
+        "123456789012345678.9", "0.1234567890123456789", "3.141592653589793238",
+        "100000000000000000000000", "1x", " 1", "1 ",
+    };
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+        parse_like_strtod(texts[i]);
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    char t[64];
+    for (int i = 0; i < 300000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        switch (i % 4) {
+        case 0: /* a sensor value: up to 6 digits, up to 4 decimals */
+            snprintf(t, sizeof(t), "%s%" PRIu64 ".%0*" PRIu64, x & 1 ? "-" : "",
+                     (x >> 8) % 1000000, (int)(1 + (x >> 40) % 4), (x >> 20) % 10000);
+            break;
+        case 1: /* up to 19 digits and a small exponent: around the fast path's edges */
+            snprintf(t, sizeof(t), "%" PRIu64 "e%d", (x >> 1) % 10000000000000000000u,
+                     (int)((x >> 50) % 61) - 30);
+            break;
+        case 2: /* a double's 17 digits */
+            snprintf(t, sizeof(t), "%.17g", from_bits(x));
+            break;
+        default: /* an integer near 2^53 */
+            snprintf(t, sizeof(t), "%" PRIu64, (UINT64_C(1) << 53) - 64 + (x % 128));
+            break;
+        }
+        parse_like_strtod(t);
+    }
+}
+
 static void test_edges(void **state)
 {
     (void)state;
@@ -359,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_random_bits),
         cmocka_unit_test(test_random_decimals),
         cmocka_unit_test(test_edges),
+        cmocka_unit_test(test_parse),
         cmocka_unit_test(test_sensor_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
