@@ -36,6 +36,7 @@
 #include "daemon/aggregate/groups.h"
 #include "daemon/live/feed.h"
 #include "daemon/aggregate/series.h"
+#include "daemon/aggregate/states.h"
 #include "daemon/pipeline/unit_norm.h"
 #include "daemon/store/store.h"
 
@@ -70,6 +71,7 @@ struct iocd_pipeline {
     struct iocd_groups *groups; /* [group NAME] roll-ups (docs/groups.md); owned */
     struct iocd_ratelimit group_limit; /* the log of group samples that could not be added */
     struct iocd_unit_norm *units; /* canonical unit of each series */
+    struct iocd_states *states;   /* state series (docs/states.md); owned */
     /* scopes[i] for cfg->adapters[i]; then the scopes of feeds a reload
      * removed (their counters stay, and come back if the feed does); the
      * last, scopes[n_scopes - 1], is "iocd". */
