@@ -353,7 +353,7 @@ static void test_errors_keys_and_sections(void **state)
     expect_error("\n[mqtt2]\nhost = h\n" AIR,
                  "t.conf:2: unknown section [mqtt2] (known: mqtt, store, ingest, aqi, live, "
                  "devices, http, log, sparkplug, adapter NAME, alert NAME, notify NAME, "
-                 "group NAME, units)");
+                 "group NAME, units, states)");
     expect_error("[mqtt main]\n" AIR, "t.conf:1: [mqtt] takes no name");
     expect_error("[mqtt]\nport = 1\nhost = h\nport = 2\n" AIR,
                  "t.conf:4: key 'port' given twice (first on line 2)");
