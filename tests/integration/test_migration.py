@@ -101,7 +101,8 @@ class MigrationTest(IocdTestCase):
                  "threshold": "55", "raised_ms": str(t_ms)}
         con = sqlite3.connect(d.db)
         con.executescript("DROP TABLE devices; DROP INDEX events_by_case; "
-                          "ALTER TABLE events DROP COLUMN case_id; PRAGMA user_version = 2;")
+                          "ALTER TABLE events DROP COLUMN case_id; DROP TABLE state_windows; "
+                          "DROP TABLE state_series; PRAGMA user_version = 2;")
         con.execute("INSERT INTO events(source, kind, severity, text, device, area, status, "
                     "time_ms, received_ms, attributes) VALUES ('iocd', 'alert', 2, 'high', "
                     "'GL-AQ01', '', 'raised', ?, ?, ?)", (t_ms, t_ms, json.dumps(attrs)))
@@ -155,6 +156,7 @@ class MigrationTest(IocdTestCase):
         con = sqlite3.connect(d.db)
         con.executescript("ALTER TABLE devices DROP COLUMN lat; ALTER TABLE devices DROP COLUMN "
                           "lon; ALTER TABLE devices DROP COLUMN position_ms; "
+                          "DROP TABLE state_windows; DROP TABLE state_series; "
                           "PRAGMA user_version = 4;")
         t_ms = int(time.time() * 1000) - 60000
         con.execute("INSERT INTO devices VALUES ('parking', 'GL-PK01', ?, ?, 30000, 7, 'online')",
@@ -227,8 +229,9 @@ class MigrationTest(IocdTestCase):
                                                '"status":"off"}'])
         d.wait_messages("lights", 3)
         wait_until(lambda: sqlite3.connect(d.db).execute(
-            "SELECT state, ms, entries, transitions FROM state_windows WHERE res_s = 60 "
-            "ORDER BY state").fetchall() == [("off", 0, 1, 1), ("on", 30000, 1, 0)],
+            "SELECT state, ms, entries, transitions FROM state_windows WHERE res_s = 60 AND "
+            "start_ms = 1795168800000 ORDER BY state").fetchall()
+            == [("off", 30000, 1, 1), ("on", 30000, 1, 0)],
             what="the state windows")
         self.assertEqual(d.stop(), 0)
 
