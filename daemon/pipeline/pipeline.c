@@ -331,6 +331,20 @@ enum iocd_reject iocd_pipeline_check_observation(const struct iocd_config *cfg,
                  IOCD_ID_MAX);
         return IOCD_REJECT_BAD_ID;
     }
+    if (o->state && o->state[0]) { /* docs/states.md */
+        char shown[48];
+        if (!iocd_state_valid(o->state)) {
+            snprintf(detail, n,
+                     "%.40s/%.40s: state '%.40s' is not 1 to 32 letters, digits, '_', '-', '.'",
+                     o->device, o->metric, iocd_adapter_printable(o->state, shown, sizeof(shown)));
+            return IOCD_REJECT_BAD_STATE;
+        }
+        if (!iocd_config_state_allowed(cfg, o->metric, o->state)) {
+            snprintf(detail, n, "%.32s/%.32s: state '%.32s' is not in [states] metric.%.32s",
+                     o->device, o->metric, o->state, o->metric);
+            return IOCD_REJECT_UNKNOWN_STATE;
+        }
+    }
     return check_time(cfg, o->observed_ms, now_ms, detail, n);
 }
 
@@ -552,26 +566,15 @@ static enum iocd_reject aggregate(struct iocd_pipeline *p, int idx, const char *
     return IOCD_REJECT_NONE;
 }
 
-/* Add state sample `o` of adapter `idx` to its state series
- * (docs/states.md); IOCD_REJECT_NONE or why not. Journaled with the
- * state's index as its value. */
+/* Add state sample `o` of adapter `idx` (its state checked by
+ * iocd_pipeline_check_observation) to its state series (docs/states.md);
+ * IOCD_REJECT_NONE or why not. Journaled with the state's index as its
+ * value. */
 static enum iocd_reject aggregate_state(struct iocd_pipeline *p, int idx,
                                         const Ioc__V1__Observation *o, int64_t now,
                                         uint32_t *out_id, char *detail, size_t n)
 {
     const struct iocd_adapter_conf *a = &p->cfg->adapters[idx];
-    char shown[48];
-    if (!iocd_state_valid(o->state)) {
-        snprintf(detail, n, "%.40s/%.40s: state '%.40s' is not 1 to 32 letters, digits, '_', "
-                 "'-', '.'",
-                 o->device, o->metric, iocd_adapter_printable(o->state, shown, sizeof(shown)));
-        return IOCD_REJECT_BAD_STATE;
-    }
-    if (!iocd_config_state_allowed(p->cfg, o->metric, o->state)) {
-        snprintf(detail, n, "%.32s/%.32s: state '%.32s' is not in [states] metric.%.32s",
-                 o->device, o->metric, o->state, o->metric);
-        return IOCD_REJECT_UNKNOWN_STATE;
-    }
     uint32_t id;
     enum iocd_reject r;
     if (iocd_series_find(p->series, a->source, o->device, o->metric, &id) == IOCD_SERIES_FOUND) {

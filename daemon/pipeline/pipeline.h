@@ -132,7 +132,8 @@ void iocd_pipeline_start(struct iocd_pipeline *p);
  * what its adapter decoded (`reason` NONE) or count its rejection. */
 void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_message *msg,
                           enum iocd_reject reason, const struct iocd_batch *b);
-/* Why the pipeline would refuse `o` (IOCD_REJECT_NONE: it would not);
+/* Why the pipeline would refuse `o` (IOCD_REJECT_NONE: it would not; a
+ * state must be a token in its metric's [states] set, docs/states.md);
  * `detail` says more. Also used by `iocd --try`. */
 enum iocd_reject iocd_pipeline_check_observation(const struct iocd_config *cfg,
                                                  const Ioc__V1__Observation *o, int64_t now_ms,
