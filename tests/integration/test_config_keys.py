@@ -171,7 +171,8 @@ class ConfigKeysTest(unittest.TestCase):
             for k in keys:
                 n += 1
                 self.assertTrue(any(matches(p, k) for p in allowed), "[%s] %s" % (header, k))
-        self.assertEqual(n, 112 + 11)  # + the three [group NAME] examples
+        # + the four [group NAME] examples, lighting's states
+        self.assertEqual(n, 112 + 11 + 6 + 1)
 
     def test_adapters_md_tables(self):
         text = read("docs/adapters.md")
