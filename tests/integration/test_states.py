@@ -14,7 +14,7 @@ import subprocess
 import time
 import unittest
 
-from iocdtest import IocdTestCase, wait_until
+from iocdtest import IocdTestCase, Subscriber, pb_decode, wait_until
 from spb_edge import DT_STRING, DT_UINT64, sp_metric, sp_payload
 
 T0 = calendar.timegm((2026, 11, 20, 10, 0, 0)) * 1000
@@ -244,6 +244,26 @@ class StatesRestart(StatesCase):
         # A graceful stop and start changes nothing.
         d.restart()
         self.assert_sequence("lj/L1/status")
+
+
+class StatesLive(StatesCase):
+    def test_republished_with_the_state(self):
+        self.start(extra="[live]\nper_metric = true\njson = true\n")
+        s = Subscriber(self.broker, "ioc/v1/#")
+        self.addCleanup(s.stop)
+        time.sleep(0.3)
+        self.json_state("L1", T0 + 20000, "off")
+        s.wait(lambda m: len([x for x in m if "/obs/" in x[0]]) == 2, what="2 obs messages")
+        got = {t: p for t, p, _ in s.snapshot() if "/obs/" in t}
+        j = json.loads(got["ioc/v1/json/obs/lj/L1/status"])
+        j.pop("received_ms")
+        self.assertEqual(j, {"type": "obs", "series": "lj/L1/status", "source": "lj",
+                             "device": "L1", "metric": "status", "unit": "", "state": "off",
+                             "time": iso(T0 + 20000), "time_ms": T0 + 20000})
+        pb = pb_decode(got["ioc/v1/obs/lj/L1/status"])
+        self.assertEqual((pb[1], pb[2], pb[3], pb[6], pb[12]),
+                         ([b"lj"], [b"L1"], [b"status"], [T0 + 20000], [b"off"]))
+        self.assertNotIn(4, pb)  # no value
 
 
 class StatesGroup(StatesCase):
