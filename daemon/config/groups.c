@@ -41,7 +41,7 @@ const struct iocd_key iocd_group_keys[] = {
     GROUP_KEY(interval, "gauge: one sample per interval, at its boundary (default 1m)"),
     GROUP_KEY(stale, "gauge: a member counts while its latest value is younger than this "
                      "(default 2 x interval)"),
-    GROUP_KEY(state, "gauge with stat = count over state series: count the fresh members "
+    GROUP_KEY(state, "gauge, with stat count, over state series: count the fresh members "
                      "whose latest state is this one (docs/states.md)"),
 };
 const size_t iocd_group_n_keys = sizeof(iocd_group_keys) / sizeof(iocd_group_keys[0]);

@@ -181,7 +181,7 @@ class BackupTest(IocdTestCase):
             db.execute("PRAGMA user_version = 99")
         r = ctl("check", newer)
         self.assertEqual((r.returncode, r.stderr), (4, "iocctl: check: schema version 99; this "
-                         "iocctl reads 2 to 5 (written by a newer iocd)\n"))
+                         "iocctl reads 2 to 6 (written by a newer iocd)\n"))
         # Not a database at all: exit 1.
         text = os.path.join(self.dir, "notes.txt")
         with open(text, "w") as f:
