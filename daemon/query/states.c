@@ -40,6 +40,23 @@ int iocd_query_is_state(struct sqlite3 *db, int64_t id)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+int iocd_query_state_names(struct sqlite3 *db, int64_t id, char *buf, size_t n)
+{
+    int is = iocd_query_is_state(db, id);
+    if (is != 1)
+        return is;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT names FROM state_series WHERE series_id = ?1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        snprintf(buf, n, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int db_fail(struct sqlite3 *db, char *err, size_t errlen)
 {
     snprintf(err, errlen, "database: %s", sqlite3_errmsg(db));

@@ -17,6 +17,11 @@ struct sqlite3;
 /* 1 when series `id` is a state series, 0 when not, -1 on a database error. */
 int iocd_query_is_state(struct sqlite3 *db, int64_t id);
 
+/* The states of series `id`, comma-separated, in the order of the index
+ * its journal samples carry as their value, into buf (at least 528 bytes
+ * for all 16): 1, 0 when it is not a state series, -1 on a database error. */
+int iocd_query_state_names(struct sqlite3 *db, int64_t id, char *buf, size_t n);
+
 /* Adds to `root` the series' "kind":"state", "resolution", "res_s",
  * "latest" ({"state","time","time_ms"}) and "windows": per window of
  * `res_s` (0: the finest stored) starting in [from_ms, to_ms), at most

@@ -174,6 +174,11 @@ class StatesThroughAdapters(StatesCase):
             ["START", "STATE", "MS", "ENTRIES", "TRANSITIONS"],
             [iso(T0), "off", "30000", "1", "1"],
             [iso(T0), "on", "30000", "2", "1"]])
+        # The journal's samples by name (their value is the state's index).
+        raw = [json.loads(l) for l in self.d.ctl(
+            "raw", "lp/L1/status", "--json", "--from", iso(T0)).stdout.splitlines()]
+        self.assertEqual([(r["time"], r["state"]) for r in raw],
+                         [(iso(T0 + sec * 1000), state) for sec, state in SEQUENCE])
         st = self.d.status()["adapters"]
         for a in ("lj", "ln", "ls", "lp"):
             self.assertEqual(st[a].get("rejects", {}), {}, a)
