@@ -289,6 +289,8 @@ bool iocd_groups_gauge_value(const struct iocd_groups *gs, int g, int64_t t_ms, 
             in_state += strcmp(s, c->state) == 0;
             continue;
         }
+        if (iocd_states_has(gs->states, ga->members[i]))
+            continue; /* a state has no value to sum, average or count */
         const struct latest *l = &gs->latest[ga->members[i]];
         if (l->t == INT64_MIN || l->t <= t_ms - c->stale_ms)
             continue;
