@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "daemon/base/buf.h"
+#include "daemon/base/json_text.h"
 #include "daemon/base/timeutil.h"
 #include "daemon/query/query.h"
 #include "daemon/query/states.h"
@@ -271,8 +272,9 @@ static int print_states(sqlite3 *db, const struct query *q, const struct iocctl_
             char *text = NULL;
             if (line) {
                 cJSON_AddStringToObject(line, "series", q->s.name);
-                cJSON_AddNumberToObject(line, "resolution_s", cJSON_IsNumber(res) ? res->valuedouble : 0);
-                text = cJSON_PrintUnformatted(line);
+                cJSON_AddNumberToObject(line, "resolution_s",
+                                        cJSON_IsNumber(res) ? res->valuedouble : 0);
+                text = iocd_json_print(line); /* numbers exact (daemon/base/number.c) */
             }
             cJSON_Delete(line);
             if (!text) {
@@ -280,7 +282,7 @@ static int print_states(sqlite3 *db, const struct query *q, const struct iocctl_
                 return iocctl_oom();
             }
             printf("%s\n", text);
-            cJSON_free(text);
+            free(text);
             continue;
         }
         const char *start = cJSON_GetObjectItemCaseSensitive(w, "start")->valuestring;
