@@ -45,6 +45,11 @@ enum iocd_reject {
     IOCD_REJECT_STALE,         /* "stale": from an earlier session (Sparkplug NDEATH, old bdSeq) */
     IOCD_REJECT_UNIT_MISMATCH, /* "unit_mismatch": a unit that does not convert to the series'
                                 * canonical unit (docs/units.md) */
+    IOCD_REJECT_BAD_STATE,     /* "bad_state": a state that is not a 1-32 byte token, or a state
+                                * for a numeric series and vice versa (docs/states.md) */
+    IOCD_REJECT_UNKNOWN_STATE, /* "unknown_state": a state outside its metric's [states] set */
+    IOCD_REJECT_STATE_ORDER,   /* "state_out_of_order": older than its state series' last sample */
+    IOCD_REJECT_TOO_MANY_STATES, /* "too_many_states": a 17th distinct state of one series */
     IOCD_REJECT__COUNT
 };
 

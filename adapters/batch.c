@@ -24,6 +24,10 @@ static const char *const reject_names[IOCD_REJECT__COUNT] = {
     [IOCD_REJECT_DUPLICATE] = "duplicate",
     [IOCD_REJECT_STALE] = "stale",
     [IOCD_REJECT_UNIT_MISMATCH] = "unit_mismatch",
+    [IOCD_REJECT_BAD_STATE] = "bad_state",
+    [IOCD_REJECT_UNKNOWN_STATE] = "unknown_state",
+    [IOCD_REJECT_STATE_ORDER] = "state_out_of_order",
+    [IOCD_REJECT_TOO_MANY_STATES] = "too_many_states",
 };
 
 const char *iocd_reject_name(enum iocd_reject r)

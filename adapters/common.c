@@ -345,3 +345,65 @@ int iocd_adapter_time_format(const char *value, enum iocd_time_unit *unit)
         }
     return -1;
 }
+
+int iocd_adapter_states_read(const struct iocd_adapter_cfg *c, const struct iocd_ini_entry *e,
+                             struct iocd_adapter_states *s)
+{
+    memset(s, 0, sizeof(*s));
+    if (!e)
+        return 0;
+    const char *p = e->value;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (strcmp(p, "*") == 0) {
+        s->all = true;
+        return 0;
+    }
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *b = p;
+        while (*p && *p != ',')
+            p++;
+        const char *end = p;
+        while (end > b && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        if (end == b)
+            continue;
+        if (!iocd_adapter_name_ok(b, (size_t)(end - b), 128) || s->n == IOCD_ADAPTER_STATES_MAX) {
+            iocd_adapter_states_free(s);
+            return iocd_adapter_cfg_failf(
+                c, e, "expects * or up to %d metric names (letters, digits, '_', '.', '-')",
+                IOCD_ADAPTER_STATES_MAX);
+        }
+        if (!s->names && !(s->names = calloc(IOCD_ADAPTER_STATES_MAX, sizeof(*s->names))))
+            goto nomem;
+        if (!(s->names[s->n] = strndup(b, (size_t)(end - b))))
+            goto nomem;
+        s->n++;
+    }
+    if (!s->n)
+        return iocd_adapter_cfg_fail(c, e, "expects * or a list of metric names");
+    return 0;
+nomem:
+    iocd_adapter_states_free(s);
+    return iocd_adapter_cfg_fail(c, e, "out of memory");
+}
+
+bool iocd_adapter_states_has(const struct iocd_adapter_states *s, const char *metric)
+{
+    if (s->all)
+        return true;
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->names[i], metric) == 0)
+            return true;
+    return false;
+}
+
+void iocd_adapter_states_free(struct iocd_adapter_states *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->names[i]);
+    free(s->names);
+    memset(s, 0, sizeof(*s));
+}

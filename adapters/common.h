@@ -149,4 +149,22 @@ bool iocd_adapter_nonfinite_word(const char *s, size_t n);
 #define IOCD_ADAPTER_TIME_FORMATS "expected auto, iso8601, s, ms or us"
 int iocd_adapter_time_format(const char *value, enum iocd_time_unit *unit);
 
+/* The `states` key of the json, ngsi, senml and sparkplug formats
+ * (docs/states.md): the metrics whose string values are enumerated states
+ * ("status, occupancy"), or every metric ("*"). */
+#define IOCD_ADAPTER_STATES_MAX 64
+struct iocd_adapter_states {
+    char **names; /* owned, n of them */
+    size_t n;
+    bool all;
+};
+
+/* Reads `states = NAME[, NAME...]` or `*` (e NULL: none). 0, or -1 with
+ * the error reported at the entry's line. */
+int iocd_adapter_states_read(const struct iocd_adapter_cfg *c, const struct iocd_ini_entry *e,
+                             struct iocd_adapter_states *s);
+/* True when a string value of `metric` is a state. */
+bool iocd_adapter_states_has(const struct iocd_adapter_states *s, const char *metric);
+void iocd_adapter_states_free(struct iocd_adapter_states *s);
+
 #endif

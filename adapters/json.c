@@ -73,6 +73,7 @@ struct json_state {
     struct json_label *labels; /* owned */
     size_t n_labels;
     bool all_strings; /* labels = all_strings */
+    struct iocd_adapter_states states; /* states = ...: owned */
     /* The scanner's fast path: every top-level name some path reads, each
      * once (names point into the paths); n_want 0 when a path is deeper. */
     struct iocd_json_member *want; /* owned */
@@ -96,6 +97,7 @@ static void json_destroy(void *state)
     }
     free(st->labels);
     free(st->want);
+    iocd_adapter_states_free(&st->states);
     for (size_t i = 0; i < st->n_invalid; i++)
         free(st->invalid[i]);
     free(st->invalid);
@@ -307,7 +309,7 @@ bad:
 /* The json format's keys, declared once. */
 struct json_entries {
     struct iocd_ini_entry *device, *time, *time_format, *time_offset, *records, *metric_from_topic,
-        *value, *labels, *status, *invalid, *valid;
+        *value, *labels, *status, *invalid, *valid, *states;
 };
 
 static const struct iocd_key json_keys[] = {
@@ -334,6 +336,9 @@ static const struct iocd_key json_keys[] = {
                      "maintenance, error, fault, invalid)"),
     IOCD_ADAPTER_KEY(struct json_entries, valid,
                      "with status: the only values that are good (default: all but invalid)"),
+    IOCD_ADAPTER_KEY(struct json_entries, states,
+                     "metric names whose string values are enumerated states (on, off, "
+                     "fault), or * for every metric (default: none; docs/states.md)"),
     IOCD_ADAPTER_PREFIX("metric.NAME",
                         "PATH [UNIT] [scale=X] [offset=Y]: one metric (at least one, unless "
                         "metric_from_topic)"),
@@ -530,7 +535,7 @@ static int read_config(const struct iocd_adapter_cfg *c, void *state,
     struct json_state *st = state;
     const struct json_entries *k = entries;
     if (read_device_time(c, st, k, section->line) || read_status(c, st, k) ||
-        read_metrics(c, st, section, k))
+        read_metrics(c, st, section, k) || iocd_adapter_states_read(c, k->states, &st->states))
         return -1;
     return plan_scan(st);
 }
@@ -764,6 +769,15 @@ static enum iocd_reject get_labels(const struct json_state *st, const cJSON *rec
     return IOCD_REJECT_NONE;
 }
 
+/* True when a string value of metric `m` (named `topic_name` with
+ * metric_from_topic) is a state. */
+static bool is_state(const struct json_state *st, const struct json_metric *m,
+                     const char *topic_name)
+{
+    const char *name = m->name ? m->name : topic_name;
+    return name && iocd_adapter_states_has(&st->states, name);
+}
+
 /* One record's observations, appended to `out`; on a reject nothing of the
  * record stays in `out`. `rec` is the record, `whole` the message. */
 static enum iocd_reject decode_record(const struct json_state *st, const struct iocd_message *msg,
@@ -811,7 +825,7 @@ static enum iocd_reject decode_record(const struct json_state *st, const struct 
         const cJSON *v = metric_node(&st->metrics[i], rec, whole);
         if (!v || cJSON_IsNull(v))
             continue;
-        if (!cJSON_IsNumber(v))
+        if (!cJSON_IsNumber(v) && !(cJSON_IsString(v) && is_state(st, &st->metrics[i], metric_name)))
             return iocd_batch_fail(out, IOCD_REJECT_WRONG_TYPE, "%s is %s",
                                    iocd_jsonpath_text(st->metrics[i].path),
                                    iocd_adapter_json_type(v));
@@ -831,8 +845,8 @@ static enum iocd_reject decode_record(const struct json_state *st, const struct 
     for (size_t i = 0; i < st->n_metrics; i++) {
         const struct json_metric *m = &st->metrics[i];
         const cJSON *v = metric_node(m, rec, whole);
-        if (!v || !cJSON_IsNumber(v))
-            continue;
+        if (!v || (!cJSON_IsNumber(v) && !cJSON_IsString(v)))
+            continue; /* a string here is a state: checked above */
         Ioc__V1__Observation *o = iocd_batch_add_observation(out);
         if (!o)
             goto nomem;
@@ -842,7 +856,14 @@ static enum iocd_reject decode_record(const struct json_state *st, const struct 
         o->unit = iocd_arena_strdup(out->arena, m->unit);
         if (!o->metric || !o->unit)
             goto nomem;
-        o->value = m->scaled ? v->valuedouble * m->scale + m->offset : v->valuedouble;
+        if (cJSON_IsString(v)) {
+            /* A state (docs/states.md): checked by the pipeline, bad_state. */
+            o->state = iocd_arena_strdup(out->arena, v->valuestring);
+            if (!o->state)
+                goto nomem;
+        } else {
+            o->value = m->scaled ? v->valuedouble * m->scale + m->offset : v->valuedouble;
+        }
         o->observed_ms = observed_ms;
         o->received_ms = msg->received_ms;
         o->quality = quality;

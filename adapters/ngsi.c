@@ -45,6 +45,7 @@ struct ngsi_state {
     unsigned max_labels;
     char *prefix;          /* owned; "" when none */
     size_t prefix_len;
+    struct iocd_adapter_states states; /* states = ...: owned */
 };
 
 static void ngsi_destroy(void *state)
@@ -56,6 +57,7 @@ static void ngsi_destroy(void *state)
         free(st->types[i]);
     free(st->types);
     free(st->prefix);
+    iocd_adapter_states_free(&st->states);
     free(st->source);
     free(st);
 }
@@ -109,7 +111,7 @@ static int parse_types(const struct iocd_adapter_cfg *c, const struct iocd_ini_e
 
 /* The ngsi format's keys, declared once. */
 struct ngsi_entries {
-    struct iocd_ini_entry *form, *time_offset, *types, *max_labels, *metric_prefix;
+    struct iocd_ini_entry *form, *time_offset, *types, *max_labels, *metric_prefix, *states;
 };
 
 static const struct iocd_key ngsi_keys[] = {
@@ -123,6 +125,10 @@ static const struct iocd_key ngsi_keys[] = {
                      "text attributes that become labels, 0 to 64 (default 8)"),
     IOCD_ADAPTER_KEY(struct ngsi_entries, metric_prefix,
                      "prepended to every metric name (default none)"),
+    IOCD_ADAPTER_KEY(struct ngsi_entries, states,
+                     "attribute names (lower-case, before metric_prefix) whose text values are "
+                     "enumerated states, or * for every text attribute (default: none; "
+                     "docs/states.md)"),
 };
 
 static int read_config(const struct iocd_adapter_cfg *c, void *state,
@@ -180,7 +186,7 @@ static int read_config(const struct iocd_adapter_cfg *c, void *state,
     if (!st->prefix)
         return iocd_error_set(c->err, "out of memory");
     st->prefix_len = pn;
-    return 0;
+    return iocd_adapter_states_read(c, k->states, &st->states);
 }
 
 static const struct iocd_adapter_spec ngsi_spec = {
@@ -866,7 +872,7 @@ static enum iocd_reject no_memory(struct iocd_batch *out)
 static enum iocd_reject add_obs(const struct ngsi_state *st, struct entity *e,
                                 const struct iocd_message *msg, struct iocd_batch *out,
                                 const struct attr *at, const char *lname, double value,
-                                const char *unit, Ioc__V1__Quality quality)
+                                const char *state, const char *unit, Ioc__V1__Quality quality)
 {
     char buf[48];
     if (!isfinite(value))
@@ -894,6 +900,8 @@ static enum iocd_reject add_obs(const struct ngsi_state *st, struct entity *e,
     o->device = (char *)e->device;
     o->metric = metric;
     o->value = value;
+    if (state && !(o->state = iocd_arena_strdup(out->arena, state)))
+        return no_memory(out);
     o->unit = u;
     o->observed_ms = t;
     o->received_ms = msg->received_ms;
@@ -918,10 +926,15 @@ static enum iocd_reject visit(const struct ngsi_state *st, struct entity *e,
     const char *text = attr_text(&at);
     bool nomem = false;
 
+    /* A state (docs/states.md), before the models' own readings of it. */
+    if (text && ln >= 0 && iocd_adapter_states_has(&st->states, lname))
+        return add_obs(st, e, msg, out, &at, lname, 0, text, "",
+                       IOC__V1__QUALITY__QUALITY_GOOD);
+
     if (e->parking_spot && ln >= 0 && strcmp(lname, "status") == 0) {
         if (!text || (strcmp(text, "free") != 0 && strcmp(text, "occupied") != 0))
             return IOCD_REJECT_NONE; /* closed, unknown */
-        return add_obs(st, e, msg, out, &at, "occupied", strcmp(text, "occupied") == 0, "1",
+        return add_obs(st, e, msg, out, &at, "occupied", strcmp(text, "occupied") == 0, NULL, "1",
                        IOC__V1__QUALITY__QUALITY_GOOD);
     }
     if (e->device_measurement && ln >= 0 &&
@@ -949,7 +962,7 @@ static enum iocd_reject visit(const struct ngsi_state *st, struct entity *e,
         const char *unit = attr_unit(e, &at, metric, fallback, out, &nomem);
         if (nomem)
             return no_memory(out);
-        return add_obs(st, e, msg, out, &at, metric, v, unit, q);
+        return add_obs(st, e, msg, out, &at, metric, v, NULL, unit, q);
     }
 
     /* labels */

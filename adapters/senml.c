@@ -42,6 +42,7 @@ struct senml_state {
     enum senml_encoding encoding;
     int device_level;   /* topic[N] for every record; -1: device from the name */
     int fallback_level; /* topic[N] when a name has no separator; -1: drop the record */
+    struct iocd_adapter_states states; /* states = ...: vs of these metrics are states; owned */
 };
 
 static void senml_destroy(void *state)
@@ -49,6 +50,7 @@ static void senml_destroy(void *state)
     struct senml_state *st = state;
     if (!st)
         return;
+    iocd_adapter_states_free(&st->states);
     free(st->source);
     free(st);
 }
@@ -63,7 +65,7 @@ static int cfg_fail(const struct iocd_ini *ini, const char *section,
 
 /* The senml format's keys, declared once. */
 struct senml_entries {
-    struct iocd_ini_entry *encoding, *device, *device_fallback;
+    struct iocd_ini_entry *encoding, *device, *device_fallback, *states;
 };
 
 static const struct iocd_key senml_keys[] = {
@@ -74,6 +76,9 @@ static const struct iocd_key senml_keys[] = {
     IOCD_ADAPTER_KEY(struct senml_entries, device_fallback,
                      "with device = name: topic[N], the device of records whose name cannot be "
                      "split"),
+    IOCD_ADAPTER_KEY(struct senml_entries, states,
+                     "metric names whose vs (string) values are enumerated states instead of "
+                     "senml.value events, or * for every vs (default: none; docs/states.md)"),
 };
 
 static int read_config(const struct iocd_adapter_cfg *c, void *state,
@@ -114,7 +119,7 @@ static int read_config(const struct iocd_adapter_cfg *c, void *state,
             return cfg_fail(ini, name, fallback, err,
                             "expected topic[N] with N a topic level from 0 to 255");
     }
-    return 0;
+    return iocd_adapter_states_read(c, k->states, &st->states);
 }
 
 static const struct iocd_adapter_spec senml_spec = {
@@ -1137,7 +1142,12 @@ static enum iocd_reject emit_record(struct resolver *rs, const struct rec *r,
         if (!su || !add_obs(rs, v->device, v->sum_metric, su, v->sum, v->t_ms))
             return cb_nomem(out);
     }
-    if (HAS(r, L_VS) || HAS(r, L_VD)) {
+    if (HAS(r, L_VS) && iocd_adapter_states_has(&rs->st->states, v->metric)) {
+        /* A state (docs/states.md): an observation carrying it. */
+        Ioc__V1__Observation *o = add_obs(rs, v->device, v->metric, unit_copy, 0, v->t_ms);
+        if (!o || !(o->state = iocd_arena_strdup(a, r->str[L_VS])))
+            return cb_nomem(out);
+    } else if (HAS(r, L_VS) || HAS(r, L_VD)) {
         Ioc__V1__Event *e = iocd_batch_add_event(out);
         if (!e)
             return cb_nomem(out);

@@ -135,6 +135,7 @@ struct sp_state {
     unsigned rebirth_in_second;  /* requests sent in that second */
     struct sp_entry **buckets;
     size_t n_buckets, n_entries;
+    struct iocd_adapter_states states; /* states = ...: String metrics that are states; owned */
 };
 
 /* ---- tracked entries ---- */
@@ -256,6 +257,7 @@ static void sparkplug_destroy(void *state)
         }
     }
     free(st->buckets);
+    iocd_adapter_states_free(&st->states);
     free(st->source);
     free(st);
 }
@@ -283,7 +285,7 @@ static int parse_size(const char *v, size_t lo, size_t hi, size_t *out)
 
 /* The sparkplug format's keys, declared once. */
 struct sparkplug_entries {
-    struct iocd_ini_entry *device_format, *max_devices, *max_metrics, *rebirth_interval;
+    struct iocd_ini_entry *device_format, *max_devices, *max_metrics, *rebirth_interval, *states;
 };
 
 static const struct iocd_key sparkplug_keys[] = {
@@ -297,6 +299,10 @@ static const struct iocd_key sparkplug_keys[] = {
                      "ask an edge node to rebirth (NCMD Node Control/Rebirth) when its DATA "
                      "cannot be resolved or skips a seq, at most once per this interval per "
                      "node, up to 1d (default 30s; 0: never ask)"),
+    IOCD_ADAPTER_KEY(struct sparkplug_entries, states,
+                     "metric ids whose String or Text values are enumerated states, or * for "
+                     "every String metric (default: none, String metrics are skipped; "
+                     "docs/states.md)"),
 };
 
 static int read_config(const struct iocd_adapter_cfg *c, void *state,
@@ -342,7 +348,7 @@ static int read_config(const struct iocd_adapter_cfg *c, void *state,
                              "[adapter %s] rebirth_interval: expected a duration from 0 to 1d "
                              "(e.g. 30s)",
                              name);
-    return 0;
+    return iocd_adapter_states_read(c, k->states, &st->states);
 }
 
 static const struct iocd_adapter_spec sparkplug_spec = {
@@ -1042,7 +1048,13 @@ static int emit_metric(struct sp_msg *m, const SpMetric *pm, const struct sp_ent
         return 0;
     uint32_t dt = pm->has_datatype ? pm->datatype : def ? def->datatype : SP_UNKNOWN;
     double v = 0;
-    enum sp_value r = metric_value(pm, dt, &v);
+    /* A String or Text value may be a state (docs/states.md), decided by
+     * the metric id below; otherwise it is skipped as before. */
+    const char *state = (dt == SP_STRING || dt == SP_TEXT) &&
+                                pm->value_case == IOCD__SPARKPLUG_B__METRIC__VALUE_STRING_VALUE
+                            ? pm->string_value
+                            : NULL;
+    enum sp_value r = state ? SP_VALUE_OK : metric_value(pm, dt, &v);
     if (r == SP_VALUE_SKIP)
         return 0;
     char lb[48];
@@ -1081,6 +1093,8 @@ static int emit_metric(struct sp_msg *m, const SpMetric *pm, const struct sp_ent
         }
         id = idbuf;
     }
+    if (state && !iocd_adapter_states_has(&m->st->states, id))
+        return 0;
     /* The time. */
     uint64_t t = pm->has_timestamp     ? pm->timestamp
                  : m->p->has_timestamp ? m->p->timestamp
@@ -1103,6 +1117,8 @@ static int emit_metric(struct sp_msg *m, const SpMetric *pm, const struct sp_ent
     if (!o->metric || !o->unit)
         return -1;
     o->value = v;
+    if (state && !(o->state = iocd_arena_strdup(m->out->arena, state)))
+        return -1;
     o->observed_ms = (int64_t)t;
     o->received_ms = m->msg->received_ms;
     o->quality = quality_bad(pm->properties) ? IOC__V1__QUALITY__QUALITY_INVALID

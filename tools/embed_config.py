@@ -5,7 +5,7 @@ Usage: embed_config.py IOCD_CONF OUT.c
 
 The embedded defaults are the settings config/iocd.conf makes (its
 uncommented lines; core sections left with none are dropped; feeds, then
-alert rules, then [units], then roll-up groups, after the core sections), so the file
+alert rules, then [units], then [states], then roll-up groups, after the core sections), so the file
 shipped in /etc/iocd and what iocd runs without --config cannot drift.
 The output defines `const char iocd_default_config[]` (daemon/config/core.h).
 """
@@ -14,10 +14,10 @@ import sys
 
 def active_lines(text):
     """The settings of TEXT: core sections, then [adapter NAME], then
-    [alert NAME] sections, then [units], then [group NAME] sections (each
+    [alert NAME] sections, then [units], then [states], then [group NAME] sections (each
     kind in file order), as in the defaults' long-standing layout, so their
     line numbers in messages stay put."""
-    groups = {"core": [], "adapter": [], "alert": [], "units": [], "group": []}
+    groups = {"core": [], "adapter": [], "alert": [], "units": [], "states": [], "group": []}
     out, header, pending = groups["core"], None, False
     for raw in text.splitlines():
         line = raw.strip()
@@ -27,8 +27,8 @@ def active_lines(text):
             # [NAME ARG] (adapter, alert) always counts; a bare core section
             # only when it sets something.
             name = line.strip("[] ").split()
-            out = (groups.get(name[0], groups["core"]) if len(name) > 1 or name[0] == "units"
-                   else groups["core"])
+            out = (groups.get(name[0], groups["core"])
+                   if len(name) > 1 or name[0] in ("units", "states") else groups["core"])
             header, pending = line, len(name) == 1
             if not pending:
                 out.append(line)
@@ -37,7 +37,8 @@ def active_lines(text):
             out.append(header)
             pending = False
         out.append(line)
-    return groups["core"] + groups["adapter"] + groups["alert"] + groups["units"] + groups["group"]
+    return (groups["core"] + groups["adapter"] + groups["alert"] + groups["units"]
+            + groups["states"] + groups["group"])
 
 
 def c_string(line):

@@ -300,8 +300,9 @@
       const l = state.latest.get(s);
       if (!l) continue;
       const r = rowFor(l);
-      r.val.textContent = fmtNum(l.value);
-      r.val.setAttribute('data-value', String(l.value));
+      // A state series shows its state's text (docs/states.md).
+      r.val.textContent = typeof l.state === 'string' ? l.state : fmtNum(l.value);
+      r.val.setAttribute('data-value', typeof l.state === 'string' ? l.state : String(l.value));
       r.val.setAttribute('data-time-ms', String(l.time_ms));
       r.unit.textContent = l.unit || '';
       r.time.textContent = fmtTime(l.time_ms);
@@ -346,13 +347,14 @@
   }
 
   function applyLatest(l) {
-    if (!l || typeof l.series !== 'string' || typeof l.value !== 'number') return;
+    if (!l || typeof l.series !== 'string' ||
+        (typeof l.value !== 'number' && typeof l.state !== 'string')) return;
     const cur = state.latest.get(l.series);
     if (cur && cur.time_ms > l.time_ms) return;   // older than what is shown
     state.latest.set(l.series, {
       series: l.series, source: l.source || l.series.split('/')[0],
       device: l.device || l.series.split('/')[1] || '', metric: l.metric || l.series.split('/').slice(2).join('/'),
-      unit: l.unit || (cur && cur.unit) || '', value: l.value, time_ms: l.time_ms,
+      unit: l.unit || (cur && cur.unit) || '', value: l.value, state: l.state, time_ms: l.time_ms,
     });
     markDirty(l.series);
   }
@@ -1043,7 +1045,8 @@
     for (const l of [...state.latest.values()].filter((x) => x.source === source && x.device === device)
       .sort((a, b) => (a.metric < b.metric ? -1 : 1)))
       list.append(el('tr', {}, el('td', { text: l.metric }),
-        el('td', { class: 'num', text: fmtNum(l.value) + ' ' + (l.unit || '') })));
+        el('td', { class: 'num', text: typeof l.state === 'string' ? l.state
+          : fmtNum(l.value) + ' ' + (l.unit || '') })));
     box.append(list);
     return box;
   }
@@ -1175,9 +1178,10 @@
     });
     es.addEventListener('obs', (ev) => {
       const o = parse(ev);
-      if (!o || typeof o.series !== 'string' || typeof o.value !== 'number') return;
+      if (!o || typeof o.series !== 'string' ||
+          (typeof o.value !== 'number' && typeof o.state !== 'string')) return;
       applyLatest(o);
-      addPoint(o.series, o.time_ms, o.value);
+      if (typeof o.value === 'number') addPoint(o.series, o.time_ms, o.value);
       markDirty(o.series);
     });
     es.addEventListener('alert', (ev) => {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/aggregate/states.h"
 #include "daemon/base/topic.h"
 #include "daemon/config/registry.h"
 
@@ -49,6 +50,7 @@ struct iocd_groups {
     bool *has_series;    /* per group */
     struct gauge *gauges; /* per group (used by gauge groups) */
     bool any_gauge;
+    const struct iocd_states *states; /* borrowed; for gauges with a state */
 };
 
 struct iocd_groups *iocd_groups_new(const struct iocd_config *cfg)
@@ -247,6 +249,12 @@ bool iocd_groups_series_id(const struct iocd_groups *gs, int g, uint32_t *id)
     return true;
 }
 
+void iocd_groups_set_states(struct iocd_groups *gs, const struct iocd_states *states)
+{
+    if (gs)
+        gs->states = states;
+}
+
 void iocd_groups_note(struct iocd_groups *gs, uint32_t id, double v, int64_t t_ms)
 {
     if (!gs || !gs->latest || id >= gs->n_ids || gs->kind_of[id] < 0)
@@ -268,8 +276,21 @@ bool iocd_groups_gauge_value(const struct iocd_groups *gs, int g, int64_t t_ms, 
     const struct iocd_group_conf *c = &gs->cfg->groups[g];
     const struct gauge *ga = &gs->gauges[g];
     double sum = 0, lo = INFINITY, hi = -INFINITY;
-    size_t n = 0;
+    size_t n = 0, in_state = 0;
     for (size_t i = 0; i < ga->n; i++) {
+        if (c->state) {
+            /* A state member: its latest state, as the state series keep it
+             * (restored at start with them). */
+            int64_t t;
+            const char *s = iocd_states_latest(gs->states, ga->members[i], &t);
+            if (!s || t <= t_ms - c->stale_ms)
+                continue;
+            n++;
+            in_state += strcmp(s, c->state) == 0;
+            continue;
+        }
+        if (iocd_states_has(gs->states, ga->members[i]))
+            continue; /* a state has no value to sum, average or count */
         const struct latest *l = &gs->latest[ga->members[i]];
         if (l->t == INT64_MIN || l->t <= t_ms - c->stale_ms)
             continue;
@@ -286,7 +307,7 @@ bool iocd_groups_gauge_value(const struct iocd_groups *gs, int g, int64_t t_ms, 
     case IOCD_GROUP_MEAN: *value = sum / (double)n; break;
     case IOCD_GROUP_MIN: *value = lo; break;
     case IOCD_GROUP_MAX: *value = hi; break;
-    case IOCD_GROUP_COUNT: *value = (double)n; break;
+    case IOCD_GROUP_COUNT: *value = (double)(c->state ? in_state : n); break;
     }
     return true;
 }

@@ -43,6 +43,10 @@ const uint16_t *iocd_groups_of(const struct iocd_groups *gs, uint32_t id, size_t
 /* A group's own series id, once known (created or preloaded). */
 bool iocd_groups_series_id(const struct iocd_groups *gs, int g, uint32_t *id);
 
+/* The state series (borrowed; NULL: none): a gauge with `state` counts
+ * the fresh members whose latest state it is (docs/states.md). */
+struct iocd_states;
+void iocd_groups_set_states(struct iocd_groups *gs, const struct iocd_states *states);
 /* An accepted sample of member `id` at observation time t_ms: kept as its
  * latest value when it is the newest (gauges read it). */
 void iocd_groups_note(struct iocd_groups *gs, uint32_t id, double v, int64_t t_ms);

@@ -6,6 +6,6 @@
 #ifndef IOCD_SCHEMA_H
 #define IOCD_SCHEMA_H
 
-#define IOCD_SCHEMA_VERSION 5
+#define IOCD_SCHEMA_VERSION 6
 
 #endif

@@ -2,7 +2,8 @@
  * [adapter NAME] sections (each handed to its format's create(), which
  * reads the format's typed key table), the [alert NAME] sections
  * (alert_rules.c), the [notify NAME] sections (notify_channels.c), the
- * [group NAME] sections (groups.c) and [units] (unit_rules.c).
+ * [group NAME] sections (groups.c), [units] (unit_rules.c) and [states]
+ * (state_rules.c).
  *
  * Owns: struct iocd_config's adapter list (struct iocd_adapter_conf and
  * the adapter states) and the table of the adapter section's own keys;
@@ -271,6 +272,8 @@ static int load(struct iocd_config *cfg, const char *name, const char *text, con
     if (rc == 0)
         rc = iocd_config_load_units(cfg, &ini, err);
     if (rc == 0)
+        rc = iocd_config_load_states(cfg, &ini, err);
+    if (rc == 0)
         rc = iocd_ini_check_unused(&ini, err);
     if (rc == 0)
         rc = finish(cfg, err);
@@ -306,6 +309,7 @@ void iocd_config_free(struct iocd_config *cfg)
     iocd_config_free_alerts(cfg);
     iocd_config_free_notify(cfg);
     iocd_config_free_units(cfg);
+    iocd_config_free_states(cfg);
     iocd_config_core_free(cfg);
     memset(cfg, 0, sizeof(*cfg));
 }
@@ -351,4 +355,6 @@ void iocd_config_print_keys(FILE *out, bool markdown)
     iocd_keys_print(out, iocd_group_keys, iocd_group_n_keys, NULL, markdown);
     print_heading(out, markdown, false, markdown ? "[units]" : "[units]  (docs/units.md)");
     iocd_keys_print(out, iocd_units_keys, iocd_units_n_keys, NULL, markdown);
+    print_heading(out, markdown, false, markdown ? "[states]" : "[states]  (docs/states.md)");
+    iocd_keys_print(out, iocd_states_keys, iocd_states_n_keys, NULL, markdown);
 }

@@ -142,6 +142,7 @@ struct iocd_group_conf {
     char *series; /* the group's own series, SOURCE/DEVICE/METRIC; owned */
     char *source, *device, *metric; /* its parts; one block, owned through `source` */
     enum iocd_group_stat stat; /* gauge */
+    char *state; /* gauge, stat count: count only members in this state (docs/states.md); owned */
     int64_t interval_ms;       /* gauge: one sample per interval, at its boundary */
     int64_t stale_ms;          /* gauge: a member counts while its latest value is newer */
     uint64_t fingerprint;      /* of the section's text, for the reload's refusal */
@@ -155,6 +156,25 @@ struct iocd_units_rule {
     int line;
     struct iocd_unit_rule value;
 };
+
+/* One `metric.NAME = STATE, ...` line of [states] (docs/states.md). */
+#define IOCD_STATE_RULE_MAX 16
+#define IOCD_STATE_RULE_NAME_MAX 32
+struct iocd_state_rule {
+    char *metric; /* owned */
+    int line;
+    char names[IOCD_STATE_RULE_MAX][IOCD_STATE_RULE_NAME_MAX + 1];
+    int n_names;
+};
+
+/* The [states] section (state_rules.c): carry and the enumerated sets. */
+int iocd_config_load_states(struct iocd_config *cfg, struct iocd_ini *ini, struct iocd_error *err);
+void iocd_config_free_states(struct iocd_config *cfg);
+/* False when `metric` has an enumerated set without `state`. */
+bool iocd_config_state_allowed(const struct iocd_config *cfg, const char *metric,
+                               const char *state);
+extern const struct iocd_key iocd_states_keys[];
+extern const size_t iocd_states_n_keys;
 
 /* Load `path`, or the embedded defaults when path is NULL. On error returns
  * -1 with err saying file, line and what is wrong; *cfg is then freed. */

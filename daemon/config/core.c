@@ -650,7 +650,7 @@ static bool is_core_section(const char *name)
     return false;
 }
 
-/* Every section but [adapter NAME], [alert NAME] and [units], through the
+/* Every section but [adapter NAME], [alert NAME], [units] and [states], through the
  * table. */
 static int read_core_sections(struct iocd_config *cfg, struct iocd_ini *ini,
                               struct iocd_error *err)
@@ -659,13 +659,13 @@ static int read_core_sections(struct iocd_config *cfg, struct iocd_ini *ini,
         struct iocd_ini_section *s = &ini->sections[i];
         if (strcmp(s->name, "adapter") == 0 || strcmp(s->name, "alert") == 0 ||
             strcmp(s->name, "notify") == 0 || strcmp(s->name, "group") == 0 ||
-            strcmp(s->name, "units") == 0)
+            strcmp(s->name, "units") == 0 || strcmp(s->name, "states") == 0)
             continue;
         if (!is_core_section(s->name))
             return iocd_error_at(err, ini->path, s->line,
                                  "unknown section [%s] (known: mqtt, store, ingest, aqi, "
                                  "live, devices, http, log, sparkplug, adapter NAME, alert NAME, "
-                                 "notify NAME, group NAME, units)",
+                                 "notify NAME, group NAME, units, states)",
                                  s->name);
         if (s->arg)
             return iocd_error_at(err, ini->path, s->line, "[%s] takes no name", s->name);
@@ -786,7 +786,7 @@ int iocd_config_core_load(struct iocd_config *cfg, const char *path, struct iocd
             struct iocd_ini_section *s = &ini.sections[i];
             if (strcmp(s->name, "adapter") == 0 || strcmp(s->name, "alert") == 0 ||
                 strcmp(s->name, "notify") == 0 || strcmp(s->name, "group") == 0 ||
-                strcmp(s->name, "units") == 0)
+                strcmp(s->name, "units") == 0 || strcmp(s->name, "states") == 0)
                 for (size_t j = 0; j < s->n_entries; j++)
                     s->entries[j].used = true;
         }

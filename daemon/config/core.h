@@ -177,6 +177,10 @@ struct iocd_config {
     struct iocd_units_rule *unit_rules; /* [units] (config.h); owned */
     int n_unit_rules;
     uint64_t units_fingerprint; /* of the [units] section's text: reload compares it */
+    int64_t state_carry_ms;             /* [states] carry (docs/states.md) */
+    struct iocd_state_rule *state_rules; /* [states] metric.NAME sets (config.h); owned */
+    int n_state_rules;
+    uint64_t states_fingerprint; /* of the [states] section's text: reload compares it */
     struct iocd_adapter_conf *adapters;
     int n_adapters;
 };

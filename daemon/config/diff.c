@@ -376,6 +376,9 @@ int iocd_config_diff(const struct iocd_config *cur, const struct iocd_config *ne
      * are read as series are created and restored: docs/units.md#reload. */
     if (cur->units_fingerprint != next->units_fingerprint)
         iocd_buf_printf(note(&why), "[units]");
+    /* The state series' carry and sets are read at start: docs/states.md. */
+    if (cur->states_fingerprint != next->states_fingerprint)
+        iocd_buf_printf(note(&why), "[states]");
     map_adapters(cur, next, d, &why);
     map_groups(cur, next, &why);
     map_rules(cur, next, d);

@@ -21,7 +21,7 @@
 
 /* The entries of one section, NULL when absent. */
 struct group_entries {
-    struct iocd_ini_entry *kind, *members, *where, *series, *stat, *interval, *stale;
+    struct iocd_ini_entry *kind, *members, *where, *series, *stat, *interval, *stale, *state;
 };
 
 #define GOFF(field) offsetof(struct group_entries, field)
@@ -41,6 +41,8 @@ const struct iocd_key iocd_group_keys[] = {
     GROUP_KEY(interval, "gauge: one sample per interval, at its boundary (default 1m)"),
     GROUP_KEY(stale, "gauge: a member counts while its latest value is younger than this "
                      "(default 2 x interval)"),
+    GROUP_KEY(state, "gauge, with stat count, over state series: count the fresh members "
+                     "whose latest state is this one (docs/states.md)"),
 };
 const size_t iocd_group_n_keys = sizeof(iocd_group_keys) / sizeof(iocd_group_keys[0]);
 
@@ -206,6 +208,25 @@ static int read_gauge(struct iocd_group_conf *g, const struct group_entries *k,
                                  g->name, k->stat->value);
         g->stat = (enum iocd_group_stat)i;
     }
+    if (k->state) {
+        bool ok = k->state->value[0] && strlen(k->state->value) <= 32;
+        for (const char *c = k->state->value; *c && ok; c++)
+            ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                 *c == '_' || *c == '-' || *c == '.';
+        if (!ok)
+            return iocd_error_at(err, file, k->state->line,
+                                 "[group %s] state: '%s' is not 1 to 32 letters, digits, '_', "
+                                 "'-' or '.'",
+                                 g->name, k->state->value);
+        if (k->stat && g->stat != IOCD_GROUP_COUNT)
+            return iocd_error_at(err, file, k->state->line,
+                                 "[group %s] state: counts members in a state, so stat is count "
+                                 "(or left out), not %s",
+                                 g->name, k->stat->value);
+        g->stat = IOCD_GROUP_COUNT;
+        if (!(g->state = strdup(k->state->value)))
+            return iocd_error_set(err, "out of memory");
+    }
     g->interval_ms = 60000;
     if (k->interval &&
         (iocd_duration_parse(k->interval->value, &g->interval_ms) || g->interval_ms < 1000 ||
@@ -266,7 +287,7 @@ static int load_group(struct iocd_config *cfg, struct iocd_ini *ini, struct iocd
                              g->name);
     if (g->kind == IOCD_GROUP_GAUGE)
         return read_gauge(g, &k, file, err);
-    const struct iocd_ini_entry *own[] = {k.stat, k.interval, k.stale};
+    const struct iocd_ini_entry *own[] = {k.stat, k.interval, k.stale, k.state};
     for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
         if (own[i])
             return iocd_error_at(err, file, own[i]->line,
@@ -328,7 +349,7 @@ static int clone_for_area(struct iocd_group_conf *t, const struct iocd_group_con
                           const char *area, const char *file, struct iocd_error *err)
 {
     *t = *src;
-    t->name = t->where_field = t->where_value = t->series = t->source = NULL;
+    t->name = t->where_field = t->where_value = t->series = t->source = t->state = NULL;
     for (int m = 0; m < t->n_members; m++)
         t->members[m] = NULL;
     size_t nl = strlen(src->name) + 1 + strlen(area) + 1;
@@ -341,6 +362,8 @@ static int clone_for_area(struct iocd_group_conf *t, const struct iocd_group_con
             return iocd_error_set(err, "out of memory");
     if (src->where_field &&
         (!(t->where_field = strdup(src->where_field)) || !(t->where_value = strdup(src->where_value))))
+        return iocd_error_set(err, "out of memory");
+    if (src->state && !(t->state = strdup(src->state)))
         return iocd_error_set(err, "out of memory");
     char *d = strchr(t->source, '/'), *m = strchr(d + 1, '/');
     *d++ = '\0';
@@ -363,6 +386,7 @@ static void free_group(struct iocd_group_conf *g)
     free(g->where_field);
     free(g->where_value);
     free(g->area);
+    free(g->state);
     free(g->series);
     free(g->source);
 }

@@ -69,7 +69,10 @@ static void print_observation(FILE *out, const char *source, const Ioc__V1__Obse
     char series[512];
     snprintf(series, sizeof(series), "%s/%s/%s", source, ob->device, ob->metric);
     cJSON_AddStringToObject(o, "observation", series);
-    cJSON_AddNumberToObject(o, "value", ob->value);
+    if (ob->state && ob->state[0]) /* docs/states.md */
+        cJSON_AddStringToObject(o, "state", ob->state);
+    else
+        cJSON_AddNumberToObject(o, "value", ob->value);
     cJSON_AddStringToObject(o, "unit", ob->unit);
     add_time(o, "observed", ob->observed_ms);
     add_time(o, "received", ob->received_ms);
@@ -202,7 +205,7 @@ int iocd_try_run(const struct iocd_config *cfg, const char *adapter, const char 
                                                                   detail, sizeof(detail));
             struct canonical cn = {NULL, NULL, ob->value};
             const struct iocd_unit_profile *prof =
-                or == IOCD_REJECT_NONE && units
+                or == IOCD_REJECT_NONE && units && !(ob->state && ob->state[0])
                     ? iocd_unit_norm_profile(units, a->source, ob->device, ob->metric, ob->unit)
                     : NULL;
             if (prof && strcmp(iocd_unit_profile_unit(prof), ob->unit) != 0) {

@@ -45,6 +45,7 @@ struct series_state {
     char *name;  /* "SOURCE/DEVICE/METRIC" then NUL then unit; owned */
     size_t source_len, device_len;
     double value;
+    char *state; /* the latest state of a state series (docs/states.md); owned, NULL: numeric */
     int64_t time_ms, received_ms;
     struct open_window *win; /* [live] windows.n of them, or NULL; owned */
 };
@@ -1039,6 +1040,7 @@ void iocd_feed_free(struct iocd_feed *f)
         return;
     for (size_t i = 0; i < f->n_series; i++) {
         free(f->series[i].name);
+        free(f->series[i].state);
         free(f->series[i].win);
     }
     free(f->series);
@@ -1165,10 +1167,18 @@ static void observe(struct iocd_feed *f, uint32_t id, const char *source,
     struct series_state *s = series_state(f, id, source, o->device, o->metric, o->unit);
     if (!s)
         return;
+    bool is_state = o->state && o->state[0];
     if (!s->time_ms || o->observed_ms >= s->time_ms) {
         s->value = o->value;
         s->time_ms = o->observed_ms;
         s->received_ms = o->received_ms;
+        if (is_state && (!s->state || strcmp(s->state, o->state) != 0)) {
+            char *c = strdup(o->state); /* out of memory: the old state shows */
+            if (c) {
+                free(s->state);
+                s->state = c;
+            }
+        }
     }
     /* One message with several metrics is one message of its device
      * ("SOURCE/DEVICE" compared in place: this runs per observation). */
@@ -1201,7 +1211,10 @@ static void observe(struct iocd_feed *f, uint32_t id, const char *source,
             jb_key_str(&b, "device", o->device);
             jb_key_str(&b, "metric", o->metric);
             jb_key_str(&b, "unit", o->unit);
-            jb_key_num(&b, "value", o->value);
+            if (is_state)
+                jb_key_str(&b, "state", o->state);
+            else
+                jb_key_num(&b, "value", o->value);
             jb_key_time(&b, "time", o->observed_ms);
             jb_key_int(&b, "received_ms", o->received_ms);
             if (o->correction)
@@ -1228,8 +1241,10 @@ static void observe(struct iocd_feed *f, uint32_t id, const char *source,
     }
     if (iocd_live_needs(f->live, IOCD_LIVE_OBS_BATCH))
         batch_keep(f, source, o);
-    /* A correction replaces a value these have seen: not a sample again. */
-    if (o->correction)
+    /* A correction replaces a value these have seen: not a sample again.
+     * A state has no value for the live windows and the alert rules; its
+     * count per state is a [group]'s (docs/states.md). */
+    if (o->correction || is_state)
         return;
     /* What the observation closes or raises comes after it. */
     window_add(f, s, o->value, o->observed_ms);
@@ -1341,7 +1356,10 @@ char *iocd_feed_latest_text(const struct iocd_feed *f, const char *match, uint64
         jb_key_str(&b, "device", dev);
         jb_key_str(&b, "metric", s->name + s->source_len + 1 + s->device_len + 1);
         jb_key_str(&b, "unit", s->name + strlen(s->name) + 1);
-        jb_key_num(&b, "value", s->value);
+        if (s->state)
+            jb_key_str(&b, "state", s->state);
+        else
+            jb_key_num(&b, "value", s->value);
         jb_key_time(&b, "time", s->time_ms);
         iocd_buf_append(&b, "}", 1);
         items++;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapters/common.h"
 #include "daemon/base/log.h"
 #include "daemon/base/timeutil.h"
 
@@ -111,6 +112,17 @@ static void restore_aqi(void *ud, const char *device, const char *metric, int64_
     iocd_aqi_feed_restore(ud, device, metric, start_ms, count, sum, iocd_mono_ms());
 }
 
+/* A stored state series, at its feed's resolutions (docs/states.md). */
+static int restore_state(void *ud, uint32_t id, const char *names, const char *state,
+                         int64_t last_ms, int64_t carried_ms)
+{
+    struct iocd_pipeline *p = ud;
+    int idx = id < p->n_series_adapter ? p->series_adapter[id] : -1;
+    const struct iocd_resolutions *res =
+        idx >= 0 ? &p->cfg->adapters[idx].resolutions : &p->cfg->store.resolutions;
+    return iocd_states_restore(p->states, id, res->ms, res->n, names, state, last_ms, carried_ms);
+}
+
 /* At start: remember every recent stored sample in the duplicate horizon
  * (a broker redelivers what the last run stored but had not acknowledged),
  * and put back every sample of the journal that a stored window does not
@@ -118,6 +130,12 @@ static void restore_aqi(void *ud, const char *device, const char *metric, int64_
 static int replay_sample(void *ud, uint64_t jrnl, const struct iocd_sample *sm, bool replay)
 {
     struct iocd_pipeline *p = ud;
+    /* State series: their windows are written whole with the journal
+     * entry of their samples (docs/states.md); only the horizon. */
+    if (iocd_states_has(p->states, sm->series_id)) {
+        iocd_dedup_check(p->dedup, sm->series_id, sm->t_ms);
+        return 0;
+    }
     /* Group series: never deduplicated (two members may share a time),
      * and a gauge emits no boundary it already stored. Members: their
      * latest values, for the gauges. The group samples are journaled
@@ -193,8 +211,11 @@ int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct io
     p->aqi = iocd_aqi_feed_new(cfg);
     p->cases = iocd_cases_new(IOCD_CASES_MAX);
     p->units = iocd_unit_norm_new(cfg);
-    if (!p->cases || !p->units)
+    p->states = iocd_states_new(cfg->state_carry_ms > 0 ? cfg->state_carry_ms : 86400000,
+                                cfg->store.tz_offset_ms);
+    if (!p->cases || !p->units || !p->states)
         return iocd_error_set(err, "out of memory");
+    iocd_groups_set_states(p->groups, p->states);
     if (iocd_store_each_open_case(store, iocd_now_ms() - IOCD_CASES_HORIZON_MS, restore_case,
                                   p->cases, err))
         return -1;
@@ -216,6 +237,8 @@ int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct io
         if (iocd_store_read_windows(store, src, 3600, since, restore_aqi, p->aqi, err))
             return -1;
     }
+    if (iocd_store_each_state_series(store, restore_state, p, err))
+        return -1;
     int rc = iocd_store_read_raw(store, (size_t)cfg->ingest.dedup_horizon, replay_sample, p,
                                  &p->next_journal, err);
     free_aqi_names(p);
@@ -311,6 +334,20 @@ enum iocd_reject iocd_pipeline_check_observation(const struct iocd_config *cfg,
         snprintf(detail, n, "device or metric id empty, longer than %d bytes, or has / + #",
                  IOCD_ID_MAX);
         return IOCD_REJECT_BAD_ID;
+    }
+    if (o->state && o->state[0]) { /* docs/states.md */
+        char shown[48];
+        if (!iocd_state_valid(o->state)) {
+            snprintf(detail, n,
+                     "%.40s/%.40s: state '%.40s' is not 1 to 32 letters, digits, '_', '-', '.'",
+                     o->device, o->metric, iocd_adapter_printable(o->state, shown, sizeof(shown)));
+            return IOCD_REJECT_BAD_STATE;
+        }
+        if (!iocd_config_state_allowed(cfg, o->metric, o->state)) {
+            snprintf(detail, n, "%.32s/%.32s: state '%.32s' is not in [states] metric.%.32s",
+                     o->device, o->metric, o->state, o->metric);
+            return IOCD_REJECT_UNKNOWN_STATE;
+        }
     }
     return check_time(cfg, o->observed_ms, now_ms, detail, n);
 }
@@ -497,6 +534,10 @@ static enum iocd_reject aggregate(struct iocd_pipeline *p, int idx, const char *
     double v = *vp;
     if (r != IOCD_REJECT_NONE)
         return r;
+    if (iocd_states_has(p->states, id)) {
+        snprintf(detail, n, "%.64s/%.64s is a state series, not a number", device, metric);
+        return IOCD_REJECT_BAD_STATE;
+    }
     if (dedup && iocd_dedup_check(p->dedup, id, t)) {
         char ts[40];
         iocd_time_format(t, ts, sizeof(ts));
@@ -526,6 +567,52 @@ static enum iocd_reject aggregate(struct iocd_pipeline *p, int idx, const char *
         iocd_aqi_feed_sample(p->aqi, device, metric, t, v, iocd_mono_ms());
     if (out_id)
         *out_id = id;
+    return IOCD_REJECT_NONE;
+}
+
+/* Add state sample `o` of adapter `idx` (its state checked by
+ * iocd_pipeline_check_observation) to its state series (docs/states.md);
+ * IOCD_REJECT_NONE or why not. Journaled with the state's index as its
+ * value. */
+static enum iocd_reject aggregate_state(struct iocd_pipeline *p, int idx,
+                                        const Ioc__V1__Observation *o, int64_t now,
+                                        uint32_t *out_id, char *detail, size_t n)
+{
+    const struct iocd_adapter_conf *a = &p->cfg->adapters[idx];
+    uint32_t id;
+    enum iocd_reject r;
+    if (iocd_series_find(p->series, a->source, o->device, o->metric, &id) == IOCD_SERIES_FOUND) {
+        if (!iocd_states_has(p->states, id)) {
+            snprintf(detail, n, "%.64s/%.64s is a numeric series, not a state", o->device,
+                     o->metric);
+            return IOCD_REJECT_BAD_STATE;
+        }
+    } else {
+        const char *unit = "";
+        double v = 0;
+        if ((r = series_of(p, idx, o->device, o->metric, &unit, &v, now, &id, detail, n)) !=
+            IOCD_REJECT_NONE)
+            return r;
+    }
+    if (o->observed_ms != o->received_ms && iocd_dedup_check(p->dedup, id, o->observed_ms)) {
+        char ts[40];
+        iocd_time_format(o->observed_ms, ts, sizeof(ts));
+        snprintf(detail, n, "%.64s/%.64s at %s already counted", o->device, o->metric, ts);
+        return IOCD_REJECT_DUPLICATE;
+    }
+    if ((r = sample_room(p, 1, detail, n)) != IOCD_REJECT_NONE)
+        return r;
+    int si;
+    r = iocd_states_add(p->states, id, a->resolutions.ms, a->resolutions.n, o->state,
+                        o->observed_ms, &si, detail, n);
+    if (r != IOCD_REJECT_NONE)
+        return r;
+    p->samples[p->n_samples++] =
+        (struct iocd_sample){.series_id = id, .t_ms = o->observed_ms, .value = si};
+    iocd_groups_note(p->groups, id, si, o->observed_ms);
+    if (!p->batch_since_ms)
+        p->batch_since_ms = now;
+    *out_id = id;
     return IOCD_REJECT_NONE;
 }
 
@@ -842,7 +929,9 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
         /* The series source is the adapter's, whatever the decoder set. */
         const char *unit = o->unit;
         double v = o->value;
-        if (r == IOCD_REJECT_NONE)
+        if (r == IOCD_REJECT_NONE && o->state && o->state[0])
+            r = aggregate_state(p, idx, o, now, &id, detail, sizeof(detail));
+        else if (r == IOCD_REJECT_NONE)
             /* A sample stamped with its receive time (the payload had no
              * time) cannot be recognised when redelivered, and two such
              * samples in one millisecond are distinct: no dedup for them. */
@@ -903,7 +992,7 @@ static void flush_work(uv_work_t *w)
 static bool nothing_held(const struct iocd_pipeline *p)
 {
     if (p->inflight || p->failed || iocd_agg_size(p->agg) || p->n_events || p->n_samples ||
-        p->n_replaces ||
+        p->n_replaces || iocd_states_pending(p->states) ||
         (p->feed && iocd_devices_dirty_count(iocd_feed_devices(p->feed))))
         return false;
     for (size_t s = 0; s < p->n_scopes; s++)
@@ -1113,6 +1202,9 @@ static void flush_start(struct iocd_pipeline *p)
     p->replaces = NULL;
     p->n_replaces = p->cap_replaces = 0;
     f->series = iocd_series_take_new(p->series, &f->n_series);
+    if (iocd_states_take(p->states, &f->state_rows, &f->n_state_rows, &f->state_latest,
+                         &f->n_state_latest))
+        iocd_log_err("store", "out of memory taking state windows; the next flush takes them");
     f->events = p->events;
     f->n_events = p->n_events;
     p->events = NULL;
@@ -1144,7 +1236,8 @@ static void flush_start(struct iocd_pipeline *p)
     f->next = p->failed;
     p->failed = NULL;
     if (!f->next && !f->n_windows && !f->n_series && !f->n_counters && !f->n_events &&
-        !f->n_samples && !f->n_devices && !f->n_replaces) {
+        !f->n_samples && !f->n_devices && !f->n_replaces && !f->n_state_rows &&
+        !f->n_state_latest) {
         free(f);
         return;
     }
@@ -1197,6 +1290,8 @@ static void on_flush_timer(uv_timer_t *t)
     struct iocd_pipeline *p = t->data;
     iocd_aqi_feed_tick(p->aqi, iocd_now_ms(), iocd_mono_ms(), emit_aqi, p);
     iocd_groups_tick(p->groups, iocd_now_ms(), emit_gauge, p);
+    /* State time up to the windows closed [live] window_grace ago. */
+    iocd_states_tick(p->states, iocd_now_ms() - p->cfg->live.window_grace_ms);
     flush_start(p);
     if (p->draining && nothing_held(p)) {
         uv_timer_stop(&p->flush_timer);
@@ -1315,6 +1410,8 @@ void iocd_pipeline_free(struct iocd_pipeline *p)
     p->groups = NULL;
     iocd_unit_norm_free(p->units);
     p->units = NULL;
+    iocd_states_free(p->states);
+    p->states = NULL;
     iocd_series_reg_free(p->series);
     free(p->scopes);
     free(p->adapter_series);

@@ -36,6 +36,7 @@
 #include "daemon/aggregate/groups.h"
 #include "daemon/live/feed.h"
 #include "daemon/aggregate/series.h"
+#include "daemon/aggregate/states.h"
 #include "daemon/pipeline/unit_norm.h"
 #include "daemon/store/store.h"
 
@@ -75,6 +76,7 @@ struct iocd_pipeline {
     struct iocd_groups *groups; /* [group NAME] roll-ups (docs/groups.md); owned */
     struct iocd_ratelimit group_limit; /* the log of group samples that could not be added */
     struct iocd_unit_norm *units; /* canonical unit of each series */
+    struct iocd_states *states;   /* state series (docs/states.md); owned */
     /* scopes[i] for cfg->adapters[i]; then the scopes of feeds a reload
      * removed (their counters stay, and come back if the feed does); the
      * last, scopes[n_scopes - 1], is "iocd". */
@@ -146,7 +148,8 @@ void iocd_pipeline_start(struct iocd_pipeline *p);
  * what its adapter decoded (`reason` NONE) or count its rejection. */
 void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_message *msg,
                           enum iocd_reject reason, const struct iocd_batch *b);
-/* Why the pipeline would refuse `o` (IOCD_REJECT_NONE: it would not);
+/* Why the pipeline would refuse `o` (IOCD_REJECT_NONE: it would not; a
+ * state must be a token in its metric's [states] set, docs/states.md);
  * `detail` says more. Also used by `iocd --try`. */
 enum iocd_reject iocd_pipeline_check_observation(const struct iocd_config *cfg,
                                                  const Ioc__V1__Observation *o, int64_t now_ms,

@@ -10,6 +10,7 @@
 #include "daemon/query/query.h"
 #include "daemon/base/severity.h"
 #include "daemon/base/topic.h"
+#include "daemon/query/states.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -836,6 +837,27 @@ int iocd_query_windows(struct sqlite3 *db, const struct iocd_windows_query *wq, 
     int rc = series_row_find(db, wq->series, &s, err, errlen);
     if (rc != IOCD_QUERY_OK)
         return rc;
+    int is_state = iocd_query_is_state(db, s.id);
+    if (is_state) {
+        /* A state series (docs/states.md): time per state, transitions. */
+        free(s.unit);
+        if (is_state < 0)
+            return fail(err, errlen, IOCD_QUERY_FAILED, "database: %s", sqlite3_errmsg(db));
+        if (rolling)
+            return fail(err, errlen, IOCD_QUERY_BAD, "a state series has no rolling windows");
+        cJSON *root = cJSON_CreateObject();
+        cJSON_AddStringToObject(root, "series", wq->series);
+        int64_t to = wq->to_ms != INT64_MAX ? wq->to_ms : wq->now_ms;
+        int64_t from = wq->from_ms != INT64_MIN ? wq->from_ms : to - DAY_MS;
+        rc = iocd_query_state_windows(db, s.id, wq->res_s, from, to, wq->limit, root, err,
+                                      errlen);
+        if (rc != IOCD_QUERY_OK) {
+            cJSON_Delete(root);
+            return rc;
+        }
+        *out = root;
+        return IOCD_QUERY_OK;
+    }
     int64_t res_s = 0;
     if ((rc = windows_resolution(db, wq, s.id, &res_s, err, errlen)) != IOCD_QUERY_OK) {
         free(s.unit);

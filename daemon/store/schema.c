@@ -92,6 +92,25 @@ static const char *const migrations[] = {
     ("ALTER TABLE devices ADD COLUMN lat REAL;"
      "ALTER TABLE devices ADD COLUMN lon REAL;"
      "ALTER TABLE devices ADD COLUMN position_ms INTEGER;"),
+    /* 5 -> 6: state series (docs/states.md): per window and state the time
+     * in it, its samples and the transitions into it; and each state
+     * series' known states, latest state and how far its time is counted */
+    ("CREATE TABLE state_windows ("
+     "  series_id INTEGER NOT NULL,"
+     "  res_s INTEGER NOT NULL,"
+     "  start_ms INTEGER NOT NULL,"
+     "  state TEXT NOT NULL,"
+     "  ms INTEGER NOT NULL,"
+     "  entries INTEGER NOT NULL,"
+     "  transitions INTEGER NOT NULL,"
+     "  PRIMARY KEY (series_id, res_s, start_ms, state)) WITHOUT ROWID;"
+     "CREATE INDEX state_windows_by_age ON state_windows(res_s, start_ms);"
+     "CREATE TABLE state_series ("
+     "  series_id INTEGER PRIMARY KEY,"
+     "  names TEXT NOT NULL,"
+     "  state TEXT NOT NULL,"
+     "  last_ms INTEGER NOT NULL,"
+     "  carried_ms INTEGER NOT NULL);"),
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == IOCD_SCHEMA_VERSION,

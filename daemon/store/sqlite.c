@@ -41,6 +41,9 @@ enum stmt {
     ST_DEVICE,
     ST_WINDOW_PUT,
     ST_WINDOW_ROWS,
+    ST_STATE_WINDOW,
+    ST_STATE_SERIES,
+    ST_PRUNE_STATE_WINDOWS,
     ST__COUNT,
 };
 
@@ -110,6 +113,21 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_WINDOW_ROWS] = "SELECT count, sum, sumsq, min, max, first, first_ms, last, last_ms, sketch "
                        "FROM windows WHERE series_id = ?1 AND res_s = ?2 AND start_ms >= ?3 AND "
                        "start_ms < ?4 ORDER BY start_ms",
+    /* State windows (docs/states.md): increments, merged like the windows. */
+    [ST_STATE_WINDOW] =
+        "INSERT INTO state_windows(series_id, res_s, start_ms, state, ms, entries, transitions) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+        "ON CONFLICT(series_id, res_s, start_ms, state) DO UPDATE SET ms = ms + excluded.ms, "
+        "entries = entries + excluded.entries, transitions = transitions + excluded.transitions",
+    [ST_STATE_SERIES] =
+        "INSERT INTO state_series(series_id, names, state, last_ms, carried_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(series_id) DO UPDATE SET "
+        "names = excluded.names, state = excluded.state, last_ms = excluded.last_ms, "
+        "carried_ms = excluded.carried_ms",
+    [ST_PRUNE_STATE_WINDOWS] =
+        "DELETE FROM state_windows WHERE (series_id, res_s, start_ms, state) IN (SELECT "
+        "series_id, res_s, start_ms, state FROM state_windows WHERE res_s = ?1 AND start_ms < ?2 "
+        "ORDER BY start_ms LIMIT ?3)",
 };
 
 struct sqlite_store {
@@ -564,6 +582,30 @@ static int write_one(struct sqlite_store *st, struct iocd_flush *f)
         if (step_reset(st, ST_DEVICE))
             return -1;
     }
+    for (size_t i = 0; i < f->n_state_rows; i++) {
+        const struct iocd_state_row *r = &f->state_rows[i];
+        sqlite3_stmt *q = st->stmt[ST_STATE_WINDOW];
+        sqlite3_bind_int64(q, 1, r->series_id);
+        sqlite3_bind_int64(q, 2, r->res_s);
+        sqlite3_bind_int64(q, 3, r->start_ms);
+        sqlite3_bind_text(q, 4, r->state, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 5, r->ms);
+        sqlite3_bind_int64(q, 6, r->entries);
+        sqlite3_bind_int64(q, 7, r->transitions);
+        if (step_reset(st, ST_STATE_WINDOW))
+            return -1;
+    }
+    for (size_t i = 0; i < f->n_state_latest; i++) {
+        const struct iocd_state_latest *l = &f->state_latest[i];
+        sqlite3_stmt *q = st->stmt[ST_STATE_SERIES];
+        sqlite3_bind_int64(q, 1, l->series_id);
+        sqlite3_bind_text(q, 2, l->names, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 3, l->state, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 4, l->last_ms);
+        sqlite3_bind_int64(q, 5, l->carried_ms);
+        if (step_reset(st, ST_STATE_SERIES))
+            return -1;
+    }
     for (size_t i = 0; i < f->n_counters; i++) {
         const struct iocd_counter_delta *c = &f->counters[i];
         sqlite3_stmt *q = st->stmt[ST_COUNTER];
@@ -594,6 +636,15 @@ static int prune(struct sqlite_store *st, struct iocd_flush *f)
         sqlite3_bind_int64(q, 2, f->prune[i].before_ms);
         sqlite3_bind_int64(q, 3, budget);
         if (step_reset(st, ST_PRUNE_WINDOWS))
+            return -1;
+        budget -= sqlite3_changes(st->db);
+    }
+    for (int i = 0; i < f->n_prune && budget > 0; i++) {
+        sqlite3_stmt *q = st->stmt[ST_PRUNE_STATE_WINDOWS];
+        sqlite3_bind_int64(q, 1, f->prune[i].res_s);
+        sqlite3_bind_int64(q, 2, f->prune[i].before_ms);
+        sqlite3_bind_int64(q, 3, budget);
+        if (step_reset(st, ST_PRUNE_STATE_WINDOWS))
             return -1;
         budget -= sqlite3_changes(st->db);
     }
@@ -936,6 +987,35 @@ static int sq_each_open_case(struct iocd_store *base, int64_t since_ms, iocd_sto
     return 0;
 }
 
+static int sq_each_state_series(struct iocd_store *base, iocd_store_state_cb cb, void *ud,
+                                struct iocd_error *err)
+{
+    struct sqlite_store *st = (struct sqlite_store *)base;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT series_id, names, state, last_ms, carried_ms FROM state_series "
+                           "ORDER BY series_id",
+                           -1, &q, NULL) != SQLITE_OK)
+        return iocd_error_set(err, "%s: reading state series: %s", st->path,
+                              sqlite3_errmsg(st->db));
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        long long id = sqlite3_column_int64(q, 0);
+        if (cb(ud, (uint32_t)id, (const char *)sqlite3_column_text(q, 1),
+               (const char *)sqlite3_column_text(q, 2), sqlite3_column_int64(q, 3),
+               sqlite3_column_int64(q, 4))) {
+            sqlite3_finalize(q);
+            return iocd_error_set(err, "%s: state series %lld: damaged row or out of memory",
+                                  st->path, id);
+        }
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE)
+        return iocd_error_set(err, "%s: reading state series: %s", st->path,
+                              sqlite3_errmsg(st->db));
+    return 0;
+}
+
 static int sq_each_raised_alert(struct iocd_store *base, int64_t since_ms,
                                  void (*cb)(void *ud, const struct iocd_alert_saved *a),
                                  void *ud, struct iocd_error *err)
@@ -1035,4 +1115,5 @@ const struct iocd_store_backend iocd_store_sqlite = {
     .each_raised_alert = sq_each_raised_alert,
     .each_open_case = sq_each_open_case,
     .each_silence = sq_each_silence,
+    .each_state_series = sq_each_state_series,
 };

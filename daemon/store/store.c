@@ -107,6 +107,12 @@ int iocd_store_each_open_case(struct iocd_store *st, int64_t since_ms, iocd_stor
     return st->backend->each_open_case(st, since_ms, cb, ud, err);
 }
 
+int iocd_store_each_state_series(struct iocd_store *st, iocd_store_state_cb cb, void *ud,
+                                 struct iocd_error *err)
+{
+    return st->backend->each_state_series ? st->backend->each_state_series(st, cb, ud, err) : 0;
+}
+
 void iocd_flush_free(struct iocd_flush *f)
 {
     while (f) {
@@ -122,6 +128,8 @@ void iocd_flush_free(struct iocd_flush *f)
         free(f->windows);
         free(f->replaces);
         free(f->counters);
+        free(f->state_rows);
+        free(f->state_latest);
         free(f);
         f = next;
     }

@@ -29,6 +29,7 @@
 #include "daemon/base/error.h"
 #include "daemon/base/schema.h"
 #include "daemon/aggregate/series.h"
+#include "daemon/aggregate/states.h"
 
 /* One accepted Event, as the flush writes it; all strings in one block
  * owned by the row (`block`). */
@@ -83,6 +84,12 @@ struct iocd_flush {
     size_t n_replaces;
     struct iocd_counter_delta *counters;
     size_t n_counters;
+    /* State windows' increments and the state series they leave (all of
+     * them every flush, docs/states.md). */
+    struct iocd_state_row *state_rows;
+    size_t n_state_rows;
+    struct iocd_state_latest *state_latest;
+    size_t n_state_latest;
     struct iocd_event_row *events;
     size_t n_events;
     /* Device records changed since the previous flush (upserted). */
@@ -127,6 +134,10 @@ typedef void (*iocd_store_device_cb)(void *ud, const struct iocd_device_row *row
 typedef void (*iocd_store_alert_cb)(void *ud, const struct iocd_alert_saved *a);
 /* An active silence as stored: its attributes (a JSON object's text). */
 typedef void (*iocd_store_silence_cb)(void *ud, const char *attributes);
+/* A stored state series (docs/states.md): its known states (comma-separated,
+ * by index), latest state and time, and how far its time is counted. */
+typedef int (*iocd_store_state_cb)(void *ud, uint32_t series_id, const char *names,
+                                   const char *state, int64_t last_ms, int64_t carried_ms);
 /* An open case: its source, id and the time of its earliest stored update. */
 typedef void (*iocd_store_case_cb)(void *ud, const char *source, const char *case_id,
                                    int64_t first_ms);
@@ -169,6 +180,8 @@ struct iocd_store_backend {
                           void *ud, struct iocd_error *err);
     int (*each_silence)(struct iocd_store *st, int64_t now_ms, iocd_store_silence_cb cb,
                         void *ud, struct iocd_error *err);
+    int (*each_state_series)(struct iocd_store *st, iocd_store_state_cb cb, void *ud,
+                             struct iocd_error *err);
 };
 
 /* The part of every backend's handle the dispatch reads. */
@@ -243,6 +256,9 @@ int iocd_store_each_open_case(struct iocd_store *st, int64_t since_ms, iocd_stor
                               void *ud, struct iocd_error *err);
 int iocd_store_each_raised_alert(struct iocd_store *st, int64_t since_ms, iocd_store_alert_cb cb,
                                  void *ud, struct iocd_error *err);
+/* At start, before the journal is read: every stored state series. */
+int iocd_store_each_state_series(struct iocd_store *st, iocd_store_state_cb cb, void *ud,
+                                 struct iocd_error *err);
 /* Free a flush chain and everything it owns. */
 void iocd_flush_free(struct iocd_flush *f);
 

@@ -41,6 +41,8 @@ static const char config[] = "[adapter air]\n"
                              "metric.last = $.readings[-1]['v']\n"
                              "metric.deep = $.a.b.c.d[2] m\n"
                              "metric.spaced = $['with space'] 1\n"
+                             "metric.status = $.status\n"
+                             "states = status, pm10\n"
                              /* A gateway: records, envelope paths, status, labels, scale. */
                              "[adapter gw]\n"
                              "topic = pleiku/gw/+/data\n"
@@ -67,6 +69,7 @@ static const char config[] = "[adapter air]\n"
                              "metric.temp = $.t_dC Cel scale=0.1 offset=0\n"
                              "metric.spaced = $['with space'] 1\n"
                              "metric.again = $.pm25 ug/m3\n"
+                             "states = pm25, spaced\n"
                              "[adapter full]\n"
                              "topic = pleiku/fast/+/data\n"
                              "format = json\n"
@@ -79,7 +82,8 @@ static const char config[] = "[adapter air]\n"
                              "metric.pm25 = $.pm25 ug/m3\n"
                              "metric.temp = $.t_dC Cel scale=0.1 offset=0\n"
                              "metric.spaced = $['with space'] 1\n"
-                             "metric.again = $.pm25 ug/m3\n";
+                             "metric.again = $.pm25 ug/m3\n"
+                             "states = pm25, spaced\n";
 
 /* A small tree for the compiled paths to walk. */
 static const char path_doc[] = "{\"a\":{\"b\":[1,{\"c\":\"x\"},[true,null]]},\"with space\":1,"

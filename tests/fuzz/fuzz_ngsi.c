@@ -20,6 +20,7 @@ static const char config[] = "[adapter city]\n"
                              "topic = city/ngsi/#\n"
                              "format = ngsi\n"
                              "time_offset = +07:00\n"
+                             "states = status, mode\n"
                              "\n"
                              "[adapter kv]\n"
                              "topic = city/kv/#\n"
@@ -27,7 +28,8 @@ static const char config[] = "[adapter city]\n"
                              "form = keyvalues\n"
                              "types = AirQualityObserved,ParkingSpot,DeviceMeasurement,T\n"
                              "max_labels = 2\n"
-                             "metric_prefix = sdm.\n";
+                             "metric_prefix = sdm.\n"
+                             "states = *\n";
 
 #define N_ADAPTERS 2
 

@@ -34,7 +34,8 @@ static const char config[] = "[adapter plant]\n"
                              "format = sparkplug\n"
                              "device_format = edge.device\n"
                              "max_devices = 4\n"
-                             "max_metrics = 16\n";
+                             "max_metrics = 16\n"
+                             "states = String\n";
 
 /* The config, parsed once (an adapter is created per input), and the
  * arena; the two BIRTH payloads. */

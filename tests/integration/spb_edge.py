@@ -54,9 +54,10 @@ def pb_double(field, x):
 
 
 def sp_metric(name=None, alias=None, ts=None, datatype=None, eng_unit=None, int_value=None,
-              long_value=None, float_value=None, double_value=None, bool_value=None):
+              long_value=None, float_value=None, double_value=None, bool_value=None,
+              string_value=None):
     """Metric{name=1, alias=2, timestamp=3, datatype=4, properties=9, int_value=10,
-    long_value=11, float_value=12, double_value=13, boolean_value=14}."""
+    long_value=11, float_value=12, double_value=13, boolean_value=14, string_value=15}."""
     m = b""
     if name is not None:
         m += pb_bytes(1, name)
@@ -80,6 +81,8 @@ def sp_metric(name=None, alias=None, ts=None, datatype=None, eng_unit=None, int_
         m += pb_double(13, double_value)
     if bool_value is not None:
         m += pb_uint(14, 1 if bool_value else 0)
+    if string_value is not None:
+        m += pb_bytes(15, string_value)
     return m
 
 

@@ -114,7 +114,7 @@ class BackupTest(IocdTestCase):
         r = ctl("check", out, "--json")
         self.assertEqual((r.returncode, r.stderr), (0, ""))
         c = json.loads(r.stdout)
-        self.assertEqual((c["integrity"], c["schema_version"], c["series"]), ("ok", 5, 1))
+        self.assertEqual((c["integrity"], c["schema_version"], c["series"]), ("ok", 6, 1))
         count = day_count(out)
         self.assertTrue(committed <= count <= after, (committed, count, after))
         self.assertEqual(windows(out, "1m"), expected(count, 60))
@@ -181,7 +181,7 @@ class BackupTest(IocdTestCase):
             db.execute("PRAGMA user_version = 99")
         r = ctl("check", newer)
         self.assertEqual((r.returncode, r.stderr), (4, "iocctl: check: schema version 99; this "
-                         "iocctl reads 2 to 5 (written by a newer iocd)\n"))
+                         "iocctl reads 2 to 6 (written by a newer iocd)\n"))
         # Not a database at all: exit 1.
         text = os.path.join(self.dir, "notes.txt")
         with open(text, "w") as f:
@@ -208,7 +208,7 @@ class BackupTest(IocdTestCase):
         r = ctl("check", bad, "--json")
         self.assertEqual(r.returncode, 3, r.stderr)
         self.assertEqual(json.loads(r.stdout), {"file": bad, "integrity": "damaged",
-                                                "schema_version": 5})
+                                                "schema_version": 6})
         self.assertRegex(r.stderr, r"^(iocctl: check: .*\n){1,}$")
         self.assertIn("missing from index windows_by_age", r.stderr)
 

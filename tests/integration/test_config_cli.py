@@ -102,7 +102,7 @@ class ConfigCliTest(unittest.TestCase):
         self.assert_refused("[broker]\n" + GOOD_ADAPTER,
                             "1: unknown section [broker] (known: mqtt, store, ingest, aqi, live, "
                             "devices, http, log, sparkplug, adapter NAME, alert NAME, notify NAME, "
-                            "group NAME, units)")
+                            "group NAME, units, states)")
         self.assert_refused("[mqtt]\nport = 1\nport = 2\n" + GOOD_ADAPTER,
                             "3: key 'port' given twice (first on line 2)")
         self.assert_refused("[adapter air]\nformat = json\n",

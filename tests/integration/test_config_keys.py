@@ -87,7 +87,8 @@ class ConfigKeysTest(unittest.TestCase):
                          + ["[adapter NAME] format = %s" % f for f in FORMATS] + ["[alert NAME]",
                                                                                  "[notify NAME]",
                                                                                  "[group NAME]",
-                                                                                 "[units]"])
+                                                                                 "[units]",
+                                                                                 "[states]"])
         self.assertEqual(t["[adapter NAME]"], ["topic", "format", "source", "resolutions",
                                                "max_series"])
         self.assertEqual(t["[adapter NAME] format = text"],
@@ -104,13 +105,18 @@ class ConfigKeysTest(unittest.TestCase):
                           "timeout", "retry_min", "retry_max", "rate_limit", "queue_max",
                           "tls_verify"])
         self.assertEqual(t["[group NAME]"],
-                         ["kind", "members", "where", "series", "stat", "interval", "stale"])
+                         ["kind", "members", "where", "series", "stat", "interval", "stale",
+                          "state"])
+        # + `states` of json, ngsi, senml and sparkplug, [group] state, [states]
         self.assertEqual(sum(len(v) for v in t.values()),
-                         83 + 1 + 5 + 13 + 4 + 3 + 5 + 5 + 7 + 17 + 17 + 12 + 7 + 2)
+                         83 + 1 + 5 + 13 + 4 + 3 + 5 + 5 + 7 + 17 + 17 + 12 + 7 + 2
+                         + 4 + 1 + 2)
+        self.assertEqual(t["[states]"], ["carry", "metric.NAME"])
         self.assertEqual(t["[units]"], ["series", "metric.NAME"])
         self.assertEqual(t["[sparkplug]"], ["host_id"])
         self.assertEqual(t["[adapter NAME] format = sparkplug"],
-                         ["device_format", "max_devices", "max_metrics", "rebirth_interval"])
+                         ["device_format", "max_devices", "max_metrics", "rebirth_interval",
+                          "states"])
         self.assertIn("| `port` | `1883` | broker TCP port |\n", self.md)
 
     def test_plain_help_lists_the_same_keys(self):
@@ -136,7 +142,7 @@ class ConfigKeysTest(unittest.TestCase):
         seen = {h: keys for h, keys in conf if h in core}
         self.assertEqual(list(seen), list(core))
         for section, keys in core.items():
-            if section == "units":
+            if section in ("units", "states"):
                 # Rules, not settings: each line one of the two kinds, both shown.
                 kinds = [[p for p in keys if matches(p, k)] for k in seen[section]]
                 self.assertTrue(all(kinds), seen[section])
@@ -165,7 +171,8 @@ class ConfigKeysTest(unittest.TestCase):
             for k in keys:
                 n += 1
                 self.assertTrue(any(matches(p, k) for p in allowed), "[%s] %s" % (header, k))
-        self.assertEqual(n, 112 + 11)  # + the three [group NAME] examples
+        # + the four [group NAME] examples, lighting's states
+        self.assertEqual(n, 112 + 11 + 6 + 1)
 
     def test_adapters_md_tables(self):
         text = read("docs/adapters.md")

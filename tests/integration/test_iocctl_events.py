@@ -76,7 +76,7 @@ class IocctlEventsTest(IocdTestCase):
         self.assertEqual(self.d.stop(), 0)
         self.db = self.d.db
         con = sqlite3.connect(self.db)
-        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], 5)
+        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], 6)
         con.executemany(
             "INSERT INTO events(source, kind, severity, text, device, area, status, time_ms,"
             " received_ms, lat, lon, attributes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",

@@ -83,7 +83,8 @@ class ManPagesTest(unittest.TestCase):
             else:
                 got.append((section, norm("%-20s %s" % (tag, meaning))))
         self.assertEqual(got, expected)
-        self.assertEqual(len(got), 160 + 12 + 7 + 2)  # + [notify NAME], [group NAME], [units]
+        # + [notify NAME], [group NAME], [units]; `states` of four formats, [group] state, [states]
+        self.assertEqual(len(got), 160 + 12 + 7 + 2 + 4 + 1 + 2)
         self.assertIn(("[store]", "flush_interval default 1s how often changed windows are "
                        "written, in one transaction, off the event loop"), got)
 

@@ -5,7 +5,8 @@ PATH.pre-migration-UNIXTIME, opened by iocd, migrated, and its windows
 keep merging; a version-2
 database gets the devices table (v3), and an alert it stored as raised is
 restored and clears against that raise; a version-4 database's device rows
-get their position columns (v5)."""
+get their position columns (v5); a version-5 database gets the state
+tables (v6) and takes state samples."""
 import glob
 import json
 import os
@@ -15,7 +16,7 @@ import unittest
 
 from iocdtest import AIR_ADAPTER, SOURCE_ROOT, IocdTestCase, air, wait_until
 
-CURRENT = 5
+CURRENT = 6
 
 
 class MigrationTest(IocdTestCase):
@@ -31,7 +32,7 @@ class MigrationTest(IocdTestCase):
         self.assertEqual(con.execute("SELECT count(*) FROM events").fetchone()[0], 0)
         con.close()
         self.assertIn("database migrated to schema version 2", d.log_text())
-        self.assertIn("database migrated to schema version 5", d.log_text())
+        self.assertIn("database migrated to schema version 6", d.log_text())
         # The version-1 database was copied, untouched, before migrating.
         backups = glob.glob(d.db + ".pre-migration-*")
         self.assertEqual(len(backups), 1, backups)
@@ -100,7 +101,8 @@ class MigrationTest(IocdTestCase):
                  "threshold": "55", "raised_ms": str(t_ms)}
         con = sqlite3.connect(d.db)
         con.executescript("DROP TABLE devices; DROP INDEX events_by_case; "
-                          "ALTER TABLE events DROP COLUMN case_id; PRAGMA user_version = 2;")
+                          "ALTER TABLE events DROP COLUMN case_id; DROP TABLE state_windows; "
+                          "DROP TABLE state_series; PRAGMA user_version = 2;")
         con.execute("INSERT INTO events(source, kind, severity, text, device, area, status, "
                     "time_ms, received_ms, attributes) VALUES ('iocd', 'alert', 2, 'high', "
                     "'GL-AQ01', '', 'raised', ?, ?, ?)", (t_ms, t_ms, json.dumps(attrs)))
@@ -154,6 +156,7 @@ class MigrationTest(IocdTestCase):
         con = sqlite3.connect(d.db)
         con.executescript("ALTER TABLE devices DROP COLUMN lat; ALTER TABLE devices DROP COLUMN "
                           "lon; ALTER TABLE devices DROP COLUMN position_ms; "
+                          "DROP TABLE state_windows; DROP TABLE state_series; "
                           "PRAGMA user_version = 4;")
         t_ms = int(time.time() * 1000) - 60000
         con.execute("INSERT INTO devices VALUES ('parking', 'GL-PK01', ?, ?, 30000, 7, 'online')",
@@ -199,6 +202,38 @@ class MigrationTest(IocdTestCase):
         self.assertEqual(d.proc.wait(10), 1)
         self.assertIn("database schema version 99 is newer than this iocd knows (%d)" % CURRENT,
                       d.log_text())
+
+
+    def test_v5_database_gets_state_tables(self):
+        """Version 6 adds the state series' tables (docs/states.md): a
+        version-5 database keeps its windows and then stores state windows."""
+        conf = ("[adapter lights]\ntopic = city/lights/+\nformat = json\ndevice = $.id\n"
+                "time = $.ts\nmetric.status = $.status\nstates = status\n")
+        d = self.iocd(conf).start()
+        self.broker.publish("city/lights/L1", ['{"id":"L1","ts":"2026-11-20T10:00:00Z",'
+                                               '"status":5}'])
+        d.wait_messages("lights", 1)
+        self.assertEqual(d.stop(), 0)
+        con = sqlite3.connect(d.db)
+        con.executescript("DROP TABLE state_windows; DROP TABLE state_series; "
+                          "PRAGMA user_version = 5;")
+        con.close()
+        d.restart()
+        self.assertIn("database migrated to schema version 6", d.log_text())
+        self.assertEqual(len(glob.glob(d.db + ".pre-migration-*")), 1)
+        self.assertEqual([(w["count"], w["sum"]) for w in d.query("lights/L1/status")], [(1, 5)])
+        # The numeric series stays numeric; a state of a new device is a state.
+        self.broker.publish("city/lights/L2", ['{"id":"L2","ts":"2026-11-20T10:00:00Z",'
+                                               '"status":"on"}',
+                                               '{"id":"L2","ts":"2026-11-20T10:00:30Z",'
+                                               '"status":"off"}'])
+        d.wait_messages("lights", 3)
+        wait_until(lambda: sqlite3.connect(d.db).execute(
+            "SELECT state, ms, entries, transitions FROM state_windows WHERE res_s = 60 AND "
+            "start_ms = 1795168800000 ORDER BY state").fetchall()
+            == [("off", 30000, 1, 1), ("on", 30000, 1, 0)],
+            what="the state windows")
+        self.assertEqual(d.stop(), 0)
 
 
 if __name__ == "__main__":

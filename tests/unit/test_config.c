@@ -219,10 +219,10 @@ static void test_embedded_defaults(void **state)
         {"rain", "pleiku/rain/+/intensity", "text", 34},
         {"violations", "pleiku/violations/+/event", "event", 41},
         {"lighting", "spBv1.0/pleiku-lighting/#", "sparkplug", 51},
-        {"bus", "pleiku/bus/+/lp", "influx", 54},
-        {"fire", "pleiku/fire/+/alarm", "event", 65},
-        {"reports", "pleiku/reports/+/event", "event", 75},
-        {"parking", "pleiku/parking/ngsi/+", "ngsi", 87},
+        {"bus", "pleiku/bus/+/lp", "influx", 55},
+        {"fire", "pleiku/fire/+/alarm", "event", 66},
+        {"reports", "pleiku/reports/+/event", "event", 76},
+        {"parking", "pleiku/parking/ngsi/+", "ngsi", 88},
     };
     assert_int_equal(cfg.n_adapters, 11);
     for (int i = 0; i < 11; i++) {
@@ -353,7 +353,7 @@ static void test_errors_keys_and_sections(void **state)
     expect_error("\n[mqtt2]\nhost = h\n" AIR,
                  "t.conf:2: unknown section [mqtt2] (known: mqtt, store, ingest, aqi, live, "
                  "devices, http, log, sparkplug, adapter NAME, alert NAME, notify NAME, "
-                 "group NAME, units)");
+                 "group NAME, units, states)");
     expect_error("[mqtt main]\n" AIR, "t.conf:1: [mqtt] takes no name");
     expect_error("[mqtt]\nport = 1\nhost = h\nport = 2\n" AIR,
                  "t.conf:4: key 'port' given twice (first on line 2)");
@@ -742,13 +742,19 @@ static void test_shipped_example(void **state)
         assert_true(a->multiple == b->multiple && a->hysteresis == b->hysteresis);
     }
     /* The Pleiku roll-ups (docs/groups.md). */
-    assert_int_equal(cfg.n_groups, 3);
+    assert_int_equal(cfg.n_groups, 4);
     assert_int_equal(cfg.n_groups, def.n_groups);
     for (int i = 0; i < def.n_groups; i++) {
         assert_string_equal(cfg.groups[i].name, def.groups[i].name);
         assert_string_equal(cfg.groups[i].series, def.groups[i].series);
         assert_int_equal(cfg.groups[i].kind, def.groups[i].kind);
     }
+    /* The lighting cabinets in fault (docs/states.md). */
+    assert_string_equal(cfg.groups[3].state, "fault");
+    assert_int_equal(cfg.groups[3].stat, IOCD_GROUP_COUNT);
+    assert_int_equal(cfg.n_state_rules, def.n_state_rules);
+    assert_int_equal(cfg.n_state_rules, 1);
+    assert_int_equal(cfg.state_carry_ms, 86400000);
     iocd_config_free(&def);
     iocd_config_free(&cfg);
 
@@ -924,6 +930,54 @@ static void test_alerts_live_http(void **state)
                  "t.conf:9: unknown key 'colour' in [alert a]");
 }
 
+/* [states], the adapters' `states` and [group] state (docs/states.md):
+ * refused with file, line and reason. */
+static void test_errors_states(void **unused)
+{
+    (void)unused;
+    expect_error(AIR "[states]\ncarry = 0s\n",
+                 "t.conf:7: [states] carry: '0s' is not a duration from 1s to 7d");
+    expect_error(AIR "[states]\nmetric.status = on, on\n",
+                 "t.conf:7: [states] metric.status = on, on: a state is listed twice");
+    expect_error(AIR "[states]\nmetric.status = on, bad state\n",
+                 "t.conf:7: [states] metric.status = on, bad state: each state is 1 to 32 "
+                 "letters, digits, '_', '-' or '.', comma-separated");
+    expect_error(AIR "[states]\nmetric.status = a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q\n",
+                 "t.conf:7: [states] metric.status = a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q: at "
+                 "most 16 states");
+    expect_error(AIR "[states]\nmetric.a+b = on\n", "t.conf:7: invalid key 'metric.a+b'");
+    expect_error(AIR "[states]\nwhatever = 1\n", "t.conf:7: unknown key 'whatever' in [states]");
+    expect_error(AIR "[states]\n[states]\n", "t.conf:7: [states] given twice (first on line 6)");
+    expect_error(AIR "states = on off\n",
+                 "t.conf:6: [adapter air] states: expects * or up to 64 metric names (letters, "
+                 "digits, '_', '.', '-')");
+    expect_error(AIR "[group g]\nkind = gauge\nmembers = air/+/x\nseries = air/all/x\n"
+                     "stat = sum\nstate = fault\n",
+                 "t.conf:11: [group g] state: counts members in a state, so stat is count (or "
+                 "left out), not sum");
+    expect_error(AIR "[group g]\nkind = gauge\nmembers = air/+/x\nseries = air/all/x\n"
+                     "state = bad state\n",
+                 "t.conf:10: [group g] state: 'bad state' is not 1 to 32 letters, digits, '_', "
+                 "'-' or '.'");
+    expect_error(AIR "[group g]\nkind = merged\nmembers = air/+/x\nseries = air/all/x\n"
+                     "state = fault\n",
+                 "t.conf:10: [group g] state: only gauge groups have it (a merged group counts "
+                 "every member sample)");
+    struct iocd_config cfg;
+    struct iocd_error err = {{0}};
+    assert_int_equal(iocd_config_load_string(&cfg, "t.conf",
+                                             AIR "states = x\n[states]\ncarry = 2h\n"
+                                                 "metric.x = on , off\n",
+                                             &err),
+                     0);
+    assert_int_equal(cfg.state_carry_ms, 7200000);
+    assert_int_equal(cfg.n_state_rules, 1);
+    assert_true(iocd_config_state_allowed(&cfg, "x", "off"));
+    assert_false(iocd_config_state_allowed(&cfg, "x", "fault"));
+    assert_true(iocd_config_state_allowed(&cfg, "y", "fault"));
+    iocd_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -934,6 +988,7 @@ int main(void)
         cmocka_unit_test(test_value_forms),
         cmocka_unit_test(test_errors_keys_and_sections),
         cmocka_unit_test(test_errors_values),
+        cmocka_unit_test(test_errors_states),
         cmocka_unit_test(test_mqtt_v5_and_shared),
         cmocka_unit_test(test_errors_resolutions),
         cmocka_unit_test(test_errors_adapters),

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "daemon/aggregate/groups.h"
+#include "daemon/aggregate/states.h"
 #include "daemon/config/config.h"
 
 #define AIR                                                                                        \
@@ -319,6 +320,54 @@ static void test_registry_fields(void **state)
     iocd_config_free(&cfg);
 }
 
+/* A gauge with `state` counts the fresh members in that state, from the
+ * state series (docs/states.md); a gauge without it ignores state members. */
+static void test_count_state(void **unused)
+{
+    (void)unused;
+    struct iocd_config cfg;
+    load_ok(&cfg, AIR "[group fault]\nkind = gauge\nmembers = lighting/+/status\n"
+                      "series = lighting/city/fault\nstate = fault\nstale = 1m\n"
+                      "[group all]\nkind = gauge\nmembers = lighting/+/status\n"
+                      "series = lighting/city/all\nstat = count\n");
+    assert_int_equal(cfg.groups[0].stat, IOCD_GROUP_COUNT);
+    assert_string_equal(cfg.groups[0].state, "fault");
+    struct iocd_groups *gs = iocd_groups_new(&cfg);
+    struct iocd_states *st = iocd_states_new(86400000, 0);
+    iocd_groups_set_states(gs, st);
+    static const int64_t res[] = {60000};
+    int64_t t0 = 1795305600000;
+    const char *seq[][2] = {{"L1", "fault"}, {"L2", "on"}, {"L3", "fault"}, {"L4", "off"}};
+    for (uint32_t i = 0; i < 4; i++) {
+        char name[64], detail[192];
+        int idx;
+        snprintf(name, sizeof(name), "lighting/%s/status", seq[i][0]);
+        assert_int_equal(iocd_groups_resolve(gs, 20 + i, name), 0);
+        /* L4 is 2 minutes old: not fresh */
+        int64_t t = i == 3 ? t0 - 120000 : t0 - 1000;
+        assert_int_equal(iocd_states_add(st, 20 + i, res, 1, seq[i][1], t, &idx, detail,
+                                         sizeof(detail)),
+                         IOCD_REJECT_NONE);
+        iocd_groups_note(gs, 20 + i, idx, t);
+    }
+    double v;
+    size_t n;
+    assert_true(iocd_groups_gauge_value(gs, 0, t0, &v, &n));
+    assert_int_equal(n, 3);
+    assert_true(v == 2.0);
+    assert_false(iocd_groups_gauge_value(gs, 1, t0, &v, &n)); /* no numeric member */
+    char detail[192];
+    int idx;
+    assert_int_equal(iocd_states_add(st, 22, res, 1, "on", t0 - 500, &idx, detail,
+                                     sizeof(detail)),
+                     IOCD_REJECT_NONE);
+    assert_true(iocd_groups_gauge_value(gs, 0, t0, &v, &n));
+    assert_true(v == 1.0);
+    iocd_states_free(st);
+    iocd_groups_free(gs);
+    iocd_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_membership),
         cmocka_unit_test(test_gauge),
+        cmocka_unit_test(test_count_state),
         cmocka_unit_test(test_registry_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,8 +12,10 @@
 #include <string.h>
 
 #include "daemon/base/buf.h"
+#include "daemon/base/json_text.h"
 #include "daemon/base/timeutil.h"
 #include "daemon/query/query.h"
+#include "daemon/query/states.h"
 #include "tools/iocctl/iocctl.h"
 #include "tools/iocctl/stats.h"
 
@@ -239,10 +241,73 @@ static int print_rolling(sqlite3 *db, const struct query *q, bool json)
     return rc;
 }
 
+/* A state series (docs/states.md): per window, the time in each state and
+ * the transitions; JSON lines (one a window) or a row per window and state. */
+static int print_states(sqlite3 *db, const struct query *q, const struct iocctl_options *o)
+{
+    if (o->rolling) {
+        fprintf(stderr, "iocctl: series %s is a state series: no --rolling\n", q->s.name);
+        return EXIT_USAGE;
+    }
+    cJSON *root = cJSON_CreateObject();
+    char err[256];
+    if (!root)
+        return iocctl_oom();
+    int rc = iocd_query_state_windows(db, q->s.id, o->resolution ? q->v->res_s : 0,
+                                      q->v->from_ms, q->v->to_ms, -1, root, err, sizeof(err));
+    if (rc != IOCD_QUERY_OK) {
+        fprintf(stderr, "iocctl: series %s: %s\n", q->s.name, err);
+        cJSON_Delete(root);
+        return EXIT_RUNTIME;
+    }
+    const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "res_s");
+    const cJSON *w;
+    if (!o->json)
+        printf("%-24s  %-32s  %12s  %7s  %11s\n", "START", "STATE", "MS", "ENTRIES",
+               "TRANSITIONS");
+    cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(root, "windows"))
+    {
+        if (o->json) {
+            cJSON *line = cJSON_Duplicate(w, true);
+            char *text = NULL;
+            if (line) {
+                cJSON_AddStringToObject(line, "series", q->s.name);
+                cJSON_AddNumberToObject(line, "resolution_s",
+                                        cJSON_IsNumber(res) ? res->valuedouble : 0);
+                text = iocd_json_print(line); /* numbers exact (daemon/base/number.c) */
+            }
+            cJSON_Delete(line);
+            if (!text) {
+                cJSON_Delete(root);
+                return iocctl_oom();
+            }
+            printf("%s\n", text);
+            free(text);
+            continue;
+        }
+        const char *start = cJSON_GetObjectItemCaseSensitive(w, "start")->valuestring;
+        const cJSON *s;
+        cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(w, "states"))
+        {
+            printf("%-24s  %-32s  %12.0f  %7.0f  %11.0f\n", start, s->string,
+                   cJSON_GetObjectItemCaseSensitive(s, "ms")->valuedouble,
+                   cJSON_GetObjectItemCaseSensitive(s, "entries")->valuedouble,
+                   cJSON_GetObjectItemCaseSensitive(s, "transitions")->valuedouble);
+        }
+    }
+    cJSON_Delete(root);
+    return fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
+}
+
 int iocctl_cmd_query(sqlite3 *db, const struct iocctl_options *o, const struct iocctl_values *v)
 {
     struct query q = {.s = {.name = o->series}, .v = v};
     int rc = iocctl_series_lookup(db, &q.s);
+    if (rc == EXIT_OK && iocd_query_is_state(db, q.s.id) == 1) {
+        rc = print_states(db, &q, o);
+        free(q.s.unit);
+        return rc;
+    }
     if (rc == EXIT_OK)
         rc = choose_resolution(db, &q, o->resolution != NULL);
     if (rc == EXIT_OK)

@@ -11,6 +11,7 @@
 
 #include "daemon/base/buf.h"
 #include "daemon/base/timeutil.h"
+#include "daemon/query/states.h"
 #include "tools/iocctl/iocctl.h"
 
 #define JOURNAL_SAMPLE_BYTES 20
@@ -116,9 +117,28 @@ static int raw_collect(sqlite3 *db, int64_t id, const struct iocctl_values *v,
     return rc;
 }
 
-/* The first n samples as JSON lines or a text table. */
-static int raw_print(const char *name, const struct raw_sample *v, size_t n, bool json)
+/* State `idx` of the comma-separated `names` into buf; false when none. */
+static bool state_name(const char *names, int idx, char *buf, size_t n)
 {
+    const char *p = names;
+    for (int i = 0; *p; i++) {
+        size_t len = strcspn(p, ",");
+        if (i == idx) {
+            snprintf(buf, n, "%.*s", (int)len, p);
+            return true;
+        }
+        p += len + (p[len] == ',');
+    }
+    return false;
+}
+
+/* The first n samples as JSON lines or a text table. */
+static int raw_print(sqlite3 *db, int64_t id, const char *name, const struct raw_sample *v,
+                     size_t n, bool json)
+{
+    /* A state series' samples hold the state's index (docs/states.md). */
+    char names[640] = "";
+    bool is_state = iocd_query_state_names(db, id, names, sizeof(names)) == 1;
     static const char *const titles[] = {"TIME", "VALUE"};
     static const bool right[] = {false, true};
     static const struct iocctl_table table = {2, titles, right};
@@ -136,14 +156,22 @@ static int raw_print(const char *name, const struct raw_sample *v, size_t n, boo
             iocd_buf_puts(&line, "{");
             iocctl_json_str(&line, "series", name);
             iocctl_json_str(&line, "time", t);
-            iocctl_json_num(&line, "value", v[i].value);
+            char sn[40];
+            if (is_state && state_name(names, (int)v[i].value, sn, sizeof(sn)))
+                iocctl_json_str(&line, "state", sn);
+            else
+                iocctl_json_num(&line, "value", v[i].value);
             iocd_buf_puts(&line, "}");
             rc = iocctl_line_write(&line);
         } else {
             iocd_buf_reset(&cells[0]);
             iocd_buf_reset(&cells[1]);
             iocd_buf_puts(&cells[0], t);
-            iocctl_text_double(&cells[1], v[i].value);
+            char sn[40];
+            if (is_state && state_name(names, (int)v[i].value, sn, sizeof(sn)))
+                iocd_buf_puts(&cells[1], sn);
+            else
+                iocctl_text_double(&cells[1], v[i].value);
             iocctl_texttab_row(&tt, cells);
         }
     }
@@ -166,7 +194,7 @@ int iocctl_cmd_raw(sqlite3 *db, const struct iocctl_options *o, const struct ioc
         if (rs.n > 1)
             qsort(rs.v, rs.n, sizeof(*rs.v), raw_cmp);
         size_t n = v->limit > 0 && (uint64_t)v->limit < rs.n ? (size_t)v->limit : rs.n;
-        rc = raw_print(s.name, rs.v, n, o->json);
+        rc = raw_print(db, s.id, s.name, rs.v, n, o->json);
     }
     free(rs.v);
     free(s.unit);

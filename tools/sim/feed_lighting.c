@@ -16,7 +16,9 @@
  *
  * A cabinet's lamps are on from 18:00 to 05:30 local, dimmed to 70% from
  * 23:00 to 04:30; lamps fail now and then and a crew replaces them on a
- * working morning. Grid voltage sags in the evening peak.
+ * working morning. Grid voltage sags in the evening peak. Each cabinet's
+ * "status" (a String: a state series, docs/states.md) is "fault" while a
+ * lamp is out, else "on" or "off".
  */
 #include "sim.h"
 
@@ -39,7 +41,11 @@
 #define DT_BOOLEAN 11
 #define DT_STRING 12
 
-enum { M_POWER, M_VOLTAGE, M_CURRENT, M_LAMPS_ON, M_FAILURES, M_ENERGY, M_N };
+enum { M_POWER, M_VOLTAGE, M_CURRENT, M_LAMPS_ON, M_FAILURES, M_ENERGY, M_STATUS, M_N };
+
+/* M_STATUS's value is an index into these. */
+static char STATUS_OFF[] = "off", STATUS_ON[] = "on", STATUS_FAULT[] = "fault";
+static char *const STATUS_TEXT[] = {STATUS_OFF, STATUS_ON, STATUS_FAULT};
 
 /* protobuf-c wants char *, so the strings it is handed live in writable arrays. */
 static struct {
@@ -53,6 +59,7 @@ static struct {
     [M_LAMPS_ON] = { "lamps_on", DT_UINT16, "" },
     [M_FAILURES] = { "lamp_failures", DT_UINT16, "" },
     [M_ENERGY] = { "energy", DT_DOUBLE, "kWh" },
+    [M_STATUS] = { "status", DT_STRING, "" },
 };
 static char KEY_ENG_UNIT[] = "engUnit";
 static char NAME_BDSEQ[] = "bdSeq";
@@ -151,7 +158,7 @@ static int edge_nbirth(struct edge *edge, const struct sample *s, struct emit *e
     return pack(&p, e->buf, e->cap, &e->len);
 }
 
-/* Advances a cabinet's model by dt seconds; fills the six metric values. */
+/* Advances a cabinet's model by dt seconds; fills the metric values. */
 static void cabinet_step(struct cabinet_state *c, const struct sample *s, uint64_t *r,
                          double val[M_N])
 {
@@ -179,6 +186,7 @@ static void cabinet_step(struct cabinet_state *c, const struct sample *s, uint64
     val[M_LAMPS_ON] = lamps_on;
     val[M_FAILURES] = c->failures;
     val[M_ENERGY] = round(c->energy_kwh * 1000.0) / 1000.0;
+    val[M_STATUS] = c->failures > 0 ? 2 : on ? 1 : 0;
 }
 
 static int cabinet_message(struct device *d, struct edge *edge, const struct sample *s,
@@ -209,6 +217,10 @@ static int cabinet_message(struct device *d, struct edge *edge, const struct sam
         case DT_DOUBLE:
             m[i].value_case = IOCD__SPARKPLUG_B__METRIC__VALUE_DOUBLE_VALUE;
             m[i].double_value = val[i];
+            break;
+        case DT_STRING:
+            m[i].value_case = IOCD__SPARKPLUG_B__METRIC__VALUE_STRING_VALUE;
+            m[i].string_value = STATUS_TEXT[(int)val[i]];
             break;
         default: /* UInt16 travels in int_value */
             m[i].value_case = IOCD__SPARKPLUG_B__METRIC__VALUE_INT_VALUE;
