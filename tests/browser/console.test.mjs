@@ -66,6 +66,7 @@ const ACCOUNTS = !!(OPERATOR_TOKEN && VIEWER_TOKEN);
 const FIRE_ALERT = 'fire_major/fire/FP-99';
 const CHART_SERIES = process.env.IOCD_CHART_SERIES || 'air/GL-AQ01/pm25';
 const LIVE_SERIES = process.env.IOCD_LIVE_SERIES || 'traffic/GL-TC001/vehicles';
+const STATE_SERIES = process.env.IOCD_STATE_SERIES || '';
 const ARTIFACTS = process.env.IOCD_ARTIFACTS || 'build/artifacts';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 // The test's own air-quality station: nothing else publishes for it.
@@ -168,6 +169,32 @@ async function shot(page, name) {
 }
 
 // --------------------------------------------------------------- checks
+// A state series (docs/states.md): a street-light cabinet's Sparkplug
+// String "status" shows its state's text, the API's state for the same time.
+async function checkStateValue(page) {
+  if (!STATE_SERIES) return;
+  const vs = sel('value-' + STATE_SERIES);
+  await page.waitForSelector(vs, { timeout: 15000 });
+  let agreed = false, lastSeen = null;
+  for (let i = 0; i < 40 && !agreed; i++) {
+    const shown = { v: await attr(page, vs, 'data-value'), t: await attr(page, vs, 'data-time-ms'),
+      text: ((await page.textContent(vs)) || '').trim() };
+    const j = await api('/api/v1/latest?match=' + encodeURIComponent(STATE_SERIES));
+    const l = j.series[0];
+    lastSeen = { shown, api: l };
+    if (l && String(l.time_ms) === shown.t) {
+      agreed = typeof l.state === 'string' && shown.v === l.state && shown.text === l.state;
+      break;
+    }
+    await sleep(100);
+  }
+  check(agreed && ['on', 'off', 'fault'].includes(lastSeen.shown.text),
+    `${STATE_SERIES}: the state shown (on, off or fault) is /api/v1/latest's state for the same time`,
+    JSON.stringify(lastSeen));
+  await page.$eval(vs, (e) => e.scrollIntoView({ block: 'center' }));
+  await shot(page, '09-state');
+}
+
 async function checkLiveValues(page) {
   // The test's own series: exactly what was published, then the next value.
   publishPm25(12.5);
@@ -877,7 +904,8 @@ async function main() {
       sel('conn-state'), 15000, 'the live stream to open');
     check(true, 'the live stream opens');
 
-    const steps = [['live values', checkLiveValues], ['alert', checkAlert], ['events', checkEvents]];
+    const steps = [['live values', checkLiveValues], ['state', checkStateValue], ['alert', checkAlert],
+      ['events', checkEvents]];
     if (ACCOUNTS)
       steps.push(['operator acknowledges the fire alert', checkOperatorAcknowledgesFire]);
     // With accounts the operator (logged in by the step before) silences.

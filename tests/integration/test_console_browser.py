@@ -225,11 +225,17 @@ class ConsoleBrowserTest(IocdTestCase):
                     "--traffic", "3", "--interval-traffic", "0.5", "--quiet"],
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         d.wait_messages("traffic", 3, timeout=20)
+        # Street-light cabinets over Sparkplug: "status" is a state series.
+        self.spawn([IOCD_SIM, "--port", str(self.broker.port), "--feeds", "lighting",
+                    "--lighting", "2", "--interval-lighting", "1", "--quiet"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        d.wait_messages("lighting", 3, timeout=20)
 
         env = dict(os.environ, IOCD_URL="http://127.0.0.1:%d" % port,
                    IOCD_MQTT_PORT=str(self.broker.port), IOCD_ARTIFACTS=artifacts_dir(),
                    IOCD_CHART_SERIES="air/GL-AQ01/pm25",
-                   IOCD_LIVE_SERIES="traffic/GL-TC001/vehicles", CHROMIUM=CHROMIUM, IOCD_TOKEN=token or "",
+                   IOCD_LIVE_SERIES="traffic/GL-TC001/vehicles",
+                   IOCD_STATE_SERIES="lighting/GL-LC001/status", CHROMIUM=CHROMIUM, IOCD_TOKEN=token or "",
                    IOCD_HOOKS_URL="http://127.0.0.1:%d/received" % hooks.server_address[1],
                    **users_env)
         node = self.spawn([NODE, os.path.join(BROWSER_DIR, "console.test.mjs")], cwd=BROWSER_DIR,
