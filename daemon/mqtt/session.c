@@ -358,6 +358,18 @@ static bool tls_step_failed(struct iocd_mqtt *m)
     return true;
 }
 
+/* Packets read in one turn of the loop at most (then the loop serves the
+ * rest: timers, HTTP). */
+#define IOCD_MQTT_READS_PER_TURN 64
+
+/* Bytes from the broker wait in the socket (TLS: raw bytes). */
+static bool bytes_waiting(const struct iocd_mqtt *m)
+{
+    int fd = mosquitto_socket(m->mosq);
+    char b;
+    return fd >= 0 && recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 static void on_poll(uv_poll_t *h, int status, int events)
 {
     struct iocd_mqtt *m = h->data;
@@ -374,6 +386,14 @@ static void on_poll(uv_poll_t *h, int status, int events)
     if ((events & UV_READABLE) || tls_step) {
         m->in_read = true; /* publishes from the callbacks: written below */
         rc = mosquitto_loop_read(m->mosq, 1);
+        /* libmosquitto reads one packet a call. The packets already in the
+         * socket are taken in this turn, up to a bound: a recv(MSG_PEEK)
+         * each instead of a loop turn and an epoll_wait each. Stops at
+         * once when back-pressure or a stop disconnects. */
+        for (int i = 1; i < IOCD_MQTT_READS_PER_TURN && rc == MOSQ_ERR_SUCCESS && m->poll == h &&
+                        !m->paused && m->state == IOCD_MQTT_CONNECTED && bytes_waiting(m);
+             i++)
+            rc = mosquitto_loop_read(m->mosq, 1);
         m->in_read = false;
     }
     /* A read error has already closed the socket and called on_disconnect.
