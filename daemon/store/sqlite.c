@@ -478,45 +478,6 @@ static int apply_replace(struct sqlite_store *st, const struct iocd_replace *r, 
     return 0;
 }
 
-/* A window's place in the write order: its series, then its place in the
- * flush (two windows of one series keep their order, so the merge's ties
- * in time go the same way as in memory). */
-struct window_key {
-    uint32_t series_id;
-    uint32_t index;
-};
-
-static int window_key_cmp(const void *a, const void *b)
-{
-    const struct window_key *x = a, *y = b;
-    if (x->series_id != y->series_id)
-        return x->series_id < y->series_id ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* Write the flush's windows in primary-key order (series first): the
- * windows arrive in the order they became dirty, spread over the whole
- * table, and upserting them in key order walks the B-tree once instead of
- * touching a page per row (the profile of a 100,000-series feed had the
- * flush at half of iocd's CPU, mostly in page lookups). Out of memory:
- * written in the order given. */
-static int write_windows(struct sqlite_store *st, struct iocd_flush *f)
-{
-    struct window_key *keys =
-        f->n_windows > 1 ? malloc(f->n_windows * sizeof(*keys)) : NULL;
-    if (keys) {
-        for (size_t i = 0; i < f->n_windows; i++)
-            keys[i] = (struct window_key){f->windows[i].series_id, (uint32_t)i};
-        qsort(keys, f->n_windows, sizeof(*keys), window_key_cmp);
-    }
-    int rc = 0;
-    for (size_t i = 0; i < f->n_windows && rc == 0; i++)
-        rc = put_window(st, ST_WINDOW, &f->windows[keys ? keys[i].index : i], f->tz_offset_ms,
-                        f->journal_id);
-    free(keys);
-    return rc ? -1 : 0;
-}
-
 static int write_one(struct sqlite_store *st, struct iocd_flush *f)
 {
     if (write_journal(st, f))
@@ -534,8 +495,9 @@ static int write_one(struct sqlite_store *st, struct iocd_flush *f)
         if (step_reset(st, ST_SERIES))
             return -1;
     }
-    if (write_windows(st, f))
-        return -1;
+    for (size_t i = 0; i < f->n_windows; i++)
+        if (put_window(st, ST_WINDOW, &f->windows[i], f->tz_offset_ms, f->journal_id))
+            return -1;
     for (size_t i = 0; i < f->n_replaces; i++)
         if (apply_replace(st, &f->replaces[i], f->journal_id))
             return -1;

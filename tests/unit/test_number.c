@@ -171,14 +171,22 @@ static void check_around(double v)
     check(-v);
 }
 
+/* The next of a fixed-seed pseudo-random sequence (xorshift64): failures
+ * reproduce. */
+static uint64_t xorshift(uint64_t x)
+{
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+}
+
 static void test_random_bits(void **state)
 {
     (void)state;
     uint64_t x = 0x9E3779B97F4A7C15u; /* fixed seed: failures reproduce */
     for (int i = 0; i < 1000000; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        x = xorshift(x);
         check(from_bits(x));
     }
 }
@@ -191,9 +199,7 @@ static void test_random_decimals(void **state)
     uint64_t x = 0x2545F4914F6CDD1Du;
     char t[48];
     for (int i = 0; i < 300000; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        x = xorshift(x);
         int nd = 1 + (int)(x % 17);
         uint64_t m = (x >> 8) % 100000000000000000u, p = 1;
         for (int j = 0; j < nd; j++)
@@ -237,9 +243,7 @@ static void test_parse(void **state)
     uint64_t x = 0x9E3779B97F4A7C15u;
     char t[64];
     for (int i = 0; i < 300000; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        x = xorshift(x);
         switch (i % 4) {
         case 0: /* a sensor value: up to 6 digits, up to 4 decimals */
             snprintf(t, sizeof(t), "%s%" PRIu64 ".%0*" PRIu64, x & 1 ? "-" : "",
@@ -396,9 +400,7 @@ static void test_format_g(void **state)
     assert_string_equal(t, "1.234567890123456e+16");
     uint64_t x = 0x853C49E6748FEA9Bu;
     for (int i = 0; i < 30000; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        x = xorshift(x);
         check_g(from_bits(x & 0x7FEFFFFFFFFFFFFFu));
         check_g((double)(int64_t)(x >> (x & 63)) / 1000.0);
         check_g((double)(int64_t)(x >> (x & 63)));
