@@ -451,6 +451,10 @@ const struct iocd_key iocd_core_keys[] = {
      "protocol 5: how long the broker keeps iocd's session (and queues for it) after a "
      "disconnect; whole seconds, or never (clean_session = true sends 0)", key_session_expiry,
      false),
+    KEY("mqtt", "socket_buffers", IOCD_KEY_BOOL, OFF(mqtt.socket_buffers), "true", 0, 0,
+     "read the broker's socket ahead and gather iocd's writes to it (one system call for "
+     "many packets instead of four for each); false: every read and write of libmosquitto "
+     "goes to the kernel; a change reconnects"),
     KEY("mqtt", "receive_maximum", IOCD_KEY_INT, OFF(mqtt.receive_maximum), "100", 1, 65535,
      "protocol 5: QoS 1 and 2 messages the broker may have in flight to iocd, unacknowledged "
      "(flow control)"),

@@ -61,6 +61,7 @@ struct iocd_config {
         char *password; /* the password key's value, or password_file's first line */
         struct iocd_config_path password_file;
         bool clean_session;
+        bool socket_buffers; /* daemon/mqtt/sockio.c */
         int64_t reconnect_min_ms;
         int64_t reconnect_max_ms;
         int64_t degraded_after_ms; /* unreachable this long: health degraded */

@@ -12,6 +12,7 @@
 #include "daemon/base/buf.h"
 #include "iocd_build.h"
 #include "daemon/base/timeutil.h"
+#include "daemon/mqtt/sockio.h"
 
 static void head(struct iocd_buf *t, const char *name, const char *type, const char *help)
 {
@@ -123,6 +124,20 @@ char *iocd_metrics_render(const struct iocd_metrics_src *s)
     iocd_buf_printf(&t, "iocd_broker_connected %d\n", s->mqtt->state == IOCD_MQTT_CONNECTED);
     head(&t, "iocd_broker_connects_total", "counter", "successful connections to the broker");
     iocd_buf_printf(&t, "iocd_broker_connects_total %" PRIu64 "\n", s->mqtt->connects);
+    struct iocd_sockio_stats io = iocd_sockio_stats();
+    head(&t, "iocd_broker_socket_reads_total", "counter",
+         "reads of the broker socket: by libmosquitto, and those that reached the kernel "
+         "([mqtt] socket_buffers)");
+    iocd_buf_printf(&t, "iocd_broker_socket_reads_total{by=\"libmosquitto\"} %" PRIu64 "\n",
+                    io.read_calls);
+    iocd_buf_printf(&t, "iocd_broker_socket_reads_total{by=\"kernel\"} %" PRIu64 "\n",
+                    io.read_syscalls);
+    head(&t, "iocd_broker_socket_writes_total", "counter",
+         "writes to the broker socket: by libmosquitto, and those that reached the kernel");
+    iocd_buf_printf(&t, "iocd_broker_socket_writes_total{by=\"libmosquitto\"} %" PRIu64 "\n",
+                    io.write_calls);
+    iocd_buf_printf(&t, "iocd_broker_socket_writes_total{by=\"kernel\"} %" PRIu64 "\n",
+                    io.write_syscalls);
     head(&t, "iocd_broker_unreachable_seconds", "gauge",
          "how long the broker has been unreachable (0: connected, or paused by back-pressure)");
     iocd_buf_printf(&t, "iocd_broker_unreachable_seconds %.3f\n",

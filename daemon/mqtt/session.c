@@ -13,6 +13,7 @@
 #include "daemon/base/log.h"
 #include "daemon/base/timeutil.h"
 #include "daemon/config/credentials.h"
+#include "daemon/mqtt/sockio.h"
 
 #define STOP_TIMEOUT_MS 3000
 
@@ -57,6 +58,7 @@ static void drop_poll(struct iocd_mqtt *m)
     if (!m->poll)
         return;
     uv_poll_stop(m->poll);
+    uv_idle_stop(&m->drain);
     uv_close((uv_handle_t *)m->poll, poll_closed);
     m->poll = NULL;
 }
@@ -65,7 +67,8 @@ static void update_poll(struct iocd_mqtt *m)
 {
     if (!m->poll)
         return;
-    int ev = UV_READABLE | (mosquitto_want_write(m->mosq) ? UV_WRITABLE : 0);
+    int ev = UV_READABLE |
+             (mosquitto_want_write(m->mosq) || iocd_sockio_pending() ? UV_WRITABLE : 0);
     /* Restarting a poll with the same events costs libuv an epoll_ctl
      * each time: after every publish and every read, under load. */
     if (ev != m->poll_events) {
@@ -360,14 +363,30 @@ static bool tls_step_failed(struct iocd_mqtt *m)
 
 /* Packets read in one turn of the loop at most (then the loop serves the
  * rest: timers, HTTP). */
-#define IOCD_MQTT_READS_PER_TURN 64
+#define IOCD_MQTT_READS_PER_TURN 256
 
-/* Bytes from the broker wait in the socket (TLS: raw bytes). */
-static bool bytes_waiting(const struct iocd_mqtt *m)
+/* More bytes from the broker wait: in the read-ahead (daemon/mqtt/sockio.c)
+ * when it is on and the last read took some, else in the socket (TLS: raw
+ * bytes). */
+static bool bytes_waiting(const struct iocd_mqtt *m, uint64_t *taken)
 {
+    if (m->cfg->mqtt.socket_buffers) {
+        uint64_t t = iocd_sockio_taken();
+        bool more = t != *taken && iocd_sockio_buffered() > 0;
+        *taken = t;
+        return more;
+    }
     int fd = mosquitto_socket(m->mosq);
     char b;
     return fd >= 0 && recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+static void on_drain(uv_idle_t *idle)
+{
+    struct iocd_mqtt *m = idle->data;
+    uv_idle_stop(idle);
+    if (m->poll && iocd_sockio_buffered() > 0)
+        on_poll(m->poll, 0, UV_READABLE);
 }
 
 static void on_poll(uv_poll_t *h, int status, int events)
@@ -383,15 +402,28 @@ static void on_poll(uv_poll_t *h, int status, int events)
      * that on writable too), else a ClientHello that met a full socket
      * would never be sent. */
     bool tls_step = (events & UV_WRITABLE) && m->tls_ctx && m->state == IOCD_MQTT_CONNECTING;
+    /* Writes are gathered into one until iocd_sockio_end (sockio.h); not
+     * while connecting, where a write's error (a refused TCP connect) is
+     * how the handshake learns that it failed. */
+    if (m->state == IOCD_MQTT_CONNECTED)
+        iocd_sockio_begin();
+    if ((events & UV_WRITABLE) && iocd_sockio_pending() && iocd_sockio_flush() != 0 &&
+        errno != EAGAIN) {
+        iocd_sockio_end();
+        connection_lost(m, strerror(errno));
+        return;
+    }
     if ((events & UV_READABLE) || tls_step) {
         m->in_read = true; /* publishes from the callbacks: written below */
+        uint64_t taken = iocd_sockio_taken();
         rc = mosquitto_loop_read(m->mosq, 1);
-        /* libmosquitto reads one packet a call. The packets already in the
-         * socket are taken in this turn, up to a bound: a recv(MSG_PEEK)
-         * each instead of a loop turn and an epoll_wait each. Stops at
-         * once when back-pressure or a stop disconnects. */
+        /* libmosquitto reads one packet a call. The packets already read
+         * ahead (or, without the read-ahead, waiting in the socket: a
+         * recv(MSG_PEEK) each) are taken in this turn, up to a bound,
+         * instead of a loop turn and an epoll_wait each. Stops at once when
+         * back-pressure or a stop disconnects. */
         for (int i = 1; i < IOCD_MQTT_READS_PER_TURN && rc == MOSQ_ERR_SUCCESS && m->poll == h &&
-                        !m->paused && m->state == IOCD_MQTT_CONNECTED && bytes_waiting(m);
+                        !m->paused && m->state == IOCD_MQTT_CONNECTED && bytes_waiting(m, &taken);
              i++)
             rc = mosquitto_loop_read(m->mosq, 1);
         m->in_read = false;
@@ -403,6 +435,11 @@ static void on_poll(uv_poll_t *h, int status, int events)
     if (rc == MOSQ_ERR_SUCCESS && m->poll == h &&
         ((events & UV_WRITABLE) || mosquitto_want_write(m->mosq)))
         rc = mosquitto_loop_write(m->mosq, 1);
+    iocd_sockio_end();
+    /* Bytes read ahead but not taken (the bound above, a stop) have no
+     * socket event to wake the loop: the next turn takes them. */
+    if (rc == MOSQ_ERR_SUCCESS && m->poll == h && iocd_sockio_buffered() > 0)
+        uv_idle_start(&m->drain, on_drain);
     if (rc == MOSQ_ERR_SUCCESS && tls_step_failed(m)) {
         connection_lost(m, m->socket_error);
         return;
@@ -432,6 +469,7 @@ static void watch_socket(struct iocd_mqtt *m)
         return;
     }
     m->poll->data = m;
+    iocd_sockio_attach(fd, m->cfg->mqtt.socket_buffers);
     /* CONNECT is queued: wait for writable, then for CONNACK. */
     m->poll_events = UV_READABLE | UV_WRITABLE;
     uv_poll_start(m->poll, m->poll_events, on_poll);
@@ -798,6 +836,8 @@ int iocd_mqtt_init(struct iocd_mqtt *m, uv_loop_t *loop, const struct iocd_confi
     iocd_mqtt_settings_digest(cfg, m->settings_digest);
     uv_timer_init(loop, &m->misc_timer);
     uv_timer_init(loop, &m->reconnect_timer);
+    uv_idle_init(loop, &m->drain);
+    m->drain.data = m;
     m->misc_timer.data = m;
     m->reconnect_timer.data = m;
     m->state = IOCD_MQTT_IDLE;
@@ -875,6 +915,7 @@ void iocd_mqtt_close(struct iocd_mqtt *m)
     drop_poll(m);
     uv_close((uv_handle_t *)&m->misc_timer, NULL);
     uv_close((uv_handle_t *)&m->reconnect_timer, NULL);
+    uv_close((uv_handle_t *)&m->drain, NULL);
 }
 
 int iocd_mqtt_publish_final(struct iocd_mqtt *m, const char *topic, const void *payload,

@@ -64,6 +64,7 @@ struct iocd_mqtt {
     int poll_events;        /* the events poll watches now (uv_poll_start only on a change) */
     bool in_read;           /* inside mosquitto_loop_read (its callbacks run) */
     uv_timer_t misc_timer;
+    uv_idle_t drain; /* read-ahead bytes left at the end of a turn: read them next turn */
     uv_timer_t reconnect_timer;
     uv_getaddrinfo_t resolver;
     enum iocd_mqtt_state state;

@@ -496,9 +496,10 @@ void iocd_mqtt_settings_digest(const struct iocd_config *cfg, uint8_t out[32])
         return;
     }
     digest_str(md, c->mqtt.host);
-    snprintf(num, sizeof(num), "%d %d %d %d %d %d %lld %d", c->mqtt.port, c->mqtt.clean_session,
-             c->mqtt.tls, c->mqtt.tls_version, c->mqtt.tls_insecure, c->mqtt.protocol,
-             (long long)c->mqtt.session_expiry_s, c->mqtt.receive_maximum);
+    snprintf(num, sizeof(num), "%d %d %d %d %d %d %lld %d %d", c->mqtt.port,
+             c->mqtt.clean_session, c->mqtt.tls, c->mqtt.tls_version, c->mqtt.tls_insecure,
+             c->mqtt.protocol, (long long)c->mqtt.session_expiry_s, c->mqtt.receive_maximum,
+             c->mqtt.socket_buffers);
     digest_str(md, num);
     digest_str(md, c->mqtt.client_id);
     digest_str(md, c->mqtt.username);

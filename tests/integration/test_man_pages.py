@@ -83,8 +83,9 @@ class ManPagesTest(unittest.TestCase):
             else:
                 got.append((section, norm("%-20s %s" % (tag, meaning))))
         self.assertEqual(got, expected)
-        # + [notify NAME], [group NAME], [units]; `states` of four formats, [group] state, [states]
-        self.assertEqual(len(got), 160 + 12 + 7 + 2 + 4 + 1 + 2)
+        # + [notify NAME], [group NAME], [units]; `states` of four formats, [group] state,
+        # [states], [mqtt] socket_buffers
+        self.assertEqual(len(got), 160 + 12 + 7 + 2 + 4 + 1 + 2 + 1)
         self.assertIn(("[store]", "flush_interval default 1s how often changed windows are "
                        "written, in one transaction, off the event loop"), got)
 

@@ -376,15 +376,18 @@ static void test_mqtt_v5_and_shared(void **state)
     assert_int_equal(cfg.mqtt.protocol, 4);
     assert_int_equal(cfg.mqtt.session_expiry_s, 86400);
     assert_int_equal(cfg.mqtt.receive_maximum, 100);
+    assert_true(cfg.mqtt.socket_buffers);
     assert_ptr_equal(cfg.adapters[0].filter, cfg.adapters[0].topic);
     iocd_config_free(&cfg);
 
     load_ok(&cfg, "[mqtt]\nprotocol = 5\nsession_expiry = 90m\nreceive_maximum = 20\n"
+                  "socket_buffers = false\n"
                   "[adapter air]\ntopic = $share/iocd/city/air/+/data\nformat = json\n"
                   "device = $.id\nmetric.x = $.x\n");
     assert_int_equal(cfg.mqtt.protocol, 5);
     assert_int_equal(cfg.mqtt.session_expiry_s, 5400);
     assert_int_equal(cfg.mqtt.receive_maximum, 20);
+    assert_false(cfg.mqtt.socket_buffers);
     assert_string_equal(cfg.adapters[0].topic, "$share/iocd/city/air/+/data");
     assert_string_equal(cfg.adapters[0].filter, "city/air/+/data");
     assert_ptr_equal(cfg.adapters[0].filter, cfg.adapters[0].topic + 12);
