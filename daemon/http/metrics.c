@@ -138,6 +138,10 @@ char *iocd_metrics_render(const struct iocd_metrics_src *s)
                     io.write_calls);
     iocd_buf_printf(&t, "iocd_broker_socket_writes_total{by=\"kernel\"} %" PRIu64 "\n",
                     io.write_syscalls);
+    head(&t, "iocd_broker_wakeups_skipped_total", "counter",
+         "bytes libmosquitto would have written to its wake-up pipe for a loop thread iocd "
+         "does not run, one per queued packet");
+    iocd_buf_printf(&t, "iocd_broker_wakeups_skipped_total %" PRIu64 "\n", io.wake_writes);
     head(&t, "iocd_broker_unreachable_seconds", "gauge",
          "how long the broker has been unreachable (0: connected, or paused by back-pressure)");
     iocd_buf_printf(&t, "iocd_broker_unreachable_seconds %.3f\n",

@@ -529,8 +529,11 @@ static int client_configure(struct iocd_mqtt *m, struct iocd_error *err);
 static int rebuild_client(struct iocd_mqtt *m)
 {
     struct iocd_error err;
+    if (m->cfg->mqtt.socket_buffers)
+        iocd_sockio_capture_begin();
     int rc = mosquitto_reinitialise(m->mosq, m->cfg->mqtt.client_id, m->cfg->mqtt.clean_session,
                                     m);
+    iocd_sockio_capture_end();
     if (rc != MOSQ_ERR_SUCCESS) {
         iocd_log_err("mqtt", "cannot renew the client: %s", mosquitto_strerror(rc));
         return -1;
@@ -828,7 +831,10 @@ int iocd_mqtt_init(struct iocd_mqtt *m, uv_loop_t *loop, const struct iocd_confi
     m->loop = loop;
     m->cfg = cfg;
     m->cb = *cb;
+    if (cfg->mqtt.socket_buffers)
+        iocd_sockio_capture_begin(); /* its wake-up pipe (sockio.h) */
     m->mosq = mosquitto_new(cfg->mqtt.client_id, cfg->mqtt.clean_session, m);
+    iocd_sockio_capture_end();
     if (!m->mosq)
         return iocd_error_set(err, "mqtt: cannot create client: %s", strerror(errno));
     if (client_configure(m, err))

@@ -13,12 +13,15 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 struct sockio {
     int fd; /* the attached socket, -1: none */
+    int wake_fd; /* libmosquitto's wake-up pipe's write end, -1: none */
+    bool capturing; /* inside iocd_sockio_capture_begin/end */
     bool active; /* between begin and end */
     int refills_left; /* in this turn */
     int write_error; /* a gathered write failed: the next write says so */
@@ -30,7 +33,7 @@ struct sockio {
     unsigned char wbuf[IOCD_SOCKIO_WRITE_BUF];
 };
 
-static struct sockio g = {.fd = -1};
+static struct sockio g = {.fd = -1, .wake_fd = -1};
 /* Only the attaching thread sees the socket as attached. */
 static _Thread_local bool owner;
 
@@ -56,6 +59,17 @@ void iocd_sockio_attach(int fd, bool enabled)
     g.active = false;
     g.write_error = 0;
     g.rpos = g.rlen = g.wlen = 0;
+}
+
+void iocd_sockio_capture_begin(void)
+{
+    owner = true;
+    g.capturing = true;
+}
+
+void iocd_sockio_capture_end(void)
+{
+    g.capturing = false;
 }
 
 void iocd_sockio_detach(void)
@@ -175,6 +189,12 @@ ssize_t read(int fd, void *buf, size_t n)
 
 ssize_t write(int fd, const void *buf, size_t n)
 {
+    if (owner && fd >= 0 && fd == g.wake_fd) {
+        /* The byte that would wake libmosquitto's own loop thread, which
+         * iocd does not run: nobody ever reads it. */
+        g.stats.wake_writes++;
+        return n > 0 ? 1 : 0;
+    }
     if (!mine(fd))
         return kernel_write(fd, buf, n);
     g.stats.write_calls++;
@@ -193,8 +213,18 @@ ssize_t write(int fd, const void *buf, size_t n)
     return kernel_write(fd, buf, n);
 }
 
+int socketpair(int domain, int type, int protocol, int sv[2])
+{
+    int r = (int)syscall(SYS_socketpair, domain, type, protocol, sv);
+    if (r == 0 && owner && g.capturing && g.wake_fd < 0)
+        g.wake_fd = sv[1]; /* libmosquitto's net__socketpair: [0] read, [1] write */
+    return r;
+}
+
 int close(int fd)
 {
+    if (owner && fd >= 0 && fd == g.wake_fd)
+        g.wake_fd = -1;
     if (mine(fd)) {
         /* libmosquitto closes right after writing DISCONNECT: the gathered
          * bytes (PUBACKs, then the DISCONNECT) go first, as far as the

@@ -2,8 +2,8 @@
  * underneath libmosquitto.
  *
  * Owns: one read-ahead buffer and one write buffer for the socket of the
- * MQTT session, and the read(), write() and close() that libmosquitto (and
- * OpenSSL under TLS) call on it.
+ * MQTT session, and the read(), write(), close() and socketpair() that
+ * libmosquitto (and OpenSSL under TLS) call.
  *
  * Why: libmosquitto reads a packet with a read() per header byte and one
  * for the rest (four system calls for a 200-byte PUBLISH), and writes every
@@ -40,11 +40,20 @@ struct iocd_sockio_stats {
     uint64_t read_syscalls; /* of which reached the kernel */
     uint64_t write_calls;  /* write() calls on the socket */
     uint64_t write_syscalls; /* of which reached the kernel */
+    uint64_t wake_writes;  /* wake-up bytes not written (see capture) */
 };
 
 /* The calling thread's socket is now fd (the loop thread, after connect):
  * both buffers start empty. fd < 0 or !enabled: nothing is buffered. */
 void iocd_sockio_attach(int fd, bool enabled);
+/* Around mosquitto_new and mosquitto_reinitialise: the socket pair they
+ * make is libmosquitto's wake-up pipe for a loop thread of its own, which
+ * iocd does not run (it drives the client from libuv). Every packet
+ * libmosquitto queues writes a byte to it that nobody reads: a system call
+ * per PUBACK and per republished batch. Its write end, once known, takes
+ * those bytes without one. */
+void iocd_sockio_capture_begin(void);
+void iocd_sockio_capture_end(void);
 /* The connection is gone: buffered bytes are dropped. */
 void iocd_sockio_detach(void);
 /* Between begin and end (one turn of the loop), writes on the socket are

@@ -64,10 +64,14 @@ class SocketBuffersTest(IocdTestCase):
         self.assertGreaterEqual(writes, N)
         self.assertLessEqual(10 * reads_k, reads)
         self.assertLessEqual(10 * writes_k, writes)
+        # libmosquitto's wake-up byte for each PUBACK and each republished
+        # batch, written nowhere.
+        self.assertGreaterEqual(m_on["iocd_broker_wakeups_skipped_total"], 2 * N)
         # Off: nothing is counted, every call went to the kernel.
         for op in ("reads", "writes"):
             for by in ("libmosquitto", "kernel"):
                 self.assertEqual(m_off['iocd_broker_socket_%s_total{by="%s"}' % (op, by)], 0)
+        self.assertEqual(m_off["iocd_broker_wakeups_skipped_total"], 0)
 
 
 if __name__ == "__main__":

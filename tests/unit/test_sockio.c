@@ -366,6 +366,47 @@ static void test_other_threads_reach_the_kernel(void **state)
     close(p.peer);
 }
 
+static void test_wake_pipe_takes_bytes_without_a_call(void **state)
+{
+    (void)state;
+    int other[2], wake[2];
+    /* Outside a capture: an ordinary socket pair. */
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, other), 0);
+    iocd_sockio_capture_begin();
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, wake), 0);
+    iocd_sockio_capture_end();
+    for (int i = 0; i < 2; i++) {
+        fcntl(wake[i], F_SETFL, fcntl(wake[i], F_GETFL) | O_NONBLOCK);
+        fcntl(other[i], F_SETFL, fcntl(other[i], F_GETFL) | O_NONBLOCK);
+    }
+    struct iocd_sockio_stats s0 = iocd_sockio_stats();
+    char z = 0, b[4];
+    assert_int_equal(write(wake[1], &z, 1), 1);
+    assert_int_equal(write(wake[1], &z, 1), 1);
+    assert_int_equal(iocd_sockio_stats().wake_writes - s0.wake_writes, 2);
+    assert_int_equal(recv(wake[0], b, sizeof(b), 0), -1); /* nothing reached it */
+    assert_int_equal(errno, EAGAIN);
+    assert_int_equal(write(other[1], &z, 1), 1);
+    assert_int_equal(recv(other[0], b, sizeof(b), 0), 1);
+    assert_int_equal(iocd_sockio_stats().wake_writes - s0.wake_writes, 2);
+    /* Closed, the number is an ordinary descriptor again. */
+    int n = wake[1];
+    close(wake[1]);
+    close(wake[0]);
+    int again[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, again), 0);
+    assert_true(again[0] == n || again[1] == n);
+    int w = again[0] == n ? again[0] : again[1], r = w == again[0] ? again[1] : again[0];
+    assert_int_equal(write(w, "k", 1), 1);
+    assert_int_equal(recv(r, b, sizeof(b), 0), 1);
+    assert_int_equal(b[0], 'k');
+    assert_int_equal(iocd_sockio_stats().wake_writes - s0.wake_writes, 2);
+    close(again[0]);
+    close(again[1]);
+    close(other[0]);
+    close(other[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_broken_socket_reported_on_next_write),
         cmocka_unit_test(test_disabled_passes_through),
         cmocka_unit_test(test_other_threads_reach_the_kernel),
+        cmocka_unit_test(test_wake_pipe_takes_bytes_without_a_call),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
