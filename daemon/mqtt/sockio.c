@@ -13,10 +13,13 @@
 
 #include <errno.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+#define CLOSE_WAIT_MS 1000
 
 struct sockio {
     int fd; /* the attached socket, -1: none */
@@ -227,10 +230,17 @@ int close(int fd)
         g.wake_fd = -1;
     if (mine(fd)) {
         /* libmosquitto closes right after writing DISCONNECT: the gathered
-         * bytes (PUBACKs, then the DISCONNECT) go first, as far as the
-         * socket takes them now. */
+         * bytes (PUBACKs, then the DISCONNECT) go first. libmosquitto alone
+         * would have waited for a full socket before closing; this waits
+         * too, at most CLOSE_WAIT_MS (a broker that takes nothing for that
+         * long is gone: the broker then sees the connection drop). */
         int saved = errno;
-        (void)iocd_sockio_flush();
+        int64_t waited = 0;
+        while (iocd_sockio_flush() != 0 && errno == EAGAIN && waited < CLOSE_WAIT_MS) {
+            struct pollfd p = {.fd = fd, .events = POLLOUT};
+            (void)poll(&p, 1, 10);
+            waited += 10;
+        }
         errno = saved;
         iocd_sockio_detach();
     }

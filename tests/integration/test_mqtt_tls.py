@@ -166,6 +166,31 @@ class MqttTlsTest(IocdTestCase):
         self.assertEqual(sum(r["count"] for r in rows), len(values))
         self.assertAlmostEqual(sum(r["sum"] for r in rows), sum(values), places=6)
 
+    def test_backlog_through_the_read_ahead(self):
+        """OpenSSL reads its records through iocd's read-ahead
+        ([mqtt] socket_buffers, docs/performance.md): a 1500-message QoS 1
+        backlog over TLS arrives whole, once, in far fewer reads of the
+        kernel than libmosquitto's."""
+        from test_metrics import samples
+        b = self.broker_in("backlog", self.pki.server)
+        d = self.tls_iocd(b, "tls = true\ntls_ca_file = %s\n" % self.pki.ca, "backlog")
+        d.start()
+        d.stop()
+        values = [0.5 * i for i in range(1500)]
+        tls_pub(b, self.pki, "pleiku/air/GL-AQ09/data",
+                [air("GL-AQ09", "2026-12-01T%02d:%02d:%02dZ"
+                     % (i * 10 // 3600, i * 10 // 60 % 60, i * 10 % 60), v)
+                 for i, v in enumerate(values)])
+        d.restart()
+        d.wait_messages("air", 1500, timeout=60)
+        self.assert_stored(d, "GL-AQ09", values)
+        m = samples(d.http("/metrics")[2].decode())
+        self.assertEqual(m.get('iocd_rejects_total{adapter="air",reason="duplicate"}', 0), 0)
+        reads = m['iocd_broker_socket_reads_total{by="libmosquitto"}']
+        reads_k = m['iocd_broker_socket_reads_total{by="kernel"}']
+        self.assertGreater(reads, 0)
+        self.assertLessEqual(10 * reads_k, reads)
+
     def test_password_from_credentials_directory_over_tls(self):
         pw = password_file(self.dir, "iocd", "s3cret-pw")
         b = self.broker_in("pwbroker", self.pki.server,

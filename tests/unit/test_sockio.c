@@ -13,9 +13,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/mqtt/sockio.h"
@@ -293,6 +295,53 @@ static void test_close_writes_gathered_bytes_first(void **state)
     close(q.peer);
 }
 
+struct reader {
+    int fd;
+    unsigned char *buf;
+    size_t cap, n;
+};
+
+/* Reads after 50 ms, until the end of the stream. */
+static void *late_reader(void *arg)
+{
+    struct reader *r = arg;
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    for (;;) {
+        struct pollfd p = {.fd = r->fd, .events = POLLIN};
+        poll(&p, 1, 2000);
+        ssize_t k = recv(r->fd, r->buf + r->n, r->cap - r->n, 0);
+        if (k == 0 || (k < 0 && errno != EAGAIN))
+            return NULL;
+        if (k > 0)
+            r->n += (size_t)k;
+    }
+}
+
+static void test_close_waits_for_a_full_socket(void **state)
+{
+    (void)state;
+    struct pair p = open_pair();
+    iocd_sockio_attach(p.mine, true);
+    unsigned char chunk[4096];
+    memset(chunk, '.', sizeof(chunk));
+    size_t filled = fill_socket(p.mine, chunk, sizeof(chunk));
+    iocd_sockio_begin();
+    assert_int_equal(write(p.mine, "DISCONNECT", 10), 10);
+    struct reader r = {.fd = p.peer, .cap = filled + 64};
+    r.buf = malloc(r.cap);
+    assert_non_null(r.buf);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, late_reader, &r), 0);
+    /* The socket is full until the reader starts: close waits for it. */
+    assert_int_equal(close(p.mine), 0);
+    pthread_join(t, NULL);
+    assert_int_equal(r.n, filled + 10);
+    assert_memory_equal(r.buf + filled, "DISCONNECT", 10);
+    free(r.buf);
+    close(p.peer);
+}
+
 static void test_broken_socket_reported_on_next_write(void **state)
 {
     (void)state;
@@ -416,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_writes_gathered_until_end),
         cmocka_unit_test(test_full_socket_keeps_order),
         cmocka_unit_test(test_close_writes_gathered_bytes_first),
+        cmocka_unit_test(test_close_waits_for_a_full_socket),
         cmocka_unit_test(test_broken_socket_reported_on_next_write),
         cmocka_unit_test(test_disabled_passes_through),
         cmocka_unit_test(test_other_threads_reach_the_kernel),
