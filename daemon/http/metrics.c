@@ -19,6 +19,15 @@ static void head(struct iocd_buf *t, const char *name, const char *type, const c
     iocd_buf_printf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A counter of the broker socket's calls, by libmosquitto and by the kernel. */
+static void by_layer(struct iocd_buf *t, const char *name, const char *help, uint64_t library,
+                     uint64_t kernel)
+{
+    head(t, name, "counter", help);
+    iocd_buf_printf(t, "%s{by=\"libmosquitto\"} %" PRIu64 "\n", name, library);
+    iocd_buf_printf(t, "%s{by=\"kernel\"} %" PRIu64 "\n", name, kernel);
+}
+
 /* The flush cycle and what waits for it: committed and failed flushes,
  * unwritten data and back-pressure, durations, what is pending. */
 static void flush_figures(struct iocd_buf *t, const struct iocd_pipeline *p)
@@ -125,19 +134,13 @@ char *iocd_metrics_render(const struct iocd_metrics_src *s)
     head(&t, "iocd_broker_connects_total", "counter", "successful connections to the broker");
     iocd_buf_printf(&t, "iocd_broker_connects_total %" PRIu64 "\n", s->mqtt->connects);
     struct iocd_sockio_stats io = iocd_sockio_stats();
-    head(&t, "iocd_broker_socket_reads_total", "counter",
-         "reads of the broker socket: by libmosquitto, and those that reached the kernel "
-         "([mqtt] socket_buffers)");
-    iocd_buf_printf(&t, "iocd_broker_socket_reads_total{by=\"libmosquitto\"} %" PRIu64 "\n",
-                    io.read_calls);
-    iocd_buf_printf(&t, "iocd_broker_socket_reads_total{by=\"kernel\"} %" PRIu64 "\n",
-                    io.read_syscalls);
-    head(&t, "iocd_broker_socket_writes_total", "counter",
-         "writes to the broker socket: by libmosquitto, and those that reached the kernel");
-    iocd_buf_printf(&t, "iocd_broker_socket_writes_total{by=\"libmosquitto\"} %" PRIu64 "\n",
-                    io.write_calls);
-    iocd_buf_printf(&t, "iocd_broker_socket_writes_total{by=\"kernel\"} %" PRIu64 "\n",
-                    io.write_syscalls);
+    by_layer(&t, "iocd_broker_socket_reads_total",
+             "reads of the broker socket: by libmosquitto, and those that reached the kernel "
+             "([mqtt] socket_buffers)",
+             io.read_calls, io.read_syscalls);
+    by_layer(&t, "iocd_broker_socket_writes_total",
+             "writes to the broker socket: by libmosquitto, and those that reached the kernel",
+             io.write_calls, io.write_syscalls);
     head(&t, "iocd_broker_wakeups_skipped_total", "counter",
          "bytes libmosquitto would have written to its wake-up pipe for a loop thread iocd "
          "does not run, one per queued packet");

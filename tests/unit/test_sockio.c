@@ -35,6 +35,20 @@ static struct pair open_pair(void)
     return (struct pair){sv[0], sv[1]};
 }
 
+/* A pair whose first end is the attached socket. */
+static struct pair attached_pair(void)
+{
+    struct pair p = open_pair();
+    iocd_sockio_attach(p.mine, true);
+    return p;
+}
+
+static void close_pair(struct pair p)
+{
+    close(p.mine);
+    close(p.peer);
+}
+
 /* Everything the peer can read now. */
 static size_t drain(int fd, unsigned char *out, size_t cap)
 {
@@ -69,15 +83,13 @@ static void test_not_attached_passes_through(void **state)
     assert_int_equal(iocd_sockio_buffered(), 0);
     struct iocd_sockio_stats after = iocd_sockio_stats();
     assert_memory_equal(&before, &after, sizeof(before));
-    close(p.mine);
-    close(p.peer);
+    close_pair(p);
 }
 
 static void test_reads_ahead_in_one_call(void **state)
 {
     (void)state;
-    struct pair p = open_pair();
-    iocd_sockio_attach(p.mine, true);
+    struct pair p = attached_pair();
     unsigned char sent[1000], got[1000];
     fill_pattern(sent, sizeof(sent), 7);
     assert_int_equal(send(p.peer, sent, sizeof(sent), 0), 1000);
@@ -169,15 +181,13 @@ static void test_turn_budget_then_next_turn(void **state)
     assert_int_equal(iocd_sockio_stats().read_syscalls - s0.read_syscalls, 1);
     free(sent);
     free(got);
-    close(p.mine);
-    close(p.peer);
+    close_pair(p);
 }
 
 static void test_writes_gathered_until_end(void **state)
 {
     (void)state;
-    struct pair p = open_pair();
-    iocd_sockio_attach(p.mine, true);
+    struct pair p = attached_pair();
     struct iocd_sockio_stats s0 = iocd_sockio_stats();
     iocd_sockio_begin();
     assert_int_equal(write(p.mine, "PUBACK1;", 8), 8);
@@ -212,8 +222,7 @@ static void test_writes_gathered_until_end(void **state)
     assert_memory_equal(all + 4, big, sizeof(big));
     assert_memory_equal(all + 4 + sizeof(big), "tail", 4);
     free(all);
-    close(p.mine);
-    close(p.peer);
+    close_pair(p);
 }
 
 /* Fill the socket until the kernel refuses more; the count sent. */
@@ -233,8 +242,7 @@ static size_t fill_socket(int fd, unsigned char *chunk, size_t n)
 static void test_full_socket_keeps_order(void **state)
 {
     (void)state;
-    struct pair p = open_pair();
-    iocd_sockio_attach(p.mine, true);
+    struct pair p = attached_pair();
     unsigned char chunk[4096];
     memset(chunk, '.', sizeof(chunk));
     size_t filled = fill_socket(p.mine, chunk, sizeof(chunk));
@@ -263,15 +271,13 @@ static void test_full_socket_keeps_order(void **state)
     assert_int_equal(n, 4);
     assert_memory_equal(got, "xyzq", 4);
     free(got);
-    close(p.mine);
-    close(p.peer);
+    close_pair(p);
 }
 
 static void test_close_writes_gathered_bytes_first(void **state)
 {
     (void)state;
-    struct pair p = open_pair();
-    iocd_sockio_attach(p.mine, true);
+    struct pair p = attached_pair();
     assert_int_equal(send(p.peer, "unread", 6, 0), 6);
     char c;
     assert_int_equal(read(p.mine, &c, 1), 1);
@@ -321,8 +327,7 @@ static void *late_reader(void *arg)
 static void test_close_waits_for_a_full_socket(void **state)
 {
     (void)state;
-    struct pair p = open_pair();
-    iocd_sockio_attach(p.mine, true);
+    struct pair p = attached_pair();
     unsigned char chunk[4096];
     memset(chunk, '.', sizeof(chunk));
     size_t filled = fill_socket(p.mine, chunk, sizeof(chunk));
@@ -346,8 +351,7 @@ static void test_broken_socket_reported_on_next_write(void **state)
 {
     (void)state;
     signal(SIGPIPE, SIG_IGN);
-    struct pair p = open_pair();
-    iocd_sockio_attach(p.mine, true);
+    struct pair p = attached_pair();
     close(p.peer);
     iocd_sockio_begin();
     assert_int_equal(write(p.mine, "PUBACK", 6), 6);
@@ -376,8 +380,7 @@ static void test_disabled_passes_through(void **state)
     iocd_sockio_end();
     struct iocd_sockio_stats s1 = iocd_sockio_stats();
     assert_memory_equal(&s0, &s1, sizeof(s0));
-    close(p.mine);
-    close(p.peer);
+    close_pair(p);
 }
 
 struct other {
@@ -399,8 +402,7 @@ static void *other_thread_read(void *arg)
 static void test_other_threads_reach_the_kernel(void **state)
 {
     (void)state;
-    struct pair p = open_pair();
-    iocd_sockio_attach(p.mine, true);
+    struct pair p = attached_pair();
     assert_int_equal(send(p.peer, "hello", 5, 0), 5);
     char c;
     assert_int_equal(read(p.mine, &c, 1), 1); /* "ello" now read ahead */
@@ -411,8 +413,7 @@ static void test_other_threads_reach_the_kernel(void **state)
     assert_int_equal(o.r, -1); /* the kernel's socket is empty */
     assert_int_equal(o.err, EAGAIN);
     assert_int_equal(iocd_sockio_buffered(), 4);
-    close(p.mine);
-    close(p.peer);
+    close_pair(p);
 }
 
 static void test_wake_pipe_takes_bytes_without_a_call(void **state)
