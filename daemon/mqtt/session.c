@@ -63,16 +63,21 @@ static void drop_poll(struct iocd_mqtt *m)
     m->poll = NULL;
 }
 
+static bool pause_reads_only(const struct iocd_mqtt *m);
+
 static void update_poll(struct iocd_mqtt *m)
 {
     if (!m->poll)
         return;
-    int ev = UV_READABLE |
+    int ev = (m->paused && pause_reads_only(m) ? 0 : UV_READABLE) |
              (mosquitto_want_write(m->mosq) || iocd_sockio_pending() ? UV_WRITABLE : 0);
     /* Restarting a poll with the same events costs libuv an epoll_ctl
      * each time: after every publish and every read, under load. */
     if (ev != m->poll_events) {
-        uv_poll_start(m->poll, ev, on_poll);
+        if (ev)
+            uv_poll_start(m->poll, ev, on_poll);
+        else
+            uv_poll_stop(m->poll);
         m->poll_events = ev;
     }
 }
@@ -385,7 +390,7 @@ static void on_drain(uv_idle_t *idle)
 {
     struct iocd_mqtt *m = idle->data;
     uv_idle_stop(idle);
-    if (m->poll && iocd_sockio_buffered() > 0)
+    if (m->poll && iocd_sockio_buffered() > 0 && !(m->paused && pause_reads_only(m)))
         on_poll(m->poll, 0, UV_READABLE);
 }
 
@@ -413,7 +418,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
         connection_lost(m, strerror(errno));
         return;
     }
-    if ((events & UV_READABLE) || tls_step) {
+    if (((events & UV_READABLE) && !(m->paused && pause_reads_only(m))) || tls_step) {
         m->in_read = true; /* publishes from the callbacks: written below */
         uint64_t taken = iocd_sockio_taken();
         rc = mosquitto_loop_read(m->mosq, 1);
@@ -438,7 +443,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
     iocd_sockio_end();
     /* Bytes read ahead but not taken (the bound above, a stop) have no
      * socket event to wake the loop: the next turn takes them. */
-    if (rc == MOSQ_ERR_SUCCESS && m->poll == h && iocd_sockio_buffered() > 0)
+    if (rc == MOSQ_ERR_SUCCESS && m->poll == h && iocd_sockio_buffered() > 0 &&
+        !(m->paused && pause_reads_only(m)))
         uv_idle_start(&m->drain, on_drain);
     if (rc == MOSQ_ERR_SUCCESS && tls_step_failed(m)) {
         connection_lost(m, m->socket_error);
@@ -582,11 +588,30 @@ static void on_reconnect_timer(uv_timer_t *t)
     }
 }
 
+/* Back-pressure under QoS 0: the connection stays and iocd stops reading
+ * it. A disconnect would lose what the broker has already queued for the
+ * connection (QoS 0 is never redelivered); unread, it waits in the socket
+ * and the broker's memory (TCP flow control). libmosquitto still sends its
+ * keepalives; a pause longer than about keepalive drops the connection,
+ * and iocd then connects again when the pause ends (docs/storage.md). */
+static bool pause_reads_only(const struct iocd_mqtt *m)
+{
+    return m->cfg->mqtt.qos == 0 && m->state == IOCD_MQTT_CONNECTED;
+}
+
 void iocd_mqtt_pause(struct iocd_mqtt *m, bool on)
 {
     if (m->paused == on)
         return;
     m->paused = on;
+    if (pause_reads_only(m)) {
+        iocd_log_notice("mqtt", on ? "back-pressure: not reading (QoS 0: the connection stays)"
+                                   : "back-pressure off: reading again");
+        update_poll(m);
+        if (!on && m->poll && iocd_sockio_buffered() > 0)
+            uv_idle_start(&m->drain, on_drain);
+        return;
+    }
     if (on) {
         if (m->state == IOCD_MQTT_CONNECTED && mosquitto_disconnect(m->mosq) == MOSQ_ERR_SUCCESS)
             update_poll(m); /* on_disconnect moves to PAUSED */

@@ -9,6 +9,8 @@
   gets space back, and iocd starts again: every message is stored exactly
   once except at most max_unwritten (the documented bound), and none twice.
   Needs root for the tmpfs mount (skipped otherwise).
+* QoS 0: back-pressure stops reading and keeps the connection (a
+  disconnect would lose what the broker queued for it); nothing is lost.
 * Unreachable broker: with a wrong password iocd never gets in; after
   [mqtt] degraded_after its /healthz says degraded (503) and /metrics
   counts the seconds. With the right password it is ok."""
@@ -129,6 +131,39 @@ class FullDiskTest(IocdTestCase):
                              "lost %d of %d, more than the bound" % (lost, N))
         print("full disk + SIGKILL: %d of %d lost (bound %d + socket), none twice"
               % (lost, N, MAX_UNWRITTEN))
+
+
+class Qos0BackpressureTest(IocdTestCase):
+    def test_qos0_backpressure_pauses_reads_and_loses_nothing(self):
+        """Under QoS 0 a disconnect would lose what the broker had already
+        queued for the connection (QoS 0 is never redelivered): iocd stops
+        reading instead and keeps the connection. A burst of 6,000 messages
+        against max_unwritten = 1000 and a 1 s flush: every one stored once,
+        one connection."""
+        d = self.iocd(AIR_ADAPTER, flush="1s", extra="[ingest]\nmax_unwritten = 1000\n")
+        with open(d.conf) as f:
+            text = f.read()
+        with open(d.conf, "w") as f:
+            f.write(text.replace("[mqtt]\n", "[mqtt]\nqos = 0\n", 1))
+        d.start()
+        n = 6000
+        self.broker.publish("pleiku/air/pk-bp/data",
+                            [air("pk-bp", iso(BASE_MS + i * 1000), 0.5 * i) for i in range(n)],
+                            qos=0)
+        d.wait_messages("air", n, timeout=60)
+        wait_until(lambda: metrics(d)["iocd_unwritten"] == 0, what="everything written")
+        log = d.log_text()
+        self.assertIn("back-pressure: not reading (QoS 0: the connection stays)", log)
+        self.assertIn("back-pressure off: reading again", log)
+        m = metrics(d)
+        self.assertEqual(m["iocd_broker_connects_total"], 1)
+        rows = d.query("air/pk-bp/pm25", "--resolution", "1h", "--from", "2026-11-22T00:00:00Z",
+                       "--to", "2026-11-23T00:00:00Z")
+        # 6,000 samples a second apart from 00:00:00: 3,600 in the first
+        # hour, 2,400 in the second; sums of 0.5 * i, exact in binary.
+        self.assertEqual([(r["start"], r["count"], r["sum"]) for r in rows],
+                         [("2026-11-22T00:00:00Z", 3600, 0.5 * sum(range(3600))),
+                          ("2026-11-22T01:00:00Z", 2400, 0.5 * sum(range(3600, 6000)))])
 
 
 class UnreachableBrokerTest(IocdTestCase):
