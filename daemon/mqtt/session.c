@@ -65,11 +65,17 @@ static void drop_poll(struct iocd_mqtt *m)
 
 static bool pause_reads_only(const struct iocd_mqtt *m);
 
+/* Back-pressure holds the reads, the connection stays (QoS 0). */
+static bool reads_paused(const struct iocd_mqtt *m)
+{
+    return m->paused && pause_reads_only(m);
+}
+
 static void update_poll(struct iocd_mqtt *m)
 {
     if (!m->poll)
         return;
-    int ev = (m->paused && pause_reads_only(m) ? 0 : UV_READABLE) |
+    int ev = (reads_paused(m) ? 0 : UV_READABLE) |
              (mosquitto_want_write(m->mosq) || iocd_sockio_pending() ? UV_WRITABLE : 0);
     /* Restarting a poll with the same events costs libuv an epoll_ctl
      * each time: after every publish and every read, under load. */
@@ -390,7 +396,7 @@ static void on_drain(uv_idle_t *idle)
 {
     struct iocd_mqtt *m = idle->data;
     uv_idle_stop(idle);
-    if (m->poll && iocd_sockio_buffered() > 0 && !(m->paused && pause_reads_only(m)))
+    if (m->poll && iocd_sockio_buffered() > 0 && !reads_paused(m))
         on_poll(m->poll, 0, UV_READABLE);
 }
 
@@ -418,7 +424,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
         connection_lost(m, strerror(errno));
         return;
     }
-    if (((events & UV_READABLE) && !(m->paused && pause_reads_only(m))) || tls_step) {
+    if (((events & UV_READABLE) && !reads_paused(m)) || tls_step) {
         m->in_read = true; /* publishes from the callbacks: written below */
         uint64_t taken = iocd_sockio_taken();
         rc = mosquitto_loop_read(m->mosq, 1);
@@ -444,7 +450,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
     /* Bytes read ahead but not taken (the bound above, a stop) have no
      * socket event to wake the loop: the next turn takes them. */
     if (rc == MOSQ_ERR_SUCCESS && m->poll == h && iocd_sockio_buffered() > 0 &&
-        !(m->paused && pause_reads_only(m)))
+        !reads_paused(m))
         uv_idle_start(&m->drain, on_drain);
     if (rc == MOSQ_ERR_SUCCESS && tls_step_failed(m)) {
         connection_lost(m, m->socket_error);

@@ -2,7 +2,7 @@
  * underneath libmosquitto (see sockio.h for why and the rules).
  *
  * Owns: the read-ahead and write buffers and the process's read(),
- * write() and close(). Everything here runs on the thread that attached
+ * write(), close() and socketpair(). Everything here runs on the thread that attached
  * the socket; every other thread and descriptor passes straight through
  * to the kernel. */
 
@@ -12,8 +12,8 @@
 #include "daemon/mqtt/sockio.h"
 
 #include <errno.h>
-#include <string.h>
 #include <poll.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
