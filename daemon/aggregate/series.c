@@ -2,6 +2,7 @@
  * table from name to id; names are owned by the table. */
 #include "daemon/aggregate/series.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,13 +187,75 @@ enum iocd_series_result iocd_series_lookup(struct iocd_series_reg *r, const char
     return IOCD_SERIES_CREATED;
 }
 
-void iocd_series_prefetch(const struct iocd_series_reg *r, const char *source,
-                          const char *device, const char *metric)
+/* str_hash of "SOURCE/DEVICE/METRIC" without building it. */
+static uint64_t parts_hash(const char *source, const char *device, const char *metric)
 {
-    char name[3 * IOCD_ID_MAX + 8];
-    if (!r->cap || series_name(name, sizeof(name), source, device, metric) < 0)
-        return;
-    __builtin_prefetch(&r->slots[str_hash(name) & (r->cap - 1)]);
+    uint64_t h = 1469598103934665603u;
+    const char *part[3] = {source, device, metric};
+    for (int k = 0; k < 3; k++) {
+        if (k) {
+            h ^= '/';
+            h *= 1099511628211u;
+        }
+        for (const char *c = part[k]; *c; c++) {
+            h ^= (unsigned char)*c;
+            h *= 1099511628211u;
+        }
+    }
+    return h ^ (h >> 32);
+}
+
+/* Whether `name` is "SOURCE/DEVICE/METRIC". */
+static bool parts_equal(const char *name, const char *source, const char *device,
+                        const char *metric)
+{
+    const char *part[3] = {source, device, metric};
+    for (int k = 0; k < 3; k++) {
+        if (k && *name++ != '/')
+            return false;
+        for (const char *c = part[k]; *c; c++, name++)
+            if (*name != *c)
+                return false;
+    }
+    return *name == '\0';
+}
+
+void iocd_series_find_many(const struct iocd_series_reg *r, const char *source,
+                           const char *const *devices, const char *const *metrics, size_t n,
+                           uint32_t *ids)
+{
+    uint64_t h[IOCD_SERIES_FIND_MANY];
+    for (size_t at = 0; at < n; at += IOCD_SERIES_FIND_MANY) {
+        size_t k = n - at < IOCD_SERIES_FIND_MANY ? n - at : IOCD_SERIES_FIND_MANY;
+        /* Three passes, so that the misses of one pass overlap: the
+         * slots, then the names they point to, then the compare. */
+        for (size_t i = 0; i < k; i++) {
+            ids[at + i] = 0;
+            if (!r->cap || !devices[at + i] || !metrics[at + i])
+                continue;
+            h[i] = parts_hash(source, devices[at + i], metrics[at + i]);
+            __builtin_prefetch(&r->slots[h[i] & (r->cap - 1)]);
+        }
+        if (!r->cap)
+            return;
+        for (size_t i = 0; i < k; i++) {
+            const struct entry *e = &r->slots[h[i] & (r->cap - 1)];
+            if (devices[at + i] && metrics[at + i] && e->name && e->hash == h[i])
+                __builtin_prefetch(e->name);
+        }
+        for (size_t i = 0; i < k; i++) {
+            if (!devices[at + i] || !metrics[at + i])
+                continue;
+            for (size_t j = h[i] & (r->cap - 1); r->slots[j].name; j = (j + 1) & (r->cap - 1)) {
+                const struct entry *e = &r->slots[j];
+                if (e->hash == h[i] && parts_equal(e->name, source, devices[at + i],
+                                                   metrics[at + i])) {
+                    ids[at + i] = e->id;
+                    break;
+                }
+            }
+        }
+    }
 }
 
 enum iocd_series_result iocd_series_find(struct iocd_series_reg *r, const char *source,

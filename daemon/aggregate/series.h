@@ -42,14 +42,18 @@ enum iocd_series_result iocd_series_lookup(struct iocd_series_reg *reg, const ch
                                            const char *unit, int64_t now_ms, uint32_t *id);
 /* Like iocd_series_lookup, but never creates: IOCD_SERIES_FOUND, or
  * IOCD_SERIES_OVER_LIMIT when the series does not exist. */
-/* Start loading the registry slot where SOURCE/device/metric would be, so
- * that a later find or lookup of it does not wait on memory: the
- * pipeline calls it for every observation of a message before it takes
- * them one by one, and the cache misses of the ten lookups overlap. */
-void iocd_series_prefetch(const struct iocd_series_reg *reg, const char *source,
-                          const char *device, const char *metric);
 enum iocd_series_result iocd_series_find(struct iocd_series_reg *reg, const char *source,
                                          const char *device, const char *metric, uint32_t *id);
+/* ids[i] = the id of series SOURCE/devices[i]/metrics[i], or 0 when it
+ * does not exist (or either part is NULL). The pipeline looks up all the
+ * observations of a message at once: the slots, then the names, then the
+ * compares, so that the cache misses of ten lookups overlap instead of
+ * following each other (perf had the name compare, a miss each, at 11 %
+ * of iocd's CPU). Never creates. */
+#define IOCD_SERIES_FIND_MANY 32
+void iocd_series_find_many(const struct iocd_series_reg *reg, const char *source,
+                           const char *const *devices, const char *const *metrics, size_t n,
+                           uint32_t *ids);
 /* True when `s` is 1..IOCD_ID_MAX bytes without '/', '+', '#' or control
  * characters. */
 int iocd_series_valid_id(const char *s);

@@ -2,7 +2,9 @@
  * assigned 1, 2, 3… on creation and found again, the unit not being part
  * of a series' identity, preloaded series and the ids after them, the list
  * of new series (every field) and its hand-over, the max_series limit,
- * table growth past thousands of series, and iocd_series_valid_id. */
+ * table growth past thousands of series, iocd_series_find_many (the same
+ * ids as one by one, 0 for absent or NULL parts and for a prefix of a
+ * name, more than one chunk), and iocd_series_valid_id. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -217,6 +219,73 @@ static void test_many_series(void **state)
     iocd_series_reg_free(r);
 }
 
+static void test_find_many(void **state)
+{
+    (void)state;
+    struct iocd_series_reg *r = iocd_series_reg_new(0);
+    assert_non_null(r);
+    uint32_t id = 0, ids[80];
+    const char *devs[80], *mets[80];
+    /* Before any series exists: every id is 0. */
+    devs[0] = "d";
+    mets[0] = "m";
+    iocd_series_find_many(r, "src", devs, mets, 1, ids);
+    assert_int_equal(ids[0], 0);
+    /* 2000 series, ids 1..2000: "d<i>" / "m<i % 10>". */
+    char dnames[200][16], mnames[10][8];
+    for (int m = 0; m < 10; m++)
+        snprintf(mnames[m], sizeof(mnames[m]), "m%d", m);
+    for (int d = 0; d < 200; d++) {
+        snprintf(dnames[d], sizeof(dnames[d]), "d%d", d);
+        for (int m = 0; m < 10; m++) {
+            assert_int_equal(iocd_series_lookup(r, "src", dnames[d], mnames[m], "u", 0, &id),
+                             IOCD_SERIES_CREATED);
+            assert_int_equal(id, (uint32_t)(d * 10 + m + 1));
+        }
+    }
+    /* "src/d1/m1" exists; a prefix of it ("d1", "m") and a name with
+     * other part boundaries ("d", "1/m1") are not it. */
+    assert_int_equal(iocd_series_lookup(r, "src", "d1", "m1", "u", 0, &id), IOCD_SERIES_FOUND);
+    assert_int_equal(id, 12);
+    /* 80 lookups (three chunks of IOCD_SERIES_FIND_MANY): present ones,
+     * an absent device, an absent metric, NULL parts. */
+    for (int i = 0; i < 80; i++) {
+        devs[i] = dnames[(i * 7) % 200];
+        mets[i] = mnames[i % 10];
+    }
+    devs[5] = "nobody";
+    mets[17] = "m10";
+    devs[33] = NULL;
+    mets[34] = NULL;
+    devs[79] = "d1";
+    mets[79] = "m1";
+    devs[78] = "d";
+    mets[78] = "1/m1";
+    devs[77] = "d1";
+    mets[77] = "m";
+    iocd_series_find_many(r, "src", devs, mets, 80, ids);
+    for (int i = 0; i < 80; i++) {
+        uint32_t want = (uint32_t)(((i * 7) % 200) * 10 + i % 10 + 1);
+        if (i == 5 || i == 17 || i == 33 || i == 34 || i == 77 || i == 78)
+            want = 0;
+        if (i == 79)
+            want = 12;
+        assert_int_equal(ids[i], want);
+        if (devs[i] && mets[i]) {
+            uint32_t one = 0;
+            enum iocd_series_result sr = iocd_series_find(r, "src", devs[i], mets[i], &one);
+            assert_int_equal(sr, want ? IOCD_SERIES_FOUND : IOCD_SERIES_OVER_LIMIT);
+            if (want)
+                assert_int_equal(one, want);
+        }
+    }
+    /* Another source: none of them. */
+    iocd_series_find_many(r, "other", devs, mets, 80, ids);
+    for (int i = 0; i < 80; i++)
+        assert_int_equal(ids[i], 0);
+    iocd_series_reg_free(r);
+}
+
 static void test_longest_parts(void **state)
 {
     (void)state;
@@ -285,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_id_space_exhausted),
         cmocka_unit_test(test_max_series),
         cmocka_unit_test(test_many_series),
+        cmocka_unit_test(test_find_many),
         cmocka_unit_test(test_longest_parts),
         cmocka_unit_test(test_valid_id),
     };
