@@ -186,7 +186,12 @@ const cJSON *iocd_jsonpath_get(const struct iocd_jsonpath *p, const cJSON *root)
         if (st->kind == STEP_NAME) {
             if (!cJSON_IsObject(node))
                 return NULL;
-            node = cJSON_GetObjectItemCaseSensitive(node, st->name);
+            const cJSON *c = node->child;
+            while (c && c->string != st->name)
+                c = c->next;
+            /* Pointer compares first: the profile had strcmp at 3 % of
+             * iocd's CPU, ten metrics each looked up twice in a message. */
+            node = c ? c : cJSON_GetObjectItemCaseSensitive(node, st->name);
         } else {
             if (!cJSON_IsArray(node))
                 return NULL;

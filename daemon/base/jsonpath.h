@@ -19,7 +19,11 @@ struct iocd_jsonpath;
  * caller adds those). */
 int iocd_jsonpath_compile(const char *expr, struct iocd_jsonpath **out, struct iocd_error *err);
 /* The node at the path, or NULL when any step is missing or of the wrong
- * kind (a name step on an array, an index on an object). */
+ * kind (a name step on an array, an index on an object). A member whose
+ * `string` is the very pointer iocd_jsonpath_top_name returned is taken
+ * at once, without comparing names: the JSON adapter's scanned payloads
+ * name their members so (their names are distinct; a tree cJSON parsed
+ * never shares a pointer with a path). */
 const cJSON *iocd_jsonpath_get(const struct iocd_jsonpath *p, const cJSON *root);
 /* The name when the path is one name step at the root ("$.pm25",
  * "['a b']"), else NULL: what daemon/base/json_scan.c can look up. */

@@ -158,6 +158,42 @@ static void test_compile_errors(void **state)
     assert_compile_error("$.a\x01", "unexpected 0x01 at character 4, expected '.' or '['");
 }
 
+/* A member named by the path's own name pointer (the JSON adapter's
+ * scanned payloads) is taken at once; members named by other pointers are
+ * compared by text, first occurrence first (cJSON's duplicate keys). */
+static void test_name_pointer(void **state)
+{
+    (void)state;
+    struct iocd_jsonpath *p = NULL;
+    struct iocd_error err = {{0}};
+    assert_int_equal(iocd_jsonpath_compile("pm25", &p, &err), 0);
+    const char *name = iocd_jsonpath_top_name(p);
+    assert_string_equal(name, "pm25");
+    char other[] = "pm25", unrelated[] = "pm10";
+    cJSON m[3], root;
+    memset(m, 0, sizeof(m));
+    memset(&root, 0, sizeof(root));
+    root.type = cJSON_Object;
+    root.child = &m[0];
+    for (int i = 0; i < 3; i++) {
+        m[i].type = cJSON_Number;
+        m[i].valuedouble = i + 1;
+        m[i].next = i < 2 ? &m[i + 1] : NULL;
+    }
+    m[0].string = unrelated;
+    m[1].string = other;
+    m[2].string = (char *)name;
+    assert_ptr_equal(iocd_jsonpath_get(p, &root), &m[2]);
+    m[2].string = unrelated;
+    assert_ptr_equal(iocd_jsonpath_get(p, &root), &m[1]); /* by text */
+    iocd_jsonpath_free(p);
+    /* A parsed tree with the key twice: the first. */
+    cJSON *doc = cJSON_Parse("{\"k\":1,\"k\":2}");
+    assert_non_null(doc);
+    assert_true(num_at(doc, "k") == 1);
+    cJSON_Delete(doc);
+}
+
 static void test_text(void **state)
 {
     (void)state;
@@ -177,6 +213,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_quoted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
         cmocka_unit_test(test_compile_errors),
+        cmocka_unit_test(test_name_pointer),
         cmocka_unit_test(test_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
