@@ -3,9 +3,11 @@
  * Owns: per series (by registry id) its name, unit and latest value, and
  * one open window per [live] windows resolution; the device table; the
  * alert engine; the 1 s timer. Every item is formatted once (JSON always,
- * protobuf only when republish wants it) and handed to the hub, which
- * gives it to the MQTT republisher and every live-stream client. */
+ * protobuf only when republish wants it; the Batch every message makes is
+ * packed by hand, pb_obs.h) and handed to the hub, which gives it to the
+ * MQTT republisher and every live-stream client. */
 #include "daemon/live/feed.h"
+#include "daemon/live/pb_obs.h"
 #include "daemon/base/severity.h"
 #include "daemon/base/topic.h"
 
@@ -184,6 +186,15 @@ static unsigned wanted(struct iocd_feed *f, enum iocd_live_kind kind)
     return need;
 }
 
+/* Hand an item to the hub: the JSON in `b` (built by the caller only when
+ * need has IOCD_LIVE_JSON) and the protobuf `pb` (NULL: none). */
+static void emit_packed(struct iocd_feed *f, enum iocd_live_kind kind, const char *key,
+                        const struct iocd_buf *b, const uint8_t *pb, size_t pb_len, bool retain)
+{
+    f->stats.items[kind]++;
+    iocd_live_emit(f->live, kind, key, b->p ? b->p : "", b->len, pb, pb_len, retain);
+}
+
 /* Hand an item to the hub with the forms `need` asks for: the JSON in `b`
  * (built by the caller only when need has IOCD_LIVE_JSON) and `msg` packed
  * as protobuf only when need has IOCD_LIVE_PB. */
@@ -202,8 +213,7 @@ static void emit(struct iocd_feed *f, enum iocd_live_kind kind, const char *key,
             return;
         protobuf_c_message_pack(msg, pb);
     }
-    f->stats.items[kind]++;
-    iocd_live_emit(f->live, kind, key, b->p ? b->p : "", b->len, pb, pb_len, retain);
+    emit_packed(f, kind, key, b, pb, pb_len, retain);
     if (pb && pb != stack)
         free(pb);
 }
@@ -1153,7 +1163,20 @@ void iocd_feed_message_end(struct iocd_feed *f)
         memcpy(key + 5 + ls, dev, ld + 1);
         struct iocd_buf empty;
         iocd_buf_init(&empty);
-        emit(f, IOCD_LIVE_OBS_BATCH, key, &empty, &batch.base, false, need);
+        if ((need & IOCD_LIVE_PB) && iocd_pb_obs_batch_supported(f->msg_ptr, k)) {
+            /* By hand: the item every incoming message makes (pb_obs.h). */
+            uint8_t stack[2048];
+            size_t len = iocd_pb_obs_batch_size(f->msg_ptr, k);
+            uint8_t *pb = len <= sizeof(stack) ? stack : malloc(len);
+            if (pb) {
+                emit_packed(f, IOCD_LIVE_OBS_BATCH, key, &empty, pb,
+                            iocd_pb_obs_batch_pack(f->msg_ptr, k, pb), false);
+                if (pb != stack)
+                    free(pb);
+            }
+        } else {
+            emit(f, IOCD_LIVE_OBS_BATCH, key, &empty, &batch.base, false, need);
+        }
         for (size_t j = 0; j < k; j++)
             f->msg_ptr[j]->device = NULL; /* done: skip in the outer loop */
     }
