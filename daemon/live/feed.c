@@ -37,7 +37,12 @@ struct open_window {
 
 /* A closed window waiting for its device's WindowBatch. */
 struct closed_window {
-    const struct series_state *s; /* its series (stable until the feed is freed) */
+    /* Its series, by id: f->series moves when a later observation of the
+     * same message adds a series past its end, so the pointer `s` is taken
+     * only in flush_windows (a pointer kept from window_keep was read after
+     * that realloc). */
+    uint32_t id;
+    const struct series_state *s;
     int r;                        /* index into [live] windows */
     size_t seq;                   /* order of closing, to keep it within a batch */
     struct open_window w;
@@ -496,6 +501,8 @@ static void flush_windows(struct iocd_feed *f)
     unsigned need = wanted(f, IOCD_LIVE_WINDOW_BATCH);
     if (!need)
         return;
+    for (size_t i = 0; i < n; i++)
+        f->closed[i].s = &f->series[f->closed[i].id];
     qsort(f->closed, n, sizeof(f->closed[0]), closed_cmp);
     enum { MAX_BATCH = 64 };
     Ioc__V1__Window pw[MAX_BATCH];
@@ -534,7 +541,8 @@ static void window_keep(struct iocd_feed *f, const struct series_state *s, int r
         f->closed = nc;
         f->cap_closed = ncap;
     }
-    f->closed[f->n_closed] = (struct closed_window){.s = s, .r = r, .seq = f->n_closed, .w = *w};
+    f->closed[f->n_closed] = (struct closed_window){
+        .id = (uint32_t)(s - f->series), .r = r, .seq = f->n_closed, .w = *w};
     f->n_closed++;
 }
 

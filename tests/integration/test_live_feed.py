@@ -161,6 +161,33 @@ class LiveFeedTest(IocdTestCase):
                          ([b"air"], [b"pk-01"], [b"pm25"], [b"ug/m3"], [60], [T0],
                           [T0 + 60000], [3], [90.0], [20.0], [40.0], [30.0], [30.0], [40.0]))
 
+    def test_window_closed_by_a_message_that_adds_the_1024th_series(self):
+        """One message closes a live window (its pm25 moved to the next
+        minute) and adds a series whose id is past the live feed's table
+        (1024 slots, ids from 1): the table moves, and the closed window is
+        still published right (it was read through a stale pointer; ASan
+        saw the use after free)."""
+        d = self.iocd(AIR_ADAPTER, extra="[live]\nwindow_grace = 1h\n").start()
+        s = self.sub("ioc/v1/window/#")
+        t0 = (int(time.time()) // 60 - 2) * 60000
+        t = t0 // 1000
+        # Series 1..1022: 511 stations with pm25 and temperature; 1023: x's pm25.
+        self.broker.publish("pleiku/air/all/data",
+                            [air("s%03d" % i, t, 1.0, 2.0) for i in range(511)] +
+                            [air("x", t, 5.0)])
+        wait_until(lambda: d.status()["adapters"]["air"]["messages"] == 512, timeout=30,
+                   what="512 messages")
+        self.broker.publish("pleiku/air/all/data", [air("x", t + 60, 6.0, 7.0)])
+        s.wait(lambda m: len(m) == 1, what="x's window batch")
+        time.sleep(0.5)
+        got = s.snapshot()
+        self.assertEqual([topic for topic, _, _ in got], ["ioc/v1/window/1m/air/x"])
+        w = [pb_decode(x) for x in pb_decode(got[0][1])[1]]
+        # Window: 1 source, 2 device, 3 metric, 6 start_ms, 8 count, 9 sum
+        self.assertEqual([(x[1], x[2], x[3], x[6], x[8], x[9]) for x in w],
+                         [([b"air"], [b"x"], [b"pm25"], [t0], [1], [5.0])])
+        self.assertIn("iocd_series 1024\n", d.http("/metrics")[2].decode())
+
     def test_device_status_retained_online_stale_offline(self):
         self.iocd(AIR_ADAPTER, extra="[live]\n" + TWIN + "[devices]\ndefault_interval = 1s\nstale_multiple = 2\n"
                                      "offline_multiple = 4\n").start()
