@@ -1174,11 +1174,12 @@ void iocd_feed_message_end(struct iocd_feed *f)
         if ((need & IOCD_LIVE_PB) && iocd_pb_obs_batch_supported(f->msg_ptr, k)) {
             /* By hand: the item every incoming message makes (pb_obs.h). */
             uint8_t stack[2048];
-            size_t len = iocd_pb_obs_batch_size(f->msg_ptr, k);
-            uint8_t *pb = len <= sizeof(stack) ? stack : malloc(len);
+            uint8_t *pb = stack;
+            size_t len = iocd_pb_obs_batch_pack(f->msg_ptr, k, stack, sizeof(stack));
+            if (len > sizeof(stack) && (pb = malloc(len)))
+                iocd_pb_obs_batch_pack(f->msg_ptr, k, pb, len);
             if (pb) {
-                emit_packed(f, IOCD_LIVE_OBS_BATCH, key, &empty, pb,
-                            iocd_pb_obs_batch_pack(f->msg_ptr, k, pb), false);
+                emit_packed(f, IOCD_LIVE_OBS_BATCH, key, &empty, pb, len, false);
                 if (pb != stack)
                     free(pb);
             }

@@ -95,29 +95,61 @@ static size_t location_size(const Ioc__V1__Location *l)
     return (l->lat != 0 ? 9 : 0) + (l->lon != 0 ? 9 : 0);
 }
 
-static size_t obs_size(const Ioc__V1__Observation *o)
+/* The lengths of an observation's strings, taken once (strlen was a third
+ * of the encoding's cost when each pass took them again). */
+struct obs_lens {
+    size_t source, device, metric, unit, state, total;
+};
+
+static size_t len_of(const char *s)
 {
-    size_t n = str_size(o->source) + str_size(o->device) + str_size(o->metric) +
-               (o->value != 0 ? 9 : 0) + str_size(o->unit) + int_size(o->observed_ms) +
+    return s ? strlen(s) : 0;
+}
+
+static size_t field_size(size_t len)
+{
+    return len ? 1 + varint_size(len) + len : 0;
+}
+
+static size_t obs_size(const Ioc__V1__Observation *o, struct obs_lens *l)
+{
+    l->source = len_of(o->source);
+    l->device = len_of(o->device);
+    l->metric = len_of(o->metric);
+    l->unit = len_of(o->unit);
+    l->state = len_of(o->state);
+    size_t n = field_size(l->source) + field_size(l->device) + field_size(l->metric) +
+               (o->value != 0 ? 9 : 0) + field_size(l->unit) + int_size(o->observed_ms) +
                int_size(o->received_ms);
     for (size_t i = 0; i < o->n_labels; i++) {
         size_t e = entry_size(o->labels[i]);
         n += 1 + varint_size(e) + e;
     }
     if (o->location) {
-        size_t l = location_size(o->location);
-        n += 1 + varint_size(l) + l;
+        size_t loc = location_size(o->location);
+        n += 1 + varint_size(loc) + loc;
     }
-    return n + int_size((int32_t)o->quality) + (o->correction ? 2 : 0) + str_size(o->state);
+    n += int_size((int32_t)o->quality) + (o->correction ? 2 : 0) + field_size(l->state);
+    return l->total = n;
 }
 
-static uint8_t *put_obs(uint8_t *p, const Ioc__V1__Observation *o)
+static uint8_t *put_bytes(uint8_t *p, unsigned field, const char *s, size_t n)
 {
-    p = put_str(p, 1, o->source);
-    p = put_str(p, 2, o->device);
-    p = put_str(p, 3, o->metric);
+    if (!n)
+        return p;
+    *p++ = tag(field, WIRE_LEN);
+    p = put_varint(p, n);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static uint8_t *put_obs(uint8_t *p, const Ioc__V1__Observation *o, const struct obs_lens *l)
+{
+    p = put_bytes(p, 1, o->source, l->source);
+    p = put_bytes(p, 2, o->device, l->device);
+    p = put_bytes(p, 3, o->metric, l->metric);
     p = put_double(p, 4, o->value);
-    p = put_str(p, 5, o->unit);
+    p = put_bytes(p, 5, o->unit, l->unit);
     p = put_int(p, 6, o->observed_ms);
     p = put_int(p, 7, o->received_ms);
     for (size_t i = 0; i < o->n_labels; i++) {
@@ -138,7 +170,7 @@ static uint8_t *put_obs(uint8_t *p, const Ioc__V1__Observation *o)
         *p++ = tag(11, WIRE_VARINT);
         *p++ = 1;
     }
-    return put_str(p, 12, o->state);
+    return put_bytes(p, 12, o->state, l->state);
 }
 
 bool iocd_pb_obs_batch_supported(Ioc__V1__Observation *const *obs, size_t n)
@@ -154,23 +186,30 @@ bool iocd_pb_obs_batch_supported(Ioc__V1__Observation *const *obs, size_t n)
     return true;
 }
 
-size_t iocd_pb_obs_batch_size(Ioc__V1__Observation *const *obs, size_t n)
+size_t iocd_pb_obs_batch_pack(Ioc__V1__Observation *const *obs, size_t n, uint8_t *out,
+                              size_t cap)
 {
+    /* Sizes first (the lengths kept for up to LENS observations; a larger
+     * batch takes them again while packing), then the bytes. */
+    enum { LENS = 64 };
+    struct obs_lens lens[LENS], l;
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t s = obs_size(obs[i]);
+        size_t s = obs_size(obs[i], i < LENS ? &lens[i] : &l);
         total += 1 + varint_size(s) + s;
     }
-    return total;
-}
-
-size_t iocd_pb_obs_batch_pack(Ioc__V1__Observation *const *obs, size_t n, uint8_t *out)
-{
+    if (total > cap)
+        return total;
     uint8_t *p = out;
     for (size_t i = 0; i < n; i++) {
+        const struct obs_lens *li = &lens[i];
+        if (i >= LENS) {
+            obs_size(obs[i], &l);
+            li = &l;
+        }
         *p++ = tag(1, WIRE_LEN);
-        p = put_varint(p, obs_size(obs[i]));
-        p = put_obs(p, obs[i]);
+        p = put_varint(p, li->total);
+        p = put_obs(p, obs[i], li);
     }
     return (size_t)(p - out);
 }

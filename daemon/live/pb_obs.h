@@ -17,10 +17,9 @@
  * repack (unknown fields kept from a decoded message, a NULL label):
  * the caller packs that batch with protobuf-c. */
 bool iocd_pb_obs_batch_supported(Ioc__V1__Observation *const *obs, size_t n);
-/* The packed size, in bytes. */
-size_t iocd_pb_obs_batch_size(Ioc__V1__Observation *const *obs, size_t n);
-/* Writes the batch to `out` (iocd_pb_obs_batch_size bytes of room);
- * returns the bytes written. */
-size_t iocd_pb_obs_batch_pack(Ioc__V1__Observation *const *obs, size_t n, uint8_t *out);
+/* Packs the batch into `out` (`cap` bytes) and returns its size; when that
+ * is more than cap, nothing is written: call again with that much room. */
+size_t iocd_pb_obs_batch_pack(Ioc__V1__Observation *const *obs, size_t n, uint8_t *out,
+                              size_t cap);
 
 #endif
