@@ -488,6 +488,10 @@ const struct iocd_key iocd_core_keys[] = {
      INT64_C(100) * 365 * 86400000, "how long raw events are kept (0: forever)"),
     KEY("store", "flush_interval", IOCD_KEY_DURATION, OFF(store.flush_interval_ms), "1s", 50, 60000,
      "how often changed windows are written, in one transaction, off the event loop"),
+    KEY("store", "flush_when_quiet", IOCD_KEY_DURATION, OFF(store.flush_when_quiet_ms), "100ms", 0,
+     60000,
+     "when samples wait and no message has arrived for this long (a burst or a backlog "
+     "ended), the flush starts now instead of at the next flush_interval (0: off)"),
     KEY("ingest", "max_payload", IOCD_KEY_SIZE, OFF(ingest.max_payload), "256KiB", 16, 16 << 20,
      "larger messages are rejected as too_large"),
     KEY("ingest", "max_clock_skew", IOCD_KEY_DURATION, OFF(ingest.max_clock_skew_ms), "5m", 0,

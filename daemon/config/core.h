@@ -82,6 +82,7 @@ struct iocd_config {
         char *path; /* database file */
         struct iocd_resolutions resolutions;
         int64_t flush_interval_ms;
+        int64_t flush_when_quiet_ms; /* 0: only flush_interval */
         /* Offset of the city's local time from UTC: windows of a day or
          * longer start at local midnight. */
         int64_t tz_offset_ms;

@@ -27,6 +27,7 @@
  *    configuration (iocd_registry_keep_times in main.c's apply_config);
  *  - [store] retention, raw_retention, events_retention,
  *    max_windows_per_flush, window_write_delay: read when a flush is built;
+ *    flush_when_quiet: read per message and when its timer fires;
  *  - [http] client_buffer, max_clients, web_root, map_tiles,
  *    map_attribution, map_areas (the file is read again by the load),
  *    map_area_value:
@@ -52,6 +53,7 @@ static const struct {
     {"store", "events_retention"},
     {"store", "max_windows_per_flush"},
     {"store", "window_write_delay"},
+    {"store", "flush_when_quiet"},
     {"http", "client_buffer"},
     {"http", "max_clients"},
     {"http", "web_root"},

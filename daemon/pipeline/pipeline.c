@@ -251,6 +251,8 @@ int iocd_pipeline_init(struct iocd_pipeline *p, uv_loop_t *loop, const struct io
     iocd_groups_tick(p->groups, iocd_now_ms(), NULL, NULL); /* arms the gauges' clocks */
     uv_timer_init(loop, &p->flush_timer);
     p->flush_timer.data = p;
+    uv_timer_init(loop, &p->quiet_timer);
+    p->quiet_timer.data = p;
     p->last_flush_done_ms = iocd_now_ms();
     return 0;
 }
@@ -888,6 +890,41 @@ static void check_pressure(struct iocd_pipeline *p)
     }
 }
 
+/* [store] flush_when_quiet: a burst (or a backlog drained) is committed
+ * when it ends, not up to flush_interval later. The loop's cached time is
+ * read per message (no clock call); the timer is armed once a quiet period,
+ * and checks again when it fires. */
+static void flush_start(struct iocd_pipeline *p);
+
+static bool quiet_enough(struct iocd_pipeline *p)
+{
+    return uv_now(p->quiet_timer.loop) - p->last_sample_loop_ms >=
+           (uint64_t)p->cfg->store.flush_when_quiet_ms;
+}
+
+static void on_quiet_timer(uv_timer_t *t)
+{
+    struct iocd_pipeline *p = t->data;
+    if (!p->cfg->store.flush_when_quiet_ms || !(p->n_samples || p->n_events) || p->draining)
+        return;
+    if (!quiet_enough(p)) { /* messages came meanwhile: wait for the rest */
+        uint64_t left = p->last_sample_loop_ms + (uint64_t)p->cfg->store.flush_when_quiet_ms -
+                        uv_now(t->loop);
+        uv_timer_start(t, on_quiet_timer, left, 0);
+        return;
+    }
+    if (!p->inflight && !p->failed) /* else flush_done looks again */
+        flush_start(p);
+}
+
+static void note_arrival(struct iocd_pipeline *p)
+{
+    p->last_sample_loop_ms = uv_now(p->quiet_timer.loop);
+    if (p->cfg->store.flush_when_quiet_ms && !uv_is_active((uv_handle_t *)&p->quiet_timer))
+        uv_timer_start(&p->quiet_timer, on_quiet_timer,
+                       (uint64_t)p->cfg->store.flush_when_quiet_ms, 0);
+}
+
 void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_message *msg,
                           enum iocd_reject reason, const struct iocd_batch *b)
 {
@@ -975,8 +1012,10 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
         sc->value[IOCD_CTR_ACCEPTED]++;
     sc->value[IOCD_CTR_OBSERVATIONS] += accepted;
     sc->value[IOCD_CTR_EVENTS] += events;
-    if (accepted || events)
+    if (accepted || events) {
         check_pressure(p);
+        note_arrival(p);
+    }
 }
 
 void iocd_pipeline_reject_unrouted(struct iocd_pipeline *p, const struct iocd_message *msg,
@@ -987,8 +1026,6 @@ void iocd_pipeline_reject_unrouted(struct iocd_pipeline *p, const struct iocd_me
 }
 
 /* ---- flush cycle ---- */
-
-static void flush_start(struct iocd_pipeline *p);
 
 static void flush_work(uv_work_t *w)
 {
@@ -1042,6 +1079,11 @@ static void flush_done(uv_work_t *w, int status)
         p->failed = f;
     }
     check_pressure(p);
+    /* The messages stopped while this flush ran: the rest goes now. */
+    if (!p->draining && !p->failed && (p->n_samples || p->n_events) &&
+        p->cfg->store.flush_when_quiet_ms &&
+        quiet_enough(p))
+        flush_start(p);
     if (p->draining) {
         if (nothing_held(p)) {
             uv_timer_stop(&p->flush_timer);
@@ -1395,6 +1437,8 @@ void iocd_pipeline_close(struct iocd_pipeline *p)
 {
     if (!uv_is_closing((uv_handle_t *)&p->flush_timer))
         uv_close((uv_handle_t *)&p->flush_timer, NULL);
+    if (!uv_is_closing((uv_handle_t *)&p->quiet_timer))
+        uv_close((uv_handle_t *)&p->quiet_timer, NULL);
 }
 
 void iocd_pipeline_free(struct iocd_pipeline *p)

@@ -105,6 +105,10 @@ struct iocd_pipeline {
     char **aqi_names; /* at start only: AQI feed series names by id; owned */
     size_t n_aqi_names;
     uv_timer_t flush_timer;
+    /* [store] flush_when_quiet: armed while samples wait; the loop time
+     * (uv_now) of the last message that added any. */
+    uv_timer_t quiet_timer;
+    uint64_t last_sample_loop_ms;
     uv_work_t work;
     struct iocd_event_row *events; /* accepted since the last flush; owned */
     size_t n_events, cap_events;

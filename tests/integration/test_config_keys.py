@@ -108,10 +108,10 @@ class ConfigKeysTest(unittest.TestCase):
                          ["kind", "members", "where", "series", "stat", "interval", "stale",
                           "state"])
         # + `states` of json, ngsi, senml and sparkplug, [group] state, [states],
-        # [mqtt] socket_buffers
+        # [mqtt] socket_buffers, [store] flush_when_quiet
         self.assertEqual(sum(len(v) for v in t.values()),
                          83 + 1 + 5 + 13 + 4 + 3 + 5 + 5 + 7 + 17 + 17 + 12 + 7 + 2
-                         + 4 + 1 + 2 + 1)
+                         + 4 + 1 + 2 + 1 + 1)
         self.assertEqual(t["[states]"], ["carry", "metric.NAME"])
         self.assertEqual(t["[units]"], ["series", "metric.NAME"])
         self.assertEqual(t["[sparkplug]"], ["host_id"])

@@ -26,8 +26,11 @@ class JournalTest(IocdTestCase):
 
     def test_sigkill_with_windows_pending_replays_exactly_once(self):
         d = self.iocd(AIR_ADAPTER.replace("metric.temperature = $.temp Cel\n", ""), flush="500ms",
-                      store=Iocd.KEEP_ALL + "max_windows_per_flush = 100\n").start()
-        # N series, one sample each: 3 N windows, written 100 per flush.
+                      store=Iocd.KEEP_ALL + "max_windows_per_flush = 100\n"
+                      "flush_when_quiet = 0\n").start()
+        # N series, one sample each: 3 N windows, written 100 per flush (every
+        # 500 ms only: flushes when the messages stop would write them all
+        # before the kill).
         for i in range(0, N, 100):
             self.broker.publish("pleiku/air/x/data",
                                 [air("GL-%03d" % k, "2026-11-20T10:00:%02d.%03dZ" % (k % 60, k), k + 0.5)

@@ -84,8 +84,8 @@ class ManPagesTest(unittest.TestCase):
                 got.append((section, norm("%-20s %s" % (tag, meaning))))
         self.assertEqual(got, expected)
         # + [notify NAME], [group NAME], [units]; `states` of four formats, [group] state,
-        # [states], [mqtt] socket_buffers
-        self.assertEqual(len(got), 160 + 12 + 7 + 2 + 4 + 1 + 2 + 1)
+        # [states], [mqtt] socket_buffers, [store] flush_when_quiet
+        self.assertEqual(len(got), 160 + 12 + 7 + 2 + 4 + 1 + 2 + 1 + 1)
         self.assertIn(("[store]", "flush_interval default 1s how often changed windows are "
                        "written, in one transaction, off the event loop"), got)
 
