@@ -202,11 +202,11 @@ size_t iocd_pb_obs_batch_pack(Ioc__V1__Observation *const *obs, size_t n, uint8_
         return total;
     uint8_t *p = out;
     for (size_t i = 0; i < n; i++) {
-        const struct obs_lens *li = &lens[i];
-        if (i >= LENS) {
+        const struct obs_lens *li = &l;
+        if (i < LENS)
+            li = &lens[i];
+        else
             obs_size(obs[i], &l);
-            li = &l;
-        }
         *p++ = tag(1, WIRE_LEN);
         p = put_varint(p, li->total);
         p = put_obs(p, obs[i], li);
