@@ -22,13 +22,21 @@ struct iocd_series_reg {
     size_t n_fresh, cap_fresh;
 };
 
-static uint64_t str_hash(const char *s)
+/* FNV-1a, folded: over a name, or over its parts with the '/' between. */
+static uint64_t fnv_add(uint64_t h, const char *s)
 {
-    uint64_t h = 1469598103934665603u; /* FNV-1a */
     for (; *s; s++) {
         h ^= (unsigned char)*s;
         h *= 1099511628211u;
     }
+    return h;
+}
+
+#define FNV_OFFSET 1469598103934665603u
+
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = fnv_add(FNV_OFFSET, s);
     return h ^ (h >> 32);
 }
 
@@ -190,18 +198,8 @@ enum iocd_series_result iocd_series_lookup(struct iocd_series_reg *r, const char
 /* str_hash of "SOURCE/DEVICE/METRIC" without building it. */
 static uint64_t parts_hash(const char *source, const char *device, const char *metric)
 {
-    uint64_t h = 1469598103934665603u;
-    const char *part[3] = {source, device, metric};
-    for (int k = 0; k < 3; k++) {
-        if (k) {
-            h ^= '/';
-            h *= 1099511628211u;
-        }
-        for (const char *c = part[k]; *c; c++) {
-            h ^= (unsigned char)*c;
-            h *= 1099511628211u;
-        }
-    }
+    uint64_t h = fnv_add(fnv_add(fnv_add(fnv_add(fnv_add(FNV_OFFSET, source), "/"), device), "/"),
+                         metric);
     return h ^ (h >> 32);
 }
 
@@ -261,13 +259,11 @@ void iocd_series_find_many(const struct iocd_series_reg *r, const char *source,
 enum iocd_series_result iocd_series_find(struct iocd_series_reg *r, const char *source,
                                          const char *device, const char *metric, uint32_t *id)
 {
-    char name[3 * IOCD_ID_MAX + 8];
-    if (series_name(name, sizeof(name), source, device, metric) < 0 || !r->cap)
+    uint32_t found;
+    iocd_series_find_many(r, source, &device, &metric, 1, &found);
+    if (!found)
         return IOCD_SERIES_OVER_LIMIT;
-    struct entry *e = find(r, name, str_hash(name));
-    if (!e->name)
-        return IOCD_SERIES_OVER_LIMIT;
-    *id = e->id;
+    *id = found;
     return IOCD_SERIES_FOUND;
 }
 

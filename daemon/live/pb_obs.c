@@ -40,23 +40,35 @@ static uint8_t tag(unsigned field, unsigned wire)
     return (uint8_t)(field << 3 | wire);
 }
 
-static size_t str_size(const char *s)
+static size_t len_of(const char *s)
 {
-    if (!s || !*s)
-        return 0;
-    size_t n = strlen(s);
-    return 1 + varint_size(n) + n;
+    return s ? strlen(s) : 0;
 }
 
-static uint8_t *put_str(uint8_t *p, unsigned field, const char *s)
+/* A string field of `len` bytes: left out when empty. */
+static size_t field_size(size_t len)
 {
-    if (!s || !*s)
+    return len ? 1 + varint_size(len) + len : 0;
+}
+
+static uint8_t *put_bytes(uint8_t *p, unsigned field, const char *s, size_t n)
+{
+    if (!n)
         return p;
-    size_t n = strlen(s);
     *p++ = tag(field, WIRE_LEN);
     p = put_varint(p, n);
     memcpy(p, s, n);
     return p + n;
+}
+
+static size_t str_size(const char *s)
+{
+    return field_size(len_of(s));
+}
+
+static uint8_t *put_str(uint8_t *p, unsigned field, const char *s)
+{
+    return put_bytes(p, field, s, len_of(s));
 }
 
 static uint8_t *put_double(uint8_t *p, unsigned field, double v)
@@ -101,16 +113,6 @@ struct obs_lens {
     size_t source, device, metric, unit, state, total;
 };
 
-static size_t len_of(const char *s)
-{
-    return s ? strlen(s) : 0;
-}
-
-static size_t field_size(size_t len)
-{
-    return len ? 1 + varint_size(len) + len : 0;
-}
-
 static size_t obs_size(const Ioc__V1__Observation *o, struct obs_lens *l)
 {
     l->source = len_of(o->source);
@@ -131,16 +133,6 @@ static size_t obs_size(const Ioc__V1__Observation *o, struct obs_lens *l)
     }
     n += int_size((int32_t)o->quality) + (o->correction ? 2 : 0) + field_size(l->state);
     return l->total = n;
-}
-
-static uint8_t *put_bytes(uint8_t *p, unsigned field, const char *s, size_t n)
-{
-    if (!n)
-        return p;
-    *p++ = tag(field, WIRE_LEN);
-    p = put_varint(p, n);
-    memcpy(p, s, n);
-    return p + n;
 }
 
 static uint8_t *put_obs(uint8_t *p, const Ioc__V1__Observation *o, const struct obs_lens *l)

@@ -902,10 +902,17 @@ static bool quiet_enough(struct iocd_pipeline *p)
            (uint64_t)p->cfg->store.flush_when_quiet_ms;
 }
 
+/* Accepted samples or events wait for a flush that flush_when_quiet may
+ * start. */
+static bool quiet_flush_wanted(const struct iocd_pipeline *p)
+{
+    return p->cfg->store.flush_when_quiet_ms && (p->n_samples || p->n_events) && !p->draining;
+}
+
 static void on_quiet_timer(uv_timer_t *t)
 {
     struct iocd_pipeline *p = t->data;
-    if (!p->cfg->store.flush_when_quiet_ms || !(p->n_samples || p->n_events) || p->draining)
+    if (!quiet_flush_wanted(p))
         return;
     if (!quiet_enough(p)) { /* messages came meanwhile: wait for the rest */
         uint64_t left = p->last_sample_loop_ms + (uint64_t)p->cfg->store.flush_when_quiet_ms -
@@ -1080,9 +1087,7 @@ static void flush_done(uv_work_t *w, int status)
     }
     check_pressure(p);
     /* The messages stopped while this flush ran: the rest goes now. */
-    if (!p->draining && !p->failed && (p->n_samples || p->n_events) &&
-        p->cfg->store.flush_when_quiet_ms &&
-        quiet_enough(p))
+    if (!p->failed && quiet_flush_wanted(p) && quiet_enough(p))
         flush_start(p);
     if (p->draining) {
         if (nothing_held(p)) {
