@@ -126,6 +126,18 @@ void iocd_dedup_prefetch(const struct iocd_dedup *d, uint32_t series, int64_t t_
         __builtin_prefetch(&d->table[key_hash(series, t_ms) & (d->table_cap - 1)]);
 }
 
+void iocd_dedup_prefetch_evictions(const struct iocd_dedup *d, size_t n)
+{
+    if (!d || d->count < d->capacity || !d->table_cap)
+        return;
+    size_t mask = d->table_cap - 1;
+    for (size_t i = 0, pos = d->head; i < n; i++) {
+        __builtin_prefetch(&d->table[key_hash(d->ring_s[pos], d->ring_t[pos]) & mask]);
+        if (++pos == d->capacity)
+            pos = 0;
+    }
+}
+
 bool iocd_dedup_check(struct iocd_dedup *d, uint32_t series, int64_t t_ms)
 {
     if (!d || series == 0)

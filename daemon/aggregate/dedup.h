@@ -21,11 +21,14 @@ struct iocd_dedup;
  * capacity above 2^31 keys is taken as 2^31. */
 struct iocd_dedup *iocd_dedup_new(size_t capacity);
 void iocd_dedup_free(struct iocd_dedup *d);
-/* True if (series, t) is in the horizon; otherwise remembers it and
- * returns false. Out of memory: returns false without remembering. */
 /* Start loading the index slot of (series, t_ms), so that a later
  * iocd_dedup_check of it does not wait on memory. */
 void iocd_dedup_prefetch(const struct iocd_dedup *d, uint32_t series, int64_t t_ms);
+/* Start loading the index slots of the `n` keys the next `n` checks of new
+ * keys would evict (none while the horizon is not full). */
+void iocd_dedup_prefetch_evictions(const struct iocd_dedup *d, size_t n);
+/* True if (series, t) is in the horizon; otherwise remembers it and
+ * returns false. Out of memory: returns false without remembering. */
 bool iocd_dedup_check(struct iocd_dedup *d, uint32_t series, int64_t t_ms);
 size_t iocd_dedup_size(const struct iocd_dedup *d);
 

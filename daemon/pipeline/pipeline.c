@@ -964,6 +964,7 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
             mets[i] = b->obs[at + i]->metric;
         }
         iocd_series_find_many(p->series, ac->source, devs, mets, k, ids);
+        iocd_dedup_prefetch_evictions(p->dedup, k);
         for (size_t i = 0; i < k; i++) {
             if (!ids[i])
                 continue;
