@@ -508,7 +508,8 @@ const struct iocd_key iocd_core_keys[] = {
     KEY("ingest", "max_unwritten", IOCD_KEY_INT64, OFF(ingest.max_unwritten), "1000000", 1000,
      INT64_C(100000000),
      "accepted samples and events held but not yet written before iocd stops reading from the "
-     "broker (back-pressure): the most a crash during a disk outage can lose"),
+     "broker (back-pressure): the most a crash during a disk outage can lose; a quarter of it "
+     "waiting starts a flush at once"),
     KEY("aqi", "adapter", IOCD_KEY_STRING, OFF(aqi.adapter), "", 0, 0,
      "the feed whose devices are air-quality stations: hourly and daily VN_AQI as series "
      "FEED/STATION/vn_aqi and vn_aqi_day (empty: off)"),

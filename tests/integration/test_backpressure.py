@@ -17,6 +17,7 @@
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
@@ -138,18 +139,25 @@ class Qos0BackpressureTest(IocdTestCase):
         """Under QoS 0 a disconnect would lose what the broker had already
         queued for the connection (QoS 0 is never redelivered): iocd stops
         reading instead and keeps the connection. A burst of 6,000 messages
-        against max_unwritten = 1000 and a 1 s flush: every one stored once,
-        one connection."""
+        against max_unwritten = 1000 while another connection holds the
+        database's write lock (a stuck flush; a full batch would otherwise
+        keep up): every one stored once, one connection."""
         d = self.iocd(AIR_ADAPTER, flush="1s", extra="[ingest]\nmax_unwritten = 1000\n")
         with open(d.conf) as f:
             text = f.read()
         with open(d.conf, "w") as f:
             f.write(text.replace("[mqtt]\n", "[mqtt]\nqos = 0\n", 1))
         d.start()
+        lock = sqlite3.connect(d.db, timeout=0, isolation_level=None)
+        self.addCleanup(lock.close)
+        lock.execute("BEGIN IMMEDIATE")
         n = 6000
         self.broker.publish("pleiku/air/pk-bp/data",
                             [air("pk-bp", iso(BASE_MS + i * 1000), 0.5 * i) for i in range(n)],
                             qos=0)
+        wait_until(lambda: metrics(d).get("iocd_backpressure") == 1.0, timeout=30,
+                   what="back-pressure on")
+        lock.execute("ROLLBACK")
         d.wait_messages("air", n, timeout=60)
         wait_until(lambda: metrics(d)["iocd_unwritten"] == 0, what="everything written")
         log = d.log_text()

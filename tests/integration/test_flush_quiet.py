@@ -1,7 +1,8 @@
-"""[store] flush_when_quiet: a burst is committed once the broker goes quiet,
-not up to flush_interval later; with it off, only the interval flushes. A real
-mosquitto, a real SQLite file; flush_interval is 30 s so that only the quiet
-rule can flush within the test."""
+"""When a flush starts besides the flush_interval tick: [store]
+flush_when_quiet, a burst is committed once the broker goes quiet; with it off,
+only the interval flushes; and a full batch, a quarter of [ingest]
+max_unwritten waiting, flushes at once. A real mosquitto, a real SQLite file;
+flush_interval is 30 s so that only these rules can flush within the test."""
 import sqlite3
 import time
 import unittest
@@ -50,6 +51,26 @@ class FlushWhenQuietTest(IocdTestCase):
         time.sleep(1.0)
         self.assertEqual(self.metric(d, "iocd_unwritten"), 100)
         self.assertEqual(self.metric(d, "iocd_flushes_total"), 0)
+
+    def test_full_batch_flushes_at_once(self):
+        # max_unwritten 1000: a batch of 250 samples starts a flush. 130
+        # messages of 2 samples: the 125th fills it; the last 10 wait.
+        d = self.iocd(AIR_ADAPTER, flush="30s", extra="[ingest]\nmax_unwritten = 1000\n",
+                      store=Iocd.KEEP_ALL + "flush_when_quiet = 0\n").start()
+        self.broker.publish("pleiku/air/GL-AQ01/data",
+                            [air("GL-AQ01", T0 + i, 1.0 + i, 20.0) for i in range(130)])
+        wait_until(lambda: self.metric(d, 'iocd_messages_total{adapter="air"}') == 130,
+                   what="130 messages")
+        wait_until(lambda: self.metric(d, "iocd_unwritten") == 10, timeout=10,
+                   what="the full batch written")
+        self.assertEqual(self.metric(d, "iocd_flushes_total"), 1)
+        self.assertEqual(self.metric(d, "iocd_backpressure_total"), 0)
+        con = sqlite3.connect(d.db)
+        try:
+            self.assertEqual(con.execute("SELECT count(*), sum(n) FROM journal").fetchone(),
+                             (1, 250))
+        finally:
+            con.close()
 
 
 if __name__ == "__main__":
