@@ -25,6 +25,20 @@ static void on_reconnect_timer(uv_timer_t *t);
 static void finish_stop(struct iocd_mqtt *m);
 static void update_poll(struct iocd_mqtt *m);
 
+/* DISCONNECT queued behind every packet libmosquitto still holds; the
+ * connection is not read from then on. libmosquitto 2.0 takes a PUBLISH
+ * read after it for a protocol error and closes the socket at once,
+ * throwing away the queued PUBACKs and the DISCONNECT: a stop during a QoS 1
+ * backlog had 17,396 PUBACKs reach the broker for 74,641 messages taken,
+ * and the broker sent the other 57,000 again (the duplicate horizon caught
+ * them). Unread, the socket fills, the broker turns to reading iocd's
+ * packets, and closes once it has read the DISCONNECT. */
+static int request_disconnect(struct iocd_mqtt *m)
+{
+    m->closing = true;
+    return mosquitto_disconnect(m->mosq);
+}
+
 /* A clean DISCONNECT (the broker keeps the session and drops the will),
  * queued after any PUBACKs not yet written; on_disconnect fires once it
  * has gone out. */
@@ -33,7 +47,7 @@ static void send_disconnect(struct iocd_mqtt *m)
     m->final_mid = 0;
     m->disconnect_waits = false;
     m->stop_deadline_ms = iocd_now_ms() + STOP_TIMEOUT_MS;
-    if (mosquitto_disconnect(m->mosq) != MOSQ_ERR_SUCCESS)
+    if (request_disconnect(m) != MOSQ_ERR_SUCCESS)
         finish_stop(m);
     else
         update_poll(m);
@@ -68,7 +82,7 @@ static bool pause_reads_only(const struct iocd_mqtt *m);
 /* Back-pressure holds the reads, the connection stays (QoS 0). */
 static bool reads_paused(const struct iocd_mqtt *m)
 {
-    return m->paused && pause_reads_only(m);
+    return m->closing || (m->paused && pause_reads_only(m));
 }
 
 static void update_poll(struct iocd_mqtt *m)
@@ -191,7 +205,7 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
     m->last_error[0] = '\0';
     m->down_since_ms = 0;
     if (m->paused) { /* back-pressure came on while connecting */
-        mosquitto_disconnect(m->mosq);
+        request_disconnect(m);
         update_poll(m);
         return;
     }
@@ -217,7 +231,7 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
     char **topics = calloc((size_t)(n + m->n_extra_filters), sizeof(*topics));
     if (!topics) {
         iocd_log_err("mqtt", "out of memory subscribing; reconnecting");
-        mosquitto_disconnect(m->mosq);
+        request_disconnect(m);
         return;
     }
     for (int i = 0; i < n; i++)
@@ -229,7 +243,7 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
     free(topics);
     if (src != MOSQ_ERR_SUCCESS) {
         iocd_log_err("mqtt", "subscribe failed: %s; reconnecting", mosquitto_strerror(src));
-        mosquitto_disconnect(m->mosq);
+        request_disconnect(m);
     }
 }
 
@@ -321,7 +335,7 @@ int iocd_mqtt_change_filters(struct iocd_mqtt *m, char *const *gone, int n_gone,
         /* A reconnect subscribes the whole new list. */
         iocd_log_err("mqtt", "changing the subscriptions failed: %s; reconnecting",
                      mosquitto_strerror(rc));
-        mosquitto_disconnect(m->mosq);
+        request_disconnect(m);
     }
     if (!m->in_read)
         update_poll(m);
@@ -473,6 +487,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
 
 static void watch_socket(struct iocd_mqtt *m)
 {
+    m->closing = false; /* a new connection */
     int fd = mosquitto_socket(m->mosq);
     if (fd < 0) {
         connection_lost(m, "no socket");
@@ -483,7 +498,7 @@ static void watch_socket(struct iocd_mqtt *m)
         free(m->poll);
         m->poll = NULL;
         iocd_log_err("mqtt", "cannot watch the broker socket");
-        mosquitto_disconnect(m->mosq);
+        request_disconnect(m);
         schedule_reconnect(m);
         return;
     }
@@ -627,7 +642,7 @@ void iocd_mqtt_pause(struct iocd_mqtt *m, bool on)
         return;
     }
     if (on) {
-        if (m->state == IOCD_MQTT_CONNECTED && mosquitto_disconnect(m->mosq) == MOSQ_ERR_SUCCESS)
+        if (m->state == IOCD_MQTT_CONNECTED && request_disconnect(m) == MOSQ_ERR_SUCCESS)
             update_poll(m); /* on_disconnect moves to PAUSED */
         else if (m->state == IOCD_MQTT_WAITING) {
             uv_timer_stop(&m->reconnect_timer);
@@ -809,7 +824,7 @@ int iocd_mqtt_reconfigure(struct iocd_mqtt *m, const struct iocd_config *cfg,
     case IOCD_MQTT_CONNECTING:
         /* A clean DISCONNECT: the broker keeps the session; on_disconnect
          * (connection_lost) connects again with the new client. */
-        if (mosquitto_disconnect(m->mosq) == MOSQ_ERR_SUCCESS && m->poll) {
+        if (request_disconnect(m) == MOSQ_ERR_SUCCESS && m->poll) {
             update_poll(m);
             break;
         }

@@ -78,6 +78,7 @@ struct iocd_mqtt {
     bool disconnect_waits;  /* stopping: DISCONNECT once final_mid is acknowledged ... */
     uint64_t disconnect_by; /* ... or at this uv_now() */
     bool paused;           /* back-pressure asked for no more messages */
+    bool closing;          /* DISCONNECT queued: this connection is not read any more */
     int64_t down_since_ms; /* wall clock since the broker is unreachable, 0: it is not */
     int closing_handles;
     /* TLS and reconfiguration (iocd_mqtt_reconfigure). */

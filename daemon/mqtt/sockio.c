@@ -17,12 +17,15 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CLOSE_WAIT_MS 1000
+#define DRAIN_WAIT_MS 1000
 
 struct sockio {
     int fd; /* the attached socket, -1: none */
+    int conn_fd; /* the session's socket, buffered or not: its close is graceful */
     int wake_fd; /* libmosquitto's wake-up pipe's write end, -1: none */
     bool capturing; /* inside iocd_sockio_capture_begin/end */
     bool active; /* between begin and end */
@@ -36,7 +39,7 @@ struct sockio {
     unsigned char wbuf[IOCD_SOCKIO_WRITE_BUF];
 };
 
-static struct sockio g = {.fd = -1, .wake_fd = -1};
+static struct sockio g = {.fd = -1, .conn_fd = -1, .wake_fd = -1};
 /* Only the attaching thread sees the socket as attached. */
 static _Thread_local bool owner;
 
@@ -59,6 +62,7 @@ void iocd_sockio_attach(int fd, bool enabled)
 {
     owner = true;
     g.fd = enabled ? fd : -1;
+    g.conn_fd = fd;
     g.active = false;
     g.write_error = 0;
     g.rpos = g.rlen = g.wlen = 0;
@@ -224,6 +228,40 @@ int socketpair(int domain, int type, int protocol, int sv[2])
     return r;
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Before the session's socket is closed (libmosquitto closes it right
+ * after writing the DISCONNECT): a wait, at most DRAIN_WAIT_MS, until the
+ * broker has read what was written and closed its side. Closed with bytes
+ * the broker sent still unread, the socket would send a reset, and the
+ * broker drops whatever of iocd's it has not read yet: a stop during a
+ * QoS 1 backlog had mosquitto 2.0.11 lose 28,000 to 55,000 PUBACKs of
+ * messages iocd had taken, and send them all again (the duplicate horizon
+ * caught them). Nothing is read meanwhile (a half-close, or a reader that
+ * kept mosquitto writing its backlog, made it drop the connection before
+ * it read the DISCONNECT); what stays unread was never acknowledged, and
+ * the session sends it again. A broker that takes nothing for that long
+ * gets the reset. */
+static void drain_before_close(int fd)
+{
+    int64_t deadline = mono_ms() + DRAIN_WAIT_MS;
+    for (;;) {
+        int64_t left = deadline - mono_ms();
+        if (left <= 0)
+            return;
+        struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+        int r = poll(&p, 1, (int)left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        return; /* the broker closed (POLLRDHUP, POLLHUP, POLLERR), or the time is up */
+    }
+}
+
 int close(int fd)
 {
     if (owner && fd >= 0 && fd == g.wake_fd)
@@ -243,6 +281,12 @@ int close(int fd)
         }
         errno = saved;
         iocd_sockio_detach();
+    }
+    if (owner && fd >= 0 && fd == g.conn_fd) {
+        int saved = errno;
+        g.conn_fd = -1;
+        drain_before_close(fd);
+        errno = saved;
     }
     return (int)syscall(SYS_close, fd);
 }

@@ -19,8 +19,10 @@
  * libmosquitto's reads, and once gathered bytes wait for a writable socket
  * every later write on it waits behind them (EAGAIN, which libmosquitto
  * takes as "keep the packet, try when writable"). close() on the socket
- * writes what is gathered first (a DISCONNECT after its PUBACKs) and
- * forgets both buffers.
+ * writes what is gathered first (a DISCONNECT after its PUBACKs), forgets
+ * both buffers, and waits (at most 1 s, buffers on or off) until the
+ * broker has read it all and closed its side, so that no reset makes the
+ * broker drop PUBACKs it has not read yet.
  *
  * [mqtt] socket_buffers = false turns it off (every call goes to the kernel,
  * as libmosquitto alone does). */
