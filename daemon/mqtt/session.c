@@ -202,6 +202,7 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
      * for every packet it sends or receives (13 % less CPU without it, measured
      * under load: docs/performance.md). */
     mosquitto_log_callback_set(m->mosq, NULL);
+    iocd_sockio_established();
     m->last_error[0] = '\0';
     m->down_since_ms = 0;
     if (m->paused) { /* back-pressure came on while connecting */

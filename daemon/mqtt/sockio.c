@@ -25,7 +25,8 @@
 
 struct sockio {
     int fd; /* the attached socket, -1: none */
-    int conn_fd; /* the session's socket, buffered or not: its close is graceful */
+    int conn_fd; /* the session's socket, buffered or not */
+    bool established; /* the broker accepted the session: its close waits for the broker */
     int wake_fd; /* libmosquitto's wake-up pipe's write end, -1: none */
     bool capturing; /* inside iocd_sockio_capture_begin/end */
     bool active; /* between begin and end */
@@ -63,9 +64,16 @@ void iocd_sockio_attach(int fd, bool enabled)
     owner = true;
     g.fd = enabled ? fd : -1;
     g.conn_fd = fd;
+    g.established = false;
     g.active = false;
     g.write_error = 0;
     g.rpos = g.rlen = g.wlen = 0;
+}
+
+void iocd_sockio_established(void)
+{
+    if (owner && g.conn_fd >= 0)
+        g.established = true;
 }
 
 void iocd_sockio_capture_begin(void)
@@ -283,9 +291,14 @@ int close(int fd)
         iocd_sockio_detach();
     }
     if (owner && fd >= 0 && fd == g.conn_fd) {
+        /* Only a session the broker accepted: a connect that failed or
+         * timed out has nothing to wait for (and must not hold the loop). */
         int saved = errno;
+        bool wait = g.established;
         g.conn_fd = -1;
-        drain_before_close(fd);
+        g.established = false;
+        if (wait)
+            drain_before_close(fd);
         errno = saved;
     }
     return (int)syscall(SYS_close, fd);

@@ -20,9 +20,10 @@
  * every later write on it waits behind them (EAGAIN, which libmosquitto
  * takes as "keep the packet, try when writable"). close() on the socket
  * writes what is gathered first (a DISCONNECT after its PUBACKs), forgets
- * both buffers, and waits (at most 1 s, buffers on or off) until the
- * broker has read it all and closed its side, so that no reset makes the
- * broker drop PUBACKs it has not read yet.
+ * both buffers, and, once the broker had accepted the session, waits (at
+ * most 1 s, buffers on or off) until the broker has read it all and closed
+ * its side, so that no reset makes the broker drop PUBACKs it has not read
+ * yet.
  *
  * [mqtt] socket_buffers = false turns it off (every call goes to the kernel,
  * as libmosquitto alone does). */
@@ -58,6 +59,9 @@ void iocd_sockio_capture_begin(void);
 void iocd_sockio_capture_end(void);
 /* The connection is gone: buffered bytes are dropped. */
 void iocd_sockio_detach(void);
+/* The broker accepted the session on the attached socket (CONNACK): from
+ * now on its close() waits for the broker, as said above. */
+void iocd_sockio_established(void);
 /* Between begin and end (one turn of the loop), writes on the socket are
  * gathered and end writes them (what the socket does not take waits:
  * iocd_sockio_pending); the read-ahead is refilled at most
