@@ -456,7 +456,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
          * instead of a loop turn and an epoll_wait each. Stops at once when
          * back-pressure or a stop disconnects. */
         for (int i = 1; i < IOCD_MQTT_READS_PER_TURN && rc == MOSQ_ERR_SUCCESS && m->poll == h &&
-                        !m->paused && m->state == IOCD_MQTT_CONNECTED && bytes_waiting(m, &taken);
+                        !reads_paused(m) && m->state == IOCD_MQTT_CONNECTED &&
+                        bytes_waiting(m, &taken);
              i++)
             rc = mosquitto_loop_read(m->mosq, 1);
         m->in_read = false;

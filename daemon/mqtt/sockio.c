@@ -17,8 +17,9 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "daemon/base/timeutil.h"
 
 #define CLOSE_WAIT_MS 1000
 #define DRAIN_WAIT_MS 1000
@@ -236,13 +237,6 @@ int socketpair(int domain, int type, int protocol, int sv[2])
     return r;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Before the session's socket is closed (libmosquitto closes it right
  * after writing the DISCONNECT): a wait, at most DRAIN_WAIT_MS, until the
  * broker has read what was written and closed its side. Closed with bytes
@@ -257,9 +251,9 @@ static int64_t mono_ms(void)
  * gets the reset. */
 static void drain_before_close(int fd)
 {
-    int64_t deadline = mono_ms() + DRAIN_WAIT_MS;
+    int64_t deadline = iocd_mono_ms() + DRAIN_WAIT_MS;
     for (;;) {
-        int64_t left = deadline - mono_ms();
+        int64_t left = deadline - iocd_mono_ms();
         if (left <= 0)
             return;
         struct pollfd p = {.fd = fd, .events = POLLRDHUP};

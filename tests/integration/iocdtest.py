@@ -237,6 +237,15 @@ class Iocd:
         out = self.ctl("series", "--json").stdout
         return [json.loads(l)["series"] for l in out.splitlines() if l.strip()]
 
+    def metric(self, name):
+        """One sample of this process's /metrics by its exact name, labels
+        included (e.g. 'iocd_messages_total{adapter="air"}'); None if absent."""
+        st, _, body = self.http("/metrics")
+        for line in body.decode().splitlines() if st == 200 else []:
+            if line.startswith(name + " "):
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
     def status(self):
         if not os.path.exists(self.db):
             return None

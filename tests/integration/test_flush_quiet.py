@@ -14,10 +14,10 @@ T0 = 1795330800  # 2026-11-22T07:00:00Z
 
 class FlushWhenQuietTest(IocdTestCase):
     def metric(self, d, name):
-        for line in d.http("/metrics")[2].decode().splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-        raise AssertionError("no %s in /metrics" % name)
+        v = d.metric(name)
+        if v is None:
+            raise AssertionError("no %s in /metrics" % name)
+        return v
 
     def burst(self, d):
         # 50 messages of 2 samples each, in one connection.

@@ -73,11 +73,7 @@ class RestartTest(IocdTestCase):
 
 def taken(d):
     """Messages this iocd process took: its own /metrics counter."""
-    st, _, body = d.http("/metrics")
-    for line in body.decode().splitlines() if st == 200 else []:
-        if line.startswith('iocd_messages_total{adapter="air"} '):
-            return float(line.split()[1])
-    return 0.0
+    return d.metric('iocd_messages_total{adapter="air"}') or 0.0
 
 
 class StopDuringBacklogTest(IocdTestCase):
