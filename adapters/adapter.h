@@ -3,8 +3,10 @@
  * An adapter turns the bytes of one MQTT message into canonical ioc.v1
  * Observations and Events. It never touches the network, the store or the
  * clock: it gets the topic, payload and receive time, and fills a batch
- * whose memory all lives in the batch's arena (reset by the caller after
- * every message). What it wants published in answer (a Sparkplug Rebirth
+ * whose memory lives in the batch's arena (reset by the caller after every
+ * message) or, for names taken from its configuration, in its own state,
+ * which outlives every batch (a batch is used and reset before a reload
+ * can free the state). What it wants published in answer (a Sparkplug Rebirth
  * request) it queues in the batch as a command; the pipeline hands it to
  * the MQTT output, so data still flows one way. Validation common to all formats (finite values, clock
  * skew, series limits) happens later, in the pipeline.

@@ -36,6 +36,7 @@
 #define JSON_MAX_AUTO_LABELS 16  /* labels = all_strings */
 #define JSON_MAX_LABEL_VALUE 128 /* bytes */
 #define JSON_MAX_WORDS 16        /* status lists */
+#define JSON_NODES_KEPT 32       /* metric nodes a record keeps between its two passes */
 
 struct json_metric {
     char *name;                 /* "pm25"; owned; NULL: the topic level (metric_from_topic) */
@@ -821,8 +822,13 @@ static enum iocd_reject decode_record(const struct json_state *st, const struct 
     /* Check every metric before adding any: a record is stored whole or
      * not at all. */
     size_t present = 0;
+    /* The metrics' nodes, found once for the check and the adding (a
+     * section with more metrics finds the rest again). */
+    const cJSON *node[JSON_NODES_KEPT];
     for (size_t i = 0; i < st->n_metrics; i++) {
         const cJSON *v = metric_node(&st->metrics[i], rec, whole);
+        if (i < JSON_NODES_KEPT)
+            node[i] = v;
         if (!v || cJSON_IsNull(v))
             continue;
         if (!cJSON_IsNumber(v) && !(cJSON_IsString(v) && is_state(st, &st->metrics[i], metric_name)))
@@ -839,23 +845,20 @@ static enum iocd_reject decode_record(const struct json_state *st, const struct 
     if (r != IOCD_REJECT_NONE)
         return r;
 
-    const char *source = iocd_arena_strdup(out->arena, st->source);
-    if (!source)
-        goto nomem;
     for (size_t i = 0; i < st->n_metrics; i++) {
         const struct json_metric *m = &st->metrics[i];
-        const cJSON *v = metric_node(m, rec, whole);
+        const cJSON *v = i < JSON_NODES_KEPT ? node[i] : metric_node(m, rec, whole);
         if (!v || (!cJSON_IsNumber(v) && !cJSON_IsString(v)))
             continue; /* a string here is a state: checked above */
         Ioc__V1__Observation *o = iocd_batch_add_observation(out);
         if (!o)
             goto nomem;
-        o->source = (char *)source;
+        /* The section's own names, not copies: they outlive the batch
+         * (adapter.h). */
+        o->source = st->source;
         o->device = (char *)device;
-        o->metric = m->name ? iocd_arena_strdup(out->arena, m->name) : (char *)metric_name;
-        o->unit = iocd_arena_strdup(out->arena, m->unit);
-        if (!o->metric || !o->unit)
-            goto nomem;
+        o->metric = m->name ? m->name : (char *)metric_name;
+        o->unit = m->unit;
         if (cJSON_IsString(v)) {
             /* A state (docs/states.md): checked by the pipeline, bad_state. */
             o->state = iocd_arena_strdup(out->arena, v->valuestring);

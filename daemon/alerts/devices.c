@@ -2,7 +2,7 @@
  *
  * One record per (source, device), allocated once with its two names and
  * never freed before the table. Records sit in a dense array (iteration,
- * tick) indexed by an open-addressing hash table of positions (linear
+ * tick) indexed by an open-addressing hash table of record pointers (linear
  * probing, at most half full, no deletion).
  *
  * The usual interval is learned from the gaps between *arrivals*: messages
@@ -50,7 +50,7 @@ struct iocd_devices {
     void *ud;
     struct rec **recs; /* dense, insertion order */
     size_t n, cap;
-    uint32_t *slots; /* position + 1; 0 = empty; power of two */
+    struct rec **slots; /* NULL = empty; power of two, at most half full */
     size_t n_slots;
     int64_t next_due_ms; /* no device changes state before this */
     uint32_t *dirty;     /* positions of dirty records, oldest first */
@@ -200,7 +200,7 @@ static struct rec *find(const struct iocd_devices *d, const char *source, const 
         return NULL;
     size_t mask = d->n_slots - 1;
     for (size_t j = h & mask; d->slots[j]; j = (j + 1) & mask) {
-        struct rec *r = d->recs[d->slots[j] - 1];
+        struct rec *r = d->slots[j];
         if (r->hash == h && strcmp(r->info.source, source) == 0 &&
             strcmp(r->info.device, device) == 0)
             return r;
@@ -231,13 +231,13 @@ const struct iocd_device_info *iocd_devices_at(const struct iocd_devices *d, siz
     return d && i < d->n ? &d->recs[i]->info : NULL;
 }
 
-static void slot_put(uint32_t *slots, size_t n_slots, uint64_t h, uint32_t pos1)
+static void slot_put(struct rec **slots, size_t n_slots, struct rec *r)
 {
     size_t mask = n_slots - 1;
-    size_t j = h & mask;
+    size_t j = r->hash & mask;
     while (slots[j])
         j = (j + 1) & mask;
-    slots[j] = pos1;
+    slots[j] = r;
 }
 
 static int grow(struct iocd_devices *d)
@@ -252,11 +252,11 @@ static int grow(struct iocd_devices *d)
     }
     if ((d->n + 1) * 2 > d->n_slots) {
         size_t ns = d->n_slots ? d->n_slots * 2 : 128;
-        uint32_t *s = calloc(ns, sizeof(*s));
+        struct rec **s = calloc(ns, sizeof(*s));
         if (!s)
             return -1;
         for (size_t i = 0; i < d->n; i++)
-            slot_put(s, ns, d->recs[i]->hash, (uint32_t)(i + 1));
+            slot_put(s, ns, d->recs[i]);
         free(d->slots);
         d->slots = s;
         d->n_slots = ns;
@@ -336,7 +336,7 @@ static struct rec *rec_add(struct iocd_devices *d, const char *source, const cha
     r->hash = h;
     r->pos = (uint32_t)d->n;
     d->recs[d->n++] = r;
-    slot_put(d->slots, d->n_slots, h, (uint32_t)d->n);
+    slot_put(d->slots, d->n_slots, r);
     return r;
 }
 
@@ -345,6 +345,18 @@ static void report(struct iocd_devices *d, const struct rec *r, enum iocd_device
 {
     if (d->fn)
         d->fn(d->ud, &r->info, prev, is_new);
+}
+
+void iocd_devices_prefetch(const struct iocd_devices *d, const char *source, const char *device,
+                           int step)
+{
+    if (!d || !d->n_slots || !source || !device)
+        return;
+    struct rec *const *slot = &d->slots[key_hash(source, device) & (d->n_slots - 1)];
+    if (step == 0)
+        __builtin_prefetch(slot);
+    else if (*slot)
+        __builtin_prefetch(*slot);
 }
 
 int iocd_devices_seen(struct iocd_devices *d, const char *source, const char *device,

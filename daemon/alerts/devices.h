@@ -64,6 +64,11 @@ struct iocd_devices;
 struct iocd_devices *iocd_devices_new(const struct iocd_config *cfg, iocd_devices_change_fn fn,
                                       void *ud);
 void iocd_devices_free(struct iocd_devices *d);
+/* Start loading what iocd_devices_seen of (source, device) reads, in two
+ * steps some work apart so that the misses overlap that work: step 0 the
+ * index slot, step 1 (the slot loaded by then) the device's record. */
+void iocd_devices_prefetch(const struct iocd_devices *d, const char *source, const char *device,
+                           int step);
 /* A message from the device arrived at `now_ms`. 0, or -1 when the device
  * is new and [devices] max_devices are already tracked (not tracked). */
 int iocd_devices_seen(struct iocd_devices *d, const char *source, const char *device,

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "adapters/common.h"
+#include "daemon/alerts/devices.h"
 #include "daemon/base/log.h"
 #include "daemon/base/timeutil.h"
 
@@ -967,6 +968,11 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
      * the observations are taken one by one (the profile had these lookups
      * at a cache miss each, the largest cost per observation). */
     const struct iocd_adapter_conf *ac = &p->cfg->adapters[idx];
+    /* The device's liveness record, touched once per message by the feed:
+     * its slot now, its record after the first chunk's lookups. */
+    struct iocd_devices *dv = p->feed && b->n_obs ? iocd_feed_devices(p->feed) : NULL;
+    if (dv)
+        iocd_devices_prefetch(dv, ac->source, b->obs[0]->device, 0);
     for (size_t at = 0; at < b->n_obs; at += IOCD_SERIES_FIND_MANY) {
         size_t k = b->n_obs - at < IOCD_SERIES_FIND_MANY ? b->n_obs - at : IOCD_SERIES_FIND_MANY;
         const char *devs[IOCD_SERIES_FIND_MANY], *mets[IOCD_SERIES_FIND_MANY];
@@ -984,6 +990,8 @@ void iocd_pipeline_ingest(struct iocd_pipeline *p, int idx, const struct iocd_me
             iocd_agg_prefetch(p->agg, ids[i], ac->resolutions.ms, ac->resolutions.n,
                               b->obs[at + i]->observed_ms);
         }
+        if (dv && at == 0)
+            iocd_devices_prefetch(dv, ac->source, b->obs[0]->device, 1);
         for (size_t i = 0; i < k; i++) {
             const Ioc__V1__Observation *o = b->obs[at + i];
             uint32_t id = ids[i];
