@@ -295,9 +295,11 @@ static void add_one(struct iocd_agg *a, uint32_t series_id, const int64_t *res_m
         if ((uint32_t)(e >> 32) != (uint32_t)h)
             continue;
         struct iocd_window *w = &a->wins[(uint32_t)e - 1];
-        if (w->series_id == series_id && w->res_s == res_s && w->start_ms == start &&
-            w->n_coarser == n_coarser &&
-            memcmp(w->coarser_s, coarser, n_coarser * sizeof(*coarser)) == 0) {
+        bool same = w->series_id == series_id && w->res_s == res_s && w->start_ms == start &&
+                    w->n_coarser == n_coarser;
+        for (int k = 0; same && k < n_coarser; k++) /* a few: no call to memcmp */
+            same = w->coarser_s[k] == coarser[k];
+        if (same) {
             iocd_window_add(w, v, t_ms);
             iocd_window_sketch_add(w, v);
             return;

@@ -195,12 +195,11 @@ enum iocd_series_result iocd_series_lookup(struct iocd_series_reg *r, const char
     return IOCD_SERIES_CREATED;
 }
 
-/* str_hash of "SOURCE/DEVICE/METRIC" without building it. */
-static uint64_t parts_hash(const char *source, const char *device, const char *metric)
+/* FNV-1a's state after "SOURCE/DEVICE/": str_hash of "SOURCE/DEVICE/METRIC"
+ * is fnv_add of the metric to it, folded, without building the name. */
+static uint64_t prefix_hash(const char *source, const char *device)
 {
-    uint64_t h = fnv_add(fnv_add(fnv_add(fnv_add(fnv_add(FNV_OFFSET, source), "/"), device), "/"),
-                         metric);
-    return h ^ (h >> 32);
+    return fnv_add(fnv_add(fnv_add(fnv_add(FNV_OFFSET, source), "/"), device), "/");
 }
 
 /* Whether `name` is "SOURCE/DEVICE/METRIC". */
@@ -223,6 +222,11 @@ void iocd_series_find_many(const struct iocd_series_reg *r, const char *source,
                            uint32_t *ids)
 {
     uint64_t h[IOCD_SERIES_FIND_MANY];
+    /* The hash of "SOURCE/DEVICE/" is carried from one name to the next of
+     * the same device (a message's observations share it): FNV-1a's chain
+     * of multiplies over the device's bytes was paid once per metric. */
+    const char *prefix_of = NULL;
+    uint64_t prefix = 0;
     for (size_t at = 0; at < n; at += IOCD_SERIES_FIND_MANY) {
         size_t k = n - at < IOCD_SERIES_FIND_MANY ? n - at : IOCD_SERIES_FIND_MANY;
         /* Three passes, so that the misses of one pass overlap: the
@@ -231,7 +235,12 @@ void iocd_series_find_many(const struct iocd_series_reg *r, const char *source,
             ids[at + i] = 0;
             if (!r->cap || !devices[at + i] || !metrics[at + i])
                 continue;
-            h[i] = parts_hash(source, devices[at + i], metrics[at + i]);
+            if (devices[at + i] != prefix_of) {
+                prefix_of = devices[at + i];
+                prefix = prefix_hash(source, prefix_of);
+            }
+            uint64_t f = fnv_add(prefix, metrics[at + i]);
+            h[i] = f ^ (f >> 32);
             __builtin_prefetch(&r->slots[h[i] & (r->cap - 1)]);
         }
         if (!r->cap)

@@ -283,6 +283,22 @@ static void test_find_many(void **state)
     iocd_series_find_many(r, "other", devs, mets, 80, ids);
     for (int i = 0; i < 80; i++)
         assert_int_equal(ids[i], 0);
+    /* Runs of one device (a message's observations: the same pointer, its
+     * hash carried), across a chunk's end, a device between two runs of
+     * another, and an equal name at another address. */
+    char copy[16];
+    snprintf(copy, sizeof(copy), "%s", dnames[3]);
+    const char *run[24] = {dnames[3], dnames[3], dnames[3], dnames[3], dnames[4], dnames[4],
+                           dnames[4], dnames[3], dnames[3], dnames[3], copy, copy};
+    for (int i = 12; i < 24; i++)
+        run[i] = dnames[i < 18 ? 5 : 6];
+    for (int i = 0; i < 24; i++)
+        mets[i] = mnames[i % 10];
+    iocd_series_find_many(r, "src", run, mets, 24, ids);
+    for (int i = 0; i < 24; i++) {
+        int dev = i < 4 ? 3 : i < 7 ? 4 : i < 12 ? 3 : i < 18 ? 5 : 6;
+        assert_int_equal(ids[i], (uint32_t)(dev * 10 + i % 10 + 1));
+    }
     iocd_series_reg_free(r);
 }
 
