@@ -113,12 +113,16 @@ struct obs_lens {
     size_t source, device, metric, unit, state, total;
 };
 
-static size_t obs_size(const Ioc__V1__Observation *o, struct obs_lens *l)
+/* `p`, `pl`: the observation before and its lengths, or NULL: a string it
+ * shares (a message's source and device, a section's unit) is not
+ * measured again. */
+static size_t obs_size(const Ioc__V1__Observation *o, struct obs_lens *l,
+                       const Ioc__V1__Observation *p, const struct obs_lens *pl)
 {
-    l->source = len_of(o->source);
-    l->device = len_of(o->device);
+    l->source = p && o->source == p->source ? pl->source : len_of(o->source);
+    l->device = p && o->device == p->device ? pl->device : len_of(o->device);
     l->metric = len_of(o->metric);
-    l->unit = len_of(o->unit);
+    l->unit = p && o->unit == p->unit ? pl->unit : len_of(o->unit);
     l->state = len_of(o->state);
     size_t n = field_size(l->source) + field_size(l->device) + field_size(l->metric) +
                (o->value != 0 ? 9 : 0) + field_size(l->unit) + int_size(o->observed_ms) +
@@ -187,7 +191,9 @@ size_t iocd_pb_obs_batch_pack(Ioc__V1__Observation *const *obs, size_t n, uint8_
     struct obs_lens lens[LENS], l;
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t s = obs_size(obs[i], i < LENS ? &lens[i] : &l);
+        size_t s = i == 0 ? obs_size(obs[0], &lens[0], NULL, NULL)
+                   : i < LENS ? obs_size(obs[i], &lens[i], obs[i - 1], &lens[i - 1])
+                              : obs_size(obs[i], &l, NULL, NULL);
         total += 1 + varint_size(s) + s;
     }
     if (total > cap)
@@ -198,7 +204,7 @@ size_t iocd_pb_obs_batch_pack(Ioc__V1__Observation *const *obs, size_t n, uint8_
         if (i < LENS)
             li = &lens[i];
         else
-            obs_size(obs[i], &l);
+            obs_size(obs[i], &l, NULL, NULL);
         *p++ = tag(1, WIRE_LEN);
         p = put_varint(p, li->total);
         p = put_obs(p, obs[i], li);

@@ -4,7 +4,8 @@
  * with empty keys or values, a location at 0/0, every quality, a
  * correction, a state, an observation over 127 bytes, a batch of 70), a
  * buffer one byte short, and for 20,000
- * pseudo-random batches; and the cases it leaves to protobuf-c. */
+ * pseudo-random batches (some sharing the strings of the observation
+ * before, as a message's do); and the cases it leaves to protobuf-c. */
 #include <float.h>
 #include <math.h>
 #include <setjmp.h>
@@ -198,6 +199,14 @@ static void test_random(void **state)
             o[i].device = rnd_str(&s, strs[i][1], 300);
             o[i].metric = rnd_str(&s, strs[i][2], 300);
             o[i].unit = rnd_str(&s, strs[i][3], 300);
+            /* The strings of the one before, shared (a message's source and
+             * device, a section's unit): their lengths are carried. */
+            if (i > 0 && rnd(&s) % 2) {
+                o[i].source = o[i - 1].source;
+                o[i].device = o[i - 1].device;
+                if (rnd(&s) % 2)
+                    o[i].unit = o[i - 1].unit;
+            }
             o[i].state = rnd_str(&s, strs[i][4], 40);
             o[i].value = rnd_double(&s);
             o[i].observed_ms = rnd(&s) % 3 ? (int64_t)(rnd(&s) >> (rnd(&s) % 64)) : 0;
