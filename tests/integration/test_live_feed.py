@@ -135,7 +135,10 @@ class LiveFeedTest(IocdTestCase):
         t = T0 // 1000
         self.broker.publish("pleiku/air/pk-01/data",
                             [air("pk-01", t + 5, 30.0), air("pk-01", t + 50, 40.0),
-                             air("pk-01", t + 20, 20.0), air("pk-01", t + 65, 50.0)])
+                             air("pk-01", t + 20, 20.0), air("pk-01", t + 2, 10.0),
+                             air("pk-01", t + 65, 50.0)])
+        # Out of order within 07:00: 20 at :20 is neither first nor last; 10
+        # at :02 comes before the first (30 at :05) and becomes it.
         # 07:00 closes when 07:01 begins; 07:01 and the hour once their end has passed
         # (long ago): at the next 1 s tick.
         s.wait(lambda m: len(m) == 6, what="3 windows x 2 forms")
@@ -146,20 +149,20 @@ class LiveFeedTest(IocdTestCase):
         self.assertEqual(js[0][1], {"type": "window", "series": "air/pk-01/pm25",
                                     "unit": "ug/m3", "resolution": "1m", "res_s": 60,
                                     "start": "2026-11-22T07:00:00Z", "start_ms": T0,
-                                    "end_ms": T0 + 60000, "count": 3, "sum": 90, "min": 20,
-                                    "max": 40, "mean": 30, "first": 30, "last": 40})
+                                    "end_ms": T0 + 60000, "count": 4, "sum": 100, "min": 10,
+                                    "max": 40, "mean": 25, "first": 10, "last": 40})
         self.assertEqual((js[1][1]["start_ms"], js[1][1]["count"], js[1][1]["sum"]),
                          (T0 + 60000, 1, 50))
         self.assertEqual({k: js[2][1][k] for k in ("start_ms", "end_ms", "count", "sum", "min",
                                                    "max", "first", "last")},
-                         {"start_ms": T0, "end_ms": T0 + 3600000, "count": 4, "sum": 140,
-                          "min": 20, "max": 50, "first": 30, "last": 50})
+                         {"start_ms": T0, "end_ms": T0 + 3600000, "count": 5, "sum": 150,
+                          "min": 10, "max": 50, "first": 10, "last": 50})
         pb = pb_decode([p for t, p, _ in s.snapshot()
                         if t == "ioc/v1/window/1m/air/pk-01/pm25"][0])
         self.assertEqual((pb[1], pb[2], pb[3], pb[4], pb[5], pb[6], pb[7], pb[8], pb[9],
                           pb[10], pb[11], pb[12], pb[13], pb[14]),
                          ([b"air"], [b"pk-01"], [b"pm25"], [b"ug/m3"], [60], [T0],
-                          [T0 + 60000], [3], [90.0], [20.0], [40.0], [30.0], [30.0], [40.0]))
+                          [T0 + 60000], [4], [100.0], [10.0], [40.0], [25.0], [10.0], [40.0]))
 
     def test_window_closed_by_a_message_that_adds_the_1024th_series(self):
         """One message closes a live window (its pm25 moved to the next
