@@ -179,14 +179,14 @@ class Iocd:
 
     def restart(self):
         self.stop()
-        self.ready_count_before = self.log_text().count("subscribed to")
         return self.start()
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
-        """Stop by PID; returns the exit status."""
+        """Stop by PID; returns the exit status. The next start() waits for
+        the new process to subscribe."""
         if not self.proc:
             return None
         if self.proc.poll() is None:
@@ -200,6 +200,8 @@ class Iocd:
         rc = self.proc.returncode
         self.proc = None
         self.logf.close()
+        # The next start waits for a subscription of its own.
+        self.ready_count_before = self.log_text().count("subscribed to")
         return rc
 
     # --- the operator's view, through iocctl ---

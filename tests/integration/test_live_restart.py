@@ -44,7 +44,6 @@ class LiveRestartTest(IocdTestCase):
             self.assertEqual(d.stop(), 0)
         else:
             self.assertEqual(d.stop(sig), -sig)
-        d.ready_count_before = d.log_text().count("subscribed to")
         return d.start()
 
     def db_rows(self, d, sql):
